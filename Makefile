@@ -1,0 +1,117 @@
+# rcsgw — plain Makefile driven by pkg-config.
+#
+#   make            daemon, CLI, bench tools        (build/)
+#   make run        deps + build + start rcsgw on its embedded defaults
+#   make test       deps + build + unit + integration tests, then the same under ASan+UBSan
+#   make asan       unit + integration tests under ASan+UBSan (build-asan/)
+#   make fuzz       libFuzzer targets, a short bounded run each (build-fuzz/)
+#   make bench      engine benchmark (bench/README.md)
+#   make deps       install the Debian 12 packages the project needs (root) or print the line
+#   make clean
+
+BUILD   ?= build
+CC      ?= cc
+SAN     ?=
+OPT     ?= -O2
+PKGS    := liburing wolfssl hiredis libprotobuf-c libmicrohttpd jansson libconfig expat libcares
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay
+
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -fno-strict-aliasing -pthread -I. $(PKG_CFLAGS) -MMD -MP
+LDLIBS  += $(PKG_LIBS) -pthread -lm
+
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# Every layer's .c goes into one static library; cmd/, bench/ and tests/ link against it.
+LAYERS   := common engine msrp sip diameter shards gateway rcs callcenter api
+LIB_SRC  := $(foreach d,$(LAYERS),$(wildcard $(d)/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/librcsgw.a
+
+CMDS     := $(patsubst cmd/%.c,$(BUILD)/%,$(wildcard cmd/*.c))
+BENCHES  := $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/*.c))
+BENCH_LIB_SRC := $(wildcard bench/lib/*.c)
+BENCH_LIB_OBJ := $(BENCH_LIB_SRC:%.c=$(BUILD)/%.o)
+
+UNIT_SRC := $(wildcard tests/unit/*.c)
+INTG_SRC := $(wildcard tests/integration/*.c)
+TEST_LIB_SRC := $(wildcard tests/lib/*.c)
+TEST_LIB_OBJ := $(TEST_LIB_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all run test check asan fuzz bench deps clean unit integration
+all: $(CMDS) $(BENCHES)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%: cmd/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/%: bench/%.c $(BENCH_LIB_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BENCH_LIB_OBJ) $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/test_unit: $(UNIT_SRC:%.c=$(BUILD)/%.o) $(TEST_LIB_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcriterion -o $@
+
+$(BUILD)/test_integration: $(INTG_SRC:%.c=$(BUILD)/%.o) $(TEST_LIB_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcriterion -o $@
+
+deps:
+	@sh scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	exec $(BUILD)/rcsgw $(RUN_ARGS)
+
+# check: the whole suite for one build flavour (BUILD/SAN select it).
+check: all $(BUILD)/test_unit $(BUILD)/test_integration
+	RCSGW_BUILD=$(BUILD) $(BUILD)/test_unit --jobs 2 $(TEST_ARGS)
+	RCSGW_BUILD=$(BUILD) $(BUILD)/test_integration --jobs 1 $(TEST_ARGS)
+	@sh scripts/check-docker.sh
+
+unit: $(BUILD)/test_unit
+	RCSGW_BUILD=$(BUILD) $(BUILD)/test_unit $(TEST_ARGS)
+
+integration: all $(BUILD)/test_integration
+	RCSGW_BUILD=$(BUILD) $(BUILD)/test_integration --jobs 1 $(TEST_ARGS)
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 check
+
+test: deps
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory fuzz
+
+FUZZ_SRC := $(wildcard tests/fuzz/*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 20
+build-fuzz/%: tests/fuzz/%.c
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang SAN=1 OPT=-O1 \
+	    CFLAGS_EXTRA=-fsanitize=fuzzer-no-link build-fuzz/librcsgw.a
+	clang -std=c11 -D_GNU_SOURCE -O1 -g -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    $< build-fuzz/librcsgw.a $(LDLIBS) -o $@
+fuzz: $(FUZZ_BIN)
+	@sh scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+bench: all
+	@sh bench/run.sh
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+CFLAGS += $(CFLAGS_EXTRA)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
