@@ -91,6 +91,12 @@ struct eng_conn_ops {
 #define ENG_CF_OUTBOUND     0x0400 /* we connected (not accepted) */
 #define ENG_CF_WANT_READ    0x0800 /* epoll: registered for EPOLLIN */
 #define ENG_CF_WANT_WRITE   0x1000 /* epoll: registered for EPOLLOUT */
+#define ENG_CF_SEND_PEND    0x2000 /* on the worker's send-pending list */
+#define ENG_CF_REARM_PEND   0x4000 /* on the worker's re-arm list */
+#define ENG_CF_TLS_READY    0x8000 /* TLS handshake done */
+#define ENG_CF_STARTED     0x10000 /* eng_conn_start() called: the owner gets callbacks */
+#define ENG_CF_BP          0x20000 /* paused by back-pressure (eng_conn_wait_writable) */
+#define ENG_CF_FREE        0x40000 /* slot on the free list */
 
 struct eng_conn {
 	eng_worker *w;
@@ -101,7 +107,6 @@ struct eng_conn {
 	uint32_t gen;              /* bumped when the slot is reused: stale completions */
 	uint32_t flags;            /* ENG_CF_* */
 	int err;                   /* first error seen, reported by on_close */
-	uint32_t inflight;         /* ops the ring still owns */
 	uint32_t sendq_bytes;
 	eng_seg *sendq_head, *sendq_tail;
 	eng_conn *waiters;         /* connections paused until this one drains */
@@ -109,7 +114,13 @@ struct eng_conn {
 	eng_conn *waiting_on;
 	eng_tls *tls;              /* NULL for plain TCP */
 	void *backend_data;        /* the backend's per-connection state while busy */
-	struct sockaddr_storage peer;
+	eng_conn *pend_next;       /* link in the worker's send-pending list */
+	eng_conn *rearm_next;      /* link in the worker's re-arm list */
+	eng_conn *reap_next;       /* link in the worker's list of slots freed this iteration */
+	eng_seg *stash;            /* bytes read during a handover, delivered by the adopter */
+	void (*adopt)(eng_conn *c, void *arg);
+	void *adopt_arg;
+	eng_worker *adopt_to;
 	uint64_t bytes_in, bytes_out;
 	uint64_t created_ms;
 };

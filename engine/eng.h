@@ -78,6 +78,11 @@ void eng_buf_unref(eng_worker *w, eng_buf *b);
 
 /* ---- listeners and connections ------------------------------------------------------ */
 
+/* Parses a numeric "host:port" ("1.2.3.4:5", "[::1]:5", "*:5", ":5"). 0 or -EINVAL. */
+int eng_parse_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+/* "addr:port" of <ss> into <buf>. */
+const char *eng_sockaddr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
+
 #define ENG_LISTEN_REUSEPORT 0x1  /* SO_REUSEPORT: one listener per worker on one address */
 
 /* Listens on <hostport> ("0.0.0.0:2855", "[::1]:443", "*:5060"). Accepted connections
@@ -90,6 +95,11 @@ eng_listener *eng_listen(eng_worker *w, const char *hostport, int flags, eng_tls
 void eng_listener_close(eng_listener *l);
 /* The port actually bound (useful with port 0). */
 int eng_listener_port(const eng_listener *l);
+
+/* The peer's address (getpeername). 0 or -errno. */
+int eng_conn_peer(const eng_conn *c, struct sockaddr_storage *ss, socklen_t *len);
+/* The peer as "addr:port" into <buf>. */
+const char *eng_conn_peer_str(const eng_conn *c, char *buf, size_t len);
 
 /* Gives an accepted (or adopted) connection its owner and starts reading. */
 void eng_conn_start(eng_conn *c, const struct eng_conn_ops *ops, void *udata);
