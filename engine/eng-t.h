@@ -97,6 +97,7 @@ struct eng_conn_ops {
 #define ENG_CF_STARTED     0x10000 /* eng_conn_start() called: the owner gets callbacks */
 #define ENG_CF_BP          0x20000 /* paused by back-pressure (eng_conn_wait_writable) */
 #define ENG_CF_FREE        0x40000 /* slot on the free list */
+#define ENG_CF_NOBUFS      0x80000 /* reading stopped: the pool ran dry */
 
 struct eng_conn {
 	eng_worker *w;

@@ -116,6 +116,9 @@ int eng_send(eng_conn *c, const void *p, size_t len);
 /* Queues <len> bytes of <b> from <off> without copying (takes a reference). Same return. */
 int eng_send_buf(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len);
 
+/* Bytes queued and not yet sent. */
+static inline size_t eng_sendq_bytes(const eng_conn *c) { return c->sendq_bytes; }
+
 /* Stops / resumes reading. Bytes already read may still arrive after a pause. */
 void eng_read_pause(eng_conn *c);
 void eng_read_resume(eng_conn *c);

@@ -187,10 +187,24 @@ static int want_read(const eng_conn *c)
 			     ENG_CF_CONNECTING | ENG_CF_EOF));
 }
 
+static void rearm_later(eng_conn *c)
+{
+	if (c->flags & ENG_CF_REARM_PEND)
+		return;
+	c->flags |= ENG_CF_REARM_PEND;
+	c->rearm_next = c->w->rearm_pending;
+	c->w->rearm_pending = c;
+}
+
+/* Arms or cancels reading to match what the flags want. Bytes held while paused are
+ * delivered at the end of the iteration (eng__flush_pending), never from inside the call
+ * that resumed reading. */
 static void update_reading(eng_conn *c)
 {
 	if (want_read(c)) {
-		if (!(c->flags & (ENG_CF_READING | ENG_CF_CANCELING)))
+		if (c->stash)
+			rearm_later(c);
+		if (!(c->flags & (ENG_CF_READING | ENG_CF_CANCELING | ENG_CF_NOBUFS)))
 			c->w->be->recv_arm(c);
 	} else if ((c->flags & ENG_CF_READING) && !(c->flags & ENG_CF_CANCELING)) {
 		c->flags |= ENG_CF_CANCELING;
@@ -498,8 +512,8 @@ void eng__recv(eng_conn *c, eng_buf *b, uint32_t len)
 	c->bytes_in += len;
 	if (c->flags & ENG_CF_DEAD)
 		;
-	else if (c->flags & ENG_CF_HANDOVER)
-		stash_add(c, b, 0, len);
+	else if ((c->flags & (ENG_CF_HANDOVER | ENG_CF_PAUSED | ENG_CF_BP)) || c->stash)
+		stash_add(c, b, 0, len); /* held until resumed (or adopted), in order */
 	else if (c->tls)
 		eng__tls_recv(c, b, 0, len);
 	else
@@ -512,11 +526,8 @@ void eng__recv_end(eng_conn *c, int res)
 	c->flags &= ~(ENG_CF_READING | ENG_CF_CANCELING);
 	if (res == -ENOBUFS) {
 		c->w->st.enobufs++;
-		if (!(c->flags & ENG_CF_REARM_PEND)) {
-			c->flags |= ENG_CF_REARM_PEND;
-			c->rearm_next = c->w->rearm_pending;
-			c->w->rearm_pending = c;
-		}
+		c->flags |= ENG_CF_NOBUFS;
+		rearm_later(c);
 	} else if (res == 0) {
 		c->flags |= ENG_CF_EOF;
 		if (c->flags & ENG_CF_HANDOVER)
@@ -532,7 +543,7 @@ void eng__recv_end(eng_conn *c, int res)
 		maybe_finish(c);
 	else if (c->flags & ENG_CF_HANDOVER)
 		maybe_handover(c);
-	else if (!(c->flags & ENG_CF_REARM_PEND))
+	else
 		update_reading(c);
 }
 
@@ -786,8 +797,45 @@ int eng_handover(eng_conn *c, eng_worker *to, void (*adopt)(eng_conn *c, void *a
 
 /* ---- per iteration ------------------------------------------------------------------- */
 
+int eng__bufs_available(const eng_worker *w)
+{
+	return w->nfree > 0 || w->ring_posted > 0 || w->nbufs < w->e->cfg.bufs_max;
+}
+
 void eng__flush_pending(eng_worker *w)
 {
+	/* held bytes first (their sends join this iteration's batch), then re-arms */
+	if (w->rearm_pending) {
+		eng_conn *list = w->rearm_pending;
+		int bufs = eng__bufs_available(w);
+		w->rearm_pending = NULL;
+		while (list) {
+			eng_conn *c = list;
+			list = c->rearm_next;
+			c->rearm_next = NULL;
+			c->flags &= ~ENG_CF_REARM_PEND;
+			if (c->flags & ENG_CF_DEAD)
+				continue;
+			while (c->stash && want_read(c)) {
+				eng_seg *s = c->stash;
+				c->stash = s->next;
+				if (c->tls)
+					eng__tls_recv(c, s->b, s->off, s->len);
+				else
+					eng__deliver(c, s->b, s->off, s->len);
+				eng_buf_unref(w, s->b);
+				eng__seg_put(w, s);
+			}
+			if (c->flags & ENG_CF_DEAD)
+				continue;
+			if ((c->flags & ENG_CF_NOBUFS) && !bufs) {
+				rearm_later(c); /* still dry: try again next iteration */
+				continue;
+			}
+			c->flags &= ~ENG_CF_NOBUFS;
+			update_reading(c);
+		}
+	}
 	while (w->send_pending) {
 		eng_conn *c = w->send_pending;
 		w->send_pending = c->pend_next;
@@ -797,18 +845,6 @@ void eng__flush_pending(eng_worker *w)
 			continue;
 		c->flags |= ENG_CF_SENDING;
 		w->be->send_start(c);
-	}
-	if (w->rearm_pending && w->nfree > 0) {
-		eng_conn *list = w->rearm_pending;
-		w->rearm_pending = NULL;
-		while (list) {
-			eng_conn *c = list;
-			list = c->rearm_next;
-			c->rearm_next = NULL;
-			c->flags &= ~ENG_CF_REARM_PEND;
-			if (!(c->flags & ENG_CF_DEAD))
-				update_reading(c);
-		}
 	}
 	while (w->reap) {
 		eng_conn *c = w->reap;

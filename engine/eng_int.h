@@ -91,6 +91,7 @@ struct eng_worker {
 	uint32_t nbufs;
 	eng_buf *buf_free;
 	uint32_t nfree;
+	uint32_t ring_posted;              /* buffers the kernel holds (io_uring) */
 	void **chunks;
 	uint32_t nchunks;
 
@@ -179,6 +180,8 @@ void eng__conns_fini(eng_worker *w);
 void eng__conns_close_all(eng_worker *w, int err);
 void eng__flush_pending(eng_worker *w);
 void eng__listener_free(eng_listener *l);
+/* 1 when a receive could get a buffer now. */
+int eng__bufs_available(const eng_worker *w);
 /* Appends a copy to the raw (ciphertext) queue, below TLS. Same return as eng_send. */
 int eng__queue_copy(eng_conn *c, const void *p, size_t len);
 /* Hands plaintext to the owner. */

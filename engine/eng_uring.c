@@ -202,6 +202,7 @@ static void u_flush(eng_worker *w)
 		io_uring_buf_ring_add(u->br, b->data, b->cap, (unsigned short)b->idx, mask, added++);
 		u->posted++;
 	}
+	w->ring_posted = u->posted;
 	if (added)
 		io_uring_buf_ring_advance(u->br, added);
 }
@@ -344,6 +345,7 @@ static void on_recv_cqe(eng_worker *w, struct io_uring_cqe *cqe)
 	if (cqe->flags & IORING_CQE_F_BUFFER) {
 		b = eng__buf_at(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
 		u->posted--;
+		w->ring_posted = u->posted;
 		b->refs = 1;
 	}
 	eng_conn *c = eng__conn_lookup(w, ENG_UD_IDX(cqe->user_data), ENG_UD_GEN(cqe->user_data));

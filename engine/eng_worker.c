@@ -355,8 +355,11 @@ static void worker_loop(eng_worker *w)
 					eng_listener_close(w->listeners[i]);
 		}
 		int timeout = eng__timers_next_ms(w);
-		if (w->send_pending || w->rearm_pending || mbox_nonempty(w))
+		if (w->send_pending || mbox_nonempty(w))
 			timeout = 0;
+		else if (w->rearm_pending)
+			/* re-arms that wait for buffers poll gently instead of spinning */
+			timeout = eng__bufs_available(w) ? 0 : (timeout < 0 || timeout > 1 ? 1 : timeout);
 		w->be->run_once(w, timeout);
 		w->st.loops++;
 		w->now_ms = mono_ms();
