@@ -9,6 +9,7 @@
 #   make deps       install the Debian 12 packages the project needs (root) or print the line
 #   make clean
 
+SHELL   := /bin/bash
 BUILD   ?= build
 CC      ?= cc
 SAN     ?=
@@ -55,6 +56,8 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(BUILD)/rcsgwctl: LDLIBS += $(shell pkg-config --libs libcurl 2>/dev/null)
+
 $(BUILD)/%: cmd/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
@@ -76,11 +79,11 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	exec $(BUILD)/rcsgw $(RUN_ARGS)
 
-# check: the whole suite for one build flavour (BUILD/SAN select it).
+# check: the whole suite for one build flavour (BUILD/SAN select it). Each runner's output
+# is kept in $(BUILD)/test-*.log for the summary that `make test` prints last.
 check: all $(BUILD)/test_unit $(BUILD)/test_integration
-	RCSGW_BUILD=$(BUILD) $(BUILD)/test_unit --jobs 2 $(TEST_ARGS)
-	RCSGW_BUILD=$(BUILD) $(BUILD)/test_integration --jobs 1 $(TEST_ARGS)
-	@sh scripts/check-docker.sh
+	@set -o pipefail 2>/dev/null; RCSGW_BUILD=$(BUILD) $(BUILD)/test_unit --jobs 2 $(TEST_ARGS) 2>&1 | tee $(BUILD)/test-unit.log
+	@set -o pipefail 2>/dev/null; RCSGW_BUILD=$(BUILD) $(BUILD)/test_integration --jobs 1 $(TEST_ARGS) 2>&1 | tee $(BUILD)/test-integration.log
 
 unit: $(BUILD)/test_unit
 	RCSGW_BUILD=$(BUILD) $(BUILD)/test_unit $(TEST_ARGS)
@@ -94,16 +97,21 @@ asan:
 test: deps
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory asan
-	@$(MAKE) --no-print-directory fuzz
+	@set -o pipefail 2>/dev/null; sh scripts/check-docker.sh 2>&1 | tee build/test-docker.log
+	@set -o pipefail 2>/dev/null; $(MAKE) --no-print-directory fuzz 2>&1 | tee build/test-fuzz.log
+	@sh scripts/test-summary.sh build/test-unit.log build/test-integration.log \
+	    build-asan/test-unit.log build-asan/test-integration.log build/test-docker.log build/test-fuzz.log
 
 FUZZ_SRC := $(wildcard tests/fuzz/*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 20
-build-fuzz/%: tests/fuzz/%.c
+.PHONY: fuzz-lib
+fuzz-lib:
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang SAN=1 OPT=-O1 \
 	    CFLAGS_EXTRA=-fsanitize=fuzzer-no-link build-fuzz/librcsgw.a
+build-fuzz/%: tests/fuzz/%.c fuzz-lib
 	clang -std=c11 -D_GNU_SOURCE -O1 -g -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	    $< build-fuzz/librcsgw.a $(LDLIBS) -o $@
+	    -fno-sanitize-recover=undefined $< build-fuzz/librcsgw.a $(LDLIBS) -o $@
 fuzz: $(FUZZ_BIN)
 	@sh scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 

@@ -19,7 +19,7 @@ BUILD_PKGS="
     build-essential clang libclang-rt-dev pkg-config
     liburing-dev libwolfssl-dev libhiredis-dev libprotobuf-c-dev protobuf-c-compiler
     libmicrohttpd-dev libcriterion-dev libjansson-dev libconfig-dev libexpat1-dev
-    libc-ares-dev libwslay-dev
+    libc-ares-dev libwslay-dev libcurl4-openssl-dev
 "
 
 # Tools the tests and scripts call. dnsmasq-base ships /usr/sbin/dnsmasq and no service
