@@ -363,7 +363,10 @@ static void worker_loop(eng_worker *w)
 		w->be->run_once(w, timeout);
 		w->st.loops++;
 		w->now_ms = mono_ms();
+		/* re-open the wake-up gate before draining: a post that found it closed
+		 * is seen by this drain (fence: the drain's loads stay after the store) */
 		atomic_store(&w->wake_pending, 0);
+		atomic_thread_fence(memory_order_seq_cst);
 		eng__mbox_run(w, 1024);
 		eng__timers_run(w);
 		if (w->flush_fn)
