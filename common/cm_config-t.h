@@ -1,0 +1,128 @@
+/* cm_config-t.h — types of the configuration (no prototypes here, see cm_config.h).
+ *
+ * The configuration is one struct cm_config with one nested struct per section of the file.
+ * What keys exist, their types, defaults and bounds is said once, in the schema table of
+ * cm_config.c (one struct cm_config_key per key): parsing, defaults, RCSGW_* environment
+ * overrides, validation and the dump are all driven by it. Adding a key is one row there
+ * plus one field here. */
+#ifndef CM_CONFIG_T_H
+#define CM_CONFIG_T_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A list of owned, NUL-terminated, non-empty strings (listen addresses, API tokens). */
+struct cm_strlist {
+	char **v;                  /* <n> strings, each malloc'ed; NULL when <n> is 0 */
+	size_t n;
+};
+
+/* Value types of a key, and what the struct field behind it is. */
+enum cm_cfg_type {
+	CM_CFG_INT = 0,            /* int64_t within [min, max]; file: integer */
+	CM_CFG_BOOL,               /* bool; file: true/false */
+	CM_CFG_STRING,             /* char *, owned copy, never NULL after load ("" = unset) */
+	CM_CFG_STRLIST,            /* struct cm_strlist; file: list or array of strings (or one
+	                            * string), env: comma-separated, "" = empty list */
+	CM_CFG_ENUM,               /* int: index of the value in the key's <names> */
+	CM_CFG_DURATION,           /* int64_t milliseconds; file: integer ms or "500ms" "30s"
+	                            * "5m" "1h" */
+	CM_CFG_SIZE,               /* int64_t bytes; file: integer or "16k" "4M" "1G" (x1024) */
+};
+
+/* Flags of a key (struct cm_config_key.flags). */
+#define CM_CFG_F_POW2   0x01u  /* CM_CFG_INT: the value must be a power of two */
+#define CM_CFG_F_AUTO   0x02u  /* CM_CFG_INT: the string "auto" is accepted and stored as 0 */
+#define CM_CFG_F_SECRET 0x04u  /* values are not printed by cm_config_dump() */
+
+/* One row of the schema: one key of one section. */
+struct cm_config_key {
+	const char *section;       /* "engine" */
+	const char *key;           /* "buffer_size" */
+	enum cm_cfg_type type;
+	unsigned flags;            /* CM_CFG_F_* */
+	size_t off;                /* offset of the field in struct cm_config */
+	int64_t min, max;          /* bounds of INT, DURATION and SIZE values (inclusive) */
+	const char *const *names;  /* ENUM: allowed values, NULL-terminated; index = stored value */
+	const char *def;           /* default, written as the environment would write it */
+	const char *help;          /* one line for operators */
+};
+
+/* engine.backend (same order as enum eng_backend). */
+enum cm_backend {
+	CM_BACKEND_AUTO = 0,       /* io_uring when it can be set up, else epoll */
+	CM_BACKEND_IO_URING,
+	CM_BACKEND_EPOLL,
+};
+
+/* tls.min_version */
+enum cm_tls_version {
+	CM_TLS_1_2 = 0,
+	CM_TLS_1_3,
+};
+
+/* log.format */
+enum cm_log_format {
+	CM_LOG_FMT_TEXT = 0,
+	CM_LOG_FMT_JSON,
+};
+
+struct cm_config_engine {
+	int backend;               /* enum cm_backend */
+	int64_t workers;           /* 0 = auto: one per online CPU */
+	bool pin;                  /* pin each worker to a CPU */
+	int64_t buffer_size;       /* bytes per pool buffer */
+	int64_t buffers_max;       /* pool buffers per worker */
+	int64_t buffer_ring_entries; /* provided-buffer ring entries (power of two) */
+	int64_t ring_entries;      /* io_uring submission queue entries (power of two) */
+	int64_t sendq_high;        /* bytes queued on a connection that pause its feeders */
+	int64_t sendq_low;         /* bytes below which paused feeders resume (< sendq_high) */
+	int64_t mailbox_size;      /* messages per worker mailbox (power of two) */
+	int64_t timer_tick_ms;     /* timer wheel resolution */
+	int64_t max_conns;         /* connections per worker */
+	int64_t drain_timeout_ms;  /* grace period for open connections at shutdown */
+};
+
+struct cm_config_api {
+	struct cm_strlist listen;  /* "host:port" of the REST API */
+	struct cm_strlist tokens;  /* accepted bearer tokens; empty = no authentication */
+};
+
+struct cm_config_msrp {
+	struct cm_strlist listen;  /* "host:port" for MSRP over TCP */
+};
+
+struct cm_config_msrps {
+	struct cm_strlist listen;  /* "host:port" for MSRP over TLS */
+	char *cert;                /* PEM certificate chain file */
+	char *key;                 /* PEM private key file */
+	char *ca;                  /* PEM CA file to verify clients with */
+	bool verify_client;        /* ask for and verify client certificates */
+};
+
+struct cm_config_sip {
+	struct cm_strlist listen;  /* "udp:host:port", "tcp:host:port", "tls:host:port" */
+};
+
+struct cm_config_tls {
+	int min_version;           /* enum cm_tls_version */
+};
+
+struct cm_config_log {
+	int level;                 /* enum cm_log_level (common/cm_log.h) */
+	int format;                /* enum cm_log_format */
+	int64_t rate_limit;        /* lines per second per call site of CM_LOG_RL, 0 = no limit */
+};
+
+struct cm_config {
+	struct cm_config_engine engine;
+	struct cm_config_api api;
+	struct cm_config_msrp msrp;
+	struct cm_config_msrps msrps;
+	struct cm_config_sip sip;
+	struct cm_config_tls tls;
+	struct cm_config_log log;
+};
+
+#endif

@@ -1,0 +1,1013 @@
+/* cm_config.c — schema-driven configuration: defaults, libconfig file, RCSGW_* environment,
+ * cross-key rules, dump.
+ *
+ * Every key is one row of cm_schema[] below. A value is always parsed into a union
+ * cfg_val first and committed into the struct only when it is valid, so that an error
+ * leaves nothing half-written and owned memory is never leaked. */
+#include <errno.h>
+#include <inttypes.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "common/cm_config.h"
+#include "common/cm_log.h"
+
+/* log.level is stored as the index of its name: keep both in the same order. */
+_Static_assert(CM_LOG_ERROR == 0 && CM_LOG_WARN == 1 && CM_LOG_INFO == 2 && CM_LOG_DEBUG == 3,
+               "log.level names follow enum cm_log_level");
+
+/* ---- the schema ---------------------------------------------------------------------- */
+
+/* Offset of field <f> of struct cm_config; does not compile (distinct pointer types) when
+ * the field is not of type <T>, so that a row cannot point at a field of the wrong type. */
+#define CM_FIELD(f, T) \
+	(offsetof(struct cm_config, f) + 0 * sizeof(&((struct cm_config *)0)->f == (T *)0))
+
+#define K_INT(s, k, f, def, lo, hi, fl, help) \
+	{ s, k, CM_CFG_INT, (fl), CM_FIELD(f, int64_t), (lo), (hi), NULL, def, help }
+#define K_BOOL(s, k, f, def, help) \
+	{ s, k, CM_CFG_BOOL, 0, CM_FIELD(f, bool), 0, 1, NULL, def, help }
+#define K_STR(s, k, f, def, fl, help) \
+	{ s, k, CM_CFG_STRING, (fl), CM_FIELD(f, char *), 0, 0, NULL, def, help }
+#define K_LIST(s, k, f, def, fl, help) \
+	{ s, k, CM_CFG_STRLIST, (fl), CM_FIELD(f, struct cm_strlist), 0, 0, NULL, def, help }
+#define K_ENUM(s, k, f, names, def, help) \
+	{ s, k, CM_CFG_ENUM, 0, CM_FIELD(f, int), 0, 0, names, def, help }
+#define K_DUR(s, k, f, def, lo, hi, help) \
+	{ s, k, CM_CFG_DURATION, 0, CM_FIELD(f, int64_t), (lo), (hi), NULL, def, help }
+#define K_SIZE(s, k, f, def, lo, hi, help) \
+	{ s, k, CM_CFG_SIZE, 0, CM_FIELD(f, int64_t), (lo), (hi), NULL, def, help }
+
+#define KIB 1024LL
+#define MIB (1024LL * 1024)
+#define GIB (1024LL * 1024 * 1024)
+
+static const char *const backend_names[] = { "auto", "io_uring", "epoll", NULL };
+static const char *const tls_names[] = { "1.2", "1.3", NULL };
+static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
+static const char *const format_names[] = { "text", "json", NULL };
+
+static const struct cm_config_key cm_schema[] = {
+	K_ENUM("engine", "backend", engine.backend, backend_names, "auto",
+	       "I/O backend: io_uring, epoll, or auto (io_uring when the kernel allows it, else epoll)"),
+	K_INT("engine", "workers", engine.workers, "auto", 1, 1024, CM_CFG_F_AUTO,
+	      "worker threads, one per core: auto = one per online CPU"),
+	K_BOOL("engine", "pin", engine.pin, "true",
+	       "pin each worker thread to its own CPU"),
+	K_SIZE("engine", "buffer_size", engine.buffer_size, "16k", 4 * KIB, 1 * MIB,
+	       "bytes per pool buffer (receive and send)"),
+	K_INT("engine", "buffers_max", engine.buffers_max, "8192", 64, 65535, 0,
+	      "pool buffers per worker, at most"),
+	K_INT("engine", "buffer_ring_entries", engine.buffer_ring_entries, "1024", 16, 32768,
+	      CM_CFG_F_POW2, "provided-buffer ring entries per worker (power of two)"),
+	K_INT("engine", "ring_entries", engine.ring_entries, "1024", 32, 32768, CM_CFG_F_POW2,
+	      "io_uring submission queue entries per worker (power of two)"),
+	K_SIZE("engine", "sendq_high", engine.sendq_high, "256k", 4 * KIB, 1 * GIB,
+	       "bytes queued on a connection that pause the connections feeding it"),
+	K_SIZE("engine", "sendq_low", engine.sendq_low, "64k", 0, 1 * GIB,
+	       "bytes below which paused feeders resume (must be below sendq_high)"),
+	K_INT("engine", "mailbox_size", engine.mailbox_size, "4096", 64, 1048576, CM_CFG_F_POW2,
+	      "messages per worker mailbox (power of two)"),
+	K_INT("engine", "timer_tick_ms", engine.timer_tick_ms, "10", 1, 1000, 0,
+	      "timer wheel resolution in milliseconds"),
+	K_INT("engine", "max_conns", engine.max_conns, "262144", 16, 16777216, 0,
+	      "connections per worker, at most"),
+	K_DUR("engine", "drain_timeout", engine.drain_timeout_ms, "10s", 0, 3600000,
+	      "at shutdown, how long open connections may go on before they are closed"),
+
+	K_LIST("api", "listen", api.listen, "127.0.0.1:8080", 0,
+	       "REST API listen addresses, host:port"),
+	K_LIST("api", "tokens", api.tokens, "", CM_CFG_F_SECRET,
+	       "accepted bearer tokens; empty = no authentication"),
+
+	K_LIST("msrp", "listen", msrp.listen, "0.0.0.0:2855", 0,
+	       "MSRP over TCP listen addresses, host:port"),
+
+	K_LIST("msrps", "listen", msrps.listen, "", 0,
+	       "MSRP over TLS listen addresses, host:port; empty = none"),
+	K_STR("msrps", "cert", msrps.cert, "", 0,
+	      "PEM certificate chain file (required when msrps.listen is set)"),
+	K_STR("msrps", "key", msrps.key, "", 0,
+	      "PEM private key file (required when msrps.listen is set)"),
+	K_STR("msrps", "ca", msrps.ca, "", 0,
+	      "PEM CA file that client certificates are verified against"),
+	K_BOOL("msrps", "verify_client", msrps.verify_client, "false",
+	       "ask for a client certificate and verify it against msrps.ca"),
+
+	K_LIST("sip", "listen", sip.listen, "udp:0.0.0.0:5060,tcp:0.0.0.0:5060", 0,
+	       "SIP listen addresses, transport:host:port (udp, tcp, tls)"),
+
+	K_ENUM("tls", "min_version", tls.min_version, tls_names, "1.2",
+	       "lowest TLS version accepted"),
+
+	K_ENUM("log", "level", log.level, level_names, "info",
+	       "lines of lower importance are not written"),
+	K_ENUM("log", "format", log.format, format_names, "text",
+	       "text lines, or one JSON object per line"),
+	K_INT("log", "rate_limit", log.rate_limit, "10", 0, 1000000, 0,
+	      "rate-limited lines (per-packet errors) per second per call site; 0 = unlimited"),
+};
+
+#define NKEYS (sizeof(cm_schema) / sizeof(cm_schema[0]))
+
+const struct cm_config_key *cm_config_schema(size_t *n)
+{
+	*n = NKEYS;
+	return cm_schema;
+}
+
+const struct cm_config_key *cm_config_find(const char *section, const char *key)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!strcmp(cm_schema[i].section, section) && !strcmp(cm_schema[i].key, key))
+			return &cm_schema[i];
+	return NULL;
+}
+
+static int section_known(const char *section)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!strcmp(cm_schema[i].section, section))
+			return 1;
+	return 0;
+}
+
+int cm_config_env_name(const struct cm_config_key *k, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "RCSGW_%s_%s", k->section, k->key);
+
+	if (n < 0 || (size_t)n >= len)
+		return -ENOSPC;
+	for (int i = 6; i < n; i++)
+		if (buf[i] >= 'a' && buf[i] <= 'z')
+			buf[i] = (char)(buf[i] - 'a' + 'A');
+	return n;
+}
+
+/* ---- values -------------------------------------------------------------------------- */
+
+union cfg_val {
+	int64_t i;                 /* INT, DURATION, SIZE */
+	bool b;                    /* BOOL */
+	int e;                     /* ENUM */
+	char *s;                   /* STRING, owned */
+	struct cm_strlist l;       /* STRLIST, owned */
+};
+
+static void *field_of(struct cm_config *c, const struct cm_config_key *k)
+{
+	return (char *)c + k->off;
+}
+
+static const void *cfield_of(const struct cm_config *c, const struct cm_config_key *k)
+{
+	return (const char *)c + k->off;
+}
+
+static void strlist_free(struct cm_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Moves <v> into the field of <k> in <c>, freeing the value it replaces. */
+static void val_commit(struct cm_config *c, const struct cm_config_key *k, union cfg_val *v)
+{
+	void *f = field_of(c, k);
+
+	switch (k->type) {
+	case CM_CFG_INT:
+	case CM_CFG_DURATION:
+	case CM_CFG_SIZE:
+		*(int64_t *)f = v->i;
+		break;
+	case CM_CFG_BOOL:
+		*(bool *)f = v->b;
+		break;
+	case CM_CFG_ENUM:
+		*(int *)f = v->e;
+		break;
+	case CM_CFG_STRING:
+		free(*(char **)f);
+		*(char **)f = v->s;
+		break;
+	case CM_CFG_STRLIST:
+		strlist_free(f);
+		*(struct cm_strlist *)f = v->l;
+		break;
+	}
+}
+
+/* Writes what <k> accepts, e.g. `an integer 64..65535`, into <buf>. */
+static void describe_expected(const struct cm_config_key *k, char *buf, size_t len)
+{
+	size_t o;
+
+	switch (k->type) {
+	case CM_CFG_INT:
+		snprintf(buf, len, "%s%s %" PRId64 "..%" PRId64,
+		         (k->flags & CM_CFG_F_AUTO) ? "\"auto\" or " : "",
+		         (k->flags & CM_CFG_F_POW2) ? "a power of two" : "an integer", k->min, k->max);
+		break;
+	case CM_CFG_BOOL:
+		snprintf(buf, len, "true or false");
+		break;
+	case CM_CFG_STRING:
+		snprintf(buf, len, "a string");
+		break;
+	case CM_CFG_STRLIST:
+		snprintf(buf, len, "a list of non-empty strings");
+		break;
+	case CM_CFG_ENUM:
+		o = (size_t)snprintf(buf, len, "one of");
+		for (size_t i = 0; k->names[i] && o < len; i++)
+			o += (size_t)snprintf(buf + o, len - o, "%s \"%s\"", i ? "," : "", k->names[i]);
+		break;
+	case CM_CFG_DURATION:
+		snprintf(buf, len, "a duration %" PRId64 "..%" PRId64 " ms (or with a unit: 500ms, 30s, 5m, 1h)",
+		         k->min, k->max);
+		break;
+	case CM_CFG_SIZE:
+		snprintf(buf, len, "a size %" PRId64 "..%" PRId64 " bytes (or with a unit: 16k, 4M, 1G)",
+		         k->min, k->max);
+		break;
+	}
+}
+
+/* Writes <s> into <buf> as a quoted string, control bytes escaped, cut after 48 bytes. */
+static void quote(const char *s, char *buf, size_t len)
+{
+	size_t o = 0, i;
+
+	if (len < 8) {
+		if (len)
+			buf[0] = '\0';
+		return;
+	}
+	buf[o++] = '"';
+	for (i = 0; s[i] && i < 48 && o + 6 < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch < 0x20 || ch == 0x7f)
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", ch);
+		else if (ch == '"' || ch == '\\')
+			o += (size_t)snprintf(buf + o, len - o, "\\%c", ch);
+		else
+			buf[o++] = (char)ch;
+	}
+	if (s[i] && o + 5 < len) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+}
+
+/* "expected ..., got ..." for a text value <s> refused by <k>. Returns -1. */
+static int refuse_text(const struct cm_config_key *k, const char *s, char *msg, size_t len)
+{
+	char exp[256], got[128];
+
+	describe_expected(k, exp, sizeof(exp));
+	quote(s, got, sizeof(got));
+	snprintf(msg, len, "expected %s, got %s", exp, got);
+	return -1;
+}
+
+/* Parses the decimal digits at <*p> into <*out>, advancing <*p>. -1 when there is no digit
+ * or the number passes INT64_MAX. */
+static int parse_digits(const char **p, int64_t *out)
+{
+	const char *s = *p;
+	int64_t v = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		int d = *s - '0';
+		if (v > (INT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*p = s;
+	*out = v;
+	return 0;
+}
+
+/* A whole-string integer with an optional sign; 0 or -1. */
+static int parse_int64(const char *s, int64_t *out)
+{
+	int neg = 0;
+
+	if (*s == '-' || *s == '+')
+		neg = *s++ == '-';
+	if (parse_digits(&s, out) < 0 || *s)
+		return -1;
+	if (neg)
+		*out = -*out;
+	return 0;
+}
+
+struct unit {
+	const char *name;
+	int64_t mult;
+};
+
+static const struct unit duration_units[] = {
+	{ "", 1 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { NULL, 0 },
+};
+
+static const struct unit size_units[] = {
+	{ "", 1 }, { "b", 1 },
+	{ "k", KIB }, { "kb", KIB }, { "kib", KIB },
+	{ "m", MIB }, { "mb", MIB }, { "mib", MIB },
+	{ "g", GIB }, { "gb", GIB }, { "gib", GIB },
+	{ NULL, 0 },
+};
+
+/* Digits followed by one of <units> (case-insensitive); 0 or -1 (also on overflow). */
+static int parse_with_unit(const char *s, const struct unit *units, int64_t *out)
+{
+	int64_t v;
+
+	if (parse_digits(&s, &v) < 0)
+		return -1;
+	for (const struct unit *u = units; u->name; u++) {
+		if (strcasecmp(s, u->name))
+			continue;
+		if (v > INT64_MAX / u->mult)
+			return -1;
+		*out = v * u->mult;
+		return 0;
+	}
+	return -1;
+}
+
+static int is_pow2(int64_t v)
+{
+	return v > 0 && (v & (v - 1)) == 0;
+}
+
+/* Bounds (and power of two) of a number of <k>. */
+static int in_range(const struct cm_config_key *k, int64_t v)
+{
+	if (v < k->min || v > k->max)
+		return 0;
+	return !(k->flags & CM_CFG_F_POW2) || is_pow2(v);
+}
+
+/* Splits the comma-separated <s> into <l>, trimming blanks around elements. "" (or blanks)
+ * is the empty list; an empty element is refused. 0 or -1 with <msg>. */
+static int split_list(const char *s, struct cm_strlist *l, char *msg, size_t len)
+{
+	size_t n = 1;
+	const char *p = s;
+
+	l->v = NULL;
+	l->n = 0;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p)
+		return 0;
+	for (const char *q = s; *q; q++)
+		n += *q == ',';
+	l->v = calloc(n, sizeof(*l->v));
+	if (!l->v) {
+		snprintf(msg, len, "out of memory");
+		return -1;
+	}
+	for (p = s;; p++) {
+		const char *end = strchr(p, ',');
+		const char *b = p, *e = end ? end : p + strlen(p);
+		while (b < e && (*b == ' ' || *b == '\t'))
+			b++;
+		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (b == e) {
+			char got[128];
+			quote(s, got, sizeof(got));
+			snprintf(msg, len, "expected a comma-separated list of non-empty strings, got %s", got);
+			strlist_free(l);
+			return -1;
+		}
+		l->v[l->n] = strndup(b, (size_t)(e - b));
+		if (!l->v[l->n]) {
+			snprintf(msg, len, "out of memory");
+			strlist_free(l);
+			return -1;
+		}
+		l->n++;
+		if (!end)
+			return 0;
+		p = end;
+	}
+}
+
+/* Parses <s>, written as in the environment, as a value of <k> into <v>. Also used for the
+ * schema's defaults and for string values in the file. 0, or -1 with <msg>. */
+static int parse_text(const struct cm_config_key *k, const char *s, union cfg_val *v,
+                      char *msg, size_t len)
+{
+	switch (k->type) {
+	case CM_CFG_INT:
+		if ((k->flags & CM_CFG_F_AUTO) && !strcasecmp(s, "auto")) {
+			v->i = 0;
+			return 0;
+		}
+		if (parse_int64(s, &v->i) < 0 || !in_range(k, v->i))
+			return refuse_text(k, s, msg, len);
+		return 0;
+	case CM_CFG_DURATION:
+		if (parse_with_unit(s, duration_units, &v->i) < 0 || !in_range(k, v->i))
+			return refuse_text(k, s, msg, len);
+		return 0;
+	case CM_CFG_SIZE:
+		if (parse_with_unit(s, size_units, &v->i) < 0 || !in_range(k, v->i))
+			return refuse_text(k, s, msg, len);
+		return 0;
+	case CM_CFG_BOOL:
+		if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on") || !strcmp(s, "1"))
+			v->b = true;
+		else if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off") || !strcmp(s, "0"))
+			v->b = false;
+		else
+			return refuse_text(k, s, msg, len);
+		return 0;
+	case CM_CFG_ENUM:
+		for (int i = 0; k->names[i]; i++) {
+			if (!strcasecmp(s, k->names[i])) {
+				v->e = i;
+				return 0;
+			}
+		}
+		return refuse_text(k, s, msg, len);
+	case CM_CFG_STRING:
+		v->s = strdup(s);
+		if (!v->s) {
+			snprintf(msg, len, "out of memory");
+			return -1;
+		}
+		return 0;
+	case CM_CFG_STRLIST:
+		return split_list(s, &v->l, msg, len);
+	}
+	snprintf(msg, len, "bad schema type %d", (int)k->type);
+	return -1;
+}
+
+/* What the file holds in <s>, for "got ..." */
+static void describe_setting(const config_setting_t *s, char *buf, size_t len)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		snprintf(buf, len, "%lld", config_setting_get_int64(s));
+		break;
+	case CONFIG_TYPE_FLOAT:
+		snprintf(buf, len, "%g", config_setting_get_float(s));
+		break;
+	case CONFIG_TYPE_BOOL:
+		snprintf(buf, len, "%s", config_setting_get_bool(s) ? "true" : "false");
+		break;
+	case CONFIG_TYPE_STRING:
+		quote(config_setting_get_string(s), buf, len);
+		break;
+	case CONFIG_TYPE_GROUP:
+		snprintf(buf, len, "a group");
+		break;
+	default:
+		snprintf(buf, len, "a list");
+		break;
+	}
+}
+
+static int refuse_setting(const struct cm_config_key *k, const config_setting_t *s,
+                          char *msg, size_t len)
+{
+	char exp[256], got[128];
+
+	describe_expected(k, exp, sizeof(exp));
+	describe_setting(s, got, sizeof(got));
+	snprintf(msg, len, "expected %s, got %s", exp, got);
+	return -1;
+}
+
+/* Parses the file setting <s> as a value of <k> into <v>. A string is read as the
+ * environment's value would be; a number given to an enum is matched as its text (so that
+ * `min_version = 1.3;` works). 0, or -1 with <msg> and <*line> set to the key's line. */
+static int parse_setting(const struct cm_config_key *k, const config_setting_t *s,
+                         union cfg_val *v, char *msg, size_t len, unsigned *line)
+{
+	char num[64];
+	int t = config_setting_type(s);
+
+	*line = config_setting_source_line(s);
+	if (t == CONFIG_TYPE_STRING)
+		return parse_text(k, config_setting_get_string(s), v, msg, len);
+
+	switch (k->type) {
+	case CM_CFG_INT:
+	case CM_CFG_DURATION:
+	case CM_CFG_SIZE:
+		if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+			return refuse_setting(k, s, msg, len);
+		v->i = config_setting_get_int64(s);
+		if (!in_range(k, v->i))
+			return refuse_setting(k, s, msg, len);
+		return 0;
+	case CM_CFG_BOOL:
+		if (t != CONFIG_TYPE_BOOL)
+			return refuse_setting(k, s, msg, len);
+		v->b = config_setting_get_bool(s) != 0;
+		return 0;
+	case CM_CFG_ENUM:
+		if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
+			snprintf(num, sizeof(num), "%lld", config_setting_get_int64(s));
+		else if (t == CONFIG_TYPE_FLOAT)
+			snprintf(num, sizeof(num), "%g", config_setting_get_float(s));
+		else
+			return refuse_setting(k, s, msg, len);
+		for (int i = 0; k->names[i]; i++) {
+			if (!strcmp(num, k->names[i])) {
+				v->e = i;
+				return 0;
+			}
+		}
+		return refuse_setting(k, s, msg, len);
+	case CM_CFG_STRING:
+		return refuse_setting(k, s, msg, len);
+	case CM_CFG_STRLIST:
+		break;
+	}
+
+	if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
+		return refuse_setting(k, s, msg, len);
+	v->l.n = 0;
+	v->l.v = NULL;
+	int n = config_setting_length(s);
+	if (n == 0)
+		return 0;
+	v->l.v = calloc((size_t)n, sizeof(*v->l.v));
+	if (!v->l.v) {
+		snprintf(msg, len, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *str = config_setting_type(e) == CONFIG_TYPE_STRING ?
+		                  config_setting_get_string(e) : NULL;
+		if (!str || !*str) {
+			char got[128];
+			describe_setting(e, got, sizeof(got));
+			/* the key's line: libconfig 1.5 gives a list element the line of the
+			 * token after it */
+			snprintf(msg, len, "expected a list of non-empty strings, got %s at index %d", got, i);
+			strlist_free(&v->l);
+			return -1;
+		}
+		v->l.v[i] = strdup(str);
+		if (!v->l.v[i]) {
+			snprintf(msg, len, "out of memory");
+			strlist_free(&v->l);
+			return -1;
+		}
+		v->l.n++;
+	}
+	return 0;
+}
+
+/* ---- defaults ------------------------------------------------------------------------ */
+
+void cm_config_defaults(struct cm_config *c)
+{
+	char msg[512];
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct cm_config_key *k = &cm_schema[i];
+		union cfg_val v;
+		if (parse_text(k, k->def, &v, msg, sizeof(msg)) < 0) {
+			/* a malformed default is a bug of the schema (or no memory at start-up) */
+			fprintf(stderr, "rcsgw: BUG: default of %s.%s: %s\n", k->section, k->key, msg);
+			abort();
+		}
+		val_commit(c, k, &v);
+	}
+}
+
+void cm_config_free(struct cm_config *c)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct cm_config_key *k = &cm_schema[i];
+		if (k->type == CM_CFG_STRING)
+			free(*(char **)field_of(c, k));
+		else if (k->type == CM_CFG_STRLIST)
+			strlist_free(field_of(c, k));
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---- loading ------------------------------------------------------------------------- */
+
+enum origin_kind { ORIG_DEFAULT = 0, ORIG_FILE, ORIG_ENV };
+
+/* Where the value of a key came from, for messages about cross-key rules. */
+struct origin {
+	enum origin_kind kind;
+	const char *file;          /* ORIG_FILE: owned by the libconfig config_t of the load */
+	unsigned line;
+};
+
+struct load {
+	struct cm_config *c;
+	char *err;
+	size_t errlen;
+	config_t cfg;
+	struct origin orig[NKEYS];
+};
+
+__attribute__((format(printf, 2, 3)))
+static int failf(struct load *L, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (L->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(L->err, L->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* Edit distance of two short strings (both under 64 bytes), else a large number. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64], prev, tmp;
+
+	if (la >= 64 || lb >= 64)
+		return 1000;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t best = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			tmp = row[j];
+			row[j] = best;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+/* " (did you mean X?)" for the unknown <section>.<key> (<key> NULL: an unknown section),
+ * or "". */
+static void suggest(const char *section, const char *key, char *buf, size_t len)
+{
+	size_t best = 3;
+	const struct cm_config_key *hit = NULL;
+	int sec_only = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct cm_config_key *k = &cm_schema[i];
+		size_t d;
+		if (!key) {
+			/* a misspelt section, or a key written outside its section */
+			if ((d = distance(section, k->section)) < best) {
+				best = d;
+				hit = k;
+				sec_only = 1;
+			} else if (!hit && !strcmp(section, k->key)) {
+				hit = k;
+			}
+		} else if (!strcmp(section, k->section)) {
+			if ((d = distance(key, k->key)) < best) {
+				best = d;
+				hit = k;
+			}
+		} else if (!hit && !strcmp(key, k->key)) {
+			hit = k;       /* the right key in the wrong section */
+		}
+	}
+	if (hit && sec_only)
+		snprintf(buf, len, " (did you mean %s?)", hit->section);
+	else if (hit)
+		snprintf(buf, len, " (did you mean %s.%s?)", hit->section, hit->key);
+}
+
+static const char *file_of(const config_setting_t *s, const char *path)
+{
+	const char *f = config_setting_source_file(s);
+	return f ? f : path;
+}
+
+/* Reads <path> and applies every setting of it. */
+static int apply_file(struct load *L, const char *path)
+{
+	char msg[512], hint[128];
+	char *dir = strdup(path);
+	int ok, io_errno;
+
+	if (!dir)
+		return failf(L, "%s: out of memory", path);
+	char *slash = strrchr(dir, '/');
+	if (slash) {
+		/* @include "x" resolves beside the file ("/" stays "/") */
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			slash[0] = '\0';
+		config_set_include_dir(&L->cfg, dir);
+	}
+	errno = 0;
+	ok = config_read_file(&L->cfg, path);
+	io_errno = errno;
+	free(dir);
+	if (!ok) {
+		if (config_error_type(&L->cfg) == CONFIG_ERR_FILE_IO)
+			return failf(L, "%s: cannot read: %s", path,
+			             io_errno ? strerror(io_errno) : config_error_text(&L->cfg));
+		return failf(L, "%s:%d: %s",
+		             config_error_file(&L->cfg) ? config_error_file(&L->cfg) : path,
+		             config_error_line(&L->cfg), config_error_text(&L->cfg));
+	}
+
+	const config_setting_t *root = config_root_setting(&L->cfg);
+	for (int i = 0; i < config_setting_length(root); i++) {
+		const config_setting_t *sec = config_setting_get_elem(root, (unsigned)i);
+		const char *sname = config_setting_name(sec);
+		const char *sfile = file_of(sec, path);
+
+		if (!section_known(sname)) {
+			suggest(sname, NULL, hint, sizeof(hint));
+			return failf(L, "%s:%u: %s: unknown section%s", sfile,
+			             config_setting_source_line(sec), sname, hint);
+		}
+		if (!config_setting_is_group(sec)) {
+			describe_setting(sec, msg, sizeof(msg));
+			return failf(L, "%s:%u: %s: expected a group { key = value; ... }, got %s",
+			             sfile, config_setting_source_line(sec), sname, msg);
+		}
+		for (int j = 0; j < config_setting_length(sec); j++) {
+			const config_setting_t *s = config_setting_get_elem(sec, (unsigned)j);
+			const char *kname = config_setting_name(s);
+			const struct cm_config_key *k = cm_config_find(sname, kname);
+			union cfg_val v;
+			unsigned line;
+
+			if (!k) {
+				suggest(sname, kname, hint, sizeof(hint));
+				return failf(L, "%s:%u: %s.%s: unknown key%s", file_of(s, path),
+				             config_setting_source_line(s), sname, kname, hint);
+			}
+			if (parse_setting(k, s, &v, msg, sizeof(msg), &line) < 0)
+				return failf(L, "%s:%u: %s.%s: %s", file_of(s, path), line, sname, kname, msg);
+			val_commit(L->c, k, &v);
+			L->orig[k - cm_schema] = (struct origin){ ORIG_FILE, file_of(s, path), line };
+		}
+	}
+	return 0;
+}
+
+/* Applies every RCSGW_<SECTION>_<KEY> variable of <envp>. */
+static int apply_env(struct load *L, char *const *envp)
+{
+	char name[128], msg[512];
+
+	for (; envp && *envp; envp++) {
+		const char *var = *envp, *eq = strchr(var, '=');
+		const struct cm_config_key *k = NULL;
+		size_t nlen;
+
+		if (strncmp(var, "RCSGW_", 6) || !eq)
+			continue;
+		nlen = (size_t)(eq - var);
+		for (size_t i = 0; i < NKEYS && !k; i++) {
+			int n = cm_config_env_name(&cm_schema[i], name, sizeof(name));
+			if (n > 0 && (size_t)n == nlen && !memcmp(var, name, nlen))
+				k = &cm_schema[i];
+		}
+		if (k) {
+			union cfg_val v;
+			if (parse_text(k, eq + 1, &v, msg, sizeof(msg)) < 0)
+				return failf(L, "environment %.*s: %s", (int)nlen, var, msg);
+			val_commit(L->c, k, &v);
+			L->orig[k - cm_schema] = (struct origin){ ORIG_ENV, NULL, 0 };
+			continue;
+		}
+
+		/* RCSGW_<SECTION>_* of a known section, yet no key of it: a typo */
+		for (size_t i = 0; i < NKEYS; i++) {
+			int n = cm_config_env_name(&cm_schema[i], name, sizeof(name));
+			size_t plen = 6 + strlen(cm_schema[i].section) + 1;
+			if (n > 0 && nlen > plen && !memcmp(var, name, plen)) {
+				const struct cm_config_key *best = NULL;
+				size_t bestd = 3;
+				char vname[128];
+				snprintf(vname, sizeof(vname), "%.*s", (int)nlen, var);
+				for (size_t j = 0; j < NKEYS; j++) {
+					size_t d;
+					if (cm_config_env_name(&cm_schema[j], name, sizeof(name)) > 0 &&
+					    (d = distance(vname, name)) < bestd) {
+						bestd = d;
+						best = &cm_schema[j];
+					}
+				}
+				if (best) {
+					cm_config_env_name(best, name, sizeof(name));
+					return failf(L, "environment %s: no such key in section %s (did you mean %s?)",
+					             vname, cm_schema[i].section, name);
+				}
+				return failf(L, "environment %s: no such key in section %s",
+				             vname, cm_schema[i].section);
+			}
+		}
+	}
+	return 0;
+}
+
+/* "rcsgw.conf:12: engine.sendq_low", "environment RCSGW_ENGINE_SENDQ_LOW" or
+ * "engine.sendq_low" (a default), for the key <k>. */
+static void where(const struct load *L, const struct cm_config_key *k, char *buf, size_t len)
+{
+	const struct origin *o = &L->orig[k - cm_schema];
+	char name[128];
+
+	if (o->kind == ORIG_FILE) {
+		snprintf(buf, len, "%s:%u: %s.%s", o->file, o->line, k->section, k->key);
+	} else if (o->kind == ORIG_ENV) {
+		cm_config_env_name(k, name, sizeof(name));
+		snprintf(buf, len, "environment %s", name);
+	} else {
+		snprintf(buf, len, "%s.%s", k->section, k->key);
+	}
+}
+
+/* The rules between keys, once every source is applied. */
+static int validate(struct load *L)
+{
+	const struct cm_config *c = L->c;
+	char at[512];
+
+	if (c->engine.sendq_low >= c->engine.sendq_high) {
+		const struct cm_config_key *lo = cm_config_find("engine", "sendq_low");
+		const struct cm_config_key *hi = cm_config_find("engine", "sendq_high");
+		/* blame the one that was set, the low watermark when both were */
+		if (L->orig[lo - cm_schema].kind == ORIG_DEFAULT &&
+		    L->orig[hi - cm_schema].kind != ORIG_DEFAULT) {
+			where(L, hi, at, sizeof(at));
+			return failf(L, "%s: %" PRId64 " must be above engine.sendq_low (%" PRId64 ")",
+			             at, c->engine.sendq_high, c->engine.sendq_low);
+		}
+		where(L, lo, at, sizeof(at));
+		return failf(L, "%s: %" PRId64 " must be below engine.sendq_high (%" PRId64 ")",
+		             at, c->engine.sendq_low, c->engine.sendq_high);
+	}
+	if (c->msrps.listen.n && (!c->msrps.cert[0] || !c->msrps.key[0])) {
+		where(L, cm_config_find("msrps", "listen"), at, sizeof(at));
+		return failf(L, "%s: msrps.cert and msrps.key are required when msrps.listen is set", at);
+	}
+	if (c->msrps.verify_client && !c->msrps.ca[0]) {
+		where(L, cm_config_find("msrps", "verify_client"), at, sizeof(at));
+		return failf(L, "%s: msrps.ca is required when msrps.verify_client is true", at);
+	}
+	return 0;
+}
+
+int cm_config_load_env(struct cm_config *c, const char *path, char *const *envp,
+                       char *err, size_t errlen)
+{
+	struct load L = { .c = c, .err = err, .errlen = err ? errlen : 0 };
+	int rc = 0;
+
+	if (L.errlen)
+		err[0] = '\0';
+	cm_config_defaults(c);
+	config_init(&L.cfg);
+	if (path)
+		rc = apply_file(&L, path);
+	if (rc == 0)
+		rc = apply_env(&L, envp);
+	if (rc == 0)
+		rc = validate(&L);
+	config_destroy(&L.cfg);
+	if (rc < 0)
+		cm_config_free(c);
+	return rc;
+}
+
+int cm_config_load(struct cm_config *c, const char *path, char *err, size_t errlen)
+{
+	return cm_config_load_env(c, path, environ, err, errlen);
+}
+
+/* ---- dump ---------------------------------------------------------------------------- */
+
+/* Writes <s> as a libconfig string literal. */
+static void dump_string(const char *s, FILE *out)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		switch (ch) {
+		case '"':  fputs("\\\"", out); break;
+		case '\\': fputs("\\\\", out); break;
+		case '\n': fputs("\\n", out); break;
+		case '\r': fputs("\\r", out); break;
+		case '\t': fputs("\\t", out); break;
+		case '\f': fputs("\\f", out); break;
+		default:
+			if (ch < 0x20 || ch == 0x7f)
+				fprintf(out, "\\x%02x", ch);
+			else
+				fputc(ch, out);
+		}
+	}
+	fputc('"', out);
+}
+
+static void dump_value(const struct cm_config *c, const struct cm_config_key *k, FILE *out)
+{
+	const void *f = cfield_of(c, k);
+	int secret = (k->flags & CM_CFG_F_SECRET) != 0;
+	int e;
+
+	switch (k->type) {
+	case CM_CFG_INT:
+		if ((k->flags & CM_CFG_F_AUTO) && *(const int64_t *)f == 0)
+			fputs("\"auto\";", out);
+		else
+			fprintf(out, "%" PRId64 ";", *(const int64_t *)f);
+		break;
+	case CM_CFG_DURATION:
+		fprintf(out, "%" PRId64 "; # ms", *(const int64_t *)f);
+		break;
+	case CM_CFG_SIZE:
+		fprintf(out, "%" PRId64 "; # bytes", *(const int64_t *)f);
+		break;
+	case CM_CFG_BOOL:
+		fputs(*(const bool *)f ? "true;" : "false;", out);
+		break;
+	case CM_CFG_ENUM:
+		e = *(const int *)f;
+		for (int i = 0; k->names[i]; i++)
+			if (i == e)
+				dump_string(k->names[i], out);
+		fputc(';', out);
+		break;
+	case CM_CFG_STRING:
+		dump_string(secret ? "<redacted>" : (*(char *const *)f ? *(char *const *)f : ""), out);
+		fputc(';', out);
+		break;
+	case CM_CFG_STRLIST: {
+		const struct cm_strlist *l = f;
+		fputs("[", out);
+		for (size_t i = 0; i < l->n; i++) {
+			fputs(i ? ", " : " ", out);
+			dump_string(secret ? "<redacted>" : l->v[i], out);
+		}
+		fputs(" ];", out);
+		break;
+	}
+	}
+}
+
+int cm_config_dump(const struct cm_config *c, FILE *out)
+{
+	fputs("# rcsgw effective configuration (defaults, then the file, then RCSGW_* variables)\n",
+	      out);
+	for (size_t i = 0; i < NKEYS; i++) {
+		const char *sec = cm_schema[i].section;
+		size_t first = 0;
+
+		while (strcmp(cm_schema[first].section, sec))
+			first++;
+		if (first != i)
+			continue;          /* section already written */
+		fprintf(out, "\n%s = {\n", sec);
+		for (size_t j = i; j < NKEYS; j++) {
+			if (strcmp(cm_schema[j].section, sec))
+				continue;
+			fprintf(out, "\t%s = ", cm_schema[j].key);
+			dump_value(c, &cm_schema[j], out);
+			fputc('\n', out);
+		}
+		fputs("};\n", out);
+	}
+	if (fflush(out) == EOF || ferror(out))
+		return -EIO;
+	return 0;
+}

@@ -1,0 +1,737 @@
+/* test_config.c — common/cm_config: defaults, file, environment, errors, sample, dump.
+ *
+ * Run from the repository root (etc/rcsgw.conf is read from there). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cm_config.h"
+#include "common/cm_log.h"
+
+#define SAMPLE "etc/rcsgw.conf"
+
+/* Writes <text> to a fresh temporary file; its path goes into <path> (64 bytes). */
+static void write_conf(char *path, const char *text)
+{
+	strcpy(path, "/tmp/rcsgw-test-XXXXXX.conf");
+	int fd = mkstemps(path, 5);
+	cr_assert(fd >= 0);
+	size_t len = strlen(text);
+	cr_assert(write(fd, text, len) == (ssize_t)len);
+	close(fd);
+}
+
+/* Loads <text> (NULL: no file) with <envp>; 0 or -1 with <err>. */
+static int load(struct cm_config *c, const char *text, char **envp, char *path, char *err,
+                size_t errlen)
+{
+	int rc;
+
+	if (!text)
+		return cm_config_load_env(c, NULL, envp, err, errlen);
+	write_conf(path, text);
+	rc = cm_config_load_env(c, path, envp, err, errlen);
+	unlink(path);
+	return rc;
+}
+
+/* Loads <text>, expects failure, and checks that the message starts with "<file>:<line>: "
+ * and contains <needle>. */
+static void expect_file_error(const char *text, int line, const char *needle)
+{
+	struct cm_config c;
+	char path[64], err[512], prefix[128];
+
+	cr_assert_eq(load(&c, text, NULL, path, err, sizeof(err)), -1, "accepted: %s", text);
+	snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
+	cr_expect(!strncmp(err, prefix, strlen(prefix)), "message <%s> should start with <%s>",
+	          err, prefix);
+	cr_expect(strstr(err, needle) != NULL, "message <%s> should contain <%s>", err, needle);
+	/* a failed load leaves nothing behind */
+	static const struct cm_config zero;
+	cr_expect(!memcmp(&c, &zero, sizeof(c)), "config not zeroed after an error");
+}
+
+static void expect_env_error(char **envp, const char *message)
+{
+	struct cm_config c;
+	char err[512];
+
+	cr_assert_eq(cm_config_load_env(&c, NULL, envp, err, sizeof(err)), -1, "accepted %s", envp[0]);
+	cr_expect_str_eq(err, message);
+}
+
+static char *dump_str(const struct cm_config *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert(f);
+	cr_assert_eq(cm_config_dump(c, f), 0);
+	fclose(f);
+	return buf;
+}
+
+/* ---- schema and defaults ------------------------------------------------------------- */
+
+Test(config, schema_is_consistent)
+{
+	size_t n;
+	const struct cm_config_key *k = cm_config_schema(&n);
+	char a[128], b[128];
+
+	cr_assert_gt(n, 20);
+	for (size_t i = 0; i < n; i++) {
+		cr_expect(k[i].help && k[i].help[0], "%s.%s has no help", k[i].section, k[i].key);
+		cr_expect(k[i].def != NULL);
+		cr_expect(k[i].min <= k[i].max);
+		cr_expect(k[i].type != CM_CFG_ENUM || (k[i].names && k[i].names[0]));
+		cr_expect_eq(cm_config_find(k[i].section, k[i].key), &k[i]);
+		cr_assert_gt(cm_config_env_name(&k[i], a, sizeof(a)), 0);
+		for (size_t j = i + 1; j < n; j++) {
+			cm_config_env_name(&k[j], b, sizeof(b));
+			cr_expect_str_neq(a, b, "two keys share the variable %s", a);
+		}
+		/* the rows of a section are contiguous, so that the dump groups them */
+		if (i > 1 && strcmp(k[i].section, k[i - 1].section))
+			for (size_t j = 0; j + 1 < i; j++)
+				cr_expect_str_neq(k[j].section, k[i].section, "section %s split",
+				                  k[i].section);
+	}
+	cr_expect_null(cm_config_find("engine", "nope"));
+	cr_expect_eq(cm_config_env_name(cm_config_find("engine", "buffer_ring_entries"), a, 8),
+	             -ENOSPC);
+	cr_expect_eq(cm_config_env_name(cm_config_find("engine", "buffer_ring_entries"), a,
+	                                sizeof(a)), 32);
+	cr_expect_str_eq(a, "RCSGW_ENGINE_BUFFER_RING_ENTRIES");
+}
+
+static void check_defaults(const struct cm_config *c)
+{
+	cr_expect_eq(c->engine.backend, CM_BACKEND_AUTO);
+	cr_expect_eq(c->engine.workers, 0);
+	cr_expect_eq(c->engine.pin, true);
+	cr_expect_eq(c->engine.buffer_size, 16384);
+	cr_expect_eq(c->engine.buffers_max, 8192);
+	cr_expect_eq(c->engine.buffer_ring_entries, 1024);
+	cr_expect_eq(c->engine.ring_entries, 1024);
+	cr_expect_eq(c->engine.sendq_high, 262144);
+	cr_expect_eq(c->engine.sendq_low, 65536);
+	cr_expect_eq(c->engine.mailbox_size, 4096);
+	cr_expect_eq(c->engine.timer_tick_ms, 10);
+	cr_expect_eq(c->engine.max_conns, 262144);
+	cr_expect_eq(c->engine.drain_timeout_ms, 10000);
+	cr_assert_eq(c->api.listen.n, 1);
+	cr_expect_str_eq(c->api.listen.v[0], "127.0.0.1:8080");
+	cr_expect_eq(c->api.tokens.n, 0);
+	cr_expect_null(c->api.tokens.v);
+	cr_assert_eq(c->msrp.listen.n, 1);
+	cr_expect_str_eq(c->msrp.listen.v[0], "0.0.0.0:2855");
+	cr_expect_eq(c->msrps.listen.n, 0);
+	cr_expect_str_eq(c->msrps.cert, "");
+	cr_expect_str_eq(c->msrps.key, "");
+	cr_expect_str_eq(c->msrps.ca, "");
+	cr_expect_eq(c->msrps.verify_client, false);
+	cr_assert_eq(c->sip.listen.n, 2);
+	cr_expect_str_eq(c->sip.listen.v[0], "udp:0.0.0.0:5060");
+	cr_expect_str_eq(c->sip.listen.v[1], "tcp:0.0.0.0:5060");
+	cr_expect_eq(c->tls.min_version, CM_TLS_1_2);
+	cr_expect_eq(c->log.level, CM_LOG_INFO);
+	cr_expect_eq(c->log.format, CM_LOG_FMT_TEXT);
+	cr_expect_eq(c->log.rate_limit, 10);
+}
+
+Test(config, defaults)
+{
+	struct cm_config c;
+
+	cm_config_defaults(&c);
+	check_defaults(&c);
+	cm_config_free(&c);
+	cm_config_free(&c);        /* twice is harmless */
+}
+
+Test(config, load_without_file_or_env_is_defaults)
+{
+	struct cm_config c;
+	char err[256] = "x";
+	char *env[] = { "PATH=/bin", "RCSGW_BUILD=build", "HOME=/root", NULL };
+
+	cr_assert_eq(cm_config_load_env(&c, NULL, NULL, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(err, "");
+	check_defaults(&c);
+	cm_config_free(&c);
+	/* variables outside the sections of the schema are not ours */
+	cr_assert_eq(cm_config_load_env(&c, NULL, env, err, sizeof(err)), 0, "%s", err);
+	check_defaults(&c);
+	cm_config_free(&c);
+	/* no room for a message is fine */
+	cr_assert_eq(cm_config_load_env(&c, NULL, NULL, NULL, 0), 0);
+	cm_config_free(&c);
+}
+
+Test(config, load_uses_process_environment)
+{
+	struct cm_config c;
+	char err[256];
+
+	setenv("RCSGW_ENGINE_BACKEND", "epoll", 1);
+	cr_assert_eq(cm_config_load(&c, NULL, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.engine.backend, CM_BACKEND_EPOLL);
+	cm_config_free(&c);
+	unsetenv("RCSGW_ENGINE_BACKEND");
+}
+
+/* ---- the file ------------------------------------------------------------------------ */
+
+Test(config, file_every_type)
+{
+	struct cm_config c;
+	char path[64], err[512];
+	const char *text =
+		"engine = {\n"
+		"  backend = \"io_uring\";\n"          /* enum */
+		"  workers = 8;\n"                     /* int with auto */
+		"  pin = false;\n"                     /* bool */
+		"  buffer_size = 65536;\n"             /* size as an integer */
+		"  buffers_max = 0x100;\n"             /* int, hex */
+		"  buffer_ring_entries = 2048;\n"      /* power of two */
+		"  ring_entries = 32;\n"
+		"  sendq_high = \"1M\";\n"             /* size with a unit */
+		"  sendq_low = \"512k\";\n"
+		"  mailbox_size = 1048576;\n"
+		"  timer_tick_ms = 1;\n"
+		"  max_conns = 16777216;\n"
+		"  drain_timeout = \"5m\";\n"          /* duration with a unit */
+		"};\n"
+		"api = { listen = [ \"127.0.0.1:9000\", \"[::1]:9000\" ]; tokens = ( \"s3cret\" ); };\n"
+		"msrp = { listen = \"0.0.0.0:2855, 0.0.0.0:2856\"; };\n"  /* one string, split */
+		"msrps = { listen = [ \"0.0.0.0:2856\" ]; cert = \"/c.pem\"; key = \"/k.pem\";\n"
+		"          ca = \"/ca.pem\"; verify_client = true; };\n"
+		"sip = { listen = [ ]; };\n"
+		"tls = { min_version = 1.3; };\n"     /* a number given to an enum */
+		"log = { level = \"DEBUG\"; format = \"json\"; rate_limit = 0; };\n";
+
+	cr_assert_eq(load(&c, text, NULL, path, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.engine.backend, CM_BACKEND_IO_URING);
+	cr_expect_eq(c.engine.workers, 8);
+	cr_expect_eq(c.engine.pin, false);
+	cr_expect_eq(c.engine.buffer_size, 65536);
+	cr_expect_eq(c.engine.buffers_max, 256);
+	cr_expect_eq(c.engine.buffer_ring_entries, 2048);
+	cr_expect_eq(c.engine.ring_entries, 32);
+	cr_expect_eq(c.engine.sendq_high, 1048576);
+	cr_expect_eq(c.engine.sendq_low, 524288);
+	cr_expect_eq(c.engine.mailbox_size, 1048576);
+	cr_expect_eq(c.engine.timer_tick_ms, 1);
+	cr_expect_eq(c.engine.max_conns, 16777216);
+	cr_expect_eq(c.engine.drain_timeout_ms, 300000);
+	cr_assert_eq(c.api.listen.n, 2);
+	cr_expect_str_eq(c.api.listen.v[0], "127.0.0.1:9000");
+	cr_expect_str_eq(c.api.listen.v[1], "[::1]:9000");
+	cr_assert_eq(c.api.tokens.n, 1);
+	cr_expect_str_eq(c.api.tokens.v[0], "s3cret");
+	cr_assert_eq(c.msrp.listen.n, 2);
+	cr_expect_str_eq(c.msrp.listen.v[0], "0.0.0.0:2855");
+	cr_expect_str_eq(c.msrp.listen.v[1], "0.0.0.0:2856");
+	cr_assert_eq(c.msrps.listen.n, 1);
+	cr_expect_str_eq(c.msrps.cert, "/c.pem");
+	cr_expect_str_eq(c.msrps.key, "/k.pem");
+	cr_expect_str_eq(c.msrps.ca, "/ca.pem");
+	cr_expect_eq(c.msrps.verify_client, true);
+	cr_expect_eq(c.sip.listen.n, 0);
+	cr_expect_eq(c.tls.min_version, CM_TLS_1_3);
+	cr_expect_eq(c.log.level, CM_LOG_DEBUG);
+	cr_expect_eq(c.log.format, CM_LOG_FMT_JSON);
+	cr_expect_eq(c.log.rate_limit, 0);
+	cm_config_free(&c);
+}
+
+Test(config, file_partial_keeps_other_defaults)
+{
+	struct cm_config c;
+	char path[64], err[512];
+
+	cr_assert_eq(load(&c, "engine = { workers = \"auto\"; };\nlog = { };\n", NULL, path, err,
+	                  sizeof(err)), 0, "%s", err);
+	check_defaults(&c);
+	cm_config_free(&c);
+	cr_assert_eq(load(&c, "# nothing but a comment\n", NULL, path, err, sizeof(err)), 0, "%s", err);
+	check_defaults(&c);
+	cm_config_free(&c);
+}
+
+Test(config, sizes_and_durations_with_units)
+{
+	static const struct { const char *text; int64_t want; } sizes[] = {
+		{ "4096", 4096 }, { "\"4096\"", 4096 }, { "\"16k\"", 16384 }, { "\"16K\"", 16384 },
+		{ "\"16KiB\"", 16384 }, { "\"16kb\"", 16384 }, { "\"1M\"", 1048576 },
+		{ "\"1mib\"", 1048576 }, { "\"8192b\"", 8192 },
+	};
+	static const struct { const char *text; int64_t want; } durs[] = {
+		{ "0", 0 }, { "1500", 1500 }, { "\"500ms\"", 500 }, { "\"30s\"", 30000 },
+		{ "\"5m\"", 300000 }, { "\"1h\"", 3600000 }, { "\"2S\"", 2000 }, { "\"250\"", 250 },
+	};
+	struct cm_config c;
+	char path[64], err[512], text[128];
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(text, sizeof(text), "engine = { buffer_size = %s; };", sizes[i].text);
+		cr_assert_eq(load(&c, text, NULL, path, err, sizeof(err)), 0, "%s: %s", text, err);
+		cr_expect_eq(c.engine.buffer_size, sizes[i].want, "%s", text);
+		cm_config_free(&c);
+	}
+	for (size_t i = 0; i < sizeof(durs) / sizeof(durs[0]); i++) {
+		snprintf(text, sizeof(text), "engine = { drain_timeout = %s; };", durs[i].text);
+		cr_assert_eq(load(&c, text, NULL, path, err, sizeof(err)), 0, "%s: %s", text, err);
+		cr_expect_eq(c.engine.drain_timeout_ms, durs[i].want, "%s", text);
+		cm_config_free(&c);
+	}
+	/* the large units go past 32 bits without the libconfig L suffix */
+	cr_assert_eq(load(&c, "engine = { sendq_high = \"1G\"; };", NULL, path, err, sizeof(err)), 0,
+	             "%s", err);
+	cr_expect_eq(c.engine.sendq_high, 1073741824);
+	cm_config_free(&c);
+}
+
+Test(config, include_resolves_beside_the_file)
+{
+	struct cm_config c;
+	char dir[] = "/tmp/rcsgw-inc-XXXXXX", main_path[128], sub_path[128], err[512];
+	FILE *f;
+
+	cr_assert(mkdtemp(dir));
+	snprintf(main_path, sizeof(main_path), "%s/main.conf", dir);
+	snprintf(sub_path, sizeof(sub_path), "%s/log.conf", dir);
+	f = fopen(sub_path, "w");
+	fputs("log = {\n  level = \"loud\";\n};\n", f);
+	fclose(f);
+	f = fopen(main_path, "w");
+	fputs("engine = { workers = 2; };\n@include \"log.conf\"\n", f);
+	fclose(f);
+	cr_assert_eq(cm_config_load_env(&c, main_path, NULL, err, sizeof(err)), -1);
+	/* the error names the included file, where the bad value is */
+	cr_expect(strstr(err, "log.conf:2: log.level: expected one of \"error\", \"warn\", \"info\", "
+	                      "\"debug\", got \"loud\"") != NULL, "%s", err);
+	unlink(sub_path);
+	unlink(main_path);
+	rmdir(dir);
+}
+
+/* ---- the environment ----------------------------------------------------------------- */
+
+Test(config, env_every_type)
+{
+	struct cm_config c;
+	char err[512];
+	char *env[] = {
+		"RCSGW_ENGINE_BACKEND=epoll",
+		"RCSGW_ENGINE_WORKERS=3",
+		"RCSGW_ENGINE_PIN=no",
+		"RCSGW_ENGINE_BUFFER_SIZE=32k",
+		"RCSGW_ENGINE_BUFFERS_MAX=100",
+		"RCSGW_ENGINE_BUFFER_RING_ENTRIES=16",
+		"RCSGW_ENGINE_RING_ENTRIES=32768",
+		"RCSGW_ENGINE_SENDQ_HIGH=2M",
+		"RCSGW_ENGINE_SENDQ_LOW=1048576",
+		"RCSGW_ENGINE_MAILBOX_SIZE=64",
+		"RCSGW_ENGINE_TIMER_TICK_MS=1000",
+		"RCSGW_ENGINE_MAX_CONNS=16",
+		"RCSGW_ENGINE_DRAIN_TIMEOUT=30s",
+		"RCSGW_API_LISTEN=127.0.0.1:9000, [::1]:9000",
+		"RCSGW_API_TOKENS=abc,def",
+		"RCSGW_MSRP_LISTEN=",
+		"RCSGW_MSRPS_LISTEN=0.0.0.0:2856",
+		"RCSGW_MSRPS_CERT=/etc/rcsgw/cert.pem",
+		"RCSGW_MSRPS_KEY=/etc/rcsgw/key.pem",
+		"RCSGW_MSRPS_CA=/etc/rcsgw/ca.pem",
+		"RCSGW_MSRPS_VERIFY_CLIENT=on",
+		"RCSGW_SIP_LISTEN=tls:0.0.0.0:5061",
+		"RCSGW_TLS_MIN_VERSION=1.3",
+		"RCSGW_LOG_LEVEL=warn",
+		"RCSGW_LOG_FORMAT=json",
+		"RCSGW_LOG_RATE_LIMIT=100",
+		NULL,
+	};
+	size_t n;
+
+	cm_config_schema(&n);
+	cr_assert_eq(n, sizeof(env) / sizeof(env[0]) - 1, "one variable per key in this test");
+	cr_assert_eq(cm_config_load_env(&c, NULL, env, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.engine.backend, CM_BACKEND_EPOLL);
+	cr_expect_eq(c.engine.workers, 3);
+	cr_expect_eq(c.engine.pin, false);
+	cr_expect_eq(c.engine.buffer_size, 32768);
+	cr_expect_eq(c.engine.buffers_max, 100);
+	cr_expect_eq(c.engine.buffer_ring_entries, 16);
+	cr_expect_eq(c.engine.ring_entries, 32768);
+	cr_expect_eq(c.engine.sendq_high, 2097152);
+	cr_expect_eq(c.engine.sendq_low, 1048576);
+	cr_expect_eq(c.engine.mailbox_size, 64);
+	cr_expect_eq(c.engine.timer_tick_ms, 1000);
+	cr_expect_eq(c.engine.max_conns, 16);
+	cr_expect_eq(c.engine.drain_timeout_ms, 30000);
+	cr_assert_eq(c.api.listen.n, 2);
+	cr_expect_str_eq(c.api.listen.v[0], "127.0.0.1:9000");
+	cr_expect_str_eq(c.api.listen.v[1], "[::1]:9000");
+	cr_assert_eq(c.api.tokens.n, 2);
+	cr_expect_str_eq(c.api.tokens.v[0], "abc");
+	cr_expect_str_eq(c.api.tokens.v[1], "def");
+	cr_expect_eq(c.msrp.listen.n, 0);
+	cr_expect_null(c.msrp.listen.v);
+	cr_assert_eq(c.msrps.listen.n, 1);
+	cr_expect_str_eq(c.msrps.listen.v[0], "0.0.0.0:2856");
+	cr_expect_str_eq(c.msrps.cert, "/etc/rcsgw/cert.pem");
+	cr_expect_str_eq(c.msrps.key, "/etc/rcsgw/key.pem");
+	cr_expect_str_eq(c.msrps.ca, "/etc/rcsgw/ca.pem");
+	cr_expect_eq(c.msrps.verify_client, true);
+	cr_assert_eq(c.sip.listen.n, 1);
+	cr_expect_str_eq(c.sip.listen.v[0], "tls:0.0.0.0:5061");
+	cr_expect_eq(c.tls.min_version, CM_TLS_1_3);
+	cr_expect_eq(c.log.level, CM_LOG_WARN);
+	cr_expect_eq(c.log.format, CM_LOG_FMT_JSON);
+	cr_expect_eq(c.log.rate_limit, 100);
+	cm_config_free(&c);
+}
+
+Test(config, env_overrides_file)
+{
+	struct cm_config c;
+	char path[64], err[512];
+	char *env[] = { "RCSGW_API_LISTEN=127.0.0.1:9000", "RCSGW_ENGINE_WORKERS=auto",
+	                "RCSGW_MSRPS_CA=", "RCSGW_API_TOKENS=", NULL };
+
+	cr_assert_eq(load(&c, "engine = { workers = 4; };\n"
+	                      "api = { listen = [ \"0.0.0.0:8080\" ]; tokens = [ \"t\" ]; };\n"
+	                      "msrps = { ca = \"/ca.pem\"; };\n",
+	                  env, path, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.engine.workers, 0);
+	cr_assert_eq(c.api.listen.n, 1);
+	cr_expect_str_eq(c.api.listen.v[0], "127.0.0.1:9000");
+	cr_expect_eq(c.api.tokens.n, 0);
+	cr_expect_str_eq(c.msrps.ca, "");
+	cm_config_free(&c);
+}
+
+Test(config, env_errors_name_the_variable)
+{
+	char *workers[] = { "RCSGW_ENGINE_WORKERS=lots", NULL };
+	char *zero[] = { "RCSGW_ENGINE_WORKERS=0", NULL };
+	char *backend[] = { "RCSGW_ENGINE_BACKEND=kqueue", NULL };
+	char *pin[] = { "RCSGW_ENGINE_PIN=maybe", NULL };
+	char *size[] = { "RCSGW_ENGINE_BUFFER_SIZE=16q", NULL };
+	char *dur[] = { "RCSGW_ENGINE_DRAIN_TIMEOUT=2h", NULL };
+	char *pow2[] = { "RCSGW_ENGINE_RING_ENTRIES=1000", NULL };
+	char *list[] = { "RCSGW_API_LISTEN=a,,b", NULL };
+	char *empty[] = { "RCSGW_ENGINE_MAX_CONNS=", NULL };
+	char *typo[] = { "RCSGW_ENGINE_WROKERS=4", NULL };
+	char *unknown[] = { "RCSGW_LOG_DESTINATION=syslog", NULL };
+
+	expect_env_error(workers, "environment RCSGW_ENGINE_WORKERS: expected \"auto\" or an integer "
+	                          "1..1024, got \"lots\"");
+	expect_env_error(zero, "environment RCSGW_ENGINE_WORKERS: expected \"auto\" or an integer "
+	                       "1..1024, got \"0\"");
+	expect_env_error(backend, "environment RCSGW_ENGINE_BACKEND: expected one of \"auto\", "
+	                          "\"io_uring\", \"epoll\", got \"kqueue\"");
+	expect_env_error(pin, "environment RCSGW_ENGINE_PIN: expected true or false, got \"maybe\"");
+	expect_env_error(size, "environment RCSGW_ENGINE_BUFFER_SIZE: expected a size 4096..1048576 "
+	                       "bytes (or with a unit: 16k, 4M, 1G), got \"16q\"");
+	expect_env_error(dur, "environment RCSGW_ENGINE_DRAIN_TIMEOUT: expected a duration "
+	                      "0..3600000 ms (or with a unit: 500ms, 30s, 5m, 1h), got \"2h\"");
+	expect_env_error(pow2, "environment RCSGW_ENGINE_RING_ENTRIES: expected a power of two "
+	                       "32..32768, got \"1000\"");
+	expect_env_error(list, "environment RCSGW_API_LISTEN: expected a comma-separated list of "
+	                       "non-empty strings, got \"a,,b\"");
+	expect_env_error(empty, "environment RCSGW_ENGINE_MAX_CONNS: expected an integer "
+	                        "16..16777216, got \"\"");
+	expect_env_error(typo, "environment RCSGW_ENGINE_WROKERS: no such key in section engine "
+	                       "(did you mean RCSGW_ENGINE_WORKERS?)");
+	expect_env_error(unknown, "environment RCSGW_LOG_DESTINATION: no such key in section log");
+}
+
+Test(config, env_error_after_file_frees_everything)
+{
+	struct cm_config c;
+	char path[64], err[512];
+	char *env[] = { "RCSGW_ENGINE_MAX_CONNS=huge", NULL };
+
+	cr_assert_eq(load(&c, "api = { tokens = [ \"a\", \"b\" ]; };\nmsrps = { cert = \"x\"; };\n",
+	                  env, path, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "RCSGW_ENGINE_MAX_CONNS") != NULL, "%s", err);
+	cr_expect_null(c.api.tokens.v);
+	cr_expect_null(c.msrps.cert);
+}
+
+/* ---- file errors --------------------------------------------------------------------- */
+
+Test(config, error_message_format_exact)
+{
+	struct cm_config c;
+	char path[64], err[512], want[256];
+
+	cr_assert_eq(load(&c, "# a comment\n\nengine = {\n  pin = true;\n  workers = \"lots\";\n};\n",
+	                  NULL, path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want),
+	         "%s:5: engine.workers: expected \"auto\" or an integer 1..1024, got \"lots\"", path);
+	cr_expect_str_eq(err, want);
+}
+
+Test(config, error_syntax)
+{
+	expect_file_error("engine = {\n  workers = ;\n};\n", 2, "syntax error");
+	expect_file_error("engine = { workers = 1; workers = 2; };\n", 1, "duplicate setting");
+}
+
+Test(config, error_missing_file)
+{
+	struct cm_config c;
+	char err[512];
+
+	cr_assert_eq(cm_config_load_env(&c, "/nonexistent/rcsgw.conf", NULL, err, sizeof(err)), -1);
+	cr_expect_str_eq(err, "/nonexistent/rcsgw.conf: cannot read: No such file or directory");
+}
+
+Test(config, error_unknown_section_and_key)
+{
+	expect_file_error("log = { level = \"info\"; };\n\nenigne = { workers = 2; };\n", 3,
+	                  "enigne: unknown section (did you mean engine?)");
+	expect_file_error("workers = 2;\n", 1, "workers: unknown section (did you mean engine.workers?)");
+	expect_file_error("bogus = { };\n", 1, "bogus: unknown section");
+	expect_file_error("engine = {\n  workers = 2;\n  wrokers = 2;\n};\n", 3,
+	                  "engine.wrokers: unknown key (did you mean engine.workers?)");
+	expect_file_error("engine = {\n  cert = \"x\";\n};\n", 2,
+	                  "engine.cert: unknown key (did you mean msrps.cert?)");
+	expect_file_error("log = {\n  flavour = 1;\n};\n", 2, "log.flavour: unknown key");
+	expect_file_error("engine = {\n  sub = { workers = 2; };\n};\n", 2, "engine.sub: unknown key");
+	expect_file_error("\nengine = 4;\n", 2, "engine: expected a group { key = value; ... }, got 4");
+}
+
+Test(config, error_bad_values)
+{
+	/* int */
+	expect_file_error("engine = {\n buffers_max = 63;\n};", 2,
+	                  "engine.buffers_max: expected an integer 64..65535, got 63");
+	expect_file_error("engine = {\n buffers_max = 1.5;\n};", 2,
+	                  "engine.buffers_max: expected an integer 64..65535, got 1.5");
+	expect_file_error("engine = {\n buffers_max = true;\n};", 2,
+	                  "engine.buffers_max: expected an integer 64..65535, got true");
+	expect_file_error("engine = {\n buffers_max = [ 1 ];\n};", 2,
+	                  "engine.buffers_max: expected an integer 64..65535, got a list");
+	expect_file_error("engine = {\n workers = 2000;\n};", 2,
+	                  "engine.workers: expected \"auto\" or an integer 1..1024, got 2000");
+	expect_file_error("engine = {\n workers = -1;\n};", 2,
+	                  "engine.workers: expected \"auto\" or an integer 1..1024, got -1");
+	expect_file_error("engine = {\n mailbox_size = 100;\n};", 2,
+	                  "engine.mailbox_size: expected a power of two 64..1048576, got 100");
+	expect_file_error("engine = {\n buffer_ring_entries = 65536;\n};", 2,
+	                  "engine.buffer_ring_entries: expected a power of two 16..32768, got 65536");
+	expect_file_error("log = {\n rate_limit = -5;\n};", 2,
+	                  "log.rate_limit: expected an integer 0..1000000, got -5");
+	/* bool */
+	expect_file_error("engine = {\n pin = 1;\n};", 2, "engine.pin: expected true or false, got 1");
+	expect_file_error("engine = {\n pin = \"sometimes\";\n};", 2,
+	                  "engine.pin: expected true or false, got \"sometimes\"");
+	/* enum */
+	expect_file_error("engine = {\n backend = \"kqueue\";\n};", 2,
+	                  "engine.backend: expected one of \"auto\", \"io_uring\", \"epoll\", got \"kqueue\"");
+	expect_file_error("tls = {\n min_version = 1.1;\n};", 2,
+	                  "tls.min_version: expected one of \"1.2\", \"1.3\", got 1.1");
+	expect_file_error("log = {\n format = true;\n};", 2,
+	                  "log.format: expected one of \"text\", \"json\", got true");
+	/* string */
+	expect_file_error("msrps = {\n cert = 5;\n};", 2, "msrps.cert: expected a string, got 5");
+	expect_file_error("msrps = {\n cert = [ \"a\" ];\n};", 2,
+	                  "msrps.cert: expected a string, got a list");
+	/* lists: the line of the key, the index of the element */
+	expect_file_error("api = {\n listen = [\n  \"a:1\",\n  \"\"\n ];\n};", 2,
+	                  "api.listen: expected a list of non-empty strings, got \"\" at index 1");
+	expect_file_error("api = {\n listen = ( \"a:1\",\n 8080 );\n};", 2,
+	                  "api.listen: expected a list of non-empty strings, got 8080 at index 1");
+	expect_file_error("api = {\n listen = 8080;\n};", 2,
+	                  "api.listen: expected a list of non-empty strings, got 8080");
+	expect_file_error("api = {\n listen = { a = 1; };\n};", 2,
+	                  "api.listen: expected a list of non-empty strings, got a group");
+	/* sizes and durations */
+	expect_file_error("engine = {\n buffer_size = \"16q\";\n};", 2,
+	                  "engine.buffer_size: expected a size 4096..1048576 bytes (or with a unit: "
+	                  "16k, 4M, 1G), got \"16q\"");
+	expect_file_error("engine = {\n buffer_size = \"2M\";\n};", 2, "got \"2M\"");
+	expect_file_error("engine = {\n buffer_size = 100;\n};", 2, "got 100");
+	expect_file_error("engine = {\n buffer_size = \" 16k\";\n};", 2, "got \" 16k\"");
+	expect_file_error("engine = {\n buffer_size = \"k\";\n};", 2, "got \"k\"");
+	expect_file_error("engine = {\n buffer_size = \"-16k\";\n};", 2, "got \"-16k\"");
+	expect_file_error("engine = {\n sendq_high = \"99999999999999999999k\";\n};", 2,
+	                  "got \"99999999999999999999k\"");
+	expect_file_error("engine = {\n sendq_high = \"9000000000G\";\n};", 2, "got \"9000000000G\"");
+	expect_file_error("engine = {\n drain_timeout = \"2h\";\n};", 2,
+	                  "engine.drain_timeout: expected a duration 0..3600000 ms (or with a unit: "
+	                  "500ms, 30s, 5m, 1h), got \"2h\"");
+	expect_file_error("engine = {\n drain_timeout = \"10 s\";\n};", 2, "got \"10 s\"");
+	expect_file_error("engine = {\n drain_timeout = \"3d\";\n};", 2, "got \"3d\"");
+	expect_file_error("engine = {\n drain_timeout = -1;\n};", 2, "got -1");
+}
+
+Test(config, error_long_or_binary_value_is_quoted_and_cut)
+{
+	expect_file_error("engine = {\n backend = \"\\x01\\\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\";\n};",
+	                  2, "got \"\\x01\\\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"");
+}
+
+Test(config, watermarks)
+{
+	struct cm_config c;
+	char path[64], err[512], want[256];
+	char *env_low[] = { "RCSGW_ENGINE_SENDQ_LOW=1M", NULL };
+
+	/* low >= high: the low watermark is blamed where it was set */
+	cr_assert_eq(load(&c, "engine = {\n sendq_high = \"64k\";\n sendq_low = \"64k\";\n};\n", NULL,
+	                  path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want),
+	         "%s:3: engine.sendq_low: 65536 must be below engine.sendq_high (65536)", path);
+	cr_expect_str_eq(err, want);
+	/* only the high one set, under the default low: it is the one blamed */
+	cr_assert_eq(load(&c, "engine = {\n\n sendq_high = 8192;\n};\n", NULL, path, err,
+	                  sizeof(err)), -1);
+	snprintf(want, sizeof(want),
+	         "%s:3: engine.sendq_high: 8192 must be above engine.sendq_low (65536)", path);
+	cr_expect_str_eq(err, want);
+	/* from the environment */
+	expect_env_error(env_low, "environment RCSGW_ENGINE_SENDQ_LOW: 1048576 must be below "
+	                          "engine.sendq_high (262144)");
+	/* just below is fine */
+	cr_assert_eq(load(&c, "engine = { sendq_high = 65537; };\n", NULL, path, err, sizeof(err)), 0,
+	             "%s", err);
+	cm_config_free(&c);
+}
+
+Test(config, msrps_rules)
+{
+	char *no_cert[] = { "RCSGW_MSRPS_LISTEN=0.0.0.0:2856", NULL };
+	char *no_ca[] = { "RCSGW_MSRPS_VERIFY_CLIENT=true", NULL };
+	char *ok[] = { "RCSGW_MSRPS_LISTEN=0.0.0.0:2856", "RCSGW_MSRPS_CERT=c", "RCSGW_MSRPS_KEY=k",
+	               NULL };
+	struct cm_config c;
+	char err[512];
+
+	expect_env_error(no_cert, "environment RCSGW_MSRPS_LISTEN: msrps.cert and msrps.key are "
+	                          "required when msrps.listen is set");
+	expect_env_error(no_ca, "environment RCSGW_MSRPS_VERIFY_CLIENT: msrps.ca is required when "
+	                        "msrps.verify_client is true");
+	cr_assert_eq(cm_config_load_env(&c, NULL, ok, err, sizeof(err)), 0, "%s", err);
+	cm_config_free(&c);
+}
+
+Test(config, short_error_buffer_is_safe)
+{
+	struct cm_config c;
+	char path[64], err[8];
+
+	memset(err, 'x', sizeof(err));
+	cr_assert_eq(load(&c, "engine = { workers = \"lots\"; };", NULL, path, err, sizeof(err)), -1);
+	cr_expect_eq(err[7], '\0');
+	cr_assert_eq(load(&c, "engine = { workers = \"lots\"; };", NULL, path, NULL, 100), -1);
+}
+
+/* ---- the sample and the dump --------------------------------------------------------- */
+
+Test(config, sample_documents_and_sets_every_key)
+{
+	size_t n;
+	const struct cm_config_key *k = cm_config_schema(&n);
+	config_t lc;
+	char name[128], path[128];
+	FILE *f = fopen(SAMPLE, "r");
+	char *text = NULL;
+	size_t cap = 0;
+
+	cr_assert(f, SAMPLE " not found: run the tests from the repository root");
+	cr_assert_gt(getdelim(&text, &cap, '\0', f), 0);
+	fclose(f);
+
+	config_init(&lc);
+	cr_assert(config_read_file(&lc, SAMPLE), "%s:%d: %s", SAMPLE, config_error_line(&lc),
+	          config_error_text(&lc));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s.%s", k[i].section, k[i].key);
+		cr_expect(config_lookup(&lc, path) != NULL, SAMPLE " does not set %s", path);
+		cm_config_env_name(&k[i], name, sizeof(name));
+		cr_expect(strstr(text, name) != NULL, SAMPLE " does not name %s", name);
+	}
+	config_destroy(&lc);
+	free(text);
+}
+
+Test(config, sample_shows_the_defaults)
+{
+	struct cm_config def, sample;
+	char err[512];
+
+	cr_assert_eq(cm_config_load_env(&sample, SAMPLE, NULL, err, sizeof(err)), 0, "%s", err);
+	cm_config_defaults(&def);
+	char *a = dump_str(&def), *b = dump_str(&sample);
+	cr_expect_str_eq(b, a, "the values of " SAMPLE " differ from the embedded defaults");
+	free(a);
+	free(b);
+	cm_config_free(&def);
+	cm_config_free(&sample);
+}
+
+Test(config, dump_reads_back_the_same)
+{
+	struct cm_config c, back;
+	char path[64], err[512];
+	char *env[] = { "RCSGW_ENGINE_WORKERS=12", "RCSGW_MSRPS_CERT=/a \"quoted\"\\path\t.pem",
+	                "RCSGW_MSRPS_KEY=k", "RCSGW_MSRPS_LISTEN=0.0.0.0:1,0.0.0.0:2",
+	                "RCSGW_LOG_FORMAT=json", "RCSGW_ENGINE_DRAIN_TIMEOUT=90s",
+	                "RCSGW_ENGINE_BACKEND=epoll", "RCSGW_ENGINE_PIN=false", NULL };
+
+	cr_assert_eq(cm_config_load_env(&c, NULL, env, err, sizeof(err)), 0, "%s", err);
+	char *a = dump_str(&c);
+	cr_expect(strstr(a, "engine = {\n") != NULL, "%s", a);
+	cr_expect(strstr(a, "\tworkers = 12;\n") != NULL, "%s", a);
+	cr_expect(strstr(a, "\tdrain_timeout = 90000; # ms\n") != NULL, "%s", a);
+	cr_expect(strstr(a, "\tlisten = [ \"0.0.0.0:1\", \"0.0.0.0:2\" ];\n") != NULL, "%s", a);
+	cr_expect(strstr(a, "\ttokens = [ ];\n") != NULL, "%s", a);
+	cr_assert_eq(load(&back, a, NULL, path, err, sizeof(err)), 0, "%s\n%s", err, a);
+	cr_expect_str_eq(back.msrps.cert, "/a \"quoted\"\\path\t.pem");
+	char *b = dump_str(&back);
+	cr_expect_str_eq(b, a);
+	free(a);
+	free(b);
+	cm_config_free(&c);
+	cm_config_free(&back);
+}
+
+Test(config, dump_redacts_tokens)
+{
+	struct cm_config c;
+	char err[512];
+	char *env[] = { "RCSGW_API_TOKENS=hunter2,swordfish", NULL };
+
+	cr_assert_eq(cm_config_load_env(&c, NULL, env, err, sizeof(err)), 0, "%s", err);
+	char *a = dump_str(&c);
+	cr_expect_null(strstr(a, "hunter2"));
+	cr_expect_null(strstr(a, "swordfish"));
+	cr_expect(strstr(a, "\ttokens = [ \"<redacted>\", \"<redacted>\" ];\n") != NULL, "%s", a);
+	free(a);
+	cm_config_free(&c);
+}
+
+Test(config, dump_reports_write_errors)
+{
+	struct cm_config c;
+	FILE *f = fopen("/dev/full", "w");
+
+	if (!f)
+		cr_skip_test("no /dev/full");
+	setvbuf(f, NULL, _IONBF, 0);
+	cm_config_defaults(&c);
+	cr_expect_eq(cm_config_dump(&c, f), -EIO);
+	fclose(f);
+	cm_config_free(&c);
+}
