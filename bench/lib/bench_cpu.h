@@ -1,0 +1,30 @@
+/* bench_cpu.h — clocks and CPU accounting for the bench tools.
+ *
+ * CPU time comes from /proc/<pid>/task/<tid>/schedstat, whose first field is the time the
+ * task spent on a CPU in nanoseconds (/proc/<pid>/stat ticks are 10 ms: too coarse for
+ * runs of a few seconds). A process's CPU is the sum over its live threads, so a thread
+ * that exits inside a measured window takes its share with it: measure long-lived
+ * processes (the tools here keep their threads for the whole run). */
+#ifndef BENCH_CPU_H
+#define BENCH_CPU_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* CLOCK_MONOTONIC in nanoseconds (the clock the message stamps use). */
+static inline uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* On-CPU nanoseconds of all threads of process <pid> (0: this process), or -errno when
+ * the process (or schedstat) cannot be read. */
+int64_t bench_cpu_ns(pid_t pid);
+
+/* Sleeps until CLOCK_MONOTONIC reaches <deadline_ns> (restarts after signals). */
+void bench_sleep_until(uint64_t deadline_ns);
+
+#endif
