@@ -367,7 +367,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	unsigned n = eng_nworkers(e);
-	G.fw = calloc(n, sizeof(*G.fw));
+	G.fw = bench_calloc_lines(n, sizeof(*G.fw));
 	if (!G.fw) {
 		fprintf(stderr, "engfwd: out of memory\n");
 		goto out;

@@ -107,6 +107,7 @@ static struct {
 	uint64_t conns, size, pipeline, rate;
 	uint64_t duration_ns, warmup_ns;
 	pid_t sut_pid;
+	pid_t peer_pid;            /* --peer-pid: another process whose CPU is reported */
 	int json;
 	struct eng_config cfg;
 	/* tcp */
@@ -381,6 +382,8 @@ struct result {
 	uint64_t msgs, msgs_total, sent, verify_errors, conn_errors;
 	struct bench_hist lat, lag;
 	double gen_cpu_us, sut_cpu_us;  /* per message; < 0: unknown */
+	double gen_cores, sut_cores;    /* CPU seconds per second over the window; < 0: unknown */
+	double peer_cores;
 	const char *backend;
 	unsigned workers;
 };
@@ -414,17 +417,21 @@ static void report_text(const struct result *r)
 	printf("  errors          %" PRIu64 " (verify %" PRIu64 ", connections %" PRIu64 ")\n",
 	       r->verify_errors + r->conn_errors, r->verify_errors, r->conn_errors);
 	if (r->gen_cpu_us >= 0)
-		printf("  CPU generator   %.2f us/msg\n", r->gen_cpu_us);
+		printf("  CPU generator   %.2f us/msg (%.0f %% of a core)\n", r->gen_cpu_us,
+		       r->gen_cores * 100);
 	else
 		printf("  CPU generator   n/a\n");
 	if (G.sut_pid > 0) {
 		if (r->sut_cpu_us >= 0)
-			printf("  CPU SUT         %.2f us per message round trip (pid %d; a forwarder "
-			       "carries each message twice: request and echo)\n",
-			       r->sut_cpu_us, (int)G.sut_pid);
+			printf("  CPU SUT         %.2f us per message round trip (%.0f %% of a core; "
+			       "pid %d; a forwarder carries each message twice: request and "
+			       "echo)\n", r->sut_cpu_us, r->sut_cores * 100, (int)G.sut_pid);
 		else
 			printf("  CPU SUT         n/a (pid %d unreadable)\n", (int)G.sut_pid);
 	}
+	if (G.peer_pid > 0 && r->peer_cores >= 0)
+		printf("  CPU peer        %.0f %% of a core (pid %d)\n", r->peer_cores * 100,
+		       (int)G.peer_pid);
 }
 
 static json_t *num_or_null(double v) { return v >= 0 ? json_real(v) : json_null(); }
@@ -466,9 +473,15 @@ static int report_json(const struct result *r)
 	json_object_set_new(o, "verify_errors", json_integer((json_int_t)r->verify_errors));
 	json_object_set_new(o, "conn_errors", json_integer((json_int_t)r->conn_errors));
 	json_object_set_new(o, "gen_cpu_us_per_msg", num_or_null(r->gen_cpu_us));
+	json_object_set_new(o, "gen_cpu_cores", num_or_null(r->gen_cores));
 	json_object_set_new(o, "sut_pid", G.sut_pid > 0 ? json_integer(G.sut_pid) : json_null());
 	json_object_set_new(o, "sut_cpu_us_per_msg_rtt",
 			    G.sut_pid > 0 ? num_or_null(r->sut_cpu_us) : json_null());
+	json_object_set_new(o, "sut_cpu_cores",
+			    G.sut_pid > 0 ? num_or_null(r->sut_cores) : json_null());
+	json_object_set_new(o, "peer_pid", G.peer_pid > 0 ? json_integer(G.peer_pid) : json_null());
+	json_object_set_new(o, "peer_cpu_cores",
+			    G.peer_pid > 0 ? num_or_null(r->peer_cores) : json_null());
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	json_decref(o);
 	if (!s)
@@ -484,7 +497,8 @@ static int run_tcp(void)
 {
 	char err[256];
 	int rc = 1;
-	struct result r = { .gen_cpu_us = -1, .sut_cpu_us = -1 };
+	struct result r = { .gen_cpu_us = -1, .sut_cpu_us = -1, .gen_cores = -1, .sut_cores = -1,
+			    .peer_cores = -1 };
 
 	G.pat = malloc(PAT_SPAN + G.size);
 	if (!G.pat)
@@ -492,11 +506,14 @@ static int run_tcp(void)
 	pat_init(G.pat, PAT_SPAN + G.size);
 	atomic_store(&G.win_start, UINT64_MAX);
 	atomic_store(&G.win_end, UINT64_MAX);
-	if (G.sut_pid > 0 && bench_cpu_ns(G.sut_pid) < 0) {
-		fprintf(stderr, "rcsbench: cannot read /proc/%d/task/*/schedstat\n", (int)G.sut_pid);
-		free(G.pat);
-		return 1;
-	}
+	pid_t pids[2] = { G.sut_pid, G.peer_pid };
+	for (int i = 0; i < 2; i++)
+		if (pids[i] > 0 && bench_cpu_ns(pids[i]) < 0) {
+			fprintf(stderr, "rcsbench: cannot read /proc/%d/task/*/schedstat\n",
+				(int)pids[i]);
+			free(G.pat);
+			return 1;
+		}
 
 	bench_signals_block();
 	eng_engine *e = eng_create(&G.cfg, err, sizeof(err));
@@ -506,7 +523,7 @@ static int run_tcp(void)
 		return 1;
 	}
 	unsigned n = eng_nworkers(e);
-	G.gw = calloc(n, sizeof(*G.gw));
+	G.gw = bench_calloc_lines(n, sizeof(*G.gw));
 	struct gen_conn *conns = calloc(G.conns, sizeof(*conns));
 	if (!G.gw || !conns)
 		goto oom;
@@ -575,10 +592,12 @@ static int run_tcp(void)
 	if ((sig = bench_signals_wait_until(ws)) != 0)
 		goto out;
 	int64_t gen0 = bench_cpu_ns(0), sut0 = G.sut_pid > 0 ? bench_cpu_ns(G.sut_pid) : -1;
+	int64_t peer0 = G.peer_pid > 0 ? bench_cpu_ns(G.peer_pid) : -1;
 	uint64_t t0 = bench_now_ns();
 	sig = bench_signals_wait_until(we);
 	uint64_t t1 = bench_now_ns();
 	int64_t gen1 = bench_cpu_ns(0), sut1 = G.sut_pid > 0 ? bench_cpu_ns(G.sut_pid) : -1;
+	int64_t peer1 = G.peer_pid > 0 ? bench_cpu_ns(G.peer_pid) : -1;
 	if (sig) {
 		/* stopped early: the window ends now */
 		atomic_store(&G.win_end, t1);
@@ -589,7 +608,6 @@ static int run_tcp(void)
 	e = NULL;
 
 	r.window_s = (double)(we - ws) / 1e9;
-	(void)t0;
 	if (bench_hist_init(&r.lat) < 0 || bench_hist_init(&r.lag) < 0)
 		goto oom;
 	for (unsigned i = 0; i < n; i++) {
@@ -602,10 +620,18 @@ static int run_tcp(void)
 		r.verify_errors += gw->verify_errors;
 		r.conn_errors += gw->conn_errors;
 	}
-	if (r.msgs && gen0 >= 0 && gen1 >= gen0)
-		r.gen_cpu_us = (double)(gen1 - gen0) / 1000.0 / (double)r.msgs;
-	if (r.msgs && sut0 >= 0 && sut1 >= sut0)
-		r.sut_cpu_us = (double)(sut1 - sut0) / 1000.0 / (double)r.msgs;
+	if (gen0 >= 0 && gen1 >= gen0 && t1 > t0) {
+		r.gen_cores = (double)(gen1 - gen0) / (double)(t1 - t0);
+		if (r.msgs)
+			r.gen_cpu_us = (double)(gen1 - gen0) / 1000.0 / (double)r.msgs;
+	}
+	if (peer0 >= 0 && peer1 >= peer0 && t1 > t0)
+		r.peer_cores = (double)(peer1 - peer0) / (double)(t1 - t0);
+	if (sut0 >= 0 && sut1 >= sut0 && t1 > t0) {
+		r.sut_cores = (double)(sut1 - sut0) / (double)(t1 - t0);
+		if (r.msgs)
+			r.sut_cpu_us = (double)(sut1 - sut0) / 1000.0 / (double)r.msgs;
+	}
 	if (G.json)
 		report_json(&r);
 	else
@@ -691,7 +717,7 @@ static int run_echo(void)
 		return 1;
 	}
 	unsigned n = eng_nworkers(e);
-	G.ew = calloc(n, sizeof(*G.ew));
+	G.ew = bench_calloc_lines(n, sizeof(*G.ew));
 	if (!G.ew) {
 		eng_destroy(e);
 		return 1;
@@ -737,12 +763,13 @@ static void usage(FILE *f)
 		"usage: rcsbench tcp --target HOST:PORT --conns N --size BYTES --pipeline P\n"
 		"                    --duration SEC [--warmup SEC] [--rate MSGS_PER_SEC]\n"
 		"                    [--workers N] [--backend auto|io_uring|epoll] [--sut-pid PID]\n"
-		"                    [--json]\n"
+		"                    [--peer-pid PID] [--json] [--no-pin]\n"
 		"       rcsbench echo --listen HOST:PORT [--workers N] [--backend ...]\n"
 		"tcp:  messages of --size bytes (>= %d) to an echo server, --pipeline in flight per\n"
 		"      connection (closed loop), or --rate messages/s in all on a fixed schedule\n"
 		"      (open loop, latency from the scheduled time). --warmup (default 1 s) is not\n"
-		"      measured. --sut-pid: CPU per message of that process over the window.\n"
+		"      measured. --sut-pid: CPU per message of that process over the window;\n"
+		"      --peer-pid: CPU of another process (the echo server) over the window.\n"
 		"      Exit 0, 3 when messages came back wrong or connections were lost, 1 on\n"
 		"      failure, 2 on bad arguments.\n"
 		"echo: returns every byte; prints 'ready port=<port> backend=<name> workers=<n>'.\n"
@@ -751,7 +778,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_TARGET = 256, OPT_LISTEN, OPT_CONNS, OPT_SIZE, OPT_PIPELINE, OPT_DURATION,
-       OPT_WARMUP, OPT_RATE, OPT_WORKERS, OPT_BACKEND, OPT_SUT_PID, OPT_JSON, OPT_NO_PIN,
+       OPT_WARMUP, OPT_RATE, OPT_WORKERS, OPT_BACKEND, OPT_SUT_PID, OPT_PEER_PID, OPT_JSON, OPT_NO_PIN,
        OPT_HELP };
 
 static const struct option long_opts[] = {
@@ -766,6 +793,7 @@ static const struct option long_opts[] = {
 	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "backend", required_argument, NULL, OPT_BACKEND },
 	{ "sut-pid", required_argument, NULL, OPT_SUT_PID },
+	{ "peer-pid", required_argument, NULL, OPT_PEER_PID },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "no-pin", no_argument, NULL, OPT_NO_PIN },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -854,6 +882,11 @@ int main(int argc, char **argv)
 			if (bench_parse_u64(optarg, 0, 1, 1u << 30, &v) < 0)
 				return bad("sut-pid", optarg);
 			G.sut_pid = (pid_t)v;
+			break;
+		case OPT_PEER_PID:
+			if (bench_parse_u64(optarg, 0, 1, 1u << 30, &v) < 0)
+				return bad("peer-pid", optarg);
+			G.peer_pid = (pid_t)v;
 			break;
 		case OPT_JSON:
 			G.json = 1;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -106,6 +107,17 @@ int bench_listen_wait(struct bench_listen *bl, unsigned timeout_ms)
 		rc = bl->port;
 	pthread_mutex_unlock(&bl->mu);
 	return rc;
+}
+
+void *bench_calloc_lines(size_t n, size_t size)
+{
+	if (n && size > (SIZE_MAX - 63) / n)
+		return NULL;
+	size_t bytes = (n * size + 63) & ~(size_t)63;
+	void *p = aligned_alloc(64, bytes ? bytes : 64);
+	if (p)
+		memset(p, 0, bytes ? bytes : 64);
+	return p;
 }
 
 void bench_signals_block(void)

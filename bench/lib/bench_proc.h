@@ -33,6 +33,10 @@ void bench_listen_worker(struct bench_listen *bl, eng_worker *w);
  * (-ETIMEDOUT when a worker never reported). */
 int bench_listen_wait(struct bench_listen *bl, unsigned timeout_ms);
 
+/* <n> zeroed elements of <size> bytes aligned on 64 (cache line): for arrays of per-worker
+ * structs declared _Alignas(64), which calloc() does not align. free() releases it. */
+void *bench_calloc_lines(size_t n, size_t size);
+
 /* Blocks SIGINT and SIGTERM in the calling thread (call before eng_start so that the
  * workers inherit the mask) and ignores SIGPIPE. */
 void bench_signals_block(void);
