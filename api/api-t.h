@@ -1,0 +1,70 @@
+/* api-t.h — types of the control plane (no prototypes here, see api.h).
+ *
+ * The REST API runs on one thread of its own, the api thread. Everything in these types that
+ * a handler or a renderer touches belongs to that thread, except what a gather's collect
+ * callback writes: its own slot, on its worker's thread. */
+#ifndef API_T_H
+#define API_T_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/eng-t.h"
+
+/* One HTTP request being served (opaque; see the api_req_* and api_reply_* functions). */
+struct api_req;
+
+/* A question asked to every worker through its mailbox, with one answer slot per worker
+ * (opaque; see api_gather()). */
+struct api_gather;
+
+/* A route handler, on the api thread. It either answers (api_reply_*) or starts a gather
+ * (api_gather()) whose renderer answers later. Returning without doing either is a bug,
+ * answered 500. */
+typedef void (*api_handler_fn)(struct api_req *r);
+
+#define API_RF_PUBLIC 0x1u  /* served without a bearer token even when tokens are set */
+
+/* One row of the router table (api_http.c). <pattern> is an absolute path whose segments
+ * are literals or "{name}" (any one non-empty segment, read back with api_req_param()). */
+struct api_route {
+	const char *method;        /* "GET", "POST", ...; a GET route answers HEAD too */
+	const char *pattern;       /* "/v1/status", "/v1/connections/{id}" */
+	api_handler_fn fn;
+	unsigned flags;            /* API_RF_* */
+};
+
+/* Runs on worker <w>'s own thread: fills <slot> (zeroed, of the size given to api_gather)
+ * from state only <w> may read. <arg> is shared read-only by all workers. */
+typedef void (*api_collect_fn)(eng_worker *w, void *slot, void *arg);
+
+/* Runs on the api thread once every worker has filled its slot: answers <r>. */
+typedef void (*api_render_fn)(struct api_req *r, struct api_gather *g);
+
+/* Runs once, when the last reference to <g> goes (on the api thread or on a worker's, after
+ * its collect): frees what the slots or the gather's arg hold. May be NULL. */
+typedef void (*api_cleanup_fn)(struct api_gather *g);
+
+/* Readiness of a subsystem for GET /v1/status, on the api thread: non-zero when ready. It
+ * must not block and may read only what is safe from another thread (atomics). */
+typedef int (*api_ready_fn)(void *arg);
+
+/* A metric family whose samples come from every worker (label worker="<index>"). */
+struct api_metric_def {
+	const char *name;          /* Prometheus name; counters end in _total */
+	const char *type;          /* "counter" or "gauge" */
+	const char *help;          /* one line */
+};
+
+/* Runs on worker <w>'s own thread at each scrape: writes one value per family of its
+ * registration into <vals>, in the order of its <defs>. */
+typedef void (*api_metrics_worker_fn)(eng_worker *w, uint64_t *vals, void *arg);
+
+/* The text exposition being written by a scrape (opaque; see api_metrics_family()). */
+struct api_metrics_out;
+
+/* Runs on the api thread at each scrape: appends whole families (api_metrics_family(), then
+ * its samples) from state that is safe to read from another thread. */
+typedef void (*api_metrics_emit_fn)(struct api_metrics_out *out, void *arg);
+
+#endif

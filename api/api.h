@@ -1,0 +1,151 @@
+/* api.h — the control plane: REST over libmicrohttpd, JSON by jansson, under /v1.
+ *
+ *   GET /v1/status        version, uptime, subsystems' readiness, engine and workers
+ *   GET /metrics          Prometheus text exposition 0.0.4
+ *   GET /v1/openapi.yaml  the OpenAPI document of all this (public: no token needed)
+ *
+ * Threads: one api thread runs every listener and every HTTP callback. It never touches a
+ * worker's state: it asks each worker through its mailbox (api_gather()) and keeps the HTTP
+ * connection suspended until the answers are in, or until API_GATHER_TIMEOUT_MS passed
+ * (then 503). Errors are always JSON: {"error":{"code":<status>,"message":"..."}}.
+ *
+ * Authentication: when api.tokens is not empty every route but the public ones wants
+ * "Authorization: Bearer <token>" with one of them (compared in constant time), else 401
+ * with WWW-Authenticate: Bearer realm="rcsgw". /metrics is protected like the rest.
+ *
+ * Order in the daemon: eng_start(), then api_start(); api_stop(), then eng_destroy().
+ *
+ * Return convention: 0 on success, -errno on failure. */
+#ifndef API_H
+#define API_H
+
+#include <jansson.h>
+#include <stdarg.h>
+
+#include "api/api-t.h"
+#include "common/cm_config-t.h"
+
+#ifndef RCSGW_VERSION
+#if defined(__has_include)
+#if __has_include("common/cm_version.h")
+#include "common/cm_version.h"
+#endif
+#endif
+#endif
+#ifndef RCSGW_VERSION
+#define RCSGW_VERSION "0.1.0"
+#endif
+
+#define API_BODY_MAX          (1u << 20) /* bytes of a request body; more is 413 */
+#define API_GATHER_TIMEOUT_MS 2000       /* workers that have not answered by then: 503 */
+#define API_CONN_LIMIT        256        /* HTTP connections per listen address */
+#define API_CONN_TIMEOUT_S    30         /* idle HTTP connection closed after it */
+#define API_CONN_MEMORY       (64u << 10) /* libmicrohttpd's memory per connection (headers) */
+#define API_LISTEN_MAX        16         /* addresses in api.listen */
+
+/* ---- life cycle (main thread) ---------------------------------------------------------- */
+
+/* Listens on every "host:port" of <cfg>->api.listen ("127.0.0.1:8080", "[::1]:8080",
+ * "*:8080"; port 0 picks a free one, see api_listen_port()) and starts the api thread.
+ * <cfg> is read during the call only (the tokens are copied); <e> must be started and
+ * outlive api_stop(). One instance per process. 0, or -errno with one line in <err>. */
+int api_start(const struct cm_config *cfg, eng_engine *e, char *err, size_t errlen);
+
+/* Answers what is still waiting for workers with 503, closes the listeners and the
+ * connections, joins the api thread. Safe when not started. */
+void api_stop(void);
+
+/* The port bound for the <i>-th address of api.listen, or -ENOENT. Any thread after
+ * api_start(). */
+int api_listen_port(unsigned i);
+
+/* ---- registrations by other subsystems (any thread, any time) --------------------------- */
+
+/* Adds subsystem <name> (copied; up to 31 bytes) to the "subsystems" object of
+ * GET /v1/status: "ready" when <ready>(<arg>) returns non-zero, else "not_ready". Registering
+ * a name again replaces it; <ready> NULL removes it. <arg> must outlive api_stop().
+ * 0, -EINVAL (bad name), -ENOSPC (table full). */
+int api_status_register(const char *name, api_ready_fn ready, void *arg);
+
+/* Adds <n> families whose values <collect> reads on each worker at each scrape (label
+ * worker="<index>"). <defs> and <arg> must outlive api_stop(); names are checked against
+ * the Prometheus grammar. 0, -EINVAL, -ENOSPC. */
+int api_metrics_register_worker(const struct api_metric_def *defs, unsigned n,
+				api_metrics_worker_fn collect, void *arg);
+
+/* Adds <emit>, called on the api thread at each scrape to append families of process-wide
+ * state. 0, -EINVAL, -ENOSPC. */
+int api_metrics_register(api_metrics_emit_fn emit, void *arg);
+
+/* For emitters: starts family <name> of <type> ("counter", "gauge", "untyped") with its HELP
+ * line. A name outside the Prometheus grammar is dropped (with its samples). */
+void api_metrics_family(struct api_metrics_out *out, const char *name, const char *type,
+			const char *help);
+/* For emitters: one sample of the family just started. <labels> is NULL or a NULL-
+ * terminated list of name, value, name, value... (values escaped here). */
+void api_metrics_sample(struct api_metrics_out *out, const char *name,
+			const char *const *labels, double value);
+
+/* ---- for route handlers (api thread) ----------------------------------------------------- */
+
+/* The value of path parameter "{<name>}" of the matched route, or NULL. */
+const char *api_req_param(const struct api_req *r, const char *name);
+/* The value of query argument <key> (already unescaped), or NULL. */
+const char *api_req_query(const struct api_req *r, const char *key);
+/* The request body (NUL-terminated, <*len> bytes without the NUL; "" when none). */
+const char *api_req_body(const struct api_req *r, size_t *len);
+const char *api_req_method(const struct api_req *r);
+
+/* Answers <status> with <body> as JSON (takes the reference to <body>). */
+void api_reply_json(struct api_req *r, unsigned status, json_t *body);
+/* Answers <status> with <len> bytes of <text> (malloc'ed, ownership taken) as <ctype>
+ * (a static string). */
+void api_reply_text(struct api_req *r, unsigned status, const char *ctype, char *text,
+		    size_t len);
+/* Answers <status> with {"error":{"code":<status>,"message":<fmt...>}}. */
+void api_reply_error(struct api_req *r, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Adds a header to the answer (<name> static, <value> copied). Up to 4. */
+void api_reply_header(struct api_req *r, const char *name, const char *value);
+
+/* Asks every worker to run <collect>(worker, slot, <arg>) on its own thread, each into its
+ * own zeroed slot of <slot_size> bytes; when all have, <render>(r, g) answers on the api
+ * thread. A full mailbox answers 503 at once; workers silent past API_GATHER_TIMEOUT_MS,
+ * 503 then. The gather takes <arg>: <cleanup> (may be NULL) runs when the last worker that
+ * got the message is done with it, which may be after the answer. Returns 0 (the answer is
+ * on its way), or -ENOMEM with a 500 answered and <arg> still the caller's. */
+int api_gather(struct api_req *r, size_t slot_size, api_collect_fn collect,
+	       api_render_fn render, api_cleanup_fn cleanup, void *arg);
+unsigned api_gather_n(const struct api_gather *g);
+void *api_gather_slot(struct api_gather *g, unsigned i);
+void *api_gather_arg(const struct api_gather *g);
+
+/* ---- between the files of api/ only ------------------------------------------------------- */
+
+/* Route handlers (rows of the router table in api_http.c). */
+void api__h_status(struct api_req *r);
+void api__h_metrics(struct api_req *r);
+void api__h_openapi(struct api_req *r);
+
+/* One field of struct eng_stats, as GET /v1/status and /metrics name it. */
+struct api__stat_field {
+	const char *json;          /* key in "counters" (the struct field's name) */
+	size_t off;                /* offsetof(struct eng_stats, field) */
+	const char *metric;        /* Prometheus name */
+	const char *type;          /* "counter" or "gauge" */
+	const char *help;
+};
+const struct api__stat_field *api__stat_fields(size_t *n);
+
+/* The api thread's own counters (read on the api thread only). */
+struct api__counters {
+	uint64_t by_code[600];     /* answers by HTTP status */
+	uint64_t gather_timeouts;  /* gathers answered 503 because a worker was silent */
+	uint64_t gather_refused;   /* gathers answered 503 because a mailbox was full */
+};
+const struct api__counters *api__counters(void);
+eng_engine *api__engine(void);
+uint64_t api__uptime_ms(void);
+unsigned api__connections(void); /* HTTP connections open now */
+
+#endif

@@ -1,0 +1,1023 @@
+/* api_http.c — the api thread: listeners, libmicrohttpd, router, auth, replies, gathers.
+ *
+ * libmicrohttpd runs in external-polling mode, one daemon per listen address, all driven by
+ * the one api thread we start: it waits on the daemons' epoll fds and on an eventfd that
+ * workers signal, and keeps the deadlines of the requests waiting for workers. Every MHD
+ * call happens on this thread (api_stop's MHD_stop_daemon comes after it is joined), so a
+ * reply that races a deadline, or a shutdown, needs no lock: a worker only fills its slot,
+ * counts down and, when it is the last, signals the eventfd.
+ *
+ * A request's life: the first callback (headers in) checks the route, the token and the
+ * announced body size, and answers errors at once, without reading the body. Body chunks
+ * are kept up to API_BODY_MAX; past it (a chunked body) the answer is 413, sent when the
+ * body ends, the client being cut off if it sends another API_BODY_MAX. The last callback
+ * runs the handler: it answers, or starts a gather; then the connection is suspended until
+ * the api thread resumes it with the answer (all replies in, or 503 at the deadline), and
+ * the next callback queues that answer. */
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "common/cm_log.h"
+#include "engine/eng.h"
+
+#define API_MAX_PARAMS  4
+#define API_MAX_HEADERS 4
+#define API_OPENAPI_MAX (1u << 20)
+
+/* ---- the router table: one row per route --------------------------------------------------- */
+
+static const struct api_route api_routes[] = {
+	{ "GET", "/v1/status", api__h_status, 0 },
+	{ "GET", "/metrics", api__h_metrics, 0 },
+	{ "GET", "/v1/openapi.yaml", api__h_openapi, API_RF_PUBLIC },
+};
+#define API_NROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
+
+/* ---- types ------------------------------------------------------------------------------ */
+
+/* The eventfd that workers signal when a gather is complete. Gathers hold a reference, so
+ * that a worker that answers late (after api_stop) never writes to a closed, or reused, fd. */
+struct api_wake {
+	_Atomic unsigned refs;
+	int fd;
+};
+
+struct api_gather {
+	_Atomic unsigned refs;     /* the api's (until answered) + one per accepted post */
+	_Atomic unsigned left;     /* workers yet to answer */
+	unsigned n;
+	size_t stride;             /* slot size, rounded up to max_align_t */
+	api_collect_fn collect;
+	api_render_fn render;
+	api_cleanup_fn cleanup;
+	void *arg;
+	struct api_wake *wake;
+	_Atomic unsigned char *answered; /* [n]: worker i has filled its slot */
+	unsigned char *slots;      /* [n * stride] */
+};
+
+enum api_req_state {
+	RS_NEW = 0,                /* headers checked, body coming */
+	RS_WAIT,                   /* suspended, a gather is out */
+	RS_READY,                  /* the answer is set, not yet queued */
+	RS_QUEUED,                 /* handed to libmicrohttpd */
+};
+
+struct api_req {
+	struct MHD_Connection *conn;
+	const char *method;        /* libmicrohttpd's, valid for the request */
+	const struct api_route *route;
+	enum api_req_state state;
+
+	char *path;                /* copy of the URL cut into segments; params point in it */
+	const char *pname[API_MAX_PARAMS];
+	size_t pname_len[API_MAX_PARAMS];
+	const char *pval[API_MAX_PARAMS];
+	unsigned nparams;
+
+	char *body;                /* NUL-terminated */
+	size_t body_len, body_cap;
+	int too_big;
+	size_t dropped;            /* body bytes received after the answer was set */
+
+	unsigned status;           /* the answer */
+	char *resp;
+	size_t resp_len;
+	const char *ctype;
+	const char *hname[API_MAX_HEADERS];
+	char *hval[API_MAX_HEADERS];
+	unsigned nhdr;
+
+	struct api_gather *gather; /* out, while RS_WAIT */
+	uint64_t deadline_ms;
+	struct api_req *pnext, *pprev; /* list of requests waiting for workers */
+};
+
+struct api_token {
+	char *s;
+	size_t len;
+};
+
+struct api_srv {
+	eng_engine *e;
+	struct MHD_Daemon *d[API_LISTEN_MAX];
+	int port[API_LISTEN_MAX];
+	unsigned nd;
+	int epfd;
+	struct api_wake *wake;
+	pthread_t thread;
+	int thread_up;
+	_Atomic int stop;
+	uint64_t started_ms;
+
+	struct api_token *tokens;
+	size_t ntokens;
+
+	char *openapi;             /* the document, or NULL */
+	size_t openapi_len;
+	char openapi_from[128];    /* where it came from, for the 404 message */
+
+	struct api_req *pending;   /* requests waiting for workers (api thread) */
+	struct api__counters cnt;  /* api thread */
+};
+
+static struct api_srv *srv;
+
+/* ---- small helpers ------------------------------------------------------------------------- */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static char *memdup0(const char *p, size_t len)
+{
+	char *s = malloc(len + 1);
+	if (s) {
+		memcpy(s, p, len);
+		s[len] = '\0';
+	}
+	return s;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	if (errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+}
+
+/* ---- wake-ups from workers ----------------------------------------------------------------- */
+
+static void wake_release(struct api_wake *wk)
+{
+	if (atomic_fetch_sub_explicit(&wk->refs, 1, memory_order_acq_rel) == 1) {
+		close(wk->fd);
+		free(wk);
+	}
+}
+
+static void wake_signal(struct api_wake *wk)
+{
+	uint64_t one = 1;
+	/* EAGAIN means the counter is already non-zero: the api thread will look anyway */
+	ssize_t rc = write(wk->fd, &one, sizeof(one));
+	(void)rc;
+}
+
+/* ---- gathers ------------------------------------------------------------------------------- */
+
+unsigned api_gather_n(const struct api_gather *g) { return g->n; }
+void *api_gather_slot(struct api_gather *g, unsigned i) { return g->slots + (size_t)i * g->stride; }
+void *api_gather_arg(const struct api_gather *g) { return g->arg; }
+
+static void gather_release(struct api_gather *g)
+{
+	if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (g->cleanup)
+		g->cleanup(g);
+	wake_release(g->wake);
+	free(g);
+}
+
+/* Mailbox message: on worker <w>, fill slot <i>. */
+static void gather_on_worker(eng_worker *w, void *arg, uint64_t i)
+{
+	struct api_gather *g = arg;
+
+	g->collect(w, api_gather_slot(g, (unsigned)i), g->arg);
+	atomic_store_explicit(&g->answered[i], 1, memory_order_relaxed);
+	if (atomic_fetch_sub_explicit(&g->left, 1, memory_order_acq_rel) == 1)
+		wake_signal(g->wake);
+	gather_release(g);
+}
+
+int api_gather(struct api_req *r, size_t slot_size, api_collect_fn collect,
+	       api_render_fn render, api_cleanup_fn cleanup, void *arg)
+{
+	unsigned n = eng_nworkers(srv->e);
+	size_t al = _Alignof(max_align_t);
+	size_t stride = slot_size ? (slot_size + al - 1) / al * al : al;
+	size_t head = (sizeof(struct api_gather) + n + al - 1) / al * al;
+
+	if (stride > (SIZE_MAX - head) / (n ? n : 1)) {
+		api_reply_error(r, 500, "out of memory");
+		return -ENOMEM;
+	}
+	struct api_gather *g = calloc(1, head + stride * n);
+	if (!g) {
+		api_reply_error(r, 500, "out of memory");
+		return -ENOMEM;
+	}
+	g->n = n;
+	g->stride = stride;
+	g->collect = collect;
+	g->render = render;
+	g->cleanup = cleanup;
+	g->arg = arg;
+	g->answered = (_Atomic unsigned char *)(g + 1);
+	g->slots = (unsigned char *)g + head;
+	for (unsigned i = 0; i < n; i++)
+		atomic_init(&g->answered[i], 0);
+	atomic_init(&g->refs, 1);
+	atomic_init(&g->left, n);
+	g->wake = srv->wake;
+	atomic_fetch_add_explicit(&g->wake->refs, 1, memory_order_relaxed);
+
+	for (unsigned i = 0; i < n; i++) {
+		atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+		if (eng_post(eng_worker_at(srv->e, i), gather_on_worker, g, i) < 0) {
+			atomic_fetch_sub_explicit(&g->refs, 1, memory_order_relaxed);
+			srv->cnt.gather_refused++;
+			CM_LOG_RL(CM_LOG_WARN, "api: worker %u mailbox full, %s answered 503", i,
+				  r->route ? r->route->pattern : "request");
+			api_reply_error(r, 503, "worker %u is overloaded (mailbox full); retry later",
+					i);
+			gather_release(g); /* the workers that got it still hold theirs */
+			return 0;
+		}
+	}
+	r->gather = g;
+	r->deadline_ms = mono_ms() + API_GATHER_TIMEOUT_MS;
+	return 0;
+}
+
+/* ---- requests waiting for workers ---------------------------------------------------------- */
+
+static void pending_add(struct api_req *r)
+{
+	r->pprev = NULL;
+	r->pnext = srv->pending;
+	if (r->pnext)
+		r->pnext->pprev = r;
+	srv->pending = r;
+}
+
+static void pending_del(struct api_req *r)
+{
+	if (r->pprev)
+		r->pprev->pnext = r->pnext;
+	else if (srv->pending == r)
+		srv->pending = r->pnext;
+	if (r->pnext)
+		r->pnext->pprev = r->pprev;
+	r->pnext = r->pprev = NULL;
+}
+
+/* Answers every waiting request whose workers all replied, or whose deadline passed (all of
+ * them when <force>), and resumes its connection. Returns ms until the next deadline, or -1. */
+static int pending_run(int force)
+{
+	uint64_t now = mono_ms();
+	int next = -1;
+	struct api_req *r = srv->pending, *nx;
+
+	for (; r; r = nx) {
+		nx = r->pnext;
+		struct api_gather *g = r->gather;
+		if (atomic_load_explicit(&g->left, memory_order_acquire) == 0) {
+			g->render(r, g);
+			if (r->state != RS_READY)
+				api_reply_error(r, 500, "internal error: no answer rendered");
+		} else if (force || now >= r->deadline_ms) {
+			char who[96];
+			size_t off = 0;
+			who[0] = '\0';
+			for (unsigned i = 0; i < g->n && off + 12 < sizeof(who); i++)
+				if (!atomic_load_explicit(&g->answered[i], memory_order_relaxed))
+					off += (size_t)snprintf(who + off, sizeof(who) - off, "%s%u",
+								off ? "," : "", i);
+			if (force) {
+				api_reply_error(r, 503, "shutting down");
+			} else {
+				srv->cnt.gather_timeouts++;
+				CM_LOG_RL(CM_LOG_WARN, "api: workers %s did not answer within %d ms",
+					  who, API_GATHER_TIMEOUT_MS);
+				api_reply_error(r, 503, "workers %s did not answer within %d ms", who,
+						API_GATHER_TIMEOUT_MS);
+			}
+		} else {
+			int left = (int)(r->deadline_ms - now);
+			if (next < 0 || left < next)
+				next = left;
+			continue;
+		}
+		pending_del(r);
+		r->gather = NULL;
+		gather_release(g);
+		MHD_resume_connection(r->conn);
+	}
+	return next;
+}
+
+/* ---- replies ------------------------------------------------------------------------------- */
+
+static void reply_set(struct api_req *r, unsigned status, const char *ctype, char *text,
+		      size_t len)
+{
+	free(r->resp);
+	r->status = status;
+	r->ctype = ctype;
+	r->resp = text;
+	r->resp_len = len;
+	r->state = RS_READY;
+}
+
+void api_reply_text(struct api_req *r, unsigned status, const char *ctype, char *text,
+		    size_t len)
+{
+	if (!text) {
+		api_reply_error(r, 500, "out of memory");
+		return;
+	}
+	reply_set(r, status, ctype, text, len);
+}
+
+void api_reply_json(struct api_req *r, unsigned status, json_t *body)
+{
+	char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!s) {
+		/* a fixed text: this path must not need memory that just ran out */
+		static const char oom[] = "{\"error\":{\"code\":500,\"message\":\"out of memory\"}}";
+		reply_set(r, 500, "application/json", memdup0(oom, sizeof(oom) - 1),
+			  sizeof(oom) - 1);
+		return;
+	}
+	reply_set(r, status, "application/json", s, strlen(s));
+}
+
+void api_reply_error(struct api_req *r, unsigned status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	api_reply_json(r, status, json_pack("{s:{s:i,s:s}}", "error", "code", (int)status,
+					    "message", msg));
+}
+
+void api_reply_header(struct api_req *r, const char *name, const char *value)
+{
+	if (r->nhdr >= API_MAX_HEADERS)
+		return;
+	char *v = strdup(value);
+	if (!v)
+		return;
+	r->hname[r->nhdr] = name;
+	r->hval[r->nhdr++] = v;
+}
+
+/* Hands the answer of <r> to libmicrohttpd. */
+static enum MHD_Result reply_queue(struct api_req *r)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE);
+	if (!resp)
+		return MHD_NO;
+	r->resp = NULL; /* the response owns it now */
+	r->state = RS_QUEUED;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	for (unsigned i = 0; i < r->nhdr; i++)
+		MHD_add_response_header(resp, r->hname[i], r->hval[i]);
+	enum MHD_Result rc = MHD_queue_response(r->conn, r->status, resp);
+	MHD_destroy_response(resp);
+	if (rc == MHD_YES && r->status < 600)
+		srv->cnt.by_code[r->status]++;
+	return rc;
+}
+
+/* ---- request accessors --------------------------------------------------------------------- */
+
+const char *api_req_param(const struct api_req *r, const char *name)
+{
+	size_t len = strlen(name);
+	for (unsigned i = 0; i < r->nparams; i++)
+		if (r->pname_len[i] == len && memcmp(r->pname[i], name, len) == 0)
+			return r->pval[i];
+	return NULL;
+}
+
+const char *api_req_query(const struct api_req *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *api_req_body(const struct api_req *r, size_t *len)
+{
+	if (len)
+		*len = r->body_len;
+	return r->body ? r->body : "";
+}
+
+const char *api_req_method(const struct api_req *r) { return r->method; }
+
+/* ---- routing ------------------------------------------------------------------------------- */
+
+/* Does <pattern> match the segments of <path> (cut by NULs, <nseg> of them)? Fills the
+ * parameters of <r> when it does. */
+static int route_match(const char *pattern, char *const *seg, unsigned nseg, struct api_req *r)
+{
+	const char *p = pattern + 1;
+	unsigned i = 0, np = 0;
+
+	for (;; i++) {
+		size_t plen = strcspn(p, "/");
+		if (i == nseg)
+			return 0;
+		if (plen > 2 && p[0] == '{' && p[plen - 1] == '}') {
+			if (seg[i][0] == '\0' || np >= API_MAX_PARAMS)
+				return 0;
+			if (r) {
+				r->pname[np] = p + 1;
+				r->pname_len[np] = plen - 2;
+				r->pval[np] = seg[i];
+			}
+			np++;
+		} else if (strlen(seg[i]) != plen || memcmp(seg[i], p, plen) != 0) {
+			return 0;
+		}
+		if (p[plen] == '\0')
+			break;
+		p += plen + 1;
+	}
+	if (i + 1 != nseg)
+		return 0;
+	if (r)
+		r->nparams = np;
+	return 1;
+}
+
+#define API_MAX_SEGS 16
+
+/* Finds the route of <url> for <method>: the row, or NULL with *<path_known> telling
+ * whether some other method has it (405 then, with <allow> listing them). *<public> tells
+ * whether a public route has this path. */
+static const struct api_route *route_find(struct api_req *r, const char *url,
+					  const char *method, int *path_known, int *public,
+					  char *allow, size_t allowlen)
+{
+	char *seg[API_MAX_SEGS];
+	unsigned nseg = 0;
+	const struct api_route *hit = NULL;
+	int is_head = strcmp(method, "HEAD") == 0;
+
+	*path_known = 0;
+	*public = 0;
+	allow[0] = '\0';
+	if (url[0] != '/')
+		return NULL;
+	free(r->path);
+	r->path = strdup(url + 1);
+	if (!r->path)
+		return NULL;
+	for (char *s = r->path;;) {
+		if (nseg == API_MAX_SEGS)
+			return NULL;
+		seg[nseg++] = s;
+		char *sl = strchr(s, '/');
+		if (!sl)
+			break;
+		*sl = '\0';
+		s = sl + 1;
+	}
+	for (size_t k = 0; k < API_NROUTES; k++) {
+		const struct api_route *rt = &api_routes[k];
+		if (!route_match(rt->pattern, seg, nseg, NULL))
+			continue;
+		*path_known = 1;
+		if (rt->flags & API_RF_PUBLIC)
+			*public = 1;
+		size_t used = strlen(allow);
+		snprintf(allow + used, allowlen - used, "%s%s%s", used ? ", " : "", rt->method,
+			 strcmp(rt->method, "GET") == 0 ? ", HEAD" : "");
+		if (!hit && (strcmp(rt->method, method) == 0 ||
+			     (is_head && strcmp(rt->method, "GET") == 0))) {
+			route_match(rt->pattern, seg, nseg, r);
+			hit = rt;
+		}
+	}
+	return hit;
+}
+
+/* ---- authentication ------------------------------------------------------------------------ */
+
+/* Compares <given> with <tok> in time that depends on the token's length only. */
+static int token_equal(const char *given, size_t glen, const struct api_token *tok)
+{
+	volatile unsigned char diff = (unsigned char)(glen != tok->len);
+	for (size_t i = 0; i < tok->len; i++)
+		diff |= (unsigned char)((i < glen ? given[i] : 0) ^ tok->s[i]);
+	return diff == 0;
+}
+
+/* 0 when <r> may go on, else answers 401 and returns -1. */
+static int auth_check(struct api_req *r)
+{
+	const char *h, *t;
+	int ok = 0;
+
+	if (!srv->ntokens)
+		return 0;
+	h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!h) {
+		api_reply_error(r, 401, "authentication required: Authorization: Bearer <token>");
+		api_reply_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"rcsgw\"");
+		return -1;
+	}
+	if (strncasecmp(h, "Bearer ", 7) == 0) {
+		t = h + 7;
+		while (*t == ' ')
+			t++;
+		size_t len = strlen(t);
+		while (len && (t[len - 1] == ' ' || t[len - 1] == '\t'))
+			len--;
+		if (len)
+			for (size_t i = 0; i < srv->ntokens; i++)
+				ok |= token_equal(t, len, &srv->tokens[i]);
+	}
+	if (ok)
+		return 0;
+	api_reply_error(r, 401, "invalid bearer token");
+	api_reply_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+			 "Bearer realm=\"rcsgw\", error=\"invalid_token\"");
+	return -1;
+}
+
+/* ---- libmicrohttpd callbacks ---------------------------------------------------------------- */
+
+/* First callback of a request: route, token, announced size. Answers errors now (the body,
+ * if any, is then not read). */
+static void req_first(struct api_req *r, const char *url)
+{
+	char allow[128];
+	int path_known, public;
+	const struct api_route *rt = route_find(r, url, r->method, &path_known, &public, allow,
+						sizeof(allow));
+
+	if (!r->path) {
+		api_reply_error(r, 500, "out of memory");
+		return;
+	}
+	/* the path of a public route needs no token, whatever the method; any other does */
+	if (!public && auth_check(r) < 0)
+		return;
+
+	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(cl, &end, 10);
+		if (errno || end == cl || v > API_BODY_MAX) {
+			api_reply_error(r, 413, "request body larger than %u bytes", API_BODY_MAX);
+			return;
+		}
+	}
+	if (!rt && path_known) {
+		api_reply_error(r, 405, "method %s not allowed on %s", r->method, url);
+		api_reply_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+		return;
+	}
+	if (!rt) {
+		api_reply_error(r, 404, "no such resource: %s", url);
+		return;
+	}
+	r->route = rt;
+}
+
+static int body_append(struct api_req *r, const char *p, size_t n)
+{
+	if (r->too_big)
+		return 0;
+	if (n > API_BODY_MAX - r->body_len) {
+		r->too_big = 1;
+		free(r->body);
+		r->body = NULL;
+		r->body_len = r->body_cap = 0;
+		return 0;
+	}
+	if (r->body_len + n + 1 > r->body_cap) {
+		size_t cap = r->body_cap ? r->body_cap : 1024;
+		while (cap < r->body_len + n + 1)
+			cap *= 2;
+		char *nb = realloc(r->body, cap);
+		if (!nb)
+			return -1;
+		r->body = nb;
+		r->body_cap = cap;
+	}
+	memcpy(r->body + r->body_len, p, n);
+	r->body_len += n;
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	struct api_req *r = *con_cls;
+	(void)cls;
+	(void)version;
+
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		*con_cls = r;
+		r->conn = conn;
+		r->method = method;
+		req_first(r, url);
+		if (r->state == RS_READY)
+			return reply_queue(r);
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (r->state != RS_NEW) {
+			/* bytes after an early answer are dropped; a client that goes on past
+			 * another API_BODY_MAX is cut off */
+			r->dropped += n;
+			return r->dropped > API_BODY_MAX ? MHD_NO : MHD_YES;
+		}
+		if (body_append(r, upload_data, n) < 0)
+			return MHD_NO;
+		/* too big: answered at the body's end (libmicrohttpd 0.9.75 takes no answer
+		 * in the middle of a body) */
+		if (r->too_big)
+			api_reply_error(r, 413, "request body larger than %u bytes", API_BODY_MAX);
+		return MHD_YES;
+	}
+	switch (r->state) {
+	case RS_NEW:
+		break;
+	case RS_READY:
+		return reply_queue(r);
+	case RS_WAIT:   /* cannot be: resumed only with an answer set */
+	case RS_QUEUED:
+		return MHD_YES;
+	}
+	r->route->fn(r);
+	if (r->state == RS_READY)
+		return reply_queue(r);
+	if (!r->gather) {
+		api_reply_error(r, 500, "internal error: %s gave no answer", r->route->pattern);
+		return reply_queue(r);
+	}
+	r->state = RS_WAIT;
+	pending_add(r);
+	MHD_suspend_connection(conn);
+	return MHD_YES;
+}
+
+static void on_request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+			    enum MHD_RequestTerminationCode toe)
+{
+	struct api_req *r = *con_cls;
+	(void)cls;
+	(void)conn;
+	(void)toe;
+
+	if (!r)
+		return;
+	*con_cls = NULL;
+	if (r->gather) {
+		pending_del(r);
+		gather_release(r->gather);
+	}
+	for (unsigned i = 0; i < r->nhdr; i++)
+		free(r->hval[i]);
+	free(r->resp);
+	free(r->body);
+	free(r->path);
+	free(r);
+}
+
+__attribute__((format(printf, 2, 0)))
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[256];
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	CM_LOG_RL(CM_LOG_WARN, "api: libmicrohttpd: %s", line);
+}
+
+/* ---- the api thread ------------------------------------------------------------------------ */
+
+static void *api_main(void *arg)
+{
+	struct epoll_event ev[16];
+	(void)arg;
+
+	cm_log_thread_name("api");
+	pthread_setname_np(pthread_self(), "api");
+	while (!atomic_load_explicit(&srv->stop, memory_order_acquire)) {
+		int timeout = pending_run(0);
+		for (unsigned i = 0; i < srv->nd; i++) {
+			MHD_UNSIGNED_LONG_LONG t;
+			if (MHD_get_timeout(srv->d[i], &t) == MHD_YES &&
+			    (timeout < 0 || t < (MHD_UNSIGNED_LONG_LONG)timeout))
+				timeout = (int)t;
+		}
+		if (timeout < 0 || timeout > 1000)
+			timeout = 1000;
+		int n = epoll_wait(srv->epfd, ev, 16, timeout);
+		for (int i = 0; i < n; i++)
+			if (ev[i].data.u32 == API_LISTEN_MAX) {
+				uint64_t v;
+				ssize_t rc = read(srv->wake->fd, &v, sizeof(v));
+				(void)rc;
+			}
+		pending_run(0);
+		for (unsigned i = 0; i < srv->nd; i++)
+			MHD_run(srv->d[i]);
+	}
+	/* what still waits for workers is answered now; the answers go out if they can */
+	pending_run(1);
+	for (unsigned i = 0; i < srv->nd; i++)
+		MHD_run(srv->d[i]);
+	return NULL;
+}
+
+/* ---- start and stop ------------------------------------------------------------------------ */
+
+/* A bound, listening, non-blocking socket for <hostport>, its port in *<port>; or -errno
+ * with <err> filled. */
+static int listen_socket(const char *hostport, int *port, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int one = 1, e;
+
+	if (eng_parse_hostport(hostport, &ss, &len) < 0) {
+		fail(err, errlen, "api.listen \"%s\": expected a numeric host:port", hostport);
+		return -EINVAL;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		e = errno;
+		fail(err, errlen, "api.listen %s: socket: %s", hostport, strerror(e));
+		return -e;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0) {
+		e = errno;
+		close(fd);
+		fail(err, errlen, "api.listen %s: %s", hostport, strerror(e));
+		return -e;
+	}
+	len = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	*port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					       : ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+/* The OpenAPI document, from the first of: $RCSGW_OPENAPI, ./api/openapi.yaml,
+ * /usr/share/rcsgw/openapi.yaml; else the copy built into the binary. */
+#ifndef API_NO_EMBEDDED_OPENAPI
+/* The assembler runs from the repository root (as the Makefile does) to find the file. */
+__asm__(".pushsection .rodata\n"
+	".balign 16\n"
+	"api_openapi_embedded:\n"
+	".incbin \"api/openapi.yaml\"\n"
+	"api_openapi_embedded_end:\n"
+	".byte 0\n"
+	".popsection\n");
+extern const char api_openapi_embedded[], api_openapi_embedded_end[];
+#endif
+
+static void openapi_load(void)
+{
+	const char *paths[3] = { getenv("RCSGW_OPENAPI"), "api/openapi.yaml",
+				 "/usr/share/rcsgw/openapi.yaml" };
+
+	for (unsigned i = 0; i < 3; i++) {
+		if (!paths[i] || !*paths[i])
+			continue;
+		FILE *f = fopen(paths[i], "rb");
+		if (!f)
+			continue;
+		char *buf = malloc(API_OPENAPI_MAX + 1);
+		size_t n = buf ? fread(buf, 1, API_OPENAPI_MAX + 1, f) : 0;
+		int bad = ferror(f) || n == 0 || n > API_OPENAPI_MAX;
+		fclose(f);
+		if (bad) {
+			CM_WARN("api: %s: unreadable, empty or larger than %u bytes", paths[i],
+				API_OPENAPI_MAX);
+			free(buf);
+			continue;
+		}
+		srv->openapi = buf;
+		srv->openapi_len = n;
+		snprintf(srv->openapi_from, sizeof(srv->openapi_from), "%s", paths[i]);
+		return;
+	}
+#ifndef API_NO_EMBEDDED_OPENAPI
+	srv->openapi_len = (size_t)(api_openapi_embedded_end - api_openapi_embedded);
+	srv->openapi = memdup0(api_openapi_embedded, srv->openapi_len);
+	snprintf(srv->openapi_from, sizeof(srv->openapi_from), "(built in)");
+#endif
+}
+
+void api__h_openapi(struct api_req *r)
+{
+	if (!srv->openapi) {
+		api_reply_error(r, 404, "OpenAPI document not found (looked at $RCSGW_OPENAPI, "
+				"api/openapi.yaml, /usr/share/rcsgw/openapi.yaml)");
+		return;
+	}
+	api_reply_text(r, 200, "application/yaml", memdup0(srv->openapi, srv->openapi_len),
+		       srv->openapi_len);
+}
+
+static void srv_free(struct api_srv *s)
+{
+	for (unsigned i = 0; i < s->nd; i++)
+		MHD_stop_daemon(s->d[i]);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->wake)
+		wake_release(s->wake);
+	for (size_t i = 0; i < s->ntokens; i++)
+		free(s->tokens[i].s);
+	free(s->tokens);
+	free(s->openapi);
+	free(s);
+}
+
+int api_start(const struct cm_config *cfg, eng_engine *e, char *err, size_t errlen)
+{
+	const struct cm_strlist *ls = &cfg->api.listen;
+	struct epoll_event ev;
+	int rc = -ENOMEM;
+
+	if (srv) {
+		fail(err, errlen, "api already started");
+		return -EALREADY;
+	}
+	if (ls->n == 0 || ls->n > API_LISTEN_MAX) {
+		fail(err, errlen, "api.listen: between 1 and %d addresses, got %zu",
+		     API_LISTEN_MAX, ls->n);
+		return -EINVAL;
+	}
+	struct api_srv *s = calloc(1, sizeof(*s));
+	if (!s) {
+		fail(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->epfd = -1;
+	s->e = e;
+	s->started_ms = mono_ms();
+	srv = s;
+
+	s->tokens = calloc(cfg->api.tokens.n ? cfg->api.tokens.n : 1, sizeof(*s->tokens));
+	s->wake = calloc(1, sizeof(*s->wake));
+	if (!s->tokens || !s->wake)
+		goto oom;
+	s->wake->fd = -1;
+	atomic_init(&s->wake->refs, 1);
+	for (size_t i = 0; i < cfg->api.tokens.n; i++) {
+		s->tokens[i].len = strlen(cfg->api.tokens.v[i]);
+		s->tokens[i].s = memdup0(cfg->api.tokens.v[i], s->tokens[i].len);
+		if (!s->tokens[i].s)
+			goto oom;
+		s->ntokens++;
+	}
+	s->wake->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	ev.events = EPOLLIN;
+	ev.data.u32 = API_LISTEN_MAX;
+	if (s->wake->fd < 0 || s->epfd < 0 ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->wake->fd, &ev) < 0) {
+		rc = -errno;
+		fail(err, errlen, "eventfd/epoll: %s", strerror(errno));
+		goto fail;
+	}
+
+	for (size_t i = 0; i < ls->n; i++) {
+		int fd = listen_socket(ls->v[i], &s->port[i], err, errlen);
+		if (fd < 0) {
+			rc = fd;
+			goto fail;
+		}
+		/* external polling: api_main drives it; MHD_stop_daemon closes <fd> */
+		s->d[i] = MHD_start_daemon(
+			MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+			on_request, NULL,
+			MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, /* first, to catch all */
+			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONN_LIMIT,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONN_TIMEOUT_S,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
+			MHD_OPTION_NOTIFY_COMPLETED, on_request_done, NULL,
+			MHD_OPTION_END);
+		if (!s->d[i]) {
+			close(fd);
+			rc = -EIO;
+			fail(err, errlen, "api.listen %s: libmicrohttpd would not start", ls->v[i]);
+			goto fail;
+		}
+		s->nd++;
+		const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d[i],
+								     MHD_DAEMON_INFO_EPOLL_FD);
+		ev.events = EPOLLIN;
+		ev.data.u32 = (uint32_t)i;
+		if (!di || epoll_ctl(s->epfd, EPOLL_CTL_ADD, di->epoll_fd, &ev) < 0) {
+			rc = -EIO;
+			fail(err, errlen, "api.listen %s: cannot watch libmicrohttpd's epoll fd",
+			     ls->v[i]);
+			goto fail;
+		}
+	}
+	openapi_load();
+	if (!s->openapi)
+		CM_WARN("api: no OpenAPI document found: GET /v1/openapi.yaml will answer 404");
+	int prc = pthread_create(&s->thread, NULL, api_main, NULL);
+	if (prc != 0) {
+		rc = -prc;
+		fail(err, errlen, "pthread_create: %s", strerror(prc));
+		goto fail;
+	}
+	s->thread_up = 1;
+	return 0;
+oom:
+	fail(err, errlen, "out of memory");
+fail:
+	srv = NULL;
+	srv_free(s);
+	return rc;
+}
+
+void api_stop(void)
+{
+	struct api_srv *s = srv;
+
+	if (!s)
+		return;
+	if (s->thread_up) {
+		atomic_store_explicit(&s->stop, 1, memory_order_release);
+		wake_signal(s->wake);
+		pthread_join(s->thread, NULL);
+	}
+	/* the daemons close their connections now: on_request_done runs here */
+	for (unsigned i = 0; i < s->nd; i++)
+		MHD_stop_daemon(s->d[i]);
+	s->nd = 0;
+	srv = NULL;
+	srv_free(s);
+}
+
+int api_listen_port(unsigned i)
+{
+	return srv && i < srv->nd ? srv->port[i] : -ENOENT;
+}
+
+/* ---- for api_status.c and api_metrics.c --------------------------------------------------- */
+
+const struct api__counters *api__counters(void) { return &srv->cnt; }
+eng_engine *api__engine(void) { return srv->e; }
+uint64_t api__uptime_ms(void) { return mono_ms() - srv->started_ms; }
+
+unsigned api__connections(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < srv->nd; i++) {
+		const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->d[i],
+								     MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (di)
+			n += di->num_connections;
+	}
+	return n;
+}

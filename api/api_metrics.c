@@ -1,0 +1,327 @@
+/* api_metrics.c — GET /metrics in the Prometheus text exposition format 0.0.4.
+ *
+ * Per-worker families (the engine's counters and those registered with
+ * api_metrics_register_worker) are read by each worker on its own thread in one gather, then
+ * written family by family with a worker="<index>" label. Process-wide families (build info,
+ * uptime, the api's own counters, api_metrics_register emitters) are written on the api
+ * thread. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "engine/eng.h"
+
+/* ---- the text being written ----------------------------------------------------------------- */
+
+struct api_metrics_out {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void out_printf(struct api_metrics_out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->oom)
+		return;
+	for (;;) {
+		size_t room = o->cap - o->len;
+		va_start(ap, fmt);
+		int n = vsnprintf(o->p ? o->p + o->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			o->oom = 1;
+			return;
+		}
+		if ((size_t)n < room) {
+			o->len += (size_t)n;
+			return;
+		}
+		size_t cap = o->cap ? o->cap * 2 : 16384;
+		while (cap - o->len <= (size_t)n)
+			cap *= 2;
+		char *np = realloc(o->p, cap);
+		if (!np) {
+			o->oom = 1;
+			return;
+		}
+		o->p = np;
+		o->cap = cap;
+	}
+}
+
+/* Appends <s> with the escapes of <what>: 'h' for HELP text (\\ and \n), 'l' for label
+ * values (\\, \" and \n). */
+static void out_escaped(struct api_metrics_out *o, const char *s, char what)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			out_printf(o, "\\\\");
+		else if (*s == '\n')
+			out_printf(o, "\\n");
+		else if (*s == '"' && what == 'l')
+			out_printf(o, "\\\"");
+		else
+			out_printf(o, "%c", *s);
+	}
+}
+
+static int name_ok(const char *s, int label)
+{
+	if (!s || !*s)
+		return 0;
+	for (const char *c = s; *c; c++) {
+		int alpha = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_' ||
+			    (*c == ':' && !label);
+		if (!alpha && !(c > s && *c >= '0' && *c <= '9'))
+			return 0;
+	}
+	return 1;
+}
+
+static int type_ok(const char *t)
+{
+	return t && (strcmp(t, "counter") == 0 || strcmp(t, "gauge") == 0 ||
+		     strcmp(t, "untyped") == 0);
+}
+
+void api_metrics_family(struct api_metrics_out *o, const char *name, const char *type,
+			const char *help)
+{
+	if (!name_ok(name, 0) || !type_ok(type))
+		return;
+	out_printf(o, "# HELP %s ", name);
+	out_escaped(o, help ? help : "", 'h');
+	out_printf(o, "\n# TYPE %s %s\n", name, type);
+}
+
+static void out_value(struct api_metrics_out *o, double v)
+{
+	if (isnan(v))
+		out_printf(o, "NaN\n");
+	else if (isinf(v))
+		out_printf(o, "%s\n", v > 0 ? "+Inf" : "-Inf");
+	else if (v == floor(v) && fabs(v) < 9007199254740992.0)
+		out_printf(o, "%.0f\n", v);
+	else
+		out_printf(o, "%.17g\n", v);
+}
+
+void api_metrics_sample(struct api_metrics_out *o, const char *name,
+			const char *const *labels, double value)
+{
+	if (!name_ok(name, 0))
+		return;
+	for (const char *const *l = labels; l && l[0]; l += 2)
+		if (!name_ok(l[0], 1) || !l[1])
+			return;
+	out_printf(o, "%s", name);
+	for (const char *const *l = labels; l && l[0]; l += 2) {
+		out_printf(o, "%s%s=\"", l == labels ? "{" : ",", l[0]);
+		out_escaped(o, l[1], 'l');
+		out_printf(o, "\"");
+	}
+	out_printf(o, "%s ", labels && labels[0] ? "}" : "");
+	out_value(o, value);
+}
+
+/* ---- registrations -------------------------------------------------------------------------- */
+
+#define METRICS_REG_MAX 32
+
+struct worker_src {
+	const struct api_metric_def *defs;
+	unsigned n;
+	api_metrics_worker_fn collect;
+	void *arg;
+};
+
+struct emit_src {
+	api_metrics_emit_fn emit;
+	void *arg;
+};
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct worker_src wsrc[METRICS_REG_MAX];
+static unsigned nwsrc;
+static struct emit_src esrc[METRICS_REG_MAX];
+static unsigned nesrc;
+
+int api_metrics_register_worker(const struct api_metric_def *defs, unsigned n,
+				api_metrics_worker_fn collect, void *arg)
+{
+	int rc = 0;
+
+	if (!defs || n == 0 || n > 1024 || !collect)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (!name_ok(defs[i].name, 0) || !type_ok(defs[i].type))
+			return -EINVAL;
+	pthread_mutex_lock(&reg_lock);
+	if (nwsrc == METRICS_REG_MAX)
+		rc = -ENOSPC;
+	else
+		wsrc[nwsrc++] = (struct worker_src){ defs, n, collect, arg };
+	pthread_mutex_unlock(&reg_lock);
+	return rc;
+}
+
+int api_metrics_register(api_metrics_emit_fn emit, void *arg)
+{
+	int rc = 0;
+
+	if (!emit)
+		return -EINVAL;
+	pthread_mutex_lock(&reg_lock);
+	if (nesrc == METRICS_REG_MAX)
+		rc = -ENOSPC;
+	else
+		esrc[nesrc++] = (struct emit_src){ emit, arg };
+	pthread_mutex_unlock(&reg_lock);
+	return rc;
+}
+
+/* ---- GET /metrics ---------------------------------------------------------------------------- */
+
+/* What one scrape asks the workers: the registrations as they were when it began. */
+struct scrape {
+	unsigned nsrc;
+	unsigned nvals;            /* values of all sources, per worker */
+	struct worker_src src[METRICS_REG_MAX];
+};
+
+/* A worker's slot: its engine counters, then scrape.nvals values. */
+struct scrape_slot {
+	struct eng_stats st;
+	uint64_t vals[];
+};
+
+static void scrape_collect(eng_worker *w, void *slot, void *arg)
+{
+	struct scrape_slot *s = slot;
+	const struct scrape *sc = arg;
+	unsigned at = 0;
+
+	eng_worker_stats(w, &s->st);
+	for (unsigned i = 0; i < sc->nsrc; i++) {
+		sc->src[i].collect(w, s->vals + at, sc->src[i].arg);
+		at += sc->src[i].n;
+	}
+}
+
+static void scrape_cleanup(struct api_gather *g)
+{
+	free(api_gather_arg(g));
+}
+
+static void worker_family(struct api_metrics_out *o, struct api_gather *g, const char *name,
+			  const char *type, const char *help, size_t stats_off, long val_idx)
+{
+	char idx[16];
+
+	api_metrics_family(o, name, type, help);
+	for (unsigned i = 0; i < api_gather_n(g); i++) {
+		const struct scrape_slot *s = api_gather_slot(g, i);
+		uint64_t v;
+		if (val_idx >= 0)
+			v = s->vals[val_idx];
+		else
+			memcpy(&v, (const char *)&s->st + stats_off, sizeof(v));
+		snprintf(idx, sizeof(idx), "%u", i);
+		/* the exact integer, not a double: counters pass 2^53 in long runs */
+		out_printf(o, "%s{worker=\"%s\"} %" PRIu64 "\n", name, idx, v);
+	}
+}
+
+static void scrape_render(struct api_req *r, struct api_gather *g)
+{
+	const struct scrape *sc = api_gather_arg(g);
+	struct api_metrics_out o = { 0 };
+	eng_engine *e = api__engine();
+	const struct api__counters *cnt = api__counters();
+	size_t nf;
+	const struct api__stat_field *f = api__stat_fields(&nf);
+	char code[8];
+
+	api_metrics_family(&o, "rcsgw_build_info", "gauge",
+			   "Version and I/O backend of this rcsgw; the value is always 1.");
+	api_metrics_sample(&o, "rcsgw_build_info",
+			   (const char *const[]){ "version", RCSGW_VERSION, "backend",
+						  eng_backend_name(e), NULL },
+			   1);
+	api_metrics_family(&o, "rcsgw_uptime_seconds", "gauge",
+			   "Seconds since the control plane started.");
+	api_metrics_sample(&o, "rcsgw_uptime_seconds", NULL, (double)api__uptime_ms() / 1000.0);
+	api_metrics_family(&o, "rcsgw_engine_workers", "gauge", "Engine worker threads.");
+	api_metrics_sample(&o, "rcsgw_engine_workers", NULL, api_gather_n(g));
+
+	for (size_t k = 0; k < nf; k++)
+		worker_family(&o, g, f[k].metric, f[k].type, f[k].help, f[k].off, -1);
+	long at = 0;
+	for (unsigned i = 0; i < sc->nsrc; i++)
+		for (unsigned k = 0; k < sc->src[i].n; k++, at++)
+			worker_family(&o, g, sc->src[i].defs[k].name, sc->src[i].defs[k].type,
+				      sc->src[i].defs[k].help, 0, at);
+
+	api_metrics_family(&o, "rcsgw_api_requests_total", "counter",
+			   "HTTP requests answered by the REST API, by status code.");
+	for (unsigned c = 100; c < 600; c++) {
+		if (!cnt->by_code[c])
+			continue;
+		snprintf(code, sizeof(code), "%u", c);
+		out_printf(&o, "rcsgw_api_requests_total{code=\"%s\"} %" PRIu64 "\n", code,
+			   cnt->by_code[c]);
+	}
+	api_metrics_family(&o, "rcsgw_api_worker_timeouts_total", "counter",
+			   "API requests answered 503 because a worker did not answer in time.");
+	api_metrics_sample(&o, "rcsgw_api_worker_timeouts_total", NULL,
+			   (double)cnt->gather_timeouts);
+	api_metrics_family(&o, "rcsgw_api_mailbox_full_total", "counter",
+			   "API requests answered 503 because a worker's mailbox was full.");
+	api_metrics_sample(&o, "rcsgw_api_mailbox_full_total", NULL, (double)cnt->gather_refused);
+	api_metrics_family(&o, "rcsgw_api_connections", "gauge", "HTTP connections open now.");
+	api_metrics_sample(&o, "rcsgw_api_connections", NULL, api__connections());
+
+	struct emit_src em[METRICS_REG_MAX];
+	unsigned nem;
+	pthread_mutex_lock(&reg_lock);
+	nem = nesrc;
+	memcpy(em, esrc, nem * sizeof(em[0]));
+	pthread_mutex_unlock(&reg_lock);
+	for (unsigned i = 0; i < nem; i++)
+		em[i].emit(&o, em[i].arg);
+
+	if (o.oom) {
+		free(o.p);
+		api_reply_error(r, 500, "out of memory");
+		return;
+	}
+	api_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", o.p, o.len);
+}
+
+void api__h_metrics(struct api_req *r)
+{
+	struct scrape *sc = calloc(1, sizeof(*sc));
+
+	if (!sc) {
+		api_reply_error(r, 500, "out of memory");
+		return;
+	}
+	pthread_mutex_lock(&reg_lock);
+	sc->nsrc = nwsrc;
+	memcpy(sc->src, wsrc, nwsrc * sizeof(wsrc[0]));
+	pthread_mutex_unlock(&reg_lock);
+	for (unsigned i = 0; i < sc->nsrc; i++)
+		sc->nvals += sc->src[i].n;
+	size_t slot = sizeof(struct scrape_slot) + (size_t)sc->nvals * sizeof(uint64_t);
+	if (api_gather(r, slot, scrape_collect, scrape_render, scrape_cleanup, sc) < 0)
+		free(sc);
+}
