@@ -21,7 +21,9 @@ struct eng_tls_config {
 	const char *ca_file;       /* PEM CAs that peers are verified against (verify_peer);
 				    * a client that verifies without one uses the system's */
 	int verify_peer;           /* server: require and verify a client certificate;
-				    * client: verify the server (and its name, see eng_connect) */
+				    * client: verify the server's chain and, when eng_connect()
+				    * gets a <sni>, that the certificate is for that name (DNS
+				    * name or address literal) */
 	int min_version;           /* ENG_TLS_V12 or ENG_TLS_V13; 0 means ENG_TLS_V12 */
 	int max_version;           /* ENG_TLS_V12 or ENG_TLS_V13; 0 means the newest */
 	const char *ciphers;       /* optional wolfSSL (OpenSSL-style) cipher list */

@@ -37,7 +37,8 @@ void eng_tls_ctx_free(eng_tls_ctx *ctx);
  * The strings are the session's: valid until the connection is closed. Owner's thread. */
 const char *eng_tls_version(const eng_conn *c);  /* "TLSv1.3", "TLSv1.2" */
 const char *eng_tls_cipher(const eng_conn *c);   /* "TLS13-AES128-GCM-SHA256", ... */
-/* Server: the name the client asked for (NULL without SNI). Client: the name it sent. */
+/* Server: the name the client asked for (NULL without SNI). Client: the name given to
+ * eng_connect() (sent as SNI unless it is an address literal). */
 const char *eng_tls_sni(const eng_conn *c);
 /* The subject of the peer's certificate ("/CN=alt.test/O=...") into <buf> (NUL-terminated,
  * cut to <len>). Its length, -ENOENT when the peer sent no certificate, -ENOTCONN. */
