@@ -91,7 +91,6 @@ struct api_req {
 
 	char *body;                /* NUL-terminated */
 	size_t body_len, body_cap;
-	int too_big;
 	size_t dropped;            /* body bytes received after the answer was set */
 
 	unsigned status;           /* the answer */
@@ -285,12 +284,31 @@ static void pending_del(struct api_req *r)
 	r->pnext = r->pprev = NULL;
 }
 
-/* Answers every waiting request whose workers all replied, or whose deadline passed (all of
- * them when <force>), and resumes its connection. Returns ms until the next deadline, or -1. */
-static int pending_run(int force)
+/* Milliseconds until pending_run() has something to do: 0 when a gather is complete, else
+ * until the nearest deadline; -1 when nothing waits. */
+static int pending_timeout(void)
 {
 	uint64_t now = mono_ms();
 	int next = -1;
+
+	for (struct api_req *r = srv->pending; r; r = r->pnext) {
+		if (atomic_load_explicit(&r->gather->left, memory_order_relaxed) == 0 ||
+		    now >= r->deadline_ms)
+			return 0;
+		int left = (int)(r->deadline_ms - now);
+		if (next < 0 || left < next)
+			next = left;
+	}
+	return next;
+}
+
+/* Answers every waiting request whose workers all replied, or whose deadline passed (all of
+ * them when <force>), and resumes its connection; the daemons must run next, to take the
+ * resumed connections in (in external polling, libmicrohttpd 0.9.75 was seen not to
+ * wake its epoll fd for a resume: the next MHD_run came only at the next timeout). */
+static void pending_run(int force)
+{
+	uint64_t now = mono_ms();
 	struct api_req *r = srv->pending, *nx;
 
 	for (; r; r = nx) {
@@ -300,7 +318,9 @@ static int pending_run(int force)
 			g->render(r, g);
 			if (r->state != RS_READY)
 				api_reply_error(r, 500, "internal error: no answer rendered");
-		} else if (force || now >= r->deadline_ms) {
+		} else if (force) {
+			api_reply_error(r, 503, "shutting down");
+		} else if (now >= r->deadline_ms) {
 			char who[96];
 			size_t off = 0;
 			who[0] = '\0';
@@ -308,19 +328,12 @@ static int pending_run(int force)
 				if (!atomic_load_explicit(&g->answered[i], memory_order_relaxed))
 					off += (size_t)snprintf(who + off, sizeof(who) - off, "%s%u",
 								off ? "," : "", i);
-			if (force) {
-				api_reply_error(r, 503, "shutting down");
-			} else {
-				srv->cnt.gather_timeouts++;
-				CM_LOG_RL(CM_LOG_WARN, "api: workers %s did not answer within %d ms",
-					  who, API_GATHER_TIMEOUT_MS);
-				api_reply_error(r, 503, "workers %s did not answer within %d ms", who,
-						API_GATHER_TIMEOUT_MS);
-			}
+			srv->cnt.gather_timeouts++;
+			CM_LOG_RL(CM_LOG_WARN, "api: workers %s did not answer within %d ms", who,
+				  API_GATHER_TIMEOUT_MS);
+			api_reply_error(r, 503, "workers %s did not answer within %d ms", who,
+					API_GATHER_TIMEOUT_MS);
 		} else {
-			int left = (int)(r->deadline_ms - now);
-			if (next < 0 || left < next)
-				next = left;
 			continue;
 		}
 		pending_del(r);
@@ -328,7 +341,6 @@ static int pending_run(int force)
 		gather_release(g);
 		MHD_resume_connection(r->conn);
 	}
-	return next;
 }
 
 /* ---- replies ------------------------------------------------------------------------------- */
@@ -361,8 +373,8 @@ void api_reply_json(struct api_req *r, unsigned status, json_t *body)
 	if (!s) {
 		/* a fixed text: this path must not need memory that just ran out */
 		static const char oom[] = "{\"error\":{\"code\":500,\"message\":\"out of memory\"}}";
-		reply_set(r, 500, "application/json", memdup0(oom, sizeof(oom) - 1),
-			  sizeof(oom) - 1);
+		char *t = memdup0(oom, sizeof(oom) - 1);
+		reply_set(r, 500, "application/json", t, t ? sizeof(oom) - 1 : 0);
 		return;
 	}
 	reply_set(r, status, "application/json", s, strlen(s));
@@ -611,16 +623,15 @@ static void req_first(struct api_req *r, const char *url)
 	r->route = rt;
 }
 
+/* Appends <n> bytes to the body of <r>: 0, 1 when the body would pass API_BODY_MAX
+ * (nothing kept then), -1 when out of memory. */
 static int body_append(struct api_req *r, const char *p, size_t n)
 {
-	if (r->too_big)
-		return 0;
 	if (n > API_BODY_MAX - r->body_len) {
-		r->too_big = 1;
 		free(r->body);
 		r->body = NULL;
 		r->body_len = r->body_cap = 0;
-		return 0;
+		return 1;
 	}
 	if (r->body_len + n + 1 > r->body_cap) {
 		size_t cap = r->body_cap ? r->body_cap : 1024;
@@ -668,11 +679,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			r->dropped += n;
 			return r->dropped > API_BODY_MAX ? MHD_NO : MHD_YES;
 		}
-		if (body_append(r, upload_data, n) < 0)
+		int rc = body_append(r, upload_data, n);
+		if (rc < 0)
 			return MHD_NO;
 		/* too big: answered at the body's end (libmicrohttpd 0.9.75 takes no answer
 		 * in the middle of a body) */
-		if (r->too_big)
+		if (rc > 0)
 			api_reply_error(r, 413, "request body larger than %u bytes", API_BODY_MAX);
 		return MHD_YES;
 	}
@@ -741,7 +753,7 @@ static void *api_main(void *arg)
 	cm_log_thread_name("api");
 	pthread_setname_np(pthread_self(), "api");
 	while (!atomic_load_explicit(&srv->stop, memory_order_acquire)) {
-		int timeout = pending_run(0);
+		int timeout = pending_timeout();
 		for (unsigned i = 0; i < srv->nd; i++) {
 			MHD_UNSIGNED_LONG_LONG t;
 			if (MHD_get_timeout(srv->d[i], &t) == MHD_YES &&

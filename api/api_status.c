@@ -39,6 +39,8 @@ static const struct api__stat_field stat_fields[] = {
 	  "Connections handed to other workers."),
 	F(bufs_total, "rcsgw_engine_buffers", "gauge", "Pool buffers allocated."),
 	F(bufs_free, "rcsgw_engine_buffers_free", "gauge", "Pool buffers free."),
+	F(bufs_posted, "rcsgw_engine_buffers_posted", "gauge",
+	  "Pool buffers lent to the kernel's provided-buffer ring."),
 	F(conn_limit, "rcsgw_engine_conn_limit_refused_total", "counter",
 	  "Accepts refused at engine.max_conns."),
 	F(tls_handshakes, "rcsgw_engine_tls_handshakes_total", "counter",
