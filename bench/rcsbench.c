@@ -384,9 +384,20 @@ struct result {
 	double gen_cpu_us, sut_cpu_us;  /* per message; < 0: unknown */
 	double gen_cores, sut_cores;    /* CPU seconds per second over the window; < 0: unknown */
 	double peer_cores;
+	double machine_cores;           /* cores busy machine-wide (anyone); < 0: unknown */
 	const char *backend;
 	unsigned workers;
 };
+
+/* Cores that processes other than the generator, the SUT and the peer kept busy. */
+static double others_cores(const struct result *r)
+{
+	double o = r->machine_cores;
+	o -= r->gen_cores > 0 ? r->gen_cores : 0;
+	o -= r->sut_cores > 0 ? r->sut_cores : 0;
+	o -= r->peer_cores > 0 ? r->peer_cores : 0;
+	return o > 0 ? o : 0;
+}
 
 static double us(uint64_t ns) { return (double)ns / 1000.0; }
 
@@ -432,6 +443,9 @@ static void report_text(const struct result *r)
 	if (G.peer_pid > 0 && r->peer_cores >= 0)
 		printf("  CPU peer        %.0f %% of a core (pid %d)\n", r->peer_cores * 100,
 		       (int)G.peer_pid);
+	if (r->machine_cores >= 0)
+		printf("  CPU others      %.2f cores busy with other processes (machine-wide %.2f)\n",
+		       others_cores(r), r->machine_cores);
 }
 
 static json_t *num_or_null(double v) { return v >= 0 ? json_real(v) : json_null(); }
@@ -479,6 +493,9 @@ static int report_json(const struct result *r)
 			    G.sut_pid > 0 ? num_or_null(r->sut_cpu_us) : json_null());
 	json_object_set_new(o, "sut_cpu_cores",
 			    G.sut_pid > 0 ? num_or_null(r->sut_cores) : json_null());
+	json_object_set_new(o, "machine_cores", num_or_null(r->machine_cores));
+	json_object_set_new(o, "others_cores",
+			    r->machine_cores >= 0 ? json_real(others_cores(r)) : json_null());
 	json_object_set_new(o, "peer_pid", G.peer_pid > 0 ? json_integer(G.peer_pid) : json_null());
 	json_object_set_new(o, "peer_cpu_cores",
 			    G.peer_pid > 0 ? num_or_null(r->peer_cores) : json_null());
@@ -498,7 +515,7 @@ static int run_tcp(void)
 	char err[256];
 	int rc = 1;
 	struct result r = { .gen_cpu_us = -1, .sut_cpu_us = -1, .gen_cores = -1, .sut_cores = -1,
-			    .peer_cores = -1 };
+			    .peer_cores = -1, .machine_cores = -1 };
 
 	G.pat = malloc(PAT_SPAN + G.size);
 	if (!G.pat)
@@ -593,11 +610,14 @@ static int run_tcp(void)
 		goto out;
 	int64_t gen0 = bench_cpu_ns(0), sut0 = G.sut_pid > 0 ? bench_cpu_ns(G.sut_pid) : -1;
 	int64_t peer0 = G.peer_pid > 0 ? bench_cpu_ns(G.peer_pid) : -1;
+	uint64_t mbusy0 = 0, mtot0 = 0, mbusy1 = 0, mtot1 = 0;
+	int m_ok = bench_machine_ticks(&mbusy0, &mtot0) == 0;
 	uint64_t t0 = bench_now_ns();
 	sig = bench_signals_wait_until(we);
 	uint64_t t1 = bench_now_ns();
 	int64_t gen1 = bench_cpu_ns(0), sut1 = G.sut_pid > 0 ? bench_cpu_ns(G.sut_pid) : -1;
 	int64_t peer1 = G.peer_pid > 0 ? bench_cpu_ns(G.peer_pid) : -1;
+	m_ok = m_ok && bench_machine_ticks(&mbusy1, &mtot1) == 0;
 	if (sig) {
 		/* stopped early: the window ends now */
 		atomic_store(&G.win_end, t1);
@@ -625,6 +645,9 @@ static int run_tcp(void)
 		if (r.msgs)
 			r.gen_cpu_us = (double)(gen1 - gen0) / 1000.0 / (double)r.msgs;
 	}
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (m_ok && mtot1 > mtot0 && ncpu > 0)
+		r.machine_cores = (double)(mbusy1 - mbusy0) / (double)(mtot1 - mtot0) * (double)ncpu;
 	if (peer0 >= 0 && peer1 >= peer0 && t1 > t0)
 		r.peer_cores = (double)(peer1 - peer0) / (double)(t1 - t0);
 	if (sut0 >= 0 && sut1 >= sut0 && t1 > t0) {

@@ -161,13 +161,13 @@ measure() {
 	if [ -z "$out" ]; then
 		echo "bench: $label $mode: rcsbench failed (exit $rc):" >&2
 		sed 's/^/  /' "$TMP/gen.err" >&2
-		ROWS="$ROWS| $label | $mdesc | failed | | | | | | | | |
+		ROWS="$ROWS| $label | $mdesc | failed | | | | | | | | | |
 "
 		return
 	fi
 	[ -n "$JSON_OUT" ] && printf '{"label":"%s",%s\n' "$label" "${out#\{}" >>"$JSON_OUT"
 	echo "bench: $label $mode: $(field "$out" msgs_per_s) msgs/s, p99 $(field "$out" lat_p99_us) us, errors $(field "$out" errors)" >&2
-	ROWS="$ROWS| $label | $mdesc | $(fmt "$(field "$out" msgs_per_s)" 0) | $(fmt "$(field "$out" lat_p50_us)" 1) | $(fmt "$(field "$out" lat_p99_us)" 1) | $(fmt "$(field "$out" lat_p999_us)" 1) | $(fmt "$(field "$out" sut_cpu_us_per_msg_rtt)" 2) | $(pct "$(field "$out" sut_cpu_cores)") | $(fmt "$(field "$out" gen_cpu_us_per_msg)" 2) | $(harness "$out") | $(field "$out" errors) |
+	ROWS="$ROWS| $label | $mdesc | $(fmt "$(field "$out" msgs_per_s)" 0) | $(fmt "$(field "$out" lat_p50_us)" 1) | $(fmt "$(field "$out" lat_p99_us)" 1) | $(fmt "$(field "$out" lat_p999_us)" 1) | $(fmt "$(field "$out" sut_cpu_us_per_msg_rtt)" 2) | $(pct "$(field "$out" sut_cpu_cores)") | $(fmt "$(field "$out" gen_cpu_us_per_msg)" 2) | $(harness "$out") | $(fmt "$(field "$out" others_cores)" 2) | $(field "$out" errors) |
 "
 }
 
@@ -180,7 +180,7 @@ ECHO_PORT=$READY_PORT
 for be in $BACKENDS; do
 	if ! start fwd $PIN_SUT "$FWD" --listen 127.0.0.1:0 --to "127.0.0.1:$ECHO_PORT" \
 		--workers 1 --backend "$be"; then
-		ROWS="$ROWS| engfwd $be | (could not start) | | | | | | | | | |
+		ROWS="$ROWS| engfwd $be | (could not start) | | | | | | | | | | |
 "
 		continue
 	fi
@@ -197,11 +197,12 @@ measure "echo-direct" light "$ECHO_PORT" ""
 stop "$ECHO_PID"
 
 echo
-echo "| backend | mode | msgs/s | p50 µs | p99 µs | p99.9 µs | SUT CPU µs/msg RTT | SUT core busy | gen CPU µs/msg | harness core busy | errors |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| backend | mode | msgs/s | p50 µs | p99 µs | p99.9 µs | SUT CPU µs/msg RTT | SUT core busy | gen CPU µs/msg | harness core busy | other procs (cores) | errors |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s' "$ROWS"
 echo
 echo "SUT = engfwd pinned to CPU 0 (--workers 1); its CPU is per message round trip (each"
 echo "message crosses it twice: request and echo). Harness (echo + generator) on CPU 1;"
 echo "a core near 100 % busy is the limit of the closed-loop rows."
 echo "echo-direct: the generator against the echo server with no forwarder (the floor)."
+echo "other procs: cores kept busy by processes outside the bench during the window (noise)."

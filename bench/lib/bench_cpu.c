@@ -48,6 +48,27 @@ int64_t bench_cpu_ns(pid_t pid)
 	return found ? sum : -ENOENT;
 }
 
+int bench_machine_ticks(uint64_t *busy, uint64_t *total)
+{
+	FILE *f = fopen("/proc/stat", "re");
+	unsigned long long v[10] = { 0 };
+
+	if (!f)
+		return -errno;
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+		       &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+	fclose(f);
+	if (n < 4)
+		return -EIO;
+	/* user nice system idle iowait irq softirq steal [guest guest_nice: inside user/nice] */
+	uint64_t all = 0;
+	for (int i = 0; i < 8 && i < n; i++)
+		all += v[i];
+	*total = all;
+	*busy = all - v[3] - v[4];
+	return 0;
+}
+
 void bench_sleep_until(uint64_t deadline_ns)
 {
 	struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000u),

@@ -24,6 +24,11 @@ static inline uint64_t bench_now_ns(void)
  * the process (or schedstat) cannot be read. */
 int64_t bench_cpu_ns(pid_t pid);
 
+/* The machine's CPU time so far from the "cpu" line of /proc/stat, in clock ticks (USER_HZ):
+ * <busy> (everything but idle and iowait) and <total>. 0, or -errno. Ticks are 10 ms: good
+ * enough over a window of seconds for "how many cores were busy, by anyone". */
+int bench_machine_ticks(uint64_t *busy, uint64_t *total);
+
 /* Sleeps until CLOCK_MONOTONIC reaches <deadline_ns> (restarts after signals). */
 void bench_sleep_until(uint64_t deadline_ns);
 
