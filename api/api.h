@@ -63,8 +63,9 @@ int api_listen_port(unsigned i);
 
 /* Adds subsystem <name> (copied; up to 31 bytes) to the "subsystems" object of
  * GET /v1/status: "ready" when <ready>(<arg>) returns non-zero, else "not_ready". Registering
- * a name again replaces it; <ready> NULL removes it. <arg> must outlive api_stop().
- * 0, -EINVAL (bad name), -ENOSPC (table full). */
+ * a name again replaces it; <ready> NULL removes it. <arg> must outlive api_stop(). "engine"
+ * and "api" are built in. The top-level "ready" is true when every subsystem is.
+ * 0, -EINVAL (empty, too long or built-in name), -ENOSPC (32 already). */
 int api_status_register(const char *name, api_ready_fn ready, void *arg);
 
 /* Adds <n> families whose values <collect> reads on each worker at each scrape (label
