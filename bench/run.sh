@@ -76,7 +76,10 @@ fi
 start() {
 	name=$1
 	shift
-	"$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	# emptied here, not by the child's redirection: the child may open it after the first
+	# grep below, which would then read the previous run's ready line
+	: >"$TMP/$name.out"
+	"$@" >>"$TMP/$name.out" 2>"$TMP/$name.err" &
 	STARTED_PID=$!
 	PIDS="$PIDS $STARTED_PID"
 	i=0
