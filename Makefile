@@ -52,6 +52,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# the API embeds openapi.yaml with .incbin, which -MMD does not see
+$(BUILD)/api/api_http.o: api/openapi.yaml
+
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^

@@ -98,6 +98,7 @@ struct eng_conn_ops {
 #define ENG_CF_BP          0x20000 /* paused by back-pressure (eng_conn_wait_writable) */
 #define ENG_CF_FREE        0x40000 /* slot on the free list */
 #define ENG_CF_NOBUFS      0x80000 /* reading stopped: the pool ran dry */
+#define ENG_CF_SINGLESHOT 0x100000 /* read one buffer at a time (catching up after back-pressure) */
 
 struct eng_conn {
 	eng_worker *w;
@@ -184,6 +185,7 @@ struct eng_stats {
 	uint64_t mailbox_full;     /* posts refused because the mailbox was full */
 	uint64_t handovers_in, handovers_out;
 	uint64_t bufs_total, bufs_free;
+	uint64_t bufs_posted;      /* lent to the kernel's provided-buffer ring */
 	uint64_t conn_limit;       /* accepts refused at max_conns */
 	uint64_t tls_handshakes, tls_failures;
 };

@@ -59,6 +59,10 @@ void eng_worker_stats(eng_worker *w, struct eng_stats *out);
  * submitted: where a layer flushes what it coalesced. One hook per worker. */
 void eng_worker_set_flush(eng_worker *w, void (*fn)(eng_worker *w, void *arg), void *arg);
 
+/* Called on the worker's thread when it stops, before its connections are closed: where
+ * a layer frees its per-worker resources (resolver, Redis link). One hook per worker. */
+void eng_worker_on_stop(eng_worker *w, void (*fn)(eng_worker *w, void *arg), void *arg);
+
 /* ---- mailbox ---------------------------------------------------------------------- */
 
 /* Queues <fn>(<to>, <arg>, <u64>) to run on worker <to>. Any thread. 0, or -EAGAIN when the

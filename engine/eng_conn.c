@@ -203,8 +203,8 @@ static void update_reading(eng_conn *c)
 {
 	if (want_read(c)) {
 		if (c->stash)
-			rearm_later(c);
-		if (!(c->flags & (ENG_CF_READING | ENG_CF_CANCELING | ENG_CF_NOBUFS)))
+			rearm_later(c); /* held bytes go first; reading resumes once they are out */
+		else if (!(c->flags & (ENG_CF_READING | ENG_CF_CANCELING | ENG_CF_NOBUFS)))
 			c->w->be->recv_arm(c);
 	} else if ((c->flags & ENG_CF_READING) && !(c->flags & ENG_CF_CANCELING)) {
 		c->flags |= ENG_CF_CANCELING;
@@ -246,7 +246,9 @@ void eng_conn_wait_writable(eng_conn *feeder, eng_conn *c)
 	feeder->waiting_on = c;
 	feeder->wait_next = c->waiters;
 	c->waiters = feeder;
-	feeder->flags |= ENG_CF_BP;
+	/* until it has caught up, the feeder reads one buffer at a time: a multishot
+	 * receive would keep filling buffers until its cancel lands */
+	feeder->flags |= ENG_CF_BP | ENG_CF_SINGLESHOT;
 	c->w->st.paused++;
 	update_reading(feeder);
 }
@@ -266,6 +268,7 @@ static void waiters_release(eng_conn *c)
 /* ---- closing ------------------------------------------------------------------------- */
 
 static void maybe_handover(eng_conn *c);
+static int handshake_cut(eng_conn *c, int res);
 
 static void maybe_finish(eng_conn *c)
 {
@@ -436,7 +439,8 @@ void eng__send_done(eng_conn *c, int res)
 	c->flags &= ~ENG_CF_SENDING;
 	w->st.send_ops++;
 	if (res < 0) {
-		do_close(c, res);
+		if (!handshake_cut(c, res))
+			do_close(c, res);
 		maybe_finish(c);
 		return;
 	}
@@ -507,6 +511,8 @@ void eng__recv(eng_conn *c, eng_buf *b, uint32_t len)
 	eng_worker *w = c->w;
 
 	b->used = b->cap; /* never appended to by a send queue */
+	if (len < b->cap)
+		c->flags &= ~ENG_CF_SINGLESHOT; /* the socket was drained: multishot again */
 	w->st.recv_ops++;
 	w->st.recv_bytes += len;
 	c->bytes_in += len;
@@ -521,6 +527,19 @@ void eng__recv(eng_conn *c, eng_buf *b, uint32_t len)
 	eng_buf_unref(w, b);
 }
 
+/* The peer went away (EOF or <res> error) during a TLS handshake: the owner hears it as a
+ * failed handshake (on_connect with an error), not as a bare close. 1 when handled. */
+static int handshake_cut(eng_conn *c, int res)
+{
+	if (!c->tls || (c->flags & (ENG_CF_TLS_READY | ENG_CF_DEAD | ENG_CF_HANDOVER | ENG_CF_CLOSING)))
+		return 0;
+	c->flags |= ENG_CF_EOF;
+	eng__tls_handshake_done(c, res < 0 ? res : -ECONNRESET);
+	if (!(c->flags & ENG_CF_DEAD))
+		do_close(c, res < 0 ? res : -ECONNRESET); /* nothing more can be sent */
+	return 1;
+}
+
 void eng__recv_end(eng_conn *c, int res)
 {
 	c->flags &= ~(ENG_CF_READING | ENG_CF_CANCELING);
@@ -528,6 +547,8 @@ void eng__recv_end(eng_conn *c, int res)
 		c->w->st.enobufs++;
 		c->flags |= ENG_CF_NOBUFS;
 		rearm_later(c);
+	} else if (res != -ECANCELED && res != -EAGAIN && handshake_cut(c, res)) {
+		;
 	} else if (res == 0) {
 		c->flags |= ENG_CF_EOF;
 		if (c->flags & ENG_CF_HANDOVER)
@@ -554,8 +575,9 @@ void eng_conn_start(eng_conn *c, const struct eng_conn_ops *ops, void *udata)
 	c->ops = ops;
 	c->udata = udata;
 	c->flags |= ENG_CF_STARTED;
-	/* bytes carried over from a handover come first */
-	while (c->stash && !(c->flags & ENG_CF_DEAD)) {
+	/* bytes carried over from a handover come first (until the owner pauses, closes or
+	 * hands over again: then the usual paths take the rest) */
+	while (c->stash && want_read(c)) {
 		eng_seg *s = c->stash;
 		c->stash = s->next;
 		if (c->tls)
@@ -672,7 +694,14 @@ void eng__tls_handshake_done(eng_conn *c, int err)
 		c->w->st.tls_failures++;
 		if (c->ops && c->ops->on_connect && (c->flags & ENG_CF_STARTED))
 			c->ops->on_connect(c, err);
-		do_close(c, err);
+		if (c->flags & ENG_CF_DEAD)
+			return;
+		/* the alert wolfSSL queued goes out before the close */
+		if (!c->err)
+			c->err = err;
+		c->flags |= ENG_CF_CLOSING;
+		if (!c->sendq_head && !(c->flags & ENG_CF_SENDING))
+			do_close(c, err);
 		return;
 	}
 	c->w->st.tls_handshakes++;
@@ -752,6 +781,7 @@ static void maybe_handover(eng_conn *c)
 		n += s->len;
 	struct handoff *h = malloc(sizeof(*h) + n);
 	if (!h) {
+		c->flags &= ~ENG_CF_HANDOVER; /* still ours: the owner hears on_close */
 		do_close(c, -ENOMEM);
 		return;
 	}
@@ -767,6 +797,7 @@ static void maybe_handover(eng_conn *c)
 	}
 	if (eng_post(c->adopt_to, adopt_msg, h, 0) < 0) {
 		free(h);
+		c->flags &= ~ENG_CF_HANDOVER;
 		do_close(c, -EAGAIN);
 		return;
 	}

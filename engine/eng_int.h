@@ -84,6 +84,8 @@ struct eng_worker {
 	void *udata;
 	void (*flush_fn)(eng_worker *w, void *arg);
 	void *flush_arg;
+	void (*stop_fn)(eng_worker *w, void *arg);
+	void *stop_arg;
 	struct eng_stats st;
 
 	/* buffers: pool[idx] for idx < nbufs; free list; chunks to free at exit */

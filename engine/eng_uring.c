@@ -225,7 +225,10 @@ static void u_listen_disarm(eng_listener *l)
 static void u_recv_arm(eng_conn *c)
 {
 	struct io_uring_sqe *sqe = sqe_get(c->w);
-	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+	if (c->flags & ENG_CF_SINGLESHOT)
+		io_uring_prep_recv(sqe, c->fd, NULL, 0, 0);
+	else
+		io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = BGID;
 	io_uring_sqe_set_data64(sqe, ENG_UD(ENG_OP_RECV, c->gen, c->idx));

@@ -120,7 +120,9 @@ int eng_post(eng_worker *to, eng_msg_fn fn, void *arg, uint64_t u64)
 		atomic_fetch_add_explicit(&to->mbox_full, 1, memory_order_relaxed);
 		return -EAGAIN;
 	}
-	if (atomic_exchange(&to->wake_pending, 1) == 0)
+	/* posting to oneself needs no wake-up (the loop looks at the mailbox before it
+	 * sleeps) and must not close the gate that other threads' wake-ups go through */
+	if (to != tls_self && atomic_exchange(&to->wake_pending, 1) == 0)
 		to->be->wake(to, tls_self);
 	return 0;
 }
@@ -191,6 +193,9 @@ void eng__timers_run(eng_worker *w)
 		uint64_t at = now_tick - steps + 1 + s;
 		eng_timer **slot = &w->wheel[at & (ENG_WHEEL_SLOTS - 1)];
 		eng_timer *list = *slot;
+		/* this slot counts as passed: timers armed by the callbacks below go to a
+		 * later one, never back into the list being swept */
+		w->wheel_tick = at;
 		*slot = NULL;
 		if (list)
 			list->pprev = &list;
@@ -379,6 +384,8 @@ static void worker_loop(eng_worker *w)
 /* Stop: listeners and connections closed, owners told, in-flight ops given a moment. */
 static void worker_wind_down(eng_worker *w)
 {
+	if (w->stop_fn)
+		w->stop_fn(w, w->stop_arg);
 	w->stopping = 1;
 	for (unsigned i = 0; i < ENG_MAX_LISTENERS; i++)
 		if (w->listeners[i])
@@ -533,6 +540,12 @@ const char *eng_backend_name(const eng_engine *e)
 	return e->backend == ENG_BACKEND_IO_URING ? "io_uring" : "epoll";
 }
 
+void eng_worker_on_stop(eng_worker *w, void (*fn)(eng_worker *w, void *arg), void *arg)
+{
+	w->stop_fn = fn;
+	w->stop_arg = arg;
+}
+
 void eng_worker_set_flush(eng_worker *w, void (*fn)(eng_worker *w, void *arg), void *arg)
 {
 	w->flush_fn = fn;
@@ -545,4 +558,5 @@ void eng_worker_stats(eng_worker *w, struct eng_stats *out)
 	out->mailbox_full = atomic_load_explicit(&w->mbox_full, memory_order_relaxed);
 	out->bufs_total = w->nbufs;
 	out->bufs_free = w->nfree;
+	out->bufs_posted = w->ring_posted;
 }

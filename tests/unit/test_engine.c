@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -165,7 +166,7 @@ static struct tmr {
 	eng_timer t;
 	uint64_t armed_at, fired_at;
 	int fires;
-} tm[NT], tm_cancel, tm_rearm;
+} tm[NT], tm_cancel, tm_rearm, tm_zero;
 static sem_t tm_done;
 static int tm_left;
 static eng_worker *tm_w;
@@ -177,6 +178,11 @@ static void tm_fire(eng_timer *t)
 	x->fires++;
 	if (x == &tm_rearm && x->fires < 3) {
 		eng_timer_arm(tm_w, t, 20); /* re-armed from its own callback */
+		return;
+	}
+	if (x == &tm_zero && x->fires == 1) {
+		x->armed_at = x->fired_at;
+		eng_timer_arm(tm_w, t, 0); /* due now, armed while its slot is swept */
 		return;
 	}
 	if (--tm_left == 0)
@@ -198,6 +204,8 @@ static void tm_start(eng_worker *w, void *arg, uint64_t u)
 	eng_timer_init(&tm_rearm.t, tm_fire, &tm_rearm);
 	tm_rearm.armed_at = eng_now_ms(w);
 	eng_timer_arm(w, &tm_rearm.t, 20);
+	eng_timer_init(&tm_zero.t, tm_fire, &tm_zero);
+	eng_timer_arm(w, &tm_zero.t, 10);
 }
 
 static void timer_wheel(enum eng_backend be)
@@ -205,7 +213,8 @@ static void timer_wheel(enum eng_backend be)
 	memset(tm, 0, sizeof(tm));
 	memset(&tm_cancel, 0, sizeof(tm_cancel));
 	memset(&tm_rearm, 0, sizeof(tm_rearm));
-	tm_left = NT + 1;
+	memset(&tm_zero, 0, sizeof(tm_zero));
+	tm_left = NT + 2;
 	sem_init(&tm_done, 0, 0);
 	eng_engine *e = start(be, 1, NULL, NULL, NULL);
 	cr_assert_eq(eng_post(eng_worker_at(e, 0), tm_start, NULL, 0), 0);
@@ -221,6 +230,11 @@ static void timer_wheel(enum eng_backend be)
 	cr_expect_eq(tm_cancel.fires, 0, "a cancelled timer fired");
 	cr_expect_eq(tm_rearm.fires, 3);
 	cr_expect_geq(tm_rearm.fired_at - tm_rearm.armed_at, 60);
+	cr_expect_leq(tm_rearm.fired_at - tm_rearm.armed_at, 200);
+	cr_expect_eq(tm_zero.fires, 2);
+	cr_expect_leq(tm_zero.fired_at - tm_zero.armed_at, 40,
+		      "a 0 ms timer armed from a callback took %llu ms",
+		      (unsigned long long)(tm_zero.fired_at - tm_zero.armed_at));
 	eng_destroy(e);
 }
 
@@ -466,22 +480,39 @@ static void backpressure(enum eng_backend be)
 	setsockopt(fb, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	for (int i = 0; i < 200 && bp.n < 2; i++)
 		usleep(5000);
-	/* A pushes 64 MiB; B never reads: A must end up blocked, the queue bounded */
+	/* A pushes; B never reads: A's sends must stall (after the kernel's socket buffers
+	 * fill), B's queue and what the engine holds must stay bounded */
 	static char chunk[65536];
 	size_t pushed = 0;
-	uint64_t until = mono_ms() + 3000;
-	while (pushed < (64u << 20) && mono_ms() < until) {
+	uint64_t until = mono_ms() + 8000, progress = mono_ms();
+	while (mono_ms() < until && mono_ms() - progress < 1000) {
 		ssize_t n = send(fa, chunk, sizeof(chunk), MSG_DONTWAIT);
-		if (n > 0)
+		if (n > 0) {
 			pushed += (size_t)n;
-		else
+			progress = mono_ms();
+		} else {
 			usleep(1000);
+		}
 	}
-	cr_expect_lt(pushed, 16u << 20, "the feeder was never paused (%zu bytes taken)", pushed);
+	cr_expect_geq(mono_ms() - progress, 1000, "the feeder was never stopped (%zu bytes taken)",
+		      pushed);
 	cr_expect_leq(bp.max_sendq, 64 * 1024 + 65536, "send queue grew to %u", bp.max_sendq);
 	cr_assert_eq(eng_post(eng_worker_at(e, 0), get_stats, NULL, 0), 0);
 	cr_assert_eq(sem_wait_ms(&stats_done, 5000), 0);
 	cr_expect_gt(stats_out.paused, 0);
+	/* held: what one receive batch took before the pause landed, at most what the
+	 * kernel's receive buffer held (tcp_rmem max), and it must not grow beyond that */
+	uint64_t held = stats_out.bufs_total - stats_out.bufs_free - stats_out.bufs_posted;
+	long rmem[3] = { 0, 0, 6 << 20 };
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_rmem", "r");
+	if (f) {
+		if (fscanf(f, "%ld %ld %ld", &rmem[0], &rmem[1], &rmem[2]) != 3)
+			rmem[2] = 6 << 20;
+		fclose(f);
+	}
+	uint64_t bound = (uint64_t)rmem[2] / 16384 + 32;
+	cr_expect_leq(held, bound, "the engine holds %llu buffers for a stalled pair (bound %llu)",
+		      (unsigned long long)held, (unsigned long long)bound);
 	/* B reads now: everything A sent arrives */
 	size_t got = 0;
 	char buf[65536];
