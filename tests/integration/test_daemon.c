@@ -1,0 +1,244 @@
+/* test_daemon.c — the real rcsgw binary: backends (chosen, configured, and the fallback
+ * when seccomp refuses io_uring as Docker's default profile does), pinned workers,
+ * configuration errors (exit 2 naming file, line, key or variable), JSON logs, signals. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <jansson.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/lib/proc.h"
+#include "tests/lib/rcsgw_proc.h"
+
+#define HOST "127.0.0.1"
+
+static pid_t pid = -1;
+static int efd = -1;
+static int api_port;
+
+static void stop_daemon(void)
+{
+	if (pid > 0)
+		rcsgw_stop(pid, SIGKILL, 2000);
+	pid = -1;
+	if (efd >= 0)
+		close(efd);
+	efd = -1;
+}
+
+static char env_listen[64];
+
+/* Starts the daemon with <extra> env ("K=V", NULL-terminated) and waits for its API. */
+static void start_daemon(const char *const *extra, void (*pre_exec)(void))
+{
+	char *env[16];
+	int n = 0;
+
+	api_port = free_tcp_port();
+	cr_assert_gt(api_port, 0);
+	snprintf(env_listen, sizeof(env_listen), "RCSGW_API_LISTEN=127.0.0.1:%d", api_port);
+	env[n++] = env_listen;
+	for (int i = 0; extra && extra[i]; i++)
+		env[n++] = (char *)extra[i];
+	env[n] = NULL;
+	char *argv[] = { (char *)proc_bin("rcsgw"), NULL };
+	pid = proc_spawn(argv, env, NULL, &efd, pre_exec);
+	cr_assert_gt(pid, 0);
+	if (wait_port(HOST, api_port, 10000) < 0) {
+		char out[8192];
+		proc_read_all(efd, out, sizeof(out), 200);
+		stop_daemon();
+		cr_assert_fail("the API did not come up; stderr:\n%s", out);
+	}
+}
+
+static json_t *get_status(void)
+{
+	int status;
+	char *body = NULL;
+	int rc = http_request(HOST, api_port, "GET", "/v1/status", NULL, NULL, &status, NULL,
+			      &body, 5000);
+	cr_assert_eq(rc, 0, "GET /v1/status: %s", strerror(-rc));
+	cr_assert_eq(status, 200, "%s", body);
+	json_t *j = json_loads(body, 0, NULL);
+	free(body);
+	cr_assert(j);
+	return j;
+}
+
+static const char *backend_of(json_t *j, const char **reason)
+{
+	json_t *eng = json_object_get(j, "engine");
+	if (reason)
+		*reason = json_string_value(json_object_get(eng, "backend_reason"));
+	return json_string_value(json_object_get(eng, "backend"));
+}
+
+TestSuite(daemon, .fini = stop_daemon, .timeout = 60);
+
+Test(daemon, defaults_io_uring_one_pinned_worker_per_core)
+{
+	start_daemon(NULL, NULL);
+	json_t *j = get_status();
+	const char *why;
+	cr_expect_str_eq(backend_of(j, &why), "io_uring", "backend chosen because: %s", why);
+	json_t *workers = json_object_get(json_object_get(j, "engine"), "workers");
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cr_expect_eq((long)json_array_size(workers), ncpu);
+	unsigned long seen = 0;
+	size_t i;
+	json_t *w;
+	json_array_foreach(workers, i, w) {
+		json_int_t cpu = json_integer_value(json_object_get(w, "cpu"));
+		cr_expect(json_is_integer(json_object_get(w, "cpu")), "worker %zu not pinned", i);
+		cr_expect(cpu >= 0 && cpu < 64 && !(seen & (1ul << cpu)), "cpu %lld twice",
+			  (long long)cpu);
+		seen |= 1ul << (cpu & 63);
+	}
+	json_decref(j);
+	cr_expect_eq(rcsgw_stop(pid, SIGTERM, 15000), 0, "SIGTERM: clean exit 0");
+	pid = -1;
+}
+
+Test(daemon, epoll_by_config)
+{
+	const char *env[] = { "RCSGW_ENGINE_BACKEND=epoll", "RCSGW_ENGINE_WORKERS=1", NULL };
+	start_daemon(env, NULL);
+	json_t *j = get_status();
+	const char *why;
+	cr_expect_str_eq(backend_of(j, &why), "epoll");
+	cr_expect(why && strstr(why, "engine.backend"), "reason: %s", why);
+	cr_expect_eq(json_array_size(json_object_get(json_object_get(j, "engine"), "workers")), 1);
+	json_decref(j);
+	cr_expect_eq(rcsgw_stop(pid, SIGINT, 15000), 0, "SIGINT: clean exit 0");
+	pid = -1;
+}
+
+/* The default Docker/Kubernetes seccomp profiles answer io_uring_setup with EPERM. */
+static void deny_io_uring(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		_exit(126);
+}
+
+Test(daemon, falls_back_to_epoll_when_seccomp_refuses_io_uring)
+{
+	start_daemon(NULL, deny_io_uring);
+	json_t *j = get_status();
+	const char *why;
+	cr_expect_str_eq(backend_of(j, &why), "epoll");
+	cr_expect(why && strstr(why, "io_uring_setup") && strstr(why, "not permitted"),
+		  "reason: %s", why);
+	json_decref(j);
+	cr_expect_eq(rcsgw_stop(pid, SIGTERM, 15000), 0);
+	pid = -1;
+	char out[8192];
+	proc_read_all(efd, out, sizeof(out), 1000);
+	cr_expect(strstr(out, "epoll backend (io_uring unavailable"), "start-up log:\n%s", out);
+}
+
+Test(daemon, io_uring_required_but_refused_exits)
+{
+	const char *env[] = { "RCSGW_ENGINE_BACKEND=io_uring", NULL };
+	char *argv[] = { (char *)proc_bin("rcsgw"), NULL };
+	pid = proc_spawn(argv, (char *const *)env, NULL, &efd, deny_io_uring);
+	int st = proc_wait(pid, 10000);
+	pid = -1;
+	cr_assert(st != -1 && WIFEXITED(st), "did not exit");
+	cr_expect_eq(WEXITSTATUS(st), 1);
+	char out[4096];
+	proc_read_all(efd, out, sizeof(out), 1000);
+	cr_expect(strstr(out, "engine.backend = io_uring, but io_uring_setup"), "%s", out);
+}
+
+/* Runs rcsgw with <args> and <env>, expects exit <code>, returns its stderr (static). */
+static const char *run_expect(char *const args[], const char *const *env, int code)
+{
+	static char out[8192];
+	char *argv[8];
+	int n = 0, fd;
+	argv[n++] = (char *)proc_bin("rcsgw");
+	for (int i = 0; args && args[i]; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid_t p = proc_spawn(argv, (char *const *)env, NULL, &fd, NULL);
+	proc_read_all(fd, out, sizeof(out), 10000);
+	close(fd);
+	int st = proc_wait(p, 10000);
+	cr_assert(st != -1 && WIFEXITED(st), "rcsgw did not exit");
+	cr_expect_eq(WEXITSTATUS(st), code, "exit %d, stderr: %s", WEXITSTATUS(st), out);
+	return out;
+}
+
+Test(daemon, bad_config_file_names_file_line_key)
+{
+	char path[] = "/tmp/rcsgw-test-XXXXXX.conf";
+	int fd = mkstemps(path, 5);
+	const char text[] = "engine: {\n  backend = \"epoll\";\n  workers = \"lots\";\n};\n";
+	cr_assert(write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1);
+	close(fd);
+	char *args[] = { "-c", path, NULL };
+	const char *out = run_expect(args, NULL, 2);
+	cr_expect(strstr(out, ":3:") && strstr(out, "engine.workers") && strstr(out, "lots"),
+		  "message: %s", out);
+	cr_expect(strstr(out, strrchr(path, '/') + 1), "file not named: %s", out);
+	unlink(path);
+}
+
+Test(daemon, bad_environment_names_the_variable)
+{
+	const char *env[] = { "RCSGW_ENGINE_SENDQ_HIGH=banana", NULL };
+	const char *out = run_expect(NULL, env, 2);
+	cr_expect(strstr(out, "RCSGW_ENGINE_SENDQ_HIGH"), "message: %s", out);
+}
+
+Test(daemon, check_config_and_version)
+{
+	char *args[] = { "-c", "etc/rcsgw.conf", "--check-config", NULL };
+	run_expect(args, NULL, 0);
+	char *v[] = { "--version", NULL };
+	run_expect(v, NULL, 0);
+	char *bad[] = { "--no-such-flag", NULL };
+	run_expect(bad, NULL, 2);
+}
+
+Test(daemon, json_logs)
+{
+	const char *env[] = { "RCSGW_LOG_FORMAT=json", "RCSGW_ENGINE_WORKERS=1", NULL };
+	start_daemon(env, NULL);
+	cr_expect_eq(rcsgw_stop(pid, SIGTERM, 15000), 0);
+	pid = -1;
+	char out[8192];
+	proc_read_all(efd, out, sizeof(out), 1000);
+	int lines = 0;
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		json_t *j = json_loads(line, 0, NULL);
+		cr_expect(j && json_string_value(json_object_get(j, "msg")) &&
+				  json_string_value(json_object_get(j, "level")),
+			  "not a JSON log line: %s", line);
+		json_decref(j);
+		lines++;
+	}
+	cr_expect_geq(lines, 3, "start, listen and stop lines expected");
+}
