@@ -49,7 +49,7 @@ static const char *env_first(const char *name, char *buf, size_t len)
 
 static void default_api(char *buf, size_t len)
 {
-	char first[256];
+	char first[192];
 	if (!env_first("RCSGW_API_LISTEN", first, sizeof(first))) {
 		snprintf(buf, len, "127.0.0.1:8080");
 		return;
