@@ -630,3 +630,39 @@ Test(engine, parse_hostport)
 	cr_expect_eq(eng_parse_hostport("[::1:80", &ss, &len), -EINVAL);
 	(void)backends;
 }
+
+/* ---- drain: listeners close, open connections keep working ------------------------ */
+
+static void drain(enum eng_backend be)
+{
+	memset(&srv, 0, sizeof(srv));
+	eng_engine *e = start(be, 1, NULL, echo_init, NULL);
+	for (int i = 0; i < 200 && !srv.port; i++)
+		usleep(5000);
+	int fd = tcp_connect(srv.port);
+	cr_expect_eq(echo_roundtrip(fd, 1000), 0);
+	cr_expect_eq(eng_open_conns(e), 1);
+	eng_drain(e);
+	/* the listener goes away: new connections are refused */
+	int refused = 0;
+	for (int i = 0; i < 200 && !refused; i++) {
+		int nfd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port) };
+		inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+		refused = connect(nfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno == ECONNREFUSED;
+		close(nfd);
+		if (!refused)
+			usleep(5000);
+	}
+	cr_expect(refused, "the listener still accepts after eng_drain");
+	/* the open connection still works, and closing it empties the engine */
+	cr_expect_eq(echo_roundtrip(fd, 100000), 0, "an open connection broke during the drain");
+	close(fd);
+	for (int i = 0; i < 200 && eng_open_conns(e); i++)
+		usleep(5000);
+	cr_expect_eq(eng_open_conns(e), 0);
+	eng_destroy(e);
+}
+
+Test(engine, drain_io_uring, .timeout = 20) { drain(ENG_BACKEND_IO_URING); }
+Test(engine, drain_epoll, .timeout = 20) { drain(ENG_BACKEND_EPOLL); }
