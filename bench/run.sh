@@ -176,11 +176,13 @@ measure() {
 
 echo "bench: ${DUR} s per run after ${WARM} s warm-up; ${SIZE}-byte messages; harness backend $HB" >&2
 
+# shellcheck disable=SC2086 # PIN_* are words on purpose (empty or "taskset -c N")
 start echo $PIN_HARNESS "$GEN" echo --listen 127.0.0.1:0 --workers 1 --backend "$HB" || exit 1
 ECHO_PID=$STARTED_PID
 ECHO_PORT=$READY_PORT
 
 for be in $BACKENDS; do
+	# shellcheck disable=SC2086
 	if ! start fwd $PIN_SUT "$FWD" --listen 127.0.0.1:0 --to "127.0.0.1:$ECHO_PORT" \
 		--workers 1 --backend "$be"; then
 		ROWS="$ROWS| engfwd $be | (could not start) | | | | | | | | | | |
