@@ -118,8 +118,8 @@ build-fuzz/%: tests/fuzz/%.c fuzz-lib
 fuzz: $(FUZZ_BIN)
 	@sh scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-bench: all
-	@sh bench/run.sh
+bench: $(BUILD)/engfwd $(BUILD)/rcsbench
+	@BUILD=$(BUILD) sh bench/run.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -313,9 +313,13 @@ eng_engine *eng_create(const struct eng_config *cfg, char *err, size_t errlen)
 	if (!e->w)
 		goto oom;
 	for (unsigned i = 0; i < e->n; i++) {
-		eng_worker *w = calloc(1, sizeof(*w));
+		/* its cross-thread fields sit on their own cache lines: calloc does not
+		 * honour _Alignas(64) */
+		size_t wsize = (sizeof(eng_worker) + 63) & ~(size_t)63;
+		eng_worker *w = aligned_alloc(64, wsize);
 		if (!w)
 			goto oom;
+		memset(w, 0, wsize);
 		e->w[i] = w;
 		w->e = e;
 		w->index = i;
