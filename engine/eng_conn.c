@@ -153,28 +153,27 @@ eng_conn *eng__conn_lookup(eng_worker *w, uint32_t idx, uint32_t gen)
 	return c;
 }
 
-static void sendq_drop(eng_conn *c)
+/* Drops a list of segments and their buffer references. */
+static void segs_drop(eng_worker *w, eng_seg *s)
 {
-	eng_seg *s = c->sendq_head;
 	while (s) {
 		eng_seg *n = s->next;
-		eng_buf_unref(c->w, s->b);
-		eng__seg_put(c->w, s);
+		eng_buf_unref(w, s->b);
+		eng__seg_put(w, s);
 		s = n;
 	}
+}
+
+static void sendq_drop(eng_conn *c)
+{
+	segs_drop(c->w, c->sendq_head);
 	c->sendq_head = c->sendq_tail = NULL;
 	c->sendq_bytes = 0;
 }
 
 static void stash_drop(eng_conn *c)
 {
-	eng_seg *s = c->stash;
-	while (s) {
-		eng_seg *n = s->next;
-		eng_buf_unref(c->w, s->b);
-		eng__seg_put(c->w, s);
-		s = n;
-	}
+	segs_drop(c->w, c->stash);
 	c->stash = NULL;
 }
 
@@ -506,6 +505,21 @@ static void stash_add(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 	*pp = s;
 }
 
+/* Hands held bytes to the owner, in order, for as long as it wants to read. */
+static void stash_deliver(eng_conn *c)
+{
+	while (c->stash && want_read(c)) {
+		eng_seg *s = c->stash;
+		c->stash = s->next;
+		if (c->tls)
+			eng__tls_recv(c, s->b, s->off, s->len);
+		else
+			eng__deliver(c, s->b, s->off, s->len);
+		eng_buf_unref(c->w, s->b);
+		eng__seg_put(c->w, s);
+	}
+}
+
 void eng__recv(eng_conn *c, eng_buf *b, uint32_t len)
 {
 	eng_worker *w = c->w;
@@ -577,16 +591,7 @@ void eng_conn_start(eng_conn *c, const struct eng_conn_ops *ops, void *udata)
 	c->flags |= ENG_CF_STARTED;
 	/* bytes carried over from a handover come first (until the owner pauses, closes or
 	 * hands over again: then the usual paths take the rest) */
-	while (c->stash && want_read(c)) {
-		eng_seg *s = c->stash;
-		c->stash = s->next;
-		if (c->tls)
-			eng__tls_recv(c, s->b, s->off, s->len);
-		else
-			eng__deliver(c, s->b, s->off, s->len);
-		eng_buf_unref(c->w, s->b);
-		eng__seg_put(c->w, s);
-	}
+	stash_deliver(c);
 	if (!(c->flags & ENG_CF_DEAD))
 		update_reading(c);
 }
@@ -847,16 +852,7 @@ void eng__flush_pending(eng_worker *w)
 			c->flags &= ~ENG_CF_REARM_PEND;
 			if (c->flags & ENG_CF_DEAD)
 				continue;
-			while (c->stash && want_read(c)) {
-				eng_seg *s = c->stash;
-				c->stash = s->next;
-				if (c->tls)
-					eng__tls_recv(c, s->b, s->off, s->len);
-				else
-					eng__deliver(c, s->b, s->off, s->len);
-				eng_buf_unref(w, s->b);
-				eng__seg_put(w, s);
-			}
+			stash_deliver(c);
 			if (c->flags & ENG_CF_DEAD)
 				continue;
 			if ((c->flags & ENG_CF_NOBUFS) && !bufs) {
