@@ -131,4 +131,13 @@ struct msrp_uri {
 	cm_slice params;           /* ";..." after the transport, uninterpreted */
 };
 
+/* Sizes of URIs and of the identifiers rcsgw mints (msrp_uri.c, msrp_id.c). */
+#define MSRP_URI_DEFAULT_PORT 2855 /* IANA's MSRP port (RFC 4975 §15), authority keys only */
+#define MSRP_URI_HOST_MAX 255      /* characters of a DNS name in a URI */
+#define MSRP_URI_TRANSPORT_MAX 16  /* characters of a transport token ("tcp", "ws") */
+#define MSRP_URI_KEY_MAX 288       /* bytes that hold any authority key, NUL included */
+#define MSRP_ID_SESSION_LEN 24     /* characters of a session-id minted here */
+#define MSRP_ID_TID_LEN 16         /* characters of a transaction id minted here */
+#define MSRP_ID_MSGID_LEN 24       /* characters of a Message-ID minted here */
+
 #endif
