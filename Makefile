@@ -24,6 +24,11 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-protot
            -fno-strict-aliasing -pthread -I. $(PKG_CFLAGS) -MMD -MP
 LDLIBS  += $(PKG_LIBS) -pthread -lm
 
+# keep intermediate objects (bench/lib) between runs
+.SECONDARY:
+
+export LSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
