@@ -234,7 +234,7 @@ struct msrp_chunk_out {
 };
 
 /* Reassembly (msrp_reasm.c). */
-#define MSRP_REASM_RANGES 16       /* disjoint byte ranges held per message (413 beyond) */
+#define MSRP_REASM_RANGES 256      /* disjoint byte ranges per message, at most (413 beyond) */
 #define MSRP_REASM_DEAD 16         /* recently finished Message-IDs remembered per reassembler */
 #define MSRP_REASM_PARTIAL_MAX 4096 /* ceiling of msrp_reasm_cfg.max_partial */
 
@@ -250,7 +250,7 @@ struct msrp_reasm_cfg {
 };
 
 #define MSRP_REASM_MAX_MESSAGE_DEFAULT (16u << 20) /* bytes */
-#define MSRP_REASM_MAX_CHUNKS_DEFAULT 4096
+#define MSRP_REASM_MAX_CHUNKS_DEFAULT 16384 /* max_message in 1 KiB chunks */
 #define MSRP_REASM_MAX_PARTIAL_DEFAULT 16
 #define MSRP_REASM_TIMEOUT_DEFAULT 120000 /* ms */
 #define MSRP_REASM_GROW_STEP_DEFAULT (256u << 10) /* bytes */
