@@ -2,7 +2,8 @@
  * pieces, three messages interleaved on one stream, streaming '*' totals, aborting ('#')
  * between chunks and inside one, the RFC 4975 §5.1 frames, tids that avoid the body,
  * small buffers, empty messages. Chunks are written to a byte stream, split back into
- * frames by a small test-only splitter, and reassembled by msrp_reasm. */
+ * frames by a small test-only splitter (or by the real parser, msrp_parse, cut at random
+ * places), and reassembled by msrp_reasm. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 
 #include "msrp/msrp_chunk.h"
+#include "msrp/msrp_hdr.h"
+#include "msrp/msrp_parse.h"
 #include "msrp/msrp_reasm.h"
 #include "msrp/msrp_write.h"
 
@@ -788,4 +791,138 @@ Test(msrp_chunk, init_refuses)
 	m = ok;
 	m.total = -2;
 	cr_assert_eq(msrp_chunk_init(&c, &m), -EINVAL);
+}
+
+static void *head_alloc(void *ctx, size_t *cap)
+{
+	(void)ctx;
+	return malloc(*cap);
+}
+
+static void head_release(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+/* Three interleaved messages whose bodies hold end-line lookalikes, written by the chunker,
+ * read back by the frame parser from a stream cut at random places, reassembled. */
+Test(msrp_chunk, through_the_parser)
+{
+	static const char *const ids[3] = { "msgAAAA1", "msgBBBB2", "msgCCCC3" };
+	static const size_t lens[3] = { 70000, 9000, 3 };
+	char *data[3];
+	cm_slice whole[3];
+	struct tidgen g = { 0 };
+	struct msrp_chunker c[3];
+	struct msrp_chunk_out o;
+	struct msrp_reasm *r = mk_reasm();
+	struct msrp_reasm_msg out;
+	struct msrp_reasm_chunk ck;
+	struct stream s = { 0 };
+	cm_slice body[4];
+	char buf[1024];
+	unsigned active = 3, done = 0, heads = 0, ends = 0;
+	struct msrp_parse_stats pst = { 0 };
+	struct msrp_parse_cfg pcfg = { .alloc = head_alloc, .release = head_release,
+				       .stats = &pst };
+	struct msrp_parser p;
+	struct msrp_ev ev;
+	size_t pos = 0;
+	int rc = 0;
+
+	for (int i = 0; i < 3; i++) {
+		struct msrp_chunk_msg m;
+
+		data[i] = random_bytes(lens[i]);
+		/* lookalikes: the end-lines of the tids this test will use, and near misses */
+		for (size_t off = 100; off + 40 < lens[i]; off += 1500) {
+			int l = snprintf(data[i] + off, 40, "\r\n-------t%07u%c\r\n",
+					 (unsigned)(off / 1500) % 60, "$+#"[off % 3]);
+
+			data[i][off + (size_t)l] = '-';
+		}
+		whole[i] = (cm_slice){ data[i], lens[i] };
+		msg_init(&m, ids[i], &g);
+		m.total = i == 1 ? -1 : (int64_t)lens[i];
+		m.body = &whole[i];
+		m.nbody = 1;
+		m.body_final = 1;
+		m.chunk_size = 2048;
+		m.failure_report = MSRP_REPORT_PARTIAL;
+		cr_assert_eq(msrp_chunk_init(&c[i], &m), 0);
+	}
+	while (active) {
+		active = 0;
+		for (int i = 0; i < 3; i++) {
+			rc = msrp_chunk_next(&c[i], buf, sizeof(buf), body, 4, &o);
+			cr_assert_geq(rc, 0);
+			if (rc == 1) {
+				st_chunk(&s, &o, body, NULL);
+				active++;
+			}
+		}
+	}
+
+	msrp_parse_limits_default(&pcfg.limits);
+	msrp_parser_init(&p, &pcfg);
+	while (pos < s.len) {
+		size_t cut = 1 + lcg() % 700, n;
+		const char *d = s.p + pos;
+
+		if (cut > s.len - pos)
+			cut = s.len - pos;
+		pos += cut;
+		for (;;) {
+			n = msrp_parse(&p, d, cut, &ev);
+			d += n;
+			cut -= n;
+			if (ev.type == MSRP_EV_NEED_MORE)
+				break;
+			cr_assert_neq(ev.type, MSRP_EV_ERROR, "parser: %s", ev.reason);
+			if (ev.type == MSRP_EV_HEAD) {
+				struct msrp_range br;
+				enum msrp_report fr;
+
+				cr_assert(ev.msg.is_request && ev.msg.method == MSRP_M_SEND);
+				cr_assert_eq(msrp_hdr_range(msrp_hdr_get(&ev.msg, MSRP_H_BYTE_RANGE), &br),
+					     0);
+				cr_assert_eq(msrp_hdr_ident(msrp_hdr_get(&ev.msg, MSRP_H_MESSAGE_ID)),
+					     0);
+				cr_assert_eq(msrp_hdr_failure_report(
+						     msrp_hdr_get(&ev.msg, MSRP_H_FAILURE_REPORT), &fr),
+					     0);
+				cr_assert_eq(fr, MSRP_REPORT_PARTIAL);
+				rc = msrp_reasm_begin(r, msrp_hdr_get(&ev.msg, MSRP_H_MESSAGE_ID), &br,
+						      msrp_hdr_get(&ev.msg, MSRP_H_CONTENT_TYPE), 0,
+						      &ck);
+				cr_assert_eq(rc, 0);
+				heads++;
+			} else if (ev.type == MSRP_EV_BODY) {
+				cr_assert_eq(msrp_reasm_data(r, &ck, ev.body.p, ev.body.len), 0);
+			} else if (ev.type == MSRP_EV_END) {
+				rc = msrp_reasm_end(r, &ck, ev.flag, &out);
+				cr_assert_geq(rc, 0);
+				ends++;
+				if (rc == MSRP_REASM_COMPLETE) {
+					int i = out.message_id[3] - 'A';
+
+					cr_assert_eq(out.len, lens[i]);
+					cr_assert(!memcmp(out.data, data[i], lens[i]), "message %d", i);
+					cr_assert_str_eq(out.content_type, "application/octet-stream");
+					msrp_reasm_msg_free(&out);
+					done++;
+				}
+			}
+		}
+	}
+	cr_assert(msrp_parser_idle(&p));
+	cr_assert_eq(heads, ends);
+	cr_assert_eq(heads, 35 + 5 + 1);
+	cr_assert_eq(done, 3);
+	msrp_parser_free(&p);
+	for (int i = 0; i < 3; i++)
+		free(data[i]);
+	msrp_reasm_destroy(r);
+	free(s.p);
 }
