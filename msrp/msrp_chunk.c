@@ -36,6 +36,9 @@ int msrp_chunk_init(struct msrp_chunker *c, const struct msrp_chunk_msg *m)
 		return -EINVAL;
 	if (m->total < -1 || (m->nbody && !m->body) || m->chunk_size > CHUNK_SIZE_MAX)
 		return -EINVAL;
+	if ((unsigned)m->success_report > MSRP_REPORT_NO ||
+	    (unsigned)m->failure_report > MSRP_REPORT_PARTIAL)
+		return -EINVAL;
 	if (m->total != 0 && !m->content_type.len)
 		return -EINVAL;         /* §7.1: a body needs a Content-Type */
 	if (m->total >= 0 && bytes_all(m->body, m->nbody) > (uint64_t)m->total)

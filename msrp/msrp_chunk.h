@@ -23,7 +23,8 @@
  * add up to it once complete; with -1 the body streams in through msrp_chunk_feed() and
  * the total is written '*' until the last chunk. 0, or -EINVAL: empty To-Path, From-Path
  * or Message-ID, no Content-Type for a non-empty message, no tid generator, a total
- * smaller than the pieces given, a chunk size of more than 2^31. */
+ * smaller than the pieces given, a chunk size of more than 2^31, Success-Report
+ * "partial". */
 int msrp_chunk_init(struct msrp_chunker *c, const struct msrp_chunk_msg *m);
 
 /* Streaming: <body> is now the whole list of pieces, <nbody> of them: the ones given

@@ -252,9 +252,11 @@ static int out_ok(const struct msrp_out *m, enum msrp_flag flag)
 		    slice_has(st->comment, C_BAD))
 			return 0;
 	}
-	if ((unsigned)m->success_report > MSRP_REPORT_PARTIAL ||
+	if ((unsigned)m->success_report > MSRP_REPORT_NO ||     /* "yes" / "no" only */
 	    (unsigned)m->failure_report > MSRP_REPORT_PARTIAL)
 		return 0;
+	if (m->method == MSRP_M_REPORT && (m->success_report || m->failure_report))
+		return 0;               /* §7.1.2: a REPORT carries neither */
 	if (!hdrs_ok(m->extra, m->nextra))
 		return 0;
 	if (m->content_type.len) {

@@ -32,7 +32,8 @@
  * <m> is not a valid frame: tid not 4..32 ident characters, empty To-Path or From-Path,
  * a value holding CR or LF, a header name that is no token, a response code outside
  * 100..999, an invalid <flag> for a frame without body, a Byte-Range whose numbers do not
- * fit together (start 0, end < start - 1, end > total). */
+ * fit together (start 0, end < start - 1, end > total), Success-Report "partial", or
+ * Success-Report / Failure-Report on a REPORT (§7.1.2). */
 ssize_t msrp_write_head(char *buf, size_t len, const struct msrp_out *m, enum msrp_flag flag);
 
 /* "\r\n-------<tid><flag>\r\n" into <buf>: the end of a frame with a body. Returns the bytes

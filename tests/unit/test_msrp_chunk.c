@@ -791,6 +791,9 @@ Test(msrp_chunk, init_refuses)
 	m = ok;
 	m.total = -2;
 	cr_assert_eq(msrp_chunk_init(&c, &m), -EINVAL);
+	m = ok;
+	m.success_report = MSRP_REPORT_PARTIAL;
+	cr_assert_eq(msrp_chunk_init(&c, &m), -EINVAL);
 }
 
 static void *head_alloc(void *ctx, size_t *cap)

@@ -494,6 +494,15 @@ Test(msrp_write, invalid_input_refused)
 			     "range %zu", i);
 	}
 	m = ok;
+	m.success_report = MSRP_REPORT_PARTIAL;  /* Success-Report is yes or no */
+	cr_assert_eq(msrp_write_head(buf, sizeof(buf), &m, MSRP_FLAG_END), -EINVAL);
+	m = ok;
+	m.method = MSRP_M_REPORT;
+	m.report_status = &(struct msrp_status){ 0, 200, S("OK") };
+	cr_assert_gt(msrp_write_head(buf, sizeof(buf), &m, MSRP_FLAG_END), 0);
+	m.failure_report = MSRP_REPORT_YES;      /* §7.1.2: not on a REPORT */
+	cr_assert_eq(msrp_write_head(buf, sizeof(buf), &m, MSRP_FLAG_END), -EINVAL);
+	m = ok;
 	m.method = MSRP_M_NONE;
 	m.status = 99;
 	cr_assert_eq(msrp_write_head(buf, sizeof(buf), &m, MSRP_FLAG_END), -EINVAL);
