@@ -60,6 +60,64 @@ static const char *const hnames[MSRP_H__COUNT] = {
 	[MSRP_H_MAX_EXPIRES] = "Max-Expires",
 };
 
+/* The same in lower case, padded so that 8-byte loads stay inside. */
+static const char hlower[MSRP_H__COUNT][24] = {
+	[MSRP_H_OTHER] = "",
+	[MSRP_H_TO_PATH] = "to-path",
+	[MSRP_H_FROM_PATH] = "from-path",
+	[MSRP_H_MESSAGE_ID] = "message-id",
+	[MSRP_H_BYTE_RANGE] = "byte-range",
+	[MSRP_H_SUCCESS_REPORT] = "success-report",
+	[MSRP_H_FAILURE_REPORT] = "failure-report",
+	[MSRP_H_STATUS] = "status",
+	[MSRP_H_CONTENT_TYPE] = "content-type",
+	[MSRP_H_CONTENT_ID] = "content-id",
+	[MSRP_H_CONTENT_DESCRIPTION] = "content-description",
+	[MSRP_H_CONTENT_DISPOSITION] = "content-disposition",
+	[MSRP_H_USE_PATH] = "use-path",
+	[MSRP_H_WWW_AUTHENTICATE] = "www-authenticate",
+	[MSRP_H_AUTHORIZATION] = "authorization",
+	[MSRP_H_AUTHENTICATION_INFO] = "authentication-info",
+	[MSRP_H_EXPIRES] = "expires",
+	[MSRP_H_MIN_EXPIRES] = "min-expires",
+	[MSRP_H_MAX_EXPIRES] = "max-expires",
+};
+
+/* 8 (4) bytes of <in> equal those of the lower-case name <lc>, letters in any case. In
+ * <lc> a byte with bit 0x40 is a letter, the others are '-': the letters' case bit is
+ * folded, '-' is compared as it is (so that no other byte passes for a letter or '-'). */
+static int eq8(const char *in, const char *lc)
+{
+	uint64_t a, b;
+
+	memcpy(&a, in, 8);
+	memcpy(&b, lc, 8);
+	return (a | ((b & 0x4040404040404040ull) >> 1)) == b;
+}
+
+static int eq4(const char *in, const char *lc)
+{
+	uint32_t a, b;
+
+	memcpy(&a, in, 4);
+	memcpy(&b, lc, 4);
+	return (a | ((b & 0x40404040u) >> 1)) == b;
+}
+
+/* <in>[0..<n>) (n >= 4) is the known name <lc>, in any case. */
+static int name_eq(const char *in, const char *lc, size_t n)
+{
+	size_t i = 0;
+
+	if (n < 8)
+		return eq4(in, lc) && eq4(in + n - 4, lc + n - 4);
+	for (; i + 8 <= n; i += 8) {
+		if (!eq8(in + i, lc + i))
+			return 0;
+	}
+	return i == n || eq8(in + n - 8, lc + n - 8);
+}
+
 static int ci_eq(const char *a, const char *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -122,7 +180,7 @@ enum msrp_hid msrp_hdr_id(const char *name, size_t len)
 	default:
 		return MSRP_H_OTHER;
 	}
-	return ci_eq(name, hnames[id], len) ? id : MSRP_H_OTHER;
+	return name_eq(name, hlower[id], len) ? id : MSRP_H_OTHER;
 }
 
 const char *msrp_hdr_name(enum msrp_hid id)
