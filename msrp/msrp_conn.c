@@ -1,0 +1,501 @@
+/* msrp_conn.c — MSRP over one engine connection (see msrp_conn.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cm_log.h"
+#include "msrp/msrp_conn.h"
+#include "msrp/msrp_hdr.h"
+#include "msrp/msrp_id.h"
+#include "msrp/msrp_parse.h"
+#include "msrp/msrp_report.h"
+#include "msrp/msrp_write.h"
+
+#define TXN_BUCKETS 16384          /* per worker; chains are short at any sane load */
+#define HEAD_OUT_MAX 8192          /* bytes of a head we write (responses, requests) */
+
+struct txn {
+	struct txn *hnext;             /* bucket chain */
+	struct txn *cnext, **cprev;    /* the connection's list */
+	struct msrp_conn *mc;
+	msrp_resp_fn fn;
+	void *arg;
+	eng_timer timer;
+	uint32_t hash;
+	uint8_t tidlen;
+	char tid[MSRP_TID_MAX];
+};
+
+struct hbuf {
+	struct hbuf *next;
+};
+
+struct msrp_worker {
+	eng_worker *w;
+	struct msrp_conn_cfg cfg;
+	struct msrp_parse_cfg pcfg;
+	struct msrp_parse_stats pstats;
+	struct msrp_conn_stats st;
+	struct txn *buckets[TXN_BUCKETS];
+	struct txn *txn_free;
+	struct hbuf *hbuf_free;        /* head buffers of limits.max_head bytes */
+};
+
+#define MC_IN_FRAME  0x01  /* HEAD seen, END not yet */
+#define MC_SKIP      0x02  /* the current frame is not the owner's (a response, a 501) */
+#define MC_DEAD      0x04  /* the engine connection is gone: free when the call unwinds */
+
+struct msrp_conn {
+	eng_conn *c;
+	struct msrp_worker *mw;
+	const struct msrp_conn_ops *ops;
+	void *udata;
+	struct msrp_parser p;
+	eng_timer timer;
+	uint64_t last_io_ms;
+	uint64_t head_since_ms;        /* 0: no partial head pending */
+	struct txn *txns;
+	uint32_t ntxns;
+	uint16_t depth;                /* nesting of our engine callbacks */
+	uint8_t flags;
+	int close_err;
+};
+
+/* ---- per worker ------------------------------------------------------------------- */
+
+void msrp_conn_cfg_default(struct msrp_conn_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	msrp_parse_limits_default(&cfg->limits);
+	cfg->txn_timeout_ms = 30000;
+	cfg->max_txns = 256;
+	cfg->idle_timeout_ms = 600000;
+	cfg->head_timeout_ms = 30000;
+}
+
+static void *hbuf_alloc(void *ctx, size_t *cap)
+{
+	struct msrp_worker *mw = ctx;
+	size_t want = mw->cfg.limits.max_head;
+	if (*cap > want)
+		return NULL;
+	*cap = want;
+	if (mw->hbuf_free) {
+		struct hbuf *h = mw->hbuf_free;
+		mw->hbuf_free = h->next;
+		return h;
+	}
+	return malloc(want < sizeof(struct hbuf) ? sizeof(struct hbuf) : want);
+}
+
+static void hbuf_release(void *ctx, void *p)
+{
+	struct msrp_worker *mw = ctx;
+	struct hbuf *h = p;
+	h->next = mw->hbuf_free; /* kept: as many as heads were ever split at once */
+	mw->hbuf_free = h;
+}
+
+struct msrp_worker *msrp_worker_new(eng_worker *w, const struct msrp_conn_cfg *cfg)
+{
+	struct msrp_worker *mw = calloc(1, sizeof(*mw));
+	if (!mw)
+		return NULL;
+	mw->w = w;
+	mw->cfg = *cfg;
+	mw->pcfg.limits = cfg->limits;
+	mw->pcfg.alloc = hbuf_alloc;
+	mw->pcfg.release = hbuf_release;
+	mw->pcfg.ctx = mw;
+	mw->pcfg.stats = &mw->pstats;
+	return mw;
+}
+
+void msrp_worker_free(struct msrp_worker *mw)
+{
+	if (!mw)
+		return;
+	while (mw->hbuf_free) {
+		struct hbuf *h = mw->hbuf_free;
+		mw->hbuf_free = h->next;
+		free(h);
+	}
+	while (mw->txn_free) {
+		struct txn *t = mw->txn_free;
+		mw->txn_free = t->hnext;
+		free(t);
+	}
+	free(mw);
+}
+
+const struct msrp_conn_stats *msrp_worker_stats(const struct msrp_worker *mw) { return &mw->st; }
+const struct msrp_parse_stats *msrp_worker_parse_stats(const struct msrp_worker *mw)
+{
+	return &mw->pstats;
+}
+void *msrp_conn_udata(const struct msrp_conn *mc) { return mc->udata; }
+eng_conn *msrp_conn_eng(const struct msrp_conn *mc) { return mc->c; }
+
+/* ---- transactions ------------------------------------------------------------------ */
+
+static uint32_t txn_hash(const struct msrp_conn *mc, cm_slice tid)
+{
+	uint64_t h = msrp_id_hash(tid) ^ ((uintptr_t)mc * 0x9e3779b97f4a7c15ull);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static struct txn *txn_find(struct msrp_conn *mc, cm_slice tid)
+{
+	uint32_t h = txn_hash(mc, tid);
+	for (struct txn *t = mc->mw->buckets[h & (TXN_BUCKETS - 1)]; t; t = t->hnext)
+		if (t->hash == h && t->mc == mc && t->tidlen == tid.len &&
+		    memcmp(t->tid, tid.p, tid.len) == 0)
+			return t;
+	return NULL;
+}
+
+static void txn_unlink(struct txn *t)
+{
+	struct msrp_worker *mw = t->mc->mw;
+	struct txn **pp = &mw->buckets[t->hash & (TXN_BUCKETS - 1)];
+	while (*pp != t)
+		pp = &(*pp)->hnext;
+	*pp = t->hnext;
+	*t->cprev = t->cnext;
+	if (t->cnext)
+		t->cnext->cprev = t->cprev;
+	t->mc->ntxns--;
+	eng_timer_cancel(&t->timer);
+	t->hnext = mw->txn_free;
+	mw->txn_free = t;
+}
+
+/* Ends <t> with <status>: the owner's callback runs after <t> is gone. */
+static void txn_finish(struct txn *t, int status, const struct msrp_msg *resp)
+{
+	struct msrp_conn *mc = t->mc;
+	msrp_resp_fn fn = t->fn;
+	void *arg = t->arg;
+	txn_unlink(t);
+	fn(mc, arg, status, resp);
+}
+
+static void txn_expired(eng_timer *tm)
+{
+	struct txn *t = tm->arg;
+	t->mc->mw->st.txn_timeouts++;
+	txn_finish(t, 408, NULL);
+}
+
+static struct txn *txn_new(struct msrp_conn *mc, cm_slice tid, msrp_resp_fn fn, void *arg)
+{
+	struct msrp_worker *mw = mc->mw;
+	struct txn *t = mw->txn_free;
+	if (t)
+		mw->txn_free = t->hnext;
+	else if (!(t = malloc(sizeof(*t))))
+		return NULL;
+	t->mc = mc;
+	t->fn = fn;
+	t->arg = arg;
+	t->tidlen = (uint8_t)tid.len;
+	memcpy(t->tid, tid.p, tid.len);
+	t->hash = txn_hash(mc, tid);
+	struct txn **b = &mw->buckets[t->hash & (TXN_BUCKETS - 1)];
+	t->hnext = *b;
+	*b = t;
+	t->cnext = mc->txns;
+	if (t->cnext)
+		t->cnext->cprev = &t->cnext;
+	t->cprev = &mc->txns;
+	mc->txns = t;
+	mc->ntxns++;
+	eng_timer_init(&t->timer, txn_expired, t);
+	eng_timer_arm(mw->w, &t->timer, mw->cfg.txn_timeout_ms);
+	return t;
+}
+
+/* ---- timers ------------------------------------------------------------------------ */
+
+static int closing(const struct msrp_conn *mc)
+{
+	return (mc->flags & MC_DEAD) || (mc->c->flags & (ENG_CF_DEAD | ENG_CF_CLOSING));
+}
+
+static void conn_timer(eng_timer *tm)
+{
+	struct msrp_conn *mc = tm->arg;
+	struct msrp_worker *mw = mc->mw;
+	uint64_t now = eng_now_ms(mw->w), next = UINT64_MAX;
+
+	if (closing(mc))
+		return;
+	if (mc->head_since_ms && mw->cfg.head_timeout_ms) {
+		uint64_t at = mc->head_since_ms + mw->cfg.head_timeout_ms;
+		if (now >= at) {
+			mw->st.head_timeouts++;
+			eng_abort(mc->c, -ETIMEDOUT);
+			return;
+		}
+		next = at;
+	}
+	if (mw->cfg.idle_timeout_ms) {
+		uint64_t at = mc->last_io_ms + mw->cfg.idle_timeout_ms;
+		if (now >= at) {
+			mw->st.idle_closed++;
+			eng_abort(mc->c, -ETIMEDOUT);
+			return;
+		}
+		if (at < next)
+			next = at;
+	}
+	if (next != UINT64_MAX)
+		eng_timer_arm(mw->w, &mc->timer, next - now);
+}
+
+/* Arms the timer for the nearest deadline unless it is armed already (it re-checks). */
+static void timer_update(struct msrp_conn *mc)
+{
+	struct msrp_worker *mw = mc->mw;
+	uint64_t now = eng_now_ms(mw->w), due = UINT64_MAX;
+
+	if (mc->head_since_ms && mw->cfg.head_timeout_ms)
+		due = mc->head_since_ms + mw->cfg.head_timeout_ms;
+	if (mw->cfg.idle_timeout_ms && mc->last_io_ms + mw->cfg.idle_timeout_ms < due)
+		due = mc->last_io_ms + mw->cfg.idle_timeout_ms;
+	if (due == UINT64_MAX)
+		return;
+	if (eng_timer_armed(&mc->timer) && mc->timer.expires_ms <= due)
+		return; /* it fires earlier and re-checks */
+	eng_timer_arm(mw->w, &mc->timer, due > now ? due - now : 0);
+}
+
+/* ---- sending ------------------------------------------------------------------------ */
+
+static int send_bytes(struct msrp_conn *mc, const char *p, size_t len)
+{
+	mc->last_io_ms = eng_now_ms(mc->mw->w);
+	return eng_send(mc->c, p, len);
+}
+
+int msrp_conn_respond(struct msrp_conn *mc, const struct msrp_msg *req, int status,
+		      cm_slice comment, const struct msrp_hdr *extra, unsigned nextra)
+{
+	char buf[HEAD_OUT_MAX];
+	enum msrp_report fr = MSRP_REPORT_ABSENT;
+	cm_slice v = msrp_hdr_get(req, MSRP_H_FAILURE_REPORT);
+	if (v.p && msrp_hdr_failure_report(v, &fr) < 0)
+		fr = MSRP_REPORT_ABSENT; /* unintelligible: the default ("yes") applies */
+
+	if (!msrp_report_respond(req->method, fr, status))
+		return 0;
+	if (closing(mc))
+		return -EPIPE;
+	if (!comment.len) {
+		const char *r = msrp_write_reason(status);
+		comment = (cm_slice){ r, strlen(r) };
+	}
+	ssize_t n = msrp_write_response(buf, sizeof(buf), req->tid, status, comment,
+					msrp_hdr_get(req, MSRP_H_TO_PATH),
+					msrp_hdr_get(req, MSRP_H_FROM_PATH), extra, nextra);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n > sizeof(buf))
+		return -E2BIG;
+	mc->mw->st.responses_out++;
+	return send_bytes(mc, buf, (size_t)n);
+}
+
+int msrp_conn_request(struct msrp_conn *mc, const struct msrp_out *m, const cm_slice *body,
+		      unsigned nbody, enum msrp_flag flag, msrp_resp_fn fn, void *arg)
+{
+	char buf[HEAD_OUT_MAX];
+	struct txn *t = NULL;
+	int rc, full = 0;
+
+	if (closing(mc))
+		return -EPIPE;
+	if (m->method == MSRP_M_NONE)
+		return -EINVAL;
+	int expect = fn && msrp_report_expect_response(m->method, m->failure_report);
+	if (expect && mc->ntxns >= mc->mw->cfg.max_txns) {
+		mc->mw->st.txn_limit++;
+		return -EAGAIN;
+	}
+	if (expect && txn_find(mc, m->tid))
+		return -EEXIST;
+	ssize_t n = msrp_write_head(buf, sizeof(buf), m, flag);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n > sizeof(buf))
+		return -E2BIG;
+	if (expect && !(t = txn_new(mc, m->tid, fn, arg)))
+		return -ENOMEM;
+	if ((rc = send_bytes(mc, buf, (size_t)n)) < 0)
+		goto fail;
+	full |= rc;
+	if (m->content_type.len) {
+		for (unsigned i = 0; i < nbody; i++) {
+			if ((rc = send_bytes(mc, body[i].p, body[i].len)) < 0)
+				goto fail;
+			full |= rc;
+		}
+		n = msrp_write_tail(buf, sizeof(buf), m->tid, flag);
+		if (n < 0 || (rc = send_bytes(mc, buf, (size_t)n)) < 0) {
+			rc = n < 0 ? (int)n : rc;
+			goto fail;
+		}
+		full |= rc;
+	}
+	mc->mw->st.requests_out++;
+	return full;
+fail:
+	if (t)
+		txn_unlink(t);
+	return rc;
+}
+
+void msrp_conn_close(struct msrp_conn *mc)
+{
+	eng_close(mc->c);
+}
+
+/* ---- receiving ---------------------------------------------------------------------- */
+
+static void free_mc(struct msrp_conn *mc)
+{
+	msrp_parser_free(&mc->p);
+	free(mc);
+}
+
+/* A broken stream cannot be trusted: it is closed. The parser counted the kind of error;
+ * the paths a response would need are not known for sure at this point, so none is sent. */
+static void stream_error(struct msrp_conn *mc, const struct msrp_ev *ev)
+{
+	mc->mw->st.stream_errors++;
+	CM_LOG_RL(CM_LOG_INFO, "msrp: closing a broken stream: %s (%d)",
+		  ev->reason ? ev->reason : "?", ev->status);
+	mc->close_err = -EPROTO;
+	eng_abort(mc->c, -EPROTO);
+}
+
+static void on_head(struct msrp_conn *mc, const struct msrp_msg *m)
+{
+	struct msrp_worker *mw = mc->mw;
+
+	mc->flags |= MC_IN_FRAME;
+	mc->flags &= ~MC_SKIP;
+	if (!m->is_request) {
+		mw->st.responses_in++;
+		mc->flags |= MC_SKIP;
+		struct txn *t = txn_find(mc, m->tid);
+		if (!t) {
+			mw->st.responses_unmatched++;
+			return;
+		}
+		txn_finish(t, m->status, m);
+		return;
+	}
+	mw->st.requests_in++;
+	if (m->method == MSRP_M_OTHER) {
+		mw->st.answered_501++;
+		mc->flags |= MC_SKIP;
+		msrp_conn_respond(mc, m, 501, CM_SLICE_NULL, NULL, 0);
+		return;
+	}
+	mc->ops->on_head(mc, m);
+}
+
+static void conn_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
+{
+	struct msrp_conn *mc = c->udata;
+	const char *data = b->data + off;
+	struct msrp_ev ev;
+
+	mc->depth++;
+	mc->last_io_ms = eng_now_ms(mc->mw->w);
+	while (!closing(mc)) {
+		size_t n = msrp_parse(&mc->p, data, len, &ev);
+		data += n;
+		len -= (uint32_t)n;
+		if (ev.type == MSRP_EV_NEED_MORE)
+			break;
+		switch (ev.type) {
+		case MSRP_EV_HEAD:
+			mc->head_since_ms = 0;
+			on_head(mc, &ev.msg);
+			break;
+		case MSRP_EV_BODY:
+			if (!(mc->flags & MC_SKIP)) {
+				int inside = ev.body.p >= b->data && ev.body.p < b->data + b->cap;
+				mc->ops->on_body(mc, inside ? b : NULL, ev.body);
+			}
+			break;
+		case MSRP_EV_END:
+			if (!(mc->flags & MC_SKIP))
+				mc->ops->on_end(mc, ev.flag);
+			mc->flags &= ~(MC_IN_FRAME | MC_SKIP);
+			break;
+		case MSRP_EV_ERROR:
+			stream_error(mc, &ev);
+			break;
+		default:
+			break;
+		}
+	}
+	if (!closing(mc)) {
+		/* a head begun and not finished starts the head clock */
+		if (!(mc->flags & MC_IN_FRAME) && !msrp_parser_idle(&mc->p)) {
+			if (!mc->head_since_ms)
+				mc->head_since_ms = mc->last_io_ms;
+		} else {
+			mc->head_since_ms = 0;
+		}
+		timer_update(mc);
+	}
+	if (--mc->depth == 0 && (mc->flags & MC_DEAD))
+		free_mc(mc);
+}
+
+static void conn_close(eng_conn *c, int err)
+{
+	struct msrp_conn *mc = c->udata;
+	struct msrp_worker *mw = mc->mw;
+
+	mw->st.closed++;
+	eng_timer_cancel(&mc->timer);
+	mc->flags |= MC_DEAD;
+	mc->depth++;
+	while (mc->txns)
+		txn_finish(mc->txns, 503, NULL); /* the connection is lost */
+	if (mc->ops->on_close)
+		mc->ops->on_close(mc, mc->close_err ? mc->close_err : err);
+	if (--mc->depth == 0)
+		free_mc(mc);
+}
+
+static const struct eng_conn_ops msrp_eng_ops = {
+	.on_recv = conn_recv,
+	.on_close = conn_close,
+};
+
+struct msrp_conn *msrp_conn_new(struct msrp_worker *mw, eng_conn *c,
+				const struct msrp_conn_ops *ops, void *udata)
+{
+	struct msrp_conn *mc = calloc(1, sizeof(*mc));
+	if (!mc) {
+		eng_close(c);
+		return NULL;
+	}
+	mc->c = c;
+	mc->mw = mw;
+	mc->ops = ops;
+	mc->udata = udata;
+	mc->last_io_ms = eng_now_ms(mw->w);
+	msrp_parser_init(&mc->p, &mw->pcfg);
+	eng_timer_init(&mc->timer, conn_timer, mc);
+	mw->st.conns++;
+	timer_update(mc);
+	eng_conn_start(c, &msrp_eng_ops, mc);
+	return mc;
+}

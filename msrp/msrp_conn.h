@@ -1,0 +1,93 @@
+/* msrp_conn.h — MSRP over one engine connection: the inbound frame stream, transactions
+ * (responses matched by transaction id, local 408 on timeout), hop-by-hop responses with
+ * the Failure-Report rules, 501 for unknown methods, limits and timeouts.
+ *
+ * Everything runs on the connection's worker. One struct msrp_worker per worker holds what
+ * its connections share (parser limits and counters, the transaction table, head buffers).
+ *
+ * The owner sees requests as HEAD, BODY..., END calls (bodies zero-copy: a BODY slice lies
+ * in <b> when <b> is not NULL, and the owner may eng_buf_ref(<b>) to keep it). Responses
+ * never reach the owner through these: they go to the callback of the request they answer. */
+#ifndef MSRP_CONN_H
+#define MSRP_CONN_H
+
+#include "engine/eng.h"
+#include "msrp/msrp-t.h"
+#include "msrp/msrp_parse-t.h"
+
+struct msrp_conn;
+
+struct msrp_conn_ops {
+	/* A request's start line and headers. <m>'s slices are valid during the call only. */
+	void (*on_head)(struct msrp_conn *mc, const struct msrp_msg *m);
+	/* Body bytes of the current request; <b> holds them, or is NULL (then copy them). */
+	void (*on_body)(struct msrp_conn *mc, eng_buf *b, cm_slice body);
+	/* The current request ended with <flag>. */
+	void (*on_end)(struct msrp_conn *mc, enum msrp_flag flag);
+	/* The connection is gone (<err> 0: the peer closed, else -errno / -EPROTO for a broken
+	 * stream / -ETIMEDOUT for an idle or slow one). <mc> is freed after the call. */
+	void (*on_close)(struct msrp_conn *mc, int err);
+};
+
+/* The answer to a request: <status> from the peer's response (<resp> its head, valid during
+ * the call), or a local one with <resp> NULL: 408 timeout, 503 connection lost. */
+typedef void (*msrp_resp_fn)(struct msrp_conn *mc, void *arg, int status,
+			     const struct msrp_msg *resp);
+
+struct msrp_conn_cfg {
+	struct msrp_limits limits;
+	uint32_t txn_timeout_ms;   /* a request without response fails with 408 (§7.1.1: 30 s) */
+	uint32_t max_txns;         /* requests awaiting a response per connection */
+	uint32_t idle_timeout_ms;  /* no byte either way for this long: close (0: never) */
+	uint32_t head_timeout_ms;  /* a frame head still incomplete after this long: close */
+};
+
+struct msrp_conn_stats {
+	uint64_t conns, closed;
+	uint64_t requests_in, responses_in, requests_out, responses_out;
+	uint64_t responses_unmatched;  /* for no transaction of ours (late, or bogus) */
+	uint64_t answered_501;
+	uint64_t txn_timeouts;         /* local 408 */
+	uint64_t txn_limit;            /* requests refused at max_txns */
+	uint64_t idle_closed, head_timeouts;
+	uint64_t stream_errors;        /* broken streams closed (parser errors) */
+};
+
+struct msrp_worker;
+
+/* Defaults: RFC-sized limits, 30 s transactions, 256 per connection, 10 min idle,
+ * 30 s for a head. */
+void msrp_conn_cfg_default(struct msrp_conn_cfg *cfg);
+
+/* The per-worker context, made on <w>'s thread. NULL on failure. */
+struct msrp_worker *msrp_worker_new(eng_worker *w, const struct msrp_conn_cfg *cfg);
+/* Frees it; every msrp_conn of the worker must be gone. */
+void msrp_worker_free(struct msrp_worker *mw);
+const struct msrp_conn_stats *msrp_worker_stats(const struct msrp_worker *mw);
+const struct msrp_parse_stats *msrp_worker_parse_stats(const struct msrp_worker *mw);
+
+/* Takes over <c> (accepted or connected, on <mw>'s worker): starts reading. NULL when out
+ * of memory (then <c> is closed). */
+struct msrp_conn *msrp_conn_new(struct msrp_worker *mw, eng_conn *c,
+				const struct msrp_conn_ops *ops, void *udata);
+void *msrp_conn_udata(const struct msrp_conn *mc);
+eng_conn *msrp_conn_eng(const struct msrp_conn *mc);
+
+/* Sends request <m> (its tid unique on this connection: msrp_id_tid) with <nbody> body
+ * pieces. When <m> asks for a response (Failure-Report yes or absent), <fn>(<arg>) gets it
+ * or a local 408 / 503; otherwise <fn> is not called. Returns 0 (or 1: the send queue is
+ * above its high watermark), -EAGAIN at max_txns, -EINVAL for a bad frame, -EPIPE when
+ * closing, -ENOBUFS. */
+int msrp_conn_request(struct msrp_conn *mc, const struct msrp_out *m, const cm_slice *body,
+		      unsigned nbody, enum msrp_flag flag, msrp_resp_fn fn, void *arg);
+
+/* Answers request <req> with <status> (comment: the usual one when empty; <extra> headers
+ * such as WWW-Authenticate), unless the Failure-Report rules say no response goes out (then
+ * 0 and nothing is sent). Same returns as eng_send. */
+int msrp_conn_respond(struct msrp_conn *mc, const struct msrp_msg *req, int status,
+		      cm_slice comment, const struct msrp_hdr *extra, unsigned nextra);
+
+/* Sends what is queued, then closes; on_close follows. */
+void msrp_conn_close(struct msrp_conn *mc);
+
+#endif

@@ -1,0 +1,391 @@
+/* test_msrp_conn.c — MSRP over engine connections, both backends: requests and their
+ * responses, Failure-Report rules, 501, local 408 and 503, broken streams, slow heads,
+ * the transaction limit. A server and a client msrp_conn talk over loopback. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/eng.h"
+#include "msrp/msrp_conn.h"
+#include "msrp/msrp_hdr.h"
+
+static sem_t done;
+
+static int wait_done(int ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	while (sem_timedwait(&done, &ts) < 0)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+/* ---- the server: answers SEND 200 (or nothing when told), records what it saw ------- */
+
+static struct {
+	_Atomic int port;
+	struct msrp_worker *mw;
+	eng_worker *w;
+	int answer;                  /* 1: respond 200 at END, 0: stay silent */
+	int close_on_head;           /* close the connection when a request arrives */
+	char body[1 << 16];
+	size_t body_len;
+	char method[16];
+	int heads, ends;
+	enum msrp_flag flag;
+	struct msrp_msg last;        /* copy for answering at END (slices invalid by then) */
+	char head_copy[4096];
+	_Atomic int closed;
+	_Atomic int close_err;
+	struct msrp_conn_stats st;
+} srv;
+
+static void srv_head(struct msrp_conn *mc, const struct msrp_msg *m)
+{
+	srv.heads++;
+	snprintf(srv.method, sizeof(srv.method), "%.*s", (int)m->method_name.len, m->method_name.p);
+	if (srv.close_on_head) {
+		msrp_conn_close(mc);
+		return;
+	}
+	/* answer right away for frames without a body, else at END: respond needs the
+	 * request's slices, so answer from here and remember nothing */
+	if (srv.answer)
+		msrp_conn_respond(mc, m, 200, CM_SLICE_NULL, NULL, 0);
+}
+
+static void srv_body(struct msrp_conn *mc, eng_buf *b, cm_slice body)
+{
+	(void)mc; (void)b;
+	if (srv.body_len + body.len <= sizeof(srv.body)) {
+		memcpy(srv.body + srv.body_len, body.p, body.len);
+		srv.body_len += body.len;
+	}
+}
+
+static void srv_end(struct msrp_conn *mc, enum msrp_flag flag)
+{
+	(void)mc;
+	srv.ends++;
+	srv.flag = flag;
+}
+
+static void srv_close(struct msrp_conn *mc, int err)
+{
+	(void)mc;
+	srv.close_err = err;
+	srv.closed++;
+	srv.st = *msrp_worker_stats(srv.mw);
+}
+
+static const struct msrp_conn_ops srv_ops = {
+	.on_head = srv_head, .on_body = srv_body, .on_end = srv_end, .on_close = srv_close,
+};
+
+static void srv_accept(eng_listener *l, eng_conn *c)
+{
+	(void)l;
+	cr_assert(msrp_conn_new(srv.mw, c, &srv_ops, NULL));
+}
+
+static struct msrp_conn_cfg ccfg;
+
+static void init(eng_worker *w, void *arg)
+{
+	int err;
+	(void)arg;
+	srv.w = w;
+	srv.mw = msrp_worker_new(w, &ccfg);
+	cr_assert(srv.mw);
+	eng_listener *l = eng_listen(w, "127.0.0.1:0", 0, NULL, srv_accept, NULL, &err);
+	cr_assert(l);
+	srv.port = eng_listener_port(l);
+}
+
+/* ---- the client ----------------------------------------------------------------------- */
+
+static struct {
+	struct msrp_conn *mc;
+	int status[64];
+	int nstatus;
+	int rc;
+	_Atomic int closed;
+} cli;
+
+static void cli_resp(struct msrp_conn *mc, void *arg, int status, const struct msrp_msg *resp)
+{
+	(void)mc; (void)resp;
+	intptr_t i = (intptr_t)arg;
+	if (i >= 0 && i < 64)
+		cli.status[i] = status;
+	cli.nstatus++;
+	sem_post(&done);
+}
+
+static void cli_nop_head(struct msrp_conn *mc, const struct msrp_msg *m) { (void)mc; (void)m; }
+static void cli_nop_body(struct msrp_conn *mc, eng_buf *b, cm_slice s) { (void)mc; (void)b; (void)s; }
+static void cli_nop_end(struct msrp_conn *mc, enum msrp_flag f) { (void)mc; (void)f; }
+static void cli_close(struct msrp_conn *mc, int err) { (void)mc; (void)err; cli.closed++; }
+static const struct msrp_conn_ops cli_ops = {
+	.on_head = cli_nop_head, .on_body = cli_nop_body, .on_end = cli_nop_end,
+	.on_close = cli_close,
+};
+
+static void cli_connect(eng_worker *w, void *arg, uint64_t u)
+{
+	(void)arg; (void)u;
+	char hp[32];
+	eng_conn *c = NULL;
+	snprintf(hp, sizeof(hp), "127.0.0.1:%d", (int)srv.port);
+	cr_assert_eq(eng_connect(w, hp, NULL, NULL, NULL, NULL, &c), 0);
+	cli.mc = msrp_conn_new(srv.mw, c, &cli_ops, NULL);
+	cr_assert(cli.mc);
+	sem_post(&done);
+}
+
+/* What to send: index i of a small table of request kinds. */
+enum kind { K_SEND, K_SEND_FR_NO, K_OTHER, K_BIG };
+static const char big_body[] = "hello\r\n-------notmytid$\r\n------- almost\r\nbye";
+
+static void cli_send(eng_worker *w, void *arg, uint64_t i)
+{
+	(void)w;
+	enum kind k = (enum kind)(intptr_t)arg;
+	char tid[16];
+	snprintf(tid, sizeof(tid), "tid%04u", (unsigned)i);
+	struct msrp_out m = {
+		.tid = { tid, strlen(tid) },
+		.method = MSRP_M_SEND,
+		.to_path = CM_SLICE_LIT("msrp://127.0.0.1:2855/srv123;tcp"),
+		.from_path = CM_SLICE_LIT("msrp://127.0.0.1:2856/cli456;tcp"),
+		.message_id = CM_SLICE_LIT("msg0001"),
+		.content_type = CM_SLICE_LIT("text/plain"),
+	};
+	cm_slice body = CM_SLICE_LIT("Hi there");
+	if (k == K_SEND_FR_NO)
+		m.failure_report = MSRP_REPORT_NO;
+	if (k == K_OTHER) {
+		m.method = MSRP_M_OTHER;
+		m.method_name = CM_SLICE_LIT("FROB");
+		m.content_type = CM_SLICE_NULL;
+	}
+	if (k == K_BIG)
+		body = (cm_slice){ big_body, sizeof(big_body) - 1 };
+	cli.rc = msrp_conn_request(cli.mc, &m, &body, 1, MSRP_FLAG_END, cli_resp,
+				   (void *)(intptr_t)i);
+	if (k == K_SEND_FR_NO || cli.rc < 0)
+		sem_post(&done);
+}
+
+static eng_engine *e;
+
+static void start(enum eng_backend be)
+{
+	struct eng_config cfg;
+	char err[128];
+	memset(&srv, 0, sizeof(srv));
+	memset(&cli, 0, sizeof(cli));
+	srv.answer = 1;
+	sem_init(&done, 0, 0);
+	msrp_conn_cfg_default(&ccfg);
+	ccfg.txn_timeout_ms = 300;
+	ccfg.head_timeout_ms = 300;
+	ccfg.max_txns = 4;
+	eng_config_defaults(&cfg);
+	cfg.backend = be;
+	cfg.workers = 1;
+	cfg.pin = 0;
+	e = eng_create(&cfg, err, sizeof(err));
+	cr_assert(e, "%s", err);
+	cr_assert_eq(eng_start(e, init, NULL), 0);
+	for (int i = 0; i < 200 && !srv.port; i++)
+		usleep(5000);
+	cr_assert_eq(eng_post(eng_worker_at(e, 0), cli_connect, NULL, 0), 0);
+	cr_assert_eq(wait_done(5000), 0);
+}
+
+static void stop(void)
+{
+	eng_destroy(e);
+	/* connections are closed by then; the worker context goes last */
+	msrp_worker_free(srv.mw);
+}
+
+static void post_send(enum kind k, uint64_t i)
+{
+	cr_assert_eq(eng_post(eng_worker_at(e, 0), cli_send, (void *)(intptr_t)k, i), 0);
+}
+
+static void request_response(enum eng_backend be)
+{
+	start(be);
+	post_send(K_SEND, 0);
+	cr_assert_eq(wait_done(5000), 0);
+	cr_expect_eq(cli.status[0], 200);
+	cr_expect_str_eq(srv.method, "SEND");
+	cr_expect_eq(srv.body_len, 8);
+	cr_expect(memcmp(srv.body, "Hi there", 8) == 0);
+	cr_expect_eq(srv.flag, MSRP_FLAG_END);
+	/* a body with lookalike end-lines comes through whole */
+	srv.body_len = 0;
+	post_send(K_BIG, 1);
+	cr_assert_eq(wait_done(5000), 0);
+	cr_expect_eq(cli.status[1], 200);
+	cr_expect_eq(srv.body_len, sizeof(big_body) - 1);
+	cr_expect(memcmp(srv.body, big_body, sizeof(big_body) - 1) == 0);
+	/* an unknown method gets 501 from the connection layer, the owner never sees it */
+	int heads = srv.heads;
+	post_send(K_OTHER, 2);
+	cr_assert_eq(wait_done(5000), 0);
+	cr_expect_eq(cli.status[2], 501);
+	cr_expect_eq(srv.heads, heads);
+	stop();
+}
+
+Test(msrp_conn, request_response_io_uring, .timeout = 20) { request_response(ENG_BACKEND_IO_URING); }
+Test(msrp_conn, request_response_epoll, .timeout = 20) { request_response(ENG_BACKEND_EPOLL); }
+
+static void failure_report_no_and_timeout(enum eng_backend be)
+{
+	start(be);
+	/* Failure-Report: no: the server must not answer, the client expects nothing */
+	post_send(K_SEND_FR_NO, 0);
+	cr_assert_eq(wait_done(5000), 0);
+	usleep(500000);
+	cr_expect_eq(cli.nstatus, 0, "a response came for Failure-Report: no");
+	cr_expect_eq(srv.ends, 1);
+	/* a silent server: the client's transaction ends with a local 408 */
+	srv.answer = 0;
+	post_send(K_SEND, 1);
+	cr_assert_eq(wait_done(5000), 0);
+	cr_expect_eq(cli.status[1], 408);
+	stop();
+}
+
+Test(msrp_conn, failure_report_no_and_timeout_io_uring, .timeout = 20)
+{
+	failure_report_no_and_timeout(ENG_BACKEND_IO_URING);
+}
+Test(msrp_conn, failure_report_no_and_timeout_epoll, .timeout = 20)
+{
+	failure_report_no_and_timeout(ENG_BACKEND_EPOLL);
+}
+
+static void limit_and_lost(enum eng_backend be)
+{
+	start(be);
+	srv.answer = 0;
+	/* max_txns = 4: the fifth waits for nothing and is refused */
+	for (int i = 0; i < 4; i++)
+		post_send(K_SEND, (uint64_t)i);
+	usleep(100000);
+	cr_assert_eq(eng_post(eng_worker_at(e, 0), cli_send, (void *)K_SEND, 4), 0);
+	cr_assert_eq(wait_done(5000), 0);
+	cr_expect_eq(cli.rc, -EAGAIN);
+	/* the four time out */
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(wait_done(5000), 0);
+	for (int i = 0; i < 4; i++)
+		cr_expect_eq(cli.status[i], 408);
+	/* a server that closes: the pending request ends with a local 503 */
+	srv.close_on_head = 1;
+	ccfg.txn_timeout_ms = 5000;
+	post_send(K_SEND, 5);
+	cr_assert_eq(wait_done(5000), 0);
+	cr_expect_eq(cli.status[5], 503);
+	stop();
+}
+
+Test(msrp_conn, txn_limit_and_connection_lost_io_uring, .timeout = 20)
+{
+	limit_and_lost(ENG_BACKEND_IO_URING);
+}
+Test(msrp_conn, txn_limit_and_connection_lost_epoll, .timeout = 20)
+{
+	limit_and_lost(ENG_BACKEND_EPOLL);
+}
+
+/* ---- raw peers: a broken stream, a slow head ------------------------------------------ */
+
+static int raw_connect(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port) };
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	struct timeval tv = { .tv_sec = 3 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* Reads until EOF; returns the bytes read (and -1 on timeout). */
+static ssize_t read_to_eof(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = recv(fd, buf + got, len - got - 1, 0);
+		if (n == 0)
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	return (ssize_t)got;
+}
+
+static void broken_and_slow(enum eng_backend be)
+{
+	char buf[4096];
+	start(be);
+	int closed0 = srv.closed;
+	int fd = raw_connect();
+	const char junk[] = "HTTP/1.1 200 OK\r\n\r\n";
+	cr_assert(send(fd, junk, sizeof(junk) - 1, 0) > 0);
+	cr_expect_geq(read_to_eof(fd, buf, sizeof(buf)), 0, "a broken stream was not closed");
+	close(fd);
+	for (int i = 0; i < 200 && srv.closed == closed0; i++)
+		usleep(5000);
+	cr_expect_eq(srv.close_err, -EPROTO);
+	cr_expect_geq(srv.st.stream_errors, 1);
+
+	/* a head that never ends: closed after head_timeout (300 ms), not idle_timeout */
+	fd = raw_connect();
+	const char part[] = "MSRP a786hjs2 SEND\r\nTo-Path: msrp://127.0.0.1:2855/x;tcp\r\n";
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert(send(fd, part, sizeof(part) - 1, 0) > 0);
+	ssize_t rr = read_to_eof(fd, buf, sizeof(buf));
+	cr_expect_geq(rr, 0, "a slow head was not cut off (%s, close_err %d)", strerror(errno), (int)srv.close_err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cr_expect(s >= 0.25 && s < 2.0, "closed after %.2f s", s);
+	close(fd);
+	usleep(50000);
+	cr_expect_geq(srv.st.head_timeouts, 1);
+	stop();
+}
+
+Test(msrp_conn, broken_stream_and_slow_head_io_uring, .timeout = 20)
+{
+	broken_and_slow(ENG_BACKEND_IO_URING);
+}
+Test(msrp_conn, broken_stream_and_slow_head_epoll, .timeout = 20)
+{
+	broken_and_slow(ENG_BACKEND_EPOLL);
+}
