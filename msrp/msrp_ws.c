@@ -243,6 +243,7 @@ struct hfound {
 	int conn_upgrade;          /* Connection holds "upgrade" */
 	int proto_msrp;            /* a Sec-WebSocket-Protocol holds "msrp" */
 	int extensions;            /* Sec-WebSocket-Extensions seen */
+	int body;                  /* Transfer-Encoding, or a Content-Length other than 0 */
 };
 
 static void hfound_set(cm_slice *dst, unsigned *n, cm_slice v)
@@ -286,6 +287,16 @@ static int parse_headers(const char *p, size_t n, size_t *pos, unsigned max_head
 		}
 		v = trim_ows(v);
 		switch (name.len) {
+		case 14:
+			if (slice_eq(name, "content-length", 1) && !slice_eq(v, "0", 0))
+				hf->body = 1;
+			break;
+		case 17:
+			if (slice_eq(name, "transfer-encoding", 1))
+				hf->body = 1;
+			else if (slice_eq(name, "sec-websocket-key", 1))
+				hfound_set(&hf->key, &hf->key_n, v);
+			break;
 		case 4:
 			if (slice_eq(name, "host", 1))
 				hfound_set(&hf->host, &hf->host_n, v);
@@ -301,10 +312,6 @@ static int parse_headers(const char *p, size_t n, size_t *pos, unsigned max_head
 		case 10:
 			if (slice_eq(name, "connection", 1) && list_has(v, "upgrade", 1))
 				hf->conn_upgrade = 1;
-			break;
-		case 17:
-			if (slice_eq(name, "sec-websocket-key", 1))
-				hfound_set(&hf->key, &hf->key_n, v);
 			break;
 		case 20:
 			if (slice_eq(name, "sec-websocket-accept", 1))
@@ -416,6 +423,10 @@ int msrp_ws_parse_request(const char *p, size_t len, const struct msrp_ws_cfg *c
 		return req_error(out, 400, 0, "subprotocol msrp required");
 	if (hf.origin_n > 1)
 		return req_error(out, 400, 0, "repeated Origin");
+	/* what follows the head is frames: a body would be read as frames (and a proxy in
+	 * front could disagree on where the request ends) */
+	if (hf.body)
+		return req_error(out, 400, 0, "an upgrade request has no body");
 	out->host = hf.host;
 	out->key = hf.key;
 	out->origin = hf.origin;
@@ -1097,11 +1108,12 @@ int msrp_ws_ping(struct msrp_ws *ws, const void *p, size_t len)
 	return rc;
 }
 
-/* RFC 6455 §7.4: codes an endpoint may send (1004-1006 and 1015 are reserved, 1012-1014
- * are registered by IANA since; 3000-4999 for libraries and applications). */
+/* RFC 6455 §7.4: codes an endpoint may send (1004-1006 and 1015 are reserved; 3000-4999
+ * for libraries and applications). 1012-1014, registered by IANA later, are left out:
+ * wslay, among others, fails a connection that receives them. */
 static int close_code_sendable(int code)
 {
-	return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+	return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
 	       (code >= 3000 && code <= 4999);
 }
 

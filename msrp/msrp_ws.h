@@ -47,7 +47,8 @@ void msrp_ws_cfg_defaults(struct msrp_ws_cfg *cfg);
  *        colon, control characters), a Host that is missing, repeated or empty, a
  *        Connection without the "upgrade" token, a Sec-WebSocket-Key that is missing,
  *        repeated or not base64 of 16 bytes, no "msrp" in Sec-WebSocket-Protocol (RFC 7977
- *        §4.1: the only subprotocol here);
+ *        §4.1: the only subprotocol here), a body (Transfer-Encoding, or a Content-Length
+ *        other than 0: what follows the head must be frames);
  *   400 + Sec-WebSocket-Version: 13  version missing or not 13 (RFC 6455 §4.2.2, §4.4);
  *   405 + Allow: GET  a method other than GET;
  *   426 + Upgrade: websocket  no "websocket" token in Upgrade (a plain HTTP request);

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +31,7 @@
 #include "engine/eng.h"
 #include "engine/eng_tls.h"
 #include "msrp/msrp_ws.h"
+#include "tests/lib/guard.h"
 #include "tests/lib/tls_certs.h"
 
 #define WAIT_MS 10000
@@ -48,24 +48,15 @@ static struct msrp_ws_cfg def_cfg(void)
 
 /* ---- guard page ------------------------------------------------------------------------ */
 
-static void *guard_map;
-static size_t guard_size;
+static const char *guard_last;
 
-/* A copy of <s> (<len> bytes) that ends where a PROT_NONE page begins. */
+/* A copy of <s> (<len> bytes) that ends where a PROT_NONE page begins (tests/lib/guard);
+ * valid until the next call. */
 static const char *guarded(const char *s, size_t len)
 {
-	long pg = sysconf(_SC_PAGESIZE);
-	size_t pages = (len + (size_t)pg - 1) / (size_t)pg + 1;
-	if (guard_map)
-		munmap(guard_map, guard_size);
-	guard_size = pages * (size_t)pg;
-	guard_map = mmap(NULL, guard_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			 -1, 0);
-	cr_assert(guard_map != MAP_FAILED);
-	char *end = (char *)guard_map + (pages - 1) * (size_t)pg;
-	cr_assert_eq(mprotect(end, (size_t)pg, PROT_NONE), 0);
-	memcpy(end - len, s, len);
-	return end - len;
+	guard_release(guard_last);
+	guard_last = guard_copy(s, len);
+	return guard_last;
 }
 
 static int parse_req(const char *s, struct msrp_ws_req *out)
@@ -113,7 +104,7 @@ Test(msrp_ws, request_variants_accepted)
 		/* the protocol offered on a second header line, an absolute-form target */
 		"GET ws://h/x HTTP/1.1\r\nHost: h\r\n" REQ_WS REQ_KEY REQ_VER
 		"Sec-WebSocket-Protocol: sip\r\nSec-WebSocket-Protocol: msrp\r\n"
-		"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+		"Sec-WebSocket-Extensions: permessage-deflate\r\nContent-Length: 0\r\n\r\n",
 		/* HTTP/1.2 is a later 1.x; empty list elements */
 		"GET /a?b=c HTTP/1.2\r\nHost: h\r\nUpgrade: ,websocket,\r\nConnection: ,upgrade\r\n"
 		REQ_KEY REQ_VER "Sec-WebSocket-Protocol: ,msrp,\r\n\r\n",
@@ -207,6 +198,9 @@ Test(msrp_ws, request_errors)
 		{ REQ_HEAD "no colon\r\n" REQ_WS REQ_KEY REQ_VER REQ_PROTO "\r\n", 400, 0 },
 		{ REQ_HEAD ": empty name\r\n" REQ_WS REQ_KEY REQ_VER REQ_PROTO "\r\n", 400, 0 },
 		{ REQ_HEAD REQ_WS REQ_KEY REQ_VER REQ_PROTO "Origin: a\r\nOrigin: b\r\n\r\n", 400, 0 },
+		{ REQ_HEAD REQ_WS REQ_KEY REQ_VER REQ_PROTO "Content-Length: 5\r\n\r\n", 400, 0 },
+		{ REQ_HEAD REQ_WS REQ_KEY REQ_VER REQ_PROTO "Transfer-Encoding: chunked\r\n\r\n", 400,
+		  0 },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (!bad[i].status)
@@ -519,6 +513,8 @@ Test(msrp_ws, cores_back_to_back)
 		cr_expect_eq(srv.st.msgs_out, 4);
 
 		/* the client closes: the server echoes the close and is done, so is the client */
+		cr_expect_eq(msrp_ws_close(&cli.ws, 1005, NULL), -EINVAL);
+		cr_expect_eq(msrp_ws_close(&cli.ws, 1000, "\xc3("), -EINVAL);
 		cr_expect_eq(msrp_ws_close(&cli.ws, 1000, "bye"), MSRP_WS_OK);
 		cr_expect_eq(msrp_ws_state(&cli.ws), MSRP_WS_S_CLOSING);
 		cr_expect_eq(msrp_ws_send_msg(&cli.ws, &iov[0], 1), -EPIPE);
