@@ -18,6 +18,9 @@
 #include "common/cm_version.h"
 #include "engine/eng.h"
 #include "engine/eng_tls.h"
+#include "msrp/msrp_id.h"
+#include "msrp/msrp_parse-t.h"
+#include "msrp/msrp_svc.h"
 
 static void usage(FILE *out)
 {
@@ -66,10 +69,89 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* What each worker runs, filled on its own thread by worker_init. */
+struct worker_ctx {
+	struct msrp_svc *msrp;
+	char err[256];
+};
+
+static struct {
+	const struct cm_config *cfg;
+	struct msrp_svc_cfg msrp;
+	struct worker_ctx *w;
+	unsigned n;
+	_Atomic unsigned inited;
+} app;
+
 static void worker_init(eng_worker *w, void *arg)
 {
+	struct worker_ctx *x = &app.w[eng_worker_index(w)];
 	(void)arg;
+	x->msrp = msrp_svc_start(w, &app.msrp, x->err, sizeof(x->err));
 	CM_DEBUG("worker %u up on cpu %d", eng_worker_index(w), eng_worker_cpu(w));
+	atomic_fetch_add(&app.inited, 1);
+}
+
+/* The MSRP counters of each worker for /metrics (runs on the worker). */
+static const struct api_metric_def msrp_metrics[] = {
+	{ "rcsgw_msrp_connections_total", "counter", "MSRP connections opened." },
+	{ "rcsgw_msrp_requests_in_total", "counter", "MSRP requests received." },
+	{ "rcsgw_msrp_responses_out_total", "counter", "MSRP responses sent." },
+	{ "rcsgw_msrp_answered_501_total", "counter", "Requests of unknown methods answered 501." },
+	{ "rcsgw_msrp_stream_errors_total", "counter", "MSRP streams closed as malformed or over a limit." },
+	{ "rcsgw_msrp_head_timeouts_total", "counter", "MSRP connections cut off for a slow frame head." },
+	{ "rcsgw_msrp_idle_closed_total", "counter", "MSRP connections closed for inactivity." },
+	{ "rcsgw_msrp_txn_timeouts_total", "counter", "MSRP requests that got no response in time (local 408)." },
+	{ "rcsgw_msrp_frames_in_total", "counter", "MSRP frames parsed." },
+	{ "rcsgw_msrp_parse_errors_syntax_total", "counter", "Frames refused as malformed (400)." },
+	{ "rcsgw_msrp_parse_errors_limit_total", "counter", "Frames over a line, header or head limit." },
+	{ "rcsgw_msrp_parse_errors_body_total", "counter", "Frames whose body passed msrp.max_chunk (413)." },
+};
+
+static void msrp_collect(eng_worker *w, uint64_t *v, void *arg)
+{
+	const struct worker_ctx *x = &app.w[eng_worker_index(w)];
+	(void)arg;
+	if (!x->msrp)
+		return;
+	const struct msrp_conn_stats *c = msrp_svc_conn_stats(x->msrp);
+	const struct msrp_parse_stats *p = msrp_svc_parse_stats(x->msrp);
+	v[0] = c->conns;
+	v[1] = c->requests_in;
+	v[2] = c->responses_out;
+	v[3] = c->answered_501;
+	v[4] = c->stream_errors;
+	v[5] = c->head_timeouts;
+	v[6] = c->idle_closed;
+	v[7] = c->txn_timeouts;
+	v[8] = p->frames;
+	v[9] = p->errors[MSRP_PE_SYNTAX] + p->errors[MSRP_PE_SEMANTIC];
+	v[10] = p->errors[MSRP_PE_LINE] + p->errors[MSRP_PE_HEADERS] + p->errors[MSRP_PE_HEAD];
+	v[11] = p->errors[MSRP_PE_BODY];
+}
+
+/* After the engine is gone: what the workers' MSRP endpoints and TLS context still hold. */
+static void shutdown_msrp(void)
+{
+	for (unsigned i = 0; app.w && i < app.n; i++)
+		msrp_svc_free(app.w[i].msrp);
+	free(app.w);
+	app.w = NULL;
+	if (app.msrp.tls_ctx)
+		eng_tls_ctx_free(app.msrp.tls_ctx);
+	app.msrp.tls_ctx = NULL;
+}
+
+static eng_tls_ctx *msrps_ctx(const struct cm_config *cfg, char *err, size_t errlen)
+{
+	struct eng_tls_config tc = {
+		.cert_file = cfg->msrps.cert,
+		.key_file = cfg->msrps.key,
+		.ca_file = cfg->msrps.ca[0] ? cfg->msrps.ca : NULL,
+		.verify_peer = cfg->msrps.verify_client,
+		.min_version = cfg->tls.min_version == CM_TLS_1_3 ? ENG_TLS_V13 : ENG_TLS_V12,
+	};
+	return eng_tls_ctx_new(&tc, 1, err, errlen);
 }
 
 /* Waits for SIGTERM (drain) or SIGINT (stop). Returns the signal. */
@@ -145,6 +227,24 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	eng_tls_global_init();
 
+	if (msrp_id_init() < 0) {
+		CM_ERR("msrp: no randomness for session ids");
+		cm_config_free(&cfg);
+		return 1;
+	}
+	app.cfg = &cfg;
+	msrp_svc_cfg_from(&app.msrp, &cfg);
+	eng_tls_ctx *msrps = NULL;
+	if (cfg.msrps.listen.n) {
+		msrps = msrps_ctx(&cfg, err, sizeof(err));
+		if (!msrps) {
+			CM_ERR("msrps: %s", err);
+			cm_config_free(&cfg);
+			return 1;
+		}
+		app.msrp.tls_ctx = msrps;
+	}
+
 	struct eng_config ec;
 	eng_config_from(&ec, &cfg);
 	eng_engine *e = eng_create(&ec, err, sizeof(err));
@@ -156,20 +256,47 @@ int main(int argc, char **argv)
 	CM_INFO("rcsgw %s starting: %s backend (%s), %u workers%s", RCSGW_VERSION,
 		eng_backend_name(e), eng_backend_reason(e), eng_nworkers(e),
 		ec.pin ? ", pinned" : "");
-	if (eng_start(e, worker_init, NULL) < 0) {
+	app.n = eng_nworkers(e);
+	app.w = calloc(app.n, sizeof(*app.w));
+	if (!app.w || eng_start(e, worker_init, NULL) < 0) {
 		CM_ERR("engine: workers did not start");
 		eng_destroy(e);
+		shutdown_msrp();
 		cm_config_free(&cfg);
 		return 1;
 	}
+	/* every worker opens its listeners in worker_init: wait for them, stop on failure */
+	for (int i = 0; i < 1000 && atomic_load(&app.inited) < eng_nworkers(e); i++)
+		usleep(5000);
+	int failed = atomic_load(&app.inited) < eng_nworkers(e);
+	for (unsigned i = 0; i < eng_nworkers(e); i++)
+		if (!app.w[i].msrp) {
+			CM_ERR("worker %u: msrp: %s", i, app.w[i].err[0] ? app.w[i].err : "did not start");
+			failed = 1;
+		}
+	if (failed) {
+		eng_destroy(e);
+		shutdown_msrp();
+		cm_config_free(&cfg);
+		return 1;
+	}
+	for (size_t i = 0; i < cfg.msrp.listen.n; i++)
+		CM_INFO("msrp listening on %s (tcp)", cfg.msrp.listen.v[i]);
+	for (size_t i = 0; i < cfg.msrps.listen.n; i++)
+		CM_INFO("msrp listening on %s (tls)", cfg.msrps.listen.v[i]);
+	CM_INFO("msrp: no relay credentials are configured: AUTH is answered 403, and SENDs for "
+		"sessions this node does not hold get 481");
 	if (api_start(&cfg, e, err, sizeof(err)) < 0) {
 		CM_ERR("api: %s", err);
 		eng_destroy(e);
+		shutdown_msrp();
 		cm_config_free(&cfg);
 		return 1;
 	}
 	for (size_t i = 0; i < cfg.api.listen.n; i++)
 		CM_INFO("api listening on http://%s/v1/status", cfg.api.listen.v[i]);
+	api_metrics_register_worker(msrp_metrics, sizeof(msrp_metrics) / sizeof(msrp_metrics[0]),
+				    msrp_collect, NULL);
 
 	int sig = wait_signal(&set);
 	if (sig == SIGTERM) {
@@ -194,6 +321,7 @@ int main(int argc, char **argv)
 	}
 	api_stop();
 	eng_destroy(e);
+	shutdown_msrp();
 	CM_INFO("stopped");
 	cm_config_free(&cfg);
 	return 0;

@@ -91,6 +91,14 @@ struct cm_config_api {
 
 struct cm_config_msrp {
 	struct cm_strlist listen;  /* "host:port" for MSRP over TCP */
+	int64_t max_line;          /* bytes of one start or header line */
+	int64_t max_headers;       /* header lines per frame */
+	int64_t max_head;          /* bytes of start line + headers */
+	int64_t max_chunk;         /* body bytes of one frame */
+	int64_t transaction_timeout_ms; /* a request without response fails with 408 */
+	int64_t max_transactions;  /* requests awaiting a response per connection */
+	int64_t idle_timeout_ms;   /* a connection without traffic is closed (0: never) */
+	int64_t head_timeout_ms;   /* a frame head still incomplete after this is cut off */
 };
 
 struct cm_config_msrps {

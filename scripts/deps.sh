@@ -29,9 +29,10 @@ TEST_PKGS="
 "
 
 # Real peers for the integration tests (DESIGN.md §9), added as their tests arrive:
-#   redis-server sip-tester kamailio tshark freediameter
+#   tshark now; redis-server sip-tester kamailio freediameter with their issues
 # (tshark: wireshark-common asks about setuid dumpcap; noninteractive takes the default, no.)
 PEER_PKGS="
+    tshark
 "
 
 # shellcheck disable=SC2086,SC2116  # echo joins the lists into one line of words
@@ -88,6 +89,13 @@ fail() {
 # Wait for another apt/dpkg (e.g. unattended-upgrades) instead of failing on its lock.
 APT="apt-get -o DPkg::Lock::Timeout=300"
 export DEBIAN_FRONTEND=noninteractive
+
+# tshark's wireshark-common asks whether dumpcap may capture as non-root: it may not
+# (the tests capture as root).
+if command -v debconf-set-selections >/dev/null 2>&1; then
+    echo "wireshark-common wireshark-common/install-setuid boolean false" \
+        | debconf-set-selections >>"$log" 2>&1 || true
+fi
 
 $APT update >>"$log" 2>&1 </dev/null || fail "apt-get update"
 # shellcheck disable=SC2086

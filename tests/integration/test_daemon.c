@@ -36,7 +36,7 @@ static void stop_daemon(void)
 	efd = -1;
 }
 
-static char env_listen[64];
+static char env_listen[64], env_msrp[64];
 
 /* Starts the daemon with <extra> env ("K=V", NULL-terminated) and waits for its API. */
 static void start_daemon(const char *const *extra, void (*pre_exec)(void))
@@ -48,6 +48,8 @@ static void start_daemon(const char *const *extra, void (*pre_exec)(void))
 	cr_assert_gt(api_port, 0);
 	snprintf(env_listen, sizeof(env_listen), "RCSGW_API_LISTEN=127.0.0.1:%d", api_port);
 	env[n++] = env_listen;
+	snprintf(env_msrp, sizeof(env_msrp), "RCSGW_MSRP_LISTEN=127.0.0.1:%d", free_tcp_port());
+	env[n++] = env_msrp;
 	for (int i = 0; extra && extra[i]; i++)
 		env[n++] = (char *)extra[i];
 	env[n] = NULL;

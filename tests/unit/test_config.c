@@ -346,6 +346,14 @@ Test(config, env_every_type)
 		"RCSGW_API_LISTEN=127.0.0.1:9000, [::1]:9000",
 		"RCSGW_API_TOKENS=abc,def",
 		"RCSGW_MSRP_LISTEN=",
+		"RCSGW_MSRP_MAX_LINE=1k",
+		"RCSGW_MSRP_MAX_HEADERS=10",
+		"RCSGW_MSRP_MAX_HEAD=4k",
+		"RCSGW_MSRP_MAX_CHUNK=64k",
+		"RCSGW_MSRP_TRANSACTION_TIMEOUT=5s",
+		"RCSGW_MSRP_MAX_TRANSACTIONS=8",
+		"RCSGW_MSRP_IDLE_TIMEOUT=0",
+		"RCSGW_MSRP_HEAD_TIMEOUT=2500ms",
 		"RCSGW_MSRPS_LISTEN=0.0.0.0:2856",
 		"RCSGW_MSRPS_CERT=/etc/rcsgw/cert.pem",
 		"RCSGW_MSRPS_KEY=/etc/rcsgw/key.pem",
@@ -384,6 +392,14 @@ Test(config, env_every_type)
 	cr_expect_str_eq(c.api.tokens.v[1], "def");
 	cr_expect_eq(c.msrp.listen.n, 0);
 	cr_expect_null(c.msrp.listen.v);
+	cr_expect_eq(c.msrp.max_line, 1024);
+	cr_expect_eq(c.msrp.max_headers, 10);
+	cr_expect_eq(c.msrp.max_head, 4096);
+	cr_expect_eq(c.msrp.max_chunk, 65536);
+	cr_expect_eq(c.msrp.transaction_timeout_ms, 5000);
+	cr_expect_eq(c.msrp.max_transactions, 8);
+	cr_expect_eq(c.msrp.idle_timeout_ms, 0);
+	cr_expect_eq(c.msrp.head_timeout_ms, 2500);
 	cr_assert_eq(c.msrps.listen.n, 1);
 	cr_expect_str_eq(c.msrps.listen.v[0], "0.0.0.0:2856");
 	cr_expect_str_eq(c.msrps.cert, "/etc/rcsgw/cert.pem");

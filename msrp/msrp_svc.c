@@ -1,0 +1,156 @@
+/* msrp_svc.c — the daemon's MSRP endpoint on one worker (see msrp_svc.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cm_log.h"
+#include "msrp/msrp_parse.h"
+#include "msrp/msrp_svc.h"
+
+#define SVC_MAX_LISTENERS 16
+
+struct msrp_svc {
+	eng_worker *w;
+	struct msrp_worker *mw;
+	unsigned nl;                   /* listeners opened (the engine closes them) */
+	int tcp_port;
+};
+
+void msrp_svc_cfg_from(struct msrp_svc_cfg *out, const struct cm_config *cfg)
+{
+	memset(out, 0, sizeof(*out));
+	msrp_conn_cfg_default(&out->conn);
+	out->conn.limits.max_line = (uint32_t)cfg->msrp.max_line;
+	out->conn.limits.max_headers = (uint32_t)cfg->msrp.max_headers;
+	out->conn.limits.max_head = (uint32_t)cfg->msrp.max_head;
+	out->conn.limits.max_body = (uint64_t)cfg->msrp.max_chunk;
+	out->conn.txn_timeout_ms = (uint32_t)cfg->msrp.transaction_timeout_ms;
+	out->conn.max_txns = (uint32_t)cfg->msrp.max_transactions;
+	out->conn.idle_timeout_ms = (uint32_t)cfg->msrp.idle_timeout_ms;
+	out->conn.head_timeout_ms = (uint32_t)cfg->msrp.head_timeout_ms;
+	out->tcp = &cfg->msrp.listen;
+	out->tls = &cfg->msrps.listen;
+}
+
+/* ---- requests ------------------------------------------------------------------------ */
+
+static void svc_head(struct msrp_conn *mc, const struct msrp_msg *m)
+{
+	switch (m->method) {
+	case MSRP_M_AUTH:
+		msrp_conn_respond(mc, m, 403, CM_SLICE_LIT("Action-not-allowed: no relay credentials"),
+				  NULL, 0);
+		break;
+	case MSRP_M_SEND:
+		/* no session of this node carries that To-Path (§7.3) */
+		msrp_conn_respond(mc, m, 481, CM_SLICE_NULL, NULL, 0);
+		break;
+	default:
+		break; /* REPORT: never answered */
+	}
+}
+
+static void svc_body(struct msrp_conn *mc, eng_buf *b, cm_slice body)
+{
+	(void)mc; (void)b; (void)body; /* a 481'd SEND's bytes go nowhere */
+}
+
+static void svc_end(struct msrp_conn *mc, enum msrp_flag flag)
+{
+	(void)mc; (void)flag;
+}
+
+static void svc_close(struct msrp_conn *mc, int err)
+{
+	(void)mc; (void)err;
+}
+
+static const struct msrp_conn_ops svc_ops = {
+	.on_head = svc_head, .on_body = svc_body, .on_end = svc_end, .on_close = svc_close,
+};
+
+static void svc_accept(eng_listener *l, eng_conn *c)
+{
+	struct msrp_svc *s = l->udata;
+	msrp_conn_new(s->mw, c, &svc_ops, s);
+}
+
+/* ---- life cycle ---------------------------------------------------------------------- */
+
+static int listen_all(struct msrp_svc *s, const struct cm_strlist *addrs, eng_tls_ctx *tls,
+		      char *err, size_t errlen)
+{
+	for (size_t i = 0; addrs && i < addrs->n; i++) {
+		int rc = 0;
+		if (s->nl == SVC_MAX_LISTENERS) {
+			snprintf(err, errlen, "more than %d MSRP listen addresses", SVC_MAX_LISTENERS);
+			return -E2BIG;
+		}
+		eng_listener *l = eng_listen(s->w, addrs->v[i], ENG_LISTEN_REUSEPORT, tls,
+					     svc_accept, s, &rc);
+		if (!l) {
+			snprintf(err, errlen, "%s %s: %s", tls ? "msrps.listen" : "msrp.listen",
+				 addrs->v[i], strerror(-rc));
+			return rc;
+		}
+		if (!tls && !s->tcp_port)
+			s->tcp_port = eng_listener_port(l);
+		s->nl++;
+	}
+	return 0;
+}
+
+struct msrp_svc *msrp_svc_start(eng_worker *w, const struct msrp_svc_cfg *cfg, char *err,
+				size_t errlen)
+{
+	struct msrp_svc *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->w = w;
+	s->mw = msrp_worker_new(w, &cfg->conn);
+	if (!s->mw) {
+		snprintf(err, errlen, "out of memory");
+		free(s);
+		return NULL;
+	}
+	if (cfg->tls && cfg->tls->n && !cfg->tls_ctx) {
+		snprintf(err, errlen, "msrps.listen is set but no TLS context was made");
+		goto fail;
+	}
+	if (listen_all(s, cfg->tcp, NULL, err, errlen) < 0 ||
+	    listen_all(s, cfg->tls, cfg->tls_ctx, err, errlen) < 0)
+		goto fail;
+	return s;
+fail:
+	/* listeners already opened stay with the engine, which closes them as it stops:
+	 * a failed start ends the daemon */
+	msrp_worker_free(s->mw);
+	free(s);
+	return NULL;
+}
+
+void msrp_svc_free(struct msrp_svc *s)
+{
+	if (!s)
+		return;
+	msrp_worker_free(s->mw);
+	free(s);
+}
+
+const struct msrp_conn_stats *msrp_svc_conn_stats(const struct msrp_svc *s)
+{
+	return msrp_worker_stats(s->mw);
+}
+
+const struct msrp_parse_stats *msrp_svc_parse_stats(const struct msrp_svc *s)
+{
+	return msrp_worker_parse_stats(s->mw);
+}
+
+int msrp_svc_tcp_port(const struct msrp_svc *s)
+{
+	return s->tcp_port;
+}

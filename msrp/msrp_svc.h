@@ -1,0 +1,43 @@
+/* msrp_svc.h — the daemon's MSRP endpoint on one worker: listeners on the msrp (TCP) and
+ * msrps (TLS) addresses, every accepted connection an msrp_conn, each request handed to
+ * the session its To-Path names.
+ *
+ * Sessions are made by the applications above (the relay's AUTH, the user agent's calls:
+ * issues to come). A SEND or REPORT naming no session of this node gets what RFC 4975
+ * §7.3 says a receiver of an unknown session answers: 481 for a SEND, nothing for a
+ * REPORT. AUTH is refused with 403 while no relay credentials are configured (RFC 4976 §5:
+ * a relay that does not authorize the client). */
+#ifndef MSRP_SVC_H
+#define MSRP_SVC_H
+
+#include "common/cm_config-t.h"
+#include "engine/eng.h"
+#include "msrp/msrp_conn.h"
+
+struct msrp_svc;
+
+struct msrp_svc_cfg {
+	struct msrp_conn_cfg conn;
+	const struct cm_strlist *tcp;   /* "host:port" for MSRP over TCP */
+	const struct cm_strlist *tls;   /* "host:port" for MSRP over TLS */
+	eng_tls_ctx *tls_ctx;           /* required when <tls> is not empty */
+};
+
+/* The embedded defaults, with the limits and timeouts of the [msrp] section of <cfg>. */
+void msrp_svc_cfg_from(struct msrp_svc_cfg *out, const struct cm_config *cfg);
+
+/* Starts the endpoint on worker <w> (its own thread): listens on every address with
+ * SO_REUSEPORT. NULL with <err> filled when a listener cannot be opened. The listeners
+ * belong to the engine from then on: eng_drain() and the worker's stop close them. */
+struct msrp_svc *msrp_svc_start(eng_worker *w, const struct msrp_svc_cfg *cfg, char *err,
+				size_t errlen);
+/* Frees what is left once the worker has stopped (its connections are gone). */
+void msrp_svc_free(struct msrp_svc *s);
+
+/* Counters of the worker's MSRP connections and parsers (worker's thread). */
+const struct msrp_conn_stats *msrp_svc_conn_stats(const struct msrp_svc *s);
+const struct msrp_parse_stats *msrp_svc_parse_stats(const struct msrp_svc *s);
+/* Port actually bound by the first TCP listener (tests use port 0), 0 when none. */
+int msrp_svc_tcp_port(const struct msrp_svc *s);
+
+#endif
