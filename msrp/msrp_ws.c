@@ -987,6 +987,8 @@ int msrp_ws_feed(struct msrp_ws *ws, const char *p, size_t len)
 {
 	if (ws->state == MSRP_WS_S_DONE)
 		return MSRP_WS_DONE;
+	if (!len)
+		return MSRP_WS_OK;
 	ws->depth++;
 	if (ws->state == MSRP_WS_S_HANDSHAKE) {
 		size_t used = 0;
