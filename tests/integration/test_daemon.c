@@ -15,6 +15,11 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "tests/lib/proc.h"
@@ -24,7 +29,7 @@
 
 static pid_t pid = -1;
 static int efd = -1;
-static int api_port;
+static int api_port, msrp_port;
 
 static void stop_daemon(void)
 {
@@ -48,7 +53,8 @@ static void start_daemon(const char *const *extra, void (*pre_exec)(void))
 	cr_assert_gt(api_port, 0);
 	snprintf(env_listen, sizeof(env_listen), "RCSGW_API_LISTEN=127.0.0.1:%d", api_port);
 	env[n++] = env_listen;
-	snprintf(env_msrp, sizeof(env_msrp), "RCSGW_MSRP_LISTEN=127.0.0.1:%d", free_tcp_port());
+	msrp_port = free_tcp_port();
+	snprintf(env_msrp, sizeof(env_msrp), "RCSGW_MSRP_LISTEN=127.0.0.1:%d", msrp_port);
 	env[n++] = env_msrp;
 	for (int i = 0; extra && extra[i]; i++)
 		env[n++] = (char *)extra[i];
@@ -243,4 +249,104 @@ Test(daemon, json_logs)
 		lines++;
 	}
 	cr_expect_geq(lines, 3, "start, listen and stop lines expected");
+}
+
+/* ---- SIGTERM drains: no new connections, open ones served until they end or the
+ * deadline passes ------------------------------------------------------------------- */
+
+static int msrp_connect(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)msrp_port) };
+	inet_pton(AF_INET, HOST, &sa.sin_addr);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static const char send_req[] =
+	"MSRP d7a8c0e1 SEND\r\nTo-Path: msrp://127.0.0.1:2855/s9Kd03jfaQ;tcp\r\n"
+	"From-Path: msrp://127.0.0.1:40000/c1x7yQ2;tcp\r\nMessage-ID: m1\r\n"
+	"Content-Type: text/plain\r\n\r\nhi\r\n-------d7a8c0e1$\r\n";
+
+/* Sends a SEND on <fd> and says whether its 481 came back. */
+static int served(int fd)
+{
+	char buf[2048];
+	size_t n = 0;
+	if (send(fd, send_req, sizeof(send_req) - 1, MSG_NOSIGNAL) < 0)
+		return 0;
+	while (n < sizeof(buf) - 1) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 5000) <= 0)
+			break;
+		ssize_t r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		buf[n] = '\0';
+		if (strstr(buf, "-------d7a8c0e1$\r\n"))
+			return strncmp(buf, "MSRP d7a8c0e1 481", 17) == 0;
+	}
+	return 0;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+Test(daemon, sigterm_drains_open_connections)
+{
+	const char *env[] = { "RCSGW_ENGINE_DRAIN_TIMEOUT=20s", NULL };
+	start_daemon(env, NULL);
+	int fd = msrp_connect();
+	cr_assert_geq(fd, 0);
+	cr_expect(served(fd), "not served before the drain");
+	kill(pid, SIGTERM);
+	/* the listeners close: new connections are refused */
+	int refused = 0;
+	for (int i = 0; i < 100 && !refused; i++) {
+		int nfd = msrp_connect();
+		refused = nfd < 0;
+		if (nfd >= 0) {
+			close(nfd);
+			usleep(20000);
+		}
+	}
+	cr_expect(refused, "new MSRP connections still accepted while draining");
+	/* the open connection is still served */
+	cr_expect(served(fd), "the open connection was not served during the drain");
+	/* when it ends, the daemon ends long before the 20 s deadline */
+	long long t0 = mono_ms();
+	close(fd);
+	int st = proc_wait(pid, 10000);
+	pid = -1;
+	cr_expect(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+	cr_expect_lt(mono_ms() - t0, 5000, "the drain did not end with the last connection");
+}
+
+Test(daemon, drain_deadline_closes_what_is_left)
+{
+	const char *env[] = { "RCSGW_ENGINE_DRAIN_TIMEOUT=1s", NULL };
+	start_daemon(env, NULL);
+	int fd = msrp_connect();
+	cr_assert_geq(fd, 0);
+	cr_expect(served(fd));
+	long long t0 = mono_ms();
+	kill(pid, SIGTERM);
+	int st = proc_wait(pid, 10000);
+	pid = -1;
+	long long took = mono_ms() - t0;
+	cr_expect(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+	cr_expect(took >= 900 && took < 5000, "stopped after %lld ms with a 1 s deadline", took);
+	/* the connection was closed by the daemon */
+	char b;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	cr_expect(poll(&p, 1, 2000) == 1 && recv(fd, &b, 1, 0) <= 0, "connection left open");
+	close(fd);
 }
