@@ -235,7 +235,7 @@ int main(int argc, char **argv)
 	app.cfg = &cfg;
 	msrp_svc_cfg_from(&app.msrp, &cfg);
 	eng_tls_ctx *msrps = NULL;
-	if (cfg.msrps.listen.n) {
+	if (cfg.msrps.listen.n || cfg.msrp.wss_listen.n) { /* wss uses the msrps certificate */
 		msrps = msrps_ctx(&cfg, err, sizeof(err));
 		if (!msrps) {
 			CM_ERR("msrps: %s", err);
@@ -284,6 +284,10 @@ int main(int argc, char **argv)
 		CM_INFO("msrp listening on %s (tcp)", cfg.msrp.listen.v[i]);
 	for (size_t i = 0; i < cfg.msrps.listen.n; i++)
 		CM_INFO("msrp listening on %s (tls)", cfg.msrps.listen.v[i]);
+	for (size_t i = 0; i < cfg.msrp.ws_listen.n; i++)
+		CM_INFO("msrp listening on %s (ws)", cfg.msrp.ws_listen.v[i]);
+	for (size_t i = 0; i < cfg.msrp.wss_listen.n; i++)
+		CM_INFO("msrp listening on %s (wss)", cfg.msrp.wss_listen.v[i]);
 	CM_INFO("msrp: no relay credentials are configured: AUTH is answered 403, and SENDs for "
 		"sessions this node does not hold get 481");
 	if (api_start(&cfg, e, err, sizeof(err)) < 0) {

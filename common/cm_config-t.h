@@ -99,6 +99,9 @@ struct cm_config_msrp {
 	int64_t max_transactions;  /* requests awaiting a response per connection */
 	int64_t idle_timeout_ms;   /* a connection without traffic is closed (0: never) */
 	int64_t head_timeout_ms;   /* a frame head still incomplete after this is cut off */
+	struct cm_strlist ws_listen;  /* "host:port" for MSRP over WebSocket (RFC 7977) */
+	struct cm_strlist wss_listen; /* "host:port" for MSRP over secure WebSocket (msrps TLS) */
+	int64_t ws_max_message;    /* bytes of one incoming WebSocket message (> max_head) */
 };
 
 struct cm_config_msrps {

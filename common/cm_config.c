@@ -103,6 +103,12 @@ static const struct cm_config_key cm_schema[] = {
 	      "an MSRP connection without traffic either way is closed; 0 = never"),
 	K_DUR("msrp", "head_timeout", msrp.head_timeout_ms, "30s", 100, 3600000,
 	      "a frame head still incomplete after this long is cut off (slow clients)"),
+	K_LIST("msrp", "ws_listen", msrp.ws_listen, "", 0,
+	       "MSRP over WebSocket (RFC 7977) listen addresses, host:port; empty = none"),
+	K_LIST("msrp", "wss_listen", msrp.wss_listen, "", 0,
+	       "MSRP over secure WebSocket listen addresses (msrps certificate); empty = none"),
+	K_SIZE("msrp", "ws_max_message", msrp.ws_max_message, "1M", 1 * KIB, 1 * GIB,
+	       "bytes of one incoming WebSocket message (must be above msrp.max_head)"),
 
 	K_LIST("msrps", "listen", msrps.listen, "", 0,
 	       "MSRP over TLS listen addresses, host:port; empty = none"),
@@ -895,6 +901,26 @@ static int validate(struct load *L)
 	if (c->msrps.listen.n && (!c->msrps.cert[0] || !c->msrps.key[0])) {
 		where(L, cm_config_find("msrps", "listen"), at, sizeof(at));
 		return failf(L, "%s: msrps.cert and msrps.key are required when msrps.listen is set", at);
+	}
+	if (c->msrp.wss_listen.n && (!c->msrps.cert[0] || !c->msrps.key[0])) {
+		where(L, cm_config_find("msrp", "wss_listen"), at, sizeof(at));
+		return failf(L, "%s: msrps.cert and msrps.key are required when msrp.wss_listen is set",
+		             at);
+	}
+	if (c->msrp.ws_max_message <= c->msrp.max_head) {
+		const struct cm_config_key *wm = cm_config_find("msrp", "ws_max_message");
+		const struct cm_config_key *mh = cm_config_find("msrp", "max_head");
+		/* a WebSocket message carries a whole frame: blame the one that was set, the
+		 * message size when both were */
+		if (L->orig[wm - cm_schema].kind == ORIG_DEFAULT &&
+		    L->orig[mh - cm_schema].kind != ORIG_DEFAULT) {
+			where(L, mh, at, sizeof(at));
+			return failf(L, "%s: %" PRId64 " must be below msrp.ws_max_message (%" PRId64 ")",
+			             at, c->msrp.max_head, c->msrp.ws_max_message);
+		}
+		where(L, wm, at, sizeof(at));
+		return failf(L, "%s: %" PRId64 " must be above msrp.max_head (%" PRId64 ")",
+		             at, c->msrp.ws_max_message, c->msrp.max_head);
 	}
 	if (c->msrps.verify_client && !c->msrps.ca[0]) {
 		where(L, cm_config_find("msrps", "verify_client"), at, sizeof(at));

@@ -1,5 +1,9 @@
-/* msrp_conn.c — MSRP over one engine connection (see msrp_conn.h). */
+/* msrp_conn.c — MSRP over one engine connection, straight or through the WebSocket
+ * transport (see msrp_conn.h). Both feed the same parser loop (conn_feed) and end the same
+ * way (conn_end); a frame is assembled as one iovec list and sent as one WebSocket message,
+ * or piece by piece on the engine connection. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,9 +14,12 @@
 #include "msrp/msrp_parse.h"
 #include "msrp/msrp_report.h"
 #include "msrp/msrp_write.h"
+#include "msrp/msrp_ws.h"
 
 #define TXN_BUCKETS 16384          /* per worker; chains are short at any sane load */
 #define HEAD_OUT_MAX 8192          /* bytes of a head we write (responses, requests) */
+#define TAIL_OUT_MAX 128           /* bytes of an end-line ("-------" tid flag CRLF) */
+#define IOV_STACK 32               /* iovecs of a frame kept on the stack */
 
 struct txn {
 	struct txn *hnext;             /* bucket chain */
@@ -39,14 +46,18 @@ struct msrp_worker {
 	struct txn *buckets[TXN_BUCKETS];
 	struct txn *txn_free;
 	struct hbuf *hbuf_free;        /* head buffers of limits.max_head bytes */
+	struct msrp_ws_stats wsst;     /* the WebSocket transports of its connections */
 };
 
 #define MC_IN_FRAME  0x01  /* HEAD seen, END not yet */
 #define MC_SKIP      0x02  /* the current frame is not the owner's (a response, a 501) */
 #define MC_DEAD      0x04  /* the engine connection is gone: free when the call unwinds */
+#define MC_SHUT      0x08  /* WebSocket: we closed or aborted it; nothing more in or out */
 
 struct msrp_conn {
-	eng_conn *c;
+	eng_conn *c;                   /* TCP/TLS: the connection; NULL over WebSocket */
+	struct msrp_ws *ws;            /* NULL: MSRP right on <c>; else the transport, allocated
+					* with this struct (struct msrp_conn_ws) */
 	struct msrp_worker *mw;
 	const struct msrp_conn_ops *ops;
 	void *udata;
@@ -133,8 +144,15 @@ const struct msrp_parse_stats *msrp_worker_parse_stats(const struct msrp_worker 
 {
 	return &mw->pstats;
 }
+const struct msrp_ws_stats *msrp_worker_ws_stats(const struct msrp_worker *mw)
+{
+	return &mw->wsst;
+}
 void *msrp_conn_udata(const struct msrp_conn *mc) { return mc->udata; }
-eng_conn *msrp_conn_eng(const struct msrp_conn *mc) { return mc->c; }
+eng_conn *msrp_conn_eng(const struct msrp_conn *mc)
+{
+	return mc->ws ? msrp_ws_conn(mc->ws) : mc->c;
+}
 
 /* ---- transactions ------------------------------------------------------------------ */
 
@@ -219,7 +237,28 @@ static struct txn *txn_new(struct msrp_conn *mc, cm_slice tid, msrp_resp_fn fn, 
 
 static int closing(const struct msrp_conn *mc)
 {
-	return (mc->flags & MC_DEAD) || (mc->c->flags & (ENG_CF_DEAD | ENG_CF_CLOSING));
+	if (mc->flags & (MC_DEAD | MC_SHUT))
+		return 1;
+	if (!mc->ws)
+		return (mc->c->flags & (ENG_CF_DEAD | ENG_CF_CLOSING)) != 0;
+	const eng_conn *c = msrp_ws_conn(mc->ws);
+	return msrp_ws_state(mc->ws) != MSRP_WS_S_OPEN || !c ||
+	       (c->flags & (ENG_CF_DEAD | ENG_CF_CLOSING));
+}
+
+/* Cuts the connection off now with <err> (the owner's on_close tells it); on_close
+ * follows from the engine (TCP) or from the WebSocket glue, never from inside this call's
+ * caller for WebSocket. */
+static void conn_abort(struct msrp_conn *mc, int err)
+{
+	if (!mc->ws) {
+		eng_abort(mc->c, err);
+		return;
+	}
+	if (!mc->close_err)
+		mc->close_err = err;
+	mc->flags |= MC_SHUT;
+	msrp_ws_abort(mc->ws);
 }
 
 static void conn_timer(eng_timer *tm)
@@ -234,7 +273,7 @@ static void conn_timer(eng_timer *tm)
 		uint64_t at = mc->head_since_ms + mw->cfg.head_timeout_ms;
 		if (now >= at) {
 			mw->st.head_timeouts++;
-			eng_abort(mc->c, -ETIMEDOUT);
+			conn_abort(mc, -ETIMEDOUT);
 			return;
 		}
 		next = at;
@@ -243,7 +282,7 @@ static void conn_timer(eng_timer *tm)
 		uint64_t at = mc->last_io_ms + mw->cfg.idle_timeout_ms;
 		if (now >= at) {
 			mw->st.idle_closed++;
-			eng_abort(mc->c, -ETIMEDOUT);
+			conn_abort(mc, -ETIMEDOUT);
 			return;
 		}
 		if (at < next)
@@ -272,10 +311,25 @@ static void timer_update(struct msrp_conn *mc)
 
 /* ---- sending ------------------------------------------------------------------------ */
 
-static int send_bytes(struct msrp_conn *mc, const char *p, size_t len)
+/* Sends one MSRP frame made of the <n> pieces of <iov>: over WebSocket as one message
+ * (RFC 7977 §4.2: one chunk per message), over TCP/TLS piece by piece (eng_send copies).
+ * 0, 1 (the send queue is above its high watermark), or -errno. */
+static int send_frame(struct msrp_conn *mc, const struct iovec *iov, unsigned n)
 {
+	int full = 0;
+
 	mc->last_io_ms = eng_now_ms(mc->mw->w);
-	return eng_send(mc->c, p, len);
+	if (mc->ws)
+		return msrp_ws_send_msg(mc->ws, iov, (int)n);
+	for (unsigned i = 0; i < n; i++) {
+		if (!iov[i].iov_len)
+			continue;
+		int rc = eng_send(mc->c, iov[i].iov_base, iov[i].iov_len);
+		if (rc < 0)
+			return rc;
+		full |= rc;
+	}
+	return full;
 }
 
 int msrp_conn_respond(struct msrp_conn *mc, const struct msrp_msg *req, int status,
@@ -303,19 +357,26 @@ int msrp_conn_respond(struct msrp_conn *mc, const struct msrp_msg *req, int stat
 	if ((size_t)n > sizeof(buf))
 		return -E2BIG;
 	mc->mw->st.responses_out++;
-	return send_bytes(mc, buf, (size_t)n);
+	struct iovec iov = { buf, (size_t)n };
+	return send_frame(mc, &iov, 1);
 }
 
 int msrp_conn_request(struct msrp_conn *mc, const struct msrp_out *m, const cm_slice *body,
 		      unsigned nbody, enum msrp_flag flag, msrp_resp_fn fn, void *arg)
 {
-	char buf[HEAD_OUT_MAX];
+	char buf[HEAD_OUT_MAX], tail[TAIL_OUT_MAX];
+	struct iovec stack_iov[IOV_STACK], *iov = stack_iov;
 	struct txn *t = NULL;
-	int rc, full = 0;
+	unsigned n = 0;
+	int rc;
 
 	if (closing(mc))
 		return -EPIPE;
 	if (m->method == MSRP_M_NONE)
+		return -EINVAL;
+	if (!m->content_type.len)
+		nbody = 0; /* no Content-Type: no body, and no end-line of its own */
+	if (nbody > IOV_MAX - 2)
 		return -EINVAL;
 	int expect = fn && msrp_report_expect_response(m->method, m->failure_report);
 	if (expect && mc->ntxns >= mc->mw->cfg.max_txns) {
@@ -324,40 +385,53 @@ int msrp_conn_request(struct msrp_conn *mc, const struct msrp_out *m, const cm_s
 	}
 	if (expect && txn_find(mc, m->tid))
 		return -EEXIST;
-	ssize_t n = msrp_write_head(buf, sizeof(buf), m, flag);
-	if (n < 0)
-		return (int)n;
-	if ((size_t)n > sizeof(buf))
+	ssize_t hn = msrp_write_head(buf, sizeof(buf), m, flag);
+	if (hn < 0)
+		return (int)hn;
+	if ((size_t)hn > sizeof(buf))
 		return -E2BIG;
-	if (expect && !(t = txn_new(mc, m->tid, fn, arg)))
-		return -ENOMEM;
-	if ((rc = send_bytes(mc, buf, (size_t)n)) < 0)
-		goto fail;
-	full |= rc;
+	ssize_t tn = 0;
 	if (m->content_type.len) {
-		for (unsigned i = 0; i < nbody; i++) {
-			if ((rc = send_bytes(mc, body[i].p, body[i].len)) < 0)
-				goto fail;
-			full |= rc;
-		}
-		n = msrp_write_tail(buf, sizeof(buf), m->tid, flag);
-		if (n < 0 || (rc = send_bytes(mc, buf, (size_t)n)) < 0) {
-			rc = n < 0 ? (int)n : rc;
-			goto fail;
-		}
-		full |= rc;
+		tn = msrp_write_tail(tail, sizeof(tail), m->tid, flag);
+		if (tn < 0)
+			return (int)tn;
+		if ((size_t)tn > sizeof(tail))
+			return -E2BIG;
+	}
+	if (nbody + 2 > IOV_STACK && !(iov = malloc((nbody + 2) * sizeof(*iov))))
+		return -ENOMEM;
+	iov[n++] = (struct iovec){ buf, (size_t)hn };
+	for (unsigned i = 0; i < nbody; i++)
+		iov[n++] = (struct iovec){ (void *)body[i].p, body[i].len };
+	if (tn)
+		iov[n++] = (struct iovec){ tail, (size_t)tn };
+	if (expect && !(t = txn_new(mc, m->tid, fn, arg))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = send_frame(mc, iov, n);
+	if (rc < 0) {
+		if (t)
+			txn_unlink(t);
+		goto out;
 	}
 	mc->mw->st.requests_out++;
-	return full;
-fail:
-	if (t)
-		txn_unlink(t);
+out:
+	if (iov != stack_iov)
+		free(iov);
 	return rc;
 }
 
 void msrp_conn_close(struct msrp_conn *mc)
 {
-	eng_close(mc->c);
+	if (!mc->ws) {
+		eng_close(mc->c);
+		return;
+	}
+	if (mc->flags & (MC_DEAD | MC_SHUT))
+		return;
+	mc->flags |= MC_SHUT;
+	msrp_ws_close(mc->ws, 1000, NULL); /* the glue closes the connection after it */
 }
 
 /* ---- receiving ---------------------------------------------------------------------- */
@@ -376,6 +450,12 @@ static void stream_error(struct msrp_conn *mc, const struct msrp_ev *ev)
 	CM_LOG_RL(CM_LOG_INFO, "msrp: closing a broken stream: %s (%d)",
 		  ev->reason ? ev->reason : "?", ev->status);
 	mc->close_err = -EPROTO;
+	if (mc->ws) {
+		/* 1002 would blame the WebSocket framing; the MSRP inside is what broke */
+		mc->flags |= MC_SHUT;
+		msrp_ws_close(mc->ws, 1008, "broken MSRP stream");
+		return;
+	}
 	eng_abort(mc->c, -EPROTO);
 }
 
@@ -406,10 +486,12 @@ static void on_head(struct msrp_conn *mc, const struct msrp_msg *m)
 	mc->ops->on_head(mc, m);
 }
 
-static void conn_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
+/* Runs the parser over <len> bytes at <data> and hands what it finds on. <b> holds the
+ * bytes (the owner may keep body slices that lie in it), or is NULL (WebSocket payload,
+ * valid during the call only: owners copy bodies). Frees <mc> when it died meanwhile and
+ * this was the outermost call. */
+static void conn_feed(struct msrp_conn *mc, eng_buf *b, const char *data, size_t len)
 {
-	struct msrp_conn *mc = c->udata;
-	const char *data = b->data + off;
 	struct msrp_ev ev;
 
 	mc->depth++;
@@ -417,7 +499,7 @@ static void conn_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 	while (!closing(mc)) {
 		size_t n = msrp_parse(&mc->p, data, len, &ev);
 		data += n;
-		len -= (uint32_t)n;
+		len -= n;
 		if (ev.type == MSRP_EV_NEED_MORE)
 			break;
 		switch (ev.type) {
@@ -427,7 +509,8 @@ static void conn_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 			break;
 		case MSRP_EV_BODY:
 			if (!(mc->flags & MC_SKIP)) {
-				int inside = ev.body.p >= b->data && ev.body.p < b->data + b->cap;
+				int inside = b && ev.body.p >= b->data &&
+					     ev.body.p < b->data + b->cap;
 				mc->ops->on_body(mc, inside ? b : NULL, ev.body);
 			}
 			break;
@@ -457,9 +540,15 @@ static void conn_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 		free_mc(mc);
 }
 
-static void conn_close(eng_conn *c, int err)
+static void conn_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 {
-	struct msrp_conn *mc = c->udata;
+	conn_feed(c->udata, b, b->data + off, len);
+}
+
+/* The transport is gone (engine close, or the WebSocket glue's on_close): pending
+ * transactions fail with 503, the owner hears it once, <mc> is freed once. */
+static void conn_end(struct msrp_conn *mc, int err)
+{
 	struct msrp_worker *mw = mc->mw;
 
 	mw->st.closed++;
@@ -472,6 +561,11 @@ static void conn_close(eng_conn *c, int err)
 		mc->ops->on_close(mc, mc->close_err ? mc->close_err : err);
 	if (--mc->depth == 0)
 		free_mc(mc);
+}
+
+static void conn_close(eng_conn *c, int err)
+{
+	conn_end(c->udata, err);
 }
 
 static const struct eng_conn_ops msrp_eng_ops = {
@@ -497,5 +591,83 @@ struct msrp_conn *msrp_conn_new(struct msrp_worker *mw, eng_conn *c,
 	mw->st.conns++;
 	timer_update(mc);
 	eng_conn_start(c, &msrp_eng_ops, mc);
+	return mc;
+}
+
+/* ---- over WebSocket ------------------------------------------------------------------ */
+
+static void ws_open(void *ctx)
+{
+	struct msrp_conn *mc = ctx;
+	mc->last_io_ms = eng_now_ms(mc->mw->w);
+	timer_update(mc); /* the MSRP clocks start with the WebSocket */
+}
+
+static void ws_data(void *ctx, const char *p, size_t len)
+{
+	conn_feed(ctx, NULL, p, len);
+}
+
+/* What the owner hears for a WebSocket that ended with <code>: 0 for a close handshake
+ * (ours or the peer's), the connection's error when it just broke, -EPROTO when the
+ * WebSocket failed (1002, 1007, 1009 ...), -ECONNREFUSED when it never opened. */
+static int ws_err(const struct msrp_ws *ws, int code)
+{
+	switch (code) {
+	case 0:
+		return ws->conn_err ? ws->conn_err : -ECONNREFUSED;
+	case 1000: case 1001: case 1005:
+		return 0;
+	case 1006:
+		return ws->conn_err ? ws->conn_err : -ECONNRESET;
+	default:
+		return -EPROTO;
+	}
+}
+
+static void ws_close(void *ctx, int code)
+{
+	struct msrp_conn *mc = ctx;
+	conn_end(mc, ws_err(mc->ws, code));
+}
+
+/* An msrp_conn over WebSocket and its transport, allocated (and freed) together: free_mc()
+ * frees the msrp_conn, the first member. */
+struct msrp_conn_ws {
+	struct msrp_conn mc;
+	struct msrp_ws ws;
+};
+
+static const struct msrp_ws_ops msrp_ws_glue_ops = {
+	.on_open = ws_open,
+	.on_data = ws_data,
+	.on_close = ws_close,
+};
+
+struct msrp_conn *msrp_conn_new_ws(struct msrp_worker *mw, eng_conn *c,
+				   const struct msrp_ws_cfg *wcfg,
+				   const struct msrp_conn_ops *ops, void *udata)
+{
+	struct msrp_conn_ws *mcw = calloc(1, sizeof(*mcw));
+	if (!mcw) {
+		eng_close(c);
+		return NULL;
+	}
+	struct msrp_conn *mc = &mcw->mc;
+	mc->ws = &mcw->ws;
+	mc->mw = mw;
+	mc->ops = ops;
+	mc->udata = udata;
+	mc->last_io_ms = eng_now_ms(mw->w);
+	msrp_parser_init(&mc->p, &mw->pcfg);
+	eng_timer_init(&mc->timer, conn_timer, mc);
+	mw->st.conns++;
+	/* the upgrade has its own deadline (the glue's); bytes carried over may open the
+	 * WebSocket and reach conn_feed from inside this call */
+	if (msrp_ws_attach(mc->ws, c, wcfg, &msrp_ws_glue_ops, mc, &mw->wsst) < 0) {
+		mw->st.closed++;
+		free_mc(mc);
+		return NULL;
+	}
 	return mc;
 }

@@ -1,6 +1,7 @@
-/* msrp_conn.h — MSRP over one engine connection: the inbound frame stream, transactions
- * (responses matched by transaction id, local 408 on timeout), hop-by-hop responses with
- * the Failure-Report rules, 501 for unknown methods, limits and timeouts.
+/* msrp_conn.h — MSRP over one engine connection (TCP, TLS, or WebSocket over either): the
+ * inbound frame stream, transactions (responses matched by transaction id, local 408 on
+ * timeout), hop-by-hop responses with the Failure-Report rules, 501 for unknown methods,
+ * limits and timeouts.
  *
  * Everything runs on the connection's worker. One struct msrp_worker per worker holds what
  * its connections share (parser limits and counters, the transaction table, head buffers).
@@ -14,6 +15,7 @@
 #include "engine/eng.h"
 #include "msrp/msrp-t.h"
 #include "msrp/msrp_parse-t.h"
+#include "msrp/msrp_ws-t.h"
 
 struct msrp_conn;
 
@@ -65,12 +67,26 @@ struct msrp_worker *msrp_worker_new(eng_worker *w, const struct msrp_conn_cfg *c
 void msrp_worker_free(struct msrp_worker *mw);
 const struct msrp_conn_stats *msrp_worker_stats(const struct msrp_worker *mw);
 const struct msrp_parse_stats *msrp_worker_parse_stats(const struct msrp_worker *mw);
+/* Counters of the WebSocket transports of the worker's msrp_conn_new_ws connections. */
+const struct msrp_ws_stats *msrp_worker_ws_stats(const struct msrp_worker *mw);
 
 /* Takes over <c> (accepted or connected, on <mw>'s worker): starts reading. NULL when out
  * of memory (then <c> is closed). */
 struct msrp_conn *msrp_conn_new(struct msrp_worker *mw, eng_conn *c,
 				const struct msrp_conn_ops *ops, void *udata);
+/* Server side over WebSocket (RFC 7977): attaches the WebSocket glue (msrp_ws_attach) to
+ * the accepted, not yet started <c> with the limits of <wcfg> (which must outlive the
+ * connection). The MSRP layer starts when the WebSocket opens; until then nothing can be
+ * sent. Each frame goes out as one WebSocket message; received bodies come with <b> NULL
+ * (the owner copies them). A WebSocket that ends (close handshake, failure, never opened)
+ * ends the msrp_conn like a closed connection: on_close once, with 0 after a close
+ * handshake, -EPROTO when the WebSocket or the MSRP stream broke, else the connection's
+ * error. NULL when out of memory or <wcfg> is unusable (then <c> is closed). */
+struct msrp_conn *msrp_conn_new_ws(struct msrp_worker *mw, eng_conn *c,
+				   const struct msrp_ws_cfg *wcfg,
+				   const struct msrp_conn_ops *ops, void *udata);
 void *msrp_conn_udata(const struct msrp_conn *mc);
+/* The engine connection under <mc> (over WebSocket: NULL once it is gone). */
 eng_conn *msrp_conn_eng(const struct msrp_conn *mc);
 
 /* Sends request <m> (its tid unique on this connection: msrp_id_tid) with <nbody> body
@@ -87,7 +103,8 @@ int msrp_conn_request(struct msrp_conn *mc, const struct msrp_out *m, const cm_s
 int msrp_conn_respond(struct msrp_conn *mc, const struct msrp_msg *req, int status,
 		      cm_slice comment, const struct msrp_hdr *extra, unsigned nextra);
 
-/* Sends what is queued, then closes; on_close follows. */
+/* Sends what is queued, then closes (over WebSocket: the close handshake with 1000);
+ * on_close follows. */
 void msrp_conn_close(struct msrp_conn *mc);
 
 #endif

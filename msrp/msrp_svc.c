@@ -7,6 +7,7 @@
 #include "common/cm_log.h"
 #include "msrp/msrp_parse.h"
 #include "msrp/msrp_svc.h"
+#include "msrp/msrp_ws.h"
 
 #define SVC_MAX_LISTENERS 16
 
@@ -15,6 +16,7 @@ struct msrp_svc {
 	struct msrp_worker *mw;
 	unsigned nl;                   /* listeners opened (the engine closes them) */
 	int tcp_port;
+	struct msrp_ws_cfg ws_cfg;     /* outlives the WebSocket connections (freed after them) */
 };
 
 void msrp_svc_cfg_from(struct msrp_svc_cfg *out, const struct cm_config *cfg)
@@ -31,6 +33,10 @@ void msrp_svc_cfg_from(struct msrp_svc_cfg *out, const struct cm_config *cfg)
 	out->conn.head_timeout_ms = (uint32_t)cfg->msrp.head_timeout_ms;
 	out->tcp = &cfg->msrp.listen;
 	out->tls = &cfg->msrps.listen;
+	out->ws = &cfg->msrp.ws_listen;
+	out->wss = &cfg->msrp.wss_listen;
+	msrp_ws_cfg_defaults(&out->ws_cfg);
+	out->ws_cfg.max_msg = (uint64_t)cfg->msrp.ws_max_message;
 }
 
 /* ---- requests ------------------------------------------------------------------------ */
@@ -76,10 +82,19 @@ static void svc_accept(eng_listener *l, eng_conn *c)
 	msrp_conn_new(s->mw, c, &svc_ops, s);
 }
 
+/* ws and wss alike: the engine's TLS, when there is one, is below the WebSocket */
+static void svc_accept_ws(eng_listener *l, eng_conn *c)
+{
+	struct msrp_svc *s = l->udata;
+	msrp_conn_new_ws(s->mw, c, &s->ws_cfg, &svc_ops, s);
+}
+
 /* ---- life cycle ---------------------------------------------------------------------- */
 
-static int listen_all(struct msrp_svc *s, const struct cm_strlist *addrs, eng_tls_ctx *tls,
-		      char *err, size_t errlen)
+/* Listens on every address of <addrs> (the key <key>), with <tls> when not NULL, handing
+ * connections to <accept>. 0, or -errno with <err> filled. */
+static int listen_all(struct msrp_svc *s, const struct cm_strlist *addrs, const char *key,
+		      eng_tls_ctx *tls, eng_accept_fn accept, char *err, size_t errlen)
 {
 	for (size_t i = 0; addrs && i < addrs->n; i++) {
 		int rc = 0;
@@ -88,13 +103,12 @@ static int listen_all(struct msrp_svc *s, const struct cm_strlist *addrs, eng_tl
 			return -E2BIG;
 		}
 		eng_listener *l = eng_listen(s->w, addrs->v[i], ENG_LISTEN_REUSEPORT, tls,
-					     svc_accept, s, &rc);
+					     accept, s, &rc);
 		if (!l) {
-			snprintf(err, errlen, "%s %s: %s", tls ? "msrps.listen" : "msrp.listen",
-				 addrs->v[i], strerror(-rc));
+			snprintf(err, errlen, "%s %s: %s", key, addrs->v[i], strerror(-rc));
 			return rc;
 		}
-		if (!tls && !s->tcp_port)
+		if (!tls && accept == svc_accept && !s->tcp_port)
 			s->tcp_port = eng_listener_port(l);
 		s->nl++;
 	}
@@ -110,18 +124,23 @@ struct msrp_svc *msrp_svc_start(eng_worker *w, const struct msrp_svc_cfg *cfg, c
 		return NULL;
 	}
 	s->w = w;
+	s->ws_cfg = cfg->ws_cfg;
 	s->mw = msrp_worker_new(w, &cfg->conn);
 	if (!s->mw) {
 		snprintf(err, errlen, "out of memory");
 		free(s);
 		return NULL;
 	}
-	if (cfg->tls && cfg->tls->n && !cfg->tls_ctx) {
-		snprintf(err, errlen, "msrps.listen is set but no TLS context was made");
+	if (((cfg->tls && cfg->tls->n) || (cfg->wss && cfg->wss->n)) && !cfg->tls_ctx) {
+		snprintf(err, errlen, "%s is set but no TLS context was made",
+			 cfg->tls && cfg->tls->n ? "msrps.listen" : "msrp.wss_listen");
 		goto fail;
 	}
-	if (listen_all(s, cfg->tcp, NULL, err, errlen) < 0 ||
-	    listen_all(s, cfg->tls, cfg->tls_ctx, err, errlen) < 0)
+	if (listen_all(s, cfg->tcp, "msrp.listen", NULL, svc_accept, err, errlen) < 0 ||
+	    listen_all(s, cfg->tls, "msrps.listen", cfg->tls_ctx, svc_accept, err, errlen) < 0 ||
+	    listen_all(s, cfg->ws, "msrp.ws_listen", NULL, svc_accept_ws, err, errlen) < 0 ||
+	    listen_all(s, cfg->wss, "msrp.wss_listen", cfg->tls_ctx, svc_accept_ws, err,
+		       errlen) < 0)
 		goto fail;
 	return s;
 fail:

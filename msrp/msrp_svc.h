@@ -1,6 +1,6 @@
-/* msrp_svc.h — the daemon's MSRP endpoint on one worker: listeners on the msrp (TCP) and
- * msrps (TLS) addresses, every accepted connection an msrp_conn, each request handed to
- * the session its To-Path names.
+/* msrp_svc.h — the daemon's MSRP endpoint on one worker: listeners on the msrp (TCP),
+ * msrps (TLS), ws and wss (WebSocket, RFC 7977) addresses, every accepted connection an
+ * msrp_conn, each request handed to the session its To-Path names.
  *
  * Sessions are made by the applications above (the relay's AUTH, the user agent's calls:
  * issues to come). A SEND or REPORT naming no session of this node gets what RFC 4975
@@ -20,7 +20,10 @@ struct msrp_svc_cfg {
 	struct msrp_conn_cfg conn;
 	const struct cm_strlist *tcp;   /* "host:port" for MSRP over TCP */
 	const struct cm_strlist *tls;   /* "host:port" for MSRP over TLS */
-	eng_tls_ctx *tls_ctx;           /* required when <tls> is not empty */
+	const struct cm_strlist *ws;    /* "host:port" for MSRP over WebSocket */
+	const struct cm_strlist *wss;   /* "host:port" for MSRP over WebSocket over TLS */
+	struct msrp_ws_cfg ws_cfg;      /* limits and deadlines of the WebSocket transport */
+	eng_tls_ctx *tls_ctx;           /* required when <tls> or <wss> is not empty */
 };
 
 /* The embedded defaults, with the limits and timeouts of the [msrp] section of <cfg>. */

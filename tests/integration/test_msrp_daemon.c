@@ -1,4 +1,5 @@
-/* test_msrp_daemon.c — the real daemon's MSRP endpoint over TCP and TLS: responses to
+/* test_msrp_daemon.c — the real daemon's MSRP endpoint over TCP, TLS and WebSocket
+ * (RFC 7977, a client on the msrp_ws core over a blocking socket): responses to
  * requests for sessions it does not hold (481), unknown methods (501), AUTH without relay
  * credentials (403), no answer to REPORTs, frames split at every byte, broken streams
  * closed and counted; and tshark decoding every frame it sent with nothing malformed. */
@@ -19,6 +20,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 
+#include "msrp/msrp_ws.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/rcsgw_proc.h"
 #include "tests/lib/tls_certs.h"
@@ -26,7 +28,7 @@
 #define HOST "127.0.0.1"
 
 static pid_t pid = -1;
-static int efd = -1, api_port, msrp_port, msrps_port;
+static int efd = -1, api_port, msrp_port, msrps_port, ws_port;
 static struct tls_certs certs;
 static int have_certs;
 
@@ -45,9 +47,11 @@ static void fini(void)
 
 TestSuite(msrp_daemon, .fini = fini, .timeout = 60);
 
-static void start(int tls)
+/* Starts the daemon on the loopback: MSRP over TCP, with <tls> over TLS too, with <ws>
+ * over WebSocket too (msrp.ws_listen on ws_port). */
+static void start_with(int tls, int ws)
 {
-	static char e_api[64], e_msrp[64], e_msrps[64], e_cert[256], e_key[256];
+	static char e_api[64], e_msrp[64], e_msrps[64], e_cert[256], e_key[256], e_ws[64];
 	char *env[12];
 	int n = 0;
 
@@ -70,6 +74,11 @@ static void start(int tls)
 		env[n++] = e_cert;
 		env[n++] = e_key;
 	}
+	if (ws) {
+		ws_port = free_tcp_port();
+		snprintf(e_ws, sizeof(e_ws), "RCSGW_MSRP_WS_LISTEN=127.0.0.1:%d", ws_port);
+		env[n++] = e_ws;
+	}
 	env[n] = NULL;
 	char *argv[] = { (char *)proc_bin("rcsgw"), NULL };
 	pid = proc_spawn(argv, env, NULL, &efd, NULL);
@@ -79,7 +88,11 @@ static void start(int tls)
 		proc_read_all(efd, out, sizeof(out), 200);
 		cr_assert_fail("rcsgw did not come up:\n%s", out);
 	}
+	if (ws && wait_port(HOST, ws_port, 10000) < 0)
+		cr_assert_fail("rcsgw does not listen on msrp.ws_listen");
 }
+
+static void start(int tls) { start_with(tls, 0); }
 
 static int tcp(int port)
 {
@@ -233,6 +246,134 @@ Test(msrp_daemon, broken_streams_are_closed_and_counted)
 	const char *r = read_until(fd, "-------a786hjs2$\r\n", 5000);
 	cr_expect(strncmp(r, "MSRP a786hjs2 481", 17) == 0, "got: %s", r);
 	close(fd);
+}
+
+/* ---- over WebSocket: the msrp_ws core as a client on a blocking socket ---------------- */
+
+static struct {
+	int fd;
+	struct msrp_ws ws;
+	int opened;                  /* no glue: no on_close; msrp_ws_feed says DONE */
+	char cur[4096];
+	size_t cur_len;
+	char msg[4096];              /* the last complete WebSocket message, NUL-terminated */
+	int nmsgs;
+} K;
+
+static int k_out(void *arg, const void *p, size_t len)
+{
+	(void)arg;
+	while (len) {
+		ssize_t w = send(K.fd, p, len, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p = (const char *)p + w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static void k_open(void *ctx) { (void)ctx; K.opened = 1; }
+
+static void k_data(void *ctx, const char *p, size_t len)
+{
+	(void)ctx;
+	if (K.cur_len + len < sizeof(K.cur)) {
+		memcpy(K.cur + K.cur_len, p, len);
+		K.cur_len += len;
+	}
+}
+
+static void k_msg_end(void *ctx)
+{
+	(void)ctx;
+	memcpy(K.msg, K.cur, K.cur_len);
+	K.msg[K.cur_len] = '\0';
+	K.cur_len = 0;
+	K.nmsgs++;
+}
+
+static const struct msrp_ws_ops k_ops = {
+	.on_open = k_open, .on_data = k_data, .on_msg_end = k_msg_end,
+};
+
+/* Feeds what the daemon sends until <*flag> passes <want>, the transport is done, EOF or
+ * <timeout_ms>. Returns 0 when <*flag> got there. */
+static int k_pump(const int *flag, int want, int timeout_ms)
+{
+	char buf[4096];
+	while (*flag < want) {
+		struct pollfd p = { .fd = K.fd, .events = POLLIN };
+		if (poll(&p, 1, timeout_ms) <= 0)
+			return -1;
+		ssize_t r = recv(K.fd, buf, sizeof(buf), 0);
+		if (r <= 0)
+			return -1;
+		if (msrp_ws_feed(&K.ws, buf, (size_t)r) == MSRP_WS_DONE && *flag < want)
+			return -1;
+	}
+	return 0;
+}
+
+/* Sends <frame> as one WebSocket message and waits for the next message back. */
+static const char *k_ask(const char *frame)
+{
+	struct iovec iov = { (void *)frame, strlen(frame) };
+	int n = K.nmsgs;
+	cr_assert_eq(msrp_ws_send_msg(&K.ws, &iov, 1), 0);
+	cr_assert_eq(k_pump(&K.nmsgs, n + 1, 5000), 0, "no answer to %.20s", frame);
+	return K.msg;
+}
+
+Test(msrp_daemon, answers_over_websocket)
+{
+	static struct msrp_ws_cfg cfg;
+	char host[32];
+
+	start_with(0, 1);
+	memset(&K, 0, sizeof(K));
+	msrp_ws_cfg_defaults(&cfg);
+	K.fd = tcp(ws_port);
+	cr_assert_eq(msrp_ws_init(&K.ws, MSRP_WS_CLIENT, &cfg, &k_ops, NULL, NULL, k_out, NULL), 0);
+	snprintf(host, sizeof(host), "127.0.0.1:%d", ws_port);
+	cr_assert_eq(msrp_ws_client_start(&K.ws, (cm_slice){ host, strlen(host) },
+					  CM_SLICE_LIT("/"), CM_SLICE_NULL), 0);
+	cr_assert_eq(k_pump(&K.opened, 1, 5000), 0, "no 101 (HTTP %d)", msrp_ws_http_status(&K.ws));
+	cr_expect_eq(msrp_ws_http_status(&K.ws), 101);
+
+	/* each answer is one WebSocket message holding one whole frame */
+	const char *r = k_ask(send_req);
+	cr_expect(strncmp(r, "MSRP a786hjs2 481", 17) == 0, "got: %s", r);
+	cr_expect(strstr(r, "To-Path: msrp://127.0.0.1:40000/c1x7yQ2;tcp\r\n"), "got: %s", r);
+	size_t len = strlen(r);
+	cr_expect(len > 18 && !strcmp(r + len - 18, "-------a786hjs2$\r\n"), "got: %s", r);
+	r = k_ask(frob_req);
+	cr_expect(strncmp(r, "MSRP frob1234 501", 17) == 0, "got: %s", r);
+	r = k_ask(auth_req);
+	cr_expect(strncmp(r, "MSRP auth1234 403", 17) == 0, "got: %s", r);
+
+	/* a clean close: the daemon answers our close frame, then closes the connection */
+	cr_expect_eq(msrp_ws_close(&K.ws, 1000, NULL), MSRP_WS_OK);
+	int done = 0;
+	char buf[256];
+	for (int i = 0; i < 100 && !done; i++) {
+		struct pollfd p = { .fd = K.fd, .events = POLLIN };
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		ssize_t n = recv(K.fd, buf, sizeof(buf), 0);
+		if (n <= 0)
+			break;
+		done = msrp_ws_feed(&K.ws, buf, (size_t)n) == MSRP_WS_DONE;
+	}
+	cr_expect(done, "the daemon did not answer the close frame");
+	cr_expect_eq(msrp_ws_close_code(&K.ws), 1000);
+	msrp_ws_fini(&K.ws);
+	close(K.fd);
+	cr_expect_geq(metric("rcsgw_msrp_connections_total"), 1);
+	cr_expect_eq(rcsgw_stop(pid, SIGTERM, 15000), 0);
+	pid = -1;
 }
 
 Test(msrp_daemon, answers_over_tls)

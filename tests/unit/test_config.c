@@ -354,6 +354,9 @@ Test(config, env_every_type)
 		"RCSGW_MSRP_MAX_TRANSACTIONS=8",
 		"RCSGW_MSRP_IDLE_TIMEOUT=0",
 		"RCSGW_MSRP_HEAD_TIMEOUT=2500ms",
+		"RCSGW_MSRP_WS_LISTEN=127.0.0.1:8081",
+		"RCSGW_MSRP_WSS_LISTEN=0.0.0.0:8443",
+		"RCSGW_MSRP_WS_MAX_MESSAGE=64k",
 		"RCSGW_MSRPS_LISTEN=0.0.0.0:2856",
 		"RCSGW_MSRPS_CERT=/etc/rcsgw/cert.pem",
 		"RCSGW_MSRPS_KEY=/etc/rcsgw/key.pem",
@@ -400,6 +403,11 @@ Test(config, env_every_type)
 	cr_expect_eq(c.msrp.max_transactions, 8);
 	cr_expect_eq(c.msrp.idle_timeout_ms, 0);
 	cr_expect_eq(c.msrp.head_timeout_ms, 2500);
+	cr_assert_eq(c.msrp.ws_listen.n, 1);
+	cr_expect_str_eq(c.msrp.ws_listen.v[0], "127.0.0.1:8081");
+	cr_assert_eq(c.msrp.wss_listen.n, 1);
+	cr_expect_str_eq(c.msrp.wss_listen.v[0], "0.0.0.0:8443");
+	cr_expect_eq(c.msrp.ws_max_message, 65536);
 	cr_assert_eq(c.msrps.listen.n, 1);
 	cr_expect_str_eq(c.msrps.listen.v[0], "0.0.0.0:2856");
 	cr_expect_str_eq(c.msrps.cert, "/etc/rcsgw/cert.pem");
@@ -638,6 +646,33 @@ Test(config, msrps_rules)
 	                          "required when msrps.listen is set");
 	expect_env_error(no_ca, "environment RCSGW_MSRPS_VERIFY_CLIENT: msrps.ca is required when "
 	                        "msrps.verify_client is true");
+	cr_assert_eq(cm_config_load_env(&c, NULL, ok, err, sizeof(err)), 0, "%s", err);
+	cm_config_free(&c);
+}
+
+Test(config, msrp_ws_rules)
+{
+	char *wss_no_cert[] = { "RCSGW_MSRP_WSS_LISTEN=0.0.0.0:8443", NULL };
+	char *small_msg[] = { "RCSGW_MSRP_WS_MAX_MESSAGE=16k", NULL };
+	char *big_head[] = { "RCSGW_MSRP_MAX_HEAD=1M", NULL };
+	char *ok[] = { "RCSGW_MSRP_WSS_LISTEN=0.0.0.0:8443", "RCSGW_MSRPS_CERT=c",
+	               "RCSGW_MSRPS_KEY=k", "RCSGW_MSRP_WS_LISTEN=127.0.0.1:8081",
+	               "RCSGW_MSRP_WS_MAX_MESSAGE=17k", NULL };
+	struct cm_config c;
+	char err[512];
+
+	cr_expect_eq(cm_config_load_env(&c, NULL, (char *[]){ NULL }, err, sizeof(err)), 0);
+	cr_expect_eq(c.msrp.ws_listen.n, 0);
+	cr_expect_eq(c.msrp.wss_listen.n, 0);
+	cr_expect_eq(c.msrp.ws_max_message, 1048576);
+	cm_config_free(&c);
+	expect_env_error(wss_no_cert, "environment RCSGW_MSRP_WSS_LISTEN: msrps.cert and msrps.key "
+	                              "are required when msrp.wss_listen is set");
+	/* a message must hold a whole head: the key that was set is blamed */
+	expect_env_error(small_msg, "environment RCSGW_MSRP_WS_MAX_MESSAGE: 16384 must be above "
+	                            "msrp.max_head (16384)");
+	expect_env_error(big_head, "environment RCSGW_MSRP_MAX_HEAD: 1048576 must be below "
+	                           "msrp.ws_max_message (1048576)");
 	cr_assert_eq(cm_config_load_env(&c, NULL, ok, err, sizeof(err)), 0, "%s", err);
 	cm_config_free(&c);
 }

@@ -1,6 +1,7 @@
 /* test_msrp_conn.c — MSRP over engine connections, both backends: requests and their
  * responses, Failure-Report rules, 501, local 408 and 503, broken streams, slow heads,
- * the transaction limit. A server and a client msrp_conn talk over loopback. */
+ * the transaction limit. A server and a client msrp_conn talk over loopback; a WebSocket
+ * client (msrp_ws_connect) talks to the server's msrp_conn_new_ws side. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include "engine/eng.h"
 #include "msrp/msrp_conn.h"
 #include "msrp/msrp_hdr.h"
+#include "msrp/msrp_ws.h"
 
 static sem_t done;
 
@@ -37,6 +39,9 @@ static int wait_done(int ms)
 
 static struct {
 	_Atomic int port;
+	_Atomic int ws_port;         /* the same server behind WebSocket (msrp_conn_new_ws) */
+	int body_in_buf;             /* bodies came with an eng_buf */
+	int body_copied;             /* bodies came with NULL (copy them) */
 	struct msrp_worker *mw;
 	eng_worker *w;
 	int answer;                  /* 1: respond 200 at END, 0: stay silent */
@@ -69,7 +74,11 @@ static void srv_head(struct msrp_conn *mc, const struct msrp_msg *m)
 
 static void srv_body(struct msrp_conn *mc, eng_buf *b, cm_slice body)
 {
-	(void)mc; (void)b;
+	(void)mc;
+	if (b)
+		srv.body_in_buf++;
+	else
+		srv.body_copied++;
 	if (srv.body_len + body.len <= sizeof(srv.body)) {
 		memcpy(srv.body + srv.body_len, body.p, body.len);
 		srv.body_len += body.len;
@@ -102,6 +111,13 @@ static void srv_accept(eng_listener *l, eng_conn *c)
 }
 
 static struct msrp_conn_cfg ccfg;
+static struct msrp_ws_cfg wcfg;
+
+static void srv_accept_ws(eng_listener *l, eng_conn *c)
+{
+	(void)l;
+	cr_assert(msrp_conn_new_ws(srv.mw, c, &wcfg, &srv_ops, NULL));
+}
 
 static void init(eng_worker *w, void *arg)
 {
@@ -112,6 +128,9 @@ static void init(eng_worker *w, void *arg)
 	cr_assert(srv.mw);
 	eng_listener *l = eng_listen(w, "127.0.0.1:0", 0, NULL, srv_accept, NULL, &err);
 	cr_assert(l);
+	eng_listener *lw = eng_listen(w, "127.0.0.1:0", 0, NULL, srv_accept_ws, NULL, &err);
+	cr_assert(lw);
+	srv.ws_port = eng_listener_port(lw);
 	srv.port = eng_listener_port(l);
 }
 
@@ -201,6 +220,7 @@ static void start(enum eng_backend be)
 	srv.answer = 1;
 	sem_init(&done, 0, 0);
 	msrp_conn_cfg_default(&ccfg);
+	msrp_ws_cfg_defaults(&wcfg);
 	ccfg.txn_timeout_ms = 300;
 	ccfg.head_timeout_ms = 300;
 	ccfg.max_txns = 4;
@@ -388,4 +408,188 @@ Test(msrp_conn, broken_stream_and_slow_head_io_uring, .timeout = 20)
 Test(msrp_conn, broken_stream_and_slow_head_epoll, .timeout = 20)
 {
 	broken_and_slow(ENG_BACKEND_EPOLL);
+}
+
+/* ---- over WebSocket: a client on msrp_ws_connect, the server on msrp_conn_new_ws ---- */
+
+#define WS_TO "To-Path: msrp://127.0.0.1:2855/srv123;ws\r\n"
+#define WS_FROM "From-Path: msrp://127.0.0.1:2856/cli456;ws\r\n"
+static const char ws_send[] =
+	"MSRP wstid001 SEND\r\n" WS_TO WS_FROM
+	"Message-ID: m1\r\nByte-Range: 1-8/8\r\nContent-Type: text/plain\r\n\r\n"
+	"Hi there\r\n-------wstid001$\r\n";
+static const char ws_frob[] = "MSRP wstid002 FROB\r\n" WS_TO WS_FROM "-------wstid002$\r\n";
+static const char ws_send_nobody[] = "MSRP wstid003 SEND\r\n" WS_TO WS_FROM "-------wstid003$\r\n";
+
+static struct {
+	struct msrp_ws ws;
+	char cur[1024];
+	size_t cur_len;
+	char msg[8][1024];           /* each WebSocket message received, NUL-terminated */
+	const char *on_open;         /* what to send once open; NULL: ws_send and ws_frob */
+	_Atomic int nmsgs;
+	_Atomic int opened, closed, code;
+} W;
+
+static void wc_send(const char *frame)
+{
+	struct iovec iov = { (void *)frame, strlen(frame) };
+	cr_expect_eq(msrp_ws_send_msg(&W.ws, &iov, 1), 0);
+}
+
+static void wc_open(void *ctx)
+{
+	(void)ctx;
+	W.opened = 1;
+	if (W.on_open) {
+		wc_send(W.on_open);
+		return;
+	}
+	/* one MSRP frame per WebSocket message (RFC 7977 §4.2) */
+	wc_send(ws_send);
+	wc_send(ws_frob);
+}
+
+static void wc_data(void *ctx, const char *p, size_t len)
+{
+	(void)ctx;
+	if (W.cur_len + len < sizeof(W.cur)) {
+		memcpy(W.cur + W.cur_len, p, len);
+		W.cur_len += len;
+	}
+}
+
+static void wc_msg_end(void *ctx)
+{
+	(void)ctx;
+	int i = W.nmsgs;
+	if (i < 8) {
+		memcpy(W.msg[i], W.cur, W.cur_len);
+		W.msg[i][W.cur_len] = '\0';
+	}
+	W.cur_len = 0;
+	W.nmsgs = i + 1;
+	sem_post(&done);
+}
+
+static void wc_close(void *ctx, int code)
+{
+	(void)ctx;
+	W.code = code;
+	W.closed = 1;
+	sem_post(&done);
+}
+
+static const struct msrp_ws_ops wc_ops = {
+	.on_open = wc_open, .on_data = wc_data, .on_msg_end = wc_msg_end, .on_close = wc_close,
+};
+
+static void wc_connect(eng_worker *w, void *arg, uint64_t u)
+{
+	(void)arg; (void)u;
+	char hp[32];
+	snprintf(hp, sizeof(hp), "127.0.0.1:%d", (int)srv.ws_port);
+	cr_assert_eq(msrp_ws_connect(&W.ws, w, hp, NULL, NULL, CM_SLICE_LIT("127.0.0.1"),
+				     CM_SLICE_LIT("/msrp"), CM_SLICE_NULL, &wcfg, &wc_ops, NULL,
+				     NULL, NULL), 0);
+}
+
+static void wc_send_last(eng_worker *w, void *arg, uint64_t u)
+{
+	(void)w; (void)arg; (void)u;
+	wc_send(ws_send_nobody);
+}
+
+static void over_websocket(enum eng_backend be)
+{
+	start(be);
+	memset(&W, 0, sizeof(W));
+	cr_assert_eq(eng_post(eng_worker_at(e, 0), wc_connect, NULL, 0), 0);
+	/* two responses, each one WebSocket message holding one whole frame */
+	cr_assert_eq(wait_done(5000), 0);
+	cr_assert_eq(wait_done(5000), 0);
+	cr_expect(W.opened);
+	cr_assert_eq(W.nmsgs, 2);
+	cr_expect(!strncmp(W.msg[0], "MSRP wstid001 200 OK\r\n", 22), "got <%s>", W.msg[0]);
+	cr_expect(strstr(W.msg[0], "To-Path: msrp://127.0.0.1:2856/cli456;ws\r\n") != NULL,
+		  "got <%s>", W.msg[0]);
+	cr_expect(strstr(W.msg[0], "-------wstid001$\r\n") != NULL, "got <%s>", W.msg[0]);
+	cr_expect(!strncmp(W.msg[1], "MSRP wstid002 501 ", 18), "got <%s>", W.msg[1]);
+	cr_expect(strstr(W.msg[1], "-------wstid002$\r\n") != NULL, "got <%s>", W.msg[1]);
+	cr_expect_str_eq(srv.method, "SEND");
+	cr_expect_eq(srv.heads, 1, "the 501'd FROB reached the owner");
+	cr_expect_eq(srv.ends, 1);
+	cr_expect_eq(srv.flag, MSRP_FLAG_END);
+	cr_expect_eq(srv.body_len, 8);
+	cr_expect(memcmp(srv.body, "Hi there", 8) == 0);
+	cr_expect_eq(srv.body_in_buf, 0, "a WebSocket body came with an eng_buf");
+	cr_expect_geq(srv.body_copied, 1);
+	/* the server closes from its owner's callback: a close handshake with 1000, the
+	 * owner's on_close once with 0 */
+	srv.close_on_head = 1;
+	cr_assert_eq(eng_post(eng_worker_at(e, 0), wc_send_last, NULL, 0), 0);
+	cr_assert_eq(wait_done(5000), 0);
+	cr_expect(W.closed);
+	cr_expect_eq(W.code, 1000);
+	for (int i = 0; i < 200 && !srv.closed; i++)
+		usleep(5000);
+	usleep(50000);
+	cr_expect_eq(srv.closed, 1);
+	cr_expect_eq(srv.close_err, 0);
+	/* both ends of start()'s TCP pair, and the WebSocket one */
+	cr_expect_eq(srv.st.conns, 3, "conns %llu", (unsigned long long)srv.st.conns);
+	cr_expect_eq(msrp_worker_ws_stats(srv.mw)->upgrades, 1);
+	cr_expect_eq(srv.st.answered_501, 1);
+	stop();
+}
+
+Test(msrp_conn, over_websocket_io_uring, .timeout = 20) { over_websocket(ENG_BACKEND_IO_URING); }
+Test(msrp_conn, over_websocket_epoll, .timeout = 20) { over_websocket(ENG_BACKEND_EPOLL); }
+
+static void websocket_broken_and_slow(enum eng_backend be)
+{
+	start(be);
+	/* not MSRP inside the WebSocket: closed with 1008, the owner hears -EPROTO */
+	memset(&W, 0, sizeof(W));
+	W.on_open = "HTTP/1.1 200 OK\r\n\r\n";
+	cr_assert_eq(eng_post(eng_worker_at(e, 0), wc_connect, NULL, 0), 0);
+	cr_assert_eq(wait_done(5000), 0);
+	cr_expect(W.opened);
+	cr_expect(W.closed);
+	cr_expect_eq(W.code, 1008);
+	for (int i = 0; i < 200 && srv.closed < 1; i++)
+		usleep(5000);
+	cr_expect_eq(srv.closed, 1);
+	cr_expect_eq(srv.close_err, -EPROTO);
+	cr_expect_geq(srv.st.stream_errors, 1);
+
+	/* a head that never ends: cut off after head_timeout (300 ms), the owner hears
+	 * -ETIMEDOUT, the client sees the connection end without a close frame */
+	memset(&W, 0, sizeof(W));
+	W.on_open = "MSRP a786hjs2 SEND\r\nTo-Path: msrp://127.0.0.1:2855/x;ws\r\n";
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(eng_post(eng_worker_at(e, 0), wc_connect, NULL, 0), 0);
+	cr_assert_eq(wait_done(5000), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double sec = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cr_expect(W.opened);
+	cr_expect(W.closed);
+	cr_expect_eq(W.code, 1006);
+	cr_expect(sec >= 0.25 && sec < 2.0, "closed after %.2f s", sec);
+	for (int i = 0; i < 200 && srv.closed < 2; i++)
+		usleep(5000);
+	cr_expect_eq(srv.closed, 2);
+	cr_expect_eq(srv.close_err, -ETIMEDOUT);
+	cr_expect_geq(srv.st.head_timeouts, 1);
+	stop();
+}
+
+Test(msrp_conn, websocket_broken_stream_and_slow_head_io_uring, .timeout = 20)
+{
+	websocket_broken_and_slow(ENG_BACKEND_IO_URING);
+}
+Test(msrp_conn, websocket_broken_stream_and_slow_head_epoll, .timeout = 20)
+{
+	websocket_broken_and_slow(ENG_BACKEND_EPOLL);
 }
