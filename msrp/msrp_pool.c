@@ -57,8 +57,10 @@ static void entry_free(struct msrp_pool *p, struct entry *e)
 		p->n--;
 	}
 	free(e);
-	if (p->dying && !p->busy && !p->entries)
+	if (p->dying && !p->busy && !p->entries) {
+		eng_timer_cancel(&p->flush);
 		free(p);
+	}
 }
 
 /* Runs the waiters of open and failed entries; failed entries go. */
@@ -230,10 +232,12 @@ void msrp_pool_free(struct msrp_pool *p)
 			entry_free(p, e);
 	}
 	p->busy = 0;
-	if (!p->entries)
+	if (!p->entries) {
+		eng_timer_cancel(&p->flush);
 		free(p);
-	else
+	} else {
 		kick(p);
+	}
 }
 
 unsigned msrp_pool_size(const struct msrp_pool *p)
