@@ -19,6 +19,7 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 
 #include "tests/lib/proc.h"
 #include "tests/lib/tls_certs.h"
@@ -357,6 +358,9 @@ static void *tls_client(void *arg)
 	wolfSSL_shutdown(ssl);
 	wolfSSL_free(ssl);
 	close(fd);
+#if defined(HAVE_ECC) && defined(FP_ECC)
+	wc_ecc_fp_free(); /* wolfSSL's per-thread ECC cache, never freed by itself */
+#endif
 	return NULL;
 }
 
