@@ -151,7 +151,27 @@ static eng_tls_ctx *msrps_ctx(const struct cm_config *cfg, char *err, size_t err
 		.verify_peer = cfg->msrps.verify_client,
 		.min_version = cfg->tls.min_version == CM_TLS_1_3 ? ENG_TLS_V13 : ENG_TLS_V12,
 	};
-	return eng_tls_ctx_new(&tc, 1, err, errlen);
+	eng_tls_ctx *ctx = eng_tls_ctx_new(&tc, 1, err, errlen);
+	/* msrps.sni_certs: "name:cert:key" (the format is checked at load) */
+	for (size_t i = 0; ctx && i < cfg->msrps.sni_certs.n; i++) {
+		char item[1024], e2[256];
+		snprintf(item, sizeof(item), "%s", cfg->msrps.sni_certs.v[i]);
+		char *cert = strchr(item, ':'), *key = cert ? strchr(cert + 1, ':') : NULL;
+		if (!cert || !key) {
+			snprintf(err, errlen, "msrps.sni_certs element %zu is malformed", i);
+			eng_tls_ctx_free(ctx);
+			return NULL;
+		}
+		*cert++ = '\0';
+		*key++ = '\0';
+		if (eng_tls_ctx_add_sni(ctx, item, cert, key, e2, sizeof(e2)) < 0) {
+			snprintf(err, errlen, "msrps.sni_certs element %zu (%.200s): %.200s", i, item, e2);
+			eng_tls_ctx_free(ctx);
+			return NULL;
+		}
+		CM_INFO("msrps: certificate %s for SNI name %s", cert, item);
+	}
+	return ctx;
 }
 
 /* Waits for SIGTERM (drain) or SIGINT (stop). Returns the signal. */

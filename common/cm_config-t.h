@@ -110,6 +110,7 @@ struct cm_config_msrps {
 	char *key;                 /* PEM private key file */
 	char *ca;                  /* PEM CA file to verify clients with */
 	bool verify_client;        /* ask for and verify client certificates */
+	struct cm_strlist sni_certs; /* "name:cert.pem:key.pem": another certificate for SNI name */
 };
 
 struct cm_config_sip {

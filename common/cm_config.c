@@ -120,6 +120,8 @@ static const struct cm_config_key cm_schema[] = {
 	      "PEM CA file that client certificates are verified against"),
 	K_BOOL("msrps", "verify_client", msrps.verify_client, "false",
 	       "ask for a client certificate and verify it against msrps.ca"),
+	K_LIST("msrps", "sni_certs", msrps.sni_certs, "", 0,
+	       "more certificates chosen by the client's SNI name: \"name:cert.pem:key.pem\""),
 
 	K_LIST("sip", "listen", sip.listen, "udp:0.0.0.0:5060,tcp:0.0.0.0:5060", 0,
 	       "SIP listen addresses, transport:host:port (udp, tcp, tls)"),
@@ -921,6 +923,15 @@ static int validate(struct load *L)
 		where(L, wm, at, sizeof(at));
 		return failf(L, "%s: %" PRId64 " must be above msrp.max_head (%" PRId64 ")",
 		             at, c->msrp.ws_max_message, c->msrp.max_head);
+	}
+	for (size_t i = 0; i < c->msrps.sni_certs.n; i++) {
+		const char *v = c->msrps.sni_certs.v[i], *a = strchr(v, ':');
+		const char *b = a ? strchr(a + 1, ':') : NULL;
+		if (!a || a == v || !b || b == a + 1 || !b[1] || strchr(b + 1, ':')) {
+			where(L, cm_config_find("msrps", "sni_certs"), at, sizeof(at));
+			return failf(L, "%s: element %zu: expected \"name:cert.pem:key.pem\", got \"%s\"",
+			             at, i, v);
+		}
 	}
 	if (c->msrps.verify_client && !c->msrps.ca[0]) {
 		where(L, cm_config_find("msrps", "verify_client"), at, sizeof(at));

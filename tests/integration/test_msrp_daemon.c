@@ -52,6 +52,7 @@ TestSuite(msrp_daemon, .fini = fini, .timeout = 60);
 static void start_with(int tls, int ws)
 {
 	static char e_api[64], e_msrp[64], e_msrps[64], e_cert[256], e_key[256], e_ws[64];
+	static char e_sni[640];
 	char *env[12];
 	int n = 0;
 
@@ -70,9 +71,12 @@ static void start_with(int tls, int ws)
 		snprintf(e_msrps, sizeof(e_msrps), "RCSGW_MSRPS_LISTEN=127.0.0.1:%d", msrps_port);
 		snprintf(e_cert, sizeof(e_cert), "RCSGW_MSRPS_CERT=%s", certs.server_cert);
 		snprintf(e_key, sizeof(e_key), "RCSGW_MSRPS_KEY=%s", certs.server_key);
+		snprintf(e_sni, sizeof(e_sni), "RCSGW_MSRPS_SNI_CERTS=%s:%s:%s", TLS_CERTS_ALT_CN,
+			 certs.alt_cert, certs.alt_key);
 		env[n++] = e_msrps;
 		env[n++] = e_cert;
 		env[n++] = e_key;
+		env[n++] = e_sni;
 	}
 	if (ws) {
 		ws_port = free_tcp_port();
@@ -484,4 +488,43 @@ Test(msrp_daemon, tshark_decodes_every_frame)
 	close(out);
 	cr_expect_eq(strlen(mal), 0, "malformed frames:\n%s", mal);
 	unlink(pcap);
+}
+
+/* The subject of the certificate the daemon's msrps listener shows for <sni>. */
+static void peer_subject(WOLFSSL_CTX *ctx, const char *sni, char *out, size_t len)
+{
+	int fd = tcp(msrps_port);
+	WOLFSSL *ssl = wolfSSL_new(ctx);
+	wolfSSL_set_fd(ssl, fd);
+	if (sni)
+		wolfSSL_UseSNI(ssl, WOLFSSL_SNI_HOST_NAME, sni, (unsigned short)strlen(sni));
+	out[0] = '\0';
+	if (wolfSSL_connect(ssl) == WOLFSSL_SUCCESS) {
+		WOLFSSL_X509 *x = wolfSSL_get_peer_certificate(ssl);
+		if (x) {
+			wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_subject_name(x), out, (int)len);
+			wolfSSL_X509_free(x);
+		}
+	}
+	wolfSSL_shutdown(ssl);
+	wolfSSL_free(ssl);
+	close(fd);
+}
+
+Test(msrp_daemon, msrps_sni_certificate_from_config)
+{
+	char subj[512];
+	start(1);
+	cr_assert_eq(wait_port(HOST, msrps_port, 10000), 0);
+	wolfSSL_Init();
+	WOLFSSL_CTX *ctx = wolfSSL_CTX_new(wolfTLS_client_method());
+	cr_assert_eq(wolfSSL_CTX_load_verify_locations(ctx, certs.ca, NULL), WOLFSSL_SUCCESS);
+	peer_subject(ctx, TLS_CERTS_ALT_CN, subj, sizeof(subj));
+	cr_expect(strstr(subj, "CN=" TLS_CERTS_ALT_CN), "SNI %s got: %s", TLS_CERTS_ALT_CN, subj);
+	peer_subject(ctx, "localhost", subj, sizeof(subj));
+	cr_expect(strstr(subj, "CN=" TLS_CERTS_SERVER_CN), "SNI localhost got: %s", subj);
+	peer_subject(ctx, NULL, subj, sizeof(subj));
+	cr_expect(strstr(subj, "CN=" TLS_CERTS_SERVER_CN), "no SNI got: %s", subj);
+	wolfSSL_CTX_free(ctx);
+	wolfSSL_Cleanup();
 }

@@ -362,6 +362,7 @@ Test(config, env_every_type)
 		"RCSGW_MSRPS_KEY=/etc/rcsgw/key.pem",
 		"RCSGW_MSRPS_CA=/etc/rcsgw/ca.pem",
 		"RCSGW_MSRPS_VERIFY_CLIENT=on",
+		"RCSGW_MSRPS_SNI_CERTS=alt.example.com:/etc/rcsgw/alt.pem:/etc/rcsgw/alt.key",
 		"RCSGW_SIP_LISTEN=tls:0.0.0.0:5061",
 		"RCSGW_TLS_MIN_VERSION=1.3",
 		"RCSGW_LOG_LEVEL=warn",
@@ -414,6 +415,8 @@ Test(config, env_every_type)
 	cr_expect_str_eq(c.msrps.key, "/etc/rcsgw/key.pem");
 	cr_expect_str_eq(c.msrps.ca, "/etc/rcsgw/ca.pem");
 	cr_expect_eq(c.msrps.verify_client, true);
+	cr_assert_eq(c.msrps.sni_certs.n, 1);
+	cr_expect_str_eq(c.msrps.sni_certs.v[0], "alt.example.com:/etc/rcsgw/alt.pem:/etc/rcsgw/alt.key");
 	cr_assert_eq(c.sip.listen.n, 1);
 	cr_expect_str_eq(c.sip.listen.v[0], "tls:0.0.0.0:5061");
 	cr_expect_eq(c.tls.min_version, CM_TLS_1_3);
@@ -784,5 +787,19 @@ Test(config, dump_reports_write_errors)
 	cm_config_defaults(&c);
 	cr_expect_eq(cm_config_dump(&c, f), -EIO);
 	fclose(f);
+	cm_config_free(&c);
+}
+
+Test(config, sni_certs_format)
+{
+	struct cm_config c;
+	char err[512];
+	char *bad[] = { "RCSGW_MSRPS_SNI_CERTS=alt.example.com:/only-cert.pem", NULL };
+	cr_expect_eq(cm_config_load_env(&c, NULL, bad, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "RCSGW_MSRPS_SNI_CERTS") || strstr(err, "msrps.sni_certs"), "%s", err);
+	cr_expect(strstr(err, "name:cert.pem:key.pem"), "%s", err);
+	char *good[] = { "RCSGW_MSRPS_SNI_CERTS=a.example:/a.pem:/a.key,b.example:/b.pem:/b.key", NULL };
+	cr_assert_eq(cm_config_load_env(&c, NULL, good, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.msrps.sni_certs.n, 2);
 	cm_config_free(&c);
 }
