@@ -106,6 +106,11 @@ static const struct api_metric_def msrp_metrics[] = {
 	{ "rcsgw_msrp_parse_errors_syntax_total", "counter", "Frames refused as malformed (400)." },
 	{ "rcsgw_msrp_parse_errors_limit_total", "counter", "Frames over a line, header or head limit." },
 	{ "rcsgw_msrp_parse_errors_body_total", "counter", "Frames whose body passed msrp.max_chunk (413)." },
+	{ "rcsgw_msrp_ws_upgrades_total", "counter", "WebSocket connections opened (RFC 7977)." },
+	{ "rcsgw_msrp_ws_refused_total", "counter", "WebSocket upgrades refused with an HTTP error." },
+	{ "rcsgw_msrp_ws_too_big_total", "counter", "WebSocket messages over msrp.ws_max_message (1009)." },
+	{ "rcsgw_msrp_ws_protocol_errors_total", "counter", "WebSocket connections failed by the frame layer." },
+	{ "rcsgw_msrp_ws_split_frames_total", "counter", "WebSocket messages that ended inside an MSRP frame." },
 };
 
 static void msrp_collect(eng_worker *w, uint64_t *v, void *arg)
@@ -128,6 +133,12 @@ static void msrp_collect(eng_worker *w, uint64_t *v, void *arg)
 	v[9] = p->errors[MSRP_PE_SYNTAX] + p->errors[MSRP_PE_SEMANTIC];
 	v[10] = p->errors[MSRP_PE_LINE] + p->errors[MSRP_PE_HEADERS] + p->errors[MSRP_PE_HEAD];
 	v[11] = p->errors[MSRP_PE_BODY];
+	const struct msrp_ws_stats *ws = msrp_svc_ws_stats(x->msrp);
+	v[12] = ws->upgrades;
+	v[13] = ws->refused + ws->head_too_big;
+	v[14] = ws->msg_too_big;
+	v[15] = ws->proto_errors;
+	v[16] = c->ws_split_frames;
 }
 
 /* After the engine is gone: what the workers' MSRP endpoints and TLS context still hold. */

@@ -608,6 +608,19 @@ static void ws_data(void *ctx, const char *p, size_t len)
 	conn_feed(ctx, NULL, p, len);
 }
 
+/* RFC 7977 §5: a WebSocket message carries whole MSRP frames; one that ends in the middle
+ * of a frame breaks the stream. */
+static void ws_msg_end(void *ctx)
+{
+	struct msrp_conn *mc = ctx;
+	if (closing(mc) || msrp_parser_idle(&mc->p))
+		return;
+	struct msrp_ev ev = { .type = MSRP_EV_ERROR,
+			      .reason = "an MSRP frame spread over WebSocket messages" };
+	mc->mw->st.ws_split_frames++;
+	stream_error(mc, &ev);
+}
+
 /* What the owner hears for a WebSocket that ended with <code>: 0 for a close handshake
  * (ours or the peer's), the connection's error when it just broke, -EPROTO when the
  * WebSocket failed (1002, 1007, 1009 ...), -ECONNREFUSED when it never opened. */
@@ -641,6 +654,7 @@ struct msrp_conn_ws {
 static const struct msrp_ws_ops msrp_ws_glue_ops = {
 	.on_open = ws_open,
 	.on_data = ws_data,
+	.on_msg_end = ws_msg_end,
 	.on_close = ws_close,
 };
 

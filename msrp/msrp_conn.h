@@ -53,6 +53,7 @@ struct msrp_conn_stats {
 	uint64_t txn_limit;            /* requests refused at max_txns */
 	uint64_t idle_closed, head_timeouts;
 	uint64_t stream_errors;        /* broken streams closed (parser errors) */
+	uint64_t ws_split_frames;      /* WebSocket messages that ended inside a frame */
 };
 
 struct msrp_worker;

@@ -169,6 +169,11 @@ const struct msrp_parse_stats *msrp_svc_parse_stats(const struct msrp_svc *s)
 	return msrp_worker_parse_stats(s->mw);
 }
 
+const struct msrp_ws_stats *msrp_svc_ws_stats(const struct msrp_svc *s)
+{
+	return msrp_worker_ws_stats(s->mw);
+}
+
 int msrp_svc_tcp_port(const struct msrp_svc *s)
 {
 	return s->tcp_port;

@@ -40,6 +40,7 @@ void msrp_svc_free(struct msrp_svc *s);
 /* Counters of the worker's MSRP connections and parsers (worker's thread). */
 const struct msrp_conn_stats *msrp_svc_conn_stats(const struct msrp_svc *s);
 const struct msrp_parse_stats *msrp_svc_parse_stats(const struct msrp_svc *s);
+const struct msrp_ws_stats *msrp_svc_ws_stats(const struct msrp_svc *s);
 /* Port actually bound by the first TCP listener (tests use port 0), 0 when none. */
 int msrp_svc_tcp_port(const struct msrp_svc *s);
 
