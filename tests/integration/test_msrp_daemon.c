@@ -78,9 +78,10 @@ static void start_with(int tls, int ws)
 		env[n++] = e_key;
 		env[n++] = e_sni;
 	}
-	if (ws) {
+	if (ws) { /* 1: ws, 2: wss (with tls) */
 		ws_port = free_tcp_port();
-		snprintf(e_ws, sizeof(e_ws), "RCSGW_MSRP_WS_LISTEN=127.0.0.1:%d", ws_port);
+		snprintf(e_ws, sizeof(e_ws), "RCSGW_MSRP_%s_LISTEN=127.0.0.1:%d", ws == 2 ? "WSS" : "WS",
+			 ws_port);
 		env[n++] = e_ws;
 	}
 	env[n] = NULL;
@@ -256,6 +257,7 @@ Test(msrp_daemon, broken_streams_are_closed_and_counted)
 
 static struct {
 	int fd;
+	WOLFSSL *ssl;                /* wss: the TLS session on <fd> */
 	struct msrp_ws ws;
 	int opened;                  /* no glue: no on_close; msrp_ws_feed says DONE */
 	char cur[4096];
@@ -268,7 +270,7 @@ static int k_out(void *arg, const void *p, size_t len)
 {
 	(void)arg;
 	while (len) {
-		ssize_t w = send(K.fd, p, len, MSG_NOSIGNAL);
+		ssize_t w = K.ssl ? wolfSSL_write(K.ssl, p, (int)len) : send(K.fd, p, len, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
@@ -310,9 +312,9 @@ static int k_pump(const int *flag, int want, int timeout_ms)
 	char buf[4096];
 	while (*flag < want) {
 		struct pollfd p = { .fd = K.fd, .events = POLLIN };
-		if (poll(&p, 1, timeout_ms) <= 0)
+		if (!(K.ssl && wolfSSL_pending(K.ssl) > 0) && poll(&p, 1, timeout_ms) <= 0)
 			return -1;
-		ssize_t r = recv(K.fd, buf, sizeof(buf), 0);
+		ssize_t r = K.ssl ? wolfSSL_read(K.ssl, buf, (int)sizeof(buf)) : recv(K.fd, buf, sizeof(buf), 0);
 		if (r <= 0)
 			return -1;
 		if (msrp_ws_feed(&K.ws, buf, (size_t)r) == MSRP_WS_DONE && *flag < want)
@@ -527,4 +529,39 @@ Test(msrp_daemon, msrps_sni_certificate_from_config)
 	cr_expect(strstr(subj, "CN=" TLS_CERTS_SERVER_CN), "no SNI got: %s", subj);
 	wolfSSL_CTX_free(ctx);
 	wolfSSL_Cleanup();
+}
+
+Test(msrp_daemon, answers_over_secure_websocket)
+{
+	static struct msrp_ws_cfg cfg;
+	char host[32];
+
+	start_with(1, 2);
+	cr_assert_eq(wait_port(HOST, ws_port, 10000), 0);
+	memset(&K, 0, sizeof(K));
+	wolfSSL_Init();
+	WOLFSSL_CTX *ctx = wolfSSL_CTX_new(wolfTLS_client_method());
+	cr_assert_eq(wolfSSL_CTX_load_verify_locations(ctx, certs.ca, NULL), WOLFSSL_SUCCESS);
+	K.fd = tcp(ws_port);
+	K.ssl = wolfSSL_new(ctx);
+	wolfSSL_set_fd(K.ssl, K.fd);
+	cr_assert_eq(wolfSSL_connect(K.ssl), WOLFSSL_SUCCESS, "TLS handshake with msrp.wss_listen");
+	msrp_ws_cfg_defaults(&cfg);
+	cr_assert_eq(msrp_ws_init(&K.ws, MSRP_WS_CLIENT, &cfg, &k_ops, NULL, NULL, k_out, NULL), 0);
+	snprintf(host, sizeof(host), "localhost:%d", ws_port);
+	cr_assert_eq(msrp_ws_client_start(&K.ws, (cm_slice){ host, strlen(host) },
+					  CM_SLICE_LIT("/"), CM_SLICE_NULL), 0);
+	cr_assert_eq(k_pump(&K.opened, 1, 5000), 0, "no 101 (HTTP %d)", msrp_ws_http_status(&K.ws));
+	const char *r = k_ask(send_req);
+	cr_expect(strncmp(r, "MSRP a786hjs2 481", 17) == 0, "got: %s", r);
+	r = k_ask(frob_req);
+	cr_expect(strncmp(r, "MSRP frob1234 501", 17) == 0, "got: %s", r);
+	msrp_ws_fini(&K.ws);
+	wolfSSL_shutdown(K.ssl);
+	wolfSSL_free(K.ssl);
+	K.ssl = NULL;
+	close(K.fd);
+	wolfSSL_CTX_free(ctx);
+	wolfSSL_Cleanup();
+	cr_expect_geq(metric("rcsgw_msrp_ws_upgrades_total"), 1);
 }
