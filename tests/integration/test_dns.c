@@ -30,6 +30,7 @@
 
 #include "engine/eng.h"
 #include "engine/eng_dns.h"
+#include "tests/lib/wait.h"
 
 #define DNSMASQ_DEFAULT "/usr/sbin/dnsmasq"
 #define BIG_ADDRS 40           /* A records of big.test: > 512 bytes, so TC without EDNS */
@@ -437,21 +438,6 @@ static void job_run(eng_worker *w, void *arg, uint64_t u64)
 	sem_post(&j->done);
 }
 
-static int sem_wait_ms(sem_t *s, int ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	while (sem_timedwait(s, &ts) < 0)
-		if (errno != EINTR)
-			return -1;
-	return 0;
-}
 
 static int on_worker(void (*fn)(void *arg), void *arg)
 {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine/eng.h"
+#include "tests/lib/wait.h"
 
 static const enum eng_backend backends[] = { ENG_BACKEND_IO_URING, ENG_BACKEND_EPOLL };
 
@@ -36,21 +37,6 @@ static eng_engine *start(enum eng_backend be, unsigned workers, void (*tweak)(st
 	return e;
 }
 
-static int sem_wait_ms(sem_t *s, int ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	while (sem_timedwait(s, &ts) < 0)
-		if (errno != EINTR)
-			return -1;
-	return 0;
-}
 
 static uint64_t mono_ms(void)
 {

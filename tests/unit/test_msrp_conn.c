@@ -16,24 +16,11 @@
 #include "msrp/msrp_conn.h"
 #include "msrp/msrp_hdr.h"
 #include "msrp/msrp_ws.h"
+#include "tests/lib/wait.h"
 
 static sem_t done;
 
-static int wait_done(int ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	while (sem_timedwait(&done, &ts) < 0)
-		if (errno != EINTR)
-			return -1;
-	return 0;
-}
+static int wait_done(int ms) { return sem_wait_ms(&done, ms); }
 
 /* ---- the server: answers SEND 200 (or nothing when told), records what it saw ------- */
 

@@ -12,6 +12,7 @@
 #include "msrp/msrp_id.h"
 #include "msrp/msrp_pool.h"
 #include "msrp/msrp_uri.h"
+#include "tests/lib/wait.h"
 
 static sem_t done;
 static eng_engine *e;
@@ -20,16 +21,7 @@ static struct msrp_pool *pool;
 static _Atomic int port_a, port_b, port_dead;
 static eng_listener *la, *lb;
 
-static int wait_done(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 5;
-	while (sem_timedwait(&done, &ts) < 0)
-		if (errno != EINTR)
-			return -1;
-	return 0;
-}
+static int wait_done(void) { return sem_wait_ms(&done, 5000); }
 
 /* servers: answer every SEND with 200; a SEND with Message-ID "close" makes the server
  * close the connection */
