@@ -435,20 +435,21 @@ ssize_t msrp_write_report(char *buf, size_t len, cm_slice tid, cm_slice to_path,
 	return msrp_write_head(buf, len, &m, MSRP_FLAG_END);
 }
 
+/* The meanings RFC 4975 §7.2 / RFC 4976 give the codes, as IANA's MSRP registry lists them. */
 const char *msrp_write_reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
-	case 400: return "Bad Request";
+	case 400: return "Unintelligible";
 	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 408: return "Request Timeout";
-	case 413: return "Stop Sending Message";
-	case 415: return "Unsupported Media Type";
-	case 423: return "Interval Out-of-Bounds";
-	case 481: return "Session Does Not Exist";
-	case 501: return "Not Implemented";
-	case 506: return "Session Already In Use";
+	case 403: return "Action-not-allowed";
+	case 408: return "Transaction-did-not-complete-in-allotted-time";
+	case 413: return "Stop-sending-message";
+	case 415: return "MIME-not-understood";
+	case 423: return "Parameter-out-of-bounds";
+	case 481: return "Session-does-not-exist";
+	case 501: return "Request-method-not-understood";
+	case 506: return "Session-already-bound";
 	default:  return "";
 	}
 }
