@@ -565,3 +565,56 @@ Test(msrp_daemon, answers_over_secure_websocket)
 	wolfSSL_Cleanup();
 	cr_expect_geq(metric("rcsgw_msrp_ws_upgrades_total"), 1);
 }
+
+/* ---- hostile input: many connections of garbage and truncated frames ------------------ */
+
+Test(msrp_daemon, survives_a_flood_of_garbage)
+{
+	start(0);
+	unsigned seed = 12345;
+	char buf[4096];
+	for (int i = 0; i < 300; i++) {
+		int fd = tcp(msrp_port);
+		size_t n = 0;
+		switch (i % 4) {
+		case 0: /* random bytes */
+			n = 1 + (size_t)rand_r(&seed) % sizeof(buf);
+			for (size_t k = 0; k < n; k++)
+				buf[k] = (char)rand_r(&seed);
+			break;
+		case 1: /* a valid frame cut anywhere, then random bytes */
+			n = (size_t)rand_r(&seed) % (sizeof(send_req) - 1);
+			memcpy(buf, send_req, n);
+			for (size_t k = 0; k < 64; k++)
+				buf[n++] = (char)rand_r(&seed);
+			break;
+		case 2: /* a valid frame with one byte flipped */
+			n = sizeof(send_req) - 1;
+			memcpy(buf, send_req, n);
+			buf[(size_t)rand_r(&seed) % n] ^= (char)(1 + rand_r(&seed) % 255);
+			break;
+		default: /* huge header line */
+			n = (size_t)snprintf(buf, sizeof(buf), "MSRP a786hjs2 SEND\r\nTo-Path: ");
+			while (n < sizeof(buf))
+				buf[n++] = 'x';
+			break;
+		}
+		if (send(fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN)
+			cr_log_info("send %d: %s", i, strerror(errno));
+		if (i % 2)
+			close(fd); /* half of them hang up at once, the others after a moment */
+		else {
+			usleep(1000);
+			close(fd);
+		}
+	}
+	/* still serving, and still answering the API */
+	int fd = tcp(msrp_port);
+	cr_assert(send(fd, send_req, sizeof(send_req) - 1, 0) > 0);
+	const char *r = read_until(fd, "-------a786hjs2$\r\n", 5000);
+	cr_expect(strncmp(r, "MSRP a786hjs2 481", 17) == 0, "got: %s", r);
+	close(fd);
+	cr_expect_geq(metric("rcsgw_msrp_stream_errors_total"), 50);
+	cr_expect_eq(rcsgw_stop(pid, SIGTERM, 15000), 0, "the daemon did not stop cleanly");
+	pid = -1;
+}
