@@ -170,6 +170,10 @@ eng_buf *eng__buf_take(eng_worker *w);
 eng_seg *eng__seg_get(eng_worker *w);
 void eng__seg_put(eng_worker *w, eng_seg *s);
 
+/* Reads the clock into w->now_ms: backends call it when their wait returns, before
+ * dispatching, so that callbacks see the time they run at, not the time the worker fell
+ * asleep. */
+void eng__clock(eng_worker *w);
 int eng__mbox_init(struct eng_mbox *m, size_t size);
 void eng__mbox_fini(struct eng_mbox *m);
 int eng__mbox_push(struct eng_mbox *m, eng_msg_fn fn, void *arg, uint64_t u64);

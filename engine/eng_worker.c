@@ -37,6 +37,11 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+void eng__clock(eng_worker *w)
+{
+	w->now_ms = mono_ms();
+}
+
 /* ---- mailbox: bounded MPSC ring of cells with sequence numbers --------------------- */
 
 int eng__mbox_init(struct eng_mbox *m, size_t size)

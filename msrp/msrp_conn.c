@@ -586,6 +586,11 @@ struct msrp_conn *msrp_conn_new(struct msrp_worker *mw, eng_conn *c,
 	mc->ops = ops;
 	mc->udata = udata;
 	mc->last_io_ms = eng_now_ms(mw->w);
+	/* RFC 4975 §5.4: who opens a connection sends a request at once (a SEND, or AUTH to a
+	 * relay): a peer that connected and says nothing (a TLS handshake that never ends
+	 * included) gets head_timeout, not idle_timeout */
+	if (!(c->flags & ENG_CF_OUTBOUND))
+		mc->head_since_ms = mc->last_io_ms;
 	msrp_parser_init(&mc->p, &mw->pcfg);
 	eng_timer_init(&mc->timer, conn_timer, mc);
 	mw->st.conns++;
@@ -600,6 +605,8 @@ static void ws_open(void *ctx)
 {
 	struct msrp_conn *mc = ctx;
 	mc->last_io_ms = eng_now_ms(mc->mw->w);
+	if (!(msrp_ws_conn(mc->ws)->flags & ENG_CF_OUTBOUND))
+		mc->head_since_ms = mc->last_io_ms; /* the first frame is due (see msrp_conn_new) */
 	timer_update(mc); /* the MSRP clocks start with the WebSocket */
 }
 

@@ -385,6 +385,17 @@ static void broken_and_slow(enum eng_backend be)
 	close(fd);
 	usleep(50000);
 	cr_expect_geq(srv.st.head_timeouts, 1);
+
+	/* a peer that connects and says nothing: the first head is due within head_timeout
+	 * too (RFC 4975 §5.4: who opens a connection sends a request at once) */
+	fd = raw_connect();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rr = read_to_eof(fd, buf, sizeof(buf));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cr_expect_geq(rr, 0, "a silent connection was not cut off");
+	cr_expect(s >= 0.25 && s < 2.0, "silent connection closed after %.2f s", s);
+	close(fd);
 	stop();
 }
 
