@@ -315,8 +315,7 @@ static void e_run_once(eng_worker *w, int timeout_ms)
 		timeout_ms = 0;
 	int n = epoll_wait(s->epfd, s->ev, EP_EVENTS, timeout_ms);
 	w->st.submits++;
-	if (timeout_ms != 0)
-		eng__clock(w);
+	eng__clock(w);
 	if (n < 0 && errno != EINTR)
 		CM_LOG_RL(CM_LOG_ERROR, "worker %u: epoll_wait: %s", w->index, strerror(errno));
 	for (int i = 0; i < n; i++) {

@@ -430,8 +430,7 @@ static void u_run_once(eng_worker *w, int timeout_ms)
 		rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
 	}
 	w->st.submits++;
-	if (timeout_ms != 0)
-		eng__clock(w);
+	eng__clock(w);
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
 		CM_LOG_RL(CM_LOG_ERROR, "worker %u: io_uring_enter: %s", w->index, strerror(-rc));
 	io_uring_for_each_cqe(&u->ring, head, cqe) {

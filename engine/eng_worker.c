@@ -374,9 +374,8 @@ static void worker_loop(eng_worker *w)
 		else if (w->rearm_pending)
 			/* re-arms that wait for buffers poll gently instead of spinning */
 			timeout = eng__bufs_available(w) ? 0 : (timeout < 0 || timeout > 1 ? 1 : timeout);
-		w->be->run_once(w, timeout);
+		w->be->run_once(w, timeout); /* reads the clock when its wait returns */
 		w->st.loops++;
-		w->now_ms = mono_ms();
 		/* re-open the wake-up gate before draining: a post that found it closed
 		 * is seen by this drain (fence: the drain's loads stay after the store) */
 		atomic_store(&w->wake_pending, 0);
