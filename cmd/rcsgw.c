@@ -258,10 +258,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	eng_tls_global_init();
 
+	eng_engine *e = NULL;
+	int rc = 1;
+
 	if (msrp_id_init() < 0) {
 		CM_ERR("msrp: no randomness for session ids");
-		cm_config_free(&cfg);
-		return 1;
+		goto out;
 	}
 	app.cfg = &cfg;
 	msrp_svc_cfg_from(&app.msrp, &cfg);
@@ -270,19 +272,17 @@ int main(int argc, char **argv)
 		msrps = msrps_ctx(&cfg, err, sizeof(err));
 		if (!msrps) {
 			CM_ERR("msrps: %s", err);
-			cm_config_free(&cfg);
-			return 1;
+			goto out;
 		}
 		app.msrp.tls_ctx = msrps;
 	}
 
 	struct eng_config ec;
 	eng_config_from(&ec, &cfg);
-	eng_engine *e = eng_create(&ec, err, sizeof(err));
+	e = eng_create(&ec, err, sizeof(err));
 	if (!e) {
 		CM_ERR("engine: %s", err);
-		cm_config_free(&cfg);
-		return 1;
+		goto out;
 	}
 	CM_INFO("rcsgw %s starting: %s backend (%s), %u workers%s", RCSGW_VERSION,
 		eng_backend_name(e), eng_backend_reason(e), eng_nworkers(e),
@@ -291,10 +291,7 @@ int main(int argc, char **argv)
 	app.w = calloc(app.n, sizeof(*app.w));
 	if (!app.w || eng_start(e, worker_init, NULL) < 0) {
 		CM_ERR("engine: workers did not start");
-		eng_destroy(e);
-		shutdown_msrp();
-		cm_config_free(&cfg);
-		return 1;
+		goto out;
 	}
 	/* every worker opens its listeners in worker_init: wait for them, stop on failure */
 	for (int i = 0; i < 1000 && atomic_load(&app.inited) < eng_nworkers(e); i++)
@@ -305,12 +302,8 @@ int main(int argc, char **argv)
 			CM_ERR("worker %u: msrp: %s", i, app.w[i].err[0] ? app.w[i].err : "did not start");
 			failed = 1;
 		}
-	if (failed) {
-		eng_destroy(e);
-		shutdown_msrp();
-		cm_config_free(&cfg);
-		return 1;
-	}
+	if (failed)
+		goto out;
 	for (size_t i = 0; i < cfg.msrp.listen.n; i++)
 		CM_INFO("msrp listening on %s (tcp)", cfg.msrp.listen.v[i]);
 	for (size_t i = 0; i < cfg.msrps.listen.n; i++)
@@ -323,10 +316,7 @@ int main(int argc, char **argv)
 		"sessions this node does not hold get 481");
 	if (api_start(&cfg, e, err, sizeof(err)) < 0) {
 		CM_ERR("api: %s", err);
-		eng_destroy(e);
-		shutdown_msrp();
-		cm_config_free(&cfg);
-		return 1;
+		goto out;
 	}
 	for (size_t i = 0; i < cfg.api.listen.n; i++)
 		CM_INFO("api listening on http://%s/v1/status", cfg.api.listen.v[i]);
@@ -355,9 +345,15 @@ int main(int argc, char **argv)
 		CM_INFO("SIGINT: stopping");
 	}
 	api_stop();
-	eng_destroy(e);
+	CM_INFO("stopping");
+	rc = 0;
+out:
+	/* every exit after the configuration loaded: what was made is undone, in order */
+	if (e)
+		eng_destroy(e);
 	shutdown_msrp();
-	CM_INFO("stopped");
+	if (rc == 0)
+		CM_INFO("stopped");
 	cm_config_free(&cfg);
-	return 0;
+	return rc;
 }

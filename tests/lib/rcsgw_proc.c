@@ -1,6 +1,8 @@
 /* rcsgw_proc.c — run the daemon, wait for ports, a small blocking HTTP/1.1 client. */
 #include "tests/lib/rcsgw_proc.h"
 
+#include "engine/eng.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -182,26 +184,15 @@ int rcsgw_stop(pid_t pid, int sig, int timeout_ms)
 
 /* ---- sockets ------------------------------------------------------------------------------ */
 
+/* <host>:<port> (numeric) as a socket address, by the engine's own parser. */
 static int sockaddr_of(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
-	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	char hp[INET6_ADDRSTRLEN + 16];
 
-	memset(ss, 0, sizeof(*ss));
 	if (port < 0 || port > 65535)
 		return -EINVAL;
-	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*in4);
-	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*in6);
-	} else {
-		return -EINVAL;
-	}
-	return 0;
+	snprintf(hp, sizeof(hp), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+	return eng_parse_hostport(hp, ss, len);
 }
 
 /* A non-blocking socket connected to <host>:<port> within <deadline>, or -errno. */
