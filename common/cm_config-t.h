@@ -102,6 +102,10 @@ struct cm_config_msrp {
 	struct cm_strlist ws_listen;  /* "host:port" for MSRP over WebSocket (RFC 7977) */
 	struct cm_strlist wss_listen; /* "host:port" for MSRP over secure WebSocket (msrps TLS) */
 	int64_t ws_max_message;    /* bytes of one incoming WebSocket message (> max_head) */
+	int64_t chunk_size;        /* body bytes per chunk of messages rcsgw sends (<= max_chunk) */
+	int64_t max_message;       /* bytes of one reassembled incoming message */
+	int64_t max_chunks;        /* chunks of one reassembled incoming message */
+	int64_t reassembly_timeout_ms; /* a message without a new chunk for this long is dropped */
 };
 
 struct cm_config_msrps {
@@ -111,6 +115,29 @@ struct cm_config_msrps {
 	char *ca;                  /* PEM CA file to verify clients with */
 	bool verify_client;        /* ask for and verify client certificates */
 	struct cm_strlist sni_certs; /* "name:cert.pem:key.pem": another certificate for SNI name */
+};
+
+struct cm_config_relay {
+	bool enabled;              /* AUTH and forwarding on the MSRP listeners (RFC 4976) */
+	char *realm;               /* Digest realm */
+	char *credentials_file;    /* htdigest file: user:realm:HA1 */
+	char *credentials_redis;   /* "host:port" of a Redis holding HA1s; "" = none */
+	char *credentials_redis_key; /* hash of user -> HA1 hex in that Redis */
+	char *credentials_hook;    /* http(s) URL asked for a user's HA1; "" = none */
+	struct cm_strlist egress;  /* "MATCH NEXTHOP [src=IP]" rules, first match wins */
+	char *egress_hook;         /* http(s) URL asked for a next hop; "" = none */
+	int64_t hook_timeout_ms;   /* an HTTP hook or Redis answer later than this fails */
+	int64_t hook_cache_ttl_ms; /* answers of hooks and Redis are kept this long */
+	int64_t nonce_ttl_ms;      /* a Digest nonce is fresh this long, then stale */
+	int64_t max_auth_failures; /* failed AUTHs per connection before 403 and close */
+	int64_t min_expires_ms;    /* Expires accepted, else 423 */
+	int64_t max_expires_ms;
+	int64_t default_expires_ms; /* granted when the AUTH carries no Expires */
+	char *public_host;         /* host of the Use-Path; "" = the address the client reached */
+	int64_t max_sessions;      /* relay sessions per worker */
+	int64_t max_sessions_per_user;
+	int64_t max_sessions_per_ip;
+	int64_t max_forward_chunk; /* larger chunks are split before forwarding; 0 = never */
 };
 
 struct cm_config_sip {
@@ -132,6 +159,7 @@ struct cm_config {
 	struct cm_config_api api;
 	struct cm_config_msrp msrp;
 	struct cm_config_msrps msrps;
+	struct cm_config_relay relay;
 	struct cm_config_sip sip;
 	struct cm_config_tls tls;
 	struct cm_config_log log;

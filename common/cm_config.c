@@ -109,6 +109,14 @@ static const struct cm_config_key cm_schema[] = {
 	       "MSRP over secure WebSocket listen addresses (msrps certificate); empty = none"),
 	K_SIZE("msrp", "ws_max_message", msrp.ws_max_message, "1M", 1 * KIB, 1 * GIB,
 	       "bytes of one incoming WebSocket message (must be above msrp.max_head)"),
+	K_SIZE("msrp", "chunk_size", msrp.chunk_size, "8k", 256, 1 * GIB,
+	       "body bytes per chunk of the messages rcsgw sends (at most msrp.max_chunk)"),
+	K_SIZE("msrp", "max_message", msrp.max_message, "16M", 1 * KIB, 4 * GIB,
+	       "bytes of one incoming message that rcsgw reassembles; more: 413"),
+	K_INT("msrp", "max_chunks", msrp.max_chunks, "16384", 1, 1048576, 0,
+	      "chunks of one incoming message that rcsgw reassembles; more: 413"),
+	K_DUR("msrp", "reassembly_timeout", msrp.reassembly_timeout_ms, "2m", 1000, 3600000,
+	      "a message being reassembled that gets no chunk for this long is dropped"),
 
 	K_LIST("msrps", "listen", msrps.listen, "", 0,
 	       "MSRP over TLS listen addresses, host:port; empty = none"),
@@ -122,6 +130,47 @@ static const struct cm_config_key cm_schema[] = {
 	       "ask for a client certificate and verify it against msrps.ca"),
 	K_LIST("msrps", "sni_certs", msrps.sni_certs, "", 0,
 	       "more certificates chosen by the client's SNI name: \"name:cert.pem:key.pem\""),
+
+	K_BOOL("relay", "enabled", relay.enabled, "true",
+	       "MSRP relay (RFC 4976) on the MSRP listeners: AUTH, then SEND/REPORT forwarding"),
+	K_STR("relay", "realm", relay.realm, "rcsgw", 0,
+	      "Digest realm of the relay's AUTH challenges"),
+	K_STR("relay", "credentials_file", relay.credentials_file, "", 0,
+	      "htdigest file (user:realm:HA1 lines, as the htdigest tool writes them)"),
+	K_STR("relay", "credentials_redis", relay.credentials_redis, "", 0,
+	      "host:port of a Redis whose hash relay.credentials_redis_key maps users to HA1"),
+	K_STR("relay", "credentials_redis_key", relay.credentials_redis_key, "rcsgw:relay:ha1", 0,
+	      "name of that Redis hash (field: user name, value: HA1 in hex)"),
+	K_STR("relay", "credentials_hook", relay.credentials_hook, "", 0,
+	      "http(s) URL that gets a POSTed JSON user and realm and answers the HA1"),
+	K_LIST("relay", "egress", relay.egress, "", 0,
+	       "next-hop rules, first match wins: \"MATCH NEXTHOP [src=IP]\" (see rcsgw.conf)"),
+	K_STR("relay", "egress_hook", relay.egress_hook, "", 0,
+	      "http(s) URL asked for the next hop of a destination no rule matched"),
+	K_DUR("relay", "hook_timeout", relay.hook_timeout_ms, "2s", 10, 60000,
+	      "an answer of a hook or of Redis later than this counts as a failure"),
+	K_DUR("relay", "hook_cache_ttl", relay.hook_cache_ttl_ms, "60s", 0, 86400000,
+	      "answers of hooks and Redis are kept this long; 0 = not kept"),
+	K_DUR("relay", "nonce_ttl", relay.nonce_ttl_ms, "5m", 1000, 86400000,
+	      "a Digest nonce is fresh this long, then the client is re-challenged (stale)"),
+	K_INT("relay", "max_auth_failures", relay.max_auth_failures, "3", 1, 1000, 0,
+	      "failed AUTH attempts per connection; the next one gets 403 and the connection closes"),
+	K_DUR("relay", "min_expires", relay.min_expires_ms, "60s", 1000, 31536000000LL,
+	      "shortest AUTH lifetime granted; a shorter Expires gets 423"),
+	K_DUR("relay", "max_expires", relay.max_expires_ms, "12h", 1000, 31536000000LL,
+	      "longest AUTH lifetime granted; a longer Expires gets 423"),
+	K_DUR("relay", "default_expires", relay.default_expires_ms, "30m", 1000, 31536000000LL,
+	      "AUTH lifetime granted when the request has no Expires"),
+	K_STR("relay", "public_host", relay.public_host, "", 0,
+	      "host written in Use-Path URIs; empty = the local address the client connected to"),
+	K_INT("relay", "max_sessions", relay.max_sessions, "1000000", 1, 100000000, 0,
+	      "relay sessions (successful AUTHs) per worker"),
+	K_INT("relay", "max_sessions_per_user", relay.max_sessions_per_user, "100", 1, 100000000, 0,
+	      "relay sessions of one authenticated user, all workers together"),
+	K_INT("relay", "max_sessions_per_ip", relay.max_sessions_per_ip, "10000", 1, 100000000, 0,
+	      "relay sessions from one client IP address, all workers together"),
+	K_SIZE("relay", "max_forward_chunk", relay.max_forward_chunk, "64k", 0, 1 * GIB,
+	       "body bytes of a forwarded chunk; a bigger one is re-chunked; 0 = never"),
 
 	K_LIST("sip", "listen", sip.listen, "udp:0.0.0.0:5060,tcp:0.0.0.0:5060", 0,
 	       "SIP listen addresses, transport:host:port (udp, tcp, tls)"),
@@ -932,6 +981,24 @@ static int validate(struct load *L)
 			return failf(L, "%s: element %zu: expected \"name:cert.pem:key.pem\", got \"%s\"",
 			             at, i, v);
 		}
+	}
+	if (c->msrp.chunk_size > c->msrp.max_chunk) {
+		where(L, cm_config_find("msrp", "chunk_size"), at, sizeof(at));
+		return failf(L, "%s: %" PRId64 " must not be above msrp.max_chunk (%" PRId64 ")",
+		             at, c->msrp.chunk_size, c->msrp.max_chunk);
+	}
+	if (c->relay.min_expires_ms > c->relay.default_expires_ms ||
+	    c->relay.default_expires_ms > c->relay.max_expires_ms) {
+		/* blame a key that was set: default_expires, else the bound that was */
+		const struct cm_config_key *k = cm_config_find("relay", "default_expires");
+		if (L->orig[k - cm_schema].kind == ORIG_DEFAULT)
+			k = cm_config_find("relay", c->relay.min_expires_ms > c->relay.default_expires_ms ?
+			                   "min_expires" : "max_expires");
+		where(L, k, at, sizeof(at));
+		return failf(L, "%s: need relay.min_expires <= relay.default_expires <= "
+		             "relay.max_expires (%" PRId64 " <= %" PRId64 " <= %" PRId64 " ms)", at,
+		             c->relay.min_expires_ms, c->relay.default_expires_ms,
+		             c->relay.max_expires_ms);
 	}
 	if (c->msrps.verify_client && !c->msrps.ca[0]) {
 		where(L, cm_config_find("msrps", "verify_client"), at, sizeof(at));

@@ -357,6 +357,30 @@ Test(config, env_every_type)
 		"RCSGW_MSRP_WS_LISTEN=127.0.0.1:8081",
 		"RCSGW_MSRP_WSS_LISTEN=0.0.0.0:8443",
 		"RCSGW_MSRP_WS_MAX_MESSAGE=64k",
+		"RCSGW_MSRP_CHUNK_SIZE=4k",
+		"RCSGW_MSRP_MAX_MESSAGE=1M",
+		"RCSGW_MSRP_MAX_CHUNKS=100",
+		"RCSGW_MSRP_REASSEMBLY_TIMEOUT=5s",
+		"RCSGW_RELAY_ENABLED=false",
+		"RCSGW_RELAY_REALM=example.net",
+		"RCSGW_RELAY_CREDENTIALS_FILE=/etc/rcsgw/relay.htdigest",
+		"RCSGW_RELAY_CREDENTIALS_REDIS=127.0.0.1:6379",
+		"RCSGW_RELAY_CREDENTIALS_REDIS_KEY=creds",
+		"RCSGW_RELAY_CREDENTIALS_HOOK=http://127.0.0.1:9/ha1",
+		"RCSGW_RELAY_EGRESS=.example.net tls:10.0.0.1:2856 src=10.0.0.2,* direct",
+		"RCSGW_RELAY_EGRESS_HOOK=http://127.0.0.1:9/egress",
+		"RCSGW_RELAY_HOOK_TIMEOUT=500ms",
+		"RCSGW_RELAY_HOOK_CACHE_TTL=0",
+		"RCSGW_RELAY_NONCE_TTL=1m",
+		"RCSGW_RELAY_MAX_AUTH_FAILURES=5",
+		"RCSGW_RELAY_MIN_EXPIRES=10s",
+		"RCSGW_RELAY_MAX_EXPIRES=1h",
+		"RCSGW_RELAY_DEFAULT_EXPIRES=20m",
+		"RCSGW_RELAY_PUBLIC_HOST=relay.example.net",
+		"RCSGW_RELAY_MAX_SESSIONS=1000",
+		"RCSGW_RELAY_MAX_SESSIONS_PER_USER=7",
+		"RCSGW_RELAY_MAX_SESSIONS_PER_IP=70",
+		"RCSGW_RELAY_MAX_FORWARD_CHUNK=0",
 		"RCSGW_MSRPS_LISTEN=0.0.0.0:2856",
 		"RCSGW_MSRPS_CERT=/etc/rcsgw/cert.pem",
 		"RCSGW_MSRPS_KEY=/etc/rcsgw/key.pem",
@@ -423,6 +447,32 @@ Test(config, env_every_type)
 	cr_expect_eq(c.log.level, CM_LOG_WARN);
 	cr_expect_eq(c.log.format, CM_LOG_FMT_JSON);
 	cr_expect_eq(c.log.rate_limit, 100);
+	cr_expect_eq(c.msrp.chunk_size, 4096);
+	cr_expect_eq(c.msrp.max_message, 1048576);
+	cr_expect_eq(c.msrp.max_chunks, 100);
+	cr_expect_eq(c.msrp.reassembly_timeout_ms, 5000);
+	cr_expect_eq(c.relay.enabled, false);
+	cr_expect_str_eq(c.relay.realm, "example.net");
+	cr_expect_str_eq(c.relay.credentials_file, "/etc/rcsgw/relay.htdigest");
+	cr_expect_str_eq(c.relay.credentials_redis, "127.0.0.1:6379");
+	cr_expect_str_eq(c.relay.credentials_redis_key, "creds");
+	cr_expect_str_eq(c.relay.credentials_hook, "http://127.0.0.1:9/ha1");
+	cr_assert_eq(c.relay.egress.n, 2);
+	cr_expect_str_eq(c.relay.egress.v[0], ".example.net tls:10.0.0.1:2856 src=10.0.0.2");
+	cr_expect_str_eq(c.relay.egress.v[1], "* direct");
+	cr_expect_str_eq(c.relay.egress_hook, "http://127.0.0.1:9/egress");
+	cr_expect_eq(c.relay.hook_timeout_ms, 500);
+	cr_expect_eq(c.relay.hook_cache_ttl_ms, 0);
+	cr_expect_eq(c.relay.nonce_ttl_ms, 60000);
+	cr_expect_eq(c.relay.max_auth_failures, 5);
+	cr_expect_eq(c.relay.min_expires_ms, 10000);
+	cr_expect_eq(c.relay.max_expires_ms, 3600000);
+	cr_expect_eq(c.relay.default_expires_ms, 1200000);
+	cr_expect_str_eq(c.relay.public_host, "relay.example.net");
+	cr_expect_eq(c.relay.max_sessions, 1000);
+	cr_expect_eq(c.relay.max_sessions_per_user, 7);
+	cr_expect_eq(c.relay.max_sessions_per_ip, 70);
+	cr_expect_eq(c.relay.max_forward_chunk, 0);
 	cm_config_free(&c);
 }
 
@@ -676,6 +726,28 @@ Test(config, msrp_ws_rules)
 	                            "msrp.max_head (16384)");
 	expect_env_error(big_head, "environment RCSGW_MSRP_MAX_HEAD: 1048576 must be below "
 	                           "msrp.ws_max_message (1048576)");
+	cr_assert_eq(cm_config_load_env(&c, NULL, ok, err, sizeof(err)), 0, "%s", err);
+	cm_config_free(&c);
+}
+
+Test(config, chunk_and_expires_rules)
+{
+	char *big_chunk[] = { "RCSGW_MSRP_CHUNK_SIZE=64k", "RCSGW_MSRP_MAX_CHUNK=32k", NULL };
+	char *short_max[] = { "RCSGW_RELAY_MAX_EXPIRES=10m", NULL };
+	char *long_min[] = { "RCSGW_RELAY_MIN_EXPIRES=1h", NULL };
+	char *ok[] = { "RCSGW_MSRP_CHUNK_SIZE=32k", "RCSGW_MSRP_MAX_CHUNK=32k",
+	               "RCSGW_RELAY_MIN_EXPIRES=30m", "RCSGW_RELAY_MAX_EXPIRES=30m", NULL };
+	struct cm_config c;
+	char err[512];
+
+	expect_env_error(big_chunk, "environment RCSGW_MSRP_CHUNK_SIZE: 65536 must not be above "
+	                            "msrp.max_chunk (32768)");
+	expect_env_error(short_max, "environment RCSGW_RELAY_MAX_EXPIRES: need relay.min_expires <= "
+	                            "relay.default_expires <= relay.max_expires (60000 <= 1800000 "
+	                            "<= 600000 ms)");
+	expect_env_error(long_min, "environment RCSGW_RELAY_MIN_EXPIRES: need relay.min_expires <= "
+	                           "relay.default_expires <= relay.max_expires (3600000 <= 1800000 "
+	                           "<= 43200000 ms)");
 	cr_assert_eq(cm_config_load_env(&c, NULL, ok, err, sizeof(err)), 0, "%s", err);
 	cm_config_free(&c);
 }
