@@ -14,7 +14,7 @@ BUILD   ?= build
 CC      ?= cc
 SAN     ?=
 OPT     ?= -O2
-PKGS    := liburing wolfssl hiredis libprotobuf-c libmicrohttpd jansson libconfig expat libcares
+PKGS    := liburing wolfssl hiredis libprotobuf-c libmicrohttpd jansson libconfig expat libcares libcurl
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay
@@ -64,7 +64,6 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/rcsgwctl: LDLIBS += $(shell pkg-config --libs libcurl 2>/dev/null)
 
 $(BUILD)/%: cmd/%.c $(LIB)
 	@mkdir -p $(dir $@)
