@@ -606,47 +606,60 @@ static void copy_cstr(char *dst, size_t cap, cm_slice s)
 	dst[n] = '\0';
 }
 
-int msrp_auth_verify(const struct msrp_auth_cfg *cfg, const struct msrp_creds *creds,
-		     cm_slice authorization, cm_slice method, uint64_t now_s,
-		     struct msrp_auth_result *out)
+/* The thread's parsed Authorization (2 KiB: off the stack); valid until the next parse. */
+static _Thread_local struct msrp_auth_params auth_ap;
+
+/* Parses <authorization> into auth_ap and checks what every verification needs: 0 or
+ * MSRP_AUTH_BAD. */
+static int parse_authorization(cm_slice authorization)
 {
-	static _Thread_local struct msrp_auth_params ap;   /* 2 KiB: off the stack */
+	struct msrp_auth_params *ap = &auth_ap;
+
+	if (msrp_auth_parse(authorization, ap) < 0 || !slice_ieq(ap->scheme, "Digest"))
+		return MSRP_AUTH_BAD;
+	if (!ap->username.p || !ap->realm.p || !ap->nonce.p || !ap->uri.p || !ap->response.p ||
+	    !ap->qop.p || !ap->nc.p || !ap->cnonce.p)
+		return MSRP_AUTH_BAD;
+	if (ap->username.len > MSRP_AUTH_NAME_MAX || ap->uri.len == 0 || ap->cnonce.len == 0)
+		return MSRP_AUTH_BAD;
+	if (ap->response.len != 32 || ap->nc.len != 8)
+		return MSRP_AUTH_BAD;
+	return 0;
+}
+
+/* Verifies auth_ap (parse_authorization() passed) against <ha1> (NULL: unknown user). */
+static int verify_parsed(const struct msrp_auth_cfg *cfg, const uint8_t *ha1, cm_slice method,
+			 uint64_t now_s, struct msrp_auth_result *out)
+{
+	const struct msrp_auth_params *ap = &auth_ap;
 	uint8_t resp[16], want_b[16], mac[NONCE_MAC];
 	char want[33];
-	const uint8_t *ha1;
 	uint64_t issued;
 	uint32_t ncv = 0;
 	unsigned slot;
 
-	if (msrp_auth_parse(authorization, &ap) < 0 || !slice_ieq(ap.scheme, "Digest"))
-		return MSRP_AUTH_BAD;
-	if (!ap.username.p || !ap.realm.p || !ap.nonce.p || !ap.uri.p || !ap.response.p ||
-	    !ap.qop.p || !ap.nc.p || !ap.cnonce.p)
-		return MSRP_AUTH_BAD;
-	if (ap.username.len > MSRP_AUTH_NAME_MAX || ap.uri.len == 0 || ap.cnonce.len == 0)
-		return MSRP_AUTH_BAD;
-	if (from_hex(ap.response, resp, 16) < 0 || ap.nc.len != 8)
+	if (from_hex(ap->response, resp, 16) < 0)
 		return MSRP_AUTH_BAD;
 	for (int i = 0; i < 8; i++) {
-		int v = hexval((unsigned char)ap.nc.p[i]);
+		int v = hexval((unsigned char)ap->nc.p[i]);
 
 		if (v < 0)
 			return MSRP_AUTH_BAD;
 		ncv = ncv << 4 | (uint32_t)v;
 	}
-	if (ap.algorithm.p && !slice_ieq(ap.algorithm, "MD5"))
+	if (ap->algorithm.p && !slice_ieq(ap->algorithm, "MD5"))
 		return MSRP_AUTH_FAIL;
-	if (!slice_ieq(ap.qop, "auth"))
+	if (!slice_ieq(ap->qop, "auth"))
 		return MSRP_AUTH_FAIL;
-	if (!slice_eq(ap.realm, cfg->realm, cfg->realm_len))
+	if (!slice_eq(ap->realm, cfg->realm, cfg->realm_len))
 		return MSRP_AUTH_FAIL;
-	if (nonce_check(cfg, ap.nonce, &issued, mac) < 0 || issued > now_s + NONCE_SKEW)
+	if (nonce_check(cfg, ap->nonce, &issued, mac) < 0 || issued > now_s + NONCE_SKEW)
 		return MSRP_AUTH_FAIL;
-	ha1 = msrp_creds_ha1(creds, ap.username, ap.realm);
 	if (!ha1)
 		return MSRP_AUTH_FAIL;
 	/* the digest uses the qop the client sent ("auth" up to case) */
-	if (msrp_auth_digest(ha1, method, ap.uri, ap.nonce, ap.nc, ap.cnonce, ap.qop, want) < 0)
+	if (msrp_auth_digest(ha1, method, ap->uri, ap->nonce, ap->nc, ap->cnonce, ap->qop,
+			     want) < 0)
 		return MSRP_AUTH_FAIL;
 	from_hex((cm_slice){ want, 32 }, want_b, 16);
 	if (!ct_equal(resp, want_b, 16))
@@ -663,14 +676,43 @@ int msrp_auth_verify(const struct msrp_auth_cfg *cfg, const struct msrp_creds *c
 	memcpy(nc_seen[slot].tag, mac, NONCE_MAC);
 	nc_seen[slot].nc = ncv;
 
-	copy_cstr(out->user_buf, sizeof(out->user_buf), ap.username);
-	out->user = (cm_slice){ out->user_buf, ap.username.len };
-	copy_cstr(out->uri, sizeof(out->uri), ap.uri);
-	copy_cstr(out->nonce, sizeof(out->nonce), ap.nonce);
-	copy_cstr(out->cnonce, sizeof(out->cnonce), ap.cnonce);
-	copy_cstr(out->nc, sizeof(out->nc), ap.nc);
+	copy_cstr(out->user_buf, sizeof(out->user_buf), ap->username);
+	out->user = (cm_slice){ out->user_buf, ap->username.len };
+	copy_cstr(out->uri, sizeof(out->uri), ap->uri);
+	copy_cstr(out->nonce, sizeof(out->nonce), ap->nonce);
+	copy_cstr(out->cnonce, sizeof(out->cnonce), ap->cnonce);
+	copy_cstr(out->nc, sizeof(out->nc), ap->nc);
 	memcpy(out->ha1, ha1, 16);
 	return MSRP_AUTH_OK;
+}
+
+int msrp_auth_username(cm_slice authorization, char *buf, size_t len)
+{
+	if (parse_authorization(authorization) != 0 || len <= auth_ap.username.len)
+		return -EINVAL;
+	copy_cstr(buf, len, auth_ap.username);
+	return (int)auth_ap.username.len;
+}
+
+int msrp_auth_verify_ha1(const struct msrp_auth_cfg *cfg, const uint8_t *ha1,
+			 cm_slice authorization, cm_slice method, uint64_t now_s,
+			 struct msrp_auth_result *out)
+{
+	int rc = parse_authorization(authorization);
+
+	return rc ? rc : verify_parsed(cfg, ha1, method, now_s, out);
+}
+
+int msrp_auth_verify(const struct msrp_auth_cfg *cfg, const struct msrp_creds *creds,
+		     cm_slice authorization, cm_slice method, uint64_t now_s,
+		     struct msrp_auth_result *out)
+{
+	int rc = parse_authorization(authorization);
+
+	if (rc)
+		return rc;
+	return verify_parsed(cfg, msrp_creds_ha1(creds, auth_ap.username, auth_ap.realm), method,
+			     now_s, out);
 }
 
 int msrp_auth_info(const struct msrp_auth_result *r, char *buf, size_t len)

@@ -139,6 +139,16 @@ int msrp_auth_verify(const struct msrp_auth_cfg *cfg, const struct msrp_creds *c
 		     cm_slice authorization, cm_slice method, uint64_t now_s,
 		     struct msrp_auth_result *out);
 
+/* The same check with the HA1 of the user already looked up (msrp_creds_src: a lookup that
+ * may not block the worker comes between reading the user name and verifying); <ha1> NULL
+ * is an unknown user (MSRP_AUTH_FAIL once the rest is checked). */
+int msrp_auth_verify_ha1(const struct msrp_auth_cfg *cfg, const uint8_t *ha1,
+			 cm_slice authorization, cm_slice method, uint64_t now_s,
+			 struct msrp_auth_result *out);
+/* The user name of a well-formed Digest Authorization value, copied NUL-terminated into
+ * <buf>. Its length, or -EINVAL when the value is malformed (then answer 400) or <len> is
+ * too small. */
+int msrp_auth_username(cm_slice authorization, char *buf, size_t len);
 /* Writes the Authentication-Info value of the 200 (RFC 2617 §3.2.3):
  *   rspauth="<hex>", qop=auth, nc=<nc>, cnonce="<cnonce>"
  * with rspauth computed like the response but with an empty method. Returns its length
