@@ -112,6 +112,13 @@ void eng_conn_start(eng_conn *c, const struct eng_conn_ops *ops, void *udata);
  * TLS client handshake follows (SNI <sni> when not NULL) and on_connect comes after it. */
 int eng_connect(eng_worker *w, const char *hostport, eng_tls_ctx *tls, const char *sni,
 		const struct eng_conn_ops *ops, void *udata, eng_conn **out);
+/* The same from the local address <src_ip> (numeric, "127.0.0.2" or "::1", no port and no
+ * brackets; NULL or "" = any): the socket is bound to it with port 0 before connecting, the
+ * port chosen at connect time (IP_BIND_ADDRESS_NO_PORT). -EINVAL for a malformed address,
+ * -EAFNOSUPPORT when its family is not <hostport>'s, -EADDRNOTAVAIL when no interface has
+ * it; on_connect is not called then. eng_connect() is this with <src_ip> NULL. */
+int eng_connect_from(eng_worker *w, const char *hostport, const char *src_ip, eng_tls_ctx *tls,
+		     const char *sni, const struct eng_conn_ops *ops, void *udata, eng_conn **out);
 
 /* Queues a copy of <len> bytes. Returns 1 when the queue is now above sendq_high (the
  * caller should pause its feeder: eng_conn_wait_writable), 0 otherwise, -errno when the

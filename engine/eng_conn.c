@@ -633,8 +633,37 @@ void eng__accepted(eng_listener *l, int fd)
 	l->on_accept(l, c);
 }
 
+/* Binds <fd> (of family <family>) to the numeric address <src>, port 0. The port is left
+ * to connect() (IP_BIND_ADDRESS_NO_PORT), so that many connections from one source
+ * address to different peers do not each hold an ephemeral port of their own. */
+static int bind_source(int fd, int family, const char *src)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char hp[INET6_ADDRSTRLEN + 8];
+	int one = 1;
+
+	if (snprintf(hp, sizeof(hp), strchr(src, ':') ? "[%s]:0" : "%s:0", src) >= (int)sizeof(hp) ||
+	    eng_parse_hostport(hp, &ss, &len) < 0)
+		return -EINVAL;
+	if (ss.ss_family != family)
+		return -EAFNOSUPPORT;
+#ifdef IP_BIND_ADDRESS_NO_PORT
+	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+#else
+	(void)one;
+#endif
+	return bind(fd, (struct sockaddr *)&ss, len) < 0 ? -errno : 0;
+}
+
 int eng_connect(eng_worker *w, const char *hostport, eng_tls_ctx *tls, const char *sni,
 		const struct eng_conn_ops *ops, void *udata, eng_conn **out)
+{
+	return eng_connect_from(w, hostport, NULL, tls, sni, ops, udata, out);
+}
+
+int eng_connect_from(eng_worker *w, const char *hostport, const char *src_ip, eng_tls_ctx *tls,
+		     const char *sni, const struct eng_conn_ops *ops, void *udata, eng_conn **out)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -645,6 +674,10 @@ int eng_connect(eng_worker *w, const char *hostport, eng_tls_ctx *tls, const cha
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | eng__sock_flags(w), 0);
 	if (fd < 0)
 		return -errno;
+	if (src_ip && *src_ip && (rc = bind_source(fd, ss.ss_family, src_ip)) < 0) {
+		close(fd);
+		return rc;
+	}
 	tune_socket(fd);
 	eng_conn *c = conn_new(w, fd);
 	if (!c) {
