@@ -617,21 +617,23 @@ static int parse_authorization(cm_slice authorization)
 
 	if (msrp_auth_parse(authorization, ap) < 0 || !slice_ieq(ap->scheme, "Digest"))
 		return MSRP_AUTH_BAD;
-	if (!ap->username.p || !ap->realm.p || !ap->nonce.p || !ap->uri.p || !ap->response.p ||
+	if (!ap->username.p || !ap->realm.p || !ap->nonce.p || !ap->response.p ||
 	    !ap->qop.p || !ap->nc.p || !ap->cnonce.p)
 		return MSRP_AUTH_BAD;
-	if (ap->username.len > MSRP_AUTH_NAME_MAX || ap->uri.len == 0 || ap->cnonce.len == 0)
+	if (ap->username.len > MSRP_AUTH_NAME_MAX || (ap->uri.p && ap->uri.len == 0) ||
+	    ap->cnonce.len == 0)
 		return MSRP_AUTH_BAD;
 	if (ap->response.len != 32 || ap->nc.len != 8)
 		return MSRP_AUTH_BAD;
 	return 0;
 }
 
-/* Verifies auth_ap (parse_authorization() passed) against <ha1> (NULL: unknown user). */
+/* Verifies auth_ap (parse_authorization() passed) against <ha1> (NULL: unknown user);
+ * <uri> is the digest-uri when the header has none. */
 static int verify_parsed(const struct msrp_auth_cfg *cfg, const uint8_t *ha1, cm_slice method,
-			 uint64_t now_s, struct msrp_auth_result *out)
+			 cm_slice uri, uint64_t now_s, struct msrp_auth_result *out)
 {
-	const struct msrp_auth_params *ap = &auth_ap;
+	struct msrp_auth_params *ap = &auth_ap;
 	uint8_t resp[16], want_b[16], mac[NONCE_MAC];
 	char want[33];
 	uint64_t issued;
@@ -657,6 +659,10 @@ static int verify_parsed(const struct msrp_auth_cfg *cfg, const uint8_t *ha1, cm
 		return MSRP_AUTH_FAIL;
 	if (!ha1)
 		return MSRP_AUTH_FAIL;
+	if (!ap->uri.p)
+		ap->uri = uri;
+	if (!ap->uri.len || ap->uri.len > MSRP_AUTH_VALUE_MAX)
+		return MSRP_AUTH_BAD;
 	/* the digest uses the qop the client sent ("auth" up to case) */
 	if (msrp_auth_digest(ha1, method, ap->uri, ap->nonce, ap->nc, ap->cnonce, ap->qop,
 			     want) < 0)
@@ -695,12 +701,12 @@ int msrp_auth_username(cm_slice authorization, char *buf, size_t len)
 }
 
 int msrp_auth_verify_ha1(const struct msrp_auth_cfg *cfg, const uint8_t *ha1,
-			 cm_slice authorization, cm_slice method, uint64_t now_s,
+			 cm_slice authorization, cm_slice method, cm_slice uri, uint64_t now_s,
 			 struct msrp_auth_result *out)
 {
 	int rc = parse_authorization(authorization);
 
-	return rc ? rc : verify_parsed(cfg, ha1, method, now_s, out);
+	return rc ? rc : verify_parsed(cfg, ha1, method, uri, now_s, out);
 }
 
 int msrp_auth_verify(const struct msrp_auth_cfg *cfg, const struct msrp_creds *creds,
@@ -712,7 +718,7 @@ int msrp_auth_verify(const struct msrp_auth_cfg *cfg, const struct msrp_creds *c
 	if (rc)
 		return rc;
 	return verify_parsed(cfg, msrp_creds_ha1(creds, auth_ap.username, auth_ap.realm), method,
-			     now_s, out);
+			     CM_SLICE_NULL, now_s, out);
 }
 
 int msrp_auth_info(const struct msrp_auth_result *r, char *buf, size_t len)

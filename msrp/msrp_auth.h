@@ -141,9 +141,11 @@ int msrp_auth_verify(const struct msrp_auth_cfg *cfg, const struct msrp_creds *c
 
 /* The same check with the HA1 of the user already looked up (msrp_creds_src: a lookup that
  * may not block the worker comes between reading the user name and verifying); <ha1> NULL
- * is an unknown user (MSRP_AUTH_FAIL once the rest is checked). */
+ * is an unknown user (MSRP_AUTH_FAIL once the rest is checked). RFC 4976's Authorization
+ * may leave out "uri": the digest-uri is then <uri>, the relay's URI as the client wrote
+ * it (the last URI of the AUTH's To-Path); a header with "uri" is taken as it is. */
 int msrp_auth_verify_ha1(const struct msrp_auth_cfg *cfg, const uint8_t *ha1,
-			 cm_slice authorization, cm_slice method, uint64_t now_s,
+			 cm_slice authorization, cm_slice method, cm_slice uri, uint64_t now_s,
 			 struct msrp_auth_result *out);
 /* The user name of a well-formed Digest Authorization value, copied NUL-terminated into
  * <buf>. Its length, or -EINVAL when the value is malformed (then answer 400) or <len> is
