@@ -1,5 +1,6 @@
-/* msrp_pool.c — outbound MSRP connections reused by authority (see msrp_pool.h). */
+/* msrp_pool.c — outbound MSRP connections reused by next hop (see msrp_pool.h). */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,9 @@
 #include "msrp/msrp_uri.h"
 
 enum { E_RESOLVING, E_CONNECTING, E_OPEN, E_FAILED };
+
+/* "tls:" host ":" port "/" src, NUL included */
+#define POOL_KEY_MAX (4 + MSRP_URI_HOST_MAX + 1 + 5 + 1 + sizeof(((struct msrp_hop *)0)->src))
 
 struct waiter {
 	struct waiter *next;
@@ -30,7 +34,8 @@ struct entry {
 	int secure;
 	uint16_t port;
 	char host[MSRP_URI_HOST_MAX + 1];
-	char key[MSRP_URI_KEY_MAX];
+	char src[sizeof(((struct msrp_hop *)0)->src)];
+	char key[POOL_KEY_MAX];
 };
 
 struct msrp_pool {
@@ -170,8 +175,8 @@ static void start_connect(struct entry *e, const char *ip, int family)
 	else
 		snprintf(hp, sizeof(hp), "%s:%u", ip, e->port);
 	e->state = E_CONNECTING;
-	int rc = eng_connect(e->p->w, hp, e->secure ? e->p->tls : NULL, e->host, &connect_ops, e,
-			     &e->c);
+	int rc = eng_connect_from(e->p->w, hp, e->src, e->secure ? e->p->tls : NULL, e->host,
+				  &connect_ops, e, &e->c);
 	if (rc < 0)
 		fail(e, rc);
 }
@@ -245,16 +250,55 @@ unsigned msrp_pool_size(const struct msrp_pool *p)
 	return p->n;
 }
 
-int msrp_pool_get(struct msrp_pool *p, const struct msrp_uri *u, msrp_pool_cb cb, void *arg)
+int msrp_hop_direct(const struct msrp_uri *u, struct msrp_hop *out)
 {
-	char key[MSRP_URI_KEY_MAX];
-	struct entry *e;
-
-	if (u->transport != MSRP_TP_TCP || p->dying)
+	if (u->transport != MSRP_TP_TCP || u->host.len == 0 || u->host.len > MSRP_URI_HOST_MAX)
 		return -EINVAL;
-	if (u->secure && !p->tls)
+	memset(out, 0, sizeof(*out));
+	memcpy(out->host, u->host.p, u->host.len);
+	out->port = u->port ? u->port : MSRP_URI_DEFAULT_PORT;
+	out->tls = u->secure;
+	return 0;
+}
+
+/* The reuse key of <h> into <key> (POOL_KEY_MAX bytes); <family> gets AF_INET or AF_INET6
+ * for an address, 0 for a name. Names are folded to lower case and addresses written in
+ * their canonical form, so that one peer spelled two ways is one connection. */
+static int hop_key(const struct msrp_hop *h, char *key, int *family)
+{
+	char host[MSRP_URI_HOST_MAX + 1];
+	unsigned char a[16];
+	size_t i;
+
+	if (!h->host[0] || !h->port || !memchr(h->host, '\0', sizeof(h->host)) ||
+	    !memchr(h->src, '\0', sizeof(h->src)))
+		return -EINVAL;
+	*family = 0;
+	if (inet_pton(AF_INET6, h->host, a) == 1) {
+		*family = AF_INET6;
+		inet_ntop(AF_INET6, a, host, sizeof(host));
+	} else if (inet_pton(AF_INET, h->host, a) == 1) {
+		*family = AF_INET;
+		inet_ntop(AF_INET, a, host, sizeof(host));
+	} else {
+		for (i = 0; h->host[i]; i++)
+			host[i] = (char)tolower((unsigned char)h->host[i]);
+		host[i] = '\0';
+	}
+	snprintf(key, POOL_KEY_MAX, "%s:%s:%u/%s", h->tls ? "tls" : "tcp", host, h->port, h->src);
+	return 0;
+}
+
+int msrp_pool_get_hop(struct msrp_pool *p, const struct msrp_hop *h, msrp_pool_cb cb, void *arg)
+{
+	char key[POOL_KEY_MAX];
+	struct entry *e;
+	int family;
+
+	if (p->dying || hop_key(h, key, &family) < 0)
+		return -EINVAL;
+	if (h->tls && !p->tls)
 		return -EPROTONOSUPPORT;
-	msrp_uri_authority_key(u, key, sizeof(key));
 	for (e = p->entries; e; e = e->next)
 		if (e->state != E_FAILED && strcmp(e->key, key) == 0)
 			break;
@@ -271,24 +315,23 @@ int msrp_pool_get(struct msrp_pool *p, const struct msrp_uri *u, msrp_pool_cb cb
 		return 0;
 	}
 	e = calloc(1, sizeof(*e));
-	if (!e || u->host.len > MSRP_URI_HOST_MAX) {
-		free(e);
+	if (!e) {
 		free(wt);
-		return e ? -EINVAL : -ENOMEM;
+		return -ENOMEM;
 	}
 	e->p = p;
-	e->secure = u->secure;
-	e->port = u->port ? u->port : MSRP_URI_DEFAULT_PORT;
-	memcpy(e->host, u->host.p, u->host.len);
-	e->host[u->host.len] = '\0';
+	e->secure = h->tls;
+	e->port = h->port;
+	strcpy(e->host, h->host);
+	strcpy(e->src, h->src);
 	memcpy(e->key, key, sizeof(key));
 	e->waiters = wt;
 	wt->next = NULL;
 	e->next = p->entries;
 	p->entries = e;
 	p->n++;
-	if (u->host_type == MSRP_HOST_IPV4 || u->host_type == MSRP_HOST_IPV6) {
-		start_connect(e, e->host, u->host_type == MSRP_HOST_IPV6 ? AF_INET6 : AF_INET);
+	if (family) {
+		start_connect(e, e->host, family);
 	} else if (p->dns) {
 		e->state = E_RESOLVING;
 		int rc = eng_dns_query(p->dns, e->host, ENG_DNS_A, resolved, e);
@@ -298,4 +341,13 @@ int msrp_pool_get(struct msrp_pool *p, const struct msrp_uri *u, msrp_pool_cb cb
 		fail(e, -EHOSTUNREACH);
 	}
 	return 0;
+}
+
+int msrp_pool_get(struct msrp_pool *p, const struct msrp_uri *u, msrp_pool_cb cb, void *arg)
+{
+	struct msrp_hop h;
+
+	if (p->dying || msrp_hop_direct(u, &h) < 0)
+		return -EINVAL;
+	return msrp_pool_get_hop(p, &h, cb, arg);
 }

@@ -1,18 +1,19 @@
-/* msrp_pool.h — outbound MSRP connections of one worker, reused by authority (RFC 4975
+/* msrp_pool.h — outbound MSRP connections of one worker, reused by next hop (RFC 4975
  * §5.4: a connection is shared by the sessions whose next hop has the same authority and
- * transport; the key is msrp_uri_authority_key()).
+ * transport; here the hop also says which local address the connection leaves from).
  *
- * msrp_pool_get() gives the connection for a URI's authority: the one open, the one being
+ * msrp_pool_get_hop() gives the connection for a hop: the one open, the one being
  * opened (the caller waits with the others), or a new one: the host resolved (IP literals
- * as they are, names by A with the worker's resolver), TCP or TLS (msrps) connected, then
- * an msrp_conn with the pool's ops. The callback always comes later, from the loop, never
- * inside msrp_pool_get(). When a connection closes it leaves the pool; the next get opens
+ * as they are, names by A with the worker's resolver), TCP or TLS (msrps) connected from
+ * the hop's source address, then an msrp_conn with the pool's ops. The callback always
+ * comes later, from the loop, never inside the get. When a connection closes it leaves the pool; the next get opens
  * a new one. */
 #ifndef MSRP_POOL_H
 #define MSRP_POOL_H
 
 #include "engine/eng_dns-t.h"
 #include "engine/eng_tls-t.h"
+#include "msrp/msrp-t.h"
 #include "msrp/msrp_conn.h"
 
 struct msrp_pool;
@@ -29,9 +30,31 @@ struct msrp_pool *msrp_pool_new(struct msrp_worker *mw, eng_dns *dns, eng_tls_ct
 /* Waiters get -ECANCELED; open connections are closed. */
 void msrp_pool_free(struct msrp_pool *p);
 
-/* Asks for the connection to the authority of <u>. 0 (the callback comes), -EINVAL for a
- * URI that cannot be reached (;ws: WebSocket clients are reached over their own inbound
- * connection, RFC 7977), -ENOMEM. */
+/* Where a connection goes: a next hop and the local address it leaves from. Connections
+ * are reused by the whole of it (host, port, tls, src): the same peer reached from two
+ * source addresses is two connections. */
+struct msrp_hop {
+	char host[MSRP_URI_HOST_MAX + 1]; /* a DNS name or an address (IPv6 without brackets) */
+	uint16_t port;             /* 1..65535 */
+	int tls;                   /* 1: TLS (msrps), 0: TCP */
+	char src[48];              /* local address to connect from; "" = any */
+};
+
+/* The hop "direct" of <u>: its own host and port (MSRP_URI_DEFAULT_PORT when it has none),
+ * TLS for msrps, no source address. 0, or -EINVAL for a URI that cannot be reached (;ws:
+ * WebSocket clients are reached over their own inbound connection, RFC 7977). */
+int msrp_hop_direct(const struct msrp_uri *u, struct msrp_hop *out);
+
+/* Asks for the connection to the hop <h> (copied; it need not outlive the call). 0 (the
+ * callback comes), -EINVAL for a hop without host or port, -EPROTONOSUPPORT for TLS when
+ * the pool has no client context, -ENOMEM. A name is resolved (A) with the pool's
+ * resolver (none: the callback gets -EHOSTUNREACH); a source address that is malformed,
+ * of the other family or not local makes the callback's error (-EINVAL, -EAFNOSUPPORT,
+ * -EADDRNOTAVAIL). */
+int msrp_pool_get_hop(struct msrp_pool *p, const struct msrp_hop *h, msrp_pool_cb cb, void *arg);
+
+/* Asks for the connection to the authority of <u>: msrp_pool_get_hop() of its hop
+ * "direct" (msrp_hop_direct()). Same returns. */
 int msrp_pool_get(struct msrp_pool *p, const struct msrp_uri *u, msrp_pool_cb cb, void *arg);
 
 /* Connections in the pool (open or opening). */

@@ -1,4 +1,5 @@
-/* test_msrp_pool.c — outbound connections reused by authority, on both backends. */
+/* test_msrp_pool.c — outbound connections reused by authority and by hop (host, port,
+ * tls, source address), on both backends. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <semaphore.h>
@@ -37,7 +38,13 @@ static void s_body(struct msrp_conn *mc, eng_buf *b, cm_slice s) { (void)mc; (vo
 static void s_end(struct msrp_conn *mc, enum msrp_flag f) { (void)mc; (void)f; }
 static void s_close(struct msrp_conn *mc, int err) { (void)mc; (void)err; }
 static const struct msrp_conn_ops s_ops = { s_head, s_body, s_end, s_close };
-static void s_accept(eng_listener *l, eng_conn *c) { (void)l; msrp_conn_new(mw, c, &s_ops, NULL); }
+static char last_peer[64];      /* the address the last accepted connection came from */
+static void s_accept(eng_listener *l, eng_conn *c)
+{
+	(void)l;
+	eng_conn_peer_str(c, last_peer, sizeof(last_peer));
+	msrp_conn_new(mw, c, &s_ops, NULL);
+}
 
 /* the pool's own connections see nothing but responses here */
 static _Atomic int pool_closes;
@@ -61,8 +68,8 @@ static void init(eng_worker *w, void *arg)
 	port_a = eng_listener_port(la);
 }
 
-static struct msrp_conn *got[8];
-static int got_err[8];
+static struct msrp_conn *got[16];
+static int got_err[16];
 static int got_status;
 
 static void on_got(void *arg, struct msrp_conn *mc, int err)
@@ -115,6 +122,30 @@ static void do_send(eng_worker *w, void *arg, uint64_t i)
 		return;
 	}
 	cr_assert_geq(msrp_conn_request(got[i], &m, &body, 1, MSRP_FLAG_END, on_resp, NULL), 0);
+}
+
+static struct msrp_hop hops[16];
+
+static void do_get_hop(eng_worker *w, void *arg, uint64_t i)
+{
+	(void)w; (void)arg;
+	int rc = msrp_pool_get_hop(pool, &hops[i], on_got, (void *)(intptr_t)i);
+	if (rc < 0) {
+		got[i] = NULL;
+		got_err[i] = rc;
+		sem_post(&done);
+	}
+}
+
+static void get_hop(int i, const char *host, int port, int tls, const char *src)
+{
+	memset(&hops[i], 0, sizeof(hops[i]));
+	snprintf(hops[i].host, sizeof(hops[i].host), "%s", host);
+	hops[i].port = (uint16_t)port;
+	hops[i].tls = tls;
+	snprintf(hops[i].src, sizeof(hops[i].src), "%s", src);
+	cr_assert_eq(eng_post(eng_worker_at(e, 0), do_get_hop, NULL, (uint64_t)i), 0);
+	cr_assert_eq(wait_done(), 0);
 }
 
 static unsigned pool_n;
@@ -199,6 +230,36 @@ static void reuse(enum eng_backend be)
 	get(6, "msrp://127.0.0.1:%d/sessA;tcp", port_a);
 	cr_assert(got[6], "reconnect failed: %d", got_err[6]);
 	cr_expect_eq(size_now(), 2);
+
+	/* hops: the URI's direct hop is the hop (host, port, tcp, no source) */
+	get_hop(7, "127.0.0.1", port_a, 0, "");
+	cr_expect_eq(got[7], got[6], "the direct hop of a URI and the same hop differ");
+	cr_expect_eq(size_now(), 2);
+	/* another source address: another connection, and the server sees that address */
+	last_peer[0] = '\0';
+	get_hop(8, "127.0.0.1", port_a, 0, "127.0.0.2");
+	cr_assert(got[8], "error %d", got_err[8]);
+	cr_expect_neq(got[8], got[6]);
+	cr_expect_eq(size_now(), 3);
+	for (int i = 0; i < 200 && !last_peer[0]; i++)
+		usleep(5000);
+	cr_expect_eq(strncmp(last_peer, "127.0.0.2:", 10), 0, "peer %s", last_peer);
+	get_hop(9, "127.0.0.1", port_a, 0, "127.0.0.2");
+	cr_expect_eq(got[9], got[8], "the same hop got two connections");
+	cr_expect_eq(size_now(), 3);
+	/* the source address that cannot be used, TLS without a context, no port */
+	get_hop(10, "127.0.0.1", port_a, 0, "192.0.2.1");
+	cr_expect_null(got[10]);
+	cr_expect_eq(got_err[10], -EADDRNOTAVAIL);
+	get_hop(11, "127.0.0.1", port_a, 0, "::1");
+	cr_expect_eq(got_err[11], -EAFNOSUPPORT);
+	get_hop(12, "127.0.0.1", port_a, 1, "");
+	cr_expect_eq(got_err[12], -EPROTONOSUPPORT);
+	get_hop(13, "127.0.0.1", 0, 0, "");
+	cr_expect_eq(got_err[13], -EINVAL);
+	get_hop(14, "", port_a, 0, "");
+	cr_expect_eq(got_err[14], -EINVAL);
+	cr_expect_eq(size_now(), 3);
 
 	cr_assert_eq(eng_post(eng_worker_at(e, 0), do_free, NULL, 0), 0);
 	cr_assert_eq(wait_done(), 0);
