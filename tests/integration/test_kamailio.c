@@ -34,15 +34,24 @@ static void fini(void)
 
 TestSuite(kamailio, .fini = fini, .timeout = 10);
 
-static void start(void)
+/* Starts Kamailio with our credentials, and Use-Path host:port <use_path> when not NULL. */
+static void start_with(const char *use_path)
 {
+	static char d_use[128];
+	const char *defs[] = { "MSRP_REALM=\"rcsgw.test\"", "MSRP_USER=\"" USER "\"",
+			       "MSRP_PASSWORD=\"" PASS "\"", "MSRP_CHILDREN=2", NULL, NULL };
+
 	if (!kam_available())
 		cr_skip_test("kamailio or tests/peers/kamailio-msrp.cfg missing (make deps)");
-	static const char *const defs[] = { "MSRP_REALM=\"rcsgw.test\"", "MSRP_USER=\"" USER "\"",
-					    "MSRP_PASSWORD=\"" PASS "\"", "MSRP_CHILDREN=2", NULL };
+	if (use_path) {
+		snprintf(d_use, sizeof(d_use), "MSRP_USE_PATH=\"%s\"", use_path);
+		defs[4] = d_use;
+	}
 	int rc = kam_start(&kam, defs, 5000);
 	cr_assert_eq(rc, 0, "kamailio did not start: %s", strerror(-rc));
 }
+
+static void start(void) { start_with(NULL); }
 
 static void connect_to(struct msrp_client *c)
 {
@@ -167,6 +176,21 @@ Test(kamailio, relays_send_both_ways)
 	/* chunks: '+' then '$' */
 	relay_one(&ca, URI_A, ub, &cb, URI_B, "tidchunk1", "first", 5, '+');
 	relay_one(&ca, URI_A, ub, &cb, URI_B, "tidchunk2", "second", 6, '$');
+}
+
+Test(kamailio, use_path_address_from_define)
+{
+	/* MSRP_USE_PATH names the relay in Use-Path (a relay behind NAT or on 0.0.0.0);
+	 * Kamailio finds the session by its id alone */
+	char ua[1024], ub[1024];
+
+	start_with("relay.test:2855");
+	connect_to(&ca);
+	connect_to(&cb);
+	auth_ok(&ca, URI_A, ua, sizeof(ua));
+	auth_ok(&cb, URI_B, ub, sizeof(ub));
+	cr_expect(strncmp(ua, "msrp://relay.test:2855/", 23) == 0, "Use-Path %s", ua);
+	relay_one(&cb, URI_B, ua, &ca, URI_A, "tidnat01", "via the name", 12, '$');
 }
 
 Test(kamailio, send_for_unknown_session_gets_481)
