@@ -4,6 +4,7 @@
  *                [--warmup SEC] [--rate MSGS_PER_SEC] [--workers N] [--backend B]
  *                [--sut-pid PID] [--json]
  *   rcsbench echo --listen HOST:PORT [--workers N] [--backend B]
+ *   rcsbench msrp-relay ... / msrp-idle ...   MSRP through a relay (bench/lib/bench_relay.c)
  *
  * tcp: every connection sends fixed-size messages to an echo server (directly or through a
  * forwarder or relay) and checks what comes back. A message starts with a 24-byte header
@@ -49,6 +50,7 @@
 #include "bench/lib/bench_cpu.h"
 #include "bench/lib/bench_hist.h"
 #include "bench/lib/bench_proc.h"
+#include "bench/lib/bench_relay.h"
 #include "engine/eng.h"
 
 #define MSG_HDR       24
@@ -788,6 +790,7 @@ static void usage(FILE *f)
 		"                    [--workers N] [--backend auto|io_uring|epoll] [--sut-pid PID]\n"
 		"                    [--peer-pid PID] [--json] [--no-pin]\n"
 		"       rcsbench echo --listen HOST:PORT [--workers N] [--backend ...]\n"
+		"       rcsbench msrp-relay ... | msrp-idle ...  (rcsbench msrp-relay --help)\n"
 		"tcp:  messages of --size bytes (>= %d) to an echo server, --pipeline in flight per\n"
 		"      connection (closed loop), or --rate messages/s in all on a fixed schedule\n"
 		"      (open loop, latency from the scheduled time). --warmup (default 1 s) is not\n"
@@ -839,6 +842,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (strcmp(argv[1], "msrp-relay") == 0)
+		return bench_relay_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "msrp-idle") == 0)
+		return bench_idle_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "tcp") == 0) {
 		tcp = 1;
 	} else if (strcmp(argv[1], "echo") == 0) {
