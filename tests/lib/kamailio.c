@@ -71,7 +71,8 @@ out:
 		fclose(f);
 }
 
-/* Its pid once it listens on k->port, or -errno (it exited, or <timeout_ms> passed). */
+/* 0 once it accepts on k->port, or -ECHILD (it exited: port taken, bad config) or
+ * -ETIMEDOUT. */
 static int wait_listening(struct kam_peer *k, int timeout_ms)
 {
 	for (int waited = 0; waited < timeout_ms; waited += 100) {

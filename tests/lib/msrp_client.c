@@ -628,7 +628,7 @@ static int read_answer(struct msrp_client *c, const char *tid, struct mc_frame *
 
 static void random_hex(char *out, size_t n)
 {
-	static unsigned seed;
+	static _Thread_local unsigned seed;
 
 	if (!seed)
 		seed = (unsigned)mc_now_ms() ^ (unsigned)getpid();
