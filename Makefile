@@ -125,6 +125,11 @@ fuzz: $(FUZZ_BIN)
 bench: $(BUILD)/engfwd $(BUILD)/rcsbench
 	@BUILD=$(BUILD) sh bench/run.sh
 
+# MSRP relays compared under one load: rcsgw, Kamailio, engfwd (bench/README.md)
+.PHONY: bench-relay
+bench-relay: $(BUILD)/engfwd $(BUILD)/rcsbench $(BUILD)/rcsgw
+	@BUILD=$(BUILD) sh bench/relay.sh
+
 clean:
 	rm -rf build build-asan build-fuzz
 
