@@ -232,15 +232,15 @@ start_gw() {
 
 # raise the fd limit for the idle phase (root can; both the SUT and the generator inherit it)
 if [ "$IDLE" -gt 0 ]; then
-	need=$((IDLE + 10000))
+	need=$((IDLE + 1000))
 	if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ]; then
 		ulimit -n "$need" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
 	fi
 	have=$(ulimit -n)
 	if [ "$have" != unlimited ] && [ "$have" -lt "$need" ]; then
-		IDLE=$((have - 10000))
+		IDLE=$((have - 1000))
 		[ "$IDLE" -lt 0 ] && IDLE=0
-		echo "bench-relay: open files limited to $have: $IDLE idle sessions (run as root for more)" >&2
+		echo "bench-relay: open files limited to $have (raising the hard limit needs CAP_SYS_RESOURCE): $IDLE idle sessions" >&2
 	fi
 fi
 
