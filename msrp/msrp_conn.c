@@ -67,6 +67,7 @@ struct msrp_conn {
 	uint64_t head_since_ms;        /* 0: no partial head pending */
 	struct txn *txns;
 	uint32_t ntxns;
+	void *owner;                   /* the application's (msrp_conn_set_owner) */
 	uint16_t depth;                /* nesting of our engine callbacks */
 	uint8_t flags;
 	int close_err;
@@ -149,6 +150,11 @@ const struct msrp_ws_stats *msrp_worker_ws_stats(const struct msrp_worker *mw)
 	return &mw->wsst;
 }
 void *msrp_conn_udata(const struct msrp_conn *mc) { return mc->udata; }
+void *msrp_conn_owner(const struct msrp_conn *mc) { return mc->owner; }
+const struct msrp_conn_ops *msrp_conn_ops_of(const struct msrp_conn *mc) { return mc->ops; }
+void msrp_conn_set_owner(struct msrp_conn *mc, void *owner) { mc->owner = owner; }
+int msrp_conn_is_ws(const struct msrp_conn *mc) { return mc->ws != NULL; }
+struct msrp_worker *msrp_conn_worker(const struct msrp_conn *mc) { return mc->mw; }
 eng_conn *msrp_conn_eng(const struct msrp_conn *mc)
 {
 	return mc->ws ? msrp_ws_conn(mc->ws) : mc->c;
@@ -420,6 +426,46 @@ out:
 	if (iov != stack_iov)
 		free(iov);
 	return rc;
+}
+
+int msrp_conn_send_frame(struct msrp_conn *mc, const struct iovec *iov, unsigned n)
+{
+	if (closing(mc))
+		return -EPIPE;
+	return send_frame(mc, iov, n);
+}
+
+int msrp_conn_send_buf(struct msrp_conn *mc, eng_buf *b, cm_slice piece)
+{
+	if (mc->ws)
+		return -EINVAL;
+	if (closing(mc))
+		return -EPIPE;
+	mc->last_io_ms = eng_now_ms(mc->mw->w);
+	return eng_send_buf(mc->c, b, (uint32_t)(piece.p - b->data), (uint32_t)piece.len);
+}
+
+int msrp_conn_txn_open(struct msrp_conn *mc, cm_slice tid, msrp_resp_fn fn, void *arg)
+{
+	if (closing(mc))
+		return -EPIPE;
+	if (mc->ntxns >= mc->mw->cfg.max_txns) {
+		mc->mw->st.txn_limit++;
+		return -EAGAIN;
+	}
+	if (txn_find(mc, tid))
+		return -EEXIST;
+	if (!txn_new(mc, tid, fn, arg))
+		return -ENOMEM;
+	mc->mw->st.requests_out++;
+	return 0;
+}
+
+void msrp_conn_txn_cancel(struct msrp_conn *mc, cm_slice tid)
+{
+	struct txn *t = txn_find(mc, tid);
+	if (t)
+		txn_unlink(t);
 }
 
 void msrp_conn_close(struct msrp_conn *mc)

@@ -12,6 +12,8 @@
 #ifndef MSRP_CONN_H
 #define MSRP_CONN_H
 
+#include <sys/uio.h>
+
 #include "engine/eng.h"
 #include "msrp/msrp-t.h"
 #include "msrp/msrp_parse-t.h"
@@ -103,6 +105,26 @@ int msrp_conn_request(struct msrp_conn *mc, const struct msrp_out *m, const cm_s
  * 0 and nothing is sent). Same returns as eng_send. */
 int msrp_conn_respond(struct msrp_conn *mc, const struct msrp_msg *req, int status,
 		      cm_slice comment, const struct msrp_hdr *extra, unsigned nextra);
+
+/* A pointer of the application's own next to udata (which a pool keeps for itself): the
+ * relay's per-connection state. NULL until set. */
+void *msrp_conn_owner(const struct msrp_conn *mc);
+void msrp_conn_set_owner(struct msrp_conn *mc, void *owner);
+int msrp_conn_is_ws(const struct msrp_conn *mc);
+const struct msrp_conn_ops *msrp_conn_ops_of(const struct msrp_conn *mc);
+struct msrp_worker *msrp_conn_worker(const struct msrp_conn *mc);
+
+/* Forwarding (a relay writes the frames itself, piece by piece):
+ * msrp_conn_send_frame() sends the <n> pieces of <iov> (copied) as one frame or part of one:
+ * over WebSocket they must be a whole frame (one message). msrp_conn_send_buf() queues
+ * <piece> of <b> without a copy (TCP/TLS only: -EINVAL over WebSocket). Both return as
+ * eng_send. msrp_conn_txn_open() waits for the response to <tid> (the callback as for
+ * msrp_conn_request, local 408 on timeout and 503 when the connection goes): 0, -EAGAIN at
+ * max_txns, -EEXIST, -ENOMEM, -EPIPE; msrp_conn_txn_cancel() forgets it (no callback). */
+int msrp_conn_send_frame(struct msrp_conn *mc, const struct iovec *iov, unsigned n);
+int msrp_conn_send_buf(struct msrp_conn *mc, eng_buf *b, cm_slice piece);
+int msrp_conn_txn_open(struct msrp_conn *mc, cm_slice tid, msrp_resp_fn fn, void *arg);
+void msrp_conn_txn_cancel(struct msrp_conn *mc, cm_slice tid);
 
 /* Sends what is queued, then closes (over WebSocket: the close handshake with 1000);
  * on_close follows. */
