@@ -99,7 +99,8 @@ struct msrp_egress_req {
  *       <arg>, ...) comes later from the worker's loop, exactly once, unless
  *       msrp_egress_cancel(<req>) comes first;
  *   -errno  refused now, no callback: -EINVAL (direct for a ;ws URI, or a host longer than
- *       MSRP_URI_HOST_MAX), -EAGAIN (the cache is full of asks in flight), -ENOMEM.
+ *       MSRP_URI_HOST_MAX), -EAGAIN (the cache is full of asks in flight), -EIO (the HTTP
+ *       request could not start), -ENOMEM.
  * Worker thread only. <req> must not be pending already. */
 int msrp_egress_route(struct msrp_egress *e, const struct msrp_uri *dest,
 		      struct msrp_egress_req *req, msrp_egress_cb cb, void *arg,

@@ -198,7 +198,7 @@ Test(msrp_egress, matching_order)
 /* The hook's answers, by the host asked about:
  *   a.example   200 {"next_hop": "tls:relay.example:9000", "src": "127.0.0.2"}
  *   v.example   200 {"next_hop": "direct", "src": "127.0.0.5"}
- *   n.example   404
+ *   n*          404 (n.example, n17.example, ...)
  *   f.example   500
  *   b.example   200 {"next_hop": "udp:x:1"};  j.example 200 "not json"
  *   s.example   answers 200 like a.example after 1.5 s (beyond the time-out)
@@ -261,7 +261,7 @@ static enum MHD_Result hsrv_handler(void *cls, struct MHD_Connection *c, const c
 			ret = hsrv_answer(c, 200, ok_a);
 		} else if (strcmp(host, "v.example") == 0) {
 			ret = hsrv_answer(c, 200, "{\"next_hop\": \"direct\", \"src\": \"127.0.0.5\"}");
-		} else if (strcmp(host, "n.example") == 0) {
+		} else if (host[0] == 'n') {
 			asks_n++;
 			ret = hsrv_answer(c, 404, "");
 		} else if (strcmp(host, "b.example") == 0) {
@@ -321,6 +321,7 @@ static struct slot slots[32];
 static sem_t ran, cbs;
 static char hook_url[128];
 static uint32_t ttl_ms;
+static uint32_t timeout_ms = 500;
 static struct msrp_egress_stats stats;
 static int free_in_cb;          /* the next callback frees the egress */
 
@@ -361,7 +362,7 @@ static void job_cancel(eng_worker *w, void *arg, uint64_t i)
 static void job_new(eng_worker *w, void *arg, uint64_t u)
 {
 	(void)arg; (void)u;
-	eg = msrp_egress_new(w, NULL, hook_url, 500, ttl_ms);
+	eg = msrp_egress_new(w, NULL, hook_url, timeout_ms, ttl_ms);
 	sem_post(&ran);
 }
 
@@ -572,5 +573,76 @@ Test(msrp_egress, hook_cache_ttl, .timeout = 30)
 	cr_expect_eq(asks_n, 2);
 	run_job(job_stats, 0);
 	cr_expect_eq(stats.cache_size, 0);
+	teardown_engine();
+}
+
+/* The cache's bound: as many hosts as it holds asked at once, one more refused; once they
+ * are answered, a new host pushes the oldest answer out. */
+#define MANY MSRP_EGRESS_CACHE_MAX
+static struct msrp_egress_req many_req[MANY + 2];
+static int many_rc[MANY + 2];
+static int many_from, many_n;
+static atomic_int many_done, many_ok;
+
+static void on_many(struct msrp_egress_req *req, void *arg, int rc, const struct msrp_hop *hop)
+{
+	(void)req; (void)arg; (void)hop;
+	if (rc == 0)
+		many_ok++;
+	many_done++;
+}
+
+static void job_many(eng_worker *w, void *arg, uint64_t u)
+{
+	char uri[64];
+	struct msrp_uri mu;
+	struct msrp_hop hop;
+	(void)w; (void)arg; (void)u;
+	for (int i = many_from; i < many_from + many_n; i++) {
+		snprintf(uri, sizeof(uri), "msrp://n%d.example:1/s;tcp", i);
+		cr_assert_eq(msrp_uri_parse((cm_slice){ uri, strlen(uri) }, &mu), 0);
+		many_rc[i] = msrp_egress_route(eg, &mu, &many_req[i], on_many, NULL, &hop);
+	}
+	sem_post(&ran);
+}
+
+static int many(int from, int n)
+{
+	many_from = from;
+	many_n = n;
+	run_job(job_many, 0);
+	return many_rc[from];
+}
+
+static void many_wait(int n)
+{
+	for (int i = 0; i < 2000 && many_done < n; i++)
+		usleep(10000);
+	cr_assert_eq(many_done, n);
+}
+
+Test(msrp_egress, hook_cache_bound, .timeout = 60)
+{
+	timeout_ms = 30000; /* thousands of asks queue behind the client's connections */
+	setup_engine(60000);
+	many(0, MANY + 1); /* in one go: no answer can come in between */
+	for (int i = 0; i < MANY; i++)
+		cr_assert_eq(many_rc[i], 1, "host %d: %d", i, many_rc[i]);
+	cr_expect_eq(many_rc[MANY], -EAGAIN, "more asks in flight than the cache holds");
+	many_wait(MANY);
+	cr_expect_eq(many_ok, MANY);
+	run_job(job_stats, 0);
+	cr_expect_eq(stats.cache_size, MANY);
+	cr_expect_eq(stats.hook_asks, MANY);
+
+	/* full of answers: a new host evicts the oldest, which is then asked again */
+	cr_expect_eq(many(MANY, 1), 1);
+	many_wait(MANY + 1);
+	cr_expect_eq(many(MANY - 1, 1), 0, "a recent answer was evicted");
+	cr_expect_eq(many(0, 1), 1, "the oldest answer was not evicted");
+	many_wait(MANY + 2);
+	run_job(job_stats, 0);
+	cr_expect_eq(stats.cache_evictions, 2);
+	cr_expect_eq(stats.cache_size, MANY);
 	teardown_engine();
 }
