@@ -64,7 +64,9 @@ size_t msrp_egress_rules_count(const struct msrp_egress_rules *r);
 
 /* The egress of worker <w>; call it on <w>'s thread. <r> (may be NULL: no rules) is read,
  * never written, and must outlive the egress. <hook_url> NULL or "": no hook. NULL when
- * out of memory or the HTTP client cannot be set up. */
+ * out of memory or the HTTP client cannot be set up. With a hook, the process must have
+ * run msrp_id_init() (the cache hashes hosts with its keyed SipHash) and
+ * eng_http_global_init(). */
 struct msrp_egress *msrp_egress_new(eng_worker *w, const struct msrp_egress_rules *r,
 				    const char *hook_url, uint32_t timeout_ms,
 				    uint32_t cache_ttl_ms);
