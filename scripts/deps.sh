@@ -32,7 +32,7 @@ TEST_PKGS="
 #   tshark now; redis-server sip-tester kamailio freediameter with their issues
 # (tshark: wireshark-common asks about setuid dumpcap; noninteractive takes the default, no.)
 PEER_PKGS="
-    tshark kamailio
+    tshark redis-server kamailio
 "
 
 # shellcheck disable=SC2086,SC2116  # echo joins the lists into one line of words

@@ -1,0 +1,126 @@
+/* redis_srv.c — the throw-away redis-server of redis_srv.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/lib/proc.h"
+#include "tests/lib/redis_srv.h"
+
+static const char *bin(void)
+{
+	const char *p = getenv("RCSGW_REDIS_SERVER");
+	return p && *p ? p : "/usr/bin/redis-server";
+}
+
+int redis_srv_available(void)
+{
+	return access(bin(), X_OK) == 0;
+}
+
+static int free_tcp_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	if (s < 0)
+		return -1;
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(s, (struct sockaddr *)&a, &al) < 0) {
+		close(s);
+		return -1;
+	}
+	close(s);
+	return ntohs(a.sin_port);
+}
+
+static void die_with_parent(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static int answers(struct redis_srv *r)
+{
+	struct timeval tv = { 0, 200 * 1000 };
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", r->port, tv);
+	int ok = 0;
+	if (c && !c->err) {
+		redisReply *rep = redisCommand(c, "PING");
+		ok = rep && rep->type == REDIS_REPLY_STATUS;
+		freeReplyObject(rep);
+	}
+	if (c)
+		redisFree(c);
+	return ok;
+}
+
+int redis_srv_start(struct redis_srv *r, int port)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		int p = port ? port : free_tcp_port();
+		char ps[16];
+		if (p <= 0)
+			return -1;
+		snprintf(ps, sizeof(ps), "%d", p);
+		char *argv[] = { (char *)bin(), "--port", ps, "--bind", "127.0.0.1",
+				 "--save", "", "--appendonly", "no", "--logfile", "/dev/null",
+				 "--daemonize", "no", NULL };
+		r->port = p;
+		snprintf(r->addr, sizeof(r->addr), "127.0.0.1:%d", p);
+		r->pid = proc_spawn(argv, NULL, NULL, NULL, die_with_parent);
+		if (r->pid <= 0)
+			return -1;
+		for (int i = 0; i < 250; i++) {
+			if (answers(r))
+				return 0;
+			if (proc_wait(r->pid, 20) >= 0) {   /* died: port taken? */
+				r->pid = -1;
+				break;
+			}
+		}
+		redis_srv_stop(r);
+		if (port)
+			break;
+	}
+	return -1;
+}
+
+void redis_srv_stop(struct redis_srv *r)
+{
+	if (r->pid > 0) {
+		kill(r->pid, SIGCONT);
+		proc_stop(r->pid, SIGTERM, 2000);
+	}
+	r->pid = -1;
+}
+
+void redis_srv_pause(struct redis_srv *r, int pause)
+{
+	if (r->pid > 0)
+		kill(r->pid, pause ? SIGSTOP : SIGCONT);
+}
+
+int redis_srv_cmd(struct redis_srv *r, int argc, const char **argv)
+{
+	struct timeval tv = { 1, 0 };
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", r->port, tv);
+	int rc = -1;
+	if (c && !c->err) {
+		redisSetTimeout(c, tv);
+		redisReply *rep = redisCommandArgv(c, argc, argv, NULL);
+		rc = rep && rep->type != REDIS_REPLY_ERROR ? 0 : -1;
+		freeReplyObject(rep);
+	}
+	if (c)
+		redisFree(c);
+	return rc;
+}

@@ -1,0 +1,32 @@
+/* redis_srv.h — a throw-away redis-server for tests: 127.0.0.1, a free port, no
+ * persistence, dies with the test process; stopped by pid. Tests that need it skip when
+ * there is no redis-server (Debian package redis-server; scripts/deps.sh installs it). */
+#ifndef TESTS_REDIS_SRV_H
+#define TESTS_REDIS_SRV_H
+
+#include <sys/types.h>
+
+struct redis_srv {
+	pid_t pid;                 /* -1 / 0 when not running */
+	int port;
+	char addr[32];             /* "127.0.0.1:PORT" */
+};
+
+/* 1 when a redis-server binary is there ($RCSGW_REDIS_SERVER or /usr/bin/redis-server). */
+int redis_srv_available(void);
+
+/* Starts a server on <port> (0: a free one) and waits until it answers PING (5 s at
+ * most). 0, or -1. */
+int redis_srv_start(struct redis_srv *r, int port);
+
+/* Stops it (SIGTERM, then SIGKILL after 2 s). Harmless when not running. */
+void redis_srv_stop(struct redis_srv *r);
+
+/* Freezes (SIGSTOP) or thaws (SIGCONT) it: connections stay open, nothing answers. */
+void redis_srv_pause(struct redis_srv *r, int pause);
+
+/* Runs one command given as argv (binary-safe strings, NUL-terminated) on a fresh
+ * connection. 0 when Redis answered other than with an error, else -1. */
+int redis_srv_cmd(struct redis_srv *r, int argc, const char **argv);
+
+#endif
