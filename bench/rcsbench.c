@@ -33,7 +33,6 @@
  * echo: returns every byte on the connection it came from; prints
  * "ready port=<port> backend=<name> workers=<n>" once listening, stops on SIGTERM/SIGINT. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
@@ -42,8 +41,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "bench/lib/bench_args.h"
@@ -51,6 +48,7 @@
 #include "bench/lib/bench_hist.h"
 #include "bench/lib/bench_proc.h"
 #include "bench/lib/bench_relay.h"
+#include "bench/lib/bench_sched.h"
 #include "engine/eng.h"
 
 #define MSG_HDR       24
@@ -88,12 +86,7 @@ struct gen_worker {
 	uint64_t conn_errors;      /* connections lost or refused during the run */
 	uint8_t *scratch;
 	size_t scratch_len;
-	/* open loop */
-	int tfd;
-	eng_poll poll;
-	uint64_t t0;               /* schedule origin */
-	double period_ns;          /* between two messages of this worker */
-	uint64_t m_due;            /* messages of this worker due so far */
+	struct bench_sched sched;  /* open loop */
 };
 
 /* Per echo worker. */
@@ -164,8 +157,7 @@ static int send_msgs(struct gen_conn *gc, uint64_t n, uint64_t now)
 	while (n) {
 		uint64_t stamp = now;
 		if (G.rate) {
-			uint64_t m = gc->tx_seq * gw->nconns + gc->j;
-			stamp = gw->t0 + (uint64_t)((double)m * gw->period_ns);
+			stamp = bench_sched_at(&gw->sched, gc->tx_seq, gc->j);
 			if (now >= ws && now < we)
 				bench_hist_record(&gw->lag, now > stamp ? now - stamp : 0);
 		}
@@ -310,52 +302,29 @@ static void open_loop_send(struct gen_conn *gc, uint64_t now)
 	if (!gc->c || !gc->connected || gc->congested ||
 	    atomic_load_explicit(&G.stopping, memory_order_relaxed))
 		return;
-	uint64_t due = gw->m_due > gc->j ? (gw->m_due - gc->j + gw->nconns - 1) / gw->nconns : 0;
+	uint64_t due = bench_sched_due(&gw->sched, gc->j);
 	if (due > gc->tx_seq && send_msgs(gc, due - gc->tx_seq, now) == 1)
 		gc->congested = 1;
 }
 
-static void timer_arm_at(int tfd, uint64_t at)
+/* The schedule's wake-up: every connection sends what is due. */
+static void fire(struct bench_sched *sc, uint64_t now)
 {
-	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(at / 1000000000u),
-						.tv_nsec = (long)(at % 1000000000u) } };
-	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
-		its.it_value.tv_nsec = 1; /* zero would disarm */
-	timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
-}
-
-static void tick(eng_poll *p, uint32_t revents)
-{
-	struct gen_worker *gw = p->arg;
-	uint64_t exp;
-	(void)revents;
-
-	if (read(gw->tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
-		return;
+	struct gen_worker *gw = sc->arg;
 	if (atomic_load_explicit(&G.stopping, memory_order_relaxed))
 		return;
-	uint64_t now = bench_now_ns();
-	if (now >= gw->t0) {
-		gw->m_due = (uint64_t)((double)(now - gw->t0) / gw->period_ns) + 1;
-		for (unsigned i = 0; i < gw->nconns; i++)
-			open_loop_send(&gw->conns[i], now);
-	}
-	timer_arm_at(gw->tfd, gw->t0 + (uint64_t)((double)gw->m_due * gw->period_ns));
+	for (unsigned i = 0; i < gw->nconns; i++)
+		open_loop_send(&gw->conns[i], now);
 }
 
 /* Mailbox message from main: the schedule starts at <t0>. */
 static void open_loop_start(eng_worker *w, void *arg, uint64_t t0)
 {
 	struct gen_worker *gw = arg;
-	(void)w;
-	gw->t0 = t0;
-	gw->m_due = 0;
-	if (eng_poll_start(gw->w, &gw->poll, gw->tfd, POLLIN, tick, gw) < 0) {
+	if (bench_sched_start(&gw->sched, w, t0) < 0) {
 		fprintf(stderr, "rcsbench: cannot watch the schedule timer\n");
 		gw->conn_errors++;
-		return;
 	}
-	timer_arm_at(gw->tfd, t0);
 }
 
 static void gen_init(eng_worker *w, void *arg)
@@ -364,8 +333,6 @@ static void gen_init(eng_worker *w, void *arg)
 	(void)arg;
 
 	gw->w = w;
-	if (G.rate)
-		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* wake at the schedule, not 50 µs late */
 	for (unsigned i = 0; i < gw->nconns; i++) {
 		struct gen_conn *gc = &gw->conns[i];
 		int rc = eng_connect(w, G.target, NULL, NULL, &gen_ops, gc, &gc->c);
@@ -387,19 +354,10 @@ struct result {
 	double gen_cores, sut_cores;    /* CPU seconds per second over the window; < 0: unknown */
 	double peer_cores;
 	double machine_cores;           /* cores busy machine-wide (anyone); < 0: unknown */
+	double others_cores;            /* of those, not the generator, the SUT or the peer */
 	const char *backend;
 	unsigned workers;
 };
-
-/* Cores that processes other than the generator, the SUT and the peer kept busy. */
-static double others_cores(const struct result *r)
-{
-	double o = r->machine_cores;
-	o -= r->gen_cores > 0 ? r->gen_cores : 0;
-	o -= r->sut_cores > 0 ? r->sut_cores : 0;
-	o -= r->peer_cores > 0 ? r->peer_cores : 0;
-	return o > 0 ? o : 0;
-}
 
 static double us(uint64_t ns) { return (double)ns / 1000.0; }
 
@@ -447,7 +405,7 @@ static void report_text(const struct result *r)
 		       (int)G.peer_pid);
 	if (r->machine_cores >= 0)
 		printf("  CPU others      %.2f cores busy with other processes (machine-wide %.2f)\n",
-		       others_cores(r), r->machine_cores);
+		       r->others_cores, r->machine_cores);
 }
 
 static json_t *num_or_null(double v) { return v >= 0 ? json_real(v) : json_null(); }
@@ -497,7 +455,7 @@ static int report_json(const struct result *r)
 			    G.sut_pid > 0 ? num_or_null(r->sut_cores) : json_null());
 	json_object_set_new(o, "machine_cores", num_or_null(r->machine_cores));
 	json_object_set_new(o, "others_cores",
-			    r->machine_cores >= 0 ? json_real(others_cores(r)) : json_null());
+			    r->machine_cores >= 0 ? json_real(r->others_cores) : json_null());
 	json_object_set_new(o, "peer_pid", G.peer_pid > 0 ? json_integer(G.peer_pid) : json_null());
 	json_object_set_new(o, "peer_cpu_cores",
 			    G.peer_pid > 0 ? num_or_null(r->peer_cores) : json_null());
@@ -548,7 +506,7 @@ static int run_tcp(void)
 		goto oom;
 	for (unsigned i = 0; i < n; i++) {
 		struct gen_worker *gw = &G.gw[i];
-		gw->tfd = -1;
+		gw->sched.tfd = -1;
 		gw->scratch_len = G.size > SCRATCH_MIN ? G.size : SCRATCH_MIN;
 		if (!(gw->scratch = malloc(gw->scratch_len)) || bench_hist_init(&gw->lat) < 0 ||
 		    bench_hist_init(&gw->lag) < 0)
@@ -566,10 +524,9 @@ static int run_tcp(void)
 		}
 		if (G.rate && gw->nconns) {
 			double wrate = (double)G.rate * gw->nconns / (double)G.conns;
-			gw->period_ns = 1e9 / wrate;
-			gw->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-			if (gw->tfd < 0) {
-				fprintf(stderr, "rcsbench: timerfd_create: %s\n", strerror(errno));
+			int e2 = bench_sched_init(&gw->sched, wrate, gw->nconns, fire, gw);
+			if (e2 < 0) {
+				fprintf(stderr, "rcsbench: timerfd_create: %s\n", strerror(-e2));
 				goto out;
 			}
 		}
@@ -610,16 +567,11 @@ static int run_tcp(void)
 	atomic_store(&G.win_end, we);
 	if ((sig = bench_signals_wait_until(ws)) != 0)
 		goto out;
-	int64_t gen0 = bench_cpu_ns(0), sut0 = G.sut_pid > 0 ? bench_cpu_ns(G.sut_pid) : -1;
-	int64_t peer0 = G.peer_pid > 0 ? bench_cpu_ns(G.peer_pid) : -1;
-	uint64_t mbusy0 = 0, mtot0 = 0, mbusy1 = 0, mtot1 = 0;
-	int m_ok = bench_machine_ticks(&mbusy0, &mtot0) == 0;
-	uint64_t t0 = bench_now_ns();
+	struct bench_meter m = { .sut = &G.sut_pid, .nsut = G.sut_pid > 0, .peer = G.peer_pid };
+	bench_meter_begin(&m);
 	sig = bench_signals_wait_until(we);
+	bench_meter_end(&m);
 	uint64_t t1 = bench_now_ns();
-	int64_t gen1 = bench_cpu_ns(0), sut1 = G.sut_pid > 0 ? bench_cpu_ns(G.sut_pid) : -1;
-	int64_t peer1 = G.peer_pid > 0 ? bench_cpu_ns(G.peer_pid) : -1;
-	m_ok = m_ok && bench_machine_ticks(&mbusy1, &mtot1) == 0;
 	if (sig) {
 		/* stopped early: the window ends now */
 		atomic_store(&G.win_end, t1);
@@ -642,21 +594,13 @@ static int run_tcp(void)
 		r.verify_errors += gw->verify_errors;
 		r.conn_errors += gw->conn_errors;
 	}
-	if (gen0 >= 0 && gen1 >= gen0 && t1 > t0) {
-		r.gen_cores = (double)(gen1 - gen0) / (double)(t1 - t0);
-		if (r.msgs)
-			r.gen_cpu_us = (double)(gen1 - gen0) / 1000.0 / (double)r.msgs;
-	}
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	if (m_ok && mtot1 > mtot0 && ncpu > 0)
-		r.machine_cores = (double)(mbusy1 - mbusy0) / (double)(mtot1 - mtot0) * (double)ncpu;
-	if (peer0 >= 0 && peer1 >= peer0 && t1 > t0)
-		r.peer_cores = (double)(peer1 - peer0) / (double)(t1 - t0);
-	if (sut0 >= 0 && sut1 >= sut0 && t1 > t0) {
-		r.sut_cores = (double)(sut1 - sut0) / (double)(t1 - t0);
-		if (r.msgs)
-			r.sut_cpu_us = (double)(sut1 - sut0) / 1000.0 / (double)r.msgs;
-	}
+	r.gen_cores = m.gen_cores;
+	r.sut_cores = m.sut_cores;
+	r.peer_cores = m.peer_cores;
+	r.machine_cores = m.machine_cores;
+	r.others_cores = bench_meter_others(&m);
+	r.gen_cpu_us = bench_us_per_msg(m.gen_ns, r.msgs);
+	r.sut_cpu_us = bench_us_per_msg(m.sut_ns, r.msgs);
 	if (G.json)
 		report_json(&r);
 	else
@@ -679,8 +623,7 @@ out:
 			bench_hist_free(&G.gw[i].lat);
 			bench_hist_free(&G.gw[i].lag);
 			free(G.gw[i].scratch);
-			if (G.gw[i].tfd >= 0)
-				close(G.gw[i].tfd);
+			bench_sched_fini(&G.gw[i].sched);
 		}
 	}
 	bench_hist_free(&r.lat);
@@ -803,49 +746,17 @@ static void usage(FILE *f)
 		MSG_HDR);
 }
 
-enum { OPT_TARGET = 256, OPT_LISTEN, OPT_CONNS, OPT_SIZE, OPT_PIPELINE, OPT_DURATION,
-       OPT_WARMUP, OPT_RATE, OPT_WORKERS, OPT_BACKEND, OPT_SUT_PID, OPT_PEER_PID, OPT_JSON, OPT_NO_PIN,
-       OPT_HELP };
-
-static const struct option long_opts[] = {
-	{ "target", required_argument, NULL, OPT_TARGET },
-	{ "listen", required_argument, NULL, OPT_LISTEN },
-	{ "conns", required_argument, NULL, OPT_CONNS },
-	{ "size", required_argument, NULL, OPT_SIZE },
-	{ "pipeline", required_argument, NULL, OPT_PIPELINE },
-	{ "duration", required_argument, NULL, OPT_DURATION },
-	{ "warmup", required_argument, NULL, OPT_WARMUP },
-	{ "rate", required_argument, NULL, OPT_RATE },
-	{ "workers", required_argument, NULL, OPT_WORKERS },
-	{ "backend", required_argument, NULL, OPT_BACKEND },
-	{ "sut-pid", required_argument, NULL, OPT_SUT_PID },
-	{ "peer-pid", required_argument, NULL, OPT_PEER_PID },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "no-pin", no_argument, NULL, OPT_NO_PIN },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int bad(const char *opt, const char *val)
-{
-	fprintf(stderr, "rcsbench: bad value for --%s: '%s'\n", opt, val);
-	usage(stderr);
-	return 2;
-}
-
 int main(int argc, char **argv)
 {
-	uint64_t v;
-	int opt, tcp;
+	uint64_t workers = UINT64_MAX;
+	int tcp;
 
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(argv[1], "msrp-relay") == 0)
+	if (strcmp(argv[1], "msrp-relay") == 0 || strcmp(argv[1], "msrp-idle") == 0)
 		return bench_relay_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "msrp-idle") == 0)
-		return bench_idle_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "tcp") == 0) {
 		tcp = 1;
 	} else if (strcmp(argv[1], "echo") == 0) {
@@ -861,81 +772,32 @@ int main(int argc, char **argv)
 	eng_config_defaults(&G.cfg);
 	G.warmup_ns = 1000000000u;
 	G.pipeline = 1;
-	argc--;
-	argv++;
-	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_TARGET:
-			if (bench_check_hostport(optarg) < 0)
-				return bad("target", optarg);
-			G.target = optarg;
-			break;
-		case OPT_LISTEN:
-			if (bench_check_hostport(optarg) < 0)
-				return bad("listen", optarg);
-			G.listen = optarg;
-			break;
-		case OPT_CONNS:
-			if (bench_parse_u64(optarg, 0, 1, 1000000, &G.conns) < 0)
-				return bad("conns", optarg);
-			break;
-		case OPT_SIZE:
-			if (bench_parse_u64(optarg, 1, MSG_HDR, 64u << 20, &G.size) < 0)
-				return bad("size", optarg);
-			break;
-		case OPT_PIPELINE:
-			if (bench_parse_u64(optarg, 0, 1, 1000000, &G.pipeline) < 0)
-				return bad("pipeline", optarg);
-			break;
-		case OPT_DURATION:
-			if (bench_parse_duration(optarg, &G.duration_ns) < 0 || !G.duration_ns)
-				return bad("duration", optarg);
-			break;
-		case OPT_WARMUP:
-			if (bench_parse_duration(optarg, &G.warmup_ns) < 0)
-				return bad("warmup", optarg);
-			break;
-		case OPT_RATE:
-			if (bench_parse_u64(optarg, 0, 1, 100000000, &G.rate) < 0)
-				return bad("rate", optarg);
-			break;
-		case OPT_WORKERS:
-			if (bench_parse_u64(optarg, 0, 0, 1024, &v) < 0)
-				return bad("workers", optarg);
-			G.cfg.workers = (unsigned)v;
-			break;
-		case OPT_BACKEND:
-			if (bench_parse_backend(optarg, &G.cfg.backend) < 0)
-				return bad("backend", optarg);
-			break;
-		case OPT_SUT_PID:
-			if (bench_parse_u64(optarg, 0, 1, 1u << 30, &v) < 0)
-				return bad("sut-pid", optarg);
-			G.sut_pid = (pid_t)v;
-			break;
-		case OPT_PEER_PID:
-			if (bench_parse_u64(optarg, 0, 1, 1u << 30, &v) < 0)
-				return bad("peer-pid", optarg);
-			G.peer_pid = (pid_t)v;
-			break;
-		case OPT_JSON:
-			G.json = 1;
-			break;
-		case OPT_NO_PIN:
-			G.cfg.pin = 0;
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "rcsbench: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
+	const struct bench_opt opts[] = {
+		{ "target", BENCH_OPT_HOSTPORT, &G.target, 0, 0, NULL },
+		{ "listen", BENCH_OPT_HOSTPORT, &G.listen, 0, 0, NULL },
+		{ "conns", BENCH_OPT_U64, &G.conns, 1, 1000000, NULL },
+		{ "size", BENCH_OPT_BYTES, &G.size, MSG_HDR, 64u << 20, NULL },
+		{ "pipeline", BENCH_OPT_U64, &G.pipeline, 1, 1000000, NULL },
+		{ "duration", BENCH_OPT_DURATION, &G.duration_ns, 1, UINT64_MAX, NULL },
+		{ "warmup", BENCH_OPT_DURATION, &G.warmup_ns, 0, UINT64_MAX, NULL },
+		{ "rate", BENCH_OPT_U64, &G.rate, 1, 100000000, NULL },
+		{ "workers", BENCH_OPT_U64, &workers, 0, 1024, NULL },
+		{ "backend", BENCH_OPT_BACKEND, &G.cfg.backend, 0, 0, NULL },
+		{ "sut-pid", BENCH_OPT_FN, &G.sut_pid, 0, 0, bench_parse_pid },
+		{ "peer-pid", BENCH_OPT_FN, &G.peer_pid, 0, 0, bench_parse_pid },
+		{ "json", BENCH_OPT_FLAG, &G.json, 0, 0, NULL },
+		{ "no-pin", BENCH_OPT_UNFLAG, &G.cfg.pin, 0, 0, NULL },
+	};
+	int rc = bench_opts_parse("rcsbench", argc - 1, argv + 1, opts,
+				  sizeof(opts) / sizeof(opts[0]));
+	if (rc == 1)
+		usage(stdout);
+	else if (rc)
+		usage(stderr);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (workers != UINT64_MAX)
+		G.cfg.workers = (unsigned)workers;
 	if (tcp) {
 		if (!G.target || !G.conns || !G.size || !G.duration_ns) {
 			fprintf(stderr, "rcsbench tcp: --target, --conns, --size and --duration are "

@@ -119,17 +119,22 @@ free_port() {
 	done
 }
 
-# wait_listen PID PORT: until something listens on PORT (10 s), while PID lives.
-wait_listen() {
+# started NAME PID PORT: PID (just started, stderr in $TMP/NAME.err) is ours; waits until
+# something listens on PORT (10 s) while PID lives. Otherwise says why, stops it, returns 1.
+started() {
+	PIDS="$PIDS $2"
 	i=0
 	while [ $i -lt 100 ]; do
-		if ss -Hltn "sport = :$2" 2>/dev/null | grep -q .; then
+		if ss -Hltn "sport = :$3" 2>/dev/null | grep -q .; then
 			return 0
 		fi
-		kill -0 "$1" 2>/dev/null || return 1
+		kill -0 "$2" 2>/dev/null || break
 		sleep 0.1
 		i=$((i + 1))
 	done
+	echo "bench-relay: $1 did not start:" >&2
+	sed 's/^/  /' "$TMP/$1.err" >&2
+	stop "$2"
 	return 1
 }
 
@@ -176,14 +181,14 @@ measure() {
 	if [ $LAST_RC -eq 4 ]; then
 		code=$(field "$out" auth_refused)
 		echo "bench-relay: $label $phase: AUTH refused ($code): no relay with these credentials in this build" >&2
-		ROWS="$ROWS| $label | $phase | $desc | AUTH refused ($code) | | | | | | | | | |
+		ROWS="$ROWS| $label | $phase | $desc | AUTH refused ($code) | | | | | | | | | | |
 "
 		return
 	fi
 	if [ -z "$out" ] || [ -z "$(field "$out" msgs_per_s)" ]; then
 		echo "bench-relay: $label $phase: rcsbench failed (exit $LAST_RC):" >&2
 		sed 's/^/  /' "$TMP/gen.err" >&2
-		ROWS="$ROWS| $label | $phase | $desc | failed (exit $LAST_RC) | | | | | | | | | |
+		ROWS="$ROWS| $label | $phase | $desc | failed (exit $LAST_RC) | | | | | | | | | | |
 "
 		return
 	fi
@@ -193,7 +198,7 @@ measure() {
 	rss=$(field "$out" sut_rss_kib)
 	case $rss in '' | null) rssm='—' ;; *) rssm=$(awk "BEGIN { printf \"%.1f\", $rss / 1024 }") ;; esac
 	errs=$(awk "BEGIN { print $(field "$out" verify_errors) + $(field "$out" conn_errors) + $(field "$out" rejects) + $(field "$out" bad_tid) }")
-	ROWS="$ROWS| $label | $phase | $desc | $(fmt "$(field "$out" msgs_per_s)" 0) | $(fmt "$(field "$out" lat_p50_us)" 1) | $(fmt "$(field "$out" lat_p99_us)" 1) | $(fmt "$(field "$out" lat_p999_us)" 1) | $(fmt "$(field "$out" sut_cpu_us_per_msg)" 2) | $(pct "$(field "$out" sut_cpu_cores)") | $(pct "$(field "$out" gen_cpu_cores)") | $(field "$out" lost) / $errs | $rssm | $(fmt "$(field "$out" sut_rss_per_session_b)" 0) |
+	ROWS="$ROWS| $label | $phase | $desc | $(fmt "$(field "$out" msgs_per_s)" 0) | $(fmt "$(field "$out" lat_p50_us)" 1) | $(fmt "$(field "$out" lat_p99_us)" 1) | $(fmt "$(field "$out" lat_p999_us)" 1) | $(fmt "$(field "$out" sut_cpu_us_per_msg)" 2) | $(pct "$(field "$out" sut_cpu_cores)") | $(pct "$(field "$out" gen_cpu_cores)") | $(field "$out" lost) / $errs | $rssm | $(fmt "$(field "$out" sut_rss_per_session_b)" 0) | $(fmt "$(field "$out" others_cores)" 2) |
 "
 }
 
@@ -219,15 +224,9 @@ start_gw() {
 	RCSGW_ENGINE_WORKERS=$1 RCSGW_MSRP_LISTEN=127.0.0.1:$GW_PORT \
 		RCSGW_API_LISTEN=127.0.0.1:$api RCSGW_SIP_LISTEN= \
 		RCSGW_RELAY_CREDENTIALS_FILE=$HTD RCSGW_RELAY_REALM=$REALM RCSGW_LOG_LEVEL=warn \
-		$PIN_SUT "$GW" >"$TMP/gw.out" 2>"$TMP/gw.err" &
+		$PIN_SUT "$GW" >"$TMP/rcsgw.out" 2>"$TMP/rcsgw.err" &
 	GW_PID=$!
-	PIDS="$PIDS $GW_PID"
-	if ! wait_listen "$GW_PID" "$GW_PORT"; then
-		echo "bench-relay: rcsgw did not start:" >&2
-		sed 's/^/  /' "$TMP/gw.err" >&2
-		stop "$GW_PID"
-		return 1
-	fi
+	started rcsgw "$GW_PID" "$GW_PORT"
 }
 
 # raise the fd limit for the idle phase (root can; both the SUT and the generator inherit it)
@@ -249,7 +248,7 @@ echo "bench-relay: SUT on CPU $SUT_CPUS ($NSUT core(s)), generator on CPU $GEN_C
 for sys in $SYSTEMS; do
 	case $sys in
 	rcsgw)
-		start_gw "$NSUT" || { ROWS="$ROWS| rcsgw | (could not start) | | | | | | | | | | | |
+		start_gw "$NSUT" || { ROWS="$ROWS| rcsgw | (could not start) | | | | | | | | | | | | |
 "; continue; }
 		measure rcsgw peak "closed ${PAIRS}x${WINDOW}" "$GW_PID" $(peak_args) $AUTH_ARGS \
 			--relay "127.0.0.1:$GW_PORT"
@@ -284,7 +283,7 @@ for sys in $SYSTEMS; do
 			GW_IDLE_B=$(field "$out" sut_rss_per_session_b)
 			echo "bench-relay: rcsgw idle: $(field "$out" authenticated) of $IDLE sessions, $(fmt "$GW_IDLE_B" 0) B/session (exit $rc)" >&2
 			[ $rc -ne 0 ] && sed 's/^/  /' "$TMP/idle.err" >&2
-			ROWS="$ROWS| rcsgw | idle | $(field "$out" authenticated) of $IDLE sessions | | | | | | | | | $(fmt "$(field "$out" sut_rss_kib)" 0) KiB | $(fmt "$GW_IDLE_B" 0) |
+			ROWS="$ROWS| rcsgw | idle | $(field "$out" authenticated) of $IDLE sessions | | | | | | | | | $(fmt "$(field "$out" sut_rss_kib)" 0) KiB | $(fmt "$GW_IDLE_B" 0) | |
 "
 			stop "$GW_PID"
 		fi
@@ -292,7 +291,7 @@ for sys in $SYSTEMS; do
 	kamailio)
 		if ! command -v kamailio >/dev/null 2>&1 || [ ! -f "$KAM_CFG" ]; then
 			echo "bench-relay: kamailio or $KAM_CFG missing: skipped" >&2
-			ROWS="$ROWS| kamailio | (not available) | | | | | | | | | | | |
+			ROWS="$ROWS| kamailio | (not available) | | | | | | | | | | | | |
 "
 			continue
 		fi
@@ -301,15 +300,9 @@ for sys in $SYSTEMS; do
 		$PIN_SUT kamailio -f "$KAM_CFG" -DD -E -Y "$TMP/kam" -m 256 \
 			-A MSRP_PORT="$kport" -A "MSRP_REALM=\"$REALM\"" -A "MSRP_USER=\"$USER_NAME\"" \
 			-A "MSRP_PASSWORD=\"$PASSWORD\"" -A MSRP_CHILDREN="$NSUT" -A MSRP_DEBUG=-1 \
-			>"$TMP/kam.out" 2>"$TMP/kam.err" &
+			>"$TMP/kamailio.out" 2>"$TMP/kamailio.err" &
 		KPID=$!
-		PIDS="$PIDS $KPID"
-		if ! wait_listen "$KPID" "$kport"; then
-			echo "bench-relay: kamailio did not start:" >&2
-			sed 's/^/  /' "$TMP/kam.err" >&2
-			stop "$KPID"
-			continue
-		fi
+		started kamailio "$KPID" "$kport" || continue
 		sleep 0.5 # its children fork after the listen socket opens
 		kpids=$(pid_tree "$KPID")
 		measure kamailio peak "closed ${PAIRS}x${WINDOW}" "$kpids" $(peak_args) \
@@ -368,8 +361,8 @@ verdict() {
 }
 
 echo
-echo "| SUT | phase | load | msgs/s | p50 µs | p99 µs | p99.9 µs | SUT CPU µs/msg | SUT core busy | gen core busy | lost / errors | SUT RSS MiB | RSS B/session |"
-echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| SUT | phase | load | msgs/s | p50 µs | p99 µs | p99.9 µs | SUT CPU µs/msg | SUT core busy | gen core busy | lost / errors | SUT RSS MiB | RSS B/session | other procs (cores) |"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s' "$ROWS"
 echo
 if [ -n "$GW_REFUSED" ]; then
@@ -395,3 +388,4 @@ echo "receiver. SUT CPU: all its threads (Kamailio: all its processes) per deliv
 echo "lost: sent - delivered after a drain; errors: wrong bytes/order, lost connections, non-200"
 echo "answers. engfwd runs in front of rcsbench's own MSRP sink (same four frames per message)."
 echo "A core near 100 % busy is the limit of a closed-loop row (gen core: the generator's)."
+echo "other procs: cores kept busy by processes outside the bench during the window (noise)."

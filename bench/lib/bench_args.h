@@ -26,4 +26,34 @@ int bench_check_hostport(const char *s);
  * "[::1]:0" → "[::1]:4242"). */
 int bench_with_port(const char *hostport, int port, char *buf, size_t len);
 
+/* A process id (1 .. 2^30) into *(pid_t *)<dst>. 0, or -EINVAL. */
+int bench_parse_pid(const char *s, void *dst);
+
+/* Table-driven command line: each entry names a long option and where its value goes. */
+enum bench_opt_kind {
+	BENCH_OPT_FLAG,            /* no value: *(int *)dst = 1 */
+	BENCH_OPT_UNFLAG,          /* no value: *(int *)dst = 0 */
+	BENCH_OPT_STR,             /* *(const char **)dst = the argument */
+	BENCH_OPT_HOSTPORT,        /* the same, checked by bench_check_hostport */
+	BENCH_OPT_U64,             /* *(uint64_t *)dst in [min, max], k/m/g = x1000 */
+	BENCH_OPT_BYTES,           /* the same with k/m/g = x1024 */
+	BENCH_OPT_DURATION,        /* *(uint64_t *)dst in ns, in [min, max] */
+	BENCH_OPT_BACKEND,         /* *(enum eng_backend *)dst */
+	BENCH_OPT_FN,              /* fn(argument, dst): 0, or < 0 for a bad value */
+};
+
+struct bench_opt {
+	const char *name;
+	enum bench_opt_kind kind;
+	void *dst;
+	uint64_t min, max;
+	int (*fn)(const char *arg, void *dst);
+};
+
+/* Parses argv[1..] (argv[0] is the mode) against the <n> entries of <opts>; "--help" is
+ * always known. 0 when done, 1 when --help was asked, 2 on a bad option or value (a message
+ * naming it on stderr, prefixed with <prog>). Values that are not given are left alone. */
+int bench_opts_parse(const char *prog, int argc, char **argv, const struct bench_opt *opts,
+		     unsigned n);
+
 #endif

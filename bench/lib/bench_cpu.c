@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "bench/lib/bench_cpu.h"
 
@@ -75,4 +76,59 @@ void bench_sleep_until(uint64_t deadline_ns)
 			       .tv_nsec = (long)(deadline_ns % 1000000000u) };
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
+}
+
+int64_t bench_cpu_ns_sum(const pid_t *pids, unsigned n)
+{
+	int64_t sum = 0;
+	for (unsigned i = 0; i < n; i++) {
+		int64_t v = bench_cpu_ns(pids[i]);
+		if (v < 0)
+			return v;
+		sum += v;
+	}
+	return n ? sum : -ENOENT;
+}
+
+void bench_meter_begin(struct bench_meter *m)
+{
+	m->g0 = bench_cpu_ns(0);
+	m->s0 = bench_cpu_ns_sum(m->sut, m->nsut);
+	m->p0 = m->peer > 0 ? bench_cpu_ns(m->peer) : -1;
+	m->m_ok = bench_machine_ticks(&m->mb0, &m->mt0) == 0;
+	m->t0 = bench_now_ns();
+}
+
+/* CPU seconds per second between <a> and <b> over <ns>, or -1. */
+static double cores(int64_t a, int64_t b, uint64_t ns)
+{
+	return a >= 0 && b >= a && ns ? (double)(b - a) / (double)ns : -1;
+}
+
+void bench_meter_end(struct bench_meter *m)
+{
+	uint64_t t1 = bench_now_ns(), mb1 = 0, mt1 = 0;
+	int64_t g1 = bench_cpu_ns(0), s1 = bench_cpu_ns_sum(m->sut, m->nsut);
+	int64_t p1 = m->peer > 0 ? bench_cpu_ns(m->peer) : -1;
+	uint64_t ns = t1 - m->t0;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	m->secs = (double)ns / 1e9;
+	m->gen_ns = m->g0 >= 0 && g1 >= m->g0 ? g1 - m->g0 : -1;
+	m->sut_ns = m->s0 >= 0 && s1 >= m->s0 ? s1 - m->s0 : -1;
+	m->gen_cores = cores(m->g0, g1, ns);
+	m->sut_cores = cores(m->s0, s1, ns);
+	m->peer_cores = cores(m->p0, p1, ns);
+	m->machine_cores = -1;
+	if (m->m_ok && bench_machine_ticks(&mb1, &mt1) == 0 && mt1 > m->mt0 && ncpu > 0)
+		m->machine_cores = (double)(mb1 - m->mb0) / (double)(mt1 - m->mt0) * (double)ncpu;
+}
+
+double bench_meter_others(const struct bench_meter *m)
+{
+	double o = m->machine_cores;
+	o -= m->gen_cores > 0 ? m->gen_cores : 0;
+	o -= m->sut_cores > 0 ? m->sut_cores : 0;
+	o -= m->peer_cores > 0 ? m->peer_cores : 0;
+	return o > 0 ? o : 0;
 }

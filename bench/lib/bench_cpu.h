@@ -32,4 +32,33 @@ int bench_machine_ticks(uint64_t *busy, uint64_t *total);
 /* Sleeps until CLOCK_MONOTONIC reaches <deadline_ns> (restarts after signals). */
 void bench_sleep_until(uint64_t deadline_ns);
 
+/* On-CPU nanoseconds of the <n> processes <pids>, summed; -errno when one cannot be read,
+ * -ENOENT when <n> is 0. */
+int64_t bench_cpu_ns_sum(const pid_t *pids, unsigned n);
+
+/* CPU over a measured window: this process, the system under test (a set of processes,
+ * summed), one more process (a peer), and the machine as a whole. */
+struct bench_meter {
+	const pid_t *sut;          /* in: the SUT's processes (<nsut> may be 0) */
+	unsigned nsut;
+	pid_t peer;                /* in: 0 for none */
+	double secs;               /* out: the window's length */
+	int64_t gen_ns, sut_ns;    /* out: CPU ns over the window; < 0 unknown */
+	double gen_cores, sut_cores, peer_cores, machine_cores; /* out: < 0 unknown */
+	int64_t g0, s0, p0;        /* private */
+	uint64_t mb0, mt0, t0;
+	int m_ok;
+};
+
+void bench_meter_begin(struct bench_meter *m);
+void bench_meter_end(struct bench_meter *m);
+/* Cores kept busy by processes other than the three measured (the noise), >= 0. */
+double bench_meter_others(const struct bench_meter *m);
+
+/* Microseconds of CPU per message: <ns> over <msgs>, or -1 when either is unknown or 0. */
+static inline double bench_us_per_msg(int64_t ns, uint64_t msgs)
+{
+	return ns >= 0 && msgs ? (double)ns / 1000.0 / (double)msgs : -1;
+}
+
 #endif

@@ -22,7 +22,6 @@
  * 127.0.0.x) and holds them, to read the relay's memory per idle session. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -35,9 +34,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "bench/lib/bench_args.h"
@@ -46,6 +43,7 @@
 #include "bench/lib/bench_msrp.h"
 #include "bench/lib/bench_proc.h"
 #include "bench/lib/bench_relay.h"
+#include "bench/lib/bench_sched.h"
 #include "engine/eng.h"
 
 #define BODY_HDR    40                   /* stamp 16 + seq 16 + pair 8 hex digits */
@@ -103,10 +101,7 @@ struct rl_worker {
 	char *rep;                 /* replies being built for one connection */
 	size_t rep_len;
 	struct rl_conn *sinks;
-	int tfd;                   /* open loop schedule */
-	eng_poll poll;
-	uint64_t t0, m_due;
-	double period_ns;
+	struct bench_sched sched;  /* open loop */
 };
 
 static struct {
@@ -143,19 +138,6 @@ static inline int stopping(void)
 
 /* ---- SUT figures ------------------------------------------------------------------------ */
 
-/* CPU ns of all the SUT's processes, or -1. */
-static int64_t sut_cpu(void)
-{
-	int64_t sum = 0;
-	for (unsigned i = 0; i < G.nsut; i++) {
-		int64_t v = bench_cpu_ns(G.sut[i]);
-		if (v < 0)
-			return -1;
-		sum += v;
-	}
-	return G.nsut ? sum : -1;
-}
-
 /* VmRSS and VmHWM (KiB) summed over the SUT's processes. 0, or -1. */
 static int sut_mem(uint64_t *rss, uint64_t *hwm)
 {
@@ -174,22 +156,6 @@ static int sut_mem(uint64_t *rss, uint64_t *hwm)
 				*hwm += v;
 		}
 		fclose(f);
-	}
-	return G.nsut ? 0 : -1;
-}
-
-/* "1,2,3" into G.sut. */
-static int parse_pids(const char *s)
-{
-	char buf[1024], *save = NULL;
-	uint64_t v;
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (G.nsut == MAX_SUT || bench_parse_u64(t, 0, 1, 1u << 30, &v) < 0)
-			return -1;
-		G.sut[G.nsut++] = (pid_t)v;
 	}
 	return G.nsut ? 0 : -1;
 }
@@ -255,8 +221,7 @@ static int send_msgs(struct rl_pair *p, uint64_t n, uint64_t now)
 	while (n) {
 		uint64_t stamp = now;
 		if (G.rate) {
-			uint64_t m = p->tx_seq * rw->npairs + p->j;
-			stamp = rw->t0 + (uint64_t)((double)m * rw->period_ns);
+			stamp = bench_sched_at(&rw->sched, p->tx_seq, p->j);
 			if (now >= ws && now < we)
 				bench_hist_record(&rw->lag, now > stamp ? now - stamp : 0);
 		}
@@ -623,56 +588,32 @@ static void open_loop_send(struct rl_pair *p, uint64_t now)
 
 	if (p->snd.congested || stopping())
 		return;
-	uint64_t due = rw->m_due > p->j ? (rw->m_due - p->j + rw->npairs - 1) / rw->npairs : 0;
+	uint64_t due = bench_sched_due(&rw->sched, p->j);
 	if (due > p->tx_seq && send_msgs(p, due - p->tx_seq, now) == 1)
 		p->snd.congested = 1;
 }
 
-static void arm_at(int tfd, uint64_t at)
+/* The schedule's wake-up: every pair sends what is due. */
+static void fire(struct bench_sched *sc, uint64_t now)
 {
-	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(at / 1000000000u),
-						.tv_nsec = (long)(at % 1000000000u) } };
-	if (!at)
-		its.it_value.tv_nsec = 1;
-	timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
-}
-
-static void on_tick(eng_poll *pl, uint32_t revents)
-{
-	struct rl_worker *rw = pl->arg;
-	uint64_t exp;
-	(void)revents;
-
-	if (read(rw->tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
-		return;
+	struct rl_worker *rw = sc->arg;
 	if (stopping())
 		return;
-	uint64_t now = bench_now_ns();
-	if (now >= rw->t0) {
-		rw->m_due = (uint64_t)((double)(now - rw->t0) / rw->period_ns) + 1;
-		for (unsigned i = 0; i < rw->npairs; i++)
-			open_loop_send(&rw->pairs[i], now);
-	}
-	arm_at(rw->tfd, rw->t0 + (uint64_t)((double)rw->m_due * rw->period_ns));
+	for (unsigned i = 0; i < rw->npairs; i++)
+		open_loop_send(&rw->pairs[i], now);
 }
 
 /* Mailbox message from main: the load starts (open loop: its schedule at <t0>). */
 static void load_start(eng_worker *w, void *arg, uint64_t t0)
 {
 	struct rl_worker *rw = arg;
-	(void)w;
 	if (!G.rate) {
 		for (unsigned i = 0; i < rw->npairs; i++)
 			send_msgs(&rw->pairs[i], G.window, bench_now_ns());
-		return;
-	}
-	rw->t0 = t0;
-	if (eng_poll_start(rw->w, &rw->poll, rw->tfd, POLLIN, on_tick, rw) < 0) {
+	} else if (bench_sched_start(&rw->sched, w, t0) < 0) {
 		fprintf(stderr, "rcsbench: cannot watch the schedule timer\n");
 		rw->conn_errors++;
-		return;
 	}
-	arm_at(rw->tfd, t0);
 }
 
 static void conn_open(struct rl_worker *rw, struct rl_conn *cc)
@@ -691,8 +632,6 @@ static void rl_init(eng_worker *w, void *arg)
 	(void)arg;
 
 	rw->w = w;
-	if (G.rate)
-		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	if (G.sink)
 		bench_listen_worker(&G.bl, w);
 	for (unsigned i = 0; i < rw->npairs; i++) {
@@ -711,7 +650,7 @@ struct rl_result {
 		others;
 	int first_reject;
 	struct bench_hist lat, lag;
-	double gen_us, gen_cores, sut_us, sut_cores, machine_cores;
+	struct bench_meter m;      /* CPU over the window */
 	uint64_t rss0, rss_auth, rss_end, hwm_end; /* KiB; rss0 before any connection */
 	int mem_ok;
 	const char *backend;
@@ -737,11 +676,11 @@ static void report(const struct rl_result *r)
 	const struct bench_hist *h = &r->lat;
 	double mps = r->window_s > 0 ? (double)r->msgs / r->window_s : 0;
 	uint64_t lost = r->sent > r->delivered ? r->sent - r->delivered : 0;
-	double others = r->machine_cores - (r->gen_cores > 0 ? r->gen_cores : 0) -
-			(r->sut_cores > 0 ? r->sut_cores : 0);
+	const struct bench_meter *m = &r->m;
+	double others = bench_meter_others(m);
+	double gen_us = bench_us_per_msg(m->gen_ns, r->msgs);
+	double sut_us = bench_us_per_msg(m->sut_ns, r->msgs);
 
-	if (others < 0)
-		others = 0;
 	if (!G.json) {
 		printf("rcsbench msrp-relay -> %s  %s, path %s, backend=%s workers=%u\n", G.relay,
 		       G.noauth ? "no AUTH (sink)" : "AUTH", G.path == 2 ? "double" : "single",
@@ -767,17 +706,17 @@ static void report(const struct rl_result *r)
 		printf("  errors          verify %" PRIu64 ", connections %" PRIu64 ", bad tid %" PRIu64
 		       ", other frames %" PRIu64 "\n", r->verify_errors, r->conn_errors, r->bad_tid,
 		       r->others);
-		printf("  CPU generator   %.2f us/msg (%.0f %% of a core)\n", r->gen_us,
-		       r->gen_cores * 100);
+		printf("  CPU generator   %.2f us/msg (%.0f %% of a core)\n", gen_us,
+		       m->gen_cores * 100);
 		if (G.nsut)
 			printf("  CPU SUT         %.2f us/msg (%.0f %% of a core, %u process(es))\n",
-			       r->sut_us, r->sut_cores * 100, G.nsut);
+			       sut_us, m->sut_cores * 100, G.nsut);
 		if (r->mem_ok)
 			printf("  SUT memory      VmRSS %" PRIu64 " KiB (before %" PRIu64 ", after AUTH %"
 			       PRIu64 "), VmHWM %" PRIu64 " KiB, %.0f B per session\n", r->rss_end,
 			       r->rss0, r->rss_auth, r->hwm_end, rss_per_session(r));
 		printf("  CPU others      %.2f cores (machine-wide %.2f)\n", others,
-		       r->machine_cores);
+		       m->machine_cores);
 		return;
 	}
 	json_t *o = json_object();
@@ -810,18 +749,18 @@ static void report(const struct rl_result *r)
 	json_object_set_new(o, "verify_errors", json_integer((json_int_t)r->verify_errors));
 	json_object_set_new(o, "conn_errors", json_integer((json_int_t)r->conn_errors));
 	json_object_set_new(o, "other_frames", json_integer((json_int_t)r->others));
-	json_object_set_new(o, "gen_cpu_us_per_msg", num_or_null(r->gen_us));
-	json_object_set_new(o, "gen_cpu_cores", num_or_null(r->gen_cores));
-	json_object_set_new(o, "sut_cpu_us_per_msg", G.nsut ? num_or_null(r->sut_us) : json_null());
-	json_object_set_new(o, "sut_cpu_cores", G.nsut ? num_or_null(r->sut_cores) : json_null());
+	json_object_set_new(o, "gen_cpu_us_per_msg", num_or_null(gen_us));
+	json_object_set_new(o, "gen_cpu_cores", num_or_null(m->gen_cores));
+	json_object_set_new(o, "sut_cpu_us_per_msg", G.nsut ? num_or_null(sut_us) : json_null());
+	json_object_set_new(o, "sut_cpu_cores", G.nsut ? num_or_null(m->sut_cores) : json_null());
 	json_object_set_new(o, "sut_rss_kib", r->mem_ok ? json_integer((json_int_t)r->rss_end)
 						      : json_null());
 	json_object_set_new(o, "sut_hwm_kib", r->mem_ok ? json_integer((json_int_t)r->hwm_end)
 						      : json_null());
 	json_object_set_new(o, "sessions", json_integer((json_int_t)sessions()));
 	json_object_set_new(o, "sut_rss_per_session_b", num_or_null(rss_per_session(r)));
-	json_object_set_new(o, "machine_cores", num_or_null(r->machine_cores));
-	json_object_set_new(o, "others_cores", r->machine_cores >= 0 ? json_real(others)
+	json_object_set_new(o, "machine_cores", num_or_null(m->machine_cores));
+	json_object_set_new(o, "others_cores", m->machine_cores >= 0 ? json_real(others)
 								       : json_null());
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	json_decref(o);
@@ -854,8 +793,7 @@ static int run(void)
 {
 	char err[256];
 	int rc = 1;
-	struct rl_result r = { .gen_us = -1, .gen_cores = -1, .sut_us = -1, .sut_cores = -1,
-			       .machine_cores = -1 };
+	struct rl_result r = { .msgs = 0 };
 	eng_engine *e = NULL;
 
 	G.pat = malloc(PAT_SPAN + G.size);
@@ -867,7 +805,7 @@ static int run(void)
 	}
 	atomic_store(&G.win_start, UINT64_MAX);
 	atomic_store(&G.win_end, UINT64_MAX);
-	if (G.nsut && sut_cpu() < 0) {
+	if (G.nsut && bench_cpu_ns_sum(G.sut, G.nsut) < 0) {
 		fprintf(stderr, "rcsbench: cannot read the SUT's /proc/PID/task/*/schedstat\n");
 		goto out;
 	}
@@ -886,7 +824,7 @@ static int run(void)
 		goto oom;
 	for (unsigned i = 0; i < G.nw; i++) {
 		struct rl_worker *rw = &G.rw[i];
-		rw->tfd = -1;
+		rw->sched.tfd = -1;
 		rw->out_cap = G.frame_len + 2048 > OUT_MIN ? G.frame_len + 2048 : OUT_MIN;
 		if (!(rw->out = malloc(rw->out_cap)) || !(rw->rep = malloc(REP_CAP)) ||
 		    bench_hist_init(&rw->lat) < 0 || bench_hist_init(&rw->lag) < 0)
@@ -909,12 +847,10 @@ static int run(void)
 			conn_setup(&rw->pairs[j].snd, &rw->pairs[j], rw, ROLE_SENDER);
 			conn_setup(&rw->pairs[j].rcv, &rw->pairs[j], rw, ROLE_RECEIVER);
 		}
-		if (G.rate && rw->npairs) {
-			rw->period_ns = 1e9 / ((double)G.rate * rw->npairs / (double)G.npairs);
-			rw->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-			if (rw->tfd < 0)
-				goto out;
-		}
+		if (G.rate && rw->npairs &&
+		    bench_sched_init(&rw->sched, (double)G.rate * rw->npairs / (double)G.npairs,
+				     rw->npairs, fire, rw) < 0)
+			goto out;
 	}
 	if (G.sink)
 		bench_listen_init(&G.bl, G.sink, G.nw, NULL, sink_accept, NULL);
@@ -962,14 +898,11 @@ static int run(void)
 			goto out;
 	if ((sig = bench_signals_wait_until(ws)) != 0)
 		goto out;
-	int64_t gen0 = bench_cpu_ns(0), sut0 = sut_cpu();
-	uint64_t mb0 = 0, mt0 = 0, mb1 = 0, mt1 = 0;
-	int m_ok = bench_machine_ticks(&mb0, &mt0) == 0;
-	uint64_t t0 = bench_now_ns();
+	struct bench_meter m = { .sut = G.sut, .nsut = G.nsut };
+	bench_meter_begin(&m);
 	sig = bench_signals_wait_until(we);
+	bench_meter_end(&m);
 	uint64_t t1 = bench_now_ns();
-	int64_t gen1 = bench_cpu_ns(0), sut1 = sut_cpu();
-	m_ok = m_ok && bench_machine_ticks(&mb1, &mt1) == 0;
 	if (sig) {
 		atomic_store(&G.win_end, t1);
 		we = t1;
@@ -1005,19 +938,7 @@ static int run(void)
 		r.conn_errors += rw->conn_errors;
 		r.others += rw->others;
 	}
-	if (gen0 >= 0 && gen1 >= gen0 && t1 > t0) {
-		r.gen_cores = (double)(gen1 - gen0) / (double)(t1 - t0);
-		if (r.msgs)
-			r.gen_us = (double)(gen1 - gen0) / 1000.0 / (double)r.msgs;
-	}
-	if (sut0 >= 0 && sut1 >= sut0 && t1 > t0) {
-		r.sut_cores = (double)(sut1 - sut0) / (double)(t1 - t0);
-		if (r.msgs)
-			r.sut_us = (double)(sut1 - sut0) / 1000.0 / (double)r.msgs;
-	}
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	if (m_ok && mt1 > mt0 && ncpu > 0)
-		r.machine_cores = (double)(mb1 - mb0) / (double)(mt1 - mt0) * (double)ncpu;
+	r.m = m;
 	report(&r);
 	fflush(stdout);
 	rc = r.verify_errors || r.conn_errors || r.bad_tid || r.rejects || r.sent > r.delivered
@@ -1041,8 +962,7 @@ out:
 		bench_hist_free(&rw->lag);
 		free(rw->out);
 		free(rw->rep);
-		if (rw->tfd >= 0)
-			close(rw->tfd);
+		bench_sched_fini(&rw->sched);
 		while (rw->sinks) {
 			struct rl_conn *cc = rw->sinks;
 			rw->sinks = cc->next;
@@ -1296,50 +1216,35 @@ static void usage(FILE *f)
 		"  4 AUTH refused; 1 failure; 2 bad arguments.\n", BODY_HDR);
 }
 
-enum { RO_RELAY = 256, RO_PAIRS, RO_USER, RO_PASSWORD, RO_REALM, RO_SIZE, RO_DURATION, RO_WARMUP,
-       RO_RATE, RO_WINDOW, RO_PATH, RO_NOAUTH, RO_SINK, RO_SUT, RO_JSON, RO_WORKERS, RO_BACKEND,
-       RO_NOPIN, RO_DRAIN, RO_SESSIONS, RO_SRC, RO_CONC, RO_HOLD, RO_HELP };
-
-static const struct option opts[] = {
-	{ "relay", required_argument, NULL, RO_RELAY },
-	{ "pairs", required_argument, NULL, RO_PAIRS },
-	{ "user", required_argument, NULL, RO_USER },
-	{ "password", required_argument, NULL, RO_PASSWORD },
-	{ "realm", required_argument, NULL, RO_REALM },
-	{ "size", required_argument, NULL, RO_SIZE },
-	{ "duration", required_argument, NULL, RO_DURATION },
-	{ "warmup", required_argument, NULL, RO_WARMUP },
-	{ "rate", required_argument, NULL, RO_RATE },
-	{ "window", required_argument, NULL, RO_WINDOW },
-	{ "path", required_argument, NULL, RO_PATH },
-	{ "no-auth", no_argument, NULL, RO_NOAUTH },
-	{ "sink", required_argument, NULL, RO_SINK },
-	{ "sut-pid", required_argument, NULL, RO_SUT },
-	{ "json", no_argument, NULL, RO_JSON },
-	{ "workers", required_argument, NULL, RO_WORKERS },
-	{ "backend", required_argument, NULL, RO_BACKEND },
-	{ "no-pin", no_argument, NULL, RO_NOPIN },
-	{ "drain", required_argument, NULL, RO_DRAIN },
-	{ "sessions", required_argument, NULL, RO_SESSIONS },
-	{ "src-addrs", required_argument, NULL, RO_SRC },
-	{ "concurrency", required_argument, NULL, RO_CONC },
-	{ "hold", required_argument, NULL, RO_HOLD },
-	{ "help", no_argument, NULL, RO_HELP },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int bad(const char *opt, const char *val)
+static int parse_path(const char *arg, void *dst)
 {
-	fprintf(stderr, "rcsbench: bad value for --%s: '%s'\n", opt, val);
-	usage(stderr);
-	return 2;
+	if (strcmp(arg, "single") == 0)
+		*(int *)dst = 1;
+	else if (strcmp(arg, "double") == 0)
+		*(int *)dst = 2;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_pids(const char *arg, void *dst)
+{
+	char buf[1024], *save = NULL;
+	(void)dst;
+	if (strlen(arg) >= sizeof(buf))
+		return -1;
+	strcpy(buf, arg);
+	G.nsut = 0;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (G.nsut == MAX_SUT || bench_parse_pid(t, &G.sut[G.nsut++]) < 0)
+			return -1;
+	return G.nsut ? 0 : -1;
 }
 
 /* Parses the options of either mode into G / I. 0, 1 (help printed) or 2. */
 static int parse(int argc, char **argv)
 {
-	uint64_t v;
-	int opt;
+	uint64_t workers = UINT64_MAX;
 
 	eng_config_defaults(&G.cfg);
 	G.warmup_ns = 1000000000u;
@@ -1347,114 +1252,40 @@ static int parse(int argc, char **argv)
 	G.window = 1;
 	G.path = 1;
 	I.concurrency = 256;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (opt) {
-		case RO_RELAY:
-			if (bench_check_hostport(optarg) < 0)
-				return bad("relay", optarg);
-			G.relay = optarg;
-			break;
-		case RO_SINK:
-			if (bench_check_hostport(optarg) < 0)
-				return bad("sink", optarg);
-			G.sink = optarg;
-			break;
-		case RO_PAIRS:
-			if (bench_parse_u64(optarg, 0, 1, 1000000, &G.npairs) < 0)
-				return bad("pairs", optarg);
-			break;
-		case RO_USER:
-			G.user = optarg;
-			break;
-		case RO_PASSWORD:
-			G.password = optarg;
-			break;
-		case RO_REALM:
-			G.realm = optarg;
-			break;
-		case RO_SIZE:
-			if (bench_parse_u64(optarg, 1, BODY_HDR, 1u << 20, &G.size) < 0)
-				return bad("size", optarg);
-			break;
-		case RO_DURATION:
-			if (bench_parse_duration(optarg, &G.duration_ns) < 0 || !G.duration_ns)
-				return bad("duration", optarg);
-			break;
-		case RO_WARMUP:
-			if (bench_parse_duration(optarg, &G.warmup_ns) < 0)
-				return bad("warmup", optarg);
-			break;
-		case RO_DRAIN:
-			if (bench_parse_duration(optarg, &G.drain_ns) < 0)
-				return bad("drain", optarg);
-			break;
-		case RO_HOLD:
-			if (bench_parse_duration(optarg, &I.hold_ns) < 0)
-				return bad("hold", optarg);
-			break;
-		case RO_RATE:
-			if (bench_parse_u64(optarg, 0, 1, 100000000, &G.rate) < 0)
-				return bad("rate", optarg);
-			break;
-		case RO_WINDOW:
-			if (bench_parse_u64(optarg, 0, 1, 100000, &G.window) < 0)
-				return bad("window", optarg);
-			break;
-		case RO_PATH:
-			if (strcmp(optarg, "single") == 0)
-				G.path = 1;
-			else if (strcmp(optarg, "double") == 0)
-				G.path = 2;
-			else
-				return bad("path", optarg);
-			break;
-		case RO_NOAUTH:
-			G.noauth = 1;
-			break;
-		case RO_SUT:
-			if (parse_pids(optarg) < 0)
-				return bad("sut-pid", optarg);
-			break;
-		case RO_JSON:
-			G.json = 1;
-			break;
-		case RO_WORKERS:
-			if (bench_parse_u64(optarg, 0, 0, 1024, &v) < 0)
-				return bad("workers", optarg);
-			G.cfg.workers = (unsigned)v;
-			break;
-		case RO_BACKEND:
-			if (bench_parse_backend(optarg, &G.cfg.backend) < 0)
-				return bad("backend", optarg);
-			break;
-		case RO_NOPIN:
-			G.cfg.pin = 0;
-			break;
-		case RO_SESSIONS:
-			if (bench_parse_u64(optarg, 0, 1, 10000000, &I.sessions) < 0)
-				return bad("sessions", optarg);
-			break;
-		case RO_SRC:
-			if (bench_parse_u64(optarg, 0, 1, 250, &I.src_count) < 0)
-				return bad("src-addrs", optarg);
-			break;
-		case RO_CONC:
-			if (bench_parse_u64(optarg, 0, 1, 100000, &I.concurrency) < 0)
-				return bad("concurrency", optarg);
-			break;
-		case RO_HELP:
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "rcsbench: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
+	const struct bench_opt opts[] = {
+		{ "relay", BENCH_OPT_HOSTPORT, &G.relay, 0, 0, NULL },
+		{ "sink", BENCH_OPT_HOSTPORT, &G.sink, 0, 0, NULL },
+		{ "pairs", BENCH_OPT_U64, &G.npairs, 1, 1000000, NULL },
+		{ "user", BENCH_OPT_STR, &G.user, 0, 0, NULL },
+		{ "password", BENCH_OPT_STR, &G.password, 0, 0, NULL },
+		{ "realm", BENCH_OPT_STR, &G.realm, 0, 0, NULL },
+		{ "size", BENCH_OPT_BYTES, &G.size, BODY_HDR, 1u << 20, NULL },
+		{ "duration", BENCH_OPT_DURATION, &G.duration_ns, 1, UINT64_MAX, NULL },
+		{ "warmup", BENCH_OPT_DURATION, &G.warmup_ns, 0, UINT64_MAX, NULL },
+		{ "drain", BENCH_OPT_DURATION, &G.drain_ns, 0, UINT64_MAX, NULL },
+		{ "rate", BENCH_OPT_U64, &G.rate, 1, 100000000, NULL },
+		{ "window", BENCH_OPT_U64, &G.window, 1, 100000, NULL },
+		{ "path", BENCH_OPT_FN, &G.path, 0, 0, parse_path },
+		{ "no-auth", BENCH_OPT_FLAG, &G.noauth, 0, 0, NULL },
+		{ "sut-pid", BENCH_OPT_FN, NULL, 0, 0, parse_pids },
+		{ "json", BENCH_OPT_FLAG, &G.json, 0, 0, NULL },
+		{ "workers", BENCH_OPT_U64, &workers, 0, 1024, NULL },
+		{ "backend", BENCH_OPT_BACKEND, &G.cfg.backend, 0, 0, NULL },
+		{ "no-pin", BENCH_OPT_UNFLAG, &G.cfg.pin, 0, 0, NULL },
+		{ "sessions", BENCH_OPT_U64, &I.sessions, 1, 10000000, NULL },
+		{ "src-addrs", BENCH_OPT_U64, &I.src_count, 1, 250, NULL },
+		{ "concurrency", BENCH_OPT_U64, &I.concurrency, 1, 100000, NULL },
+		{ "hold", BENCH_OPT_DURATION, &I.hold_ns, 0, UINT64_MAX, NULL },
+	};
+	int rc = bench_opts_parse("rcsbench", argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
+	if (rc == 1)
+		usage(stdout);
+	else if (rc)
+		usage(stderr);
+	if (rc)
+		return rc;
+	if (workers != UINT64_MAX)
+		G.cfg.workers = (unsigned)workers;
 	if (!G.relay) {
 		fprintf(stderr, "rcsbench: --relay is required\n");
 		return 2;
@@ -1467,30 +1298,25 @@ static int parse(int argc, char **argv)
 
 int bench_relay_main(int argc, char **argv)
 {
+	int idle = strcmp(argv[0], "msrp-idle") == 0;
 	int rc = parse(argc, argv);
-	if (rc)
-		return rc == 1 ? 0 : rc;
-	if (!G.npairs || !G.size || !G.duration_ns) {
-		fprintf(stderr, "rcsbench msrp-relay: --pairs, --size and --duration are required\n");
-		return 2;
-	}
-	if (G.noauth != !!G.sink || (!G.noauth && (!G.user || !G.password))) {
-		fprintf(stderr, "rcsbench msrp-relay: give --user and --password, or --no-auth "
-			"with --sink\n");
-		return 2;
-	}
-	G.frame_len = (uint32_t)(1200 + G.size + TAIL_LEN);
-	return run();
-}
+	const char *why = NULL;
 
-int bench_idle_main(int argc, char **argv)
-{
-	int rc = parse(argc, argv);
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	if (!I.sessions || !G.user || !G.password) {
-		fprintf(stderr, "rcsbench msrp-idle: --sessions, --user and --password are required\n");
+	if (idle && (!I.sessions || !G.user || !G.password))
+		why = "--sessions, --user and --password are required";
+	else if (!idle && (!G.npairs || !G.size || !G.duration_ns))
+		why = "--pairs, --size and --duration are required";
+	else if (!idle && (G.noauth != !!G.sink || (!G.noauth && (!G.user || !G.password))))
+		why = "give --user and --password, or --no-auth with --sink";
+	if (why) {
+		fprintf(stderr, "rcsbench %s: %s\n", argv[0], why);
 		return 2;
+	}
+	if (!idle) {
+		G.frame_len = (uint32_t)(1200 + G.size + TAIL_LEN);
+		return run();
 	}
 	struct sockaddr_storage ss;
 	socklen_t sl;

@@ -4,9 +4,9 @@
 #ifndef BENCH_RELAY_H
 #define BENCH_RELAY_H
 
-/* argv[0] is the mode name. Exit status: 0; 3 when messages were lost or came wrong or
- * connections were lost; 4 when the relay refused AUTH; 1 on failure; 2 on bad arguments. */
+/* argv[0] is the mode name: "msrp-relay" or "msrp-idle". Exit status: 0; 3 when messages
+ * were lost or came wrong or connections were lost; 4 when the relay refused AUTH; 1 on
+ * failure; 2 on bad arguments. */
 int bench_relay_main(int argc, char **argv);
-int bench_idle_main(int argc, char **argv);
 
 #endif
