@@ -17,7 +17,11 @@
 #include "common/cm_log.h"
 #include "common/cm_version.h"
 #include "engine/eng.h"
+#include "engine/eng_http.h"
 #include "engine/eng_tls.h"
+#include "msrp/msrp_auth.h"
+#include "msrp/msrp_creds_src.h"
+#include "msrp/msrp_relay.h"
 #include "msrp/msrp_id.h"
 #include "msrp/msrp_parse-t.h"
 #include "msrp/msrp_svc.h"
@@ -78,6 +82,9 @@ struct worker_ctx {
 static struct {
 	const struct cm_config *cfg;
 	struct msrp_svc_cfg msrp;
+	struct msrp_creds creds;            /* relay.credentials_file */
+	struct msrp_creds_src_cfg creds_cfg;
+	struct msrp_relay_shared *relay;
 	struct worker_ctx *w;
 	unsigned n;
 	_Atomic unsigned inited;
@@ -141,6 +148,57 @@ static void msrp_collect(eng_worker *w, uint64_t *v, void *arg)
 	v[16] = c->ws_split_frames;
 }
 
+/* The relay's counters of each worker for /metrics (runs on the worker). */
+static const struct api_metric_def relay_metrics[] = {
+	{ "rcsgw_relay_auth_challenged_total", "counter", "AUTHs answered 401 with a Digest challenge." },
+	{ "rcsgw_relay_auth_ok_total", "counter", "AUTHs accepted (200 with Use-Path)." },
+	{ "rcsgw_relay_auth_failed_total", "counter", "AUTHs with wrong credentials." },
+	{ "rcsgw_relay_auth_stale_total", "counter", "AUTHs with an expired nonce (401 stale=true)." },
+	{ "rcsgw_relay_auth_bad_total", "counter", "AUTHs refused as malformed (400)." },
+	{ "rcsgw_relay_auth_refused_total", "counter", "AUTHs refused after too many failures (403)." },
+	{ "rcsgw_relay_auth_423_total", "counter", "AUTHs whose Expires was out of bounds (423)." },
+	{ "rcsgw_relay_auth_limited_total", "counter", "AUTHs refused by a session limit (403)." },
+	{ "rcsgw_relay_auth_no_credentials_total", "counter", "AUTHs refused for want of credentials (403)." },
+	{ "rcsgw_relay_auth_forwarded_total", "counter", "AUTHs forwarded to a relay further out." },
+	{ "rcsgw_relay_sessions", "gauge", "Relay sessions alive." },
+	{ "rcsgw_relay_sessions_expired_total", "counter", "Relay sessions ended by their Expires." },
+	{ "rcsgw_relay_forwarded_total", "counter", "Requests forwarded." },
+	{ "rcsgw_relay_forwarded_cross_worker_total", "counter", "Request pieces sent to another worker." },
+	{ "rcsgw_relay_forwarded_to_peers_total", "counter", "Requests forwarded to peers (pool)." },
+	{ "rcsgw_relay_forwarded_bytes_total", "counter", "Body bytes forwarded." },
+	{ "rcsgw_relay_rechunked_total", "counter", "Extra pieces made by re-chunking." },
+	{ "rcsgw_relay_refused_481_total", "counter", "Requests for unknown sessions (481)." },
+	{ "rcsgw_relay_refused_403_total", "counter", "Requests not allowed (403)." },
+	{ "rcsgw_relay_refused_400_total", "counter", "Requests with unusable paths (400)." },
+	{ "rcsgw_relay_next_hop_errors_total", "counter", "Error responses of next hops." },
+	{ "rcsgw_relay_next_hop_timeouts_total", "counter", "Forwarded requests without response (408)." },
+	{ "rcsgw_relay_reports_sent_total", "counter", "Failure REPORTs sent." },
+	{ "rcsgw_relay_reports_lost_total", "counter", "Failure REPORTs whose connection was gone." },
+	{ "rcsgw_relay_queued_total", "counter", "Frames that waited for a busy destination." },
+	{ "rcsgw_relay_cross_dropped_total", "counter", "Pieces lost to a full mailbox (REPORT 403)." },
+};
+
+static void relay_collect(eng_worker *w, uint64_t *v, void *arg)
+{
+	const struct worker_ctx *x = &app.w[eng_worker_index(w)];
+	(void)arg;
+	const struct msrp_relay *r = x->msrp ? msrp_svc_relay(x->msrp) : NULL;
+	if (!r)
+		return;
+	const struct msrp_relay_stats *s = msrp_relay_stats(r);
+	const uint64_t vals[] = {
+		s->auth_challenged, s->auth_ok, s->auth_failed, s->auth_stale, s->auth_bad,
+		s->auth_refused, s->auth_423, s->auth_limited, s->auth_no_creds, s->auth_forwarded,
+		msrp_relay_sessions(r), s->sessions_expired, s->fwd_requests, s->fwd_cross_out,
+		s->fwd_pool, s->fwd_bytes, s->rechunked, s->refused_481, s->refused_403,
+		s->refused_400, s->next_hop_errors, s->next_hop_timeouts, s->reports_sent,
+		s->reports_lost, s->queued, s->cross_dropped,
+	};
+	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
+		       sizeof(relay_metrics) / sizeof(relay_metrics[0]), "one value per metric");
+	memcpy(v, vals, sizeof(vals));
+}
+
 /* After the engine is gone: what the workers' MSRP endpoints and TLS context still hold. */
 static void shutdown_msrp(void)
 {
@@ -151,6 +209,76 @@ static void shutdown_msrp(void)
 	if (app.msrp.tls_ctx)
 		eng_tls_ctx_free(app.msrp.tls_ctx);
 	app.msrp.tls_ctx = NULL;
+	if (app.msrp.client_tls)
+		eng_tls_ctx_free(app.msrp.client_tls);
+	app.msrp.client_tls = NULL;
+	msrp_relay_shared_free(app.relay);
+	app.relay = NULL;
+	msrp_creds_free(&app.creds);
+}
+
+/* The relay's process-wide part (made once the engine exists: it shards by its workers):
+ * credentials, Digest realm, limits, and the TLS client context of msrps next hops. */
+static int relay_setup(const struct cm_config *cfg, eng_engine *e, char *err, size_t errlen)
+{
+	const struct cm_config_relay *rc = &cfg->relay;
+	if (!rc->enabled) {
+		CM_INFO("relay: off (relay.enabled = false): AUTH gets 403, SENDs for sessions this "
+			"node does not hold get 481");
+		return 0;
+	}
+	if (rc->credentials_file[0]) {
+		if (msrp_creds_load(&app.creds, rc->credentials_file, err, errlen) < 0)
+			return -1;
+		CM_INFO("relay: %u credentials from %s", app.creds.n, rc->credentials_file);
+	}
+	app.creds_cfg = (struct msrp_creds_src_cfg){
+		.file = &app.creds,
+		.redis = rc->credentials_redis,
+		.redis_key = rc->credentials_redis_key,
+		.hook = rc->credentials_hook,
+		.timeout_ms = (uint32_t)rc->hook_timeout_ms,
+		.cache_ttl_ms = (uint32_t)rc->hook_cache_ttl_ms,
+		.realm = rc->realm,
+	};
+	int have = app.creds.n || rc->credentials_redis[0] || rc->credentials_hook[0];
+	struct msrp_relay_cfg relay_cfg = {
+		.realm = rc->realm,
+		.nonce_ttl_s = (uint32_t)(rc->nonce_ttl_ms / 1000),
+		.creds = &app.creds,
+		.have_creds = have,
+		.max_auth_failures = (uint32_t)rc->max_auth_failures,
+		.min_expires_s = (uint32_t)(rc->min_expires_ms / 1000),
+		.max_expires_s = (uint32_t)(rc->max_expires_ms / 1000),
+		.default_expires_s = (uint32_t)(rc->default_expires_ms / 1000),
+		.public_host = rc->public_host,
+		.max_sessions = (uint32_t)rc->max_sessions,
+		.max_per_user = (uint32_t)rc->max_sessions_per_user,
+		.max_per_ip = (uint32_t)rc->max_sessions_per_ip,
+		.max_fwd_chunk = (uint64_t)rc->max_forward_chunk,
+	};
+	app.relay = msrp_relay_shared_new(&relay_cfg, e, err, errlen);
+	if (!app.relay)
+		return -1;
+	/* msrps next hops: our certificate when we have one (relay to relay is mutual TLS),
+	 * servers verified against msrps.ca or the system's CAs */
+	struct eng_tls_config tc = {
+		.cert_file = cfg->msrps.cert[0] ? cfg->msrps.cert : NULL,
+		.key_file = cfg->msrps.key[0] ? cfg->msrps.key : NULL,
+		.ca_file = cfg->msrps.ca[0] ? cfg->msrps.ca : NULL,
+		.verify_peer = 1,
+		.min_version = cfg->tls.min_version == CM_TLS_1_3 ? ENG_TLS_V13 : ENG_TLS_V12,
+	};
+	char terr[256];
+	app.msrp.client_tls = eng_tls_ctx_new(&tc, 0, terr, sizeof(terr));
+	if (!app.msrp.client_tls)
+		CM_WARN("relay: no TLS client context (%s): msrps next hops will fail", terr);
+	app.msrp.relay = app.relay;
+	app.msrp.creds = &app.creds_cfg;
+	if (!have)
+		CM_WARN("relay: no credentials configured (relay.credentials_file, "
+			"relay.credentials_redis, relay.credentials_hook): AUTH gets 403");
+	return 0;
 }
 
 static eng_tls_ctx *msrps_ctx(const struct cm_config *cfg, char *err, size_t errlen)
@@ -257,6 +385,11 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	eng_tls_global_init();
+	if (eng_http_global_init() < 0) {
+		CM_ERR("libcurl could not be initialised");
+		cm_config_free(&cfg);
+		return 1;
+	}
 
 	eng_engine *e = NULL;
 	int rc = 1;
@@ -287,6 +420,10 @@ int main(int argc, char **argv)
 	CM_INFO("rcsgw %s starting: %s backend (%s), %u workers%s", RCSGW_VERSION,
 		eng_backend_name(e), eng_backend_reason(e), eng_nworkers(e),
 		ec.pin ? ", pinned" : "");
+	if (relay_setup(&cfg, e, err, sizeof(err)) < 0) {
+		CM_ERR("relay: %s", err);
+		goto out;
+	}
 	app.n = eng_nworkers(e);
 	app.w = calloc(app.n, sizeof(*app.w));
 	if (!app.w || eng_start(e, worker_init, NULL) < 0) {
@@ -312,8 +449,6 @@ int main(int argc, char **argv)
 		CM_INFO("msrp listening on %s (ws)", cfg.msrp.ws_listen.v[i]);
 	for (size_t i = 0; i < cfg.msrp.wss_listen.n; i++)
 		CM_INFO("msrp listening on %s (wss)", cfg.msrp.wss_listen.v[i]);
-	CM_INFO("msrp: no relay credentials are configured: AUTH is answered 403, and SENDs for "
-		"sessions this node does not hold get 481");
 	if (api_start(&cfg, e, err, sizeof(err)) < 0) {
 		CM_ERR("api: %s", err);
 		goto out;
@@ -322,6 +457,10 @@ int main(int argc, char **argv)
 		CM_INFO("api listening on http://%s/v1/status", cfg.api.listen.v[i]);
 	api_metrics_register_worker(msrp_metrics, sizeof(msrp_metrics) / sizeof(msrp_metrics[0]),
 				    msrp_collect, NULL);
+	if (app.relay)
+		api_metrics_register_worker(relay_metrics,
+					    sizeof(relay_metrics) / sizeof(relay_metrics[0]),
+					    relay_collect, NULL);
 
 	int sig = wait_signal(&set);
 	if (sig == SIGTERM) {

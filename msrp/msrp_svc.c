@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "common/cm_log.h"
+#include "engine/eng_dns.h"
 #include "msrp/msrp_parse.h"
+#include "msrp/msrp_pool.h"
 #include "msrp/msrp_svc.h"
 #include "msrp/msrp_ws.h"
 
@@ -17,6 +19,11 @@ struct msrp_svc {
 	unsigned nl;                   /* listeners opened (the engine closes them) */
 	int tcp_port;
 	struct msrp_ws_cfg ws_cfg;     /* outlives the WebSocket connections (freed after them) */
+	struct msrp_relay *relay;      /* NULL: no relay */
+	struct msrp_pool *pool;        /* the relay's outbound connections */
+	eng_dns *dns;
+	struct msrp_creds_src *creds;
+	struct msrp_relay_shared *relay_sh;
 };
 
 void msrp_svc_cfg_from(struct msrp_svc_cfg *out, const struct cm_config *cfg)
@@ -79,14 +86,38 @@ static const struct msrp_conn_ops svc_ops = {
 static void svc_accept(eng_listener *l, eng_conn *c)
 {
 	struct msrp_svc *s = l->udata;
-	msrp_conn_new(s->mw, c, &svc_ops, s);
+	if (s->relay)
+		msrp_conn_new(s->mw, c, msrp_relay_ops(), s->relay);
+	else
+		msrp_conn_new(s->mw, c, &svc_ops, s);
 }
 
 /* ws and wss alike: the engine's TLS, when there is one, is below the WebSocket */
 static void svc_accept_ws(eng_listener *l, eng_conn *c)
 {
 	struct msrp_svc *s = l->udata;
-	msrp_conn_new_ws(s->mw, c, &s->ws_cfg, &svc_ops, s);
+	if (s->relay)
+		msrp_conn_new_ws(s->mw, c, &s->ws_cfg, msrp_relay_ops(), s->relay);
+	else
+		msrp_conn_new_ws(s->mw, c, &s->ws_cfg, &svc_ops, s);
+}
+
+/* The worker stops: what the relay holds on the loop (resolver, pool, credential links)
+ * goes before the connections are closed. */
+static void svc_stop(eng_worker *w, void *arg)
+{
+	struct msrp_svc *s = arg;
+	(void)w;
+	msrp_pool_free(s->pool);
+	s->pool = NULL;
+	if (s->relay)
+		msrp_relay_set_pool(s->relay, NULL);
+	msrp_creds_src_free(s->creds);
+	s->creds = NULL;
+	if (s->relay)
+		msrp_relay_set_creds(s->relay, NULL);
+	eng_dns_free(s->dns);
+	s->dns = NULL;
 }
 
 /* ---- life cycle ---------------------------------------------------------------------- */
@@ -110,6 +141,8 @@ static int listen_all(struct msrp_svc *s, const struct cm_strlist *addrs, const 
 		}
 		if (!tls && accept == svc_accept && !s->tcp_port)
 			s->tcp_port = eng_listener_port(l);
+		if (s->relay)
+			msrp_relay_note_port(s->relay_sh, eng_listener_port(l));
 		s->nl++;
 	}
 	return 0;
@@ -136,6 +169,35 @@ struct msrp_svc *msrp_svc_start(eng_worker *w, const struct msrp_svc_cfg *cfg, c
 			 cfg->tls && cfg->tls->n ? "msrps.listen" : "msrp.wss_listen");
 		goto fail;
 	}
+	if (cfg->relay) {
+		struct eng_dns_config dc;
+		char derr[256];
+		s->relay_sh = cfg->relay;
+		s->relay = msrp_relay_new(cfg->relay, w, s->mw);
+		if (!s->relay) {
+			snprintf(err, errlen, "relay: out of memory");
+			goto fail;
+		}
+		eng_dns_config_defaults(&dc);
+		s->dns = eng_dns_new(w, &dc, derr, sizeof(derr));
+		if (!s->dns)
+			CM_WARN("relay: no resolver (%s): next hops must be IP addresses", derr);
+		s->pool = msrp_pool_new(s->mw, s->dns, cfg->client_tls, msrp_relay_ops(), s->relay);
+		if (!s->pool) {
+			snprintf(err, errlen, "relay: out of memory");
+			goto fail;
+		}
+		msrp_relay_set_pool(s->relay, s->pool);
+		if (cfg->creds && msrp_creds_src_any(cfg->creds)) {
+			s->creds = msrp_creds_src_new(w, cfg->creds);
+			if (!s->creds) {
+				snprintf(err, errlen, "relay: the credential sources cannot be set up");
+				goto fail;
+			}
+			msrp_relay_set_creds(s->relay, s->creds);
+		}
+		eng_worker_on_stop(w, svc_stop, s);
+	}
 	if (listen_all(s, cfg->tcp, "msrp.listen", NULL, svc_accept, err, errlen) < 0 ||
 	    listen_all(s, cfg->tls, "msrps.listen", cfg->tls_ctx, svc_accept, err, errlen) < 0 ||
 	    listen_all(s, cfg->ws, "msrp.ws_listen", NULL, svc_accept_ws, err, errlen) < 0 ||
@@ -146,6 +208,9 @@ struct msrp_svc *msrp_svc_start(eng_worker *w, const struct msrp_svc_cfg *cfg, c
 fail:
 	/* listeners already opened stay with the engine, which closes them as it stops:
 	 * a failed start ends the daemon */
+	svc_stop(w, s);
+	eng_worker_on_stop(w, NULL, NULL);
+	msrp_relay_free(s->relay);
 	msrp_worker_free(s->mw);
 	free(s);
 	return NULL;
@@ -155,8 +220,14 @@ void msrp_svc_free(struct msrp_svc *s)
 {
 	if (!s)
 		return;
+	msrp_relay_free(s->relay);
 	msrp_worker_free(s->mw);
 	free(s);
+}
+
+const struct msrp_relay *msrp_svc_relay(const struct msrp_svc *s)
+{
+	return s->relay;
 }
 
 const struct msrp_conn_stats *msrp_svc_conn_stats(const struct msrp_svc *s)

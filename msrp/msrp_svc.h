@@ -13,6 +13,8 @@
 #include "common/cm_config-t.h"
 #include "engine/eng.h"
 #include "msrp/msrp_conn.h"
+#include "msrp/msrp_creds_src.h"
+#include "msrp/msrp_relay.h"
 
 struct msrp_svc;
 
@@ -24,6 +26,9 @@ struct msrp_svc_cfg {
 	const struct cm_strlist *wss;   /* "host:port" for MSRP over WebSocket over TLS */
 	struct msrp_ws_cfg ws_cfg;      /* limits and deadlines of the WebSocket transport */
 	eng_tls_ctx *tls_ctx;           /* required when <tls> or <wss> is not empty */
+	struct msrp_relay_shared *relay; /* NULL: no relay (AUTH 403, foreign SENDs 481) */
+	const struct msrp_creds_src_cfg *creds; /* the relay's credential sources, or NULL */
+	eng_tls_ctx *client_tls;        /* for msrps next hops; NULL: msrps hops fail */
 };
 
 /* The embedded defaults, with the limits and timeouts of the [msrp] section of <cfg>. */
@@ -41,6 +46,8 @@ void msrp_svc_free(struct msrp_svc *s);
 const struct msrp_conn_stats *msrp_svc_conn_stats(const struct msrp_svc *s);
 const struct msrp_parse_stats *msrp_svc_parse_stats(const struct msrp_svc *s);
 const struct msrp_ws_stats *msrp_svc_ws_stats(const struct msrp_svc *s);
+/* The relay of the worker, NULL when none. */
+const struct msrp_relay *msrp_svc_relay(const struct msrp_svc *s);
 /* Port actually bound by the first TCP listener (tests use port 0), 0 when none. */
 int msrp_svc_tcp_port(const struct msrp_svc *s);
 

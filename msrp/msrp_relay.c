@@ -1,0 +1,1894 @@
+/* msrp_relay.c — the MSRP relay of RFC 4976 on one worker (see msrp_relay.h).
+ *
+ * Pieces, in the order a request meets them:
+ *   rconn   the relay's state of one connection (accepted, or opened by the pool): the
+ *           sessions it AUTHed, the inbound frame being forwarded, and — as a destination —
+ *           the frame being written on it and the frames waiting for their turn.
+ *   route   what the To-Path asks for: 481, 403, the session of our client, or a peer.
+ *   fwd     one inbound frame on its way: its head rewritten once into a template, its body
+ *           streamed (zero-copy) into pieces of at most max_fwd_chunk bytes, each piece a
+ *           request of its own on the destination with a fresh transaction id.
+ *   otx     what a piece needs when its response comes back: where the failure REPORT goes.
+ *   xmsg    a piece for a session of another worker, through that worker's mailbox.
+ * rconns are kept on a free list until the relay is freed and carry a generation: an otx
+ * or a mailbox message that outlived its connection finds it dead, never freed memory. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "common/cm_log.h"
+#include "msrp/msrp_creds_src.h"
+#include "msrp/msrp_hdr.h"
+#include "msrp/msrp_id.h"
+#include "msrp/msrp_pool.h"
+#include "msrp/msrp_relay.h"
+#include "msrp/msrp_report.h"
+#include "msrp/msrp_sess.h"
+#include "msrp/msrp_uri.h"
+#include "msrp/msrp_write.h"
+
+#define LIMIT_SLOTS 65536          /* per-user and per-IP counters (hashed, shared) */
+#define MAX_LOCALS 64              /* local addresses recognised in our URIs */
+#define MAX_PORTS 16               /* listener ports recognised in our URIs */
+#define MAX_WORKERS 256            /* shards a session-id can name */
+#define HEAD_OUT 20480             /* bytes of a rewritten head (max_head + our URIs) */
+#define CROSS_PIECE (64u << 10)    /* body bytes per piece crossing workers, at most */
+#define PEND_PAUSE (1u << 20)      /* bytes waiting for a busy destination that pause the
+				    * source connection */
+#define USE_PATH_MAX 512
+
+/* ---- shared ------------------------------------------------------------------------- */
+
+struct local_addr {
+	int family;
+	unsigned char a[16];
+};
+
+struct msrp_relay_shared {
+	struct msrp_relay_cfg cfg;
+	char realm[MSRP_AUTH_REALM_MAX + 1];
+	char public_host[MSRP_URI_HOST_MAX + 1];
+	struct msrp_auth_cfg auth;
+	eng_engine *e;
+	unsigned nworkers;
+	struct local_addr locals[MAX_LOCALS];
+	unsigned nlocals;
+	_Atomic uint32_t ports[MAX_PORTS];
+	_Atomic(struct msrp_relay *) workers[MAX_WORKERS];
+	_Atomic uint32_t per_user[LIMIT_SLOTS];
+	_Atomic uint32_t per_ip[LIMIT_SLOTS];
+};
+
+/* ---- per worker --------------------------------------------------------------------- */
+
+struct fwd;
+
+#define RC_DEAD    0x01            /* on_close ran: only the free list holds it */
+#define RC_SKIP    0x02            /* the inbound frame is not forwarded (answered, refused) */
+#define RC_PAUSED  0x04            /* we paused its reading (frames waiting elsewhere) */
+
+struct rconn {
+	struct msrp_conn *mc;
+	struct msrp_relay *r;
+	uint32_t gen;
+	uint16_t auth_fail;
+	uint8_t flags;
+	uint8_t pending_auth;          /* a credentials look-up runs for it */
+	struct msrp_sess_list sess;    /* sessions it AUTHed */
+	struct fwd *in;                /* inbound frame being forwarded */
+	struct fwd *out_cur;           /* the frame whose piece is being written on it */
+	struct fwd *wait_head, **wait_tail; /* frames waiting to be written on it */
+	struct pauth *auth;            /* AUTH waiting for its credentials */
+	struct rconn *free_next;
+};
+
+struct rsess {
+	struct msrp_sess s;            /* first: msrp_sess -> rsess */
+	struct rconn *owner;
+	eng_timer exp;
+	uint16_t user_slot, ip_slot;
+};
+
+struct msrp_relay {
+	struct msrp_relay_shared *sh;
+	eng_worker *w;
+	struct msrp_worker *mw;
+	struct msrp_pool *pool;
+	struct msrp_creds_src *creds;
+	unsigned index;
+	struct msrp_sess_table sessions;
+	struct rconn *rc_free;
+	struct msrp_relay_stats st;
+};
+
+/* Who sent a request and how to answer it, carried by a frame on its way (fwd), by its
+ * pieces awaiting responses (otx) and across workers (xmsg): the REPORT or response goes
+ * to <rc> (generation <gen>) on worker <worker>; the paths and ids are in an rinfo buffer of
+ * rto_len + rfrom_len + msgid_len + otid_len bytes (From-Path as received, our URI,
+ * Message-ID, the request's tid). */
+struct origin {
+	unsigned worker;
+	struct rconn *rc;
+	uint32_t gen;
+	enum msrp_method method;
+	enum msrp_report fr;
+	uint16_t rto_len, rfrom_len, msgid_len, otid_len;
+};
+
+static size_t origin_len(const struct origin *o)
+{
+	return (size_t)o->rto_len + o->rfrom_len + o->msgid_len + o->otid_len;
+}
+
+/* The form of the frame being forwarded: its method, whether it has a Byte-Range and a
+ * body, and the template of its head (see struct fwd). */
+struct shape {
+	char method_name[16];
+	int has_range;                 /* a Byte-Range header came (or must go out) */
+	int has_body;
+	size_t tmpl_len, range_at, range_end;
+};
+
+/* One piece of body waiting for its destination: a reference into a receive buffer, or a
+ * heap copy (<b> NULL). */
+struct pend {
+	eng_buf *b;
+	char *p;
+	uint32_t len;
+};
+
+enum dkind { D_LOCAL = 0, D_REMOTE, D_POOL, D_DROP };
+
+struct pool_wait {
+	struct msrp_relay *r;
+	struct fwd *f;                 /* NULL when the fwd went away before the connection */
+};
+
+struct fwd {
+	struct msrp_relay *r;
+	struct rconn *src;             /* NULL for a piece that came from another worker */
+	uint32_t src_gen;
+	struct origin o;               /* where failure REPORTs go */
+	enum dkind dkind;
+	struct rconn *dst;             /* D_LOCAL once known */
+	unsigned dworker;              /* D_REMOTE */
+	char dsid[MSRP_SESS_ID_MAX + 1];
+	uint8_t dsidlen;
+	struct pool_wait *pw;          /* D_POOL while the connection opens */
+	struct shape sh;
+	struct msrp_range orig;        /* of the received chunk ('*' as -1) */
+	uint64_t k;                    /* body bytes per piece, 0: no limit */
+	uint64_t off;                  /* body bytes taken in */
+	uint64_t emitted;              /* body bytes written to the destination */
+	uint64_t piece_start;          /* offset of the open piece */
+	int piece_open;
+	char tid[MSRP_TID_MAX + 1];
+	uint8_t tidlen;
+	int ended;                     /* the source's frame ended, with <flag> */
+	enum msrp_flag flag;
+	int active;                    /* owns dst: writes go straight out */
+	int ack;                       /* D_REMOTE: the session's worker answers the previous
+					* hop once it knows the session (first piece) */
+	int failed;                    /* gave up: bytes are dropped */
+	struct pend *pend;
+	uint32_t npend, cpend;
+	uint64_t pend_bytes;
+	char *cbuf;                    /* a whole piece being assembled (WebSocket, other worker) */
+	size_t clen, ccap;
+	struct fwd *qnext;
+	/* the head after the start line, paths rewritten; the Byte-Range line goes at
+	 * sh.range_at, where the received one was taken out up to sh.range_end */
+	char *tmpl;
+	char *rinfo;                   /* see struct origin */
+};
+
+/* A forwarded piece awaiting its response. */
+struct otx {
+	struct msrp_relay *r;
+	struct origin o;
+	int has_range;
+	struct msrp_range range;
+	char data[];                   /* rinfo */
+};
+
+static void fwd_free(struct fwd *f);
+static void fwd_activate(struct fwd *f);
+static void dst_release(struct rconn *d);
+static void rconn_release(struct rconn *rc);
+
+/* ---- small helpers ------------------------------------------------------------------ */
+
+static uint32_t slot_of(cm_slice s)
+{
+	return (uint32_t)(msrp_id_hash(s) & (LIMIT_SLOTS - 1));
+}
+
+static int limit_take(_Atomic uint32_t *c, uint32_t max)
+{
+	uint32_t v = atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+	if (v >= max) {
+		atomic_fetch_sub_explicit(c, 1, memory_order_relaxed);
+		return -1;
+	}
+	return 0;
+}
+
+static void limit_give(_Atomic uint32_t *c)
+{
+	atomic_fetch_sub_explicit(c, 1, memory_order_relaxed);
+}
+
+static int slice_ieq_str(cm_slice a, const char *b)
+{
+	size_t n = strlen(b);
+	return a.len == n && strncasecmp(a.p, b, n) == 0;
+}
+
+/* Path URIs of <v> into <out> (at most <max>), count returned; -1 when malformed. */
+static int path_split(cm_slice v, cm_slice *out, int max)
+{
+	cm_slice rest = v, u;
+	int n = 0;
+	if (!v.p)
+		return -1;
+	while (msrp_path_next(&rest, &u) > 0) {
+		if (n == max)
+			return -1;
+		out[n++] = u;
+	}
+	return n;
+}
+
+/* ---- our URIs ----------------------------------------------------------------------- */
+
+static void locals_load(struct msrp_relay_shared *sh)
+{
+	struct ifaddrs *ifa = NULL;
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (struct ifaddrs *i = ifa; i && sh->nlocals < MAX_LOCALS; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		struct local_addr *l = &sh->locals[sh->nlocals];
+		if (i->ifa_addr->sa_family == AF_INET) {
+			l->family = AF_INET;
+			memcpy(l->a, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+			sh->nlocals++;
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			l->family = AF_INET6;
+			memcpy(l->a, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+			sh->nlocals++;
+		}
+	}
+	freeifaddrs(ifa);
+}
+
+void msrp_relay_note_port(struct msrp_relay_shared *sh, int port)
+{
+	for (unsigned i = 0; i < MAX_PORTS; i++) {
+		uint32_t v = atomic_load_explicit(&sh->ports[i], memory_order_relaxed);
+		if (v == (uint32_t)port)
+			return;
+		if (v == 0) {
+			uint32_t zero = 0;
+			if (atomic_compare_exchange_strong(&sh->ports[i], &zero, (uint32_t)port) ||
+			    zero == (uint32_t)port)
+				return;
+		}
+	}
+}
+
+/* 1 when <u> names this relay: one of our ports, and our public host or a local address. */
+static int uri_is_ours(const struct msrp_relay_shared *sh, const struct msrp_uri *u)
+{
+	int port_ok = 0;
+	for (unsigned i = 0; i < MAX_PORTS && !port_ok; i++) {
+		uint32_t v = atomic_load_explicit(&sh->ports[i], memory_order_relaxed);
+		if (!v)
+			break;
+		port_ok = v == u->port;
+	}
+	if (!port_ok)
+		return 0;
+	if (sh->public_host[0] && u->host.len == strlen(sh->public_host) &&
+	    strncasecmp(u->host.p, sh->public_host, u->host.len) == 0)
+		return 1;
+	if (u->host_type == MSRP_HOST_NAME)
+		return slice_ieq_str(u->host, "localhost");
+	char tmp[64];
+	unsigned char a[16];
+	if (u->host.len >= sizeof(tmp))
+		return 0;
+	memcpy(tmp, u->host.p, u->host.len);
+	tmp[u->host.len] = '\0';
+	int fam = u->host_type == MSRP_HOST_IPV4 ? AF_INET : AF_INET6;
+	if (inet_pton(fam, tmp, a) != 1)
+		return 0;
+	for (unsigned i = 0; i < sh->nlocals; i++)
+		if (sh->locals[i].family == fam &&
+		    memcmp(sh->locals[i].a, a, fam == AF_INET ? 4 : 16) == 0)
+			return 1;
+	return 0;
+}
+
+/* The URI of a new session on <rc>: scheme by the connection's security, host ours as the
+ * client reached it, transport tcp or ws. Its length, or -1. */
+static int use_path_of(struct rconn *rc, const char *sid, char *buf, size_t len)
+{
+	const struct msrp_relay_shared *sh = rc->r->sh;
+	eng_conn *c = msrp_conn_eng(rc->mc);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN + 2];
+	int port = 0;
+
+	if (!c || getsockname(c->fd, (struct sockaddr *)&ss, &sl) < 0)
+		return -1;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		port = ntohs(a->sin_port);
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		host[0] = '[';
+		inet_ntop(AF_INET6, &a->sin6_addr, host + 1, sizeof(host) - 2);
+		strcat(host, "]");
+		port = ntohs(a->sin6_port);
+	}
+	int n = snprintf(buf, len, "%s://%s:%d/%s;%s", c->tls ? "msrps" : "msrp",
+			 sh->public_host[0] ? sh->public_host : host, port, sid,
+			 msrp_conn_is_ws(rc->mc) ? "ws" : "tcp");
+	return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+/* ---- connections -------------------------------------------------------------------- */
+
+static struct rconn *rconn_new(struct msrp_relay *r, struct msrp_conn *mc)
+{
+	struct rconn *rc = r->rc_free;
+	uint32_t gen = 1;
+	if (rc) {
+		r->rc_free = rc->free_next;
+		gen = rc->gen + 1;
+	} else if (!(rc = malloc(sizeof(*rc)))) {
+		return NULL;
+	}
+	memset(rc, 0, sizeof(*rc));
+	rc->gen = gen;
+	rc->mc = mc;
+	rc->r = r;
+	rc->wait_tail = &rc->wait_head;
+	msrp_conn_set_owner(mc, rc);
+	return rc;
+}
+
+static void rconn_release(struct rconn *rc)
+{
+	struct msrp_relay *r = rc->r;
+	rc->gen++;
+	rc->flags = RC_DEAD;
+	rc->mc = NULL;
+	rc->free_next = r->rc_free;
+	r->rc_free = rc;
+}
+
+static int rconn_alive(const struct rconn *rc, uint32_t gen)
+{
+	return rc && rc->gen == gen && !(rc->flags & RC_DEAD) && rc->mc;
+}
+
+/* The relay state of <mc>: the pool's connections get it when they open (pool_ready),
+ * accepted ones (udata: the relay) on their first frame. NULL when out of memory. */
+static int accepted_conn(struct msrp_conn *mc);
+
+static struct rconn *rconn_of(struct msrp_conn *mc)
+{
+	struct rconn *rc = msrp_conn_owner(mc);
+	if (rc || !accepted_conn(mc))
+		return rc;
+	if (!(rc = rconn_new(msrp_conn_udata(mc), mc)))
+		msrp_conn_close(mc);
+	return rc;
+}
+
+/* ---- sessions ----------------------------------------------------------------------- */
+
+static void sess_destroy(struct msrp_relay *r, struct rsess *s)
+{
+	msrp_sess_remove(&r->sessions, &s->s);
+	msrp_sess_unbind(&s->s);
+	eng_timer_cancel(&s->exp);
+	limit_give(&r->sh->per_user[s->user_slot]);
+	limit_give(&r->sh->per_ip[s->ip_slot]);
+	free(s);
+}
+
+static void sess_expired(eng_timer *t)
+{
+	struct rsess *s = t->arg;
+	struct msrp_relay *r = s->owner->r;
+	r->st.sessions_expired++;
+	sess_destroy(r, s);
+}
+
+/* ---- writing frames ----------------------------------------------------------------- */
+
+static int send_bytes(struct rconn *d, const char *p, size_t len)
+{
+	struct iovec iov = { (void *)p, len };
+	return msrp_conn_send_frame(d->mc, &iov, 1);
+}
+
+/* Writes a response to a request we hold copies of (an AUTH answered later). */
+static void respond_copy(struct rconn *rc, cm_slice tid, int status, cm_slice to_path,
+			 cm_slice from_path, const struct msrp_hdr *extra, unsigned nextra)
+{
+	char buf[4096];
+	const char *reason = msrp_write_reason(status);
+	ssize_t n = msrp_write_response(buf, sizeof(buf), tid, status,
+					(cm_slice){ reason, strlen(reason) }, to_path, from_path,
+					extra, nextra);
+	if (n > 0 && (size_t)n <= sizeof(buf))
+		send_bytes(rc, buf, (size_t)n);
+}
+
+/* Sends a failure REPORT for a piece described by <o>-like fields, on the origin
+ * connection when it is on this worker, else through the origin worker's mailbox. */
+static void report_deliver(struct msrp_relay *r, unsigned worker, struct rconn *origin,
+			   uint32_t gen, const char *frame, size_t len);
+
+static void report_send(struct msrp_relay *r, unsigned worker, struct rconn *origin,
+			uint32_t gen, cm_slice to_path, cm_slice from_path, cm_slice msgid,
+			const struct msrp_range *range, int code)
+{
+	char buf[8192], tid[MSRP_ID_TID_LEN + 1];
+	struct msrp_status st = { .ns = 0, .code = code };
+	const char *reason = msrp_write_reason(code);
+	st.comment = (cm_slice){ reason, strlen(reason) };
+	if (msrp_id_tid(tid, sizeof(tid)) < 0)
+		return;
+	ssize_t n = msrp_write_report(buf, sizeof(buf), (cm_slice){ tid, MSRP_ID_TID_LEN },
+				      to_path, from_path, msgid, range, &st);
+	if (n < 0 || (size_t)n > sizeof(buf))
+		return;
+	report_deliver(r, worker, origin, gen, buf, (size_t)n);
+}
+
+/* ---- otx: responses of forwarded pieces --------------------------------------------- */
+
+static struct otx *otx_new(const struct fwd *f, const struct msrp_range *range)
+{
+	size_t dl = origin_len(&f->o);
+	struct otx *o = malloc(sizeof(*o) + dl);
+	if (!o)
+		return NULL;
+	o->r = f->r;
+	o->o = f->o;
+	o->has_range = f->sh.has_range;
+	o->range = *range;
+	memcpy(o->data, f->rinfo, dl);
+	return o;
+}
+
+static void forward_auth_response(struct otx *o, int status, const struct msrp_msg *resp);
+
+/* The next hop answered a piece (or the transaction failed locally: 408, 503). */
+static void otx_resp(struct msrp_conn *mc, void *arg, int status, const struct msrp_msg *resp)
+{
+	struct otx *o = arg;
+	struct msrp_relay *r = o->r;
+	(void)mc;
+	if (o->o.method == MSRP_M_AUTH) {
+		forward_auth_response(o, status, resp);
+		free(o);
+		return;
+	}
+	struct msrp_report_in in = {
+		.event = status == 408 && !resp ? MSRP_REV_TIMEOUT : MSRP_REV_RESPONSE,
+		.method = o->o.method, .failure_report = o->o.fr, .code = status, .forwarded = 1,
+	};
+	struct msrp_report_out out;
+	msrp_report_decide(&in, &out);
+	if (status >= 300) {
+		if (status == 408 && !resp)
+			r->st.next_hop_timeouts++;
+		else
+			r->st.next_hop_errors++;
+	}
+	if (out.failure_report) {
+		/* a connection lost (local 503, no MSRP code) is a failed forwarding: 403 */
+		int code = !resp && status == 503 ? 403 : out.code;
+		report_send(r, o->o.worker, o->o.rc, o->o.gen,
+			    (cm_slice){ o->data, o->o.rto_len },
+			    (cm_slice){ o->data + o->o.rto_len, o->o.rfrom_len },
+			    (cm_slice){ o->data + o->o.rto_len + o->o.rfrom_len, o->o.msgid_len },
+			    o->has_range ? &o->range : NULL, code);
+	}
+	free(o);
+}
+
+/* A failure known before anything went out (no destination, mailbox full): the REPORT that
+ * the Failure-Report asks for. */
+static void fwd_report_failure(struct fwd *f, int code)
+{
+	struct msrp_report_in in = { .event = MSRP_REV_RESPONSE, .method = f->o.method,
+				     .failure_report = f->o.fr, .code = code, .forwarded = 1 };
+	struct msrp_report_out out;
+	struct msrp_range range = f->orig;
+	if (f->o.method == MSRP_M_AUTH) {
+		if (rconn_alive(f->o.rc, f->o.gen) && f->o.worker == f->r->index) {
+			struct otx *o = otx_new(f, &range);
+			if (o) {
+				forward_auth_response(o, code, NULL);
+				free(o);
+			}
+		}
+		return;
+	}
+	msrp_report_decide(&in, &out);
+	if (!out.failure_report)
+		return;
+	report_send(f->r, f->o.worker, f->o.rc, f->o.gen,
+		    (cm_slice){ f->rinfo, f->o.rto_len },
+		    (cm_slice){ f->rinfo + f->o.rto_len, f->o.rfrom_len },
+		    (cm_slice){ f->rinfo + f->o.rto_len + f->o.rfrom_len, f->o.msgid_len },
+		    f->sh.has_range ? &range : NULL, code);
+}
+
+/* ---- fwd: emitting pieces ------------------------------------------------------------ */
+
+static int cbuf_put(struct fwd *f, const char *p, size_t len)
+{
+	if (f->clen + len > f->ccap) {
+		size_t cap = f->ccap ? f->ccap : 4096;
+		while (cap < f->clen + len)
+			cap *= 2;
+		char *n = realloc(f->cbuf, cap);
+		if (!n)
+			return -ENOMEM;
+		f->cbuf = n;
+		f->ccap = cap;
+	}
+	memcpy(f->cbuf + f->clen, p, len);
+	f->clen += len;
+	return 0;
+}
+
+/* 1 when the pieces are assembled whole before they go (WebSocket destination, or a
+ * destination on another worker). */
+static int collecting(const struct fwd *f)
+{
+	return f->dkind == D_REMOTE || (f->dkind == D_LOCAL && msrp_conn_is_ws(f->dst->mc));
+}
+
+/* The range the open piece will carry: its start, its end when known. */
+static struct msrp_range piece_range(const struct fwd *f, uint64_t len_known, int len_final)
+{
+	struct msrp_range rg = { .start = f->orig.start + f->piece_start, .total = f->orig.total };
+	if (!f->k)
+		return f->orig;  /* not split: the range as it came (a REPORT's is not its body's) */
+	if (len_final)
+		rg.end = (int64_t)(rg.start + len_known) - 1;
+	else if (f->k && f->orig.end >= 0)
+		rg.end = (int64_t)(f->orig.start + f->piece_start + f->k - 1) < f->orig.end ?
+			 (int64_t)(f->orig.start + f->piece_start + f->k - 1) : f->orig.end;
+	else
+		rg.end = f->k ? -1 : f->orig.end;
+	return rg;
+}
+
+static void emit(struct fwd *f, eng_buf *b, const char *p, size_t len);
+
+/* Writes the head of a new piece (fresh tid, its Byte-Range). <len_final>: the piece's body
+ * is known whole (<len_known> bytes): a collected or already-ended piece. */
+static int piece_open(struct fwd *f, uint64_t len_known, int len_final)
+{
+	char head[HEAD_OUT];
+	size_t n = 0;
+	struct msrp_range rg = piece_range(f, len_known, len_final);
+
+	if (msrp_id_tid(f->tid, sizeof(f->tid)) < 0)
+		return -EIO;
+	f->tidlen = MSRP_ID_TID_LEN;
+	int k = snprintf(head, sizeof(head), "MSRP %s %s\r\n", f->tid, f->sh.method_name);
+	n = (size_t)k;
+	if (n + f->sh.tmpl_len + 80 > sizeof(head))
+		return -E2BIG;
+	memcpy(head + n, f->tmpl, f->sh.range_at);
+	n += f->sh.range_at;
+	if (f->sh.has_range) {
+		memcpy(head + n, "Byte-Range: ", 12);
+		n += 12;
+		n += msrp_write_range(head + n, sizeof(head) - n, &rg);
+		memcpy(head + n, "\r\n", 2);
+		n += 2;
+	}
+	memcpy(head + n, f->tmpl + f->sh.range_end, f->sh.tmpl_len - f->sh.range_end);
+	n += f->sh.tmpl_len - f->sh.range_end;
+
+	struct rconn *d = f->dst;
+	if (f->dkind == D_LOCAL && (f->o.fr != MSRP_REPORT_NO) && f->o.method != MSRP_M_REPORT) {
+		struct otx *o = otx_new(f, &rg);
+		if (o) {
+			int rc = msrp_conn_txn_open(d->mc, (cm_slice){ f->tid, f->tidlen }, otx_resp, o);
+			if (rc < 0)
+				free(o); /* forwarded untracked (max_transactions): counted there */
+		}
+	}
+	f->piece_open = 1;
+	f->clen = 0;
+	if (f->piece_start)
+		f->r->st.rechunked++;
+	if (collecting(f))
+		return cbuf_put(f, head, n);
+	int rc = send_bytes(d, head, n);
+	return rc < 0 ? rc : 0;
+}
+
+struct xmsg;
+static int cross_post_piece(struct fwd *f, enum msrp_flag flag);
+
+/* Ends the open piece with <flag>. */
+static void piece_close(struct fwd *f, enum msrp_flag flag)
+{
+	char tail[MSRP_TAIL_MAX + 2];
+	ssize_t n;
+	if (f->dkind == D_REMOTE) {
+		/* the other worker writes head and tail itself: only the body crosses */
+		f->piece_open = 0;
+		cross_post_piece(f, flag);
+		return;
+	}
+	if (f->sh.has_body)
+		n = msrp_write_tail(tail, sizeof(tail), (cm_slice){ f->tid, f->tidlen }, flag);
+	else
+		n = snprintf(tail, sizeof(tail), "-------%.*s%c\r\n", (int)f->tidlen, f->tid,
+			     (char)flag);
+	f->piece_open = 0;
+	if (n <= 0)
+		return;
+	if (collecting(f)) {
+		if (cbuf_put(f, tail, (size_t)n) == 0) {
+			struct iovec iov = { f->cbuf, f->clen };
+			msrp_conn_send_frame(f->dst->mc, &iov, 1);
+		}
+		f->clen = 0;
+	} else {
+		send_bytes(f->dst, tail, (size_t)n);
+	}
+	f->piece_start = f->emitted;
+}
+
+/* Writes <len> body bytes (in <b>, or to be copied) to the destination, in pieces of at
+ * most f->k bytes: a full piece is closed with '+' when the next byte comes (at the end of
+ * the frame it is closed with the frame's flag instead). */
+static void emit(struct fwd *f, eng_buf *b, const char *p, size_t len)
+{
+	while (len && !f->failed) {
+		if (f->piece_open && f->k && f->emitted - f->piece_start == f->k)
+			piece_close(f, MSRP_FLAG_MORE);
+		if (!f->piece_open) {
+			if (f->dkind == D_REMOTE)
+				f->piece_open = 1;
+			else if (piece_open(f, 0, 0) < 0) {
+				f->failed = 1;
+				return;
+			}
+		}
+		size_t n = len;
+		if (f->k) {
+			uint64_t room = f->k - (f->emitted - f->piece_start);
+			if (n > room)
+				n = (size_t)room;
+		}
+		int rc;
+		if (collecting(f))
+			rc = cbuf_put(f, p, n);
+		else if (b)
+			rc = msrp_conn_send_buf(f->dst->mc, b, (cm_slice){ p, n });
+		else
+			rc = send_bytes(f->dst, p, n);
+		if (rc == 1 && rconn_alive(f->src, f->src_gen)) {
+			eng_conn *sc = msrp_conn_eng(f->src->mc), *dc = msrp_conn_eng(f->dst->mc);
+			if (sc && dc)
+				eng_conn_wait_writable(sc, dc);
+		}
+		if (rc < 0) {
+			f->failed = 1;
+			return;
+		}
+		f->emitted += n;
+		f->r->st.fwd_bytes += n;
+		p += n;
+		len -= n;
+	}
+}
+
+/* ---- fwd: waiting for the destination ------------------------------------------------ */
+
+static int pend_add(struct fwd *f, eng_buf *b, const char *p, size_t len)
+{
+	if (f->npend == f->cpend) {
+		uint32_t c = f->cpend ? f->cpend * 2 : 8;
+		struct pend *n = realloc(f->pend, c * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		f->pend = n;
+		f->cpend = c;
+	}
+	struct pend *e = &f->pend[f->npend];
+	if (b) {
+		eng_buf_ref(b);
+		e->b = b;
+		e->p = (char *)p;
+	} else {
+		if (!(e->p = malloc(len ? len : 1)))
+			return -ENOMEM;
+		memcpy(e->p, p, len);
+		e->b = NULL;
+	}
+	e->len = (uint32_t)len;
+	f->npend++;
+	f->pend_bytes += len;
+	if (f->pend_bytes > PEND_PAUSE && rconn_alive(f->src, f->src_gen) &&
+	    !(f->src->flags & RC_PAUSED)) {
+		eng_conn *sc = msrp_conn_eng(f->src->mc);
+		if (sc) {
+			eng_read_pause(sc);
+			f->src->flags |= RC_PAUSED;
+		}
+	}
+	return 0;
+}
+
+static void pend_clear(struct fwd *f)
+{
+	for (uint32_t i = 0; i < f->npend; i++) {
+		if (f->pend[i].b)
+			eng_buf_unref(f->r->w, f->pend[i].b);
+		else
+			free(f->pend[i].p);
+	}
+	f->npend = 0;
+	f->pend_bytes = 0;
+	if (rconn_alive(f->src, f->src_gen) && (f->src->flags & RC_PAUSED)) {
+		eng_conn *sc = msrp_conn_eng(f->src->mc);
+		f->src->flags &= ~RC_PAUSED;
+		if (sc)
+			eng_read_resume(sc);
+	}
+}
+
+/* The destination is ours: write what waited, then (when the frame ended) finish. */
+static void fwd_flush(struct fwd *f)
+{
+	for (uint32_t i = 0; i < f->npend && !f->failed; i++)
+		emit(f, f->pend[i].b, f->pend[i].p, f->pend[i].len);
+	pend_clear(f);
+}
+
+/* The frame is done on its destination: its last piece ends with the frame's flag (a frame
+ * with no body at all is one piece), and the destination goes to the next one. */
+static void fwd_finish(struct fwd *f)
+{
+	struct rconn *d = f->dkind == D_LOCAL ? f->dst : NULL;
+	if (!f->failed && f->dkind != D_DROP) {
+		if (!f->piece_open) {
+			if (f->dkind == D_REMOTE)
+				f->piece_open = 1;
+			else if (piece_open(f, 0, 1) < 0)
+				f->failed = 1;
+		}
+		if (f->piece_open)
+			piece_close(f, f->flag ? f->flag : MSRP_FLAG_END);
+	}
+	if (d && d->out_cur == f) {
+		d->out_cur = NULL;
+		f->active = 0;
+		fwd_free(f);
+		dst_release(d);
+		return;
+	}
+	fwd_free(f);
+}
+
+/* <d> is free: the first waiting frame goes. */
+static void dst_release(struct rconn *d)
+{
+	while (!d->out_cur && d->wait_head) {
+		struct fwd *f = d->wait_head;
+		d->wait_head = f->qnext;
+		if (!d->wait_head)
+			d->wait_tail = &d->wait_head;
+		f->qnext = NULL;
+		fwd_activate(f);
+	}
+}
+
+/* <f> gets its destination (D_LOCAL, dst set): straight out when the destination is free,
+ * else it waits in line. */
+static void fwd_start_local(struct fwd *f)
+{
+	struct rconn *d = f->dst;
+	if (d->out_cur || d->wait_head) {
+		f->r->st.queued++;
+		*d->wait_tail = f;
+		d->wait_tail = &f->qnext;
+		return;
+	}
+	fwd_activate(f);
+}
+
+static void fwd_activate(struct fwd *f)
+{
+	struct rconn *d = f->dst;
+	d->out_cur = f;
+	f->active = 1;
+	fwd_flush(f);
+	if (f->ended) {
+		fwd_finish(f);
+		return;
+	}
+	/* the rest streams in as it arrives (on_body) */
+}
+
+/* ---- fwd: building --------------------------------------------------------------------- */
+
+/* The template of <m>'s head with <npop> URIs taken off the front of To-Path and put, last
+ * taken first, at the front of From-Path. */
+static int fwd_template(struct fwd *f, const struct msrp_msg *m, const cm_slice *to, int nto,
+			int npop)
+{
+	char *t = malloc(HEAD_OUT);
+	size_t n = 0;
+	int range_seen = 0;
+	if (!t)
+		return -ENOMEM;
+	f->sh.range_at = f->sh.range_end = (size_t)-1;
+	for (unsigned i = 0; i < m->nhdrs; i++) {
+		const struct msrp_hdr *h = &m->hdrs[i];
+		size_t need = h->name.len + h->value.len + 8;
+		if (h->id == MSRP_H_TO_PATH || h->id == MSRP_H_FROM_PATH)
+			need += 1024;
+		if (n + need > HEAD_OUT) {
+			free(t);
+			return -E2BIG;
+		}
+		if (h->id == MSRP_H_TO_PATH && (int)i == m->first[MSRP_H_TO_PATH]) {
+			memcpy(t + n, "To-Path: ", 9);
+			n += 9;
+			const char *start = to[npop].p;
+			const char *end = to[nto - 1].p + to[nto - 1].len;
+			memcpy(t + n, start, (size_t)(end - start));
+			n += (size_t)(end - start);
+		} else if (h->id == MSRP_H_FROM_PATH && (int)i == m->first[MSRP_H_FROM_PATH]) {
+			memcpy(t + n, "From-Path: ", 11);
+			n += 11;
+			for (int k = npop - 1; k >= 0; k--) {
+				if (n + to[k].len + 1 > HEAD_OUT - 64) {
+					free(t);
+					return -E2BIG;
+				}
+				memcpy(t + n, to[k].p, to[k].len);
+				n += to[k].len;
+				t[n++] = ' ';
+			}
+			memcpy(t + n, h->value.p, h->value.len);
+			n += h->value.len;
+		} else if (h->id == MSRP_H_BYTE_RANGE && !range_seen) {
+			range_seen = 1;
+			f->sh.range_at = n;
+			f->sh.range_end = n;  /* written per piece */
+			continue;
+		} else {
+			memcpy(t + n, h->name.p, h->name.len);
+			n += h->name.len;
+			t[n++] = ':';
+			t[n++] = ' ';
+			memcpy(t + n, h->value.p, h->value.len);
+			n += h->value.len;
+		}
+		t[n++] = '\r';
+		t[n++] = '\n';
+		if (h->id == MSRP_H_FROM_PATH && f->sh.range_at == (size_t)-1 && !f->sh.has_range) {
+			/* where a Byte-Range goes if re-chunking needs one */
+			f->sh.range_at = f->sh.range_end = n;
+		}
+	}
+	if (m->has_body) {
+		t[n++] = '\r';
+		t[n++] = '\n';
+	}
+	if (f->sh.range_at == (size_t)-1)
+		f->sh.range_at = f->sh.range_end = n;
+	f->tmpl = t;
+	f->sh.tmpl_len = n;
+	return 0;
+}
+
+static struct fwd *fwd_new(struct msrp_relay *r, struct rconn *src, const struct msrp_msg *m,
+			   const cm_slice *to, int nto, int npop)
+{
+	struct fwd *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->r = r;
+	f->src = src;
+	f->src_gen = src->gen;
+	f->o.rc = src;
+	f->o.gen = src->gen;
+	f->o.worker = r->index;
+	f->o.method = m->method;
+	snprintf(f->sh.method_name, sizeof(f->sh.method_name), "%.*s", (int)m->method_name.len,
+		 m->method_name.p);
+	f->sh.has_body = m->has_body;
+	cm_slice v = msrp_hdr_get(m, MSRP_H_FAILURE_REPORT);
+	if (!v.p || msrp_hdr_failure_report(v, &f->o.fr) < 0)
+		f->o.fr = MSRP_REPORT_ABSENT;
+	v = msrp_hdr_get(m, MSRP_H_BYTE_RANGE);
+	if (v.p && msrp_hdr_range(v, &f->orig) == 0) {
+		f->sh.has_range = 1;
+	} else {
+		f->orig = (struct msrp_range){ .start = 1, .end = -1, .total = -1 };
+	}
+	f->k = m->has_body ? r->sh->cfg.max_fwd_chunk : 0;
+	if (fwd_template(f, m, to, nto, npop) < 0) {
+		free(f);
+		return NULL;
+	}
+	if (f->k && !f->sh.has_range)
+		f->sh.has_range = 1; /* pieces need ranges ("1-*" over "*" at worst) */
+	/* REPORT paths and the response of a forwarded AUTH */
+	cm_slice from = msrp_hdr_get(m, MSRP_H_FROM_PATH);
+	cm_slice msgid = msrp_hdr_get(m, MSRP_H_MESSAGE_ID);
+	size_t dl = from.len + to[0].len + msgid.len + m->tid.len;
+	if (dl > UINT16_MAX || !(f->rinfo = malloc(dl ? dl : 1))) {
+		free(f->tmpl);
+		free(f);
+		return NULL;
+	}
+	f->o.rto_len = (uint16_t)from.len;
+	f->o.rfrom_len = (uint16_t)to[0].len;
+	f->o.msgid_len = (uint16_t)msgid.len;
+	f->o.otid_len = (uint16_t)m->tid.len;
+	memcpy(f->rinfo, from.p, from.len);
+	memcpy(f->rinfo + from.len, to[0].p, to[0].len);
+	if (msgid.len)
+		memcpy(f->rinfo + from.len + to[0].len, msgid.p, msgid.len);
+	memcpy(f->rinfo + from.len + to[0].len + msgid.len, m->tid.p, m->tid.len);
+	return f;
+}
+
+static void fwd_free(struct fwd *f)
+{
+	if (f->pw)
+		f->pw->f = NULL;
+	pend_clear(f);
+	free(f->pend);
+	free(f->cbuf);
+	free(f->tmpl);
+	free(f->rinfo);
+	free(f);
+}
+
+/* ---- crossing workers ------------------------------------------------------------------ */
+
+enum xkind { X_PIECE = 1, X_REPORT };
+
+struct xmsg {
+	enum xkind kind;
+	struct origin o;
+	/* X_PIECE */
+	char sid[MSRP_SESS_ID_MAX + 1];
+	uint8_t sidlen;
+	struct shape sh;
+	struct msrp_range range;       /* of this piece, final */
+	enum msrp_flag flag;
+	int ack;                       /* answer the previous hop (200 or 481) */
+	size_t body_len;
+	size_t len;                    /* of data: template, rinfo, body; X_REPORT: the frame */
+	char data[];
+};
+
+static void deliver_piece(struct msrp_relay *r, struct xmsg *x);
+
+static void xmsg_in(eng_worker *w, void *arg, uint64_t u64)
+{
+	struct xmsg *x = arg;
+	/* the relay of this worker: the shared table knows it */
+	struct msrp_relay_shared *sh = (struct msrp_relay_shared *)(uintptr_t)u64;
+	struct msrp_relay *r = atomic_load_explicit(&sh->workers[eng_worker_index(w)],
+						    memory_order_acquire);
+	if (!r) {
+		free(x);
+		return;
+	}
+	if (x->kind == X_REPORT) {
+		if (rconn_alive(x->o.rc, x->o.gen)) {
+			send_bytes(x->o.rc, x->data, x->len);
+			r->st.reports_sent++;
+		} else {
+			r->st.reports_lost++;
+		}
+		free(x);
+		return;
+	}
+	r->st.fwd_cross_in++;
+	deliver_piece(r, x);
+}
+
+static int post_to(struct msrp_relay *r, unsigned worker, struct xmsg *x)
+{
+	eng_worker *w = eng_worker_at(r->sh->e, worker);
+	if (!w || eng_post(w, xmsg_in, x, (uint64_t)(uintptr_t)r->sh) < 0) {
+		free(x);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+static void report_deliver(struct msrp_relay *r, unsigned worker, struct rconn *origin,
+			   uint32_t gen, const char *frame, size_t len)
+{
+	if (worker == r->index) {
+		if (rconn_alive(origin, gen)) {
+			send_bytes(origin, frame, len);
+			r->st.reports_sent++;
+		} else {
+			r->st.reports_lost++;
+		}
+		return;
+	}
+	struct xmsg *x = malloc(sizeof(*x) + len);
+	if (!x) {
+		r->st.reports_lost++;
+		return;
+	}
+	memset(x, 0, sizeof(*x));
+	x->kind = X_REPORT;
+	x->o.rc = origin;
+	x->o.gen = gen;
+	x->len = len;
+	memcpy(x->data, frame, len);
+	if (post_to(r, worker, x) < 0)
+		r->st.reports_lost++;
+}
+
+/* The hop-by-hop response to a request that crossed workers, from its copies (<rinfo>:
+ * From-Path, our URI, Message-ID, tid), sent on the origin connection when the
+ * Failure-Report rules want one. */
+static void fwd_answer(struct msrp_relay *r, const struct origin *o, const char *rinfo,
+		       int status)
+{
+	char buf[4096];
+	if (!msrp_report_respond(o->method, o->fr, status))
+		return;
+	const char *reason = msrp_write_reason(status);
+	ssize_t n = msrp_write_response(
+		buf, sizeof(buf),
+		(cm_slice){ rinfo + o->rto_len + o->rfrom_len + o->msgid_len, o->otid_len }, status,
+		(cm_slice){ reason, strlen(reason) }, (cm_slice){ rinfo + o->rto_len, o->rfrom_len },
+		(cm_slice){ rinfo, o->rto_len }, NULL, 0);
+	if (n > 0 && (size_t)n <= sizeof(buf))
+		report_deliver(r, o->worker, o->rc, o->gen, buf, (size_t)n);
+}
+
+/* Posts the collected body of the open piece (f->cbuf) to the session's worker. */
+static int cross_post_piece(struct fwd *f, enum msrp_flag flag)
+{
+	size_t rl = origin_len(&f->o);
+	size_t len = f->sh.tmpl_len + rl + f->clen;
+	struct xmsg *x = malloc(sizeof(*x) + len);
+	uint64_t blen = f->clen;
+	if (!x)
+		return -ENOMEM;
+	memset(x, 0, sizeof(*x));
+	x->kind = X_PIECE;
+	x->o = f->o;
+	x->sh = f->sh;
+	memcpy(x->sid, f->dsid, f->dsidlen);
+	x->sidlen = f->dsidlen;
+	x->range = piece_range(f, blen, 1);
+	if (!f->k && !(f->piece_start || flag == MSRP_FLAG_MORE))
+		x->range.end = f->orig.end >= 0 ? f->orig.end : x->range.end;
+	x->flag = flag;
+	x->ack = f->ack;
+	f->ack = 0;
+	x->body_len = blen;
+	x->len = len;
+	memcpy(x->data, f->tmpl, f->sh.tmpl_len);
+	memcpy(x->data + f->sh.tmpl_len, f->rinfo, rl);
+	if (blen)
+		memcpy(x->data + f->sh.tmpl_len + rl, f->cbuf, blen);
+	f->clen = 0;
+	f->piece_start = f->emitted;
+	f->r->st.fwd_cross_out++;
+	int ack = x->ack;
+	if (post_to(f->r, f->dworker, x) < 0) {
+		f->r->st.cross_dropped++;
+		if (ack)
+			fwd_answer(f->r, &f->o, f->rinfo, 403);
+		else
+			fwd_report_failure(f, 403);
+		f->failed = 1;
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/* On the session's worker: a piece from another worker, for our client. */
+static void deliver_piece(struct msrp_relay *r, struct xmsg *x)
+{
+	struct fwd *f = calloc(1, sizeof(*f));
+	size_t rl = origin_len(&x->o);
+	struct msrp_sess *s = msrp_sess_find(&r->sessions, (cm_slice){ x->sid, x->sidlen });
+	if (!f) {
+		free(x);
+		return;
+	}
+	f->r = r;
+	f->o = x->o;
+	f->sh = x->sh;
+	f->orig = x->range;
+	f->tmpl = malloc(x->sh.tmpl_len ? x->sh.tmpl_len : 1);
+	f->rinfo = malloc(rl ? rl : 1);
+	if (!f->tmpl || !f->rinfo) {
+		fwd_free(f);
+		free(x);
+		return;
+	}
+	memcpy(f->tmpl, x->data, x->sh.tmpl_len);
+	memcpy(f->rinfo, x->data + x->sh.tmpl_len, rl);
+	int gone = !s || !((struct rsess *)s)->owner ||
+		   (((struct rsess *)s)->owner->flags & RC_DEAD);
+	if (x->ack)
+		fwd_answer(r, &f->o, f->rinfo, gone ? 481 : 200);
+	if (gone) {
+		r->st.refused_481++;
+		if (!x->ack) /* a later piece: the previous hop already had its 200 */
+			fwd_report_failure(f, 481);
+		fwd_free(f);
+		free(x);
+		return;
+	}
+	f->dkind = D_LOCAL;
+	f->dst = ((struct rsess *)s)->owner;
+	f->ended = 1;
+	f->flag = x->flag;
+	f->off = x->body_len;
+	if (x->body_len && pend_add(f, NULL, x->data + x->sh.tmpl_len + rl, x->body_len) < 0) {
+		fwd_free(f);
+		free(x);
+		return;
+	}
+	free(x);
+	fwd_start_local(f);
+}
+
+/* ---- routing -------------------------------------------------------------------------- */
+
+#define PATH_MAX_URIS 32
+
+static void pool_ready(void *arg, struct msrp_conn *mc, int err);
+
+/* Where <f> goes: our client <s>, or a peer at <next>. */
+static void fwd_route_peer(struct fwd *f, const struct msrp_uri *next)
+{
+	struct msrp_relay *r = f->r;
+	struct pool_wait *pw;
+	if (!r->pool || !(pw = malloc(sizeof(*pw)))) {
+		fwd_report_failure(f, 403);
+		f->dkind = D_DROP;
+		f->failed = 1;
+		return;
+	}
+	pw->r = r;
+	pw->f = f;
+	f->pw = pw;
+	f->dkind = D_POOL;
+	r->st.fwd_pool++;
+	if (msrp_pool_get(r->pool, next, pool_ready, pw) < 0) {
+		f->pw = NULL;
+		free(pw);
+		fwd_report_failure(f, 403);
+		f->dkind = D_DROP;
+		f->failed = 1;
+	}
+}
+
+static struct rconn *pool_rconn(struct msrp_relay *r, struct msrp_conn *mc)
+{
+	struct rconn *rc = msrp_conn_owner(mc);
+	return rc ? rc : rconn_new(r, mc);
+}
+
+static void pool_ready(void *arg, struct msrp_conn *mc, int err)
+{
+	struct pool_wait *pw = arg;
+	struct fwd *f = pw->f;
+	struct rconn *d = mc && !err ? pool_rconn(pw->r, mc) : NULL;
+	free(pw);
+	if (!f)
+		return;
+	f->pw = NULL;
+	if (!d) {
+		fwd_report_failure(f, 403);
+		f->dkind = D_DROP;
+		f->failed = 1;
+		pend_clear(f);
+		if (f->ended)
+			fwd_free(f);
+		return;
+	}
+	f->dkind = D_LOCAL;
+	f->dst = d;
+	fwd_start_local(f);
+}
+
+/* A session of ours for <u> (our URI): on this worker, NULL with *<remote> set to its
+ * worker when another one owns it. */
+static struct rsess *our_session(struct msrp_relay *r, const struct msrp_uri *u, int *remote)
+{
+	*remote = -1;
+	if (!u->session_id.len)
+		return NULL;
+	int shard = msrp_id_shard(u->session_id, r->sh->nworkers);
+	if (shard < 0)
+		return NULL;
+	if ((unsigned)shard != r->index) {
+		*remote = shard;
+		return NULL;
+	}
+	return (struct rsess *)msrp_sess_find(&r->sessions, u->session_id);
+}
+
+/* Decides where the request <m> arriving on <rc> goes and starts forwarding it. Returns 0
+ * (forwarding; the previous hop gets 200), or the status to answer. */
+static int route_request(struct rconn *rc, const struct msrp_msg *m)
+{
+	struct msrp_relay *r = rc->r;
+	cm_slice to[PATH_MAX_URIS];
+	struct msrp_uri u0, u1;
+	int nto = path_split(msrp_hdr_get(m, MSRP_H_TO_PATH), to, PATH_MAX_URIS);
+	int remote, npop = 1;
+
+	if (nto < 1 || !msrp_hdr_get(m, MSRP_H_FROM_PATH).p)
+		return 400;
+	if (msrp_uri_parse(to[0], &u0) < 0)
+		return 400;
+	struct rsess *s = our_session(r, &u0, &remote);
+	if (!s && remote < 0)
+		return 481;
+	if (nto < 2)
+		return 481;   /* addressed to the relay itself: no session of an endpoint here */
+	if (msrp_uri_parse(to[1], &u1) < 0)
+		return 400;
+	int outbound = s && s->owner == rc;
+	if (!outbound && m->method == MSRP_M_AUTH)
+		return 403;   /* an AUTH goes on outwards only, from our own client */
+	if (!outbound) {
+		/* for our client: its URI must be the last one */
+		if (nto != 2)
+			return 403;
+	} else if (uri_is_ours(r->sh, &u1)) {
+		/* the next hop is this relay again (both clients here) */
+		s = our_session(r, &u1, &remote);
+		if (!s && remote < 0)
+			return 481;
+		if (nto != 3)
+			return 403;
+		npop = 2;
+		outbound = 0;
+	}
+	struct fwd *f = fwd_new(r, rc, m, to, nto, npop);
+	if (!f)
+		return 403;
+	r->st.fwd_requests++;
+	rc->in = f;
+	if (outbound) {
+		fwd_route_peer(f, &u1);
+	} else if (s) {
+		if (!s->owner || (s->owner->flags & RC_DEAD)) {
+			rc->in = NULL;
+			fwd_free(f);
+			return 481;
+		}
+		r->st.fwd_local++;
+		f->dkind = D_LOCAL;
+		f->dst = s->owner;
+		fwd_start_local(f);
+	} else {
+		const struct msrp_uri *su = npop == 2 ? &u1 : &u0;
+		f->dkind = D_REMOTE;
+		f->ack = 1;
+		f->dworker = (unsigned)remote;
+		f->dsidlen = (uint8_t)su->session_id.len;
+		memcpy(f->dsid, su->session_id.p, su->session_id.len);
+		if (!f->k || f->k > CROSS_PIECE)
+			f->k = f->sh.has_body ? CROSS_PIECE : 0;
+	}
+	return 0;
+}
+
+/* ---- AUTH ----------------------------------------------------------------------------- */
+
+/* An AUTH kept while its user's credentials are looked up. */
+struct pauth {
+	struct msrp_creds_req req;
+	struct rconn *rc;
+	uint32_t gen;
+	cm_slice tid, to, from, authz, expires;
+	int has_expires;
+	char data[];
+};
+
+static void auth_finish(struct pauth *pa, const uint8_t *ha1, int lookup_rc);
+
+static void auth_creds_cb(struct msrp_creds_req *req, void *arg, int rc, const uint8_t ha1[16])
+{
+	struct pauth *pa = arg;
+	(void)req;
+	if (!rconn_alive(pa->rc, pa->gen)) {
+		free(pa);
+		return;
+	}
+	pa->rc->auth = NULL;
+	auth_finish(pa, rc == 0 ? ha1 : NULL, rc);
+}
+
+static struct pauth *pauth_new(struct rconn *rc, const struct msrp_msg *m)
+{
+	cm_slice tid = m->tid, to = msrp_hdr_get(m, MSRP_H_TO_PATH),
+		 from = msrp_hdr_get(m, MSRP_H_FROM_PATH),
+		 authz = msrp_hdr_get(m, MSRP_H_AUTHORIZATION),
+		 exp = msrp_hdr_get(m, MSRP_H_EXPIRES);
+	size_t len = tid.len + to.len + from.len + authz.len + exp.len;
+	struct pauth *pa = malloc(sizeof(*pa) + len + 1);
+	char *p;
+	if (!pa)
+		return NULL;
+	memset(pa, 0, sizeof(*pa));
+	pa->rc = rc;
+	pa->gen = rc->gen;
+	p = pa->data;
+#define KEEP(field, v)                                                                      \
+	do {                                                                                \
+		if ((v).len)                                                                \
+			memcpy(p, (v).p, (v).len);                                          \
+		pa->field = (cm_slice){ p, (v).len };                                       \
+		p += (v).len;                                                               \
+	} while (0)
+	KEEP(tid, tid);
+	KEEP(to, to);
+	KEEP(from, from);
+	KEEP(authz, authz);
+	KEEP(expires, exp);
+#undef KEEP
+	pa->has_expires = exp.p != NULL;
+	return pa;
+}
+
+static void auth_respond(struct pauth *pa, int status, const struct msrp_hdr *extra,
+			 unsigned nextra)
+{
+	respond_copy(pa->rc, pa->tid, status, pa->to, pa->from, extra, nextra);
+}
+
+static void auth_challenge(struct pauth *pa, int stale)
+{
+	char ch[512];
+	struct msrp_relay *r = pa->rc->r;
+	int n = msrp_auth_challenge(&r->sh->auth, stale, ch, sizeof(ch));
+	if (n < 0)
+		return;
+	struct msrp_hdr h = { .id = MSRP_H_WWW_AUTHENTICATE,
+			      .name = CM_SLICE_LIT("WWW-Authenticate"),
+			      .value = { ch, (size_t)n } };
+	r->st.auth_challenged++;
+	auth_respond(pa, 401, &h, 1);
+}
+
+/* A failed attempt: 401 again, or 403 and the connection closes after max_auth_failures. */
+static void auth_failure(struct pauth *pa)
+{
+	struct rconn *rc = pa->rc;
+	struct msrp_relay *r = rc->r;
+	r->st.auth_failed++;
+	if (++rc->auth_fail >= r->sh->cfg.max_auth_failures) {
+		r->st.auth_refused++;
+		auth_respond(pa, 403, NULL, 0);
+		msrp_conn_close(rc->mc);
+		return;
+	}
+	auth_challenge(pa, 0);
+}
+
+static void auth_finish(struct pauth *pa, const uint8_t *ha1, int lookup_rc)
+{
+	struct rconn *rc = pa->rc;
+	struct msrp_relay *r = rc->r;
+	const struct msrp_relay_cfg *cfg = &r->sh->cfg;
+	struct msrp_auth_result res;
+	cm_slice to0 = msrp_write_path_first(pa->to);
+
+	if (lookup_rc != 0 && lookup_rc != -ENOENT) {
+		/* the credentials store failed: not the client's fault, no failure counted */
+		auth_challenge(pa, 0);
+		free(pa);
+		return;
+	}
+	int v = msrp_auth_verify_ha1(&r->sh->auth, ha1, pa->authz, CM_SLICE_LIT("AUTH"), to0,
+				     msrp_auth_now(), &res);
+	if (v == MSRP_AUTH_BAD) {
+		r->st.auth_bad++;
+		auth_respond(pa, 400, NULL, 0);
+		free(pa);
+		return;
+	}
+	if (v == MSRP_AUTH_STALE) {
+		r->st.auth_stale++;
+		auth_challenge(pa, 1);
+		free(pa);
+		return;
+	}
+	if (v != MSRP_AUTH_OK) {
+		auth_failure(pa);
+		free(pa);
+		return;
+	}
+	/* digest-uri: the relay's URI as the client wrote it in To-Path */
+	struct msrp_uri a, b;
+	if (msrp_uri_parse((cm_slice){ res.uri, strlen(res.uri) }, &a) < 0 ||
+	    msrp_uri_parse(to0, &b) < 0 || !msrp_uri_equal(&a, &b)) {
+		auth_failure(pa);
+		free(pa);
+		return;
+	}
+	/* Expires (RFC 4976 §5: 423 outside the bounds) */
+	uint32_t exp = cfg->default_expires_s;
+	if (pa->has_expires) {
+		if (msrp_hdr_expires(pa->expires, &exp) < 0) {
+			r->st.auth_bad++;
+			auth_respond(pa, 400, NULL, 0);
+			free(pa);
+			return;
+		}
+		if (exp < cfg->min_expires_s || exp > cfg->max_expires_s) {
+			char num[16];
+			int n = snprintf(num, sizeof(num), "%" PRIu32,
+					 exp < cfg->min_expires_s ? cfg->min_expires_s :
+					 cfg->max_expires_s);
+			struct msrp_hdr h = {
+				.id = exp < cfg->min_expires_s ? MSRP_H_MIN_EXPIRES : MSRP_H_MAX_EXPIRES,
+				.name = exp < cfg->min_expires_s ? CM_SLICE_LIT("Min-Expires") :
+								   CM_SLICE_LIT("Max-Expires"),
+				.value = { num, (size_t)n } };
+			r->st.auth_423++;
+			auth_respond(pa, 423, &h, 1);
+			free(pa);
+			return;
+		}
+	}
+	/* limits */
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	eng_conn *c = msrp_conn_eng(rc->mc);
+	cm_slice ipkey = CM_SLICE_NULL;
+	if (c && eng_conn_peer(c, &ss, &sl) == 0)
+		ipkey = ss.ss_family == AF_INET ?
+			(cm_slice){ (const char *)&((struct sockaddr_in *)&ss)->sin_addr, 4 } :
+			(cm_slice){ (const char *)&((struct sockaddr_in6 *)&ss)->sin6_addr, 16 };
+	uint32_t us = slot_of(res.user), is = slot_of(ipkey);
+	if (r->sessions.count >= cfg->max_sessions) {
+		r->st.auth_limited++;
+		auth_respond(pa, 403, NULL, 0);
+		free(pa);
+		return;
+	}
+	if (limit_take(&r->sh->per_user[us], cfg->max_per_user) < 0) {
+		r->st.auth_limited++;
+		auth_respond(pa, 403, NULL, 0);
+		free(pa);
+		return;
+	}
+	if (limit_take(&r->sh->per_ip[is], cfg->max_per_ip) < 0) {
+		limit_give(&r->sh->per_user[us]);
+		r->st.auth_limited++;
+		auth_respond(pa, 403, NULL, 0);
+		free(pa);
+		return;
+	}
+	struct rsess *s = calloc(1, sizeof(*s));
+	char sid[MSRP_ID_SESSION_LEN + 1], up[USE_PATH_MAX];
+	int ul;
+	if (!s || msrp_id_session(r->index, sid, sizeof(sid)) < 0 ||
+	    (ul = use_path_of(rc, sid, up, sizeof(up))) < 0 ||
+	    msrp_sess_add(&r->sessions, &s->s, (cm_slice){ sid, MSRP_ID_SESSION_LEN }) < 0) {
+		free(s);
+		limit_give(&r->sh->per_user[us]);
+		limit_give(&r->sh->per_ip[is]);
+		auth_respond(pa, 403, NULL, 0);
+		free(pa);
+		return;
+	}
+	s->owner = rc;
+	s->user_slot = (uint16_t)us;
+	s->ip_slot = (uint16_t)is;
+	msrp_sess_bind(&s->s, rc->mc, &rc->sess);
+	eng_timer_init(&s->exp, sess_expired, s);
+	eng_timer_arm(r->w, &s->exp, (uint64_t)exp * 1000);
+	r->st.auth_ok++;
+	r->st.sessions++;
+	rc->auth_fail = 0;
+
+	char num[16], info[1024];
+	int nn = snprintf(num, sizeof(num), "%" PRIu32, exp);
+	int ni = msrp_auth_info(&res, info, sizeof(info));
+	struct msrp_hdr h[3] = {
+		{ .id = MSRP_H_USE_PATH, .name = CM_SLICE_LIT("Use-Path"),
+		  .value = { up, (size_t)ul } },
+		{ .id = MSRP_H_EXPIRES, .name = CM_SLICE_LIT("Expires"),
+		  .value = { num, (size_t)nn } },
+		{ .id = MSRP_H_AUTHENTICATION_INFO, .name = CM_SLICE_LIT("Authentication-Info"),
+		  .value = { info, ni > 0 ? (size_t)ni : 0 } },
+	};
+	auth_respond(pa, 200, h, ni > 0 ? 3 : 2);
+	free(pa);
+}
+
+static void auth_request(struct rconn *rc, const struct msrp_msg *m)
+{
+	struct msrp_relay *r = rc->r;
+	cm_slice to[PATH_MAX_URIS];
+	int nto = path_split(msrp_hdr_get(m, MSRP_H_TO_PATH), to, PATH_MAX_URIS);
+
+	if (nto < 1 || !msrp_hdr_get(m, MSRP_H_FROM_PATH).p) {
+		r->st.auth_bad++;
+		msrp_conn_respond(rc->mc, m, 400, CM_SLICE_NULL, NULL, 0);
+		return;
+	}
+	if (nto > 1) {
+		/* for a relay further out: forwarded like a SEND from our client, its response
+		 * comes back end to end (RFC 4976) */
+		int st = route_request(rc, m);
+		if (st) {
+			msrp_conn_respond(rc->mc, m, st, CM_SLICE_NULL, NULL, 0);
+			rc->flags |= RC_SKIP;
+		} else {
+			r->st.auth_forwarded++;
+		}
+		return;
+	}
+	rc->flags |= RC_SKIP; /* an AUTH has no body to forward */
+	if (!r->sh->cfg.have_creds) {
+		r->st.auth_no_creds++;
+		msrp_conn_respond(rc->mc, m, 403,
+				  CM_SLICE_LIT("Action-not-allowed: no relay credentials"), NULL, 0);
+		return;
+	}
+	if (rc->auth || rc->auth_fail >= r->sh->cfg.max_auth_failures) {
+		r->st.auth_refused++;
+		msrp_conn_respond(rc->mc, m, 403, CM_SLICE_NULL, NULL, 0);
+		return;
+	}
+	struct pauth *pa = pauth_new(rc, m);
+	if (!pa)
+		return;
+	if (!pa->authz.len) {
+		auth_challenge(pa, 0);
+		free(pa);
+		return;
+	}
+	char user[MSRP_AUTH_NAME_MAX + 1];
+	int ulen = msrp_auth_username(pa->authz, user, sizeof(user));
+	if (ulen < 0) {
+		r->st.auth_bad++;
+		auth_respond(pa, 400, NULL, 0);
+		free(pa);
+		return;
+	}
+	uint8_t ha1[16];
+	if (r->creds) {
+		int lr = msrp_creds_lookup(r->creds, (cm_slice){ user, (size_t)ulen }, &pa->req,
+					   auth_creds_cb, pa, ha1);
+		if (lr == 1) {
+			rc->auth = pa;
+			return;
+		}
+		auth_finish(pa, lr == 0 ? ha1 : NULL, lr);
+		return;
+	}
+	const uint8_t *h = msrp_creds_ha1(r->sh->cfg.creds, (cm_slice){ user, (size_t)ulen },
+					  (cm_slice){ r->sh->realm, strlen(r->sh->realm) });
+	auth_finish(pa, h, h ? 0 : -ENOENT);
+}
+
+/* The response to an AUTH we forwarded goes back to our client, end to end. */
+static void forward_auth_response(struct otx *o, int status, const struct msrp_msg *resp)
+{
+	struct msrp_relay *r = o->r;
+	if (o->o.worker != r->index || !rconn_alive(o->o.rc, o->o.gen))
+		return;
+	struct msrp_hdr extra[6];
+	unsigned n = 0;
+	static const enum msrp_hid keep[] = { MSRP_H_WWW_AUTHENTICATE, MSRP_H_AUTHENTICATION_INFO,
+					      MSRP_H_USE_PATH, MSRP_H_EXPIRES,
+					      MSRP_H_MIN_EXPIRES, MSRP_H_MAX_EXPIRES };
+	for (unsigned i = 0; resp && i < sizeof(keep) / sizeof(keep[0]); i++) {
+		cm_slice v = msrp_hdr_get(resp, keep[i]);
+		if (v.p)
+			extra[n++] = (struct msrp_hdr){ .id = keep[i],
+				.name = { msrp_hdr_name(keep[i]), strlen(msrp_hdr_name(keep[i])) },
+				.value = v };
+	}
+	/* a connection lost upstream: the forwarding failed */
+	if (!resp && status == 503)
+		status = 403;
+	respond_copy(o->o.rc,
+		     (cm_slice){ o->data + o->o.rto_len + o->o.rfrom_len + o->o.msgid_len, o->o.otid_len },
+		     status, (cm_slice){ o->data + o->o.rto_len, o->o.rfrom_len },
+		     (cm_slice){ o->data, o->o.rto_len }, extra, n);
+}
+
+/* ---- connection ops -------------------------------------------------------------------- */
+
+static void relay_head(struct msrp_conn *mc, const struct msrp_msg *m)
+{
+	struct rconn *rc = rconn_of(mc);
+	if (!rc)
+		return;
+	struct msrp_relay *r = rc->r;
+	rc->flags &= ~RC_SKIP;
+	rc->in = NULL;
+	switch (m->method) {
+	case MSRP_M_AUTH:
+		auth_request(rc, m);
+		return;
+	case MSRP_M_SEND:
+	case MSRP_M_REPORT: {
+		int st = route_request(rc, m);
+		if (st) {
+			if (st == 481)
+				r->st.refused_481++;
+			else if (st == 403)
+				r->st.refused_403++;
+			else
+				r->st.refused_400++;
+			msrp_conn_respond(mc, m, st, CM_SLICE_NULL, NULL, 0);
+			rc->flags |= RC_SKIP;
+			return;
+		}
+		/* hop by hop; for a session of another worker, that worker answers */
+		if (m->method == MSRP_M_SEND && !(rc->in && rc->in->dkind == D_REMOTE))
+			msrp_conn_respond(mc, m, 200, CM_SLICE_NULL, NULL, 0);
+		return;
+	}
+	default:
+		rc->flags |= RC_SKIP;
+		return;
+	}
+}
+
+static void relay_body(struct msrp_conn *mc, eng_buf *b, cm_slice body)
+{
+	struct rconn *rc = rconn_of(mc);
+	if (!rc || (rc->flags & RC_SKIP) || !rc->in)
+		return;
+	struct fwd *f = rc->in;
+	f->off += body.len;
+	if (f->failed || f->dkind == D_DROP)
+		return;
+	if (f->active || f->dkind == D_REMOTE) {
+		emit(f, b, body.p, body.len);
+		return;
+	}
+	if (pend_add(f, b, body.p, body.len) < 0)
+		f->failed = 1;
+}
+
+static void relay_end(struct msrp_conn *mc, enum msrp_flag flag)
+{
+	struct rconn *rc = rconn_of(mc);
+	if (!rc || (rc->flags & RC_SKIP) || !rc->in) {
+		if (rc)
+			rc->flags &= ~RC_SKIP;
+		return;
+	}
+	struct fwd *f = rc->in;
+	rc->in = NULL;
+	f->ended = 1;
+	f->flag = flag;
+	if (f->dkind == D_DROP || (f->failed && !f->active)) {
+		fwd_free(f);
+		return;
+	}
+	if (f->active || f->dkind == D_REMOTE) {
+		fwd_finish(f);
+		return;
+	}
+	/* waiting (busy destination or a connection being opened): finishes when it goes */
+}
+
+/* Frames waiting on <d> lose their destination. */
+static void dst_gone(struct rconn *d)
+{
+	struct fwd *f = d->out_cur;
+	d->out_cur = NULL;
+	if (f) {
+		f->active = 0;
+		f->failed = 1;
+		f->dkind = D_DROP;
+		fwd_report_failure(f, 403);
+		if (f->ended)
+			fwd_free(f);
+	}
+	while ((f = d->wait_head)) {
+		d->wait_head = f->qnext;
+		f->qnext = NULL;
+		f->dkind = D_DROP;
+		f->failed = 1;
+		fwd_report_failure(f, 403);
+		pend_clear(f);
+		if (f->ended)
+			fwd_free(f);
+	}
+	d->wait_tail = &d->wait_head;
+}
+
+static void relay_close(struct msrp_conn *mc, int err)
+{
+	struct rconn *rc = rconn_of(mc);
+	(void)err;
+	if (!rc)
+		return;
+	struct msrp_relay *r = rc->r;
+	struct fwd *f = rc->in;
+	rc->in = NULL;
+	rc->flags |= RC_DEAD;
+	if (f) {
+		/* the source went in the middle of a frame */
+		f->src = NULL;
+		if (f->active) {
+			f->ended = 1;
+			f->flag = MSRP_FLAG_ABORT;
+			fwd_finish(f);
+		} else if (f->dkind == D_LOCAL) {
+			/* waiting in line: take it out */
+			struct fwd **pp = &f->dst->wait_head;
+			while (*pp && *pp != f)
+				pp = &(*pp)->qnext;
+			if (*pp) {
+				*pp = f->qnext;
+				if (!f->dst->wait_head || f->dst->wait_tail == &f->qnext) {
+					struct fwd **t = &f->dst->wait_head;
+					while (*t)
+						t = &(*t)->qnext;
+					f->dst->wait_tail = t;
+				}
+			}
+			fwd_free(f);
+		} else {
+			fwd_free(f);
+		}
+	}
+	dst_gone(rc);
+	if (rc->auth) {
+		msrp_creds_cancel(&rc->auth->req);
+		free(rc->auth);
+		rc->auth = NULL;
+	}
+	while (rc->sess.head)
+		sess_destroy(r, (struct rsess *)rc->sess.head);
+	msrp_conn_set_owner(mc, NULL);
+	rconn_release(rc);
+}
+
+static const struct msrp_conn_ops relay_ops = {
+	.on_head = relay_head, .on_body = relay_body, .on_end = relay_end, .on_close = relay_close,
+};
+
+/* Accepted connections run these ops themselves; the pool's run the pool's, which call
+ * these (and their udata is the pool's). */
+static int accepted_conn(struct msrp_conn *mc)
+{
+	return msrp_conn_ops_of(mc) == &relay_ops;
+}
+
+const struct msrp_conn_ops *msrp_relay_ops(void)
+{
+	return &relay_ops;
+}
+
+/* ---- life cycle ------------------------------------------------------------------------ */
+
+struct msrp_relay_shared *msrp_relay_shared_new(const struct msrp_relay_cfg *cfg,
+						eng_engine *e, char *err, size_t errlen)
+{
+	struct msrp_relay_shared *sh = calloc(1, sizeof(*sh));
+	if (!sh) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	sh->cfg = *cfg;
+	snprintf(sh->realm, sizeof(sh->realm), "%s", cfg->realm ? cfg->realm : "rcsgw");
+	snprintf(sh->public_host, sizeof(sh->public_host), "%s",
+		 cfg->public_host ? cfg->public_host : "");
+	sh->cfg.realm = sh->realm;
+	sh->cfg.public_host = sh->public_host;
+	if (!sh->cfg.max_auth_failures)
+		sh->cfg.max_auth_failures = 3;
+	if (msrp_auth_cfg_init(&sh->auth, (cm_slice){ sh->realm, strlen(sh->realm) },
+			       cfg->nonce_ttl_s) < 0) {
+		snprintf(err, errlen, "relay.realm \"%s\": not a usable Digest realm", sh->realm);
+		free(sh);
+		return NULL;
+	}
+	sh->e = e;
+	sh->nworkers = e ? eng_nworkers(e) : 1;
+	if (sh->nworkers > MAX_WORKERS) {
+		snprintf(err, errlen, "the relay shards sessions over at most %d workers",
+			 MAX_WORKERS);
+		free(sh);
+		return NULL;
+	}
+	locals_load(sh);
+	return sh;
+}
+
+void msrp_relay_shared_free(struct msrp_relay_shared *sh)
+{
+	free(sh);
+}
+
+struct msrp_relay *msrp_relay_new(struct msrp_relay_shared *sh, eng_worker *w,
+				  struct msrp_worker *mw)
+{
+	struct msrp_relay *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->sh = sh;
+	r->w = w;
+	r->mw = mw;
+	r->index = eng_worker_index(w);
+	if (msrp_sess_table_init(&r->sessions, 1024) < 0) {
+		free(r);
+		return NULL;
+	}
+	atomic_store_explicit(&sh->workers[r->index], r, memory_order_release);
+	return r;
+}
+
+void msrp_relay_set_pool(struct msrp_relay *r, struct msrp_pool *pool) { r->pool = pool; }
+void msrp_relay_set_creds(struct msrp_relay *r, struct msrp_creds_src *c) { r->creds = c; }
+
+void msrp_relay_free(struct msrp_relay *r)
+{
+	if (!r)
+		return;
+	atomic_store_explicit(&r->sh->workers[r->index], NULL, memory_order_release);
+	msrp_sess_table_fini(&r->sessions);
+	while (r->rc_free) {
+		struct rconn *rc = r->rc_free;
+		r->rc_free = rc->free_next;
+		free(rc);
+	}
+	free(r);
+}
+
+const struct msrp_relay_stats *msrp_relay_stats(const struct msrp_relay *r)
+{
+	return &r->st;
+}
+
+uint32_t msrp_relay_sessions(const struct msrp_relay *r)
+{
+	return r->sessions.count;
+}

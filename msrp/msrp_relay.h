@@ -1,0 +1,99 @@
+/* msrp_relay.h — the MSRP relay of RFC 4976 on one worker: AUTH with HTTP Digest, the
+ * sessions it hands out (Use-Path), and the forwarding of SEND and REPORT between clients,
+ * other relays and endpoints.
+ *
+ * Who talks to whom. A client opens a connection to the relay and AUTHs; the 200 carries a
+ * Use-Path "msrp://<relay>:<port>/<session-id>;tcp" whose session-id is minted on this
+ * worker (it carries the shard, msrp_id.h). The client puts that URI in front of its own in
+ * its SDP path. Then, for a request whose To-Path starts with one of our session URIs:
+ *
+ *   - it came on the connection that AUTHed that session: outbound, from our client. The
+ *     next URI of To-Path is the next hop: another session of ours (the same relay on both
+ *     sides: handled in place), or a peer reached through the connection pool;
+ *   - it came on any other connection: inbound, for our client. Exactly one URI must be
+ *     left after ours (the client's); it goes over the connection the client AUTHed on
+ *     (RFC 4976: the client may sit behind a NAT). More URIs: 403 (only the authenticated
+ *     connection may send on through its session).
+ *
+ * The relay takes its URI off the front of To-Path and puts it at the front of From-Path,
+ * touches nothing else, answers the previous hop itself (Failure-Report rules), and turns
+ * an error or a timeout of the next hop into a failure REPORT back to the From-Path (RFC
+ * 4975 §7.1.2, Status "000 <code>"). Unknown session: 481. Chunks with bodies above
+ * max_fwd_chunk are re-chunked (same Message-ID, Byte-Ranges that add up, '+' on all but the
+ * last piece, which keeps the original flag).
+ *
+ * Bodies are not copied on the way from a TCP/TLS connection to another TCP/TLS connection
+ * of the same worker (the receive buffers are referenced by the send queue). A request for a
+ * session of another worker crosses to it through its mailbox (copied once). Frames to
+ * WebSocket clients are assembled into one WebSocket message each (RFC 7977). */
+#ifndef MSRP_RELAY_H
+#define MSRP_RELAY_H
+
+#include <stdint.h>
+
+#include "common/cm_slice-t.h"
+#include "engine/eng.h"
+#include "msrp/msrp_auth.h"
+#include "msrp/msrp_conn.h"
+
+struct msrp_relay_shared;
+struct msrp_relay;
+struct msrp_pool;
+struct msrp_creds_src;
+
+struct msrp_relay_cfg {
+	const char *realm;
+	uint32_t nonce_ttl_s;
+	const struct msrp_creds *creds;    /* the credentials file (may be empty) */
+	int have_creds;                    /* some source of credentials is configured */
+	uint32_t max_auth_failures;
+	uint32_t min_expires_s, max_expires_s, default_expires_s;
+	const char *public_host;           /* "" = the local address of the connection */
+	uint32_t max_sessions;             /* per worker */
+	uint32_t max_per_user, max_per_ip; /* all workers */
+	uint64_t max_fwd_chunk;            /* 0: never re-chunk */
+};
+
+struct msrp_relay_stats {
+	uint64_t auth_challenged, auth_ok, auth_failed, auth_stale, auth_bad, auth_refused,
+		auth_423, auth_limited, auth_no_creds, auth_forwarded;
+	uint64_t sessions, sessions_expired;
+	uint64_t fwd_requests, fwd_local, fwd_cross_out, fwd_cross_in, fwd_pool, fwd_bytes;
+	uint64_t rechunked;                /* pieces beyond the first of split chunks */
+	uint64_t refused_481, refused_403, refused_400;
+	uint64_t next_hop_errors, next_hop_timeouts, reports_sent, reports_lost;
+	uint64_t queued;                   /* frames that waited for a busy destination */
+	uint64_t cross_dropped;            /* mailbox full: the request failed (REPORT) */
+};
+
+/* Process-wide part (read-only after creation, plus the per-user / per-IP counters):
+ * made by main before the workers start, freed after they stop. */
+struct msrp_relay_shared *msrp_relay_shared_new(const struct msrp_relay_cfg *cfg,
+						eng_engine *e, char *err, size_t errlen);
+void msrp_relay_shared_free(struct msrp_relay_shared *sh);
+
+/* A port the relay listens on (its URIs carry it): the endpoint tells each one it bound.
+ * Any thread. */
+void msrp_relay_note_port(struct msrp_relay_shared *sh, int port);
+
+/* The worker's relay, on its thread: <mw> is the worker's MSRP context (shared with the
+ * endpoint's listeners), <pool> its outbound connections (opened with msrp_relay_ops() and
+ * the relay as udata; may be NULL: no forwarding to peers), <creds> its credential
+ * sources (may be NULL: the file of the config alone). */
+struct msrp_relay *msrp_relay_new(struct msrp_relay_shared *sh, eng_worker *w,
+				  struct msrp_worker *mw);
+void msrp_relay_set_pool(struct msrp_relay *r, struct msrp_pool *pool);
+void msrp_relay_set_creds(struct msrp_relay *r, struct msrp_creds_src *creds);
+/* Frees what is left once the worker's connections are gone. */
+void msrp_relay_free(struct msrp_relay *r);
+
+/* Ops of the connections the relay serves: accepted ones are made with them and the relay
+ * as udata; the pool is made with them too (its connections carry the pool as udata and
+ * get their relay state when they open). */
+const struct msrp_conn_ops *msrp_relay_ops(void);
+
+const struct msrp_relay_stats *msrp_relay_stats(const struct msrp_relay *r);
+/* Sessions alive on this worker. */
+uint32_t msrp_relay_sessions(const struct msrp_relay *r);
+
+#endif
