@@ -21,6 +21,7 @@
 #include "engine/eng_tls.h"
 #include "msrp/msrp_auth.h"
 #include "msrp/msrp_creds_src.h"
+#include "msrp/msrp_egress.h"
 #include "msrp/msrp_relay.h"
 #include "msrp/msrp_id.h"
 #include "msrp/msrp_parse-t.h"
@@ -85,6 +86,7 @@ static struct {
 	struct msrp_creds creds;            /* relay.credentials_file */
 	struct msrp_creds_src_cfg creds_cfg;
 	struct msrp_relay_shared *relay;
+	struct msrp_egress_rules *egress;
 	struct worker_ctx *w;
 	unsigned n;
 	_Atomic unsigned inited;
@@ -214,6 +216,8 @@ static void shutdown_msrp(void)
 	app.msrp.client_tls = NULL;
 	msrp_relay_shared_free(app.relay);
 	app.relay = NULL;
+	msrp_egress_rules_free(app.egress);
+	app.egress = NULL;
 	msrp_creds_free(&app.creds);
 }
 
@@ -275,6 +279,12 @@ static int relay_setup(const struct cm_config *cfg, eng_engine *e, char *err, si
 		CM_WARN("relay: no TLS client context (%s): msrps next hops will fail", terr);
 	app.msrp.relay = app.relay;
 	app.msrp.creds = &app.creds_cfg;
+	app.msrp.egress_rules = app.egress;
+	app.msrp.egress_hook = rc->egress_hook;
+	app.msrp.hook_timeout_ms = (uint32_t)rc->hook_timeout_ms;
+	app.msrp.hook_cache_ttl_ms = (uint32_t)rc->hook_cache_ttl_ms;
+	if (app.egress && msrp_egress_rules_count(app.egress))
+		CM_INFO("relay: %zu egress rules", msrp_egress_rules_count(app.egress));
 	if (!have)
 		CM_WARN("relay: no credentials configured (relay.credentials_file, "
 			"relay.credentials_redis, relay.credentials_hook): AUTH gets 403");
@@ -365,7 +375,16 @@ int main(int argc, char **argv)
 		cm_config_free(&cfg);
 		return 2;
 	}
+	/* egress rules are configuration too: a bad one is a configuration error */
+	if (cfg.relay.egress.n &&
+	    msrp_egress_rules_parse(&cfg.relay.egress, &app.egress, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rcsgw: %s\n", err);
+		cm_config_free(&cfg);
+		return 2;
+	}
 	if (check) {
+		msrp_egress_rules_free(app.egress);
+		app.egress = NULL;
 		if (verbose)
 			cm_config_dump(&cfg, stdout);
 		fprintf(stderr, "rcsgw: configuration %s is valid\n", path ? path : "(embedded defaults)");

@@ -26,6 +26,7 @@
 
 #include "common/cm_log.h"
 #include "msrp/msrp_creds_src.h"
+#include "msrp/msrp_egress.h"
 #include "msrp/msrp_hdr.h"
 #include "msrp/msrp_id.h"
 #include "msrp/msrp_pool.h"
@@ -103,6 +104,7 @@ struct msrp_relay {
 	struct msrp_worker *mw;
 	struct msrp_pool *pool;
 	struct msrp_creds_src *creds;
+	struct msrp_egress *egress;
 	unsigned index;
 	struct msrp_sess_table sessions;
 	struct rconn *rc_free;
@@ -147,9 +149,11 @@ struct pend {
 
 enum dkind { D_LOCAL = 0, D_REMOTE, D_POOL, D_DROP };
 
+/* A frame waiting for its next hop to be chosen (egress) and connected (pool). */
 struct pool_wait {
 	struct msrp_relay *r;
 	struct fwd *f;                 /* NULL when the fwd went away before the connection */
+	struct msrp_egress_req ereq;
 };
 
 struct fwd {
@@ -1179,15 +1183,61 @@ static void deliver_piece(struct msrp_relay *r, struct xmsg *x)
 
 static void pool_ready(void *arg, struct msrp_conn *mc, int err);
 
-/* Where <f> goes: our client <s>, or a peer at <next>. */
+/* <f> cannot reach its next hop: the REPORT the Failure-Report asks for, and its bytes go
+ * nowhere. */
+static void fwd_unreachable(struct fwd *f)
+{
+	fwd_report_failure(f, 403);
+	f->dkind = D_DROP;
+	f->failed = 1;
+	pend_clear(f);
+}
+
+/* The next hop of <pw>'s frame is known: ask the pool for its connection. */
+static void pw_connect(struct pool_wait *pw, const struct msrp_hop *hop)
+{
+	if (msrp_pool_get_hop(pw->r->pool, hop, pool_ready, pw) < 0) {
+		struct fwd *f = pw->f;
+		free(pw);
+		if (f) {
+			f->pw = NULL;
+			fwd_unreachable(f);
+			if (f->ended)
+				fwd_free(f);
+		}
+	}
+}
+
+static void egress_ready(struct msrp_egress_req *req, void *arg, int rc,
+			 const struct msrp_hop *hop)
+{
+	struct pool_wait *pw = arg;
+	(void)req;
+	if (rc < 0 || !pw->f || !pw->r->pool) {
+		struct fwd *f = pw->f;
+		free(pw);
+		if (f) {
+			f->pw = NULL;
+			fwd_unreachable(f);
+			if (f->ended)
+				fwd_free(f);
+		}
+		return;
+	}
+	pw_connect(pw, hop);
+}
+
+/* <f> goes to a peer at <next>: the egress rules (or hook) choose the hop, the pool gives
+ * the connection. */
 static void fwd_route_peer(struct fwd *f, const struct msrp_uri *next)
 {
 	struct msrp_relay *r = f->r;
 	struct pool_wait *pw;
-	if (!r->pool || !(pw = malloc(sizeof(*pw)))) {
-		fwd_report_failure(f, 403);
-		f->dkind = D_DROP;
-		f->failed = 1;
+	struct msrp_hop hop;
+	int rc;
+
+	if (!r->pool || !(pw = calloc(1, sizeof(*pw)))) {
+		fwd_unreachable(f);
 		return;
 	}
 	pw->r = r;
@@ -1195,13 +1245,19 @@ static void fwd_route_peer(struct fwd *f, const struct msrp_uri *next)
 	f->pw = pw;
 	f->dkind = D_POOL;
 	r->st.fwd_pool++;
-	if (msrp_pool_get(r->pool, next, pool_ready, pw) < 0) {
+	if (r->egress)
+		rc = msrp_egress_route(r->egress, next, &pw->ereq, egress_ready, pw, &hop);
+	else
+		rc = msrp_hop_direct(next, &hop);
+	if (rc == 1)
+		return; /* the hook is asked */
+	if (rc < 0) {
 		f->pw = NULL;
 		free(pw);
-		fwd_report_failure(f, 403);
-		f->dkind = D_DROP;
-		f->failed = 1;
+		fwd_unreachable(f);
+		return;
 	}
+	pw_connect(pw, &hop);
 }
 
 static struct rconn *pool_rconn(struct msrp_relay *r, struct msrp_conn *mc)
@@ -1220,10 +1276,7 @@ static void pool_ready(void *arg, struct msrp_conn *mc, int err)
 		return;
 	f->pw = NULL;
 	if (!d) {
-		fwd_report_failure(f, 403);
-		f->dkind = D_DROP;
-		f->failed = 1;
-		pend_clear(f);
+		fwd_unreachable(f);
 		if (f->ended)
 			fwd_free(f);
 		return;
@@ -1868,6 +1921,7 @@ struct msrp_relay *msrp_relay_new(struct msrp_relay_shared *sh, eng_worker *w,
 
 void msrp_relay_set_pool(struct msrp_relay *r, struct msrp_pool *pool) { r->pool = pool; }
 void msrp_relay_set_creds(struct msrp_relay *r, struct msrp_creds_src *c) { r->creds = c; }
+void msrp_relay_set_egress(struct msrp_relay *r, struct msrp_egress *e) { r->egress = e; }
 
 void msrp_relay_free(struct msrp_relay *r)
 {

@@ -40,6 +40,7 @@ struct msrp_relay_shared;
 struct msrp_relay;
 struct msrp_pool;
 struct msrp_creds_src;
+struct msrp_egress;
 
 struct msrp_relay_cfg {
 	const char *realm;
@@ -84,6 +85,8 @@ struct msrp_relay *msrp_relay_new(struct msrp_relay_shared *sh, eng_worker *w,
 				  struct msrp_worker *mw);
 void msrp_relay_set_pool(struct msrp_relay *r, struct msrp_pool *pool);
 void msrp_relay_set_creds(struct msrp_relay *r, struct msrp_creds_src *creds);
+/* Next hops of peers chosen by <egress> (rules, hook); NULL: every URI's own host. */
+void msrp_relay_set_egress(struct msrp_relay *r, struct msrp_egress *egress);
 /* Frees what is left once the worker's connections are gone. */
 void msrp_relay_free(struct msrp_relay *r);
 

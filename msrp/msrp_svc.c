@@ -23,6 +23,7 @@ struct msrp_svc {
 	struct msrp_pool *pool;        /* the relay's outbound connections */
 	eng_dns *dns;
 	struct msrp_creds_src *creds;
+	struct msrp_egress *egress;
 	struct msrp_relay_shared *relay_sh;
 };
 
@@ -112,6 +113,10 @@ static void svc_stop(eng_worker *w, void *arg)
 	s->pool = NULL;
 	if (s->relay)
 		msrp_relay_set_pool(s->relay, NULL);
+	msrp_egress_free(s->egress);
+	s->egress = NULL;
+	if (s->relay)
+		msrp_relay_set_egress(s->relay, NULL);
 	msrp_creds_src_free(s->creds);
 	s->creds = NULL;
 	if (s->relay)
@@ -195,6 +200,16 @@ struct msrp_svc *msrp_svc_start(eng_worker *w, const struct msrp_svc_cfg *cfg, c
 				goto fail;
 			}
 			msrp_relay_set_creds(s->relay, s->creds);
+		}
+		if ((cfg->egress_rules && msrp_egress_rules_count(cfg->egress_rules)) ||
+		    (cfg->egress_hook && cfg->egress_hook[0])) {
+			s->egress = msrp_egress_new(w, cfg->egress_rules, cfg->egress_hook,
+						    cfg->hook_timeout_ms, cfg->hook_cache_ttl_ms);
+			if (!s->egress) {
+				snprintf(err, errlen, "relay: the egress rules cannot be set up");
+				goto fail;
+			}
+			msrp_relay_set_egress(s->relay, s->egress);
 		}
 		eng_worker_on_stop(w, svc_stop, s);
 	}

@@ -14,6 +14,7 @@
 #include "engine/eng.h"
 #include "msrp/msrp_conn.h"
 #include "msrp/msrp_creds_src.h"
+#include "msrp/msrp_egress.h"
 #include "msrp/msrp_relay.h"
 
 struct msrp_svc;
@@ -29,6 +30,9 @@ struct msrp_svc_cfg {
 	struct msrp_relay_shared *relay; /* NULL: no relay (AUTH 403, foreign SENDs 481) */
 	const struct msrp_creds_src_cfg *creds; /* the relay's credential sources, or NULL */
 	eng_tls_ctx *client_tls;        /* for msrps next hops; NULL: msrps hops fail */
+	const struct msrp_egress_rules *egress_rules; /* relay.egress, or NULL */
+	const char *egress_hook;        /* relay.egress_hook, "" or NULL: none */
+	uint32_t hook_timeout_ms, hook_cache_ttl_ms;
 };
 
 /* The embedded defaults, with the limits and timeouts of the [msrp] section of <cfg>. */
