@@ -211,7 +211,10 @@ AUTH_ARGS="--user $USER_NAME --password $PASSWORD --realm $REALM"
 GW_PEAK="" GW_LIGHT_CPU="" GW_HALF_P99="" GW_PEAK2="" GW_IDLE_B="" GW_REFUSED=""
 KAM_PEAK="" FWD_PEAK="" FWD_LIGHT_CPU=""
 
-# rcsgw: start_gw WORKERS sets GW_PID and GW_PORT (or returns 1)
+# rcsgw: start_gw WORKERS sets GW_PID and GW_PORT (or returns 1). Every session of the bench
+# is one user from 127.0.0.x: rcsgw's per-user and per-IP session limits (abuse guards,
+# 100 and 10 000 by default) are raised above the bench's session count.
+GW_PER_LIMIT=$((2 * PAIRS + IDLE + 1000))
 HTD=$TMP/htdigest
 printf '%s:%s:%s\n' "$USER_NAME" "$REALM" \
 	"$(printf '%s:%s:%s' "$USER_NAME" "$REALM" "$PASSWORD" | md5sum | cut -d' ' -f1)" >"$HTD"
@@ -224,6 +227,7 @@ start_gw() {
 	RCSGW_ENGINE_WORKERS=$1 RCSGW_MSRP_LISTEN=127.0.0.1:$GW_PORT \
 		RCSGW_API_LISTEN=127.0.0.1:$api RCSGW_SIP_LISTEN= \
 		RCSGW_RELAY_CREDENTIALS_FILE=$HTD RCSGW_RELAY_REALM=$REALM RCSGW_LOG_LEVEL=warn \
+		RCSGW_RELAY_MAX_SESSIONS_PER_USER=$GW_PER_LIMIT RCSGW_RELAY_MAX_SESSIONS_PER_IP=$GW_PER_LIMIT \
 		$PIN_SUT "$GW" >"$TMP/rcsgw.out" 2>"$TMP/rcsgw.err" &
 	GW_PID=$!
 	started rcsgw "$GW_PID" "$GW_PORT"

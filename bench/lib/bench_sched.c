@@ -48,7 +48,10 @@ static void tick(eng_poll *p, uint32_t revents)
 		s->m_due = (uint64_t)((double)(now - s->t0) / s->period_ns) + 1;
 		s->fire(s, now);
 	}
-	arm_at(s->tfd, s->t0 + (uint64_t)((double)s->m_due * s->period_ns));
+	uint64_t next = s->t0 + (uint64_t)((double)s->m_due * s->period_ns);
+	if (next < now + BENCH_SCHED_MIN_TICK_NS)
+		next = now + BENCH_SCHED_MIN_TICK_NS;
+	arm_at(s->tfd, next);
 }
 
 int bench_sched_start(struct bench_sched *s, eng_worker *w, uint64_t t0)
