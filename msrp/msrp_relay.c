@@ -179,6 +179,7 @@ struct fwd {
 	int ended;                     /* the source's frame ended, with <flag> */
 	enum msrp_flag flag;
 	int active;                    /* owns dst: writes go straight out */
+	int flushing;                  /* fwd_flush() is writing what waited */
 	int ack;                       /* D_REMOTE: the session's worker answers the previous
 					* hop once it knows the session (first piece) */
 	int failed;                    /* gave up: bytes are dropped */
@@ -204,7 +205,6 @@ struct otx {
 };
 
 static void fwd_free(struct fwd *f);
-static void fwd_activate(struct fwd *f);
 static void dst_release(struct rconn *d);
 static void rconn_release(struct rconn *rc);
 
@@ -674,11 +674,37 @@ static void piece_close(struct fwd *f, enum msrp_flag flag)
 /* Writes <len> body bytes (in <b>, or to be copied) to the destination, in pieces of at
  * most f->k bytes: a full piece is closed with '+' when the next byte comes (at the end of
  * the frame it is closed with the frame's flag instead). */
+static int pend_add(struct fwd *f, eng_buf *b, const char *p, size_t len);
+static void dst_release(struct rconn *d);
+
+/* A full piece went out and others wait for the destination: <f> goes to the back of the
+ * line (fairness per piece: one big message does not hold a connection that others
+ * share). 1 when it did. */
+static int fwd_yield(struct fwd *f)
+{
+	struct rconn *d = f->dst;
+	if (f->dkind != D_LOCAL || !f->active || f->flushing || !d->wait_head)
+		return 0;
+	f->active = 0;
+	d->out_cur = NULL;
+	*d->wait_tail = f;
+	d->wait_tail = &f->qnext;
+	dst_release(d);
+	return 1;
+}
+
 static void emit(struct fwd *f, eng_buf *b, const char *p, size_t len)
 {
 	while (len && !f->failed) {
-		if (f->piece_open && f->k && f->emitted - f->piece_start == f->k)
+		if (f->piece_open && f->k && f->emitted - f->piece_start == f->k) {
 			piece_close(f, MSRP_FLAG_MORE);
+			if (fwd_yield(f) && !f->active) {
+				/* the rest waits for its turn */
+				if (pend_add(f, b, p, len) < 0)
+					f->failed = 1;
+				return;
+			}
+		}
 		if (!f->piece_open) {
 			if (f->dkind == D_REMOTE)
 				f->piece_open = 1;
@@ -774,37 +800,46 @@ static void pend_clear(struct fwd *f)
 /* The destination is ours: write what waited, then (when the frame ended) finish. */
 static void fwd_flush(struct fwd *f)
 {
+	f->flushing = 1;
 	for (uint32_t i = 0; i < f->npend && !f->failed; i++)
 		emit(f, f->pend[i].b, f->pend[i].p, f->pend[i].len);
+	f->flushing = 0;
 	pend_clear(f);
 }
 
-/* The frame is done on its destination: its last piece ends with the frame's flag (a frame
- * with no body at all is one piece), and the destination goes to the next one. */
-static void fwd_finish(struct fwd *f)
+/* Closes the last piece of an ended frame with the frame's flag (a frame with no body at
+ * all is one piece). */
+static void fwd_close_out(struct fwd *f)
 {
-	struct rconn *d = f->dkind == D_LOCAL ? f->dst : NULL;
-	if (!f->failed && f->dkind != D_DROP) {
-		if (!f->piece_open) {
-			if (f->dkind == D_REMOTE)
-				f->piece_open = 1;
-			else if (piece_open(f, 0, 1) < 0)
-				f->failed = 1;
-		}
-		if (f->piece_open)
-			piece_close(f, f->flag ? f->flag : MSRP_FLAG_END);
-	}
-	if (d && d->out_cur == f) {
-		d->out_cur = NULL;
-		f->active = 0;
-		fwd_free(f);
-		dst_release(d);
+	if (f->failed || f->dkind == D_DROP)
 		return;
+	if (!f->piece_open) {
+		if (f->dkind == D_REMOTE)
+			f->piece_open = 1;
+		else if (piece_open(f, 0, 1) < 0)
+			return;
 	}
-	fwd_free(f);
+	piece_close(f, f->flag ? f->flag : MSRP_FLAG_END);
 }
 
-/* <d> is free: the first waiting frame goes. */
+/* Takes <f> onto its free destination and writes what it holds. 1 when it also ended
+ * there (then it is freed and the destination is free again), 0 when it goes on streaming. */
+static int fwd_take(struct fwd *f)
+{
+	struct rconn *d = f->dst;
+	d->out_cur = f;
+	f->active = 1;
+	fwd_flush(f);
+	if (!f->ended)
+		return 0; /* the rest streams in as it arrives (on_body) */
+	fwd_close_out(f);
+	d->out_cur = NULL;
+	fwd_free(f);
+	return 1;
+}
+
+/* <d> is free: the waiting frames go, in order, until one has to stream. A loop, not a
+ * recursion: a long line cannot grow the stack. */
 static void dst_release(struct rconn *d)
 {
 	while (!d->out_cur && d->wait_head) {
@@ -813,8 +848,24 @@ static void dst_release(struct rconn *d)
 		if (!d->wait_head)
 			d->wait_tail = &d->wait_head;
 		f->qnext = NULL;
-		fwd_activate(f);
+		fwd_take(f);
 	}
+}
+
+/* The frame is done on its destination: its last piece goes, then the destination is the
+ * next one's. */
+static void fwd_finish(struct fwd *f)
+{
+	struct rconn *d = f->dkind == D_LOCAL ? f->dst : NULL;
+	fwd_close_out(f);
+	f->active = 0;
+	if (d && d->out_cur == f) {
+		d->out_cur = NULL;
+		fwd_free(f);
+		dst_release(d);
+		return;
+	}
+	fwd_free(f);
 }
 
 /* <f> gets its destination (D_LOCAL, dst set): straight out when the destination is free,
@@ -828,20 +879,23 @@ static void fwd_start_local(struct fwd *f)
 		d->wait_tail = &f->qnext;
 		return;
 	}
-	fwd_activate(f);
+	if (fwd_take(f))
+		dst_release(d);
 }
 
-static void fwd_activate(struct fwd *f)
+/* <f> leaves the line of its destination (its source went before it could go). */
+static void fwd_unqueue(struct fwd *f)
 {
 	struct rconn *d = f->dst;
-	d->out_cur = f;
-	f->active = 1;
-	fwd_flush(f);
-	if (f->ended) {
-		fwd_finish(f);
+	struct fwd **pp = &d->wait_head;
+	while (*pp && *pp != f)
+		pp = &(*pp)->qnext;
+	if (!*pp)
 		return;
-	}
-	/* the rest streams in as it arrives (on_body) */
+	*pp = f->qnext;
+	if (d->wait_tail == &f->qnext)
+		d->wait_tail = pp;
+	f->qnext = NULL;
 }
 
 /* ---- fwd: building --------------------------------------------------------------------- */
@@ -1814,19 +1868,7 @@ static void relay_close(struct msrp_conn *mc, int err)
 			f->flag = MSRP_FLAG_ABORT;
 			fwd_finish(f);
 		} else if (f->dkind == D_LOCAL) {
-			/* waiting in line: take it out */
-			struct fwd **pp = &f->dst->wait_head;
-			while (*pp && *pp != f)
-				pp = &(*pp)->qnext;
-			if (*pp) {
-				*pp = f->qnext;
-				if (!f->dst->wait_head || f->dst->wait_tail == &f->qnext) {
-					struct fwd **t = &f->dst->wait_head;
-					while (*t)
-						t = &(*t)->qnext;
-					f->dst->wait_tail = t;
-				}
-			}
+			fwd_unqueue(f); /* it was waiting in line */
 			fwd_free(f);
 		} else {
 			fwd_free(f);

@@ -572,3 +572,44 @@ Test(relay, sessions_of_another_worker)
 	free(body);
 	cr_assert_gt(crossed, 0, "no message crossed workers: the test proves nothing");
 }
+
+/* Re-chunked pieces take turns: a big message that arrives slowly leaves the destination to
+ * a waiting one after each full piece (and never inside a piece). */
+Test(relay, pieces_of_a_big_message_take_turns)
+{
+	const char *env[] = { "RCSGW_ENGINE_WORKERS=1", "RCSGW_RELAY_MAX_FORWARD_CHUNK=1k", NULL };
+	char upa[1024], upb[1024], to[2200], head[2600];
+	static char body[2600];
+	start(env);
+	two_clients(upa, upb, sizeof(upa));
+	connect_to(&cc);
+	for (size_t i = 0; i < sizeof(body); i++)
+		body[i] = (char)('A' + i % 26);
+	snprintf(to, sizeof(to), "%s " URI_B, upb);
+	int hn = snprintf(head, sizeof(head),
+			  "MSRP tturn001 SEND\r\nTo-Path: %s\r\nFrom-Path: " URI_A "\r\n"
+			  "Message-ID: turn1\r\nByte-Range: 1-2600/2600\r\nContent-Type: text/plain\r\n"
+			  "\r\n", to);
+	cr_assert_eq(mc_send_raw(&ca, head, (size_t)hn), 0);
+	cr_assert_eq(mc_send_raw(&ca, body, 1500), 0);
+	read_frame(&ca);
+	cr_assert_eq(fr.status, 200);
+	usleep(100 * 1000);
+	send_text(&cc, "tturn002", to, URI_C, "turn2", "my turn", NULL);
+	read_frame(&cc);
+	cr_assert_eq(fr.status, 200);
+	usleep(100 * 1000);
+	cr_assert_eq(mc_send_raw(&ca, body + 1500, sizeof(body) - 1500), 0);
+	cr_assert_eq(mc_send_raw(&ca, "\r\n-------tturn001$\r\n", 20), 0);
+
+	static const char *order[] = { "turn1", "turn1", "turn2", "turn1" };
+	static const char *ranges[] = { "1-1024/2600", "1025-2048/2600", "1-7/7", "2049-2600/2600" };
+	static const char flags[] = { '+', '+', '$', '$' };
+	for (int i = 0; i < 4; i++) {
+		read_frame(&cb);
+		cr_assert_str_eq(mc_header(&fr, "Message-ID"), order[i], "frame %d", i);
+		cr_assert_str_eq(mc_header(&fr, "Byte-Range"), ranges[i], "frame %d", i);
+		cr_assert_eq(fr.flag, flags[i], "frame %d", i);
+		cr_assert_eq(mc_send_response(&cb, &fr, 200, NULL), 0);
+	}
+}
