@@ -8,6 +8,7 @@
 #include "engine/eng_dns.h"
 #include "msrp/msrp_parse.h"
 #include "msrp/msrp_pool.h"
+#include "msrp/msrp_reasm.h"
 #include "msrp/msrp_svc.h"
 #include "msrp/msrp_ws.h"
 
@@ -45,6 +46,11 @@ void msrp_svc_cfg_from(struct msrp_svc_cfg *out, const struct cm_config *cfg)
 	out->wss = &cfg->msrp.wss_listen;
 	msrp_ws_cfg_defaults(&out->ws_cfg);
 	out->ws_cfg.max_msg = (uint64_t)cfg->msrp.ws_max_message;
+	out->chunk_size = (uint32_t)cfg->msrp.chunk_size;
+	msrp_reasm_cfg_defaults(&out->reasm);
+	out->reasm.max_message = (uint64_t)cfg->msrp.max_message;
+	out->reasm.max_chunks = (uint32_t)cfg->msrp.max_chunks;
+	out->reasm.timeout_ms = (uint32_t)cfg->msrp.reassembly_timeout_ms;
 }
 
 /* ---- requests ------------------------------------------------------------------------ */

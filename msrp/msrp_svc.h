@@ -26,6 +26,9 @@ struct msrp_svc_cfg {
 	const struct cm_strlist *ws;    /* "host:port" for MSRP over WebSocket */
 	const struct cm_strlist *wss;   /* "host:port" for MSRP over WebSocket over TLS */
 	struct msrp_ws_cfg ws_cfg;      /* limits and deadlines of the WebSocket transport */
+	uint32_t chunk_size;            /* msrp.chunk_size: chunks of the messages we send */
+	struct msrp_reasm_cfg reasm;    /* msrp.max_message, max_chunks, reassembly_timeout:
+					 * whole incoming messages for the applications */
 	eng_tls_ctx *tls_ctx;           /* required when <tls> or <wss> is not empty */
 	struct msrp_relay_shared *relay; /* NULL: no relay (AUTH 403, foreign SENDs 481) */
 	const struct msrp_creds_src_cfg *creds; /* the relay's credential sources, or NULL */
@@ -35,7 +38,9 @@ struct msrp_svc_cfg {
 	uint32_t hook_timeout_ms, hook_cache_ttl_ms;
 };
 
-/* The embedded defaults, with the limits and timeouts of the [msrp] section of <cfg>. */
+/* The embedded defaults, with the limits and timeouts of the [msrp] section of <cfg>. The
+ * relay forwards chunks as they come; <chunk_size> and <reasm> are for the applications that
+ * send and receive whole messages (user agent, gateway). */
 void msrp_svc_cfg_from(struct msrp_svc_cfg *out, const struct cm_config *cfg);
 
 /* Starts the endpoint on worker <w> (its own thread): listens on every address with
