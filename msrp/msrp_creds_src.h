@@ -104,7 +104,8 @@ void msrp_creds_src_free(struct msrp_creds_src *s);
  *            unless msrp_creds_cancel(<req>) or msrp_creds_src_free() comes first;
  *   -EIO / -ETIMEDOUT / -EAGAIN  cannot ask now (e.g. the Redis link is down and no hook
  *            follows; too many Redis asks in flight), no callback;
- *   -EBUSY   <req> is already pending.
+ *   -EBUSY   <req> is already pending;
+ *   -ECANCELED  <s> is being freed (a lookup from a callback after msrp_creds_src_free).
  * <req> must stay where it is while pending. */
 int msrp_creds_lookup(struct msrp_creds_src *s, cm_slice user, struct msrp_creds_req *req,
 		      msrp_creds_cb cb, void *arg, uint8_t ha1_now[16]);
