@@ -115,7 +115,8 @@ static struct {
 	struct bm_auth auth;
 	uint8_t *pat;
 	uint32_t frame_len;
-	struct rl_pair *pairs;
+	struct rl_pair *pairs;     /* each worker's contiguous */
+	struct rl_pair **by_id;    /* pair of each id */
 	struct rl_worker *rw;
 	unsigned nw;
 	struct bench_listen bl;
@@ -347,7 +348,7 @@ static int deliver(struct rl_conn *cc, const struct bm_frame *f, uint64_t now)
 		return 0;
 	}
 	if (!cc->pair) {
-		cc->pair = &G.pairs[id];
+		cc->pair = G.by_id[id];
 		cc->rx_seq = 0;
 	}
 	int bad = id != cc->pair->id || seq != cc->rx_seq ||
@@ -820,7 +821,8 @@ static int run(void)
 	r.backend = eng_backend_name(e);
 	G.rw = bench_calloc_lines(G.nw, sizeof(*G.rw));
 	G.pairs = calloc(G.npairs, sizeof(*G.pairs));
-	if (!G.rw || !G.pairs)
+	G.by_id = calloc(G.npairs, sizeof(*G.by_id));
+	if (!G.rw || !G.pairs || !G.by_id)
 		goto oom;
 	for (unsigned i = 0; i < G.nw; i++) {
 		struct rl_worker *rw = &G.rw[i];
@@ -837,6 +839,7 @@ static int run(void)
 		for (uint64_t id = i; id < G.npairs; id += G.nw) {
 			struct rl_pair *p = &G.pairs[k++];
 			p->id = (uint32_t)id;
+			G.by_id[id] = p;
 			p->rw = rw;
 			p->j = rw->npairs++;
 		}
@@ -978,6 +981,7 @@ out:
 	bench_hist_free(&r.lat);
 	bench_hist_free(&r.lag);
 	free(G.pairs);
+	free(G.by_id);
 	free(G.rw);
 	free(G.pat);
 	return rc;
