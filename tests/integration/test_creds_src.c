@@ -323,6 +323,66 @@ static void t_redis_frozen_times_out(void)
 	cr_assert_geq(T.st.redis_fail, 1);
 }
 
+#define NMANY 200
+
+static struct lk many[NMANY];
+static char many_names[NMANY][16];
+
+static void job_many(void *arg)
+{
+	(void)arg;
+	for (unsigned i = 0; i < NMANY; i++)
+		job_lookup(&many[i]);
+}
+
+static int many_answered(void *arg)
+{
+	(void)arg;
+	for (unsigned i = 0; i < NMANY; i++)
+		if (!answered(&many[i]))
+			return 0;
+	return 1;
+}
+
+/* 200 lookups in flight on one link: half the users exist, every answer is the right one */
+static void t_redis_many_at_once(void)
+{
+	need_redis();
+	for (unsigned i = 0; i < NMANY; i += 2) {
+		char hex[33];
+		snprintf(many_names[i], sizeof(many_names[i]), "user%u", i);
+		snprintf(hex, sizeof(hex), "%032x", i);
+		const char *a[] = { "HSET", KEY, many_names[i], hex };
+		cr_assert_eq(redis_srv_cmd(&T.redis, 4, a), 0);
+	}
+	for (unsigned i = 1; i < NMANY; i += 2)
+		snprintf(many_names[i], sizeof(many_names[i]), "user%u", i);
+	create();
+	memset(many, 0, sizeof(many));
+	for (unsigned i = 0; i < NMANY; i++)
+		many[i].user = many_names[i];
+	cr_assert_eq(eng_job_run(T.w, job_many, NULL), 0);
+	cr_assert_eq(eng_job_wait(T.w, many_answered, NULL, 5000), 0);
+	for (unsigned i = 0; i < NMANY; i++) {
+		struct lk *l = &many[i];
+		cr_assert_eq(l->sync_rc, 1, "%s: %d", l->user, l->sync_rc);
+		cr_assert_eq(l->calls, 1);
+		cr_assert_eq(l->inside, 0);
+		if (i % 2) {
+			cr_assert_eq(l->rc, -ENOENT, "%s: %d", l->user, l->rc);
+			continue;
+		}
+		uint8_t want[16] = { 0 };
+		want[15] = (uint8_t)i;
+		want[14] = (uint8_t)(i >> 8);
+		cr_assert_eq(l->rc, 0, "%s: %d", l->user, l->rc);
+		cr_assert_arr_eq(l->ha1, want, 16, "%s: wrong HA1", l->user);
+	}
+	stats();
+	cr_assert_eq(T.st.redis_asks, NMANY);
+	cr_assert_eq(T.st.not_found, NMANY / 2);
+}
+
 /* ---- the hook ---------------------------------------------------------------------------------- */
 
 static void t_hook_found_once(void)
@@ -497,6 +557,7 @@ BOTH(redis_found_and_cached)
 BOTH(redis_not_found_and_bad_value)
 BOTH(redis_refused)
 BOTH(redis_frozen_times_out)
+BOTH(redis_many_at_once)
 BOTH(hook_found_once)
 BOTH(hook_no_cache)
 BOTH(hook_slow_and_errors)
