@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,9 @@
 #define PEND_PAUSE (1u << 20)      /* bytes waiting for a busy destination that pause the
 				    * source connection */
 #define USE_PATH_MAX 512
+#define FWD_INLINE 1024            /* bytes of template and rinfo kept inside a fwd */
+#define OTX_INLINE 448             /* bytes of rinfo kept inside an otx */
+#define FREE_KEEP 4096             /* fwds and otxs kept for reuse per worker */
 
 /* ---- shared ------------------------------------------------------------------------- */
 
@@ -108,6 +112,9 @@ struct msrp_relay {
 	unsigned index;
 	struct msrp_sess_table sessions;
 	struct rconn *rc_free;
+	struct fwd *fwd_free;          /* reused fwds (fwd_alloc) */
+	struct otx *otx_free;          /* reused otxs of OTX_INLINE bytes */
+	uint32_t nfwd_free, notx_free;
 	struct msrp_relay_stats st;
 };
 
@@ -193,13 +200,18 @@ struct fwd {
 	 * sh.range_at, where the received one was taken out up to sh.range_end */
 	char *tmpl;
 	char *rinfo;                   /* see struct origin */
+	char *heap;                    /* template and rinfo when they did not fit <inl> */
+	/* nothing below is cleared when a fwd is reused */
+	char inl[FWD_INLINE];
 };
 
 /* A forwarded piece awaiting its response. */
 struct otx {
 	struct msrp_relay *r;
+	struct otx *next;              /* free list */
 	struct origin o;
 	int has_range;
+	int big;                       /* data is longer than OTX_INLINE: not reused */
 	struct msrp_range range;
 	char data[];                   /* rinfo */
 };
@@ -471,9 +483,16 @@ static void report_send(struct msrp_relay *r, unsigned worker, struct rconn *ori
 static struct otx *otx_new(const struct fwd *f, const struct msrp_range *range)
 {
 	size_t dl = origin_len(&f->o);
-	struct otx *o = malloc(sizeof(*o) + dl);
-	if (!o)
+	struct msrp_relay *r = f->r;
+	struct otx *o;
+	if (dl <= OTX_INLINE && r->otx_free) {
+		o = r->otx_free;
+		r->otx_free = o->next;
+		r->notx_free--;
+	} else if (!(o = malloc(sizeof(*o) + (dl <= OTX_INLINE ? OTX_INLINE : dl)))) {
 		return NULL;
+	}
+	o->big = dl > OTX_INLINE;
 	o->r = f->r;
 	o->o = f->o;
 	o->has_range = f->sh.has_range;
@@ -484,6 +503,18 @@ static struct otx *otx_new(const struct fwd *f, const struct msrp_range *range)
 
 static void forward_auth_response(struct otx *o, int status, const struct msrp_msg *resp);
 
+static void otx_release(struct otx *o)
+{
+	struct msrp_relay *r = o->r;
+	if (o->big || r->notx_free >= FREE_KEEP) {
+		free(o);
+		return;
+	}
+	o->next = r->otx_free;
+	r->otx_free = o;
+	r->notx_free++;
+}
+
 /* The next hop answered a piece (or the transaction failed locally: 408, 503). */
 static void otx_resp(struct msrp_conn *mc, void *arg, int status, const struct msrp_msg *resp)
 {
@@ -492,7 +523,7 @@ static void otx_resp(struct msrp_conn *mc, void *arg, int status, const struct m
 	(void)mc;
 	if (o->o.method == MSRP_M_AUTH) {
 		forward_auth_response(o, status, resp);
-		free(o);
+		otx_release(o);
 		return;
 	}
 	struct msrp_report_in in = {
@@ -516,7 +547,7 @@ static void otx_resp(struct msrp_conn *mc, void *arg, int status, const struct m
 			    (cm_slice){ o->data + o->o.rto_len + o->o.rfrom_len, o->o.msgid_len },
 			    o->has_range ? &o->range : NULL, code);
 	}
-	free(o);
+	otx_release(o);
 }
 
 /* A failure known before anything went out (no destination, mailbox full): the REPORT that
@@ -532,7 +563,7 @@ static void fwd_report_failure(struct fwd *f, int code)
 			struct otx *o = otx_new(f, &range);
 			if (o) {
 				forward_auth_response(o, code, NULL);
-				free(o);
+				otx_release(o);
 			}
 		}
 		return;
@@ -602,10 +633,17 @@ static int piece_open(struct fwd *f, uint64_t len_known, int len_final)
 	if (msrp_id_tid(f->tid, sizeof(f->tid)) < 0)
 		return -EIO;
 	f->tidlen = MSRP_ID_TID_LEN;
-	int k = snprintf(head, sizeof(head), "MSRP %s %s\r\n", f->tid, f->sh.method_name);
-	n = (size_t)k;
-	if (n + f->sh.tmpl_len + 80 > sizeof(head))
+	size_t ml = strlen(f->sh.method_name);
+	if (f->sh.tmpl_len + ml + MSRP_ID_TID_LEN + 128 > sizeof(head))
 		return -E2BIG;
+	memcpy(head, "MSRP ", 5);
+	memcpy(head + 5, f->tid, MSRP_ID_TID_LEN);
+	n = 5 + MSRP_ID_TID_LEN;
+	head[n++] = ' ';
+	memcpy(head + n, f->sh.method_name, ml);
+	n += ml;
+	head[n++] = '\r';
+	head[n++] = '\n';
 	memcpy(head + n, f->tmpl, f->sh.range_at);
 	n += f->sh.range_at;
 	if (f->sh.has_range) {
@@ -624,7 +662,7 @@ static int piece_open(struct fwd *f, uint64_t len_known, int len_final)
 		if (o) {
 			int rc = msrp_conn_txn_open(d->mc, (cm_slice){ f->tid, f->tidlen }, otx_resp, o);
 			if (rc < 0)
-				free(o); /* forwarded untracked (max_transactions): counted there */
+				otx_release(o); /* forwarded untracked (max_transactions): counted there */
 		}
 	}
 	f->piece_open = 1;
@@ -902,24 +940,26 @@ static void fwd_unqueue(struct fwd *f)
 
 /* The template of <m>'s head with <npop> URIs taken off the front of To-Path and put, last
  * taken first, at the front of From-Path. */
-static int fwd_template(struct fwd *f, const struct msrp_msg *m, const cm_slice *to, int nto,
-			int npop)
+/* Bytes the template of <m> takes at most (fwd_template). */
+static size_t template_bound(const struct msrp_msg *m, const cm_slice *to, int npop)
 {
-	char *t = malloc(HEAD_OUT);
+	size_t n = 2;
+	for (unsigned i = 0; i < m->nhdrs; i++)
+		n += m->hdrs[i].name.len + m->hdrs[i].value.len + 4;
+	for (int k = 0; k < npop; k++)
+		n += to[k].len + 1;
+	return n;
+}
+
+/* Writes the template into <t> (template_bound() bytes). */
+static void fwd_template(struct fwd *f, char *t, const struct msrp_msg *m, const cm_slice *to,
+			 int nto, int npop)
+{
 	size_t n = 0;
 	int range_seen = 0;
-	if (!t)
-		return -ENOMEM;
 	f->sh.range_at = f->sh.range_end = (size_t)-1;
 	for (unsigned i = 0; i < m->nhdrs; i++) {
 		const struct msrp_hdr *h = &m->hdrs[i];
-		size_t need = h->name.len + h->value.len + 8;
-		if (h->id == MSRP_H_TO_PATH || h->id == MSRP_H_FROM_PATH)
-			need += 1024;
-		if (n + need > HEAD_OUT) {
-			free(t);
-			return -E2BIG;
-		}
 		if (h->id == MSRP_H_TO_PATH && (int)i == m->first[MSRP_H_TO_PATH]) {
 			memcpy(t + n, "To-Path: ", 9);
 			n += 9;
@@ -931,10 +971,6 @@ static int fwd_template(struct fwd *f, const struct msrp_msg *m, const cm_slice 
 			memcpy(t + n, "From-Path: ", 11);
 			n += 11;
 			for (int k = npop - 1; k >= 0; k--) {
-				if (n + to[k].len + 1 > HEAD_OUT - 64) {
-					free(t);
-					return -E2BIG;
-				}
 				memcpy(t + n, to[k].p, to[k].len);
 				n += to[k].len;
 				t[n++] = ' ';
@@ -969,16 +1005,43 @@ static int fwd_template(struct fwd *f, const struct msrp_msg *m, const cm_slice 
 		f->sh.range_at = f->sh.range_end = n;
 	f->tmpl = t;
 	f->sh.tmpl_len = n;
+}
+
+/* A cleared fwd, reused when one is at hand. */
+static struct fwd *fwd_alloc(struct msrp_relay *r)
+{
+	struct fwd *f = r->fwd_free;
+	if (f) {
+		r->fwd_free = f->qnext;
+		r->nfwd_free--;
+	} else if (!(f = malloc(sizeof(*f)))) {
+		return NULL;
+	}
+	memset(f, 0, offsetof(struct fwd, inl));
+	f->r = r;
+	return f;
+}
+
+/* Room for a template of <tl> bytes and an rinfo of <rl> bytes: inside <f> when they fit. */
+static int fwd_buffers(struct fwd *f, size_t tl, size_t rl)
+{
+	char *b = f->inl;
+	if (tl + rl > sizeof(f->inl)) {
+		if (!(f->heap = malloc(tl + rl)))
+			return -ENOMEM;
+		b = f->heap;
+	}
+	f->tmpl = b;
+	f->rinfo = b + tl;
 	return 0;
 }
 
 static struct fwd *fwd_new(struct msrp_relay *r, struct rconn *src, const struct msrp_msg *m,
 			   const cm_slice *to, int nto, int npop)
 {
-	struct fwd *f = calloc(1, sizeof(*f));
+	struct fwd *f = fwd_alloc(r);
 	if (!f)
 		return NULL;
-	f->r = r;
 	f->src = src;
 	f->src_gen = src->gen;
 	f->o.rc = src;
@@ -998,21 +1061,17 @@ static struct fwd *fwd_new(struct msrp_relay *r, struct rconn *src, const struct
 		f->orig = (struct msrp_range){ .start = 1, .end = -1, .total = -1 };
 	}
 	f->k = m->has_body ? r->sh->cfg.max_fwd_chunk : 0;
-	if (fwd_template(f, m, to, nto, npop) < 0) {
-		free(f);
-		return NULL;
-	}
-	if (f->k && !f->sh.has_range)
-		f->sh.has_range = 1; /* pieces need ranges ("1-*" over "*" at worst) */
 	/* REPORT paths and the response of a forwarded AUTH */
 	cm_slice from = msrp_hdr_get(m, MSRP_H_FROM_PATH);
 	cm_slice msgid = msrp_hdr_get(m, MSRP_H_MESSAGE_ID);
 	size_t dl = from.len + to[0].len + msgid.len + m->tid.len;
-	if (dl > UINT16_MAX || !(f->rinfo = malloc(dl ? dl : 1))) {
-		free(f->tmpl);
-		free(f);
+	if (dl > UINT16_MAX || fwd_buffers(f, template_bound(m, to, npop), dl) < 0) {
+		fwd_free(f);
 		return NULL;
 	}
+	fwd_template(f, f->tmpl, m, to, nto, npop);
+	if (f->k && !f->sh.has_range)
+		f->sh.has_range = 1; /* pieces need ranges ("1-*" over "*" at worst) */
 	f->o.rto_len = (uint16_t)from.len;
 	f->o.rfrom_len = (uint16_t)to[0].len;
 	f->o.msgid_len = (uint16_t)msgid.len;
@@ -1032,9 +1091,15 @@ static void fwd_free(struct fwd *f)
 	pend_clear(f);
 	free(f->pend);
 	free(f->cbuf);
-	free(f->tmpl);
-	free(f->rinfo);
-	free(f);
+	free(f->heap);
+	struct msrp_relay *r = f->r;
+	if (r->nfwd_free >= FREE_KEEP) {
+		free(f);
+		return;
+	}
+	f->qnext = r->fwd_free;
+	r->fwd_free = f;
+	r->nfwd_free++;
 }
 
 /* ---- crossing workers ------------------------------------------------------------------ */
@@ -1185,20 +1250,17 @@ static int cross_post_piece(struct fwd *f, enum msrp_flag flag)
 /* On the session's worker: a piece from another worker, for our client. */
 static void deliver_piece(struct msrp_relay *r, struct xmsg *x)
 {
-	struct fwd *f = calloc(1, sizeof(*f));
+	struct fwd *f = fwd_alloc(r);
 	size_t rl = origin_len(&x->o);
 	struct msrp_sess *s = msrp_sess_find(&r->sessions, (cm_slice){ x->sid, x->sidlen });
 	if (!f) {
 		free(x);
 		return;
 	}
-	f->r = r;
 	f->o = x->o;
 	f->sh = x->sh;
 	f->orig = x->range;
-	f->tmpl = malloc(x->sh.tmpl_len ? x->sh.tmpl_len : 1);
-	f->rinfo = malloc(rl ? rl : 1);
-	if (!f->tmpl || !f->rinfo) {
+	if (fwd_buffers(f, x->sh.tmpl_len, rl) < 0) {
 		fwd_free(f);
 		free(x);
 		return;
@@ -1342,19 +1404,34 @@ static void pool_ready(void *arg, struct msrp_conn *mc, int err)
 
 /* A session of ours for <u> (our URI): on this worker, NULL with *<remote> set to its
  * worker when another one owns it. */
-static struct rsess *our_session(struct msrp_relay *r, const struct msrp_uri *u, int *remote)
+static struct rsess *our_session(struct msrp_relay *r, cm_slice sid, int *remote)
 {
 	*remote = -1;
-	if (!u->session_id.len)
+	if (!sid.len || sid.len > MSRP_SESS_ID_MAX)
 		return NULL;
-	int shard = msrp_id_shard(u->session_id, r->sh->nworkers);
+	int shard = msrp_id_shard(sid, r->sh->nworkers);
 	if (shard < 0)
 		return NULL;
 	if ((unsigned)shard != r->index) {
 		*remote = shard;
 		return NULL;
 	}
-	return (struct rsess *)msrp_sess_find(&r->sessions, u->session_id);
+	return (struct rsess *)msrp_sess_find(&r->sessions, sid);
+}
+
+/* The session-id of a URI of ours in a To-Path, found without parsing the URI whole (one
+ * per forwarded message): after "scheme://authority/", up to ';'. An id that is not one we
+ * minted finds no session anyway (msrp_id_shard, then the table). Empty when none. */
+static cm_slice uri_session_fast(cm_slice u)
+{
+	const char *end = u.p + u.len, *p = memchr(u.p, ':', u.len);
+	if (!p || end - p < 3 || p[1] != '/' || p[2] != '/')
+		return CM_SLICE_NULL;
+	const char *slash = memchr(p + 3, '/', (size_t)(end - p - 3));
+	if (!slash)
+		return CM_SLICE_NULL;
+	const char *semi = memchr(slash + 1, ';', (size_t)(end - slash - 1));
+	return (cm_slice){ slash + 1, (size_t)((semi ? semi : end) - slash - 1) };
 }
 
 /* Decides where the request <m> arriving on <rc> goes and starts forwarding it. Returns 0
@@ -1363,22 +1440,21 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 {
 	struct msrp_relay *r = rc->r;
 	cm_slice to[PATH_MAX_URIS];
-	struct msrp_uri u0, u1;
+	struct msrp_uri u1;
 	int nto = path_split(msrp_hdr_get(m, MSRP_H_TO_PATH), to, PATH_MAX_URIS);
 	int remote, npop = 1;
 
 	if (nto < 1 || !msrp_hdr_get(m, MSRP_H_FROM_PATH).p)
 		return 400;
-	if (msrp_uri_parse(to[0], &u0) < 0)
-		return 400;
-	struct rsess *s = our_session(r, &u0, &remote);
+	cm_slice sid = uri_session_fast(to[0]);
+	struct rsess *s = our_session(r, sid, &remote);
 	if (!s && remote < 0)
 		return 481;
 	if (nto < 2)
 		return 481;   /* addressed to the relay itself: no session of an endpoint here */
-	if (msrp_uri_parse(to[1], &u1) < 0)
-		return 400;
 	int outbound = s && s->owner == rc;
+	if (outbound && msrp_uri_parse(to[1], &u1) < 0)
+		return 400;
 	if (!outbound && m->method == MSRP_M_AUTH)
 		return 403;   /* an AUTH goes on outwards only, from our own client */
 	if (!outbound) {
@@ -1387,7 +1463,8 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 			return 403;
 	} else if (uri_is_ours(r->sh, &u1)) {
 		/* the next hop is this relay again (both clients here) */
-		s = our_session(r, &u1, &remote);
+		sid = u1.session_id;
+		s = our_session(r, sid, &remote);
 		if (!s && remote < 0)
 			return 481;
 		if (nto != 3)
@@ -1413,12 +1490,11 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 		f->dst = s->owner;
 		fwd_start_local(f);
 	} else {
-		const struct msrp_uri *su = npop == 2 ? &u1 : &u0;
 		f->dkind = D_REMOTE;
 		f->ack = 1;
 		f->dworker = (unsigned)remote;
-		f->dsidlen = (uint8_t)su->session_id.len;
-		memcpy(f->dsid, su->session_id.p, su->session_id.len);
+		f->dsidlen = (uint8_t)sid.len;
+		memcpy(f->dsid, sid.p, sid.len);
 		if (!f->k || f->k > CROSS_PIECE)
 			f->k = f->sh.has_body ? CROSS_PIECE : 0;
 	}
@@ -1745,6 +1821,36 @@ static void forward_auth_response(struct otx *o, int status, const struct msrp_m
 		     (cm_slice){ o->data, o->o.rto_len }, extra, n);
 }
 
+/* The hop-by-hop 200 to the SEND <f> was made from (Failure-Report yes or absent), written
+ * with copies from f->rinfo: To-Path the first URI of its From-Path, From-Path our URI. The
+ * generic writer does the same with more checks; this is the one response of every
+ * forwarded message. */
+static void respond_ok(struct rconn *rc, const struct fwd *f)
+{
+	char buf[2048];
+	cm_slice from = { f->rinfo, f->o.rto_len }, first, rest = from;
+	cm_slice ours = { f->rinfo + f->o.rto_len, f->o.rfrom_len };
+	cm_slice tid = { f->rinfo + origin_len(&f->o) - f->o.otid_len, f->o.otid_len };
+	if (msrp_path_next(&rest, &first) <= 0 ||
+	    first.len + ours.len + 2 * tid.len + 64 > sizeof(buf))
+		return;
+	size_t n = 0;
+#define PUT(p, l) (memcpy(buf + n, (p), (l)), n += (l))
+#define PUTS(lit) PUT(lit, sizeof(lit) - 1)
+	PUTS("MSRP ");
+	PUT(tid.p, tid.len);
+	PUTS(" 200 OK\r\nTo-Path: ");
+	PUT(first.p, first.len);
+	PUTS("\r\nFrom-Path: ");
+	PUT(ours.p, ours.len);
+	PUTS("\r\n-------");
+	PUT(tid.p, tid.len);
+	PUTS("$\r\n");
+#undef PUTS
+#undef PUT
+	send_bytes(rc, buf, n);
+}
+
 /* ---- connection ops -------------------------------------------------------------------- */
 
 static void relay_head(struct msrp_conn *mc, const struct msrp_msg *m)
@@ -1774,7 +1880,11 @@ static void relay_head(struct msrp_conn *mc, const struct msrp_msg *m)
 			return;
 		}
 		/* hop by hop; for a session of another worker, that worker answers */
-		if (m->method == MSRP_M_SEND && !(rc->in && rc->in->dkind == D_REMOTE))
+		if (m->method != MSRP_M_SEND || (rc->in && rc->in->dkind == D_REMOTE))
+			return;
+		if (rc->in && msrp_report_failure_eff(rc->in->o.fr) == MSRP_REPORT_YES)
+			respond_ok(rc, rc->in);
+		else
 			msrp_conn_respond(mc, m, 200, CM_SLICE_NULL, NULL, 0);
 		return;
 	}
@@ -1975,6 +2085,16 @@ void msrp_relay_free(struct msrp_relay *r)
 		struct rconn *rc = r->rc_free;
 		r->rc_free = rc->free_next;
 		free(rc);
+	}
+	while (r->fwd_free) {
+		struct fwd *f = r->fwd_free;
+		r->fwd_free = f->qnext;
+		free(f);
+	}
+	while (r->otx_free) {
+		struct otx *o = r->otx_free;
+		r->otx_free = o->next;
+		free(o);
 	}
 	free(r);
 }
