@@ -1048,8 +1048,10 @@ static struct fwd *fwd_new(struct msrp_relay *r, struct rconn *src, const struct
 	f->o.gen = src->gen;
 	f->o.worker = r->index;
 	f->o.method = m->method;
-	snprintf(f->sh.method_name, sizeof(f->sh.method_name), "%.*s", (int)m->method_name.len,
-		 m->method_name.p);
+	size_t ml = m->method_name.len < sizeof(f->sh.method_name) - 1 ?
+		    m->method_name.len : sizeof(f->sh.method_name) - 1;
+	memcpy(f->sh.method_name, m->method_name.p, ml);
+	f->sh.method_name[ml] = '\0';
 	f->sh.has_body = m->has_body;
 	cm_slice v = msrp_hdr_get(m, MSRP_H_FAILURE_REPORT);
 	if (!v.p || msrp_hdr_failure_report(v, &f->o.fr) < 0)
