@@ -79,6 +79,7 @@ struct fwd;
 #define RC_DEAD    0x01            /* on_close ran: only the free list holds it */
 #define RC_SKIP    0x02            /* the inbound frame is not forwarded (answered, refused) */
 #define RC_PAUSED  0x04            /* we paused its reading (frames waiting elsewhere) */
+#define RC_POOLED  0x08            /* a connection of the pool (we opened it) */
 
 struct rconn {
 	struct msrp_conn *mc;
@@ -93,6 +94,7 @@ struct rconn {
 	struct fwd *wait_head, **wait_tail; /* frames waiting to be written on it */
 	struct pauth *auth;            /* AUTH waiting for its credentials */
 	struct rconn *free_next;
+	struct rconn *lnext, **lprev;  /* the relay's live connections */
 };
 
 struct rsess {
@@ -112,6 +114,7 @@ struct msrp_relay {
 	unsigned index;
 	struct msrp_sess_table sessions;
 	struct rconn *rc_free;
+	struct rconn *live;            /* every rconn not released */
 	struct fwd *fwd_free;          /* reused fwds (fwd_alloc) */
 	struct otx *otx_free;          /* reused otxs of OTX_INLINE bytes */
 	uint32_t nfwd_free, notx_free;
@@ -382,6 +385,11 @@ static struct rconn *rconn_new(struct msrp_relay *r, struct msrp_conn *mc)
 	rc->mc = mc;
 	rc->r = r;
 	rc->wait_tail = &rc->wait_head;
+	rc->lnext = r->live;
+	if (rc->lnext)
+		rc->lnext->lprev = &rc->lnext;
+	rc->lprev = &r->live;
+	r->live = rc;
 	msrp_conn_set_owner(mc, rc);
 	return rc;
 }
@@ -389,6 +397,9 @@ static struct rconn *rconn_new(struct msrp_relay *r, struct msrp_conn *mc)
 static void rconn_release(struct rconn *rc)
 {
 	struct msrp_relay *r = rc->r;
+	*rc->lprev = rc->lnext;
+	if (rc->lnext)
+		rc->lnext->lprev = rc->lprev;
 	rc->gen++;
 	rc->flags = RC_DEAD;
 	rc->mc = NULL;
@@ -1381,7 +1392,9 @@ static void fwd_route_peer(struct fwd *f, const struct msrp_uri *next)
 static struct rconn *pool_rconn(struct msrp_relay *r, struct msrp_conn *mc)
 {
 	struct rconn *rc = msrp_conn_owner(mc);
-	return rc ? rc : rconn_new(r, mc);
+	if (!rc && (rc = rconn_new(r, mc)))
+		rc->flags |= RC_POOLED;
+	return rc;
 }
 
 static void pool_ready(void *arg, struct msrp_conn *mc, int err)
@@ -2074,6 +2087,19 @@ struct msrp_relay *msrp_relay_new(struct msrp_relay_shared *sh, eng_worker *w,
 }
 
 void msrp_relay_set_pool(struct msrp_relay *r, struct msrp_pool *pool) { r->pool = pool; }
+
+void msrp_relay_stop(struct msrp_relay *r)
+{
+	/* a dying pool closes its connections without telling its owner: end ours now */
+	struct rconn *rc = r->live, *next;
+	for (; rc; rc = next) {
+		next = rc->lnext;
+		if ((rc->flags & RC_POOLED) && rc->mc) {
+			relay_close(rc->mc, -ECANCELED);
+			next = r->live; /* closing may have released others: start over */
+		}
+	}
+}
 void msrp_relay_set_creds(struct msrp_relay *r, struct msrp_creds_src *c) { r->creds = c; }
 void msrp_relay_set_egress(struct msrp_relay *r, struct msrp_egress *e) { r->egress = e; }
 

@@ -87,6 +87,9 @@ void msrp_relay_set_pool(struct msrp_relay *r, struct msrp_pool *pool);
 void msrp_relay_set_creds(struct msrp_relay *r, struct msrp_creds_src *creds);
 /* Next hops of peers chosen by <egress> (rules, hook); NULL: every URI's own host. */
 void msrp_relay_set_egress(struct msrp_relay *r, struct msrp_egress *egress);
+/* The worker stops: the relay's state of the pool's connections goes (call it before the
+ * pool is freed, on the worker's thread). */
+void msrp_relay_stop(struct msrp_relay *r);
 /* Frees what is left once the worker's connections are gone. */
 void msrp_relay_free(struct msrp_relay *r);
 

@@ -115,6 +115,8 @@ static void svc_stop(eng_worker *w, void *arg)
 {
 	struct msrp_svc *s = arg;
 	(void)w;
+	if (s->relay)
+		msrp_relay_stop(s->relay);
 	msrp_pool_free(s->pool);
 	s->pool = NULL;
 	if (s->relay)
