@@ -178,6 +178,8 @@ static const struct api_metric_def relay_metrics[] = {
 	{ "rcsgw_relay_reports_lost_total", "counter", "Failure REPORTs whose connection was gone." },
 	{ "rcsgw_relay_queued_total", "counter", "Frames that waited for a busy destination." },
 	{ "rcsgw_relay_cross_dropped_total", "counter", "Pieces lost to a full mailbox (REPORT 403)." },
+	{ "rcsgw_relay_handovers_out_total", "counter", "Connections handed to their session's worker." },
+	{ "rcsgw_relay_handovers_in_total", "counter", "Connections taken over from another worker." },
 };
 
 static void relay_collect(eng_worker *w, uint64_t *v, void *arg)
@@ -194,7 +196,7 @@ static void relay_collect(eng_worker *w, uint64_t *v, void *arg)
 		msrp_relay_sessions(r), s->sessions_expired, s->fwd_requests, s->fwd_cross_out,
 		s->fwd_pool, s->fwd_bytes, s->rechunked, s->refused_481, s->refused_403,
 		s->refused_400, s->next_hop_errors, s->next_hop_timeouts, s->reports_sent,
-		s->reports_lost, s->queued, s->cross_dropped,
+		s->reports_lost, s->queued, s->cross_dropped, s->handed_out, s->handed_in,
 	};
 	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
 		       sizeof(relay_metrics) / sizeof(relay_metrics[0]), "one value per metric");

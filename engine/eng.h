@@ -149,6 +149,12 @@ void eng_abort(eng_conn *c, int err);
  * -EAGAIN. The old <c> must not be used after this call. */
 int eng_handover(eng_conn *c, eng_worker *to, void (*adopt)(eng_conn *c, void *arg),
 		 void *arg);
+/* The same, with <len> bytes at <prefix> (copied now) delivered to the adopter before
+ * anything held or read later: bytes the owner took from a read and gives back (a frame it
+ * wants the other worker to parse whole). -EINVAL (dead, connecting, already handing over),
+ * -ENOBUFS, or what eng_handover() returns. */
+int eng_handover_prefix(eng_conn *c, eng_worker *to, void (*adopt)(eng_conn *c, void *arg),
+			void *arg, const void *prefix, size_t len);
 
 /* ---- timers ------------------------------------------------------------------------- */
 

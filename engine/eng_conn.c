@@ -848,6 +848,46 @@ static void maybe_handover(eng_conn *c)
 	maybe_finish(c);
 }
 
+/* Puts a copy of <len> bytes at <p> in front of the held bytes. 0 or -ENOBUFS. */
+static int stash_prepend(eng_conn *c, const char *p, size_t len)
+{
+	eng_seg *head = NULL, **tail = &head;
+	while (len) {
+		eng_buf *b = eng_buf_get(c->w);
+		eng_seg *s = b ? eng__seg_get(c->w) : NULL;
+		if (!s) {
+			if (b)
+				eng_buf_unref(c->w, b);
+			segs_drop(c->w, head);
+			return -ENOBUFS;
+		}
+		size_t n = len < b->cap ? len : b->cap;
+		memcpy(b->data, p, n);
+		b->used = b->cap;
+		s->b = b;         /* the segment takes the buffer's one reference */
+		s->off = 0;
+		s->len = (uint32_t)n;
+		s->next = NULL;
+		*tail = s;
+		tail = &s->next;
+		p += n;
+		len -= n;
+	}
+	*tail = c->stash;
+	c->stash = head;
+	return 0;
+}
+
+int eng_handover_prefix(eng_conn *c, eng_worker *to, void (*adopt)(eng_conn *c, void *arg),
+			void *arg, const void *prefix, size_t len)
+{
+	if (c->flags & (ENG_CF_DEAD | ENG_CF_HANDOVER | ENG_CF_CONNECTING))
+		return -EINVAL;
+	if (len && stash_prepend(c, prefix, len) < 0)
+		return -ENOBUFS;
+	return eng_handover(c, to, adopt, arg);
+}
+
 int eng_handover(eng_conn *c, eng_worker *to, void (*adopt)(eng_conn *c, void *arg), void *arg)
 {
 	if (c->flags & (ENG_CF_DEAD | ENG_CF_HANDOVER | ENG_CF_CONNECTING))

@@ -47,6 +47,15 @@ struct msrp_worker {
 	struct txn *txn_free;
 	struct hbuf *hbuf_free;        /* head buffers of limits.max_head bytes */
 	struct msrp_ws_stats wsst;     /* the WebSocket transports of its connections */
+	/* the frame whose head is being handed to an owner (one at a time per worker): where
+	 * it began in the bytes being parsed (NULL: in an earlier read), where those end, and
+	 * a handover the owner asked for from on_head (msrp_conn_handover) */
+	const struct msrp_conn *head_mc;
+	const char *frame_start, *feed_end;
+	const struct msrp_conn *ho_mc;
+	eng_worker *ho_to;
+	void (*ho_adopt)(eng_conn *c, void *arg);
+	void *ho_arg;
 };
 
 #define MC_IN_FRAME  0x01  /* HEAD seen, END not yet */
@@ -546,6 +555,47 @@ static void on_head(struct msrp_conn *mc, const struct msrp_msg *m)
 	mc->ops->on_head(mc, m);
 }
 
+/* The owner asked from on_head for this connection to go to another worker: the frame goes
+ * with it from its first byte (the adopter parses it again), the msrp_conn ends here
+ * without on_close (the owner let go of it). */
+static void handover_now(struct msrp_conn *mc)
+{
+	struct msrp_worker *mw = mc->mw;
+	const char *from = mw->frame_start;
+	mw->ho_mc = NULL;
+	if (eng_handover_prefix(mc->c, mw->ho_to, mw->ho_adopt, mw->ho_arg, from,
+				(size_t)(mw->feed_end - from)) < 0) {
+		/* the owner already let go: nobody can carry on with it (it hears on_close
+		 * for a connection it no longer knows) */
+		eng_abort(mc->c, -EAGAIN);
+		return;
+	}
+	mw->st.handovers++;
+	/* whatever the engine still says of the old connection (a handover that fails later
+	 * closes it) reaches nobody: <mc> is freed when this call unwinds */
+	static const struct eng_conn_ops gone_ops;
+	mc->c->ops = &gone_ops;
+	mc->c->udata = NULL;
+	eng_timer_cancel(&mc->timer);
+	mc->flags |= MC_DEAD;
+	mw->st.closed++;
+}
+
+int msrp_conn_handover(struct msrp_conn *mc, eng_worker *to,
+		       void (*adopt)(eng_conn *c, void *arg), void *arg)
+{
+	struct msrp_worker *mw = mc->mw;
+	if (mc->ws || mw->head_mc != mc || !mw->frame_start || mc->ntxns ||
+	    (mc->c->flags & (ENG_CF_DEAD | ENG_CF_CLOSING | ENG_CF_HANDOVER |
+			     ENG_CF_CONNECTING)))
+		return -EINVAL;
+	mw->ho_mc = mc;
+	mw->ho_to = to;
+	mw->ho_adopt = adopt;
+	mw->ho_arg = arg;
+	return 0;
+}
+
 /* Runs the parser over <len> bytes at <data> and hands what it finds on. <b> holds the
  * bytes (the owner may keep body slices that lie in it), or is NULL (WebSocket payload,
  * valid during the call only: owners copy bodies). Frees <mc> when it died meanwhile and
@@ -554,9 +604,14 @@ static void conn_feed(struct msrp_conn *mc, eng_buf *b, const char *data, size_t
 {
 	struct msrp_ev ev;
 
+	struct msrp_worker *mw = mc->mw;
+	const char *end = data + len;
+
 	mc->depth++;
-	mc->last_io_ms = eng_now_ms(mc->mw->w);
+	mc->last_io_ms = eng_now_ms(mw->w);
 	while (!closing(mc)) {
+		const char *start = data;
+		int fresh = !(mc->flags & MC_IN_FRAME) && msrp_parser_idle(&mc->p);
 		size_t n = msrp_parse(&mc->p, data, len, &ev);
 		data += n;
 		len -= n;
@@ -565,7 +620,13 @@ static void conn_feed(struct msrp_conn *mc, eng_buf *b, const char *data, size_t
 		switch (ev.type) {
 		case MSRP_EV_HEAD:
 			mc->head_since_ms = 0;
+			mw->head_mc = mc;
+			mw->frame_start = fresh && b ? start : NULL;
+			mw->feed_end = end;
 			on_head(mc, &ev.msg);
+			mw->head_mc = NULL;
+			if (mw->ho_mc == mc)
+				handover_now(mc);
 			break;
 		case MSRP_EV_BODY:
 			if (!(mc->flags & MC_SKIP)) {

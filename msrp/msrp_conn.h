@@ -56,6 +56,7 @@ struct msrp_conn_stats {
 	uint64_t idle_closed, head_timeouts;
 	uint64_t stream_errors;        /* broken streams closed (parser errors) */
 	uint64_t ws_split_frames;      /* WebSocket messages that ended inside a frame */
+	uint64_t handovers;            /* connections handed to another worker */
 };
 
 struct msrp_worker;
@@ -125,6 +126,14 @@ int msrp_conn_send_frame(struct msrp_conn *mc, const struct iovec *iov, unsigned
 int msrp_conn_send_buf(struct msrp_conn *mc, eng_buf *b, cm_slice piece);
 int msrp_conn_txn_open(struct msrp_conn *mc, cm_slice tid, msrp_resp_fn fn, void *arg);
 void msrp_conn_txn_cancel(struct msrp_conn *mc, cm_slice tid);
+
+/* From on_head only: hands the connection, from the first byte of this frame on, to worker
+ * <to>, whose <adopt>(<c>, <arg>) takes it (makes its own msrp_conn). The frame must have
+ * begun in the bytes being parsed, nothing may await a response on <mc>, and it must be
+ * TCP or TLS (not WebSocket). 0: once on_head returns, <mc> is gone — no more callbacks,
+ * no on_close (the owner lets go of it now); -EINVAL: not possible, carry on as usual. */
+int msrp_conn_handover(struct msrp_conn *mc, eng_worker *to,
+		       void (*adopt)(eng_conn *c, void *arg), void *arg);
 
 /* Sends what is queued, then closes (over WebSocket: the close handshake with 1000);
  * on_close follows. */

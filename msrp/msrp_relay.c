@@ -80,6 +80,7 @@ struct fwd;
 #define RC_SKIP    0x02            /* the inbound frame is not forwarded (answered, refused) */
 #define RC_PAUSED  0x04            /* we paused its reading (frames waiting elsewhere) */
 #define RC_POOLED  0x08            /* a connection of the pool (we opened it) */
+#define RC_SEEN    0x10            /* it sent a frame (only a first frame may move it) */
 
 struct rconn {
 	struct msrp_conn *mc;
@@ -1449,8 +1450,46 @@ static cm_slice uri_session_fast(cm_slice u)
 	return (cm_slice){ slash + 1, (size_t)((semi ? semi : end) - slash - 1) };
 }
 
+static const struct msrp_conn_ops relay_ops;
+
+/* On the session's worker: a connection handed over with its first frame. Its relay state
+ * comes with that frame, which msrp_conn_new() may already parse (rconn_of); the frame is for
+ * a session of this worker, so it stays here. */
+static void relay_adopt(eng_conn *c, void *arg)
+{
+	struct msrp_relay_shared *sh = arg;
+	struct msrp_relay *r = atomic_load_explicit(&sh->workers[eng_worker_index(c->w)],
+						    memory_order_acquire);
+	if (!r) {
+		eng_close(c);
+		return;
+	}
+	r->st.handed_in++;
+	msrp_conn_new(r->mw, c, &relay_ops, r);
+}
+
+/* DESIGN.md §1: a connection that carries a single session goes to the session's worker,
+ * so that its frames need no mailbox. Taken as such: a connection whose first frame is for
+ * a session of worker <to> and that holds nothing here (no session, no frame on its way, no
+ * response awaited). 1 when it is handed (its frame with it), 0 when it stays. */
+static int try_handover(struct rconn *rc, unsigned to)
+{
+	struct msrp_relay *r = rc->r;
+	eng_worker *w = r->sh->e ? eng_worker_at(r->sh->e, to) : NULL;
+	if (!w || (rc->flags & (RC_SEEN | RC_POOLED)) || rc->sess.head || rc->in || rc->out_cur ||
+	    rc->wait_head || rc->auth)
+		return 0;
+	if (msrp_conn_handover(rc->mc, w, relay_adopt, r->sh) < 0)
+		return 0;
+	r->st.handed_out++;
+	msrp_conn_set_owner(rc->mc, NULL);
+	rconn_release(rc);
+	return 1;
+}
+
 /* Decides where the request <m> arriving on <rc> goes and starts forwarding it. Returns 0
- * (forwarding; the previous hop gets 200), or the status to answer. */
+ * (forwarding; the previous hop gets 200), 1 (the connection went to another worker with
+ * the frame: nothing more to do here), or the status to answer. */
 static int route_request(struct rconn *rc, const struct msrp_msg *m)
 {
 	struct msrp_relay *r = rc->r;
@@ -1476,6 +1515,8 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 		/* for our client: its URI must be the last one */
 		if (nto != 2)
 			return 403;
+		if (!s && try_handover(rc, (unsigned)remote))
+			return 1;
 	} else if (uri_is_ours(r->sh, &u1)) {
 		/* the next hop is this relay again (both clients here) */
 		sid = u1.session_id;
@@ -1878,11 +1919,15 @@ static void relay_head(struct msrp_conn *mc, const struct msrp_msg *m)
 	rc->in = NULL;
 	switch (m->method) {
 	case MSRP_M_AUTH:
+		rc->flags |= RC_SEEN;
 		auth_request(rc, m);
 		return;
 	case MSRP_M_SEND:
 	case MSRP_M_REPORT: {
 		int st = route_request(rc, m);
+		if (st == 1)
+			return; /* handed over: <rc> and <mc> are not ours any more */
+		rc->flags |= RC_SEEN;
 		if (st) {
 			if (st == 481)
 				r->st.refused_481++;
@@ -1977,7 +2022,7 @@ static void dst_gone(struct rconn *d)
 
 static void relay_close(struct msrp_conn *mc, int err)
 {
-	struct rconn *rc = rconn_of(mc);
+	struct rconn *rc = msrp_conn_owner(mc); /* none: it never sent a frame, or was handed */
 	(void)err;
 	if (!rc)
 		return;

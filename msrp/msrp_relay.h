@@ -65,6 +65,7 @@ struct msrp_relay_stats {
 	uint64_t next_hop_errors, next_hop_timeouts, reports_sent, reports_lost;
 	uint64_t queued;                   /* frames that waited for a busy destination */
 	uint64_t cross_dropped;            /* mailbox full: the request failed (REPORT) */
+	uint64_t handed_out, handed_in;    /* connections moved to their session's worker */
 };
 
 /* Process-wide part (read-only after creation, plus the per-user / per-IP counters):
