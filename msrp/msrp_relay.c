@@ -146,6 +146,8 @@ static size_t origin_len(const struct origin *o)
 struct shape {
 	char method_name[16];
 	int has_range;                 /* a Byte-Range header came (or must go out) */
+	int range_kept;                /* no piece can differ from it: the received Byte-Range
+					* line stays in the template as it came */
 	int has_body;
 	size_t tmpl_len, range_at, range_end;
 };
@@ -642,15 +644,38 @@ static int piece_open(struct fwd *f, uint64_t len_known, int len_final)
 	size_t n = 0;
 	struct msrp_range rg = piece_range(f, len_known, len_final);
 
-	if (msrp_id_tid(f->tid, sizeof(f->tid)) < 0)
-		return -EIO;
-	f->tidlen = MSRP_ID_TID_LEN;
+	struct rconn *d = f->dst;
+	int track = f->dkind == D_LOCAL && f->o.fr != MSRP_REPORT_NO &&
+		    f->o.method != MSRP_M_REPORT;
+	struct otx *o = track ? otx_new(f, &rg) : NULL;
+
+	/* the first piece goes with the sender's own tid (its body cannot hold the end-line:
+	 * the sender made sure), unless that tid is pending on the destination already; the
+	 * other pieces, and that case, get a fresh one */
+	cm_slice stid = { f->rinfo + origin_len(&f->o) - f->o.otid_len, f->o.otid_len };
+	int rc = -EEXIST;
+	if (!f->piece_start && stid.len <= MSRP_TID_MAX) {
+		memcpy(f->tid, stid.p, stid.len);
+		f->tidlen = (uint8_t)stid.len;
+		rc = o ? msrp_conn_txn_open(d->mc, stid, otx_resp, o) : 0;
+	}
+	if (rc == -EEXIST) {
+		if (msrp_id_tid(f->tid, sizeof(f->tid)) < 0) {
+			if (o)
+				otx_release(o);
+			return -EIO;
+		}
+		f->tidlen = MSRP_ID_TID_LEN;
+		rc = o ? msrp_conn_txn_open(d->mc, (cm_slice){ f->tid, f->tidlen }, otx_resp, o) : 0;
+	}
+	if (rc < 0 && o)
+		otx_release(o); /* forwarded untracked (max_transactions): counted there */
 	size_t ml = strlen(f->sh.method_name);
-	if (f->sh.tmpl_len + ml + MSRP_ID_TID_LEN + 128 > sizeof(head))
+	if (f->sh.tmpl_len + ml + MSRP_TID_MAX + 128 > sizeof(head))
 		return -E2BIG;
 	memcpy(head, "MSRP ", 5);
-	memcpy(head + 5, f->tid, MSRP_ID_TID_LEN);
-	n = 5 + MSRP_ID_TID_LEN;
+	memcpy(head + 5, f->tid, f->tidlen);
+	n = 5 + f->tidlen;
 	head[n++] = ' ';
 	memcpy(head + n, f->sh.method_name, ml);
 	n += ml;
@@ -658,7 +683,7 @@ static int piece_open(struct fwd *f, uint64_t len_known, int len_final)
 	head[n++] = '\n';
 	memcpy(head + n, f->tmpl, f->sh.range_at);
 	n += f->sh.range_at;
-	if (f->sh.has_range) {
+	if (f->sh.has_range && !f->sh.range_kept) {
 		memcpy(head + n, "Byte-Range: ", 12);
 		n += 12;
 		n += msrp_write_range(head + n, sizeof(head) - n, &rg);
@@ -668,22 +693,13 @@ static int piece_open(struct fwd *f, uint64_t len_known, int len_final)
 	memcpy(head + n, f->tmpl + f->sh.range_end, f->sh.tmpl_len - f->sh.range_end);
 	n += f->sh.tmpl_len - f->sh.range_end;
 
-	struct rconn *d = f->dst;
-	if (f->dkind == D_LOCAL && (f->o.fr != MSRP_REPORT_NO) && f->o.method != MSRP_M_REPORT) {
-		struct otx *o = otx_new(f, &rg);
-		if (o) {
-			int rc = msrp_conn_txn_open(d->mc, (cm_slice){ f->tid, f->tidlen }, otx_resp, o);
-			if (rc < 0)
-				otx_release(o); /* forwarded untracked (max_transactions): counted there */
-		}
-	}
 	f->piece_open = 1;
 	f->clen = 0;
 	if (f->piece_start)
 		f->r->st.rechunked++;
 	if (collecting(f))
 		return cbuf_put(f, head, n);
-	int rc = send_bytes(d, head, n);
+	rc = send_bytes(d, head, n);
 	return rc < 0 ? rc : 0;
 }
 
@@ -989,7 +1005,7 @@ static void fwd_template(struct fwd *f, char *t, const struct msrp_msg *m, const
 			}
 			memcpy(t + n, h->value.p, h->value.len);
 			n += h->value.len;
-		} else if (h->id == MSRP_H_BYTE_RANGE && !range_seen) {
+		} else if (h->id == MSRP_H_BYTE_RANGE && !range_seen && !f->sh.range_kept) {
 			range_seen = 1;
 			f->sh.range_at = n;
 			f->sh.range_end = n;  /* written per piece */
@@ -1049,7 +1065,7 @@ static int fwd_buffers(struct fwd *f, size_t tl, size_t rl)
 }
 
 static struct fwd *fwd_new(struct msrp_relay *r, struct rconn *src, const struct msrp_msg *m,
-			   const cm_slice *to, int nto, int npop)
+			   const cm_slice *to, int nto, int npop, uint64_t k)
 {
 	struct fwd *f = fwd_alloc(r);
 	if (!f)
@@ -1074,7 +1090,12 @@ static struct fwd *fwd_new(struct msrp_relay *r, struct rconn *src, const struct
 	} else {
 		f->orig = (struct msrp_range){ .start = 1, .end = -1, .total = -1 };
 	}
-	f->k = m->has_body ? r->sh->cfg.max_fwd_chunk : 0;
+	f->k = m->has_body ? k : 0;
+	/* a chunk that cannot be split keeps its Byte-Range line as it is (nothing to write
+	 * per piece) */
+	f->sh.range_kept = f->sh.has_range &&
+			   (!f->k || (f->orig.end >= 0 &&
+				      (uint64_t)(f->orig.end - (int64_t)f->orig.start + 1) <= f->k));
 	/* REPORT paths and the response of a forwarded AUTH */
 	cm_slice from = msrp_hdr_get(m, MSRP_H_FROM_PATH);
 	cm_slice msgid = msrp_hdr_get(m, MSRP_H_MESSAGE_ID);
@@ -1528,7 +1549,10 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 		npop = 2;
 		outbound = 0;
 	}
-	struct fwd *f = fwd_new(r, rc, m, to, nto, npop);
+	uint64_t k = r->sh->cfg.max_fwd_chunk;
+	if (!s && remote >= 0 && (!k || k > CROSS_PIECE))
+		k = CROSS_PIECE; /* bodies cross workers in pieces of bounded size */
+	struct fwd *f = fwd_new(r, rc, m, to, nto, npop, k);
 	if (!f)
 		return 403;
 	r->st.fwd_requests++;
@@ -1551,8 +1575,6 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 		f->dworker = (unsigned)remote;
 		f->dsidlen = (uint8_t)sid.len;
 		memcpy(f->dsid, sid.p, sid.len);
-		if (!f->k || f->k > CROSS_PIECE)
-			f->k = f->sh.has_body ? CROSS_PIECE : 0;
 	}
 	return 0;
 }
