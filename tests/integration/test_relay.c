@@ -665,3 +665,40 @@ Test(relay, pieces_of_a_big_message_take_turns)
 		cr_assert_eq(mc_send_response(&cb, &fr, 200, NULL), 0);
 	}
 }
+
+/* Session limits: per user and per client address, all workers together; beyond them the
+ * AUTH gets 403, and a session that ends gives its place back. */
+Test(relay, session_limits)
+{
+	const char *env[] = { "RCSGW_RELAY_MAX_SESSIONS_PER_USER=2", NULL };
+	char up[1024];
+	start(env);
+	connect_to(&ca);
+	connect_to(&cb);
+	auth_ok(&ca, URI_A, up, sizeof(up));
+	auth_ok(&cb, URI_B, up, sizeof(up));
+	connect_to(&cc);
+	struct mc_auth a = { relay_uri, URI_C, USER, PASS, 0 };
+	struct mc_auth_result r;
+	cr_assert_eq(mc_auth(&cc, &a, &r, IO_MS), 0);
+	cr_assert_eq(r.status, 403, "a third session of the user: %d", r.status);
+	mc_close(&ca); /* its session ends with its connection */
+	usleep(100 * 1000);
+	cr_assert_eq(mc_auth(&cc, &a, &r, IO_MS), 0);
+	cr_assert_eq(r.status, 200, "the place is free again: %d", r.status);
+	cr_assert_eq(metric_sum("rcsgw_relay_auth_limited_total"), 1);
+}
+
+Test(relay, session_limit_per_address)
+{
+	const char *env[] = { "RCSGW_RELAY_MAX_SESSIONS_PER_IP=1", NULL };
+	char up[1024];
+	start(env);
+	connect_to(&ca);
+	auth_ok(&ca, URI_A, up, sizeof(up));
+	connect_to(&cb);
+	struct mc_auth a = { relay_uri, URI_B, USER, PASS, 0 };
+	struct mc_auth_result r;
+	cr_assert_eq(mc_auth(&cb, &a, &r, IO_MS), 0);
+	cr_assert_eq(r.status, 403, "a second session from 127.0.0.1: %d", r.status);
+}
