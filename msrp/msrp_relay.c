@@ -1344,19 +1344,16 @@ static void fwd_unreachable(struct fwd *f)
 	pend_clear(f);
 }
 
-/* The next hop of <pw>'s frame is known: ask the pool for its connection. */
-static void pw_connect(struct pool_wait *pw, const struct msrp_hop *hop)
+/* The next hop of <pw>'s frame is known: ask the pool for its connection. 0, or -1 when
+ * it cannot be asked (then <pw> is freed and its frame no longer waits on it). */
+static int pw_connect(struct pool_wait *pw, const struct msrp_hop *hop)
 {
-	if (msrp_pool_get_hop(pw->r->pool, hop, pool_ready, pw) < 0) {
-		struct fwd *f = pw->f;
-		free(pw);
-		if (f) {
-			f->pw = NULL;
-			fwd_unreachable(f);
-			if (f->ended)
-				fwd_free(f);
-		}
-	}
+	if (msrp_pool_get_hop(pw->r->pool, hop, pool_ready, pw) == 0)
+		return 0;
+	if (pw->f)
+		pw->f->pw = NULL;
+	free(pw);
+	return -1;
 }
 
 static void egress_ready(struct msrp_egress_req *req, void *arg, int rc,
@@ -1364,33 +1361,31 @@ static void egress_ready(struct msrp_egress_req *req, void *arg, int rc,
 {
 	struct pool_wait *pw = arg;
 	(void)req;
-	if (rc < 0 || !pw->f || !pw->r->pool) {
-		struct fwd *f = pw->f;
+	struct fwd *f = pw->f;
+	if (rc < 0 || !f || !pw->r->pool) {
 		free(pw);
-		if (f) {
-			f->pw = NULL;
-			fwd_unreachable(f);
-			if (f->ended)
-				fwd_free(f);
-		}
+	} else if (pw_connect(pw, hop) == 0) {
 		return;
 	}
-	pw_connect(pw, hop);
+	if (f) {
+		f->pw = NULL;
+		fwd_unreachable(f);
+		if (f->ended)
+			fwd_free(f);
+	}
 }
 
 /* <f> goes to a peer at <next>: the egress rules (or hook) choose the hop, the pool gives
- * the connection. */
-static void fwd_route_peer(struct fwd *f, const struct msrp_uri *next)
+ * the connection. 0, or -1 when no hop can be had right now (the caller answers 403). */
+static int fwd_route_peer(struct fwd *f, const struct msrp_uri *next)
 {
 	struct msrp_relay *r = f->r;
 	struct pool_wait *pw;
 	struct msrp_hop hop;
 	int rc;
 
-	if (!r->pool || !(pw = calloc(1, sizeof(*pw)))) {
-		fwd_unreachable(f);
-		return;
-	}
+	if (!r->pool || !(pw = calloc(1, sizeof(*pw))))
+		return -1;
 	pw->r = r;
 	pw->f = f;
 	f->pw = pw;
@@ -1401,14 +1396,13 @@ static void fwd_route_peer(struct fwd *f, const struct msrp_uri *next)
 	else
 		rc = msrp_hop_direct(next, &hop);
 	if (rc == 1)
-		return; /* the hook is asked */
+		return 0; /* the hook is asked */
 	if (rc < 0) {
 		f->pw = NULL;
 		free(pw);
-		fwd_unreachable(f);
-		return;
+		return -1;
 	}
-	pw_connect(pw, &hop);
+	return pw_connect(pw, &hop);
 }
 
 static struct rconn *pool_rconn(struct msrp_relay *r, struct msrp_conn *mc)
@@ -1558,7 +1552,11 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 	r->st.fwd_requests++;
 	rc->in = f;
 	if (outbound) {
-		fwd_route_peer(f, &u1);
+		if (fwd_route_peer(f, &u1) < 0) {
+			rc->in = NULL;
+			fwd_free(f);
+			return 403; /* no next hop for that URI (a ;ws client, no pool) */
+		}
 	} else if (s) {
 		if (!s->owner || (s->owner->flags & RC_DEAD)) {
 			rc->in = NULL;
