@@ -1,7 +1,7 @@
 /* msrp_id.c — session-ids, transaction ids, Message-IDs; shards of session-ids; the keyed
  * hash for ids minted by peers. See msrp_id.h for the forms and the contracts.
  *
- * Randomness: getrandom(2) into a 256-byte buffer per thread, refilled whole when it runs
+ * Randomness: getrandom(2) into a 4 KiB buffer per thread, refilled whole when it runs
  * short. Why not wolfSSL's DRBG (wc_RNG_GenerateBlock) per thread:
  *   - the kernel's generator is a CSPRNG too, and reading it in 256-byte blocks costs one
  *     system call per ~25 transaction ids: a few ns per id, no SHA-256 work per call;
@@ -24,7 +24,7 @@
 
 #include "msrp/msrp_id.h"
 
-#define RND_BUF 256            /* bytes of a thread's buffer: one getrandom() call */
+#define RND_BUF 4096           /* bytes of a thread's buffer: one getrandom() call */
 #define SID_RANDOM_CHARS 20    /* random characters of a session-id: 100 bits */
 #define SID_CHECK_AT (MSRP_ID_SESSION_LEN - 1)
 

@@ -649,25 +649,15 @@ static int piece_open(struct fwd *f, uint64_t len_known, int len_final)
 		    f->o.method != MSRP_M_REPORT;
 	struct otx *o = track ? otx_new(f, &rg) : NULL;
 
-	/* the first piece goes with the sender's own tid (its body cannot hold the end-line:
-	 * the sender made sure), unless that tid is pending on the destination already; the
-	 * other pieces, and that case, get a fresh one */
-	cm_slice stid = { f->rinfo + origin_len(&f->o) - f->o.otid_len, f->o.otid_len };
-	int rc = -EEXIST;
-	if (!f->piece_start && stid.len <= MSRP_TID_MAX) {
-		memcpy(f->tid, stid.p, stid.len);
-		f->tidlen = (uint8_t)stid.len;
-		rc = o ? msrp_conn_txn_open(d->mc, stid, otx_resp, o) : 0;
+	/* a tid of ours (random: no body can hold its end-line by design, and peers cannot
+	 * choose the keys of the transaction table) */
+	if (msrp_id_tid(f->tid, sizeof(f->tid)) < 0) {
+		if (o)
+			otx_release(o);
+		return -EIO;
 	}
-	if (rc == -EEXIST) {
-		if (msrp_id_tid(f->tid, sizeof(f->tid)) < 0) {
-			if (o)
-				otx_release(o);
-			return -EIO;
-		}
-		f->tidlen = MSRP_ID_TID_LEN;
-		rc = o ? msrp_conn_txn_open(d->mc, (cm_slice){ f->tid, f->tidlen }, otx_resp, o) : 0;
-	}
+	f->tidlen = MSRP_ID_TID_LEN;
+	int rc = o ? msrp_conn_txn_open(d->mc, (cm_slice){ f->tid, f->tidlen }, otx_resp, o) : 0;
 	if (rc < 0 && o)
 		otx_release(o); /* forwarded untracked (max_transactions): counted there */
 	size_t ml = strlen(f->sh.method_name);
