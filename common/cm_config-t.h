@@ -87,6 +87,12 @@ struct cm_config_engine {
 struct cm_config_api {
 	struct cm_strlist listen;  /* "host:port" of the REST API */
 	struct cm_strlist tokens;  /* accepted bearer tokens; empty = no authentication */
+	struct cm_strlist webhooks; /* http(s) URLs that get every event (POST JSON) */
+	char *webhook_secret;      /* HMAC-SHA256 key of the signature header; "" = unsigned */
+	int64_t webhook_timeout_ms; /* one delivery attempt */
+	int64_t webhook_retries;   /* further attempts of a failed delivery (back-off) */
+	int64_t event_queue;       /* events held for delivery, at most; more are dropped */
+	int64_t sse_max_clients;   /* GET /v1/events streams at once */
 };
 
 struct cm_config_msrp {

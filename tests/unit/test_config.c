@@ -345,6 +345,12 @@ Test(config, env_every_type)
 		"RCSGW_ENGINE_DRAIN_TIMEOUT=30s",
 		"RCSGW_API_LISTEN=127.0.0.1:9000, [::1]:9000",
 		"RCSGW_API_TOKENS=abc,def",
+		"RCSGW_API_WEBHOOKS=http://127.0.0.1:9/a,https://example.net/b",
+		"RCSGW_API_WEBHOOK_SECRET=s3cret",
+		"RCSGW_API_WEBHOOK_TIMEOUT=2s",
+		"RCSGW_API_WEBHOOK_RETRIES=3",
+		"RCSGW_API_EVENT_QUEUE=500",
+		"RCSGW_API_SSE_MAX_CLIENTS=7",
 		"RCSGW_MSRP_LISTEN=",
 		"RCSGW_MSRP_MAX_LINE=1k",
 		"RCSGW_MSRP_MAX_HEADERS=10",
@@ -418,6 +424,13 @@ Test(config, env_every_type)
 	cr_assert_eq(c.api.tokens.n, 2);
 	cr_expect_str_eq(c.api.tokens.v[0], "abc");
 	cr_expect_str_eq(c.api.tokens.v[1], "def");
+	cr_assert_eq(c.api.webhooks.n, 2);
+	cr_expect_str_eq(c.api.webhooks.v[1], "https://example.net/b");
+	cr_expect_str_eq(c.api.webhook_secret, "s3cret");
+	cr_expect_eq(c.api.webhook_timeout_ms, 2000);
+	cr_expect_eq(c.api.webhook_retries, 3);
+	cr_expect_eq(c.api.event_queue, 500);
+	cr_expect_eq(c.api.sse_max_clients, 7);
 	cr_expect_eq(c.msrp.listen.n, 0);
 	cr_expect_null(c.msrp.listen.v);
 	cr_expect_eq(c.msrp.max_line, 1024);
