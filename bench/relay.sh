@@ -74,39 +74,8 @@ NGEN=$(ncores "$GEN_CPUS")
 PIN_SUT="taskset -c $SUT_CPUS"
 PIN_GEN="taskset -c $GEN_CPUS"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/rcsgw-relay.XXXXXX") || exit 1
-PIDS=""
-
-cleanup() {
-	for p in $PIDS; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $PIDS; do
-		wait "$p" 2>/dev/null
-	done
-	PIDS=""
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# stop PID: SIGTERM, wait at most 5 s, then SIGKILL.
-stop() {
-	kill -TERM "$1" 2>/dev/null
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	rest=""
-	for p in $PIDS; do
-		[ "$p" = "$1" ] || rest="$rest $p"
-	done
-	PIDS=$rest
-}
+. "$(dirname "$0")/common.sh"
+bench_init rcsgw-relay
 
 # a TCP port nobody listens on (from the ephemeral range's neighbourhood)
 free_port() {
@@ -145,25 +114,6 @@ pid_tree() {
 		out="$out,$(pid_tree "$c")"
 	done
 	echo "$out"
-}
-
-# field JSON KEY: a numeric (or null) field of rcsbench's flat JSON line.
-field() {
-	printf '%s\n' "$1" | sed -n "s/.*\"$2\":\([-0-9.eE+]*\|null\|true\|false\).*/\1/p"
-}
-
-fmt() {
-	case $1 in
-	'' | null) printf -- '—' ;;
-	*) printf "%.${2}f" "$1" ;;
-	esac
-}
-
-pct() {
-	case $1 in
-	'' | null) printf -- '—' ;;
-	*) awk "BEGIN { printf \"%.0f %%\", $1 * 100 }" ;;
-	esac
 }
 
 ROWS=""

@@ -43,23 +43,8 @@ for b in "$FWD" "$GEN"; do
 	fi
 done
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/rcsgw-bench.XXXXXX") || exit 1
-PIDS=""
-
-# Stops what this script started (by pid), removes its files.
-cleanup() {
-	for p in $PIDS; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $PIDS; do
-		wait "$p" 2>/dev/null
-	done
-	PIDS=""
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+. "$(dirname "$0")/common.sh"
+bench_init rcsgw-bench
 
 # Pinning: the SUT on CPU 0, the harness on CPU 1, when there are two CPUs to use.
 if [ "$(nproc 2>/dev/null || echo 1)" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
@@ -98,38 +83,6 @@ start() {
 	sed 's/^/  /' "$TMP/$name.err" >&2
 	stop "$STARTED_PID"
 	return 1
-}
-
-# stop PID: SIGTERM, wait (the process prints its stats on the way out).
-stop() {
-	kill -TERM "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	rest=""
-	for p in $PIDS; do
-		[ "$p" = "$1" ] || rest="$rest $p"
-	done
-	PIDS=$rest
-}
-
-# field JSON KEY: a numeric (or null) field of rcsbench's flat JSON line.
-field() {
-	printf '%s\n' "$1" | sed -n "s/.*\"$2\":\([-0-9.eE+]*\|null\).*/\1/p"
-}
-
-# fmt NUMBER DECIMALS
-fmt() {
-	case $1 in
-	'' | null) printf -- '—' ;;
-	*) printf "%.${2}f" "$1" ;;
-	esac
-}
-
-# pct CORES: "83 %" from 0.83
-pct() {
-	case $1 in
-	'' | null) printf -- '—' ;;
-	*) awk "BEGIN { printf \"%.0f %%\", $1 * 100 }" ;;
-	esac
 }
 
 # harness JSON: the harness core's load, generator + echo server, "97 %"
