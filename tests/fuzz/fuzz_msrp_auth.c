@@ -16,13 +16,8 @@
 
 #include "msrp/msrp_auth.h"
 
-#define CHECK(x)                                                                           \
-	do {                                                                               \
-		if (!(x))                                                                  \
-			abort();                                                           \
-	} while (0)
+#include "tests/fuzz/fuzz_check.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int inside(cm_slice s, const void *lo, size_t n)
 {

@@ -14,15 +14,10 @@
 #include "common/cm_config-t.h"
 #include "msrp/msrp_egress.h"
 
+#include "tests/fuzz/fuzz_check.h"
+
 #define MAX_RULES 16
 
-#define CHECK(x)                                                                           \
-	do {                                                                               \
-		if (!(x))                                                                  \
-			abort();                                                           \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

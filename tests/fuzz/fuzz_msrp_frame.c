@@ -17,13 +17,8 @@
 #include "msrp/msrp_hdr.h"
 #include "msrp/msrp_parse.h"
 
-#define CHECK(c)                                                                           \
-	do {                                                                               \
-		if (!(c)) {                                                                \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);  \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
+#include "tests/fuzz/fuzz_check.h"
+
 
 static int live;
 static const char *hbuf_p;
@@ -241,8 +236,6 @@ static void run(const struct msrp_parse_cfg *cfg, const uint8_t *in, size_t len,
 	CHECK(live == 0);
 	free(body.p);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
