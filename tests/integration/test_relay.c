@@ -702,3 +702,35 @@ Test(relay, session_limit_per_address)
 	cr_assert_eq(mc_auth(&cb, &a, &r, IO_MS), 0);
 	cr_assert_eq(r.status, 403, "a second session from 127.0.0.1: %d", r.status);
 }
+
+/* A right Digest on a nonce past relay.nonce_ttl: 401 with stale=true and a fresh nonce
+ * (RFC 2617 §3.2.1), not counted as a failure; the fresh nonce then works. */
+Test(relay, stale_nonce_is_rechallenged)
+{
+	const char *env[] = { "RCSGW_RELAY_NONCE_TTL=1s", "RCSGW_RELAY_MAX_AUTH_FAILURES=1", NULL };
+	char buf[1024], resp[33], nonce[128];
+	start(env);
+	connect_to(&ca);
+	send_auth_raw(&ca, "tstale01", URI_A, NULL);
+	read_frame(&ca);
+	cr_assert_eq(fr.status, 401);
+	const char *n = strstr(mc_header(&fr, "WWW-Authenticate"), "nonce=\"");
+	cr_assert_not_null(n);
+	snprintf(nonce, sizeof(nonce), "%.*s", (int)strcspn(n + 7, "\""), n + 7);
+	usleep(2100 * 1000); /* the nonce's clock counts whole seconds */
+	mc_digest_response(USER, REALM, PASS, "AUTH", relay_uri, nonce, "00000001", "c0ffee",
+			   resp);
+	snprintf(buf, sizeof(buf), "Digest username=\"" USER "\", realm=\"" REALM "\", "
+		 "nonce=\"%s\", uri=\"%s\", qop=auth, nc=00000001, cnonce=\"c0ffee\", "
+		 "response=\"%s\"", nonce, relay_uri, resp);
+	send_auth_raw(&ca, "tstale02", URI_A, buf);
+	read_frame(&ca);
+	cr_assert_eq(fr.status, 401, "a stale nonce: %d", fr.status);
+	cr_assert_not_null(strstr(mc_header(&fr, "WWW-Authenticate"), "stale=true"));
+	/* not a failure: with max_auth_failures = 1 the connection still gets its 200 */
+	struct mc_auth a = { relay_uri, URI_A, USER, PASS, 0 };
+	struct mc_auth_result r;
+	cr_assert_eq(mc_auth(&ca, &a, &r, IO_MS), 0);
+	cr_assert_eq(r.status, 200, "after the stale nonce: %d", r.status);
+	cr_assert_eq(metric_sum("rcsgw_relay_auth_stale_total"), 1);
+}
