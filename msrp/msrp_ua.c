@@ -1,0 +1,771 @@
+/* msrp_ua.c — the MSRP side of a user agent's session (see msrp_ua.h).
+ *
+ * Pieces: the session (a struct msrp_sess in the UA's table, by our session-id), the
+ * messages it sends (each a chunker over a copy of the body; chunks of all of them go out in
+ * turn, RFC 4975 §7.1.1), what comes in on a connection for one of them (struct
+ * msrp_ua_in: the reassembly cursor and the copies a late response needs), and the
+ * transactions of sent chunks (struct ua_txn: they find their session again by its id, so a
+ * closed session is simply not found). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "msrp/msrp_chunk.h"
+#include "msrp/msrp_hdr.h"
+#include "msrp/msrp_pool.h"
+#include "msrp/msrp_reasm.h"
+#include "msrp/msrp_report.h"
+#include "msrp/msrp_ua.h"
+#include "msrp/msrp_uri.h"
+#include "msrp/msrp_write.h"
+
+#define CHUNK_BODY_SLICES 8
+#define CHUNK_BUF 8192             /* head and tail of one chunk */
+#define COPY_MAX 4096              /* bytes of a path or id kept for a late answer */
+
+struct out_msg {
+	struct out_msg *next;
+	struct msrp_chunker ch;
+	cm_slice piece;                /* the body, as the chunker's one piece */
+	enum msrp_report fr;
+	char msgid[MSRP_ID_MSGID_LEN + 1];
+	char *ctype;
+	char body[];
+};
+
+struct msrp_ua_sess {
+	struct msrp_sess s;            /* first: the table's entry is the session */
+	struct msrp_ua *ua;
+	const struct msrp_ua_events *ev;
+	void *arg;
+	char *local_uri, *to_path;     /* one allocation */
+	int active, ready, ended;
+	struct msrp_conn *mc;          /* bound connection */
+	struct msrp_reasm *reasm;
+	eng_timer rtimer;              /* reassembly expiry */
+	struct out_msg *out_head, **out_tail;
+	struct msrp_ua_in *in;         /* its request being received, if any */
+	struct msrp_ua_conn *uc;       /* the state of its connection */
+};
+
+struct msrp_ua_in {
+	struct msrp_ua_sess *s;
+	struct msrp_ua_conn *uc;
+	struct msrp_reasm_chunk ck;
+	int verdict;                   /* an answer decided at the head (415 ...) or 0 */
+	enum msrp_report fr, sr;
+	char tid[MSRP_TID_MAX + 1];
+	char *to, *from;               /* copies: our URI as the peer wrote it, its From-Path */
+	char buf[];
+};
+
+/* The UA state of a connection the UA runs itself (msrp_ua_conn_ops, or its pool's): kept
+ * on a list, because a dying pool closes its connections without calling back. */
+struct ua_own {
+	struct msrp_ua_conn uc;        /* first: the owner pointer is this */
+	struct msrp_conn *mc;
+	struct ua_own *next, **prev;
+};
+
+struct msrp_ua {
+	eng_worker *w;
+	struct ua_own *owned;
+	struct msrp_worker *mw;
+	struct msrp_pool *pool;
+	struct msrp_ua_cfg cfg;
+	struct msrp_sess_table sessions;
+	struct msrp_ua_stats st;
+};
+
+/* A chunk (or the binding SEND) waiting for its response. */
+struct ua_txn {
+	struct msrp_ua *ua;
+	int bind;                      /* the empty SEND that binds an active session */
+	char sid[MSRP_SESS_ID_MAX + 1];
+	char msgid[MSRP_ID_MSGID_LEN + 1];
+};
+
+/* An active session's connection being opened. */
+struct ua_wait {
+	struct msrp_ua *ua;
+	char sid[MSRP_SESS_ID_MAX + 1];
+};
+
+static void pump(struct msrp_ua_sess *s);
+
+/* ---- small helpers -------------------------------------------------------------------- */
+
+static int tid_gen(void *arg, char *buf, size_t len)
+{
+	(void)arg;
+	return msrp_id_tid(buf, len);
+}
+
+static struct msrp_ua_sess *sess_by_id(struct msrp_ua *ua, const char *sid)
+{
+	return (struct msrp_ua_sess *)msrp_sess_find(&ua->sessions,
+						     (cm_slice){ sid, strlen(sid) });
+}
+
+static const char *sess_id(const struct msrp_ua_sess *s, char *buf)
+{
+	memcpy(buf, s->s.id, s->s.idlen);
+	buf[s->s.idlen] = '\0';
+	return buf;
+}
+
+/* The session ends because its connection did (or could not be had). */
+static void sess_end(struct msrp_ua_sess *s, int err)
+{
+	if (s->ended)
+		return;
+	s->ended = 1;
+	s->ua->st.ended++;
+	if (s->ev->ended)
+		s->ev->ended(s, s->arg, err);
+}
+
+static void report(struct msrp_ua_sess *s, const char *msgid, int status)
+{
+	if (status >= 300)
+		s->ua->st.failures++;
+	if (s->ev->report)
+		s->ev->report(s, s->arg, msgid, status);
+}
+
+/* ---- sending -------------------------------------------------------------------------- */
+
+static void txn_resp(struct msrp_conn *mc, void *arg, int status, const struct msrp_msg *resp)
+{
+	struct ua_txn *t = arg;
+	struct msrp_ua_sess *s = sess_by_id(t->ua, t->sid);
+	(void)mc;
+	(void)resp;
+	if (s && !s->ended) {
+		if (t->bind) {
+			if (status == 200) {
+				s->ready = 1;
+				s->ua->st.bound++;
+				if (s->ev->ready)
+					s->ev->ready(s, s->arg);
+				pump(s);
+			} else {
+				sess_end(s, -ECONNREFUSED);
+			}
+		} else if (status >= 300) {
+			report(s, t->msgid, status);
+		}
+	}
+	free(t);
+}
+
+static struct ua_txn *txn_new(struct msrp_ua_sess *s, const char *msgid, int bind)
+{
+	struct ua_txn *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->ua = s->ua;
+	t->bind = bind;
+	sess_id(s, t->sid);
+	snprintf(t->msgid, sizeof(t->msgid), "%s", msgid);
+	return t;
+}
+
+/* Sends one chunk of <om>: 1 (sent), 0 (the message is done), -errno. */
+static int send_chunk(struct msrp_ua_sess *s, struct out_msg *om)
+{
+	char buf[CHUNK_BUF];
+	cm_slice body[CHUNK_BODY_SLICES];
+	struct msrp_chunk_out out;
+	int rc = msrp_chunk_next(&om->ch, buf, sizeof(buf), body, CHUNK_BODY_SLICES, &out);
+	if (rc <= 0)
+		return rc;
+	struct iovec iov[CHUNK_BODY_SLICES + 2];
+	unsigned n = 0;
+	iov[n++] = (struct iovec){ (void *)out.head.p, out.head.len };
+	for (unsigned i = 0; i < out.nbody; i++)
+		iov[n++] = (struct iovec){ (void *)body[i].p, body[i].len };
+	if (out.tail.len)
+		iov[n++] = (struct iovec){ (void *)out.tail.p, out.tail.len };
+	if (msrp_report_expect_response(MSRP_M_SEND, om->fr)) {
+		struct ua_txn *t = txn_new(s, om->msgid, 0);
+		if (!t || msrp_conn_txn_open(s->mc, (cm_slice){ out.tid, out.tid_len }, txn_resp,
+					     t) < 0)
+			free(t); /* sent untracked: max_transactions (counted by the connection) */
+	}
+	rc = msrp_conn_send_frame(s->mc, iov, n);
+	if (rc < 0)
+		return rc;
+	s->ua->st.chunks_out++;
+	return 1;
+}
+
+static void out_free(struct out_msg *om)
+{
+	free(om->ctype);
+	free(om);
+}
+
+/* Sends the chunks of every queued message, one of each in turn, until all are out. */
+static void pump(struct msrp_ua_sess *s)
+{
+	while (s->ready && !s->ended && s->out_head) {
+		struct out_msg **pp = &s->out_head;
+		while (*pp) {
+			struct out_msg *om = *pp;
+			int rc = send_chunk(s, om);
+			if (rc == 1) {
+				pp = &om->next;
+				continue;
+			}
+			if (rc < 0)
+				report(s, om->msgid, 503);
+			*pp = om->next;
+			out_free(om);
+		}
+		s->out_tail = &s->out_head;
+		for (struct out_msg *om = s->out_head; om; om = om->next)
+			s->out_tail = &om->next;
+	}
+}
+
+int msrp_ua_send(struct msrp_ua_sess *s, cm_slice content_type, const void *body, size_t len,
+		 enum msrp_report success_report, enum msrp_report failure_report,
+		 char message_id[MSRP_ID_MSGID_LEN + 1])
+{
+	if (s->ended)
+		return -EPIPE;
+	if (len && !content_type.len)
+		return -EINVAL;
+	struct out_msg *om = calloc(1, sizeof(*om) + (len ? len : 1));
+	if (!om)
+		return -ENOMEM;
+	if (msrp_id_message(om->msgid, sizeof(om->msgid)) < 0 ||
+	    !(om->ctype = strndup(content_type.p ? content_type.p : "", content_type.len))) {
+		out_free(om);
+		return -ENOMEM;
+	}
+	if (len)
+		memcpy(om->body, body, len);
+	om->piece = (cm_slice){ om->body, len };
+	om->fr = failure_report;
+	struct msrp_chunk_msg cm = {
+		.to_path = { s->to_path, strlen(s->to_path) },
+		.from_path = { s->local_uri, strlen(s->local_uri) },
+		.message_id = { om->msgid, strlen(om->msgid) },
+		.content_type = { om->ctype, content_type.len },
+		.success_report = success_report,
+		.failure_report = failure_report,
+		.total = (int64_t)len,
+		.body = &om->piece,
+		.nbody = 1,
+		.body_final = 1,
+		.chunk_size = s->ua->cfg.chunk_size,
+		.tid_fn = tid_gen,
+	};
+	if (msrp_chunk_init(&om->ch, &cm) < 0) {
+		out_free(om);
+		return -EINVAL;
+	}
+	memcpy(message_id, om->msgid, sizeof(om->msgid));
+	*s->out_tail = om;
+	s->out_tail = &om->next;
+	s->ua->st.msgs_out++;
+	pump(s);
+	return 0;
+}
+
+/* ---- binding -------------------------------------------------------------------------- */
+
+static struct msrp_ua_conn *conn_state(struct msrp_conn *mc);
+
+static int bind_to(struct msrp_ua_sess *s, struct msrp_conn *mc, struct msrp_ua_conn *uc)
+{
+	int rc = msrp_sess_bind(&s->s, mc, &uc->sess);
+	if (rc)
+		return rc;
+	s->mc = mc;
+	s->uc = uc;
+	return 0;
+}
+
+/* RFC 4975 §5.4: the side that connects sends first; an empty SEND binds the session. */
+static void send_bind(struct msrp_ua_sess *s)
+{
+	char tid[MSRP_ID_TID_LEN + 1], msgid[MSRP_ID_MSGID_LEN + 1];
+	struct msrp_range r = { .start = 1, .end = 0, .total = 0 };
+	if (msrp_id_tid(tid, sizeof(tid)) < 0 || msrp_id_message(msgid, sizeof(msgid)) < 0) {
+		sess_end(s, -EIO);
+		return;
+	}
+	struct msrp_out m = {
+		.tid = { tid, MSRP_ID_TID_LEN }, .method = MSRP_M_SEND,
+		.to_path = { s->to_path, strlen(s->to_path) },
+		.from_path = { s->local_uri, strlen(s->local_uri) },
+		.message_id = { msgid, MSRP_ID_MSGID_LEN }, .byte_range = &r,
+	};
+	struct ua_txn *t = txn_new(s, msgid, 1);
+	if (!t || msrp_conn_request(s->mc, &m, NULL, 0, MSRP_FLAG_END, txn_resp, t) < 0) {
+		free(t);
+		sess_end(s, -EIO);
+	}
+}
+
+static void connected(void *arg, struct msrp_conn *mc, int err)
+{
+	struct ua_wait *wt = arg;
+	struct msrp_ua_sess *s = sess_by_id(wt->ua, wt->sid);
+	free(wt);
+	if (!s || s->ended)
+		return;
+	struct msrp_ua_conn *uc = mc && !err ? conn_state(mc) : NULL;
+	if (!uc || bind_to(s, mc, uc)) {
+		sess_end(s, err ? err : -ENOMEM);
+		return;
+	}
+	send_bind(s);
+}
+
+/* ---- sessions ------------------------------------------------------------------------- */
+
+static void reasm_expire(eng_timer *t);
+
+struct msrp_ua_sess *msrp_ua_open(struct msrp_ua *ua, const struct msrp_ua_sess_cfg *cfg,
+				  const struct msrp_ua_events *ev, void *arg, int *err)
+{
+	struct msrp_uri lu, first;
+	cm_slice rest = { cfg->to_path ? cfg->to_path : "", cfg->to_path ? strlen(cfg->to_path) : 0 };
+	cm_slice u0;
+	*err = -EINVAL;
+	if (!cfg->local_uri || msrp_uri_parse((cm_slice){ cfg->local_uri, strlen(cfg->local_uri) },
+					       &lu) < 0 || !lu.session_id.len)
+		return NULL;
+	if (msrp_path_next(&rest, &u0) <= 0 || msrp_uri_parse(u0, &first) < 0)
+		return NULL;
+	size_t ll = strlen(cfg->local_uri), tl = strlen(cfg->to_path);
+	struct msrp_ua_sess *s = calloc(1, sizeof(*s));
+	char *strs = malloc(ll + tl + 2);
+	struct msrp_reasm *ra = msrp_reasm_create(&ua->cfg.reasm);
+	*err = -ENOMEM;
+	if (!s || !strs || !ra)
+		goto fail;
+	s->local_uri = strs;
+	s->to_path = strs + ll + 1;
+	memcpy(s->local_uri, cfg->local_uri, ll + 1);
+	memcpy(s->to_path, cfg->to_path, tl + 1);
+	s->ua = ua;
+	s->ev = ev;
+	s->arg = arg;
+	s->active = cfg->active;
+	s->reasm = ra;
+	s->out_tail = &s->out_head;
+	eng_timer_init(&s->rtimer, reasm_expire, s);
+	/* the id as it is in our URI (inside <s->local_uri>, kept) */
+	cm_slice sid = { s->local_uri + (lu.session_id.p - cfg->local_uri), lu.session_id.len };
+	int rc = msrp_sess_add(&ua->sessions, &s->s, sid);
+	if (rc < 0) {
+		*err = rc;
+		goto fail;
+	}
+	ua->st.opened++;
+	if (s->active) {
+		struct ua_wait *wt = calloc(1, sizeof(*wt));
+		if (!wt || !ua->pool) {
+			free(wt);
+			msrp_sess_remove(&ua->sessions, &s->s);
+			*err = ua->pool ? -ENOMEM : -EINVAL;
+			goto fail;
+		}
+		wt->ua = ua;
+		sess_id(s, wt->sid);
+		if (msrp_pool_get(ua->pool, &first, connected, wt) < 0) {
+			free(wt);
+			msrp_sess_remove(&ua->sessions, &s->s);
+			*err = -EINVAL;
+			goto fail;
+		}
+	}
+	*err = 0;
+	return s;
+fail:
+	msrp_reasm_destroy(ra);
+	free(strs);
+	free(s);
+	return NULL;
+}
+
+static void in_free(struct msrp_ua_in *in)
+{
+	if (in->uc && in->uc->in == in)
+		in->uc->in = NULL;
+	if (in->s && in->s->in == in)
+		in->s->in = NULL;
+	free(in);
+}
+
+void msrp_ua_close(struct msrp_ua_sess *s)
+{
+	struct msrp_ua *ua = s->ua;
+	if (s->in)
+		in_free(s->in);
+	while (s->out_head) {
+		struct out_msg *om = s->out_head;
+		s->out_head = om->next;
+		out_free(om);
+	}
+	eng_timer_cancel(&s->rtimer);
+	msrp_sess_unbind(&s->s);
+	msrp_sess_remove(&ua->sessions, &s->s);
+	msrp_reasm_destroy(s->reasm);
+	ua->st.closed++;
+	free(s->local_uri);
+	free(s);
+}
+
+int msrp_ua_ready(const struct msrp_ua_sess *s)
+{
+	return s->ready && !s->ended;
+}
+
+/* ---- receiving ------------------------------------------------------------------------ */
+
+static void reasm_expire(eng_timer *t)
+{
+	struct msrp_ua_sess *s = t->arg;
+	uint64_t now = eng_now_ms(s->ua->w);
+	msrp_reasm_expire(s->reasm, now, NULL, NULL);
+	uint64_t next = msrp_reasm_next_expiry(s->reasm);
+	if (next != UINT64_MAX)
+		eng_timer_arm(s->ua->w, &s->rtimer, next > now ? next - now : 0);
+}
+
+int msrp_ua_owns(const struct msrp_ua *ua, cm_slice session_id)
+{
+	return msrp_sess_find(&ua->sessions, session_id) != NULL;
+}
+
+/* Answers the request whose copies are in <in> with <code> (Failure-Report rules). */
+static void answer(struct msrp_conn *mc, const struct msrp_ua_in *in, int code)
+{
+	char buf[2 * COPY_MAX + 256];
+	if (!msrp_report_respond(MSRP_M_SEND, in->fr, code))
+		return;
+	const char *reason = msrp_write_reason(code);
+	ssize_t n = msrp_write_response(buf, sizeof(buf), (cm_slice){ in->tid, strlen(in->tid) },
+					code, (cm_slice){ reason, strlen(reason) },
+					(cm_slice){ in->to, strlen(in->to) },
+					(cm_slice){ in->from, strlen(in->from) }, NULL, 0);
+	if (n > 0 && (size_t)n <= sizeof(buf)) {
+		struct iovec iov = { buf, (size_t)n };
+		msrp_conn_send_frame(mc, &iov, 1);
+	}
+}
+
+/* The success REPORT of a whole message (RFC 4975 §7.1.2): back along its From-Path. */
+static void success_report(struct msrp_ua_sess *s, const struct msrp_ua_in *in,
+			   const struct msrp_reasm_msg *m)
+{
+	char buf[2 * COPY_MAX + 512], tid[MSRP_ID_TID_LEN + 1];
+	struct msrp_range r = { .start = 1, .end = (int64_t)m->len, .total = (int64_t)m->len };
+	struct msrp_status st = { .ns = 0, .code = 200, .comment = CM_SLICE_LIT("OK") };
+	if (msrp_id_tid(tid, sizeof(tid)) < 0)
+		return;
+	ssize_t n = msrp_write_report(buf, sizeof(buf), (cm_slice){ tid, MSRP_ID_TID_LEN },
+				      (cm_slice){ in->from, strlen(in->from) },
+				      (cm_slice){ s->local_uri, strlen(s->local_uri) },
+				      (cm_slice){ m->message_id, m->message_id_len }, &r, &st);
+	if (n > 0 && (size_t)n <= sizeof(buf)) {
+		struct iovec iov = { buf, (size_t)n };
+		if (msrp_conn_send_frame(s->mc, &iov, 1) >= 0)
+			s->ua->st.success_reports_out++;
+	}
+}
+
+static void incoming_report(struct msrp_ua_sess *s, const struct msrp_msg *m)
+{
+	struct msrp_status st;
+	cm_slice v = msrp_hdr_get(m, MSRP_H_STATUS), id = msrp_hdr_get(m, MSRP_H_MESSAGE_ID);
+	char msgid[MSRP_TID_MAX + 1];
+	s->ua->st.reports_in++;
+	if (!v.p || !id.p || id.len > MSRP_TID_MAX || msrp_hdr_status(v, &st) < 0)
+		return;
+	memcpy(msgid, id.p, id.len);
+	msgid[id.len] = '\0';
+	report(s, msgid, st.code);
+}
+
+void msrp_ua_head(struct msrp_ua *ua, struct msrp_conn *mc, struct msrp_ua_conn *uc,
+		  const struct msrp_msg *m)
+{
+	cm_slice to = msrp_hdr_get(m, MSRP_H_TO_PATH), from = msrp_hdr_get(m, MSRP_H_FROM_PATH);
+	cm_slice rest = to, u0, extra;
+	struct msrp_uri u;
+	if (uc->in)
+		in_free(uc->in);
+	if (m->method != MSRP_M_SEND && m->method != MSRP_M_REPORT) {
+		msrp_conn_respond(mc, m, 403, CM_SLICE_LIT("Action-not-allowed: not a relay"), NULL,
+				  0);
+		return;
+	}
+	if (!from.p || msrp_path_next(&rest, &u0) <= 0 || msrp_path_next(&rest, &extra) > 0 ||
+	    msrp_uri_parse(u0, &u) < 0) {
+		ua->st.answered_400++;
+		msrp_conn_respond(mc, m, 400, CM_SLICE_NULL, NULL, 0);
+		return;
+	}
+	struct msrp_ua_sess *s = (struct msrp_ua_sess *)msrp_sess_find(&ua->sessions,
+									 u.session_id);
+	if (!s || s->ended) {
+		ua->st.answered_481++;
+		msrp_conn_respond(mc, m, 481, CM_SLICE_NULL, NULL, 0);
+		return;
+	}
+	int first = !s->mc;
+	if (first && bind_to(s, mc, uc) == 0) {
+		ua->st.bound++;
+	} else if (s->mc != mc) {
+		ua->st.answered_506++;
+		msrp_conn_respond(mc, m, 506, CM_SLICE_NULL, NULL, 0);
+		return;
+	}
+	if (m->method == MSRP_M_REPORT) {
+		incoming_report(s, m);
+	} else {
+		/* a SEND: its answer comes at its end, when reassembly has had its say */
+		size_t tl = u0.len, fl = from.len;
+		if (tl > COPY_MAX || fl > COPY_MAX) {
+			msrp_conn_respond(mc, m, 400, CM_SLICE_NULL, NULL, 0);
+			return;
+		}
+		struct msrp_ua_in *in = calloc(1, sizeof(*in) + tl + fl + 2);
+		if (!in)
+			return;
+		in->s = s;
+		in->uc = uc;
+		in->to = in->buf;
+		in->from = in->buf + tl + 1;
+		memcpy(in->to, u0.p, tl);
+		memcpy(in->from, from.p, fl);
+		snprintf(in->tid, sizeof(in->tid), "%.*s", (int)m->tid.len, m->tid.p);
+		cm_slice v = msrp_hdr_get(m, MSRP_H_FAILURE_REPORT);
+		if (!v.p || msrp_hdr_failure_report(v, &in->fr) < 0)
+			in->fr = MSRP_REPORT_ABSENT;
+		v = msrp_hdr_get(m, MSRP_H_SUCCESS_REPORT);
+		if (!v.p || msrp_hdr_success_report(v, &in->sr) < 0)
+			in->sr = MSRP_REPORT_ABSENT;
+		cm_slice ctype = msrp_hdr_get(m, MSRP_H_CONTENT_TYPE);
+		if (m->has_body && s->ev->accept && !s->ev->accept(s->arg, ctype)) {
+			in->verdict = 415;
+		} else if (m->has_body) {
+			struct msrp_range r = { .start = 1, .end = -1, .total = -1 };
+			v = msrp_hdr_get(m, MSRP_H_BYTE_RANGE);
+			if (v.p && msrp_hdr_range(v, &r) < 0)
+				in->verdict = 400;
+			else
+				in->verdict = msrp_reasm_code(msrp_reasm_begin(
+					s->reasm, msrp_hdr_get(m, MSRP_H_MESSAGE_ID), &r, ctype,
+					eng_now_ms(ua->w), &in->ck));
+			if (in->verdict == 200) {
+				in->verdict = 0; /* the end says */
+				if (!eng_timer_armed(&s->rtimer))
+					eng_timer_arm(ua->w, &s->rtimer, ua->cfg.reasm.timeout_ms);
+			}
+		} else {
+			in->verdict = 200; /* an empty SEND (binding, or keep-alive) */
+		}
+		ua->st.chunks_in++;
+		uc->in = in;
+		s->in = in;
+	}
+	if (first) {
+		s->ready = 1;
+		if (s->ev->ready)
+			s->ev->ready(s, s->arg);
+		pump(s);
+	}
+}
+
+void msrp_ua_body(struct msrp_ua_conn *uc, cm_slice body)
+{
+	struct msrp_ua_in *in = uc->in;
+	if (!in || in->verdict || !in->s)
+		return;
+	int v = msrp_reasm_data(in->s->reasm, &in->ck, body.p, body.len);
+	if (v < 0)
+		in->verdict = msrp_reasm_code(v);
+}
+
+void msrp_ua_end(struct msrp_ua_conn *uc, enum msrp_flag flag)
+{
+	struct msrp_ua_in *in = uc->in;
+	if (!in)
+		return;
+	struct msrp_ua_sess *s = in->s;
+	struct msrp_ua *ua = s->ua;
+	int code = in->verdict;
+	struct msrp_reasm_msg msg = { 0 };
+	int v = 0;
+	if (!code) {
+		v = msrp_reasm_end(s->reasm, &in->ck, flag, &msg);
+		code = msrp_reasm_code(v);
+	}
+	if (code == 415)
+		ua->st.answered_415++;
+	else if (code == 413)
+		ua->st.answered_413++;
+	else if (code == 400)
+		ua->st.answered_400++;
+	answer(s->mc, in, code);
+	if (v == MSRP_REASM_COMPLETE) {
+		ua->st.msgs_in++;
+		if (msrp_report_success_eff(in->sr) == MSRP_REPORT_YES)
+			success_report(s, in, &msg);
+		in_free(in); /* before the owner, who may close the session */
+		if (s->ev->message)
+			s->ev->message(s, s->arg, &msg);
+		else
+			msrp_reasm_msg_free(&msg);
+		return;
+	}
+	in_free(in);
+}
+
+void msrp_ua_conn_closed(struct msrp_ua *ua, struct msrp_ua_conn *uc, int err)
+{
+	(void)ua;
+	if (uc->in)
+		in_free(uc->in);
+	while (uc->sess.head) {
+		struct msrp_ua_sess *s = (struct msrp_ua_sess *)uc->sess.head;
+		msrp_sess_unbind(&s->s);
+		s->mc = NULL;
+		s->uc = NULL;
+		sess_end(s, err ? err : -ECONNRESET);
+	}
+}
+
+/* ---- connections given wholly to the UA ------------------------------------------------ */
+
+/* The UA state of <mc>: its owner pointer, made on first sight (the pool's connections and
+ * accepted ones alike when the UA runs them). */
+static struct msrp_ua *ua_of(struct msrp_conn *mc);
+
+static struct msrp_ua_conn *conn_state(struct msrp_conn *mc)
+{
+	struct ua_own *o = msrp_conn_owner(mc);
+	struct msrp_ua *ua = ua_of(mc);
+	if (o || !ua || !(o = calloc(1, sizeof(*o))))
+		return o ? &o->uc : NULL;
+	o->mc = mc;
+	o->next = ua->owned;
+	if (o->next)
+		o->next->prev = &o->next;
+	o->prev = &ua->owned;
+	ua->owned = o;
+	msrp_conn_set_owner(mc, o);
+	return &o->uc;
+}
+
+static void own_free(struct ua_own *o)
+{
+	*o->prev = o->next;
+	if (o->next)
+		o->next->prev = o->prev;
+	msrp_conn_set_owner(o->mc, NULL);
+	free(o);
+}
+
+static void c_head(struct msrp_conn *mc, const struct msrp_msg *m)
+{
+	struct msrp_ua_conn *uc = conn_state(mc);
+	struct msrp_ua *ua = ua_of(mc);
+	if (uc && ua)
+		msrp_ua_head(ua, mc, uc, m);
+}
+
+static void c_body(struct msrp_conn *mc, eng_buf *b, cm_slice body)
+{
+	struct msrp_ua_conn *uc = msrp_conn_owner(mc);
+	(void)b;
+	if (uc)
+		msrp_ua_body(uc, body);
+}
+
+static void c_end(struct msrp_conn *mc, enum msrp_flag flag)
+{
+	struct msrp_ua_conn *uc = msrp_conn_owner(mc);
+	if (uc)
+		msrp_ua_end(uc, flag);
+}
+
+static void c_close(struct msrp_conn *mc, int err)
+{
+	struct ua_own *o = msrp_conn_owner(mc);
+	if (!o)
+		return;
+	msrp_ua_conn_closed(ua_of(mc), &o->uc, err);
+	own_free(o);
+}
+
+static const struct msrp_conn_ops ua_conn_ops = {
+	.on_head = c_head, .on_body = c_body, .on_end = c_end, .on_close = c_close,
+};
+
+const struct msrp_conn_ops *msrp_ua_conn_ops(void)
+{
+	return &ua_conn_ops;
+}
+
+/* Accepted connections carry the UA as udata; the pool's carry the pool, whose owner is
+ * the UA: the UA keeps one pointer per worker to find itself from either. */
+static _Thread_local struct msrp_ua *ua_self;
+
+static struct msrp_ua *ua_of(struct msrp_conn *mc)
+{
+	(void)mc;
+	return ua_self;
+}
+
+/* ---- life cycle ----------------------------------------------------------------------- */
+
+struct msrp_ua *msrp_ua_new(eng_worker *w, struct msrp_worker *mw, struct msrp_pool *pool,
+			    const struct msrp_ua_cfg *cfg)
+{
+	struct msrp_ua *ua = calloc(1, sizeof(*ua));
+	if (!ua)
+		return NULL;
+	ua->w = w;
+	ua->mw = mw;
+	ua->pool = pool;
+	ua->cfg = *cfg;
+	if (!ua->cfg.chunk_size)
+		ua->cfg.chunk_size = MSRP_CHUNK_SIZE_DEFAULT;
+	if (msrp_sess_table_init(&ua->sessions, 256) < 0) {
+		free(ua);
+		return NULL;
+	}
+	ua_self = ua;
+	return ua;
+}
+
+void msrp_ua_free(struct msrp_ua *ua)
+{
+	if (!ua)
+		return;
+	for (uint32_t i = 0; i <= ua->sessions.mask; i++)
+		while (ua->sessions.buckets[i])
+			msrp_ua_close((struct msrp_ua_sess *)ua->sessions.buckets[i]);
+	msrp_sess_table_fini(&ua->sessions);
+	while (ua->owned)
+		own_free(ua->owned);
+	if (ua_self == ua)
+		ua_self = NULL;
+	free(ua);
+}
+
+const struct msrp_ua_stats *msrp_ua_stats(const struct msrp_ua *ua)
+{
+	return &ua->st;
+}

@@ -1,0 +1,209 @@
+/* test_msrp_ua.c — the MSRP side of user-agent sessions, two of them on one worker talking
+ * over loopback: an active one connects and binds, a passive one is bound by the first
+ * request; messages in chunks both ways, reassembled whole, success REPORTs, 415 for a type
+ * the receiver does not take, 481 once the receiver closed. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/eng.h"
+#include "msrp/msrp_pool.h"
+#include "msrp/msrp_reasm.h"
+#include "msrp/msrp_ua.h"
+#include "tests/lib/eng_job.h"
+
+static eng_engine *e;
+static eng_worker *w;
+static struct msrp_worker *mw;
+static struct msrp_pool *pool;
+static struct msrp_ua *ua;
+static int port;
+
+struct side {
+	struct msrp_ua_sess *s;
+	int ready, ended, nmsg;
+	char last_ctype[64];
+	size_t last_len;
+	char last_body[8192];
+	char report_id[64];
+	int report_status, nreports;
+};
+static struct side pa, ac; /* passive and active */
+
+static void ev_ready(struct msrp_ua_sess *s, void *arg) { (void)s; ((struct side *)arg)->ready = 1; }
+static void ev_ended(struct msrp_ua_sess *s, void *arg, int err)
+{
+	(void)s;
+	(void)err;
+	((struct side *)arg)->ended = 1;
+}
+static void ev_message(struct msrp_ua_sess *s, void *arg, struct msrp_reasm_msg *m)
+{
+	struct side *d = arg;
+	(void)s;
+	d->nmsg++;
+	d->last_len = m->len < sizeof(d->last_body) ? m->len : sizeof(d->last_body);
+	memcpy(d->last_body, m->data, d->last_len);
+	snprintf(d->last_ctype, sizeof(d->last_ctype), "%s", m->content_type ? m->content_type : "");
+	msrp_reasm_msg_free(m);
+}
+static void ev_report(struct msrp_ua_sess *s, void *arg, const char *id, int status)
+{
+	struct side *d = arg;
+	(void)s;
+	snprintf(d->report_id, sizeof(d->report_id), "%s", id);
+	d->report_status = status;
+	d->nreports++;
+}
+/* the passive side takes text only */
+static int accept_text(void *arg, cm_slice ct)
+{
+	(void)arg;
+	return ct.len >= 5 && memcmp(ct.p, "text/", 5) == 0;
+}
+static const struct msrp_ua_events ev_pa = { ev_ready, ev_message, ev_report, ev_ended,
+					     accept_text };
+static const struct msrp_ua_events ev_ac = { ev_ready, ev_message, ev_report, ev_ended, NULL };
+
+static void on_accept(eng_listener *l, eng_conn *c)
+{
+	msrp_conn_new(mw, c, msrp_ua_conn_ops(), l->udata);
+}
+
+static void setup_job(void *arg)
+{
+	struct msrp_conn_cfg cc;
+	struct msrp_ua_cfg uc = { .chunk_size = 1000 };
+	int err;
+	(void)arg;
+	msrp_conn_cfg_default(&cc);
+	msrp_reasm_cfg_defaults(&uc.reasm);
+	mw = msrp_worker_new(w, &cc);
+	pool = msrp_pool_new(mw, NULL, NULL, msrp_ua_conn_ops(), NULL);
+	ua = msrp_ua_new(w, mw, pool, &uc);
+	eng_listener *l = eng_listen(w, "127.0.0.1:0", 0, NULL, on_accept, ua, &err);
+	port = l ? eng_listener_port(l) : 0;
+}
+
+static void teardown_job(void *arg)
+{
+	(void)arg;
+	msrp_ua_free(ua);
+	msrp_pool_free(pool);
+}
+
+static void setup(void)
+{
+	char err[256];
+	e = eng_job_engine(0, err, sizeof(err));
+	cr_assert_not_null(e, "%s", err);
+	w = eng_worker_at(e, 0);
+	cr_assert_eq(eng_job_run(w, setup_job, NULL), 0);
+	cr_assert_gt(port, 0);
+	memset(&pa, 0, sizeof(pa));
+	memset(&ac, 0, sizeof(ac));
+}
+
+static void teardown(void)
+{
+	eng_job_run(w, teardown_job, NULL);
+	eng_stop(e);
+	eng_destroy(e);
+	msrp_worker_free(mw);
+}
+
+TestSuite(msrp_ua, .init = setup, .fini = teardown, .timeout = 20);
+
+static char uri_p[96], uri_a[96];
+
+static void open_job(void *arg)
+{
+	int err;
+	(void)arg;
+	snprintf(uri_p, sizeof(uri_p), "msrp://127.0.0.1:%d/passive1;tcp", port);
+	snprintf(uri_a, sizeof(uri_a), "msrp://127.0.0.1:9/active22;tcp");
+	struct msrp_ua_sess_cfg p = { uri_p, uri_a, 0 }, a = { uri_a, uri_p, 1 };
+	pa.s = msrp_ua_open(ua, &p, &ev_pa, &pa, &err);
+	ac.s = msrp_ua_open(ua, &a, &ev_ac, &ac, &err);
+}
+
+static int both_ready(void *arg) { (void)arg; return pa.ready && ac.ready; }
+static int pa_has(void *arg) { return pa.nmsg >= *(int *)arg; }
+static int ac_has(void *arg) { return ac.nmsg >= *(int *)arg; }
+static int ac_reports(void *arg) { return ac.nreports >= *(int *)arg; }
+
+static char big[3000];
+static char sent_id[MSRP_ID_MSGID_LEN + 1];
+static int send_rc;
+struct send_req {
+	struct side *from;
+	const char *ctype;
+	const char *body;
+	size_t len;
+	enum msrp_report sr;
+};
+static void send_job(void *arg)
+{
+	struct send_req *q = arg;
+	send_rc = msrp_ua_send(q->from->s, (cm_slice){ q->ctype, strlen(q->ctype) }, q->body,
+			       q->len, q->sr, MSRP_REPORT_ABSENT, sent_id);
+}
+
+Test(msrp_ua, bind_then_messages_both_ways)
+{
+	int one = 1, two = 2;
+	cr_assert_eq(eng_job_run(w, open_job, NULL), 0);
+	cr_assert_not_null(pa.s);
+	cr_assert_not_null(ac.s);
+	cr_assert_eq(eng_job_wait(w, both_ready, NULL, 3000), 0, "not bound");
+
+	/* 3000 bytes from the active side: three chunks of 1000, one message on arrival,
+	 * with the success REPORT the sender asked for */
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 26);
+	struct send_req q = { &ac, "text/plain", big, sizeof(big), MSRP_REPORT_YES };
+	cr_assert_eq(eng_job_run(w, send_job, &q), 0);
+	cr_assert_eq(send_rc, 0);
+	cr_assert_eq(eng_job_wait(w, pa_has, &one, 3000), 0, "no message");
+	cr_assert_eq(pa.last_len, sizeof(big));
+	cr_assert_eq(memcmp(pa.last_body, big, sizeof(big)), 0);
+	cr_assert_str_eq(pa.last_ctype, "text/plain");
+	cr_assert_eq(eng_job_wait(w, ac_reports, &one, 3000), 0, "no success report");
+	cr_assert_eq(ac.report_status, 200);
+	cr_assert_str_eq(ac.report_id, sent_id);
+
+	/* and back, over the connection the active side opened */
+	struct send_req r = { &pa, "text/plain", "pong", 4, MSRP_REPORT_ABSENT };
+	cr_assert_eq(eng_job_run(w, send_job, &r), 0);
+	cr_assert_eq(eng_job_wait(w, ac_has, &one, 3000), 0, "no message back");
+	cr_assert_eq(ac.last_len, 4);
+	cr_assert_eq(memcmp(ac.last_body, "pong", 4), 0);
+
+	/* a type the passive side does not take: 415, a failure for the sender */
+	struct send_req t = { &ac, "image/png", "\x89PNG", 4, MSRP_REPORT_ABSENT };
+	cr_assert_eq(eng_job_run(w, send_job, &t), 0);
+	cr_assert_eq(eng_job_wait(w, ac_reports, &two, 3000), 0, "no failure");
+	cr_assert_eq(ac.report_status, 415);
+	cr_assert_eq(pa.nmsg, 1);
+}
+
+static void close_pa_job(void *arg)
+{
+	(void)arg;
+	msrp_ua_close(pa.s);
+	pa.s = NULL;
+}
+
+Test(msrp_ua, a_closed_session_is_481)
+{
+	int two = 2;
+	cr_assert_eq(eng_job_run(w, open_job, NULL), 0);
+	cr_assert_eq(eng_job_wait(w, both_ready, NULL, 3000), 0, "not bound");
+	struct send_req q = { &ac, "text/plain", "one", 3, MSRP_REPORT_YES };
+	cr_assert_eq(eng_job_run(w, send_job, &q), 0);
+	cr_assert_eq(eng_job_run(w, close_pa_job, NULL), 0);
+	struct send_req r = { &ac, "text/plain", "two", 3, MSRP_REPORT_ABSENT };
+	cr_assert_eq(eng_job_run(w, send_job, &r), 0);
+	cr_assert_eq(eng_job_wait(w, ac_reports, &two, 3000), 0, "no 481");
+	cr_assert_eq(ac.report_status, 481);
+}
