@@ -3,6 +3,7 @@
  *   GET /v1/status        version, uptime, subsystems' readiness, engine and workers
  *   GET /metrics          Prometheus text exposition 0.0.4
  *   GET /v1/openapi.yaml  the OpenAPI document of all this (public: no token needed)
+ *   GET /v1/events        Server-Sent Events stream of the events (api_events.h)
  *
  * Threads: one api thread runs every listener and every HTTP callback. It never touches a
  * worker's state: it asks each worker through its mailbox (api_gather()) and keeps the HTTP
@@ -127,6 +128,15 @@ void *api_gather_arg(const struct api_gather *g);
 void api__h_status(struct api_req *r);
 void api__h_metrics(struct api_req *r);
 void api__h_openapi(struct api_req *r);
+
+/* For streamed answers (GET /v1/events, api_events.c): answers <status> with <resp>, a
+ * libmicrohttpd response the caller built (its reference is taken), as <ctype> (static). */
+struct MHD_Response;
+struct MHD_Connection;
+void api__reply_stream(struct api_req *r, unsigned status, const char *ctype,
+		       struct MHD_Response *resp);
+/* The libmicrohttpd connection of <r> (to suspend and resume a stream). */
+struct MHD_Connection *api__req_conn(const struct api_req *r);
 
 /* One field of struct eng_stats, as GET /v1/status and /metrics name it. */
 struct api__stat_field {

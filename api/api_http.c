@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/api_events.h"
 #include "common/cm_log.h"
 #include "engine/eng.h"
 
@@ -44,6 +45,7 @@ static const struct api_route api_routes[] = {
 	{ "GET", "/v1/status", api__h_status, 0 },
 	{ "GET", "/metrics", api__h_metrics, 0 },
 	{ "GET", "/v1/openapi.yaml", api__h_openapi, API_RF_PUBLIC },
+	{ "GET", "/v1/events", api__h_events, 0 },
 };
 #define API_NROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
 
@@ -97,6 +99,7 @@ struct api_req {
 	char *resp;
 	size_t resp_len;
 	const char *ctype;
+	struct MHD_Response *stream; /* a streamed answer (api__reply_stream), or NULL */
 	const char *hname[API_MAX_HEADERS];
 	char *hval[API_MAX_HEADERS];
 	unsigned nhdr;
@@ -349,6 +352,10 @@ static void reply_set(struct api_req *r, unsigned status, const char *ctype, cha
 		      size_t len)
 {
 	free(r->resp);
+	if (r->stream) {
+		MHD_destroy_response(r->stream);
+		r->stream = NULL;
+	}
 	r->status = status;
 	r->ctype = ctype;
 	r->resp = text;
@@ -392,6 +399,15 @@ void api_reply_error(struct api_req *r, unsigned status, const char *fmt, ...)
 					    "message", msg));
 }
 
+void api__reply_stream(struct api_req *r, unsigned status, const char *ctype,
+		       struct MHD_Response *resp)
+{
+	reply_set(r, status, ctype, NULL, 0);
+	r->stream = resp;
+}
+
+struct MHD_Connection *api__req_conn(const struct api_req *r) { return r->conn; }
+
 void api_reply_header(struct api_req *r, const char *name, const char *value)
 {
 	if (r->nhdr >= API_MAX_HEADERS)
@@ -406,11 +422,13 @@ void api_reply_header(struct api_req *r, const char *name, const char *value)
 /* Hands the answer of <r> to libmicrohttpd. */
 static enum MHD_Result reply_queue(struct api_req *r)
 {
-	struct MHD_Response *resp;
+	struct MHD_Response *resp = r->stream;
 
-	resp = MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE);
+	if (!resp)
+		resp = MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE);
 	if (!resp)
 		return MHD_NO;
+	r->stream = NULL;
 	r->resp = NULL; /* the response owns it now */
 	r->state = RS_QUEUED;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
@@ -727,6 +745,8 @@ static void on_request_done(void *cls, struct MHD_Connection *conn, void **con_c
 	}
 	for (unsigned i = 0; i < r->nhdr; i++)
 		free(r->hval[i]);
+	if (r->stream)
+		MHD_destroy_response(r->stream);
 	free(r->resp);
 	free(r->body);
 	free(r->path);
@@ -760,6 +780,9 @@ static void *api_main(void *arg)
 			    (timeout < 0 || t < (MHD_UNSIGNED_LONG_LONG)timeout))
 				timeout = (int)t;
 		}
+		int et = api__events_timeout();
+		if (et >= 0 && (timeout < 0 || et < timeout))
+			timeout = et;
 		if (timeout < 0 || timeout > 1000)
 			timeout = 1000;
 		int n = epoll_wait(srv->epfd, ev, 16, timeout);
@@ -770,10 +793,13 @@ static void *api_main(void *arg)
 				(void)rc;
 			}
 		pending_run(0);
+		api__events_run();
 		for (unsigned i = 0; i < srv->nd; i++)
 			MHD_run(srv->d[i]);
 	}
-	/* what still waits for workers is answered now; the answers go out if they can */
+	/* what still waits for workers is answered now; the answers go out if they can; the
+	 * event streams end */
+	api__events_shutdown();
 	pending_run(1);
 	for (unsigned i = 0; i < srv->nd; i++)
 		MHD_run(srv->d[i]);
@@ -878,6 +904,7 @@ static void srv_free(struct api_srv *s)
 {
 	for (unsigned i = 0; i < s->nd; i++)
 		MHD_stop_daemon(s->d[i]);
+	api__events_stop(); /* after the daemons: their streams' callbacks need it */
 	if (s->epfd >= 0)
 		close(s->epfd);
 	if (s->wake)
@@ -972,6 +999,15 @@ int api_start(const struct cm_config *cfg, eng_engine *e, char *err, size_t errl
 			     ls->v[i]);
 			goto fail;
 		}
+	}
+	int efd = api__events_start(cfg, err, errlen);
+	ev.events = EPOLLIN;
+	ev.data.u32 = API_LISTEN_MAX + 1;
+	if (efd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, efd, &ev) < 0) {
+		rc = efd < 0 ? efd : -errno;
+		if (efd >= 0)
+			fail(err, errlen, "events: epoll: %s", strerror(errno));
+		goto fail;
 	}
 	openapi_load();
 	if (!s->openapi)
