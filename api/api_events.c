@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -941,6 +942,12 @@ static int hooks_start(const struct cm_config_api *a, char *err, size_t errlen)
 	curl_multi_setopt(ev.multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
 	for (size_t i = 0; i < a->webhooks.n; i++) {
 		struct hook *h = &ev.hooks[ev.nhooks];
+		if (strncasecmp(a->webhooks.v[i], "http://", 7) != 0 &&
+		    strncasecmp(a->webhooks.v[i], "https://", 8) != 0) {
+			snprintf(err, errlen, "api.webhooks \"%s\": not an http:// or https:// URL",
+				 a->webhooks.v[i]);
+			return -EINVAL;
+		}
 		h->url = strdup(a->webhooks.v[i]);
 		h->easy = curl_easy_init();
 		if (!h->url || !h->easy) {
@@ -1017,6 +1024,10 @@ int api__events_start(const struct cm_config *cfg, char *err, size_t errlen)
 	if (a->webhooks.n && (rc = hooks_start(a, err, errlen)) < 0)
 		goto fail;
 	atomic_store(&q.running, 1);
+	CM_INFO("api: events: %u webhook%s (%s, %" PRId64 " ms, %u retries), queue of %" PRId64
+		", up to %" PRId64 " streams on /v1/events", ev.nhooks, ev.nhooks == 1 ? "" : "s",
+		ev.secret_len ? "signed" : "unsigned", a->webhook_timeout_ms, ev.retries,
+		q.limit, ev.max_streams);
 	return ev.epfd;
 fail:
 	api__events_stop();

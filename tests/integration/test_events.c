@@ -135,7 +135,8 @@ static void hook_done(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static void hook_start(const int *script, int n)
 {
-	memcpy(hk.script, script, sizeof(int) * (size_t)n);
+	if (n)
+		memcpy(hk.script, script, sizeof(int) * (size_t)n);
 	hk.nscript = n;
 	hk.d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
 				0, NULL, NULL, hook_req, NULL,
@@ -799,5 +800,45 @@ Test(events, openapi_lists_events, .timeout = 30)
 	cr_expect_eq(status, 200);
 	cr_expect(strstr(body, "\n  /v1/events:\n    get:\n"));
 	free(body);
+	down();
+}
+
+Test(events, sse_keepalive, .timeout = 40)
+{
+	hook_start(NULL, 0);
+	up(&(struct opts){ 0 });
+	struct sse_cli c;
+	sse_open(&c, NULL);
+	cr_assert(sse_read_until(&c, "retry: ", TMO));
+	long long t0 = mono_ms();
+	cr_assert(sse_read_until(&c, "\n: keep-alive\n\n", API_SSE_KEEPALIVE_MS + 3000),
+		  "%s", c.buf);
+	long long d = mono_ms() - t0;
+	cr_expect(d >= API_SSE_KEEPALIVE_MS - 500, "keep-alive after %lld ms", d);
+	cr_assert_eq(publish("session.incoming", 1), 0);
+	cr_assert(sse_read_until(&c, "event: session.incoming", TMO), "%s", c.buf);
+	sse_close(&c);
+	down();
+}
+
+Test(events, bad_webhook_url, .timeout = 30)
+{
+	static const char *const listen[] = { "RCSGW_API_LISTEN=" HOST ":0",
+					      "RCSGW_API_WEBHOOKS=ftp://example.org/x", NULL };
+	struct eng_config ec;
+	char err[256];
+
+	eng_config_defaults(&ec);
+	ec.backend = ENG_BACKEND_EPOLL;
+	ec.workers = 1;
+	ec.pin = 0;
+	fx.e = eng_create(&ec, err, sizeof(err));
+	cr_assert(fx.e, "eng_create: %s", err);
+	cr_assert_eq(eng_start(fx.e, NULL, NULL), 0);
+	cr_assert_eq(cm_config_load_env(&fx.cfg, NULL, (char *const *)listen, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_expect_eq(api_start(&fx.cfg, fx.e, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "ftp://example.org/x"), "%s", err);
+	cr_expect_eq(api_event_publish(json_pack("{s:s}", "type", "x")), -ENOTCONN);
 	down();
 }
