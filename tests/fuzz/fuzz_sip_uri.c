@@ -4,20 +4,11 @@
  * that ASan sees a read past its end. Every slice handed out must lie in the value, and a
  * URI that parses must parse again to the same parts from a copy of its own slices
  * (scheme + ":" + parts are not rebuilt: the URI text is re-parsed where it lies). */
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sip/sip_hdr.h"
-
-#define CHECK(c)                                                                           \
-	do {                                                                               \
-		if (!(c)) {                                                                \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);  \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
+#include "tests/fuzz/fuzz_check.h"
 
 static int within(cm_slice s, const char *lo, size_t n)
 {

@@ -28,6 +28,24 @@ static cm_slice gv(const char *s)
 	return (cm_slice){ guard_copy(s, n), n };
 }
 
+/* Each of <bad>[0..<n>) is refused by the parser <which> with -EINVAL. */
+enum which { P_URI, P_ADDR, P_VIA };
+
+static void refused(enum which w, const char *const *bad, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		cm_slice g = gv(bad[i]);
+		struct sip_uri u;
+		struct sip_addr a;
+		struct sip_via v;
+		int r = w == P_URI ? sip_uri_parse(g, &u)
+			: w == P_ADDR ? sip_addr_parse(g, &a) : sip_via_parse(g, &v);
+
+		cr_assert_eq(r, -EINVAL, "%s", bad[i]);
+		guard_release(g.p);
+	}
+}
+
 /* ---- names -------------------------------------------------------------------------- */
 
 Test(sip_hdr, names_any_case_and_compact_forms)
@@ -137,14 +155,8 @@ Test(sip_hdr, uri_refused)
 		"<sip:user@example.com>", "sip:x@example.com;transport", "tel:", "tel:12a;x=",
 		"nobodyknowsthisscheme:totallyopaquecontent", "sip:x@1.2.3.4.5..",
 	};
-	struct sip_uri u;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		cm_slice g = gv(bad[i]);
-
-		cr_assert_eq(sip_uri_parse(g, &u), -EINVAL, "%s", bad[i]);
-		guard_release(g.p);
-	}
+	refused(P_URI, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 Test(sip_hdr, params)
@@ -214,11 +226,7 @@ Test(sip_hdr, addresses)
 		"", "\"open <sip:a@b>", "<sip:a@b", "<>", "<nocolon>", "Bell, Alexander <sip:a@b>",
 		"sip:a@b;tag", "sip:a@b;tag=1;tag=2", "<sip:a@b> junk", "sip:a@b;", "<sip:a b@c>",
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		g = gv(bad[i]);
-		cr_assert_eq(sip_addr_parse(g, &a), -EINVAL, "%s", bad[i]);
-		guard_release(g.p);
-	}
+	refused(P_ADDR, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 Test(sip_hdr, lists)
@@ -291,11 +299,7 @@ Test(sip_hdr, via)
 		"SIP/2.0/UDP host;branch", "SIP/2.0/UDP host;rport=x", "SIP/2.0/UDP [::1",
 		"SIP/2.0/UDPhost", "SIP/2.0/UDP host junk",
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		g = gv(bad[i]);
-		cr_assert_eq(sip_via_parse(g, &v), -EINVAL, "%s", bad[i]);
-		guard_release(g.p);
-	}
+	refused(P_VIA, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 Test(sip_hdr, cseq_callid_numbers)
