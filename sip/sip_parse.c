@@ -254,6 +254,7 @@ static unsigned header_line(const char *s, const char *e, struct sip_msg *m, uns
 	const char *q, *v, *ve;
 	struct sip_hdr *h;
 	enum sip_hid id;
+	int inq = 0;
 
 	for (q = s; q < e && sip_cis(*q, SIP_C_TOKEN); q++)
 		;
@@ -268,8 +269,15 @@ static unsigned header_line(const char *s, const char *e, struct sip_msg *m, uns
 		;
 	for (ve = e; ve > v && sip_cis(ve[-1], SIP_C_LWS); ve--)
 		;
-	/* CTLs: HTAB, and the CRLF of a fold (always followed by SP or HTAB here) */
+	/* CTLs: HTAB, the CRLF of a fold (always followed by SP or HTAB here), and any but
+	 * CR and LF escaped by a quoted-pair inside a quoted-string (§25.1) */
 	for (const char *c = v; c < ve; c++) {
+		if (*c == '"') {
+			inq = !inq;
+		} else if (inq && *c == '\\' && c + 1 < ve && c[1] != '\r' && c[1] != '\n') {
+			c++;
+			continue;
+		}
 		if (!sip_cis(*c, SIP_C_CTL) || *c == '\t')
 			continue;
 		if (*c == '\r' && c + 1 < ve && c[1] == '\n') {

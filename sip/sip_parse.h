@@ -20,7 +20,8 @@
  * between calls; it must pass them again, from the same first byte, with more after them.
  *
  * Grammar: RFC 3261 §25, strict where framing or the transaction layer depend on it (CRLF
- * line ends, no bare CR or LF, no NUL or other CTL in a header but HTAB, "SIP/" 1*DIGIT
+ * line ends, no bare CR or LF, no CTL in a header but HTAB and the quoted-pairs of
+ * quoted-strings (RFC 4475's intmeth has NUL, BEL and DEL there), "SIP/" 1*DIGIT
  * "." 1*DIGIT, one SP between the start-line elements, a 3-digit status in 100..699, a
  * token method; Via, From, To, Call-ID and CSeq present and well-formed, From, To, Call-ID,
  * CSeq, Max-Forwards, Content-Length and Content-Type not repeated, the CSeq method equal
