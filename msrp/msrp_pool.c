@@ -289,6 +289,18 @@ static int hop_key(const struct msrp_hop *h, char *key, int *family)
 	return 0;
 }
 
+struct msrp_conn *msrp_pool_peek_hop(struct msrp_pool *p, const struct msrp_hop *h)
+{
+	char key[POOL_KEY_MAX];
+	int family;
+	if (p->dying || hop_key(h, key, &family) < 0)
+		return NULL;
+	for (struct entry *e = p->entries; e; e = e->next)
+		if (e->state == E_OPEN && !e->waiters && strcmp(e->key, key) == 0)
+			return e->mc;
+	return NULL;
+}
+
 int msrp_pool_get_hop(struct msrp_pool *p, const struct msrp_hop *h, msrp_pool_cb cb, void *arg)
 {
 	char key[POOL_KEY_MAX];
@@ -308,8 +320,13 @@ int msrp_pool_get_hop(struct msrp_pool *p, const struct msrp_hop *h, msrp_pool_c
 	wt->cb = cb;
 	wt->arg = arg;
 	if (e) {
-		wt->next = e->waiters;
-		e->waiters = wt;
+		/* at the end: callers get their connections in the order they asked (a relay's
+		 * frames to one next hop keep their order) */
+		struct waiter **pp = &e->waiters;
+		while (*pp)
+			pp = &(*pp)->next;
+		wt->next = NULL;
+		*pp = wt;
 		if (e->state == E_OPEN)
 			kick(p);
 		return 0;

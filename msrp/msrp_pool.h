@@ -57,6 +57,11 @@ int msrp_pool_get_hop(struct msrp_pool *p, const struct msrp_hop *h, msrp_pool_c
  * "direct" (msrp_hop_direct()). Same returns. */
 int msrp_pool_get(struct msrp_pool *p, const struct msrp_uri *u, msrp_pool_cb cb, void *arg);
 
+/* The open connection of hop <h> when there is one and nobody waits for it (a caller that
+ * takes it then keeps the order of what it sends after what the waiters send), else NULL.
+ * No callback: for the common case of a connection already there. */
+struct msrp_conn *msrp_pool_peek_hop(struct msrp_pool *p, const struct msrp_hop *h);
+
 /* Connections in the pool (open or opening). */
 unsigned msrp_pool_size(const struct msrp_pool *p);
 

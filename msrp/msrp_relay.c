@@ -43,8 +43,11 @@
 #define MAX_WORKERS 256            /* shards a session-id can name */
 #define HEAD_OUT 20480             /* bytes of a rewritten head (max_head + our URIs) */
 #define CROSS_PIECE (64u << 10)    /* body bytes per piece crossing workers, at most */
-#define PEND_PAUSE (1u << 20)      /* bytes waiting for a busy destination that pause the
-				    * source connection */
+#define HELD_PAUSE (1u << 20)      /* bytes held for one source (its frames waiting for a
+				    * destination, with a per-frame and per-piece overhead) that
+				    * pause its reading; it resumes below half of that */
+#define HELD_FRAME 512             /* overhead charged per waiting frame */
+#define HELD_PIECE 64              /* ... and per waiting piece of body */
 #define USE_PATH_MAX 512
 #define FWD_INLINE 1024            /* bytes of template and rinfo kept inside a fwd */
 #define OTX_INLINE 448             /* bytes of rinfo kept inside an otx */
@@ -91,6 +94,9 @@ struct rconn {
 	uint8_t pending_auth;          /* a credentials look-up runs for it */
 	struct msrp_sess_list sess;    /* sessions it AUTHed */
 	struct fwd *in;                /* inbound frame being forwarded */
+	uint64_t held;                 /* bytes held for its frames that wait (HELD_PAUSE) */
+	uint64_t xheld;                /* bytes of its pieces in other workers, not yet given
+					* back (X_CREDIT) */
 	struct fwd *out_cur;           /* the frame whose piece is being written on it */
 	struct fwd *wait_head, **wait_tail; /* frames waiting to be written on it */
 	struct pauth *auth;            /* AUTH waiting for its credentials */
@@ -117,6 +123,8 @@ struct msrp_relay {
 	struct rconn *rc_free;
 	struct rconn *live;            /* every rconn not released */
 	struct fwd *fwd_free;          /* reused fwds (fwd_alloc) */
+	struct xmsg *credit_retry;     /* X_CREDITs the mailbox refused */
+	eng_timer credit_timer;
 	struct otx *otx_free;          /* reused otxs of OTX_INLINE bytes */
 	uint32_t nfwd_free, notx_free;
 	struct msrp_relay_stats st;
@@ -193,12 +201,15 @@ struct fwd {
 	enum msrp_flag flag;
 	int active;                    /* owns dst: writes go straight out */
 	int flushing;                  /* fwd_flush() is writing what waited */
+	int reported;                  /* its failure REPORT went: not twice */
 	int ack;                       /* D_REMOTE: the session's worker answers the previous
 					* hop once it knows the session (first piece) */
 	int failed;                    /* gave up: bytes are dropped */
 	struct pend *pend;
 	uint32_t npend, cpend;
 	uint64_t pend_bytes;
+	uint64_t charged;              /* bytes charged to the source's <held> */
+	uint32_t credit;               /* from another worker: bytes to give back when done */
 	char *cbuf;                    /* a whole piece being assembled (WebSocket, other worker) */
 	size_t clen, ccap;
 	struct fwd *qnext;
@@ -224,6 +235,8 @@ struct otx {
 
 static void fwd_free(struct fwd *f);
 static void dst_release(struct rconn *d);
+struct origin;
+static void give_credit(struct msrp_relay *r, const struct origin *o, uint32_t credit);
 static void rconn_release(struct rconn *rc);
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -568,6 +581,9 @@ static void otx_resp(struct msrp_conn *mc, void *arg, int status, const struct m
  * the Failure-Report asks for. */
 static void fwd_report_failure(struct fwd *f, int code)
 {
+	if (f->reported)
+		return;
+	f->reported = 1;
 	struct msrp_report_in in = { .event = MSRP_REV_RESPONSE, .method = f->o.method,
 				     .failure_report = f->o.fr, .code = code, .forwarded = 1 };
 	struct msrp_report_out out;
@@ -645,6 +661,9 @@ static int piece_open(struct fwd *f, uint64_t len_known, int len_final)
 	struct msrp_range rg = piece_range(f, len_known, len_final);
 
 	struct rconn *d = f->dst;
+	size_t ml = strlen(f->sh.method_name);
+	if (f->sh.tmpl_len + ml + MSRP_TID_MAX + 128 > sizeof(head))
+		return -E2BIG; /* before any transaction: nothing to undo */
 	int track = f->dkind == D_LOCAL && f->o.fr != MSRP_REPORT_NO &&
 		    f->o.method != MSRP_M_REPORT;
 	struct otx *o = track ? otx_new(f, &rg) : NULL;
@@ -660,9 +679,6 @@ static int piece_open(struct fwd *f, uint64_t len_known, int len_final)
 	int rc = o ? msrp_conn_txn_open(d->mc, (cm_slice){ f->tid, f->tidlen }, otx_resp, o) : 0;
 	if (rc < 0 && o)
 		otx_release(o); /* forwarded untracked (max_transactions): counted there */
-	size_t ml = strlen(f->sh.method_name);
-	if (f->sh.tmpl_len + ml + MSRP_TID_MAX + 128 > sizeof(head))
-		return -E2BIG;
 	memcpy(head, "MSRP ", 5);
 	memcpy(head + 5, f->tid, f->tidlen);
 	n = 5 + f->tidlen;
@@ -718,7 +734,12 @@ static void piece_close(struct fwd *f, enum msrp_flag flag)
 	if (collecting(f)) {
 		if (cbuf_put(f, tail, (size_t)n) == 0) {
 			struct iovec iov = { f->cbuf, f->clen };
-			msrp_conn_send_frame(f->dst->mc, &iov, 1);
+			int rc = msrp_conn_send_frame(f->dst->mc, &iov, 1);
+			eng_conn *sc = rconn_alive(f->src, f->src_gen) ? msrp_conn_eng(f->src->mc) :
+									  NULL;
+			eng_conn *dc = msrp_conn_eng(f->dst->mc);
+			if (rc == 1 && sc && dc)
+				eng_conn_wait_writable(sc, dc); /* a WebSocket client that lags */
 		}
 		f->clen = 0;
 	} else {
@@ -732,6 +753,20 @@ static void piece_close(struct fwd *f, enum msrp_flag flag)
  * the frame it is closed with the frame's flag instead). */
 static int pend_add(struct fwd *f, eng_buf *b, const char *p, size_t len);
 static void dst_release(struct rconn *d);
+
+/* <f> cannot go on (a write refused, out of memory). When part of a piece already went, the
+ * destination's stream holds an unfinished frame that nothing can end: the destination is
+ * closed (its peer learns of it, the other frames for it fail). The sender hears of it
+ * through the REPORT its Failure-Report asks for. */
+static void fwd_fail(struct fwd *f)
+{
+	if (f->failed)
+		return;
+	f->failed = 1;
+	if (f->dkind == D_LOCAL && f->active && f->piece_open && f->dst->mc)
+		msrp_conn_close(f->dst->mc);
+	fwd_report_failure(f, 403);
+}
 
 /* A full piece went out and others wait for the destination: <f> goes to the back of the
  * line (fairness per piece: one big message does not hold a connection that others
@@ -757,7 +792,7 @@ static void emit(struct fwd *f, eng_buf *b, const char *p, size_t len)
 			if (fwd_yield(f) && !f->active) {
 				/* the rest waits for its turn */
 				if (pend_add(f, b, p, len) < 0)
-					f->failed = 1;
+					fwd_fail(f);
 				return;
 			}
 		}
@@ -765,7 +800,7 @@ static void emit(struct fwd *f, eng_buf *b, const char *p, size_t len)
 			if (f->dkind == D_REMOTE)
 				f->piece_open = 1;
 			else if (piece_open(f, 0, 0) < 0) {
-				f->failed = 1;
+				fwd_fail(f);
 				return;
 			}
 		}
@@ -788,7 +823,7 @@ static void emit(struct fwd *f, eng_buf *b, const char *p, size_t len)
 				eng_conn_wait_writable(sc, dc);
 		}
 		if (rc < 0) {
-			f->failed = 1;
+			fwd_fail(f);
 			return;
 		}
 		f->emitted += n;
@@ -800,8 +835,48 @@ static void emit(struct fwd *f, eng_buf *b, const char *p, size_t len)
 
 /* ---- fwd: waiting for the destination ------------------------------------------------ */
 
+/* What waits is held against its source, all its frames together: past HELD_PAUSE the
+ * source stops being read, below half of it it goes on. */
+static void src_update(struct rconn *src)
+{
+	uint64_t h = src->held + src->xheld;
+	eng_conn *sc = msrp_conn_eng(src->mc);
+	if (!sc)
+		return;
+	if (h > HELD_PAUSE && !(src->flags & RC_PAUSED)) {
+		eng_read_pause(sc);
+		src->flags |= RC_PAUSED;
+	} else if (h < HELD_PAUSE / 2 && (src->flags & RC_PAUSED)) {
+		src->flags &= ~RC_PAUSED;
+		eng_read_resume(sc);
+	}
+}
+
+static void charge(struct fwd *f, uint64_t n)
+{
+	if (!rconn_alive(f->src, f->src_gen))
+		return;
+	f->src->held += n;
+	f->charged += n;
+	src_update(f->src);
+}
+
+static void uncharge(struct fwd *f)
+{
+	if (!f->charged || !rconn_alive(f->src, f->src_gen)) {
+		f->charged = 0;
+		return;
+	}
+	f->src->held -= f->charged;
+	f->charged = 0;
+	src_update(f->src);
+}
+
 static int pend_add(struct fwd *f, eng_buf *b, const char *p, size_t len)
 {
+	/* a small piece is copied: a reference would keep a whole receive buffer for it */
+	if (b && len < b->cap / 8)
+		b = NULL;
 	if (f->npend == f->cpend) {
 		uint32_t c = f->cpend ? f->cpend * 2 : 8;
 		struct pend *n = realloc(f->pend, c * sizeof(*n));
@@ -824,14 +899,7 @@ static int pend_add(struct fwd *f, eng_buf *b, const char *p, size_t len)
 	e->len = (uint32_t)len;
 	f->npend++;
 	f->pend_bytes += len;
-	if (f->pend_bytes > PEND_PAUSE && rconn_alive(f->src, f->src_gen) &&
-	    !(f->src->flags & RC_PAUSED)) {
-		eng_conn *sc = msrp_conn_eng(f->src->mc);
-		if (sc) {
-			eng_read_pause(sc);
-			f->src->flags |= RC_PAUSED;
-		}
-	}
+	charge(f, len + HELD_PIECE);
 	return 0;
 }
 
@@ -845,12 +913,7 @@ static void pend_clear(struct fwd *f)
 	}
 	f->npend = 0;
 	f->pend_bytes = 0;
-	if (rconn_alive(f->src, f->src_gen) && (f->src->flags & RC_PAUSED)) {
-		eng_conn *sc = msrp_conn_eng(f->src->mc);
-		f->src->flags &= ~RC_PAUSED;
-		if (sc)
-			eng_read_resume(sc);
-	}
+	uncharge(f);
 }
 
 /* The destination is ours: write what waited, then (when the frame ended) finish. */
@@ -931,6 +994,7 @@ static void fwd_start_local(struct fwd *f)
 	struct rconn *d = f->dst;
 	if (d->out_cur || d->wait_head) {
 		f->r->st.queued++;
+		charge(f, HELD_FRAME);
 		*d->wait_tail = f;
 		d->wait_tail = &f->qnext;
 		return;
@@ -1118,6 +1182,8 @@ static void fwd_free(struct fwd *f)
 	free(f->cbuf);
 	free(f->heap);
 	struct msrp_relay *r = f->r;
+	if (f->credit) /* a piece of another worker's source: done with it */
+		give_credit(r, &f->o, f->credit);
 	if (r->nfwd_free >= FREE_KEEP) {
 		free(f);
 		return;
@@ -1129,9 +1195,10 @@ static void fwd_free(struct fwd *f)
 
 /* ---- crossing workers ------------------------------------------------------------------ */
 
-enum xkind { X_PIECE = 1, X_REPORT };
+enum xkind { X_PIECE = 1, X_REPORT, X_CREDIT };
 
 struct xmsg {
+	struct xmsg *next;             /* X_CREDIT waiting to be posted again */
 	enum xkind kind;
 	struct origin o;
 	/* X_PIECE */
@@ -1141,6 +1208,8 @@ struct xmsg {
 	struct msrp_range range;       /* of this piece, final */
 	enum msrp_flag flag;
 	int ack;                       /* answer the previous hop (200 or 481) */
+	uint32_t credit;               /* X_PIECE: bytes to give back to the origin when done;
+					* X_CREDIT: bytes given back */
 	size_t body_len;
 	size_t len;                    /* of data: template, rinfo, body; X_REPORT: the frame */
 	char data[];
@@ -1156,6 +1225,15 @@ static void xmsg_in(eng_worker *w, void *arg, uint64_t u64)
 	struct msrp_relay *r = atomic_load_explicit(&sh->workers[eng_worker_index(w)],
 						    memory_order_acquire);
 	if (!r) {
+		free(x);
+		return;
+	}
+	if (x->kind == X_CREDIT) {
+		if (rconn_alive(x->o.rc, x->o.gen)) {
+			struct rconn *src = x->o.rc;
+			src->xheld -= x->credit <= src->xheld ? x->credit : src->xheld;
+			src_update(src);
+		}
 		free(x);
 		return;
 	}
@@ -1181,6 +1259,47 @@ static int post_to(struct msrp_relay *r, unsigned worker, struct xmsg *x)
 		return -EAGAIN;
 	}
 	return 0;
+}
+
+/* Credits that could not be posted (mailbox full) are tried again a tick later: a source
+ * waits for them to be read again. */
+static void credit_retry(eng_timer *t);
+
+static void give_credit(struct msrp_relay *r, const struct origin *o, uint32_t credit)
+{
+	if (!credit)
+		return;
+	struct xmsg *x = calloc(1, sizeof(*x));
+	if (!x)
+		return;
+	x->kind = X_CREDIT;
+	x->o = *o;
+	x->credit = credit;
+	eng_worker *w = eng_worker_at(r->sh->e, o->worker);
+	if (w && eng_post(w, xmsg_in, x, (uint64_t)(uintptr_t)r->sh) == 0)
+		return;
+	x->next = r->credit_retry;
+	r->credit_retry = x;
+	if (!eng_timer_armed(&r->credit_timer))
+		eng_timer_arm(r->w, &r->credit_timer, 1);
+}
+
+static void credit_retry(eng_timer *t)
+{
+	struct msrp_relay *r = t->arg;
+	struct xmsg *list = r->credit_retry;
+	r->credit_retry = NULL;
+	while (list) {
+		struct xmsg *x = list;
+		list = x->next;
+		eng_worker *w = eng_worker_at(r->sh->e, x->o.worker);
+		if (w && eng_post(w, xmsg_in, x, (uint64_t)(uintptr_t)r->sh) == 0)
+			continue;
+		x->next = r->credit_retry;
+		r->credit_retry = x;
+	}
+	if (r->credit_retry)
+		eng_timer_arm(r->w, &r->credit_timer, 1);
 }
 
 static void report_deliver(struct msrp_relay *r, unsigned worker, struct rconn *origin,
@@ -1252,6 +1371,12 @@ static int cross_post_piece(struct fwd *f, enum msrp_flag flag)
 	f->ack = 0;
 	x->body_len = blen;
 	x->len = len;
+	if (rconn_alive(f->src, f->src_gen)) {
+		/* held against the source until the other worker is done with it */
+		x->credit = (uint32_t)(blen + HELD_FRAME);
+		f->src->xheld += x->credit;
+		src_update(f->src);
+	}
 	memcpy(x->data, f->tmpl, f->sh.tmpl_len);
 	memcpy(x->data + f->sh.tmpl_len, f->rinfo, rl);
 	if (blen)
@@ -1260,7 +1385,12 @@ static int cross_post_piece(struct fwd *f, enum msrp_flag flag)
 	f->piece_start = f->emitted;
 	f->r->st.fwd_cross_out++;
 	int ack = x->ack;
+	uint32_t credit = x->credit;
 	if (post_to(f->r, f->dworker, x) < 0) {
+		if (credit && rconn_alive(f->src, f->src_gen)) {
+			f->src->xheld -= credit;
+			src_update(f->src);
+		}
 		f->r->st.cross_dropped++;
 		if (ack)
 			fwd_answer(f->r, &f->o, f->rinfo, 403);
@@ -1279,12 +1409,14 @@ static void deliver_piece(struct msrp_relay *r, struct xmsg *x)
 	size_t rl = origin_len(&x->o);
 	struct msrp_sess *s = msrp_sess_find(&r->sessions, (cm_slice){ x->sid, x->sidlen });
 	if (!f) {
+		give_credit(r, &x->o, x->credit);
 		free(x);
 		return;
 	}
 	f->o = x->o;
 	f->sh = x->sh;
 	f->orig = x->range;
+	f->credit = x->credit;
 	if (fwd_buffers(f, x->sh.tmpl_len, rl) < 0) {
 		fwd_free(f);
 		free(x);
@@ -1336,8 +1468,22 @@ static void fwd_unreachable(struct fwd *f)
 
 /* The next hop of <pw>'s frame is known: ask the pool for its connection. 0, or -1 when
  * it cannot be asked (then <pw> is freed and its frame no longer waits on it). */
+static struct rconn *pool_rconn(struct msrp_relay *r, struct msrp_conn *mc);
+
 static int pw_connect(struct pool_wait *pw, const struct msrp_hop *hop)
 {
+	/* the connection is there and nobody waits for it: no round through the loop */
+	struct msrp_conn *open = msrp_pool_peek_hop(pw->r->pool, hop);
+	struct rconn *d = open ? pool_rconn(pw->r, open) : NULL;
+	if (d && pw->f) {
+		struct fwd *f = pw->f;
+		f->pw = NULL;
+		free(pw);
+		f->dkind = D_LOCAL;
+		f->dst = d;
+		fwd_start_local(f);
+		return 0;
+	}
 	if (msrp_pool_get_hop(pw->r->pool, hop, pool_ready, pw) == 0)
 		return 0;
 	if (pw->f)
@@ -1380,6 +1526,7 @@ static int fwd_route_peer(struct fwd *f, const struct msrp_uri *next)
 	pw->f = f;
 	f->pw = pw;
 	f->dkind = D_POOL;
+	charge(f, HELD_FRAME);
 	r->st.fwd_pool++;
 	if (r->egress)
 		rc = msrp_egress_route(r->egress, next, &pw->ereq, egress_ready, pw, &hop);
@@ -1528,8 +1675,8 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 		s = our_session(r, sid, &remote);
 		if (!s && remote < 0)
 			return 481;
-		if (nto != 3)
-			return 403;
+		if (nto != 3 || m->method == MSRP_M_AUTH)
+			return 403; /* an AUTH for our own client is nobody's */
 		npop = 2;
 		outbound = 0;
 	}
@@ -1994,6 +2141,8 @@ static void relay_end(struct msrp_conn *mc, enum msrp_flag flag)
 	f->ended = 1;
 	f->flag = flag;
 	if (f->dkind == D_DROP || (f->failed && !f->active)) {
+		if (f->dkind == D_LOCAL)
+			fwd_unqueue(f); /* it may wait in line */
 		fwd_free(f);
 		return;
 	}
@@ -2133,6 +2282,7 @@ struct msrp_relay *msrp_relay_new(struct msrp_relay_shared *sh, eng_worker *w,
 	r->w = w;
 	r->mw = mw;
 	r->index = eng_worker_index(w);
+	eng_timer_init(&r->credit_timer, credit_retry, r);
 	if (msrp_sess_table_init(&r->sessions, 1024) < 0) {
 		free(r);
 		return NULL;
@@ -2168,6 +2318,11 @@ void msrp_relay_free(struct msrp_relay *r)
 		struct rconn *rc = r->rc_free;
 		r->rc_free = rc->free_next;
 		free(rc);
+	}
+	while (r->credit_retry) {
+		struct xmsg *x = r->credit_retry;
+		r->credit_retry = x->next;
+		free(x);
 	}
 	while (r->fwd_free) {
 		struct fwd *f = r->fwd_free;
