@@ -113,8 +113,8 @@ enum sip_perr {
 
 /* Bounds of the parser; each is counted in sip_parse_stats.errors[] when hit. */
 struct sip_limits {
-	uint32_t max_line;         /* bytes of one line, CRLF included (a folded header: all
-				    * of its lines) */
+	uint32_t max_line;         /* bytes of one line, CRLF included (each line of a folded
+				    * header counts on its own) */
 	uint32_t max_headers;      /* header lines, at most SIP_MAX_HEADERS */
 	uint32_t max_msg;          /* bytes of a whole message: head + body */
 };
