@@ -474,7 +474,7 @@ static int send_bytes(struct rconn *d, const char *p, size_t len)
 static void respond_copy(struct rconn *rc, cm_slice tid, int status, cm_slice to_path,
 			 cm_slice from_path, const struct msrp_hdr *extra, unsigned nextra)
 {
-	char buf[4096];
+	char buf[HEAD_OUT];
 	const char *reason = msrp_write_reason(status);
 	ssize_t n = msrp_write_response(buf, sizeof(buf), tid, status,
 					(cm_slice){ reason, strlen(reason) }, to_path, from_path,
@@ -492,7 +492,7 @@ static void report_send(struct msrp_relay *r, unsigned worker, struct rconn *ori
 			uint32_t gen, cm_slice to_path, cm_slice from_path, cm_slice msgid,
 			const struct msrp_range *range, int code)
 {
-	char buf[8192], tid[MSRP_ID_TID_LEN + 1];
+	char buf[HEAD_OUT], tid[MSRP_ID_TID_LEN + 1];
 	struct msrp_status st = { .ns = 0, .code = code };
 	const char *reason = msrp_write_reason(code);
 	st.comment = (cm_slice){ reason, strlen(reason) };
@@ -1141,6 +1141,11 @@ static struct fwd *fwd_new(struct msrp_relay *r, struct rconn *src, const struct
 	v = msrp_hdr_get(m, MSRP_H_BYTE_RANGE);
 	if (v.p && msrp_hdr_range(v, &f->orig) == 0) {
 		f->sh.has_range = 1;
+		/* offsets of pieces are start + bytes: keep them far from overflowing */
+		if (f->orig.start > ((uint64_t)1 << 62)) {
+			fwd_free(f);
+			return NULL;
+		}
 	} else {
 		f->orig = (struct msrp_range){ .start = 1, .end = -1, .total = -1 };
 	}
@@ -1335,7 +1340,7 @@ static void report_deliver(struct msrp_relay *r, unsigned worker, struct rconn *
 static void fwd_answer(struct msrp_relay *r, const struct origin *o, const char *rinfo,
 		       int status)
 {
-	char buf[4096];
+	char buf[HEAD_OUT];
 	if (!msrp_report_respond(o->method, o->fr, status))
 		return;
 	const char *reason = msrp_write_reason(status);
@@ -1685,7 +1690,7 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 		k = CROSS_PIECE; /* bodies cross workers in pieces of bounded size */
 	struct fwd *f = fwd_new(r, rc, m, to, nto, npop, k);
 	if (!f)
-		return 403;
+		return 400; /* a head or a range we cannot carry on (or out of memory) */
 	r->st.fwd_requests++;
 	rc->in = f;
 	if (outbound) {
@@ -2040,7 +2045,7 @@ static void forward_auth_response(struct otx *o, int status, const struct msrp_m
  * forwarded message. */
 static void respond_ok(struct rconn *rc, const struct fwd *f)
 {
-	char buf[2048];
+	char buf[HEAD_OUT];
 	cm_slice from = { f->rinfo, f->o.rto_len }, first, rest = from;
 	cm_slice ours = { f->rinfo + f->o.rto_len, f->o.rfrom_len };
 	cm_slice tid = { f->rinfo + origin_len(&f->o) - f->o.otid_len, f->o.otid_len };
