@@ -134,8 +134,9 @@ static inline size_t eng_sendq_bytes(const eng_conn *c) { return c->sendq_bytes;
 void eng_read_pause(eng_conn *c);
 void eng_read_resume(eng_conn *c);
 /* Back-pressure: pauses <feeder> until <c>'s send queue falls under sendq_low. Does
- * nothing when <c>'s queue is not above sendq_high, or when <feeder> is <c> itself (an
- * echo-style owner pauses with eng_read_pause and resumes in on_writable). */
+ * nothing when <c>'s queue is not above sendq_high. <feeder> may be <c> itself: a
+ * connection whose answers pile up (its peer sends and does not read) stops being read
+ * until it has taken them. */
 void eng_conn_wait_writable(eng_conn *feeder, eng_conn *c);
 
 /* Sends what is queued, then closes. on_close follows. */

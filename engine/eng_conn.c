@@ -236,7 +236,9 @@ static void waiter_unlink(eng_conn *f)
 
 void eng_conn_wait_writable(eng_conn *feeder, eng_conn *c)
 {
-	if (!(c->flags & ENG_CF_ABOVE_HIGH) || (c->flags & ENG_CF_DEAD) || feeder == c)
+	/* feeder == c is allowed: a connection that sends faster than it reads what it is
+	 * answered stops being read until it has taken its answers */
+	if (!(c->flags & ENG_CF_ABOVE_HIGH) || (c->flags & ENG_CF_DEAD))
 		return;
 	if (feeder->waiting_on == c)
 		return;

@@ -358,6 +358,11 @@ static int send_frame(struct msrp_conn *mc, const struct iovec *iov, unsigned n)
 			return rc;
 		full |= rc;
 	}
+	/* written while its own bytes are parsed: answers to it (responses, REPORTs). A peer
+	 * that sends and does not read them is not read any more until it has: its answers
+	 * cannot pile up without bound */
+	if (full && mc->depth)
+		eng_conn_wait_writable(mc->c, mc->c);
 	return full;
 }
 

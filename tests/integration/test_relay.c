@@ -5,11 +5,13 @@
  * worker. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "tests/lib/msrp_client.h"
@@ -819,4 +821,58 @@ Test(relay, survives_odd_frames_on_its_own_paths)
 	cr_assert_eq(fr.status, 200);
 	read_frame(&cb);
 	cr_assert_str_eq(mc_header(&fr, "Message-ID"), "after1");
+}
+
+/* A peer that sends and never reads its answers: the relay stops reading it once its
+ * answers fill the send queue (they cannot pile up without bound), and reads on once they
+ * are taken. */
+Test(relay, a_peer_that_does_not_read_its_answers_is_paused)
+{
+	const char *env[] = { "RCSGW_ENGINE_WORKERS=1", "RCSGW_ENGINE_SENDQ_HIGH=64k",
+			      "RCSGW_ENGINE_SENDQ_LOW=16k", NULL };
+	char frame[512], to[256];
+	start(env);
+	snprintf(to, sizeof(to), "msrp://127.0.0.1:%d/r00notasessionofoursxyz;tcp " URI_B, port);
+	int n = snprintf(frame, sizeof(frame),
+			 "MSRP tnoread1 SEND\r\nTo-Path: %s\r\nFrom-Path: " URI_C "\r\n"
+			 "Message-ID: nr1\r\nByte-Range: 1-4/4\r\nContent-Type: text/plain\r\n\r\n"
+			 "ping\r\n-------tnoread1$\r\n", to);
+	struct msrp_client c = { .fd = -1 };
+	connect_to(&c);
+	int rcvbuf = 4096;
+	setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	fcntl(c.fd, F_SETFL, fcntl(c.fd, F_GETFL) | O_NONBLOCK);
+	/* 40 MiB of requests would be ~16 MiB of answers: far more than the queue may hold */
+	long sent = 0, limit = 40L << 20;
+	int stuck_ms = 0;
+	int off = 0; /* into the frame: a non-blocking send may take part of it */
+	while (sent < limit && stuck_ms < 1000) {
+		ssize_t k = send(c.fd, frame + off, (size_t)(n - off), MSG_NOSIGNAL);
+		if (k > 0) {
+			sent += k;
+			off = (off + (int)k) % n;
+			stuck_ms = 0;
+		} else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			usleep(10 * 1000);
+			stuck_ms += 10;
+		} else {
+			cr_assert_fail("send: %s", strerror(errno));
+		}
+	}
+	cr_assert_lt(sent, limit, "the relay read all of it: its answers piled up");
+	cr_assert_gt(metric_sum("rcsgw_engine_backpressure_pauses_total"), 0);
+	/* once the answers are taken, it reads on and answers the rest */
+	long answered = 0;
+	for (int i = 0; i < 300 && answered < sent / n; i++) {
+		char buf[65536];
+		ssize_t k = recv(c.fd, buf, sizeof(buf), 0);
+		if (k > 0) {
+			for (ssize_t j = 0; j + 5 < k; j++)
+				answered += memcmp(buf + j, " 481 ", 5) == 0;
+		} else {
+			usleep(10 * 1000);
+		}
+	}
+	cr_assert_gt(answered, 0);
+	mc_close(&c);
 }
