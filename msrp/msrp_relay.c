@@ -432,13 +432,23 @@ static int rconn_alive(const struct rconn *rc, uint32_t gen)
  * accepted ones (udata: the relay) on their first frame. NULL when out of memory. */
 static int accepted_conn(struct msrp_conn *mc);
 
+/* The worker's relay, for the pool's connections (their udata is the pool's). */
+static _Thread_local struct msrp_relay *relay_self;
+
 static struct rconn *rconn_of(struct msrp_conn *mc)
 {
 	struct rconn *rc = msrp_conn_owner(mc);
-	if (rc || !accepted_conn(mc))
+	if (rc)
 		return rc;
-	if (!(rc = rconn_new(msrp_conn_udata(mc), mc)))
+	int accepted = accepted_conn(mc);
+	struct msrp_relay *r = accepted ? msrp_conn_udata(mc) : relay_self;
+	/* a pool connection that speaks before the pool handed it out gets its state here */
+	if (!r || !(rc = rconn_new(r, mc))) {
 		msrp_conn_close(mc);
+		return NULL;
+	}
+	if (!accepted)
+		rc->flags |= RC_POOLED;
 	return rc;
 }
 
@@ -2293,6 +2303,7 @@ struct msrp_relay *msrp_relay_new(struct msrp_relay_shared *sh, eng_worker *w,
 		return NULL;
 	}
 	atomic_store_explicit(&sh->workers[r->index], r, memory_order_release);
+	relay_self = r;
 	return r;
 }
 
@@ -2318,6 +2329,8 @@ void msrp_relay_free(struct msrp_relay *r)
 	if (!r)
 		return;
 	atomic_store_explicit(&r->sh->workers[r->index], NULL, memory_order_release);
+	if (relay_self == r)
+		relay_self = NULL;
 	msrp_sess_table_fini(&r->sessions);
 	while (r->rc_free) {
 		struct rconn *rc = r->rc_free;
