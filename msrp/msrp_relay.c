@@ -2214,6 +2214,11 @@ static void relay_close(struct msrp_conn *mc, int err)
 		} else if (f->dkind == D_LOCAL) {
 			fwd_unqueue(f); /* it was waiting in line */
 			fwd_free(f);
+		} else if (f->dkind == D_REMOTE && !f->failed) {
+			/* what was collected goes with '#': the other side learns it was aborted */
+			f->ended = 1;
+			f->flag = MSRP_FLAG_ABORT;
+			fwd_finish(f);
 		} else {
 			fwd_free(f);
 		}

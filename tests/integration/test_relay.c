@@ -876,3 +876,38 @@ Test(relay, a_peer_that_does_not_read_its_answers_is_paused)
 	cr_assert_gt(answered, 0);
 	mc_close(&c);
 }
+
+/* A sender that goes in the middle of a frame for a session of the other worker: the
+ * receiver gets what came, ended with '#' (aborted), not a frame left open. */
+Test(relay, a_sender_gone_mid_frame_across_workers_aborts_it)
+{
+	const char *env[] = { "RCSGW_ENGINE_WORKERS=2", NULL };
+	char upa[1024], upb[1024], to[2200], head[2600];
+	start(env);
+	connect_to(&ca);
+	auth_ok(&ca, URI_A, upa, sizeof(upa));
+	for (int i = 0; i < 40; i++) {
+		connect_to(&cb);
+		auth_ok(&cb, URI_B, upb, sizeof(upb));
+		if (shard_of(upb) != shard_of(upa))
+			break;
+		mc_close(&cb);
+	}
+	cr_assert_neq(shard_of(upb), shard_of(upa), "all connections on one worker");
+	/* C speaks to A first: it is (or is moved to) A's worker, B is on the other one */
+	connect_to(&cc);
+	one_message(&cc, &ca, upa, URI_A, 300);
+	snprintf(to, sizeof(to), "%s " URI_B, upb);
+	int hn = snprintf(head, sizeof(head),
+			  "MSRP tgone001 SEND\r\nTo-Path: %s\r\nFrom-Path: " URI_C "\r\n"
+			  "Message-ID: gone1\r\nByte-Range: 1-20/20\r\nContent-Type: text/plain\r\n\r\n"
+			  "0123456789", to);
+	cr_assert_eq(mc_send_raw(&cc, head, (size_t)hn), 0);
+	usleep(100 * 1000);
+	mc_close(&cc);
+	read_frame(&cb);
+	cr_assert_str_eq(mc_header(&fr, "Message-ID"), "gone1");
+	cr_assert_eq(fr.flag, '#', "flag %c", fr.flag);
+	cr_assert_eq(fr.body_len, 10);
+	cr_assert_eq(memcmp(fr.body, "0123456789", 10), 0);
+}
