@@ -278,6 +278,19 @@ static ssize_t txn_write_response(struct sip_txn *t, int status, cm_slice reason
 				       to_tag, extra, n, body);
 }
 
+/* Sends 100 Trying for server INVITE transaction <t> and keeps it as its last response.
+ * 0, or -errno of the transport (the caller ends <t>); nothing is sent when the response
+ * cannot be written or kept (0: the TU's own answer will do). */
+static int txn_send_trying(struct sip_txn *t)
+{
+	ssize_t n = txn_write_response(t, 100, CM_SLICE_NULL, CM_SLICE_NULL, NULL, 0,
+				       CM_SLICE_NULL);
+	if (n < 0 || txn_keep(t, t->l->wbuf, (size_t)n) < 0)
+		return 0;
+	t->sent_1xx = 1;
+	return txn_send(t, t->out, t->out_len);
+}
+
 /* ---- timers --------------------------------------------------------------------------- */
 
 static void on_rtx(eng_timer *et)
@@ -289,12 +302,7 @@ static void on_rtx(eng_timer *et)
 
 	if (t->server && t->state == TS_PROCEEDING) {
 		/* §17.2.1: the TU did not answer within trying_ms */
-		ssize_t n = txn_write_response(t, 100, CM_SLICE_NULL, CM_SLICE_NULL, NULL, 0,
-					       CM_SLICE_NULL);
-		if (n < 0 || txn_keep(t, l->wbuf, (size_t)n) < 0)
-			return;
-		t->sent_1xx = 1;
-		if (txn_send(t, t->out, t->out_len) < 0)
+		if (txn_send_trying(t) < 0)
 			txn_fail(t, 503);
 		return;
 	}
@@ -319,7 +327,7 @@ static void on_end(eng_timer *et)
 	switch (t->state) {
 	case TS_CALLING:
 	case TS_TRYING:
-	case TS_PROCEEDING:                   /* B, F, the Proceeding bound */
+	case TS_PROCEEDING:                   /* B, F, the bounds of unanswered requests */
 		txn_fail(t, 408);
 		return;
 	case TS_COMPLETED:
@@ -588,10 +596,18 @@ static int server_new(struct sip_txn_layer *l, const char *raw, size_t rawlen,
 	t->dst = *src;
 	t->reliable = (uint8_t)sip_dest_reliable(src);
 	t->state = m->method == SIP_M_INVITE ? TS_PROCEEDING : TS_TRYING;
+	if (m->method == SIP_M_INVITE && !l->cfg.trying_ms && txn_send_trying(t) < 0) {
+		l->st.tp_errors++;
+		txn_release(t);
+		return -EIO;
+	}
 	txn_link(t);
 	l->st.server_created++;
-	if (m->method == SIP_M_INVITE)
+	if (m->method == SIP_M_INVITE && l->cfg.trying_ms)
 		eng_timer_arm(l->w, &t->t_rtx, l->cfg.trying_ms);
+	/* a TU that never answers finally must not hold the slot for ever */
+	eng_timer_arm(l->w, &t->t_end, m->method == SIP_M_INVITE ? l->cfg.proceeding_ms
+								  : 64ull * l->cfg.t1_ms);
 	l->tu.on_request(l->tu.arg, t, m, src);
 	return 0;
 }

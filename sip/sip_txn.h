@@ -77,8 +77,10 @@ struct sip_tu {
 	void (*on_response)(void *arg, struct sip_txn *ct, void *ctx, int status,
 			    const struct sip_msg *resp);
 	/* Server transaction <st> ended without the peer: 408 when timer H fired (no ACK
-	 * for a final non-2xx response to an INVITE), 503 on a transport error of a
-	 * retransmission. <st> is gone after the call. May be NULL. */
+	 * for a final non-2xx response to an INVITE) or when the TU gave no final response
+	 * within 64*T1 (non-INVITE: the client gave up by then) or proceeding_ms (INVITE);
+	 * 503 on a transport error of a retransmission or of the 100 Trying. <st> is gone
+	 * after the call. May be NULL. */
 	void (*on_server_error)(void *arg, struct sip_txn *st, void *ctx, int status);
 	/* An ACK that matches no transaction: the ACK of a 2xx, which belongs to its dialog. */
 	void (*on_ack)(void *arg, const struct sip_msg *ack, const struct sip_dest *src);
@@ -94,9 +96,10 @@ struct sip_txn_cfg {
 	uint32_t timer_d_ms;       /* INVITE client Completed on unreliable transports,
 				    * 32000 (at least 32 s by §17.1.1.2) */
 	uint32_t trying_ms;        /* INVITE server: 100 Trying when the TU has not answered
-				    * within this, 200 (§17.2.1); 0: on the next tick */
-	uint32_t proceeding_ms;    /* INVITE client in Proceeding: the longest wait for a
-				    * final response (a bound of ours, 180000), then 408 */
+				    * within this, 200 (§17.2.1); 0: at once, before on_request */
+	uint32_t proceeding_ms;    /* INVITE client in Proceeding and INVITE server before its
+				    * final response: the longest wait (a bound of ours,
+				    * 180000), then 408 */
 	uint32_t max_txns;         /* transactions of this worker, client and server */
 	uint32_t max_msg;          /* largest message kept or written, 65535 */
 };

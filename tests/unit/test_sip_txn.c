@@ -1,5 +1,7 @@
 /* test_sip_txn.c — the SIP transaction layer on a real engine worker (epoll) with a fake
- * transport that records what is sent and when. T1 is 20 ms so that 64*T1 is 1.28 s. */
+ * transport that records what is sent and when. T1 is 20 ms so that 64*T1 is 1.28 s.
+ * Spacings are checked against the timer wheel's 10 ms tick: never early, at most one
+ * tick and some scheduling late. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -402,7 +404,7 @@ Test(sip_txn, invite_server_immediate_trying_and_reliable_final)
 	T.cfg.trying_ms = 0;
 	start();
 	feed_req("INVITE", "z9hG4bKs3", "10.0.0.9", &TCP);
-	wait_for(ck_nsent, 1, 500);
+	cr_assert_eq(T.nsent, 1, "100 Trying before the TU is asked");
 	cr_assert(strncmp(T.sent[0].buf, "SIP/2.0 100 ", 12) == 0);
 	struct respond r = { 480, 0 };
 	cr_assert_eq(eng_job_run(T.w, respond_job, &r), 0);
@@ -433,6 +435,19 @@ Test(sip_txn, non_invite_server_absorbs_and_j)
 	feed_req("MESSAGE", "z9hG4bKn2", "10.0.0.9", &TCP);
 	get_stats();
 	cr_assert_eq(stats.active, 0);
+}
+
+Test(sip_txn, unanswered_non_invite_server_ends_with_408)
+{
+	start();
+	feed_req("OPTIONS", "z9hG4bKu1", "10.0.0.9", &UDP);
+	feed_req("OPTIONS", "z9hG4bKu1", "10.0.0.9", &UDP);   /* absorbed, nothing to resend */
+	cr_assert_eq(T.nreq, 1);
+	cr_assert_eq(T.nsent, 0);
+	wait_for(ck_nerr, 1, 3000);
+	cr_assert_eq(T.err_status, 408);
+	get_stats();
+	cr_assert(stats.active == 0 && stats.absorbed == 1 && stats.timeouts == 1);
 }
 
 Test(sip_txn, stray_ack_goes_to_the_tu_and_cancel_finds_invite)
