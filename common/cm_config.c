@@ -941,26 +941,36 @@ static void where(const struct load *L, const struct cm_config_key *k, char *buf
 	}
 }
 
+/* Two keys out of order (lo must be below hi): name the key that was set, or the one
+ * chosen by blame_hi when both (or neither) were. */
+static int order_fail(struct load *L, const char *lsec, const char *lkey, int64_t lo,
+                      const char *hsec, const char *hkey, int64_t hi, int blame_hi)
+{
+	const struct cm_config_key *kl = cm_config_find(lsec, lkey);
+	const struct cm_config_key *kh = cm_config_find(hsec, hkey);
+	int lset = L->orig[kl - cm_schema].kind != ORIG_DEFAULT;
+	int hset = L->orig[kh - cm_schema].kind != ORIG_DEFAULT;
+	char at[512];
+
+	if (lset == hset ? blame_hi : hset) {
+		where(L, kh, at, sizeof(at));
+		return failf(L, "%s: %" PRId64 " must be above %s.%s (%" PRId64 ")", at, hi, lsec,
+		             lkey, lo);
+	}
+	where(L, kl, at, sizeof(at));
+	return failf(L, "%s: %" PRId64 " must be below %s.%s (%" PRId64 ")", at, lo, hsec, hkey,
+	             hi);
+}
+
 /* The rules between keys, once every source is applied. */
 static int validate(struct load *L)
 {
 	const struct cm_config *c = L->c;
 	char at[512];
 
-	if (c->engine.sendq_low >= c->engine.sendq_high) {
-		const struct cm_config_key *lo = cm_config_find("engine", "sendq_low");
-		const struct cm_config_key *hi = cm_config_find("engine", "sendq_high");
-		/* blame the one that was set, the low watermark when both were */
-		if (L->orig[lo - cm_schema].kind == ORIG_DEFAULT &&
-		    L->orig[hi - cm_schema].kind != ORIG_DEFAULT) {
-			where(L, hi, at, sizeof(at));
-			return failf(L, "%s: %" PRId64 " must be above engine.sendq_low (%" PRId64 ")",
-			             at, c->engine.sendq_high, c->engine.sendq_low);
-		}
-		where(L, lo, at, sizeof(at));
-		return failf(L, "%s: %" PRId64 " must be below engine.sendq_high (%" PRId64 ")",
-		             at, c->engine.sendq_low, c->engine.sendq_high);
-	}
+	if (c->engine.sendq_low >= c->engine.sendq_high)
+		return order_fail(L, "engine", "sendq_low", c->engine.sendq_low, "engine",
+		                  "sendq_high", c->engine.sendq_high, 0);
 	if (c->msrps.listen.n && (!c->msrps.cert[0] || !c->msrps.key[0])) {
 		where(L, cm_config_find("msrps", "listen"), at, sizeof(at));
 		return failf(L, "%s: msrps.cert and msrps.key are required when msrps.listen is set", at);
@@ -970,21 +980,11 @@ static int validate(struct load *L)
 		return failf(L, "%s: msrps.cert and msrps.key are required when msrp.wss_listen is set",
 		             at);
 	}
-	if (c->msrp.ws_max_message <= c->msrp.max_head) {
-		const struct cm_config_key *wm = cm_config_find("msrp", "ws_max_message");
-		const struct cm_config_key *mh = cm_config_find("msrp", "max_head");
-		/* a WebSocket message carries a whole frame: blame the one that was set, the
-		 * message size when both were */
-		if (L->orig[wm - cm_schema].kind == ORIG_DEFAULT &&
-		    L->orig[mh - cm_schema].kind != ORIG_DEFAULT) {
-			where(L, mh, at, sizeof(at));
-			return failf(L, "%s: %" PRId64 " must be below msrp.ws_max_message (%" PRId64 ")",
-			             at, c->msrp.max_head, c->msrp.ws_max_message);
-		}
-		where(L, wm, at, sizeof(at));
-		return failf(L, "%s: %" PRId64 " must be above msrp.max_head (%" PRId64 ")",
-		             at, c->msrp.ws_max_message, c->msrp.max_head);
-	}
+	/* a WebSocket message carries a whole frame: the message size is blamed when both
+	 * were set */
+	if (c->msrp.ws_max_message <= c->msrp.max_head)
+		return order_fail(L, "msrp", "max_head", c->msrp.max_head, "msrp", "ws_max_message",
+		                  c->msrp.ws_max_message, 1);
 	for (size_t i = 0; i < c->msrps.sni_certs.n; i++) {
 		const char *v = c->msrps.sni_certs.v[i], *a = strchr(v, ':');
 		const char *b = a ? strchr(a + 1, ':') : NULL;

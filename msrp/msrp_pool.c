@@ -289,6 +289,16 @@ static int hop_key(const struct msrp_hop *h, char *key, int *family)
 	return 0;
 }
 
+void *msrp_pool_udata(const struct msrp_pool *p)
+{
+	return p->udata;
+}
+
+void msrp_pool_set_udata(struct msrp_pool *p, void *udata)
+{
+	p->udata = udata;
+}
+
 struct msrp_conn *msrp_pool_peek_hop(struct msrp_pool *p, const struct msrp_hop *h)
 {
 	char key[POOL_KEY_MAX];

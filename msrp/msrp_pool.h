@@ -62,6 +62,11 @@ int msrp_pool_get(struct msrp_pool *p, const struct msrp_uri *u, msrp_pool_cb cb
  * No callback: for the common case of a connection already there. */
 struct msrp_conn *msrp_pool_peek_hop(struct msrp_pool *p, const struct msrp_hop *h);
 
+/* The <udata> given to msrp_pool_new() (or set later), for the owner of a pool connection
+ * (whose own udata is the pool): msrp_pool_udata(msrp_conn_udata(mc)). */
+void *msrp_pool_udata(const struct msrp_pool *p);
+void msrp_pool_set_udata(struct msrp_pool *p, void *udata);
+
 /* Connections in the pool (open or opening). */
 unsigned msrp_pool_size(const struct msrp_pool *p);
 

@@ -432,16 +432,14 @@ static int rconn_alive(const struct rconn *rc, uint32_t gen)
  * accepted ones (udata: the relay) on their first frame. NULL when out of memory. */
 static int accepted_conn(struct msrp_conn *mc);
 
-/* The worker's relay, for the pool's connections (their udata is the pool's). */
-static _Thread_local struct msrp_relay *relay_self;
-
 static struct rconn *rconn_of(struct msrp_conn *mc)
 {
 	struct rconn *rc = msrp_conn_owner(mc);
 	if (rc)
 		return rc;
 	int accepted = accepted_conn(mc);
-	struct msrp_relay *r = accepted ? msrp_conn_udata(mc) : relay_self;
+	/* accepted: udata is the relay; the pool's: udata is the pool, whose udata is */
+	struct msrp_relay *r = accepted ? msrp_conn_udata(mc) : msrp_pool_udata(msrp_conn_udata(mc));
 	/* a pool connection that speaks before the pool handed it out gets its state here */
 	if (!r || !(rc = rconn_new(r, mc))) {
 		msrp_conn_close(mc);
@@ -2308,7 +2306,6 @@ struct msrp_relay *msrp_relay_new(struct msrp_relay_shared *sh, eng_worker *w,
 		return NULL;
 	}
 	atomic_store_explicit(&sh->workers[r->index], r, memory_order_release);
-	relay_self = r;
 	return r;
 }
 
@@ -2334,8 +2331,6 @@ void msrp_relay_free(struct msrp_relay *r)
 	if (!r)
 		return;
 	atomic_store_explicit(&r->sh->workers[r->index], NULL, memory_order_release);
-	if (relay_self == r)
-		relay_self = NULL;
 	msrp_sess_table_fini(&r->sessions);
 	while (r->rc_free) {
 		struct rconn *rc = r->rc_free;

@@ -718,14 +718,12 @@ const struct msrp_conn_ops *msrp_ua_conn_ops(void)
 	return &ua_conn_ops;
 }
 
-/* Accepted connections carry the UA as udata; the pool's carry the pool, whose owner is
- * the UA: the UA keeps one pointer per worker to find itself from either. */
-static _Thread_local struct msrp_ua *ua_self;
-
+/* Accepted connections carry the UA as udata; the pool's carry the pool, whose udata is
+ * the UA (msrp_ua_new sets it). */
 static struct msrp_ua *ua_of(struct msrp_conn *mc)
 {
-	(void)mc;
-	return ua_self;
+	void *u = msrp_conn_udata(mc);
+	return msrp_conn_ops_of(mc) == &ua_conn_ops ? u : msrp_pool_udata(u);
 }
 
 /* ---- life cycle ----------------------------------------------------------------------- */
@@ -746,7 +744,8 @@ struct msrp_ua *msrp_ua_new(eng_worker *w, struct msrp_worker *mw, struct msrp_p
 		free(ua);
 		return NULL;
 	}
-	ua_self = ua;
+	if (pool && !msrp_pool_udata(pool))
+		msrp_pool_set_udata(pool, ua); /* its connections find the UA through it */
 	return ua;
 }
 
@@ -760,8 +759,6 @@ void msrp_ua_free(struct msrp_ua *ua)
 	msrp_sess_table_fini(&ua->sessions);
 	while (ua->owned)
 		own_free(ua->owned);
-	if (ua_self == ua)
-		ua_self = NULL;
 	free(ua);
 }
 

@@ -15,8 +15,9 @@
  * (msrp_reasm: out of order, duplicates, bounds → 413), answered hop by hop, Success-Report
  * honoured, REPORTs turned into <report> events.
  *
- * One worker's sessions, on its thread; no locks; one UA per worker thread (connections
- * find their UA through it). Not in the daemon yet: a library for the user agent to come. */
+ * One worker's sessions, on its thread; no locks. The pool given to msrp_ua_new() carries
+ * the UA as its udata (connections find their UA through it). Not in the daemon yet: a
+ * library for the user agent to come. */
 #ifndef MSRP_UA_H
 #define MSRP_UA_H
 

@@ -562,6 +562,21 @@ static int shard_of(const char *use_path)
 	return (int)(strchr(b32, id[1]) - b32) * 32 + (int)(strchr(b32, id[2]) - b32);
 }
 
+/* A and B AUTHed on different workers (SO_REUSEPORT spreads connections: a few tries). */
+static void clients_on_two_workers(char *upa, char *upb, size_t len)
+{
+	connect_to(&ca);
+	auth_ok(&ca, URI_A, upa, len);
+	for (int i = 0; i < 40; i++) {
+		connect_to(&cb);
+		auth_ok(&cb, URI_B, upb, len);
+		if (shard_of(upb) != shard_of(upa))
+			break;
+		mc_close(&cb);
+	}
+	cr_assert_neq(shard_of(upb), shard_of(upa), "all connections on one worker");
+}
+
 /* Sends one message from <s> to <to>'s client <rcv> and checks it arrives whole. */
 static void one_message(struct msrp_client *s, struct msrp_client *rcv, const char *to,
 			const char *to_uri, int k)
@@ -591,17 +606,7 @@ Test(relay, sessions_of_another_worker)
 	const char *env[] = { "RCSGW_ENGINE_WORKERS=2", NULL };
 	char upa[1024], upb[1024];
 	start(env);
-	connect_to(&ca);
-	auth_ok(&ca, URI_A, upa, sizeof(upa));
-	/* B on the other worker than A (SO_REUSEPORT spreads connections: a few tries) */
-	for (int i = 0; i < 40; i++) {
-		connect_to(&cb);
-		auth_ok(&cb, URI_B, upb, sizeof(upb));
-		if (shard_of(upb) != shard_of(upa))
-			break;
-		mc_close(&cb);
-	}
-	cr_assert_neq(shard_of(upb), shard_of(upa), "all connections on one worker");
+	clients_on_two_workers(upa, upb, sizeof(upa));
 	/* fresh senders to B: those on A's worker are handed to B's (a few, until one was) */
 	for (int k = 0; k < 30 && (k < 6 || !metric_sum("rcsgw_relay_handovers_out_total"));
 	     k++) {
@@ -884,16 +889,7 @@ Test(relay, a_sender_gone_mid_frame_across_workers_aborts_it)
 	const char *env[] = { "RCSGW_ENGINE_WORKERS=2", NULL };
 	char upa[1024], upb[1024], to[2200], head[2600];
 	start(env);
-	connect_to(&ca);
-	auth_ok(&ca, URI_A, upa, sizeof(upa));
-	for (int i = 0; i < 40; i++) {
-		connect_to(&cb);
-		auth_ok(&cb, URI_B, upb, sizeof(upb));
-		if (shard_of(upb) != shard_of(upa))
-			break;
-		mc_close(&cb);
-	}
-	cr_assert_neq(shard_of(upb), shard_of(upa), "all connections on one worker");
+	clients_on_two_workers(upa, upb, sizeof(upa));
 	/* C speaks to A first: it is (or is moved to) A's worker, B is on the other one */
 	connect_to(&cc);
 	one_message(&cc, &ca, upa, URI_A, 300);
