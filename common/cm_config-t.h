@@ -148,6 +148,35 @@ struct cm_config_relay {
 
 struct cm_config_sip {
 	struct cm_strlist listen;  /* "udp:host:port", "tcp:host:port", "tls:host:port" */
+	char *advertise;           /* host[:port] in Via and Contact; "" = the listen address,
+				    * or the source address toward the peer for a wildcard one */
+	char *outbound_proxy;      /* SIP URI every out-of-dialog request goes through; "" = none */
+	struct cm_strlist credentials; /* "realm:user:password" for 401/407 challenges */
+	char *user_agent;          /* User-Agent and Server header value; "" = none */
+	int64_t t1_ms;             /* RFC 3261 T1 (RTT estimate) */
+	int64_t t2_ms;             /* RFC 3261 T2 */
+	int64_t max_transactions;  /* SIP transactions per worker */
+	int64_t max_message;       /* bytes of one SIP message */
+	char *tls_cert;            /* PEM certificate chain of tls: listeners */
+	char *tls_key;
+	char *tls_ca;              /* PEM CAs to verify servers with; "" = system */
+};
+
+enum cm_ua_setup {
+	CM_UA_SETUP_ACTIVE = 0,
+	CM_UA_SETUP_PASSIVE,
+};
+
+struct cm_config_ua {
+	bool enabled;              /* the user agent: REST sessions, inbound INVITEs with MSRP */
+	struct cm_strlist accept_types; /* offered when a request names none, and auto-answer */
+	char *msrp_advertise;      /* host of our a=path URIs and c=; "" = as sip.advertise */
+	int setup;                 /* enum cm_ua_setup: who connects when the offer says actpass */
+	int64_t answer_timeout_ms; /* an incoming session not answered by then gets 480 */
+	int64_t invite_timeout_ms; /* an outgoing INVITE without final answer is CANCELled */
+	struct cm_strlist auto_answer; /* glob patterns of Request-URIs answered at once */
+	int64_t max_sessions;      /* user-agent sessions per worker */
+	int64_t max_queued;        /* messages queued by the API in a session not yet up */
 };
 
 struct cm_config_tls {
@@ -167,6 +196,7 @@ struct cm_config {
 	struct cm_config_msrps msrps;
 	struct cm_config_relay relay;
 	struct cm_config_sip sip;
+	struct cm_config_ua ua;
 	struct cm_config_tls tls;
 	struct cm_config_log log;
 };

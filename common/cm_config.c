@@ -51,6 +51,7 @@ static const char *const backend_names[] = { "auto", "io_uring", "epoll", NULL }
 static const char *const tls_names[] = { "1.2", "1.3", NULL };
 static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
 static const char *const format_names[] = { "text", "json", NULL };
+static const char *const ua_setup_names[] = { "active", "passive", NULL };
 
 static const struct cm_config_key cm_schema[] = {
 	K_ENUM("engine", "backend", engine.backend, backend_names, "auto",
@@ -186,6 +187,47 @@ static const struct cm_config_key cm_schema[] = {
 
 	K_LIST("sip", "listen", sip.listen, "udp:0.0.0.0:5060,tcp:0.0.0.0:5060", 0,
 	       "SIP listen addresses, transport:host:port (udp, tcp, tls)"),
+	K_STR("sip", "advertise", sip.advertise, "", 0,
+	      "host[:port] written in Via and Contact; empty = the listen address (for a "
+	      "wildcard one, the source address toward each peer)"),
+	K_STR("sip", "outbound_proxy", sip.outbound_proxy, "", 0,
+	      "SIP URI that every out-of-dialog request is sent through; empty = none"),
+	K_LIST("sip", "credentials", sip.credentials, "", CM_CFG_F_SECRET,
+	       "realm:user:password answering 401/407 challenges (realm * = any)"),
+	K_STR("sip", "user_agent", sip.user_agent, "rcsgw", 0,
+	      "User-Agent and Server header value; empty = none"),
+	K_DUR("sip", "t1", sip.t1_ms, "500ms", 50, 10000,
+	      "RFC 3261 T1, the round-trip estimate that drives retransmissions"),
+	K_DUR("sip", "t2", sip.t2_ms, "4s", 100, 60000,
+	      "RFC 3261 T2, the longest retransmission interval (at least t1)"),
+	K_INT("sip", "max_transactions", sip.max_transactions, "16384", 16, 4194304, 0,
+	      "SIP transactions per worker, client and server; beyond: 503"),
+	K_SIZE("sip", "max_message", sip.max_message, "64k", 1 * KIB, 1 * MIB,
+	       "bytes of one SIP message; longer: 413 or dropped"),
+	K_STR("sip", "tls_cert", sip.tls_cert, "", 0,
+	      "PEM certificate chain of the tls: SIP listeners"),
+	K_STR("sip", "tls_key", sip.tls_key, "", 0, "PEM private key of the tls: SIP listeners"),
+	K_STR("sip", "tls_ca", sip.tls_ca, "", 0,
+	      "PEM CAs that SIP TLS servers are verified with; empty = the system's"),
+
+	K_BOOL("ua", "enabled", ua.enabled, "true",
+	       "the MSRP user agent: REST sessions and inbound INVITEs with MSRP media"),
+	K_LIST("ua", "accept_types", ua.accept_types, "text/plain,message/cpim", 0,
+	       "a=accept-types offered when the application names none, and of auto-answers"),
+	K_STR("ua", "msrp_advertise", ua.msrp_advertise, "", 0,
+	      "host of our MSRP URIs (a=path) and of c=; empty = as sip.advertise"),
+	K_ENUM("ua", "setup", ua.setup, ua_setup_names, "active",
+	       "RFC 6135 role taken when the offer says actpass: active (we connect) or passive"),
+	K_DUR("ua", "answer_timeout", ua.answer_timeout_ms, "30s", 1000, 600000,
+	      "an incoming session that no application answers by then gets 480"),
+	K_DUR("ua", "invite_timeout", ua.invite_timeout_ms, "60s", 1000, 600000,
+	      "an outgoing INVITE without a final answer by then is cancelled (408)"),
+	K_LIST("ua", "auto_answer", ua.auto_answer, "", 0,
+	       "Request-URI glob patterns (* and ?) answered at once with ua.accept_types"),
+	K_INT("ua", "max_sessions", ua.max_sessions, "100000", 1, 10000000, 0,
+	      "user-agent sessions per worker; beyond: 503"),
+	K_INT("ua", "max_queued", ua.max_queued, "64", 0, 100000, 0,
+	      "messages the API may queue in a session that is not established yet"),
 
 	K_ENUM("tls", "min_version", tls.min_version, tls_names, "1.2",
 	       "lowest TLS version accepted"),
@@ -1015,6 +1057,29 @@ static int validate(struct load *L)
 	if (c->msrps.verify_client && !c->msrps.ca[0]) {
 		where(L, cm_config_find("msrps", "verify_client"), at, sizeof(at));
 		return failf(L, "%s: msrps.ca is required when msrps.verify_client is true", at);
+	}
+	if (c->sip.t1_ms > c->sip.t2_ms)
+		return order_fail(L, "sip", "t1", c->sip.t1_ms, "sip", "t2", c->sip.t2_ms, 0);
+	for (size_t i = 0; i < c->sip.listen.n; i++) {
+		const char *v = c->sip.listen.v[i];
+		int tls = !strncmp(v, "tls:", 4);
+		if (strncmp(v, "udp:", 4) && strncmp(v, "tcp:", 4) && !tls) {
+			where(L, cm_config_find("sip", "listen"), at, sizeof(at));
+			return failf(L, "%s: element %zu: expected udp:, tcp: or tls: then host:port, "
+			             "got \"%s\"", at, i, v);
+		}
+		if (tls && (!c->sip.tls_cert[0] || !c->sip.tls_key[0])) {
+			where(L, cm_config_find("sip", "listen"), at, sizeof(at));
+			return failf(L, "%s: sip.tls_cert and sip.tls_key are required for %s", at, v);
+		}
+	}
+	for (size_t i = 0; i < c->sip.credentials.n; i++) {
+		const char *v = c->sip.credentials.v[i], *a = strchr(v, ':');
+		const char *b = a ? strchr(a + 1, ':') : NULL;
+		if (!a || a == v || !b || b == a + 1) {
+			where(L, cm_config_find("sip", "credentials"), at, sizeof(at));
+			return failf(L, "%s: element %zu: expected \"realm:user:password\"", at, i);
+		}
 	}
 	return 0;
 }

@@ -394,6 +394,26 @@ Test(config, env_every_type)
 		"RCSGW_MSRPS_VERIFY_CLIENT=on",
 		"RCSGW_MSRPS_SNI_CERTS=alt.example.com:/etc/rcsgw/alt.pem:/etc/rcsgw/alt.key",
 		"RCSGW_SIP_LISTEN=tls:0.0.0.0:5061",
+		"RCSGW_SIP_ADVERTISE=gw.example.net:5061",
+		"RCSGW_SIP_OUTBOUND_PROXY=sip:pcscf.example.net;transport=tcp",
+		"RCSGW_SIP_CREDENTIALS=ims.example.net:gw:pa:ss,*:any:x",
+		"RCSGW_SIP_USER_AGENT=gw/1",
+		"RCSGW_SIP_T1=250ms",
+		"RCSGW_SIP_T2=2s",
+		"RCSGW_SIP_MAX_TRANSACTIONS=100",
+		"RCSGW_SIP_MAX_MESSAGE=8k",
+		"RCSGW_SIP_TLS_CERT=/etc/rcsgw/sip.pem",
+		"RCSGW_SIP_TLS_KEY=/etc/rcsgw/sip.key",
+		"RCSGW_SIP_TLS_CA=/etc/rcsgw/ca.pem",
+		"RCSGW_UA_ENABLED=no",
+		"RCSGW_UA_ACCEPT_TYPES=text/plain",
+		"RCSGW_UA_MSRP_ADVERTISE=msrp.example.net",
+		"RCSGW_UA_SETUP=passive",
+		"RCSGW_UA_ANSWER_TIMEOUT=10s",
+		"RCSGW_UA_INVITE_TIMEOUT=20s",
+		"RCSGW_UA_AUTO_ANSWER=sip:bot@*,sip:echo@*",
+		"RCSGW_UA_MAX_SESSIONS=50",
+		"RCSGW_UA_MAX_QUEUED=3",
 		"RCSGW_TLS_MIN_VERSION=1.3",
 		"RCSGW_LOG_LEVEL=warn",
 		"RCSGW_LOG_FORMAT=json",
@@ -456,6 +476,28 @@ Test(config, env_every_type)
 	cr_expect_str_eq(c.msrps.sni_certs.v[0], "alt.example.com:/etc/rcsgw/alt.pem:/etc/rcsgw/alt.key");
 	cr_assert_eq(c.sip.listen.n, 1);
 	cr_expect_str_eq(c.sip.listen.v[0], "tls:0.0.0.0:5061");
+	cr_expect_str_eq(c.sip.advertise, "gw.example.net:5061");
+	cr_expect_str_eq(c.sip.outbound_proxy, "sip:pcscf.example.net;transport=tcp");
+	cr_assert_eq(c.sip.credentials.n, 2);
+	cr_expect_str_eq(c.sip.credentials.v[0], "ims.example.net:gw:pa:ss");
+	cr_expect_str_eq(c.sip.user_agent, "gw/1");
+	cr_expect_eq(c.sip.t1_ms, 250);
+	cr_expect_eq(c.sip.t2_ms, 2000);
+	cr_expect_eq(c.sip.max_transactions, 100);
+	cr_expect_eq(c.sip.max_message, 8192);
+	cr_expect_str_eq(c.sip.tls_cert, "/etc/rcsgw/sip.pem");
+	cr_expect_str_eq(c.sip.tls_key, "/etc/rcsgw/sip.key");
+	cr_expect_str_eq(c.sip.tls_ca, "/etc/rcsgw/ca.pem");
+	cr_expect_eq(c.ua.enabled, false);
+	cr_assert_eq(c.ua.accept_types.n, 1);
+	cr_expect_str_eq(c.ua.msrp_advertise, "msrp.example.net");
+	cr_expect_eq(c.ua.setup, CM_UA_SETUP_PASSIVE);
+	cr_expect_eq(c.ua.answer_timeout_ms, 10000);
+	cr_expect_eq(c.ua.invite_timeout_ms, 20000);
+	cr_assert_eq(c.ua.auto_answer.n, 2);
+	cr_expect_str_eq(c.ua.auto_answer.v[1], "sip:echo@*");
+	cr_expect_eq(c.ua.max_sessions, 50);
+	cr_expect_eq(c.ua.max_queued, 3);
 	cr_expect_eq(c.tls.min_version, CM_TLS_1_3);
 	cr_expect_eq(c.log.level, CM_LOG_WARN);
 	cr_expect_eq(c.log.format, CM_LOG_FMT_JSON);
@@ -712,6 +754,28 @@ Test(config, msrps_rules)
 	                          "required when msrps.listen is set");
 	expect_env_error(no_ca, "environment RCSGW_MSRPS_VERIFY_CLIENT: msrps.ca is required when "
 	                        "msrps.verify_client is true");
+	cr_assert_eq(cm_config_load_env(&c, NULL, ok, err, sizeof(err)), 0, "%s", err);
+	cm_config_free(&c);
+}
+
+Test(config, sip_rules)
+{
+	char *bad_tp[] = { "RCSGW_SIP_LISTEN=sctp:0.0.0.0:5060", NULL };
+	char *no_cert[] = { "RCSGW_SIP_LISTEN=udp:0.0.0.0:5060,tls:0.0.0.0:5061", NULL };
+	char *t1t2[] = { "RCSGW_SIP_T1=5s", NULL };
+	char *creds[] = { "RCSGW_SIP_CREDENTIALS=realm:user:pw,nouser", NULL };
+	char *ok[] = { "RCSGW_SIP_LISTEN=tls:0.0.0.0:5061", "RCSGW_SIP_TLS_CERT=c",
+	               "RCSGW_SIP_TLS_KEY=k", "RCSGW_SIP_CREDENTIALS=*:u:p:w:", NULL };
+	struct cm_config c;
+	char err[512];
+
+	expect_env_error(bad_tp, "environment RCSGW_SIP_LISTEN: element 0: expected udp:, tcp: or "
+	                         "tls: then host:port, got \"sctp:0.0.0.0:5060\"");
+	expect_env_error(no_cert, "environment RCSGW_SIP_LISTEN: sip.tls_cert and sip.tls_key are "
+	                          "required for tls:0.0.0.0:5061");
+	expect_env_error(t1t2, "environment RCSGW_SIP_T1: 5000 must be below sip.t2 (4000)");
+	expect_env_error(creds, "environment RCSGW_SIP_CREDENTIALS: element 1: expected "
+	                        "\"realm:user:password\"");
 	cr_assert_eq(cm_config_load_env(&c, NULL, ok, err, sizeof(err)), 0, "%s", err);
 	cm_config_free(&c);
 }
