@@ -34,6 +34,7 @@
 #include "msrp/msrp_relay.h"
 #include "msrp/msrp_report.h"
 #include "msrp/msrp_sess.h"
+#include "msrp/msrp_ua.h"
 #include "msrp/msrp_uri.h"
 #include "msrp/msrp_write.h"
 
@@ -84,6 +85,7 @@ struct fwd;
 #define RC_PAUSED  0x04            /* we paused its reading (frames waiting elsewhere) */
 #define RC_POOLED  0x08            /* a connection of the pool (we opened it) */
 #define RC_SEEN    0x10            /* it sent a frame (only a first frame may move it) */
+#define RC_UA      0x20            /* the inbound frame is for a user-agent session */
 
 struct rconn {
 	struct msrp_conn *mc;
@@ -93,6 +95,7 @@ struct rconn {
 	uint8_t flags;
 	uint8_t pending_auth;          /* a credentials look-up runs for it */
 	struct msrp_sess_list sess;    /* sessions it AUTHed */
+	struct msrp_ua_conn uc;        /* the user agent's state of it (its sessions bound here) */
 	struct fwd *in;                /* inbound frame being forwarded */
 	uint64_t held;                 /* bytes held for its frames that wait (HELD_PAUSE) */
 	uint64_t xheld;                /* bytes of its pieces in other workers, not yet given
@@ -118,6 +121,7 @@ struct msrp_relay {
 	struct msrp_pool *pool;
 	struct msrp_creds_src *creds;
 	struct msrp_egress *egress;
+	struct msrp_ua *ua;            /* the worker's user agent, or NULL */
 	unsigned index;
 	struct msrp_sess_table sessions;
 	struct rconn *rc_free;
@@ -1641,8 +1645,8 @@ static int try_handover(struct rconn *rc, unsigned to)
 {
 	struct msrp_relay *r = rc->r;
 	eng_worker *w = r->sh->e ? eng_worker_at(r->sh->e, to) : NULL;
-	if (!w || (rc->flags & (RC_SEEN | RC_POOLED)) || rc->sess.head || rc->in || rc->out_cur ||
-	    rc->wait_head || rc->auth)
+	if (!w || (rc->flags & (RC_SEEN | RC_POOLED)) || rc->sess.head || rc->uc.sess.head ||
+	    rc->uc.in || rc->in || rc->out_cur || rc->wait_head || rc->auth)
 		return 0;
 	if (msrp_conn_handover(rc->mc, w, relay_adopt, r->sh) < 0)
 		return 0;
@@ -1654,7 +1658,8 @@ static int try_handover(struct rconn *rc, unsigned to)
 
 /* Decides where the request <m> arriving on <rc> goes and starts forwarding it. Returns 0
  * (forwarding; the previous hop gets 200), 1 (the connection went to another worker with
- * the frame: nothing more to do here), or the status to answer. */
+ * the frame: nothing more to do here), 2 (for a session of the worker's user agent: its To-Path
+ * is that session's URI alone), or the status to answer. */
 static int route_request(struct rconn *rc, const struct msrp_msg *m)
 {
 	struct msrp_relay *r = rc->r;
@@ -1667,6 +1672,14 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 		return 400;
 	cm_slice sid = uri_session_fast(to[0]);
 	struct rsess *s = our_session(r, sid, &remote);
+	if (nto == 1 && !s) {
+		/* an endpoint's session: the user agent's, here or on its worker */
+		if (remote < 0 && r->ua && msrp_ua_owns(r->ua, sid))
+			return 2;
+		if (remote >= 0 && try_handover(rc, (unsigned)remote))
+			return 1;
+		return 481;
+	}
 	if (!s && remote < 0)
 		return 481;
 	if (nto < 2)
@@ -2085,7 +2098,7 @@ static void relay_head(struct msrp_conn *mc, const struct msrp_msg *m)
 	if (!rc)
 		return;
 	struct msrp_relay *r = rc->r;
-	rc->flags &= ~RC_SKIP;
+	rc->flags &= ~(RC_SKIP | RC_UA);
 	rc->in = NULL;
 	switch (m->method) {
 	case MSRP_M_AUTH:
@@ -2098,6 +2111,11 @@ static void relay_head(struct msrp_conn *mc, const struct msrp_msg *m)
 		if (st == 1)
 			return; /* handed over: <rc> and <mc> are not ours any more */
 		rc->flags |= RC_SEEN;
+		if (st == 2) {
+			rc->flags |= RC_UA;
+			msrp_ua_head(r->ua, mc, &rc->uc, m); /* it answers, hop by hop */
+			return;
+		}
 		if (st) {
 			if (st == 481)
 				r->st.refused_481++;
@@ -2127,6 +2145,10 @@ static void relay_head(struct msrp_conn *mc, const struct msrp_msg *m)
 static void relay_body(struct msrp_conn *mc, eng_buf *b, cm_slice body)
 {
 	struct rconn *rc = rconn_of(mc);
+	if (rc && (rc->flags & RC_UA)) {
+		msrp_ua_body(&rc->uc, body);
+		return;
+	}
 	if (!rc || (rc->flags & RC_SKIP) || !rc->in)
 		return;
 	struct fwd *f = rc->in;
@@ -2144,6 +2166,11 @@ static void relay_body(struct msrp_conn *mc, eng_buf *b, cm_slice body)
 static void relay_end(struct msrp_conn *mc, enum msrp_flag flag)
 {
 	struct rconn *rc = rconn_of(mc);
+	if (rc && (rc->flags & RC_UA)) {
+		rc->flags &= ~RC_UA;
+		msrp_ua_end(&rc->uc, flag);
+		return;
+	}
 	if (!rc || (rc->flags & RC_SKIP) || !rc->in) {
 		if (rc)
 			rc->flags &= ~RC_SKIP;
@@ -2195,7 +2222,6 @@ static void dst_gone(struct rconn *d)
 static void relay_close(struct msrp_conn *mc, int err)
 {
 	struct rconn *rc = msrp_conn_owner(mc); /* none: it never sent a frame, or was handed */
-	(void)err;
 	if (!rc)
 		return;
 	struct msrp_relay *r = rc->r;
@@ -2222,6 +2248,8 @@ static void relay_close(struct msrp_conn *mc, int err)
 		}
 	}
 	dst_gone(rc);
+	if (r->ua)
+		msrp_ua_conn_closed(r->ua, &rc->uc, err);
 	if (rc->auth) {
 		msrp_creds_cancel(&rc->auth->req);
 		free(rc->auth);
@@ -2325,6 +2353,7 @@ void msrp_relay_stop(struct msrp_relay *r)
 }
 void msrp_relay_set_creds(struct msrp_relay *r, struct msrp_creds_src *c) { r->creds = c; }
 void msrp_relay_set_egress(struct msrp_relay *r, struct msrp_egress *e) { r->egress = e; }
+void msrp_relay_set_ua(struct msrp_relay *r, struct msrp_ua *ua) { r->ua = ua; }
 
 void msrp_relay_free(struct msrp_relay *r)
 {

@@ -88,6 +88,11 @@ void msrp_relay_set_pool(struct msrp_relay *r, struct msrp_pool *pool);
 void msrp_relay_set_creds(struct msrp_relay *r, struct msrp_creds_src *creds);
 /* Next hops of peers chosen by <egress> (rules, hook); NULL: every URI's own host. */
 void msrp_relay_set_egress(struct msrp_relay *r, struct msrp_egress *egress);
+/* The worker's user agent: requests whose To-Path is one URI naming one of its sessions go to
+ * it (msrp_ua_head/_body/_end), on the connection they came on; a connection whose first frame
+ * is for a user-agent session of another worker is handed to that worker. NULL: none. */
+struct msrp_ua;
+void msrp_relay_set_ua(struct msrp_relay *r, struct msrp_ua *ua);
 /* The worker stops: the relay's state of the pool's connections goes (call it before the
  * pool is freed, on the worker's thread). */
 void msrp_relay_stop(struct msrp_relay *r);

@@ -10,6 +10,7 @@
 #include "msrp/msrp_pool.h"
 #include "msrp/msrp_reasm.h"
 #include "msrp/msrp_svc.h"
+#include "msrp/msrp_ua.h"
 #include "msrp/msrp_ws.h"
 
 #define SVC_MAX_LISTENERS 16
@@ -26,6 +27,7 @@ struct msrp_svc {
 	struct msrp_creds_src *creds;
 	struct msrp_egress *egress;
 	struct msrp_relay_shared *relay_sh;
+	struct msrp_ua *ua;            /* the worker's user agent, or NULL */
 };
 
 void msrp_svc_cfg_from(struct msrp_svc_cfg *out, const struct cm_config *cfg)
@@ -95,6 +97,8 @@ static void svc_accept(eng_listener *l, eng_conn *c)
 	struct msrp_svc *s = l->udata;
 	if (s->relay)
 		msrp_conn_new(s->mw, c, msrp_relay_ops(), s->relay);
+	else if (s->ua)
+		msrp_conn_new(s->mw, c, msrp_ua_conn_ops(), s->ua);
 	else
 		msrp_conn_new(s->mw, c, &svc_ops, s);
 }
@@ -105,6 +109,8 @@ static void svc_accept_ws(eng_listener *l, eng_conn *c)
 	struct msrp_svc *s = l->udata;
 	if (s->relay)
 		msrp_conn_new_ws(s->mw, c, &s->ws_cfg, msrp_relay_ops(), s->relay);
+	else if (s->ua)
+		msrp_conn_new_ws(s->mw, c, &s->ws_cfg, msrp_ua_conn_ops(), s->ua);
 	else
 		msrp_conn_new_ws(s->mw, c, &s->ws_cfg, &svc_ops, s);
 }
@@ -271,4 +277,16 @@ const struct msrp_ws_stats *msrp_svc_ws_stats(const struct msrp_svc *s)
 int msrp_svc_tcp_port(const struct msrp_svc *s)
 {
 	return s->tcp_port;
+}
+
+struct msrp_worker *msrp_svc_worker(const struct msrp_svc *s)
+{
+	return s->mw;
+}
+
+void msrp_svc_set_ua(struct msrp_svc *s, struct msrp_ua *ua)
+{
+	s->ua = ua;
+	if (s->relay)
+		msrp_relay_set_ua(s->relay, ua);
 }

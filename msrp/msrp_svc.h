@@ -59,5 +59,12 @@ const struct msrp_ws_stats *msrp_svc_ws_stats(const struct msrp_svc *s);
 const struct msrp_relay *msrp_svc_relay(const struct msrp_svc *s);
 /* Port actually bound by the first TCP listener (tests use port 0), 0 when none. */
 int msrp_svc_tcp_port(const struct msrp_svc *s);
+/* The worker's MSRP connection layer (for the user agent's own connections). */
+struct msrp_worker *msrp_svc_worker(const struct msrp_svc *s);
+/* The worker's user agent (msrp_ua.h): requests for its sessions reach it through the relay
+ * (msrp_relay_set_ua), or, with no relay, accepted connections are wholly its. Set it on the
+ * worker's thread before the loop accepts (in the worker's init). NULL: none. */
+struct msrp_ua;
+void msrp_svc_set_ua(struct msrp_svc *s, struct msrp_ua *ua);
 
 #endif
