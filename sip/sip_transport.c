@@ -1,5 +1,6 @@
-/* sip_transport.c — the SIP transport of one worker: UDP sockets, TCP listeners and their
- * connections, framing, the source of each message, and sending (see sip_transport.h). */
+/* sip_transport.c — the SIP transport of one worker: UDP sockets, TCP and TLS listeners,
+ * accepted and opened connections, framing, the source of each message, sending, idle
+ * closing (see sip_transport.h). */
 #include "sip/sip_transport.h"
 
 #include <errno.h>
@@ -7,12 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "engine/eng.h"
 #include "engine/eng_udp.h"
 #include "sip/sip_parse.h"
 
-#define SIP_TP_MAX_SOCKS 8         /* UDP sockets, and TCP listeners, per transport */
+#define SIP_TP_MAX_SOCKS 8         /* UDP sockets, and TCP/TLS listeners, per transport */
 
 struct sip_tconn;
 
@@ -31,21 +33,34 @@ struct sip_transport {
 	unsigned nudp;
 	eng_listener *lis[SIP_TP_MAX_SOCKS];
 	unsigned nlis;
-	struct sip_tconn *conns;   /* open TCP connections */
+	struct sip_tconn *conns;   /* open and connecting TCP/TLS connections */
 	uint32_t next_id;          /* the next connection number (never reused) */
+	eng_tls_ctx *tls_server;   /* the caller's: "tls:" listeners */
+	eng_tls_ctx *tls_client;   /* the caller's: outbound TLS */
+	sip_transport_error_fn on_error;
+	void *err_arg;
+	uint32_t idle_ms;          /* 0: connections never idle out */
 	struct sip_transport_stats st;
 };
 
-/* One accepted TCP connection. Bytes of an incomplete message wait in <buf>. */
+/* One TCP or TLS connection, accepted or opened. Bytes of an incomplete message wait in
+ * <buf>. An opened one is <connecting> until on_connect: what is sent meanwhile waits in
+ * the engine's queue (TLS: until the handshake is done), counted in <npend>/<pend_bytes>. */
 struct sip_tconn {
 	struct sip_transport *t;   /* NULL once the transport let it go */
 	eng_conn *c;
-	struct sip_dest peer;
+	struct sip_dest peer;      /* address, kind (TCP or TLS), conn_id */
 	struct sip_stream sp;
 	char *buf;
 	size_t len, cap;
 	int busy;                  /* inside on_recv: on_close only marks it <gone> */
 	int gone;
+	int connecting;            /* opened here, not up yet */
+	int closing;               /* closed by us, on_close still to come: no new sends */
+	uint32_t npend;
+	size_t pend_bytes;
+	uint64_t last_ms;          /* the last traffic, for the idle timer */
+	eng_timer idle;
 	struct sip_tconn *next, **pprev;
 };
 
@@ -154,6 +169,7 @@ static void tcp_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 
 	if (!tc->t || tc->gone)
 		return;
+	tc->last_ms = eng_now_ms(tc->t->w);
 	tc->busy = 1;
 	if (tc->len == 0) {
 		/* the common case: whole messages parsed in the received buffer, the rest kept */
@@ -178,19 +194,35 @@ static void tcp_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 	}
 	if (n < 0) {
 		tc->t->st.stream_errors++;
+		tc->closing = 1;
 		eng_abort(c, -EPROTO); /* on_close may run inside: <tc> is not used after */
 	}
+}
+
+/* The transport lets go of <tc> (its connection is gone or going, <err> why): counted,
+ * out of the list and of the timer wheel. One still connecting fails: the messages that
+ * waited are lost, and the error callback hears of it with <err> (-ECONNRESET for 0). */
+static void tconn_drop(struct sip_tconn *tc, int err)
+{
+	struct sip_transport *t = tc->t;
+	struct sip_dest dst = tc->peer;
+
+	t->st.closes++;
+	eng_timer_cancel(&tc->idle);
+	tconn_unlink(tc);
+	if (!tc->connecting)
+		return;
+	t->st.connect_failures++;
+	if (t->on_error)
+		t->on_error(t->err_arg, &dst, err ? err : -ECONNRESET);
 }
 
 static void tcp_close(eng_conn *c, int err)
 {
 	struct sip_tconn *tc = c->udata;
 
-	(void)err;
-	if (tc->t) {
-		tc->t->st.closes++;
-		tconn_unlink(tc);
-	}
+	if (tc->t)
+		tconn_drop(tc, err);
 	tc->c = NULL;
 	if (tc->busy)
 		tc->gone = 1;
@@ -198,28 +230,101 @@ static void tcp_close(eng_conn *c, int err)
 		tconn_free(tc);
 }
 
+/* An opened connection is up (TLS: its handshake too), or an accepted TLS connection's
+ * handshake is done. Failures are left to tcp_close, which follows. */
+static void tcp_connected(eng_conn *c, int err)
+{
+	struct sip_tconn *tc = c->udata;
+	struct sip_transport *t = tc->t;
+
+	if (!t || err < 0)
+		return;
+	tc->last_ms = eng_now_ms(t->w);
+	if (tc->connecting) {
+		tc->connecting = 0; /* what waited goes out now, from the engine's queue */
+		tc->npend = 0;
+		tc->pend_bytes = 0;
+		t->st.connects++;
+	} else if (tc->peer.kind == SIP_TP_TLS) {
+		t->st.tls_accepts++;
+	}
+}
+
 static const struct eng_conn_ops tcp_ops = {
 	.on_recv = tcp_recv,
+	.on_connect = tcp_connected,
 	.on_close = tcp_close,
 };
 
-static void tcp_accept(eng_listener *l, eng_conn *c)
+/* Aborts <tc>'s connection, already dropped from the transport; its on_close frees <tc>.
+ * eng_abort() alone leaves a connect in flight, and on_close with it, until the kernel
+ * gives up (minutes when SYNs go unanswered; never if the engine stops first, and then
+ * <tc> leaks): a shutdown() of a socket in SYN-SENT ends the connect at once (Linux). */
+static void tconn_let_go(struct sip_tconn *tc, int err)
 {
-	struct sip_transport *t = l->udata;
-	struct sip_tconn *tc = calloc(1, sizeof(*tc));
+	eng_conn *c = tc->c;
 
-	if (!tc) {
-		t->st.accept_refused++;
-		eng_close(c);
+	tc->t = NULL;
+	if (!c) { /* not reached: listed connections have theirs */
+		tconn_free(tc);
 		return;
 	}
+	if (tc->connecting)
+		shutdown(c->fd, SHUT_RDWR);
+	eng_abort(c, err); /* on_close may run inside: <tc> is not used after */
+}
+
+/* Closes <tc> when it had no traffic for idle_ms; else looks again when it would have. */
+static void tconn_idle(eng_timer *tm)
+{
+	struct sip_tconn *tc = tm->arg;
+	struct sip_transport *t = tc->t;
+	eng_conn *c = tc->c;
+
+	if (!t || !c || !t->idle_ms)
+		return;
+	uint64_t now = eng_now_ms(t->w);
+	if (!tc->connecting && eng_sendq_bytes(c) > 0) /* still writing: not idle */
+		tc->last_ms = now;
+	uint64_t quiet = now - tc->last_ms;
+	if (quiet < t->idle_ms) {
+		eng_timer_arm(t->w, tm, t->idle_ms - quiet);
+		return;
+	}
+	if (tc->connecting) {
+		/* the connect may hang for minutes in the kernel (SYNs unanswered): fail it now */
+		tconn_drop(tc, -ETIMEDOUT);
+		tconn_let_go(tc, -ETIMEDOUT);
+		return;
+	}
+	t->st.idle_closed++;
+	tc->closing = 1;
+	eng_close(c); /* on_close may run inside: <tc> is not used after */
+}
+
+static void tconn_arm_idle(struct sip_tconn *tc)
+{
+	struct sip_transport *t = tc->t;
+
+	tc->last_ms = eng_now_ms(t->w);
+	if (t->idle_ms)
+		eng_timer_arm(t->w, &tc->idle, t->idle_ms);
+	else
+		eng_timer_cancel(&tc->idle);
+}
+
+/* A connection of kind <kind> for <t>, with a new number, in the list. NULL when out of
+ * memory. */
+static struct sip_tconn *tconn_new(struct sip_transport *t, uint8_t kind)
+{
+	struct sip_tconn *tc = calloc(1, sizeof(*tc));
+
+	if (!tc)
+		return NULL;
 	tc->t = t;
-	tc->c = c;
 	sip_stream_init(&tc->sp, t->pcfg);
-	tc->peer.addrlen = sizeof(tc->peer.addr);
-	if (eng_conn_peer(c, &tc->peer.addr, &tc->peer.addrlen) != 0)
-		tc->peer.addrlen = 0;
-	tc->peer.kind = SIP_TP_TCP;
+	eng_timer_init(&tc->idle, tconn_idle, tc);
+	tc->peer.kind = kind;
 	tc->peer.conn_id = t->next_id++;
 	if (t->next_id == 0) /* 0 means "any": skipped, after 2^32 connections */
 		t->next_id = 1;
@@ -228,7 +333,25 @@ static void tcp_accept(eng_listener *l, eng_conn *c)
 		t->conns->pprev = &tc->next;
 	tc->pprev = &t->conns;
 	t->conns = tc;
+	return tc;
+}
+
+static void tcp_accept(eng_listener *l, eng_conn *c)
+{
+	struct sip_transport *t = l->udata;
+	struct sip_tconn *tc = tconn_new(t, l->tls ? SIP_TP_TLS : SIP_TP_TCP);
+
+	if (!tc) {
+		t->st.accept_refused++;
+		eng_close(c);
+		return;
+	}
+	tc->c = c;
+	tc->peer.addrlen = sizeof(tc->peer.addr);
+	if (eng_conn_peer(c, &tc->peer.addr, &tc->peer.addrlen) != 0)
+		tc->peer.addrlen = 0;
 	t->st.accepts++;
+	tconn_arm_idle(tc);
 	eng_conn_start(c, &tcp_ops, tc);
 }
 
@@ -248,15 +371,91 @@ static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_sto
 	return 0;
 }
 
-/* The open connection <dst> names: by conn_id, or with conn_id 0 by its address. */
-static struct sip_tconn *tconn_find(const struct sip_transport *t, const struct sip_dest *dst)
+/* The open (or connecting) connection numbered <conn_id>. */
+static struct sip_tconn *tconn_by_id(const struct sip_transport *t, uint32_t conn_id)
 {
 	for (struct sip_tconn *tc = t->conns; tc; tc = tc->next) {
-		if (dst->conn_id ? tc->peer.conn_id == dst->conn_id
-				 : same_addr(&tc->peer.addr, &dst->addr))
+		if (tc->peer.conn_id == conn_id)
 			return tc;
 	}
 	return NULL;
+}
+
+/* The connection a send to <dst> uses: the one dst->conn_id names while it is there, else
+ * one of dst's kind to dst->addr that is open or connecting and not closing. */
+static struct sip_tconn *tconn_find(const struct sip_transport *t, const struct sip_dest *dst)
+{
+	struct sip_tconn *tc = dst->conn_id ? tconn_by_id(t, dst->conn_id) : NULL;
+
+	if (tc && tc->c && !tc->closing)
+		return tc;
+	for (tc = t->conns; tc; tc = tc->next) {
+		if (tc->c && !tc->closing && tc->peer.kind == dst->kind &&
+		    same_addr(&tc->peer.addr, &dst->addr))
+			return tc;
+	}
+	return NULL;
+}
+
+/* Opens a connection of dst's kind to dst->addr (TLS: with <sni> when not NULL). The new
+ * connection, or NULL with *<rc> = -errno. */
+static struct sip_tconn *tconn_open(struct sip_transport *t, const struct sip_dest *dst,
+				    const char *sni, int *rc)
+{
+	eng_tls_ctx *tls = dst->kind == SIP_TP_TLS ? t->tls_client : NULL;
+	char hp[INET6_ADDRSTRLEN + 16];
+
+	if (dst->kind == SIP_TP_TLS && !tls) {
+		*rc = -EPROTONOSUPPORT;
+		return NULL;
+	}
+	if (dst->addr.ss_family != AF_INET && dst->addr.ss_family != AF_INET6) {
+		*rc = -ENOTCONN;
+		t->st.tx_notconn++;
+		return NULL;
+	}
+	struct sip_tconn *tc = tconn_new(t, dst->kind);
+	if (!tc) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	memcpy(&tc->peer.addr, &dst->addr, sizeof(tc->peer.addr));
+	tc->peer.addrlen = dst->addrlen;
+	tc->connecting = 1;
+	eng_sockaddr_str(&dst->addr, hp, sizeof(hp));
+	*rc = eng_connect(t->w, hp, tls, sni, &tcp_ops, tc, &tc->c);
+	if (*rc < 0) {
+		/* no on_close comes: the failure is the caller's, not the error callback's */
+		tc->connecting = 0;
+		tconn_unlink(tc);
+		tconn_free(tc);
+		t->st.connect_failures++;
+		return NULL;
+	}
+	tconn_arm_idle(tc);
+	return tc;
+}
+
+/* Queues <len> bytes of <buf> on <tc>: 0, or -errno. */
+static int tconn_send(struct sip_tconn *tc, const char *buf, size_t len)
+{
+	if (tc->connecting &&
+	    (tc->npend >= SIP_TP_PENDING_MAX || len > SIP_TP_PENDING_BYTES - tc->pend_bytes))
+		return -ENOBUFS;
+	int rc = eng_send(tc->c, buf, len);
+	if (rc == -ENOBUFS) {
+		/* part of the message may be queued: the stream cannot go on */
+		eng_abort(tc->c, rc); /* on_close may run inside: <tc> is not used after */
+		return rc;
+	}
+	if (rc < 0)
+		return rc;
+	tc->last_ms = eng_now_ms(tc->t->w);
+	if (tc->connecting) {
+		tc->npend++;
+		tc->pend_bytes += len;
+	}
+	return 0; /* above sendq_high (1): queued all the same */
 }
 
 /* ---- the API ------------------------------------------------------------------------ */
@@ -276,6 +475,25 @@ struct sip_transport *sip_transport_new(eng_worker *w, const struct sip_parse_cf
 	return t;
 }
 
+void sip_transport_set_tls(struct sip_transport *t, eng_tls_ctx *server, eng_tls_ctx *client)
+{
+	t->tls_server = server;
+	t->tls_client = client;
+}
+
+void sip_transport_set_error_cb(struct sip_transport *t, sip_transport_error_fn fn, void *arg)
+{
+	t->on_error = fn;
+	t->err_arg = arg;
+}
+
+void sip_transport_set_idle(struct sip_transport *t, uint32_t ms)
+{
+	t->idle_ms = ms;
+	for (struct sip_tconn *tc = t->conns; tc; tc = tc->next)
+		tconn_arm_idle(tc);
+}
+
 int sip_transport_listen(struct sip_transport *t, const char *spec, int reuseport, char *err,
 			 size_t errlen)
 {
@@ -285,8 +503,14 @@ int sip_transport_listen(struct sip_transport *t, const char *spec, int reusepor
 	const char *hp;
 	int e = 0;
 
-	if (strncmp(spec, "udp:", 4) != 0 && strncmp(spec, "tcp:", 4) != 0) {
-		snprintf(err, errlen, "%s: expected udp:host:port or tcp:host:port", spec);
+	if (strncmp(spec, "udp:", 4) != 0 && strncmp(spec, "tcp:", 4) != 0 &&
+	    strncmp(spec, "tls:", 4) != 0) {
+		snprintf(err, errlen, "%s: expected udp:, tcp: or tls:host:port", spec);
+		return -EINVAL;
+	}
+	eng_tls_ctx *tls = spec[1] == 'l' ? t->tls_server : NULL;
+	if (spec[1] == 'l' && !tls) {
+		snprintf(err, errlen, "%s: no server TLS context", spec);
 		return -EINVAL;
 	}
 	hp = spec + 4;
@@ -311,10 +535,10 @@ int sip_transport_listen(struct sip_transport *t, const char *spec, int reusepor
 		return eng_udp_port(s->u);
 	}
 	if (t->nlis == SIP_TP_MAX_SOCKS) {
-		snprintf(err, errlen, "%s: more than %d TCP listeners", spec, SIP_TP_MAX_SOCKS);
+		snprintf(err, errlen, "%s: more than %d TCP/TLS listeners", spec, SIP_TP_MAX_SOCKS);
 		return -ENOSPC;
 	}
-	eng_listener *l = eng_listen(t->w, hp, flags, NULL, tcp_accept, t, &e);
+	eng_listener *l = eng_listen(t->w, hp, flags, tls, tcp_accept, t, &e);
 	if (!l) {
 		snprintf(err, errlen, "%s: %s", spec, strerror(-e));
 		return e ? e : -EIO;
@@ -323,13 +547,11 @@ int sip_transport_listen(struct sip_transport *t, const char *spec, int reusepor
 	return eng_listener_port(l);
 }
 
-int sip_transport_send(void *arg, const char *buf, size_t len, const struct sip_dest *dst,
-		       int reliable)
+int sip_transport_send_named(struct sip_transport *t, const char *buf, size_t len,
+			     const struct sip_dest *dst, const char *sni)
 {
-	struct sip_transport *t = arg;
 	int rc = -EAFNOSUPPORT;
 
-	(void)reliable;
 	if (dst->kind == SIP_TP_UDP) {
 		for (unsigned i = 0; i < t->nudp; i++) {
 			if (t->udp[i].family == dst->addr.ss_family) {
@@ -338,16 +560,14 @@ int sip_transport_send(void *arg, const char *buf, size_t len, const struct sip_
 				break;
 			}
 		}
-	} else if (dst->kind == SIP_TP_TCP) {
+	} else if (dst->kind == SIP_TP_TCP || dst->kind == SIP_TP_TLS) {
 		struct sip_tconn *tc = tconn_find(t, dst);
-		if (!tc || !tc->c) {
-			rc = -ENOTCONN;
-			t->st.tx_notconn++;
-		} else {
-			rc = eng_send(tc->c, buf, len);
-			if (rc > 0) /* above sendq_high: queued all the same */
-				rc = 0;
-		}
+		if (!tc && len > SIP_TP_PENDING_BYTES)
+			rc = -ENOBUFS; /* could never wait for the connection: none opened */
+		else if (!tc)
+			tc = tconn_open(t, dst, sni, &rc);
+		if (tc)
+			rc = tconn_send(tc, buf, len);
 	} else {
 		rc = -EPROTONOSUPPORT;
 	}
@@ -358,11 +578,26 @@ int sip_transport_send(void *arg, const char *buf, size_t len, const struct sip_
 	return rc;
 }
 
+int sip_transport_send(void *t, const char *buf, size_t len, const struct sip_dest *dst,
+		       int reliable)
+{
+	(void)reliable;
+	return sip_transport_send_named(t, buf, len, dst, NULL);
+}
+
+uint32_t sip_transport_conn_for(const struct sip_transport *t, const struct sip_dest *dst)
+{
+	if (dst->kind != SIP_TP_TCP && dst->kind != SIP_TP_TLS)
+		return 0;
+	const struct sip_tconn *tc = tconn_find(t, dst);
+	return tc ? tc->peer.conn_id : 0;
+}
+
 int sip_transport_conn_open(const struct sip_transport *t, uint32_t conn_id)
 {
-	struct sip_dest d = { .kind = SIP_TP_TCP, .conn_id = conn_id };
+	const struct sip_tconn *tc = conn_id ? tconn_by_id(t, conn_id) : NULL;
 
-	return conn_id != 0 && tconn_find(t, &d) != NULL;
+	return tc && tc->c;
 }
 
 const struct sip_transport_stats *sip_transport_stats(const struct sip_transport *t)
@@ -380,11 +615,9 @@ void sip_transport_free(struct sip_transport *t)
 		eng_listener_close(t->lis[i]);
 	while (t->conns) {
 		struct sip_tconn *tc = t->conns;
-		eng_conn *c = tc->c;
 		tconn_unlink(tc);
-		tc->t = NULL; /* its on_close frees it, now or when the engine is done */
-		if (c)
-			eng_abort(c, -ECONNABORTED);
+		eng_timer_cancel(&tc->idle);
+		tconn_let_go(tc, -ECONNABORTED);
 	}
 	free(t);
 }
