@@ -242,8 +242,11 @@ int msrp_ua_send(struct msrp_ua_sess *s, cm_slice content_type, const void *body
 	struct out_msg *om = calloc(1, sizeof(*om) + (len ? len : 1));
 	if (!om)
 		return -ENOMEM;
-	if (msrp_id_message(om->msgid, sizeof(om->msgid)) < 0 ||
-	    !(om->ctype = strndup(content_type.p ? content_type.p : "", content_type.len))) {
+	if (message_id[0]) /* the caller's (an ident, checked by the caller) */
+		memcpy(om->msgid, message_id, strnlen(message_id, MSRP_ID_MSGID_LEN));
+	else if (msrp_id_message(om->msgid, sizeof(om->msgid)) < 0)
+		om->msgid[0] = '\0';
+	if (!om->msgid[0] || !(om->ctype = strndup(content_type.p ? content_type.p : "", content_type.len))) {
 		out_free(om);
 		return -ENOMEM;
 	}

@@ -77,8 +77,9 @@ void msrp_ua_free(struct msrp_ua *ua);
  * session starts connecting at once; events come later from the loop. */
 struct msrp_ua_sess *msrp_ua_open(struct msrp_ua *ua, const struct msrp_ua_sess_cfg *cfg,
 				  const struct msrp_ua_events *ev, void *arg, int *err);
-/* Sends a message (the body is copied). Queued until the session is ready. Its Message-ID
- * (minted here) into <message_id>. 0, -EINVAL (no content type for a body), -EPIPE (the
+/* Sends a message (the body is copied). Queued until the session is ready. Its Message-ID:
+ * <message_id> when it is not empty (an ident of at most MSRP_ID_MSGID_LEN characters, which
+ * the caller checked), else one minted here and written into <message_id>. 0, -EINVAL (no content type for a body), -EPIPE (the
  * session ended), -ENOMEM. */
 int msrp_ua_send(struct msrp_ua_sess *s, cm_slice content_type, const void *body, size_t len,
 		 enum msrp_report success_report, enum msrp_report failure_report,

@@ -45,6 +45,8 @@ struct sip_dest {
 	socklen_t addrlen;
 	uint8_t kind;              /* enum sip_tp_kind */
 	uint32_t conn_id;          /* reliable transports: the connection (0: any / open one) */
+	uint16_t worker;           /* the worker whose transport holds conn_id (set by the TU
+				    * that routes messages between workers; transports ignore it) */
 };
 
 static inline int sip_dest_reliable(const struct sip_dest *d) { return d->kind != SIP_TP_UDP; }

@@ -145,6 +145,7 @@ struct send_req {
 static void send_job(void *arg)
 {
 	struct send_req *q = arg;
+	sent_id[0] = '\0'; /* minted by msrp_ua_send */
 	send_rc = msrp_ua_send(q->from->s, (cm_slice){ q->ctype, strlen(q->ctype) }, q->body,
 			       q->len, q->sr, MSRP_REPORT_ABSENT, sent_id);
 }
