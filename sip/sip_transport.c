@@ -39,6 +39,8 @@ struct sip_transport {
 	eng_tls_ctx *tls_client;   /* the caller's: outbound TLS */
 	sip_transport_error_fn on_error;
 	void *err_arg;
+	sip_transport_msg_fn on_bad;   /* messages that did not parse, for a 400 */
+	void *bad_arg;
 	uint32_t idle_ms;          /* 0: connections never idle out */
 	struct sip_transport_stats st;
 };
@@ -75,17 +77,21 @@ static void udp_recv(eng_udp *u, void *udata, const char *data, size_t len,
 	struct sip_dest src;
 
 	(void)u;
-	if (sip_parse_msg(t->pcfg, data, len, &m) != 0) {
-		if (m.kind == SIP_KIND_KEEPALIVE && m.err == SIP_PE_NONE)
-			t->st.keepalives++;
-		else
-			t->st.udp_bad++;
-		return;
-	}
+	int rc = sip_parse_msg(t->pcfg, data, len, &m);
 	memset(&src, 0, sizeof(src));
 	memcpy(&src.addr, from, fromlen <= sizeof(src.addr) ? fromlen : sizeof(src.addr));
 	src.addrlen = fromlen;
 	src.kind = SIP_TP_UDP;
+	if (rc != 0) {
+		if (m.kind == SIP_KIND_KEEPALIVE && m.err == SIP_PE_NONE) {
+			t->st.keepalives++;
+		} else {
+			t->st.udp_bad++;
+			if (t->on_bad && m.replyable)
+				t->on_bad(t->bad_arg, data, len, &m, &src);
+		}
+		return;
+	}
 	t->st.udp_rx++;
 	t->on_msg(t->arg, data, len, &m, &src);
 }
@@ -148,8 +154,14 @@ static long tconn_parse(struct sip_tconn *tc, const char *data, size_t len)
 		long n = sip_stream_parse(&tc->sp, data + off, len - off, &m);
 		if (n == SIP_AGAIN)
 			break;
-		if (n == SIP_ERROR)
+		if (n == SIP_ERROR) {
+			/* the stream is lost; a request that can still be answered gets its 400
+			 * (413, 505) before the connection closes */
+			if (t->on_bad && m.replyable)
+				t->on_bad(t->bad_arg, data + off,
+					  len - off, &m, &tc->peer);
 			return -1;
+		}
 		if (m.kind == SIP_KIND_KEEPALIVE) {
 			t->st.keepalives++;
 		} else {
@@ -479,6 +491,12 @@ void sip_transport_set_tls(struct sip_transport *t, eng_tls_ctx *server, eng_tls
 {
 	t->tls_server = server;
 	t->tls_client = client;
+}
+
+void sip_transport_set_bad_cb(struct sip_transport *t, sip_transport_msg_fn fn, void *arg)
+{
+	t->on_bad = fn;
+	t->bad_arg = arg;
 }
 
 void sip_transport_set_error_cb(struct sip_transport *t, sip_transport_error_fn fn, void *arg)

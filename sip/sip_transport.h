@@ -83,6 +83,11 @@ void sip_transport_set_tls(struct sip_transport *t, eng_tls_ctx *server, eng_tls
 
 /* <fn>(<arg>, ...) hears of failed outbound connections (see sip_transport_error_fn).
  * NULL: they are only counted. */
+/* Messages that did not parse but can be answered (m->replyable: a request whose Via, From,
+ * To, Call-ID and CSeq are usable) go to <fn> with m->err and m->err_status set, so that
+ * the caller answers 400 (413, 505) statelessly; on a stream the connection closes after
+ * it. The others are only counted. NULL: none (the default). */
+void sip_transport_set_bad_cb(struct sip_transport *t, sip_transport_msg_fn fn, void *arg);
 void sip_transport_set_error_cb(struct sip_transport *t, sip_transport_error_fn fn, void *arg);
 
 /* Closes connections (accepted and opened) after <ms> milliseconds without a byte in

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -836,5 +837,82 @@ ParameterizedTest(int *backend, sip_transport, idle, .timeout = 30)
 		close(fill[i]);
 	close(lfd2);
 
+	teardown();
+}
+
+/* ---- requests that do not parse but can be answered ------------------------------------- */
+
+static struct {
+	_Atomic int n;
+	int status, kind;
+	char raw[256];
+} bad;
+
+static void on_bad(void *arg, const char *raw, size_t len, const struct sip_msg *m,
+		   const struct sip_dest *src)
+{
+	(void)arg;
+	bad.status = m->err_status;
+	bad.kind = src->kind;
+	snprintf(bad.raw, sizeof(bad.raw), "%.*s", (int)(len < 255 ? len : 255), raw);
+	bad.n++;
+}
+
+static void bad_cb_job(void *arg)
+{
+	(void)arg;
+	sip_transport_set_bad_cb(T.t, on_bad, NULL);
+}
+
+static int bad_n(void *arg) { return bad.n >= *(int *)arg; }
+
+/* A request with a Max-Forwards that is no number: its Via, From, To, Call-ID and CSeq make
+ * a 400 possible. */
+#define BAD_MF                                                                   \
+	"OPTIONS sip:gw@example.com SIP/2.0\r\n"                                    \
+	"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKbad\r\n"                     \
+	"Max-Forwards: many\r\n"                                                    \
+	"From: <sip:a@example.com>;tag=1\r\n"                                       \
+	"To: <sip:gw@example.com>\r\n"                                              \
+	"Call-ID: bad@example.com\r\n"                                              \
+	"CSeq: 1 OPTIONS\r\n"                                                       \
+	"Content-Length: 0\r\n\r\n"
+
+ParameterizedTestParameters(sip_transport, bad_requests_go_to_the_bad_callback)
+{
+	static int backends[] = { ENG_BACKEND_EPOLL, ENG_BACKEND_IO_URING };
+	return cr_make_param_array(int, backends, 2);
+}
+
+ParameterizedTest(int *backend, sip_transport, bad_requests_go_to_the_bad_callback,
+		  .timeout = 30)
+{
+	memset(&bad, 0, sizeof(bad));
+	if (!setup(*backend))
+		cr_skip_test("io_uring refused here");
+	cr_assert_eq(eng_job_run(T.w, bad_cb_job, NULL), 0);
+	int one = 1, two = 2;
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = loopback(T.udp_port);
+	/* garbage cannot be answered: counted only */
+	cr_assert_eq(sendto(u, "HELLO\r\n\r\n", 9, 0, (struct sockaddr *)&a, sizeof(a)), 9);
+	cr_assert_eq(sendto(u, BAD_MF, strlen(BAD_MF), 0, (struct sockaddr *)&a, sizeof(a)),
+		     (ssize_t)strlen(BAD_MF));
+	cr_assert_eq(eng_job_wait(T.w, bad_n, &one, 3000), 0, "the bad request did not come up");
+	cr_expect_eq(bad.status, 400);
+	cr_expect_eq(bad.kind, SIP_TP_UDP);
+	cr_expect_str_eq(bad.raw, BAD_MF);
+	close(u);
+	/* on a stream: the same, then the connection closes */
+	int c = tcp_client();
+	write_all(c, BAD_MF, strlen(BAD_MF));
+	cr_assert_eq(eng_job_wait(T.w, bad_n, &two, 3000), 0);
+	cr_expect_eq(bad.kind, SIP_TP_TCP);
+	char buf[64];
+	cr_expect_eq(read_within(c, buf, sizeof(buf)), 0, "the stream is closed after it");
+	close(c);
+	cr_assert_eq(eng_job_run(T.w, stats_job, NULL), 0);
+	cr_expect_eq(T.st.udp_bad, 2);
+	cr_expect_eq(T.st.stream_errors, 1);
 	teardown();
 }
