@@ -127,12 +127,13 @@ static void sess_end(struct msrp_ua_sess *s, int err)
 		s->ev->ended(s, s->arg, err);
 }
 
-static void report(struct msrp_ua_sess *s, const char *msgid, int status)
+static void report(struct msrp_ua_sess *s, const char *msgid, int status,
+		   const struct msrp_range *range)
 {
 	if (status >= 300)
 		s->ua->st.failures++;
 	if (s->ev->report)
-		s->ev->report(s, s->arg, msgid, status);
+		s->ev->report(s, s->arg, msgid, status, range);
 }
 
 /* ---- sending -------------------------------------------------------------------------- */
@@ -155,7 +156,7 @@ static void txn_resp(struct msrp_conn *mc, void *arg, int status, const struct m
 				sess_end(s, -ECONNREFUSED);
 			}
 		} else if (status >= 300) {
-			report(s, t->msgid, status);
+			report(s, t->msgid, status, NULL);
 		}
 	}
 	free(t);
@@ -221,7 +222,7 @@ static void pump(struct msrp_ua_sess *s)
 				continue;
 			}
 			if (rc < 0)
-				report(s, om->msgid, 503);
+				report(s, om->msgid, 503, NULL);
 			*pp = om->next;
 			out_free(om);
 		}
@@ -496,7 +497,9 @@ static void incoming_report(struct msrp_ua_sess *s, const struct msrp_msg *m)
 		return;
 	memcpy(msgid, id.p, id.len);
 	msgid[id.len] = '\0';
-	report(s, msgid, st.code);
+	struct msrp_range r;
+	cm_slice br = msrp_hdr_get(m, MSRP_H_BYTE_RANGE);
+	report(s, msgid, st.code, br.p && msrp_hdr_range(br, &r) == 0 ? &r : NULL);
 }
 
 void msrp_ua_head(struct msrp_ua *ua, struct msrp_conn *mc, struct msrp_ua_conn *uc,

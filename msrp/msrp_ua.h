@@ -44,8 +44,10 @@ struct msrp_ua_events {
 	void (*message)(struct msrp_ua_sess *s, void *arg, struct msrp_reasm_msg *m);
 	/* What became of a message we sent: 200 (the peer's success REPORT) or a failure
 	 * code (an error response, a failure REPORT, 408 for a timeout, 503 for a lost
-	 * connection). At most one failure per message. */
-	void (*report)(struct msrp_ua_sess *s, void *arg, const char *message_id, int status);
+	 * connection). At most one failure per message. <range>: the REPORT's Byte-Range (the
+	 * bytes it speaks of), NULL when the outcome came from no REPORT. */
+	void (*report)(struct msrp_ua_sess *s, void *arg, const char *message_id, int status,
+		       const struct msrp_range *range);
 	/* The connection went, or binding failed (<err> -errno); the session is dead: close
 	 * it. Never called from msrp_ua_close(). */
 	void (*ended)(struct msrp_ua_sess *s, void *arg, int err);

@@ -27,6 +27,7 @@ struct side {
 	char last_body[8192];
 	char report_id[64];
 	int report_status, nreports;
+	int64_t report_end, report_total; /* the REPORT's Byte-Range, -2 when none */
 };
 static struct side pa, ac; /* passive and active */
 
@@ -47,12 +48,15 @@ static void ev_message(struct msrp_ua_sess *s, void *arg, struct msrp_reasm_msg 
 	snprintf(d->last_ctype, sizeof(d->last_ctype), "%s", m->content_type ? m->content_type : "");
 	msrp_reasm_msg_free(m);
 }
-static void ev_report(struct msrp_ua_sess *s, void *arg, const char *id, int status)
+static void ev_report(struct msrp_ua_sess *s, void *arg, const char *id, int status,
+		      const struct msrp_range *range)
 {
 	struct side *d = arg;
 	(void)s;
 	snprintf(d->report_id, sizeof(d->report_id), "%s", id);
 	d->report_status = status;
+	d->report_end = range ? range->end : -2;
+	d->report_total = range ? range->total : -2;
 	d->nreports++;
 }
 /* the passive side takes text only */
@@ -172,6 +176,8 @@ Test(msrp_ua, bind_then_messages_both_ways)
 	cr_assert_eq(eng_job_wait(w, ac_reports, &one, 3000), 0, "no success report");
 	cr_assert_eq(ac.report_status, 200);
 	cr_assert_str_eq(ac.report_id, sent_id);
+	cr_assert_eq(ac.report_end, (int64_t)sizeof(big), "the success REPORT covers it all");
+	cr_assert_eq(ac.report_total, (int64_t)sizeof(big));
 
 	/* and back, over the connection the active side opened */
 	struct send_req r = { &pa, "text/plain", "pong", 4, MSRP_REPORT_ABSENT };
