@@ -1,0 +1,2375 @@
+/* gw_ua.c — the MSRP user agent: SIP calls with MSRP media for applications (see gw_ua.h).
+ *
+ * Pieces, in the order of this file: the process-wide part (gw_ua_shared); one worker's
+ * SIP stack (transport, transactions) and the routing of SIP messages to the worker that
+ * owns their session; sessions (struct gw_sess) and their JSON; outgoing calls (INVITE, its
+ * answers, digest, ACK, CANCEL); incoming calls (INVITE, answer, reject, 2xx retransmission);
+ * in-dialog requests (BYE, re-INVITE); the MSRP side (msrp_ua events); the operations the API
+ * asks for.
+ *
+ * RFC 3261 rules kept here rather than in the transaction layer (which leaves 2xx to the
+ * TU): a UAS retransmits its 2xx to an INVITE over UDP from T1 doubling to T2 until the ACK,
+ * and ends the call with a BYE when no ACK came within 64*T1 (§13.3.1.4); a UAC ACKs every
+ * 2xx retransmission again (§13.2.2.4); a CANCEL is sent only once a provisional response
+ * came (§9.1), and a 2xx that crosses our CANCEL is ACKed and ended with a BYE (§15). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/coding.h>
+
+#include "common/cm_log.h"
+#include "engine/eng_dns.h"
+#include "engine/eng_tls.h"
+#include "gateway/gw_ua.h"
+#include "msrp/msrp_pool.h"
+#include "msrp/msrp_reasm.h"
+#include "msrp/msrp_svc.h"
+#include "msrp/msrp_ua.h"
+#include "msrp/msrp_uri.h"
+#include "sip/sdp.h"
+#include "sip/sdp_msrp.h"
+#include "sip/sip_dialog.h"
+#include "sip/sip_digest.h"
+#include "sip/sip_hdr.h"
+#include "sip/sip_parse.h"
+#include "sip/sip_resolve.h"
+#include "sip/sip_transport.h"
+#include "sip/sip_txn.h"
+#include "sip/sip_write.h"
+
+#define SIP_BUF 16384              /* bytes of a request or response we write */
+#define SDP_BUF 4096               /* bytes of an SDP we write */
+#define GW_AUTH_TRIES 2            /* 401/407 answered this many times per request */
+#define GW_TARGETS 4               /* RFC 3263 targets of an INVITE tried in turn */
+#define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS"
+
+/* ---- the process-wide part ----------------------------------------------------------- */
+
+struct gw_ua_shared {
+	eng_engine *e;
+	unsigned n;
+	gw_publish_fn publish;
+	int enabled;
+	struct cm_strlist listen;      /* sip.listen with ports 0 replaced by the ones chosen */
+	char advertise[256];           /* sip.advertise */
+	char msrp_host[256];           /* ua.msrp_advertise, else as advertise */
+	char proxy[GW_UA_MAX_URI];     /* sip.outbound_proxy */
+	char user_agent[128];
+	char *types;                   /* ua.accept_types, space-separated */
+	struct cm_strlist auto_answer;
+	int setup_passive;
+	uint32_t answer_ms, invite_ms, max_sessions, max_queued;
+	struct msrp_ua_cfg msrp;       /* msrp.chunk_size and the reassembly bounds */
+	struct sip_txn_cfg txn;
+	struct sip_limits limits;
+	struct sip_digest_creds *creds;
+	eng_tls_ctx *tls_server;       /* tls: listeners (sip.tls_cert, sip.tls_key) */
+	eng_tls_ctx *tls_client;       /* TLS toward servers (verified against sip.tls_ca) */
+	_Atomic(struct gw_ua *) *workers;
+	_Atomic int ports[3];          /* udp, tcp, tls: worker 0's first listener */
+};
+
+/* ---- one worker ---------------------------------------------------------------------- */
+
+struct gw_sess;
+
+struct gw_ua {
+	struct gw_ua_shared *sh;
+	eng_worker *w;
+	unsigned index;
+	struct sip_transport *tp;
+	struct sip_txn_layer *txl;
+	struct sip_parse_stats pstats;
+	struct sip_parse_cfg pcfg;
+	struct msrp_ua *mua;
+	struct msrp_pool *pool;
+	struct msrp_svc *svc;
+	eng_dns *dns;                  /* RFC 3263 look-ups of Request-URIs and proxies */
+	int msrp_port;
+	struct msrp_sess_table sessions; /* by id (the entry is struct gw_sess's first member) */
+	uint32_t nsess;                /* in the table: alive and lingering */
+	uint32_t nlive;                /* not over yet (what ua.max_sessions bounds) */
+	struct gw_ua_stats st;
+	struct sip_msg scratch;        /* a message of ours parsed again (single thread) */
+	char wbuf[SIP_BUF];            /* what is being written (one at a time: single thread) */
+};
+
+enum gw_state {
+	ST_CONNECTING = 0,
+	ST_RINGING,
+	ST_ESTABLISHED,
+	ST_ENDING,
+	ST_ENDED,
+	ST_FAILED,
+};
+
+static const char *const state_names[] = {
+	"connecting", "ringing", "established", "ending", "ended", "failed",
+};
+
+/* A message the application sent before the session was up. */
+struct gw_queued {
+	struct gw_queued *next;
+	int sr, fr;
+	char msgid[MSRP_ID_MSGID_LEN + 1];
+	char *ctype;
+	size_t len;
+	char body[];
+};
+
+struct gw_sess {
+	struct msrp_sess ent;          /* first: the table's entry is the session */
+	struct gw_ua *ua;
+	char id[GW_UA_ID_LEN + 1];
+	uint8_t state;                 /* enum gw_state */
+	uint8_t incoming;
+	uint8_t got_provisional;       /* a 1xx came (a CANCEL may go) */
+	uint8_t cancel_wanted;         /* the application ended it before any 1xx */
+	uint8_t announced;             /* session.established published */
+	uint8_t auth_tries;
+	uint8_t acked;                 /* incoming: the ACK of our 2xx came */
+	uint8_t freed_pending;         /* lingered out while transactions still name it */
+	int sip_code;
+	const char *ended_by, *reason; /* static strings */
+	char *from, *to, *ruri, *hdrs; /* one allocation (strs) */
+	char *strs;
+	char types[512];               /* our accept-types, space-separated */
+	char peer_types[512];
+	uint32_t ntx;                  /* client transactions whose context is this session */
+	struct sip_txn *inv;           /* the INVITE's transaction while no final answer */
+	char *inv_msg;                 /* outgoing: the INVITE we sent; incoming: the one we got */
+	size_t inv_len;
+	uint32_t inv_cseq;
+	struct sip_dest dest;          /* outgoing: where requests go; incoming: the INVITE's source */
+	struct sip_resolve_req rr;     /* outgoing: the look-up of where the INVITE goes */
+	struct sip_dest targets[GW_TARGETS]; /* ... its outcome, tried in turn */
+	uint8_t ntargets, tidx;
+	uint8_t got_response;          /* the current target answered something */
+	char *our_sdp, *peer_sdp;
+	size_t our_sdp_len, peer_sdp_len;
+	struct sdp_msrp_media peer;    /* slices into peer_sdp */
+	struct sip_dialog dlg;
+	int have_dlg;
+	char *ack_msg;                 /* outgoing: the ACK, sent again for each 2xx */
+	size_t ack_len;
+	struct sip_dest ack_dest;
+	struct msrp_ua_sess *ms;
+	struct gw_queued *q_head, **q_tail;
+	uint32_t nq;
+	eng_timer timer;               /* answer / invite timeout, linger */
+	eng_timer rtx;                 /* incoming over UDP: our 2xx again until the ACK */
+	uint32_t rtx_ms, rtx_total;
+	uint64_t created_ms;           /* wall clock */
+	uint64_t msgs_out, msgs_in;
+};
+
+static void sess_publish(struct gw_sess *s, const char *type, json_t *ev);
+static void sess_over(struct gw_sess *s, enum gw_state st, const char *by, const char *reason,
+		      int code);
+static void send_bye(struct gw_sess *s);
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void rfc3339(uint64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", (unsigned)(tm.tm_year + 1900) % 10000u,
+		 (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
+		 (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
+		 (unsigned)tm.tm_sec % 100u, (unsigned)(ms % 1000));
+}
+
+static cm_slice sl(const char *s)
+{
+	return (cm_slice){ s, s ? strlen(s) : 0 };
+}
+
+static int slice_eq_str(cm_slice a, const char *b)
+{
+	size_t n = strlen(b);
+	return a.len == n && !memcmp(a.p, b, n);
+}
+
+static char *dup_slice(cm_slice s)
+{
+	char *p = malloc(s.len + 1);
+	if (p) {
+		if (s.len)
+			memcpy(p, s.p, s.len);
+		p[s.len] = '\0';
+	}
+	return p;
+}
+
+static uint32_t rand32(void)
+{
+	uint32_t v = 0;
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		v = (uint32_t)wall_ms() * 2654435761u;
+	return v;
+}
+
+/* The session-id inside <s> at <off>, when it has the form of ours: its worker, else -1. */
+static int shard_at(const struct gw_ua_shared *sh, cm_slice s, size_t off)
+{
+	if (s.len < off + GW_UA_ID_LEN)
+		return -1;
+	return msrp_id_shard((cm_slice){ s.p + off, GW_UA_ID_LEN }, sh->n);
+}
+
+/* ---- the process-wide part ----------------------------------------------------------- */
+
+/* A "kind:host:0" listen spec gets a port chosen now, the same for every worker (each binds
+ * it with SO_REUSEPORT), and the same for udp and tcp on one host when both ask for 0. */
+static int pick_port(const char *hostport)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (eng_parse_hostport(hostport, &ss, &len) < 0)
+		return -EINVAL;
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int port = -1;
+	if (bind(fd, (struct sockaddr *)&ss, len) == 0 && getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+						: ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	close(fd);
+	return port > 0 ? port : -EADDRNOTAVAIL;
+}
+
+static int listen_copy(struct gw_ua_shared *sh, const struct cm_strlist *in, char *err,
+		       size_t errlen)
+{
+	sh->listen.v = calloc(in->n ? in->n : 1, sizeof(char *));
+	if (!sh->listen.v)
+		return -ENOMEM;
+	int chosen = 0;
+	for (size_t i = 0; i < in->n; i++) {
+		const char *v = in->v[i];
+		size_t n = strlen(v);
+		char *c = NULL;
+		if (n > 6 && !strcmp(v + n - 2, ":0")) {
+			if (!chosen) {
+				chosen = pick_port(v + 4);
+				if (chosen < 0) {
+					snprintf(err, errlen, "sip.listen %s: %s", v, strerror(-chosen));
+					return chosen;
+				}
+			}
+			if ((c = malloc(n + 8)))
+				snprintf(c, n + 8, "%.*s%d", (int)(n - 1), v, chosen);
+		} else {
+			c = strdup(v);
+		}
+		if (!c)
+			return -ENOMEM;
+		sh->listen.v[sh->listen.n++] = c;
+	}
+	return 0;
+}
+
+static char *join_list(const struct cm_strlist *l)
+{
+	size_t n = 1;
+	for (size_t i = 0; i < l->n; i++)
+		n += strlen(l->v[i]) + 1;
+	char *s = calloc(1, n), *p = s;
+	for (size_t i = 0; s && i < l->n; i++)
+		p += sprintf(p, "%s%s", i ? " " : "", l->v[i]);
+	return s;
+}
+
+struct gw_ua_shared *gw_ua_shared_new(const struct cm_config *cfg, eng_engine *e,
+				      gw_publish_fn publish, char *err, size_t errlen)
+{
+	struct gw_ua_shared *sh = calloc(1, sizeof(*sh));
+	if (!sh) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	sh->e = e;
+	sh->n = eng_nworkers(e);
+	sh->publish = publish;
+	sh->enabled = cfg->ua.enabled;
+	snprintf(sh->advertise, sizeof(sh->advertise), "%s", cfg->sip.advertise);
+	snprintf(sh->msrp_host, sizeof(sh->msrp_host), "%s",
+		 cfg->ua.msrp_advertise[0] ? cfg->ua.msrp_advertise : cfg->sip.advertise);
+	char *colon = strrchr(sh->msrp_host, ':');
+	if (colon && !strchr(sh->msrp_host, ']') && strchr(sh->msrp_host, ':') == colon)
+		*colon = '\0'; /* host:port of sip.advertise: the host only */
+	snprintf(sh->proxy, sizeof(sh->proxy), "%s", cfg->sip.outbound_proxy);
+	snprintf(sh->user_agent, sizeof(sh->user_agent), "%s", cfg->sip.user_agent);
+	sh->types = join_list(&cfg->ua.accept_types);
+	sh->auto_answer.v = calloc(cfg->ua.auto_answer.n + 1, sizeof(char *));
+	sh->workers = calloc(sh->n, sizeof(*sh->workers));
+	sh->creds = calloc(1, sizeof(*sh->creds));
+	if (!sh->types || !sh->auto_answer.v || !sh->workers || !sh->creds) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < cfg->ua.auto_answer.n; i++)
+		if ((sh->auto_answer.v[sh->auto_answer.n] = strdup(cfg->ua.auto_answer.v[i])))
+			sh->auto_answer.n++;
+	sh->setup_passive = cfg->ua.setup == CM_UA_SETUP_PASSIVE;
+	sh->answer_ms = (uint32_t)cfg->ua.answer_timeout_ms;
+	sh->invite_ms = (uint32_t)cfg->ua.invite_timeout_ms;
+	sh->max_sessions = (uint32_t)cfg->ua.max_sessions;
+	sh->max_queued = (uint32_t)cfg->ua.max_queued;
+	sh->msrp.chunk_size = (uint32_t)cfg->msrp.chunk_size;
+	msrp_reasm_cfg_defaults(&sh->msrp.reasm);
+	sh->msrp.reasm.max_message = (uint64_t)cfg->msrp.max_message;
+	sh->msrp.reasm.max_chunks = (uint32_t)cfg->msrp.max_chunks;
+	sh->msrp.reasm.timeout_ms = (uint32_t)cfg->msrp.reassembly_timeout_ms;
+	sip_txn_cfg_default(&sh->txn);
+	sh->txn.t1_ms = (uint32_t)cfg->sip.t1_ms;
+	sh->txn.t2_ms = (uint32_t)cfg->sip.t2_ms;
+	sh->txn.max_txns = (uint32_t)cfg->sip.max_transactions;
+	sh->txn.max_msg = (uint32_t)cfg->sip.max_message;
+	sip_parse_limits_default(&sh->limits);
+	sh->limits.max_msg = (uint32_t)cfg->sip.max_message;
+	if (sip_digest_creds_parse(sh->creds, (const char *const *)cfg->sip.credentials.v,
+				   cfg->sip.credentials.n, err, errlen) < 0)
+		goto fail;
+	if (sh->proxy[0]) {
+		struct sip_uri u;
+		if (sip_uri_parse(sl(sh->proxy), &u) < 0) {
+			snprintf(err, errlen, "sip.outbound_proxy: not a SIP URI: %s", sh->proxy);
+			goto fail;
+		}
+	}
+	if (listen_copy(sh, &cfg->sip.listen, err, errlen) < 0)
+		goto fail;
+	int tls_listen = 0;
+	for (size_t i = 0; i < sh->listen.n; i++)
+		tls_listen |= !strncmp(sh->listen.v[i], "tls:", 4);
+	int v13 = cfg->tls.min_version == CM_TLS_1_3;
+	if (tls_listen) {
+		struct eng_tls_config tc = { .cert_file = cfg->sip.tls_cert,
+					     .key_file = cfg->sip.tls_key,
+					     .min_version = v13 ? ENG_TLS_V13 : ENG_TLS_V12 };
+		char terr[256];
+		if (!(sh->tls_server = eng_tls_ctx_new(&tc, 1, terr, sizeof(terr)))) {
+			snprintf(err, errlen, "sip.tls_cert/sip.tls_key: %s", terr);
+			goto fail;
+		}
+	}
+	struct eng_tls_config cc = { .ca_file = cfg->sip.tls_ca[0] ? cfg->sip.tls_ca : NULL,
+				     .verify_peer = 1,
+				     .min_version = v13 ? ENG_TLS_V13 : ENG_TLS_V12 };
+	char cerr[256];
+	if (!(sh->tls_client = eng_tls_ctx_new(&cc, 0, cerr, sizeof(cerr))))
+		CM_WARN("sip: no TLS client context (%s): sips: targets will fail", cerr);
+	return sh;
+fail:
+	gw_ua_shared_free(sh);
+	return NULL;
+}
+
+void gw_ua_shared_free(struct gw_ua_shared *sh)
+{
+	if (!sh)
+		return;
+	for (size_t i = 0; i < sh->listen.n; i++)
+		free(sh->listen.v[i]);
+	free(sh->listen.v);
+	for (size_t i = 0; i < sh->auto_answer.n; i++)
+		free(sh->auto_answer.v[i]);
+	free(sh->auto_answer.v);
+	free(sh->types);
+	free(sh->creds);
+	if (sh->tls_server)
+		eng_tls_ctx_free(sh->tls_server);
+	if (sh->tls_client)
+		eng_tls_ctx_free(sh->tls_client);
+	free((void *)sh->workers);
+	free(sh);
+}
+
+struct gw_ua *gw_ua_at(struct gw_ua_shared *sh, unsigned i)
+{
+	return i < sh->n ? atomic_load_explicit(&sh->workers[i], memory_order_acquire) : NULL;
+}
+
+unsigned gw_ua_nworkers(const struct gw_ua_shared *sh)
+{
+	return sh->n;
+}
+
+int gw_ua_worker_of(const struct gw_ua_shared *sh, const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+	if (n != GW_UA_ID_LEN)
+		return -1;
+	return msrp_id_shard((cm_slice){ id, n }, sh->n);
+}
+
+int gw_ua_enabled(const struct gw_ua_shared *sh)
+{
+	return sh && sh->enabled;
+}
+
+int gw_ua_sip_port(const struct gw_ua_shared *sh, const char *kind)
+{
+	int i = !strcmp(kind, "udp") ? 0 : !strcmp(kind, "tcp") ? 1 : !strcmp(kind, "tls") ? 2 : -1;
+	return i < 0 ? 0 : atomic_load(&sh->ports[i]);
+}
+
+int gw_ua_mint(unsigned worker, char id[GW_UA_ID_LEN + 1])
+{
+	int rc = msrp_id_session(worker, id, GW_UA_ID_LEN + 1);
+	return rc < 0 ? rc : 0;
+}
+
+/* ---- addresses ------------------------------------------------------------------------- */
+
+static int kind_index(uint8_t kind)
+{
+	return kind == SIP_TP_TCP ? 1 : kind == SIP_TP_TLS ? 2 : 0;
+}
+
+static const char *kind_via(uint8_t kind)
+{
+	return kind == SIP_TP_TCP ? "TCP" : kind == SIP_TP_TLS ? "TLS" : "UDP";
+}
+
+/* The listen spec of <kind> ("udp:host:port"), or NULL. */
+static const char *listen_of(const struct gw_ua_shared *sh, uint8_t kind)
+{
+	const char *pre = kind == SIP_TP_TCP ? "tcp:" : kind == SIP_TP_TLS ? "tls:" : "udp:";
+	for (size_t i = 0; i < sh->listen.n; i++)
+		if (!strncmp(sh->listen.v[i], pre, 4))
+			return sh->listen.v[i];
+	return NULL;
+}
+
+/* Our host toward <d> for Via, Contact, a=path and c=: sip.advertise (ua.msrp_advertise for
+ * <msrp>), else the listen address when it is not a wildcard, else the source address the
+ * kernel picks toward <d>. IPv6 in brackets when <brackets>. */
+static void local_host(const struct gw_ua *ua, const struct sip_dest *d, int msrp, int brackets,
+		       char *buf, size_t len)
+{
+	const struct gw_ua_shared *sh = ua->sh;
+	const char *adv = msrp ? sh->msrp_host : sh->advertise;
+	if (adv[0]) {
+		snprintf(buf, len, "%s", adv);
+		if (!msrp) {
+			char *c = strrchr(buf, ':');
+			if (c && !strchr(buf, ']') && strchr(buf, ':') == c)
+				*c = '\0';
+		}
+		return;
+	}
+	const char *spec = listen_of(sh, d->kind);
+	struct sockaddr_storage ss;
+	socklen_t sl_ = sizeof(ss);
+	if (spec && eng_parse_hostport(spec + 4, &ss, &sl_) == 0) {
+		int wild = ss.ss_family == AF_INET6
+				   ? !memcmp(&((struct sockaddr_in6 *)&ss)->sin6_addr, &in6addr_any,
+					     sizeof(struct in6_addr))
+				   : ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+		if (!wild)
+			goto print;
+	}
+	/* a wildcard: the address a datagram toward <d> would leave from */
+	sl_ = sizeof(ss);
+	int fd = socket(d->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (const struct sockaddr *)&d->addr, d->addrlen) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl_) < 0) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(buf, len, "127.0.0.1");
+		return;
+	}
+	close(fd);
+print:;
+	char a[INET6_ADDRSTRLEN];
+	if (ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, a, sizeof(a));
+		snprintf(buf, len, brackets ? "[%s]" : "%s", a);
+	} else {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s", a);
+	}
+}
+
+/* Our SIP port for <kind>: sip.advertise's when it names one, else the listener's. */
+static int local_port(const struct gw_ua *ua, uint8_t kind)
+{
+	const char *adv = ua->sh->advertise, *c = strrchr(adv, ':');
+	if (adv[0] && c && (strchr(adv, ']') ? c > strchr(adv, ']') : strchr(adv, ':') == c))
+		return atoi(c + 1);
+	int p = atomic_load(&ua->sh->ports[kind_index(kind)]);
+	return p ? p : atomic_load(&ua->sh->ports[0]);
+}
+
+/* Where a request for the URI <uri> goes (RFC 3263 §4 for an address: its port or 5060/5061,
+ * its ;transport or UDP, TLS for sips:). -EINVAL (not a SIP URI), -EHOSTUNREACH (a host
+ * name: no resolver in this path yet). */
+static int dest_of_uri(const struct gw_ua *ua, cm_slice uri, struct sip_dest *d)
+{
+	struct sip_uri u;
+	if (uri.len && uri.p[0] == '<') {
+		const char *gt = memchr(uri.p, '>', uri.len);
+		if (!gt)
+			return -EINVAL;
+		uri = (cm_slice){ uri.p + 1, (size_t)(gt - uri.p - 1) };
+	}
+	if (sip_uri_parse(uri, &u) < 0 || u.scheme == SIP_SCHEME_TEL)
+		return -EINVAL;
+	memset(d, 0, sizeof(*d));
+	d->worker = (uint16_t)ua->index;
+	d->kind = u.scheme == SIP_SCHEME_SIPS ? SIP_TP_TLS : SIP_TP_UDP;
+	if (u.transport.len == 3 && !strncasecmp(u.transport.p, "tcp", 3))
+		d->kind = u.scheme == SIP_SCHEME_SIPS ? SIP_TP_TLS : SIP_TP_TCP;
+	else if (u.transport.len == 3 && !strncasecmp(u.transport.p, "tls", 3))
+		d->kind = SIP_TP_TLS;
+	cm_slice host = u.maddr.len ? u.maddr : u.host;
+	char h[INET6_ADDRSTRLEN + 2];
+	if (host.len >= sizeof(h))
+		return -EHOSTUNREACH;
+	if (host.len > 2 && host.p[0] == '[')
+		host = (cm_slice){ host.p + 1, host.len - 2 };
+	memcpy(h, host.p, host.len);
+	h[host.len] = '\0';
+	uint16_t port = u.port ? u.port : (d->kind == SIP_TP_TLS ? 5061 : 5060);
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&d->addr;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&d->addr;
+	if (inet_pton(AF_INET, h, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		d->addrlen = sizeof(*a4);
+	} else if (inet_pton(AF_INET6, h, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		d->addrlen = sizeof(*a6);
+	} else {
+		return -EHOSTUNREACH;
+	}
+	return 0;
+}
+
+/* ---- the worker's SIP stack and the routing between workers ---------------------------- */
+
+/* A message that reached worker A for a session of worker B, or bytes that B sends on a
+ * connection of A: copied through the mailbox. */
+struct xsip {
+	struct gw_ua_shared *sh;
+	struct sip_dest dest;
+	int send;                      /* 1: send these bytes; 0: take them in */
+	size_t len;
+	char raw[];
+};
+
+static void x_in(eng_worker *w, void *arg, uint64_t u64);
+
+static int cross(struct gw_ua *ua, unsigned to, int send, const char *raw, size_t len,
+		 const struct sip_dest *d)
+{
+	struct xsip *x = malloc(sizeof(*x) + len);
+	eng_worker *w = eng_worker_at(eng_of(ua->w), to);
+	if (!x || !w) {
+		free(x);
+		ua->st.sip_cross_dropped++;
+		return -ENOMEM;
+	}
+	x->sh = ua->sh;
+	x->dest = *d;
+	x->send = send;
+	x->len = len;
+	memcpy(x->raw, raw, len);
+	if (eng_post(w, x_in, x, 0) < 0) {
+		free(x);
+		ua->st.sip_cross_dropped++;
+		return -EAGAIN;
+	}
+	ua->st.sip_crossed++;
+	return 0;
+}
+
+/* struct sip_tp's send: on our transport, or on the worker whose connection it is. */
+static int tp_send(void *arg, const char *buf, size_t len, const struct sip_dest *dst,
+		   int reliable)
+{
+	struct gw_ua *ua = arg;
+	ua->st.sip_out++;
+	if (dst->kind != SIP_TP_UDP && dst->conn_id && dst->worker != ua->index)
+		return cross(ua, dst->worker, 1, buf, len, dst);
+	return sip_transport_send(ua->tp, buf, len, dst, reliable);
+}
+
+/* The worker that owns what <m> is about: a response by the session-id in its top Via's
+ * branch, a request by the one in its To tag (ours: in-dialog); -1 for the rest (new
+ * requests, CANCEL and ACK of the INVITE they follow: they stay where they arrive). */
+static int owner_of(const struct gw_ua *ua, const struct sip_msg *m)
+{
+	if (m->kind == SIP_KIND_RESPONSE) {
+		struct sip_hdr_iter it;
+		cm_slice e;
+		struct sip_via v;
+		sip_hdr_iter_init(&it, m, SIP_H_VIA);
+		if (sip_hdr_iter_next(&it, &e) <= 0 || sip_via_parse(e, &v) < 0 ||
+		    v.branch.len < 7 + GW_UA_ID_LEN)
+			return -1;
+		return shard_at(ua->sh, v.branch, 7);
+	}
+	struct sip_addr to;
+	if (sip_addr_parse(sip_msg_hdr(m, SIP_H_TO), &to) < 0 || to.tag.len != GW_UA_ID_LEN)
+		return -1;
+	return shard_at(ua->sh, to.tag, 0);
+}
+
+static void deliver(struct gw_ua *ua, const char *raw, size_t len, const struct sip_msg *m,
+		    const struct sip_dest *src)
+{
+	if (sip_txn_input(ua->txl, raw, len, m, src) < 0)
+		ua->st.sip_bad++;
+}
+
+static void on_msg(void *arg, const char *raw, size_t len, const struct sip_msg *m,
+		   const struct sip_dest *src)
+{
+	struct gw_ua *ua = arg;
+	struct sip_dest d = *src;
+	d.worker = (uint16_t)ua->index;
+	ua->st.sip_in++;
+	int owner = owner_of(ua, m);
+	if (owner >= 0 && (unsigned)owner != ua->index) {
+		cross(ua, (unsigned)owner, 0, raw, len, &d);
+		return;
+	}
+	deliver(ua, raw, len, m, &d);
+}
+
+static void x_in(eng_worker *w, void *arg, uint64_t u64)
+{
+	struct xsip *x = arg;
+	struct gw_ua *ua = gw_ua_at(x->sh, eng_worker_index(w));
+	(void)u64;
+	if (ua && x->send) {
+		if (sip_transport_send(ua->tp, x->raw, x->len, &x->dest, 1) < 0)
+			ua->st.sip_cross_dropped++;
+	} else if (ua) {
+		struct sip_msg *m = malloc(sizeof(*m));
+		if (m && sip_parse_msg(&ua->pcfg, x->raw, x->len, m) == 0)
+			deliver(ua, x->raw, x->len, m, &x->dest);
+		free(m);
+	}
+	free(x);
+}
+
+/* ---- sessions ---------------------------------------------------------------------------- */
+
+static struct gw_sess *sess_find(struct gw_ua *ua, cm_slice id)
+{
+	return (struct gw_sess *)msrp_sess_find(&ua->sessions, id);
+}
+
+static void q_clear(struct gw_sess *s)
+{
+	struct gw_queued *q;
+	while ((q = s->q_head)) {
+		s->q_head = q->next;
+		free(q);
+	}
+	s->q_tail = &s->q_head;
+	s->nq = 0;
+}
+
+static void sess_free(struct gw_sess *s)
+{
+	struct gw_ua *ua = s->ua;
+	eng_timer_cancel(&s->timer);
+	eng_timer_cancel(&s->rtx);
+	sip_resolve_cancel(&s->rr);
+	if (s->ms)
+		msrp_ua_close(s->ms);
+	msrp_sess_remove(&ua->sessions, &s->ent);
+	ua->nsess--;
+	q_clear(s);
+	free(s->strs);
+	free(s->inv_msg);
+	free(s->our_sdp);
+	free(s->peer_sdp);
+	free(s->ack_msg);
+	free(s);
+}
+
+/* A session over: freed once it lingered and no transaction names it any more. */
+static void linger_done(eng_timer *t)
+{
+	struct gw_sess *s = t->arg;
+	if (s->ntx)
+		s->freed_pending = 1;
+	else
+		sess_free(s);
+}
+
+static void tx_done(struct gw_sess *s)
+{
+	if (s->ntx && !--s->ntx && s->freed_pending)
+		sess_free(s);
+}
+
+static json_t *types_json(const char *list)
+{
+	json_t *a = json_array();
+	const char *p = list;
+	while (a && p && *p) {
+		const char *e = strchr(p, ' ');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n)
+			json_array_append_new(a, json_stringn(p, n));
+		p = e ? e + 1 : NULL;
+	}
+	return a;
+}
+
+static json_t *sess_json(const struct gw_sess *s)
+{
+	char ts[64];
+	rfc3339(s->created_ms, ts, sizeof(ts));
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:I}",
+			      "id", s->id, "state", state_names[s->state], "direction",
+			      s->incoming ? "incoming" : "outgoing", "from", s->from, "to", s->to,
+			      "ruri", s->ruri, "accept_types", types_json(s->types),
+			      "created_at", ts, "messages_sent", (json_int_t)s->msgs_out,
+			      "messages_received", (json_int_t)s->msgs_in,
+			      "queued", (json_int_t)s->nq);
+	if (!o)
+		return NULL;
+	if (s->peer_types[0])
+		json_object_set_new(o, "peer_accept_types", types_json(s->peer_types));
+	if (s->sip_code)
+		json_object_set_new(o, "sip_code", json_integer(s->sip_code));
+	if (s->ended_by)
+		json_object_set_new(o, "ended_by", json_string(s->ended_by));
+	if (s->reason)
+		json_object_set_new(o, "reason", json_string(s->reason));
+	return o;
+}
+
+/* Publishes event <type> about <s>: <ev> (may be NULL) gets "type" and "session_id". */
+static void sess_publish(struct gw_sess *s, const char *type, json_t *ev)
+{
+	if (!ev)
+		ev = json_object();
+	if (!ev)
+		return;
+	json_object_set_new(ev, "type", json_string(type));
+	json_object_set_new(ev, "session_id", json_string(s->id));
+	if (s->ua->sh->publish)
+		s->ua->sh->publish(ev);
+	else
+		json_decref(ev);
+}
+
+/* <s> is over: ended (it was up or cancelled) or failed (it never came up), with an event;
+ * its MSRP session closed, its queue dropped; it lingers for GET. */
+static void sess_over(struct gw_sess *s, enum gw_state st, const char *by, const char *reason,
+		      int code)
+{
+	struct gw_ua *ua = s->ua;
+	if (s->state == ST_ENDED || s->state == ST_FAILED)
+		return;
+	ua->nlive--;
+	s->state = (uint8_t)st;
+	s->ended_by = by;
+	s->reason = reason;
+	if (code)
+		s->sip_code = code;
+	if (s->ms) {
+		msrp_ua_close(s->ms);
+		s->ms = NULL;
+	}
+	q_clear(s);
+	eng_timer_cancel(&s->rtx);
+	if (st == ST_FAILED) {
+		ua->st.failed++;
+		sess_publish(s, "session.failed",
+			     json_pack("{s:i, s:s, s:s}", "sip_code", s->sip_code ? s->sip_code : 500,
+				       "reason", reason, "by", by));
+	} else {
+		ua->st.ended++;
+		sess_publish(s, "session.ended", json_pack("{s:s, s:s}", "by", by, "reason", reason));
+	}
+	eng_timer_cancel(&s->timer);
+	eng_timer_init(&s->timer, linger_done, s);
+	/* what is over stays readable, unless as many are over as may be alive: then briefly */
+	eng_timer_arm(ua->w, &s->timer, ua->nsess - ua->nlive > ua->sh->max_sessions
+						? 1000 : GW_UA_LINGER_MS);
+}
+
+/* A new session on this worker, state <st>, strings copied. NULL with *<code> (503, 409). */
+static struct gw_sess *sess_new(struct gw_ua *ua, const char *id, const char *from,
+				const char *to, const char *ruri, const char *hdrs, int *code)
+{
+	if (ua->nlive >= ua->sh->max_sessions) {
+		*code = 503;
+		return NULL;
+	}
+	struct gw_sess *s = calloc(1, sizeof(*s));
+	size_t lf = strlen(from) + 1, lt = strlen(to) + 1, lr = strlen(ruri) + 1;
+	size_t lh = strlen(hdrs ? hdrs : "") + 1;
+	if (!s || !(s->strs = malloc(lf + lt + lr + lh))) {
+		free(s);
+		*code = 503;
+		return NULL;
+	}
+	s->from = memcpy(s->strs, from, lf);
+	s->to = memcpy(s->from + lf, to, lt);
+	s->ruri = memcpy(s->to + lt, ruri, lr);
+	s->hdrs = memcpy(s->ruri + lr, hdrs ? hdrs : "", lh);
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	if (msrp_sess_add(&ua->sessions, &s->ent, sl(s->id)) < 0) {
+		free(s->strs);
+		free(s);
+		*code = 409;
+		return NULL;
+	}
+	s->ua = ua;
+	s->q_tail = &s->q_head;
+	s->created_ms = wall_ms();
+	eng_timer_init(&s->timer, linger_done, s);
+	eng_timer_init(&s->rtx, linger_done, s);
+	ua->nsess++;
+	ua->nlive++;
+	return s;
+}
+
+/* Our MSRP URI for <s>: msrp://host:port/<id>;tcp */
+static void our_msrp_uri(const struct gw_sess *s, char *buf, size_t len)
+{
+	char host[300];
+	local_host(s->ua, &s->dest, 1, 1, host, sizeof(host));
+	snprintf(buf, len, "msrp://%s:%d/%s;tcp", host, s->ua->msrp_port, s->id);
+}
+
+/* Our SDP for <s> into s->our_sdp: an offer (<offer> NULL) or the answer to <offer>. */
+static int our_sdp(struct gw_sess *s, const struct sdp *offer, struct sdp_msrp_answer_res *res)
+{
+	char uri[400], host[300], sess_id[24], buf[SDP_BUF];
+	cm_slice path, types[GW_UA_MAX_TYPES];
+	unsigned nt = 0;
+	const char *p = s->types;
+	our_msrp_uri(s, uri, sizeof(uri));
+	path = sl(uri);
+	local_host(s->ua, &s->dest, 1, 0, host, sizeof(host));
+	while (p && *p && nt < GW_UA_MAX_TYPES) {
+		const char *e = strchr(p, ' ');
+		types[nt++] = (cm_slice){ p, e ? (size_t)(e - p) : strlen(p) };
+		p = e ? e + 1 : NULL;
+	}
+	snprintf(sess_id, sizeof(sess_id), "%" PRIu64, s->created_ms);
+	struct sdp_msrp_local l = {
+		.username = CM_SLICE_LIT("rcsgw"), .sess_id = sl(sess_id),
+		.sess_version = CM_SLICE_LIT("1"), .addr = sl(host),
+		.port = (uint16_t)s->ua->msrp_port, .path = &path, .npath = 1,
+		.types = types, .ntypes = nt, .dir = SDP_DIR_SENDRECV,
+	};
+	l.setup = offer ? (s->ua->sh->setup_passive ? SDP_SETUP_PASSIVE : SDP_SETUP_ACTIVE)
+			: SDP_SETUP_ACTPASS;
+	size_t n = 0;
+	int rc = offer ? sdp_msrp_answer(offer, &l, buf, sizeof(buf), &n, res)
+		       : sdp_msrp_offer(&l, buf, sizeof(buf), &n);
+	if (rc < 0)
+		return rc;
+	char *c = dup_slice((cm_slice){ buf, n });
+	if (!c)
+		return -ENOMEM;
+	free(s->our_sdp);
+	s->our_sdp = c;
+	s->our_sdp_len = n;
+	return 0;
+}
+
+/* Takes <body> as the peer's SDP: copied, its MSRP stream read into s->peer. 0, -ENOENT
+ * (no MSRP stream), -EINVAL (malformed), -ENOMEM. <out> (may be NULL) gets the parsed
+ * description (slices into the copy). */
+static int take_peer_sdp(struct gw_sess *s, cm_slice body, struct sdp *out)
+{
+	struct sdp *d = out ? out : malloc(sizeof(*d));
+	char *c = dup_slice(body);
+	int rc = -ENOMEM;
+	if (!d || !c)
+		goto done;
+	struct sdp_msrp_media m;
+	if ((rc = sdp_parse((cm_slice){ c, body.len }, NULL, d, NULL)) < 0)
+		goto done;
+	if ((rc = sdp_msrp_find(d, &m)) < 0)
+		goto done;
+	free(s->peer_sdp);
+	s->peer_sdp = c;
+	s->peer_sdp_len = body.len;
+	c = NULL;
+	s->peer = m;
+	size_t o = 0;
+	s->peer_types[0] = '\0';
+	for (unsigned i = 0; i < m.ntypes && o + m.types[i].len + 2 < sizeof(s->peer_types); i++)
+		o += (size_t)snprintf(s->peer_types + o, sizeof(s->peer_types) - o, "%s%.*s",
+				      i ? " " : "", (int)m.types[i].len, m.types[i].p);
+	rc = 0;
+done:
+	free(c);
+	if (d != out)
+		free(d);
+	return rc;
+}
+
+/* ---- the MSRP side ----------------------------------------------------------------------- */
+
+static int utf8_valid(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = p[i], k = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2
+						       : (c >> 3) == 30 ? 3 : 4;
+		if (k == 4 || i + k >= n + (k ? 0 : 1))
+			return 0;
+		for (unsigned j = 1; j <= k; j++)
+			if ((p[i + j] & 0xc0) != 0x80)
+				return 0;
+		if (c == 0)
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+static void ev_ready(struct msrp_ua_sess *ms, void *arg)
+{
+	struct gw_sess *s = arg;
+	(void)ms;
+	if (s->state == ST_CONNECTING || s->state == ST_RINGING) {
+		s->state = ST_ESTABLISHED;
+		s->ua->st.established++;
+	}
+	if (!s->announced && s->state == ST_ESTABLISHED) {
+		s->announced = 1;
+		sess_publish(s, "session.established",
+			     json_pack("{s:s}", "direction", s->incoming ? "incoming" : "outgoing"));
+	}
+}
+
+static void ev_message(struct msrp_ua_sess *ms, void *arg, struct msrp_reasm_msg *m)
+{
+	struct gw_sess *s = arg;
+	(void)ms;
+	s->msgs_in++;
+	s->ua->st.msgs_received++;
+	json_t *ev = json_pack("{s:s, s:s, s:I}", "message_id", m->message_id, "content_type",
+			       m->content_type ? m->content_type : "", "size", (json_int_t)m->len);
+	int text = m->content_type && !strncasecmp(m->content_type, "text/", 5);
+	if (ev && text && utf8_valid((const unsigned char *)m->data, m->len)) {
+		json_object_set_new(ev, "body", json_stringn(m->data ? m->data : "", m->len));
+	} else if (ev) {
+		word32 n = (word32)((m->len + 2) / 3 * 4 + 1);
+		char *b = malloc(n);
+		if (b && (!m->len ||
+			  Base64_Encode_NoNl((const byte *)m->data, (word32)m->len, (byte *)b, &n) == 0))
+			json_object_set_new(ev, "body_base64", json_stringn(b, m->len ? n : 0));
+		free(b);
+	}
+	msrp_reasm_msg_free(m);
+	sess_publish(s, "message.received", ev);
+}
+
+static void ev_report(struct msrp_ua_sess *ms, void *arg, const char *message_id, int status,
+		      const struct msrp_range *range)
+{
+	struct gw_sess *s = arg;
+	(void)ms;
+	s->ua->st.reports++;
+	json_t *ev = json_pack("{s:s, s:i, s:s}", "message_id", message_id, "status", status,
+			       "outcome", status == 200 ? "delivered" : "failed");
+	if (ev && range) /* the bytes the REPORT speaks of (RFC 4975 §7.1.2) */
+		json_object_set_new(ev, "byte_range",
+				    json_pack("{s:I, s:I, s:I}", "start", (json_int_t)range->start,
+					      "end", (json_int_t)range->end, "total",
+					      (json_int_t)range->total));
+	sess_publish(s, "message.report", ev);
+}
+
+static void ev_ended(struct msrp_ua_sess *ms, void *arg, int err)
+{
+	struct gw_sess *s = arg;
+	msrp_ua_close(ms);
+	s->ms = NULL;
+	CM_DEBUG("ua %s: MSRP session ended (%s)", s->id, strerror(err < 0 ? -err : err));
+	if (s->state == ST_ENDED || s->state == ST_FAILED || s->state == ST_ENDING)
+		return;
+	int was_up = s->state == ST_ESTABLISHED;
+	if (s->have_dlg)
+		send_bye(s);
+	sess_over(s, was_up ? ST_ENDED : ST_FAILED, "local",
+		  was_up ? "msrp_connection_lost" : "msrp_connect_failed", was_up ? 0 : 503);
+}
+
+static int ev_accept(void *arg, cm_slice ctype)
+{
+	struct gw_sess *s = arg;
+	const char *p = s->types;
+	while (p && *p) {
+		const char *e = strchr(p, ' ');
+		cm_slice pat = { p, e ? (size_t)(e - p) : strlen(p) };
+		if (sdp_msrp_type_match(pat, ctype))
+			return 1;
+		p = e ? e + 1 : NULL;
+	}
+	return 0;
+}
+
+static const struct msrp_ua_events msrp_events = {
+	.ready = ev_ready, .message = ev_message, .report = ev_report, .ended = ev_ended,
+	.accept = ev_accept,
+};
+
+static enum msrp_report rep_of(int v, int partial)
+{
+	return partial ? MSRP_REPORT_PARTIAL : v < 0 ? MSRP_REPORT_ABSENT
+					     : v ? MSRP_REPORT_YES : MSRP_REPORT_NO;
+}
+
+/* Opens the MSRP session that the offer/answer <off>/<ans> (ours is the one <we_offered>)
+ * agreed on, and sends what waited. 0 or -errno (the caller ends the call). */
+static int msrp_open(struct gw_sess *s, const struct sdp_msrp_media *off,
+		     const struct sdp_msrp_media *ans, int we_offered)
+{
+	struct sdp_msrp_session ns;
+	int rc = sdp_msrp_negotiate(off, ans, we_offered, &ns);
+	if (rc < 0)
+		return rc;
+	if (ns.hold)
+		return -EPROTO;
+	char uri[400], path[1200];
+	our_msrp_uri(s, uri, sizeof(uri));
+	const struct sdp_msrp_media *p = &s->peer;
+	if (p->path_text.len >= sizeof(path))
+		return -E2BIG;
+	memcpy(path, p->path_text.p, p->path_text.len);
+	path[p->path_text.len] = '\0';
+	struct msrp_ua_sess_cfg c = { .local_uri = uri, .to_path = path, .active = ns.we_connect };
+	if (s->ms)
+		msrp_ua_close(s->ms);
+	s->ms = msrp_ua_open(s->ua->mua, &c, &msrp_events, s, &rc);
+	if (!s->ms)
+		return rc;
+	struct gw_queued *q;
+	while ((q = s->q_head)) {
+		s->q_head = q->next;
+		if (msrp_ua_send(s->ms, sl(q->ctype), q->body, q->len, rep_of(q->sr, 0),
+				 rep_of(q->fr, q->fr == 2), q->msgid) == 0) {
+			s->msgs_out++;
+			s->ua->st.msgs_sent++;
+		}
+		free(q);
+	}
+	s->q_tail = &s->q_head;
+	s->nq = 0;
+	return 0;
+}
+
+/* ---- writing requests -------------------------------------------------------------------- */
+
+/* "SIP/2.0/UDP host:port;branch=z9hG4bK<id>.<random>;rport" toward <d> into <buf>. */
+static cm_slice via_for(const struct gw_sess *s, const struct sip_dest *d, char *buf, size_t len)
+{
+	char host[300];
+	local_host(s->ua, d, 0, 1, host, sizeof(host));
+	int n = snprintf(buf, len, "SIP/2.0/%s %s:%d;branch=z9hG4bK%s.%08x;rport", kind_via(d->kind),
+			 host, local_port(s->ua, d->kind), s->id, rand32());
+	return (cm_slice){ buf, n > 0 && (size_t)n < len ? (size_t)n : 0 };
+}
+
+static cm_slice contact_for(const struct gw_sess *s, const struct sip_dest *d, char *buf,
+			    size_t len)
+{
+	char host[300];
+	local_host(s->ua, d, 0, 1, host, sizeof(host));
+	int n = snprintf(buf, len, "<sip:rcsgw@%s:%d%s>", host, local_port(s->ua, d->kind),
+			 d->kind == SIP_TP_TCP ? ";transport=tcp"
+			 : d->kind == SIP_TP_TLS ? ";transport=tls" : "");
+	return (cm_slice){ buf, n > 0 && (size_t)n < len ? (size_t)n : 0 };
+}
+
+/* The application's extra headers of <s> ("Name: value" lines) appended to <h>. */
+static unsigned app_headers(const struct gw_sess *s, struct sip_hdr *h, unsigned n, unsigned max)
+{
+	const char *p = s->hdrs;
+	while (p && *p && n < max) {
+		const char *e = strchr(p, '\n'), *c = strchr(p, ':');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (c && c < p + len) {
+			h[n].id = SIP_H_OTHER;
+			h[n].name = (cm_slice){ p, (size_t)(c - p) };
+			h[n].value = (cm_slice){ c + 2, len - (size_t)(c - p) - 2 };
+			n++;
+		}
+		p = e ? e + 1 : NULL;
+	}
+	return n;
+}
+
+/* Writes the INVITE of outgoing session <s> with CSeq <cseq> (and a credential header
+ * <auth_id>: <auth> after a challenge) and keeps a copy. Its length, or -errno. */
+static ssize_t write_invite(struct gw_sess *s, uint32_t cseq, enum sip_hid auth_id,
+			    const char *auth)
+{
+	struct gw_ua *ua = s->ua;
+	char via[512], from[GW_UA_MAX_URI + 64], to[GW_UA_MAX_URI + 4], callid[128], cs[32];
+	char contact[400], route[GW_UA_MAX_URI + 8];
+	struct sip_hdr h[48];
+	unsigned n = 0;
+	snprintf(from, sizeof(from), "<%s>;tag=%s", s->from, s->id);
+	snprintf(to, sizeof(to), "<%s>", s->to);
+	snprintf(callid, sizeof(callid), "%s@rcsgw", s->id);
+	snprintf(cs, sizeof(cs), "%u INVITE", cseq);
+	h[n++] = (struct sip_hdr){ SIP_H_VIA, CM_SLICE_NULL, via_for(s, &s->dest, via, sizeof(via)) };
+	h[n++] = (struct sip_hdr){ SIP_H_MAX_FORWARDS, CM_SLICE_NULL, CM_SLICE_LIT("70") };
+	if (ua->sh->proxy[0]) {
+		struct sip_uri u;
+		int lr = sip_uri_parse(sl(ua->sh->proxy), &u) == 0 && u.lr;
+		snprintf(route, sizeof(route), "<%s%s>", ua->sh->proxy, lr ? "" : ";lr");
+		h[n++] = (struct sip_hdr){ SIP_H_ROUTE, CM_SLICE_NULL, sl(route) };
+	}
+	h[n++] = (struct sip_hdr){ SIP_H_FROM, CM_SLICE_NULL, sl(from) };
+	h[n++] = (struct sip_hdr){ SIP_H_TO, CM_SLICE_NULL, sl(to) };
+	h[n++] = (struct sip_hdr){ SIP_H_CALL_ID, CM_SLICE_NULL, sl(callid) };
+	h[n++] = (struct sip_hdr){ SIP_H_CSEQ, CM_SLICE_NULL, sl(cs) };
+	h[n++] = (struct sip_hdr){ SIP_H_CONTACT, CM_SLICE_NULL,
+				   contact_for(s, &s->dest, contact, sizeof(contact)) };
+	h[n++] = (struct sip_hdr){ SIP_H_ALLOW, CM_SLICE_NULL, CM_SLICE_LIT(ALLOW) };
+	if (ua->sh->user_agent[0])
+		h[n++] = (struct sip_hdr){ SIP_H_USER_AGENT, CM_SLICE_NULL, sl(ua->sh->user_agent) };
+	if (auth)
+		h[n++] = (struct sip_hdr){ auth_id, CM_SLICE_NULL, sl(auth) };
+	n = app_headers(s, h, n, 46);
+	h[n++] = (struct sip_hdr){ SIP_H_CONTENT_TYPE, CM_SLICE_NULL,
+				   CM_SLICE_LIT("application/sdp") };
+	ssize_t len = sip_write_request(ua->wbuf, sizeof(ua->wbuf), CM_SLICE_LIT("INVITE"),
+					sl(s->ruri), h, n,
+					(cm_slice){ s->our_sdp, s->our_sdp_len });
+	if (len < 0)
+		return len;
+	char *c = dup_slice((cm_slice){ ua->wbuf, (size_t)len });
+	if (!c)
+		return -ENOMEM;
+	free(s->inv_msg);
+	s->inv_msg = c;
+	s->inv_len = (size_t)len;
+	s->inv_cseq = cseq;
+	return len;
+}
+
+/* Starts a client transaction for the <len> bytes in ua->wbuf toward <d> on behalf of <s>. */
+static int request(struct gw_sess *s, size_t len, const struct sip_dest *d, struct sip_txn **out)
+{
+	struct sip_txn *t = NULL;
+	int rc = sip_txn_request(s->ua->txl, s->ua->wbuf, len, d, s, &t);
+	if (rc == 0) {
+		s->ntx++;
+		if (out)
+			*out = t;
+	}
+	return rc;
+}
+
+/* The CANCEL of our pending INVITE (§9.1: its Request-URI, top Via, Route, From, To,
+ * Call-ID and CSeq number). */
+static void send_cancel(struct gw_sess *s)
+{
+	struct gw_ua *ua = s->ua;
+	struct sip_msg *m = &ua->scratch;
+	if (sip_parse_msg(&ua->pcfg, s->inv_msg, s->inv_len, m) < 0)
+		return;
+	struct sip_hdr h[16];
+	unsigned n = 0;
+	char cs[32];
+	snprintf(cs, sizeof(cs), "%u CANCEL", s->inv_cseq);
+	static const enum sip_hid keep[] = { SIP_H_VIA, SIP_H_ROUTE, SIP_H_FROM, SIP_H_TO,
+					     SIP_H_CALL_ID };
+	for (unsigned k = 0; k < sizeof(keep) / sizeof(keep[0]); k++)
+		for (unsigned i = 0; i < m->nhdrs && n < 14; i++)
+			if (m->hdrs[i].id == keep[k]) {
+				h[n++] = (struct sip_hdr){ keep[k], CM_SLICE_NULL, m->hdrs[i].value };
+				if (keep[k] == SIP_H_VIA)
+					break; /* the top one only */
+			}
+	h[n++] = (struct sip_hdr){ SIP_H_CSEQ, CM_SLICE_NULL, sl(cs) };
+	h[n++] = (struct sip_hdr){ SIP_H_MAX_FORWARDS, CM_SLICE_NULL, CM_SLICE_LIT("70") };
+	char buf[SIP_BUF];
+	ssize_t len = sip_write_request(buf, sizeof(buf), CM_SLICE_LIT("CANCEL"), m->ruri, h, n,
+					CM_SLICE_NULL);
+	if (len < 0)
+		return;
+	memcpy(ua->wbuf, buf, (size_t)len);
+	if (request(s, (size_t)len, &s->dest, NULL) < 0)
+		CM_DEBUG("ua %s: CANCEL not sent", s->id);
+}
+
+/* A request <method> inside the dialog of <s> (BYE), as a client transaction. */
+static int send_in_dialog(struct gw_sess *s, cm_slice method)
+{
+	struct gw_ua *ua = s->ua;
+	struct sip_dest d = s->dest;
+	char via[512], contact[400];
+	cm_slice next;
+	struct sip_hdr h[2];
+	unsigned n = 0;
+	if (ua->sh->user_agent[0])
+		h[n++] = (struct sip_hdr){ SIP_H_USER_AGENT, CM_SLICE_NULL, sl(ua->sh->user_agent) };
+	/* the Via names the transport of the next hop: the first route, else the target */
+	next = sip_dialog_nroutes(&s->dlg) ? sip_dialog_route(&s->dlg, 0)
+					   : sip_dialog_remote_target(&s->dlg);
+	if (dest_of_uri(ua, next, &d) < 0)
+		d = s->dest;
+	if (s->incoming && d.kind == s->dest.kind && d.kind != SIP_TP_UDP)
+		d = s->dest; /* the connection the call came on (RFC 5923 spirit): it gets through */
+	ssize_t len;
+	len = sip_dialog_request(&s->dlg, ua->wbuf, sizeof(ua->wbuf), method,
+				 via_for(s, &d, via, sizeof(via)),
+				 contact_for(s, &d, contact, sizeof(contact)), h, n, CM_SLICE_NULL,
+				 &next);
+	if (len < 0)
+		return (int)len;
+	return request(s, (size_t)len, &d, NULL);
+}
+
+static void send_bye(struct gw_sess *s)
+{
+	if (!s->have_dlg)
+		return;
+	if (send_in_dialog(s, CM_SLICE_LIT("BYE")) < 0)
+		CM_DEBUG("ua %s: BYE not sent", s->id);
+	s->have_dlg = 0; /* the dialog is over for us (§15) */
+}
+
+/* ---- outgoing calls: the answers to our INVITE --------------------------------------- */
+
+/* The ACK of a 2xx to our INVITE (§13.2.2.4), kept to be sent again for each retransmission. */
+static int send_ack(struct gw_sess *s)
+{
+	struct gw_ua *ua = s->ua;
+	char via[512];
+	cm_slice next = sip_dialog_nroutes(&s->dlg) ? sip_dialog_route(&s->dlg, 0)
+						    : sip_dialog_remote_target(&s->dlg);
+	struct sip_dest d;
+	if (dest_of_uri(ua, next, &d) < 0)
+		d = s->dest;
+	if (d.kind == s->dest.kind && d.kind != SIP_TP_UDP)
+		d = s->dest;
+	ssize_t len = sip_dialog_ack(&s->dlg, ua->wbuf, sizeof(ua->wbuf), s->inv_cseq,
+				     via_for(s, &d, via, sizeof(via)), NULL, 0, CM_SLICE_NULL, &next);
+	if (len < 0)
+		return (int)len;
+	char *c = dup_slice((cm_slice){ ua->wbuf, (size_t)len });
+	if (!c)
+		return -ENOMEM;
+	free(s->ack_msg);
+	s->ack_msg = c;
+	s->ack_len = (size_t)len;
+	s->ack_dest = d;
+	return tp_send(ua, s->ack_msg, s->ack_len, &d, d.kind != SIP_TP_UDP);
+}
+
+/* Our offer's MSRP stream, read again from s->our_sdp (slices into it). */
+static int our_media(struct gw_sess *s, struct sdp_msrp_media *m)
+{
+	struct sdp *d = malloc(sizeof(*d));
+	int rc = d ? sdp_parse((cm_slice){ s->our_sdp, s->our_sdp_len }, NULL, d, NULL) : -ENOMEM;
+	if (rc == 0)
+		rc = sdp_msrp_find(d, m);
+	free(d);
+	return rc;
+}
+
+static void invite_2xx(struct gw_sess *s, const struct sip_msg *resp)
+{
+	struct gw_ua *ua = s->ua;
+	struct sip_msg *req = &ua->scratch;
+	if (sip_parse_msg(&ua->pcfg, s->inv_msg, s->inv_len, req) < 0 ||
+	    sip_dialog_uac(&s->dlg, req, resp) < 0) {
+		/* no dialog can be made of it: nothing to ACK it in */
+		sess_over(s, ST_FAILED, "remote", "bad_answer", 502);
+		return;
+	}
+	s->have_dlg = 1;
+	send_ack(s);
+	if (s->cancel_wanted || s->state == ST_ENDING) {
+		/* the 2xx crossed our CANCEL (§15): the call is up, end it */
+		send_bye(s);
+		sess_over(s, ST_ENDED, "local", "cancelled", 0);
+		return;
+	}
+	struct sdp_msrp_media off;
+	int rc = take_peer_sdp(s, resp->body, NULL);
+	if (rc == 0)
+		rc = our_media(s, &off);
+	if (rc == 0)
+		rc = msrp_open(s, &off, &s->peer, 1);
+	if (rc < 0) {
+		CM_INFO("ua %s: the answer's MSRP media is unusable (%s): BYE", s->id, strerror(-rc));
+		send_bye(s);
+		sess_over(s, ST_FAILED, "local", rc == -ECONNREFUSED ? "media_rejected" : "bad_answer",
+			  rc == -ECONNREFUSED ? 415 : 488);
+		return;
+	}
+	s->state = ST_CONNECTING; /* until the MSRP session is bound */
+}
+
+/* 401/407: the INVITE again with credentials, when we have some for its realm. 1 when sent. */
+static int invite_auth(struct gw_sess *s, const struct sip_msg *resp)
+{
+	struct gw_ua *ua = s->ua;
+	char val[2048];
+	enum sip_hid id;
+	/* a second challenge means wrong credentials, unless the nonce was only stale */
+	if (s->auth_tries >= GW_AUTH_TRIES || (s->auth_tries && !sip_digest_stale(resp)))
+		return 0;
+	int n = sip_digest_answer(resp, ua->sh->creds, CM_SLICE_LIT("INVITE"), sl(s->ruri),
+				  (cm_slice){ s->our_sdp, s->our_sdp_len }, 1, val, sizeof(val), &id);
+	if (n < 0)
+		return 0;
+	s->auth_tries++;
+	ssize_t len = write_invite(s, s->inv_cseq + 1, id, val);
+	if (len < 0 || request(s, (size_t)len, &s->dest, &s->inv) < 0)
+		return 0;
+	ua->st.auth_retries++;
+	return 1;
+}
+
+/* The INVITE of <s> to its next target, when its current one never answered. 1 when sent. */
+static int next_target(struct gw_sess *s)
+{
+	while (!s->got_response && s->tidx + 1 < s->ntargets) {
+		s->tidx++;
+		s->dest = s->targets[s->tidx];
+		s->got_response = 0;
+		ssize_t len = write_invite(s, s->inv_cseq + 1, SIP_H_OTHER, NULL);
+		if (len > 0 && request(s, (size_t)len, &s->dest, &s->inv) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void invite_response(struct gw_sess *s, struct sip_txn *ct, int status,
+			    const struct sip_msg *resp)
+{
+	if (ct != s->inv && (status >= 200 || !resp))
+		return; /* an INVITE we gave up on (its target failed): nothing of ours now */
+	if (resp)
+		s->got_response = 1;
+	if (status < 200) {
+		if (status > 100 && s->state == ST_CONNECTING)
+			s->state = ST_RINGING;
+		if (status > 100)
+			s->got_provisional = 1;
+		if (s->cancel_wanted && s->got_provisional) {
+			s->cancel_wanted = 0;
+			send_cancel(s);
+		}
+		return;
+	}
+	if (s->inv == ct)
+		s->inv = NULL;
+	if (status < 300 && resp) {
+		eng_timer_cancel(&s->timer);
+		invite_2xx(s, resp);
+		return;
+	}
+	int going = s->state != ST_ENDING && !s->cancel_wanted;
+	if ((status == 401 || status == 407) && resp && going && invite_auth(s, resp))
+		return;
+	/* no answer at all from this target (timeout, transport error): the next one of the
+	 * RFC 3263 list (§4.3) */
+	if (!resp && going && next_target(s))
+		return;
+	eng_timer_cancel(&s->timer);
+	if ((s->state == ST_ENDING || s->cancel_wanted) && s->reason && !strcmp(s->reason, "timeout"))
+		sess_over(s, ST_FAILED, "local", "timeout", 408);
+	else if (s->state == ST_ENDING || s->cancel_wanted)
+		sess_over(s, ST_ENDED, "local", "cancelled", status);
+	else
+		sess_over(s, ST_FAILED, "remote", status == 408 && !resp ? "timeout" : "rejected",
+			  status);
+}
+
+/* ua.invite_timeout: no final answer yet. CANCEL (or wait for a 1xx to send it); the
+ * INVITE's 487 (or the transaction's own timeout) ends the session. */
+static void invite_timeout(eng_timer *t)
+{
+	struct gw_sess *s = t->arg;
+	if (s->state != ST_CONNECTING && s->state != ST_RINGING)
+		return;
+	s->state = ST_ENDING;
+	s->reason = "timeout";
+	if (s->got_provisional)
+		send_cancel(s);
+	else
+		s->cancel_wanted = 1;
+	/* if even the CANCEL goes unanswered, the INVITE transaction's timer B ends it */
+}
+
+/* ---- incoming calls ---------------------------------------------------------------------- */
+
+/* The headers of our 2xx to an INVITE of <s> (with the SDP in s->our_sdp). */
+static unsigned answer_hdrs(struct gw_sess *s, struct sip_hdr *h, char *contact, size_t clen)
+{
+	unsigned n = 0;
+	h[n++] = (struct sip_hdr){ SIP_H_CONTACT, CM_SLICE_NULL,
+				   contact_for(s, &s->dest, contact, clen) };
+	h[n++] = (struct sip_hdr){ SIP_H_ALLOW, CM_SLICE_NULL, CM_SLICE_LIT(ALLOW) };
+	if (s->ua->sh->user_agent[0])
+		h[n++] = (struct sip_hdr){ SIP_H_SERVER, CM_SLICE_NULL, sl(s->ua->sh->user_agent) };
+	h[n++] = (struct sip_hdr){ SIP_H_CONTENT_TYPE, CM_SLICE_NULL,
+				   CM_SLICE_LIT("application/sdp") };
+	return n;
+}
+
+/* A final answer to the pending INVITE of <s> (its transaction is gone for us after it). */
+static int final_answer(struct gw_sess *s, int status, const struct sip_hdr *h, unsigned n,
+			cm_slice body)
+{
+	struct sip_txn *st = s->inv;
+	if (!st)
+		return -ENOENT;
+	s->inv = NULL;
+	sip_txn_set_ctx(st, NULL); /* a late timer H of it names no session */
+	return sip_txn_respond(st, status, CM_SLICE_NULL, sl(s->id), h, n, body);
+}
+
+/* Our 2xx again over UDP until the ACK (§13.3.1.4): T1 doubling up to T2, 64*T1 in all. */
+static void rtx_fire(eng_timer *t)
+{
+	struct gw_sess *s = t->arg;
+	struct gw_ua *ua = s->ua;
+	if (s->acked || !s->inv_msg || s->state == ST_ENDED || s->state == ST_FAILED)
+		return;
+	s->rtx_total += s->rtx_ms;
+	if (s->rtx_total >= 64u * ua->sh->txn.t1_ms) {
+		CM_INFO("ua %s: no ACK for our 2xx: BYE", s->id);
+		send_bye(s);
+		sess_over(s, ST_ENDED, "local", "no_ack", 408);
+		return;
+	}
+	struct sip_msg *req = &ua->scratch;
+	struct sip_hdr h[8];
+	char contact[400];
+	unsigned n = answer_hdrs(s, h, contact, sizeof(contact));
+	if (sip_parse_msg(&ua->pcfg, s->inv_msg, s->inv_len, req) == 0) {
+		ssize_t len = sip_write_response_from(ua->wbuf, sizeof(ua->wbuf), req, 200,
+						      CM_SLICE_NULL, sl(s->id), h, n,
+						      (cm_slice){ s->our_sdp, s->our_sdp_len });
+		if (len > 0)
+			tp_send(ua, ua->wbuf, (size_t)len, &s->dest, 0);
+	}
+	s->rtx_ms = s->rtx_ms * 2 < ua->sh->txn.t2_ms ? s->rtx_ms * 2 : ua->sh->txn.t2_ms;
+	eng_timer_arm(ua->w, &s->rtx, s->rtx_ms);
+}
+
+static void rtx_start(struct gw_sess *s)
+{
+	s->acked = 0;
+	if (s->dest.kind != SIP_TP_UDP)
+		return;
+	s->rtx_ms = s->ua->sh->txn.t1_ms;
+	s->rtx_total = 0;
+	eng_timer_cancel(&s->rtx);
+	eng_timer_init(&s->rtx, rtx_fire, s);
+	eng_timer_arm(s->ua->w, &s->rtx, s->rtx_ms);
+}
+
+/* Answers incoming <s> with 200 and our SDP for <types>. 0, or the SIP status it was refused
+ * with instead (415 no type in common, 488, 500). */
+static int do_answer(struct gw_sess *s)
+{
+	struct sdp *offer = malloc(sizeof(*offer));
+	struct sdp_msrp_answer_res res = { 0 };
+	int rc = offer ? sdp_parse((cm_slice){ s->peer_sdp, s->peer_sdp_len }, NULL, offer, NULL)
+		       : -ENOMEM;
+	if (rc == 0)
+		rc = our_sdp(s, offer, &res);
+	free(offer);
+	int code = rc < 0 ? 500 : res.verdict != SDP_MSRP_OK ? res.sip_code : 0;
+	if (code) {
+		s->ua->st.answered_415 += code == 415;
+		s->ua->st.answered_488 += code == 488;
+		final_answer(s, code, NULL, 0, CM_SLICE_NULL);
+		sess_over(s, ST_FAILED, "local", code == 415 ? "no_common_type" : "bad_offer", code);
+		return code;
+	}
+	struct sip_hdr h[8];
+	char contact[400];
+	unsigned n = answer_hdrs(s, h, contact, sizeof(contact));
+	eng_timer_cancel(&s->timer);
+	if (final_answer(s, 200, h, n, (cm_slice){ s->our_sdp, s->our_sdp_len }) < 0) {
+		sess_over(s, ST_FAILED, "local", "transport_error", 503);
+		return 503;
+	}
+	s->have_dlg = 1;
+	s->state = ST_CONNECTING;
+	rtx_start(s);
+	struct sdp_msrp_media ans;
+	rc = our_media(s, &ans);
+	if (rc == 0)
+		rc = msrp_open(s, &s->peer, &ans, 0);
+	if (rc < 0) {
+		CM_INFO("ua %s: MSRP session not opened (%s): BYE", s->id, strerror(-rc));
+		send_bye(s);
+		sess_over(s, ST_FAILED, "local", "msrp_failed", 500);
+		return 500;
+	}
+	return 0;
+}
+
+static void answer_timeout(eng_timer *t)
+{
+	struct gw_sess *s = t->arg;
+	if (s->state != ST_RINGING || !s->incoming || !s->inv)
+		return;
+	final_answer(s, 480, NULL, 0, CM_SLICE_NULL);
+	sess_over(s, ST_FAILED, "local", "answer_timeout", 480);
+}
+
+/* A random To tag for answers that make no session. */
+static cm_slice stray_tag(char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "x%08x", rand32());
+	return (cm_slice){ buf, (size_t)n };
+}
+
+static void respond_plain(struct sip_txn *st, int status, const struct sip_hdr *h, unsigned n)
+{
+	char tag[16];
+	sip_txn_respond(st, status, CM_SLICE_NULL, stray_tag(tag, sizeof(tag)), h, n,
+			CM_SLICE_NULL);
+}
+
+/* The headers of an INVITE that an application may care about, for session.incoming. */
+static json_t *headers_json(const struct sip_msg *req)
+{
+	static const enum sip_hid skip[] = {
+		SIP_H_VIA, SIP_H_FROM, SIP_H_TO, SIP_H_CALL_ID, SIP_H_CSEQ, SIP_H_CONTACT,
+		SIP_H_MAX_FORWARDS, SIP_H_CONTENT_LENGTH, SIP_H_CONTENT_TYPE, SIP_H_ROUTE,
+		SIP_H_RECORD_ROUTE, SIP_H_AUTHORIZATION, SIP_H_PROXY_AUTHORIZATION,
+	};
+	json_t *o = json_object();
+	for (unsigned i = 0; o && i < req->nhdrs; i++) {
+		const struct sip_hdr *h = &req->hdrs[i];
+		int keep = 1;
+		for (unsigned k = 0; k < sizeof(skip) / sizeof(skip[0]); k++)
+			keep &= h->id != skip[k];
+		if (!keep || h->name.len > 64)
+			continue;
+		char name[65];
+		memcpy(name, h->name.p, h->name.len);
+		name[h->name.len] = '\0';
+		if (!json_object_get(o, name))
+			json_object_set_new(o, name, json_stringn(h->value.p, h->value.len));
+	}
+	return o;
+}
+
+static void new_invite(struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *req,
+		       const struct sip_dest *src)
+{
+	const struct gw_ua_shared *sh = ua->sh;
+	struct sip_addr from, to;
+	struct sip_ctype ct;
+	if (!sh->enabled) {
+		respond_plain(st, 480, NULL, 0);
+		return;
+	}
+	cm_slice req_h = sip_msg_hdr(req, SIP_H_REQUIRE);
+	if (req_h.len) {
+		struct sip_hdr h = { SIP_H_UNSUPPORTED, CM_SLICE_NULL, req_h };
+		respond_plain(st, 420, &h, 1);
+		return;
+	}
+	if (sip_addr_parse(sip_msg_hdr(req, SIP_H_FROM), &from) < 0 ||
+	    sip_addr_parse(sip_msg_hdr(req, SIP_H_TO), &to) < 0 || from.uri.len >= GW_UA_MAX_URI ||
+	    to.uri.len >= GW_UA_MAX_URI || req->ruri.len >= GW_UA_MAX_URI) {
+		ua->st.answered_400++;
+		respond_plain(st, 400, NULL, 0);
+		return;
+	}
+	if (!req->body.len || sip_ctype_parse(sip_msg_hdr(req, SIP_H_CONTENT_TYPE), &ct) < 0 ||
+	    !slice_eq_str(ct.type, "application") || !slice_eq_str(ct.subtype, "sdp")) {
+		/* no offer in the INVITE (an offer in our 2xx is not done): 488 */
+		ua->st.answered_488++;
+		struct sip_hdr h = { SIP_H_ACCEPT, CM_SLICE_NULL, CM_SLICE_LIT("application/sdp") };
+		respond_plain(st, 488, &h, 1);
+		return;
+	}
+	char id[GW_UA_ID_LEN + 1], f[GW_UA_MAX_URI], t[GW_UA_MAX_URI], r[GW_UA_MAX_URI];
+	int code = 0;
+	snprintf(f, sizeof(f), "%.*s", (int)from.uri.len, from.uri.p);
+	snprintf(t, sizeof(t), "%.*s", (int)to.uri.len, to.uri.p);
+	snprintf(r, sizeof(r), "%.*s", (int)req->ruri.len, req->ruri.p);
+	struct gw_sess *s = gw_ua_mint(ua->index, id) == 0 ? sess_new(ua, id, f, t, r, NULL, &code)
+							   : NULL;
+	if (!s) {
+		ua->st.answered_503++;
+		respond_plain(st, 503, NULL, 0);
+		return;
+	}
+	s->incoming = 1;
+	s->dest = *src;
+	s->inv = st;
+	sip_txn_set_ctx(st, s);
+	ua->st.sessions_in++;
+	snprintf(s->types, sizeof(s->types), "%s", sh->types);
+	int rc = take_peer_sdp(s, req->body, NULL);
+	if (rc == 0 && !s->peer.port)
+		rc = -ENOENT;
+	if (rc == 0 && !(s->inv_msg = dup_slice((cm_slice){ req->method_name.p, req->len })))
+		rc = -ENOMEM;
+	s->inv_len = req->len;
+	if (rc == 0 && sip_dialog_uas(&s->dlg, req, sl(s->id), rand32() & 0x7fffffff) < 0)
+		rc = -EBADMSG;
+	if (rc < 0) {
+		code = rc == -ENOMEM ? 500 : rc == -EBADMSG ? 400 : 488;
+		ua->st.answered_488 += code == 488;
+		ua->st.answered_400 += code == 400;
+		final_answer(s, code, NULL, 0, CM_SLICE_NULL);
+		sess_over(s, ST_FAILED, "local", "bad_offer", code);
+		return;
+	}
+	s->state = ST_RINGING;
+	char contact[400];
+	struct sip_hdr h = { SIP_H_CONTACT, CM_SLICE_NULL, contact_for(s, src, contact, sizeof(contact)) };
+	sip_txn_respond(st, 180, CM_SLICE_NULL, sl(s->id), &h, 1, CM_SLICE_NULL);
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:o, s:o}", "from", s->from, "to", s->to, "ruri",
+			       s->ruri, "accept_types", types_json(s->peer_types), "headers",
+			       headers_json(req));
+	sess_publish(s, "session.incoming", ev);
+	for (size_t i = 0; i < sh->auto_answer.n; i++)
+		if (fnmatch(sh->auto_answer.v[i], s->ruri, 0) == 0) {
+			do_answer(s);
+			return;
+		}
+	eng_timer_init(&s->timer, answer_timeout, s);
+	eng_timer_arm(ua->w, &s->timer, sh->answer_ms);
+}
+
+/* ---- requests inside a dialog, and the transaction layer's callbacks --------------------- */
+
+/* The session an in-dialog request <req> is for (its To tag is our id), or NULL. */
+static struct gw_sess *sess_of_request(struct gw_ua *ua, const struct sip_msg *req)
+{
+	struct sip_addr to;
+	if (sip_addr_parse(sip_msg_hdr(req, SIP_H_TO), &to) < 0 || to.tag.len != GW_UA_ID_LEN)
+		return NULL;
+	struct gw_sess *s = sess_find(ua, to.tag);
+	return s && s->have_dlg && sip_dialog_matches(&s->dlg, req) ? s : NULL;
+}
+
+/* The session of in-dialog request <req>, or NULL with 481 answered (§12.2.2). */
+static struct gw_sess *dialog_or_481(struct gw_ua *ua, struct sip_txn *st,
+				     const struct sip_msg *req)
+{
+	struct gw_sess *s = sess_of_request(ua, req);
+	if (!s) {
+		ua->st.answered_481++;
+		respond_plain(st, 481, NULL, 0);
+	}
+	return s;
+}
+
+static void in_bye(struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *req)
+{
+	struct gw_sess *s = dialog_or_481(ua, st, req);
+	if (!s)
+		return;
+	int code = sip_dialog_rx_request(&s->dlg, req);
+	sip_txn_respond(st, code ? code : 200, CM_SLICE_NULL, sl(s->id), NULL, 0, CM_SLICE_NULL);
+	if (code)
+		return;
+	s->have_dlg = 0;
+	sess_over(s, s->state == ST_ESTABLISHED || s->announced ? ST_ENDED : ST_FAILED, "remote",
+		  "bye", 0);
+}
+
+static void in_cancel(struct gw_ua *ua, struct sip_txn *st)
+{
+	struct sip_txn *inv = sip_txn_find_invite(ua->txl, st);
+	struct gw_sess *s = inv ? sip_txn_ctx(inv) : NULL;
+	if (!inv) {
+		ua->st.answered_481++;
+		respond_plain(st, 481, NULL, 0);
+		return;
+	}
+	sip_txn_respond(st, 200, CM_SLICE_NULL, s ? sl(s->id) : CM_SLICE_NULL, NULL, 0,
+			CM_SLICE_NULL);
+	if (s && s->inv == inv) {
+		final_answer(s, 487, NULL, 0, CM_SLICE_NULL);
+		sess_over(s, ST_FAILED, "remote", "cancelled", 487);
+	}
+}
+
+/* A re-INVITE (§14.2): a new offer answered (a changed MSRP path moves the session to it), or
+ * none, then our SDP goes as the offer and the ACK brings the answer. */
+static void in_reinvite(struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *req)
+{
+	struct gw_sess *s = dialog_or_481(ua, st, req);
+	if (!s)
+		return;
+	int code = sip_dialog_rx_request(&s->dlg, req);
+	if (!code && (s->inv || (!s->acked && s->incoming && s->dest.kind == SIP_TP_UDP &&
+				 eng_timer_armed(&s->rtx))))
+		code = 491; /* ours still in progress (§14.2) */
+	if (code) {
+		sip_txn_respond(st, code, CM_SLICE_NULL, sl(s->id), NULL, 0, CM_SLICE_NULL);
+		return;
+	}
+	char old_path[1200];
+	snprintf(old_path, sizeof(old_path), "%.*s", (int)s->peer.path_text.len,
+		 s->peer.path_text.p ? s->peer.path_text.p : "");
+	int rc = 0, offered = req->body.len > 0;
+	struct sdp_msrp_answer_res res = { 0 };
+	if (offered) {
+		struct sdp *offer = malloc(sizeof(*offer));
+		rc = offer ? take_peer_sdp(s, req->body, offer) : -ENOMEM;
+		if (rc == 0)
+			rc = our_sdp(s, offer, &res);
+		free(offer);
+		if (rc == 0 && res.verdict != SDP_MSRP_OK)
+			rc = -EPROTO;
+	} else {
+		rc = our_sdp(s, NULL, NULL);
+	}
+	if (rc < 0) {
+		/* the session goes on as it was (§14.2: a failed re-INVITE changes nothing) */
+		ua->st.answered_488++;
+		sip_txn_respond(st, res.sip_code ? res.sip_code : 488, CM_SLICE_NULL, sl(s->id), NULL,
+				0, CM_SLICE_NULL);
+		return;
+	}
+	sip_dialog_update(&s->dlg, req, 0);
+	char *c = dup_slice((cm_slice){ req->method_name.p, req->len });
+	if (c) {
+		free(s->inv_msg);
+		s->inv_msg = c;
+		s->inv_len = req->len;
+	}
+	struct sip_hdr h[8];
+	char contact[400];
+	unsigned n = answer_hdrs(s, h, contact, sizeof(contact));
+	sip_txn_respond(st, 200, CM_SLICE_NULL, sl(s->id), h, n,
+			(cm_slice){ s->our_sdp, s->our_sdp_len });
+	rtx_start(s); /* over UDP: our 2xx again until the ACK */
+	struct sdp_msrp_media ours;
+	if (offered && (strcmp(old_path, "") == 0 || s->peer.path_text.len != strlen(old_path) ||
+			memcmp(s->peer.path_text.p, old_path, s->peer.path_text.len) || !s->ms) &&
+	    our_media(s, &ours) == 0 && msrp_open(s, &s->peer, &ours, 0) < 0) {
+		send_bye(s);
+		sess_over(s, ST_ENDED, "local", "msrp_failed", 0);
+	}
+}
+
+static void on_ack(void *arg, const struct sip_msg *ack, const struct sip_dest *src)
+{
+	struct gw_ua *ua = arg;
+	(void)src;
+	struct gw_sess *s = sess_of_request(ua, ack);
+	if (!s)
+		return;
+	s->acked = 1;
+	eng_timer_cancel(&s->rtx);
+	if (!ack->body.len)
+		return;
+	/* the answer to the offer of our 2xx (a re-INVITE that had none) */
+	struct sdp_msrp_media ours;
+	if (take_peer_sdp(s, ack->body, NULL) == 0 && our_media(s, &ours) == 0 &&
+	    msrp_open(s, &ours, &s->peer, 1) < 0) {
+		send_bye(s);
+		sess_over(s, ST_ENDED, "local", "msrp_failed", 0);
+	}
+}
+
+static void on_request(void *arg, struct sip_txn *st, const struct sip_msg *req,
+		       const struct sip_dest *src)
+{
+	struct gw_ua *ua = arg;
+	if (!st) {
+		char tag[16];
+		ua->st.answered_503++;
+		sip_txn_reply_stateless(ua->txl, req, src, 503, stray_tag(tag, sizeof(tag)));
+		return;
+	}
+	struct sip_addr to;
+	int in_dialog = sip_addr_parse(sip_msg_hdr(req, SIP_H_TO), &to) == 0 && to.tag.len;
+	switch (req->method) {
+	case SIP_M_INVITE:
+		if (in_dialog)
+			in_reinvite(ua, st, req);
+		else
+			new_invite(ua, st, req, src);
+		return;
+	case SIP_M_BYE:
+		in_bye(ua, st, req);
+		return;
+	case SIP_M_CANCEL:
+		in_cancel(ua, st);
+		return;
+	case SIP_M_OPTIONS: {
+		struct sip_hdr h[3] = {
+			{ SIP_H_ALLOW, CM_SLICE_NULL, CM_SLICE_LIT(ALLOW) },
+			{ SIP_H_ACCEPT, CM_SLICE_NULL, CM_SLICE_LIT("application/sdp") },
+			{ SIP_H_SERVER, CM_SLICE_NULL, sl(ua->sh->user_agent) },
+		};
+		respond_plain(st, 200, h, ua->sh->user_agent[0] ? 3 : 2);
+		return;
+	}
+	case SIP_M_OTHER:
+		respond_plain(st, 501, NULL, 0);
+		return;
+	default: {
+		if (in_dialog && !dialog_or_481(ua, st, req))
+			return;
+		struct sip_hdr h = { SIP_H_ALLOW, CM_SLICE_NULL, CM_SLICE_LIT(ALLOW) };
+		respond_plain(st, 405, &h, 1);
+		return;
+	}
+	}
+}
+
+static void on_response(void *arg, struct sip_txn *ct, void *ctx, int status,
+			const struct sip_msg *resp)
+{
+	struct gw_ua *ua = arg;
+	if (!ct) {
+		/* a 2xx to our INVITE again (§13.2.2.4): the ACK again */
+		struct sip_addr from;
+		struct sip_cseq cs;
+		if (!resp || status < 200 || status >= 300 ||
+		    sip_cseq_parse(sip_msg_hdr(resp, SIP_H_CSEQ), &cs) < 0 ||
+		    cs.method != SIP_M_INVITE ||
+		    sip_addr_parse(sip_msg_hdr(resp, SIP_H_FROM), &from) < 0)
+			return;
+		struct gw_sess *s = sess_find(ua, from.tag);
+		if (s && s->ack_msg && cs.seq == s->inv_cseq)
+			tp_send(ua, s->ack_msg, s->ack_len, &s->ack_dest, 0);
+		return;
+	}
+	struct gw_sess *s = ctx;
+	if (!s)
+		return;
+	enum sip_method m = sip_txn_method(ct);
+	if (m == SIP_M_INVITE)
+		invite_response(s, ct, status, resp);
+	else if (m == SIP_M_BYE && status >= 200 && s->state == ST_ENDING)
+		sess_over(s, ST_ENDED, "local", s->reason ? s->reason : "api", 0);
+	if (status >= 200)
+		tx_done(s);
+}
+
+static void on_server_error(void *arg, struct sip_txn *st, void *ctx, int status)
+{
+	struct gw_sess *s = ctx;
+	(void)arg;
+	if (s && s->inv == st) {
+		s->inv = NULL;
+		sess_over(s, ST_FAILED, "local", status == 408 ? "timeout" : "transport_error",
+			  status);
+	}
+}
+
+/* A request that did not parse but can be answered: 400 (413, 505), statelessly. */
+static void on_bad(void *arg, const char *raw, size_t len, const struct sip_msg *m,
+		   const struct sip_dest *src)
+{
+	struct gw_ua *ua = arg;
+	struct sip_dest d = *src;
+	char tag[16];
+	(void)raw;
+	(void)len;
+	d.worker = (uint16_t)ua->index;
+	ua->st.sip_bad++;
+	ua->st.answered_400++;
+	sip_txn_reply_stateless(ua->txl, m, &d, m->err_status ? m->err_status : 400,
+				stray_tag(tag, sizeof(tag)));
+}
+
+static int same_dest(const struct sip_dest *a, const struct sip_dest *b)
+{
+	return a->kind == b->kind && a->addrlen == b->addrlen &&
+	       !memcmp(&a->addr, &b->addr, a->addrlen);
+}
+
+/* A connection we opened failed (refused, TLS, timeout): INVITEs that went that way and
+ * heard nothing try their next target, or fail with 503, now rather than at timer B. */
+static void on_tp_error(void *arg, const struct sip_dest *dst, int err)
+{
+	struct gw_ua *ua = arg;
+	CM_DEBUG("sip: connection to a peer failed: %s", strerror(-err));
+	for (uint32_t i = 0; i <= ua->sessions.mask; i++)
+		for (struct msrp_sess *e = ua->sessions.buckets[i]; e;) {
+			struct gw_sess *s = (struct gw_sess *)e;
+			e = e->hnext;
+			if (s->incoming || !s->inv || s->got_response || !same_dest(&s->dest, dst))
+				continue;
+			s->inv = NULL; /* its transaction times out unheard of (invite_response) */
+			if (s->state != ST_ENDING && !s->cancel_wanted && next_target(s))
+				continue;
+			eng_timer_cancel(&s->timer);
+			sess_over(s, s->state == ST_ENDING ? ST_ENDED : ST_FAILED, "local",
+				  s->state == ST_ENDING ? "cancelled" : "unreachable", 503);
+		}
+}
+
+/* ---- a worker's user agent --------------------------------------------------------------- */
+
+static void ua_stop(eng_worker *w, void *arg)
+{
+	struct gw_ua *ua = arg;
+	(void)w;
+	/* what lives on the loop goes before the connections close: sessions (timers, MSRP),
+	 * transactions, the transport, the pool */
+	for (uint32_t i = 0; i <= ua->sessions.mask; i++)
+		while (ua->sessions.buckets[i])
+			sess_free((struct gw_sess *)ua->sessions.buckets[i]);
+	sip_txn_layer_free(ua->txl);
+	ua->txl = NULL;
+	sip_transport_free(ua->tp);
+	ua->tp = NULL;
+	msrp_ua_free(ua->mua);
+	ua->mua = NULL;
+	if (ua->svc)
+		msrp_svc_set_ua(ua->svc, NULL);
+	msrp_pool_free(ua->pool);
+	ua->pool = NULL;
+	eng_dns_free(ua->dns);
+	ua->dns = NULL;
+	atomic_store_explicit(&ua->sh->workers[ua->index], NULL, memory_order_release);
+}
+
+struct gw_ua *gw_ua_start(struct gw_ua_shared *sh, eng_worker *w, struct msrp_svc *svc,
+			  char *err, size_t errlen)
+{
+	struct gw_ua *ua = calloc(1, sizeof(*ua));
+	if (!ua || msrp_sess_table_init(&ua->sessions, 1024) < 0) {
+		free(ua);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	ua->sh = sh;
+	ua->w = w;
+	ua->svc = svc;
+	ua->index = eng_worker_index(w);
+	ua->msrp_port = svc ? msrp_svc_tcp_port(svc) : 0;
+	ua->pcfg.limits = sh->limits;
+	ua->pcfg.stats = &ua->pstats;
+	struct sip_tp tp = { .send = tp_send, .arg = ua };
+	struct sip_tu tu = { .on_request = on_request, .on_response = on_response,
+			     .on_server_error = on_server_error, .on_ack = on_ack, .arg = ua };
+	struct eng_dns_config dc;
+	char derr[256];
+	ua->tp = sip_transport_new(w, &ua->pcfg, on_msg, ua);
+	ua->txl = ua->tp ? sip_txn_layer_new(w, &sh->txn, &tp, &tu) : NULL;
+	if (!ua->tp || !ua->txl) {
+		snprintf(err, errlen, "sip: out of memory");
+		goto fail;
+	}
+	sip_transport_set_tls(ua->tp, sh->tls_server, sh->tls_client);
+	sip_transport_set_bad_cb(ua->tp, on_bad, ua);
+	sip_transport_set_error_cb(ua->tp, on_tp_error, ua);
+	eng_dns_config_defaults(&dc);
+	if (!(ua->dns = eng_dns_new(w, &dc, derr, sizeof(derr))))
+		CM_WARN("sip: no resolver (%s): Request-URIs must hold IP addresses", derr);
+	for (size_t i = 0; i < sh->listen.n; i++) {
+		int port = sip_transport_listen(ua->tp, sh->listen.v[i], 1, err, errlen);
+		if (port < 0)
+			goto fail;
+		int k = !strncmp(sh->listen.v[i], "tcp:", 4) ? 1 : !strncmp(sh->listen.v[i], "tls:", 4);
+		k = !strncmp(sh->listen.v[i], "tls:", 4) ? 2 : k;
+		int zero = 0;
+		atomic_compare_exchange_strong(&sh->ports[k], &zero, port);
+	}
+	if (svc && sh->enabled) {
+		ua->pool = msrp_pool_new(msrp_svc_worker(svc), NULL, NULL, msrp_ua_conn_ops(), NULL);
+		ua->mua = ua->pool ? msrp_ua_new(w, msrp_svc_worker(svc), ua->pool, &sh->msrp) : NULL;
+		if (!ua->mua) {
+			snprintf(err, errlen, "ua: out of memory");
+			goto fail;
+		}
+		msrp_svc_set_ua(svc, ua->mua);
+	}
+	eng_worker_on_stop(w, ua_stop, ua);
+	atomic_store_explicit(&sh->workers[ua->index], ua, memory_order_release);
+	return ua;
+fail:
+	ua_stop(w, ua);
+	msrp_sess_table_fini(&ua->sessions);
+	free(ua);
+	return NULL;
+}
+
+void gw_ua_free(struct gw_ua *ua)
+{
+	if (!ua)
+		return;
+	msrp_sess_table_fini(&ua->sessions);
+	free(ua);
+}
+
+void gw_ua_stats(const struct gw_ua *ua, struct gw_ua_stats *out)
+{
+	*out = ua->st;
+	out->alive = ua->nlive;
+}
+
+/* ---- operations for the API ---------------------------------------------------------------- */
+
+static int fail_msg(char *msg, size_t len, int code, const char *text)
+{
+	snprintf(msg, len, "%s", text);
+	return code;
+}
+
+static int is_token(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!strchr("!%'*+-.^_`|~", *s) && !((*s >= '0' && *s <= '9') ||
+						      ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z')))
+			return 0;
+	return 1;
+}
+
+int gw_ua_new_check(const struct gw_ua_new *n, char *msg, size_t len)
+{
+	static const char *const reserved[] = {
+		"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq", "contact", "m",
+		"content-length", "l", "content-type", "c", "max-forwards", "route",
+		"record-route", "authorization", "proxy-authorization", NULL,
+	};
+	const char *uris[] = { n->from, n->to, n->ruri };
+	static const char *const fields[] = { "from", "to", "ruri" };
+	for (int i = 0; i < 3; i++) {
+		struct sip_uri u;
+		if (!uris[i] && i == 2)
+			continue;
+		if (!uris[i] || !*uris[i]) {
+			snprintf(msg, len, "field '%s' is required", fields[i]);
+			return 400;
+		}
+		if (strlen(uris[i]) >= GW_UA_MAX_URI || strpbrk(uris[i], "\r\n<>\" ") ||
+		    sip_uri_parse(sl(uris[i]), &u) < 0 || (i == 2 && u.scheme == SIP_SCHEME_TEL)) {
+			snprintf(msg, len, "field '%s' is not a SIP URI", fields[i]);
+			return 400;
+		}
+	}
+	for (unsigned i = 0; i < n->ntypes; i++) {
+		cm_slice t[1];
+		unsigned k;
+		if (sdp_msrp_types_parse(sl(n->types[i]), t, 1, &k) < 0 || k != 1) {
+			snprintf(msg, len, "field 'accept_types' item %u is not a media type", i);
+			return 400;
+		}
+	}
+	size_t total = 0;
+	for (unsigned i = 0; i < n->nhdrs; i++) {
+		const char *h = n->hdr_names[i], *v = n->hdr_values[i];
+		if (!is_token(h) || strlen(h) > 64) {
+			snprintf(msg, len, "field 'headers': '%.64s' is not a header name", h);
+			return 400;
+		}
+		for (unsigned k = 0; reserved[k]; k++)
+			if (!strcasecmp(h, reserved[k])) {
+				snprintf(msg, len, "field 'headers': %s is set by rcsgw", h);
+				return 400;
+			}
+		if (strpbrk(v, "\r\n") || strlen(v) > 1024) {
+			snprintf(msg, len, "field 'headers': the value of %s is not one line", h);
+			return 400;
+		}
+		total += strlen(h) + strlen(v) + 3;
+	}
+	if (total >= GW_UA_MAX_HDRS)
+		return fail_msg(msg, len, 400, "field 'headers' is too large");
+	return 0;
+}
+
+/* Where the INVITE of <s> goes is known: it goes to the first target (the others wait for
+ * a target that does not answer). */
+static void resolved(void *arg, int err, const struct sip_target *t, unsigned n)
+{
+	struct gw_sess *s = arg;
+	if (s->state != ST_CONNECTING && s->state != ST_ENDING)
+		return;
+	if (err < 0 || !n) {
+		sess_over(s, s->state == ST_ENDING ? ST_ENDED : ST_FAILED, "local",
+			  s->state == ST_ENDING ? "cancelled" : "unresolvable", 503);
+		return;
+	}
+	if (s->state == ST_ENDING) { /* ended by the API while we looked: nothing was sent */
+		sess_over(s, ST_ENDED, "local", "cancelled", 0);
+		return;
+	}
+	s->ntargets = 0;
+	for (unsigned i = 0; i < n && s->ntargets < GW_TARGETS; i++)
+		if (t[i].dest.kind == SIP_TP_UDP || t[i].dest.kind == SIP_TP_TCP ||
+		    (t[i].dest.kind == SIP_TP_TLS && s->ua->sh->tls_client)) {
+			s->targets[s->ntargets] = t[i].dest;
+			s->targets[s->ntargets++].worker = (uint16_t)s->ua->index;
+		}
+	if (!s->ntargets) {
+		sess_over(s, ST_FAILED, "local", "no_transport", 503); /* TLS without a context */
+		return;
+	}
+	s->tidx = 0;
+	s->dest = s->targets[0];
+	ssize_t wl = our_sdp(s, NULL, NULL) < 0 ? -EINVAL : write_invite(s, 1, SIP_H_OTHER, NULL);
+	if (wl < 0 || request(s, (size_t)wl, &s->dest, &s->inv) < 0)
+		sess_over(s, ST_FAILED, "local", "not_sent", 503);
+}
+
+int gw_ua_create(struct gw_ua *ua, const struct gw_ua_new *n, json_t **out, char *msg,
+		 size_t len)
+{
+	if (!ua->sh->enabled || !ua->mua)
+		return fail_msg(msg, len, 503, "the user agent is off (ua.enabled)");
+	char hdrs[GW_UA_MAX_HDRS] = "";
+	size_t o = 0;
+	for (unsigned i = 0; i < n->nhdrs; i++)
+		o += (size_t)snprintf(hdrs + o, sizeof(hdrs) - o, "%s: %s\n", n->hdr_names[i],
+				      n->hdr_values[i]);
+	const char *ruri = n->ruri ? n->ruri : n->to;
+	const char *next = ua->sh->proxy[0] ? ua->sh->proxy : ruri;
+	struct sip_resolve_plan plan;
+	int rc = sip_resolve_plan(sl(next), 0, &plan);
+	if (rc < 0)
+		return fail_msg(msg, len, 400, rc == -EPROTONOSUPPORT
+				? "field 'ruri': a transport rcsgw does not speak"
+				: "field 'ruri' (or sip.outbound_proxy) cannot be routed");
+	int code = 0;
+	struct gw_sess *s = sess_new(ua, n->id, n->from, n->to, ruri, hdrs, &code);
+	if (!s)
+		return fail_msg(msg, len, code, code == 409 ? "session id in use"
+						    : "too many sessions (ua.max_sessions)");
+	ua->st.sessions_out++;
+	if (n->ntypes) {
+		size_t k = 0;
+		for (unsigned i = 0; i < n->ntypes; i++)
+			k += (size_t)snprintf(s->types + k, sizeof(s->types) - k, "%s%s",
+					      i ? " " : "", n->types[i]);
+	} else {
+		snprintf(s->types, sizeof(s->types), "%s", ua->sh->types);
+	}
+	s->state = ST_CONNECTING;
+	eng_timer_init(&s->timer, invite_timeout, s);
+	eng_timer_arm(ua->w, &s->timer, ua->sh->invite_ms);
+	struct sip_target t[GW_TARGETS];
+	rc = sip_resolve(ua->dns, &s->rr, sl(next), 0, resolved, s, t, GW_TARGETS);
+	if (rc > 0)
+		resolved(s, 0, t, (unsigned)rc);
+	else if (rc < 0)
+		sess_over(s, ST_FAILED, "local", "unresolvable", 503);
+	/* else: the INVITE goes once the look-up is done */
+	*out = sess_json(s);
+	return 0; /* the session exists (maybe failed already: the application sees why) */
+}
+
+static int ident_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 4 || n > MSRP_ID_MSGID_LEN)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') ||
+		      (i && strchr(".-+%=", s[i]))))
+			return 0;
+	return 1;
+}
+
+int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg, size_t len)
+{
+	struct gw_sess *s = sess_find(ua, sl(id));
+	if (!s)
+		return fail_msg(msg, len, 404, "no such session");
+	if (s->state == ST_ENDING || s->state == ST_ENDED || s->state == ST_FAILED)
+		return fail_msg(msg, len, 409, "the session is over");
+	if (m->message_id[0] && !ident_ok(m->message_id))
+		return fail_msg(msg, len, 400, "field 'message_id' is not an MSRP ident (4 to 24 "
+				"letters, digits and . - + % =)");
+	if (!m->message_id[0] && msrp_id_message(m->message_id, sizeof(m->message_id)) < 0)
+		return fail_msg(msg, len, 503, "no randomness");
+	if (s->peer_sdp) {
+		switch (sdp_msrp_may_send(&s->peer, sl(m->content_type), m->len)) {
+		case SDP_MSRP_SEND_TYPE:
+			return fail_msg(msg, len, 415, "the peer does not accept that content type");
+		case SDP_MSRP_SEND_SIZE:
+			return fail_msg(msg, len, 413, "larger than the peer's a=max-size");
+		case SDP_MSRP_SEND_DIR:
+			return fail_msg(msg, len, 409, "the peer does not receive (sendonly/inactive)");
+		default:
+			break;
+		}
+	}
+	if (s->ms) {
+		int rc = msrp_ua_send(s->ms, sl(m->content_type), m->body, m->len,
+				      rep_of(m->success_report, 0),
+				      rep_of(m->failure_report, m->failure_partial), m->message_id);
+		if (rc < 0)
+			return fail_msg(msg, len, rc == -EPIPE ? 409 : 503, "not sent");
+		s->msgs_out++;
+		ua->st.msgs_sent++;
+		return 0;
+	}
+	if (s->nq >= ua->sh->max_queued)
+		return fail_msg(msg, len, 409, "the session is not established and its queue is full "
+				"(ua.max_queued)");
+	size_t cl = strlen(m->content_type) + 1;
+	struct gw_queued *q = malloc(sizeof(*q) + m->len + cl);
+	if (!q)
+		return fail_msg(msg, len, 503, "out of memory");
+	q->next = NULL;
+	q->sr = m->success_report;
+	q->fr = m->failure_partial ? 2 : m->failure_report;
+	memcpy(q->msgid, m->message_id, sizeof(q->msgid));
+	q->len = m->len;
+	if (m->len)
+		memcpy(q->body, m->body, m->len);
+	q->ctype = q->body + m->len;
+	memcpy(q->ctype, m->content_type, cl);
+	*s->q_tail = q;
+	s->q_tail = &q->next;
+	s->nq++;
+	return 0;
+}
+
+int gw_ua_end(struct gw_ua *ua, const char *id, char *msg, size_t len)
+{
+	struct gw_sess *s = sess_find(ua, sl(id));
+	if (!s)
+		return fail_msg(msg, len, 404, "no such session");
+	switch (s->state) {
+	case ST_ENDING:
+	case ST_ENDED:
+	case ST_FAILED:
+		return fail_msg(msg, len, 409, "the session is already over");
+	default:
+		break;
+	}
+	if (s->incoming && s->inv) {
+		/* not answered yet: declined */
+		final_answer(s, 603, NULL, 0, CM_SLICE_NULL);
+		sess_over(s, ST_FAILED, "local", "declined", 603);
+		return 0;
+	}
+	if (!s->incoming && s->inv) {
+		s->state = ST_ENDING;
+		s->reason = "cancelled";
+		if (s->got_provisional)
+			send_cancel(s);
+		else
+			s->cancel_wanted = 1;
+		return 0;
+	}
+	if (s->have_dlg) {
+		if (s->ms) {
+			msrp_ua_close(s->ms);
+			s->ms = NULL;
+		}
+		s->state = ST_ENDING;
+		s->reason = "api";
+		send_bye(s);
+		return 0;
+	}
+	sess_over(s, ST_ENDED, "local", "api", 0);
+	return 0;
+}
+
+int gw_ua_answer(struct gw_ua *ua, const char *id, const char *const *types, unsigned ntypes,
+		 char *msg, size_t len)
+{
+	struct gw_sess *s = sess_find(ua, sl(id));
+	if (!s)
+		return fail_msg(msg, len, 404, "no such session");
+	if (!s->incoming || !s->inv || s->state != ST_RINGING)
+		return fail_msg(msg, len, 409, "not an incoming session waiting for an answer");
+	if (ntypes) {
+		size_t k = 0;
+		for (unsigned i = 0; i < ntypes; i++)
+			k += (size_t)snprintf(s->types + k, sizeof(s->types) - k, "%s%s", i ? " " : "",
+					      types[i]);
+	}
+	int code = do_answer(s);
+	if (code == 415)
+		return fail_msg(msg, len, 415, "no accept-type in common with the offer: the call "
+				"got 415");
+	if (code)
+		return fail_msg(msg, len, 409, "the offer could not be answered: the session failed");
+	return 0;
+}
+
+int gw_ua_reject(struct gw_ua *ua, const char *id, int code, char *msg, size_t len)
+{
+	struct gw_sess *s = sess_find(ua, sl(id));
+	if (!s)
+		return fail_msg(msg, len, 404, "no such session");
+	if (!s->incoming || !s->inv || s->state != ST_RINGING)
+		return fail_msg(msg, len, 409, "not an incoming session waiting for an answer");
+	final_answer(s, code, NULL, 0, CM_SLICE_NULL);
+	sess_over(s, ST_FAILED, "local", "rejected", code);
+	return 0;
+}
+
+json_t *gw_ua_session_json(struct gw_ua *ua, const char *id)
+{
+	struct gw_sess *s = sess_find(ua, sl(id));
+	return s ? sess_json(s) : NULL;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	return strcmp((*(struct gw_sess *const *)a)->id, (*(struct gw_sess *const *)b)->id);
+}
+
+unsigned gw_ua_list(struct gw_ua *ua, const char *state, const char *after, unsigned max,
+		    json_t *arr)
+{
+	struct gw_sess **v = malloc((ua->nsess + 1) * sizeof(*v));
+	unsigned n = 0, more = 0;
+	if (!v)
+		return 0;
+	for (uint32_t i = 0; i <= ua->sessions.mask; i++)
+		for (struct msrp_sess *e = ua->sessions.buckets[i]; e; e = e->hnext) {
+			struct gw_sess *s = (struct gw_sess *)e;
+			if ((!state || !strcmp(state, state_names[s->state])) &&
+			    (!after || strcmp(s->id, after) > 0))
+				v[n++] = s;
+		}
+	qsort(v, n, sizeof(*v), by_id);
+	for (unsigned i = 0; i < n; i++) {
+		if (i >= max) {
+			more = n - i;
+			break;
+		}
+		json_array_append_new(arr, sess_json(v[i]));
+	}
+	free(v);
+	return more;
+}

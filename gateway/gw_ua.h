@@ -1,0 +1,150 @@
+/* gw_ua.h — the MSRP user agent (DESIGN.md §4): chat sessions that are SIP calls carrying
+ * MSRP media, started, fed and ended by applications (REST, api/api_sessions.c), and
+ * INVITEs from phones that become sessions offered to applications (events).
+ *
+ * One struct gw_ua per worker, on its thread: it owns the worker's SIP transport (sip.listen)
+ * and transaction layer, and an MSRP user agent (msrp_ua) whose requests arrive through the
+ * MSRP listeners (msrp_svc_set_ua). A session lives on one worker, named by an id minted for
+ * that worker (msrp_id_session): the same id is the REST id, the MSRP session-id of our URI,
+ * our SIP tag, and is inside our Call-IDs and Via branches, so that any SIP message about a
+ * session is routed to its worker without a table (a message that reached another worker
+ * crosses through the mailbox, once).
+ *
+ * Session states (the REST "state"):
+ *   connecting   outgoing: INVITE sent, nothing heard yet; incoming: answered, MSRP not bound
+ *   ringing      outgoing: a 180/183 came; incoming: offered to applications, not answered
+ *   established  the MSRP session is bound: messages flow
+ *   ending       BYE or CANCEL sent, waiting for its answer
+ *   ended        over after being up (or cancelled): "ended_by" and "reason" say how
+ *   failed       never came up: "sip_code" says why
+ * Sessions that are over stay readable for GW_UA_LINGER_MS, then go.
+ *
+ * Events (through the publish callback, JSON objects with "type" and "session_id"):
+ *   session.incoming, session.established, session.failed, session.ended,
+ *   message.received, message.report.
+ *
+ * Return convention: operations for the API return 0 or an HTTP status (404, 409, 413, 415,
+ * 503) with a message; everything else 0 or -errno. */
+#ifndef GW_UA_H
+#define GW_UA_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/cm_config-t.h"
+#include "engine/eng.h"
+#include "msrp/msrp_id.h"
+
+#define GW_UA_LINGER_MS 300000     /* an ended or failed session stays readable this long */
+#define GW_UA_MAX_TYPES 16         /* accept-types of one session */
+#define GW_UA_MAX_URI 512          /* bytes of a From, To or Request-URI */
+#define GW_UA_MAX_HDRS 2048        /* bytes of the extra headers of one INVITE */
+#define GW_UA_ID_LEN MSRP_ID_SESSION_LEN
+
+struct gw_ua;
+struct gw_ua_shared;
+struct msrp_svc;
+
+/* Where events go: takes the reference to <ev> (api_event_publish). Any thread. */
+typedef int (*gw_publish_fn)(json_t *ev);
+
+/* The process-wide part, made on the main thread once the engine exists (before its
+ * workers start): the configuration read into what the workers share (copied), the SIP
+ * credentials, the TLS contexts. NULL with <err> filled. */
+struct gw_ua_shared *gw_ua_shared_new(const struct cm_config *cfg, eng_engine *e,
+				      gw_publish_fn publish, char *err, size_t errlen);
+/* After the engine is destroyed and every gw_ua freed. */
+void gw_ua_shared_free(struct gw_ua_shared *sh);
+
+/* On worker <w>'s thread (its init): the SIP listeners of sip.listen, the transaction layer,
+ * the MSRP user agent on <svc>'s connections. NULL with <err> filled. */
+struct gw_ua *gw_ua_start(struct gw_ua_shared *sh, eng_worker *w, struct msrp_svc *svc,
+			  char *err, size_t errlen);
+/* After the worker stopped. */
+void gw_ua_free(struct gw_ua *ua);
+
+/* The user agent of worker <i> (any thread, for the API's routing); NULL before it started. */
+struct gw_ua *gw_ua_at(struct gw_ua_shared *sh, unsigned i);
+unsigned gw_ua_nworkers(const struct gw_ua_shared *sh);
+/* The worker that owns session <id>, or -1 when <id> is not one of our ids. */
+int gw_ua_worker_of(const struct gw_ua_shared *sh, const char *id);
+/* 1 when the user agent runs (ua.enabled). */
+int gw_ua_enabled(const struct gw_ua_shared *sh);
+/* The SIP port bound for the first listener of <kind> ("udp", "tcp", "tls") on worker 0
+ * (tests listen on port 0), or 0. Any thread after start. */
+int gw_ua_sip_port(const struct gw_ua_shared *sh, const char *kind);
+
+/* ---- operations, on the owning worker's thread (the API asks through the mailbox) ---- */
+
+/* A new outgoing session, as POST /v1/sessions asks. Strings are the caller's (copied). */
+struct gw_ua_new {
+	char id[GW_UA_ID_LEN + 1];     /* minted for this worker by the caller (gw_ua_mint) */
+	const char *from, *to, *ruri;  /* SIP URIs (ruri NULL: <to>) */
+	const char *types[GW_UA_MAX_TYPES]; /* accept-types; none: ua.accept_types */
+	unsigned ntypes;
+	const char *hdr_names[32], *hdr_values[32]; /* extra INVITE headers */
+	unsigned nhdrs;
+};
+
+/* Mints a session id for worker <worker> into <id>. 0 or -errno. Any thread. */
+int gw_ua_mint(unsigned worker, char id[GW_UA_ID_LEN + 1]);
+
+/* Checks what the API can check before any worker is asked: URIs that parse, header names
+ * that are tokens and may be set by applications, values without CR/LF, types that parse.
+ * 0, or 400 with <msg> naming the field. Any thread. */
+int gw_ua_new_check(const struct gw_ua_new *n, char *msg, size_t len);
+
+/* Starts the session (INVITE sent). 0 with *<out> its JSON (the caller's reference), or a
+ * status with <msg>: 503 (ua.max_sessions, SIP layer full, user agent off), 409 (the id is
+ * taken), 502 (no route to the Request-URI: not an IP address and no resolver). */
+int gw_ua_create(struct gw_ua *ua, const struct gw_ua_new *n, json_t **out, char *msg,
+		 size_t len);
+
+/* One message to send in session <id>. */
+struct gw_ua_msg {
+	const char *content_type;
+	const void *body;
+	size_t len;
+	int success_report, failure_report; /* 1 yes, 0 no, -1 absent (RFC 4975 defaults) */
+	int failure_partial;           /* Failure-Report: partial */
+	char message_id[MSRP_ID_MSGID_LEN + 1]; /* out */
+};
+/* Sends (or queues while the session is not established yet, up to ua.max_queued).
+ * 0, or 404 (no such session), 409 (over, or the queue is full), 415 (a type the peer does
+ * not accept), 413 (larger than its a=max-size). */
+int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg, size_t len);
+
+/* Ends session <id>: BYE when up, CANCEL while the INVITE is pending, 603 for an incoming
+ * session not answered yet. 0, 404, 409 (already over). */
+int gw_ua_end(struct gw_ua *ua, const char *id, char *msg, size_t len);
+
+/* Answers incoming session <id> with <types> (none: ua.accept_types). 0, 404, 409 (not an
+ * incoming session waiting for an answer), 415 (no type in common: the INVITE got 415 and the
+ * session failed). */
+int gw_ua_answer(struct gw_ua *ua, const char *id, const char *const *types, unsigned ntypes,
+		 char *msg, size_t len);
+/* Rejects incoming session <id> with SIP <code> (400..699). 0, 404, 409. */
+int gw_ua_reject(struct gw_ua *ua, const char *id, int code, char *msg, size_t len);
+
+/* The JSON of session <id> (the caller's reference), or NULL when there is none. */
+json_t *gw_ua_session_json(struct gw_ua *ua, const char *id);
+/* Appends to <arr> the JSON of this worker's sessions in state <state> (NULL: all) whose id is
+ * above <after> (NULL: from the start), in id order, at most <max>. Returns how many more
+ * there were beyond (0 when this is the last page). */
+unsigned gw_ua_list(struct gw_ua *ua, const char *state, const char *after, unsigned max,
+		    json_t *arr);
+
+/* Counters of one worker (its thread), for /metrics. */
+struct gw_ua_stats {
+	uint64_t sessions_out, sessions_in;    /* created */
+	uint64_t established, failed, ended;
+	uint64_t msgs_sent, msgs_received, reports;
+	uint64_t sip_in, sip_out, sip_bad, sip_crossed, sip_cross_dropped;
+	uint64_t answered_400, answered_481, answered_488, answered_415, answered_503;
+	uint64_t auth_retries;
+	uint32_t alive;                        /* sessions not yet freed */
+};
+void gw_ua_stats(const struct gw_ua *ua, struct gw_ua_stats *out);
+
+#endif
