@@ -177,6 +177,9 @@ struct cm_config_ua {
 	struct cm_strlist auto_answer; /* glob patterns of Request-URIs answered at once */
 	int64_t max_sessions;      /* user-agent sessions per worker */
 	int64_t max_queued;        /* messages queued by the API in a session not yet up */
+	char *relay;               /* msrp(s):// URI of an MSRP relay sessions go through */
+	char *relay_user;          /* Digest credentials for AUTH at it */
+	char *relay_password;
 };
 
 struct cm_config_tls {

@@ -228,6 +228,11 @@ static const struct cm_config_key cm_schema[] = {
 	      "user-agent sessions per worker; beyond: 503"),
 	K_INT("ua", "max_queued", ua.max_queued, "64", 0, 100000, 0,
 	      "messages the API may queue in a session that is not established yet"),
+	K_STR("ua", "relay", ua.relay, "", 0,
+	      "MSRP relay (RFC 4976) that sessions go through, msrp://host:port;tcp; empty = none"),
+	K_STR("ua", "relay_user", ua.relay_user, "", 0, "user name for AUTH at ua.relay"),
+	K_STR("ua", "relay_password", ua.relay_password, "", CM_CFG_F_SECRET,
+	      "password for AUTH at ua.relay"),
 
 	K_ENUM("tls", "min_version", tls.min_version, tls_names, "1.2",
 	       "lowest TLS version accepted"),
@@ -1072,6 +1077,11 @@ static int validate(struct load *L)
 			where(L, cm_config_find("sip", "listen"), at, sizeof(at));
 			return failf(L, "%s: sip.tls_cert and sip.tls_key are required for %s", at, v);
 		}
+	}
+	if (c->ua.relay[0] && (!c->ua.relay_user[0] || !c->ua.relay_password[0])) {
+		where(L, cm_config_find("ua", "relay"), at, sizeof(at));
+		return failf(L, "%s: ua.relay_user and ua.relay_password are required with ua.relay",
+		             at);
 	}
 	for (size_t i = 0; i < c->sip.credentials.n; i++) {
 		const char *v = c->sip.credentials.v[i], *a = strchr(v, ':');

@@ -38,6 +38,8 @@
 #include "msrp/msrp_svc.h"
 #include "msrp/msrp_ua.h"
 #include "msrp/msrp_uri.h"
+#include "msrp/msrp_auth.h"
+#include "msrp/msrp_hdr.h"
 #include "sip/sdp.h"
 #include "sip/sdp_msrp.h"
 #include "sip/sip_dialog.h"
@@ -72,6 +74,8 @@ struct gw_ua_shared {
 	int setup_passive;
 	uint32_t answer_ms, invite_ms, max_sessions, max_queued;
 	struct msrp_ua_cfg msrp;       /* msrp.chunk_size and the reassembly bounds */
+	char relay[GW_UA_MAX_URI];     /* ua.relay: every session through it; "" = none */
+	char relay_user[128], relay_pass[256];
 	struct sip_txn_cfg txn;
 	struct sip_limits limits;
 	struct sip_digest_creds *creds;
@@ -97,6 +101,7 @@ struct gw_ua {
 	struct msrp_pool *pool;
 	struct msrp_svc *svc;
 	eng_dns *dns;                  /* RFC 3263 look-ups of Request-URIs and proxies */
+	struct gw_relay *relay;        /* ua.relay's AUTH state, NULL without one */
 	int msrp_port;
 	struct msrp_sess_table sessions; /* by id (the entry is struct gw_sess's first member) */
 	uint32_t nsess;                /* in the table: alive and lingering */
@@ -157,6 +162,8 @@ struct gw_sess {
 	struct sip_dest targets[GW_TARGETS]; /* ... its outcome, tried in turn */
 	uint8_t ntargets, tidx;
 	uint8_t got_response;          /* the current target answered something */
+	uint8_t relay_wait;            /* waits for the relay's Use-Path (on relay->waiters) */
+	struct gw_sess *rnext, **rprev;
 	char *our_sdp, *peer_sdp;
 	size_t our_sdp_len, peer_sdp_len;
 	struct sdp_msrp_media peer;    /* slices into peer_sdp */
@@ -179,6 +186,8 @@ static void sess_publish(struct gw_sess *s, const char *type, json_t *ev);
 static void sess_over(struct gw_sess *s, enum gw_state st, const char *by, const char *reason,
 		      int code);
 static void send_bye(struct gw_sess *s);
+static void relay_unwait(struct gw_sess *s);
+static unsigned relay_uris(const struct gw_ua *ua, cm_slice *out, unsigned max);
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
@@ -337,6 +346,9 @@ struct gw_ua_shared *gw_ua_shared_new(const struct cm_config *cfg, eng_engine *e
 	sh->invite_ms = (uint32_t)cfg->ua.invite_timeout_ms;
 	sh->max_sessions = (uint32_t)cfg->ua.max_sessions;
 	sh->max_queued = (uint32_t)cfg->ua.max_queued;
+	snprintf(sh->relay, sizeof(sh->relay), "%s", cfg->ua.relay);
+	snprintf(sh->relay_user, sizeof(sh->relay_user), "%s", cfg->ua.relay_user);
+	snprintf(sh->relay_pass, sizeof(sh->relay_pass), "%s", cfg->ua.relay_password);
 	sh->msrp.chunk_size = (uint32_t)cfg->msrp.chunk_size;
 	msrp_reasm_cfg_defaults(&sh->msrp.reasm);
 	sh->msrp.reasm.max_message = (uint64_t)cfg->msrp.max_message;
@@ -358,6 +370,11 @@ struct gw_ua_shared *gw_ua_shared_new(const struct cm_config *cfg, eng_engine *e
 			snprintf(err, errlen, "sip.outbound_proxy: not a SIP URI: %s", sh->proxy);
 			goto fail;
 		}
+	}
+	struct msrp_uri ru;
+	if (sh->relay[0] && (msrp_uri_parse(sl(sh->relay), &ru) < 0 || ru.session_id.len)) {
+		snprintf(err, errlen, "ua.relay: not a relay's MSRP URI: %s", sh->relay);
+		goto fail;
 	}
 	if (listen_copy(sh, &cfg->sip.listen, err, errlen) < 0)
 		goto fail;
@@ -703,6 +720,7 @@ static void sess_free(struct gw_sess *s)
 	eng_timer_cancel(&s->timer);
 	eng_timer_cancel(&s->rtx);
 	sip_resolve_cancel(&s->rr);
+	relay_unwait(s);
 	if (s->ms)
 		msrp_ua_close(s->ms);
 	msrp_sess_remove(&ua->sessions, &s->ent);
@@ -794,6 +812,7 @@ static void sess_over(struct gw_sess *s, enum gw_state st, const char *by, const
 	if (s->state == ST_ENDED || s->state == ST_FAILED)
 		return;
 	ua->nlive--;
+	relay_unwait(s);
 	s->state = (uint8_t)st;
 	s->ended_by = by;
 	s->reason = reason;
@@ -870,11 +889,11 @@ static void our_msrp_uri(const struct gw_sess *s, char *buf, size_t len)
 static int our_sdp(struct gw_sess *s, const struct sdp *offer, struct sdp_msrp_answer_res *res)
 {
 	char uri[400], host[300], sess_id[24], buf[SDP_BUF];
-	cm_slice path, types[GW_UA_MAX_TYPES];
-	unsigned nt = 0;
+	cm_slice path[8], types[GW_UA_MAX_TYPES];
+	unsigned nt = 0, np = relay_uris(s->ua, path, 7);
 	const char *p = s->types;
 	our_msrp_uri(s, uri, sizeof(uri));
-	path = sl(uri);
+	path[np++] = sl(uri);
 	local_host(s->ua, &s->dest, 1, 0, host, sizeof(host));
 	while (p && *p && nt < GW_UA_MAX_TYPES) {
 		const char *e = strchr(p, ' ');
@@ -885,7 +904,7 @@ static int our_sdp(struct gw_sess *s, const struct sdp *offer, struct sdp_msrp_a
 	struct sdp_msrp_local l = {
 		.username = CM_SLICE_LIT("rcsgw"), .sess_id = sl(sess_id),
 		.sess_version = CM_SLICE_LIT("1"), .addr = sl(host),
-		.port = (uint16_t)s->ua->msrp_port, .path = &path, .npath = 1,
+		.port = (uint16_t)s->ua->msrp_port, .path = path, .npath = np,
 		.types = types, .ntypes = nt, .dir = SDP_DIR_SENDRECV,
 	};
 	l.setup = offer ? (s->ua->sh->setup_passive ? SDP_SETUP_PASSIVE : SDP_SETUP_ACTIVE)
@@ -935,6 +954,240 @@ done:
 	if (d != out)
 		free(d);
 	return rc;
+}
+
+/* ---- through an MSRP relay (ua.relay, RFC 4976) ----------------------------------------------
+ *
+ * Each worker AUTHs at the relay once, on a connection of its pool (the one its sessions'
+ * SENDs then take: the relay wants a client's requests on the connection it AUTHed on), and
+ * keeps the Use-Path for every session: first in our a=path and in the To-Path of what we send
+ * (RFC 4976 §6.1). The AUTH is renewed before its Expires runs out, and again whenever the
+ * connection is found gone. Sessions that need the Use-Path while there is none wait for it. */
+
+enum { RL_IDLE = 0, RL_BUSY, RL_READY };
+
+struct gw_relay {
+	struct gw_ua *ua;
+	int state;
+	struct msrp_uri uri;           /* slices into ua->sh->relay */
+	struct msrp_hop hop;
+	char client_uri[400];          /* our From-Path in the AUTH */
+	struct msrp_conn *mc;          /* the connection AUTHed on */
+	char use_path[1024];
+	uint32_t tries;
+	eng_timer timer;               /* renewal, or a retry after a failure */
+	struct gw_sess *waiters;
+};
+
+static void relay_start(struct gw_relay *r);
+static void send_first_invite(struct gw_sess *s);
+static int do_answer(struct gw_sess *s);
+
+/* 1 when the Use-Path is there and its connection still open. */
+static int relay_ready(struct gw_relay *r)
+{
+	if (r->state == RL_READY && msrp_pool_peek_hop(r->ua->pool, &r->hop) == r->mc)
+		return 1;
+	if (r->state == RL_READY) /* the connection went: AUTH again on a new one */
+		relay_start(r);
+	return 0;
+}
+
+static void relay_wait(struct gw_relay *r, struct gw_sess *s)
+{
+	if (s->relay_wait)
+		return;
+	s->relay_wait = 1;
+	s->rnext = r->waiters;
+	if (s->rnext)
+		s->rnext->rprev = &s->rnext;
+	s->rprev = &r->waiters;
+	r->waiters = s;
+}
+
+static void relay_unwait(struct gw_sess *s)
+{
+	if (!s->relay_wait)
+		return;
+	*s->rprev = s->rnext;
+	if (s->rnext)
+		s->rnext->rprev = s->rprev;
+	s->relay_wait = 0;
+}
+
+/* The Use-Path came (<ok>) or the relay failed: what waited goes on, or fails. */
+static void relay_wake(struct gw_relay *r, int ok)
+{
+	struct gw_sess *s;
+	while ((s = r->waiters)) {
+		relay_unwait(s);
+		if (!ok)
+			sess_over(s, ST_FAILED, "local", "relay_unavailable", 503);
+		else if (s->incoming)
+			do_answer(s);
+		else
+			send_first_invite(s);
+	}
+}
+
+static void relay_retry(eng_timer *t)
+{
+	relay_start(t->arg);
+}
+
+static void relay_failed(struct gw_relay *r, const char *why)
+{
+	CM_LOG_RL(CM_LOG_WARN, "ua: relay %s: %s; again in 5 s", r->ua->sh->relay, why);
+	r->state = RL_IDLE;
+	r->mc = NULL;
+	relay_wake(r, 0);
+	eng_timer_cancel(&r->timer);
+	eng_timer_arm(r->ua->w, &r->timer, 5000);
+}
+
+static int relay_auth(struct gw_relay *r, const char *authz);
+
+static void relay_auth_resp(struct msrp_conn *mc, void *arg, int status,
+			    const struct msrp_msg *resp)
+{
+	struct gw_relay *r = arg;
+	if (mc != r->mc || r->state != RL_BUSY)
+		return; /* an AUTH of a connection given up on */
+	if (status == 401 && resp && r->tries++ < 2) {
+		struct msrp_auth_params *ap = malloc(sizeof(*ap));
+		char cnonce[17], hex[65], authz[2048];
+		snprintf(cnonce, sizeof(cnonce), "%08x%08x", rand32(), rand32());
+		cm_slice ruri = sl(r->ua->sh->relay);
+		if (!ap || msrp_auth_parse(msrp_hdr_get(resp, MSRP_H_WWW_AUTHENTICATE), ap) < 0 ||
+		    !ap->realm.p || !ap->nonce.p ||
+		    sip_digest_response(SIP_DIGEST_MD5, sl(r->ua->sh->relay_user), ap->realm,
+					sl(r->ua->sh->relay_pass), CM_SLICE_LIT("AUTH"), ruri,
+					ap->nonce, sl(cnonce), 1, CM_SLICE_LIT("auth"),
+					CM_SLICE_NULL, hex, sizeof(hex)) < 0) {
+			free(ap);
+			relay_failed(r, "an AUTH challenge we cannot answer");
+			return;
+		}
+		snprintf(authz, sizeof(authz),
+			 "Digest username=\"%s\", realm=\"%.*s\", nonce=\"%.*s\", uri=\"%s\", "
+			 "response=\"%s\", algorithm=MD5, cnonce=\"%s\", qop=auth, nc=00000001%s%.*s%s",
+			 r->ua->sh->relay_user, (int)ap->realm.len, ap->realm.p, (int)ap->nonce.len,
+			 ap->nonce.p, r->ua->sh->relay, hex, cnonce, ap->opaque.p ? ", opaque=\"" : "",
+			 (int)ap->opaque.len, ap->opaque.p ? ap->opaque.p : "", ap->opaque.p ? "\"" : "");
+		free(ap);
+		if (relay_auth(r, authz) < 0)
+			relay_failed(r, "the second AUTH could not be sent");
+		return;
+	}
+	cm_slice up = resp ? msrp_hdr_get(resp, MSRP_H_USE_PATH) : CM_SLICE_NULL;
+	if (status != 200 || !up.len || up.len >= sizeof(r->use_path)) {
+		char why[64];
+		snprintf(why, sizeof(why), "AUTH answered %d%s", status,
+			 status == 200 ? " without a usable Use-Path" : "");
+		relay_failed(r, why);
+		return;
+	}
+	memcpy(r->use_path, up.p, up.len);
+	r->use_path[up.len] = '\0';
+	uint32_t exp = 0;
+	cm_slice ev = msrp_hdr_get(resp, MSRP_H_EXPIRES);
+	for (size_t i = 0; i < ev.len && ev.p[i] >= '0' && ev.p[i] <= '9' && exp < 1000000; i++)
+		exp = exp * 10 + (uint32_t)(ev.p[i] - '0');
+	r->state = RL_READY;
+	CM_DEBUG("ua: relay Use-Path %s, %u s", r->use_path, exp);
+	/* renewed at four fifths of its life (an hour when the relay said nothing) */
+	eng_timer_cancel(&r->timer);
+	eng_timer_arm(r->ua->w, &r->timer, (exp ? exp : 3600) * 800u);
+	relay_wake(r, 1);
+}
+
+/* Sends an AUTH (with <authz>, the answer to a challenge, or none) on r->mc. */
+static int relay_auth(struct gw_relay *r, const char *authz)
+{
+	char tid[MSRP_ID_TID_LEN + 1];
+	struct msrp_hdr h = { MSRP_H_AUTHORIZATION, CM_SLICE_LIT("Authorization"), sl(authz) };
+	if (msrp_id_tid(tid, sizeof(tid)) < 0)
+		return -EIO;
+	struct msrp_out o = {
+		.tid = sl(tid), .method = MSRP_M_AUTH, .to_path = sl(r->ua->sh->relay),
+		.from_path = sl(r->client_uri), .extra = authz ? &h : NULL, .nextra = authz ? 1 : 0,
+	};
+	return msrp_conn_request(r->mc, &o, NULL, 0, MSRP_FLAG_END, relay_auth_resp, r) < 0
+		       ? -EIO : 0;
+}
+
+static void relay_conn(void *arg, struct msrp_conn *mc, int err)
+{
+	struct gw_relay *r = arg;
+	if (!mc || err) {
+		relay_failed(r, err == -ECANCELED ? "stopping" : "no connection");
+		return;
+	}
+	r->mc = mc;
+	r->tries = 0;
+	if (relay_auth(r, NULL) < 0)
+		relay_failed(r, "the AUTH could not be sent");
+}
+
+static void relay_start(struct gw_relay *r)
+{
+	if (r->state == RL_BUSY)
+		return;
+	r->state = RL_BUSY;
+	r->mc = NULL;
+	eng_timer_cancel(&r->timer);
+	if (msrp_pool_get_hop(r->ua->pool, &r->hop, relay_conn, r) < 0)
+		relay_failed(r, "no connection");
+}
+
+static struct gw_relay *relay_new(struct gw_ua *ua)
+{
+	struct gw_relay *r = calloc(1, sizeof(*r));
+	char host[300];
+	if (!r || msrp_uri_parse(sl(ua->sh->relay), &r->uri) < 0 ||
+	    msrp_hop_direct(&r->uri, &r->hop) < 0) {
+		free(r);
+		return NULL;
+	}
+	r->ua = ua;
+	struct sip_dest any = { .kind = SIP_TP_TCP };
+	struct sockaddr_in *a = (struct sockaddr_in *)&any.addr;
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	any.addrlen = sizeof(*a);
+	local_host(ua, &any, 1, 1, host, sizeof(host));
+	char sid[GW_UA_ID_LEN + 1];
+	gw_ua_mint(ua->index, sid);
+	snprintf(r->client_uri, sizeof(r->client_uri), "msrp%s://%s:%d/%s;tcp",
+		 r->uri.secure ? "s" : "", host, ua->msrp_port, sid);
+	eng_timer_init(&r->timer, relay_retry, r);
+	relay_start(r);
+	return r;
+}
+
+static void relay_free(struct gw_relay *r)
+{
+	if (!r)
+		return;
+	eng_timer_cancel(&r->timer);
+	while (r->waiters)
+		relay_unwait(r->waiters);
+	free(r);
+}
+
+/* The Use-Path's URIs into <out> (at most <max>): what goes before our URI in a=path. */
+static unsigned relay_uris(const struct gw_ua *ua, cm_slice *out, unsigned max)
+{
+	unsigned n = 0;
+	const char *p = ua->relay ? ua->relay->use_path : "";
+	while (*p && n < max) {
+		const char *e = strchr(p, ' ');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len)
+			out[n++] = (cm_slice){ p, len };
+		p = e ? e + 1 : p + len;
+	}
+	return n;
 }
 
 /* ---- the MSRP side ----------------------------------------------------------------------- */
@@ -1061,13 +1314,14 @@ static int msrp_open(struct gw_sess *s, const struct sdp_msrp_media *off,
 		return rc;
 	if (ns.hold)
 		return -EPROTO;
-	char uri[400], path[1200];
+	char uri[400], path[2400];
 	our_msrp_uri(s, uri, sizeof(uri));
 	const struct sdp_msrp_media *p = &s->peer;
-	if (p->path_text.len >= sizeof(path))
+	const char *rp = s->ua->relay ? s->ua->relay->use_path : "";
+	int pn = snprintf(path, sizeof(path), "%s%s%.*s", rp, *rp ? " " : "",
+			  (int)p->path_text.len, p->path_text.p);
+	if (pn < 0 || (size_t)pn >= sizeof(path))
 		return -E2BIG;
-	memcpy(path, p->path_text.p, p->path_text.len);
-	path[p->path_text.len] = '\0';
 	struct msrp_ua_sess_cfg c = { .local_uri = uri, .to_path = path, .active = ns.we_connect };
 	if (s->ms)
 		msrp_ua_close(s->ms);
@@ -1503,6 +1757,12 @@ static void rtx_start(struct gw_sess *s)
  * with instead (415 no type in common, 488, 500). */
 static int do_answer(struct gw_sess *s)
 {
+	if (!s->inv || s->state != ST_RINGING)
+		return 409; /* cancelled or timed out while it waited for the relay */
+	if (s->ua->relay && !relay_ready(s->ua->relay)) {
+		relay_wait(s->ua->relay, s); /* answered once the relay's Use-Path is there */
+		return 0;
+	}
 	struct sdp *offer = malloc(sizeof(*offer));
 	struct sdp_msrp_answer_res res = { 0 };
 	int rc = offer ? sdp_parse((cm_slice){ s->peer_sdp, s->peer_sdp_len }, NULL, offer, NULL)
@@ -1949,6 +2209,8 @@ static void ua_stop(eng_worker *w, void *arg)
 	for (uint32_t i = 0; i <= ua->sessions.mask; i++)
 		while (ua->sessions.buckets[i])
 			sess_free((struct gw_sess *)ua->sessions.buckets[i]);
+	relay_free(ua->relay);
+	ua->relay = NULL;
 	sip_txn_layer_free(ua->txl);
 	ua->txl = NULL;
 	sip_transport_free(ua->tp);
@@ -2014,6 +2276,10 @@ struct gw_ua *gw_ua_start(struct gw_ua_shared *sh, eng_worker *w, struct msrp_sv
 			goto fail;
 		}
 		msrp_svc_set_ua(svc, ua->mua);
+		if (sh->relay[0] && !(ua->relay = relay_new(ua))) {
+			snprintf(err, errlen, "ua.relay: out of memory");
+			goto fail;
+		}
 	}
 	eng_worker_on_stop(w, ua_stop, ua);
 	atomic_store_explicit(&sh->workers[ua->index], ua, memory_order_release);
@@ -2141,6 +2407,18 @@ static void resolved(void *arg, int err, const struct sip_target *t, unsigned n)
 	}
 	s->tidx = 0;
 	s->dest = s->targets[0];
+	if (s->ua->relay && !relay_ready(s->ua->relay)) {
+		relay_wait(s->ua->relay, s); /* our a=path needs the relay's Use-Path first */
+		return;
+	}
+	send_first_invite(s);
+}
+
+/* The INVITE of outgoing <s> to its first target. */
+static void send_first_invite(struct gw_sess *s)
+{
+	if (s->state != ST_CONNECTING)
+		return; /* ended while it waited for the relay */
 	ssize_t wl = our_sdp(s, NULL, NULL) < 0 ? -EINVAL : write_invite(s, 1, SIP_H_OTHER, NULL);
 	if (wl < 0 || request(s, (size_t)wl, &s->dest, &s->inv) < 0)
 		sess_over(s, ST_FAILED, "local", "not_sent", 503);

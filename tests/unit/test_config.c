@@ -414,6 +414,9 @@ Test(config, env_every_type)
 		"RCSGW_UA_AUTO_ANSWER=sip:bot@*,sip:echo@*",
 		"RCSGW_UA_MAX_SESSIONS=50",
 		"RCSGW_UA_MAX_QUEUED=3",
+		"RCSGW_UA_RELAY=msrp://relay.example.net:2855;tcp",
+		"RCSGW_UA_RELAY_USER=gw",
+		"RCSGW_UA_RELAY_PASSWORD=pw",
 		"RCSGW_TLS_MIN_VERSION=1.3",
 		"RCSGW_LOG_LEVEL=warn",
 		"RCSGW_LOG_FORMAT=json",
@@ -498,6 +501,9 @@ Test(config, env_every_type)
 	cr_expect_str_eq(c.ua.auto_answer.v[1], "sip:echo@*");
 	cr_expect_eq(c.ua.max_sessions, 50);
 	cr_expect_eq(c.ua.max_queued, 3);
+	cr_expect_str_eq(c.ua.relay, "msrp://relay.example.net:2855;tcp");
+	cr_expect_str_eq(c.ua.relay_user, "gw");
+	cr_expect_str_eq(c.ua.relay_password, "pw");
 	cr_expect_eq(c.tls.min_version, CM_TLS_1_3);
 	cr_expect_eq(c.log.level, CM_LOG_WARN);
 	cr_expect_eq(c.log.format, CM_LOG_FMT_JSON);
@@ -764,6 +770,7 @@ Test(config, sip_rules)
 	char *no_cert[] = { "RCSGW_SIP_LISTEN=udp:0.0.0.0:5060,tls:0.0.0.0:5061", NULL };
 	char *t1t2[] = { "RCSGW_SIP_T1=5s", NULL };
 	char *creds[] = { "RCSGW_SIP_CREDENTIALS=realm:user:pw,nouser", NULL };
+	char *relay[] = { "RCSGW_UA_RELAY=msrp://r.example:2855;tcp", NULL };
 	char *ok[] = { "RCSGW_SIP_LISTEN=tls:0.0.0.0:5061", "RCSGW_SIP_TLS_CERT=c",
 	               "RCSGW_SIP_TLS_KEY=k", "RCSGW_SIP_CREDENTIALS=*:u:p:w:", NULL };
 	struct cm_config c;
@@ -776,6 +783,8 @@ Test(config, sip_rules)
 	expect_env_error(t1t2, "environment RCSGW_SIP_T1: 5000 must be below sip.t2 (4000)");
 	expect_env_error(creds, "environment RCSGW_SIP_CREDENTIALS: element 1: expected "
 	                        "\"realm:user:password\"");
+	expect_env_error(relay, "environment RCSGW_UA_RELAY: ua.relay_user and ua.relay_password "
+	                        "are required with ua.relay");
 	cr_assert_eq(cm_config_load_env(&c, NULL, ok, err, sizeof(err)), 0, "%s", err);
 	cm_config_free(&c);
 }
