@@ -23,10 +23,12 @@ struct api_gather;
  * answered 500. */
 typedef void (*api_handler_fn)(struct api_req *r);
 
-#define API_RF_PUBLIC 0x1u  /* served without a bearer token even when tokens are set */
+#define API_RF_PUBLIC     0x1u /* served without a bearer token even when tokens are set */
+#define API_RF_IDEMPOTENT 0x2u /* honours Idempotency-Key (POST routes; see api_routes_register) */
 
-/* One row of the router table (api_http.c). <pattern> is an absolute path whose segments
- * are literals or "{name}" (any one non-empty segment, read back with api_req_param()). */
+/* One row of the router table (api_http.c's own rows, then api_routes_register()'s).
+ * <pattern> is an absolute path whose segments are literals or "{name}" (any one non-empty
+ * segment, read back with api_req_param()). */
 struct api_route {
 	const char *method;        /* "GET", "POST", ...; a GET route answers HEAD too */
 	const char *pattern;       /* "/v1/status", "/v1/connections/{id}" */

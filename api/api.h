@@ -6,9 +6,10 @@
  *   GET /v1/events        Server-Sent Events stream of the events (api_events.h)
  *
  * Threads: one api thread runs every listener and every HTTP callback. It never touches a
- * worker's state: it asks each worker through its mailbox (api_gather()) and keeps the HTTP
- * connection suspended until the answers are in, or until API_GATHER_TIMEOUT_MS passed
- * (then 503). Errors are always JSON: {"error":{"code":<status>,"message":"..."}}.
+ * worker's state: it asks workers through their mailboxes (api_gather(), api_ask()) and
+ * keeps the HTTP connection suspended until the answers are in, or until
+ * API_GATHER_TIMEOUT_MS passed (then 503). Errors are always JSON:
+ * {"error":{"code":<status>,"message":"..."}}.
  *
  * Authentication: when api.tokens is not empty every route but the public ones wants
  * "Authorization: Bearer <token>" with one of them (compared in constant time), else 401
@@ -22,6 +23,7 @@
 
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 #include "api/api-t.h"
 #include "common/cm_config-t.h"
@@ -43,6 +45,9 @@
 #define API_CONN_TIMEOUT_S    30         /* idle HTTP connection closed after it */
 #define API_CONN_MEMORY       (64u << 10) /* libmicrohttpd's memory per connection (headers) */
 #define API_LISTEN_MAX        16         /* addresses in api.listen */
+#define API_IDEM_TTL_S        86400      /* an Idempotency-Key is remembered this long */
+#define API_IDEM_MAX          65536      /* Idempotency-Keys remembered; the oldest go first */
+#define API_IDEM_BYTES_MAX    (64u << 20) /* bytes of them (keys and answers); the same */
 
 /* ---- life cycle (main thread) ---------------------------------------------------------- */
 
@@ -59,6 +64,43 @@ void api_stop(void);
 /* The port bound for the <i>-th address of api.listen, or -ENOENT. Any thread after
  * api_start(). */
 int api_listen_port(unsigned i);
+
+/* ---- routes from other files (main thread, before api_start) ----------------------------- */
+
+/* Adds the <n> rows of <routes> to the router, after api_http.c's own and those registered
+ * before, and keeps them by pointer: <routes> (and the strings it points to) must stay as
+ * they are until the process ends (a static const table). A path that some row has and the
+ * request's method has not is 405 with Allow listing the methods of all rows; a path that
+ * no row has is 404, message "no such resource: no route for <path>". A row with
+ * API_RF_IDEMPOTENT honours Idempotency-Key (below). Registrations stay for
+ * the life of the process, across api_stop and api_start.
+ * 0; -EBUSY (the API is running); -EINVAL (a method that is not 1..16 capital letters, a
+ * pattern that does not start with '/', has an empty segment, more than 16 segments or 4
+ * parameters, or braces that are not a whole segment; a NULL fn); -EEXIST (a row has this
+ * method and a pattern that matches the same paths, parameter names aside); -ENOSPC (15
+ * tables registered already). Nothing is added on failure. */
+int api_routes_register(const struct api_route *routes, unsigned n);
+
+/* Writes every row of the router to <out>, one "<METHOD> <pattern>" line each, in the order
+ * they are matched (GET rows answer HEAD too, not listed), then flushes <out>. For
+ * `rcsgw --list-routes`. */
+void api_routes_print(FILE *out);
+
+/* Idempotency-Key on API_RF_IDEMPOTENT routes (api_idem.h has the store):
+ *   - "Idempotency-Key: <1..255 characters %x21-7E>" once, else 400 naming the header (the
+ *     header is checked with the token, before the body is read);
+ *   - the key is per bearer token (two tokens may use one key) and is remembered
+ *     API_IDEM_TTL_S from its first request, with the SHA-256 of method, path and body;
+ *   - the same key and request again: the first answer (status, body, Content-Type and
+ *     Location) with "Idempotent-Replayed: true", the handler not run;
+ *   - the same key with another method, path or body: 422; while the first request has
+ *     not been answered: 409 (both JSON errors naming the header);
+ *   - only 2xx and 4xx answers are kept; after a 5xx (a 503 of a silent worker included),
+ *     a streamed answer, or a client gone before its answer, the key is forgotten and the
+ *     request may be sent again;
+ *   - API_IDEM_MAX keys and API_IDEM_BYTES_MAX bytes at most; beyond, the oldest keys go,
+ *     counted in rcsgw_api_idempotency_evicted_total.
+ * The answer is taken where it goes out, so a renderer's answer counts as the handler's. */
 
 /* ---- registrations by other subsystems (any thread, any time) --------------------------- */
 
@@ -118,6 +160,13 @@ void api_reply_header(struct api_req *r, const char *name, const char *value);
  * on its way), or -ENOMEM with a 500 answered and <arg> still the caller's. */
 int api_gather(struct api_req *r, size_t slot_size, api_collect_fn collect,
 	       api_render_fn render, api_cleanup_fn cleanup, void *arg);
+/* The same with one worker: <fn>(worker <worker>, slot, <arg>) on that worker's thread,
+ * then <render>, which sees api_gather_n() == 1 and the answer in slot 0. Same 503s (full
+ * mailbox at once, silence past API_GATHER_TIMEOUT_MS), same ownership of <arg>. 0, or
+ * -ENOMEM or -EINVAL (<worker> >= the number of workers) with a 500 answered and <arg>
+ * still the caller's. */
+int api_ask(struct api_req *r, unsigned worker, size_t slot_size, api_collect_fn fn,
+	    api_render_fn render, api_cleanup_fn cleanup, void *arg);
 unsigned api_gather_n(const struct api_gather *g);
 void *api_gather_slot(struct api_gather *g, unsigned i);
 void *api_gather_arg(const struct api_gather *g);
@@ -155,6 +204,8 @@ struct api__counters {
 	uint64_t gather_refused;   /* gathers answered 503 because a mailbox was full */
 };
 const struct api__counters *api__counters(void);
+struct api_idem_stats;
+void api__idem_stats(struct api_idem_stats *st); /* the api thread's Idempotency-Keys */
 eng_engine *api__engine(void);
 uint64_t api__uptime_ms(void);
 unsigned api__connections(void); /* HTTP connections open now */

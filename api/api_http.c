@@ -32,6 +32,7 @@
 
 #include "api/api.h"
 #include "api/api_events.h"
+#include "api/api_idem.h"
 #include "common/cm_log.h"
 #include "engine/eng.h"
 
@@ -39,7 +40,7 @@
 #define API_MAX_HEADERS 4
 #define API_OPENAPI_MAX (1u << 20)
 
-/* ---- the router table: one row per route --------------------------------------------------- */
+/* ---- the router table: the rows of this file, then the tables registered ------------------ */
 
 static const struct api_route api_routes[] = {
 	{ "GET", "/v1/status", api__h_status, 0 },
@@ -47,7 +48,16 @@ static const struct api_route api_routes[] = {
 	{ "GET", "/v1/openapi.yaml", api__h_openapi, API_RF_PUBLIC },
 	{ "GET", "/v1/events", api__h_events, 0 },
 };
-#define API_NROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
+
+#define API_ROUTE_TABS 16 /* tables: this file's and up to 15 registered */
+
+/* Tables by pointer, in the order they came; written by the main thread before api_start,
+ * read by the api thread (pthread_create orders the two). */
+static struct {
+	const struct api_route *v;
+	unsigned n;
+} route_tabs[API_ROUTE_TABS] = { { api_routes, sizeof(api_routes) / sizeof(api_routes[0]) } };
+static unsigned route_ntabs = 1;
 
 /* ---- types ------------------------------------------------------------------------------ */
 
@@ -62,6 +72,7 @@ struct api_gather {
 	_Atomic unsigned refs;     /* the api's (until answered) + one per accepted post */
 	_Atomic unsigned left;     /* workers yet to answer */
 	unsigned n;
+	unsigned first;            /* slot i is worker first + i */
 	size_t stride;             /* slot size, rounded up to max_align_t */
 	api_collect_fn collect;
 	api_render_fn render;
@@ -107,6 +118,10 @@ struct api_req {
 	struct api_gather *gather; /* out, while RS_WAIT */
 	uint64_t deadline_ms;
 	struct api_req *pnext, *pprev; /* list of requests waiting for workers */
+
+	uint32_t owner;            /* who authenticated: 1 + token index, 0 without tokens */
+	int idem_key;              /* a valid Idempotency-Key came (API_RF_IDEMPOTENT routes) */
+	struct api_idem_ent *idem; /* its entry while the answer is not out */
 };
 
 struct api_token {
@@ -135,6 +150,7 @@ struct api_srv {
 
 	struct api_req *pending;   /* requests waiting for workers (api thread) */
 	struct api__counters cnt;  /* api thread */
+	struct api_idem *idem;     /* Idempotency-Keys (api thread) */
 };
 
 static struct api_srv *srv;
@@ -215,10 +231,12 @@ static void gather_on_worker(eng_worker *w, void *arg, uint64_t i)
 	gather_release(g);
 }
 
-int api_gather(struct api_req *r, size_t slot_size, api_collect_fn collect,
-	       api_render_fn render, api_cleanup_fn cleanup, void *arg)
+/* Asks workers <first> to <first> + <n> - 1 (slots 0 to <n> - 1): api_gather() and
+ * api_ask(). */
+static int gather_start(struct api_req *r, unsigned first, unsigned n, size_t slot_size,
+			api_collect_fn collect, api_render_fn render, api_cleanup_fn cleanup,
+			void *arg)
 {
-	unsigned n = eng_nworkers(srv->e);
 	size_t al = _Alignof(max_align_t);
 	size_t stride = slot_size ? (slot_size + al - 1) / al * al : al;
 	size_t head = (sizeof(struct api_gather) + n + al - 1) / al * al;
@@ -233,6 +251,7 @@ int api_gather(struct api_req *r, size_t slot_size, api_collect_fn collect,
 		return -ENOMEM;
 	}
 	g->n = n;
+	g->first = first;
 	g->stride = stride;
 	g->collect = collect;
 	g->render = render;
@@ -249,13 +268,13 @@ int api_gather(struct api_req *r, size_t slot_size, api_collect_fn collect,
 
 	for (unsigned i = 0; i < n; i++) {
 		atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
-		if (eng_post(eng_worker_at(srv->e, i), gather_on_worker, g, i) < 0) {
+		if (eng_post(eng_worker_at(srv->e, first + i), gather_on_worker, g, i) < 0) {
 			atomic_fetch_sub_explicit(&g->refs, 1, memory_order_relaxed);
 			srv->cnt.gather_refused++;
-			CM_LOG_RL(CM_LOG_WARN, "api: worker %u mailbox full, %s answered 503", i,
-				  r->route ? r->route->pattern : "request");
+			CM_LOG_RL(CM_LOG_WARN, "api: worker %u mailbox full, %s answered 503",
+				  first + i, r->route ? r->route->pattern : "request");
 			api_reply_error(r, 503, "worker %u is overloaded (mailbox full); retry later",
-					i);
+					first + i);
 			gather_release(g); /* the workers that got it still hold theirs */
 			return 0;
 		}
@@ -263,6 +282,23 @@ int api_gather(struct api_req *r, size_t slot_size, api_collect_fn collect,
 	r->gather = g;
 	r->deadline_ms = mono_ms() + API_GATHER_TIMEOUT_MS;
 	return 0;
+}
+
+int api_gather(struct api_req *r, size_t slot_size, api_collect_fn collect,
+	       api_render_fn render, api_cleanup_fn cleanup, void *arg)
+{
+	return gather_start(r, 0, eng_nworkers(srv->e), slot_size, collect, render, cleanup,
+			    arg);
+}
+
+int api_ask(struct api_req *r, unsigned worker, size_t slot_size, api_collect_fn fn,
+	    api_render_fn render, api_cleanup_fn cleanup, void *arg)
+{
+	if (worker >= eng_nworkers(srv->e)) {
+		api_reply_error(r, 500, "internal error: no worker %u", worker);
+		return -EINVAL;
+	}
+	return gather_start(r, worker, 1, slot_size, fn, render, cleanup, arg);
 }
 
 /* ---- requests waiting for workers ---------------------------------------------------------- */
@@ -330,7 +366,7 @@ static void pending_run(int force)
 			for (unsigned i = 0; i < g->n && off + 12 < sizeof(who); i++)
 				if (!atomic_load_explicit(&g->answered[i], memory_order_relaxed))
 					off += (size_t)snprintf(who + off, sizeof(who) - off, "%s%u",
-								off ? "," : "", i);
+								off ? "," : "", g->first + i);
 			srv->cnt.gather_timeouts++;
 			CM_LOG_RL(CM_LOG_WARN, "api: workers %s did not answer within %d ms", who,
 				  API_GATHER_TIMEOUT_MS);
@@ -419,11 +455,102 @@ void api_reply_header(struct api_req *r, const char *name, const char *value)
 	r->hval[r->nhdr++] = v;
 }
 
-/* Hands the answer of <r> to libmicrohttpd. */
+/* ---- Idempotency-Key ---------------------------------------------------------------------- */
+
+#define API_IDEM_HEADER "Idempotency-Key"
+
+static enum MHD_Result count_key(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, API_IDEM_HEADER) == 0)
+		(*(unsigned *)cls)++;
+	return MHD_YES;
+}
+
+/* First callback, on an API_RF_IDEMPOTENT route: notes a valid key in <r>, or answers 400
+ * for a bad one (or several) and returns -1. */
+static int idem_header(struct api_req *r)
+{
+	unsigned n = 0;
+
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_key, &n);
+	if (n == 0)
+		return 0;
+	const char *v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, API_IDEM_HEADER);
+	if (n > 1 || !v || !api_idem_key_ok((cm_slice){ v, strlen(v) })) {
+		api_reply_error(r, 400, API_IDEM_HEADER " must be given once, with 1 to %u visible "
+				"US-ASCII characters", API_IDEM_KEY_MAX);
+		return -1;
+	}
+	r->idem_key = 1;
+	return 0;
+}
+
+/* Last callback, before the handler of a request with a key: 0 to run the handler (the key
+ * is then in progress, in r->idem), 1 when answered here (a replay, or a refusal). */
+static int idem_check(struct api_req *r, const char *url)
+{
+	const char *key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, API_IDEM_HEADER);
+	unsigned char h[API_IDEM_HASH_LEN];
+	struct api_idem_ent *e = NULL;
+	struct api_idem_answer a;
+	int v = api_idem_hash(r->method, url, (cm_slice){ r->body, r->body_len }, h);
+
+	if (v == 0)
+		v = api_idem_begin(srv->idem, r->owner, (cm_slice){ key, strlen(key) }, h, mono_ms(),
+				   &e);
+	switch (v) {
+	case API_IDEM_NEW:
+		r->idem = e;
+		return 0;
+	case API_IDEM_REPLAY:
+		api_idem_answer(e, &a);
+		api_reply_text(r, a.status, a.ctype, memdup0(a.body, a.len), a.len);
+		if (a.location)
+			api_reply_header(r, MHD_HTTP_HEADER_LOCATION, a.location);
+		api_reply_header(r, "Idempotent-Replayed", "true");
+		return 1;
+	case API_IDEM_MISMATCH:
+		api_reply_error(r, 422, API_IDEM_HEADER " \"%s\" was used with another request "
+				"(method, path or body differ)", key);
+		return 1;
+	case API_IDEM_BUSY:
+		api_reply_error(r, 409, "the request with " API_IDEM_HEADER " \"%s\" is still in "
+				"progress; retry later", key);
+		return 1;
+	default:
+		api_reply_error(r, 500, API_IDEM_HEADER ": %s",
+				v == -ENOMEM ? "out of memory" : "cannot hash the request");
+		return 1;
+	}
+}
+
+/* The answer of <r> goes out: its key keeps it (2xx, 4xx) or is forgotten. */
+static void idem_record(struct api_req *r)
+{
+	const char *loc = NULL;
+
+	for (unsigned i = 0; i < r->nhdr; i++)
+		if (strcasecmp(r->hname[i], MHD_HTTP_HEADER_LOCATION) == 0)
+			loc = r->hval[i];
+	if (r->stream)
+		api_idem_drop(srv->idem, r->idem);
+	else
+		api_idem_finish(srv->idem, r->idem, r->status, r->ctype, r->resp, r->resp_len,
+				loc);
+	r->idem = NULL;
+}
+
+/* Hands the answer of <r> to libmicrohttpd; every answer passes here, the ones that
+ * renderers make later included. */
 static enum MHD_Result reply_queue(struct api_req *r)
 {
 	struct MHD_Response *resp = r->stream;
 
+	if (r->idem)
+		idem_record(r);
 	if (!resp)
 		resp = MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE);
 	if (!resp)
@@ -536,23 +663,115 @@ static const struct api_route *route_find(struct api_req *r, const char *url,
 		*sl = '\0';
 		s = sl + 1;
 	}
-	for (size_t k = 0; k < API_NROUTES; k++) {
-		const struct api_route *rt = &api_routes[k];
-		if (!route_match(rt->pattern, seg, nseg, NULL))
-			continue;
-		*path_known = 1;
-		if (rt->flags & API_RF_PUBLIC)
-			*public = 1;
-		size_t used = strlen(allow);
-		snprintf(allow + used, allowlen - used, "%s%s%s", used ? ", " : "", rt->method,
-			 strcmp(rt->method, "GET") == 0 ? ", HEAD" : "");
-		if (!hit && (strcmp(rt->method, method) == 0 ||
-			     (is_head && strcmp(rt->method, "GET") == 0))) {
-			route_match(rt->pattern, seg, nseg, r);
-			hit = rt;
+	for (unsigned t = 0; t < route_ntabs; t++)
+		for (unsigned k = 0; k < route_tabs[t].n; k++) {
+			const struct api_route *rt = &route_tabs[t].v[k];
+			if (!route_match(rt->pattern, seg, nseg, NULL))
+				continue;
+			*path_known = 1;
+			if (rt->flags & API_RF_PUBLIC)
+				*public = 1;
+			size_t used = strlen(allow);
+			snprintf(allow + used, allowlen - used, "%s%s%s", used ? ", " : "",
+				 rt->method, strcmp(rt->method, "GET") == 0 ? ", HEAD" : "");
+			if (!hit && (strcmp(rt->method, method) == 0 ||
+				     (is_head && strcmp(rt->method, "GET") == 0))) {
+				route_match(rt->pattern, seg, nseg, r);
+				hit = rt;
+			}
 		}
-	}
 	return hit;
+}
+
+/* Can route_match() serve <pattern>: "/" and 1..API_MAX_SEGS non-empty segments, each a
+ * literal without braces or a whole "{name}", API_MAX_PARAMS of those at most? */
+static int pattern_ok(const char *pattern)
+{
+	unsigned nseg = 0, np = 0;
+
+	if (!pattern || pattern[0] != '/')
+		return 0;
+	for (const char *p = pattern + 1;;) {
+		size_t len = strcspn(p, "/");
+		size_t braces = strcspn(p, "{}");
+		if (len == 0 || ++nseg > API_MAX_SEGS)
+			return 0;
+		if (braces < len) {
+			if (len < 3 || p[0] != '{' || p[len - 1] != '}' ||
+			    strcspn(p + 1, "{}") != len - 2 || ++np > API_MAX_PARAMS)
+				return 0;
+		}
+		if (p[len] == '\0')
+			return 1;
+		p += len + 1;
+	}
+}
+
+/* Do patterns <a> and <b> (both pattern_ok) match the same paths? Parameters match each
+ * other whatever their names. */
+static int pattern_same(const char *a, const char *b)
+{
+	for (;;) {
+		size_t la = strcspn(a + 1, "/"), lb = strcspn(b + 1, "/");
+		int pa = a[1] == '{', pb = b[1] == '{';
+		if (pa != pb || (!pa && (la != lb || memcmp(a + 1, b + 1, la) != 0)))
+			return 0;
+		a += 1 + la;
+		b += 1 + lb;
+		if (!*a || !*b)
+			return !*a && !*b;
+	}
+}
+
+static int method_ok(const char *m)
+{
+	size_t n = m ? strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") : 0;
+	return n > 0 && n <= 16 && m[n] == '\0';
+}
+
+/* A row of the router with <method> and a pattern that matches what <pattern> does, or
+ * NULL. Among the first <n> rows of <extra> as well when it is not NULL. */
+static const struct api_route *route_twin(const char *method, const char *pattern,
+					  const struct api_route *extra, unsigned n)
+{
+	for (unsigned t = 0; t <= route_ntabs; t++) {
+		const struct api_route *v = t < route_ntabs ? route_tabs[t].v : extra;
+		unsigned nv = t < route_ntabs ? route_tabs[t].n : n;
+		for (unsigned k = 0; v && k < nv; k++)
+			if (strcmp(v[k].method, method) == 0 && pattern_same(v[k].pattern, pattern))
+				return &v[k];
+	}
+	return NULL;
+}
+
+int api_routes_register(const struct api_route *routes, unsigned n)
+{
+	if (srv)
+		return -EBUSY;
+	if (!routes || n == 0)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		if (!method_ok(routes[i].method) || !pattern_ok(routes[i].pattern) ||
+		    !routes[i].fn)
+			return -EINVAL;
+		if (route_twin(routes[i].method, routes[i].pattern, routes, i))
+			return -EEXIST;
+	}
+	if (route_ntabs == API_ROUTE_TABS)
+		return -ENOSPC;
+	route_tabs[route_ntabs].v = routes;
+	route_tabs[route_ntabs].n = n;
+	route_ntabs++;
+	return 0;
+}
+
+void api_routes_print(FILE *out)
+{
+	for (unsigned t = 0; t < route_ntabs; t++)
+		for (unsigned k = 0; k < route_tabs[t].n; k++)
+			fprintf(out, "%s %s\n", route_tabs[t].v[k].method,
+				route_tabs[t].v[k].pattern);
+	fflush(out);
 }
 
 /* ---- authentication ------------------------------------------------------------------------ */
@@ -587,9 +806,13 @@ static int auth_check(struct api_req *r)
 		size_t len = strlen(t);
 		while (len && (t[len - 1] == ' ' || t[len - 1] == '\t'))
 			len--;
+		/* every token is compared, and which one matched is taken without a branch */
 		if (len)
-			for (size_t i = 0; i < srv->ntokens; i++)
-				ok |= token_equal(t, len, &srv->tokens[i]);
+			for (size_t i = 0; i < srv->ntokens; i++) {
+				int eq = token_equal(t, len, &srv->tokens[i]);
+				ok |= eq;
+				r->owner |= (uint32_t)(i + 1) & -(uint32_t)eq;
+			}
 	}
 	if (ok)
 		return 0;
@@ -605,7 +828,7 @@ static int auth_check(struct api_req *r)
  * if any, is then not read). */
 static void req_first(struct api_req *r, const char *url)
 {
-	char allow[128];
+	char allow[192];
 	int path_known, public;
 	const struct api_route *rt = route_find(r, url, r->method, &path_known, &public, allow,
 						sizeof(allow));
@@ -635,9 +858,11 @@ static void req_first(struct api_req *r, const char *url)
 		return;
 	}
 	if (!rt) {
-		api_reply_error(r, 404, "no such resource: %s", url);
+		api_reply_error(r, 404, "no such resource: no route for %s", url);
 		return;
 	}
+	if ((rt->flags & API_RF_IDEMPOTENT) && idem_header(r) < 0)
+		return;
 	r->route = rt;
 }
 
@@ -715,6 +940,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	case RS_QUEUED:
 		return MHD_YES;
 	}
+	if (r->idem_key && idem_check(r, url))
+		return reply_queue(r);
 	r->route->fn(r);
 	if (r->state == RS_READY)
 		return reply_queue(r);
@@ -743,6 +970,8 @@ static void on_request_done(void *cls, struct MHD_Connection *conn, void **con_c
 		pending_del(r);
 		gather_release(r->gather);
 	}
+	if (r->idem)
+		api_idem_drop(srv->idem, r->idem);
 	for (unsigned i = 0; i < r->nhdr; i++)
 		free(r->hval[i]);
 	if (r->stream)
@@ -913,6 +1142,7 @@ static void srv_free(struct api_srv *s)
 		free(s->tokens[i].s);
 	free(s->tokens);
 	free(s->openapi);
+	api_idem_free(s->idem); /* after the daemons: their requests drop their keys */
 	free(s);
 }
 
@@ -943,7 +1173,8 @@ int api_start(const struct cm_config *cfg, eng_engine *e, char *err, size_t errl
 
 	s->tokens = calloc(cfg->api.tokens.n ? cfg->api.tokens.n : 1, sizeof(*s->tokens));
 	s->wake = calloc(1, sizeof(*s->wake));
-	if (!s->tokens || !s->wake)
+	s->idem = api_idem_new(API_IDEM_MAX, API_IDEM_BYTES_MAX, (uint64_t)API_IDEM_TTL_S * 1000u);
+	if (!s->tokens || !s->wake || !s->idem)
 		goto oom;
 	s->wake->fd = -1;
 	atomic_init(&s->wake->refs, 1);
@@ -1055,6 +1286,7 @@ int api_listen_port(unsigned i)
 /* ---- for api_status.c and api_metrics.c --------------------------------------------------- */
 
 const struct api__counters *api__counters(void) { return &srv->cnt; }
+void api__idem_stats(struct api_idem_stats *st) { api_idem_stats(srv->idem, st); }
 eng_engine *api__engine(void) { return srv->e; }
 uint64_t api__uptime_ms(void) { return mono_ms() - srv->started_ms; }
 

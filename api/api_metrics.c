@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/api_idem.h"
 #include "engine/eng.h"
 
 /* ---- the text being written ----------------------------------------------------------------- */
@@ -289,6 +290,23 @@ static void scrape_render(struct api_req *r, struct api_gather *g)
 	api_metrics_sample(&o, "rcsgw_api_mailbox_full_total", NULL, (double)cnt->gather_refused);
 	api_metrics_family(&o, "rcsgw_api_connections", "gauge", "HTTP connections open now.");
 	api_metrics_sample(&o, "rcsgw_api_connections", NULL, api__connections());
+
+	struct api_idem_stats is;
+	api__idem_stats(&is);
+	api_metrics_family(&o, "rcsgw_api_idempotent_replays_total", "counter",
+			   "Requests answered with the stored answer of their Idempotency-Key.");
+	api_metrics_sample(&o, "rcsgw_api_idempotent_replays_total", NULL, (double)is.replays);
+	api_metrics_family(&o, "rcsgw_api_idempotency_conflicts_total", "counter",
+			   "Requests refused for their Idempotency-Key: used with another request "
+			   "(422) or still in progress (409).");
+	api_metrics_sample(&o, "rcsgw_api_idempotency_conflicts_total", NULL,
+			   (double)(is.mismatches + is.busy));
+	api_metrics_family(&o, "rcsgw_api_idempotency_evicted_total", "counter",
+			   "Idempotency-Keys forgotten before their time to make room.");
+	api_metrics_sample(&o, "rcsgw_api_idempotency_evicted_total", NULL, (double)is.evicted);
+	api_metrics_family(&o, "rcsgw_api_idempotency_keys", "gauge",
+			   "Idempotency-Keys remembered now.");
+	api_metrics_sample(&o, "rcsgw_api_idempotency_keys", NULL, is.keys);
 
 	struct emit_src em[METRICS_REG_MAX];
 	unsigned nem;

@@ -348,10 +348,12 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "list-routes", no_argument, NULL, 'L' }, /* hidden: for the OpenAPI test */
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL;
 	int check = 0, verbose = 0, c;
+	int list_routes = 0;
 	struct cm_config cfg;
 	char err[512];
 
@@ -362,6 +364,7 @@ int main(int argc, char **argv)
 		case 'v': verbose = 1; break;
 		case 'V': printf("rcsgw %s\n", RCSGW_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
+		case 'L': list_routes = 1; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -470,6 +473,11 @@ int main(int argc, char **argv)
 		CM_INFO("msrp listening on %s (ws)", cfg.msrp.ws_listen.v[i]);
 	for (size_t i = 0; i < cfg.msrp.wss_listen.n; i++)
 		CM_INFO("msrp listening on %s (wss)", cfg.msrp.wss_listen.v[i]);
+	if (list_routes) { /* the router as api_start would take it, one "METHOD /path" a line */
+		api_routes_print(stdout);
+		rc = 0;
+		goto out;
+	}
 	if (api_start(&cfg, e, err, sizeof(err)) < 0) {
 		CM_ERR("api: %s", err);
 		goto out;

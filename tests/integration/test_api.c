@@ -1,7 +1,9 @@
 /* test_api.c — the REST control plane in-process: an engine of two workers (epoll and
  * io_uring), api_start on 127.0.0.1 port 0, and HTTP through tests/lib's small client.
- * Also the helpers of tests/lib/rcsgw_proc.c, and the real daemon when it is built. */
+ * Also the helpers of tests/lib/rcsgw_proc.c, and the real daemon when it is built: its
+ * router and its OpenAPI document must list the same operations. */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <poll.h>
@@ -22,6 +25,7 @@
 #include "api/api.h"
 #include "common/cm_config.h"
 #include "engine/eng.h"
+#include "tests/lib/proc.h"
 #include "tests/lib/rcsgw_proc.h"
 
 #define HOST "127.0.0.1"
@@ -337,6 +341,15 @@ static char *get_metrics(const char *headers)
 	return r.body;
 }
 
+/* The value of metric line "<name> " in <t>, -1 when missing. */
+static long metric(const char *t, const char *name)
+{
+	char pat[160];
+	snprintf(pat, sizeof(pat), "\n%s ", name);
+	const char *p = strstr(t, pat);
+	return p ? atol(p + strlen(pat)) : -1;
+}
+
 static void metrics_text(enum eng_backend be)
 {
 	char line[256];
@@ -444,6 +457,15 @@ Test(api, bearer_tokens, .timeout = 30)
 
 /* ---- errors -------------------------------------------------------------------------------- */
 
+/* <method> <path> is a JSON 405 whose Allow header is <allow>. */
+static void expect_405(const char *method, const char *path, const char *allow)
+{
+	struct resp r = req(method, path, NULL);
+	expect_error(&r, 405, NULL, 0);
+	expect_header(&r, "Allow", allow);
+	resp_free(&r);
+}
+
 Test(api, not_found_and_bad_method, .timeout = 30)
 {
 	char msg[256];
@@ -459,14 +481,8 @@ Test(api, not_found_and_bad_method, .timeout = 30)
 		resp_free(&r);
 	}
 
-	r = req("POST", "/v1/status", NULL);
-	expect_error(&r, 405, msg, sizeof(msg));
-	expect_header(&r, "Allow", "GET, HEAD");
-	resp_free(&r);
-	r = req("DELETE", "/metrics", NULL);
-	expect_error(&r, 405, NULL, 0);
-	expect_header(&r, "Allow", "GET, HEAD");
-	resp_free(&r);
+	expect_405("POST", "/v1/status", "GET, HEAD");
+	expect_405("DELETE", "/metrics", "GET, HEAD");
 
 	r = req("HEAD", "/v1/status", NULL);
 	cr_expect_eq(r.status, 200);
@@ -619,6 +635,15 @@ static void wait_sleeping(void)
 	cr_assert(atomic_load(&sleeping), "the worker did not pick up the sleeper");
 }
 
+/* Waits up to 5 s for the sleeper of wait_sleeping() to wake up. */
+static void wait_awake(void)
+{
+	long long until = mono_ms() + 5000;
+	while (atomic_load(&sleeping) && mono_ms() < until)
+		sleep_ms(5);
+	cr_assert(!atomic_load(&sleeping), "the worker is still asleep");
+}
+
 /* Retries GET /v1/status until 200, for up to <ms>. */
 static void status_recovers(int ms)
 {
@@ -684,19 +709,24 @@ static void stuck_worker(enum eng_backend be)
 Test(api, stuck_worker_epoll, .timeout = 30) { stuck_worker(ENG_BACKEND_EPOLL); }
 Test(api, stuck_worker_io_uring, .timeout = 30) { stuck_worker(ENG_BACKEND_IO_URING); }
 
+/* Puts worker <w> to sleep for 1.5 s and fills its mailbox behind; how many messages it
+ * took. */
+static int mailbox_fill(eng_worker *w)
+{
+	int n = 0;
+	cr_assert_eq(eng_post(w, msg_sleep, NULL, 1500), 0);
+	wait_sleeping();
+	while (eng_post(w, msg_noop, NULL, 0) == 0)
+		cr_assert_lt(++n, 100000);
+	return n;
+}
+
 static void mailbox_full(enum eng_backend be)
 {
 	char msg[256];
-	eng_worker *w0;
-	int n = 0;
 
 	up(be, NULL, 64);
-	w0 = eng_worker_at(fx.e, 0);
-	cr_assert_eq(eng_post(w0, msg_sleep, NULL, 1500), 0);
-	wait_sleeping();
-	while (eng_post(w0, msg_noop, NULL, 0) == 0)
-		cr_assert_lt(++n, 100000);
-	cr_expect_eq(n, 64);
+	cr_expect_eq(mailbox_fill(eng_worker_at(fx.e, 0)), 64);
 
 	struct resp r = req("GET", "/v1/status", NULL);
 	expect_error(&r, 503, msg, sizeof(msg));
@@ -1034,31 +1064,56 @@ Test(rcsgw_proc, spawn_and_stop, .timeout = 30)
 	cr_expect_eq(rcsgw_spawn(NULL, NULL, NULL), -ENOENT);
 }
 
-/* The real daemon, when it is built: env overrides, API up, status, clean stop. */
-Test(rcsgw_proc, real_daemon, .timeout = 60)
+/* How the real daemon runs in these tests: its binary, free ports for the API and MSRP, no
+ * SIP, two workers, token "t0k". */
+struct daemon {
+	char bin[512], listen[64], msrp[64];
+	const char *env[7];
+	int port;                  /* the API's */
+};
+
+/* Fills <d>; skips the test when the daemon is not built. */
+static void daemon_env(struct daemon *d)
 {
 	const char *build = getenv("RCSGW_BUILD");
-	char bin[512], listen[64], msrp[64];
 	struct stat sb;
 
-	snprintf(bin, sizeof(bin), "%s/rcsgw", build && *build ? build : "build");
-	if (stat(bin, &sb) != 0)
-		cr_skip_test("%s is not built", bin);
-	int port = free_tcp_port(), mport = free_tcp_port();
-	cr_assert(port > 0 && mport > 0);
-	snprintf(listen, sizeof(listen), "RCSGW_API_LISTEN=127.0.0.1:%d", port);
-	snprintf(msrp, sizeof(msrp), "RCSGW_MSRP_LISTEN=127.0.0.1:%d", mport);
-	const char *const env[] = { listen, msrp, "RCSGW_SIP_LISTEN=", "RCSGW_ENGINE_WORKERS=2",
-				    "RCSGW_ENGINE_PIN=false", "RCSGW_API_TOKENS=t0k", NULL };
-	int efd = -1;
-	pid_t pid = rcsgw_spawn(env, NULL, &efd);
+	snprintf(d->bin, sizeof(d->bin), "%s/rcsgw", build && *build ? build : "build");
+	if (stat(d->bin, &sb) != 0)
+		cr_skip_test("%s is not built", d->bin);
+	d->port = free_tcp_port();
+	int mport = free_tcp_port();
+	cr_assert(d->port > 0 && mport > 0);
+	snprintf(d->listen, sizeof(d->listen), "RCSGW_API_LISTEN=127.0.0.1:%d", d->port);
+	snprintf(d->msrp, sizeof(d->msrp), "RCSGW_MSRP_LISTEN=127.0.0.1:%d", mport);
+	const char *const env[] = { d->listen, d->msrp, "RCSGW_SIP_LISTEN=",
+				    "RCSGW_ENGINE_WORKERS=2", "RCSGW_ENGINE_PIN=false",
+				    "RCSGW_API_TOKENS=t0k", NULL };
+	memcpy(d->env, env, sizeof(env));
+}
+
+/* Starts the daemon of <d> and waits for its API; its stderr's read end in *<efd>. */
+static pid_t daemon_up(const struct daemon *d, int *efd)
+{
+	pid_t pid = rcsgw_spawn(d->env, NULL, efd);
 	cr_assert_gt(pid, 0, "rcsgw_spawn: %s", strerror(-pid));
-	int rc = wait_port(HOST, port, 10000);
-	if (rc < 0) {
-		char *out = read_until(efd, "\x01", 200);
+	if (wait_port(HOST, d->port, 10000) < 0) {
+		char *out = read_until(*efd, "\x01", 200);
 		rcsgw_stop(pid, SIGKILL, 1000);
 		cr_assert_fail("the daemon's API did not come up; its stderr:\n%s", out);
 	}
+	return pid;
+}
+
+/* The real daemon, when it is built: env overrides, API up, status, clean stop. */
+Test(rcsgw_proc, real_daemon, .timeout = 60)
+{
+	struct daemon d;
+	int efd = -1, rc, port;
+
+	daemon_env(&d);
+	port = d.port;
+	pid_t pid = daemon_up(&d, &efd);
 	int status;
 	char *body = NULL;
 	rc = http_request(HOST, port, "GET", "/v1/status", "Authorization: Bearer t0k\r\n", NULL,
@@ -1071,6 +1126,698 @@ Test(rcsgw_proc, real_daemon, .timeout = 60)
 	free(body);
 	rc = http_request(HOST, port, "GET", "/metrics", NULL, NULL, &status, NULL, NULL, TMO);
 	cr_expect(rc == 0 && status == 401);
+	cr_expect_eq(rcsgw_stop(pid, SIGTERM, 15000), 0);
+	close(efd);
+}
+
+/* ---- routes from other files (api_routes_register) and api_ask ---------------------------- */
+
+static _Atomic int things_calls; /* h_things runs */
+static _Atomic int ask_calls;    /* h_ask runs */
+
+/* POST /v1/test/things: 201 {"n":<calls>,"body":<body>} with a Location; body "fail": 503,
+ * body "bad": 400. Its other rows answer the same way. */
+static void h_things(struct api_req *r)
+{
+	char loc[64];
+	size_t len;
+	const char *body = api_req_body(r, &len);
+	int n = atomic_fetch_add(&things_calls, 1) + 1;
+
+	if (strcmp(body, "fail") == 0) {
+		api_reply_error(r, 503, "failing as asked");
+		return;
+	}
+	if (strcmp(body, "bad") == 0) {
+		api_reply_error(r, 400, "bad as asked (%d)", n);
+		return;
+	}
+	snprintf(loc, sizeof(loc), "/v1/test/things/%d", n);
+	api_reply_header(r, "Location", loc);
+	api_reply_json(r, 201, json_pack("{s:i,s:s%}", "n", n, "body", body, len));
+}
+
+struct ask_arg {
+	char method[8];
+	int n;
+};
+
+static void ask_collect(eng_worker *w, void *slot, void *arg)
+{
+	(void)arg;
+	*(unsigned *)slot = eng_worker_index(w) + 1;
+}
+
+/* Answers {"n":<slots>,"worker":<who filled slot 0>,"call":<h_ask run>}; 201 with a Location
+ * for a POST: an answer made later than the handler, for Idempotency-Key. */
+static void ask_render(struct api_req *r, struct api_gather *g)
+{
+	const struct ask_arg *a = api_gather_arg(g);
+	unsigned filled = *(unsigned *)api_gather_slot(g, 0);
+	int post = strcmp(a->method, "POST") == 0;
+
+	if (post)
+		api_reply_header(r, "Location", "/v1/test/asked");
+	api_reply_json(r, post ? 201 : 200,
+		       json_pack("{s:i,s:i,s:i}", "n", (int)api_gather_n(g), "worker",
+				 (int)filled - 1, "call", a->n));
+}
+
+static void ask_cleanup(struct api_gather *g)
+{
+	free(api_gather_arg(g));
+}
+
+static void h_ask(struct api_req *r)
+{
+	struct ask_arg *a = calloc(1, sizeof(*a));
+	cr_assert(a);
+	snprintf(a->method, sizeof(a->method), "%s", api_req_method(r));
+	a->n = atomic_fetch_add(&ask_calls, 1) + 1;
+	if (api_ask(r, (unsigned)atoi(api_req_param(r, "w")), sizeof(unsigned), ask_collect,
+		    ask_render, ask_cleanup, a) < 0)
+		free(a);
+}
+
+static const struct api_route test_routes[] = {
+	{ "GET", "/v1/test/ask/{w}", h_ask, 0 },
+	{ "POST", "/v1/test/ask/{w}", h_ask, API_RF_IDEMPOTENT },
+	{ "POST", "/v1/test/things", h_things, API_RF_IDEMPOTENT },
+	{ "DELETE", "/v1/test/things/{id}", h_things, 0 },
+	{ "POST", "/v1/test/plain", h_things, 0 },
+};
+
+static void test_routes_up(void)
+{
+	cr_assert_eq(api_routes_register(test_routes, sizeof(test_routes) / sizeof(test_routes[0])),
+		     0);
+}
+
+Test(api_routes, register_rules, .timeout = 30)
+{
+	static const struct api_route bad[] = {
+		{ "get", "/v1/x", h_things, 0 },
+		{ "", "/v1/x", h_things, 0 },
+		{ "GET", "v1/x", h_things, 0 },
+		{ "GET", "/v1//x", h_things, 0 },
+		{ "GET", "/v1/x/", h_things, 0 },
+		{ "GET", "/v1/{}", h_things, 0 },
+		{ "GET", "/v1/{a}b", h_things, 0 },
+		{ "GET", "/v1/a{b}", h_things, 0 },
+		{ "GET", "/v1/{a{b}", h_things, 0 },
+		{ "GET", "/{a}/{b}/{c}/{d}/{e}", h_things, 0 },
+		{ "GET", "/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/17", h_things, 0 },
+		{ "GET", "/v1/x", NULL, 0 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(api_routes_register(&bad[i], 1), -EINVAL, "row %zu: %s %s", i,
+			     bad[i].method, bad[i].pattern);
+	cr_expect_eq(api_routes_register(test_routes, 0), -EINVAL);
+	cr_expect_eq(api_routes_register(NULL, 1), -EINVAL);
+
+	static const struct api_route twins[] = {
+		{ "GET", "/v1/status", h_things, 0 },        /* a row of api_http.c */
+		{ "DELETE", "/v1/test/things/{other}", h_things, 0 },
+	};
+	static const struct api_route self_twin[] = {
+		{ "PUT", "/v1/test/{a}", h_things, 0 },
+		{ "PUT", "/v1/test/{b}", h_things, 0 },
+	};
+	static const struct api_route ok[] = {
+		{ "GET", "/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/{p}", h_things, 0 },
+		{ "PUT", "/v1/test/{a}/{b}/{c}/{d}", h_things, 0 },
+	};
+	cr_expect_eq(api_routes_register(&twins[0], 1), -EEXIST);
+	cr_expect_eq(api_routes_register(self_twin, 2), -EEXIST);
+	test_routes_up();
+	cr_expect_eq(api_routes_register(test_routes, 1), -EEXIST);
+	cr_expect_eq(api_routes_register(&twins[1], 1), -EEXIST);
+	cr_expect_eq(api_routes_register(ok, 2), 0);
+	cr_expect_eq(api_routes_register(&self_twin[0], 1), 0);
+
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	cr_assert(f);
+	api_routes_print(f);
+	fclose(f);
+	cr_expect_str_eq(text, "GET /v1/status\n"
+			       "GET /metrics\n"
+			       "GET /v1/openapi.yaml\n"
+			       "GET /v1/events\n"
+			       "GET /v1/test/ask/{w}\n"
+			       "POST /v1/test/ask/{w}\n"
+			       "POST /v1/test/things\n"
+			       "DELETE /v1/test/things/{id}\n"
+			       "POST /v1/test/plain\n"
+			       "GET /1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/{p}\n"
+			       "PUT /v1/test/{a}/{b}/{c}/{d}\n"
+			       "PUT /v1/test/{a}\n");
+	free(text);
+
+	/* room for 15 tables besides api_http.c's: 3 taken */
+	static struct api_route many[16];
+	static char pat[16][32];
+	int rc = 0, added = 0;
+	for (int i = 0; i < 16 && rc == 0; i++) {
+		snprintf(pat[i], sizeof(pat[i]), "/v1/many/%d", i);
+		many[i] = (struct api_route){ "GET", pat[i], h_things, 0 };
+		rc = api_routes_register(&many[i], 1);
+		added += rc == 0;
+	}
+	cr_expect_eq(rc, -ENOSPC);
+	cr_expect_eq(added, 12);
+
+	up(ENG_BACKEND_EPOLL, NULL, 0);
+	cr_expect_eq(api_routes_register(&twins[1], 1), -EBUSY, "registered while running");
+	struct resp r = req("GET", "/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/x", NULL);
+	cr_expect_eq(r.status, 201, "%d %s", r.status, r.body);
+	resp_free(&r);
+	r = req("GET", "/v1/many/10", NULL);
+	cr_expect_eq(r.status, 201, "%d %s", r.status, r.body);
+	resp_free(&r);
+	down();
+}
+
+Test(api_routes, served_with_404_and_405, .timeout = 30)
+{
+	char msg[256];
+	struct resp r;
+
+	test_routes_up();
+	up(ENG_BACKEND_EPOLL, NULL, 0);
+	r = req_len("POST", "/v1/test/things", NULL, "{}", 2);
+	cr_expect_eq(r.status, 201, "%d %s", r.status, r.body);
+	expect_header(&r, "Location", "/v1/test/things/1");
+	resp_free(&r);
+	r = req("DELETE", "/v1/test/things/abc", NULL);
+	cr_expect_eq(r.status, 201, "%d %s", r.status, r.body);
+	resp_free(&r);
+	r = req("HEAD", "/v1/test/ask/1", NULL);
+	cr_expect_eq(r.status, 200);
+	resp_free(&r);
+
+	/* a known path with another method: 405 with every method of its rows */
+	expect_405("PUT", "/v1/test/things", "POST");
+	expect_405("DELETE", "/v1/test/ask/0", "GET, HEAD, POST");
+	expect_405("POST", "/v1/test/things/7", "DELETE");
+	expect_405("POST", "/v1/status", "GET, HEAD");
+
+	/* paths no row has: the router's own 404, which says so */
+	static const char *const missing[] = { "/v1/test", "/v1/test/things/7/x", "/v1/test/ask",
+					       "/v1/test/ask/", "/v1/tests/things", NULL };
+	for (const char *const *p = missing; *p; p++) {
+		r = req("POST", *p, NULL);
+		expect_error(&r, 404, msg, sizeof(msg));
+		cr_expect(strstr(msg, "no route"), "%s: %s", *p, msg);
+		resp_free(&r);
+	}
+	down();
+}
+
+/* Asks worker 0, worker 1 and a worker that does not exist; a stuck worker 1 delays only
+ * what asks it (503 past the timeout, naming it); a full mailbox of worker 0 is 503 at once
+ * for what asks worker 0 only. */
+static void ask_one(enum eng_backend be)
+{
+	char msg[256];
+	json_error_t je;
+	struct resp r;
+
+	test_routes_up();
+	up(be, NULL, 64);
+	for (int w = 0; w < 2; w++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/v1/test/ask/%d", w);
+		r = req("GET", path, NULL);
+		cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
+		json_t *j = json_loads(r.body, 0, &je);
+		cr_assert(j, "%s", r.body);
+		cr_expect_eq(json_integer_value(json_object_get(j, "n")), 1);
+		cr_expect_eq(json_integer_value(json_object_get(j, "worker")), w);
+		json_decref(j);
+		resp_free(&r);
+	}
+	r = req("GET", "/v1/test/ask/2", NULL);
+	expect_error(&r, 500, msg, sizeof(msg));
+	cr_expect(strstr(msg, "no worker 2"), "%s", msg);
+	resp_free(&r);
+
+	/* worker 1 stuck: worker 0 answers at once, worker 1's question times out */
+	cr_assert_eq(eng_post(eng_worker_at(fx.e, 1), msg_sleep, NULL, 3000), 0);
+	wait_sleeping();
+	r = req("GET", "/v1/test/ask/0", NULL);
+	cr_expect_eq(r.status, 200);
+	cr_expect_lt(r.ms, 1000, "%lld ms", r.ms);
+	resp_free(&r);
+	r = req("GET", "/v1/test/ask/1", NULL);
+	expect_error(&r, 503, msg, sizeof(msg));
+	cr_expect(strstr(msg, "workers 1 did not answer"), "%s", msg);
+	cr_expect(r.ms >= API_GATHER_TIMEOUT_MS - 100 && r.ms <= API_GATHER_TIMEOUT_MS + 600,
+		  "503 after %lld ms", r.ms);
+	resp_free(&r);
+	wait_awake();
+
+	/* worker 0's mailbox full: 503 at once for it, worker 1 fine */
+	mailbox_fill(eng_worker_at(fx.e, 0));
+	r = req("GET", "/v1/test/ask/0", NULL);
+	expect_error(&r, 503, msg, sizeof(msg));
+	cr_expect(strstr(msg, "worker 0 is overloaded (mailbox full)"), "%s", msg);
+	cr_expect_lt(r.ms, 1000, "%lld ms", r.ms);
+	resp_free(&r);
+	r = req("GET", "/v1/test/ask/1", NULL);
+	cr_expect_eq(r.status, 200, "%d %s", r.status, r.body);
+	resp_free(&r);
+
+	status_recovers(4000);
+	char *t = get_metrics(NULL);
+	cr_expect_eq(metric(t, "rcsgw_api_worker_timeouts_total"), 1);
+	cr_expect_geq(metric(t, "rcsgw_api_mailbox_full_total"), 1);
+	free(t);
+	down();
+}
+
+Test(api_routes, ask_one_worker_epoll, .timeout = 30) { ask_one(ENG_BACKEND_EPOLL); }
+Test(api_routes, ask_one_worker_io_uring, .timeout = 30) { ask_one(ENG_BACKEND_IO_URING); }
+
+/* ---- Idempotency-Key ------------------------------------------------------------------------ */
+
+static struct resp post(const char *path, const char *headers, const char *body)
+{
+	return req_len("POST", path, headers, body, strlen(body));
+}
+
+Test(api_idempotency, replay_over_http, .timeout = 30)
+{
+	char msg[256];
+	struct resp r, r2;
+	const char *k1 = "Idempotency-Key: 8e03978e-40d5-43e8-bc93-6894a57f9324\r\n";
+
+	test_routes_up();
+	up(ENG_BACKEND_EPOLL, NULL, 0);
+
+	/* without a key every POST runs */
+	r = post("/v1/test/things", NULL, "{\"a\":1}");
+	cr_expect_eq(r.status, 201);
+	resp_free(&r);
+	r = post("/v1/test/things", NULL, "{\"a\":1}");
+	cr_expect_eq(r.status, 201);
+	resp_free(&r);
+	cr_expect_eq(atomic_load(&things_calls), 2);
+
+	/* with one: the first runs, the same again gets the first answer back */
+	r = post("/v1/test/things", k1, "{\"a\":1}");
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	expect_header(&r, "Location", "/v1/test/things/3");
+	cr_expect_null(http_header(r.hdr, "Idempotent-Replayed"));
+	for (int i = 0; i < 2; i++) {
+		r2 = post("/v1/test/things", k1, "{\"a\":1}");
+		cr_expect_eq(r2.status, 201);
+		cr_expect_str_eq(r2.body, r.body);
+		expect_header(&r2, "Location", "/v1/test/things/3");
+		expect_header(&r2, "Idempotent-Replayed", "true");
+		expect_header(&r2, "Content-Type", "application/json");
+		resp_free(&r2);
+	}
+	resp_free(&r);
+	cr_expect_eq(atomic_load(&things_calls), 3);
+
+	/* the same key with another body, path or method: 422 naming the header */
+	r = post("/v1/test/things", k1, "{\"a\":2}");
+	expect_error(&r, 422, msg, sizeof(msg));
+	cr_expect(strstr(msg, "Idempotency-Key"), "%s", msg);
+	resp_free(&r);
+	r = post("/v1/test/ask/0", k1, "{\"a\":1}");
+	expect_error(&r, 422, NULL, 0);
+	resp_free(&r);
+	cr_expect_eq(atomic_load(&things_calls), 3);
+	cr_expect_eq(atomic_load(&ask_calls), 0);
+
+	/* a 4xx is kept, a 5xx is not (the client may try again) */
+	r = post("/v1/test/things", "Idempotency-Key: bad-1\r\n", "bad");
+	expect_error(&r, 400, msg, sizeof(msg));
+	cr_expect_str_eq(msg, "bad as asked (4)");
+	resp_free(&r);
+	r = post("/v1/test/things", "Idempotency-Key: bad-1\r\n", "bad");
+	expect_error(&r, 400, msg, sizeof(msg));
+	cr_expect_str_eq(msg, "bad as asked (4)");
+	expect_header(&r, "Idempotent-Replayed", "true");
+	resp_free(&r);
+	for (int i = 0; i < 2; i++) {
+		r = post("/v1/test/things", "Idempotency-Key: fail-1\r\n", "fail");
+		expect_error(&r, 503, NULL, 0);
+		cr_expect_null(http_header(r.hdr, "Idempotent-Replayed"));
+		resp_free(&r);
+	}
+	cr_expect_eq(atomic_load(&things_calls), 6);
+
+	/* a route that did not opt in ignores the header, even a bad one */
+	for (int i = 0; i < 2; i++) {
+		r = post("/v1/test/plain", "Idempotency-Key: two words\r\n", "x");
+		cr_expect_eq(r.status, 201, "%d %s", r.status, r.body);
+		resp_free(&r);
+	}
+	cr_expect_eq(atomic_load(&things_calls), 8);
+
+	char *t = get_metrics(NULL);
+	cr_expect_eq(metric(t, "rcsgw_api_idempotent_replays_total"), 3);
+	cr_expect_eq(metric(t, "rcsgw_api_idempotency_conflicts_total"), 2);
+	cr_expect_eq(metric(t, "rcsgw_api_idempotency_evicted_total"), 0);
+	cr_expect_eq(metric(t, "rcsgw_api_idempotency_keys"), 2);
+	free(t);
+	down();
+}
+
+Test(api_idempotency, bad_keys, .timeout = 30)
+{
+	char msg[256], big[400];
+	struct resp r;
+
+	test_routes_up();
+	up(ENG_BACKEND_EPOLL, NULL, 0);
+	snprintf(big, sizeof(big), "Idempotency-Key: %0256d\r\n", 0);
+	const char *const bad[] = {
+		big,
+		"Idempotency-Key:\r\n",
+		"Idempotency-Key: two words\r\n",
+		"Idempotency-Key: caf\xc3\xa9\r\n",
+		"Idempotency-Key: a\r\nIdempotency-Key: a\r\n",
+		NULL,
+	};
+	for (const char *const *h = bad; *h; h++) {
+		r = post("/v1/test/things", *h, "{}");
+		expect_error(&r, 400, msg, sizeof(msg));
+		cr_expect(strstr(msg, "Idempotency-Key"), "%s: %s", *h, msg);
+		resp_free(&r);
+	}
+	cr_expect_eq(atomic_load(&things_calls), 0);
+	/* 255 characters are fine */
+	snprintf(big, sizeof(big), "Idempotency-Key: %0255d\r\n", 0);
+	r = post("/v1/test/things", big, "{}");
+	cr_expect_eq(r.status, 201, "%d %s", r.status, r.body);
+	resp_free(&r);
+	down();
+}
+
+Test(api_idempotency, per_token, .timeout = 30)
+{
+	static const char *const tokens[] = { "tok-a", "tok-b", NULL };
+	const char *a = "Authorization: Bearer tok-a\r\nIdempotency-Key: same\r\n";
+	const char *b = "Authorization: Bearer tok-b\r\nIdempotency-Key: same\r\n";
+	struct resp r;
+	json_t *j;
+
+	test_routes_up();
+	up(ENG_BACKEND_EPOLL, tokens, 0);
+	/* no token: 401 before the key is looked at */
+	r = post("/v1/test/things", "Idempotency-Key: same\r\n", "{}");
+	expect_error(&r, 401, NULL, 0);
+	resp_free(&r);
+	for (int round = 0; round < 2; round++) {
+		r = post("/v1/test/things", a, "{}");
+		cr_assert_eq(r.status, 201, "%s", r.body);
+		j = json_loads(r.body, 0, NULL);
+		cr_expect_eq(json_integer_value(json_object_get(j, "n")), 1, "%s", r.body);
+		json_decref(j);
+		resp_free(&r);
+		r = post("/v1/test/things", b, "{}");
+		cr_assert_eq(r.status, 201, "%s", r.body);
+		j = json_loads(r.body, 0, NULL);
+		cr_expect_eq(json_integer_value(json_object_get(j, "n")), 2, "%s", r.body);
+		json_decref(j);
+		resp_free(&r);
+	}
+	cr_expect_eq(atomic_load(&things_calls), 2);
+	down();
+}
+
+static void *post_thread(void *arg)
+{
+	struct resp *r = arg;
+	long long t0 = mono_ms();
+	int rc = http_request(HOST, fx.port, "POST", "/v1/test/ask/0",
+			      "Idempotency-Key: slow\r\n", "{}", &r->status, &r->hdr, &r->body, TMO);
+	r->ms = mono_ms() - t0;
+	if (rc < 0)
+		r->status = rc;
+	return NULL;
+}
+
+/* The answer of a renderer (api_ask) is what the key keeps; while it is awaited the key is
+ * busy (409); a 503 of a silent worker is not kept. */
+static void idem_later(enum eng_backend be)
+{
+	char msg[256];
+	struct resp first = { 0 }, r;
+	pthread_t th;
+
+	test_routes_up();
+	up(be, NULL, 0);
+	cr_assert_eq(eng_post(eng_worker_at(fx.e, 0), msg_sleep, NULL, 1200), 0);
+	wait_sleeping();
+	cr_assert_eq(pthread_create(&th, NULL, post_thread, &first), 0);
+	long long until = mono_ms() + 3000;
+	while (atomic_load(&ask_calls) == 0 && mono_ms() < until)
+		sleep_ms(1);
+	cr_assert_eq(atomic_load(&ask_calls), 1, "the first POST did not reach its handler");
+
+	r = post("/v1/test/ask/0", "Idempotency-Key: slow\r\n", "{}");
+	expect_error(&r, 409, msg, sizeof(msg));
+	cr_expect(strstr(msg, "Idempotency-Key \"slow\" is still in progress"), "%s", msg);
+	cr_expect_lt(r.ms, 1000, "409 after %lld ms", r.ms);
+	resp_free(&r);
+
+	pthread_join(th, NULL);
+	cr_assert_eq(first.status, 201, "%d %s", first.status, first.body);
+	expect_header(&first, "Location", "/v1/test/asked");
+	r = post("/v1/test/ask/0", "Idempotency-Key: slow\r\n", "{}");
+	cr_expect_eq(r.status, 201);
+	cr_expect_str_eq(r.body, first.body);
+	expect_header(&r, "Location", "/v1/test/asked");
+	expect_header(&r, "Idempotent-Replayed", "true");
+	resp_free(&r);
+	resp_free(&first);
+	cr_expect_eq(atomic_load(&ask_calls), 1);
+
+	/* worker 1 silent past the timeout: 503, not kept; the retry runs */
+	cr_assert_eq(eng_post(eng_worker_at(fx.e, 1), msg_sleep, NULL, 2500), 0);
+	wait_sleeping();
+	r = post("/v1/test/ask/1", "Idempotency-Key: retry-me\r\n", "{}");
+	expect_error(&r, 503, NULL, 0);
+	resp_free(&r);
+	wait_awake();
+	r = post("/v1/test/ask/1", "Idempotency-Key: retry-me\r\n", "{}");
+	cr_expect_eq(r.status, 201, "%d %s", r.status, r.body);
+	cr_expect_null(http_header(r.hdr, "Idempotent-Replayed"));
+	resp_free(&r);
+	cr_expect_eq(atomic_load(&ask_calls), 3);
+
+	char *t = get_metrics(NULL);
+	cr_expect_eq(metric(t, "rcsgw_api_idempotent_replays_total"), 1);
+	cr_expect_eq(metric(t, "rcsgw_api_idempotency_conflicts_total"), 1);
+	free(t);
+	down();
+}
+
+Test(api_idempotency, renderer_answer_epoll, .timeout = 30) { idem_later(ENG_BACKEND_EPOLL); }
+Test(api_idempotency, renderer_answer_io_uring, .timeout = 30)
+{
+	idem_later(ENG_BACKEND_IO_URING);
+}
+
+/* ---- the router and the OpenAPI document agree (the real daemon) -------------------------- */
+
+#define OPS_MAX 256
+
+struct op {
+	char method[16];
+	char path[256];
+};
+
+/* The operations of the "paths:" block of <doc> into <ops>: each "  <path>:" line, then the
+ * "    <method>:" lines under it. A minimal reading of YAML in the block style that
+ * api/openapi.yaml is written in (two-space indents; a quoted path is unquoted; comments
+ * and blank lines skipped). Returns how many. */
+static int openapi_ops(const char *doc, struct op *ops, int max)
+{
+	static const char *const methods[] = { "get", "put", "post", "delete", "options",
+					       "head", "patch", "trace", NULL };
+	char line[512], path[256] = "";
+	int n = 0, in_paths = 0;
+
+	for (const char *p = doc; *p;) {
+		size_t len = strcspn(p, "\n");
+		snprintf(line, sizeof(line), "%.*s", (int)len, p);
+		p += len + (p[len] == '\n');
+		size_t l = strlen(line);
+		while (l && (line[l - 1] == ' ' || line[l - 1] == '\r'))
+			line[--l] = '\0';
+		size_t ind = strspn(line, " ");
+		if (l == ind || line[ind] == '#')
+			continue;
+		if (ind == 0) {
+			in_paths = strcmp(line, "paths:") == 0;
+			continue;
+		}
+		if (!in_paths || line[l - 1] != ':')
+			continue;
+		line[--l] = '\0';
+		char *key = line + ind;
+		size_t kl = l - ind;
+		if (kl >= 2 && (key[0] == '"' || key[0] == '\'') && key[kl - 1] == key[0]) {
+			key[kl - 1] = '\0';
+			key++;
+		}
+		if (ind == 2) {
+			snprintf(path, sizeof(path), "%s", key);
+		} else if (ind == 4 && path[0]) {
+			for (const char *const *m = methods; *m; m++)
+				if (strcmp(key, *m) == 0) {
+					cr_assert_lt(n, max);
+					for (size_t i = 0; key[i] && i + 1 < sizeof(ops[n].method); i++)
+						ops[n].method[i] = (char)toupper((unsigned char)key[i]);
+					snprintf(ops[n].path, sizeof(ops[n].path), "%s", path);
+					n++;
+				}
+		}
+	}
+	return n;
+}
+
+/* <path> with every "{...}" replaced by <with> ("{}" to compare templates whatever their
+ * parameters' names, a made-up id to call them). */
+static void fill_params(const char *path, const char *with, char *out, size_t len)
+{
+	size_t o = 0;
+	for (const char *p = path; *p && o + 1 < len;) {
+		if (*p == '{' && strchr(p, '}')) {
+			o += (size_t)snprintf(out + o, len - o, "%s", with);
+			p = strchr(p, '}') + 1;
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	out[o < len ? o : len - 1] = '\0';
+}
+
+/* Sends "<method> <path>" (with a token, and "{}" as a JSON body for the methods that take
+ * one) and reads the answer head; a 404's body too, into <body>. A stream (GET /v1/events)
+ * is left after its head. Returns the status, or -errno. */
+static int probe(int port, const char *method, const char *path, char *body, size_t blen)
+{
+	char rq[1024], buf[16384];
+	int with_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+			strcmp(method, "PATCH") == 0;
+	int n = snprintf(rq, sizeof(rq),
+			 "%s %s HTTP/1.1\r\nHost: " HOST "\r\nAuthorization: Bearer t0k\r\n"
+			 "Connection: close\r\n%s\r\n%s",
+			 method, path,
+			 with_body ? "Content-Type: application/json\r\nContent-Length: 2\r\n" : "",
+			 with_body ? "{}" : "");
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    send(fd, rq, (size_t)n, MSG_NOSIGNAL) != n) {
+		if (fd >= 0)
+			close(fd);
+		return -EIO;
+	}
+	size_t len = 0;
+	int status = -ETIMEDOUT;
+	const char *head_end = NULL;
+	long long until = mono_ms() + TMO;
+	body[0] = '\0';
+	for (;;) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		long long left = until - mono_ms();
+		if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
+			break;
+		ssize_t got = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+		buf[len] = '\0';
+		if (!head_end && (head_end = strstr(buf, "\r\n\r\n"))) {
+			if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+				status = -EPROTO;
+			if (status != 404)
+				break;
+		}
+		if (len == sizeof(buf) - 1)
+			break;
+	}
+	if (head_end && status == 404)
+		snprintf(body, blen, "%s", head_end + 4);
+	close(fd);
+	return status;
+}
+
+Test(openapi, router_and_document_agree, .timeout = 60)
+{
+	char list[16384], body[2048];
+	static struct op ops[OPS_MAX], rows[OPS_MAX];
+	struct daemon d;
+
+	daemon_env(&d);
+	int port = d.port;
+
+	/* the router's rows, as the daemon has them with this environment */
+	char *const argv[] = { d.bin, "--list-routes", NULL };
+	int out = -1;
+	pid_t lp = proc_spawn(argv, (char *const *)d.env, &out, NULL, NULL);
+	cr_assert_gt(lp, 0);
+	proc_read_all(out, list, sizeof(list), 10000);
+	close(out);
+	int st = proc_wait(lp, 5000);
+	if (st == -1)
+		proc_stop(lp, SIGKILL, 1000);
+	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "--list-routes: %d", st);
+	int nrows = 0;
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, "\n");
+		cr_assert_lt(nrows, OPS_MAX);
+		int k = sscanf(p, "%15[A-Z] %255[^\n]", rows[nrows].method, rows[nrows].path);
+		cr_assert_eq(k, 2, "--list-routes line: %.*s", (int)len, p);
+		nrows++;
+		p += len + (p[len] == '\n');
+	}
+	cr_assert(strstr(list, "GET /v1/status\n"), "%s", list);
+	cr_assert_geq(nrows, 4, "%s", list);
+
+	int efd = -1;
+	pid_t pid = daemon_up(&d, &efd);
+	int status;
+	char *doc = NULL;
+	int rc = http_request(HOST, port, "GET", "/v1/openapi.yaml", NULL, NULL, &status, NULL,
+			      &doc, TMO);
+	cr_assert(rc == 0 && status == 200, "GET /v1/openapi.yaml: %d %d", rc, status);
+	int nops = openapi_ops(doc, ops, OPS_MAX);
+	free(doc);
+	cr_assert_geq(nops, 4);
+
+	/* every row of the router is documented */
+	for (int i = 0; i < nrows; i++) {
+		char a[256], b[256];
+		int found = 0;
+		fill_params(rows[i].path, "{}", a, sizeof(a));
+		for (int k = 0; k < nops && !found; k++) {
+			fill_params(ops[k].path, "{}", b, sizeof(b));
+			found = strcmp(rows[i].method, ops[k].method) == 0 && strcmp(a, b) == 0;
+		}
+		cr_expect(found, "router row %s %s is not in openapi.yaml", rows[i].method,
+			  rows[i].path);
+	}
+	/* every documented operation has a route: not the router's 404, not 405 */
+	for (int k = 0; k < nops; k++) {
+		char path[256];
+		fill_params(ops[k].path, "no-such-id-0", path, sizeof(path));
+		int s = probe(port, ops[k].method, path, body, sizeof(body));
+		cr_expect_gt(s, 0, "%s %s: %s", ops[k].method, path, strerror(-s));
+		cr_expect_neq(s, 405, "%s %s: 405, openapi.yaml has it", ops[k].method, path);
+		cr_expect(!(s == 404 && strstr(body, "no route")),
+			  "%s %s: no route, openapi.yaml has it: %s", ops[k].method, path, body);
+	}
 	cr_expect_eq(rcsgw_stop(pid, SIGTERM, 15000), 0);
 	close(efd);
 }
