@@ -13,12 +13,15 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/api_events.h"
+#include "api/api_sessions.h"
 #include "common/cm_config.h"
 #include "common/cm_log.h"
 #include "common/cm_version.h"
 #include "engine/eng.h"
 #include "engine/eng_http.h"
 #include "engine/eng_tls.h"
+#include "gateway/gw_ua.h"
 #include "msrp/msrp_auth.h"
 #include "msrp/msrp_creds_src.h"
 #include "msrp/msrp_egress.h"
@@ -77,6 +80,7 @@ static uint64_t now_ms(void)
 /* What each worker runs, filled on its own thread by worker_init. */
 struct worker_ctx {
 	struct msrp_svc *msrp;
+	struct gw_ua *ua;
 	char err[256];
 };
 
@@ -87,6 +91,7 @@ static struct {
 	struct msrp_creds_src_cfg creds_cfg;
 	struct msrp_relay_shared *relay;
 	struct msrp_egress_rules *egress;
+	struct gw_ua_shared *ua;
 	struct worker_ctx *w;
 	unsigned n;
 	_Atomic unsigned inited;
@@ -97,6 +102,8 @@ static void worker_init(eng_worker *w, void *arg)
 	struct worker_ctx *x = &app.w[eng_worker_index(w)];
 	(void)arg;
 	x->msrp = msrp_svc_start(w, &app.msrp, x->err, sizeof(x->err));
+	if (x->msrp && app.ua)
+		x->ua = gw_ua_start(app.ua, w, x->msrp, x->err, sizeof(x->err));
 	CM_DEBUG("worker %u up on cpu %d", eng_worker_index(w), eng_worker_cpu(w));
 	atomic_fetch_add(&app.inited, 1);
 }
@@ -203,11 +210,65 @@ static void relay_collect(eng_worker *w, uint64_t *v, void *arg)
 	memcpy(v, vals, sizeof(vals));
 }
 
+/* The user agent's and SIP's counters of each worker for /metrics (runs on the worker). */
+static const struct api_metric_def ua_metrics[] = {
+	{ "rcsgw_ua_sessions", "gauge", "User-agent sessions not over yet (ended ones linger apart)." },
+	{ "rcsgw_ua_sessions_outgoing_total", "counter", "Sessions started by the API (INVITE sent)." },
+	{ "rcsgw_ua_sessions_incoming_total", "counter", "Sessions offered by INVITEs." },
+	{ "rcsgw_ua_sessions_established_total", "counter", "Sessions whose MSRP session was bound." },
+	{ "rcsgw_ua_sessions_failed_total", "counter", "Sessions that never came up." },
+	{ "rcsgw_ua_sessions_ended_total", "counter", "Sessions ended after coming up (or cancelled)." },
+	{ "rcsgw_ua_messages_sent_total", "counter", "Messages sent in sessions (MSRP)." },
+	{ "rcsgw_ua_messages_received_total", "counter", "Whole messages received in sessions." },
+	{ "rcsgw_ua_reports_total", "counter", "Outcomes of sent messages (message.report events)." },
+	{ "rcsgw_sip_messages_in_total", "counter", "SIP messages received and parsed." },
+	{ "rcsgw_sip_messages_out_total", "counter", "SIP messages sent." },
+	{ "rcsgw_sip_dropped_total", "counter", "SIP messages that did not parse or had no usable Via or CSeq." },
+	{ "rcsgw_sip_crossed_total", "counter", "SIP messages passed to the worker of their session." },
+	{ "rcsgw_sip_cross_dropped_total", "counter", "SIP messages lost between workers (full mailbox)." },
+	{ "rcsgw_sip_answered_400_total", "counter", "Requests answered 400." },
+	{ "rcsgw_sip_answered_481_total", "counter", "Requests for no dialog or transaction (481)." },
+	{ "rcsgw_sip_answered_488_total", "counter", "INVITEs without usable MSRP media (488)." },
+	{ "rcsgw_sip_answered_415_total", "counter", "INVITEs whose accept-types had none of ours (415)." },
+	{ "rcsgw_sip_answered_503_total", "counter", "Requests refused for want of room (503)." },
+	{ "rcsgw_sip_auth_retries_total", "counter", "Requests sent again with Digest credentials." },
+};
+
+static void ua_collect(eng_worker *w, uint64_t *v, void *arg)
+{
+	const struct worker_ctx *x = &app.w[eng_worker_index(w)];
+	struct gw_ua_stats s;
+	(void)arg;
+	if (!x->ua)
+		return;
+	gw_ua_stats(x->ua, &s);
+	const uint64_t vals[] = {
+		s.alive, s.sessions_out, s.sessions_in, s.established, s.failed, s.ended,
+		s.msgs_sent, s.msgs_received, s.reports, s.sip_in, s.sip_out, s.sip_bad,
+		s.sip_crossed, s.sip_cross_dropped, s.answered_400, s.answered_481, s.answered_488,
+		s.answered_415, s.answered_503, s.auth_retries,
+	};
+	_Static_assert(sizeof(vals) / sizeof(vals[0]) == sizeof(ua_metrics) / sizeof(ua_metrics[0]),
+		       "one value per metric");
+	memcpy(v, vals, sizeof(vals));
+}
+
+static int sip_ready(void *arg)
+{
+	(void)arg;
+	return app.ua && gw_ua_sip_port(app.ua, "udp") + gw_ua_sip_port(app.ua, "tcp") +
+			 gw_ua_sip_port(app.ua, "tls") > 0;
+}
+
 /* After the engine is gone: what the workers' MSRP endpoints and TLS context still hold. */
 static void shutdown_msrp(void)
 {
-	for (unsigned i = 0; app.w && i < app.n; i++)
+	for (unsigned i = 0; app.w && i < app.n; i++) {
+		gw_ua_free(app.w[i].ua);
 		msrp_svc_free(app.w[i].msrp);
+	}
+	gw_ua_shared_free(app.ua);
+	app.ua = NULL;
 	free(app.w);
 	app.w = NULL;
 	if (app.msrp.tls_ctx)
@@ -448,6 +509,11 @@ int main(int argc, char **argv)
 		CM_ERR("relay: %s", err);
 		goto out;
 	}
+	app.ua = gw_ua_shared_new(&cfg, e, api_event_publish, err, sizeof(err));
+	if (!app.ua) {
+		CM_ERR("sip: %s", err);
+		goto out;
+	}
 	app.n = eng_nworkers(e);
 	app.w = calloc(app.n, sizeof(*app.w));
 	if (!app.w || eng_start(e, worker_init, NULL) < 0) {
@@ -459,8 +525,9 @@ int main(int argc, char **argv)
 		usleep(5000);
 	int failed = atomic_load(&app.inited) < eng_nworkers(e);
 	for (unsigned i = 0; i < eng_nworkers(e); i++)
-		if (!app.w[i].msrp) {
-			CM_ERR("worker %u: msrp: %s", i, app.w[i].err[0] ? app.w[i].err : "did not start");
+		if (!app.w[i].msrp || !app.w[i].ua) {
+			CM_ERR("worker %u: %s: %s", i, app.w[i].msrp ? "sip" : "msrp",
+			       app.w[i].err[0] ? app.w[i].err : "did not start");
 			failed = 1;
 		}
 	if (failed)
@@ -473,6 +540,11 @@ int main(int argc, char **argv)
 		CM_INFO("msrp listening on %s (ws)", cfg.msrp.ws_listen.v[i]);
 	for (size_t i = 0; i < cfg.msrp.wss_listen.n; i++)
 		CM_INFO("msrp listening on %s (wss)", cfg.msrp.wss_listen.v[i]);
+	for (size_t i = 0; i < cfg.sip.listen.n; i++)
+		CM_INFO("sip listening on %s", cfg.sip.listen.v[i]);
+	CM_INFO("ua: %s", gw_ua_enabled(app.ua) ? "on (REST /v1/sessions, inbound INVITEs with "
+		"MSRP)" : "off (ua.enabled = false)");
+	api_sessions_register(app.ua);
 	if (list_routes) { /* the router as api_start would take it, one "METHOD /path" a line */
 		api_routes_print(stdout);
 		rc = 0;
@@ -486,6 +558,9 @@ int main(int argc, char **argv)
 		CM_INFO("api listening on http://%s/v1/status", cfg.api.listen.v[i]);
 	api_metrics_register_worker(msrp_metrics, sizeof(msrp_metrics) / sizeof(msrp_metrics[0]),
 				    msrp_collect, NULL);
+	api_metrics_register_worker(ua_metrics, sizeof(ua_metrics) / sizeof(ua_metrics[0]),
+				    ua_collect, NULL);
+	api_status_register("sip", sip_ready, NULL);
 	if (app.relay)
 		api_metrics_register_worker(relay_metrics,
 					    sizeof(relay_metrics) / sizeof(relay_metrics[0]),

@@ -59,9 +59,15 @@ void eng_worker_stats(eng_worker *w, struct eng_stats *out);
  * submitted: where a layer flushes what it coalesced. One hook per worker. */
 void eng_worker_set_flush(eng_worker *w, void (*fn)(eng_worker *w, void *arg), void *arg);
 
-/* Called on the worker's thread when it stops, before its connections are closed: where
- * a layer frees its per-worker resources (resolver, Redis link). One hook per worker. */
-void eng_worker_on_stop(eng_worker *w, void (*fn)(eng_worker *w, void *arg), void *arg);
+/* Adds <fn>(<w>, <arg>), called on the worker's thread when it stops, before its
+ * connections are closed: where a layer frees its per-worker resources (resolver, pool,
+ * Redis link). Up to ENG_STOP_HOOKS per worker, run in the reverse order of their adding
+ * (the layer above, added after the one below, lets go first). Worker's thread, before the
+ * stop. 0, or -ENOSPC. */
+#define ENG_STOP_HOOKS 8
+int eng_worker_on_stop(eng_worker *w, void (*fn)(eng_worker *w, void *arg), void *arg);
+/* Takes back the hook <fn>/<arg> (a layer whose start failed). */
+void eng_worker_off_stop(eng_worker *w, void (*fn)(eng_worker *w, void *arg), void *arg);
 
 /* ---- mailbox ---------------------------------------------------------------------- */
 

@@ -84,8 +84,11 @@ struct eng_worker {
 	void *udata;
 	void (*flush_fn)(eng_worker *w, void *arg);
 	void *flush_arg;
-	void (*stop_fn)(eng_worker *w, void *arg);
-	void *stop_arg;
+	struct {
+		void (*fn)(eng_worker *w, void *arg);
+		void *arg;
+	} stop[ENG_STOP_HOOKS];        /* eng_worker_on_stop, run last first */
+	unsigned nstop;
 	struct eng_stats st;
 
 	/* buffers: pool[idx] for idx < nbufs; free list; chunks to free at exit */

@@ -392,8 +392,10 @@ static void worker_loop(eng_worker *w)
 /* Stop: listeners and connections closed, owners told, in-flight ops given a moment. */
 static void worker_wind_down(eng_worker *w)
 {
-	if (w->stop_fn)
-		w->stop_fn(w, w->stop_arg);
+	while (w->nstop) {
+		w->nstop--;
+		w->stop[w->nstop].fn(w, w->stop[w->nstop].arg);
+	}
 	w->stopping = 1;
 	for (unsigned i = 0; i < ENG_MAX_LISTENERS; i++)
 		if (w->listeners[i])
@@ -548,10 +550,23 @@ const char *eng_backend_name(const eng_engine *e)
 	return e->backend == ENG_BACKEND_IO_URING ? "io_uring" : "epoll";
 }
 
-void eng_worker_on_stop(eng_worker *w, void (*fn)(eng_worker *w, void *arg), void *arg)
+int eng_worker_on_stop(eng_worker *w, void (*fn)(eng_worker *w, void *arg), void *arg)
 {
-	w->stop_fn = fn;
-	w->stop_arg = arg;
+	if (w->nstop == ENG_STOP_HOOKS)
+		return -ENOSPC;
+	w->stop[w->nstop].fn = fn;
+	w->stop[w->nstop++].arg = arg;
+	return 0;
+}
+
+void eng_worker_off_stop(eng_worker *w, void (*fn)(eng_worker *w, void *arg), void *arg)
+{
+	for (unsigned i = 0; i < w->nstop; i++)
+		if (w->stop[i].fn == fn && w->stop[i].arg == arg) {
+			memmove(&w->stop[i], &w->stop[i + 1], (w->nstop - i - 1) * sizeof(w->stop[0]));
+			w->nstop--;
+			return;
+		}
 }
 
 void eng_worker_set_flush(eng_worker *w, void (*fn)(eng_worker *w, void *arg), void *arg)

@@ -2213,6 +2213,8 @@ static void ua_stop(eng_worker *w, void *arg)
 	ua->relay = NULL;
 	sip_txn_layer_free(ua->txl);
 	ua->txl = NULL;
+	if (ua->tp) /* its listeners: closed by a drain already, or by the stop next */
+		sip_transport_engine_owns_listeners(ua->tp);
 	sip_transport_free(ua->tp);
 	ua->tp = NULL;
 	msrp_ua_free(ua->mua);
@@ -2281,7 +2283,10 @@ struct gw_ua *gw_ua_start(struct gw_ua_shared *sh, eng_worker *w, struct msrp_sv
 			goto fail;
 		}
 	}
-	eng_worker_on_stop(w, ua_stop, ua);
+	if (eng_worker_on_stop(w, ua_stop, ua) < 0) {
+		snprintf(err, errlen, "ua: no room for a stop hook");
+		goto fail;
+	}
 	atomic_store_explicit(&sh->workers[ua->index], ua, memory_order_release);
 	return ua;
 fail:

@@ -238,7 +238,7 @@ fail:
 	/* listeners already opened stay with the engine, which closes them as it stops:
 	 * a failed start ends the daemon */
 	svc_stop(w, s);
-	eng_worker_on_stop(w, NULL, NULL);
+	eng_worker_off_stop(w, svc_stop, s);
 	msrp_relay_free(s->relay);
 	msrp_worker_free(s->mw);
 	free(s);

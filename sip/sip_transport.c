@@ -623,6 +623,11 @@ const struct sip_transport_stats *sip_transport_stats(const struct sip_transport
 	return &t->st;
 }
 
+void sip_transport_engine_owns_listeners(struct sip_transport *t)
+{
+	t->nlis = 0;
+}
+
 void sip_transport_free(struct sip_transport *t)
 {
 	if (!t)

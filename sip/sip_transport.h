@@ -130,6 +130,11 @@ int sip_transport_conn_open(const struct sip_transport *t, uint32_t conn_id);
 
 const struct sip_transport_stats *sip_transport_stats(const struct sip_transport *t);
 
+/* From a worker's stop hook: its TCP/TLS listeners are the engine's to close (a drain has
+ * closed and freed them already; the stop closes them right after the hooks), so
+ * sip_transport_free() must not touch them. */
+void sip_transport_engine_owns_listeners(struct sip_transport *t);
+
 /* Closes the sockets and the connections (no on_msg after it) and frees <t>. */
 void sip_transport_free(struct sip_transport *t);
 

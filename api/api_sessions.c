@@ -1,0 +1,586 @@
+/* api_sessions.c — the REST routes of the user agent's sessions (gateway/gw_ua.h):
+ *
+ *   POST   /v1/sessions                    start one (201, Location)      Idempotency-Key
+ *   GET    /v1/sessions                    ?state=&limit=&after= (paged by id)
+ *   GET    /v1/sessions/{id}
+ *   DELETE /v1/sessions/{id}               end it (204): BYE, CANCEL or 603
+ *   POST   /v1/sessions/{id}/messages      send one (202 {"message_id"})  Idempotency-Key
+ *   POST   /v1/sessions/{id}/answer        answer an incoming one
+ *   POST   /v1/sessions/{id}/reject        reject an incoming one {"code"}
+ *
+ * Everything that can be checked without the session is checked here, on the api thread
+ * (JSON shape, URIs, header names, content types, base64), with a 400 naming the field; the
+ * rest is asked of the worker that owns the session (its id says which) through api_ask(),
+ * whose answer is a status and a message, or the session's JSON. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/coding.h>
+
+#include "api/api.h"
+#include "api/api_sessions.h"
+#include "gateway/gw_ua.h"
+#include "sip/sdp_msrp.h"
+
+#define LIST_DEFAULT 100
+#define LIST_MAX 1000
+
+static struct gw_ua_shared *ua_sh;
+static _Atomic unsigned next_worker;
+
+/* What a worker answers. */
+struct slot {
+	int code;                      /* 0: done */
+	char msg[256];
+	json_t *obj;                   /* the session (or a page of them), the api thread's */
+	unsigned more;                 /* GET /v1/sessions: sessions beyond the page */
+	char message_id[MSRP_ID_MSGID_LEN + 1];
+};
+
+enum op_kind { OP_CREATE, OP_GET, OP_END, OP_SEND, OP_ANSWER, OP_REJECT, OP_LIST };
+
+/* What the api thread asks; strings point into <root> (the request's JSON) or <idbuf>. */
+struct op {
+	enum op_kind kind;
+	char id[GW_UA_ID_LEN + 1];
+	json_t *root;
+	struct gw_ua_new n;
+	struct gw_ua_msg m;
+	void *body;                    /* decoded body_base64 (malloc'ed) */
+	const char *types[GW_UA_MAX_TYPES];
+	unsigned ntypes;
+	int code;
+	const char *state, *after;
+	char after_buf[GW_UA_ID_LEN + 1];
+	unsigned limit;
+};
+
+static void op_free(struct op *o)
+{
+	if (!o)
+		return;
+	json_decref(o->root);
+	free(o->body);
+	free(o);
+}
+
+static void cleanup(struct api_gather *g)
+{
+	op_free(api_gather_arg(g));
+	for (unsigned i = 0; i < api_gather_n(g); i++) {
+		struct slot *s = api_gather_slot(g, i);
+		json_decref(s->obj);
+		s->obj = NULL;
+	}
+}
+
+/* On the session's worker. */
+static void run(eng_worker *w, void *slotp, void *arg)
+{
+	struct slot *s = slotp;
+	struct op *o = arg;
+	struct gw_ua *ua = gw_ua_at(ua_sh, eng_worker_index(w));
+	if (!ua) {
+		s->code = 503;
+		snprintf(s->msg, sizeof(s->msg), "the user agent is not running");
+		return;
+	}
+	switch (o->kind) {
+	case OP_CREATE:
+		s->code = gw_ua_create(ua, &o->n, &s->obj, s->msg, sizeof(s->msg));
+		return;
+	case OP_LIST:
+		s->obj = json_array();
+		if (s->obj)
+			s->more = gw_ua_list(ua, o->state, o->after, o->limit, s->obj);
+		return;
+	case OP_GET:
+		break;
+	case OP_END:
+		s->code = gw_ua_end(ua, o->id, s->msg, sizeof(s->msg));
+		break;
+	case OP_SEND: {
+		struct gw_ua_msg m = o->m; /* the worker writes message_id into its copy */
+		s->code = gw_ua_send(ua, o->id, &m, s->msg, sizeof(s->msg));
+		memcpy(s->message_id, m.message_id, sizeof(s->message_id));
+		break;
+	}
+	case OP_ANSWER:
+		s->code = gw_ua_answer(ua, o->id, o->types, o->ntypes, s->msg, sizeof(s->msg));
+		break;
+	case OP_REJECT:
+		s->code = gw_ua_reject(ua, o->id, o->code, s->msg, sizeof(s->msg));
+		break;
+	}
+	if (!s->code || s->code == 415 || s->code == 409)
+		s->obj = gw_ua_session_json(ua, o->id);
+	if (!s->code && !s->obj) {
+		s->code = 404;
+		snprintf(s->msg, sizeof(s->msg), "no such session");
+	}
+}
+
+static void render(struct api_req *r, struct api_gather *g)
+{
+	struct slot *s = api_gather_slot(g, 0);
+	struct op *o = api_gather_arg(g);
+	if (s->code) {
+		api_reply_error(r, (unsigned)s->code, "%s", s->msg);
+		return;
+	}
+	json_t *obj = s->obj;
+	s->obj = NULL;
+	switch (o->kind) {
+	case OP_CREATE: {
+		char loc[64];
+		const char *id = json_string_value(json_object_get(obj, "id"));
+		snprintf(loc, sizeof(loc), "/v1/sessions/%s", id ? id : "");
+		api_reply_header(r, "Location", loc);
+		api_reply_json(r, 201, obj);
+		return;
+	}
+	case OP_END:
+		json_decref(obj);
+		api_reply_text(r, 204, "application/json", calloc(1, 1), 0);
+		return;
+	case OP_SEND:
+		json_decref(obj);
+		api_reply_json(r, 202, json_pack("{s:s, s:s}", "message_id", s->message_id,
+						 "session_id", o->id));
+		return;
+	default:
+		api_reply_json(r, 200, obj);
+		return;
+	}
+}
+
+static void ask(struct api_req *r, struct op *o)
+{
+	int w = gw_ua_worker_of(ua_sh, o->id);
+	if (w < 0) {
+		op_free(o);
+		api_reply_error(r, 404, "no such session");
+		return;
+	}
+	if (api_ask(r, (unsigned)w, sizeof(struct slot), run, render, cleanup, o) < 0)
+		op_free(o);
+}
+
+/* ---- request bodies --------------------------------------------------------------------- */
+
+/* The body of <r> as a JSON object (an empty body is {} when <empty_ok>), or NULL with a 400
+ * answered. */
+static json_t *body_object(struct api_req *r, int empty_ok)
+{
+	size_t len;
+	const char *b = api_req_body(r, &len);
+	if (!len && empty_ok)
+		return json_object();
+	json_error_t e;
+	json_t *j = json_loadb(b, len, JSON_REJECT_DUPLICATES, &e);
+	if (!j || !json_is_object(j)) {
+		json_decref(j);
+		api_reply_error(r, 400, "the body is not a JSON object%s%s", j ? "" : ": ",
+				j ? "" : e.text);
+		return NULL;
+	}
+	return j;
+}
+
+/* Fails with 400 when <o> has a member not in <allowed> (NULL-terminated). */
+static int only_fields(struct api_req *r, json_t *o, const char *const *allowed)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v) {
+		int ok = 0;
+		for (unsigned i = 0; allowed[i] && !ok; i++)
+			ok = !strcmp(k, allowed[i]);
+		if (!ok) {
+			api_reply_error(r, 400, "unknown field '%.64s'", k);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A string member <name> or NULL; 400 (and -1) when present and not a string. */
+static int opt_string(struct api_req *r, json_t *o, const char *name, const char **out)
+{
+	json_t *v = json_object_get(o, name);
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v)) {
+		api_reply_error(r, 400, "field '%s' must be a string", name);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int types_field(struct api_req *r, json_t *o, const char **types, unsigned *n)
+{
+	json_t *a = json_object_get(o, "accept_types"), *v;
+	size_t i;
+	*n = 0;
+	if (!a)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > GW_UA_MAX_TYPES) {
+		api_reply_error(r, 400, "field 'accept_types' must be an array of at most %d media "
+				"types", GW_UA_MAX_TYPES);
+		return -1;
+	}
+	json_array_foreach(a, i, v) {
+		cm_slice t[1];
+		unsigned k;
+		const char *s = json_string_value(v);
+		if (!s || sdp_msrp_types_parse((cm_slice){ s, strlen(s) }, t, 1, &k) < 0 || k != 1) {
+			api_reply_error(r, 400, "field 'accept_types' item %zu is not a media type", i);
+			return -1;
+		}
+		types[(*n)++] = s;
+	}
+	return 0;
+}
+
+static struct op *op_new(struct api_req *r, enum op_kind kind, const char *id)
+{
+	struct op *o = calloc(1, sizeof(*o));
+	if (!o) {
+		api_reply_error(r, 500, "out of memory");
+		return NULL;
+	}
+	o->kind = kind;
+	if (id)
+		snprintf(o->id, sizeof(o->id), "%s", id);
+	return o;
+}
+
+static int ua_ready(struct api_req *r)
+{
+	if (!ua_sh || !gw_ua_enabled(ua_sh)) {
+		api_reply_error(r, 503, "the user agent is off (ua.enabled)");
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- handlers --------------------------------------------------------------------------- */
+
+static void h_create(struct api_req *r)
+{
+	static const char *const fields[] = { "from", "to", "ruri", "accept_types", "headers", NULL };
+	if (!ua_ready(r))
+		return;
+	json_t *j = body_object(r, 0);
+	if (!j)
+		return;
+	struct op *o = op_new(r, OP_CREATE, NULL);
+	if (!o) {
+		json_decref(j);
+		return;
+	}
+	o->root = j;
+	struct gw_ua_new *n = &o->n;
+	char msg[256];
+	if (only_fields(r, j, fields) < 0 || opt_string(r, j, "from", &n->from) < 0 ||
+	    opt_string(r, j, "to", &n->to) < 0 || opt_string(r, j, "ruri", &n->ruri) < 0 ||
+	    types_field(r, j, n->types, &n->ntypes) < 0)
+		goto done;
+	json_t *h = json_object_get(j, "headers"), *v;
+	const char *k;
+	if (h && !json_is_object(h)) {
+		api_reply_error(r, 400, "field 'headers' must be an object of strings");
+		goto done;
+	}
+	json_object_foreach(h, k, v) {
+		if (!json_is_string(v) || n->nhdrs == 32) {
+			api_reply_error(r, 400, "field 'headers' must be an object of at most 32 strings");
+			goto done;
+		}
+		n->hdr_names[n->nhdrs] = k;
+		n->hdr_values[n->nhdrs++] = json_string_value(v);
+	}
+	int code = gw_ua_new_check(n, msg, sizeof(msg));
+	if (code) {
+		api_reply_error(r, (unsigned)code, "%s", msg);
+		goto done;
+	}
+	unsigned w = atomic_fetch_add(&next_worker, 1) % gw_ua_nworkers(ua_sh);
+	if (gw_ua_mint(w, n->id) < 0) {
+		api_reply_error(r, 503, "no randomness for a session id");
+		goto done;
+	}
+	memcpy(o->id, n->id, sizeof(o->id));
+	ask(r, o);
+	return;
+done:
+	op_free(o);
+}
+
+static void h_list(struct api_req *r);
+
+static void h_get(struct api_req *r)
+{
+	struct op *o = op_new(r, OP_GET, api_req_param(r, "id"));
+	if (o)
+		ask(r, o);
+}
+
+static void h_end(struct api_req *r)
+{
+	struct op *o = op_new(r, OP_END, api_req_param(r, "id"));
+	if (o)
+		ask(r, o);
+}
+
+/* "success_report": true/false; "failure_report": true/false/"partial". */
+static int report_field(struct api_req *r, json_t *j, const char *name, int *v, int *partial)
+{
+	json_t *x = json_object_get(j, name);
+	*v = -1;
+	if (!x || json_is_null(x))
+		return 0;
+	if (json_is_boolean(x)) {
+		*v = json_is_true(x);
+		return 0;
+	}
+	if (partial && json_is_string(x) && !strcmp(json_string_value(x), "partial")) {
+		*v = 1;
+		*partial = 1;
+		return 0;
+	}
+	api_reply_error(r, 400, "field '%s' must be true or false%s", name,
+			partial ? " or \"partial\"" : "");
+	return -1;
+}
+
+static void h_send(struct api_req *r)
+{
+	static const char *const fields[] = { "content_type", "body", "body_base64",
+					      "success_report", "failure_report", "message_id", NULL };
+	json_t *j = body_object(r, 0);
+	if (!j)
+		return;
+	struct op *o = op_new(r, OP_SEND, api_req_param(r, "id"));
+	if (!o) {
+		json_decref(j);
+		return;
+	}
+	o->root = j;
+	struct gw_ua_msg *m = &o->m;
+	const char *body, *b64, *mid;
+	if (only_fields(r, j, fields) < 0 || opt_string(r, j, "content_type", &m->content_type) < 0 ||
+	    opt_string(r, j, "body", &body) < 0 || opt_string(r, j, "body_base64", &b64) < 0 ||
+	    opt_string(r, j, "message_id", &mid) < 0 ||
+	    report_field(r, j, "success_report", &m->success_report, NULL) < 0 ||
+	    report_field(r, j, "failure_report", &m->failure_report, &m->failure_partial) < 0)
+		goto done;
+	cm_slice t[1];
+	unsigned k;
+	if (!m->content_type) {
+		api_reply_error(r, 400, "field 'content_type' is required");
+		goto done;
+	}
+	if (sdp_msrp_types_parse((cm_slice){ m->content_type, strlen(m->content_type) }, t, 1,
+				 &k) < 0 || k != 1 || strchr(m->content_type, '*') ||
+	    strpbrk(m->content_type, "\r\n")) {
+		api_reply_error(r, 400, "field 'content_type' is not a media type (type/subtype)");
+		goto done;
+	}
+	if (!body == !b64) {
+		api_reply_error(r, 400, "exactly one of the fields 'body' and 'body_base64' is needed");
+		goto done;
+	}
+	if (body) {
+		m->body = body;
+		m->len = json_string_length(json_object_get(j, "body"));
+	} else {
+		word32 n = (word32)strlen(b64) * 3 / 4 + 4;
+		if (!(o->body = malloc(n))) {
+			api_reply_error(r, 500, "out of memory");
+			goto done;
+		}
+		size_t bl = strlen(b64);
+		/* the alphabet and length of RFC 4648 §4 (wolfSSL is lenient about both) */
+		if (bl % 4 || strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				     "0123456789+/=") != bl ||
+		    (bl && Base64_Decode((const byte *)b64, (word32)bl, o->body, &n))) {
+			api_reply_error(r, 400, "field 'body_base64' is not base64");
+			goto done;
+		}
+		m->body = o->body;
+		m->len = strlen(b64) ? n : 0;
+	}
+	if (mid) {
+		if (strlen(mid) > MSRP_ID_MSGID_LEN || strlen(mid) < 4) {
+			api_reply_error(r, 400, "field 'message_id' must have 4 to %d characters",
+					MSRP_ID_MSGID_LEN);
+			goto done;
+		}
+		memcpy(m->message_id, mid, strlen(mid) + 1);
+	}
+	ask(r, o);
+	return;
+done:
+	op_free(o);
+}
+
+static void h_answer(struct api_req *r)
+{
+	static const char *const fields[] = { "accept_types", NULL };
+	json_t *j = body_object(r, 1);
+	if (!j)
+		return;
+	struct op *o = op_new(r, OP_ANSWER, api_req_param(r, "id"));
+	if (!o) {
+		json_decref(j);
+		return;
+	}
+	o->root = j;
+	if (only_fields(r, j, fields) < 0 || types_field(r, j, o->types, &o->ntypes) < 0) {
+		op_free(o);
+		return;
+	}
+	ask(r, o);
+}
+
+static void h_reject(struct api_req *r)
+{
+	static const char *const fields[] = { "code", NULL };
+	json_t *j = body_object(r, 1);
+	if (!j)
+		return;
+	struct op *o = op_new(r, OP_REJECT, api_req_param(r, "id"));
+	if (!o) {
+		json_decref(j);
+		return;
+	}
+	o->root = j;
+	json_t *c = json_object_get(j, "code");
+	o->code = 486;
+	if (only_fields(r, j, fields) < 0) {
+		op_free(o);
+		return;
+	}
+	if (c && (!json_is_integer(c) || json_integer_value(c) < 300 ||
+		  json_integer_value(c) > 699)) {
+		api_reply_error(r, 400, "field 'code' must be a SIP status from 300 to 699");
+		op_free(o);
+		return;
+	}
+	if (c)
+		o->code = (int)json_integer_value(c);
+	ask(r, o);
+}
+
+/* ---- GET /v1/sessions: every worker's page, merged by id ---------------------------------- */
+
+static int json_id_cmp(const void *a, const void *b)
+{
+	const char *x = json_string_value(json_object_get(*(json_t *const *)a, "id"));
+	const char *y = json_string_value(json_object_get(*(json_t *const *)b, "id"));
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+static void render_list(struct api_req *r, struct api_gather *g)
+{
+	struct op *o = api_gather_arg(g);
+	size_t total = 0, more = 0;
+	for (unsigned i = 0; i < api_gather_n(g); i++) {
+		struct slot *s = api_gather_slot(g, i);
+		total += s->obj ? json_array_size(s->obj) : 0;
+		more += s->more;
+	}
+	json_t **v = malloc((total + 1) * sizeof(*v));
+	json_t *page = json_array();
+	if (!v || !page) {
+		free(v);
+		json_decref(page);
+		api_reply_error(r, 500, "out of memory");
+		return;
+	}
+	size_t n = 0;
+	for (unsigned i = 0; i < api_gather_n(g); i++) {
+		struct slot *s = api_gather_slot(g, i);
+		for (size_t k = 0; s->obj && k < json_array_size(s->obj); k++)
+			v[n++] = json_array_get(s->obj, k);
+	}
+	qsort(v, n, sizeof(*v), json_id_cmp);
+	for (size_t i = 0; i < n && i < o->limit; i++)
+		json_array_append(page, v[i]);
+	int last = n <= o->limit && !more;
+	const char *next = last || !o->limit ? NULL
+			   : json_string_value(json_object_get(v[(n < o->limit ? n : o->limit) - 1], "id"));
+	free(v);
+	api_reply_json(r, 200, json_pack("{s:o, s:s?}", "sessions", page, "next", next));
+}
+
+static void h_list(struct api_req *r)
+{
+	static const char *const states[] = { "connecting", "ringing", "established", "ending",
+					      "ended", "failed", NULL };
+	const char *state = api_req_query(r, "state"), *after = api_req_query(r, "after");
+	const char *limit = api_req_query(r, "limit");
+	struct op *o;
+	if (state) {
+		int ok = 0;
+		for (unsigned i = 0; states[i] && !ok; i++)
+			ok = !strcmp(state, states[i]);
+		if (!ok) {
+			api_reply_error(r, 400, "query 'state' must be one of connecting, ringing, "
+					"established, ending, ended, failed");
+			return;
+		}
+	}
+	if (after && strlen(after) != GW_UA_ID_LEN) {
+		api_reply_error(r, 400, "query 'after' is not a session id");
+		return;
+	}
+	char *end = NULL;
+	long lim = limit ? strtol(limit, &end, 10) : LIST_DEFAULT;
+	if (limit && (!*limit || *end || lim < 1 || lim > LIST_MAX)) {
+		api_reply_error(r, 400, "query 'limit' must be an integer from 1 to %d", LIST_MAX);
+		return;
+	}
+	if (!(o = op_new(r, OP_LIST, NULL)))
+		return;
+	o->limit = (unsigned)lim;
+	o->state = state;
+	if (after) {
+		memcpy(o->after_buf, after, GW_UA_ID_LEN + 1);
+		o->after = o->after_buf;
+	}
+	/* <state> is one of the static names: keep ours, not the request's */
+	for (unsigned i = 0; state && states[i]; i++)
+		if (!strcmp(state, states[i]))
+			o->state = states[i];
+	if (!ua_sh) {
+		op_free(o);
+		api_reply_json(r, 200, json_pack("{s:[], s:n}", "sessions", "next"));
+		return;
+	}
+	if (api_gather(r, sizeof(struct slot), run, render_list, cleanup, o) < 0)
+		op_free(o);
+}
+
+static const struct api_route routes[] = {
+	{ "POST", "/v1/sessions", h_create, API_RF_IDEMPOTENT },
+	{ "GET", "/v1/sessions", h_list, 0 },
+	{ "GET", "/v1/sessions/{id}", h_get, 0 },
+	{ "DELETE", "/v1/sessions/{id}", h_end, 0 },
+	{ "POST", "/v1/sessions/{id}/messages", h_send, API_RF_IDEMPOTENT },
+	{ "POST", "/v1/sessions/{id}/answer", h_answer, 0 },
+	{ "POST", "/v1/sessions/{id}/reject", h_reject, 0 },
+};
+
+int api_sessions_register(struct gw_ua_shared *sh)
+{
+	ua_sh = sh;
+	return api_routes_register(routes, sizeof(routes) / sizeof(routes[0]));
+}

@@ -1,0 +1,13 @@
+/* api_sessions.h — the REST routes of the MSRP user agent's sessions (/v1/sessions...), see
+ * api_sessions.c for the list and gateway/gw_ua.h for what they do. */
+#ifndef API_SESSIONS_H
+#define API_SESSIONS_H
+
+struct gw_ua_shared;
+
+/* Registers the routes (main thread, before api_start): they ask the workers' user agents
+ * of <sh>, which must outlive api_stop(). <sh> NULL: the routes answer 503 (no user agent).
+ * 0 or the -errno of api_routes_register(). */
+int api_sessions_register(struct gw_ua_shared *sh);
+
+#endif
