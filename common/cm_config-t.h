@@ -182,6 +182,11 @@ struct cm_config_ua {
 	char *relay_password;
 };
 
+struct cm_config_dns {
+	struct cm_strlist servers; /* "1.2.3.4", "[::1]:5353"; empty = /etc/resolv.conf */
+	int64_t timeout_ms;        /* first try per server (c-ares doubles it each round) */
+};
+
 struct cm_config_tls {
 	int min_version;           /* enum cm_tls_version */
 };
@@ -200,6 +205,7 @@ struct cm_config {
 	struct cm_config_relay relay;
 	struct cm_config_sip sip;
 	struct cm_config_ua ua;
+	struct cm_config_dns dns;
 	struct cm_config_tls tls;
 	struct cm_config_log log;
 };

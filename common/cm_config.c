@@ -234,6 +234,11 @@ static const struct cm_config_key cm_schema[] = {
 	K_STR("ua", "relay_password", ua.relay_password, "", CM_CFG_F_SECRET,
 	      "password for AUTH at ua.relay"),
 
+	K_LIST("dns", "servers", dns.servers, "", 0,
+	       "name servers (numeric, optional :port) of every look-up; empty = /etc/resolv.conf"),
+	K_DUR("dns", "timeout", dns.timeout_ms, "2s", 10, 60000,
+	      "first try of a DNS query per server; c-ares doubles it on each later round"),
+
 	K_ENUM("tls", "min_version", tls.min_version, tls_names, "1.2",
 	       "lowest TLS version accepted"),
 

@@ -76,6 +76,7 @@ struct gw_ua_shared {
 	struct msrp_ua_cfg msrp;       /* msrp.chunk_size and the reassembly bounds */
 	char relay[GW_UA_MAX_URI];     /* ua.relay: every session through it; "" = none */
 	char relay_user[128], relay_pass[256];
+	struct eng_dns_config dns;     /* dns.servers (the config's strings), dns.timeout */
 	struct sip_txn_cfg txn;
 	struct sip_limits limits;
 	struct sip_digest_creds *creds;
@@ -346,6 +347,10 @@ struct gw_ua_shared *gw_ua_shared_new(const struct cm_config *cfg, eng_engine *e
 	sh->invite_ms = (uint32_t)cfg->ua.invite_timeout_ms;
 	sh->max_sessions = (uint32_t)cfg->ua.max_sessions;
 	sh->max_queued = (uint32_t)cfg->ua.max_queued;
+	eng_dns_config_defaults(&sh->dns);
+	sh->dns.servers = (const char *const *)cfg->dns.servers.v;
+	sh->dns.nservers = cfg->dns.servers.n;
+	sh->dns.timeout_ms = (uint32_t)cfg->dns.timeout_ms;
 	snprintf(sh->relay, sizeof(sh->relay), "%s", cfg->ua.relay);
 	snprintf(sh->relay_user, sizeof(sh->relay_user), "%s", cfg->ua.relay_user);
 	snprintf(sh->relay_pass, sizeof(sh->relay_pass), "%s", cfg->ua.relay_password);
@@ -2247,7 +2252,6 @@ struct gw_ua *gw_ua_start(struct gw_ua_shared *sh, eng_worker *w, struct msrp_sv
 	struct sip_tp tp = { .send = tp_send, .arg = ua };
 	struct sip_tu tu = { .on_request = on_request, .on_response = on_response,
 			     .on_server_error = on_server_error, .on_ack = on_ack, .arg = ua };
-	struct eng_dns_config dc;
 	char derr[256];
 	ua->tp = sip_transport_new(w, &ua->pcfg, on_msg, ua);
 	ua->txl = ua->tp ? sip_txn_layer_new(w, &sh->txn, &tp, &tu) : NULL;
@@ -2258,8 +2262,7 @@ struct gw_ua *gw_ua_start(struct gw_ua_shared *sh, eng_worker *w, struct msrp_sv
 	sip_transport_set_tls(ua->tp, sh->tls_server, sh->tls_client);
 	sip_transport_set_bad_cb(ua->tp, on_bad, ua);
 	sip_transport_set_error_cb(ua->tp, on_tp_error, ua);
-	eng_dns_config_defaults(&dc);
-	if (!(ua->dns = eng_dns_new(w, &dc, derr, sizeof(derr))))
+	if (!(ua->dns = eng_dns_new(w, &sh->dns, derr, sizeof(derr))))
 		CM_WARN("sip: no resolver (%s): Request-URIs must hold IP addresses", derr);
 	for (size_t i = 0; i < sh->listen.n; i++) {
 		int port = sip_transport_listen(ua->tp, sh->listen.v[i], 1, err, errlen);

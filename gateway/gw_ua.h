@@ -50,7 +50,8 @@ struct msrp_svc;
 typedef int (*gw_publish_fn)(json_t *ev);
 
 /* The process-wide part, made on the main thread once the engine exists (before its
- * workers start): the configuration read into what the workers share (copied), the SIP
+ * workers start): the configuration read into what the workers share (copied, but for the
+ * dns.servers strings, which <cfg> must keep until the workers have started), the SIP
  * credentials, the TLS contexts. NULL with <err> filled. */
 struct gw_ua_shared *gw_ua_shared_new(const struct cm_config *cfg, eng_engine *e,
 				      gw_publish_fn publish, char *err, size_t errlen);

@@ -53,6 +53,10 @@ void msrp_svc_cfg_from(struct msrp_svc_cfg *out, const struct cm_config *cfg)
 	out->reasm.max_message = (uint64_t)cfg->msrp.max_message;
 	out->reasm.max_chunks = (uint32_t)cfg->msrp.max_chunks;
 	out->reasm.timeout_ms = (uint32_t)cfg->msrp.reassembly_timeout_ms;
+	eng_dns_config_defaults(&out->dns);
+	out->dns.servers = (const char *const *)cfg->dns.servers.v;
+	out->dns.nservers = cfg->dns.servers.n;
+	out->dns.timeout_ms = (uint32_t)cfg->dns.timeout_ms;
 }
 
 /* ---- requests ------------------------------------------------------------------------ */
@@ -189,7 +193,6 @@ struct msrp_svc *msrp_svc_start(eng_worker *w, const struct msrp_svc_cfg *cfg, c
 		goto fail;
 	}
 	if (cfg->relay) {
-		struct eng_dns_config dc;
 		char derr[256];
 		s->relay_sh = cfg->relay;
 		s->relay = msrp_relay_new(cfg->relay, w, s->mw);
@@ -197,8 +200,7 @@ struct msrp_svc *msrp_svc_start(eng_worker *w, const struct msrp_svc_cfg *cfg, c
 			snprintf(err, errlen, "relay: out of memory");
 			goto fail;
 		}
-		eng_dns_config_defaults(&dc);
-		s->dns = eng_dns_new(w, &dc, derr, sizeof(derr));
+		s->dns = eng_dns_new(w, &cfg->dns, derr, sizeof(derr));
 		if (!s->dns)
 			CM_WARN("relay: no resolver (%s): next hops must be IP addresses", derr);
 		s->pool = msrp_pool_new(s->mw, s->dns, cfg->client_tls, msrp_relay_ops(), s->relay);

@@ -12,6 +12,7 @@
 
 #include "common/cm_config-t.h"
 #include "engine/eng.h"
+#include "engine/eng_dns-t.h"
 #include "msrp/msrp_conn.h"
 #include "msrp/msrp_creds_src.h"
 #include "msrp/msrp_egress.h"
@@ -36,6 +37,8 @@ struct msrp_svc_cfg {
 	const struct msrp_egress_rules *egress_rules; /* relay.egress, or NULL */
 	const char *egress_hook;        /* relay.egress_hook, "" or NULL: none */
 	uint32_t hook_timeout_ms, hook_cache_ttl_ms;
+	struct eng_dns_config dns;      /* the worker's resolver (dns.servers, dns.timeout); its
+					 * server strings are the config's */
 };
 
 /* The embedded defaults, with the limits and timeouts of the [msrp] section of <cfg>. The

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/lib/dnsmasq.h"
 #include "tests/lib/msrp_client.h"
 #include "tests/lib/rcsgw_proc.h"
 #include "tests/lib/sipp.h"
@@ -986,4 +987,42 @@ Test(ua_cfg, sessions_go_through_the_configured_relay)
 	down();
 	cr_expect_eq(rcsgw_stop(relay, SIGTERM, 5000), 0);
 	unlink(ht);
+}
+
+/* ---- RFC 3263: a Request-URI with a host name, found by SRV ---------------------------------- */
+
+Test(ua_cfg, request_uri_found_by_srv)
+{
+	need_sipp();
+	if (!dnsmasq_available())
+		cr_skip_test("dnsmasq is not installed");
+	int phone = sipp_free_port();
+	char recs[256], e_dns[96];
+	snprintf(recs, sizeof(recs), "srv-host=_sip._udp.phones.test,pbx.phones.test,%d,10,0\n"
+		 "host-record=pbx.phones.test,127.0.0.1", phone);
+	struct dnsmasq dm;
+	cr_assert_eq(dnsmasq_start(&dm, recs), 0);
+	snprintf(e_dns, sizeof(e_dns), "RCSGW_DNS_SERVERS=%s", dm.addr);
+	up_with((const char *[]){ e_dns, NULL });
+	fx.uas_port = phone;
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	json_t *s = session_up("uas_msrp.xml", NULL, "sip:bob@phones.test", NULL, &c, f);
+	char path[128], msgs[16384];
+	snprintf(path, sizeof(path), "/v1/sessions/%s", jstr(s, "id"));
+	cr_assert_eq(api("DELETE", path, NULL, NULL, NULL), 204);
+	sipp_done(0);
+	sipp_log_tail(fx.logdir, SIPP_LOG_MESSAGES, msgs, sizeof(msgs));
+	cr_expect(strstr(msgs, "INVITE sip:bob@phones.test SIP/2.0") != NULL, "%s", msgs);
+	/* a name that does not exist: the session fails, 503 unresolvable */
+	json_t *n = create("sip:nobody@nowhere.test", NULL);
+	json_t *ev = event("session.failed", jstr(n, "id"), 8000);
+	cr_expect_str_eq(jstr(ev, "reason"), "unresolvable");
+	json_decref(ev);
+	json_decref(n);
+	mc_close(&c);
+	free(f);
+	json_decref(s);
+	down();
+	dnsmasq_stop(&dm);
 }

@@ -417,6 +417,8 @@ Test(config, env_every_type)
 		"RCSGW_UA_RELAY=msrp://relay.example.net:2855;tcp",
 		"RCSGW_UA_RELAY_USER=gw",
 		"RCSGW_UA_RELAY_PASSWORD=pw",
+		"RCSGW_DNS_SERVERS=10.0.0.53,[::1]:5353",
+		"RCSGW_DNS_TIMEOUT=500ms",
 		"RCSGW_TLS_MIN_VERSION=1.3",
 		"RCSGW_LOG_LEVEL=warn",
 		"RCSGW_LOG_FORMAT=json",
@@ -501,6 +503,9 @@ Test(config, env_every_type)
 	cr_expect_str_eq(c.ua.auto_answer.v[1], "sip:echo@*");
 	cr_expect_eq(c.ua.max_sessions, 50);
 	cr_expect_eq(c.ua.max_queued, 3);
+	cr_assert_eq(c.dns.servers.n, 2);
+	cr_expect_str_eq(c.dns.servers.v[1], "[::1]:5353");
+	cr_expect_eq(c.dns.timeout_ms, 500);
 	cr_expect_str_eq(c.ua.relay, "msrp://relay.example.net:2855;tcp");
 	cr_expect_str_eq(c.ua.relay_user, "gw");
 	cr_expect_str_eq(c.ua.relay_password, "pw");
