@@ -1574,8 +1574,9 @@ static void invite_2xx(struct gw_sess *s, const struct sip_msg *resp)
 	}
 	s->have_dlg = 1;
 	send_ack(s);
-	if (s->cancel_wanted || s->state == ST_ENDING) {
-		/* the 2xx crossed our CANCEL (§15): the call is up, end it */
+	if (s->cancel_wanted || s->state == ST_ENDING || s->state == ST_ENDED ||
+	    s->state == ST_FAILED) {
+		/* the 2xx crossed our CANCEL (§15), or came after we gave up: up, so end it */
 		send_bye(s);
 		sess_over(s, ST_ENDED, "local", "cancelled", 0);
 		return;
