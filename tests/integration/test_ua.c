@@ -340,6 +340,47 @@ Test(ua, outgoing_session_ended_by_the_phone)
 	json_decref(s);
 }
 
+Test(ua, outgoing_session_where_the_phone_connects)
+{
+	need_sipp();
+	/* the phone answers a=setup:active: it opens the MSRP connection to rcsgw's listener and
+	 * binds with its first SEND (through the relay's dispatch, maybe to another worker) */
+	const char *to = start_uas("uas_msrp.xml", (const char *[]){ "$setup", "active", NULL });
+	json_t *s = create(to, NULL);
+	const char *id = jstr(s, "id");
+	char offer[512], hp[64], fp[128];
+	cr_assert_geq(sipp_log_wait(fx.logdir, "offer_path=(.*)", offer, sizeof(offer), 5000), 0);
+	cr_expect(strstr(offer, id) != NULL, "%s", offer);
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	snprintf(hp, sizeof(hp), HOST ":%d", fx.msrp);
+	cr_assert_eq(mc_connect(&c, hp, 3000), 0);
+	snprintf(fp, sizeof(fp), "msrp://" HOST ":%d/phone1sid;tcp", fx.ml_port);
+	struct mc_send snd = { .to_path = offer, .from_path = fp, .message_id = "bind-1",
+			       .content_type = "text/plain", .body = "hi gw", .body_len = 5 };
+	cr_assert_eq(mc_send_send(&c, "tbind001", &snd), 0);
+	cr_assert_eq(mc_read_frame(&c, f, 5000), 0);
+	cr_expect(!f->is_request && f->status == 200, "bind SEND answered %d", f->status);
+	json_decref(event("session.established", id, 5000));
+	json_t *ev = event("message.received", id, 5000);
+	cr_expect_str_eq(jstr(ev, "body"), "hi gw");
+	json_decref(ev);
+	char path[128];
+	json_t *r = NULL;
+	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
+	cr_assert_eq(api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"back\"}", &r,
+			 NULL), 202);
+	json_decref(r);
+	read_send(&c, f); /* on the phone's connection */
+	cr_expect_eq(f->body_len, 4);
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_assert_eq(api("DELETE", path, NULL, NULL, NULL), 204);
+	sipp_done(0);
+	mc_close(&c);
+	free(f);
+	json_decref(s);
+}
+
 static void outgoing_refused(const char *scenario, int code)
 {
 	const char *to = start_uas(scenario, NULL);
