@@ -1573,20 +1573,23 @@ static void invite_2xx(struct gw_sess *s, const struct sip_msg *resp)
 		return;
 	}
 	s->have_dlg = 1;
-	send_ack(s);
 	if (s->cancel_wanted || s->state == ST_ENDING || s->state == ST_ENDED ||
 	    s->state == ST_FAILED) {
 		/* the 2xx crossed our CANCEL (§15), or came after we gave up: up, so end it */
+		send_ack(s);
 		send_bye(s);
 		sess_over(s, ST_ENDED, "local", "cancelled", 0);
 		return;
 	}
+	/* the MSRP session first: an answerer that connects (a=setup:active) may bind as soon
+	 * as our ACK reaches it */
 	struct sdp_msrp_media off;
 	int rc = take_peer_sdp(s, resp->body, NULL);
 	if (rc == 0)
 		rc = our_media(s, &off);
 	if (rc == 0)
 		rc = msrp_open(s, &off, &s->peer, 1);
+	send_ack(s);
 	if (rc < 0) {
 		CM_INFO("ua %s: the answer's MSRP media is unusable (%s): BYE", s->id, strerror(-rc));
 		send_bye(s);

@@ -351,6 +351,15 @@ Test(ua, outgoing_session_where_the_phone_connects)
 	char offer[512], hp[64], fp[128];
 	cr_assert_geq(sipp_log_wait(fx.logdir, "offer_path=(.*)", offer, sizeof(offer), 5000), 0);
 	cr_expect(strstr(offer, id) != NULL, "%s", offer);
+	/* the phone connects once it has our ACK (before it, rcsgw may not have the answer) */
+	char msgs[16384];
+	for (int i = 0; i < 250; i++) {
+		sipp_log_tail(fx.logdir, SIPP_LOG_MESSAGES, msgs, sizeof(msgs));
+		if (strstr(msgs, "\nACK sip:"))
+			break;
+		usleep(20000);
+	}
+	cr_assert(strstr(msgs, "\nACK sip:") != NULL, "no ACK:\n%s", msgs);
 	struct msrp_client c;
 	struct mc_frame *f = malloc(sizeof(*f));
 	snprintf(hp, sizeof(hp), HOST ":%d", fx.msrp);
