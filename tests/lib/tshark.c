@@ -64,6 +64,8 @@ static int mark_open(struct tshark_cap *c)
 	return 0;
 }
 
+static int wait_marker(struct tshark_cap *c, int again_ms);
+
 int tshark_start(struct tshark_cap *c, const char *filter, const char *dir)
 {
 	char line[512], said[2048] = "", cfilter[2048];
@@ -111,8 +113,13 @@ int tshark_start(struct tshark_cap *c, const char *filter, const char *dir)
 		int r = left > 0 ? proc_read_line(c->err_fd, line, sizeof(line), (int)left) : -1;
 		if (r < 0)
 			break;
-		if (strstr(line, "Capturing on"))
-			return 0;
+		/* "Capturing on" comes before the kernel hands packets over: a first marker in
+		 * the file is the proof that what follows is captured */
+		if (strstr(line, "Capturing on")) {
+			if (wait_marker(c, 100) == 0)
+				return 0;
+			break;
+		}
 		said_len += (size_t)snprintf(said + said_len, sizeof(said) - said_len, "%s\n",
 					     line);
 		if (said_len >= sizeof(said))
@@ -156,8 +163,10 @@ static int file_has(const char *path, const char *mark, size_t len, long *from)
  * it in the file: dumpcap flushes the file before it reports a packet count on stderr,
  * and lo delivers in order, so all that was sent before it is on disk then. The kernel
  * hands captured packets over in blocks, late: a capture stopped without this loses the
- * last few hundred milliseconds. 0, or -ETIMEDOUT. */
-static int wait_marker(struct tshark_cap *c)
+ * last few hundred milliseconds. At the start the capture itself may not be on yet when
+ * dumpcap says so (what is sent then is lost): the marker goes again every <again_ms>
+ * (0: once) until one is in the file. 0, or -ETIMEDOUT. */
+static int wait_marker(struct tshark_cap *c, int again_ms)
 {
 	static unsigned seq;
 	struct sockaddr_in to = { .sin_family = AF_INET,
@@ -165,20 +174,28 @@ static int wait_marker(struct tshark_cap *c)
 	char mark[64], junk[512];
 	long from = 0;
 
-	int len = snprintf(mark, sizeof(mark), "rcsgw-capture-end-%d-%u-%lld", (int)getpid(),
+	/* one text for every datagram of this wait: any one of them in the file will do */
+	int len = snprintf(mark, sizeof(mark), "rcsgw-capture-mark-%d-%u-%lld", (int)getpid(),
 			   ++seq, now_ms());
 	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (sendto(c->mark_fd, mark, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
-		return -errno;
-	long long end = now_ms() + STOP_MS;
-	while (!file_has(c->file, mark, (size_t)len, &from)) {
-		long long left = end - now_ms();
+	long long end = now_ms() + STOP_MS, next = 0;
+	for (;;) {
+		if (now_ms() >= next) {
+			if (sendto(c->mark_fd, mark, (size_t)len, 0, (struct sockaddr *)&to,
+				   sizeof(to)) < 0)
+				return -errno;
+			next = again_ms ? now_ms() + again_ms : end;
+		}
+		if (file_has(c->file, mark, (size_t)len, &from))
+			return 0;
+		long long left = (next < end ? next : end) - now_ms();
 		struct pollfd p = { .fd = c->err_fd, .events = POLLIN };
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0 ||
+		if (now_ms() >= end)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, left > 0 ? (int)left : 0) > 0 &&
 		    read(c->err_fd, junk, sizeof(junk)) <= 0)
 			return -ETIMEDOUT;
 	}
-	return 0;
 }
 
 int tshark_stop(struct tshark_cap *c)
@@ -187,7 +204,7 @@ int tshark_stop(struct tshark_cap *c)
 	int rc = 0;
 
 	if (c->pid > 0) {
-		rc = wait_marker(c);
+		rc = wait_marker(c, 0);
 		kill(c->pid, SIGINT);
 		if (proc_wait(c->pid, STOP_MS) == -1) {
 			kill(c->pid, SIGKILL);

@@ -34,8 +34,8 @@ int tshark_available(void);
 
 /* Starts capturing on lo, only what capture filter <filter> (pcap syntax, e.g. "port 5060
  * or port 2855"; NULL: everything) lets through, into <dir>/capture.pcapng (<dir> must
- * exist). Returns once dumpcap says "Capturing on" (within 5 s): what is sent after that
- * is in the file. 0, or -EPERM (no right to capture), -ECHILD (dumpcap exited: its words
+ * exist). Returns once a marker datagram sent after dumpcap said "Capturing on" is in the
+ * file (within 5 s each): what is sent after that is captured. 0, or -EPERM (no right to capture), -ECHILD (dumpcap exited: its words
  * went to stderr), -ETIMEDOUT. On failure nothing is left running.
  * dumpcap reports its packet count on a pipe that tshark_stop() reads: keep a capture
  * shorter than a few minutes of steady traffic or the pipe fills and dumpcap stalls. */
