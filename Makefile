@@ -130,6 +130,11 @@ bench: $(BUILD)/engfwd $(BUILD)/rcsbench
 bench-relay: $(BUILD)/engfwd $(BUILD)/rcsbench $(BUILD)/rcsgw
 	@BUILD=$(BUILD) sh bench/relay.sh
 
+# rcsgw's MSRP user agent over REST: session set-up rate, message throughput (bench/README.md)
+.PHONY: bench-ua
+bench-ua: $(BUILD)/rcsbench $(BUILD)/rcsgw
+	@BUILD=$(BUILD) sh bench/ua.sh
+
 clean:
 	rm -rf build build-asan build-fuzz
 
