@@ -295,15 +295,14 @@ static int bind_to(struct msrp_ua_sess *s, struct msrp_conn *mc, struct msrp_ua_
 	return 0;
 }
 
-/* RFC 4975 §5.4: the side that connects sends first; an empty SEND binds the session. */
-static void send_bind(struct msrp_ua_sess *s)
+/* RFC 4975 §5.4: the side that connects sends first; an empty SEND binds the session.
+ * 0, or -EIO (nothing sent: the caller ends the session, or refuses to open it). */
+static int send_bind(struct msrp_ua_sess *s)
 {
 	char tid[MSRP_ID_TID_LEN + 1], msgid[MSRP_ID_MSGID_LEN + 1];
 	struct msrp_range r = { .start = 1, .end = 0, .total = 0 };
-	if (msrp_id_tid(tid, sizeof(tid)) < 0 || msrp_id_message(msgid, sizeof(msgid)) < 0) {
-		sess_end(s, -EIO);
-		return;
-	}
+	if (msrp_id_tid(tid, sizeof(tid)) < 0 || msrp_id_message(msgid, sizeof(msgid)) < 0)
+		return -EIO;
 	struct msrp_out m = {
 		.tid = { tid, MSRP_ID_TID_LEN }, .method = MSRP_M_SEND,
 		.to_path = { s->to_path, strlen(s->to_path) },
@@ -313,8 +312,9 @@ static void send_bind(struct msrp_ua_sess *s)
 	struct ua_txn *t = txn_new(s, msgid, 1);
 	if (!t || msrp_conn_request(s->mc, &m, NULL, 0, MSRP_FLAG_END, txn_resp, t) < 0) {
 		free(t);
-		sess_end(s, -EIO);
+		return -EIO;
 	}
+	return 0;
 }
 
 static void connected(void *arg, struct msrp_conn *mc, int err)
@@ -329,7 +329,8 @@ static void connected(void *arg, struct msrp_conn *mc, int err)
 		sess_end(s, err ? err : -ENOMEM);
 		return;
 	}
-	send_bind(s);
+	if (send_bind(s) < 0)
+		sess_end(s, -EIO);
 }
 
 /* ---- sessions ------------------------------------------------------------------------- */
@@ -374,6 +375,24 @@ struct msrp_ua_sess *msrp_ua_open(struct msrp_ua *ua, const struct msrp_ua_sess_
 		goto fail;
 	}
 	ua->st.opened++;
+	if (s->active && ua->pool) {
+		/* a connection to that hop already open and free: bound now, no wait for the
+		 * pool's callback (which comes on the next timer tick) */
+		struct msrp_hop hop;
+		struct msrp_conn *open = msrp_hop_direct(&first, &hop) == 0
+						 ? msrp_pool_peek_hop(ua->pool, &hop) : NULL;
+		struct msrp_ua_conn *uc = open ? conn_state(open) : NULL;
+		if (uc && bind_to(s, open, uc) == 0) {
+			if (send_bind(s) == 0) {
+				*err = 0;
+				return s;
+			}
+			msrp_sess_unbind(&s->s);
+			msrp_sess_remove(&ua->sessions, &s->s);
+			*err = -EIO;
+			goto fail;
+		}
+	}
 	if (s->active) {
 		struct ua_wait *wt = calloc(1, sizeof(*wt));
 		if (!wt || !ua->pool) {
