@@ -135,6 +135,13 @@ struct gw_queued {
 	char body[];
 };
 
+/* What a session needs while it is not over (about 6 KiB: a lingering session keeps the
+ * rest, some 2 KiB). */
+struct gw_call {
+	struct sdp_msrp_media peer;    /* the peer's MSRP stream, slices into gw_sess.peer_sdp */
+	struct sip_dialog dlg;
+};
+
 struct gw_sess {
 	struct msrp_sess ent;          /* first: the table's entry is the session */
 	struct gw_ua *ua;
@@ -167,8 +174,7 @@ struct gw_sess {
 	struct gw_sess *rnext, **rprev;
 	char *our_sdp, *peer_sdp;
 	size_t our_sdp_len, peer_sdp_len;
-	struct sdp_msrp_media peer;    /* slices into peer_sdp */
-	struct sip_dialog dlg;
+	struct gw_call *c;             /* the call's state, freed when the session is over */
 	int have_dlg;
 	char *ack_msg;                 /* outgoing: the ACK, sent again for each 2xx */
 	size_t ack_len;
@@ -736,6 +742,7 @@ static void sess_free(struct gw_sess *s)
 	free(s->our_sdp);
 	free(s->peer_sdp);
 	free(s->ack_msg);
+	free(s->c);
 	free(s);
 }
 
@@ -829,6 +836,16 @@ static void sess_over(struct gw_sess *s, enum gw_state st, const char *by, const
 	}
 	q_clear(s);
 	eng_timer_cancel(&s->rtx);
+	/* what only a live call needs goes now; the INVITE stays (a late 2xx is ACKed and
+	 * BYEd from it) */
+	s->have_dlg = 0;
+	free(s->c);
+	s->c = NULL;
+	free(s->our_sdp);
+	free(s->peer_sdp);
+	free(s->ack_msg);
+	s->our_sdp = s->peer_sdp = s->ack_msg = NULL;
+	s->our_sdp_len = s->peer_sdp_len = s->ack_len = 0;
 	if (st == ST_FAILED) {
 		ua->st.failed++;
 		sess_publish(s, "session.failed",
@@ -856,7 +873,9 @@ static struct gw_sess *sess_new(struct gw_ua *ua, const char *id, const char *fr
 	struct gw_sess *s = calloc(1, sizeof(*s));
 	size_t lf = strlen(from) + 1, lt = strlen(to) + 1, lr = strlen(ruri) + 1;
 	size_t lh = strlen(hdrs ? hdrs : "") + 1;
-	if (!s || !(s->strs = malloc(lf + lt + lr + lh))) {
+	if (!s || !(s->c = calloc(1, sizeof(*s->c))) || !(s->strs = malloc(lf + lt + lr + lh))) {
+		if (s)
+			free(s->c);
 		free(s);
 		*code = 503;
 		return NULL;
@@ -868,6 +887,7 @@ static struct gw_sess *sess_new(struct gw_ua *ua, const char *id, const char *fr
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	if (msrp_sess_add(&ua->sessions, &s->ent, sl(s->id)) < 0) {
 		free(s->strs);
+		free(s->c);
 		free(s);
 		*code = 409;
 		return NULL;
@@ -928,7 +948,7 @@ static int our_sdp(struct gw_sess *s, const struct sdp *offer, struct sdp_msrp_a
 	return 0;
 }
 
-/* Takes <body> as the peer's SDP: copied, its MSRP stream read into s->peer. 0, -ENOENT
+/* Takes <body> as the peer's SDP: copied, its MSRP stream read into s->c->peer. 0, -ENOENT
  * (no MSRP stream), -EINVAL (malformed), -ENOMEM. <out> (may be NULL) gets the parsed
  * description (slices into the copy). */
 static int take_peer_sdp(struct gw_sess *s, cm_slice body, struct sdp *out)
@@ -947,7 +967,7 @@ static int take_peer_sdp(struct gw_sess *s, cm_slice body, struct sdp *out)
 	s->peer_sdp = c;
 	s->peer_sdp_len = body.len;
 	c = NULL;
-	s->peer = m;
+	s->c->peer = m;
 	size_t o = 0;
 	s->peer_types[0] = '\0';
 	for (unsigned i = 0; i < m.ntypes && o + m.types[i].len + 2 < sizeof(s->peer_types); i++)
@@ -1321,7 +1341,7 @@ static int msrp_open(struct gw_sess *s, const struct sdp_msrp_media *off,
 		return -EPROTO;
 	char uri[400], path[2400];
 	our_msrp_uri(s, uri, sizeof(uri));
-	const struct sdp_msrp_media *p = &s->peer;
+	const struct sdp_msrp_media *p = &s->c->peer;
 	const char *rp = s->ua->relay ? s->ua->relay->use_path : "";
 	int pn = snprintf(path, sizeof(path), "%s%s%.*s", rp, *rp ? " " : "",
 			  (int)p->path_text.len, p->path_text.p);
@@ -1498,14 +1518,14 @@ static int send_in_dialog(struct gw_sess *s, cm_slice method)
 	if (ua->sh->user_agent[0])
 		h[n++] = (struct sip_hdr){ SIP_H_USER_AGENT, CM_SLICE_NULL, sl(ua->sh->user_agent) };
 	/* the Via names the transport of the next hop: the first route, else the target */
-	next = sip_dialog_nroutes(&s->dlg) ? sip_dialog_route(&s->dlg, 0)
-					   : sip_dialog_remote_target(&s->dlg);
+	next = sip_dialog_nroutes(&s->c->dlg) ? sip_dialog_route(&s->c->dlg, 0)
+					   : sip_dialog_remote_target(&s->c->dlg);
 	if (dest_of_uri(ua, next, &d) < 0)
 		d = s->dest;
 	if (s->incoming && d.kind == s->dest.kind && d.kind != SIP_TP_UDP)
 		d = s->dest; /* the connection the call came on (RFC 5923 spirit): it gets through */
 	ssize_t len;
-	len = sip_dialog_request(&s->dlg, ua->wbuf, sizeof(ua->wbuf), method,
+	len = sip_dialog_request(&s->c->dlg, ua->wbuf, sizeof(ua->wbuf), method,
 				 via_for(s, &d, via, sizeof(via)),
 				 contact_for(s, &d, contact, sizeof(contact)), h, n, CM_SLICE_NULL,
 				 &next);
@@ -1530,14 +1550,14 @@ static int send_ack(struct gw_sess *s)
 {
 	struct gw_ua *ua = s->ua;
 	char via[512];
-	cm_slice next = sip_dialog_nroutes(&s->dlg) ? sip_dialog_route(&s->dlg, 0)
-						    : sip_dialog_remote_target(&s->dlg);
+	cm_slice next = sip_dialog_nroutes(&s->c->dlg) ? sip_dialog_route(&s->c->dlg, 0)
+						    : sip_dialog_remote_target(&s->c->dlg);
 	struct sip_dest d;
 	if (dest_of_uri(ua, next, &d) < 0)
 		d = s->dest;
 	if (d.kind == s->dest.kind && d.kind != SIP_TP_UDP)
 		d = s->dest;
-	ssize_t len = sip_dialog_ack(&s->dlg, ua->wbuf, sizeof(ua->wbuf), s->inv_cseq,
+	ssize_t len = sip_dialog_ack(&s->c->dlg, ua->wbuf, sizeof(ua->wbuf), s->inv_cseq,
 				     via_for(s, &d, via, sizeof(via)), NULL, 0, CM_SLICE_NULL, &next);
 	if (len < 0)
 		return (int)len;
@@ -1566,8 +1586,10 @@ static void invite_2xx(struct gw_sess *s, const struct sip_msg *resp)
 {
 	struct gw_ua *ua = s->ua;
 	struct sip_msg *req = &ua->scratch;
+	if (!s->c && !(s->c = calloc(1, sizeof(*s->c))))
+		return; /* over and out of memory: the peer's BYE or session timer ends it */
 	if (sip_parse_msg(&ua->pcfg, s->inv_msg, s->inv_len, req) < 0 ||
-	    sip_dialog_uac(&s->dlg, req, resp) < 0) {
+	    sip_dialog_uac(&s->c->dlg, req, resp) < 0) {
 		/* no dialog can be made of it: nothing to ACK it in */
 		sess_over(s, ST_FAILED, "remote", "bad_answer", 502);
 		return;
@@ -1588,7 +1610,7 @@ static void invite_2xx(struct gw_sess *s, const struct sip_msg *resp)
 	if (rc == 0)
 		rc = our_media(s, &off);
 	if (rc == 0)
-		rc = msrp_open(s, &off, &s->peer, 1);
+		rc = msrp_open(s, &off, &s->c->peer, 1);
 	send_ack(s);
 	if (rc < 0) {
 		CM_INFO("ua %s: the answer's MSRP media is unusable (%s): BYE", s->id, strerror(-rc));
@@ -1801,7 +1823,7 @@ static int do_answer(struct gw_sess *s)
 	struct sdp_msrp_media ans;
 	rc = our_media(s, &ans);
 	if (rc == 0)
-		rc = msrp_open(s, &s->peer, &ans, 0);
+		rc = msrp_open(s, &s->c->peer, &ans, 0);
 	if (rc < 0) {
 		CM_INFO("ua %s: MSRP session not opened (%s): BYE", s->id, strerror(-rc));
 		send_bye(s);
@@ -1909,12 +1931,12 @@ static void new_invite(struct gw_ua *ua, struct sip_txn *st, const struct sip_ms
 	ua->st.sessions_in++;
 	snprintf(s->types, sizeof(s->types), "%s", sh->types);
 	int rc = take_peer_sdp(s, req->body, NULL);
-	if (rc == 0 && !s->peer.port)
+	if (rc == 0 && !s->c->peer.port)
 		rc = -ENOENT;
 	if (rc == 0 && !(s->inv_msg = dup_slice((cm_slice){ req->method_name.p, req->len })))
 		rc = -ENOMEM;
 	s->inv_len = req->len;
-	if (rc == 0 && sip_dialog_uas(&s->dlg, req, sl(s->id), rand32() & 0x7fffffff) < 0)
+	if (rc == 0 && sip_dialog_uas(&s->c->dlg, req, sl(s->id), rand32() & 0x7fffffff) < 0)
 		rc = -EBADMSG;
 	if (rc < 0) {
 		code = rc == -ENOMEM ? 500 : rc == -EBADMSG ? 400 : 488;
@@ -1950,7 +1972,7 @@ static struct gw_sess *sess_of_request(struct gw_ua *ua, const struct sip_msg *r
 	if (sip_addr_parse(sip_msg_hdr(req, SIP_H_TO), &to) < 0 || to.tag.len != GW_UA_ID_LEN)
 		return NULL;
 	struct gw_sess *s = sess_find(ua, to.tag);
-	return s && s->have_dlg && sip_dialog_matches(&s->dlg, req) ? s : NULL;
+	return s && s->have_dlg && sip_dialog_matches(&s->c->dlg, req) ? s : NULL;
 }
 
 /* The session of in-dialog request <req>, or NULL with 481 answered (§12.2.2). */
@@ -1970,7 +1992,7 @@ static void in_bye(struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *r
 	struct gw_sess *s = dialog_or_481(ua, st, req);
 	if (!s)
 		return;
-	int code = sip_dialog_rx_request(&s->dlg, req);
+	int code = sip_dialog_rx_request(&s->c->dlg, req);
 	sip_txn_respond(st, code ? code : 200, CM_SLICE_NULL, sl(s->id), NULL, 0, CM_SLICE_NULL);
 	if (code)
 		return;
@@ -2003,7 +2025,7 @@ static void in_reinvite(struct gw_ua *ua, struct sip_txn *st, const struct sip_m
 	struct gw_sess *s = dialog_or_481(ua, st, req);
 	if (!s)
 		return;
-	int code = sip_dialog_rx_request(&s->dlg, req);
+	int code = sip_dialog_rx_request(&s->c->dlg, req);
 	if (!code && (s->inv || (!s->acked && s->incoming && s->dest.kind == SIP_TP_UDP &&
 				 eng_timer_armed(&s->rtx))))
 		code = 491; /* ours still in progress (§14.2) */
@@ -2012,8 +2034,8 @@ static void in_reinvite(struct gw_ua *ua, struct sip_txn *st, const struct sip_m
 		return;
 	}
 	char old_path[1200];
-	snprintf(old_path, sizeof(old_path), "%.*s", (int)s->peer.path_text.len,
-		 s->peer.path_text.p ? s->peer.path_text.p : "");
+	snprintf(old_path, sizeof(old_path), "%.*s", (int)s->c->peer.path_text.len,
+		 s->c->peer.path_text.p ? s->c->peer.path_text.p : "");
 	int rc = 0, offered = req->body.len > 0;
 	struct sdp_msrp_answer_res res = { 0 };
 	if (offered) {
@@ -2034,7 +2056,7 @@ static void in_reinvite(struct gw_ua *ua, struct sip_txn *st, const struct sip_m
 				0, CM_SLICE_NULL);
 		return;
 	}
-	sip_dialog_update(&s->dlg, req, 0);
+	sip_dialog_update(&s->c->dlg, req, 0);
 	char *c = dup_slice((cm_slice){ req->method_name.p, req->len });
 	if (c) {
 		free(s->inv_msg);
@@ -2048,9 +2070,9 @@ static void in_reinvite(struct gw_ua *ua, struct sip_txn *st, const struct sip_m
 			(cm_slice){ s->our_sdp, s->our_sdp_len });
 	rtx_start(s); /* over UDP: our 2xx again until the ACK */
 	struct sdp_msrp_media ours;
-	if (offered && (strcmp(old_path, "") == 0 || s->peer.path_text.len != strlen(old_path) ||
-			memcmp(s->peer.path_text.p, old_path, s->peer.path_text.len) || !s->ms) &&
-	    our_media(s, &ours) == 0 && msrp_open(s, &s->peer, &ours, 0) < 0) {
+	if (offered && (strcmp(old_path, "") == 0 || s->c->peer.path_text.len != strlen(old_path) ||
+			memcmp(s->c->peer.path_text.p, old_path, s->c->peer.path_text.len) || !s->ms) &&
+	    our_media(s, &ours) == 0 && msrp_open(s, &s->c->peer, &ours, 0) < 0) {
 		send_bye(s);
 		sess_over(s, ST_ENDED, "local", "msrp_failed", 0);
 	}
@@ -2070,7 +2092,7 @@ static void on_ack(void *arg, const struct sip_msg *ack, const struct sip_dest *
 	/* the answer to the offer of our 2xx (a re-INVITE that had none) */
 	struct sdp_msrp_media ours;
 	if (take_peer_sdp(s, ack->body, NULL) == 0 && our_media(s, &ours) == 0 &&
-	    msrp_open(s, &ours, &s->peer, 1) < 0) {
+	    msrp_open(s, &ours, &s->c->peer, 1) < 0) {
 		send_bye(s);
 		sess_over(s, ST_ENDED, "local", "msrp_failed", 0);
 	}
@@ -2196,7 +2218,8 @@ static void on_tp_error(void *arg, const struct sip_dest *dst, int err)
 		for (struct msrp_sess *e = ua->sessions.buckets[i]; e;) {
 			struct gw_sess *s = (struct gw_sess *)e;
 			e = e->hnext;
-			if (s->incoming || !s->inv || s->got_response || !same_dest(&s->dest, dst))
+			if (s->incoming || !s->inv || s->got_response || !same_dest(&s->dest, dst) ||
+			    s->state == ST_ENDED || s->state == ST_FAILED)
 				continue;
 			s->inv = NULL; /* its transaction times out unheard of (invite_response) */
 			if (s->state != ST_ENDING && !s->cancel_wanted && next_target(s))
@@ -2507,7 +2530,7 @@ int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg,
 	if (!m->message_id[0] && msrp_id_message(m->message_id, sizeof(m->message_id)) < 0)
 		return fail_msg(msg, len, 503, "no randomness");
 	if (s->peer_sdp) {
-		switch (sdp_msrp_may_send(&s->peer, sl(m->content_type), m->len)) {
+		switch (sdp_msrp_may_send(&s->c->peer, sl(m->content_type), m->len)) {
 		case SDP_MSRP_SEND_TYPE:
 			return fail_msg(msg, len, 415, "the peer does not accept that content type");
 		case SDP_MSRP_SEND_SIZE:
