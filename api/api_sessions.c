@@ -256,8 +256,8 @@ static struct op *op_new(struct api_req *r, enum op_kind kind, const char *id)
 		return NULL;
 	}
 	o->kind = kind;
-	if (id)
-		snprintf(o->id, sizeof(o->id), "%s", id);
+	if (id && strlen(id) == GW_UA_ID_LEN) /* any other length is no id of ours: 404 */
+		memcpy(o->id, id, GW_UA_ID_LEN + 1);
 	return o;
 }
 
@@ -468,9 +468,9 @@ static void h_reject(struct api_req *r)
 		op_free(o);
 		return;
 	}
-	if (c && (!json_is_integer(c) || json_integer_value(c) < 300 ||
+	if (c && (!json_is_integer(c) || json_integer_value(c) < 400 ||
 		  json_integer_value(c) > 699)) {
-		api_reply_error(r, 400, "field 'code' must be a SIP status from 300 to 699");
+		api_reply_error(r, 400, "field 'code' must be a SIP status from 400 to 699");
 		op_free(o);
 		return;
 	}
@@ -514,8 +514,8 @@ static void render_list(struct api_req *r, struct api_gather *g)
 	qsort(v, n, sizeof(*v), json_id_cmp);
 	for (size_t i = 0; i < n && i < o->limit; i++)
 		json_array_append(page, v[i]);
-	int last = n <= o->limit && !more;
-	const char *next = last || !o->limit ? NULL
+	int last = (n <= o->limit && !more) || !n;
+	const char *next = last ? NULL
 			   : json_string_value(json_object_get(v[(n < o->limit ? n : o->limit) - 1], "id"));
 	free(v);
 	api_reply_json(r, 200, json_pack("{s:o, s:s?}", "sessions", page, "next", next));

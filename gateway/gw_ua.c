@@ -55,6 +55,7 @@
 #define SDP_BUF 4096               /* bytes of an SDP we write */
 #define GW_AUTH_TRIES 2            /* 401/407 answered this many times per request */
 #define GW_TARGETS 4               /* RFC 3263 targets of an INVITE tried in turn */
+#define GW_BIND_MS 32000           /* a call up whose MSRP session is not bound by then ends */
 #define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS"
 
 /* ---- the process-wide part ----------------------------------------------------------- */
@@ -158,7 +159,7 @@ struct gw_sess {
 	const char *ended_by, *reason; /* static strings */
 	char *from, *to, *ruri, *hdrs; /* one allocation (strs) */
 	char *strs;
-	char types[512];               /* our accept-types, space-separated */
+	char types[GW_UA_MAX_TYPES_LEN + 1]; /* our accept-types, space-separated */
 	char peer_types[512];
 	uint32_t ntx;                  /* client transactions whose context is this session */
 	struct sip_txn *inv;           /* the INVITE's transaction while no final answer */
@@ -190,9 +191,10 @@ struct gw_sess {
 };
 
 static void sess_publish(struct gw_sess *s, const char *type, json_t *ev);
+static void rtx_fire(eng_timer *t);
 static void sess_over(struct gw_sess *s, enum gw_state st, const char *by, const char *reason,
 		      int code);
-static void send_bye(struct gw_sess *s);
+static int send_bye(struct gw_sess *s);
 static void relay_unwait(struct gw_sess *s);
 static unsigned relay_uris(const struct gw_ua *ua, cm_slice *out, unsigned max);
 
@@ -236,6 +238,16 @@ static char *dup_slice(cm_slice s)
 		p[s.len] = '\0';
 	}
 	return p;
+}
+
+/* 1 when <u> is printable ASCII (RFC 3261 §25.1: a URI escapes everything else), so that it
+ * can go into JSON and SIP as it is. */
+static int uri_text_ok(cm_slice u)
+{
+	for (size_t i = 0; i < u.len; i++)
+		if ((unsigned char)u.p[i] <= 0x20 || (unsigned char)u.p[i] >= 0x7f)
+			return 0;
+	return u.len > 0;
 }
 
 static uint32_t rand32(void)
@@ -825,6 +837,8 @@ static void sess_over(struct gw_sess *s, enum gw_state st, const char *by, const
 		return;
 	ua->nlive--;
 	relay_unwait(s);
+	if (s->incoming && s->inv) /* still unanswered: it gets the reason's code */
+		final_answer(s, code >= 300 && code <= 699 ? code : 500, NULL, 0, CM_SLICE_NULL);
 	s->state = (uint8_t)st;
 	s->ended_by = by;
 	s->reason = reason;
@@ -896,7 +910,7 @@ static struct gw_sess *sess_new(struct gw_ua *ua, const char *id, const char *fr
 	s->q_tail = &s->q_head;
 	s->created_ms = wall_ms();
 	eng_timer_init(&s->timer, linger_done, s);
-	eng_timer_init(&s->rtx, linger_done, s);
+	eng_timer_init(&s->rtx, rtx_fire, s);
 	ua->nsess++;
 	ua->nlive++;
 	return s;
@@ -1002,19 +1016,22 @@ struct gw_relay {
 	uint32_t tries;
 	eng_timer timer;               /* renewal, or a retry after a failure */
 	struct gw_sess *waiters;
+	int stopping;                  /* the worker stops: no retry, no renewal */
 };
 
 static void relay_start(struct gw_relay *r);
 static void send_first_invite(struct gw_sess *s);
 static int do_answer(struct gw_sess *s);
 
-/* 1 when the Use-Path is there and its connection still open. */
+/* 1 when the Use-Path is there and its connection still open (a closed one has left the
+ * pool). */
 static int relay_ready(struct gw_relay *r)
 {
-	if (r->state == RL_READY && msrp_pool_peek_hop(r->ua->pool, &r->hop) == r->mc)
+	if (r->state != RL_READY)
+		return 0;
+	if (msrp_pool_holds(r->ua->pool, r->mc))
 		return 1;
-	if (r->state == RL_READY) /* the connection went: AUTH again on a new one */
-		relay_start(r);
+	relay_start(r); /* the connection went: AUTH again on a new one */
 	return 0;
 }
 
@@ -1040,11 +1057,15 @@ static void relay_unwait(struct gw_sess *s)
 	s->relay_wait = 0;
 }
 
-/* The Use-Path came (<ok>) or the relay failed: what waited goes on, or fails. */
+/* The Use-Path came (<ok>) or the relay failed: what waited goes on, or fails. The list is
+ * taken whole first: one that has to wait again goes on the new list. */
 static void relay_wake(struct gw_relay *r, int ok)
 {
-	struct gw_sess *s;
-	while ((s = r->waiters)) {
+	struct gw_sess *s, *list = r->waiters;
+	if (list)
+		list->rprev = &list;
+	r->waiters = NULL;
+	while ((s = list)) {
 		relay_unwait(s);
 		if (!ok)
 			sess_over(s, ST_FAILED, "local", "relay_unavailable", 503);
@@ -1062,6 +1083,11 @@ static void relay_retry(eng_timer *t)
 
 static void relay_failed(struct gw_relay *r, const char *why)
 {
+	if (r->stopping) {
+		r->state = RL_IDLE;
+		r->mc = NULL;
+		return;
+	}
 	CM_LOG_RL(CM_LOG_WARN, "ua: relay %s: %s; again in 5 s", r->ua->sh->relay, why);
 	r->state = RL_IDLE;
 	r->mc = NULL;
@@ -1076,7 +1102,7 @@ static void relay_auth_resp(struct msrp_conn *mc, void *arg, int status,
 			    const struct msrp_msg *resp)
 {
 	struct gw_relay *r = arg;
-	if (mc != r->mc || r->state != RL_BUSY)
+	if (mc != r->mc || r->state != RL_BUSY || r->stopping)
 		return; /* an AUTH of a connection given up on */
 	if (status == 401 && resp && r->tries++ < 2) {
 		struct msrp_auth_params *ap = malloc(sizeof(*ap));
@@ -1241,6 +1267,7 @@ static void ev_ready(struct msrp_ua_sess *ms, void *arg)
 	if (s->state == ST_CONNECTING || s->state == ST_RINGING) {
 		s->state = ST_ESTABLISHED;
 		s->ua->st.established++;
+		eng_timer_cancel(&s->timer); /* the bind timeout */
 	}
 	if (!s->announced && s->state == ST_ESTABLISHED) {
 		s->announced = 1;
@@ -1258,9 +1285,11 @@ static void ev_message(struct msrp_ua_sess *ms, void *arg, struct msrp_reasm_msg
 	json_t *ev = json_pack("{s:s, s:s, s:I}", "message_id", m->message_id, "content_type",
 			       m->content_type ? m->content_type : "", "size", (json_int_t)m->len);
 	int text = m->content_type && !strncasecmp(m->content_type, "text/", 5);
-	if (ev && text && utf8_valid((const unsigned char *)m->data, m->len)) {
-		json_object_set_new(ev, "body", json_stringn(m->data ? m->data : "", m->len));
-	} else if (ev) {
+	json_t *tb = ev && text && utf8_valid((const unsigned char *)m->data, m->len)
+			     ? json_stringn(m->data ? m->data : "", m->len) : NULL;
+	if (tb) {
+		json_object_set_new(ev, "body", tb);
+	} else if (ev) { /* not text, or text jansson takes for no UTF-8: base64 */
 		word32 n = (word32)((m->len + 2) / 3 * 4 + 1);
 		char *b = malloc(n);
 		if (b && (!m->len ||
@@ -1467,8 +1496,11 @@ static int request(struct gw_sess *s, size_t len, const struct sip_dest *d, stru
 	int rc = sip_txn_request(s->ua->txl, s->ua->wbuf, len, d, s, &t);
 	if (rc == 0) {
 		s->ntx++;
-		if (out)
+		if (out) {
 			*out = t;
+			if (out == &s->inv) /* a new INVITE: its own 1xx allows its CANCEL */
+				s->got_provisional = s->got_response = 0;
+		}
 	}
 	return rc;
 }
@@ -1534,13 +1566,16 @@ static int send_in_dialog(struct gw_sess *s, cm_slice method)
 	return request(s, (size_t)len, &d, NULL);
 }
 
-static void send_bye(struct gw_sess *s)
+/* 0 when a BYE is on its way (its answer, or its timeout, comes to on_response). */
+static int send_bye(struct gw_sess *s)
 {
 	if (!s->have_dlg)
-		return;
-	if (send_in_dialog(s, CM_SLICE_LIT("BYE")) < 0)
-		CM_DEBUG("ua %s: BYE not sent", s->id);
+		return -ENOENT;
+	int rc = send_in_dialog(s, CM_SLICE_LIT("BYE"));
+	if (rc < 0)
+		CM_DEBUG("ua %s: BYE not sent (%s)", s->id, strerror(-rc));
 	s->have_dlg = 0; /* the dialog is over for us (§15) */
+	return rc;
 }
 
 /* ---- outgoing calls: the answers to our INVITE --------------------------------------- */
@@ -1582,6 +1617,25 @@ static int our_media(struct gw_sess *s, struct sdp_msrp_media *m)
 	return rc;
 }
 
+/* The call is up and its MSRP session is to be bound (by us or by the peer): when it is not
+ * by GW_BIND_MS, the call ends (a peer that never connects must not hold a session). */
+static void bind_timeout(eng_timer *t)
+{
+	struct gw_sess *s = t->arg;
+	if (s->state != ST_CONNECTING)
+		return;
+	CM_INFO("ua %s: the MSRP session was not bound within %d s: BYE", s->id, GW_BIND_MS / 1000);
+	send_bye(s);
+	sess_over(s, ST_FAILED, "local", "msrp_bind_timeout", 408);
+}
+
+static void bind_wait(struct gw_sess *s)
+{
+	eng_timer_cancel(&s->timer);
+	eng_timer_init(&s->timer, bind_timeout, s);
+	eng_timer_arm(s->ua->w, &s->timer, GW_BIND_MS);
+}
+
 static void invite_2xx(struct gw_sess *s, const struct sip_msg *resp)
 {
 	struct gw_ua *ua = s->ua;
@@ -1620,6 +1674,7 @@ static void invite_2xx(struct gw_sess *s, const struct sip_msg *resp)
 		return;
 	}
 	s->state = ST_CONNECTING; /* until the MSRP session is bound */
+	bind_wait(s);
 }
 
 /* 401/407: the INVITE again with credentials, when we have some for its realm. 1 when sent. */
@@ -1649,7 +1704,6 @@ static int next_target(struct gw_sess *s)
 	while (!s->got_response && s->tidx + 1 < s->ntargets) {
 		s->tidx++;
 		s->dest = s->targets[s->tidx];
-		s->got_response = 0;
 		ssize_t len = write_invite(s, s->inv_cseq + 1, SIP_H_OTHER, NULL);
 		if (len > 0 && request(s, (size_t)len, &s->dest, &s->inv) == 0)
 			return 1;
@@ -1667,8 +1721,7 @@ static void invite_response(struct gw_sess *s, struct sip_txn *ct, int status,
 	if (status < 200) {
 		if (status > 100 && s->state == ST_CONNECTING)
 			s->state = ST_RINGING;
-		if (status > 100)
-			s->got_provisional = 1;
+		s->got_provisional = 1; /* any 1xx, 100 included, allows a CANCEL (§9.1) */
 		if (s->cancel_wanted && s->got_provisional) {
 			s->cancel_wanted = 0;
 			send_cancel(s);
@@ -1706,6 +1759,10 @@ static void invite_timeout(eng_timer *t)
 	struct gw_sess *s = t->arg;
 	if (s->state != ST_CONNECTING && s->state != ST_RINGING)
 		return;
+	if (!s->inv) { /* still looking up its target or waiting for the relay */
+		sess_over(s, ST_FAILED, "local", "timeout", 408);
+		return;
+	}
 	s->state = ST_ENDING;
 	s->reason = "timeout";
 	if (s->got_provisional)
@@ -1819,6 +1876,7 @@ static int do_answer(struct gw_sess *s)
 	}
 	s->have_dlg = 1;
 	s->state = ST_CONNECTING;
+	bind_wait(s);
 	rtx_start(s);
 	struct sdp_msrp_media ans;
 	rc = our_media(s, &ans);
@@ -1899,7 +1957,8 @@ static void new_invite(struct gw_ua *ua, struct sip_txn *st, const struct sip_ms
 	}
 	if (sip_addr_parse(sip_msg_hdr(req, SIP_H_FROM), &from) < 0 ||
 	    sip_addr_parse(sip_msg_hdr(req, SIP_H_TO), &to) < 0 || from.uri.len >= GW_UA_MAX_URI ||
-	    to.uri.len >= GW_UA_MAX_URI || req->ruri.len >= GW_UA_MAX_URI) {
+	    to.uri.len >= GW_UA_MAX_URI || req->ruri.len >= GW_UA_MAX_URI ||
+	    !uri_text_ok(from.uri) || !uri_text_ok(to.uri) || !uri_text_ok(req->ruri)) {
 		ua->st.answered_400++;
 		respond_plain(st, 400, NULL, 0);
 		return;
@@ -2038,6 +2097,12 @@ static void in_reinvite(struct gw_ua *ua, struct sip_txn *st, const struct sip_m
 		 s->c->peer.path_text.p ? s->c->peer.path_text.p : "");
 	int rc = 0, offered = req->body.len > 0;
 	struct sdp_msrp_answer_res res = { 0 };
+	/* what the session has now, put back if the new offer is refused */
+	struct sdp_msrp_media old_m = s->c->peer;
+	char *old_peer = s->peer_sdp, *old_our = s->our_sdp, old_types[sizeof(s->peer_types)];
+	size_t old_peer_len = s->peer_sdp_len, old_our_len = s->our_sdp_len;
+	memcpy(old_types, s->peer_types, sizeof(old_types));
+	s->peer_sdp = s->our_sdp = NULL;
 	if (offered) {
 		struct sdp *offer = malloc(sizeof(*offer));
 		rc = offer ? take_peer_sdp(s, req->body, offer) : -ENOMEM;
@@ -2048,6 +2113,24 @@ static void in_reinvite(struct gw_ua *ua, struct sip_txn *st, const struct sip_m
 			rc = -EPROTO;
 	} else {
 		rc = our_sdp(s, NULL, NULL);
+	}
+	if (rc < 0) {
+		free(s->peer_sdp);
+		free(s->our_sdp);
+		s->peer_sdp = old_peer;
+		s->peer_sdp_len = old_peer_len;
+		s->our_sdp = old_our;
+		s->our_sdp_len = old_our_len;
+		s->c->peer = old_m;
+		memcpy(s->peer_types, old_types, sizeof(old_types));
+	} else {
+		if (!s->peer_sdp) { /* no offer: the peer's SDP stays */
+			s->peer_sdp = old_peer;
+			s->peer_sdp_len = old_peer_len;
+		} else {
+			free(old_peer);
+		}
+		free(old_our);
 	}
 	if (rc < 0) {
 		/* the session goes on as it was (§14.2: a failed re-INVITE changes nothing) */
@@ -2089,10 +2172,17 @@ static void on_ack(void *arg, const struct sip_msg *ack, const struct sip_dest *
 	eng_timer_cancel(&s->rtx);
 	if (!ack->body.len)
 		return;
-	/* the answer to the offer of our 2xx (a re-INVITE that had none) */
+	/* the answer to the offer of our 2xx (a re-INVITE that had none): the MSRP session
+	 * moves only when the peer's path did */
+	char old_path[1200];
+	snprintf(old_path, sizeof(old_path), "%.*s", (int)s->c->peer.path_text.len,
+		 s->c->peer.path_text.p ? s->c->peer.path_text.p : "");
 	struct sdp_msrp_media ours;
-	if (take_peer_sdp(s, ack->body, NULL) == 0 && our_media(s, &ours) == 0 &&
-	    msrp_open(s, &ours, &s->c->peer, 1) < 0) {
+	if (take_peer_sdp(s, ack->body, NULL) < 0)
+		return;
+	int moved = s->c->peer.path_text.len != strlen(old_path) ||
+		    memcmp(s->c->peer.path_text.p, old_path, s->c->peer.path_text.len) || !s->ms;
+	if (moved && our_media(s, &ours) == 0 && msrp_open(s, &ours, &s->c->peer, 1) < 0) {
 		send_bye(s);
 		sess_over(s, ST_ENDED, "local", "msrp_failed", 0);
 	}
@@ -2241,16 +2331,20 @@ static void ua_stop(eng_worker *w, void *arg)
 	for (uint32_t i = 0; i <= ua->sessions.mask; i++)
 		while (ua->sessions.buckets[i])
 			sess_free((struct gw_sess *)ua->sessions.buckets[i]);
-	relay_free(ua->relay);
-	ua->relay = NULL;
+	if (ua->relay) { /* kept until gw_ua_free: the pool's end may still call it back */
+		ua->relay->stopping = 1;
+		eng_timer_cancel(&ua->relay->timer);
+	}
 	sip_txn_layer_free(ua->txl);
 	ua->txl = NULL;
 	if (ua->tp) /* its listeners: closed by a drain already, or by the stop next */
 		sip_transport_engine_owns_listeners(ua->tp);
 	sip_transport_free(ua->tp);
 	ua->tp = NULL;
-	msrp_ua_free(ua->mua);
-	ua->mua = NULL;
+	/* the MSRP side: its sessions and connections let go of, then the pool (whose waiters
+	 * and transactions call back into the UA and the relay client: both stay until
+	 * gw_ua_free) */
+	msrp_ua_stop(ua->mua);
 	if (ua->svc)
 		msrp_svc_set_ua(ua->svc, NULL);
 	msrp_pool_free(ua->pool);
@@ -2321,8 +2415,7 @@ struct gw_ua *gw_ua_start(struct gw_ua_shared *sh, eng_worker *w, struct msrp_sv
 	return ua;
 fail:
 	ua_stop(w, ua);
-	msrp_sess_table_fini(&ua->sessions);
-	free(ua);
+	gw_ua_free(ua);
 	return NULL;
 }
 
@@ -2330,6 +2423,8 @@ void gw_ua_free(struct gw_ua *ua)
 {
 	if (!ua)
 		return;
+	relay_free(ua->relay);
+	msrp_ua_free(ua->mua);
 	msrp_sess_table_fini(&ua->sessions);
 	free(ua);
 }
@@ -2341,6 +2436,23 @@ void gw_ua_stats(const struct gw_ua *ua, struct gw_ua_stats *out)
 }
 
 /* ---- operations for the API ---------------------------------------------------------------- */
+
+/* <types> joined by single spaces into <out> (a session's accept-types). 0, or -E2BIG
+ * (nothing usable in <out> then). */
+static int join_types(char *out, size_t cap, const char *const *types, unsigned n)
+{
+	size_t k = 0;
+	out[0] = '\0';
+	for (unsigned i = 0; i < n; i++) {
+		int w = snprintf(out + k, cap - k, "%s%s", i ? " " : "", types[i]);
+		if (w < 0 || (size_t)w >= cap - k) {
+			out[0] = '\0';
+			return -E2BIG;
+		}
+		k += (size_t)w;
+	}
+	return 0;
+}
 
 static int fail_msg(char *msg, size_t len, int code, const char *text)
 {
@@ -2382,6 +2494,7 @@ int gw_ua_new_check(const struct gw_ua_new *n, char *msg, size_t len)
 			return 400;
 		}
 	}
+	size_t tl = 0;
 	for (unsigned i = 0; i < n->ntypes; i++) {
 		cm_slice t[1];
 		unsigned k;
@@ -2389,7 +2502,10 @@ int gw_ua_new_check(const struct gw_ua_new *n, char *msg, size_t len)
 			snprintf(msg, len, "field 'accept_types' item %u is not a media type", i);
 			return 400;
 		}
+		tl += strlen(n->types[i]) + 1;
 	}
+	if (tl > GW_UA_MAX_TYPES_LEN)
+		return fail_msg(msg, len, 400, "field 'accept_types' is too long");
 	size_t total = 0;
 	for (unsigned i = 0; i < n->nhdrs; i++) {
 		const char *h = n->hdr_names[i], *v = n->hdr_values[i];
@@ -2466,9 +2582,13 @@ int gw_ua_create(struct gw_ua *ua, const struct gw_ua_new *n, json_t **out, char
 		return fail_msg(msg, len, 503, "the user agent is off (ua.enabled)");
 	char hdrs[GW_UA_MAX_HDRS] = "";
 	size_t o = 0;
-	for (unsigned i = 0; i < n->nhdrs; i++)
-		o += (size_t)snprintf(hdrs + o, sizeof(hdrs) - o, "%s: %s\n", n->hdr_names[i],
-				      n->hdr_values[i]);
+	for (unsigned i = 0; i < n->nhdrs; i++) {
+		int w = snprintf(hdrs + o, sizeof(hdrs) - o, "%s: %s\n", n->hdr_names[i],
+				 n->hdr_values[i]);
+		if (w < 0 || (size_t)w >= sizeof(hdrs) - o)
+			return fail_msg(msg, len, 400, "field 'headers' is too large");
+		o += (size_t)w;
+	}
 	const char *ruri = n->ruri ? n->ruri : n->to;
 	const char *next = ua->sh->proxy[0] ? ua->sh->proxy : ruri;
 	struct sip_resolve_plan plan;
@@ -2484,10 +2604,7 @@ int gw_ua_create(struct gw_ua *ua, const struct gw_ua_new *n, json_t **out, char
 						    : "too many sessions (ua.max_sessions)");
 	ua->st.sessions_out++;
 	if (n->ntypes) {
-		size_t k = 0;
-		for (unsigned i = 0; i < n->ntypes; i++)
-			k += (size_t)snprintf(s->types + k, sizeof(s->types) - k, "%s%s",
-					      i ? " " : "", n->types[i]);
+		join_types(s->types, sizeof(s->types), n->types, n->ntypes); /* checked before */
 	} else {
 		snprintf(s->types, sizeof(s->types), "%s", ua->sh->types);
 	}
@@ -2541,6 +2658,13 @@ int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg,
 			break;
 		}
 	}
+	int backlog = s->ms ? msrp_ua_backlog(s->ms) : 0;
+	if (backlog == -EBUSY)
+		return fail_msg(msg, len, 503, "the peer does not keep up: its MSRP connection is "
+				"full, try again later");
+	if (s->ms && !msrp_ua_ready(s->ms) && (uint32_t)backlog >= ua->sh->max_queued)
+		return fail_msg(msg, len, 409, "the session is not bound yet and its queue is full "
+				"(ua.max_queued)");
 	if (s->ms) {
 		int rc = msrp_ua_send(s->ms, sl(m->content_type), m->body, m->len,
 				      rep_of(m->success_report, 0),
@@ -2608,7 +2732,8 @@ int gw_ua_end(struct gw_ua *ua, const char *id, char *msg, size_t len)
 		}
 		s->state = ST_ENDING;
 		s->reason = "api";
-		send_bye(s);
+		if (send_bye(s) < 0) /* nothing will answer: over now */
+			sess_over(s, ST_ENDED, "local", "api", 0);
 		return 0;
 	}
 	sess_over(s, ST_ENDED, "local", "api", 0);
@@ -2623,12 +2748,8 @@ int gw_ua_answer(struct gw_ua *ua, const char *id, const char *const *types, uns
 		return fail_msg(msg, len, 404, "no such session");
 	if (!s->incoming || !s->inv || s->state != ST_RINGING)
 		return fail_msg(msg, len, 409, "not an incoming session waiting for an answer");
-	if (ntypes) {
-		size_t k = 0;
-		for (unsigned i = 0; i < ntypes; i++)
-			k += (size_t)snprintf(s->types + k, sizeof(s->types) - k, "%s%s", i ? " " : "",
-					      types[i]);
-	}
+	if (ntypes && join_types(s->types, sizeof(s->types), types, ntypes) < 0)
+		return fail_msg(msg, len, 400, "field 'accept_types' is too long");
 	int code = do_answer(s);
 	if (code == 415)
 		return fail_msg(msg, len, 415, "no accept-type in common with the offer: the call "

@@ -38,6 +38,7 @@
 
 #define GW_UA_LINGER_MS 300000     /* an ended or failed session stays readable this long */
 #define GW_UA_MAX_TYPES 16         /* accept-types of one session */
+#define GW_UA_MAX_TYPES_LEN 511    /* bytes of them, joined by spaces */
 #define GW_UA_MAX_URI 512          /* bytes of a From, To or Request-URI */
 #define GW_UA_MAX_HDRS 2048        /* bytes of the extra headers of one INVITE */
 #define GW_UA_ID_LEN MSRP_ID_SESSION_LEN

@@ -311,6 +311,14 @@ struct msrp_conn *msrp_pool_peek_hop(struct msrp_pool *p, const struct msrp_hop 
 	return NULL;
 }
 
+int msrp_pool_holds(const struct msrp_pool *p, const struct msrp_conn *mc)
+{
+	for (const struct entry *e = p->entries; mc && e; e = e->next)
+		if (e->state == E_OPEN && e->mc == mc)
+			return 1;
+	return 0;
+}
+
 int msrp_pool_get_hop(struct msrp_pool *p, const struct msrp_hop *h, msrp_pool_cb cb, void *arg)
 {
 	char key[POOL_KEY_MAX];

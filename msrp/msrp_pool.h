@@ -67,6 +67,8 @@ struct msrp_conn *msrp_pool_peek_hop(struct msrp_pool *p, const struct msrp_hop 
 void *msrp_pool_udata(const struct msrp_pool *p);
 void msrp_pool_set_udata(struct msrp_pool *p, void *udata);
 
+/* 1 when <mc> is an open connection of the pool (one that closed has left it). */
+int msrp_pool_holds(const struct msrp_pool *p, const struct msrp_conn *mc);
 /* Connections in the pool (open or opening). */
 unsigned msrp_pool_size(const struct msrp_pool *p);
 

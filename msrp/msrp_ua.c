@@ -209,6 +209,17 @@ static void out_free(struct out_msg *om)
 	free(om);
 }
 
+int msrp_ua_backlog(const struct msrp_ua_sess *s)
+{
+	unsigned n = 0;
+	for (const struct out_msg *om = s->out_head; om; om = om->next)
+		n++;
+	eng_conn *c = s->mc ? msrp_conn_eng(s->mc) : NULL;
+	if (c && eng_sendq_bytes(c) >= eng_cfg(eng_of(c->w))->sendq_high)
+		return -EBUSY;
+	return (int)n;
+}
+
 /* Sends the chunks of every queued message, one of each in turn, until all are out. */
 static void pump(struct msrp_ua_sess *s)
 {
@@ -774,16 +785,23 @@ struct msrp_ua *msrp_ua_new(eng_worker *w, struct msrp_worker *mw, struct msrp_p
 	return ua;
 }
 
-void msrp_ua_free(struct msrp_ua *ua)
+void msrp_ua_stop(struct msrp_ua *ua)
 {
 	if (!ua)
 		return;
 	for (uint32_t i = 0; i <= ua->sessions.mask; i++)
 		while (ua->sessions.buckets[i])
 			msrp_ua_close((struct msrp_ua_sess *)ua->sessions.buckets[i]);
-	msrp_sess_table_fini(&ua->sessions);
 	while (ua->owned)
 		own_free(ua->owned);
+}
+
+void msrp_ua_free(struct msrp_ua *ua)
+{
+	if (!ua)
+		return;
+	msrp_ua_stop(ua);
+	msrp_sess_table_fini(&ua->sessions);
 	free(ua);
 }
 

@@ -73,6 +73,10 @@ struct msrp_ua *msrp_ua_new(eng_worker *w, struct msrp_worker *mw, struct msrp_p
 			    const struct msrp_ua_cfg *cfg);
 /* Frees the UA; its sessions are closed (no events). */
 void msrp_ua_free(struct msrp_ua *ua);
+/* Closes the sessions (no events) and lets go of the connections (their owner pointers
+ * cleared) but keeps <ua>: for a worker's stop, before its pool is freed (which calls back
+ * the waiters and may fail transactions into <ua>); msrp_ua_free() once the worker is gone. */
+void msrp_ua_stop(struct msrp_ua *ua);
 
 /* Opens a session. NULL with *<err>: -EINVAL (a URI that does not parse, no session-id in
  * <local_uri>, empty To-Path), -EEXIST (that session-id is open), -ENOMEM. An active
@@ -88,6 +92,10 @@ int msrp_ua_send(struct msrp_ua_sess *s, cm_slice content_type, const void *body
 		 char message_id[MSRP_ID_MSGID_LEN + 1]);
 /* 1 when bound. */
 int msrp_ua_ready(const struct msrp_ua_sess *s);
+/* Messages of <s> not handed to the connection yet (waiting for the binding), or -EBUSY when
+ * the connection's send queue is above the engine's high watermark (the peer does not keep
+ * up): what a caller that accepts messages checks before taking one more. */
+int msrp_ua_backlog(const struct msrp_ua_sess *s);
 /* Closes the session: messages not yet sent are dropped (no events), the connection stays
  * for others. */
 void msrp_ua_close(struct msrp_ua_sess *s);

@@ -600,6 +600,14 @@ Test(ua, api_refusals_name_the_field)
 	expect_error("POST", "/v1/sessions/nope/messages",
 		     "{\"content_type\":\"text/plain\",\"body\":\"x\"}", 404, "no such session");
 	expect_error("GET", "/v1/sessions?state=sleeping", NULL, 400, "'state'");
+	/* accept-types that add up to more than a session keeps */
+	char big[2048];
+	int o = snprintf(big, sizeof(big), "{\"from\":\"sip:a@b\",\"to\":\"sip:c@" HOST
+			 "\",\"accept_types\":[");
+	for (int i = 0; i < 4; i++)
+		o += snprintf(big + o, sizeof(big) - (size_t)o, "%s\"text/%0200d\"", i ? "," : "", i);
+	snprintf(big + o, sizeof(big) - (size_t)o, "]}");
+	expect_error("POST", "/v1/sessions", big, 400, "'accept_types'");
 	expect_error("GET", "/v1/sessions?limit=0", NULL, 400, "'limit'");
 
 	/* a session to send to: a phone that never answers (no sipp needed: nobody listens) */
@@ -625,6 +633,10 @@ Test(ua, api_refusals_name_the_field)
 	json_decref(r);
 	snprintf(path, sizeof(path), "/v1/sessions/%s/answer", jstr(s, "id"));
 	expect_error("POST", path, NULL, 409, "not an incoming session");
+	snprintf(path, sizeof(path), "/v1/sessions/%s/reject", jstr(s, "id"));
+	expect_error("POST", path, "{\"code\":302}", 400, "'code'");
+	snprintf(path, sizeof(path), "/v1/sessions/%sx", jstr(s, "id"));
+	expect_error("GET", path, NULL, 404, "no such session");
 	json_decref(s);
 }
 
