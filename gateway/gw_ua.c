@@ -192,6 +192,8 @@ struct gw_sess {
 
 static void sess_publish(struct gw_sess *s, const char *type, json_t *ev);
 static void rtx_fire(eng_timer *t);
+static int final_answer(struct gw_sess *s, int status, const struct sip_hdr *h, unsigned n,
+			cm_slice body);
 static void sess_over(struct gw_sess *s, enum gw_state st, const char *by, const char *reason,
 		      int code);
 static int send_bye(struct gw_sess *s);

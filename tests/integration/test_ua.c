@@ -20,6 +20,7 @@
 #include "tests/lib/rcsgw_proc.h"
 #include "tests/lib/sipp.h"
 #include "tests/lib/sse.h"
+#include "tests/lib/tls_certs.h"
 #include "tests/lib/tshark.h"
 
 #define HOST "127.0.0.1"
@@ -1087,4 +1088,60 @@ Test(ua_cfg, request_uri_found_by_srv)
 	json_decref(s);
 	down();
 	dnsmasq_stop(&dm);
+}
+
+/* ---- two rcsgw user agents talking SIP over TLS (sipp here has no TLS) ---------------------- */
+
+Test(ua_cfg, rcsgw_to_rcsgw_over_sip_tls)
+{
+	struct tls_certs tc;
+	char err[256];
+	cr_assert_eq(tls_certs_make(&tc, err, sizeof(err)), 0, "%s", err);
+	/* B: listens on tls: only, answers sip:bot@ at once, connects (ua.setup active) */
+	int bsip = free_tcp_port(), bapi = free_tcp_port(), bmsrp = free_tcp_port();
+	char b_sip[96], b_api[64], b_msrp[64], b_cert[256], b_key[256], a_ca[256];
+	snprintf(b_sip, sizeof(b_sip), "RCSGW_SIP_LISTEN=tls:" HOST ":%d", bsip);
+	snprintf(b_api, sizeof(b_api), "RCSGW_API_LISTEN=" HOST ":%d", bapi);
+	snprintf(b_msrp, sizeof(b_msrp), "RCSGW_MSRP_LISTEN=" HOST ":%d", bmsrp);
+	snprintf(b_cert, sizeof(b_cert), "RCSGW_SIP_TLS_CERT=%s", tc.server_cert);
+	snprintf(b_key, sizeof(b_key), "RCSGW_SIP_TLS_KEY=%s", tc.server_key);
+	const char *benv[] = { b_sip, b_api, b_msrp, b_cert, b_key, "RCSGW_UA_AUTO_ANSWER=sip:bot@*",
+			       "RCSGW_ENGINE_WORKERS=2", "RCSGW_LOG_LEVEL=warn", NULL };
+	pid_t b = rcsgw_spawn(benv, NULL, NULL);
+	cr_assert(b > 0);
+	cr_assert_eq(wait_port(HOST, bapi, 5000), 0);
+	cr_assert_eq(wait_port(HOST, bsip, 5000), 0);
+	struct sse_cli bsse;
+	cr_assert_eq(sse_open(&bsse, HOST, bapi, NULL), 0);
+	cr_assert(sse_read_until(&bsse, "retry:", 3000));
+	/* A: the fixture's daemon, trusting the test CA */
+	snprintf(a_ca, sizeof(a_ca), "RCSGW_SIP_TLS_CA=%s", tc.ca);
+	/* its TLS connection to B stays open: a short drain at the end */
+	up_with((const char *[]){ a_ca, "RCSGW_ENGINE_DRAIN_TIMEOUT=500ms", NULL });
+	char to[96];
+	snprintf(to, sizeof(to), "sip:bot@" HOST ":%d;transport=tls", bsip);
+	json_t *s = create(to, NULL);
+	const char *id = jstr(s, "id");
+	json_decref(event("session.established", id, 8000));
+	char data[8192];
+	cr_assert_eq(sse_next_event(&bsse, "session.established", NULL, data, sizeof(data), 5000), 0,
+		     "B: %s", bsse.buf);
+	char path[128];
+	json_t *r = NULL;
+	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
+	cr_assert_eq(api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"over tls\"}", &r,
+			 NULL), 202);
+	json_decref(r);
+	cr_assert_eq(sse_next_event(&bsse, "message.received", "over tls", data, sizeof(data), 5000),
+		     0, "B got no message: %s", bsse.buf);
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_assert_eq(api("DELETE", path, NULL, NULL, NULL), 204);
+	json_decref(event("session.ended", id, 5000));
+	cr_assert_eq(sse_next_event(&bsse, "session.ended", "\"remote\"", data, sizeof(data), 5000),
+		     0, "B: %s", bsse.buf);
+	json_decref(s);
+	sse_close(&bsse);
+	down();
+	cr_expect_eq(rcsgw_stop(b, SIGINT, 5000), 0);
+	tls_certs_remove(&tc);
 }
