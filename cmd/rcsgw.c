@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "api/api_events.h"
+#include "api/api_gateway.h"
 #include "api/api_sessions.h"
 #include "common/cm_config.h"
 #include "common/cm_log.h"
@@ -21,6 +22,7 @@
 #include "engine/eng.h"
 #include "engine/eng_http.h"
 #include "engine/eng_tls.h"
+#include "gateway/gw_page.h"
 #include "gateway/gw_ua.h"
 #include "msrp/msrp_auth.h"
 #include "msrp/msrp_creds_src.h"
@@ -81,6 +83,7 @@ static uint64_t now_ms(void)
 struct worker_ctx {
 	struct msrp_svc *msrp;
 	struct gw_ua *ua;
+	struct gw_page *page;
 	char err[256];
 };
 
@@ -92,6 +95,7 @@ static struct {
 	struct msrp_relay_shared *relay;
 	struct msrp_egress_rules *egress;
 	struct gw_ua_shared *ua;
+	struct gw_page_shared *page;
 	struct worker_ctx *w;
 	unsigned n;
 	_Atomic unsigned inited;
@@ -104,6 +108,8 @@ static void worker_init(eng_worker *w, void *arg)
 	x->msrp = msrp_svc_start(w, &app.msrp, x->err, sizeof(x->err));
 	if (x->msrp && app.ua)
 		x->ua = gw_ua_start(app.ua, w, x->msrp, x->err, sizeof(x->err));
+	if (x->ua && app.page && !(x->page = gw_page_start(app.page, x->ua)))
+		snprintf(x->err, sizeof(x->err), "gateway: out of memory");
 	CM_DEBUG("worker %u up on cpu %d", eng_worker_index(w), eng_worker_cpu(w));
 	atomic_fetch_add(&app.inited, 1);
 }
@@ -253,6 +259,36 @@ static void ua_collect(eng_worker *w, uint64_t *v, void *arg)
 	memcpy(v, vals, sizeof(vals));
 }
 
+/* The page-mode gateway's counters of each worker for /metrics (runs on the worker). */
+static const struct api_metric_def page_metrics[] = {
+	{ "rcsgw_gateway_sessions", "gauge", "Gateway pairs (page-mode user, RCS user) alive." },
+	{ "rcsgw_gateway_messages_converted_total", "counter", "MESSAGEs sent on as MSRP messages." },
+	{ "rcsgw_gateway_messages_out_total", "counter", "MSRP messages sent on as MESSAGEs." },
+	{ "rcsgw_gateway_messages_out_failed_total", "counter", "MESSAGEs to page-mode users that failed." },
+	{ "rcsgw_gateway_rejected_total", "counter", "MESSAGEs no rule converts (gateway.reject_code)." },
+	{ "rcsgw_gateway_queue_full_total", "counter", "MESSAGEs refused 503: the session's queue was full." },
+	{ "rcsgw_gateway_setup_failed_total", "counter", "Gateway sessions that never came up." },
+	{ "rcsgw_gateway_delivered_total", "counter", "Held MESSAGEs answered 200 (await_delivery)." },
+	{ "rcsgw_gateway_delivery_failed_total", "counter", "Held MESSAGEs answered with a failure or 408." },
+};
+
+static void page_collect(eng_worker *w, uint64_t *v, void *arg)
+{
+	const struct worker_ctx *x = &app.w[eng_worker_index(w)];
+	struct gw_page_stats s;
+	(void)arg;
+	if (!x->page)
+		return;
+	gw_page_stats(x->page, &s);
+	const uint64_t vals[] = {
+		s.sessions, s.messages_in, s.messages_out, s.out_failed, s.rejected, s.queue_full,
+		s.setup_failed, s.delivered, s.delivery_failed,
+	};
+	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
+		       sizeof(page_metrics) / sizeof(page_metrics[0]), "one value per metric");
+	memcpy(v, vals, sizeof(vals));
+}
+
 static int sip_ready(void *arg)
 {
 	(void)arg;
@@ -264,9 +300,12 @@ static int sip_ready(void *arg)
 static void shutdown_msrp(void)
 {
 	for (unsigned i = 0; app.w && i < app.n; i++) {
+		gw_page_free(app.w[i].page);
 		gw_ua_free(app.w[i].ua);
 		msrp_svc_free(app.w[i].msrp);
 	}
+	gw_page_shared_free(app.page);
+	app.page = NULL;
 	gw_ua_shared_free(app.ua);
 	app.ua = NULL;
 	free(app.w);
@@ -514,6 +553,12 @@ int main(int argc, char **argv)
 		CM_ERR("sip: %s", err);
 		goto out;
 	}
+	int gfail = 0;
+	app.page = gw_page_shared_new(&cfg, app.ua, api_event_publish, &gfail, err, sizeof(err));
+	if (gfail) {
+		CM_ERR("gateway: %s", err);
+		goto out;
+	}
 	app.n = eng_nworkers(e);
 	app.w = calloc(app.n, sizeof(*app.w));
 	if (!app.w || eng_start(e, worker_init, NULL) < 0) {
@@ -525,7 +570,7 @@ int main(int argc, char **argv)
 		usleep(5000);
 	int failed = atomic_load(&app.inited) < eng_nworkers(e);
 	for (unsigned i = 0; i < eng_nworkers(e); i++)
-		if (!app.w[i].msrp || !app.w[i].ua) {
+		if (!app.w[i].msrp || !app.w[i].ua || (app.page && !app.w[i].page)) {
 			CM_ERR("worker %u: %s: %s", i, app.w[i].msrp ? "sip" : "msrp",
 			       app.w[i].err[0] ? app.w[i].err : "did not start");
 			failed = 1;
@@ -545,6 +590,9 @@ int main(int argc, char **argv)
 	CM_INFO("ua: %s", gw_ua_enabled(app.ua) ? "on (REST /v1/sessions, inbound INVITEs with "
 		"MSRP)" : "off (ua.enabled = false)");
 	api_sessions_register(app.ua);
+	api_gateway_register(app.page, app.ua);
+	CM_INFO("gateway: %s", app.page ? "on (SIP MESSAGE <-> MSRP sessions)"
+					: "off (gateway.enabled = false)");
 	if (list_routes) { /* the router as api_start would take it, one "METHOD /path" a line */
 		api_routes_print(stdout);
 		rc = 0;
@@ -561,6 +609,10 @@ int main(int argc, char **argv)
 	api_metrics_register_worker(ua_metrics, sizeof(ua_metrics) / sizeof(ua_metrics[0]),
 				    ua_collect, NULL);
 	api_status_register("sip", sip_ready, NULL);
+	if (app.page)
+		api_metrics_register_worker(page_metrics,
+					    sizeof(page_metrics) / sizeof(page_metrics[0]),
+					    page_collect, NULL);
 	if (app.relay)
 		api_metrics_register_worker(relay_metrics,
 					    sizeof(relay_metrics) / sizeof(relay_metrics[0]),

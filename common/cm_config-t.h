@@ -182,6 +182,17 @@ struct cm_config_ua {
 	char *relay_password;
 };
 
+struct cm_config_gateway {
+	bool enabled;              /* SIP MESSAGE (page mode) <-> MSRP sessions */
+	struct cm_strlist rules;   /* "domain:D", "prefix:P", "header:NAME", "feature:TAG" */
+	int64_t reject_code;       /* answer to a MESSAGE that no rule converts */
+	int64_t session_timeout_ms; /* no activity either way: BYE */
+	int64_t message_timeout_ms; /* no MESSAGE from the page-mode side: BYE */
+	int64_t max_queued;        /* MESSAGEs waiting for their session to come up */
+	bool await_delivery;       /* answer a MESSAGE once the MSRP side reported, not at once */
+	int64_t delivery_timeout_ms; /* ... and 408 when no report came by then */
+};
+
 struct cm_config_dns {
 	struct cm_strlist servers; /* "1.2.3.4", "[::1]:5353"; empty = /etc/resolv.conf */
 	int64_t timeout_ms;        /* first try per server (c-ares doubles it each round) */
@@ -205,6 +216,7 @@ struct cm_config {
 	struct cm_config_relay relay;
 	struct cm_config_sip sip;
 	struct cm_config_ua ua;
+	struct cm_config_gateway gateway;
 	struct cm_config_dns dns;
 	struct cm_config_tls tls;
 	struct cm_config_log log;

@@ -234,6 +234,23 @@ static const struct cm_config_key cm_schema[] = {
 	K_STR("ua", "relay_password", ua.relay_password, "", CM_CFG_F_SECRET,
 	      "password for AUTH at ua.relay"),
 
+	K_BOOL("gateway", "enabled", gateway.enabled, "false",
+	       "convert SIP MESSAGE (page mode) into MSRP sessions and back"),
+	K_LIST("gateway", "rules", gateway.rules, "", 0,
+	       "which MESSAGEs are converted: domain:D, prefix:P, header:NAME, feature:TAG; empty = all"),
+	K_INT("gateway", "reject_code", gateway.reject_code, "404", 400, 699, 0,
+	      "the answer to a MESSAGE that no rule converts"),
+	K_DUR("gateway", "session_timeout", gateway.session_timeout_ms, "10m", 1000, 86400000,
+	      "a gateway session without activity either way for this long is ended (BYE)"),
+	K_DUR("gateway", "message_timeout", gateway.message_timeout_ms, "5m", 1000, 86400000,
+	      "a gateway session without a MESSAGE from the page-mode side for this long is ended"),
+	K_INT("gateway", "max_queued", gateway.max_queued, "32", 1, 100000, 0,
+	      "MESSAGEs queued per session until it is up; beyond: 503 with Retry-After"),
+	K_BOOL("gateway", "await_delivery", gateway.await_delivery, "false",
+	       "answer a MESSAGE with the MSRP outcome (200 or a mapped code) instead of 202 at once"),
+	K_DUR("gateway", "delivery_timeout", gateway.delivery_timeout_ms, "30s", 100, 600000,
+	      "with await_delivery: a MESSAGE without an MSRP outcome by then gets 408"),
+
 	K_LIST("dns", "servers", dns.servers, "", 0,
 	       "name servers (numeric, optional :port) of every look-up; empty = /etc/resolv.conf"),
 	K_DUR("dns", "timeout", dns.timeout_ms, "2s", 10, 60000,
@@ -1081,6 +1098,15 @@ static int validate(struct load *L)
 		if (tls && (!c->sip.tls_cert[0] || !c->sip.tls_key[0])) {
 			where(L, cm_config_find("sip", "listen"), at, sizeof(at));
 			return failf(L, "%s: sip.tls_cert and sip.tls_key are required for %s", at, v);
+		}
+	}
+	for (size_t i = 0; i < c->gateway.rules.n; i++) {
+		const char *v = c->gateway.rules.v[i];
+		if ((strncmp(v, "domain:", 7) && strncmp(v, "prefix:", 7) && strncmp(v, "header:", 7) &&
+		     strncmp(v, "feature:", 8)) || !strchr(v, ':')[1]) {
+			where(L, cm_config_find("gateway", "rules"), at, sizeof(at));
+			return failf(L, "%s: element %zu: expected domain:, prefix:, header: or feature: "
+			             "and a value, got \"%s\"", at, i, v);
 		}
 	}
 	if (c->ua.relay[0] && (!c->ua.relay_user[0] || !c->ua.relay_password[0])) {

@@ -83,6 +83,8 @@ struct gw_ua_shared {
 	struct sip_digest_creds *creds;
 	eng_tls_ctx *tls_server;       /* tls: listeners (sip.tls_cert, sip.tls_key) */
 	eng_tls_ctx *tls_client;       /* TLS toward servers (verified against sip.tls_ca) */
+	struct gw_ua_hooks hooks;      /* the page-mode gateway's, when it runs */
+	void *hooks_arg;
 	_Atomic(struct gw_ua *) *workers;
 	_Atomic int ports[3];          /* udp, tcp, tls: worker 0's first listener */
 };
@@ -104,6 +106,7 @@ struct gw_ua {
 	struct msrp_svc *svc;
 	eng_dns *dns;                  /* RFC 3263 look-ups of Request-URIs and proxies */
 	struct gw_relay *relay;        /* ua.relay's AUTH state, NULL without one */
+	struct gw_msgreq *msgreqs;     /* the gateway's MESSAGEs on their way */
 	int msrp_port;
 	struct msrp_sess_table sessions; /* by id (the entry is struct gw_sess's first member) */
 	uint32_t nsess;                /* in the table: alive and lingering */
@@ -188,6 +191,8 @@ struct gw_sess {
 	uint32_t rtx_ms, rtx_total;
 	uint64_t created_ms;           /* wall clock */
 	uint64_t msgs_out, msgs_in;
+	const struct gw_ua_owner *owner; /* NULL: the API's (events); else the gateway's */
+	void *owner_arg;
 };
 
 static void sess_publish(struct gw_sess *s, const char *type, json_t *ev);
@@ -199,6 +204,13 @@ static void sess_over(struct gw_sess *s, enum gw_state st, const char *by, const
 static int send_bye(struct gw_sess *s);
 static void relay_unwait(struct gw_sess *s);
 static unsigned relay_uris(const struct gw_ua *ua, cm_slice *out, unsigned max);
+
+/* A MESSAGE of the gateway on its way (the context of its client transaction). */
+struct gw_msgreq {
+	void (*done)(void *arg, int status);
+	void *arg;
+	struct gw_msgreq *next, **prev; /* the worker's, told 503 when it stops */
+};
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
@@ -677,7 +689,12 @@ static int owner_of(const struct gw_ua *ua, const struct sip_msg *m)
 		return shard_at(ua->sh, v.branch, 7);
 	}
 	struct sip_addr to;
-	if (sip_addr_parse(sip_msg_hdr(m, SIP_H_TO), &to) < 0 || to.tag.len != GW_UA_ID_LEN)
+	if (sip_addr_parse(sip_msg_hdr(m, SIP_H_TO), &to) < 0)
+		return -1;
+	if (!to.tag.len && ua->sh->hooks.route &&
+	    (m->method == SIP_M_MESSAGE || m->method == SIP_M_INVITE))
+		return ua->sh->hooks.route(ua->sh->hooks_arg, m); /* the gateway's keys */
+	if (to.tag.len != GW_UA_ID_LEN)
 		return -1;
 	return shard_at(ua->sh, to.tag, 0);
 }
@@ -862,7 +879,12 @@ static void sess_over(struct gw_sess *s, enum gw_state st, const char *by, const
 	free(s->ack_msg);
 	s->our_sdp = s->peer_sdp = s->ack_msg = NULL;
 	s->our_sdp_len = s->peer_sdp_len = s->ack_len = 0;
-	if (st == ST_FAILED) {
+	if (s->owner) {
+		ua->st.failed += st == ST_FAILED;
+		ua->st.ended += st != ST_FAILED;
+		if (s->owner->over)
+			s->owner->over(s->owner_arg, s->id, st == ST_FAILED, s->sip_code, reason);
+	} else if (st == ST_FAILED) {
 		ua->st.failed++;
 		sess_publish(s, "session.failed",
 			     json_pack("{s:i, s:s, s:s}", "sip_code", s->sip_code ? s->sip_code : 500,
@@ -1271,7 +1293,11 @@ static void ev_ready(struct msrp_ua_sess *ms, void *arg)
 		s->ua->st.established++;
 		eng_timer_cancel(&s->timer); /* the bind timeout */
 	}
-	if (!s->announced && s->state == ST_ESTABLISHED) {
+	if (!s->announced && s->state == ST_ESTABLISHED && s->owner) {
+		s->announced = 1;
+		if (s->owner->up)
+			s->owner->up(s->owner_arg, s->id);
+	} else if (!s->announced && s->state == ST_ESTABLISHED) {
 		s->announced = 1;
 		sess_publish(s, "session.established",
 			     json_pack("{s:s}", "direction", s->incoming ? "incoming" : "outgoing"));
@@ -1284,6 +1310,12 @@ static void ev_message(struct msrp_ua_sess *ms, void *arg, struct msrp_reasm_msg
 	(void)ms;
 	s->msgs_in++;
 	s->ua->st.msgs_received++;
+	if (s->owner) {
+		if (s->owner->message)
+			s->owner->message(s->owner_arg, s->id, m);
+		msrp_reasm_msg_free(m);
+		return;
+	}
 	json_t *ev = json_pack("{s:s, s:s, s:I}", "message_id", m->message_id, "content_type",
 			       m->content_type ? m->content_type : "", "size", (json_int_t)m->len);
 	int text = m->content_type && !strncasecmp(m->content_type, "text/", 5);
@@ -1309,6 +1341,11 @@ static void ev_report(struct msrp_ua_sess *ms, void *arg, const char *message_id
 	struct gw_sess *s = arg;
 	(void)ms;
 	s->ua->st.reports++;
+	if (s->owner) {
+		if (s->owner->report)
+			s->owner->report(s->owner_arg, s->id, message_id, status);
+		return;
+	}
 	json_t *ev = json_pack("{s:s, s:i, s:s}", "message_id", message_id, "status", status,
 			       "outcome", status == 200 ? "delivered" : "failed");
 	if (ev && range) /* the bytes the REPORT speaks of (RFC 4975 §7.1.2) */
@@ -1440,6 +1477,27 @@ static unsigned app_headers(const struct gw_sess *s, struct sip_hdr *h, unsigned
 	return n;
 }
 
+/* The head of an out-of-dialog request into <h> from index <n>: Via, Max-Forwards, the
+ * outbound proxy's Route (into <route>), From, To, Call-ID and CSeq. The new count. */
+static unsigned head_hdrs(const struct gw_ua *ua, struct sip_hdr *h, unsigned n, cm_slice via,
+			  char *route, size_t rlen, cm_slice from, cm_slice to, cm_slice callid,
+			  cm_slice cseq)
+{
+	h[n++] = (struct sip_hdr){ SIP_H_VIA, CM_SLICE_NULL, via };
+	h[n++] = (struct sip_hdr){ SIP_H_MAX_FORWARDS, CM_SLICE_NULL, CM_SLICE_LIT("70") };
+	if (ua->sh->proxy[0]) {
+		struct sip_uri u;
+		int lr = sip_uri_parse(sl(ua->sh->proxy), &u) == 0 && u.lr;
+		snprintf(route, rlen, "<%s%s>", ua->sh->proxy, lr ? "" : ";lr");
+		h[n++] = (struct sip_hdr){ SIP_H_ROUTE, CM_SLICE_NULL, sl(route) };
+	}
+	h[n++] = (struct sip_hdr){ SIP_H_FROM, CM_SLICE_NULL, from };
+	h[n++] = (struct sip_hdr){ SIP_H_TO, CM_SLICE_NULL, to };
+	h[n++] = (struct sip_hdr){ SIP_H_CALL_ID, CM_SLICE_NULL, callid };
+	h[n++] = (struct sip_hdr){ SIP_H_CSEQ, CM_SLICE_NULL, cseq };
+	return n;
+}
+
 /* Writes the INVITE of outgoing session <s> with CSeq <cseq> (and a credential header
  * <auth_id>: <auth> after a challenge) and keeps a copy. Its length, or -errno. */
 static ssize_t write_invite(struct gw_sess *s, uint32_t cseq, enum sip_hid auth_id,
@@ -1454,18 +1512,8 @@ static ssize_t write_invite(struct gw_sess *s, uint32_t cseq, enum sip_hid auth_
 	snprintf(to, sizeof(to), "<%s>", s->to);
 	snprintf(callid, sizeof(callid), "%s@rcsgw", s->id);
 	snprintf(cs, sizeof(cs), "%u INVITE", cseq);
-	h[n++] = (struct sip_hdr){ SIP_H_VIA, CM_SLICE_NULL, via_for(s, &s->dest, via, sizeof(via)) };
-	h[n++] = (struct sip_hdr){ SIP_H_MAX_FORWARDS, CM_SLICE_NULL, CM_SLICE_LIT("70") };
-	if (ua->sh->proxy[0]) {
-		struct sip_uri u;
-		int lr = sip_uri_parse(sl(ua->sh->proxy), &u) == 0 && u.lr;
-		snprintf(route, sizeof(route), "<%s%s>", ua->sh->proxy, lr ? "" : ";lr");
-		h[n++] = (struct sip_hdr){ SIP_H_ROUTE, CM_SLICE_NULL, sl(route) };
-	}
-	h[n++] = (struct sip_hdr){ SIP_H_FROM, CM_SLICE_NULL, sl(from) };
-	h[n++] = (struct sip_hdr){ SIP_H_TO, CM_SLICE_NULL, sl(to) };
-	h[n++] = (struct sip_hdr){ SIP_H_CALL_ID, CM_SLICE_NULL, sl(callid) };
-	h[n++] = (struct sip_hdr){ SIP_H_CSEQ, CM_SLICE_NULL, sl(cs) };
+	n = head_hdrs(ua, h, n, via_for(s, &s->dest, via, sizeof(via)), route, sizeof(route),
+		      sl(from), sl(to), sl(callid), sl(cs));
 	h[n++] = (struct sip_hdr){ SIP_H_CONTACT, CM_SLICE_NULL,
 				   contact_for(s, &s->dest, contact, sizeof(contact)) };
 	h[n++] = (struct sip_hdr){ SIP_H_ALLOW, CM_SLICE_NULL, CM_SLICE_LIT(ALLOW) };
@@ -2011,6 +2059,9 @@ static void new_invite(struct gw_ua *ua, struct sip_txn *st, const struct sip_ms
 	char contact[400];
 	struct sip_hdr h = { SIP_H_CONTACT, CM_SLICE_NULL, contact_for(s, src, contact, sizeof(contact)) };
 	sip_txn_respond(st, 180, CM_SLICE_NULL, sl(s->id), &h, 1, CM_SLICE_NULL);
+	if (sh->hooks.claim &&
+	    sh->hooks.claim(sh->hooks_arg, ua, s->id, s->from, s->to, &s->owner, &s->owner_arg))
+		return; /* the gateway's: it answers it */
 	json_t *ev = json_pack("{s:s, s:s, s:s, s:o, s:o}", "from", s->from, "to", s->to, "ruri",
 			       s->ruri, "accept_types", types_json(s->peer_types), "headers",
 			       headers_json(req));
@@ -2215,6 +2266,12 @@ static void on_request(void *arg, struct sip_txn *st, const struct sip_msg *req,
 	case SIP_M_CANCEL:
 		in_cancel(ua, st);
 		return;
+	case SIP_M_MESSAGE:
+		if (!in_dialog && ua->sh->hooks.message) {
+			ua->sh->hooks.message(ua->sh->hooks_arg, ua, st, req, src);
+			return;
+		}
+		break;
 	case SIP_M_OPTIONS: {
 		struct sip_hdr h[3] = {
 			{ SIP_H_ALLOW, CM_SLICE_NULL, CM_SLICE_LIT(ALLOW) },
@@ -2227,14 +2284,13 @@ static void on_request(void *arg, struct sip_txn *st, const struct sip_msg *req,
 	case SIP_M_OTHER:
 		respond_plain(st, 501, NULL, 0);
 		return;
-	default: {
-		if (in_dialog && !dialog_or_481(ua, st, req))
-			return;
-		struct sip_hdr h = { SIP_H_ALLOW, CM_SLICE_NULL, CM_SLICE_LIT(ALLOW) };
-		respond_plain(st, 405, &h, 1);
+	default:
+		break;
+	}
+	if (in_dialog && !dialog_or_481(ua, st, req))
 		return;
-	}
-	}
+	struct sip_hdr h = { SIP_H_ALLOW, CM_SLICE_NULL, CM_SLICE_LIT(ALLOW) };
+	respond_plain(st, 405, &h, 1);
 }
 
 static void on_response(void *arg, struct sip_txn *ct, void *ctx, int status,
@@ -2255,10 +2311,21 @@ static void on_response(void *arg, struct sip_txn *ct, void *ctx, int status,
 			tp_send(ua, s->ack_msg, s->ack_len, &s->ack_dest, 0);
 		return;
 	}
+	enum sip_method m = sip_txn_method(ct);
+	if (m == SIP_M_MESSAGE) { /* the gateway's (gw_ua_send_message) */
+		struct gw_msgreq *q = ctx;
+		if (q && status >= 200) {
+			*q->prev = q->next;
+			if (q->next)
+				q->next->prev = q->prev;
+			q->done(q->arg, status);
+			free(q);
+		}
+		return;
+	}
 	struct gw_sess *s = ctx;
 	if (!s)
 		return;
-	enum sip_method m = sip_txn_method(ct);
 	if (m == SIP_M_INVITE)
 		invite_response(s, ct, status, resp);
 	else if (m == SIP_M_BYE && status >= 200 && s->state == ST_ENDING)
@@ -2336,6 +2403,12 @@ static void ua_stop(eng_worker *w, void *arg)
 	if (ua->relay) { /* kept until gw_ua_free: the pool's end may still call it back */
 		ua->relay->stopping = 1;
 		eng_timer_cancel(&ua->relay->timer);
+	}
+	while (ua->msgreqs) { /* their transactions go unheard: 503 */
+		struct gw_msgreq *q = ua->msgreqs;
+		ua->msgreqs = q->next;
+		q->done(q->arg, 503);
+		free(q);
 	}
 	sip_txn_layer_free(ua->txl);
 	ua->txl = NULL;
@@ -2577,8 +2650,109 @@ static void send_first_invite(struct gw_sess *s)
 		sess_over(s, ST_FAILED, "local", "not_sent", 503);
 }
 
-int gw_ua_create(struct gw_ua *ua, const struct gw_ua_new *n, json_t **out, char *msg,
-		 size_t len)
+int gw_ua_send_message(struct gw_ua *ua, const char *from, const char *to, const char *ctype,
+		       const void *body, size_t len, void (*done)(void *arg, int status),
+		       void *arg)
+{
+	struct sip_dest d;
+	const char *next = ua->sh->proxy[0] ? ua->sh->proxy : to;
+	int rc = dest_of_uri(ua, sl(next), &d);
+	if (rc < 0)
+		return rc;
+	if (d.kind == SIP_TP_UDP && len + 700 > 1300)
+		d.kind = SIP_TP_TCP; /* RFC 3428 §6: larger than 1300 bytes goes over congestion control */
+	char via[512], host[300], fromv[GW_UA_MAX_URI + 32], tov[GW_UA_MAX_URI + 4];
+	char callid[64], route[GW_UA_MAX_URI + 8];
+	local_host(ua, &d, 0, 1, host, sizeof(host));
+	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%d;branch=z9hG4bKm%08x%08x;rport",
+		 kind_via(d.kind), host, local_port(ua, d.kind), rand32(), rand32());
+	snprintf(fromv, sizeof(fromv), "<%s>;tag=m%08x", from, rand32());
+	snprintf(tov, sizeof(tov), "<%s>", to);
+	snprintf(callid, sizeof(callid), "m%08x%08x@rcsgw", rand32(), rand32());
+	struct sip_hdr h[10];
+	unsigned n = 0;
+	n = head_hdrs(ua, h, n, sl(via), route, sizeof(route), sl(fromv), sl(tov), sl(callid),
+		      CM_SLICE_LIT("1 MESSAGE"));
+	if (ua->sh->user_agent[0])
+		h[n++] = (struct sip_hdr){ SIP_H_USER_AGENT, CM_SLICE_NULL, sl(ua->sh->user_agent) };
+	h[n++] = (struct sip_hdr){ SIP_H_CONTENT_TYPE, CM_SLICE_NULL, sl(ctype) };
+	ssize_t wl = sip_write_request(ua->wbuf, sizeof(ua->wbuf), CM_SLICE_LIT("MESSAGE"), sl(to),
+				       h, n, (cm_slice){ body, len });
+	if (wl < 0)
+		return (int)wl;
+	struct gw_msgreq *q = malloc(sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->done = done;
+	q->arg = arg;
+	rc = sip_txn_request(ua->txl, ua->wbuf, (size_t)wl, &d, q, NULL);
+	if (rc < 0) {
+		free(q);
+		return rc;
+	}
+	q->next = ua->msgreqs;
+	if (q->next)
+		q->next->prev = &q->next;
+	q->prev = &ua->msgreqs;
+	ua->msgreqs = q;
+	return 0;
+}
+
+unsigned gw_ua_index(const struct gw_ua *ua)
+{
+	return ua->index;
+}
+
+eng_worker *gw_ua_worker(const struct gw_ua *ua)
+{
+	return ua->w;
+}
+
+int gw_ua_is_self(const struct gw_ua *ua, const struct sip_uri *u)
+{
+	const struct gw_ua_shared *sh = ua->sh;
+	int port = u->port ? u->port : 5060, ours = 0;
+	for (int i = 0; i < 3; i++)
+		ours |= atomic_load(&((struct gw_ua_shared *)sh)->ports[i]) == port;
+	if (!ours)
+		return 0;
+	char host[300];
+	size_t hl = u->host.len;
+	const char *hp = u->host.p;
+	if (hl > 2 && hp[0] == '[') {
+		hp++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		return 0;
+	memcpy(host, hp, hl);
+	host[hl] = '\0';
+	if (sh->advertise[0] && !strncasecmp(sh->advertise, host, hl) &&
+	    (!sh->advertise[hl] || sh->advertise[hl] == ':'))
+		return 1;
+	for (size_t i = 0; i < sh->listen.n; i++) {
+		const char *h = sh->listen.v[i] + 4, *c = strrchr(h, ':');
+		size_t l = c ? (size_t)(c - h) : strlen(h);
+		if (l > 2 && h[0] == '[') {
+			h++;
+			l -= 2;
+		}
+		if ((l == hl && !strncasecmp(h, host, hl)) || !strncmp(h, "0.0.0.0", l) ||
+		    (l == 1 && *h == '*') || !strncmp(h, "::", l))
+			return 1; /* a wildcard listener: any address of ours (close enough) */
+	}
+	return 0;
+}
+
+void gw_ua_set_hooks(struct gw_ua_shared *sh, const struct gw_ua_hooks *h, void *arg)
+{
+	sh->hooks = *h;
+	sh->hooks_arg = arg;
+}
+
+/* A new outgoing session, reporting to <o> (NULL: events); *<made> (may be NULL) gets it. */
+static int create(struct gw_ua *ua, const struct gw_ua_new *n, const struct gw_ua_owner *own,
+		  void *owner_arg, char *msg, size_t len, struct gw_sess **made)
 {
 	if (!ua->sh->enabled || !ua->mua)
 		return fail_msg(msg, len, 503, "the user agent is off (ua.enabled)");
@@ -2605,6 +2779,10 @@ int gw_ua_create(struct gw_ua *ua, const struct gw_ua_new *n, json_t **out, char
 		return fail_msg(msg, len, code, code == 409 ? "session id in use"
 						    : "too many sessions (ua.max_sessions)");
 	ua->st.sessions_out++;
+	s->owner = own;
+	s->owner_arg = owner_arg;
+	if (made)
+		*made = s;
 	if (n->ntypes) {
 		join_types(s->types, sizeof(s->types), n->types, n->ntypes); /* checked before */
 	} else {
@@ -2620,8 +2798,23 @@ int gw_ua_create(struct gw_ua *ua, const struct gw_ua_new *n, json_t **out, char
 	else if (rc < 0)
 		sess_over(s, ST_FAILED, "local", "unresolvable", 503);
 	/* else: the INVITE goes once the look-up is done */
-	*out = sess_json(s);
-	return 0; /* the session exists (maybe failed already: the application sees why) */
+	return 0; /* the session exists (maybe failed already: its owner hears why) */
+}
+
+int gw_ua_create(struct gw_ua *ua, const struct gw_ua_new *n, json_t **out, char *msg,
+		 size_t len)
+{
+	struct gw_sess *s = NULL;
+	int rc = create(ua, n, NULL, NULL, msg, len, &s);
+	if (rc == 0) /* it may have failed already: the application sees why */
+		*out = sess_json(s);
+	return rc;
+}
+
+int gw_ua_create_owned(struct gw_ua *ua, const struct gw_ua_new *n, const struct gw_ua_owner *o,
+		       void *owner_arg, char *msg, size_t len)
+{
+	return create(ua, n, o, owner_arg, msg, len, NULL);
 }
 
 static int ident_ok(const char *s)

@@ -137,6 +137,58 @@ json_t *gw_ua_session_json(struct gw_ua *ua, const char *id);
 unsigned gw_ua_list(struct gw_ua *ua, const char *state, const char *after, unsigned max,
 		    json_t *arr);
 
+/* ---- sessions of the page-mode gateway (gw_page.c), on the owning worker's thread ------- */
+
+struct msrp_reasm_msg;
+struct sip_msg;
+struct sip_txn;
+struct sip_dest;
+
+/* Who a session reports to instead of publishing events (the gateway's sessions). */
+struct gw_ua_owner {
+	void (*up)(void *arg, const char *id);                 /* MSRP bound */
+	/* over: <failed> when it never came up; <sip_code> what failed or ended it */
+	void (*over)(void *arg, const char *id, int failed, int sip_code, const char *reason);
+	void (*message)(void *arg, const char *id, const struct msrp_reasm_msg *m); /* not kept */
+	void (*report)(void *arg, const char *id, const char *message_id, int status);
+};
+
+/* What the gateway plugs into every worker's SIP handling (set before the workers start). */
+struct gw_ua_hooks {
+	/* The worker that must handle the new request <m> (a MESSAGE, an INVITE without To tag),
+	 * or -1 to leave it where it arrived. Any worker's thread. */
+	int (*route)(void *arg, const struct sip_msg *m);
+	/* A MESSAGE outside any dialog: answered by the hook (through <st>). */
+	void (*message)(void *arg, struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *req,
+			const struct sip_dest *src);
+	/* A new INVITE with MSRP media that became session <id> (ringing): 1 when the gateway
+	 * takes it (it answers it with gw_ua_answer and gets its events through *<owner>), 0 to
+	 * leave it to the applications. */
+	int (*claim)(void *arg, struct gw_ua *ua, const char *id, const char *from, const char *to,
+		     const struct gw_ua_owner **owner, void **owner_arg);
+};
+void gw_ua_set_hooks(struct gw_ua_shared *sh, const struct gw_ua_hooks *h, void *arg);
+
+/* gw_ua_create() for a session that reports to <owner>(<owner_arg>) instead of events. */
+int gw_ua_create_owned(struct gw_ua *ua, const struct gw_ua_new *n, const struct gw_ua_owner *o,
+		       void *owner_arg, char *msg, size_t len);
+
+/* Sends a MESSAGE (RFC 3428) from <from> to <to> (SIP URIs; the Request-URI is <to>, its
+ * host an IP address, through sip.outbound_proxy when set) with <ctype> and <body> (copied),
+ * over TCP when the request passes 1300 bytes (RFC 3428 §6) and <to> says UDP; <done>(<arg>,
+ * status) gets the final status (408 timeout, 503 transport error). 0, or -errno (no
+ * callback then): -EHOSTUNREACH (no IP address), -EINVAL, -ENOSPC, -EBUSY. */
+int gw_ua_send_message(struct gw_ua *ua, const char *from, const char *to, const char *ctype,
+		       const void *body, size_t len, void (*done)(void *arg, int status),
+		       void *arg);
+/* The index of the worker <ua> runs on. */
+unsigned gw_ua_index(const struct gw_ua *ua);
+eng_worker *gw_ua_worker(const struct gw_ua *ua);
+/* 1 when URI <u> names rcsgw itself: one of its SIP ports (5060 when absent) at
+ * sip.advertise's host or a listen address (a wildcard listener: any host). */
+struct sip_uri;
+int gw_ua_is_self(const struct gw_ua *ua, const struct sip_uri *u);
+
 /* Counters of one worker (its thread), for /metrics. */
 struct gw_ua_stats {
 	uint64_t sessions_out, sessions_in;    /* created */

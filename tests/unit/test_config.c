@@ -417,6 +417,14 @@ Test(config, env_every_type)
 		"RCSGW_UA_RELAY=msrp://relay.example.net:2855;tcp",
 		"RCSGW_UA_RELAY_USER=gw",
 		"RCSGW_UA_RELAY_PASSWORD=pw",
+		"RCSGW_GATEWAY_ENABLED=yes",
+		"RCSGW_GATEWAY_RULES=domain:ims.example.net,feature:+g.3gpp.icsi-ref",
+		"RCSGW_GATEWAY_REJECT_CODE=403",
+		"RCSGW_GATEWAY_SESSION_TIMEOUT=1m",
+		"RCSGW_GATEWAY_MESSAGE_TIMEOUT=30s",
+		"RCSGW_GATEWAY_MAX_QUEUED=4",
+		"RCSGW_GATEWAY_AWAIT_DELIVERY=true",
+		"RCSGW_GATEWAY_DELIVERY_TIMEOUT=5s",
 		"RCSGW_DNS_SERVERS=10.0.0.53,[::1]:5353",
 		"RCSGW_DNS_TIMEOUT=500ms",
 		"RCSGW_TLS_MIN_VERSION=1.3",
@@ -503,6 +511,15 @@ Test(config, env_every_type)
 	cr_expect_str_eq(c.ua.auto_answer.v[1], "sip:echo@*");
 	cr_expect_eq(c.ua.max_sessions, 50);
 	cr_expect_eq(c.ua.max_queued, 3);
+	cr_expect_eq(c.gateway.enabled, true);
+	cr_assert_eq(c.gateway.rules.n, 2);
+	cr_expect_str_eq(c.gateway.rules.v[1], "feature:+g.3gpp.icsi-ref");
+	cr_expect_eq(c.gateway.reject_code, 403);
+	cr_expect_eq(c.gateway.session_timeout_ms, 60000);
+	cr_expect_eq(c.gateway.message_timeout_ms, 30000);
+	cr_expect_eq(c.gateway.max_queued, 4);
+	cr_expect_eq(c.gateway.await_delivery, true);
+	cr_expect_eq(c.gateway.delivery_timeout_ms, 5000);
 	cr_assert_eq(c.dns.servers.n, 2);
 	cr_expect_str_eq(c.dns.servers.v[1], "[::1]:5353");
 	cr_expect_eq(c.dns.timeout_ms, 500);
@@ -776,6 +793,7 @@ Test(config, sip_rules)
 	char *t1t2[] = { "RCSGW_SIP_T1=5s", NULL };
 	char *creds[] = { "RCSGW_SIP_CREDENTIALS=realm:user:pw,nouser", NULL };
 	char *relay[] = { "RCSGW_UA_RELAY=msrp://r.example:2855;tcp", NULL };
+	char *rule[] = { "RCSGW_GATEWAY_RULES=domain:a.example,host:b", NULL };
 	char *ok[] = { "RCSGW_SIP_LISTEN=tls:0.0.0.0:5061", "RCSGW_SIP_TLS_CERT=c",
 	               "RCSGW_SIP_TLS_KEY=k", "RCSGW_SIP_CREDENTIALS=*:u:p:w:", NULL };
 	struct cm_config c;
@@ -790,6 +808,8 @@ Test(config, sip_rules)
 	                        "\"realm:user:password\"");
 	expect_env_error(relay, "environment RCSGW_UA_RELAY: ua.relay_user and ua.relay_password "
 	                        "are required with ua.relay");
+	expect_env_error(rule, "environment RCSGW_GATEWAY_RULES: element 1: expected domain:, "
+	                       "prefix:, header: or feature: and a value, got \"host:b\"");
 	cr_assert_eq(cm_config_load_env(&c, NULL, ok, err, sizeof(err)), 0, "%s", err);
 	cm_config_free(&c);
 }

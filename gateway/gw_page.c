@@ -1,0 +1,639 @@
+/* gw_page.c — the SIP MESSAGE ⇄ MSRP session gateway (see gw_page.h).
+ *
+ * Pieces: the process-wide part (rules, timeouts, the hooks it puts into every worker's SIP
+ * handling); one worker's pairs (struct gp_sess, by normalised key, each on a user-agent
+ * session that reports to it); MESSAGEs in (rules, queueing, the answer or, with
+ * await_delivery, the answer held until the MSRP outcome); what the MSRP side sends, as
+ * MESSAGEs out; inactivity; the API's views. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "common/cm_log.h"
+#include "gateway/gw_page.h"
+#include "msrp/msrp-t.h"
+#include "msrp/msrp_id.h"
+#include "sip/sip_hdr.h"
+#include "sip/sip_txn.h"
+
+#define GP_BUCKETS 1024
+#define GP_KEY_MAX (2 * GW_UA_MAX_URI + 2)
+
+enum rule_kind { R_DOMAIN, R_PREFIX, R_HEADER, R_FEATURE };
+
+struct rule {
+	enum rule_kind kind;
+	char *value;
+};
+
+struct gw_page_shared {
+	struct gw_ua_shared *ua;
+	gw_publish_fn publish;
+	struct rule *rules;
+	size_t nrules;
+	int reject_code;
+	uint32_t session_ms, message_ms, max_queued, delivery_ms;
+	int await;
+	unsigned n;
+	_Atomic(struct gw_page *) *workers;
+};
+
+struct gp_sess;
+
+/* A MESSAGE held until its MSRP outcome (await_delivery). */
+struct pending {
+	struct pending *next;
+	struct gp_sess *gs;
+	struct sip_txn *st;
+	char msgid[MSRP_ID_MSGID_LEN + 1];
+	eng_timer t;
+};
+
+struct gp_sess {
+	struct gp_sess *next;          /* bucket chain */
+	struct gw_page *gp;
+	uint64_t hash;
+	char id[GW_UA_ID_LEN + 1];     /* the user-agent session's */
+	char key[GP_KEY_MAX];
+	char page[GW_UA_MAX_URI];      /* the page-mode user (From of its MESSAGEs) */
+	char rcs[GW_UA_MAX_URI];       /* the RCS user (To of its MESSAGEs) */
+	int up, creating, over_early, early_code;
+	uint32_t queued;               /* MESSAGEs sent before the session was up */
+	uint64_t created_ms, last_any_ms, last_msg_ms;
+	uint64_t msgs_in, msgs_out;
+	struct pending *pend;
+	eng_timer idle;
+};
+
+struct gw_page {
+	struct gw_page_shared *sh;
+	struct gw_ua *ua;
+	eng_worker *w;
+	struct gp_sess *buckets[GP_BUCKETS];
+	struct gw_page_stats st;
+};
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+static cm_slice sl(const char *s)
+{
+	return (cm_slice){ s, s ? strlen(s) : 0 };
+}
+
+static uint64_t now_ms(const struct gw_page *gp)
+{
+	return eng_now_ms(gp->w);
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The normalised address of URI <u> into <out>: "sip:user@host" (host lower case; sips:
+ * taken as sip:, no port, no parameters), "tel:number". 0, or -EINVAL. */
+static int norm_uri(cm_slice u, char *out, size_t len)
+{
+	struct sip_uri p;
+	if (sip_uri_parse(u, &p) < 0)
+		return -EINVAL;
+	int n;
+	if (p.scheme == SIP_SCHEME_TEL)
+		n = snprintf(out, len, "tel:%.*s", (int)p.user.len, p.user.p);
+	else
+		n = snprintf(out, len, "sip:%.*s%s%.*s", (int)p.user.len, p.user.p ? p.user.p : "",
+			     p.user.len ? "@" : "", (int)p.host.len, p.host.p);
+	if (n < 0 || (size_t)n >= len)
+		return -EINVAL;
+	if (p.scheme != SIP_SCHEME_TEL) {
+		char *at = strchr(out, '@');
+		for (char *c = at ? at + 1 : out + 4; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+	}
+	return 0;
+}
+
+/* The URI of header <id> (From, To) of <m> into <out> as written (no < >). */
+static int hdr_uri(const struct sip_msg *m, enum sip_hid id, char *out, size_t len)
+{
+	struct sip_addr a;
+	if (sip_addr_parse(sip_msg_hdr(m, id), &a) < 0 || !a.uri.len || a.uri.len >= len)
+		return -EINVAL;
+	for (size_t i = 0; i < a.uri.len; i++)
+		if ((unsigned char)a.uri.p[i] <= 0x20 || (unsigned char)a.uri.p[i] >= 0x7f)
+			return -EINVAL; /* RFC 3261 §25.1: a URI escapes the rest */
+	memcpy(out, a.uri.p, a.uri.len);
+	out[a.uri.len] = '\0';
+	return 0;
+}
+
+/* The key of the pair (page-mode user <page>, RCS user <rcs>), both normalised. */
+static int pair_key(cm_slice page, cm_slice rcs, char *key, size_t len)
+{
+	char a[GW_UA_MAX_URI], b[GW_UA_MAX_URI];
+	if (norm_uri(page, a, sizeof(a)) < 0 || norm_uri(rcs, b, sizeof(b)) < 0)
+		return -EINVAL;
+	int n = snprintf(key, len, "%s|%s", a, b);
+	return n < 0 || (size_t)n >= len ? -EINVAL : 0;
+}
+
+static cm_slice uri_of(const struct sip_msg *m, enum sip_hid id)
+{
+	struct sip_addr a;
+	return sip_addr_parse(sip_msg_hdr(m, id), &a) < 0 ? CM_SLICE_NULL : a.uri;
+}
+
+/* ---- the process-wide part -------------------------------------------------------------- */
+
+/* The worker of a new MESSAGE's pair (page: From, RCS: To) — or an INVITE's (page: To). */
+static int route(void *arg, const struct sip_msg *m)
+{
+	struct gw_page_shared *sh = arg;
+	char key[GP_KEY_MAX];
+	int msg = m->method == SIP_M_MESSAGE;
+	if (pair_key(uri_of(m, msg ? SIP_H_FROM : SIP_H_TO), uri_of(m, msg ? SIP_H_TO : SIP_H_FROM),
+		     key, sizeof(key)) < 0)
+		return -1;
+	return (int)(msrp_id_hash(sl(key)) % sh->n);
+}
+
+static void on_message(void *arg, struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *req,
+		       const struct sip_dest *src);
+
+struct gw_page_shared *gw_page_shared_new(const struct cm_config *cfg, struct gw_ua_shared *ua,
+					  gw_publish_fn publish, int *failed, char *err,
+					  size_t errlen)
+{
+	*failed = 0;
+	if (!cfg->gateway.enabled || !ua)
+		return NULL;
+	struct gw_page_shared *sh = calloc(1, sizeof(*sh));
+	if (!sh || !(sh->rules = calloc(cfg->gateway.rules.n + 1, sizeof(*sh->rules)))) {
+		free(sh);
+		snprintf(err, errlen, "out of memory");
+		*failed = 1;
+		return NULL;
+	}
+	sh->ua = ua;
+	sh->publish = publish;
+	sh->n = gw_ua_nworkers(ua);
+	for (size_t i = 0; i < cfg->gateway.rules.n; i++) {
+		const char *v = cfg->gateway.rules.v[i], *c = strchr(v, ':');
+		struct rule *r = &sh->rules[sh->nrules];
+		r->kind = !strncmp(v, "domain:", 7) ? R_DOMAIN : !strncmp(v, "prefix:", 7) ? R_PREFIX
+			  : !strncmp(v, "header:", 7) ? R_HEADER : R_FEATURE;
+		if ((r->value = strdup(c + 1)))
+			sh->nrules++;
+	}
+	sh->reject_code = (int)cfg->gateway.reject_code;
+	sh->session_ms = (uint32_t)cfg->gateway.session_timeout_ms;
+	sh->message_ms = (uint32_t)cfg->gateway.message_timeout_ms;
+	sh->max_queued = (uint32_t)cfg->gateway.max_queued;
+	sh->await = cfg->gateway.await_delivery;
+	/* a held MESSAGE must be answered before its transaction gives up (64*T1) */
+	uint64_t txn_ms = 64u * (uint64_t)cfg->sip.t1_ms - 500;
+	sh->delivery_ms = (uint32_t)((uint64_t)cfg->gateway.delivery_timeout_ms < txn_ms
+					     ? (uint64_t)cfg->gateway.delivery_timeout_ms : txn_ms);
+	sh->workers = calloc(sh->n, sizeof(*sh->workers));
+	if (!sh->workers) {
+		gw_page_shared_free(sh);
+		snprintf(err, errlen, "out of memory");
+		*failed = 1;
+		return NULL;
+	}
+	struct gw_ua_hooks h = { .route = route, .message = on_message };
+	gw_ua_set_hooks(ua, &h, sh);
+	return sh;
+}
+
+void gw_page_shared_free(struct gw_page_shared *sh)
+{
+	if (!sh)
+		return;
+	for (size_t i = 0; i < sh->nrules; i++)
+		free(sh->rules[i].value);
+	free(sh->rules);
+	free((void *)sh->workers);
+	free(sh);
+}
+
+struct gw_page *gw_page_at(struct gw_page_shared *sh, unsigned worker)
+{
+	return sh && worker < sh->n
+		       ? atomic_load_explicit(&sh->workers[worker], memory_order_acquire) : NULL;
+}
+
+/* ---- pairs -------------------------------------------------------------------------------- */
+
+static struct gp_sess *find(struct gw_page *gp, const char *key, uint64_t h)
+{
+	for (struct gp_sess *s = gp->buckets[h % GP_BUCKETS]; s; s = s->next)
+		if (s->hash == h && !strcmp(s->key, key))
+			return s;
+	return NULL;
+}
+
+static struct gp_sess *find_id(struct gw_page *gp, const char *id)
+{
+	for (unsigned i = 0; i < GP_BUCKETS; i++)
+		for (struct gp_sess *s = gp->buckets[i]; s; s = s->next)
+			if (!strcmp(s->id, id))
+				return s;
+	return NULL;
+}
+
+static void respond(struct sip_txn *st, int code, int retry_after)
+{
+	char tag[20];
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint32_t)wall_ms();
+	int n = snprintf(tag, sizeof(tag), "g%08x", r);
+	struct sip_hdr h = { SIP_H_RETRY_AFTER, CM_SLICE_NULL, CM_SLICE_LIT("5") };
+	sip_txn_respond(st, code, CM_SLICE_NULL, (cm_slice){ tag, (size_t)n }, &h,
+			retry_after ? 1 : 0, CM_SLICE_NULL);
+}
+
+/* A failure status of the MSRP side as a SIP code for the page-mode client. */
+static int map_code(int status)
+{
+	return status >= 400 && status <= 699 ? status : status == 408 ? 408 : 500;
+}
+
+static void pending_answer(struct pending *p, int code)
+{
+	struct pending **pp = &p->gs->pend;
+	while (*pp != p)
+		pp = &(*pp)->next;
+	*pp = p->next;
+	eng_timer_cancel(&p->t);
+	respond(p->st, code, 0);
+	if (code == 200)
+		p->gs->gp->st.delivered++;
+	else
+		p->gs->gp->st.delivery_failed++;
+	free(p);
+}
+
+static void pending_timeout(eng_timer *t)
+{
+	pending_answer(t->arg, 408);
+}
+
+static void sess_free(struct gp_sess *s)
+{
+	struct gw_page *gp = s->gp;
+	while (s->pend)
+		pending_answer(s->pend, 480);
+	eng_timer_cancel(&s->idle);
+	struct gp_sess **pp = &gp->buckets[s->hash % GP_BUCKETS];
+	while (*pp != s)
+		pp = &(*pp)->next;
+	*pp = s->next;
+	gp->st.sessions--;
+	free(s);
+}
+
+/* Inactivity: BYE after session_timeout without traffic, message_timeout without MESSAGE. */
+static void idle_fire(eng_timer *t)
+{
+	struct gp_sess *s = t->arg;
+	struct gw_page *gp = s->gp;
+	uint64_t now = now_ms(gp), any = s->last_any_ms + gp->sh->session_ms;
+	uint64_t msg = s->last_msg_ms + gp->sh->message_ms, due = any < msg ? any : msg;
+	if (now + 5 < due) {
+		eng_timer_arm(gp->w, &s->idle, due - now);
+		return;
+	}
+	CM_DEBUG("gateway %s: inactive, BYE", s->id);
+	if (gw_ua_end(gp->ua, s->id, NULL, 0) != 0)
+		sess_free(s); /* its session was over already */
+}
+
+static void touch(struct gp_sess *s, int message)
+{
+	struct gw_page *gp = s->gp;
+	s->last_any_ms = now_ms(gp);
+	if (message)
+		s->last_msg_ms = s->last_any_ms;
+	if (!eng_timer_armed(&s->idle)) {
+		uint32_t d = gp->sh->session_ms < gp->sh->message_ms ? gp->sh->session_ms
+								      : gp->sh->message_ms;
+		eng_timer_arm(gp->w, &s->idle, d);
+	}
+}
+
+/* ---- the user-agent session's reports ---------------------------------------------------- */
+
+static void o_up(void *arg, const char *id)
+{
+	struct gp_sess *s = arg;
+	(void)id;
+	s->up = 1;
+	s->queued = 0;
+	touch(s, 0);
+}
+
+static void o_over(void *arg, const char *id, int failed, int sip_code, const char *reason)
+{
+	struct gp_sess *s = arg;
+	struct gw_page *gp = s->gp;
+	int code = sip_code >= 400 && sip_code <= 699 ? sip_code : failed ? 480 : 0;
+	if (failed && !s->up) {
+		gp->st.setup_failed++;
+		json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "type",
+				       "gateway.setup_failed", "session_id", id, "from", s->page,
+				       "to", s->rcs, "sip_code", code ? code : 480, "reason",
+				       reason ? reason : "");
+		if (ev && gp->sh->publish)
+			gp->sh->publish(ev);
+		else
+			json_decref(ev);
+	}
+	while (s->pend)
+		pending_answer(s->pend, code ? code : 480);
+	if (s->creating) { /* inside gw_ua_create_owned: the MESSAGE's handler frees it */
+		s->over_early = 1;
+		s->early_code = code ? code : 503;
+		return;
+	}
+	sess_free(s);
+}
+
+struct out_req {
+	struct gw_page_shared *sh;
+	unsigned worker;
+};
+
+static void out_done(void *arg, int status)
+{
+	struct out_req *q = arg;
+	struct gw_page *gp = gw_page_at(q->sh, q->worker);
+	if (gp && status >= 300) {
+		gp->st.out_failed++;
+		CM_LOG_RL(CM_LOG_INFO, "gateway: a MESSAGE to a page-mode user got %d", status);
+	}
+	free(q);
+}
+
+static void o_message(void *arg, const char *id, const struct msrp_reasm_msg *m)
+{
+	struct gp_sess *s = arg;
+	struct gw_page *gp = s->gp;
+	(void)id;
+	touch(s, 0);
+	s->msgs_out++;
+	struct out_req *q = malloc(sizeof(*q));
+	if (!q)
+		return;
+	q->sh = gp->sh;
+	q->worker = gw_ua_index(gp->ua);
+	int rc = gw_ua_send_message(gp->ua, s->rcs, s->page,
+				    m->content_type ? m->content_type : "text/plain", m->data,
+				    (size_t)m->len, out_done, q);
+	if (rc < 0) {
+		free(q);
+		gp->st.out_failed++;
+		CM_LOG_RL(CM_LOG_INFO, "gateway %s: no MESSAGE to %s: %s", s->id, s->page,
+			  strerror(-rc));
+		return;
+	}
+	gp->st.messages_out++;
+}
+
+static void o_report(void *arg, const char *id, const char *message_id, int status)
+{
+	struct gp_sess *s = arg;
+	(void)id;
+	touch(s, 0);
+	for (struct pending *p = s->pend; p; p = p->next)
+		if (!strcmp(p->msgid, message_id)) {
+			pending_answer(p, status == 200 ? 200 : map_code(status));
+			return;
+		}
+}
+
+static const struct gw_ua_owner owner = {
+	.up = o_up, .over = o_over, .message = o_message, .report = o_report,
+};
+
+/* ---- MESSAGEs from page-mode clients ------------------------------------------------------- */
+
+/* 1 when some rule takes <req> (no rules: every MESSAGE not for rcsgw itself). */
+static int converted(const struct gw_page_shared *sh, const struct gw_ua *ua,
+		     const struct sip_msg *req)
+{
+	struct sip_uri u;
+	if (sip_uri_parse(req->ruri, &u) < 0)
+		return 0;
+	if (!sh->nrules)
+		return !gw_ua_is_self(ua, &u);
+	for (size_t i = 0; i < sh->nrules; i++) {
+		const struct rule *r = &sh->rules[i];
+		size_t vl = strlen(r->value);
+		switch (r->kind) {
+		case R_DOMAIN:
+			if (u.host.len == vl && !strncasecmp(u.host.p, r->value, vl))
+				return 1;
+			break;
+		case R_PREFIX:
+			if (req->ruri.len >= vl && !strncmp(req->ruri.p, r->value, vl))
+				return 1;
+			break;
+		case R_HEADER:
+			if (sip_msg_hdr_name(req, sl(r->value)).p)
+				return 1;
+			break;
+		case R_FEATURE: {
+			cm_slice ac = sip_msg_hdr(req, SIP_H_ACCEPT_CONTACT);
+			if (ac.p && memmem(ac.p, ac.len, r->value, vl))
+				return 1;
+			break;
+		}
+		}
+	}
+	return 0;
+}
+
+static void on_message(void *arg, struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *req,
+		       const struct sip_dest *src)
+{
+	struct gw_page_shared *sh = arg;
+	struct gw_page *gp = gw_page_at(sh, gw_ua_index(ua));
+	char page[GW_UA_MAX_URI], rcs[GW_UA_MAX_URI], key[GP_KEY_MAX], ruri[GW_UA_MAX_URI];
+	char ctype[256], msg[256];
+	struct sip_ctype ct;
+	(void)src;
+	if (!gp) {
+		respond(st, 503, 1);
+		return;
+	}
+	if (!converted(sh, ua, req)) {
+		gp->st.rejected++;
+		respond(st, sh->reject_code, 0);
+		return;
+	}
+	cm_slice ctv = sip_msg_hdr(req, SIP_H_CONTENT_TYPE);
+	if (hdr_uri(req, SIP_H_FROM, page, sizeof(page)) < 0 ||
+	    hdr_uri(req, SIP_H_TO, rcs, sizeof(rcs)) < 0 || req->ruri.len >= sizeof(ruri) ||
+	    pair_key(sl(page), sl(rcs), key, sizeof(key)) < 0 || !req->body.len || !ctv.len ||
+	    ctv.len >= sizeof(ctype) || sip_ctype_parse(ctv, &ct) < 0) {
+		respond(st, 400, 0); /* no usable From/To, or no body with a Content-Type */
+		return;
+	}
+	memcpy(ctype, ctv.p, ctv.len);
+	ctype[ctv.len] = '\0';
+	memcpy(ruri, req->ruri.p, req->ruri.len);
+	ruri[req->ruri.len] = '\0';
+	uint64_t h = msrp_id_hash(sl(key));
+	struct gp_sess *s = find(gp, key, h);
+	if (!s) {
+		if (!(s = calloc(1, sizeof(*s)))) {
+			respond(st, 503, 1);
+			return;
+		}
+		s->gp = gp;
+		s->hash = h;
+		snprintf(s->key, sizeof(s->key), "%s", key);
+		snprintf(s->page, sizeof(s->page), "%s", page);
+		snprintf(s->rcs, sizeof(s->rcs), "%s", rcs);
+		s->created_ms = wall_ms();
+		eng_timer_init(&s->idle, idle_fire, s);
+		s->next = gp->buckets[h % GP_BUCKETS];
+		gp->buckets[h % GP_BUCKETS] = s;
+		gp->st.sessions++;
+		struct gw_ua_new n = { .from = page, .to = rcs, .ruri = ruri };
+		int rc = gw_ua_mint(gw_ua_index(ua), n.id);
+		memcpy(s->id, n.id, sizeof(s->id));
+		s->creating = 1;
+		if (rc == 0)
+			rc = gw_ua_create_owned(ua, &n, &owner, s, msg, sizeof(msg));
+		s->creating = 0;
+		if (rc || s->over_early) {
+			int code = rc ? (rc >= 400 && rc <= 699 ? rc : 503) : s->early_code;
+			respond(st, code, code == 503);
+			sess_free(s);
+			return;
+		}
+	}
+	if (!s->up && s->queued >= sh->max_queued) {
+		gp->st.queue_full++;
+		respond(st, 503, 1);
+		return;
+	}
+	struct gw_ua_msg m = {
+		.content_type = ctype, .body = req->body.p, .len = req->body.len,
+		.success_report = sh->await ? 1 : -1, .failure_report = -1,
+	};
+	int rc = gw_ua_send(ua, s->id, &m, msg, sizeof(msg));
+	if (rc) {
+		if (rc == 409)
+			gp->st.queue_full++;
+		respond(st, rc == 409 ? 503 : rc == 404 ? 480 : rc, rc == 409 || rc == 503);
+		return;
+	}
+	gp->st.messages_in++;
+	s->msgs_in++;
+	s->queued += !s->up;
+	touch(s, 1);
+	if (!sh->await) {
+		respond(st, 202, 0);
+		return;
+	}
+	struct pending *p = calloc(1, sizeof(*p));
+	if (!p) {
+		respond(st, 202, 0); /* accepted all the same: only its outcome is not awaited */
+		return;
+	}
+	p->gs = s;
+	p->st = st;
+	memcpy(p->msgid, m.message_id, sizeof(p->msgid));
+	p->next = s->pend;
+	s->pend = p;
+	eng_timer_init(&p->t, pending_timeout, p);
+	eng_timer_arm(gp->w, &p->t, sh->delivery_ms);
+}
+
+/* ---- a worker's part ------------------------------------------------------------------------ */
+
+struct gw_page *gw_page_start(struct gw_page_shared *sh, struct gw_ua *ua)
+{
+	struct gw_page *gp = calloc(1, sizeof(*gp));
+	if (!gp)
+		return NULL;
+	gp->sh = sh;
+	gp->ua = ua;
+	gp->w = gw_ua_worker(ua);
+	atomic_store_explicit(&sh->workers[gw_ua_index(ua)], gp, memory_order_release);
+	return gp;
+}
+
+void gw_page_free(struct gw_page *gp)
+{
+	if (!gp)
+		return;
+	for (unsigned i = 0; i < GP_BUCKETS; i++)
+		while (gp->buckets[i]) {
+			struct gp_sess *s = gp->buckets[i];
+			gp->buckets[i] = s->next;
+			struct pending *p;
+			while ((p = s->pend)) { /* the worker is gone: no answer can go */
+				s->pend = p->next;
+				free(p);
+			}
+			free(s);
+		}
+	free(gp);
+}
+
+void gw_page_stats(const struct gw_page *gp, struct gw_page_stats *out)
+{
+	*out = gp->st;
+}
+
+/* ---- the API's views ------------------------------------------------------------------------- */
+
+static json_t *sess_json(struct gw_page *gp, struct gp_sess *s)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I}", "id", s->id, "key",
+			      s->key, "page_user", s->page, "rcs_user", s->rcs, "up", s->up,
+			      "messages_in", (json_int_t)s->msgs_in, "messages_out",
+			      (json_int_t)s->msgs_out, "queued", (json_int_t)s->queued);
+	json_t *us = gw_ua_session_json(gp->ua, s->id);
+	if (o && us)
+		json_object_set_new(o, "session", us);
+	else
+		json_decref(us);
+	return o;
+}
+
+json_t *gw_page_session_json(struct gw_page *gp, const char *id)
+{
+	struct gp_sess *s = find_id(gp, id);
+	return s ? sess_json(gp, s) : NULL;
+}
+
+void gw_page_list(struct gw_page *gp, json_t *arr)
+{
+	for (unsigned i = 0; i < GP_BUCKETS; i++)
+		for (struct gp_sess *s = gp->buckets[i]; s; s = s->next)
+			json_array_append_new(arr, sess_json(gp, s));
+}
+
+int gw_page_end(struct gw_page *gp, const char *id)
+{
+	struct gp_sess *s = find_id(gp, id);
+	if (!s)
+		return 404;
+	if (gw_ua_end(gp->ua, s->id, NULL, 0) != 0)
+		sess_free(s);
+	return 0;
+}
