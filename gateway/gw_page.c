@@ -368,9 +368,14 @@ static void o_over(void *arg, const char *id, int failed, int sip_code, const ch
 	sess_free(s);
 }
 
+/* A MESSAGE to a page-mode user on its way: what its failure tells the MSRP side. */
 struct out_req {
 	struct gw_page_shared *sh;
 	unsigned worker;
+	char id[GW_UA_ID_LEN + 1];
+	char msgid[MSRP_TID_MAX + 1];
+	uint64_t len;
+	int failure_report;
 };
 
 static void out_done(void *arg, int status)
@@ -380,6 +385,8 @@ static void out_done(void *arg, int status)
 	if (gp && status >= 300) {
 		gp->st.out_failed++;
 		CM_LOG_RL(CM_LOG_INFO, "gateway: a MESSAGE to a page-mode user got %d", status);
+		/* the MSRP sender hears of it (its message was taken hop by hop already) */
+		gw_ua_report_failure(gp->ua, q->id, q->msgid, q->len, q->failure_report, status);
 	}
 	free(q);
 }
@@ -396,6 +403,10 @@ static void o_message(void *arg, const char *id, const struct msrp_reasm_msg *m)
 		return;
 	q->sh = gp->sh;
 	q->worker = gw_ua_index(gp->ua);
+	memcpy(q->id, s->id, sizeof(q->id));
+	snprintf(q->msgid, sizeof(q->msgid), "%s", m->message_id);
+	q->len = m->len;
+	q->failure_report = (int)m->failure_report;
 	int rc = gw_ua_send_message(gp->ua, s->rcs, s->page,
 				    m->content_type ? m->content_type : "text/plain", m->data,
 				    (size_t)m->len, out_done, q);

@@ -2663,9 +2663,12 @@ int gw_ua_send_message(struct gw_ua *ua, const char *from, const char *to, const
 		d.kind = SIP_TP_TCP; /* RFC 3428 §6: larger than 1300 bytes goes over congestion control */
 	char via[512], host[300], fromv[GW_UA_MAX_URI + 32], tov[GW_UA_MAX_URI + 4];
 	char callid[64], route[GW_UA_MAX_URI + 8];
+	char bid[GW_UA_ID_LEN + 1]; /* the branch names this worker: its answer comes back here */
+	if (gw_ua_mint(ua->index, bid) < 0)
+		return -EIO;
 	local_host(ua, &d, 0, 1, host, sizeof(host));
-	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%d;branch=z9hG4bKm%08x%08x;rport",
-		 kind_via(d.kind), host, local_port(ua, d.kind), rand32(), rand32());
+	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%d;branch=z9hG4bK%s.m%08x;rport",
+		 kind_via(d.kind), host, local_port(ua, d.kind), bid, rand32());
 	snprintf(fromv, sizeof(fromv), "<%s>;tag=m%08x", from, rand32());
 	snprintf(tov, sizeof(tov), "<%s>", to);
 	snprintf(callid, sizeof(callid), "m%08x%08x@rcsgw", rand32(), rand32());
@@ -2696,6 +2699,18 @@ int gw_ua_send_message(struct gw_ua *ua, const char *from, const char *to, const
 	q->prev = &ua->msgreqs;
 	ua->msgreqs = q;
 	return 0;
+}
+
+int gw_ua_report_failure(struct gw_ua *ua, const char *id, const char *message_id, uint64_t len,
+			 int failure_report, int sip_code)
+{
+	struct gw_sess *s = sess_find(ua, sl(id));
+	if (!s || !s->ms)
+		return -ENOENT;
+	int code = sip_code == 408 || sip_code == 480 || sip_code == 503 || sip_code == 504 ? 408
+		   : sip_code == 413 || sip_code == 513 ? 413 : sip_code == 415 ? 415 : 403;
+	return msrp_ua_report_failure(s->ms, message_id, len, (enum msrp_report)failure_report,
+				      code);
 }
 
 unsigned gw_ua_index(const struct gw_ua *ua)

@@ -181,6 +181,11 @@ int gw_ua_create_owned(struct gw_ua *ua, const struct gw_ua_new *n, const struct
 int gw_ua_send_message(struct gw_ua *ua, const char *from, const char *to, const char *ctype,
 		       const void *body, size_t len, void (*done)(void *arg, int status),
 		       void *arg);
+/* A failure REPORT on session <id> for a message it received (msrp_ua_report_failure): the
+ * gateway's onward MESSAGE failed with SIP <sip_code>, mapped to MSRP (408: 408, 480, 503,
+ * 504; 413: 413, 513; 415: 415; else 403). 0 or -errno. */
+int gw_ua_report_failure(struct gw_ua *ua, const char *id, const char *message_id, uint64_t len,
+			 int failure_report, int sip_code);
 /* The index of the worker <ua> runs on. */
 unsigned gw_ua_index(const struct gw_ua *ua);
 eng_worker *gw_ua_worker(const struct gw_ua *ua);

@@ -274,6 +274,7 @@ struct msrp_reasm_msg {
 	size_t content_type_len;
 	char message_id[MSRP_TID_MAX + 1]; /* Message-ID is an ident too; NUL-terminated */
 	size_t message_id_len;
+	enum msrp_report failure_report; /* what the sender asked (set by msrp_ua; else ABSENT) */
 };
 
 /* Counted when it happens (msrp_reasm_stats()). */

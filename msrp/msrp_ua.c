@@ -517,6 +517,28 @@ static void success_report(struct msrp_ua_sess *s, const struct msrp_ua_in *in,
 	}
 }
 
+int msrp_ua_report_failure(struct msrp_ua_sess *s, const char *message_id, uint64_t len,
+			   enum msrp_report failure_report, int code)
+{
+	if (s->ended || !s->mc)
+		return -EPIPE;
+	if (msrp_report_failure_eff(failure_report) == MSRP_REPORT_NO)
+		return 0; /* the sender wanted none (RFC 4975 §7.1.2) */
+	char buf[2 * COPY_MAX + 512], tid[MSRP_ID_TID_LEN + 1];
+	struct msrp_range r = { .start = 1, .end = (int64_t)len, .total = (int64_t)len };
+	struct msrp_status st = { .ns = 0, .code = code, .comment = CM_SLICE_NULL };
+	if (msrp_id_tid(tid, sizeof(tid)) < 0)
+		return -EIO;
+	ssize_t n = msrp_write_report(buf, sizeof(buf), (cm_slice){ tid, MSRP_ID_TID_LEN },
+				      (cm_slice){ s->to_path, strlen(s->to_path) },
+				      (cm_slice){ s->local_uri, strlen(s->local_uri) },
+				      (cm_slice){ message_id, strlen(message_id) }, &r, &st);
+	if (n <= 0 || (size_t)n > sizeof(buf))
+		return -ENOSPC;
+	struct iovec iov = { buf, (size_t)n };
+	return msrp_conn_send_frame(s->mc, &iov, 1) < 0 ? -EIO : 0;
+}
+
 static void incoming_report(struct msrp_ua_sess *s, const struct msrp_msg *m)
 {
 	struct msrp_status st;
@@ -658,6 +680,7 @@ void msrp_ua_end(struct msrp_ua_conn *uc, enum msrp_flag flag)
 		ua->st.msgs_in++;
 		if (msrp_report_success_eff(in->sr) == MSRP_REPORT_YES)
 			success_report(s, in, &msg);
+		msg.failure_report = in->fr;
 		in_free(in); /* before the owner, who may close the session */
 		if (s->ev->message)
 			s->ev->message(s, s->arg, &msg);

@@ -92,6 +92,12 @@ int msrp_ua_send(struct msrp_ua_sess *s, cm_slice content_type, const void *body
 		 char message_id[MSRP_ID_MSGID_LEN + 1]);
 /* 1 when bound. */
 int msrp_ua_ready(const struct msrp_ua_sess *s);
+/* A failure REPORT (RFC 4975 §7.1.2) for message <message_id> of <len> bytes that <s>
+ * received and took (200) but could not deliver further (a gateway's onward hop failed):
+ * Status 000 <code>, along the session's To-Path; nothing when <failure_report> (what the
+ * sender asked) says no. 0 or -errno (-EPIPE: the session is over or unbound). */
+int msrp_ua_report_failure(struct msrp_ua_sess *s, const char *message_id, uint64_t len,
+			   enum msrp_report failure_report, int code);
 /* Messages of <s> not handed to the connection yet (waiting for the binding), or -EBUSY when
  * the connection's send queue is above the engine's high watermark (the peer does not keep
  * up): what a caller that accepts messages checks before taking one more. */
