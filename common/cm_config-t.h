@@ -185,6 +185,7 @@ struct cm_config_ua {
 struct cm_config_gateway {
 	bool enabled;              /* SIP MESSAGE (page mode) <-> MSRP sessions */
 	struct cm_strlist rules;   /* "domain:D", "prefix:P", "header:NAME", "feature:TAG" */
+	struct cm_strlist page_users; /* "domain:D", "prefix:P": INVITEs to them are answered */
 	int64_t reject_code;       /* answer to a MESSAGE that no rule converts */
 	int64_t session_timeout_ms; /* no activity either way: BYE */
 	int64_t message_timeout_ms; /* no MESSAGE from the page-mode side: BYE */

@@ -238,6 +238,8 @@ static const struct cm_config_key cm_schema[] = {
 	       "convert SIP MESSAGE (page mode) into MSRP sessions and back"),
 	K_LIST("gateway", "rules", gateway.rules, "", 0,
 	       "which MESSAGEs are converted: domain:D, prefix:P, header:NAME, feature:TAG; empty = all"),
+	K_LIST("gateway", "page_users", gateway.page_users, "", 0,
+	       "page-mode users (domain:D, prefix:P) whose INVITEs from RCS phones the gateway answers"),
 	K_INT("gateway", "reject_code", gateway.reject_code, "404", 400, 699, 0,
 	      "the answer to a MESSAGE that no rule converts"),
 	K_DUR("gateway", "session_timeout", gateway.session_timeout_ms, "10m", 1000, 86400000,
@@ -1098,6 +1100,14 @@ static int validate(struct load *L)
 		if (tls && (!c->sip.tls_cert[0] || !c->sip.tls_key[0])) {
 			where(L, cm_config_find("sip", "listen"), at, sizeof(at));
 			return failf(L, "%s: sip.tls_cert and sip.tls_key are required for %s", at, v);
+		}
+	}
+	for (size_t i = 0; i < c->gateway.page_users.n; i++) {
+		const char *v = c->gateway.page_users.v[i];
+		if ((strncmp(v, "domain:", 7) && strncmp(v, "prefix:", 7)) || !v[7]) {
+			where(L, cm_config_find("gateway", "page_users"), at, sizeof(at));
+			return failf(L, "%s: element %zu: expected domain: or prefix: and a value, got "
+			             "\"%s\"", at, i, v);
 		}
 	}
 	for (size_t i = 0; i < c->gateway.rules.n; i++) {

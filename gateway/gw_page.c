@@ -36,6 +36,8 @@ struct gw_page_shared {
 	gw_publish_fn publish;
 	struct rule *rules;
 	size_t nrules;
+	struct rule *pages;            /* gateway.page_users */
+	size_t npages;
 	int reject_code;
 	uint32_t session_ms, message_ms, max_queued, delivery_ms;
 	int await;
@@ -167,6 +169,26 @@ static int route(void *arg, const struct sip_msg *m)
 
 static void on_message(void *arg, struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *req,
 		       const struct sip_dest *src);
+static int claim(void *arg, struct gw_ua *ua, const char *id, const char *from, const char *to,
+		 const struct gw_ua_owner **own, void **owner_arg);
+
+/* The rules of <l> ("kind:value", checked by the configuration) into *<out>. */
+static int rules_load(const struct cm_strlist *l, struct rule **out, size_t *n)
+{
+	*n = 0;
+	if (!(*out = calloc(l->n + 1, sizeof(**out))))
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *v = l->v[i], *c = strchr(v, ':');
+		struct rule *r = &(*out)[*n];
+		r->kind = !strncmp(v, "domain:", 7) ? R_DOMAIN : !strncmp(v, "prefix:", 7) ? R_PREFIX
+			  : !strncmp(v, "header:", 7) ? R_HEADER : R_FEATURE;
+		if (!(r->value = strdup(c + 1)))
+			return -ENOMEM;
+		(*n)++;
+	}
+	return 0;
+}
 
 struct gw_page_shared *gw_page_shared_new(const struct cm_config *cfg, struct gw_ua_shared *ua,
 					  gw_publish_fn publish, int *failed, char *err,
@@ -176,8 +198,7 @@ struct gw_page_shared *gw_page_shared_new(const struct cm_config *cfg, struct gw
 	if (!cfg->gateway.enabled || !ua)
 		return NULL;
 	struct gw_page_shared *sh = calloc(1, sizeof(*sh));
-	if (!sh || !(sh->rules = calloc(cfg->gateway.rules.n + 1, sizeof(*sh->rules)))) {
-		free(sh);
+	if (!sh) {
 		snprintf(err, errlen, "out of memory");
 		*failed = 1;
 		return NULL;
@@ -185,13 +206,12 @@ struct gw_page_shared *gw_page_shared_new(const struct cm_config *cfg, struct gw
 	sh->ua = ua;
 	sh->publish = publish;
 	sh->n = gw_ua_nworkers(ua);
-	for (size_t i = 0; i < cfg->gateway.rules.n; i++) {
-		const char *v = cfg->gateway.rules.v[i], *c = strchr(v, ':');
-		struct rule *r = &sh->rules[sh->nrules];
-		r->kind = !strncmp(v, "domain:", 7) ? R_DOMAIN : !strncmp(v, "prefix:", 7) ? R_PREFIX
-			  : !strncmp(v, "header:", 7) ? R_HEADER : R_FEATURE;
-		if ((r->value = strdup(c + 1)))
-			sh->nrules++;
+	if (rules_load(&cfg->gateway.rules, &sh->rules, &sh->nrules) < 0 ||
+	    rules_load(&cfg->gateway.page_users, &sh->pages, &sh->npages) < 0) {
+		gw_page_shared_free(sh);
+		snprintf(err, errlen, "out of memory");
+		*failed = 1;
+		return NULL;
 	}
 	sh->reject_code = (int)cfg->gateway.reject_code;
 	sh->session_ms = (uint32_t)cfg->gateway.session_timeout_ms;
@@ -209,7 +229,7 @@ struct gw_page_shared *gw_page_shared_new(const struct cm_config *cfg, struct gw
 		*failed = 1;
 		return NULL;
 	}
-	struct gw_ua_hooks h = { .route = route, .message = on_message };
+	struct gw_ua_hooks h = { .route = route, .message = on_message, .claim = claim };
 	gw_ua_set_hooks(ua, &h, sh);
 	return sh;
 }
@@ -221,6 +241,9 @@ void gw_page_shared_free(struct gw_page_shared *sh)
 	for (size_t i = 0; i < sh->nrules; i++)
 		free(sh->rules[i].value);
 	free(sh->rules);
+	for (size_t i = 0; i < sh->npages; i++)
+		free(sh->pages[i].value);
+	free(sh->pages);
 	free((void *)sh->workers);
 	free(sh);
 }
@@ -571,6 +594,60 @@ static void on_message(void *arg, struct gw_ua *ua, struct sip_txn *st, const st
 	s->pend = p;
 	eng_timer_init(&p->t, pending_timeout, p);
 	eng_timer_arm(gp->w, &p->t, sh->delivery_ms);
+}
+
+/* ---- INVITEs from RCS phones to page-mode users ------------------------------------------------ */
+
+/* 1 when the URI <u> is a page-mode user of gateway.page_users. */
+static int page_user(const struct gw_page_shared *sh, const char *u)
+{
+	struct sip_uri p;
+	if (sip_uri_parse(sl(u), &p) < 0)
+		return 0;
+	for (size_t i = 0; i < sh->npages; i++) {
+		const struct rule *r = &sh->pages[i];
+		size_t vl = strlen(r->value);
+		if (r->kind == R_DOMAIN ? p.host.len == vl && !strncasecmp(p.host.p, r->value, vl)
+					: !strncmp(u, r->value, vl))
+			return 1;
+	}
+	return 0;
+}
+
+/* A new INVITE with MSRP (session <id>, ringing) from <from> to <to>: the gateway answers it
+ * when <to> is a page-mode user or the pair exists already; the session then reports here. */
+static int claim(void *arg, struct gw_ua *ua, const char *id, const char *from, const char *to,
+		 const struct gw_ua_owner **own, void **owner_arg)
+{
+	struct gw_page_shared *sh = arg;
+	struct gw_page *gp = gw_page_at(sh, gw_ua_index(ua));
+	char key[GP_KEY_MAX], msg[256];
+	if (!gp || pair_key(sl(to), sl(from), key, sizeof(key)) < 0)
+		return 0;
+	uint64_t h = msrp_id_hash(sl(key));
+	if (!find(gp, key, h) && !page_user(sh, to))
+		return 0;
+	/* a new pair, first in its bucket: the newest session of a pair is the one used */
+	struct gp_sess *s = calloc(1, sizeof(*s));
+	if (!s)
+		return 0;
+	s->gp = gp;
+	s->hash = h;
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	snprintf(s->key, sizeof(s->key), "%s", key);
+	snprintf(s->page, sizeof(s->page), "%s", to);
+	snprintf(s->rcs, sizeof(s->rcs), "%s", from);
+	s->created_ms = wall_ms();
+	eng_timer_init(&s->idle, idle_fire, s);
+	s->next = gp->buckets[h % GP_BUCKETS];
+	gp->buckets[h % GP_BUCKETS] = s;
+	gp->st.sessions++;
+	*own = &owner;
+	*owner_arg = s;
+	touch(s, 1);
+	/* answered now; a refusal (no type in common) ends it through o_over, which frees <s> */
+	gw_ua_answer(ua, id, NULL, 0, msg, sizeof(msg));
+	return 1;
 }
 
 /* ---- a worker's part ------------------------------------------------------------------------ */
