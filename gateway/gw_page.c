@@ -409,7 +409,9 @@ static void out_done(void *arg, int status)
 		gp->st.out_failed++;
 		CM_LOG_RL(CM_LOG_INFO, "gateway: a MESSAGE to a page-mode user got %d", status);
 		/* the MSRP sender hears of it (its message was taken hop by hop already) */
-		gw_ua_report_failure(gp->ua, q->id, q->msgid, q->len, q->failure_report, status);
+		if (q->id[0])
+			gw_ua_report_failure(gp->ua, q->id, q->msgid, q->len, q->failure_report,
+					     status);
 	}
 	free(q);
 }
@@ -446,6 +448,7 @@ static void o_message(void *arg, const char *id, const struct msrp_reasm_msg *m)
 static void o_report(void *arg, const char *id, const char *message_id, int status)
 {
 	struct gp_sess *s = arg;
+	struct gw_page *gp = s->gp;
 	(void)id;
 	touch(s, 0);
 	for (struct pending *p = s->pend; p; p = p->next)
@@ -453,6 +456,23 @@ static void o_report(void *arg, const char *id, const char *message_id, int stat
 			pending_answer(p, status == 200 ? 200 : map_code(status));
 			return;
 		}
+	if (status == 200)
+		return;
+	/* a MESSAGE answered 202 already did not get through: its sender is told, in a
+	 * MESSAGE of its own from the RCS user's address */
+	char text[160];
+	int n = snprintf(text, sizeof(text), "rcsgw: your message (MSRP Message-ID %s) was not "
+			 "delivered: %d", message_id, status);
+	struct out_req *q = calloc(1, sizeof(*q));
+	if (!q || n < 0)
+		return free(q);
+	q->sh = gp->sh;
+	q->worker = gw_ua_index(gp->ua);
+	q->failure_report = MSRP_REPORT_NO; /* nothing goes back to the MSRP side for it */
+	gp->st.notified++;
+	if (gw_ua_send_message(gp->ua, s->rcs, s->page, "text/plain", text, (size_t)n, out_done,
+			       q) < 0)
+		free(q);
 }
 
 static const struct gw_ua_owner owner = {

@@ -21,8 +21,12 @@
  *                                              gateway.setup_failed event
  *   a type the RCS side does not accept        415;  larger than its max-size: 413
  *   no rule takes it                           gateway.reject_code
- * A MESSAGE toward the page-mode user that fails is counted (and logged); the MSRP side had
- * its hop-by-hop 200 already.
+ * A failure on the MSRP side for a MESSAGE answered 202 already (a failure REPORT) is told
+ * to its sender in a MESSAGE from the RCS user's address (text/plain, "rcsgw: your message
+ * (MSRP Message-ID X) was not delivered: CODE").
+ * A MESSAGE toward the page-mode user that fails becomes a failure REPORT on the MSRP side
+ * (unless its sender said Failure-Report: no), Status 408 for SIP 408/480/503/504, 413 for
+ * 413/513, 415 for 415, 403 for the rest; the MSRP side had its hop-by-hop 200 already.
  *
  * Sessions end (BYE) after gateway.session_timeout without activity either way and after
  * gateway.message_timeout without a MESSAGE, or when either side ends them. */
@@ -66,6 +70,7 @@ struct gw_page_stats {
 	uint64_t setup_failed;         /* sessions that never came up */
 	uint64_t delivered;            /* await_delivery: 200s */
 	uint64_t delivery_failed;      /* await_delivery: failures and timeouts */
+	uint64_t notified;             /* failure notices sent to page-mode senders */
 	uint32_t sessions;             /* alive */
 };
 void gw_page_stats(const struct gw_page *gp, struct gw_page_stats *out);
