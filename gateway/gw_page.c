@@ -337,8 +337,9 @@ static void idle_fire(eng_timer *t)
 		return;
 	}
 	CM_DEBUG("gateway %s: inactive, BYE", s->id);
-	if (gw_ua_end(gp->ua, s->id, NULL, 0) != 0)
-		sess_free(s); /* its session was over already */
+	/* the pair goes when its session is over (o_over): now, or once the BYE is answered;
+	 * a session already ending (409) gets there by itself */
+	gw_ua_end(gp->ua, s->id, NULL, 0);
 }
 
 static void touch(struct gp_sess *s, int message)
@@ -741,7 +742,6 @@ int gw_page_end(struct gw_page *gp, const char *id)
 	struct gp_sess *s = find_id(gp, id);
 	if (!s)
 		return 404;
-	if (gw_ua_end(gp->ua, s->id, NULL, 0) != 0)
-		sess_free(s);
+	gw_ua_end(gp->ua, s->id, NULL, 0); /* the pair goes with its session (o_over) */
 	return 0;
 }
