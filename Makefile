@@ -135,6 +135,12 @@ bench-relay: $(BUILD)/engfwd $(BUILD)/rcsbench $(BUILD)/rcsgw
 bench-ua: $(BUILD)/rcsbench $(BUILD)/rcsgw
 	@BUILD=$(BUILD) sh bench/ua.sh
 
+# rcsgw's SIP MESSAGE -> MSRP gateway: sipp page-mode load, rcsbench ua-sink as the RCS
+# phones (bench/README.md)
+.PHONY: bench-gateway
+bench-gateway: $(BUILD)/rcsbench $(BUILD)/rcsgw
+	@BUILD=$(BUILD) sh bench/gateway.sh
+
 clean:
 	rm -rf build build-asan build-fuzz
 

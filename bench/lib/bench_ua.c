@@ -30,6 +30,15 @@
  * session it came in, and duplicates; latency = arrival − stamp. At the end every session
  * is deleted.
  *
+ * ua-sink: the far end alone, for load that reaches rcsgw some other way (the SIP MESSAGE
+ * gateway: page-mode MESSAGEs from sipp become MSRP sessions toward us). No API, no
+ * verification of bodies. Sessions are keyed on the INVITE's Call-ID (any Request-URI
+ * user), each new Call-ID gets the next index <k> and its answer hands out the MSRP URI
+ * "…/s<k>;tcp", which finds the session again when SENDs come. It counts message SENDs
+ * (a whole message = the chunk ending in '$') and their body bytes; the window starts
+ * --warmup after the first message SEND and lasts --duration; it ends once --count
+ * messages arrived, or, after the window, when none came for --idle.
+ *
  * Exit status: 0; 3 when something failed (see bench/README.md); 1; 2 bad arguments. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,6 +71,8 @@
 #define TICK_MS       20                 /* time-outs and reconnections checked this often */
 #define MAX_SESSIONS  1000000
 #define MAX_CONC      1024
+#define SINK_BODY_MAX (1u << 20)         /* ua-sink: bytes of one frame's body, at most */
+#define SINK_SESSIONS 100000             /* ua-sink: --sessions by default */
 
 enum phase { PH_IDLE, PH_SETUP, PH_SEND, PH_DELETE };
 enum op { OP_NONE, OP_CREATE, OP_DELETE, OP_MSG };
@@ -78,7 +89,8 @@ enum op { OP_NONE, OP_CREATE, OP_DELETE, OP_MSG };
 #define SF_GONE     0x200u   /* its DELETE answered 204 */
 
 struct ua_sess {
-	uint64_t t_post;           /* when its POST was written, ns */
+	uint64_t t_post;           /* when its POST was written (ua-sink: its INVITE came), ns */
+	uint64_t cid;              /* ua-sink: hash of its INVITE's Call-ID */
 	uint32_t flags;            /* SF_* */
 	uint32_t slot;             /* the HTTP connection that created it */
 	char id[ID_MAX];           /* rcsgw's id, "" until the 201 */
@@ -117,6 +129,7 @@ struct ua_stats {
 	uint64_t msrp_conns, msrp_lost, msrp_other, bind_dup, unknown_sess;
 	uint64_t msg_posted, msg_202, msg_other, delivered, msgs_win, verify_errors, chunked,
 		duplicates;
+	uint64_t bytes, bytes_win, invite_refused; /* ua-sink */
 	int first_status, first_del_status, first_msg_status;
 };
 
@@ -124,7 +137,8 @@ static struct {
 	/* options */
 	const char *api, *sip_listen, *msrp_listen, *token;
 	uint64_t nsess, conc, size, duration_ns, warmup_ns, timeout_ns, drain_ns;
-	int hold, json, send_mode;
+	int hold, json, send_mode, sink;
+	uint64_t count, idle_ns;   /* ua-sink: messages expected (0: unknown), end when quiet */
 	pid_t sut_pid;
 	struct eng_config cfg;
 	/* set up before the worker starts */
@@ -154,6 +168,8 @@ static struct {
 	char *rep;                 /* MSRP 200s being built */
 	size_t rep_len;
 	struct ua_mconn *mconns;
+	uint32_t *cidtab;          /* ua-sink: open addressing, Call-ID hash -> k + 1 (0 empty) */
+	uint64_t cidmask;
 	eng_timer tick;
 	struct bench_hist setup_lat, api_lat, lat;
 	struct ua_stats st;
@@ -163,6 +179,7 @@ static struct {
 		a_del_up, a_byes, a_up;
 	_Atomic int64_t a_udp;     /* the UAS's port, or -errno */
 	_Atomic uint64_t win_start, win_end;
+	_Atomic uint64_t a_first, a_last; /* ua-sink: arrival of the first and last message, ns */
 	_Atomic int stop_new, stopping;
 } U;
 
@@ -773,6 +790,65 @@ static void sip_answer(const char *m, const char *hend, int code, const char *re
 	eng_udp_send(U.udp, buf, b.len, (const struct sockaddr *)to, tolen);
 }
 
+/* The value of header <name> (compact <c>) of request <m> (head up to <hend>), blanks
+ * trimmed, length in *<n>; NULL when it has none. */
+static const char *hdr_value(const char *m, const char *hend, const char *name, char c,
+			     size_t *n)
+{
+	const char *h = memchr(m, '\n', (size_t)(hend - m));
+	while (h && ++h < hend) {
+		const char *nl = memchr(h, '\n', (size_t)(hend - h));
+		if (!nl)
+			break;
+		size_t l = (size_t)(nl - h) - (nl > h && nl[-1] == '\r');
+		if (hdr_is(h, l, name, c)) {
+			const char *v = memchr(h, ':', l) + 1, *e = h + l;
+			while (v < e && (*v == ' ' || *v == '\t'))
+				v++;
+			while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			*n = (size_t)(e - v);
+			return v;
+		}
+		h = nl;
+	}
+	return NULL;
+}
+
+/* 64-bit FNV-1a of <p>[0, <n>): Call-IDs come from rcsgw, no flooding to fear here. */
+static uint64_t fnv1a(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)p[i]) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+/* ua-sink: the session of request <m> by its Call-ID; with <create> (an INVITE) a new one
+ * when the Call-ID is new. Its index, -1 when there is none (or no Call-ID), -2 when a new
+ * one would pass --sessions. */
+static int64_t sink_sess(const char *m, const char *hend, int create, uint64_t now)
+{
+	size_t n = 0;
+	const char *cid = hdr_value(m, hend, "call-id", 'i', &n);
+	if (!cid || !n)
+		return -1;
+	uint64_t h = fnv1a(cid, n), i = h & U.cidmask;
+	for (; U.cidtab[i]; i = (i + 1) & U.cidmask)
+		if (U.ss[U.cidtab[i] - 1].cid == h)
+			return U.cidtab[i] - 1;
+	if (!create)
+		return -1;
+	if (U.next_sess >= U.nsess)
+		return -2;
+	uint32_t k = U.next_sess++;
+	U.ss[k].cid = h;
+	U.ss[k].t_post = now;
+	U.ss[k].flags = SF_POSTED;
+	U.cidtab[i] = k + 1;
+	return k;
+}
+
 static void on_sip(eng_udp *u, void *udata, const char *m, size_t len,
 		   const struct sockaddr_storage *from, socklen_t fromlen)
 {
@@ -788,13 +864,20 @@ static void on_sip(eng_udp *u, void *udata, const char *m, size_t len,
 	const char *ruri = sp1 + 1, *sp2 = memchr(ruri, ' ', (size_t)(hend - ruri));
 	size_t mlen = (size_t)(sp1 - m);
 	int64_t k = -1;
-	if (sp2 && sp2 - ruri > 4 && strncasecmp(ruri, "sip:", 4) == 0)
+	if (U.sink)
+		k = sink_sess(m, hend, mlen == 6 && memcmp(m, "INVITE", 6) == 0, bench_now_ns());
+	else if (sp2 && sp2 - ruri > 4 && strncasecmp(ruri, "sip:", 4) == 0)
 		k = sess_index(ruri + 4, (size_t)(sp2 - ruri - 4));
 	struct ua_sess *ss = k >= 0 ? &U.ss[k] : NULL;
 	if (ss && !(ss->flags & SF_POSTED))
 		ss = NULL;
 
 	if (mlen == 6 && memcmp(m, "INVITE", 6) == 0) {
+		if (!ss && k == -2) {
+			U.st.invite_refused++; /* ua-sink: --sessions reached */
+			sip_answer(m, hend, 503, "Service Unavailable", k, 0, from, fromlen);
+			return;
+		}
 		if (!ss) {
 			U.st.sip_stray++;
 			sip_answer(m, hend, 404, "Not Found", k, 0, from, fromlen);
@@ -926,6 +1009,29 @@ static void deliver(uint32_t k, const struct bm_frame *f, uint64_t now)
 	}
 }
 
+/* ua-sink: a message SEND (or a piece of one) arrived. The first whole message opens the
+ * window: --warmup later, for --duration. */
+static void sink_deliver(const struct bm_frame *f, uint64_t now)
+{
+	int whole = f->flag == '$';
+	if (whole && !atomic_load_explicit(&U.a_first, memory_order_relaxed)) {
+		atomic_store(&U.win_end, now + U.warmup_ns + U.duration_ns);
+		atomic_store(&U.win_start, now + U.warmup_ns);
+		atomic_store(&U.a_first, now);
+	}
+	int win = in_window(now);
+	U.st.bytes += f->body_len;
+	U.st.bytes_win += win ? f->body_len : 0;
+	if (!whole) {
+		U.st.chunked++; /* '+' or '#': rcsgw cut it (msrp.chunk_size) */
+		return;
+	}
+	U.st.delivered++;
+	U.st.msgs_win += win;
+	bump(&U.a_delivered);
+	atomic_store_explicit(&U.a_last, now, memory_order_relaxed);
+}
+
 static void on_frame(struct ua_mconn *mc, const struct bm_frame *f, uint64_t now)
 {
 	const char *v;
@@ -949,6 +1055,8 @@ static void on_frame(struct ua_mconn *mc, const struct bm_frame *f, uint64_t now
 	}
 	if (!f->body_len)
 		sess_up((uint32_t)k, now);
+	else if (U.sink)
+		sink_deliver(f, now);
 	else
 		deliver((uint32_t)k, f, now);
 }
@@ -979,7 +1087,7 @@ static int m_stash(struct ua_mconn *mc, const char *p, size_t n)
 		size_t cap = mc->rx_cap ? mc->rx_cap : 65536;
 		while (cap < mc->rx_len + n)
 			cap *= 2;
-		if (cap > 4 * (U.size + BM_HEAD_MAX) + 65536)
+		if (cap > 4 * ((U.sink ? SINK_BODY_MAX : U.size) + BM_HEAD_MAX) + 65536)
 			return -1;
 		char *nb = realloc(mc->rx, cap);
 		if (!nb)
@@ -1118,7 +1226,8 @@ static uint64_t cur_gen;
 static int quiet(void) { return atomic_load(&U.a_quiet) == cur_gen; }
 static int all_connected(void)
 {
-	return atomic_load(&U.a_connected) == U.conc || atomic_load(&U.a_udp) < 0;
+	int64_t udp = atomic_load(&U.a_udp);
+	return (udp > 0 && atomic_load(&U.a_connected) == U.conc) || udp < 0;
 }
 static int all_delivered(void) { return atomic_load(&U.a_delivered) >= atomic_load(&U.a_accepted); }
 static int all_byes(void) { return atomic_load(&U.a_byes) >= atomic_load(&U.a_del_up); }
@@ -1183,6 +1292,85 @@ static void hist_text(const char *label, const struct bench_hist *h, const char 
 
 #define JI(o, k, v) json_object_set_new((o), (k), json_integer((json_int_t)(v)))
 
+/* The far end's SIP and MSRP lines of the text summary. */
+static void far_end_text(const struct ua_stats *st)
+{
+	printf("  SIP             INVITEs %" PRIu64 " (+%" PRIu64 " retransmitted, %" PRIu64
+	       " refused), ACKs %" PRIu64 ", BYEs %" PRIu64 " (+%" PRIu64 "), stray %" PRIu64
+	       ", other %" PRIu64 "\n", st->invites, st->invite_retrans, st->invite_refused,
+	       st->acks, st->byes, st->bye_retrans, st->sip_stray, st->sip_other + st->cancels);
+	printf("  MSRP            %" PRIu64 " connection(s) from rcsgw (%" PRIu64 " lost), "
+	       "unknown session %" PRIu64 ", double bind %" PRIu64 ", other frames %" PRIu64
+	       "\n", st->msrp_conns, st->msrp_lost, st->unknown_sess, st->bind_dup,
+	       st->msrp_other);
+}
+
+/* The far end's SIP and MSRP keys of the JSON line. */
+static void far_end_json(json_t *o, const struct ua_stats *st)
+{
+	JI(o, "invites", st->invites);
+	JI(o, "invite_retrans", st->invite_retrans);
+	JI(o, "invite_refused", st->invite_refused);
+	JI(o, "acks", st->acks);
+	JI(o, "byes", st->byes);
+	JI(o, "bye_retrans", st->bye_retrans);
+	JI(o, "sip_stray", st->sip_stray);
+	JI(o, "sip_other", st->sip_other + st->cancels);
+	JI(o, "msrp_conns", st->msrp_conns);
+	JI(o, "msrp_lost", st->msrp_lost);
+	JI(o, "unknown_session", st->unknown_sess);
+	JI(o, "double_bind", st->bind_dup);
+	JI(o, "msrp_other", st->msrp_other);
+}
+
+/* The CPU lines of the text summary: generator and rcsgw per <per> ("msg", "session"),
+ * from <gen_us> and <sut_us>. */
+static void cpu_text(const struct ua_result *r, const char *per, double gen_us, double sut_us)
+{
+	const struct bench_meter *m = &r->m;
+	printf("  CPU generator   %.2f us/%s (%.0f %% of a core)\n", gen_us, per,
+	       m->gen_cores * 100);
+	if (U.sut_pid > 0 && sut_us >= 0)
+		printf("  CPU rcsgw       %.2f us/%s (%.0f %% of a core, pid %d)\n", sut_us, per,
+		       m->sut_cores * 100, (int)U.sut_pid);
+	else if (U.sut_pid > 0)
+		printf("  CPU rcsgw       n/a (pid %d gone or unreadable)\n", (int)U.sut_pid);
+}
+
+/* The CPU and memory keys of the JSON line, per <per>. */
+static void cpu_json(json_t *o, const struct ua_result *r, const char *per, double gen_us,
+		     double sut_us)
+{
+	const struct bench_meter *m = &r->m;
+	char k[40];
+	snprintf(k, sizeof(k), "gen_cpu_us_per_%s", per);
+	json_object_set_new(o, k, num_or_null(gen_us));
+	json_object_set_new(o, "gen_cpu_cores", num_or_null(m->gen_cores));
+	json_object_set_new(o, "sut_pid", U.sut_pid > 0 ? json_integer(U.sut_pid) : json_null());
+	snprintf(k, sizeof(k), "sut_cpu_us_per_%s", per);
+	json_object_set_new(o, k, U.sut_pid > 0 ? num_or_null(sut_us) : json_null());
+	json_object_set_new(o, "sut_cpu_cores", U.sut_pid > 0 ? num_or_null(m->sut_cores)
+							       : json_null());
+	json_object_set_new(o, "sut_rss0_kib", r->rss0 >= 0 ? json_integer(r->rss0) : json_null());
+	json_object_set_new(o, "sut_rss_kib", r->rss1 >= 0 ? json_integer(r->rss1) : json_null());
+}
+
+/* The last keys (noise, interruption), then <o> printed as one line and released. */
+static void json_finish(json_t *o, const struct ua_result *r)
+{
+	const struct bench_meter *m = &r->m;
+	json_object_set_new(o, "machine_cores", num_or_null(m->machine_cores));
+	json_object_set_new(o, "others_cores", m->machine_cores >= 0
+						       ? json_real(bench_meter_others(m))
+						       : json_null());
+	json_object_set_new(o, "interrupted", json_boolean(r->signalled));
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+	json_decref(o);
+	if (s)
+		puts(s);
+	free(s);
+}
+
 static void report(const struct ua_result *r)
 {
 	const struct ua_stats *st = &r->st;
@@ -1226,24 +1414,11 @@ static void report(const struct ua_result *r)
 		       PRIu64 ", bad answers %" PRIu64 "\n", setup_failures(st), st->non_201,
 		       st->first_status, st->timeouts, st->http_timeouts, st->http_errors,
 		       st->bad_answers);
-		printf("  SIP             INVITEs %" PRIu64 " (+%" PRIu64 " retransmitted), ACKs %"
-		       PRIu64 ", BYEs %" PRIu64 " (+%" PRIu64 "), stray %" PRIu64 ", other %" PRIu64
-		       "\n", st->invites, st->invite_retrans, st->acks, st->byes, st->bye_retrans,
-		       st->sip_stray, st->sip_other + st->cancels);
 		printf("  DELETE          %" PRIu64 " sent, %" PRIu64 " answered 204, errors %" PRIu64
 		       " (first %d); BYE missing for %" PRIu64 "\n", st->del_sent, r->deleted,
 		       st->del_errors, st->first_del_status, r->bye_missing);
-		printf("  MSRP            %" PRIu64 " connection(s) from rcsgw (%" PRIu64 " lost), "
-		       "unknown session %" PRIu64 ", double bind %" PRIu64 ", other frames %" PRIu64
-		       "\n", st->msrp_conns, st->msrp_lost, st->unknown_sess, st->bind_dup,
-		       st->msrp_other);
-		printf("  CPU generator   %.2f us/%s (%.0f %% of a core)\n", gen_us,
-		       U.send_mode ? "msg" : "session", m->gen_cores * 100);
-		if (U.sut_pid > 0 && sut_us >= 0)
-			printf("  CPU rcsgw       %.2f us/%s (%.0f %% of a core, pid %d)\n", sut_us,
-			       U.send_mode ? "msg" : "session", m->sut_cores * 100, (int)U.sut_pid);
-		else if (U.sut_pid > 0)
-			printf("  CPU rcsgw       n/a (pid %d gone or unreadable)\n", (int)U.sut_pid);
+		far_end_text(st);
+		cpu_text(r, U.send_mode ? "msg" : "session", gen_us, sut_us);
 		int mem = r->rss0 >= 0 && r->rss1 >= 0;
 		if (mem && U.hold)
 			printf("  rcsgw memory    VmRSS %" PRId64 " -> %" PRId64 " KiB with %" PRIu64
@@ -1301,46 +1476,80 @@ static void report(const struct ua_result *r)
 	JI(o, "http_errors", st->http_errors);
 	JI(o, "http_reconnects", st->http_reconnects);
 	JI(o, "bad_answers", st->bad_answers);
-	JI(o, "invites", st->invites);
-	JI(o, "invite_retrans", st->invite_retrans);
-	JI(o, "acks", st->acks);
-	JI(o, "byes", st->byes);
-	JI(o, "bye_retrans", st->bye_retrans);
-	JI(o, "sip_stray", st->sip_stray);
-	JI(o, "sip_other", st->sip_other + st->cancels);
+	far_end_json(o, st);
 	JI(o, "deletes", st->del_sent);
 	JI(o, "deleted", r->deleted);
 	JI(o, "delete_errors", st->del_errors);
 	JI(o, "first_delete_status", st->first_del_status);
 	JI(o, "bye_missing", r->bye_missing);
-	JI(o, "msrp_conns", st->msrp_conns);
-	JI(o, "msrp_lost", st->msrp_lost);
-	JI(o, "unknown_session", st->unknown_sess);
-	JI(o, "double_bind", st->bind_dup);
-	JI(o, "msrp_other", st->msrp_other);
-	const char *per = U.send_mode ? "msg" : "session";
-	char k[40];
-	snprintf(k, sizeof(k), "gen_cpu_us_per_%s", per);
-	json_object_set_new(o, k, num_or_null(gen_us));
-	json_object_set_new(o, "gen_cpu_cores", num_or_null(m->gen_cores));
-	json_object_set_new(o, "sut_pid", U.sut_pid > 0 ? json_integer(U.sut_pid) : json_null());
-	snprintf(k, sizeof(k), "sut_cpu_us_per_%s", per);
-	json_object_set_new(o, k, U.sut_pid > 0 ? num_or_null(sut_us) : json_null());
-	json_object_set_new(o, "sut_cpu_cores", U.sut_pid > 0 ? num_or_null(m->sut_cores)
-							       : json_null());
-	json_object_set_new(o, "sut_rss0_kib", r->rss0 >= 0 ? json_integer(r->rss0) : json_null());
-	json_object_set_new(o, "sut_rss_kib", r->rss1 >= 0 ? json_integer(r->rss1) : json_null());
+	cpu_json(o, r, U.send_mode ? "msg" : "session", gen_us, sut_us);
 	json_object_set_new(o, "sut_rss_per_session_b", num_or_null(rss_per_session(r)));
-	json_object_set_new(o, "machine_cores", num_or_null(m->machine_cores));
-	json_object_set_new(o, "others_cores", m->machine_cores >= 0
-						       ? json_real(bench_meter_others(m))
-						       : json_null());
-	json_object_set_new(o, "interrupted", json_boolean(r->signalled));
-	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
-	json_decref(o);
-	if (s)
-		puts(s);
-	free(s);
+	json_finish(o, r);
+}
+
+/* ua-sink: what counts as an error (exit 3). */
+static uint64_t sink_errors(const struct ua_stats *st)
+{
+	return st->sip_stray + st->sip_other + st->invite_refused + st->unknown_sess +
+	       st->bind_dup + st->msrp_lost + st->verify_errors;
+}
+
+static void report_sink(const struct ua_result *r)
+{
+	const struct ua_stats *st = &r->st;
+	double rate = r->window_s > 0 ? (double)st->msgs_win / r->window_s : 0;
+	double gen_us = bench_us_per_msg(r->m.gen_ns, st->msgs_win);
+	double sut_us = bench_us_per_msg(r->m.sut_ns, st->msgs_win);
+	uint64_t missing = U.count > st->delivered ? U.count - st->delivered : 0;
+	uint64_t extra = U.count && st->delivered > U.count ? st->delivered - U.count : 0;
+
+	if (!U.json) {
+		printf("rcsbench ua-sink (UAS sip %s, msrp %s:%d), backend=%s\n", U.sip_hp,
+		       U.msrp_host, U.msrp_port, r->backend);
+		printf("  window          %.2f s, from %.2f s after the first message\n",
+		       r->window_s, (double)U.warmup_ns / 1e9);
+		printf("  msgs/s          %.0f received (%" PRIu64 " in the window, %" PRIu64
+		       " in all", rate, st->msgs_win, st->delivered);
+		if (U.count)
+			printf(", %" PRIu64 " expected: %" PRIu64 " missing, %" PRIu64 " extra",
+			       U.count, missing, extra);
+		printf(")\n  bytes           %" PRIu64 " in the window, %" PRIu64 " in all (%"
+		       PRIu64 " chunks of cut messages)\n", st->bytes_win, st->bytes, st->chunked);
+		printf("  sessions        %" PRIu64 " up\n", st->up);
+		hist_text("set-up us", &U.setup_lat, "INVITE came -> binding SEND arrived");
+		far_end_text(st);
+		printf("  errors          %" PRIu64 " (malformed MSRP %" PRIu64 ")\n",
+		       sink_errors(st), st->verify_errors);
+		cpu_text(r, "msg", gen_us, sut_us);
+		if (r->rss0 >= 0 && r->rss1 >= 0)
+			printf("  rcsgw memory    VmRSS %" PRId64 " KiB before, %" PRId64 " KiB after\n",
+			       r->rss0, r->rss1);
+		printf("  CPU others      %.2f cores (machine-wide %.2f)\n",
+		       bench_meter_others(&r->m), r->m.machine_cores);
+		return;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "mode", json_string("ua-sink"));
+	json_object_set_new(o, "backend", json_string(r->backend));
+	json_object_set_new(o, "sip", json_string(U.sip_hp));
+	json_object_set_new(o, "warmup_s", json_real((double)U.warmup_ns / 1e9));
+	json_object_set_new(o, "window_s", json_real(r->window_s));
+	json_object_set_new(o, "count", U.count ? json_integer((json_int_t)U.count) : json_null());
+	JI(o, "msgs", st->msgs_win);
+	json_object_set_new(o, "msgs_per_s", json_real(rate));
+	JI(o, "msgs_total", st->delivered);
+	JI(o, "missing", missing);
+	JI(o, "extra", extra);
+	JI(o, "bytes", st->bytes_win);
+	JI(o, "bytes_total", st->bytes);
+	JI(o, "chunks", st->chunked);
+	JI(o, "sessions", st->up);
+	hist_json(o, "setup", &U.setup_lat);
+	far_end_json(o, st);
+	JI(o, "malformed", st->verify_errors);
+	JI(o, "errors", sink_errors(st));
+	cpu_json(o, r, "msg", gen_us, sut_us);
+	json_finish(o, r);
 }
 
 /* The JSON body of a message, made once: {"content_type":"text/plain","body":"xx…"}; the
@@ -1370,13 +1579,21 @@ static int setup_run(void)
 {
 	U.pat = malloc(PAT_SPAN + U.size);
 	U.ss = calloc(U.nsess, sizeof(*U.ss));
-	U.slots = calloc(U.conc, sizeof(*U.slots));
+	U.slots = calloc(U.conc ? U.conc : 1, sizeof(*U.slots));
 	U.live = U.send_mode ? calloc(U.nsess, sizeof(*U.live)) : NULL;
 	U.out_cap = 2048 + U.size + 256;
 	U.out = malloc(U.out_cap);
 	U.rep = malloc(REP_CAP);
 	if (!U.pat || !U.ss || !U.slots || (U.send_mode && !U.live) || !U.out || !U.rep)
 		return -1;
+	if (U.sink) {
+		uint64_t cap = 2;
+		while (cap < 2 * U.nsess)
+			cap *= 2;
+		if (!(U.cidtab = calloc(cap, sizeof(*U.cidtab))))
+			return -1;
+		U.cidmask = cap - 1;
+	}
 	for (size_t i = 0, x = 0x5bd1e995; i < PAT_SPAN + U.size; i++) {
 		x = x * 1103515245u + 12345u;
 		U.pat[i] = (uint8_t)('a' + (x >> 16) % 26);
@@ -1416,41 +1633,54 @@ static void teardown(void)
 	free(U.rep);
 	free(U.seen);
 	free(U.tmpl);
+	free(U.cidtab);
 }
 
-static int run(void)
+/* A result with nothing known yet. */
+#define UA_RESULT_INIT                                                                      \
+	{ .rss0 = -1, .rss1 = -1, .m.machine_cores = -1, .m.gen_ns = -1, .m.sut_ns = -1,     \
+	  .m.gen_cores = -1, .m.sut_cores = -1 }
+
+/* Stops the worker of <e> (NULL: none), frees everything; returns <rc>. */
+static int finish(eng_engine *e, int rc)
+{
+	atomic_store(&U.stopping, 1);
+	eng_destroy(e);
+	bench_listen_fini(&U.bl);
+	teardown();
+	return rc;
+}
+
+/* Checks --sut-pid and allocates; then starts the worker (UAS, MSRP listener, the API
+ * connections) and waits until it is up. The engine, or NULL (said why; what was started
+ * is stopped). *<r> gets the backend, rcsgw's RSS before the load and a fresh meter. */
+static eng_engine *start_worker(struct ua_result *r)
 {
 	char err[256];
-	int rc = 1, sig = 0;
-	struct ua_result r = { .rss0 = -1, .rss1 = -1, .m.machine_cores = -1, .m.gen_ns = -1,
-			       .m.sut_ns = -1, .m.gen_cores = -1, .m.sut_cores = -1 };
-	eng_engine *e = NULL;
-
-	atomic_store(&U.win_start, 0);
-	atomic_store(&U.win_end, UINT64_MAX);
 	if (U.sut_pid > 0 && bench_cpu_ns(U.sut_pid) < 0) {
 		fprintf(stderr, "rcsbench: cannot read /proc/%d/task/*/schedstat\n", (int)U.sut_pid);
-		return 1;
+		return NULL;
 	}
 	if (setup_run() < 0) {
 		fprintf(stderr, "rcsbench: out of memory\n");
-		goto out;
+		return NULL;
 	}
 	bench_signals_block();
 	U.cfg.workers = 1;
-	if (!(e = eng_create(&U.cfg, err, sizeof(err)))) {
+	eng_engine *e = eng_create(&U.cfg, err, sizeof(err));
+	if (!e) {
 		fprintf(stderr, "rcsbench: %s\n", err);
-		goto out;
+		return NULL;
 	}
-	r.backend = eng_backend_name(e);
+	r->backend = eng_backend_name(e);
 	bench_listen_init(&U.bl, U.msrp_listen, 1, NULL, m_accept, NULL);
 	if (eng_start(e, ua_init, NULL) < 0) {
 		fprintf(stderr, "rcsbench: cannot start the worker\n");
-		goto out;
+		goto fail;
 	}
 	if (bench_listen_wait(&U.bl, 10000) < 0) {
 		fprintf(stderr, "rcsbench: cannot listen on %s\n", U.msrp_listen);
-		goto out;
+		goto fail;
 	}
 	int up = wait_for(all_connected, bench_now_ns() + 10000000000ull, 0);
 	if (up <= 0 || atomic_load(&U.a_udp) < 0) {
@@ -1460,13 +1690,30 @@ static int run(void)
 		else if (up == 0)
 			fprintf(stderr, "rcsbench: %" PRIu64 " of %" PRIu64 " connections to %s up\n",
 				(uint64_t)atomic_load(&U.a_connected), U.conc, U.api);
-		goto out;
+		goto fail;
 	}
 	if (U.sut_pid > 0)
-		r.rss0 = rss_kib(U.sut_pid);
-	r.m = (struct bench_meter){ .sut = &U.sut_pid, .nsut = U.sut_pid > 0, .gen_ns = -1,
-				    .sut_ns = -1, .gen_cores = -1, .sut_cores = -1,
-				    .machine_cores = -1 };
+		r->rss0 = rss_kib(U.sut_pid);
+	r->m = (struct bench_meter){ .sut = &U.sut_pid, .nsut = U.sut_pid > 0, .gen_ns = -1,
+				     .sut_ns = -1, .gen_cores = -1, .sut_cores = -1,
+				     .machine_cores = -1 };
+	return e;
+fail:
+	atomic_store(&U.stopping, 1);
+	eng_destroy(e);
+	return NULL;
+}
+
+static int run(void)
+{
+	int rc = 1, sig = 0;
+	struct ua_result r = UA_RESULT_INIT;
+
+	atomic_store(&U.win_start, 0);
+	atomic_store(&U.win_end, UINT64_MAX);
+	eng_engine *e = start_worker(&r);
+	if (!e)
+		goto out;
 
 	if (!U.send_mode) {
 		/* ua-setup: the window is the whole set-up phase (or --duration) */
@@ -1558,11 +1805,68 @@ static int run(void)
 	if (sig)
 		rc = 1;
 out:
+	return finish(e, rc);
+}
+
+static int sink_first(void) { return atomic_load(&U.a_first) != 0; }
+static int sink_all(void) { return U.count && atomic_load(&U.a_delivered) >= U.count; }
+/* After the window: --count messages came, or none for --idle. */
+static int sink_done(void)
+{
+	return sink_all() || bench_now_ns() - atomic_load(&U.a_last) >= U.idle_ns;
+}
+
+/* ua-sink: the worker plays the far end; this thread waits for the first message, measures
+ * the window (cut short when --count came) and waits for the rest. */
+static int run_sink(void)
+{
+	int rc = 1, sig = 0;
+	struct ua_result r = UA_RESULT_INIT;
+
+	atomic_store(&U.win_start, UINT64_MAX); /* nothing is in it until the first message */
+	atomic_store(&U.win_end, 0);
+	eng_engine *e = start_worker(&r);
+	if (!e)
+		goto out;
+	fprintf(stderr, "rcsbench ua-sink: ready sip=%s msrp=%s:%d\n", U.sip_hp, U.msrp_host,
+		U.msrp_port);
+	fflush(stderr);
+	int got = wait_for(sink_first, bench_now_ns() + U.timeout_ns, 0);
+	sig = got < 0;
+	if (got == 0)
+		fprintf(stderr, "rcsbench ua-sink: no message within %.1f s\n",
+			(double)U.timeout_ns / 1e9);
+	if (got > 0) {
+		uint64_t ws = atomic_load(&U.win_start), we = atomic_load(&U.win_end);
+		int all = wait_for(sink_all, ws, 0);
+		uint64_t t1 = bench_now_ns();
+		if (all == 0) {
+			bench_meter_begin(&r.m);
+			all = wait_for(sink_all, we, 0);
+			bench_meter_end(&r.m);
+			t1 = bench_now_ns();
+		}
+		sig = all < 0;
+		if (t1 < we) /* cut short: what comes later is outside */
+			atomic_store(&U.win_end, t1 > ws ? t1 : ws);
+		r.window_s = t1 > ws ? (double)((t1 < we ? t1 : we) - ws) / 1e9 : 0;
+		if (!sig)
+			sig = wait_for(sink_done, bench_now_ns() + U.timeout_ns, 0) < 0;
+	}
+	if (U.sut_pid > 0)
+		r.rss1 = rss_kib(U.sut_pid);
+	r.signalled = sig;
 	atomic_store(&U.stopping, 1);
 	eng_destroy(e);
-	bench_listen_fini(&U.bl);
-	teardown();
-	return rc;
+	e = NULL;
+	r.st = U.st;
+	report_sink(&r);
+	fflush(stdout);
+	rc = sink_errors(&r.st) || (U.count && r.st.delivered != U.count) ? 3 : 0;
+	if (!r.st.delivered || sig)
+		rc = 1;
+out:
+	return finish(e, rc);
 }
 
 /* ---- command line ------------------------------------------------------------------------- */
@@ -1576,16 +1880,26 @@ static void usage(FILE *f)
 		"       rcsbench ua-send --api HOST:PORT --sip-listen HOST:PORT --msrp-listen HOST:PORT\n"
 		"         --sessions S --concurrency C --size BYTES --duration SEC [--warmup SEC]\n"
 		"         [--timeout SEC] [--drain SEC] [--token T] [--sut-pid PID] [--json] ...\n"
+		"       rcsbench ua-sink --sip-listen HOST:PORT --msrp-listen HOST:PORT --duration SEC\n"
+		"         [--warmup SEC] [--count N] [--idle SEC] [--timeout SEC] [--sessions MAX]\n"
+		"         [--sut-pid PID] [--json] [--backend B] [--no-pin]\n"
 		"The generator is rcsgw's far end: a SIP UAS on UDP --sip-listen (INVITE -> 200 with\n"
 		"a=setup:passive and an a=path to --msrp-listen) and an MSRP endpoint that answers\n"
-		"every SEND 200; it drives the REST API at --api over C keep-alive connections.\n"
+		"every SEND 200; ua-setup and ua-send drive the REST API at --api over C keep-alive\n"
+		"connections.\n"
 		"ua-setup: POST /v1/sessions -> binding SEND arrived (set-up latency) -> DELETE, C at\n"
 		"  a time, N in all (or until --duration); --hold keeps them up (no DELETE until the\n"
 		"  end) and reports rcsgw's RSS per live session.\n"
 		"ua-send: S sessions up, then POST .../messages (--size >= %d bytes of text/plain),\n"
 		"  C at a time, spread over the sessions; each body checked at the MSRP endpoint.\n"
+		"ua-sink: the far end alone (load comes through rcsgw's SIP MESSAGE gateway): any\n"
+		"  INVITE (sessions by Call-ID, at most MAX, default %d); counts messages and\n"
+		"  bytes; the window starts --warmup (1 s) after the first message; ends once N\n"
+		"  messages came (--count), or, after the window, when none came for --idle (1 s),\n"
+		"  or --timeout (10 s) later; 'rcsbench ua-sink: ready sip=H:P msrp=H:P' goes to\n"
+		"  stderr once it listens.\n"
 		"Addresses are IPv4; port 0 for --sip-listen / --msrp-listen picks one. Exit 0; 3 when\n"
-		"sessions or messages failed; 1 failure; 2 bad arguments.\n", BODY_HDR);
+		"sessions or messages failed; 1 failure; 2 bad arguments.\n", BODY_HDR, SINK_SESSIONS);
 }
 
 static int parse(int argc, char **argv)
@@ -1594,26 +1908,39 @@ static int parse(int argc, char **argv)
 	U.warmup_ns = 1000000000u;
 	U.timeout_ns = 10000000000ull;
 	U.drain_ns = 5000000000ull;
-	U.conc = 1;
-	const struct bench_opt opts[] = {
-		{ "api", BENCH_OPT_HOSTPORT, &U.api, 0, 0, NULL },
-		{ "sip-listen", BENCH_OPT_HOSTPORT, &U.sip_listen, 0, 0, NULL },
-		{ "msrp-listen", BENCH_OPT_HOSTPORT, &U.msrp_listen, 0, 0, NULL },
-		{ "sessions", BENCH_OPT_U64, &U.nsess, 1, MAX_SESSIONS, NULL },
-		{ "concurrency", BENCH_OPT_U64, &U.conc, 1, MAX_CONC, NULL },
-		{ "size", BENCH_OPT_BYTES, &U.size, BODY_HDR, 512u << 10, NULL },
-		{ "duration", BENCH_OPT_DURATION, &U.duration_ns, 1, UINT64_MAX, NULL },
-		{ "warmup", BENCH_OPT_DURATION, &U.warmup_ns, 0, UINT64_MAX, NULL },
-		{ "timeout", BENCH_OPT_DURATION, &U.timeout_ns, 1000000, UINT64_MAX, NULL },
-		{ "drain", BENCH_OPT_DURATION, &U.drain_ns, 0, UINT64_MAX, NULL },
-		{ "hold", BENCH_OPT_FLAG, &U.hold, 0, 0, NULL },
-		{ "token", BENCH_OPT_STR, &U.token, 0, 0, NULL },
-		{ "sut-pid", BENCH_OPT_FN, &U.sut_pid, 0, 0, bench_parse_pid },
-		{ "json", BENCH_OPT_FLAG, &U.json, 0, 0, NULL },
-		{ "backend", BENCH_OPT_BACKEND, &U.cfg.backend, 0, 0, NULL },
-		{ "no-pin", BENCH_OPT_UNFLAG, &U.cfg.pin, 0, 0, NULL },
+	U.idle_ns = 1000000000u;
+	U.conc = U.sink ? 0 : 1;
+	U.nsess = U.sink ? SINK_SESSIONS : 0;
+	enum { API = 1, SINK = 2, ALL = 3 };  /* the modes an option is for */
+	const struct {
+		struct bench_opt o;
+		unsigned modes;
+	} all[] = {
+		{ { "api", BENCH_OPT_HOSTPORT, &U.api, 0, 0, NULL }, API },
+		{ { "sip-listen", BENCH_OPT_HOSTPORT, &U.sip_listen, 0, 0, NULL }, ALL },
+		{ { "msrp-listen", BENCH_OPT_HOSTPORT, &U.msrp_listen, 0, 0, NULL }, ALL },
+		{ { "sessions", BENCH_OPT_U64, &U.nsess, 1, MAX_SESSIONS, NULL }, ALL },
+		{ { "concurrency", BENCH_OPT_U64, &U.conc, 1, MAX_CONC, NULL }, API },
+		{ { "size", BENCH_OPT_BYTES, &U.size, BODY_HDR, 512u << 10, NULL }, API },
+		{ { "duration", BENCH_OPT_DURATION, &U.duration_ns, 1, UINT64_MAX, NULL }, ALL },
+		{ { "warmup", BENCH_OPT_DURATION, &U.warmup_ns, 0, UINT64_MAX, NULL }, ALL },
+		{ { "timeout", BENCH_OPT_DURATION, &U.timeout_ns, 1000000, UINT64_MAX, NULL }, ALL },
+		{ { "drain", BENCH_OPT_DURATION, &U.drain_ns, 0, UINT64_MAX, NULL }, API },
+		{ { "hold", BENCH_OPT_FLAG, &U.hold, 0, 0, NULL }, API },
+		{ { "token", BENCH_OPT_STR, &U.token, 0, 0, NULL }, API },
+		{ { "count", BENCH_OPT_U64, &U.count, 1, UINT64_MAX, NULL }, SINK },
+		{ { "idle", BENCH_OPT_DURATION, &U.idle_ns, 1000000, UINT64_MAX, NULL }, SINK },
+		{ { "sut-pid", BENCH_OPT_FN, &U.sut_pid, 0, 0, bench_parse_pid }, ALL },
+		{ { "json", BENCH_OPT_FLAG, &U.json, 0, 0, NULL }, ALL },
+		{ { "backend", BENCH_OPT_BACKEND, &U.cfg.backend, 0, 0, NULL }, ALL },
+		{ { "no-pin", BENCH_OPT_UNFLAG, &U.cfg.pin, 0, 0, NULL }, ALL },
 	};
-	int rc = bench_opts_parse("rcsbench", argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
+	struct bench_opt opts[sizeof(all) / sizeof(all[0])];
+	unsigned n = 0;
+	for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i].modes & (U.sink ? SINK : API))
+			opts[n++] = all[i].o;
+	int rc = bench_opts_parse("rcsbench", argc, argv, opts, n);
 	if (rc == 1)
 		usage(stdout);
 	else if (rc)
@@ -1643,12 +1970,15 @@ int bench_ua_main(int argc, char **argv)
 {
 	memset(&U, 0, sizeof(U));
 	U.send_mode = strcmp(argv[0], "ua-send") == 0;
+	U.sink = strcmp(argv[0], "ua-sink") == 0;
 	int rc = parse(argc, argv);
 	const char *why = NULL;
 
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	if (!U.api || !U.sip_listen || !U.msrp_listen || !U.nsess)
+	if (U.sink && (!U.sip_listen || !U.msrp_listen || !U.duration_ns))
+		why = "--sip-listen, --msrp-listen and --duration are required";
+	else if (!U.sink && (!U.api || !U.sip_listen || !U.msrp_listen || !U.nsess))
 		why = "--api, --sip-listen, --msrp-listen and --sessions are required";
 	else if (U.send_mode && (!U.size || !U.duration_ns))
 		why = "--size and --duration are required";
@@ -1663,5 +1993,5 @@ int bench_ua_main(int argc, char **argv)
 	}
 	if (U.token)
 		snprintf(U.auth_hdr, sizeof(U.auth_hdr), "Authorization: Bearer %s\r\n", U.token);
-	return run();
+	return U.sink ? run_sink() : run();
 }
