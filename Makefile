@@ -130,6 +130,12 @@ bench: $(BUILD)/engfwd $(BUILD)/rcsbench
 bench-relay: $(BUILD)/engfwd $(BUILD)/rcsbench $(BUILD)/rcsgw
 	@BUILD=$(BUILD) sh bench/relay.sh
 
+# SIP MESSAGE throughput through a stateless Kamailio; rcsgw's gateway once issue 6 lands
+# (bench/README.md)
+.PHONY: bench-message
+bench-message:
+	@BUILD=$(BUILD) sh bench/message.sh
+
 # rcsgw's MSRP user agent over REST: session set-up rate, message throughput (bench/README.md)
 .PHONY: bench-ua
 bench-ua: $(BUILD)/rcsbench $(BUILD)/rcsgw
