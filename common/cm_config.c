@@ -200,8 +200,9 @@ static const struct cm_config_key cm_schema[] = {
 	      "RFC 3261 T1, the round-trip estimate that drives retransmissions"),
 	K_DUR("sip", "t2", sip.t2_ms, "4s", 100, 60000,
 	      "RFC 3261 T2, the longest retransmission interval (at least t1)"),
-	K_INT("sip", "max_transactions", sip.max_transactions, "16384", 16, 4194304, 0,
-	      "SIP transactions per worker, client and server; beyond: 503"),
+	K_INT("sip", "max_transactions", sip.max_transactions, "65536", 16, 4194304, 0,
+	      "SIP transactions per worker, client and server; beyond: 503 (over UDP a non-INVITE "
+	      "one lives 64*T1 = 32 s: 65536 is ~2000 MESSAGEs/s per worker sustained)"),
 	K_SIZE("sip", "max_message", sip.max_message, "64k", 1 * KIB, 1 * MIB,
 	       "bytes of one SIP message; longer: 413 or dropped"),
 	K_STR("sip", "tls_cert", sip.tls_cert, "", 0,
