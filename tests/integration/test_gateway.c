@@ -1,0 +1,459 @@
+/* test_gateway.c — the SIP MESSAGE ⇄ MSRP gateway end to end: the real daemon with
+ * gateway.enabled, sipp as the page-mode client (uac_message.xml) and the page-mode user
+ * (uas_message.xml), sipp as the RCS phone's signalling (uas_msrp.xml ...) with this test as
+ * its MSRP endpoint. Run with --jobs 1. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tests/lib/msrp_client.h"
+#include "tests/lib/rcsgw_proc.h"
+#include "tests/lib/sipp.h"
+#include "tests/lib/sse.h"
+
+#define HOST "127.0.0.1"
+
+static struct {
+	pid_t pid;
+	int api, sip, msrp, phone, page;
+	int ml_fd, ml_port;
+	struct sse_cli sse;
+	char dir_phone[256], dir_page[256], dir_client[256];
+	pid_t sipp_phone, sipp_page;
+} g;
+
+static void start(const char *const *extra)
+{
+	char a[64], m[64], s[96];
+	const char *env[20];
+	int n = 0;
+	if (!sipp_available())
+		cr_skip_test("sipp (package sip-tester) is not installed");
+	g.api = free_tcp_port();
+	g.msrp = free_tcp_port();
+	g.sip = sipp_free_port();
+	g.phone = sipp_free_port();
+	g.page = sipp_free_port();
+	snprintf(a, sizeof(a), "RCSGW_API_LISTEN=" HOST ":%d", g.api);
+	snprintf(m, sizeof(m), "RCSGW_MSRP_LISTEN=" HOST ":%d", g.msrp);
+	snprintf(s, sizeof(s), "RCSGW_SIP_LISTEN=udp:" HOST ":%d,tcp:" HOST ":%d", g.sip, g.sip);
+	env[n++] = a;
+	env[n++] = m;
+	env[n++] = s;
+	env[n++] = "RCSGW_ENGINE_WORKERS=2";
+	env[n++] = "RCSGW_GATEWAY_ENABLED=true";
+	env[n++] = "RCSGW_LOG_LEVEL=warn";
+	for (int i = 0; extra && extra[i] && n < 19; i++)
+		env[n++] = extra[i];
+	env[n] = NULL;
+	g.pid = rcsgw_spawn(env, NULL, NULL);
+	cr_assert(g.pid > 0);
+	cr_assert_eq(wait_port(HOST, g.api, 5000), 0);
+	cr_assert_eq(sse_open(&g.sse, HOST, g.api, NULL), 0);
+	cr_assert(sse_read_until(&g.sse, "retry:", 3000));
+	cr_assert_eq(sipp_logdir_new(g.dir_phone, sizeof(g.dir_phone)), 0);
+	cr_assert_eq(sipp_logdir_new(g.dir_page, sizeof(g.dir_page)), 0);
+	cr_assert_eq(sipp_logdir_new(g.dir_client, sizeof(g.dir_client)), 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	inet_pton(AF_INET, HOST, &sa.sin_addr);
+	g.ml_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(g.ml_fd >= 0);
+	cr_assert_eq(bind(g.ml_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(g.ml_fd, 8), 0);
+	cr_assert_eq(getsockname(g.ml_fd, (struct sockaddr *)&sa, &sl), 0);
+	g.ml_port = ntohs(sa.sin_port);
+}
+
+static void stop(void)
+{
+	sipp_stop(g.sipp_phone, 2000);
+	sipp_stop(g.sipp_page, 2000);
+	g.sipp_phone = g.sipp_page = 0;
+	sse_close(&g.sse);
+	if (g.ml_fd > 0)
+		close(g.ml_fd);
+	int rc = rcsgw_stop(g.pid, SIGINT, 5000);
+	sipp_logdir_remove(g.dir_phone);
+	sipp_logdir_remove(g.dir_page);
+	sipp_logdir_remove(g.dir_client);
+	cr_expect_eq(rc, 0, "rcsgw exited with %d", rc);
+}
+
+TestSuite(gateway, .fini = stop, .timeout = 60);
+
+/* The RCS phone: sipp answering the INVITE with its MSRP endpoint at the test. */
+static void phone(const char *scenario, const char *const *more)
+{
+	char mp[16];
+	const char *keys[16] = { "msrp_port", mp, "msrp_sid", "rcsphone1" };
+	int n = 4;
+	snprintf(mp, sizeof(mp), "%d", g.ml_port);
+	for (int i = 0; more && more[i] && n < 14; i++)
+		keys[n++] = more[i];
+	keys[n] = NULL;
+	g.sipp_phone = sipp_start(scenario, NULL, g.phone, keys, g.dir_phone, NULL);
+	cr_assert(g.sipp_phone > 0, "sipp phone: %d", g.sipp_phone);
+}
+
+/* The page-mode client sends one MESSAGE through rcsgw to the phone; returns sipp's status. */
+static int client_message(const char *body_or_size, int size, const char *expect)
+{
+	char remote[64], to_host[64], from_host[64], sz[16];
+	snprintf(remote, sizeof(remote), HOST ":%d", g.sip);
+	snprintf(to_host, sizeof(to_host), HOST ":%d", g.phone);
+	snprintf(from_host, sizeof(from_host), HOST ":%d", g.page);
+	snprintf(sz, sizeof(sz), "%d", size);
+	const char *keys[] = { "-s", "rcsphone", "$to_host", to_host, "$from_host", from_host,
+			       "$from_user", "legacy", size ? "$size" : "$body",
+			       size ? sz : body_or_size, "$expect_code", expect, NULL };
+	pid_t p = sipp_start("uac_message.xml", remote, 0, keys, g.dir_client, NULL);
+	cr_assert(p > 0, "sipp client: %d", p);
+	int rc = sipp_wait(p, 10000);
+	if (rc)
+		sipp_log_report(g.dir_client, "page-mode client");
+	return rc;
+}
+
+static void accept_msrp(struct msrp_client *c, struct mc_frame *f)
+{
+	struct pollfd p = { g.ml_fd, POLLIN, 0 };
+	memset(c, 0, sizeof(*c));
+	cr_assert_eq(poll(&p, 1, 5000), 1, "rcsgw did not connect to the phone's MSRP endpoint");
+	c->fd = accept(g.ml_fd, NULL, NULL);
+	cr_assert(c->fd >= 0);
+	cr_assert_eq(mc_read_frame(c, f, 5000), 0);
+	cr_assert(f->is_request && !strcmp(f->method, "SEND") && !f->body_len, "the binding SEND");
+	cr_assert_eq(mc_send_response(c, f, 200, "OK"), 0);
+}
+
+static void read_send(struct msrp_client *c, struct mc_frame *f)
+{
+	cr_assert_eq(mc_read_frame(c, f, 5000), 0, "no SEND from rcsgw");
+	cr_assert(f->is_request && !strcmp(f->method, "SEND"), "%s", f->buf);
+	cr_assert_eq(mc_send_response(c, f, 200, "OK"), 0);
+}
+
+Test(gateway, messages_both_ways_and_the_session_listed_and_ended)
+{
+	start(NULL);
+	phone("uas_msrp.xml", NULL);
+	const char *pkeys[] = { "$count", "1", NULL };
+	g.sipp_page = sipp_start("uas_message.xml", NULL, g.page, pkeys, g.dir_page, NULL);
+	cr_assert(g.sipp_page > 0);
+	/* page -> RCS: the MESSAGE is 202'd and becomes a SEND, byte-exact */
+	cr_assert_eq(client_message("hello from a legacy phone", 0, "202"), 0);
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	accept_msrp(&c, f);
+	read_send(&c, f);
+	cr_expect_eq(f->body_len, 25);
+	cr_expect(f->body && !memcmp(f->body, "hello from a legacy phone", 25));
+	cr_expect_str_eq(mc_header(f, "Content-Type"), "text/plain");
+	char from_path[256];
+	snprintf(from_path, sizeof(from_path), "%s", mc_header(f, "From-Path"));
+	/* a second MESSAGE reuses the session */
+	cr_assert_eq(client_message("second", 0, "202"), 0);
+	read_send(&c, f);
+	cr_expect_eq(f->body_len, 6);
+	/* RCS -> page: a SEND becomes a MESSAGE to the page-mode user */
+	char fp[128];
+	snprintf(fp, sizeof(fp), "msrp://" HOST ":%d/rcsphone1;tcp", g.ml_port);
+	struct mc_send snd = { .to_path = from_path, .from_path = fp, .message_id = "rcs-1",
+			       .content_type = "text/plain", .body = "answer from RCS",
+			       .body_len = 15 };
+	cr_assert_eq(mc_send_send(&c, "trcs0001", &snd), 0);
+	cr_assert_eq(mc_read_frame(&c, f, 5000), 0);
+	cr_expect(!f->is_request && f->status == 200);
+	char body[128];
+	cr_assert_geq(sipp_log_wait(g.dir_page, "message_body=(.*)", body, sizeof(body), 5000), 0,
+		      "the page-mode user got no MESSAGE");
+	cr_expect_str_eq(body, "answer from RCS");
+	cr_assert_eq(sipp_wait(g.sipp_page, 5000), 0);
+	g.sipp_page = 0;
+	/* the API lists it and ends it: BYE to the phone */
+	char *resp = NULL;
+	int st = 0;
+	cr_assert_eq(http_request(HOST, g.api, "GET", "/v1/gateway/sessions", NULL, NULL, &st, NULL,
+				  &resp, 5000), 0);
+	cr_assert_eq(st, 200);
+	json_t *j = json_loads(resp, 0, NULL);
+	free(resp);
+	json_t *arr = json_object_get(j, "sessions");
+	cr_assert_eq(json_array_size(arr), 1, "one pair");
+	json_t *s0 = json_array_get(arr, 0);
+	cr_expect(strstr(json_string_value(json_object_get(s0, "page_user")), "legacy@"));
+	cr_expect_eq(json_integer_value(json_object_get(s0, "messages_in")), 2);
+	cr_expect_eq(json_integer_value(json_object_get(s0, "messages_out")), 1);
+	char path[128];
+	snprintf(path, sizeof(path), "/v1/gateway/sessions/%s",
+		 json_string_value(json_object_get(s0, "id")));
+	json_decref(j);
+	cr_assert_eq(http_request(HOST, g.api, "DELETE", path, NULL, NULL, &st, NULL, NULL, 5000), 0);
+	cr_expect_eq(st, 204);
+	cr_assert_eq(sipp_wait(g.sipp_phone, 5000), 0, "the phone got its BYE");
+	g.sipp_phone = 0;
+	cr_assert_eq(http_request(HOST, g.api, "GET", path, NULL, NULL, &st, NULL, NULL, 5000), 0);
+	cr_expect_eq(st, 404, "gone once ended");
+	mc_close(&c);
+	free(f);
+}
+
+Test(gateway, large_messages_both_ways)
+{
+	start(NULL);
+	phone("uas_msrp.xml", NULL);
+	const char *pkeys[] = { "$count", "1", "-t", "t1", NULL };
+	g.sipp_page = sipp_start("uas_message.xml", NULL, g.page, pkeys, g.dir_page, NULL);
+	cr_assert(g.sipp_page > 0);
+	cr_assert_eq(client_message(NULL, 5000, "202"), 0);
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	accept_msrp(&c, f);
+	/* 5000 bytes: the SENDs of its chunks add up to the pattern */
+	size_t got = 0;
+	static const char pat[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	int ok = 1;
+	while (got < 5000) {
+		read_send(&c, f);
+		for (size_t i = 0; i < f->body_len; i++)
+			ok &= f->body[i] == pat[(got + i) % 62];
+		got += f->body_len;
+	}
+	cr_expect_eq(got, 5000);
+	cr_expect(ok, "the body is the pattern");
+	char from_path[256], fp[128];
+	snprintf(from_path, sizeof(from_path), "%s", mc_header(f, "From-Path"));
+	snprintf(fp, sizeof(fp), "msrp://" HOST ":%d/rcsphone1;tcp", g.ml_port);
+	/* 3000 bytes back: over TCP (RFC 3428 §6), the page-mode user listens on TCP */
+	char *big = malloc(3000);
+	for (int i = 0; i < 3000; i++)
+		big[i] = pat[i % 62];
+	struct mc_send snd = { .to_path = from_path, .from_path = fp, .message_id = "rcs-big",
+			       .content_type = "text/plain", .body = big, .body_len = 3000 };
+	cr_assert_eq(mc_send_send(&c, "trcs0002", &snd), 0);
+	cr_assert_eq(mc_read_frame(&c, f, 5000), 0);
+	char len[16];
+	cr_assert_geq(sipp_log_wait(g.dir_page, "message_len=([0-9]+)", len, sizeof(len), 5000), 0,
+		      "the page-mode user got no MESSAGE over TCP");
+	cr_expect_str_eq(len, "3000");
+	free(big);
+	mc_close(&c);
+	free(f);
+}
+
+Test(gateway, setup_failure_is_an_event_and_the_held_message_gets_its_code)
+{
+	start((const char *[]){ "RCSGW_GATEWAY_AWAIT_DELIVERY=true", NULL });
+	phone("uas_486.xml", NULL);
+	cr_assert_eq(client_message("nobody home", 0, "486"), 0,
+		     "with await_delivery the MESSAGE gets the INVITE's 486");
+	char data[4096];
+	cr_assert_eq(sse_next_event(&g.sse, "gateway.setup_failed", "\"sip_code\":486", data,
+				    sizeof(data), 5000), 0, "%s", g.sse.buf);
+}
+
+Test(gateway, await_delivery_answers_with_the_msrp_outcome)
+{
+	start((const char *[]){ "RCSGW_GATEWAY_AWAIT_DELIVERY=true",
+				"RCSGW_GATEWAY_DELIVERY_TIMEOUT=1s", NULL });
+	phone("uas_msrp.xml", NULL);
+	/* the client waits for its answer while the test plays the phone */
+	char remote[64], to_host[64], from_host[64];
+	snprintf(remote, sizeof(remote), HOST ":%d", g.sip);
+	snprintf(to_host, sizeof(to_host), HOST ":%d", g.phone);
+	snprintf(from_host, sizeof(from_host), HOST ":%d", g.page);
+	const char *keys[] = { "-s", "rcsphone", "$to_host", to_host, "$from_host", from_host,
+			       "$body", "confirm me", "$expect_code", "200", NULL };
+	pid_t p = sipp_start("uac_message.xml", remote, 0, keys, g.dir_client, NULL);
+	cr_assert(p > 0);
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	accept_msrp(&c, f);
+	read_send(&c, f);
+	cr_expect_str_eq(mc_header(f, "Success-Report"), "yes");
+	char rep[1024];
+	int n = snprintf(rep, sizeof(rep),
+			 "MSRP rep1 REPORT\r\nTo-Path: %s\r\nFrom-Path: msrp://" HOST
+			 ":%d/rcsphone1;tcp\r\nMessage-ID: %s\r\nByte-Range: 1-10/10\r\n"
+			 "Status: 000 200 OK\r\n-------rep1$\r\n", mc_header(f, "From-Path"),
+			 g.ml_port, mc_header(f, "Message-ID"));
+	cr_assert_eq(mc_send_raw(&c, rep, (size_t)n), 0);
+	int rc = sipp_wait(p, 10000);
+	if (rc)
+		sipp_log_report(g.dir_client, "client");
+	cr_assert_eq(rc, 0, "the MESSAGE got 200 from the success REPORT");
+	/* no report at all: 408 after the delivery timeout */
+	cr_assert_eq(client_message("unconfirmed", 0, "408"), 0);
+	read_send(&c, f);
+	mc_close(&c);
+	free(f);
+}
+
+Test(gateway, queue_full_is_503_with_retry_after)
+{
+	start((const char *[]){ "RCSGW_GATEWAY_MAX_QUEUED=1", NULL });
+	phone("uas_noanswer.xml", NULL); /* rings: the session never comes up */
+	cr_assert_eq(client_message("one", 0, "202"), 0);
+	cr_assert_eq(client_message("two", 0, "503"), 0, "the second does not fit");
+	char msgs[16384];
+	sipp_log_tail(g.dir_client, SIPP_LOG_MESSAGES, msgs, sizeof(msgs));
+	cr_expect(strstr(msgs, "Retry-After: 5") != NULL, "%s", msgs);
+}
+
+Test(gateway, inactivity_ends_the_session)
+{
+	start((const char *[]){ "RCSGW_GATEWAY_MESSAGE_TIMEOUT=1s", NULL });
+	phone("uas_msrp.xml", NULL);
+	cr_assert_eq(client_message("short-lived", 0, "202"), 0);
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	accept_msrp(&c, f);
+	read_send(&c, f);
+	cr_assert_eq(sipp_wait(g.sipp_phone, 6000), 0, "the phone got a BYE after 1 s");
+	g.sipp_phone = 0;
+	mc_close(&c);
+	free(f);
+}
+
+Test(gateway, messages_for_rcsgw_itself_are_refused)
+{
+	start(NULL);
+	char remote[64], to_host[64];
+	snprintf(remote, sizeof(remote), HOST ":%d", g.sip);
+	snprintf(to_host, sizeof(to_host), HOST ":%d", g.sip);
+	const char *keys[] = { "-s", "gw", "$to_host", to_host, "$expect_code", "404", NULL };
+	pid_t p = sipp_start("uac_message.xml", remote, 0, keys, g.dir_client, NULL);
+	cr_assert(p > 0);
+	cr_assert_eq(sipp_wait(p, 10000), 0, "gateway.reject_code");
+}
+
+Test(gateway, a_message_the_page_mode_user_refuses_is_a_failure_report)
+{
+	start(NULL);
+	phone("uas_msrp.xml", NULL);
+	const char *pkeys[] = { "$count", "1", "$answer_code", "486", NULL };
+	g.sipp_page = sipp_start("uas_message.xml", NULL, g.page, pkeys, g.dir_page, NULL);
+	cr_assert(g.sipp_page > 0);
+	cr_assert_eq(client_message("hi", 0, "202"), 0);
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	accept_msrp(&c, f);
+	read_send(&c, f);
+	char from_path[256], fp[128];
+	snprintf(from_path, sizeof(from_path), "%s", mc_header(f, "From-Path"));
+	snprintf(fp, sizeof(fp), "msrp://" HOST ":%d/rcsphone1;tcp", g.ml_port);
+	struct mc_send snd = { .to_path = from_path, .from_path = fp, .message_id = "rcs-refused",
+			       .content_type = "text/plain", .body = "are you there", .body_len = 13 };
+	cr_assert_eq(mc_send_send(&c, "trcs0003", &snd), 0);
+	cr_assert_eq(mc_read_frame(&c, f, 5000), 0);
+	cr_expect(!f->is_request && f->status == 200, "taken hop by hop first");
+	/* the MESSAGE gets 486: a failure REPORT comes back on the MSRP side */
+	cr_assert_eq(mc_read_frame(&c, f, 5000), 0, "no failure REPORT");
+	cr_assert(f->is_request && !strcmp(f->method, "REPORT"), "%s", f->buf);
+	cr_expect_str_eq(mc_header(f, "Message-ID"), "rcs-refused");
+	cr_expect(strstr(mc_header(f, "Status"), "000 403") != NULL, "%s", mc_header(f, "Status"));
+	cr_expect_str_eq(mc_header(f, "Byte-Range"), "1-13/13");
+	cr_expect(strstr(mc_header(f, "To-Path"), "/rcsphone1;tcp") != NULL);
+	mc_close(&c);
+	free(f);
+}
+
+Test(gateway, an_rcs_phone_calling_a_page_mode_user_is_bridged)
+{
+	/* the page-mode user is reached through the outbound proxy, which is its sipp here */
+	int page = sipp_free_port();
+	char proxy[96];
+	snprintf(proxy, sizeof(proxy), "RCSGW_SIP_OUTBOUND_PROXY=sip:" HOST ":%d", page);
+	start((const char *[]){ "RCSGW_GATEWAY_PAGE_USERS=prefix:sip:legacy", proxy, NULL });
+	g.page = page;
+	const char *pkeys[] = { "$count", "1", NULL };
+	g.sipp_page = sipp_start("uas_message.xml", NULL, g.page, pkeys, g.dir_page, NULL);
+	cr_assert(g.sipp_page > 0);
+	/* the RCS phone calls legacy@ (rcsgw): answered at once, rcsgw connects (actpass) */
+	char mp[16], remote[64];
+	snprintf(mp, sizeof(mp), "%d", g.ml_port);
+	snprintf(remote, sizeof(remote), HOST ":%d", g.sip);
+	const char *keys[] = { "msrp_port", mp, "msrp_sid", "rcscaller", "-s", "legacy",
+			       "$hold_ms", "1500", NULL };
+	g.sipp_phone = sipp_start("uac_msrp.xml", remote, 0, keys, g.dir_phone, NULL);
+	cr_assert(g.sipp_phone > 0);
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	accept_msrp(&c, f);
+	char from_path[256], fp[128];
+	snprintf(from_path, sizeof(from_path), "%s", mc_header(f, "From-Path"));
+	snprintf(fp, sizeof(fp), "msrp://" HOST ":%d/rcscaller;tcp", g.ml_port);
+	struct mc_send snd = { .to_path = from_path, .from_path = fp, .message_id = "rcs-call-1",
+			       .content_type = "text/plain", .body = "hello legacy", .body_len = 12 };
+	cr_assert_eq(mc_send_send(&c, "trcs0004", &snd), 0);
+	cr_assert_eq(mc_read_frame(&c, f, 5000), 0);
+	char body[128];
+	cr_assert_geq(sipp_log_wait(g.dir_page, "message_body=(.*)", body, sizeof(body), 5000), 0,
+		      "the page-mode user got no MESSAGE");
+	cr_expect_str_eq(body, "hello legacy");
+	char ruri[256];
+	cr_assert_geq(sipp_log_find(g.dir_page, "message_ruri=(.*)", ruri, sizeof(ruri)), 0);
+	cr_expect(strstr(ruri, "sip:legacy@") == ruri, "%s", ruri);
+	/* the phone hangs up: the pair goes */
+	cr_assert_eq(sipp_wait(g.sipp_phone, 8000), 0);
+	g.sipp_phone = 0;
+	mc_close(&c);
+	free(f);
+}
+
+Test(gateway, a_failure_report_after_202_is_told_to_the_sender)
+{
+	start(NULL);
+	phone("uas_msrp.xml", NULL);
+	const char *pkeys[] = { "$count", "1", NULL };
+	g.sipp_page = sipp_start("uas_message.xml", NULL, g.page, pkeys, g.dir_page, NULL);
+	cr_assert(g.sipp_page > 0);
+	cr_assert_eq(client_message("will not arrive", 0, "202"), 0);
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	accept_msrp(&c, f);
+	read_send(&c, f);
+	/* the phone reports that it could not take it after all */
+	char rep[1024];
+	int n = snprintf(rep, sizeof(rep),
+			 "MSRP rep2 REPORT\r\nTo-Path: %s\r\nFrom-Path: msrp://" HOST
+			 ":%d/rcsphone1;tcp\r\nMessage-ID: %s\r\nByte-Range: 1-15/15\r\n"
+			 "Status: 000 413 Too big\r\n-------rep2$\r\n", mc_header(f, "From-Path"),
+			 g.ml_port, mc_header(f, "Message-ID"));
+	cr_assert_eq(mc_send_raw(&c, rep, (size_t)n), 0);
+	char body[256];
+	cr_assert_geq(sipp_log_wait(g.dir_page, "message_body=(.*)", body, sizeof(body), 5000), 0,
+		      "the sender got no notice");
+	cr_expect(strstr(body, "not delivered: 413") != NULL, "%s", body);
+	mc_close(&c);
+	free(f);
+}
+
+Test(gateway, rules_choose_what_is_converted)
+{
+	/* only MESSAGEs with an X-Rcs header or to the domain rcs.test; the rest: 403 */
+	start((const char *[]){ "RCSGW_GATEWAY_RULES=header:X-Rcs,domain:rcs.test",
+				"RCSGW_GATEWAY_REJECT_CODE=403", NULL });
+	cr_assert_eq(client_message("not for the gateway", 0, "403"), 0);
+	char msgs[16384];
+	sipp_log_tail(g.dir_client, SIPP_LOG_MESSAGES, msgs, sizeof(msgs));
+	cr_expect(strstr(msgs, "SIP/2.0 403") != NULL, "%s", msgs);
+	char *m = NULL;
+	int st = 0;
+	cr_assert_eq(http_request(HOST, g.api, "GET", "/metrics", NULL, NULL, &st, NULL, &m, 5000), 0);
+	double rejected = 0;
+	for (const char *p = m; (p = strstr(p, "\nrcsgw_gateway_rejected_total{")); p++)
+		rejected += strtod(strchr(p, '}') + 1, NULL);
+	cr_expect_eq(rejected, 1, "counted");
+	free(m);
+}
