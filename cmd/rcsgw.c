@@ -271,6 +271,8 @@ static const struct api_metric_def page_metrics[] = {
 	{ "rcsgw_gateway_delivered_total", "counter", "Held MESSAGEs answered 200 (await_delivery)." },
 	{ "rcsgw_gateway_delivery_failed_total", "counter", "Held MESSAGEs answered with a failure or 408." },
 	{ "rcsgw_gateway_failures_notified_total", "counter", "Failure notices sent to page-mode senders." },
+	{ "rcsgw_gateway_proxied_total", "counter", "MESSAGEs no rule takes, forwarded (gateway.unmatched = proxy)." },
+	{ "rcsgw_gateway_proxy_failed_total", "counter", "Forwarded MESSAGEs that failed or got no answer in time." },
 };
 
 static void page_collect(eng_worker *w, uint64_t *v, void *arg)
@@ -283,7 +285,8 @@ static void page_collect(eng_worker *w, uint64_t *v, void *arg)
 	gw_page_stats(x->page, &s);
 	const uint64_t vals[] = {
 		s.sessions, s.messages_in, s.messages_out, s.out_failed, s.rejected, s.queue_full,
-		s.setup_failed, s.delivered, s.delivery_failed, s.notified,
+		s.setup_failed, s.delivered, s.delivery_failed, s.notified, s.proxied,
+		s.proxy_failed,
 	};
 	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
 		       sizeof(page_metrics) / sizeof(page_metrics[0]), "one value per metric");

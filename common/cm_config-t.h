@@ -182,10 +182,17 @@ struct cm_config_ua {
 	char *relay_password;
 };
 
+/* gateway.unmatched */
+enum cm_gw_unmatched {
+	CM_GW_REJECT = 0,          /* answered gateway.reject_code */
+	CM_GW_PROXY,               /* forwarded (sip.outbound_proxy, else the Request-URI) */
+};
+
 struct cm_config_gateway {
 	bool enabled;              /* SIP MESSAGE (page mode) <-> MSRP sessions */
 	struct cm_strlist rules;   /* "domain:D", "prefix:P", "header:NAME", "feature:TAG" */
 	struct cm_strlist page_users; /* "domain:D", "prefix:P": INVITEs to them are answered */
+	int unmatched;             /* enum cm_gw_unmatched: what becomes of the other MESSAGEs */
 	int64_t reject_code;       /* answer to a MESSAGE that no rule converts */
 	int64_t session_timeout_ms; /* no activity either way: BYE */
 	int64_t message_timeout_ms; /* no MESSAGE from the page-mode side: BYE */

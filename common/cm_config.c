@@ -52,6 +52,7 @@ static const char *const tls_names[] = { "1.2", "1.3", NULL };
 static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
 static const char *const format_names[] = { "text", "json", NULL };
 static const char *const ua_setup_names[] = { "active", "passive", NULL };
+static const char *const unmatched_names[] = { "reject", "proxy", NULL };
 
 static const struct cm_config_key cm_schema[] = {
 	K_ENUM("engine", "backend", engine.backend, backend_names, "auto",
@@ -241,6 +242,9 @@ static const struct cm_config_key cm_schema[] = {
 	       "which MESSAGEs are converted: domain:D, prefix:P, header:NAME, feature:TAG; empty = all"),
 	K_LIST("gateway", "page_users", gateway.page_users, "", 0,
 	       "page-mode users (domain:D, prefix:P) whose INVITEs from RCS phones the gateway answers"),
+	K_ENUM("gateway", "unmatched", gateway.unmatched, unmatched_names, "reject",
+	       "MESSAGEs no rule converts: reject (reject_code) or proxy (sip.outbound_proxy, "
+	       "else their Request-URI)"),
 	K_INT("gateway", "reject_code", gateway.reject_code, "404", 400, 699, 0,
 	      "the answer to a MESSAGE that no rule converts"),
 	K_DUR("gateway", "session_timeout", gateway.session_timeout_ms, "10m", 1000, 86400000,

@@ -39,6 +39,7 @@ struct gw_page_shared {
 	struct rule *pages;            /* gateway.page_users */
 	size_t npages;
 	int reject_code;
+	int proxy;                     /* gateway.unmatched = proxy */
 	uint32_t session_ms, message_ms, max_queued, delivery_ms;
 	int await;
 	unsigned n;
@@ -214,6 +215,7 @@ struct gw_page_shared *gw_page_shared_new(const struct cm_config *cfg, struct gw
 		return NULL;
 	}
 	sh->reject_code = (int)cfg->gateway.reject_code;
+	sh->proxy = cfg->gateway.unmatched == CM_GW_PROXY;
 	sh->session_ms = (uint32_t)cfg->gateway.session_timeout_ms;
 	sh->message_ms = (uint32_t)cfg->gateway.message_timeout_ms;
 	sh->max_queued = (uint32_t)cfg->gateway.max_queued;
@@ -482,6 +484,56 @@ static const struct gw_ua_owner owner = {
 
 /* ---- MESSAGEs from page-mode clients ------------------------------------------------------- */
 
+/* A MESSAGE no rule takes, forwarded (gateway.unmatched = proxy): its final answer is passed
+ * back, or 408 when none came before its own transaction would give up. */
+struct fwd {
+	struct sip_txn *st;            /* NULL once answered by the timer */
+	eng_timer t;
+	struct gw_page *gp;
+};
+
+static void fwd_done(void *arg, int status)
+{
+	struct fwd *f = arg;
+	if (f->st) {
+		eng_timer_cancel(&f->t);
+		respond(f->st, status, status == 503);
+		if (status >= 300)
+			f->gp->st.proxy_failed++;
+	}
+	free(f);
+}
+
+static void fwd_late(eng_timer *t)
+{
+	struct fwd *f = t->arg;
+	respond(f->st, 408, 0); /* fwd_done frees <f> when the forward's transaction ends */
+	f->st = NULL;
+	f->gp->st.proxy_failed++;
+}
+
+static void forward(struct gw_page *gp, struct sip_txn *st, const struct sip_msg *req)
+{
+	struct fwd *f = calloc(1, sizeof(*f));
+	if (!f) {
+		respond(st, 503, 1);
+		return;
+	}
+	f->st = st;
+	f->gp = gp;
+	int rc = gw_ua_forward(gp->ua, req, fwd_done, f);
+	if (rc < 0) {
+		free(f);
+		gp->st.proxy_failed++;
+		respond(st, rc == -ELOOP ? 483 : rc == -EHOSTUNREACH || rc == -EINVAL ? 404 : 503,
+			rc == -EBUSY);
+		return;
+	}
+	gp->st.proxied++;
+	eng_timer_init(&f->t, fwd_late, f);
+	eng_timer_arm(gp->w, &f->t, gp->sh->delivery_ms);
+}
+
 /* 1 when some rule takes <req> (no rules: every MESSAGE not for rcsgw itself). */
 static int converted(const struct gw_page_shared *sh, const struct gw_ua *ua,
 		     const struct sip_msg *req)
@@ -532,6 +584,11 @@ static void on_message(void *arg, struct gw_ua *ua, struct sip_txn *st, const st
 		return;
 	}
 	if (!converted(sh, ua, req)) {
+		struct sip_uri u;
+		if (sh->proxy && sip_uri_parse(req->ruri, &u) == 0 && !gw_ua_is_self(ua, &u)) {
+			forward(gp, st, req);
+			return;
+		}
 		gp->st.rejected++;
 		respond(st, sh->reject_code, 0);
 		return;

@@ -20,7 +20,12 @@
  *                                              a failure with none (timeout: 408), and a
  *                                              gateway.setup_failed event
  *   a type the RCS side does not accept        415;  larger than its max-size: 413
- *   no rule takes it                           gateway.reject_code
+ *   no rule takes it                           gateway.reject_code, or with
+ *                                              gateway.unmatched = proxy it is forwarded
+ *                                              (outbound proxy, else its Request-URI) and
+ *                                              the final status passed back (408 when none
+ *                                              came within delivery_timeout, 483 at
+ *                                              Max-Forwards 0)
  * A failure on the MSRP side for a MESSAGE answered 202 already (a failure REPORT) is told
  * to its sender in a MESSAGE from the RCS user's address (text/plain, "rcsgw: your message
  * (MSRP Message-ID X) was not delivered: CODE").
@@ -71,6 +76,8 @@ struct gw_page_stats {
 	uint64_t delivered;            /* await_delivery: 200s */
 	uint64_t delivery_failed;      /* await_delivery: failures and timeouts */
 	uint64_t notified;             /* failure notices sent to page-mode senders */
+	uint64_t proxied;              /* MESSAGEs no rule takes, forwarded (unmatched = proxy) */
+	uint64_t proxy_failed;         /* ... that got no answer in time or could not go */
 	uint32_t sessions;             /* alive */
 };
 void gw_page_stats(const struct gw_page *gp, struct gw_page_stats *out);

@@ -2650,6 +2650,29 @@ static void send_first_invite(struct gw_sess *s)
 		sess_over(s, ST_FAILED, "local", "not_sent", 503);
 }
 
+/* The <len> bytes of ua->wbuf as a client transaction of the gateway's toward <d>,
+ * <done>(<arg>, status) at its end. 0 or -errno (no callback then). */
+static int msgreq_send(struct gw_ua *ua, size_t len, const struct sip_dest *d,
+		       void (*done)(void *arg, int status), void *arg)
+{
+	struct gw_msgreq *q = malloc(sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->done = done;
+	q->arg = arg;
+	int rc = sip_txn_request(ua->txl, ua->wbuf, len, d, q, NULL);
+	if (rc < 0) {
+		free(q);
+		return rc;
+	}
+	q->next = ua->msgreqs;
+	if (q->next)
+		q->next->prev = &q->next;
+	q->prev = &ua->msgreqs;
+	ua->msgreqs = q;
+	return 0;
+}
+
 int gw_ua_send_message(struct gw_ua *ua, const char *from, const char *to, const char *ctype,
 		       const void *body, size_t len, void (*done)(void *arg, int status),
 		       void *arg)
@@ -2683,22 +2706,7 @@ int gw_ua_send_message(struct gw_ua *ua, const char *from, const char *to, const
 				       h, n, (cm_slice){ body, len });
 	if (wl < 0)
 		return (int)wl;
-	struct gw_msgreq *q = malloc(sizeof(*q));
-	if (!q)
-		return -ENOMEM;
-	q->done = done;
-	q->arg = arg;
-	rc = sip_txn_request(ua->txl, ua->wbuf, (size_t)wl, &d, q, NULL);
-	if (rc < 0) {
-		free(q);
-		return rc;
-	}
-	q->next = ua->msgreqs;
-	if (q->next)
-		q->next->prev = &q->next;
-	q->prev = &ua->msgreqs;
-	ua->msgreqs = q;
-	return 0;
+	return msgreq_send(ua, (size_t)wl, &d, done, arg);
 }
 
 int gw_ua_report_failure(struct gw_ua *ua, const char *id, const char *message_id, uint64_t len,
@@ -2711,6 +2719,46 @@ int gw_ua_report_failure(struct gw_ua *ua, const char *id, const char *message_i
 		   : sip_code == 413 || sip_code == 513 ? 413 : sip_code == 415 ? 415 : 403;
 	return msrp_ua_report_failure(s->ms, message_id, len, (enum msrp_report)failure_report,
 				      code);
+}
+
+int gw_ua_forward(struct gw_ua *ua, const struct sip_msg *req, void (*done)(void *arg, int status),
+		  void *arg)
+{
+	struct sip_dest d;
+	uint32_t mf = 70;
+	cm_slice mfv = sip_msg_hdr(req, SIP_H_MAX_FORWARDS);
+	if (mfv.p && sip_uint_parse(mfv, 255, &mf) < 0)
+		mf = 70;
+	if (!mf)
+		return -ELOOP;
+	int rc = dest_of_uri(ua, ua->sh->proxy[0] ? sl(ua->sh->proxy) : req->ruri, &d);
+	if (rc < 0)
+		return rc;
+	char via[512], host[300], bid[GW_UA_ID_LEN + 1], mfs[8];
+	if (gw_ua_mint(ua->index, bid) < 0)
+		return -EIO;
+	local_host(ua, &d, 0, 1, host, sizeof(host));
+	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%d;branch=z9hG4bK%s.p%08x;rport",
+		 kind_via(d.kind), host, local_port(ua, d.kind), bid, rand32());
+	snprintf(mfs, sizeof(mfs), "%u", mf - 1);
+	struct sip_hdr h[SIP_MAX_HEADERS + 2];
+	unsigned n = 0;
+	h[n++] = (struct sip_hdr){ SIP_H_VIA, CM_SLICE_NULL, sl(via) };
+	if (!mfv.p)
+		h[n++] = (struct sip_hdr){ SIP_H_MAX_FORWARDS, CM_SLICE_NULL, sl(mfs) };
+	for (unsigned i = 0; i < req->nhdrs && n < SIP_MAX_HEADERS + 1; i++) {
+		if (req->hdrs[i].id == SIP_H_CONTENT_LENGTH)
+			continue; /* written again from the body */
+		h[n] = req->hdrs[i];
+		if (h[n].id == SIP_H_MAX_FORWARDS)
+			h[n].value = sl(mfs);
+		n++;
+	}
+	ssize_t wl = sip_write_request(ua->wbuf, sizeof(ua->wbuf), req->method_name, req->ruri, h,
+				       n, req->body);
+	if (wl < 0)
+		return (int)wl;
+	return msgreq_send(ua, (size_t)wl, &d, done, arg);
 }
 
 unsigned gw_ua_index(const struct gw_ua *ua)

@@ -186,6 +186,13 @@ int gw_ua_send_message(struct gw_ua *ua, const char *from, const char *to, const
  * 504; 413: 413, 513; 415: 415; else 403). 0 or -errno. */
 int gw_ua_report_failure(struct gw_ua *ua, const char *id, const char *message_id, uint64_t len,
 			 int failure_report, int sip_code);
+/* Forwards request <req> (a MESSAGE no rule of the gateway takes) as a proxy would, to
+ * sip.outbound_proxy when set, else to its Request-URI (an IP address): our Via on top,
+ * Max-Forwards one less, the rest as it came; <done>(<arg>, status) gets the final status
+ * (408 timeout, 503 transport). 0, or -errno (no callback then): -ELOOP (Max-Forwards 0),
+ * -EHOSTUNREACH, -ENOSPC, -EBUSY. */
+int gw_ua_forward(struct gw_ua *ua, const struct sip_msg *req, void (*done)(void *arg, int status),
+		  void *arg);
 /* The index of the worker <ua> runs on. */
 unsigned gw_ua_index(const struct gw_ua *ua);
 eng_worker *gw_ua_worker(const struct gw_ua *ua);

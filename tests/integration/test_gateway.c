@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/lib/dnsmasq.h"
 #include "tests/lib/msrp_client.h"
 #include "tests/lib/rcsgw_proc.h"
 #include "tests/lib/sipp.h"
@@ -456,4 +457,67 @@ Test(gateway, rules_choose_what_is_converted)
 		rejected += strtod(strchr(p, '}') + 1, NULL);
 	cr_expect_eq(rejected, 1, "counted");
 	free(m);
+}
+
+Test(gateway, unmatched_messages_can_be_proxied)
+{
+	start((const char *[]){ "RCSGW_GATEWAY_RULES=domain:rcs.test",
+				"RCSGW_GATEWAY_UNMATCHED=proxy", NULL });
+	const char *pkeys[] = { "$count", "1", "$answer_code", "200", NULL };
+	g.sipp_page = sipp_start("uas_message.xml", NULL, g.page, pkeys, g.dir_page, NULL);
+	cr_assert(g.sipp_page > 0);
+	/* a MESSAGE to a page-mode user (no rule takes it): forwarded to its Request-URI, the
+	 * user's 200 comes back */
+	char remote[64], to_host[64];
+	snprintf(remote, sizeof(remote), HOST ":%d", g.sip);
+	snprintf(to_host, sizeof(to_host), HOST ":%d", g.page);
+	const char *keys[] = { "-s", "legacy2", "$to_host", to_host, "$body", "just passing",
+			       "$expect_code", "200", NULL };
+	pid_t p = sipp_start("uac_message.xml", remote, 0, keys, g.dir_client, NULL);
+	cr_assert(p > 0);
+	int rc = sipp_wait(p, 10000);
+	if (rc)
+		sipp_log_report(g.dir_client, "client");
+	cr_assert_eq(rc, 0, "the forwarded MESSAGE's 200 came back");
+	char body[128];
+	cr_assert_geq(sipp_log_find(g.dir_page, "message_body=(.*)", body, sizeof(body)), 0);
+	cr_expect_str_eq(body, "just passing");
+	char msgs[16384];
+	sipp_log_tail(g.dir_page, SIPP_LOG_MESSAGES, msgs, sizeof(msgs));
+	cr_expect(strstr(msgs, "Max-Forwards: 69") != NULL, "one hop more: %s", msgs);
+	cr_assert_eq(sipp_wait(g.sipp_page, 5000), 0);
+	g.sipp_page = 0;
+}
+
+Test(gateway, a_domain_rule_takes_its_messages)
+{
+	if (!dnsmasq_available())
+		cr_skip_test("dnsmasq is not installed");
+	struct dnsmasq dm;
+	cr_assert_eq(dnsmasq_start(&dm, "host-record=rcs.test,127.0.0.1"), 0);
+	char e_dns[96];
+	snprintf(e_dns, sizeof(e_dns), "RCSGW_DNS_SERVERS=%s", dm.addr);
+	start((const char *[]){ "RCSGW_GATEWAY_RULES=prefix:sip:nobody,domain:rcs.test",
+				"RCSGW_GATEWAY_REJECT_CODE=403", e_dns, NULL });
+	phone("uas_msrp.xml", NULL);
+	/* to rcs.test (the domain rule): converted, the INVITE found by DNS */
+	char remote[64], to_host[64];
+	snprintf(remote, sizeof(remote), HOST ":%d", g.sip);
+	snprintf(to_host, sizeof(to_host), "rcs.test:%d", g.phone);
+	const char *keys[] = { "-s", "rcsphone", "$to_host", to_host, "$body", "by domain",
+			       "$expect_code", "202", NULL };
+	pid_t p = sipp_start("uac_message.xml", remote, 0, keys, g.dir_client, NULL);
+	cr_assert(p > 0);
+	cr_assert_eq(sipp_wait(p, 10000), 0, "202");
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	accept_msrp(&c, f);
+	read_send(&c, f);
+	cr_expect_eq(f->body_len, 9);
+	cr_expect(f->body && !memcmp(f->body, "by domain", 9));
+	/* to 127.0.0.1 (no rule): refused */
+	cr_assert_eq(client_message("no rule", 0, "403"), 0);
+	mc_close(&c);
+	free(f);
+	dnsmasq_stop(&dm);
 }

@@ -420,6 +420,7 @@ Test(config, env_every_type)
 		"RCSGW_GATEWAY_ENABLED=yes",
 		"RCSGW_GATEWAY_RULES=domain:ims.example.net,feature:+g.3gpp.icsi-ref",
 		"RCSGW_GATEWAY_PAGE_USERS=prefix:sip:legacy",
+		"RCSGW_GATEWAY_UNMATCHED=proxy",
 		"RCSGW_GATEWAY_REJECT_CODE=403",
 		"RCSGW_GATEWAY_SESSION_TIMEOUT=1m",
 		"RCSGW_GATEWAY_MESSAGE_TIMEOUT=30s",
@@ -516,6 +517,7 @@ Test(config, env_every_type)
 	cr_assert_eq(c.gateway.rules.n, 2);
 	cr_expect_str_eq(c.gateway.rules.v[1], "feature:+g.3gpp.icsi-ref");
 	cr_expect_eq(c.gateway.reject_code, 403);
+	cr_expect_eq(c.gateway.unmatched, CM_GW_PROXY);
 	cr_assert_eq(c.gateway.page_users.n, 1);
 	cr_expect_eq(c.gateway.session_timeout_ms, 60000);
 	cr_expect_eq(c.gateway.message_timeout_ms, 30000);
