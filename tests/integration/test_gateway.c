@@ -521,3 +521,41 @@ Test(gateway, a_domain_rule_takes_its_messages)
 	free(f);
 	dnsmasq_stop(&dm);
 }
+
+/* A MESSAGE with X-Rcs and the RCS chat feature tag: the header: and feature: rules. */
+static void rcs_rule_case(const char *rule)
+{
+	char env[160];
+	snprintf(env, sizeof(env), "RCSGW_GATEWAY_RULES=%s", rule);
+	start((const char *[]){ env, "RCSGW_GATEWAY_REJECT_CODE=403", NULL });
+	phone("uas_msrp.xml", NULL);
+	char remote[64], to_host[64];
+	snprintf(remote, sizeof(remote), HOST ":%d", g.sip);
+	snprintf(to_host, sizeof(to_host), HOST ":%d", g.phone);
+	const char *keys[] = { "-s", "rcsphone", "$to_host", to_host, NULL };
+	pid_t p = sipp_start("uac_message_rcs.xml", remote, 0, keys, g.dir_client, NULL);
+	cr_assert(p > 0);
+	int rc = sipp_wait(p, 10000);
+	if (rc)
+		sipp_log_report(g.dir_client, "client");
+	cr_assert_eq(rc, 0, "rule %s took it (202)", rule);
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	accept_msrp(&c, f);
+	read_send(&c, f);
+	cr_expect(f->body_len == 9 && !memcmp(f->body, "rcs hello", 9));
+	/* the plain client carries neither: refused */
+	cr_assert_eq(client_message("plain", 0, "403"), 0);
+	mc_close(&c);
+	free(f);
+}
+
+Test(gateway, a_header_rule_takes_its_messages)
+{
+	rcs_rule_case("header:X-Rcs");
+}
+
+Test(gateway, a_feature_rule_takes_its_messages)
+{
+	rcs_rule_case("feature:3gpp-service.ims.icsi.oma.cpm.session");
+}
