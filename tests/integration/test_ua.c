@@ -1,7 +1,6 @@
 /* test_ua.c — the MSRP user agent end to end: the real daemon, sipp (tests/peers/sipp/) as
- * the phone on the SIP side, and this test as the phone's MSRP endpoint (a listener that
- * rcsgw connects to, or a client that connects to rcsgw). Events are read from
- * GET /v1/events. Run with --jobs 1 (fixed ports for the time of a test). */
+ * the phone on the SIP side, and this test as the phone's MSRP endpoint (the fixture of
+ * tests/lib/ua_fx.h). Run with --jobs 1 (fixed ports for the time of a test). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -22,227 +21,44 @@
 #include "tests/lib/sse.h"
 #include "tests/lib/tls_certs.h"
 #include "tests/lib/tshark.h"
+#include "tests/lib/ua_fx.h"
 
 #define HOST "127.0.0.1"
 
-static struct {
-	pid_t pid;
-	int api, sip, msrp;
-	int uas_port;                  /* where start_uas() puts the phone (default sip + 1) */
-	int ml_fd, ml_port;            /* the test's MSRP listener (the phone's endpoint) */
-	struct sse_cli sse;
-	char logdir[256];
-	pid_t sipp;
-} fx;
-
-static void need_sipp(void)
-{
-	if (!sipp_available())
-		cr_skip_test("sipp (package sip-tester) is not installed");
-}
-
-static void up_with(const char *const *extra)
-{
-	char a[64], m[64], s[96];
-	const char *env[24];
-	int n = 0;
-	fx.api = free_tcp_port();
-	fx.msrp = free_tcp_port();
-	fx.sip = sipp_free_port();
-	fx.uas_port = fx.sip + 1;
-	cr_assert(fx.api > 0 && fx.msrp > 0 && fx.sip > 0);
-	snprintf(a, sizeof(a), "RCSGW_API_LISTEN=" HOST ":%d", fx.api);
-	snprintf(m, sizeof(m), "RCSGW_MSRP_LISTEN=" HOST ":%d", fx.msrp);
-	snprintf(s, sizeof(s), "RCSGW_SIP_LISTEN=udp:" HOST ":%d,tcp:" HOST ":%d", fx.sip, fx.sip);
-	env[n++] = a;
-	env[n++] = m;
-	env[n++] = s;
-	env[n++] = "RCSGW_ENGINE_WORKERS=2";
-	env[n++] = "RCSGW_UA_INVITE_TIMEOUT=3s";
-	env[n++] = "RCSGW_LOG_LEVEL=warn";
-	env[n++] = "RCSGW_SIP_CREDENTIALS=ims.test:gw:s3cret";
-	for (int i = 0; extra && extra[i] && n < 23; i++)
-		env[n++] = extra[i];
-	env[n] = NULL;
-	fx.pid = rcsgw_spawn(env, NULL, NULL);
-	cr_assert(fx.pid > 0);
-	cr_assert_eq(wait_port(HOST, fx.api, 5000), 0, "the API did not come up");
-	cr_assert_eq(wait_port(HOST, fx.msrp, 5000), 0, "MSRP did not come up");
-	cr_assert_eq(sse_open(&fx.sse, HOST, fx.api, NULL), 0);
-	cr_assert(sse_read_until(&fx.sse, "retry:", 3000), "no event stream");
-	cr_assert_eq(sipp_logdir_new(fx.logdir, sizeof(fx.logdir)), 0);
-	/* the phone's MSRP endpoint */
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t sl = sizeof(sa);
-	inet_pton(AF_INET, HOST, &sa.sin_addr);
-	fx.ml_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert(fx.ml_fd >= 0);
-	cr_assert_eq(bind(fx.ml_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(listen(fx.ml_fd, 8), 0);
-	cr_assert_eq(getsockname(fx.ml_fd, (struct sockaddr *)&sa, &sl), 0);
-	fx.ml_port = ntohs(sa.sin_port);
-}
-
-static void up(void)
-{
-	up_with(NULL);
-}
-
-static void down(void)
-{
-	if (fx.sipp > 0)
-		sipp_stop(fx.sipp, 2000);
-	fx.sipp = 0;
-	sse_close(&fx.sse);
-	if (fx.ml_fd >= 0)
-		close(fx.ml_fd);
-	int rc = rcsgw_stop(fx.pid, SIGTERM, 5000);
-	sipp_logdir_remove(fx.logdir);
-	cr_expect_eq(rc, 0, "rcsgw exited with %d", rc);
-}
-
-TestSuite(ua, .init = up, .fini = down, .timeout = 60);
-
-/* ---- helpers ----------------------------------------------------------------------------- */
-
-/* An API call; the body (JSON) parsed into *<out> when <out> is not NULL. Returns the status. */
-static int api(const char *method, const char *path, const char *body, json_t **out,
-	       char **headers)
-{
-	int status = 0;
-	char *rb = NULL;
-	cr_assert_eq(http_request(HOST, fx.api, method, path,
-				  body ? "Content-Type: application/json\r\n" : NULL, body, &status,
-				  headers, &rb, 5000), 0, "%s %s: no answer", method, path);
-	if (out) {
-		*out = rb && *rb ? json_loads(rb, 0, NULL) : NULL;
-		cr_assert(!*rb || *out, "%s %s: not JSON: %s", method, path, rb);
-	}
-	free(rb);
-	return status;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
-/* The next event <type> about session <id> (NULL: any), as JSON. */
-static json_t *event(const char *type, const char *id, int ms)
-{
-	char data[65536], needle[64];
-	if (id)
-		snprintf(needle, sizeof(needle), "\"session_id\":\"%s\"", id);
-	int rc = sse_next_event(&fx.sse, type, id ? needle : NULL, data, sizeof(data), ms);
-	cr_assert_eq(rc, 0, "no %s event for %s within %d ms:\n%s", type, id ? id : "-", ms,
-		     fx.sse.buf);
-	json_t *j = json_loads(data, 0, NULL);
-	cr_assert_not_null(j, "event not JSON: %s", data);
-	return j;
-}
-
-/* rcsgw connects to our MSRP listener: that connection as a client. */
-static void ml_accept(struct msrp_client *c, int ms)
-{
-	struct pollfd p = { fx.ml_fd, POLLIN, 0 };
-	memset(c, 0, sizeof(*c));
-	cr_assert_eq(poll(&p, 1, ms), 1, "rcsgw did not connect to the phone's MSRP endpoint");
-	c->fd = accept(fx.ml_fd, NULL, NULL);
-	cr_assert(c->fd >= 0);
-}
-
-/* Reads the next SEND (answering 200) and returns it in <f>. */
-static void read_send(struct msrp_client *c, struct mc_frame *f)
-{
-	cr_assert_eq(mc_read_frame(c, f, 5000), 0, "no frame from rcsgw");
-	cr_assert(f->is_request && !strcmp(f->method, "SEND"), "not a SEND: %s", f->buf);
-	cr_assert_eq(mc_send_response(c, f, 200, "OK"), 0);
-}
-
-static char *start_uas(const char *scenario, const char *const *more)
-{
-	char mp[16];
-	const char *keys[16] = { "msrp_port", mp, "msrp_sid", "phone1sid" };
-	int n = 4;
-	snprintf(mp, sizeof(mp), "%d", fx.ml_port);
-	for (int i = 0; more && more[i] && n < 14; i++)
-		keys[n++] = more[i];
-	keys[n] = NULL;
-	fx.sipp = sipp_start(scenario, NULL, fx.uas_port, keys, fx.logdir, NULL);
-	cr_assert(fx.sipp > 0, "sipp did not start (%d)", fx.sipp);
-	static char to[64];
-	snprintf(to, sizeof(to), "sip:phone@" HOST ":%d", fx.uas_port);
-	return to;
-}
-
-static json_t *create(const char *to, const char *extra)
-{
-	char body[1024];
-	json_t *j = NULL;
-	snprintf(body, sizeof(body), "{\"from\":\"sip:bot@" HOST "\",\"to\":\"%s\"%s}", to,
-		 extra ? extra : "");
-	int st = api("POST", "/v1/sessions", body, &j, NULL);
-	cr_assert_eq(st, 201, "POST /v1/sessions: %d", st);
-	cr_assert_str_eq(jstr(j, "state"), "connecting");
-	return j;
-}
-
-static void sipp_done(int want)
-{
-	int rc = sipp_wait(fx.sipp, 10000);
-	if (rc != want)
-		sipp_log_report(fx.logdir, "sipp");
-	fx.sipp = 0;
-	cr_assert_eq(rc, want, "sipp exited with %d, %d expected", rc, want);
-}
-
-/* An outgoing session to a sipp phone running <scenario> (with <more> keys), up: rcsgw
- * connected to the phone's MSRP endpoint (<c>, the binding SEND read into <f>) and
- * session.established came. <to> NULL: the phone itself. Returns the session's JSON. */
-static json_t *session_up(const char *scenario, const char *const *more, const char *to,
-			  const char *extra, struct msrp_client *c, struct mc_frame *f)
-{
-	const char *phone = start_uas(scenario, more);
-	json_t *s = create(to ? to : phone, extra);
-	ml_accept(c, 5000);
-	read_send(c, f);
-	json_decref(event("session.established", jstr(s, "id"), 5000));
-	return s;
-}
+TestSuite(ua, .init = ufx_up, .fini = ufx_down, .timeout = 60);
 
 /* ---- outgoing sessions ---------------------------------------------------------------------- */
 
 Test(ua, outgoing_session_messages_both_ways_and_end)
 {
-	need_sipp();
-	const char *to = start_uas("uas_msrp.xml", NULL);
-	json_t *s = create(to, ",\"headers\":{\"Subject\":\"support\"}");
-	const char *id = jstr(s, "id");
+	ufx_need_sipp();
+	const char *to = ufx_start_uas("uas_msrp.xml", NULL);
+	json_t *s = ufx_create(to, ",\"headers\":{\"Subject\":\"support\"}");
+	const char *id = ufx_jstr(s, "id");
 	struct msrp_client c;
 	struct mc_frame *f = malloc(sizeof(*f));
 	cr_assert(f);
 
 	/* setup passive on the phone's side: rcsgw connects and binds with an empty SEND */
-	ml_accept(&c, 5000);
-	read_send(&c, f);
+	ufx_ml_accept(&c, 5000);
+	ufx_read_send(&c, f);
 	cr_expect_eq(f->body_len, 0, "the binding SEND has a body");
 	cr_expect(strstr(mc_header(f, "To-Path"), "/phone1sid;tcp") != NULL);
 	char from_path[256];
 	snprintf(from_path, sizeof(from_path), "%s", mc_header(f, "From-Path"));
 	cr_expect(strstr(from_path, id) != NULL, "our MSRP URI carries the session id");
-	json_decref(event("session.established", id, 5000));
+	json_decref(ufx_event("session.established", id, 5000));
 
 	/* API -> phone, text then binary, byte-exact */
 	char path[128];
 	json_t *r = NULL;
 	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
-	cr_assert_eq(api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"h\\u00e9llo\","
+	cr_assert_eq(ufx_api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"h\\u00e9llo\","
 				  "\"success_report\":true}", &r, NULL), 202);
 	char mid[64];
-	snprintf(mid, sizeof(mid), "%s", jstr(r, "message_id"));
+	snprintf(mid, sizeof(mid), "%s", ufx_jstr(r, "message_id"));
 	json_decref(r);
-	read_send(&c, f);
+	ufx_read_send(&c, f);
 	cr_expect_eq(f->body_len, 6);
 	cr_expect(f->body && !memcmp(f->body, "h\xc3\xa9llo", 6));
 	cr_expect_str_eq(mc_header(f, "Message-ID"), mid);
@@ -252,10 +68,10 @@ Test(ua, outgoing_session_messages_both_ways_and_end)
 	int rn = snprintf(rep, sizeof(rep),
 			  "MSRP rep1 REPORT\r\nTo-Path: %s\r\nFrom-Path: msrp://" HOST
 			  ":%d/phone1sid;tcp\r\nMessage-ID: %s\r\nByte-Range: 1-6/6\r\n"
-			  "Status: 000 200 OK\r\n-------rep1$\r\n", from_path, fx.ml_port, mid);
+			  "Status: 000 200 OK\r\n-------rep1$\r\n", from_path, ufx.ml_port, mid);
 	cr_assert_eq(mc_send_raw(&c, rep, (size_t)rn), 0);
-	json_t *ev = event("message.report", id, 5000);
-	cr_expect_str_eq(jstr(ev, "message_id"), mid);
+	json_t *ev = ufx_event("message.report", id, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "message_id"), mid);
 	cr_expect_eq(json_integer_value(json_object_get(ev, "status")), 200);
 	json_t *br = json_object_get(ev, "byte_range");
 	cr_expect_eq(json_integer_value(json_object_get(br, "start")), 1);
@@ -263,16 +79,16 @@ Test(ua, outgoing_session_messages_both_ways_and_end)
 	cr_expect_eq(json_integer_value(json_object_get(br, "total")), 6);
 	json_decref(ev);
 
-	cr_assert_eq(api("POST", path, "{\"content_type\":\"application/octet-stream\","
+	cr_assert_eq(ufx_api("POST", path, "{\"content_type\":\"application/octet-stream\","
 				  "\"body_base64\":\"AAH/fg0K\",\"message_id\":\"bin-0001\"}", &r, NULL),
 		     415, "the phone did not offer application/octet-stream");
 	json_decref(r);
-	cr_assert_eq(api("POST", path, "{\"content_type\":\"message/cpim\","
+	cr_assert_eq(ufx_api("POST", path, "{\"content_type\":\"message/cpim\","
 				  "\"body_base64\":\"AAH/fg0K\",\"message_id\":\"bin-0001\"}", &r, NULL),
 		     202);
-	cr_expect_str_eq(jstr(r, "message_id"), "bin-0001");
+	cr_expect_str_eq(ufx_jstr(r, "message_id"), "bin-0001");
 	json_decref(r);
-	read_send(&c, f);
+	ufx_read_send(&c, f);
 	cr_expect_eq(f->body_len, 6);
 	cr_expect(f->body && !memcmp(f->body, "\x00\x01\xff\x7e\r\n", 6));
 
@@ -283,35 +99,35 @@ Test(ua, outgoing_session_messages_both_ways_and_end)
 		.body_len = 15,
 	};
 	char fp[128];
-	snprintf(fp, sizeof(fp), "msrp://" HOST ":%d/phone1sid;tcp", fx.ml_port);
+	snprintf(fp, sizeof(fp), "msrp://" HOST ":%d/phone1sid;tcp", ufx.ml_port);
 	snd.from_path = fp;
 	cr_assert_eq(mc_send_send(&c, "t0001abc", &snd), 0);
 	cr_assert_eq(mc_read_frame(&c, f, 5000), 0);
 	cr_expect(!f->is_request && f->status == 200, "SEND answered %d", f->status);
-	ev = event("message.received", id, 5000);
-	cr_expect_str_eq(jstr(ev, "body"), "world\r\n-------x");
-	cr_expect_str_eq(jstr(ev, "message_id"), "pm-1");
-	cr_expect_str_eq(jstr(ev, "content_type"), "text/plain");
+	ev = ufx_event("message.received", id, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "body"), "world\r\n-------x");
+	cr_expect_str_eq(ufx_jstr(ev, "message_id"), "pm-1");
+	cr_expect_str_eq(ufx_jstr(ev, "content_type"), "text/plain");
 	json_decref(ev);
 
 	/* the state as the API shows it */
 	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
-	cr_assert_eq(api("GET", path, NULL, &r, NULL), 200);
-	cr_expect_str_eq(jstr(r, "state"), "established");
+	cr_assert_eq(ufx_api("GET", path, NULL, &r, NULL), 200);
+	cr_expect_str_eq(ufx_jstr(r, "state"), "established");
 	cr_expect_eq(json_integer_value(json_object_get(r, "messages_sent")), 2);
 	cr_expect_eq(json_integer_value(json_object_get(r, "messages_received")), 1);
 	json_decref(r);
 
 	/* DELETE: BYE; the phone answers 200 and its scenario ends well */
-	cr_assert_eq(api("DELETE", path, NULL, NULL, NULL), 204);
-	ev = event("session.ended", id, 5000);
-	cr_expect_str_eq(jstr(ev, "by"), "local");
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	ev = ufx_event("session.ended", id, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "by"), "local");
 	json_decref(ev);
-	sipp_done(0);
-	cr_assert_eq(api("GET", path, NULL, &r, NULL), 200);
-	cr_expect_str_eq(jstr(r, "state"), "ended");
+	ufx_sipp_done(0);
+	cr_assert_eq(ufx_api("GET", path, NULL, &r, NULL), 200);
+	cr_expect_str_eq(ufx_jstr(r, "state"), "ended");
 	json_decref(r);
-	cr_assert_eq(api("DELETE", path, NULL, NULL, NULL), 409, "ending twice");
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 409, "ending twice");
 	mc_close(&c);
 	free(f);
 	json_decref(s);
@@ -319,21 +135,21 @@ Test(ua, outgoing_session_messages_both_ways_and_end)
 
 Test(ua, outgoing_session_ended_by_the_phone)
 {
-	need_sipp();
+	ufx_need_sipp();
 	struct msrp_client c;
 	struct mc_frame *f = malloc(sizeof(*f));
-	json_t *s = session_up("uas_msrp.xml", (const char *[]){ "$uas_bye_after_ms", "300", NULL },
+	json_t *s = ufx_session_up("uas_msrp.xml", (const char *[]){ "$uas_bye_after_ms", "300", NULL },
 			       NULL, NULL, &c, f);
-	const char *id = jstr(s, "id");
-	json_t *ev = event("session.ended", id, 5000);
-	cr_expect_str_eq(jstr(ev, "by"), "remote");
-	cr_expect_str_eq(jstr(ev, "reason"), "bye");
+	const char *id = ufx_jstr(s, "id");
+	json_t *ev = ufx_event("session.ended", id, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "by"), "remote");
+	cr_expect_str_eq(ufx_jstr(ev, "reason"), "bye");
 	json_decref(ev);
-	sipp_done(0);
+	ufx_sipp_done(0);
 	char path[128];
 	json_t *r;
 	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
-	cr_expect_eq(api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"late\"}", &r,
+	cr_expect_eq(ufx_api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"late\"}", &r,
 			 NULL), 409);
 	json_decref(r);
 	mc_close(&c);
@@ -343,19 +159,19 @@ Test(ua, outgoing_session_ended_by_the_phone)
 
 Test(ua, outgoing_session_where_the_phone_connects)
 {
-	need_sipp();
+	ufx_need_sipp();
 	/* the phone answers a=setup:active: it opens the MSRP connection to rcsgw's listener and
 	 * binds with its first SEND (through the relay's dispatch, maybe to another worker) */
-	const char *to = start_uas("uas_msrp.xml", (const char *[]){ "$setup", "active", NULL });
-	json_t *s = create(to, NULL);
-	const char *id = jstr(s, "id");
+	const char *to = ufx_start_uas("uas_msrp.xml", (const char *[]){ "$setup", "active", NULL });
+	json_t *s = ufx_create(to, NULL);
+	const char *id = ufx_jstr(s, "id");
 	char offer[512], hp[64], fp[128];
-	cr_assert_geq(sipp_log_wait(fx.logdir, "offer_path=(.*)", offer, sizeof(offer), 5000), 0);
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "offer_path=(.*)", offer, sizeof(offer), 5000), 0);
 	cr_expect(strstr(offer, id) != NULL, "%s", offer);
 	/* the phone connects once it has our ACK (before it, rcsgw may not have the answer) */
 	char msgs[16384];
 	for (int i = 0; i < 250; i++) {
-		sipp_log_tail(fx.logdir, SIPP_LOG_MESSAGES, msgs, sizeof(msgs));
+		sipp_log_tail(ufx.logdir, SIPP_LOG_MESSAGES, msgs, sizeof(msgs));
 		if (strstr(msgs, "\nACK sip:"))
 			break;
 		usleep(20000);
@@ -363,29 +179,29 @@ Test(ua, outgoing_session_where_the_phone_connects)
 	cr_assert(strstr(msgs, "\nACK sip:") != NULL, "no ACK:\n%s", msgs);
 	struct msrp_client c;
 	struct mc_frame *f = malloc(sizeof(*f));
-	snprintf(hp, sizeof(hp), HOST ":%d", fx.msrp);
+	snprintf(hp, sizeof(hp), HOST ":%d", ufx.msrp);
 	cr_assert_eq(mc_connect(&c, hp, 3000), 0);
-	snprintf(fp, sizeof(fp), "msrp://" HOST ":%d/phone1sid;tcp", fx.ml_port);
+	snprintf(fp, sizeof(fp), "msrp://" HOST ":%d/phone1sid;tcp", ufx.ml_port);
 	struct mc_send snd = { .to_path = offer, .from_path = fp, .message_id = "bind-1",
 			       .content_type = "text/plain", .body = "hi gw", .body_len = 5 };
 	cr_assert_eq(mc_send_send(&c, "tbind001", &snd), 0);
 	cr_assert_eq(mc_read_frame(&c, f, 5000), 0);
 	cr_expect(!f->is_request && f->status == 200, "bind SEND answered %d", f->status);
-	json_decref(event("session.established", id, 5000));
-	json_t *ev = event("message.received", id, 5000);
-	cr_expect_str_eq(jstr(ev, "body"), "hi gw");
+	json_decref(ufx_event("session.established", id, 5000));
+	json_t *ev = ufx_event("message.received", id, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "body"), "hi gw");
 	json_decref(ev);
 	char path[128];
 	json_t *r = NULL;
 	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
-	cr_assert_eq(api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"back\"}", &r,
+	cr_assert_eq(ufx_api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"back\"}", &r,
 			 NULL), 202);
 	json_decref(r);
-	read_send(&c, f); /* on the phone's connection */
+	ufx_read_send(&c, f); /* on the phone's connection */
 	cr_expect_eq(f->body_len, 4);
 	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
-	cr_assert_eq(api("DELETE", path, NULL, NULL, NULL), 204);
-	sipp_done(0);
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	ufx_sipp_done(0);
 	mc_close(&c);
 	free(f);
 	json_decref(s);
@@ -393,17 +209,17 @@ Test(ua, outgoing_session_where_the_phone_connects)
 
 static void outgoing_refused(const char *scenario, int code)
 {
-	const char *to = start_uas(scenario, NULL);
-	json_t *s = create(to, NULL);
-	const char *id = jstr(s, "id");
-	json_t *ev = event("session.failed", id, 8000);
+	const char *to = ufx_start_uas(scenario, NULL);
+	json_t *s = ufx_create(to, NULL);
+	const char *id = ufx_jstr(s, "id");
+	json_t *ev = ufx_event("session.failed", id, 8000);
 	cr_expect_eq(json_integer_value(json_object_get(ev, "sip_code")), code);
 	json_decref(ev);
 	char path[128];
 	json_t *r;
 	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
-	cr_assert_eq(api("GET", path, NULL, &r, NULL), 200);
-	cr_expect_str_eq(jstr(r, "state"), "failed");
+	cr_assert_eq(ufx_api("GET", path, NULL, &r, NULL), 200);
+	cr_expect_str_eq(ufx_jstr(r, "state"), "failed");
 	cr_expect_eq(json_integer_value(json_object_get(r, "sip_code")), code);
 	json_decref(r);
 	json_decref(s);
@@ -411,75 +227,61 @@ static void outgoing_refused(const char *scenario, int code)
 
 Test(ua, outgoing_busy_486)
 {
-	need_sipp();
+	ufx_need_sipp();
 	outgoing_refused("uas_486.xml", 486);
-	sipp_done(0);
+	ufx_sipp_done(0);
 }
 
 Test(ua, outgoing_wrong_accept_types_415)
 {
-	need_sipp();
+	ufx_need_sipp();
 	outgoing_refused("uas_415.xml", 415);
-	sipp_done(0);
+	ufx_sipp_done(0);
 }
 
 Test(ua, outgoing_unanswered_is_cancelled_408)
 {
-	need_sipp();
+	ufx_need_sipp();
 	/* the phone rings and never answers: ua.invite_timeout (3 s here) sends CANCEL */
 	outgoing_refused("uas_noanswer.xml", 408);
-	sipp_done(0);
+	ufx_sipp_done(0);
 }
 
 Test(ua, outgoing_cancelled_by_the_api)
 {
-	need_sipp();
-	const char *to = start_uas("uas_noanswer.xml", NULL);
-	json_t *s = create(to, NULL);
-	const char *id = jstr(s, "id");
+	ufx_need_sipp();
+	const char *to = ufx_start_uas("uas_noanswer.xml", NULL);
+	json_t *s = ufx_create(to, NULL);
+	const char *id = ufx_jstr(s, "id");
 	char path[128];
 	json_t *r = NULL;
 	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
 	for (int i = 0; i < 100; i++) { /* a CANCEL waits for the 180 (RFC 3261 §9.1) */
-		api("GET", path, NULL, &r, NULL);
-		int ringing = !strcmp(jstr(r, "state"), "ringing");
+		ufx_api("GET", path, NULL, &r, NULL);
+		int ringing = !strcmp(ufx_jstr(r, "state"), "ringing");
 		json_decref(r);
 		if (ringing)
 			break;
 		usleep(20000);
 	}
-	cr_assert_eq(api("DELETE", path, NULL, NULL, NULL), 204);
-	json_t *ev = event("session.ended", id, 5000);
-	cr_expect_str_eq(jstr(ev, "reason"), "cancelled");
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	json_t *ev = ufx_event("session.ended", id, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "reason"), "cancelled");
 	json_decref(ev);
-	sipp_done(0);
+	ufx_sipp_done(0);
 	json_decref(s);
 }
 
 /* ---- incoming sessions ---------------------------------------------------------------------- */
 
-static void start_uac(const char *scenario, const char *const *more)
-{
-	char mp[16], remote[64];
-	const char *keys[16] = { "msrp_port", mp, "msrp_sid", "phone2sid" };
-	int n = 4;
-	snprintf(mp, sizeof(mp), "%d", fx.ml_port);
-	snprintf(remote, sizeof(remote), HOST ":%d", fx.sip);
-	for (int i = 0; more && more[i] && n < 14; i++)
-		keys[n++] = more[i];
-	keys[n] = NULL;
-	fx.sipp = sipp_start(scenario, remote, 0, keys, fx.logdir, NULL);
-	cr_assert(fx.sipp > 0, "sipp did not start (%d)", fx.sipp);
-}
-
 Test(ua, incoming_session_answered_messages_and_bye_from_the_phone)
 {
-	need_sipp();
-	start_uac("uac_msrp.xml", (const char *[]){ "$hold_ms", "1500", NULL });
-	json_t *ev = event("session.incoming", NULL, 5000);
+	ufx_need_sipp();
+	ufx_start_uac("uac_msrp.xml", (const char *[]){ "$hold_ms", "1500", NULL });
+	json_t *ev = ufx_event("session.incoming", NULL, 5000);
 	char id[64];
-	snprintf(id, sizeof(id), "%s", jstr(ev, "session_id"));
-	cr_expect(strstr(jstr(ev, "from"), "sip:") == jstr(ev, "from"));
+	snprintf(id, sizeof(id), "%s", ufx_jstr(ev, "session_id"));
+	cr_expect(strstr(ufx_jstr(ev, "from"), "sip:") == ufx_jstr(ev, "from"));
 	json_t *types = json_object_get(ev, "accept_types");
 	cr_expect_eq(json_array_size(types), 2);
 	json_decref(ev);
@@ -487,80 +289,80 @@ Test(ua, incoming_session_answered_messages_and_bye_from_the_phone)
 	char path[128];
 	json_t *r = NULL;
 	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
-	cr_assert_eq(api("GET", path, NULL, &r, NULL), 200);
-	cr_expect_str_eq(jstr(r, "state"), "ringing");
-	cr_expect_str_eq(jstr(r, "direction"), "incoming");
+	cr_assert_eq(ufx_api("GET", path, NULL, &r, NULL), 200);
+	cr_expect_str_eq(ufx_jstr(r, "state"), "ringing");
+	cr_expect_str_eq(ufx_jstr(r, "direction"), "incoming");
 	json_decref(r);
 	snprintf(path, sizeof(path), "/v1/sessions/%s/answer", id);
-	cr_assert_eq(api("POST", path, "{\"accept_types\":[\"text/plain\"]}", &r, NULL), 200);
+	cr_assert_eq(ufx_api("POST", path, "{\"accept_types\":[\"text/plain\"]}", &r, NULL), 200);
 	json_decref(r);
 
 	/* the offer said actpass: rcsgw takes active (ua.setup) and connects to the phone */
 	struct msrp_client c;
 	struct mc_frame *f = malloc(sizeof(*f));
-	ml_accept(&c, 5000);
-	read_send(&c, f);
+	ufx_ml_accept(&c, 5000);
+	ufx_read_send(&c, f);
 	cr_expect(strstr(mc_header(f, "To-Path"), "/phone2sid;tcp") != NULL);
 	char from_path[256];
 	snprintf(from_path, sizeof(from_path), "%s", mc_header(f, "From-Path"));
-	json_decref(event("session.established", id, 5000));
+	json_decref(ufx_event("session.established", id, 5000));
 	char answer_path[256];
-	cr_expect_geq(sipp_log_wait(fx.logdir, "answer_path=(.*)", answer_path,
+	cr_expect_geq(sipp_log_wait(ufx.logdir, "answer_path=(.*)", answer_path,
 				    sizeof(answer_path), 3000), 0);
 	cr_expect_str_eq(answer_path, from_path, "a=path of the answer is the From-Path used");
 
 	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
-	cr_assert_eq(api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"hi phone\"}", &r,
+	cr_assert_eq(ufx_api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"hi phone\"}", &r,
 			 NULL), 202);
 	json_decref(r);
-	read_send(&c, f);
+	ufx_read_send(&c, f);
 	cr_expect_eq(f->body_len, 8);
 	cr_expect(f->body && !memcmp(f->body, "hi phone", 8));
-	cr_assert_eq(api("POST", path, "{\"content_type\":\"image/png\",\"body\":\"x\"}", &r, NULL),
+	cr_assert_eq(ufx_api("POST", path, "{\"content_type\":\"image/png\",\"body\":\"x\"}", &r, NULL),
 		     415, "we answered text/plain only, the phone may send that only; we send what "
 			  "it accepts");
 	json_decref(r);
 
 	/* the phone hangs up (BYE after hold_ms) */
-	ev = event("session.ended", id, 8000);
-	cr_expect_str_eq(jstr(ev, "by"), "remote");
+	ev = ufx_event("session.ended", id, 8000);
+	cr_expect_str_eq(ufx_jstr(ev, "by"), "remote");
 	json_decref(ev);
-	sipp_done(0);
+	ufx_sipp_done(0);
 	mc_close(&c);
 	free(f);
 }
 
 Test(ua, incoming_session_rejected_by_the_api)
 {
-	need_sipp();
-	start_uac("uac_msrp.xml", (const char *[]){ "$expect_code", "486", NULL });
-	json_t *ev = event("session.incoming", NULL, 5000);
+	ufx_need_sipp();
+	ufx_start_uac("uac_msrp.xml", (const char *[]){ "$expect_code", "486", NULL });
+	json_t *ev = ufx_event("session.incoming", NULL, 5000);
 	char path[128];
 	json_t *r = NULL;
-	snprintf(path, sizeof(path), "/v1/sessions/%s/reject", jstr(ev, "session_id"));
-	cr_assert_eq(api("POST", path, "{\"code\":486}", &r, NULL), 200);
-	cr_expect_str_eq(jstr(r, "state"), "failed");
+	snprintf(path, sizeof(path), "/v1/sessions/%s/reject", ufx_jstr(ev, "session_id"));
+	cr_assert_eq(ufx_api("POST", path, "{\"code\":486}", &r, NULL), 200);
+	cr_expect_str_eq(ufx_jstr(r, "state"), "failed");
 	json_decref(r);
 	json_decref(ev);
-	sipp_done(0);
+	ufx_sipp_done(0);
 	char code[16];
-	cr_expect_geq(sipp_log_find(fx.logdir, "final_code=([0-9]+)", code, sizeof(code)), 0);
+	cr_expect_geq(sipp_log_find(ufx.logdir, "final_code=([0-9]+)", code, sizeof(code)), 0);
 	cr_expect_str_eq(code, "486");
 }
 
 Test(ua, incoming_session_without_common_type_gets_415)
 {
-	need_sipp();
-	start_uac("uac_msrp.xml", (const char *[]){ "$expect_code", "415", "$accept_types",
+	ufx_need_sipp();
+	ufx_start_uac("uac_msrp.xml", (const char *[]){ "$expect_code", "415", "$accept_types",
 						    "image/png", NULL });
-	json_t *ev = event("session.incoming", NULL, 5000);
+	json_t *ev = ufx_event("session.incoming", NULL, 5000);
 	char path[128];
 	json_t *r = NULL;
-	snprintf(path, sizeof(path), "/v1/sessions/%s/answer", jstr(ev, "session_id"));
-	cr_assert_eq(api("POST", path, "{\"accept_types\":[\"text/plain\"]}", &r, NULL), 415);
+	snprintf(path, sizeof(path), "/v1/sessions/%s/answer", ufx_jstr(ev, "session_id"));
+	cr_assert_eq(ufx_api("POST", path, "{\"accept_types\":[\"text/plain\"]}", &r, NULL), 415);
 	json_decref(r);
 	json_decref(ev);
-	sipp_done(0);
+	ufx_sipp_done(0);
 }
 
 /* ---- the API's refusals ----------------------------------------------------------------------- */
@@ -569,7 +371,7 @@ static void expect_error(const char *method, const char *path, const char *body,
 			 const char *words)
 {
 	json_t *r = NULL;
-	int st = api(method, path, body, &r, NULL);
+	int st = ufx_api(method, path, body, &r, NULL);
 	cr_expect_eq(st, code, "%s %s %s: %d, %d expected", method, path, body ? body : "", st,
 		     code);
 	const char *msg = json_string_value(json_object_get(json_object_get(r, "error"),
@@ -612,9 +414,9 @@ Test(ua, api_refusals_name_the_field)
 	expect_error("GET", "/v1/sessions?limit=0", NULL, 400, "'limit'");
 
 	/* a session to send to: a phone that never answers (no sipp needed: nobody listens) */
-	json_t *s = create("sip:nobody@" HOST ":9", NULL);
+	json_t *s = ufx_create("sip:nobody@" HOST ":9", NULL);
 	char path[128];
-	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", jstr(s, "id"));
+	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", ufx_jstr(s, "id"));
 	expect_error("POST", path, "{\"body\":\"x\"}", 400, "'content_type'");
 	expect_error("POST", path, "{\"content_type\":\"text\",\"body\":\"x\"}", 400,
 		     "'content_type'");
@@ -629,14 +431,14 @@ Test(ua, api_refusals_name_the_field)
 		     "\"message_id\":\"a b\"}", 400, "'message_id'");
 	/* queued while connecting */
 	json_t *r = NULL;
-	cr_expect_eq(api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"x\"}", &r, NULL),
+	cr_expect_eq(ufx_api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"x\"}", &r, NULL),
 		     202);
 	json_decref(r);
-	snprintf(path, sizeof(path), "/v1/sessions/%s/answer", jstr(s, "id"));
+	snprintf(path, sizeof(path), "/v1/sessions/%s/answer", ufx_jstr(s, "id"));
 	expect_error("POST", path, NULL, 409, "not an incoming session");
-	snprintf(path, sizeof(path), "/v1/sessions/%s/reject", jstr(s, "id"));
+	snprintf(path, sizeof(path), "/v1/sessions/%s/reject", ufx_jstr(s, "id"));
 	expect_error("POST", path, "{\"code\":302}", 400, "'code'");
-	snprintf(path, sizeof(path), "/v1/sessions/%sx", jstr(s, "id"));
+	snprintf(path, sizeof(path), "/v1/sessions/%sx", ufx_jstr(s, "id"));
 	expect_error("GET", path, NULL, 404, "no such session");
 	json_decref(s);
 }
@@ -645,28 +447,28 @@ Test(ua, list_pages_by_id_and_filters_by_state)
 {
 	char ids[5][64];
 	for (int i = 0; i < 5; i++) {
-		json_t *s = create("sip:nobody@" HOST ":9", NULL);
-		snprintf(ids[i], sizeof(ids[i]), "%s", jstr(s, "id"));
+		json_t *s = ufx_create("sip:nobody@" HOST ":9", NULL);
+		snprintf(ids[i], sizeof(ids[i]), "%s", ufx_jstr(s, "id"));
 		json_decref(s);
 	}
 	json_t *r = NULL;
-	cr_assert_eq(api("GET", "/v1/sessions?limit=2", NULL, &r, NULL), 200);
+	cr_assert_eq(ufx_api("GET", "/v1/sessions?limit=2", NULL, &r, NULL), 200);
 	json_t *page = json_object_get(r, "sessions");
 	cr_assert_eq(json_array_size(page), 2);
 	char next[64], seen[5][64];
 	int n = 0;
-	snprintf(next, sizeof(next), "%s", jstr(r, "next"));
+	snprintf(next, sizeof(next), "%s", ufx_jstr(r, "next"));
 	for (size_t i = 0; i < 2; i++)
-		snprintf(seen[n++], 64, "%s", jstr(json_array_get(page, i), "id"));
+		snprintf(seen[n++], 64, "%s", ufx_jstr(json_array_get(page, i), "id"));
 	json_decref(r);
 	while (next[0]) {
 		char path[128];
 		snprintf(path, sizeof(path), "/v1/sessions?limit=2&after=%s", next);
-		cr_assert_eq(api("GET", path, NULL, &r, NULL), 200);
+		cr_assert_eq(ufx_api("GET", path, NULL, &r, NULL), 200);
 		page = json_object_get(r, "sessions");
 		for (size_t i = 0; i < json_array_size(page) && n < 5; i++)
-			snprintf(seen[n++], 64, "%s", jstr(json_array_get(page, i), "id"));
-		snprintf(next, sizeof(next), "%s", jstr(r, "next"));
+			snprintf(seen[n++], 64, "%s", ufx_jstr(json_array_get(page, i), "id"));
+		snprintf(next, sizeof(next), "%s", ufx_jstr(r, "next"));
 		json_decref(r);
 	}
 	cr_assert_eq(n, 5, "all five, once");
@@ -678,7 +480,7 @@ Test(ua, list_pages_by_id_and_filters_by_state)
 			found |= !strcmp(seen[i], ids[k]);
 		cr_expect(found, "%s listed", ids[k]);
 	}
-	cr_assert_eq(api("GET", "/v1/sessions?state=established", NULL, &r, NULL), 200);
+	cr_assert_eq(ufx_api("GET", "/v1/sessions?state=established", NULL, &r, NULL), 200);
 	cr_expect_eq(json_array_size(json_object_get(r, "sessions")), 0);
 	json_decref(r);
 }
@@ -689,9 +491,9 @@ Test(ua, idempotency_key_replays_the_first_answer)
 	int st1 = 0, st2 = 0, st3 = 0;
 	char *h1 = NULL, *h2 = NULL, *b1 = NULL, *b2 = NULL, *b3 = NULL;
 	const char *hk = "Content-Type: application/json\r\nIdempotency-Key: k-123\r\n";
-	cr_assert_eq(http_request(HOST, fx.api, "POST", "/v1/sessions", hk, body, &st1, &h1, &b1,
+	cr_assert_eq(http_request(HOST, ufx.api, "POST", "/v1/sessions", hk, body, &st1, &h1, &b1,
 				  5000), 0);
-	cr_assert_eq(http_request(HOST, fx.api, "POST", "/v1/sessions", hk, body, &st2, &h2, &b2,
+	cr_assert_eq(http_request(HOST, ufx.api, "POST", "/v1/sessions", hk, body, &st2, &h2, &b2,
 				  5000), 0);
 	cr_expect_eq(st1, 201);
 	cr_expect_eq(st2, 201);
@@ -699,7 +501,7 @@ Test(ua, idempotency_key_replays_the_first_answer)
 	char *rep = http_header(h2, "Idempotent-Replayed");
 	cr_expect(rep && !strcmp(rep, "true"));
 	free(rep);
-	cr_assert_eq(http_request(HOST, fx.api, "POST", "/v1/sessions", hk,
+	cr_assert_eq(http_request(HOST, ufx.api, "POST", "/v1/sessions", hk,
 				  "{\"from\":\"sip:other@" HOST "\",\"to\":\"sip:nobody@" HOST ":9\"}",
 				  &st3, NULL, &b3, 5000), 0);
 	cr_expect_eq(st3, 422);
@@ -714,19 +516,19 @@ Test(ua, idempotency_key_replays_the_first_answer)
 
 Test(ua, outgoing_answers_a_digest_challenge)
 {
-	need_sipp();
+	ufx_need_sipp();
 	struct msrp_client c;
 	struct mc_frame *f = malloc(sizeof(*f));
-	json_t *s = session_up("uas_auth.xml", NULL, NULL, NULL, &c, f);
-	const char *id = jstr(s, "id");
+	json_t *s = ufx_session_up("uas_auth.xml", NULL, NULL, NULL, &c, f);
+	const char *id = ufx_jstr(s, "id");
 	char ok[16];
-	cr_expect_geq(sipp_log_find(fx.logdir, "auth_ok=([a-z]+)", ok, sizeof(ok)), 0);
+	cr_expect_geq(sipp_log_find(ufx.logdir, "auth_ok=([a-z]+)", ok, sizeof(ok)), 0);
 	cr_expect_str_eq(ok, "true", "sipp checked our Authorization");
 	char path[128];
 	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
-	cr_assert_eq(api("DELETE", path, NULL, NULL, NULL), 204);
-	json_decref(event("session.ended", id, 5000));
-	sipp_done(0);
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	json_decref(ufx_event("session.ended", id, 5000));
+	ufx_sipp_done(0);
 	mc_close(&c);
 	free(f);
 	json_decref(s);
@@ -749,26 +551,26 @@ static int listener2(int *port)
 
 Test(ua, reinvite_moves_the_msrp_session)
 {
-	need_sipp();
+	ufx_need_sipp();
 	int port2, l2 = listener2(&port2);
 	char p2[16];
 	snprintf(p2, sizeof(p2), "%d", port2);
-	start_uac("uac_reinvite.xml", (const char *[]){ "msrp_port2", p2, "msrp_sid2", "moved1",
+	ufx_start_uac("uac_reinvite.xml", (const char *[]){ "msrp_port2", p2, "msrp_sid2", "moved1",
 						       "$hold_ms", "1500", NULL });
-	json_t *ev = event("session.incoming", NULL, 5000);
+	json_t *ev = ufx_event("session.incoming", NULL, 5000);
 	char id[64], path[128];
-	snprintf(id, sizeof(id), "%s", jstr(ev, "session_id"));
+	snprintf(id, sizeof(id), "%s", ufx_jstr(ev, "session_id"));
 	json_decref(ev);
 	json_t *r = NULL;
 	snprintf(path, sizeof(path), "/v1/sessions/%s/answer", id);
-	cr_assert_eq(api("POST", path, NULL, &r, NULL), 200);
+	cr_assert_eq(ufx_api("POST", path, NULL, &r, NULL), 200);
 	json_decref(r);
 	/* the offer said passive: we connect to its first endpoint */
 	struct msrp_client c, c2;
 	struct mc_frame *f = malloc(sizeof(*f));
-	ml_accept(&c, 5000);
-	read_send(&c, f);
-	json_decref(event("session.established", id, 5000));
+	ufx_ml_accept(&c, 5000);
+	ufx_read_send(&c, f);
+	json_decref(ufx_event("session.established", id, 5000));
 	/* the re-INVITE names another endpoint: the session moves there and binds again */
 	int fd2 = -1;
 	struct pollfd p = { l2, POLLIN, 0 };
@@ -777,20 +579,20 @@ Test(ua, reinvite_moves_the_msrp_session)
 	cr_assert(fd2 >= 0);
 	memset(&c2, 0, sizeof(c2));
 	c2.fd = fd2;
-	read_send(&c2, f);
+	ufx_read_send(&c2, f);
 	cr_expect(strstr(mc_header(f, "To-Path"), "/moved1;tcp") != NULL, "%s",
 		  mc_header(f, "To-Path"));
 	char rp[256];
-	cr_expect_geq(sipp_log_wait(fx.logdir, "reanswer_path=(.*)", rp, sizeof(rp), 3000), 0);
+	cr_expect_geq(sipp_log_wait(ufx.logdir, "reanswer_path=(.*)", rp, sizeof(rp), 3000), 0);
 	cr_expect(strstr(rp, id) != NULL, "our a=path stays ours: %s", rp);
 	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
-	cr_assert_eq(api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"moved\"}",
+	cr_assert_eq(ufx_api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"moved\"}",
 			 &r, NULL), 202);
 	json_decref(r);
-	read_send(&c2, f);
+	ufx_read_send(&c2, f);
 	cr_expect_eq(f->body_len, 5);
-	json_decref(event("session.ended", id, 8000));
-	sipp_done(0);
+	json_decref(ufx_event("session.ended", id, 8000));
+	ufx_sipp_done(0);
 	mc_close(&c);
 	mc_close(&c2);
 	close(l2);
@@ -800,7 +602,7 @@ Test(ua, reinvite_moves_the_msrp_session)
 /* One datagram to rcsgw's SIP port, and the answer to it. */
 static int sip_udp(const char *msg, char *out, size_t len)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)fx.sip) };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)ufx.sip) };
 	inet_pton(AF_INET, HOST, &a.sin_addr);
 	int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	cr_assert(u >= 0);
@@ -851,7 +653,7 @@ Test(ua, sip_requests_outside_sessions)
 	cr_expect_eq(sip_udp("\x01\x02 not SIP at all\r\n\r\n", buf, sizeof(buf)), -1);
 	char *m = NULL;
 	int st = 0;
-	cr_assert_eq(http_request(HOST, fx.api, "GET", "/metrics", NULL, NULL, &st, NULL, &m, 5000),
+	cr_assert_eq(http_request(HOST, ufx.api, "GET", "/metrics", NULL, NULL, &st, NULL, &m, 5000),
 		     0);
 	cr_expect(strstr(m, "rcsgw_sip_answered_400_total{worker=") != NULL);
 	double total = 0;
@@ -859,42 +661,33 @@ Test(ua, sip_requests_outside_sessions)
 		total += strtod(strchr(p, '}') + 1, NULL);
 	cr_expect_geq(total, 1, "the 400 is counted");
 	free(m);
-	cr_assert_eq(api("GET", "/v1/status", NULL, NULL, NULL), 200, "alive");
+	cr_assert_eq(ufx_api("GET", "/v1/status", NULL, NULL, NULL), 200, "alive");
 }
 
 Test(ua, wire_decodes_cleanly)
 {
-	need_sipp();
-	if (!tshark_available())
-		cr_skip_test("tshark is not installed");
+	ufx_need_sipp();
 	struct tshark_cap cap;
-	char filter[128];
-	snprintf(filter, sizeof(filter), "port %d or port %d or port %d", fx.sip, fx.sip + 1,
-		 fx.ml_port);
-	int rc = tshark_start(&cap, filter, fx.logdir);
-	if (rc == -EPERM)
-		cr_skip_test("no right to capture on lo");
-	cr_assert_eq(rc, 0);
+	char dec[256];
+	ufx_capture(&cap, dec, sizeof(dec));
 	struct msrp_client c;
 	struct mc_frame *f = malloc(sizeof(*f));
-	json_t *s = session_up("uas_msrp.xml", NULL, NULL, NULL, &c, f);
-	const char *id = jstr(s, "id");
+	json_t *s = ufx_session_up("uas_msrp.xml", NULL, NULL, NULL, &c, f);
+	const char *id = ufx_jstr(s, "id");
 	char path[128];
 	json_t *r;
 	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
-	cr_assert_eq(api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"over the wire\"}",
+	cr_assert_eq(ufx_api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"over the wire\"}",
 			 &r, NULL), 202);
 	json_decref(r);
-	read_send(&c, f);
+	ufx_read_send(&c, f);
 	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
-	cr_assert_eq(api("DELETE", path, NULL, NULL, NULL), 204);
-	sipp_done(0);
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	ufx_sipp_done(0);
 	mc_close(&c);
 	usleep(200000);
 	cr_assert_eq(tshark_stop(&cap), 0);
-	char dec[256], sum[8192];
-	snprintf(dec, sizeof(dec), "tcp.port==%d,msrp udp.port==%d,sip udp.port==%d,sip",
-		 fx.ml_port, fx.sip, fx.sip + 1);
+	char sum[8192];
 	int bad = tshark_summary(&cap, dec, TSHARK_BAD, sum, sizeof(sum));
 	cr_expect_eq(bad, 0, "malformed frames:\n%s", sum);
 	cr_expect_geq(tshark_count(&cap, dec, "sip.Method == \"INVITE\""), 1);
@@ -913,60 +706,60 @@ TestSuite(ua_cfg, .timeout = 60);
 
 Test(ua_cfg, auto_answer_rule_answers_without_the_api)
 {
-	need_sipp();
-	up_with((const char *[]){ "RCSGW_UA_AUTO_ANSWER=sip:bot*@*", NULL });
-	start_uac("uac_msrp.xml", (const char *[]){ "-s", "bot7", "$hold_ms", "1000", NULL });
-	json_t *ev = event("session.incoming", NULL, 5000);
+	ufx_need_sipp();
+	ufx_up_with((const char *[]){ "RCSGW_UA_AUTO_ANSWER=sip:bot*@*", NULL });
+	ufx_start_uac("uac_msrp.xml", (const char *[]){ "-s", "bot7", "$hold_ms", "1000", NULL });
+	json_t *ev = ufx_event("session.incoming", NULL, 5000);
 	char id[64];
-	snprintf(id, sizeof(id), "%s", jstr(ev, "session_id"));
+	snprintf(id, sizeof(id), "%s", ufx_jstr(ev, "session_id"));
 	json_decref(ev);
 	struct msrp_client c;
 	struct mc_frame *f = malloc(sizeof(*f));
-	ml_accept(&c, 5000);
-	read_send(&c, f);
-	json_decref(event("session.established", id, 5000));
-	json_decref(event("session.ended", id, 8000));
-	sipp_done(0);
+	ufx_ml_accept(&c, 5000);
+	ufx_read_send(&c, f);
+	json_decref(ufx_event("session.established", id, 5000));
+	json_decref(ufx_event("session.ended", id, 8000));
+	ufx_sipp_done(0);
 	mc_close(&c);
 	free(f);
-	down();
+	ufx_down();
 }
 
 Test(ua_cfg, unanswered_incoming_session_gets_480)
 {
-	need_sipp();
-	up_with((const char *[]){ "RCSGW_UA_ANSWER_TIMEOUT=1s", NULL });
-	start_uac("uac_msrp.xml", (const char *[]){ "$expect_code", "480", NULL });
-	json_t *ev = event("session.incoming", NULL, 5000);
+	ufx_need_sipp();
+	ufx_up_with((const char *[]){ "RCSGW_UA_ANSWER_TIMEOUT=1s", NULL });
+	ufx_start_uac("uac_msrp.xml", (const char *[]){ "$expect_code", "480", NULL });
+	json_t *ev = ufx_event("session.incoming", NULL, 5000);
 	char id[64];
-	snprintf(id, sizeof(id), "%s", jstr(ev, "session_id"));
+	snprintf(id, sizeof(id), "%s", ufx_jstr(ev, "session_id"));
 	json_decref(ev);
-	ev = event("session.failed", id, 5000);
+	ev = ufx_event("session.failed", id, 5000);
 	cr_expect_eq(json_integer_value(json_object_get(ev, "sip_code")), 480);
-	cr_expect_str_eq(jstr(ev, "reason"), "answer_timeout");
+	cr_expect_str_eq(ufx_jstr(ev, "reason"), "answer_timeout");
 	json_decref(ev);
-	sipp_done(0);
-	down();
+	ufx_sipp_done(0);
+	ufx_down();
 }
 
 Test(ua_cfg, outbound_proxy_takes_the_invite)
 {
-	need_sipp();
+	ufx_need_sipp();
 	int proxy = sipp_free_port();
 	char env[96];
 	snprintf(env, sizeof(env), "RCSGW_SIP_OUTBOUND_PROXY=sip:" HOST ":%d", proxy);
-	up_with((const char *[]){ env, NULL });
-	fx.uas_port = proxy; /* the phone stands in for the proxy */
+	ufx_up_with((const char *[]){ env, NULL });
+	ufx.uas_port = proxy; /* the phone stands in for the proxy */
 	/* a Request-URI nobody listens at: only the proxy route gets it there */
 	struct msrp_client c;
 	struct mc_frame *f = malloc(sizeof(*f));
-	json_t *s = session_up("uas_msrp.xml", NULL, "sip:phone@192.0.2.7", NULL, &c, f);
-	const char *id = jstr(s, "id");
+	json_t *s = ufx_session_up("uas_msrp.xml", NULL, "sip:phone@192.0.2.7", NULL, &c, f);
+	const char *id = ufx_jstr(s, "id");
 	char path[128], msgs[16384];
 	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
-	cr_assert_eq(api("DELETE", path, NULL, NULL, NULL), 204);
-	sipp_done(0);
-	sipp_log_tail(fx.logdir, SIPP_LOG_MESSAGES, msgs, sizeof(msgs));
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	ufx_sipp_done(0);
+	sipp_log_tail(ufx.logdir, SIPP_LOG_MESSAGES, msgs, sizeof(msgs));
 	char route[96];
 	snprintf(route, sizeof(route), "Route: <sip:" HOST ":%d;lr>", proxy);
 	cr_expect(strstr(msgs, route) != NULL, "the INVITE carried %s:\n%s", route, msgs);
@@ -975,14 +768,14 @@ Test(ua_cfg, outbound_proxy_takes_the_invite)
 	mc_close(&c);
 	free(f);
 	json_decref(s);
-	down();
+	ufx_down();
 }
 
 /* ---- through an MSRP relay (ua.relay): a second rcsgw is the relay ------------------------- */
 
 Test(ua_cfg, sessions_go_through_the_configured_relay)
 {
-	need_sipp();
+	ufx_need_sipp();
 	/* the relay: rcsgw with credentials gw / s3cret in realm rcsgw */
 	char ht[64], cmd[256], e_ht[96], e_ml[64], e_api[64], e_relay[96];
 	snprintf(ht, sizeof(ht), "/tmp/rcsgw-ua-relay-%d.htdigest", (int)getpid());
@@ -1001,13 +794,13 @@ Test(ua_cfg, sessions_go_through_the_configured_relay)
 	/* the user agent, through it */
 	snprintf(e_relay, sizeof(e_relay), "RCSGW_UA_RELAY=msrp://" HOST ":%d;tcp", rport);
 	/* the AUTHed connection to the relay stays open: a short drain at the end */
-	up_with((const char *[]){ e_relay, "RCSGW_UA_RELAY_USER=gw", "RCSGW_UA_RELAY_PASSWORD=s3cret",
+	ufx_up_with((const char *[]){ e_relay, "RCSGW_UA_RELAY_USER=gw", "RCSGW_UA_RELAY_PASSWORD=s3cret",
 				  "RCSGW_ENGINE_DRAIN_TIMEOUT=500ms", NULL });
-	const char *to = start_uas("uas_msrp.xml", NULL);
-	json_t *s = create(to, NULL);
-	const char *id = jstr(s, "id");
+	const char *to = ufx_start_uas("uas_msrp.xml", NULL);
+	json_t *s = ufx_create(to, NULL);
+	const char *id = ufx_jstr(s, "id");
 	char offer[512], want[64];
-	cr_assert_geq(sipp_log_wait(fx.logdir, "offer_path=(.*)", offer, sizeof(offer), 5000), 0);
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "offer_path=(.*)", offer, sizeof(offer), 5000), 0);
 	snprintf(want, sizeof(want), "msrp://" HOST ":%d/", rport);
 	cr_expect(strstr(offer, want) == offer, "the relay's Use-Path first in a=path: %s", offer);
 	cr_expect(strstr(offer, id) != NULL, "then our own URI: %s", offer);
@@ -1015,39 +808,39 @@ Test(ua_cfg, sessions_go_through_the_configured_relay)
 	/* our binding SEND reaches the phone through the relay */
 	struct msrp_client c;
 	struct mc_frame *f = malloc(sizeof(*f));
-	ml_accept(&c, 5000);
-	read_send(&c, f);
+	ufx_ml_accept(&c, 5000);
+	ufx_read_send(&c, f);
 	char from[512];
 	snprintf(from, sizeof(from), "%s", mc_header(f, "From-Path"));
 	cr_expect(strstr(from, want) == from && strstr(from, id), "From-Path: %s", from);
-	json_decref(event("session.established", id, 5000));
+	json_decref(ufx_event("session.established", id, 5000));
 
 	/* and the phone's SEND comes back the same way */
 	char fp[128];
-	snprintf(fp, sizeof(fp), "msrp://" HOST ":%d/phone1sid;tcp", fx.ml_port);
+	snprintf(fp, sizeof(fp), "msrp://" HOST ":%d/phone1sid;tcp", ufx.ml_port);
 	struct mc_send snd = { .to_path = from, .from_path = fp, .message_id = "via-relay-1",
 			       .content_type = "text/plain", .body = "relayed", .body_len = 7 };
 	cr_assert_eq(mc_send_send(&c, "t0002abc", &snd), 0);
 	cr_assert_eq(mc_read_frame(&c, f, 5000), 0);
 	cr_expect(!f->is_request && f->status == 200, "SEND answered %d", f->status);
-	json_t *ev = event("message.received", id, 5000);
-	cr_expect_str_eq(jstr(ev, "body"), "relayed");
+	json_t *ev = ufx_event("message.received", id, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "body"), "relayed");
 	json_decref(ev);
 	char path[128];
 	json_t *r = NULL;
 	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
-	cr_assert_eq(api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"out\"}", &r, NULL),
+	cr_assert_eq(ufx_api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"out\"}", &r, NULL),
 		     202);
 	json_decref(r);
-	read_send(&c, f);
+	ufx_read_send(&c, f);
 	cr_expect_eq(f->body_len, 3);
 	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
-	cr_assert_eq(api("DELETE", path, NULL, NULL, NULL), 204);
-	sipp_done(0);
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	ufx_sipp_done(0);
 	mc_close(&c);
 	free(f);
 	json_decref(s);
-	down();
+	ufx_down();
 	cr_expect_eq(rcsgw_stop(relay, SIGTERM, 5000), 0);
 	unlink(ht);
 }
@@ -1056,7 +849,7 @@ Test(ua_cfg, sessions_go_through_the_configured_relay)
 
 Test(ua_cfg, request_uri_found_by_srv)
 {
-	need_sipp();
+	ufx_need_sipp();
 	if (!dnsmasq_available())
 		cr_skip_test("dnsmasq is not installed");
 	int phone = sipp_free_port();
@@ -1066,27 +859,27 @@ Test(ua_cfg, request_uri_found_by_srv)
 	struct dnsmasq dm;
 	cr_assert_eq(dnsmasq_start(&dm, recs), 0);
 	snprintf(e_dns, sizeof(e_dns), "RCSGW_DNS_SERVERS=%s", dm.addr);
-	up_with((const char *[]){ e_dns, NULL });
-	fx.uas_port = phone;
+	ufx_up_with((const char *[]){ e_dns, NULL });
+	ufx.uas_port = phone;
 	struct msrp_client c;
 	struct mc_frame *f = malloc(sizeof(*f));
-	json_t *s = session_up("uas_msrp.xml", NULL, "sip:bob@phones.test", NULL, &c, f);
+	json_t *s = ufx_session_up("uas_msrp.xml", NULL, "sip:bob@phones.test", NULL, &c, f);
 	char path[128], msgs[16384];
-	snprintf(path, sizeof(path), "/v1/sessions/%s", jstr(s, "id"));
-	cr_assert_eq(api("DELETE", path, NULL, NULL, NULL), 204);
-	sipp_done(0);
-	sipp_log_tail(fx.logdir, SIPP_LOG_MESSAGES, msgs, sizeof(msgs));
+	snprintf(path, sizeof(path), "/v1/sessions/%s", ufx_jstr(s, "id"));
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	ufx_sipp_done(0);
+	sipp_log_tail(ufx.logdir, SIPP_LOG_MESSAGES, msgs, sizeof(msgs));
 	cr_expect(strstr(msgs, "INVITE sip:bob@phones.test SIP/2.0") != NULL, "%s", msgs);
 	/* a name that does not exist: the session fails, 503 unresolvable */
-	json_t *n = create("sip:nobody@nowhere.test", NULL);
-	json_t *ev = event("session.failed", jstr(n, "id"), 8000);
-	cr_expect_str_eq(jstr(ev, "reason"), "unresolvable");
+	json_t *n = ufx_create("sip:nobody@nowhere.test", NULL);
+	json_t *ev = ufx_event("session.failed", ufx_jstr(n, "id"), 8000);
+	cr_expect_str_eq(ufx_jstr(ev, "reason"), "unresolvable");
 	json_decref(ev);
 	json_decref(n);
 	mc_close(&c);
 	free(f);
 	json_decref(s);
-	down();
+	ufx_down();
 	dnsmasq_stop(&dm);
 }
 
@@ -1117,31 +910,31 @@ Test(ua_cfg, rcsgw_to_rcsgw_over_sip_tls)
 	/* A: the fixture's daemon, trusting the test CA */
 	snprintf(a_ca, sizeof(a_ca), "RCSGW_SIP_TLS_CA=%s", tc.ca);
 	/* its TLS connection to B stays open: a short drain at the end */
-	up_with((const char *[]){ a_ca, "RCSGW_ENGINE_DRAIN_TIMEOUT=500ms", NULL });
+	ufx_up_with((const char *[]){ a_ca, "RCSGW_ENGINE_DRAIN_TIMEOUT=500ms", NULL });
 	char to[96];
 	snprintf(to, sizeof(to), "sip:bot@" HOST ":%d;transport=tls", bsip);
-	json_t *s = create(to, NULL);
-	const char *id = jstr(s, "id");
-	json_decref(event("session.established", id, 8000));
+	json_t *s = ufx_create(to, NULL);
+	const char *id = ufx_jstr(s, "id");
+	json_decref(ufx_event("session.established", id, 8000));
 	char data[8192];
 	cr_assert_eq(sse_next_event(&bsse, "session.established", NULL, data, sizeof(data), 5000), 0,
 		     "B: %s", bsse.buf);
 	char path[128];
 	json_t *r = NULL;
 	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
-	cr_assert_eq(api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"over tls\"}", &r,
+	cr_assert_eq(ufx_api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"over tls\"}", &r,
 			 NULL), 202);
 	json_decref(r);
 	cr_assert_eq(sse_next_event(&bsse, "message.received", "over tls", data, sizeof(data), 5000),
 		     0, "B got no message: %s", bsse.buf);
 	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
-	cr_assert_eq(api("DELETE", path, NULL, NULL, NULL), 204);
-	json_decref(event("session.ended", id, 5000));
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	json_decref(ufx_event("session.ended", id, 5000));
 	cr_assert_eq(sse_next_event(&bsse, "session.ended", "\"remote\"", data, sizeof(data), 5000),
 		     0, "B: %s", bsse.buf);
 	json_decref(s);
 	sse_close(&bsse);
-	down();
+	ufx_down();
 	cr_expect_eq(rcsgw_stop(b, SIGINT, 5000), 0);
 	tls_certs_remove(&tc);
 }
