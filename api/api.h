@@ -167,6 +167,17 @@ int api_gather(struct api_req *r, size_t slot_size, api_collect_fn collect,
  * still the caller's. */
 int api_ask(struct api_req *r, unsigned worker, size_t slot_size, api_collect_fn fn,
 	    api_render_fn render, api_cleanup_fn cleanup, void *arg);
+/* The same where the worker answers later (after a network round trip): <fn>(worker, slot,
+ * <arg>, <t>) runs on worker <worker>'s thread and keeps <t>; the worker fills the slot when
+ * it can and then calls api_later_done(<t>) on its thread, exactly once (also when it stops:
+ * the slot says so). The api waits <timeout_ms> (0: API_GATHER_TIMEOUT_MS), then answers 503;
+ * a later api_later_done() is harmless then (the slot stays the worker's until it is called).
+ * Same returns as api_ask(). */
+struct api_later;
+typedef void (*api_later_fn)(eng_worker *w, void *slot, void *arg, struct api_later *t);
+int api_ask_later(struct api_req *r, unsigned worker, size_t slot_size, unsigned timeout_ms,
+		  api_later_fn fn, api_render_fn render, api_cleanup_fn cleanup, void *arg);
+void api_later_done(struct api_later *t);
 unsigned api_gather_n(const struct api_gather *g);
 void *api_gather_slot(struct api_gather *g, unsigned i);
 void *api_gather_arg(const struct api_gather *g);

@@ -75,6 +75,8 @@ struct api_gather {
 	unsigned first;            /* slot i is worker first + i */
 	size_t stride;             /* slot size, rounded up to max_align_t */
 	api_collect_fn collect;
+	api_later_fn later;        /* api_ask_later(): the worker answers with api_later_done() */
+	unsigned timeout_ms;       /* how long the api waits for the workers */
 	api_render_fn render;
 	api_cleanup_fn cleanup;
 	void *arg;
@@ -224,6 +226,10 @@ static void gather_on_worker(eng_worker *w, void *arg, uint64_t i)
 {
 	struct api_gather *g = arg;
 
+	if (g->later) { /* its reference is the worker's until api_later_done() */
+		g->later(w, api_gather_slot(g, 0), g->arg, (struct api_later *)g);
+		return;
+	}
 	g->collect(w, api_gather_slot(g, (unsigned)i), g->arg);
 	atomic_store_explicit(&g->answered[i], 1, memory_order_relaxed);
 	if (atomic_fetch_sub_explicit(&g->left, 1, memory_order_acq_rel) == 1)
@@ -233,9 +239,18 @@ static void gather_on_worker(eng_worker *w, void *arg, uint64_t i)
 
 /* Asks workers <first> to <first> + <n> - 1 (slots 0 to <n> - 1): api_gather() and
  * api_ask(). */
+void api_later_done(struct api_later *t)
+{
+	struct api_gather *g = (struct api_gather *)t;
+	atomic_store_explicit(&g->answered[0], 1, memory_order_relaxed);
+	if (atomic_fetch_sub_explicit(&g->left, 1, memory_order_acq_rel) == 1)
+		wake_signal(g->wake);
+	gather_release(g);
+}
+
 static int gather_start(struct api_req *r, unsigned first, unsigned n, size_t slot_size,
-			api_collect_fn collect, api_render_fn render, api_cleanup_fn cleanup,
-			void *arg)
+			api_collect_fn collect, api_later_fn later, unsigned timeout_ms,
+			api_render_fn render, api_cleanup_fn cleanup, void *arg)
 {
 	size_t al = _Alignof(max_align_t);
 	size_t stride = slot_size ? (slot_size + al - 1) / al * al : al;
@@ -254,6 +269,8 @@ static int gather_start(struct api_req *r, unsigned first, unsigned n, size_t sl
 	g->first = first;
 	g->stride = stride;
 	g->collect = collect;
+	g->later = later;
+	g->timeout_ms = timeout_ms ? timeout_ms : API_GATHER_TIMEOUT_MS;
 	g->render = render;
 	g->cleanup = cleanup;
 	g->arg = arg;
@@ -280,15 +297,15 @@ static int gather_start(struct api_req *r, unsigned first, unsigned n, size_t sl
 		}
 	}
 	r->gather = g;
-	r->deadline_ms = mono_ms() + API_GATHER_TIMEOUT_MS;
+	r->deadline_ms = mono_ms() + g->timeout_ms;
 	return 0;
 }
 
 int api_gather(struct api_req *r, size_t slot_size, api_collect_fn collect,
 	       api_render_fn render, api_cleanup_fn cleanup, void *arg)
 {
-	return gather_start(r, 0, eng_nworkers(srv->e), slot_size, collect, render, cleanup,
-			    arg);
+	return gather_start(r, 0, eng_nworkers(srv->e), slot_size, collect, NULL, 0, render,
+			    cleanup, arg);
 }
 
 int api_ask(struct api_req *r, unsigned worker, size_t slot_size, api_collect_fn fn,
@@ -298,7 +315,17 @@ int api_ask(struct api_req *r, unsigned worker, size_t slot_size, api_collect_fn
 		api_reply_error(r, 500, "internal error: no worker %u", worker);
 		return -EINVAL;
 	}
-	return gather_start(r, worker, 1, slot_size, fn, render, cleanup, arg);
+	return gather_start(r, worker, 1, slot_size, fn, NULL, 0, render, cleanup, arg);
+}
+
+int api_ask_later(struct api_req *r, unsigned worker, size_t slot_size, unsigned timeout_ms,
+		  api_later_fn fn, api_render_fn render, api_cleanup_fn cleanup, void *arg)
+{
+	if (worker >= eng_nworkers(srv->e)) {
+		api_reply_error(r, 500, "internal error: no worker %u", worker);
+		return -EINVAL;
+	}
+	return gather_start(r, worker, 1, slot_size, NULL, fn, timeout_ms, render, cleanup, arg);
 }
 
 /* ---- requests waiting for workers ---------------------------------------------------------- */
@@ -368,10 +395,10 @@ static void pending_run(int force)
 					off += (size_t)snprintf(who + off, sizeof(who) - off, "%s%u",
 								off ? "," : "", g->first + i);
 			srv->cnt.gather_timeouts++;
-			CM_LOG_RL(CM_LOG_WARN, "api: workers %s did not answer within %d ms", who,
-				  API_GATHER_TIMEOUT_MS);
-			api_reply_error(r, 503, "workers %s did not answer within %d ms", who,
-					API_GATHER_TIMEOUT_MS);
+			CM_LOG_RL(CM_LOG_WARN, "api: workers %s did not answer within %u ms", who,
+				  g->timeout_ms);
+			api_reply_error(r, 503, "workers %s did not answer within %u ms", who,
+					g->timeout_ms);
 		} else {
 			continue;
 		}
