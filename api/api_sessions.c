@@ -5,6 +5,8 @@
  *   GET    /v1/sessions/{id}
  *   DELETE /v1/sessions/{id}               end it (204): BYE, CANCEL or 603
  *   POST   /v1/sessions/{id}/messages      send one (202 {"message_id"})  Idempotency-Key
+ *   POST   /v1/sessions/{id}/messages/{message_id}/displayed   its display IMDN (202)
+ *   POST   /v1/sessions/{id}/composing     isComposing {"state","refresh"?,"content_type"?} (202)
  *   POST   /v1/sessions/{id}/answer        answer an incoming one
  *   POST   /v1/sessions/{id}/reject        reject an incoming one {"code"}
  *
@@ -41,7 +43,8 @@ struct slot {
 	char message_id[MSRP_ID_MSGID_LEN + 1];
 };
 
-enum op_kind { OP_CREATE, OP_GET, OP_END, OP_SEND, OP_ANSWER, OP_REJECT, OP_LIST };
+enum op_kind { OP_CREATE, OP_GET, OP_END, OP_SEND, OP_ANSWER, OP_REJECT, OP_LIST, OP_DISPLAYED,
+	       OP_COMPOSING };
 
 /* What the api thread asks; strings point into <root> (the request's JSON) or <idbuf>. */
 struct op {
@@ -57,6 +60,8 @@ struct op {
 	const char *state, *after;
 	char after_buf[GW_UA_ID_LEN + 1];
 	unsigned limit;
+	char msgid[RCS_IMDN_ID_MAX + 1];  /* OP_DISPLAYED */
+	struct rcs_composing comp;     /* OP_COMPOSING */
 };
 
 static void op_free(struct op *o)
@@ -115,6 +120,14 @@ static void run(eng_worker *w, void *slotp, void *arg)
 	case OP_REJECT:
 		s->code = gw_ua_reject(ua, o->id, o->code, s->msg, sizeof(s->msg));
 		break;
+	case OP_DISPLAYED:
+		s->code = gw_ua_displayed(ua, o->id, o->msgid, s->message_id, s->msg,
+					  sizeof(s->msg));
+		return;
+	case OP_COMPOSING:
+		s->code = gw_ua_composing(ua, o->id, &o->comp, s->message_id, s->msg,
+					  sizeof(s->msg));
+		return;
 	}
 	if (!s->code || s->code == 415 || s->code == 409)
 		s->obj = gw_ua_session_json(ua, o->id);
@@ -148,9 +161,16 @@ static void render(struct api_req *r, struct api_gather *g)
 		api_reply_text(r, 204, "application/json", calloc(1, 1), 0);
 		return;
 	case OP_SEND:
+	case OP_COMPOSING:
 		json_decref(obj);
 		api_reply_json(r, 202, json_pack("{s:s, s:s}", "message_id", s->message_id,
 						 "session_id", o->id));
+		return;
+	case OP_DISPLAYED:
+		json_decref(obj);
+		api_reply_json(r, 202, json_pack("{s:s, s:s, s:s}", "message_id", o->msgid,
+						 "notification_id", s->message_id, "session_id",
+						 o->id));
 		return;
 	default:
 		api_reply_json(r, 200, obj);
@@ -274,7 +294,15 @@ static int ua_ready(struct api_req *r)
 
 static void h_create(struct api_req *r)
 {
-	static const char *const fields[] = { "from", "to", "ruri", "accept_types", "headers", NULL };
+	static const char *const fields[] = { "from", "to", "ruri", "accept_types", "headers",
+					      "conversation_id", "contribution_id",
+					      "in_reply_to_contribution_id", NULL };
+	/* OMA CPM ids (RCC.07): fields of their own, headers on the INVITE */
+	static const char *const ids[][2] = {
+		{ "conversation_id", "Conversation-ID" },
+		{ "contribution_id", "Contribution-ID" },
+		{ "in_reply_to_contribution_id", "InReplyTo-Contribution-ID" },
+	};
 	if (!ua_ready(r))
 		return;
 	json_t *j = body_object(r, 0);
@@ -305,6 +333,30 @@ static void h_create(struct api_req *r)
 		}
 		n->hdr_names[n->nhdrs] = k;
 		n->hdr_values[n->nhdrs++] = json_string_value(v);
+	}
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		const char *idv;
+		if (opt_string(r, j, ids[i][0], &idv) < 0)
+			goto done;
+		if (!idv)
+			continue;
+		if (!*idv || strlen(idv) > 200 || strpbrk(idv, " \t\r\n")) {
+			api_reply_error(r, 400, "field '%s' must be 1 to 200 characters without "
+					"blanks", ids[i][0]);
+			goto done;
+		}
+		for (unsigned k2 = 0; k2 < n->nhdrs; k2++)
+			if (!strcasecmp(n->hdr_names[k2], ids[i][1])) {
+				api_reply_error(r, 400, "field '%s' and header %s both given",
+						ids[i][0], ids[i][1]);
+				goto done;
+			}
+		if (n->nhdrs == 32) {
+			api_reply_error(r, 400, "field 'headers' must be an object of at most 32 strings");
+			goto done;
+		}
+		n->hdr_names[n->nhdrs] = ids[i][1];
+		n->hdr_values[n->nhdrs++] = idv;
 	}
 	int code = gw_ua_new_check(n, msg, sizeof(msg));
 	if (code) {
@@ -360,10 +412,117 @@ static int report_field(struct api_req *r, json_t *j, const char *name, int *v, 
 	return -1;
 }
 
+/* "disposition_notification": ["positive-delivery", "negative-delivery", "display"] */
+static int dn_field(struct api_req *r, json_t *j, unsigned *dn)
+{
+	json_t *a = json_object_get(j, "disposition_notification"), *v;
+	size_t i;
+	*dn = 0;
+	if (!a || json_is_null(a))
+		return 0;
+	if (!json_is_array(a))
+		goto bad;
+	json_array_foreach(a, i, v) {
+		const char *t = json_string_value(v);
+		unsigned f = t ? rcs_imdn_dn_parse(t, strlen(t)) : 0;
+		if (!f || (f & (f - 1)) || strchr(t, ','))
+			goto bad;
+		*dn |= f;
+	}
+	return 0;
+bad:
+	api_reply_error(r, 400, "field 'disposition_notification' must be an array of "
+			"\"positive-delivery\", \"negative-delivery\", \"display\", \"processing\"");
+	return -1;
+}
+
+static int is_tok(const char *p, size_t n)
+{
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'z') ||
+		      strchr("-_!%'*+`~", p[i])))
+			return 0;
+	return 1;
+}
+
+/* "cpim": true (always in CPIM) | false (never) | {"subject", "headers": {"Prefix.Name":
+ * value}, "ns": {"Prefix": URI}} (in CPIM with those); absent: in CPIM when the peer takes
+ * the type only so. */
+static int cpim_field(struct api_req *r, json_t *j, struct gw_ua_msg *m)
+{
+	static const char *const fields[] = { "subject", "headers", "ns", NULL };
+	json_t *c = json_object_get(j, "cpim"), *h, *ns, *v;
+	const char *k;
+	m->cpim = -1;
+	if (!c || json_is_null(c))
+		return 0;
+	if (json_is_boolean(c)) {
+		m->cpim = json_is_true(c);
+		return 0;
+	}
+	if (!json_is_object(c)) {
+		api_reply_error(r, 400, "field 'cpim' must be true, false or an object");
+		return -1;
+	}
+	m->cpim = 1;
+	if (only_fields(r, c, fields) < 0 || opt_string(r, c, "subject", &m->subject) < 0)
+		return -1;
+	if (m->subject && strpbrk(m->subject, "\r\n")) {
+		api_reply_error(r, 400, "field 'cpim.subject' holds CR or LF");
+		return -1;
+	}
+	h = json_object_get(c, "headers");
+	ns = json_object_get(c, "ns");
+	if ((h && !json_is_object(h)) || (ns && !json_is_object(ns))) {
+		api_reply_error(r, 400, "fields 'cpim.headers' and 'cpim.ns' must be objects");
+		return -1;
+	}
+	if (h && json_object_size(h) > RCS_MSG_MAX_EXTRA) {
+		api_reply_error(r, 400, "field 'cpim.headers' has more than %d members",
+				RCS_MSG_MAX_EXTRA);
+		return -1;
+	}
+	json_object_foreach(h, k, v) {
+		const char *dot = strchr(k, '.'), *val = json_string_value(v), *uri;
+		struct rcs_msg_extra *x = &m->extra[m->nextra];
+		if (!dot || !is_tok(k, (size_t)(dot - k)) || !is_tok(dot + 1, strlen(dot + 1))) {
+			api_reply_error(r, 400, "field 'cpim.headers' member '%.64s' is not "
+					"Prefix.Name (the core headers are rcsgw's)", k);
+			return -1;
+		}
+		if (!val || strpbrk(val, "\r\n")) {
+			api_reply_error(r, 400, "field 'cpim.headers' member '%.64s' must be a "
+					"string without CR or LF", k);
+			return -1;
+		}
+		if ((size_t)(dot - k) == 4 && !strncasecmp(k, "imdn", 4)) {
+			api_reply_error(r, 400, "field 'cpim.headers': the imdn headers are rcsgw's "
+					"(use 'message_id' and 'disposition_notification')");
+			return -1;
+		}
+		json_t *u = ns ? json_object_getn(ns, k, (size_t)(dot - k)) : NULL;
+		uri = json_string_value(u);
+		if (!uri || !*uri || strpbrk(uri, "<>\r\n ")) {
+			api_reply_error(r, 400, "field 'cpim.ns' lacks the namespace URI of prefix "
+					"'%.*s'", (int)(dot - k) > 64 ? 64 : (int)(dot - k), k);
+			return -1;
+		}
+		x->prefix = (cm_slice){ k, (size_t)(dot - k) };
+		x->name = (cm_slice){ dot + 1, strlen(dot + 1) };
+		x->value = (cm_slice){ val, strlen(val) };
+		x->ns_uri = (cm_slice){ uri, strlen(uri) };
+		m->nextra++;
+	}
+	return 0;
+}
+
 static void h_send(struct api_req *r)
 {
 	static const char *const fields[] = { "content_type", "body", "body_base64",
-					      "success_report", "failure_report", "message_id", NULL };
+					      "success_report", "failure_report", "message_id",
+					      "cpim", "disposition_notification", NULL };
 	json_t *j = body_object(r, 0);
 	if (!j)
 		return;
@@ -379,7 +538,8 @@ static void h_send(struct api_req *r)
 	    opt_string(r, j, "body", &body) < 0 || opt_string(r, j, "body_base64", &b64) < 0 ||
 	    opt_string(r, j, "message_id", &mid) < 0 ||
 	    report_field(r, j, "success_report", &m->success_report, NULL) < 0 ||
-	    report_field(r, j, "failure_report", &m->failure_report, &m->failure_partial) < 0)
+	    report_field(r, j, "failure_report", &m->failure_report, &m->failure_partial) < 0 ||
+	    dn_field(r, j, &m->dn) < 0 || cpim_field(r, j, m) < 0)
 		goto done;
 	cm_slice t[1];
 	unsigned k;
@@ -424,6 +584,78 @@ static void h_send(struct api_req *r)
 			goto done;
 		}
 		memcpy(m->message_id, mid, strlen(mid) + 1);
+	}
+	ask(r, o);
+	return;
+done:
+	op_free(o);
+}
+
+static void h_displayed(struct api_req *r)
+{
+	json_t *j = body_object(r, 1);
+	if (!j)
+		return;
+	if (json_object_size(j)) {
+		json_decref(j);
+		api_reply_error(r, 400, "the body must be empty or {}");
+		return;
+	}
+	json_decref(j);
+	const char *mid = api_req_param(r, "message_id");
+	if (!mid || !*mid || strlen(mid) > RCS_IMDN_ID_MAX) {
+		api_reply_error(r, 404, "no such message");
+		return;
+	}
+	struct op *o = op_new(r, OP_DISPLAYED, api_req_param(r, "id"));
+	if (!o)
+		return;
+	memcpy(o->msgid, mid, strlen(mid) + 1);
+	ask(r, o);
+}
+
+static void h_composing(struct api_req *r)
+{
+	static const char *const fields[] = { "state", "refresh", "content_type", NULL };
+	json_t *j = body_object(r, 0);
+	if (!j)
+		return;
+	struct op *o = op_new(r, OP_COMPOSING, api_req_param(r, "id"));
+	if (!o) {
+		json_decref(j);
+		return;
+	}
+	o->root = j;
+	const char *state, *ct;
+	json_t *rf = json_object_get(j, "refresh");
+	if (only_fields(r, j, fields) < 0 || opt_string(r, j, "state", &state) < 0 ||
+	    opt_string(r, j, "content_type", &ct) < 0)
+		goto done;
+	if (!state || (strcmp(state, "active") && strcmp(state, "idle"))) {
+		api_reply_error(r, 400, "field 'state' must be \"active\" or \"idle\"");
+		goto done;
+	}
+	o->comp.active = !strcmp(state, "active");
+	if (rf && !json_is_null(rf)) {
+		/* RFC 3994 §5: at least 60 s is advised; anything from 1 s to a day is taken */
+		if (!json_is_integer(rf) || json_integer_value(rf) < 1 ||
+		    json_integer_value(rf) > 86400 || !o->comp.active) {
+			api_reply_error(r, 400, "field 'refresh' must be whole seconds from 1 to "
+					"86400, with state \"active\"");
+			goto done;
+		}
+		o->comp.refresh = (unsigned)json_integer_value(rf);
+	}
+	if (ct) {
+		cm_slice t[1];
+		unsigned k;
+		if (strlen(ct) >= sizeof(o->comp.contenttype) ||
+		    sdp_msrp_types_parse((cm_slice){ ct, strlen(ct) }, t, 1, &k) < 0 || k != 1 ||
+		    strpbrk(ct, "\r\n*")) {
+			api_reply_error(r, 400, "field 'content_type' is not a media type");
+			goto done;
+		}
+		memcpy(o->comp.contenttype, ct, strlen(ct) + 1);
 	}
 	ask(r, o);
 	return;
@@ -575,6 +807,9 @@ static const struct api_route routes[] = {
 	{ "GET", "/v1/sessions/{id}", h_get, 0 },
 	{ "DELETE", "/v1/sessions/{id}", h_end, 0 },
 	{ "POST", "/v1/sessions/{id}/messages", h_send, API_RF_IDEMPOTENT },
+	{ "POST", "/v1/sessions/{id}/messages/{message_id}/displayed", h_displayed,
+	  API_RF_IDEMPOTENT },
+	{ "POST", "/v1/sessions/{id}/composing", h_composing, 0 },
 	{ "POST", "/v1/sessions/{id}/answer", h_answer, 0 },
 	{ "POST", "/v1/sessions/{id}/reject", h_reject, 0 },
 };

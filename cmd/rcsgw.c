@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "api/api_events.h"
+#include "api/api_caps.h"
 #include "api/api_gateway.h"
 #include "api/api_sessions.h"
 #include "common/cm_config.h"
@@ -22,6 +23,7 @@
 #include "engine/eng.h"
 #include "engine/eng_http.h"
 #include "engine/eng_tls.h"
+#include "gateway/gw_caps.h"
 #include "gateway/gw_page.h"
 #include "gateway/gw_ua.h"
 #include "msrp/msrp_auth.h"
@@ -84,6 +86,7 @@ struct worker_ctx {
 	struct msrp_svc *msrp;
 	struct gw_ua *ua;
 	struct gw_page *page;
+	struct gw_caps *caps;
 	char err[256];
 };
 
@@ -110,6 +113,8 @@ static void worker_init(eng_worker *w, void *arg)
 		x->ua = gw_ua_start(app.ua, w, x->msrp, x->err, sizeof(x->err));
 	if (x->ua && app.page && !(x->page = gw_page_start(app.page, x->ua)))
 		snprintf(x->err, sizeof(x->err), "gateway: out of memory");
+	if (x->ua && gw_ua_enabled(app.ua) && !(x->caps = gw_caps_start(app.cfg, w, x->ua)))
+		snprintf(x->err, sizeof(x->err), "capabilities: out of memory");
 	CM_DEBUG("worker %u up on cpu %d", eng_worker_index(w), eng_worker_cpu(w));
 	atomic_fetch_add(&app.inited, 1);
 }
@@ -238,6 +243,14 @@ static const struct api_metric_def ua_metrics[] = {
 	{ "rcsgw_sip_answered_415_total", "counter", "INVITEs whose accept-types had none of ours (415)." },
 	{ "rcsgw_sip_answered_503_total", "counter", "Requests refused for want of room (503)." },
 	{ "rcsgw_sip_auth_retries_total", "counter", "Requests sent again with Digest credentials." },
+	{ "rcsgw_rcs_cpim_sent_total", "counter", "Messages sent wrapped in message/cpim." },
+	{ "rcsgw_rcs_cpim_received_total", "counter", "Messages received in message/cpim and unwrapped." },
+	{ "rcsgw_rcs_cpim_bad_total", "counter", "message/cpim bodies that did not parse (passed on as they came)." },
+	{ "rcsgw_rcs_imdn_sent_total", "counter", "Disposition notifications sent (delivered, displayed)." },
+	{ "rcsgw_rcs_imdn_received_total", "counter", "Disposition notifications received (message.delivered/displayed/processed/failed)." },
+	{ "rcsgw_rcs_imdn_bad_total", "counter", "IMDN or isComposing bodies in CPIM that did not parse." },
+	{ "rcsgw_rcs_composing_sent_total", "counter", "isComposing indications sent." },
+	{ "rcsgw_rcs_composing_received_total", "counter", "isComposing indications received (composing events)." },
 };
 
 static void ua_collect(eng_worker *w, uint64_t *v, void *arg)
@@ -252,7 +265,9 @@ static void ua_collect(eng_worker *w, uint64_t *v, void *arg)
 		s.alive, s.sessions_out, s.sessions_in, s.established, s.failed, s.ended,
 		s.msgs_sent, s.msgs_received, s.reports, s.sip_in, s.sip_out, s.sip_bad,
 		s.sip_crossed, s.sip_cross_dropped, s.answered_400, s.answered_481, s.answered_488,
-		s.answered_415, s.answered_503, s.auth_retries,
+		s.answered_415, s.answered_503, s.auth_retries, s.cpim_sent, s.cpim_received,
+		s.cpim_bad, s.imdn_sent, s.imdn_received, s.imdn_bad, s.composing_sent,
+		s.composing_received,
 	};
 	_Static_assert(sizeof(vals) / sizeof(vals[0]) == sizeof(ua_metrics) / sizeof(ua_metrics[0]),
 		       "one value per metric");
@@ -293,6 +308,39 @@ static void page_collect(eng_worker *w, uint64_t *v, void *arg)
 	memcpy(v, vals, sizeof(vals));
 }
 
+/* The capability cache of worker <i>, for api_caps.c (called on that worker). */
+static struct gw_caps *caps_at(unsigned i)
+{
+	return app.w && i < app.n ? app.w[i].caps : NULL;
+}
+
+/* Capability discovery's counters of each worker for /metrics (runs on the worker). */
+static const struct api_metric_def caps_metrics[] = {
+	{ "rcsgw_rcs_capability_queries_total", "counter", "GET /v1/capabilities queries." },
+	{ "rcsgw_rcs_capability_hits_total", "counter", "Queries answered from the cache." },
+	{ "rcsgw_rcs_capability_options_sent_total", "counter", "OPTIONS sent for capabilities." },
+	{ "rcsgw_rcs_capability_answers_total", "counter", "Capability answers learnt (timeouts included)." },
+	{ "rcsgw_rcs_capability_timeouts_total", "counter", "OPTIONS without a final answer within rcs.capability_timeout." },
+	{ "rcsgw_rcs_capability_evicted_total", "counter", "Cached answers dropped for room (rcs.capability_cache)." },
+	{ "rcsgw_rcs_capability_entries", "gauge", "URIs in the capability cache." },
+};
+
+static void caps_collect(eng_worker *w, uint64_t *v, void *arg)
+{
+	const struct worker_ctx *x = &app.w[eng_worker_index(w)];
+	struct gw_caps_stats s;
+	(void)arg;
+	if (!x->caps)
+		return;
+	gw_caps_stats(x->caps, &s);
+	const uint64_t vals[] = {
+		s.queries, s.hits, s.options_sent, s.answered, s.timeouts, s.evicted, s.entries,
+	};
+	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
+		       sizeof(caps_metrics) / sizeof(caps_metrics[0]), "one value per metric");
+	memcpy(v, vals, sizeof(vals));
+}
+
 static int sip_ready(void *arg)
 {
 	(void)arg;
@@ -305,6 +353,7 @@ static void shutdown_msrp(void)
 {
 	for (unsigned i = 0; app.w && i < app.n; i++) {
 		gw_page_free(app.w[i].page);
+		gw_caps_free(app.w[i].caps);
 		gw_ua_free(app.w[i].ua);
 		msrp_svc_free(app.w[i].msrp);
 	}
@@ -595,6 +644,8 @@ int main(int argc, char **argv)
 		"MSRP)" : "off (ua.enabled = false)");
 	api_sessions_register(app.ua);
 	api_gateway_register(app.page, app.ua);
+	api_caps_register(gw_ua_enabled(app.ua) ? caps_at : NULL, app.n,
+			  (unsigned)cfg.rcs.capability_timeout_ms);
 	CM_INFO("gateway: %s", app.page ? "on (SIP MESSAGE <-> MSRP sessions)"
 					: "off (gateway.enabled = false)");
 	if (list_routes) { /* the router as api_start would take it, one "METHOD /path" a line */
@@ -613,6 +664,10 @@ int main(int argc, char **argv)
 	api_metrics_register_worker(ua_metrics, sizeof(ua_metrics) / sizeof(ua_metrics[0]),
 				    ua_collect, NULL);
 	api_status_register("sip", sip_ready, NULL);
+	if (gw_ua_enabled(app.ua))
+		api_metrics_register_worker(caps_metrics,
+					    sizeof(caps_metrics) / sizeof(caps_metrics[0]),
+					    caps_collect, NULL);
 	if (app.page)
 		api_metrics_register_worker(page_metrics,
 					    sizeof(page_metrics) / sizeof(page_metrics[0]),

@@ -170,6 +170,7 @@ enum cm_ua_setup {
 struct cm_config_ua {
 	bool enabled;              /* the user agent: REST sessions, inbound INVITEs with MSRP */
 	struct cm_strlist accept_types; /* offered when a request names none, and auto-answer */
+	struct cm_strlist accept_wrapped_types; /* offered with message/cpim in accept-types */
 	char *msrp_advertise;      /* host of our a=path URIs and c=; "" = as sip.advertise */
 	int setup;                 /* enum cm_ua_setup: who connects when the offer says actpass */
 	int64_t answer_timeout_ms; /* an incoming session not answered by then gets 480 */
@@ -216,6 +217,16 @@ struct cm_config_log {
 	int64_t rate_limit;        /* lines per second per call site of CM_LOG_RL, 0 = no limit */
 };
 
+struct cm_config_rcs {
+	bool delivery_notifications; /* answer positive-delivery requests with an IMDN at once */
+	int64_t max_display_pending; /* received messages per session awaiting their display IMDN */
+	struct cm_strlist services; /* RCS services in our feature tags: chat, standalone, ... */
+	char *botversion;          /* +g.gsma.rcs.botversion of a chatbot platform; "" = none */
+	int64_t capability_ttl_ms; /* a capability answer is reused this long */
+	int64_t capability_timeout_ms; /* an OPTIONS without a final answer by then: 408 */
+	int64_t capability_cache;  /* capability answers kept per worker */
+};
+
 struct cm_config {
 	struct cm_config_engine engine;
 	struct cm_config_api api;
@@ -225,6 +236,7 @@ struct cm_config {
 	struct cm_config_sip sip;
 	struct cm_config_ua ua;
 	struct cm_config_gateway gateway;
+	struct cm_config_rcs rcs;
 	struct cm_config_dns dns;
 	struct cm_config_tls tls;
 	struct cm_config_log log;

@@ -644,6 +644,7 @@ static void on_message(void *arg, struct gw_ua *ua, struct sip_txn *st, const st
 	struct gw_ua_msg m = {
 		.content_type = ctype, .body = req->body.p, .len = req->body.len,
 		.success_report = sh->await ? 1 : -1, .failure_report = -1,
+		.cpim = -1, /* in CPIM when the RCS side takes the type only so */
 	};
 	int rc = gw_ua_send(ua, s->id, &m, msg, sizeof(msg));
 	if (rc) {

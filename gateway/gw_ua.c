@@ -50,6 +50,7 @@
 #include "sip/sip_transport.h"
 #include "sip/sip_txn.h"
 #include "sip/sip_write.h"
+#include "rcs/rcs_tags.h"
 
 #define SIP_BUF 16384              /* bytes of a request or response we write */
 #define SDP_BUF 4096               /* bytes of an SDP we write */
@@ -57,6 +58,9 @@
 #define GW_TARGETS 4               /* RFC 3263 targets of an INVITE tried in turn */
 #define GW_BIND_MS 32000           /* a call up whose MSRP session is not bound by then ends */
 #define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS"
+#define CONTACT_MAX 1024           /* bytes of our Contact value, feature tags included */
+/* RCC.07: a 1-to-1 chat is asked for by the CPM session ICSI */
+#define CHAT_ACCEPT_CONTACT "*;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.session\""
 
 /* ---- the process-wide part ----------------------------------------------------------- */
 
@@ -71,6 +75,11 @@ struct gw_ua_shared {
 	char proxy[GW_UA_MAX_URI];     /* sip.outbound_proxy */
 	char user_agent[128];
 	char *types;                   /* ua.accept_types, space-separated */
+	char *wtypes;                  /* ua.accept_wrapped_types, space-separated */
+	int dn_auto;                   /* rcs.delivery_notifications */
+	uint32_t max_disp;             /* rcs.max_display_pending */
+	unsigned services;             /* rcs.services, RCS_SVC_* */
+	char tags[512];                /* their feature tags: ";+g.3gpp.icsi-ref=..." */
 	struct cm_strlist auto_answer;
 	int setup_passive;
 	uint32_t answer_ms, invite_ms, max_sessions, max_queued;
@@ -113,6 +122,7 @@ struct gw_ua {
 	uint32_t nlive;                /* not over yet (what ua.max_sessions bounds) */
 	struct gw_ua_stats st;
 	struct sip_msg scratch;        /* a message of ours parsed again (single thread) */
+	struct rcs_msg_in rin;         /* a received message unwrapped (single thread) */
 	char wbuf[SIP_BUF];            /* what is being written (one at a time: single thread) */
 };
 
@@ -133,6 +143,7 @@ static const char *const state_names[] = {
 struct gw_queued {
 	struct gw_queued *next;
 	int sr, fr;
+	int wrap;                      /* -1: in CPIM if the peer takes the type only so */
 	char msgid[MSRP_ID_MSGID_LEN + 1];
 	char *ctype;
 	size_t len;
@@ -193,6 +204,17 @@ struct gw_sess {
 	uint64_t msgs_out, msgs_in;
 	const struct gw_ua_owner *owner; /* NULL: the API's (events); else the gateway's */
 	void *owner_arg;
+	struct gw_disp *disp;          /* received messages awaiting their display IMDN, oldest first */
+	uint32_t ndisp;
+};
+
+/* A received message that asked for a display notification (RFC 5438 §5.2). */
+struct gw_disp {
+	struct gw_disp *next;
+	uint8_t sent;                  /* the notification went */
+	char dt[RCS_IMDN_DT_MAX + 1];  /* its DateTime */
+	char *peer, *us;               /* its CPIM From (where the IMDN goes) and To */
+	char id[];                     /* its imdn.Message-ID, then peer and us */
 };
 
 static void sess_publish(struct gw_sess *s, const char *type, json_t *ev);
@@ -208,6 +230,7 @@ static unsigned relay_uris(const struct gw_ua *ua, cm_slice *out, unsigned max);
 /* A MESSAGE of the gateway on its way (the context of its client transaction). */
 struct gw_msgreq {
 	void (*done)(void *arg, int status);
+	void (*done_resp)(void *arg, int status, const struct sip_msg *resp); /* or this */
 	void *arg;
 	struct gw_msgreq *next, **prev; /* the worker's, told 503 when it stops */
 };
@@ -264,12 +287,52 @@ static int uri_text_ok(cm_slice u)
 	return u.len > 0;
 }
 
+/* The value of header line <name> in <lines> ("Name: value\n"... as s->hdrs keeps them), its
+ * name compared without case; CM_SLICE_NULL when none. */
+static cm_slice hdr_line(const char *lines, const char *name)
+{
+	size_t nl = strlen(name);
+	for (const char *p = lines; p && *p;) {
+		const char *e = strchr(p, '\n');
+		size_t ll = e ? (size_t)(e - p) : strlen(p);
+		if (ll > nl + 1 && !strncasecmp(p, name, nl) && p[nl] == ':') {
+			const char *v = p + nl + 1;
+			while (*v == ' ')
+				v++;
+			return (cm_slice){ v, ll - (size_t)(v - p) };
+		}
+		p = e ? e + 1 : NULL;
+	}
+	return CM_SLICE_NULL;
+}
+
+static int has_hdr_line(const char *lines, const char *name)
+{
+	return hdr_line(lines, name).p != NULL;
+}
+
 static uint32_t rand32(void)
 {
 	uint32_t v = 0;
 	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
 		v = (uint32_t)wall_ms() * 2654435761u;
 	return v;
+}
+
+/* A random (version 4) UUID, RFC 4122 §4.4, as OMA CPM wants for Conversation-ID and
+ * Contribution-ID. */
+static void uuid4(char out[37])
+{
+	unsigned char b[16];
+	for (int i = 0; i < 16; i += 4) {
+		uint32_t v = rand32();
+		memcpy(b + i, &v, 4);
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
 }
 
 /* The session-id inside <s> at <off>, when it has the form of ours: its worker, else -1. */
@@ -364,10 +427,27 @@ struct gw_ua_shared *gw_ua_shared_new(const struct cm_config *cfg, eng_engine *e
 	snprintf(sh->proxy, sizeof(sh->proxy), "%s", cfg->sip.outbound_proxy);
 	snprintf(sh->user_agent, sizeof(sh->user_agent), "%s", cfg->sip.user_agent);
 	sh->types = join_list(&cfg->ua.accept_types);
+	sh->wtypes = join_list(&cfg->ua.accept_wrapped_types);
+	sh->dn_auto = cfg->rcs.delivery_notifications;
+	sh->max_disp = (uint32_t)cfg->rcs.max_display_pending;
+	for (size_t i = 0; i < cfg->rcs.services.n; i++) {
+		const char *v = cfg->rcs.services.v[i];
+		unsigned bit = rcs_svc_from_name(v, strlen(v));
+		if (!bit) {
+			snprintf(err, errlen, "rcs.services: unknown service '%s' (chat, standalone, "
+				 "largemsg, ft, fthttp, chatbot, geopush)", v);
+			goto fail;
+		}
+		sh->services |= bit;
+	}
+	if (rcs_tags_write(sh->tags, sizeof(sh->tags), sh->services, cfg->rcs.botversion) < 0) {
+		snprintf(err, errlen, "rcs.services / rcs.botversion: the feature tags do not fit");
+		goto fail;
+	}
 	sh->auto_answer.v = calloc(cfg->ua.auto_answer.n + 1, sizeof(char *));
 	sh->workers = calloc(sh->n, sizeof(*sh->workers));
 	sh->creds = calloc(1, sizeof(*sh->creds));
-	if (!sh->types || !sh->auto_answer.v || !sh->workers || !sh->creds) {
+	if (!sh->types || !sh->wtypes || !sh->auto_answer.v || !sh->workers || !sh->creds) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -452,6 +532,7 @@ void gw_ua_shared_free(struct gw_ua_shared *sh)
 		free(sh->auto_answer.v[i]);
 	free(sh->auto_answer.v);
 	free(sh->types);
+	free(sh->wtypes);
 	free(sh->creds);
 	if (sh->tls_server)
 		eng_tls_ctx_free(sh->tls_server);
@@ -756,6 +837,16 @@ static void q_clear(struct gw_sess *s)
 	s->nq = 0;
 }
 
+static void disp_clear(struct gw_sess *s)
+{
+	struct gw_disp *d;
+	while ((d = s->disp)) {
+		s->disp = d->next;
+		free(d);
+	}
+	s->ndisp = 0;
+}
+
 static void sess_free(struct gw_sess *s)
 {
 	struct gw_ua *ua = s->ua;
@@ -768,6 +859,7 @@ static void sess_free(struct gw_sess *s)
 	msrp_sess_remove(&ua->sessions, &s->ent);
 	ua->nsess--;
 	q_clear(s);
+	disp_clear(s);
 	free(s->strs);
 	free(s->inv_msg);
 	free(s->our_sdp);
@@ -822,6 +914,16 @@ static json_t *sess_json(const struct gw_sess *s)
 		return NULL;
 	if (s->peer_types[0])
 		json_object_set_new(o, "peer_accept_types", types_json(s->peer_types));
+	static const char *const ids[][2] = { /* RCC.07 §2.4.5 / OMA CPM */
+		{ "Conversation-ID", "conversation_id" },
+		{ "Contribution-ID", "contribution_id" },
+		{ "InReplyTo-Contribution-ID", "in_reply_to_contribution_id" },
+	};
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		cm_slice v = hdr_line(s->hdrs, ids[i][0]);
+		if (v.p)
+			json_object_set_new(o, ids[i][1], json_stringn(v.p, v.len));
+	}
 	if (s->sip_code)
 		json_object_set_new(o, "sip_code", json_integer(s->sip_code));
 	if (s->ended_by)
@@ -868,6 +970,7 @@ static void sess_over(struct gw_sess *s, enum gw_state st, const char *by, const
 		s->ms = NULL;
 	}
 	q_clear(s);
+	disp_clear(s);
 	eng_timer_cancel(&s->rtx);
 	/* what only a live call needs goes now; the INVITE stays (a late 2xx is ACKed and
 	 * BYEd from it) */
@@ -940,6 +1043,18 @@ static struct gw_sess *sess_new(struct gw_ua *ua, const char *id, const char *fr
 	return s;
 }
 
+/* The space-separated list <p> as slices into <out> (at most <max>); how many. */
+static unsigned split_types(const char *p, cm_slice *out, unsigned max)
+{
+	unsigned n = 0;
+	while (p && *p && n < max) {
+		const char *e = strchr(p, ' ');
+		out[n++] = (cm_slice){ p, e ? (size_t)(e - p) : strlen(p) };
+		p = e ? e + 1 : NULL;
+	}
+	return n;
+}
+
 /* Our MSRP URI for <s>: msrp://host:port/<id>;tcp */
 static void our_msrp_uri(const struct gw_sess *s, char *buf, size_t len)
 {
@@ -952,23 +1067,24 @@ static void our_msrp_uri(const struct gw_sess *s, char *buf, size_t len)
 static int our_sdp(struct gw_sess *s, const struct sdp *offer, struct sdp_msrp_answer_res *res)
 {
 	char uri[400], host[300], sess_id[24], buf[SDP_BUF];
-	cm_slice path[8], types[GW_UA_MAX_TYPES];
-	unsigned nt = 0, np = relay_uris(s->ua, path, 7);
-	const char *p = s->types;
+	cm_slice path[8], types[GW_UA_MAX_TYPES], wrapped[GW_UA_MAX_TYPES];
+	unsigned np = relay_uris(s->ua, path, 7), nw = 0, cpim = 0;
+	unsigned nt = split_types(s->types, types, GW_UA_MAX_TYPES);
 	our_msrp_uri(s, uri, sizeof(uri));
 	path[np++] = sl(uri);
 	local_host(s->ua, &s->dest, 1, 0, host, sizeof(host));
-	while (p && *p && nt < GW_UA_MAX_TYPES) {
-		const char *e = strchr(p, ' ');
-		types[nt++] = (cm_slice){ p, e ? (size_t)(e - p) : strlen(p) };
-		p = e ? e + 1 : NULL;
-	}
+	for (unsigned i = 0; i < nt; i++)
+		cpim |= types[i].len == sizeof(RCS_CT_CPIM) - 1 &&
+			!strncasecmp(types[i].p, RCS_CT_CPIM, types[i].len);
+	if (cpim) /* what we take inside CPIM (RFC 4975 §8.6) */
+		nw = split_types(s->ua->sh->wtypes, wrapped, GW_UA_MAX_TYPES);
 	snprintf(sess_id, sizeof(sess_id), "%" PRIu64, s->created_ms);
 	struct sdp_msrp_local l = {
 		.username = CM_SLICE_LIT("rcsgw"), .sess_id = sl(sess_id),
 		.sess_version = CM_SLICE_LIT("1"), .addr = sl(host),
 		.port = (uint16_t)s->ua->msrp_port, .path = path, .npath = np,
-		.types = types, .ntypes = nt, .dir = SDP_DIR_SENDRECV,
+		.types = types, .ntypes = nt, .wrapped = wrapped, .nwrapped = nw,
+		.dir = SDP_DIR_SENDRECV,
 	};
 	l.setup = offer ? (s->ua->sh->setup_passive ? SDP_SETUP_PASSIVE : SDP_SETUP_ACTIVE)
 			: SDP_SETUP_ACTPASS;
@@ -1267,21 +1383,150 @@ static unsigned relay_uris(const struct gw_ua *ua, cm_slice *out, unsigned max)
 
 /* ---- the MSRP side ----------------------------------------------------------------------- */
 
-static int utf8_valid(const unsigned char *p, size_t n)
+/* ---- the RCS layer of API sessions (rcs/rcs_msg.h) --------------------------------------- */
+
+/* Our URI and the peer's in <s> (for CPIM From/To). */
+static const char *local_uri(const struct gw_sess *s)
 {
-	for (size_t i = 0; i < n;) {
-		unsigned c = p[i], k = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2
-						       : (c >> 3) == 30 ? 3 : 4;
-		if (k == 4 || i + k >= n + (k ? 0 : 1))
-			return 0;
-		for (unsigned j = 1; j <= k; j++)
-			if ((p[i + j] & 0xc0) != 0x80)
-				return 0;
-		if (c == 0)
-			return 0;
-		i += k + 1;
+	return s->incoming ? s->to : s->from;
+}
+
+static const char *peer_uri(const struct gw_sess *s)
+{
+	return s->incoming ? s->from : s->to;
+}
+
+/* How a message of <ctype> goes to the peer of <s> when the sender wants <want> (1 in CPIM,
+ * 0 as it is, -1 whichever the peer takes, as it is first): 1 in CPIM, 0 as it is, -1 not
+ * known yet (no answer from the peer: decided when it comes), -415 in neither form. */
+static int wrap_choice(const struct gw_sess *s, const char *ctype, int want)
+{
+	if (!s->peer_sdp || !s->c)
+		return want;
+	const struct sdp_msrp_media *p = &s->c->peer;
+	int plain = sdp_msrp_may_send(p, sl(ctype), 0) != SDP_MSRP_SEND_TYPE;
+	int wrapped = sdp_msrp_may_send(p, CM_SLICE_LIT(RCS_CT_CPIM), 0) != SDP_MSRP_SEND_TYPE &&
+		      sdp_msrp_may_send_wrapped(p, sl(ctype)) != SDP_MSRP_SEND_TYPE;
+	if (want == 1)
+		return wrapped ? 1 : -415;
+	if (want == 0)
+		return plain ? 0 : -415;
+	return plain ? 0 : wrapped ? 1 : -415;
+}
+
+/* <m> (its message_id set) in CPIM from us to the peer of <s>: a fresh body in *<out>. */
+static long wrap_msg(const struct gw_sess *s, const struct gw_ua_msg *m, char **out)
+{
+	struct rcs_msg_out o = {
+		.from = sl(local_uri(s)), .to = sl(peer_uri(s)), .message_id = sl(m->message_id),
+		.dn = m->dn, .subject = m->subject ? sl(m->subject) : CM_SLICE_NULL,
+		.content_type = sl(m->content_type), .body = m->body, .len = m->len,
+		.now_ms = (long long)wall_ms(), .nextra = m->nextra,
+	};
+	memcpy(o.extra, m->extra, sizeof(o.extra));
+	return rcs_msg_wrap(&o, out);
+}
+
+/* Copies <v> into <dst> (<cap> bytes with the NUL): -E2BIG when it does not fit. */
+static int copy_to(char *dst, size_t cap, cm_slice v)
+{
+	if (v.len >= cap)
+		return -E2BIG;
+	memcpy(dst, v.p ? v.p : "", v.len);
+	dst[v.len] = '\0';
+	return 0;
+}
+
+/* Sends the IMDN <kind>/<status> about a message received in <s>: its imdn.Message-ID <id>
+ * and DateTime <dt>, from <us> to <peer> (its CPIM To and From). 0 with the IMDN's own
+ * Message-ID in <nid>, or -errno (-EPROTO: the peer does not take IMDNs in CPIM). */
+static int send_imdn(struct gw_sess *s, cm_slice id, cm_slice dt, cm_slice us, cm_slice peer,
+		     enum rcs_imdn_kind kind, enum rcs_imdn_status status,
+		     char nid[MSRP_ID_MSGID_LEN + 1])
+{
+	struct rcs_imdn n = { .kind = kind, .status = status };
+	char dtbuf[32];
+	if (!s->ms)
+		return -EPIPE;
+	if (wrap_choice(s, RCS_CT_IMDN, 1) != 1)
+		return -EPROTO;
+	if (!dt.len) { /* RFC 5438 §7.2.1.2 wants one: the time it came */
+		rcs_cpim_datetime((long long)wall_ms(), dtbuf);
+		dt = sl(dtbuf);
 	}
-	return 1;
+	if (copy_to(n.message_id, sizeof(n.message_id), id) < 0 ||
+	    copy_to(n.datetime, sizeof(n.datetime), dt) < 0 ||
+	    copy_to(n.recipient_uri, sizeof(n.recipient_uri), us) < 0 ||
+	    copy_to(n.original_recipient_uri, sizeof(n.original_recipient_uri), us) < 0)
+		return -E2BIG;
+	nid[0] = '\0';
+	if (msrp_id_message(nid, MSRP_ID_MSGID_LEN + 1) < 0)
+		return -EIO;
+	char *body;
+	long len = rcs_msg_imdn(us, peer, sl(nid), &n, (long long)wall_ms(), &body);
+	if (len < 0)
+		return (int)len;
+	int rc = msrp_ua_send(s->ms, CM_SLICE_LIT(RCS_CT_CPIM), body, (size_t)len, MSRP_REPORT_NO,
+			      MSRP_REPORT_NO, nid);
+	free(body);
+	if (rc == 0)
+		s->ua->st.imdn_sent++;
+	return rc;
+}
+
+/* Remembers received message <in> (it asked for a display notification) for
+ * gw_ua_displayed(); the oldest goes beyond rcs.max_display_pending. */
+static void disp_remember(struct gw_sess *s, const struct rcs_msg_in *in)
+{
+	uint32_t max = s->ua->sh->max_disp;
+	cm_slice peer = in->from_uri.len ? in->from_uri : sl(peer_uri(s));
+	cm_slice us = in->to_uri.len ? in->to_uri : sl(local_uri(s));
+	if (!max || in->imdn_id.len > RCS_IMDN_ID_MAX || in->datetime.len > RCS_IMDN_DT_MAX ||
+	    peer.len > GW_UA_MAX_URI || us.len > GW_UA_MAX_URI)
+		return;
+	struct gw_disp *d = malloc(sizeof(*d) + in->imdn_id.len + peer.len + us.len + 3);
+	if (!d)
+		return;
+	d->next = NULL;
+	d->sent = 0;
+	copy_to(d->dt, sizeof(d->dt), in->datetime);
+	memcpy(d->id, in->imdn_id.p, in->imdn_id.len);
+	d->id[in->imdn_id.len] = '\0';
+	d->peer = d->id + in->imdn_id.len + 1;
+	memcpy(d->peer, peer.p, peer.len);
+	d->peer[peer.len] = '\0';
+	d->us = d->peer + peer.len + 1;
+	memcpy(d->us, us.p, us.len);
+	d->us[us.len] = '\0';
+	struct gw_disp **t = &s->disp;
+	while (*t)
+		t = &(*t)->next;
+	*t = d;
+	if (++s->ndisp > max) {
+		struct gw_disp *o = s->disp;
+		s->disp = o->next;
+		free(o);
+		s->ndisp--;
+	}
+}
+
+/* An IMDN about a message we sent: its event. */
+static void on_imdn(struct gw_sess *s, const struct rcs_msg_in *in)
+{
+	const char *type;
+	s->ua->st.imdn_received++;
+	json_t *ev = rcs_msg_imdn_event(in, &type);
+	if (ev)
+		sess_publish(s, type, ev);
+}
+
+/* An isComposing indication: its event. */
+static void on_composing(struct gw_sess *s, const struct rcs_msg_in *in)
+{
+	s->ua->st.composing_received++;
+	json_t *ev = rcs_msg_composing_event(in);
+	if (ev)
+		sess_publish(s, "composing", ev);
 }
 
 static void ev_ready(struct msrp_ua_sess *ms, void *arg)
@@ -1316,22 +1561,42 @@ static void ev_message(struct msrp_ua_sess *ms, void *arg, struct msrp_reasm_msg
 		msrp_reasm_msg_free(m);
 		return;
 	}
-	json_t *ev = json_pack("{s:s, s:s, s:I}", "message_id", m->message_id, "content_type",
-			       m->content_type ? m->content_type : "", "size", (json_int_t)m->len);
-	int text = m->content_type && !strncasecmp(m->content_type, "text/", 5);
-	json_t *tb = ev && text && utf8_valid((const unsigned char *)m->data, m->len)
-			     ? json_stringn(m->data ? m->data : "", m->len) : NULL;
-	if (tb) {
-		json_object_set_new(ev, "body", tb);
-	} else if (ev) { /* not text, or text jansson takes for no UTF-8: base64 */
-		word32 n = (word32)((m->len + 2) / 3 * 4 + 1);
-		char *b = malloc(n);
-		if (b && (!m->len ||
-			  Base64_Encode_NoNl((const byte *)m->data, (word32)m->len, (byte *)b, &n) == 0))
-			json_object_set_new(ev, "body_base64", json_stringn(b, m->len ? n : 0));
-		free(b);
+	struct gw_ua *ua = s->ua;
+	struct rcs_msg_in *in = &ua->rin;
+	rcs_msg_parse(sl(m->content_type ? m->content_type : ""), m->data, m->len, in);
+	ua->st.cpim_received += in->wrapped;
+	if (in->bad) {
+		ua->st.cpim_bad += !in->wrapped;
+		ua->st.imdn_bad += in->wrapped;
 	}
-	msrp_reasm_msg_free(m);
+	if (in->kind == RCS_IN_IMDN) {
+		on_imdn(s, in);
+		msrp_reasm_msg_free(m);
+		return;
+	}
+	if (in->kind == RCS_IN_COMPOSING) {
+		on_composing(s, in);
+		msrp_reasm_msg_free(m);
+		return;
+	}
+	json_t *ev = rcs_msg_event(in, m->message_id);
+	if (ev)
+		json_object_set_new(ev, "msrp_message_id", json_string(m->message_id));
+	if (in->wrapped && in->imdn_id.len) {
+		cm_slice peer = in->from_uri.len ? in->from_uri : sl(peer_uri(s));
+		cm_slice us = in->to_uri.len ? in->to_uri : sl(local_uri(s));
+		char nid[MSRP_ID_MSGID_LEN + 1];
+		if ((in->dn & RCS_DN_POSITIVE_DELIVERY) && ua->sh->dn_auto) {
+			int rc = send_imdn(s, in->imdn_id, in->datetime, us, peer, RCS_IMDN_DELIVERY,
+					   RCS_IMDN_DELIVERED, nid);
+			if (ev)
+				json_object_set_new(ev, "delivery_notification",
+						    json_string(rc == 0 ? "sent" : "failed"));
+		}
+		if (in->dn & RCS_DN_DISPLAY)
+			disp_remember(s, in);
+	}
+	msrp_reasm_msg_free(m); /* <in> points into it: last */
 	sess_publish(s, "message.received", ev);
 }
 
@@ -1354,6 +1619,10 @@ static void ev_report(struct msrp_ua_sess *ms, void *arg, const char *message_id
 					      "end", (json_int_t)range->end, "total",
 					      (json_int_t)range->total));
 	sess_publish(s, "message.report", ev);
+	if (status != 200)
+		sess_publish(s, "message.failed",
+			     json_pack("{s:s, s:s, s:s, s:i}", "message_id", message_id, "reason",
+				       "msrp", "status", "failed", "msrp_status", status));
 }
 
 static void ev_ended(struct msrp_ua_sess *ms, void *arg, int err)
@@ -1424,11 +1693,29 @@ static int msrp_open(struct gw_sess *s, const struct sdp_msrp_media *off,
 	struct gw_queued *q;
 	while ((q = s->q_head)) {
 		s->q_head = q->next;
-		if (msrp_ua_send(s->ms, sl(q->ctype), q->body, q->len, rep_of(q->sr, 0),
+		const char *ct = q->ctype;
+		const void *body = q->body;
+		size_t len = q->len;
+		char *w = NULL;
+		if (q->wrap < 0 && wrap_choice(s, q->ctype, -1) == 1) {
+			/* the peer takes it in CPIM only (its answer said so since) */
+			struct gw_ua_msg m = { .content_type = q->ctype, .body = q->body,
+					       .len = q->len };
+			memcpy(m.message_id, q->msgid, sizeof(m.message_id));
+			long wl = wrap_msg(s, &m, &w);
+			if (wl >= 0) {
+				ct = RCS_CT_CPIM;
+				body = w;
+				len = (size_t)wl;
+				s->ua->st.cpim_sent++;
+			}
+		}
+		if (msrp_ua_send(s->ms, sl(ct), body, len, rep_of(q->sr, 0),
 				 rep_of(q->fr, q->fr == 2), q->msgid) == 0) {
 			s->msgs_out++;
 			s->ua->st.msgs_sent++;
 		}
+		free(w);
 		free(q);
 	}
 	s->q_tail = &s->q_head;
@@ -1453,9 +1740,9 @@ static cm_slice contact_for(const struct gw_sess *s, const struct sip_dest *d, c
 {
 	char host[300];
 	local_host(s->ua, d, 0, 1, host, sizeof(host));
-	int n = snprintf(buf, len, "<sip:rcsgw@%s:%d%s>", host, local_port(s->ua, d->kind),
+	int n = snprintf(buf, len, "<sip:rcsgw@%s:%d%s>%s", host, local_port(s->ua, d->kind),
 			 d->kind == SIP_TP_TCP ? ";transport=tcp"
-			 : d->kind == SIP_TP_TLS ? ";transport=tls" : "");
+			 : d->kind == SIP_TP_TLS ? ";transport=tls" : "", s->ua->sh->tags);
 	return (cm_slice){ buf, n > 0 && (size_t)n < len ? (size_t)n : 0 };
 }
 
@@ -1505,7 +1792,7 @@ static ssize_t write_invite(struct gw_sess *s, uint32_t cseq, enum sip_hid auth_
 {
 	struct gw_ua *ua = s->ua;
 	char via[512], from[GW_UA_MAX_URI + 64], to[GW_UA_MAX_URI + 4], callid[128], cs[32];
-	char contact[400], route[GW_UA_MAX_URI + 8];
+	char contact[CONTACT_MAX], route[GW_UA_MAX_URI + 8];
 	struct sip_hdr h[48];
 	unsigned n = 0;
 	snprintf(from, sizeof(from), "<%s>;tag=%s", s->from, s->id);
@@ -1521,6 +1808,9 @@ static ssize_t write_invite(struct gw_sess *s, uint32_t cseq, enum sip_hid auth_
 		h[n++] = (struct sip_hdr){ SIP_H_USER_AGENT, CM_SLICE_NULL, sl(ua->sh->user_agent) };
 	if (auth)
 		h[n++] = (struct sip_hdr){ auth_id, CM_SLICE_NULL, sl(auth) };
+	if (!has_hdr_line(s->hdrs, "Accept-Contact"))
+		h[n++] = (struct sip_hdr){ SIP_H_ACCEPT_CONTACT, CM_SLICE_NULL,
+					   CM_SLICE_LIT(CHAT_ACCEPT_CONTACT) };
 	n = app_headers(s, h, n, 46);
 	h[n++] = (struct sip_hdr){ SIP_H_CONTENT_TYPE, CM_SLICE_NULL,
 				   CM_SLICE_LIT("application/sdp") };
@@ -1835,7 +2125,7 @@ static unsigned answer_hdrs(struct gw_sess *s, struct sip_hdr *h, char *contact,
 		h[n++] = (struct sip_hdr){ SIP_H_SERVER, CM_SLICE_NULL, sl(s->ua->sh->user_agent) };
 	h[n++] = (struct sip_hdr){ SIP_H_CONTENT_TYPE, CM_SLICE_NULL,
 				   CM_SLICE_LIT("application/sdp") };
-	return n;
+	return s->incoming ? app_headers(s, h, n, 8) : n; /* the INVITE's CPM ids, echoed */
 }
 
 /* A final answer to the pending INVITE of <s> (its transaction is gone for us after it). */
@@ -1866,7 +2156,7 @@ static void rtx_fire(eng_timer *t)
 	}
 	struct sip_msg *req = &ua->scratch;
 	struct sip_hdr h[8];
-	char contact[400];
+	char contact[CONTACT_MAX];
 	unsigned n = answer_hdrs(s, h, contact, sizeof(contact));
 	if (sip_parse_msg(&ua->pcfg, s->inv_msg, s->inv_len, req) == 0) {
 		ssize_t len = sip_write_response_from(ua->wbuf, sizeof(ua->wbuf), req, 200,
@@ -1917,7 +2207,7 @@ static int do_answer(struct gw_sess *s)
 		return code;
 	}
 	struct sip_hdr h[8];
-	char contact[400];
+	char contact[CONTACT_MAX];
 	unsigned n = answer_hdrs(s, h, contact, sizeof(contact));
 	eng_timer_cancel(&s->timer);
 	if (final_answer(s, 200, h, n, (cm_slice){ s->our_sdp, s->our_sdp_len }) < 0) {
@@ -1989,6 +2279,39 @@ static json_t *headers_json(const struct sip_msg *req)
 	return o;
 }
 
+/* The OMA CPM ids of <req> (Conversation-ID, Contribution-ID, InReplyTo-Contribution-ID)
+ * as "Name: value\n" lines into <out>: they are echoed in our answer and shown to
+ * applications. Values that are not one short printable line are left out. */
+static void cpm_ids(const struct sip_msg *req, char *out, size_t cap)
+{
+	static const char *const names[] = { "Conversation-ID", "Contribution-ID",
+					      "InReplyTo-Contribution-ID" };
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		cm_slice v = sip_msg_hdr_name(req, sl(names[i]));
+		if (!v.len || v.len > 200 || !uri_text_ok(v))
+			continue;
+		int w = snprintf(out + o, cap - o, "%s: %.*s\n", names[i], (int)v.len, v.p);
+		if (w < 0 || (size_t)w >= cap - o)
+			break;
+		o += (size_t)w;
+	}
+}
+
+/* The RCS services that the feature tags of a Contact value say (rcs_tags), as names. */
+static json_t *services_json(cm_slice contact)
+{
+	struct rcs_tags t;
+	json_t *a = json_array();
+	if (!a || !contact.len || rcs_tags_parse(contact.p, contact.len, &t) < 0)
+		return a;
+	for (unsigned bit = 1; bit; bit <<= 1)
+		if ((t.services & bit) && rcs_svc_name(bit))
+			json_array_append_new(a, json_string(rcs_svc_name(bit)));
+	return a;
+}
+
 static void new_invite(struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *req,
 		       const struct sip_dest *src)
 {
@@ -2026,7 +2349,9 @@ static void new_invite(struct gw_ua *ua, struct sip_txn *st, const struct sip_ms
 	snprintf(f, sizeof(f), "%.*s", (int)from.uri.len, from.uri.p);
 	snprintf(t, sizeof(t), "%.*s", (int)to.uri.len, to.uri.p);
 	snprintf(r, sizeof(r), "%.*s", (int)req->ruri.len, req->ruri.p);
-	struct gw_sess *s = gw_ua_mint(ua->index, id) == 0 ? sess_new(ua, id, f, t, r, NULL, &code)
+	char ids[3 * 300] = "";
+	cpm_ids(req, ids, sizeof(ids));
+	struct gw_sess *s = gw_ua_mint(ua->index, id) == 0 ? sess_new(ua, id, f, t, r, ids, &code)
 							   : NULL;
 	if (!s) {
 		ua->st.answered_503++;
@@ -2056,7 +2381,7 @@ static void new_invite(struct gw_ua *ua, struct sip_txn *st, const struct sip_ms
 		return;
 	}
 	s->state = ST_RINGING;
-	char contact[400];
+	char contact[CONTACT_MAX];
 	struct sip_hdr h = { SIP_H_CONTACT, CM_SLICE_NULL, contact_for(s, src, contact, sizeof(contact)) };
 	sip_txn_respond(st, 180, CM_SLICE_NULL, sl(s->id), &h, 1, CM_SLICE_NULL);
 	if (sh->hooks.claim &&
@@ -2065,6 +2390,16 @@ static void new_invite(struct gw_ua *ua, struct sip_txn *st, const struct sip_ms
 	json_t *ev = json_pack("{s:s, s:s, s:s, s:o, s:o}", "from", s->from, "to", s->to, "ruri",
 			       s->ruri, "accept_types", types_json(s->peer_types), "headers",
 			       headers_json(req));
+	if (ev) {
+		json_t *sj = sess_json(s);
+		const char *k;
+		json_t *v;
+		json_object_foreach(sj, k, v) /* the CPM ids */
+			if (strstr(k, "_id") && strcmp(k, "id"))
+				json_object_set(ev, k, v);
+		json_decref(sj);
+		json_object_set_new(ev, "services", services_json(sip_msg_hdr(req, SIP_H_CONTACT)));
+	}
 	sess_publish(s, "session.incoming", ev);
 	for (size_t i = 0; i < sh->auto_answer.n; i++)
 		if (fnmatch(sh->auto_answer.v[i], s->ruri, 0) == 0) {
@@ -2200,7 +2535,7 @@ static void in_reinvite(struct gw_ua *ua, struct sip_txn *st, const struct sip_m
 		s->inv_len = req->len;
 	}
 	struct sip_hdr h[8];
-	char contact[400];
+	char contact[CONTACT_MAX];
 	unsigned n = answer_hdrs(s, h, contact, sizeof(contact));
 	sip_txn_respond(st, 200, CM_SLICE_NULL, sl(s->id), h, n,
 			(cm_slice){ s->our_sdp, s->our_sdp_len });
@@ -2272,13 +2607,19 @@ static void on_request(void *arg, struct sip_txn *st, const struct sip_msg *req,
 			return;
 		}
 		break;
-	case SIP_M_OPTIONS: {
-		struct sip_hdr h[3] = {
+	case SIP_M_OPTIONS: { /* RCC.07 capability discovery: our Contact says what we have */
+		char host[300], contact[CONTACT_MAX];
+		local_host(ua, src, 0, 1, host, sizeof(host));
+		snprintf(contact, sizeof(contact), "<sip:rcsgw@%s:%d%s>%s", host,
+			 local_port(ua, src->kind), src->kind == SIP_TP_TCP ? ";transport=tcp"
+			 : src->kind == SIP_TP_TLS ? ";transport=tls" : "", ua->sh->tags);
+		struct sip_hdr h[4] = {
+			{ SIP_H_CONTACT, CM_SLICE_NULL, sl(contact) },
 			{ SIP_H_ALLOW, CM_SLICE_NULL, CM_SLICE_LIT(ALLOW) },
 			{ SIP_H_ACCEPT, CM_SLICE_NULL, CM_SLICE_LIT("application/sdp") },
 			{ SIP_H_SERVER, CM_SLICE_NULL, sl(ua->sh->user_agent) },
 		};
-		respond_plain(st, 200, h, ua->sh->user_agent[0] ? 3 : 2);
+		respond_plain(st, 200, h, ua->sh->user_agent[0] ? 4 : 3);
 		return;
 	}
 	case SIP_M_OTHER:
@@ -2312,13 +2653,16 @@ static void on_response(void *arg, struct sip_txn *ct, void *ctx, int status,
 		return;
 	}
 	enum sip_method m = sip_txn_method(ct);
-	if (m == SIP_M_MESSAGE) { /* the gateway's (gw_ua_send_message) */
+	if (m == SIP_M_MESSAGE || m == SIP_M_OPTIONS) { /* out_request()'s */
 		struct gw_msgreq *q = ctx;
 		if (q && status >= 200) {
 			*q->prev = q->next;
 			if (q->next)
 				q->next->prev = q->prev;
-			q->done(q->arg, status);
+			if (q->done_resp)
+				q->done_resp(q->arg, status, resp);
+			else
+				q->done(q->arg, status);
 			free(q);
 		}
 		return;
@@ -2407,7 +2751,10 @@ static void ua_stop(eng_worker *w, void *arg)
 	while (ua->msgreqs) { /* their transactions go unheard: 503 */
 		struct gw_msgreq *q = ua->msgreqs;
 		ua->msgreqs = q->next;
-		q->done(q->arg, 503);
+		if (q->done_resp)
+			q->done_resp(q->arg, 503, NULL);
+		else
+			q->done(q->arg, 503);
 		free(q);
 	}
 	sip_txn_layer_free(ua->txl);
@@ -2653,12 +3000,14 @@ static void send_first_invite(struct gw_sess *s)
 /* The <len> bytes of ua->wbuf as a client transaction of the gateway's toward <d>,
  * <done>(<arg>, status) at its end. 0 or -errno (no callback then). */
 static int msgreq_send(struct gw_ua *ua, size_t len, const struct sip_dest *d,
-		       void (*done)(void *arg, int status), void *arg)
+		       void (*done)(void *arg, int status),
+		       void (*done_resp)(void *arg, int status, const struct sip_msg *resp), void *arg)
 {
 	struct gw_msgreq *q = malloc(sizeof(*q));
 	if (!q)
 		return -ENOMEM;
 	q->done = done;
+	q->done_resp = done_resp;
 	q->arg = arg;
 	int rc = sip_txn_request(ua->txl, ua->wbuf, len, d, q, NULL);
 	if (rc < 0) {
@@ -2673,8 +3022,13 @@ static int msgreq_send(struct gw_ua *ua, size_t len, const struct sip_dest *d,
 	return 0;
 }
 
-int gw_ua_send_message(struct gw_ua *ua, const char *from, const char *to, const char *ctype,
-		       const void *body, size_t len, void (*done)(void *arg, int status),
+/* An out-of-dialog <method> (MESSAGE or OPTIONS) from <from> (NULL: sip:rcsgw@us) to <to>,
+ * with <body> of <ctype> (NULL: none); its final status to <done> or, with the response,
+ * to <done_resp>. gw_ua_send_message()'s returns. */
+static int out_request(struct gw_ua *ua, const char *method, const char *from, const char *to,
+		       const char *ctype, const void *body, size_t len,
+		       void (*done)(void *arg, int status),
+		       void (*done_resp)(void *arg, int status, const struct sip_msg *resp),
 		       void *arg)
 {
 	struct sip_dest d;
@@ -2692,21 +3046,50 @@ int gw_ua_send_message(struct gw_ua *ua, const char *from, const char *to, const
 	local_host(ua, &d, 0, 1, host, sizeof(host));
 	snprintf(via, sizeof(via), "SIP/2.0/%s %s:%d;branch=z9hG4bK%s.m%08x;rport",
 		 kind_via(d.kind), host, local_port(ua, d.kind), bid, rand32());
-	snprintf(fromv, sizeof(fromv), "<%s>;tag=m%08x", from, rand32());
+	char cseq[32], contact[CONTACT_MAX];
+	if (from)
+		snprintf(fromv, sizeof(fromv), "<%s>;tag=m%08x", from, rand32());
+	else
+		snprintf(fromv, sizeof(fromv), "<sip:rcsgw@%s>;tag=m%08x", host, rand32());
 	snprintf(tov, sizeof(tov), "<%s>", to);
 	snprintf(callid, sizeof(callid), "m%08x%08x@rcsgw", rand32(), rand32());
-	struct sip_hdr h[10];
+	snprintf(cseq, sizeof(cseq), "1 %s", method);
+	struct sip_hdr h[12];
 	unsigned n = 0;
 	n = head_hdrs(ua, h, n, sl(via), route, sizeof(route), sl(fromv), sl(tov), sl(callid),
-		      CM_SLICE_LIT("1 MESSAGE"));
+		      sl(cseq));
 	if (ua->sh->user_agent[0])
 		h[n++] = (struct sip_hdr){ SIP_H_USER_AGENT, CM_SLICE_NULL, sl(ua->sh->user_agent) };
-	h[n++] = (struct sip_hdr){ SIP_H_CONTENT_TYPE, CM_SLICE_NULL, sl(ctype) };
-	ssize_t wl = sip_write_request(ua->wbuf, sizeof(ua->wbuf), CM_SLICE_LIT("MESSAGE"), sl(to),
-				       h, n, (cm_slice){ body, len });
+	if (!strcmp(method, "OPTIONS")) {
+		/* RCC.07 capability exchange: ours go with the question, and the answer's
+		 * Contact says the peer's */
+		snprintf(contact, sizeof(contact), "<sip:rcsgw@%s:%d%s>%s", host,
+			 local_port(ua, d.kind), d.kind == SIP_TP_TCP ? ";transport=tcp"
+			 : d.kind == SIP_TP_TLS ? ";transport=tls" : "", ua->sh->tags);
+		h[n++] = (struct sip_hdr){ SIP_H_CONTACT, CM_SLICE_NULL, sl(contact) };
+		h[n++] = (struct sip_hdr){ SIP_H_ACCEPT, CM_SLICE_NULL,
+					   CM_SLICE_LIT("application/sdp") };
+	}
+	if (ctype)
+		h[n++] = (struct sip_hdr){ SIP_H_CONTENT_TYPE, CM_SLICE_NULL, sl(ctype) };
+	ssize_t wl = sip_write_request(ua->wbuf, sizeof(ua->wbuf), sl(method), sl(to), h, n,
+				       (cm_slice){ body, len });
 	if (wl < 0)
 		return (int)wl;
-	return msgreq_send(ua, (size_t)wl, &d, done, arg);
+	return msgreq_send(ua, (size_t)wl, &d, done, done_resp, arg);
+}
+
+int gw_ua_send_message(struct gw_ua *ua, const char *from, const char *to, const char *ctype,
+		       const void *body, size_t len, void (*done)(void *arg, int status),
+		       void *arg)
+{
+	return out_request(ua, "MESSAGE", from, to, ctype, body, len, done, NULL, arg);
+}
+
+int gw_ua_options(struct gw_ua *ua, const char *to,
+		  void (*done)(void *arg, int status, const struct sip_msg *resp), void *arg)
+{
+	return out_request(ua, "OPTIONS", NULL, to, NULL, NULL, 0, NULL, done, arg);
 }
 
 int gw_ua_report_failure(struct gw_ua *ua, const char *id, const char *message_id, uint64_t len,
@@ -2758,7 +3141,7 @@ int gw_ua_forward(struct gw_ua *ua, const struct sip_msg *req, void (*done)(void
 				       n, req->body);
 	if (wl < 0)
 		return (int)wl;
-	return msgreq_send(ua, (size_t)wl, &d, done, arg);
+	return msgreq_send(ua, (size_t)wl, &d, done, NULL, arg);
 }
 
 unsigned gw_ua_index(const struct gw_ua *ua)
@@ -2828,6 +3211,18 @@ static int create(struct gw_ua *ua, const struct gw_ua_new *n, const struct gw_u
 			return fail_msg(msg, len, 400, "field 'headers' is too large");
 		o += (size_t)w;
 	}
+	/* OMA CPM / RCC.07: a chat session names its conversation and this contribution */
+	static const char *const ids[] = { "Conversation-ID", "Contribution-ID" };
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		char u[37];
+		if (has_hdr_line(hdrs, ids[i]))
+			continue;
+		uuid4(u);
+		int w = snprintf(hdrs + o, sizeof(hdrs) - o, "%s: %s\n", ids[i], u);
+		if (w < 0 || (size_t)w >= sizeof(hdrs) - o)
+			return fail_msg(msg, len, 400, "field 'headers' is too large");
+		o += (size_t)w;
+	}
 	const char *ruri = n->ruri ? n->ruri : n->to;
 	const char *next = ua->sh->proxy[0] ? ua->sh->proxy : ruri;
 	struct sip_resolve_plan plan;
@@ -2892,6 +3287,9 @@ static int ident_ok(const char *s)
 	return 1;
 }
 
+static int send_now(struct gw_ua *ua, struct gw_sess *s, struct gw_ua_msg *m, int wrap,
+		    char *msg, size_t len);
+
 int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg, size_t len)
 {
 	struct gw_sess *s = sess_find(ua, sl(id));
@@ -2904,6 +3302,39 @@ int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg,
 				"letters, digits and . - + % =)");
 	if (!m->message_id[0] && msrp_id_message(m->message_id, sizeof(m->message_id)) < 0)
 		return fail_msg(msg, len, 503, "no randomness");
+	int want = m->dn || m->subject || m->nextra ? 1 : m->cpim;
+	if (want == 1 && m->cpim == 0)
+		return fail_msg(msg, len, 400, "field 'cpim' is false but the message needs CPIM "
+				"(disposition_notification or CPIM headers)");
+	int wrap = wrap_choice(s, m->content_type, want);
+	if (wrap == -415)
+		return fail_msg(msg, len, 415, want == 1 ? "the peer does not take this content "
+				"type in message/cpim (its accept-types / accept-wrapped-types)"
+				: "the peer does not accept that content type");
+	char *wrapped = NULL;
+	struct gw_ua_msg wm;
+	if (wrap == 1) {
+		long wl = wrap_msg(s, m, &wrapped);
+		if (wl < 0)
+			return fail_msg(msg, len, wl == -ENOMEM ? 503 : 400,
+					"the CPIM envelope cannot hold these values (URIs, "
+					"'cpim' headers)");
+		wm = *m;
+		wm.content_type = RCS_CT_CPIM;
+		wm.body = wrapped;
+		wm.len = (size_t)wl;
+		m = &wm;
+		ua->st.cpim_sent++;
+	}
+	int rc = send_now(ua, s, m, wrap, msg, len);
+	free(wrapped);
+	return rc;
+}
+
+/* gw_ua_send() once the envelope is decided: <wrap> -1 when it is not yet. */
+static int send_now(struct gw_ua *ua, struct gw_sess *s, struct gw_ua_msg *m, int wrap,
+		    char *msg, size_t len)
+{
 	if (s->peer_sdp) {
 		switch (sdp_msrp_may_send(&s->c->peer, sl(m->content_type), m->len)) {
 		case SDP_MSRP_SEND_TYPE:
@@ -2941,6 +3372,7 @@ int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg,
 	if (!q)
 		return fail_msg(msg, len, 503, "out of memory");
 	q->next = NULL;
+	q->wrap = wrap;
 	q->sr = m->success_report;
 	q->fr = m->failure_partial ? 2 : m->failure_report;
 	memcpy(q->msgid, m->message_id, sizeof(q->msgid));
@@ -2952,6 +3384,64 @@ int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg,
 	*s->q_tail = q;
 	s->q_tail = &q->next;
 	s->nq++;
+	return 0;
+}
+
+int gw_ua_displayed(struct gw_ua *ua, const char *id, const char *message_id,
+		    char notification_id[MSRP_ID_MSGID_LEN + 1], char *msg, size_t len)
+{
+	struct gw_sess *s = sess_find(ua, sl(id));
+	if (!s)
+		return fail_msg(msg, len, 404, "no such session");
+	struct gw_disp *d = s->disp;
+	while (d && strcmp(d->id, message_id))
+		d = d->next;
+	if (!d)
+		return fail_msg(msg, len, 404, "no message with that id waits for a display "
+				"notification in this session (it asked for none, or is forgotten: "
+				"rcs.max_display_pending)");
+	if (d->sent)
+		return fail_msg(msg, len, 409, "its display notification was sent already");
+	if (s->state != ST_ESTABLISHED || !s->ms)
+		return fail_msg(msg, len, 409, "the session is not established");
+	int rc = send_imdn(s, sl(d->id), sl(d->dt), sl(d->us), sl(d->peer), RCS_IMDN_DISPLAY,
+			   RCS_IMDN_DISPLAYED, notification_id);
+	if (rc == -EPROTO)
+		return fail_msg(msg, len, 415, "the peer does not take message/imdn+xml in "
+				"message/cpim");
+	if (rc < 0)
+		return fail_msg(msg, len, rc == -EPIPE ? 409 : 503, "not sent");
+	d->sent = 1;
+	return 0;
+}
+
+int gw_ua_composing(struct gw_ua *ua, const char *id, const struct rcs_composing *c,
+		    char message_id[MSRP_ID_MSGID_LEN + 1], char *msg, size_t len)
+{
+	struct gw_sess *s = sess_find(ua, sl(id));
+	if (!s)
+		return fail_msg(msg, len, 404, "no such session");
+	if (s->state != ST_ESTABLISHED || !s->ms)
+		return fail_msg(msg, len, 409, "the session is not established");
+	int wrap = wrap_choice(s, RCS_CT_COMPOSING, -1);
+	if (wrap < 0)
+		return fail_msg(msg, len, 415, "the peer takes application/im-iscomposing+xml "
+				"neither as it is nor in message/cpim");
+	if (msrp_id_message(message_id, MSRP_ID_MSGID_LEN + 1) < 0)
+		return fail_msg(msg, len, 503, "no randomness");
+	char *body;
+	long bl = rcs_msg_composing(c, wrap, sl(local_uri(s)), sl(peer_uri(s)), sl(message_id),
+				    (long long)wall_ms(), &body);
+	if (bl < 0)
+		return fail_msg(msg, len, bl == -ENOMEM ? 503 : 400,
+				"the indication cannot be written (field 'content_type')");
+	/* an indication is stale by the time a report could say anything: none asked */
+	int rc = msrp_ua_send(s->ms, wrap ? CM_SLICE_LIT(RCS_CT_CPIM) : CM_SLICE_LIT(RCS_CT_COMPOSING),
+			      body, (size_t)bl, MSRP_REPORT_NO, MSRP_REPORT_NO, message_id);
+	free(body);
+	if (rc < 0)
+		return fail_msg(msg, len, rc == -EPIPE ? 409 : 503, "not sent");
+	ua->st.composing_sent++;
 	return 0;
 }
 

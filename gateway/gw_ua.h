@@ -21,7 +21,9 @@
  *
  * Events (through the publish callback, JSON objects with "type" and "session_id"):
  *   session.incoming, session.established, session.failed, session.ended,
- *   message.received, message.report.
+ *   message.received, message.report, and from the RCS layer message.delivered,
+ *   message.displayed, message.processed, message.failed (IMDNs, and failure REPORTs),
+ *   composing.
  *
  * Return convention: operations for the API return 0 or an HTTP status (404, 409, 413, 415,
  * 503) with a message; everything else 0 or -errno. */
@@ -35,6 +37,7 @@
 #include "common/cm_config-t.h"
 #include "engine/eng.h"
 #include "msrp/msrp_id.h"
+#include "rcs/rcs_msg.h"
 
 #define GW_UA_LINGER_MS 300000     /* an ended or failed session stays readable this long */
 #define GW_UA_MAX_TYPES 16         /* accept-types of one session */
@@ -110,12 +113,35 @@ struct gw_ua_msg {
 	size_t len;
 	int success_report, failure_report; /* 1 yes, 0 no, -1 absent (RFC 4975 defaults) */
 	int failure_partial;           /* Failure-Report: partial */
+	/* RCS (rcs/rcs_msg.h): the CPIM envelope. With <dn>, <subject> or <extra>, or <cpim> 1,
+	 * the message goes in message/cpim (From us, To the peer, DateTime, imdn.Message-ID =
+	 * <message_id>); with <cpim> -1 only when the peer takes <content_type> only wrapped. */
+	int cpim;                      /* 1 wrap, 0 never, -1 when needed */
+	unsigned dn;                   /* RCS_DN_* notifications asked of the recipient */
+	const char *subject;           /* CPIM Subject, NULL: none */
+	struct rcs_msg_extra extra[RCS_MSG_MAX_EXTRA]; /* the application's CPIM headers */
+	unsigned nextra;
 	char message_id[MSRP_ID_MSGID_LEN + 1]; /* out */
 };
 /* Sends (or queues while the session is not established yet, up to ua.max_queued).
  * 0, or 404 (no such session), 409 (over, or the queue is full), 415 (a type the peer does
- * not accept), 413 (larger than its a=max-size). */
+ * not accept, or CPIM asked of a peer that does not take message/cpim), 413 (larger than
+ * its a=max-size), 400 (an envelope CPIM cannot hold). */
 int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg, size_t len);
+
+/* The display notification (RFC 5438 IMDN "displayed") of message <message_id> received in
+ * session <id> (its imdn.Message-ID, as in message.received), which asked for one. 0 with
+ * <notification_id> (the IMDN's own Message-ID), or 404 (no such session, or no such message
+ * waiting: unknown, or forgotten beyond rcs.max_display_pending), 409 (the session is not
+ * established, or the message asked for no display notification, or it was sent already),
+ * 415 (the peer does not take message/cpim). */
+int gw_ua_displayed(struct gw_ua *ua, const char *id, const char *message_id,
+		    char notification_id[MSRP_ID_MSGID_LEN + 1], char *msg, size_t len);
+
+/* An isComposing indication (RFC 3994) in session <id>, in CPIM when the peer takes it only so.
+ * 0 with <message_id>, or 404, 409 (not established), 415 (the peer takes neither form). */
+int gw_ua_composing(struct gw_ua *ua, const char *id, const struct rcs_composing *c,
+		    char message_id[MSRP_ID_MSGID_LEN + 1], char *msg, size_t len);
 
 /* Ends session <id>: BYE when up, CANCEL while the INVITE is pending, 603 for an incoming
  * session not answered yet. 0, 404, 409 (already over). */
@@ -181,6 +207,12 @@ int gw_ua_create_owned(struct gw_ua *ua, const struct gw_ua_new *n, const struct
 int gw_ua_send_message(struct gw_ua *ua, const char *from, const char *to, const char *ctype,
 		       const void *body, size_t len, void (*done)(void *arg, int status),
 		       void *arg);
+/* Sends an OPTIONS (capability discovery, RCC.07 §2.6) from sip:rcsgw@us, with our feature
+ * tags in its Contact, to <to> (as gw_ua_send_message() routes); <done>(<arg>, status, the
+ * final response or NULL when none came: 408, 503). Same returns. */
+struct sip_msg;
+int gw_ua_options(struct gw_ua *ua, const char *to,
+		  void (*done)(void *arg, int status, const struct sip_msg *resp), void *arg);
 /* A failure REPORT on session <id> for a message it received (msrp_ua_report_failure): the
  * gateway's onward MESSAGE failed with SIP <sip_code>, mapped to MSRP (408: 408, 480, 503,
  * 504; 413: 413, 513; 415: 415; else 403). 0 or -errno. */
@@ -209,6 +241,9 @@ struct gw_ua_stats {
 	uint64_t sip_in, sip_out, sip_bad, sip_crossed, sip_cross_dropped;
 	uint64_t answered_400, answered_481, answered_488, answered_415, answered_503;
 	uint64_t auth_retries;
+	uint64_t cpim_sent, cpim_received, cpim_bad;   /* messages wrapped / unwrapped / unparsable */
+	uint64_t imdn_sent, imdn_received, imdn_bad;   /* disposition notifications */
+	uint64_t composing_sent, composing_received;
 	uint32_t alive;                        /* sessions not yet freed */
 };
 void gw_ua_stats(const struct gw_ua *ua, struct gw_ua_stats *out);

@@ -17,6 +17,7 @@
 
 #include "tests/lib/dnsmasq.h"
 #include "tests/lib/msrp_client.h"
+#include "rcs/rcs_cpim.h"
 #include "tests/lib/rcsgw_proc.h"
 #include "tests/lib/sipp.h"
 #include "tests/lib/sse.h"
@@ -558,4 +559,103 @@ Test(gateway, a_header_rule_takes_its_messages)
 Test(gateway, a_feature_rule_takes_its_messages)
 {
 	rcs_rule_case("feature:3gpp-service.ims.icsi.oma.cpm.session");
+}
+
+/* RCS between the two sides (RFC 5438 over RFC 3428 and RFC 4975): a page-mode client's
+ * CPIM message asking for a delivery notification reaches the phone as it was, and the
+ * phone's IMDN reaches the page-mode user as a MESSAGE of message/cpim. */
+Test(gateway, imdns_cross_between_page_mode_and_the_session)
+{
+	start(NULL);
+	phone("uas_msrp.xml", NULL);
+	const char *pkeys[] = { "$count", "1", NULL };
+	g.sipp_page = sipp_start("uas_message.xml", NULL, g.page, pkeys, g.dir_page, NULL);
+	cr_assert(g.sipp_page > 0);
+	char remote[64], to_host[64], from_host[64];
+	snprintf(remote, sizeof(remote), HOST ":%d", g.sip);
+	snprintf(to_host, sizeof(to_host), HOST ":%d", g.phone);
+	snprintf(from_host, sizeof(from_host), HOST ":%d", g.page);
+	static const char cpim[] =
+		"From: <sip:legacy@" HOST ">\r\n"
+		"To: <sip:rcsphone@" HOST ">\r\n"
+		"NS: imdn <urn:ietf:params:imdn>\r\n"
+		"imdn.Message-ID: page-imdn-01\r\n"
+		"DateTime: 2026-11-26T11:00:00.000Z\r\n"
+		"imdn.Disposition-Notification: positive-delivery\r\n"
+		"\r\n"
+		"Content-Type: text/plain\r\n"
+		"\r\n"
+		"tell me when it arrives";
+	const char *keys[] = { "-s", "rcsphone", "$to_host", to_host, "$from_host", from_host,
+			       "$from_user", "legacy", "$ctype", "message/cpim", "$body", cpim,
+			       "$expect_code", "202", NULL };
+	pid_t p = sipp_start("uac_message.xml", remote, 0, keys, g.dir_client, NULL);
+	cr_assert(p > 0);
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	accept_msrp(&c, f);
+	read_send(&c, f);
+	cr_assert_eq(sipp_wait(p, 10000), 0);
+	cr_expect_str_eq(mc_header(f, "Content-Type"), "message/cpim");
+	cr_expect_eq(f->body_len, sizeof(cpim) - 1, "the CPIM message as the client wrote it");
+	cr_expect(f->body && !memcmp(f->body, cpim, sizeof(cpim) - 1));
+	char from_path[256], fp[128];
+	snprintf(from_path, sizeof(from_path), "%s", mc_header(f, "From-Path"));
+	snprintf(fp, sizeof(fp), "msrp://" HOST ":%d/rcsphone1;tcp", g.ml_port);
+	/* the phone's delivery notification */
+	static const char imdn[] =
+		"From: <sip:rcsphone@" HOST ">\r\n"
+		"To: <sip:legacy@" HOST ">\r\n"
+		"NS: imdn <urn:ietf:params:imdn>\r\n"
+		"imdn.Message-ID: phone-imdn-01\r\n"
+		"DateTime: 2026-11-26T11:00:01.000Z\r\n"
+		"\r\n"
+		"Content-Type: message/imdn+xml\r\n"
+		"Content-Disposition: notification\r\n"
+		"\r\n"
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+		"<imdn xmlns=\"urn:ietf:params:xml:ns:imdn\"><message-id>page-imdn-01</message-id>"
+		"<datetime>2026-11-26T11:00:00.000Z</datetime><delivery-notification><status>"
+		"<delivered/></status></delivery-notification></imdn>";
+	struct mc_send snd = { .to_path = from_path, .from_path = fp, .message_id = "rcs-imdn-1",
+			       .content_type = "message/cpim", .body = imdn,
+			       .body_len = sizeof(imdn) - 1 };
+	cr_assert_eq(mc_send_send(&c, "trcsimdn", &snd), 0);
+	cr_assert_eq(mc_read_frame(&c, f, 5000), 0);
+	cr_expect(!f->is_request && f->status == 200);
+	char v[256];
+	cr_assert_geq(sipp_log_wait(g.dir_page, "message_ctype=(.*)", v, sizeof(v), 5000), 0,
+		      "the page-mode user got no MESSAGE");
+	cr_expect_str_eq(v, "message/cpim");
+	cr_assert_geq(sipp_log_wait(g.dir_page, "message_len=(.*)", v, sizeof(v), 5000), 0);
+	cr_expect_eq(atoi(v), (int)sizeof(imdn) - 1, "the IMDN as the phone wrote it");
+	cr_expect_geq(sipp_log_wait(g.dir_page, "(<delivered/>)", v, sizeof(v), 5000), 0);
+	cr_assert_eq(sipp_wait(g.sipp_page, 5000), 0);
+	g.sipp_page = 0;
+	mc_close(&c);
+	free(f);
+}
+
+/* An RCS phone that takes text only inside CPIM (as RCS clients answer) gets the page-mode
+ * client's text wrapped: From the page-mode user, To the phone, with an imdn.Message-ID. */
+Test(gateway, text_goes_in_cpim_to_a_phone_that_takes_it_only_so)
+{
+	start(NULL);
+	phone("uas_rcs.xml", NULL);
+	cr_assert_eq(client_message("wrapped for RCS", 0, "202"), 0);
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	accept_msrp(&c, f);
+	read_send(&c, f);
+	cr_assert_str_eq(mc_header(f, "Content-Type"), "message/cpim");
+	struct rcs_cpim_msg m;
+	cr_assert_eq(rcs_cpim_parse(f->body, f->body_len, &m), 0);
+	const struct rcs_cpim_hdr *h = rcs_cpim_get(&m, CM_SLICE_NULL, "From", NULL);
+	cr_assert(h);
+	cr_expect(h->value.len > 14 && !memcmp(h->value.p, "<sip:legacy@", 12), "%.*s",
+		  (int)h->value.len, h->value.p);
+	cr_expect(rcs_cpim_get(&m, CM_SLICE_LIT("urn:ietf:params:imdn"), "Message-ID", NULL));
+	cr_expect(m.body.len == 15 && !memcmp(m.body.p, "wrapped for RCS", 15));
+	mc_close(&c);
+	free(f);
 }

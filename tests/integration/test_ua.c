@@ -632,6 +632,10 @@ Test(ua, sip_requests_outside_sessions)
 	cr_assert_gt(sip_udp(SIP_REQ("OPTIONS", ""), buf, sizeof(buf)), 0);
 	cr_expect(!strncmp(buf, "SIP/2.0 200 ", 12), "%s", buf);
 	cr_expect(strstr(buf, "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS") != NULL, "%s", buf);
+	/* capability discovery (RCC.07): the Contact says the services of rcs.services */
+	cr_expect(strstr(buf, "Contact: <sip:rcsgw@127.0.0.1:") != NULL, "%s", buf);
+	cr_expect(strstr(buf, ";+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm."
+			      "session\"") != NULL, "%s", buf);
 	cr_assert_gt(sip_udp(SIP_REQ("BYE", ";tag=raaaaaaaaaaaaaaaaaaaaaaa"), buf, sizeof(buf)), 0);
 	cr_expect(!strncmp(buf, "SIP/2.0 481 ", 12), "%s", buf);
 	cr_assert_gt(sip_udp(SIP_REQ("MESSAGE", ""), buf, sizeof(buf)), 0);

@@ -407,6 +407,7 @@ Test(config, env_every_type)
 		"RCSGW_SIP_TLS_CA=/etc/rcsgw/ca.pem",
 		"RCSGW_UA_ENABLED=no",
 		"RCSGW_UA_ACCEPT_TYPES=text/plain",
+		"RCSGW_UA_ACCEPT_WRAPPED_TYPES=text/plain,message/imdn+xml",
 		"RCSGW_UA_MSRP_ADVERTISE=msrp.example.net",
 		"RCSGW_UA_SETUP=passive",
 		"RCSGW_UA_ANSWER_TIMEOUT=10s",
@@ -427,6 +428,13 @@ Test(config, env_every_type)
 		"RCSGW_GATEWAY_MAX_QUEUED=4",
 		"RCSGW_GATEWAY_AWAIT_DELIVERY=true",
 		"RCSGW_GATEWAY_DELIVERY_TIMEOUT=5s",
+		"RCSGW_RCS_DELIVERY_NOTIFICATIONS=false",
+		"RCSGW_RCS_MAX_DISPLAY_PENDING=8",
+		"RCSGW_RCS_SERVICES=chat,fthttp",
+		"RCSGW_RCS_BOTVERSION=#=1",
+		"RCSGW_RCS_CAPABILITY_TTL=10m",
+		"RCSGW_RCS_CAPABILITY_TIMEOUT=2s",
+		"RCSGW_RCS_CAPABILITY_CACHE=500",
 		"RCSGW_DNS_SERVERS=10.0.0.53,[::1]:5353",
 		"RCSGW_DNS_TIMEOUT=500ms",
 		"RCSGW_TLS_MIN_VERSION=1.3",
@@ -524,6 +532,16 @@ Test(config, env_every_type)
 	cr_expect_eq(c.gateway.max_queued, 4);
 	cr_expect_eq(c.gateway.await_delivery, true);
 	cr_expect_eq(c.gateway.delivery_timeout_ms, 5000);
+	cr_assert_eq(c.ua.accept_wrapped_types.n, 2);
+	cr_expect_str_eq(c.ua.accept_wrapped_types.v[1], "message/imdn+xml");
+	cr_expect_eq(c.rcs.delivery_notifications, false);
+	cr_expect_eq(c.rcs.max_display_pending, 8);
+	cr_assert_eq(c.rcs.services.n, 2);
+	cr_expect_str_eq(c.rcs.services.v[1], "fthttp");
+	cr_expect_str_eq(c.rcs.botversion, "#=1");
+	cr_expect_eq(c.rcs.capability_ttl_ms, 600000);
+	cr_expect_eq(c.rcs.capability_timeout_ms, 2000);
+	cr_expect_eq(c.rcs.capability_cache, 500);
 	cr_assert_eq(c.dns.servers.n, 2);
 	cr_expect_str_eq(c.dns.servers.v[1], "[::1]:5353");
 	cr_expect_eq(c.dns.timeout_ms, 500);

@@ -1,0 +1,564 @@
+/* test_rcs.c — the RCS layer of the user agent's sessions end to end (CPIM RFC 3862, IMDN
+ * RFC 5438, isComposing RFC 3994): the real daemon, sipp as an RCS phone that answers the way
+ * RCS clients do (tests/peers/sipp/uas_rcs.xml: accept-types message/cpim and
+ * application/im-iscomposing+xml, text/plain and message/imdn+xml only inside CPIM), and
+ * this test as the phone's MSRP endpoint (tests/lib/ua_fx.h). What the phone sends is
+ * written here by hand after the RFCs' examples; what rcsgw sends is read back with the
+ * project's parsers (unit-tested on their own against the RFCs). Run with --jobs 1. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rcs/rcs_composing.h"
+#include "rcs/rcs_cpim.h"
+#include "rcs/rcs_imdn.h"
+#include "tests/lib/msrp_client.h"
+#include "tests/lib/sipp.h"
+#include "tests/lib/tshark.h"
+#include "tests/lib/ua_fx.h"
+
+#define HOST "127.0.0.1"
+#define NS_IMDN CM_SLICE_LIT("urn:ietf:params:imdn")
+
+TestSuite(rcs, .init = ufx_up, .fini = ufx_down, .timeout = 60);
+
+/* One session up with the RCS phone: its MSRP connection <c>, rcsgw's From-Path in <from>
+ * (where the phone's requests go), the phone's own path in <fp>. The session's id. */
+struct phone {
+	struct msrp_client c;
+	struct mc_frame *f;
+	char from[256], fp[128], id[64];
+	json_t *s;
+	unsigned tid;
+};
+
+static void phone_up_with(struct phone *p, const char *const *more, const char *extra)
+{
+	memset(p, 0, sizeof(*p));
+	ufx_need_sipp();
+	p->f = malloc(sizeof(*p->f));
+	cr_assert(p->f);
+	p->s = ufx_session_up("uas_rcs.xml", more, NULL, extra, &p->c, p->f);
+	snprintf(p->id, sizeof(p->id), "%s", ufx_jstr(p->s, "id"));
+	snprintf(p->from, sizeof(p->from), "%s", mc_header(p->f, "From-Path"));
+	snprintf(p->fp, sizeof(p->fp), "msrp://" HOST ":%d/phone1sid;tcp", ufx.ml_port);
+}
+
+static void phone_up(struct phone *p, const char *const *more)
+{
+	phone_up_with(p, more, NULL);
+}
+
+static void phone_down(struct phone *p)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/v1/sessions/%s", p->id);
+	cr_expect_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	json_decref(ufx_event("session.ended", p->id, 5000));
+	ufx_sipp_done(0);
+	mc_close(&p->c);
+	free(p->f);
+	json_decref(p->s);
+}
+
+/* The phone sends <body> as <ctype>; rcsgw answers 200. */
+static void phone_send(struct phone *p, const char *ctype, const char *body, const char *msgid)
+{
+	char tid[16];
+	snprintf(tid, sizeof(tid), "ph%06u", ++p->tid);
+	struct mc_send snd = {
+		.to_path = p->from, .from_path = p->fp, .message_id = msgid,
+		.content_type = ctype, .body = body, .body_len = strlen(body),
+	};
+	cr_assert_eq(mc_send_send(&p->c, tid, &snd), 0);
+	cr_assert_eq(mc_read_frame(&p->c, p->f, 5000), 0, "no answer to the phone's SEND");
+	cr_assert(!p->f->is_request && p->f->status == 200, "the phone's SEND got %d",
+		  p->f->status);
+}
+
+/* POST <json> to /v1/sessions/<id><sub>; the status, and the answer in *<out> (may be NULL). */
+static int post(struct phone *p, const char *sub, const char *json, json_t **out)
+{
+	char path[192];
+	snprintf(path, sizeof(path), "/v1/sessions/%s%s", p->id, sub);
+	json_t *r = NULL;
+	int st = ufx_api("POST", path, json, &r, NULL);
+	if (out)
+		*out = r;
+	else
+		json_decref(r);
+	return st;
+}
+
+/* The next SEND rcsgw sends the phone, parsed as CPIM into <m> (slices into p->f). */
+static void read_cpim(struct phone *p, struct rcs_cpim_msg *m)
+{
+	ufx_read_send(&p->c, p->f);
+	cr_assert_str_eq(mc_header(p->f, "Content-Type"), "message/cpim");
+	cr_assert_eq(rcs_cpim_parse(p->f->body, p->f->body_len, m), 0, "not CPIM: %.*s",
+		     (int)p->f->body_len, p->f->body);
+}
+
+static int hdr_is(const struct rcs_cpim_msg *m, cm_slice ns, const char *name, const char *v)
+{
+	const struct rcs_cpim_hdr *h = rcs_cpim_get(m, ns, name, NULL);
+	return h && h->value.len == strlen(v) && !memcmp(h->value.p, v, h->value.len);
+}
+
+/* An IMDN as an RCS phone writes it (RFC 5438 §7.1.2 / §7.2.1): about message <mid>, with
+ * <kind> ("delivery-notification") and <status> ("delivered"). */
+static void phone_imdn(struct phone *p, const char *nid, const char *mid, const char *kind,
+		       const char *status)
+{
+	char xml[1024], cpim[2048];
+	snprintf(xml, sizeof(xml),
+		 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
+		 "<imdn xmlns=\"urn:ietf:params:xml:ns:imdn\">\r\n"
+		 "  <message-id>%s</message-id>\r\n"
+		 "  <datetime>2026-11-26T10:00:00.000Z</datetime>\r\n"
+		 "  <recipient-uri>%s</recipient-uri>\r\n"
+		 "  <%s><status><%s/></status></%s>\r\n"
+		 "</imdn>\r\n", mid, "sip:phone@" HOST, kind, status, kind);
+	snprintf(cpim, sizeof(cpim),
+		 "From: <sip:phone@" HOST ">\r\n"
+		 "To: <sip:bot@" HOST ">\r\n"
+		 "NS: imdn <urn:ietf:params:imdn>\r\n"
+		 "imdn.Message-ID: %s\r\n"
+		 "DateTime: 2026-11-26T10:00:01.000Z\r\n"
+		 "\r\n"
+		 "Content-Type: message/imdn+xml\r\n"
+		 "Content-Disposition: notification\r\n"
+		 "\r\n"
+		 "%s", nid, xml);
+	phone_send(p, "message/cpim", cpim, nid);
+}
+
+Test(rcs, a_message_asking_for_imdns_goes_in_cpim_and_its_notifications_become_events)
+{
+	struct phone p;
+	struct rcs_cpim_msg m;
+	json_t *r, *ev;
+	phone_up(&p, NULL);
+
+	cr_assert_eq(post(&p, "/messages", "{\"content_type\":\"text/plain\",\"body\":\"hello\","
+			  "\"disposition_notification\":[\"positive-delivery\",\"display\"],"
+			  "\"cpim\":{\"subject\":\"greetings\",\"headers\":{\"rcs.Service\":\"chat\"},"
+			  "\"ns\":{\"rcs\":\"http://www.gsma.com/rcs\"}}}", &r), 202);
+	char mid[64];
+	snprintf(mid, sizeof(mid), "%s", ufx_jstr(r, "message_id"));
+	json_decref(r);
+	read_cpim(&p, &m);
+	cr_expect_str_eq(mc_header(p.f, "Message-ID"), mid);
+	cr_expect(hdr_is(&m, CM_SLICE_NULL, "From", "<sip:bot@" HOST ">"));
+	cr_expect(rcs_cpim_get(&m, CM_SLICE_NULL, "To", NULL) != NULL);
+	cr_expect(rcs_cpim_get(&m, CM_SLICE_NULL, "DateTime", NULL) != NULL);
+	cr_expect(hdr_is(&m, CM_SLICE_NULL, "Subject", "greetings"));
+	cr_expect(hdr_is(&m, NS_IMDN, "Message-ID", mid), "imdn.Message-ID is the message_id");
+	const struct rcs_cpim_hdr *dn = rcs_cpim_get(&m, NS_IMDN, "Disposition-Notification", NULL);
+	cr_assert(dn);
+	cr_expect_eq(rcs_imdn_dn_parse(dn->value.p, dn->value.len),
+		     RCS_DN_POSITIVE_DELIVERY | RCS_DN_DISPLAY);
+	cr_expect(hdr_is(&m, CM_SLICE_LIT("http://www.gsma.com/rcs"), "Service", "chat"));
+	cr_expect(m.content_type.len == 10 && !memcmp(m.content_type.p, "text/plain", 10));
+	cr_expect(m.body.len == 5 && !memcmp(m.body.p, "hello", 5));
+
+	/* the phone's notifications: delivered, displayed, and one for another message failed */
+	phone_imdn(&p, "imdn-d1", mid, "delivery-notification", "delivered");
+	ev = ufx_event("message.delivered", p.id, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "message_id"), mid);
+	cr_expect_str_eq(ufx_jstr(ev, "notification"), "delivery");
+	cr_expect_str_eq(ufx_jstr(ev, "status"), "delivered");
+	cr_expect_str_eq(ufx_jstr(ev, "notification_id"), "imdn-d1");
+	cr_expect_str_eq(ufx_jstr(ev, "recipient"), "sip:phone@" HOST);
+	json_decref(ev);
+	phone_imdn(&p, "imdn-d2", mid, "display-notification", "displayed");
+	ev = ufx_event("message.displayed", p.id, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "message_id"), mid);
+	cr_expect_str_eq(ufx_jstr(ev, "notification"), "display");
+	json_decref(ev);
+	phone_imdn(&p, "imdn-d3", "other-msg-1", "delivery-notification", "failed");
+	ev = ufx_event("message.failed", p.id, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "message_id"), "other-msg-1");
+	cr_expect_str_eq(ufx_jstr(ev, "status"), "failed");
+	cr_expect_str_eq(ufx_jstr(ev, "reason"), "imdn");
+	json_decref(ev);
+
+	/* none of them is a message for the application */
+	char path[128];
+	snprintf(path, sizeof(path), "/v1/sessions/%s", p.id);
+	cr_assert_eq(ufx_api("GET", path, NULL, &r, NULL), 200);
+	cr_expect_eq(json_integer_value(json_object_get(r, "messages_received")), 3);
+	json_decref(r);
+	phone_down(&p);
+}
+
+Test(rcs, plain_text_goes_in_cpim_when_the_phone_takes_it_only_so)
+{
+	struct phone p;
+	struct rcs_cpim_msg m;
+	json_t *r;
+	phone_up(&p, NULL);
+	/* nothing asked: the phone's SDP decides (text/plain is in its accept-wrapped-types) */
+	cr_assert_eq(post(&p, "/messages", "{\"content_type\":\"text/plain\",\"body\":\"hi\"}",
+			  &r), 202);
+	char mid[64];
+	snprintf(mid, sizeof(mid), "%s", ufx_jstr(r, "message_id"));
+	json_decref(r);
+	read_cpim(&p, &m);
+	cr_expect(hdr_is(&m, NS_IMDN, "Message-ID", mid));
+	cr_expect_null(rcs_cpim_get(&m, NS_IMDN, "Disposition-Notification", NULL),
+		       "no notification asked");
+	cr_expect(m.body.len == 2 && !memcmp(m.body.p, "hi", 2));
+	/* refusals: CPIM forbidden, a type it takes in no form, CPIM headers that are ours */
+	cr_expect_eq(post(&p, "/messages", "{\"content_type\":\"text/plain\",\"body\":\"hi\","
+			  "\"cpim\":false}", NULL), 415);
+	cr_expect_eq(post(&p, "/messages", "{\"content_type\":\"image/png\",\"body_base64\":\"AA==\"}",
+			  NULL), 415);
+	cr_expect_eq(post(&p, "/messages", "{\"content_type\":\"text/plain\",\"body\":\"x\","
+			  "\"cpim\":false,\"disposition_notification\":[\"display\"]}", NULL), 400);
+	cr_expect_eq(post(&p, "/messages", "{\"content_type\":\"text/plain\",\"body\":\"x\","
+			  "\"disposition_notification\":[\"sometimes\"]}", NULL), 400);
+	cr_expect_eq(post(&p, "/messages", "{\"content_type\":\"text/plain\",\"body\":\"x\","
+			  "\"cpim\":{\"headers\":{\"imdn.Message-ID\":\"x\"},\"ns\":{\"imdn\":\"u\"}}}",
+			  NULL), 400);
+	cr_expect_eq(post(&p, "/messages", "{\"content_type\":\"text/plain\",\"body\":\"x\","
+			  "\"cpim\":{\"headers\":{\"From\":\"<sip:x@y>\"}}}", NULL), 400);
+	cr_expect_eq(post(&p, "/messages", "{\"content_type\":\"text/plain\",\"body\":\"x\","
+			  "\"cpim\":{\"headers\":{\"my.Key\":\"v\"}}}", NULL), 400, "no ns for my");
+	phone_down(&p);
+}
+
+Test(rcs, a_received_message_gets_its_delivery_imdn_and_its_display_imdn_on_request)
+{
+	struct phone p;
+	struct rcs_cpim_msg m;
+	struct rcs_imdn n;
+	json_t *r, *ev;
+	phone_up(&p, NULL);
+	phone_send(&p, "message/cpim",
+		   "From: Phone <sip:phone@" HOST ">\r\n"
+		   "To: <sip:bot@" HOST ">\r\n"
+		   "NS: imdn <urn:ietf:params:imdn>\r\n"
+		   "imdn.Message-ID: pm-imdn-0001\r\n"
+		   "DateTime: 2026-11-26T10:00:00.000Z\r\n"
+		   "imdn.Disposition-Notification: positive-delivery, display\r\n"
+		   "Subject: hi there\r\n"
+		   "\r\n"
+		   "Content-Type: text/plain; charset=utf-8\r\n"
+		   "\r\n"
+		   "hello bot",
+		   "msrp-pm-1");
+	ev = ufx_event("message.received", p.id, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "message_id"), "pm-imdn-0001");
+	cr_expect_str_eq(ufx_jstr(ev, "msrp_message_id"), "msrp-pm-1");
+	cr_expect_str_eq(ufx_jstr(ev, "content_type"), "text/plain; charset=utf-8");
+	cr_expect_str_eq(ufx_jstr(ev, "body"), "hello bot");
+	json_t *cp = json_object_get(ev, "cpim");
+	cr_expect_str_eq(ufx_jstr(cp, "from"), "sip:phone@" HOST);
+	cr_expect_str_eq(ufx_jstr(cp, "subject"), "hi there");
+	cr_expect_str_eq(ufx_jstr(cp, "datetime"), "2026-11-26T10:00:00.000Z");
+	json_t *dn = json_object_get(ev, "disposition_notification");
+	cr_expect_eq(json_array_size(dn), 2);
+	cr_expect_str_eq(ufx_jstr(ev, "delivery_notification"), "sent");
+	json_decref(ev);
+
+	/* the delivery notification came by itself */
+	read_cpim(&p, &m);
+	cr_expect(hdr_is(&m, CM_SLICE_NULL, "To", "<sip:phone@" HOST ">"));
+	cr_expect(hdr_is(&m, CM_SLICE_NULL, "From", "<sip:bot@" HOST ">"));
+	cr_expect_null(rcs_cpim_get(&m, NS_IMDN, "Disposition-Notification", NULL),
+		       "an IMDN asks for no IMDN (RFC 5438 §7.1.2)");
+	cr_expect(m.content_type.len == 16 && !memcmp(m.content_type.p, "message/imdn+xml", 16));
+	cr_assert_eq(rcs_imdn_parse(m.body.p, m.body.len, &n), 0, "%.*s", (int)m.body.len, m.body.p);
+	cr_expect_str_eq(n.message_id, "pm-imdn-0001");
+	cr_expect_eq(n.kind, RCS_IMDN_DELIVERY);
+	cr_expect_eq(n.status, RCS_IMDN_DELIVERED);
+	cr_expect_str_eq(n.datetime, "2026-11-26T10:00:00.000Z");
+
+	/* the application says it was displayed: once */
+	cr_assert_eq(post(&p, "/messages/pm-imdn-0001/displayed", NULL, &r), 202);
+	char nid[64];
+	snprintf(nid, sizeof(nid), "%s", ufx_jstr(r, "notification_id"));
+	json_decref(r);
+	read_cpim(&p, &m);
+	cr_expect(hdr_is(&m, NS_IMDN, "Message-ID", nid));
+	cr_assert_eq(rcs_imdn_parse(m.body.p, m.body.len, &n), 0);
+	cr_expect_str_eq(n.message_id, "pm-imdn-0001");
+	cr_expect_eq(n.kind, RCS_IMDN_DISPLAY);
+	cr_expect_eq(n.status, RCS_IMDN_DISPLAYED);
+	cr_expect_eq(post(&p, "/messages/pm-imdn-0001/displayed", NULL, NULL), 409, "twice");
+	cr_expect_eq(post(&p, "/messages/nope-0001/displayed", NULL, NULL), 404);
+	cr_expect_eq(post(&p, "/messages/pm-imdn-0001/displayed", "{\"x\":1}", NULL), 400);
+
+	/* a message that asks for nothing: no notification, nothing to display */
+	phone_send(&p, "message/cpim",
+		   "From: <sip:phone@" HOST ">\r\nTo: <sip:bot@" HOST ">\r\n"
+		   "NS: imdn <urn:ietf:params:imdn>\r\nimdn.Message-ID: pm-plain-01\r\n\r\n"
+		   "Content-Type: text/plain\r\n\r\nquiet", "msrp-pm-2");
+	ev = ufx_event("message.received", p.id, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "body"), "quiet");
+	cr_expect_null(json_object_get(ev, "delivery_notification"));
+	json_decref(ev);
+	cr_expect_eq(post(&p, "/messages/pm-plain-01/displayed", NULL, NULL), 404);
+
+	/* CPIM that does not parse is passed on as it came, and counted */
+	phone_send(&p, "message/cpim", "no headers and no blank line", "msrp-pm-3");
+	ev = ufx_event("message.received", p.id, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "content_type"), "message/cpim");
+	cr_expect_null(json_object_get(ev, "cpim"));
+	json_decref(ev);
+	phone_down(&p);
+}
+
+Test(rcs, is_composing_both_ways)
+{
+	struct phone p;
+	struct rcs_composing c;
+	struct rcs_cpim_msg m;
+	json_t *ev;
+	phone_up(&p, NULL);
+	/* the phone takes application/im-iscomposing+xml as it is */
+	cr_assert_eq(post(&p, "/composing", "{\"state\":\"active\",\"refresh\":90,"
+			  "\"content_type\":\"text/plain\"}", NULL), 202);
+	ufx_read_send(&p.c, p.f);
+	cr_assert_str_eq(mc_header(p.f, "Content-Type"), "application/im-iscomposing+xml");
+	cr_expect_str_eq(mc_header(p.f, "Success-Report"), "no");
+	cr_expect_str_eq(mc_header(p.f, "Failure-Report"), "no");
+	cr_assert_eq(rcs_composing_parse(p.f->body, p.f->body_len, &c), 0);
+	cr_expect_eq(c.active, 1);
+	cr_expect_eq(c.refresh, 90);
+	cr_expect_str_eq(c.contenttype, "text/plain");
+	cr_expect_eq(post(&p, "/composing", "{\"state\":\"typing\"}", NULL), 400);
+	cr_expect_eq(post(&p, "/composing", "{\"state\":\"idle\",\"refresh\":60}", NULL), 400);
+
+	/* RFC 3994 §6's idle indication, as it is and in CPIM */
+	static const char idle[] =
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
+		"<isComposing xmlns=\"urn:ietf:params:xml:ns:im-iscomposing\"\r\n"
+		"  xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"\r\n"
+		"  xsi:schemaLocation=\"urn:ietf:params:xml:ns:im-composing iscomposing.xsd\">\r\n"
+		"  <state>idle</state>\r\n"
+		"  <lastactive>2003-01-27T10:43:00Z</lastactive>\r\n"
+		"  <contenttype>audio</contenttype>\r\n"
+		"</isComposing>\r\n";
+	phone_send(&p, "application/im-iscomposing+xml", idle, "comp-1");
+	ev = ufx_event("composing", p.id, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "state"), "idle");
+	cr_expect_str_eq(ufx_jstr(ev, "last_active"), "2003-01-27T10:43:00Z");
+	cr_expect_str_eq(ufx_jstr(ev, "content_type"), "audio");
+	json_decref(ev);
+	char cpim[2048];
+	snprintf(cpim, sizeof(cpim),
+		 "From: <sip:phone@" HOST ">\r\nTo: <sip:bot@" HOST ">\r\n\r\n"
+		 "Content-Type: application/im-iscomposing+xml\r\n\r\n"
+		 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
+		 "<isComposing xmlns=\"urn:ietf:params:xml:ns:im-iscomposing\">"
+		 "<state>active</state><refresh>60</refresh></isComposing>");
+	phone_send(&p, "message/cpim", cpim, "comp-2");
+	ev = ufx_event("composing", p.id, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "state"), "active");
+	cr_expect_eq(json_integer_value(json_object_get(ev, "refresh")), 60);
+	cr_expect_str_eq(ufx_jstr(ev, "from"), "sip:phone@" HOST);
+	json_decref(ev);
+	(void)m;
+	phone_down(&p);
+}
+
+Test(rcs, a_phone_that_takes_composing_only_in_cpim_gets_it_wrapped)
+{
+	struct phone p;
+	struct rcs_cpim_msg m;
+	struct rcs_composing c;
+	phone_up(&p, (const char *[]){ "$accept_types", "message/cpim", NULL });
+	cr_assert_eq(post(&p, "/composing", "{\"state\":\"active\"}", NULL), 202);
+	read_cpim(&p, &m);
+	cr_expect(m.content_type.len == 30 &&
+		  !memcmp(m.content_type.p, "application/im-iscomposing+xml", 30));
+	cr_assert_eq(rcs_composing_parse(m.body.p, m.body.len, &c), 0);
+	cr_expect_eq(c.active, 1);
+	phone_down(&p);
+}
+
+/* tshark decodes the RCS exchange (offer with accept-wrapped-types, CPIM messages, IMDNs,
+ * isComposing) with no malformed frame. This tshark reads the first MSRP frame of a segment
+ * only (PEERS.md), so each step waits for its answer. */
+Test(rcs, wire_decodes_cleanly)
+{
+	ufx_need_sipp();
+	struct tshark_cap cap;
+	char dec[256];
+	ufx_capture(&cap, dec, sizeof(dec));
+	struct phone p;
+	struct rcs_cpim_msg m;
+	json_t *r;
+	phone_up(&p, NULL);
+	cr_assert_eq(post(&p, "/messages", "{\"content_type\":\"text/plain\",\"body\":\"on the wire\","
+			  "\"disposition_notification\":[\"positive-delivery\"]}", &r), 202);
+	char mid[64];
+	snprintf(mid, sizeof(mid), "%s", ufx_jstr(r, "message_id"));
+	json_decref(r);
+	read_cpim(&p, &m);
+	phone_imdn(&p, "imdn-w1", mid, "delivery-notification", "delivered");
+	json_decref(ufx_event("message.delivered", p.id, 5000));
+	phone_send(&p, "message/cpim",
+		   "From: <sip:phone@" HOST ">\r\nTo: <sip:bot@" HOST ">\r\n"
+		   "NS: imdn <urn:ietf:params:imdn>\r\nimdn.Message-ID: pm-w-0001\r\n"
+		   "imdn.Disposition-Notification: positive-delivery\r\n\r\n"
+		   "Content-Type: text/plain\r\n\r\nback", "msrp-w-1");
+	json_decref(ufx_event("message.received", p.id, 5000));
+	read_cpim(&p, &m); /* its delivery notification */
+	cr_assert_eq(post(&p, "/composing", "{\"state\":\"active\"}", NULL), 202);
+	ufx_read_send(&p.c, p.f);
+	phone_down(&p);
+	usleep(200000);
+	cr_assert_eq(tshark_stop(&cap), 0);
+	char sum[8192];
+	int bad = tshark_summary(&cap, dec, TSHARK_BAD, sum, sizeof(sum));
+	cr_expect_eq(bad, 0, "malformed frames:\n%s", sum);
+	int n = tshark_count(&cap, dec, "sdp.media_attr contains \"accept-wrapped-types\"");
+	cr_expect_geq(n, 2, "offer and answer say what they take inside CPIM: %d", n);
+	n = tshark_count(&cap, dec, "msrp.content.type contains \"message/cpim\"");
+	/* message, IMDN, message, (IMDN: it leaves in the segment of the 200 to the message, where
+	 * this tshark does not look) */
+	cr_expect_geq(n, 3, "message, IMDN, message: %d", n);
+	n = tshark_count(&cap, dec, "msrp.content.type contains \"application/im-iscomposing+xml\"");
+	cr_expect_geq(n, 1, "isComposing: %d", n);
+}
+
+/* RCS signalling of an outgoing chat (RCC.07): the CPM session feature tag in Contact and
+ * Accept-Contact, a Conversation-ID (the application's) and a Contribution-ID (minted). */
+Test(rcs, an_outgoing_chat_says_so_in_its_invite)
+{
+	struct phone p;
+	char v[512];
+	json_t *r;
+	phone_up_with(&p, NULL, ",\"conversation_id\":\"conv-out-0001\"");
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "invite_accept_contact=(.*)", v, sizeof(v), 3000), 0);
+	cr_expect(strstr(v, "3gpp-service.ims.icsi.oma.cpm.session"), "%s", v);
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "invite_contact=(.*)", v, sizeof(v), 3000), 0);
+	cr_expect(strstr(v, ";+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.session\""),
+		  "%s", v);
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "invite_conversation_id=(.*)", v, sizeof(v), 3000), 0);
+	cr_expect_str_eq(v, "conv-out-0001");
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "invite_contribution_id=(.*)", v, sizeof(v), 3000), 0);
+	cr_expect_eq(strlen(v), 36, "a UUID: %s", v);
+	char path[128];
+	snprintf(path, sizeof(path), "/v1/sessions/%s", p.id);
+	cr_assert_eq(ufx_api("GET", path, NULL, &r, NULL), 200);
+	cr_expect_str_eq(ufx_jstr(r, "conversation_id"), "conv-out-0001");
+	cr_expect_str_eq(ufx_jstr(r, "contribution_id"), v);
+	json_decref(r);
+	phone_down(&p);
+	/* the ids are checked like headers */
+	cr_expect_eq(ufx_api("POST", "/v1/sessions", "{\"from\":\"sip:bot@127.0.0.1\",\"to\":"
+			     "\"sip:x@127.0.0.1\",\"conversation_id\":\"a b\"}", NULL, NULL), 400);
+	cr_expect_eq(ufx_api("POST", "/v1/sessions", "{\"from\":\"sip:bot@127.0.0.1\",\"to\":"
+			     "\"sip:x@127.0.0.1\",\"contribution_id\":\"c1\",\"headers\":"
+			     "{\"Contribution-ID\":\"c2\"}}", NULL, NULL), 400);
+}
+
+/* An RCS phone's chat INVITE: its ids and services in session.incoming, its ids echoed in
+ * our 200 with our own feature tags. */
+Test(rcs, an_incoming_chat_shows_its_ids_and_services_and_the_answer_echoes_them)
+{
+	ufx_need_sipp();
+	ufx_start_uac("uac_rcs.xml", (const char *[]){ "$conv_id", "conv-in-4711", "$contrib_id",
+						      "contrib-in-4711", NULL });
+	json_t *ev = ufx_event("session.incoming", NULL, 5000);
+	char id[64], path[128], v[512];
+	snprintf(id, sizeof(id), "%s", ufx_jstr(ev, "session_id"));
+	cr_expect_str_eq(ufx_jstr(ev, "conversation_id"), "conv-in-4711");
+	cr_expect_str_eq(ufx_jstr(ev, "contribution_id"), "contrib-in-4711");
+	json_t *sv = json_object_get(ev, "services");
+	cr_assert_eq(json_array_size(sv), 3, "chat, ft, fthttp");
+	cr_expect_str_eq(json_string_value(json_array_get(sv, 0)), "chat");
+	cr_expect_str_eq(json_string_value(json_array_get(sv, 1)), "ft");
+	cr_expect_str_eq(json_string_value(json_array_get(sv, 2)), "fthttp");
+	json_decref(ev);
+	snprintf(path, sizeof(path), "/v1/sessions/%s/answer", id);
+	cr_assert_eq(ufx_api("POST", path, NULL, NULL, NULL), 200);
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	ufx_ml_accept(&c, 5000);
+	ufx_read_send(&c, f);
+	json_decref(ufx_event("session.established", id, 5000));
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "answer_contribution_id=(.*)", v, sizeof(v), 3000), 0);
+	cr_expect_str_eq(v, "contrib-in-4711");
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "answer_conversation_id=(.*)", v, sizeof(v), 3000), 0);
+	cr_expect_str_eq(v, "conv-in-4711");
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "answer_contact=(.*)", v, sizeof(v), 3000), 0);
+	cr_expect(strstr(v, "oma.cpm.session"), "%s", v);
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	json_t *r;
+	cr_assert_eq(ufx_api("GET", path, NULL, &r, NULL), 200);
+	cr_expect_str_eq(ufx_jstr(r, "conversation_id"), "conv-in-4711");
+	json_decref(r);
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	ufx_sipp_done(0);
+	mc_close(&c);
+	free(f);
+}
+
+/* ---- capability discovery (RCC.07 by OPTIONS) --------------------------------------------- */
+
+TestSuite(rcs_caps, .fini = ufx_down, .timeout = 60);
+
+static json_t *caps(const char *uri, const char *query, int want)
+{
+	char path[600];
+	json_t *r = NULL;
+	snprintf(path, sizeof(path), "/v1/capabilities/%s%s", uri, query ? query : "");
+	int st = ufx_api("GET", path, NULL, &r, NULL);
+	cr_assert_eq(st, want, "GET %s: %d", path, st);
+	return r;
+}
+
+Test(rcs_caps, options_answer_services_cached_then_refreshed)
+{
+	ufx_up_with((const char *[]){ "RCSGW_RCS_CAPABILITY_TIMEOUT=1s", NULL });
+	ufx_need_sipp();
+	char *phone = ufx_start_uas("uas_options.xml", NULL);
+	json_t *r = caps(phone, NULL, 200);
+	cr_expect_eq(json_is_true(json_object_get(r, "reachable")), 1);
+	cr_expect_eq(json_integer_value(json_object_get(r, "sip_code")), 200);
+	cr_expect_eq(json_is_false(json_object_get(r, "cached")), 1);
+	json_t *sv = json_object_get(r, "services");
+	cr_assert_eq(json_array_size(sv), 3, "chat, ft, fthttp");
+	cr_expect_str_eq(json_string_value(json_array_get(sv, 0)), "chat");
+	cr_expect_str_eq(json_string_value(json_array_get(sv, 1)), "ft");
+	cr_expect_str_eq(json_string_value(json_array_get(sv, 2)), "fthttp");
+	cr_expect_str_eq(ufx_jstr(r, "botversion"), "#=1");
+	cr_expect_str_eq(ufx_jstr(r, "uri"), phone);
+	json_decref(r);
+	char v[512];
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "options_contact=(.*)", v, sizeof(v), 3000), 0);
+	cr_expect(strstr(v, "oma.cpm.session"), "the query says our services: %s", v);
+	ufx_sipp_done(0);
+
+	/* again: from the cache (the device is gone, nothing would answer) */
+	r = caps(phone, NULL, 200);
+	cr_expect_eq(json_is_true(json_object_get(r, "cached")), 1);
+	cr_expect_eq(json_array_size(json_object_get(r, "services")), 3);
+	json_decref(r);
+	/* refreshed: an OPTIONS that nobody answers is 408 after rcs.capability_timeout */
+	r = caps(phone, "?refresh=true", 200);
+	cr_expect_eq(json_is_false(json_object_get(r, "reachable")), 1);
+	cr_expect_eq(json_integer_value(json_object_get(r, "sip_code")), 408);
+	cr_expect_eq(json_array_size(json_object_get(r, "services")), 0);
+	json_decref(r);
+	/* a device that does not exist */
+	phone = ufx_start_uas("uas_options.xml", (const char *[]){ "$answer_code", "404", NULL });
+	r = caps(phone, "?refresh=true", 200);
+	cr_expect_eq(json_integer_value(json_object_get(r, "sip_code")), 404);
+	cr_expect_eq(json_is_false(json_object_get(r, "reachable")), 1);
+	json_decref(r);
+	ufx_sipp_done(0);
+	/* what cannot be asked */
+	json_decref(caps("http:example.com", NULL, 400));
+	json_decref(caps("sip:someone@unresolvable.invalid", NULL, 502));
+	json_decref(caps("sip:a@127.0.0.1", "?refresh=maybe", 400));
+}
