@@ -8,6 +8,7 @@
  *   POST   /v1/sessions/{id}/messages/{message_id}/displayed   its display IMDN (202)
  *   POST   /v1/sessions/{id}/composing     isComposing {"state","refresh"?,"content_type"?} (202)
  *   POST   /v1/sessions/{id}/answer        answer an incoming one
+ *   POST   /v1/messages                    a standalone message (pager or large mode, 202)
  *   POST   /v1/sessions/{id}/reject        reject an incoming one {"code"}
  *
  * Everything that can be checked without the session is checked here, on the api thread
@@ -25,6 +26,7 @@
 
 #include "api/api.h"
 #include "api/api_sessions.h"
+#include "gateway/gw_pager.h"
 #include "gateway/gw_ua.h"
 #include "sip/sdp_msrp.h"
 
@@ -32,6 +34,7 @@
 #define LIST_MAX 1000
 
 static struct gw_ua_shared *ua_sh;
+static struct gw_pager_shared *pager_sh;
 static _Atomic unsigned next_worker;
 
 /* What a worker answers. */
@@ -44,7 +47,7 @@ struct slot {
 };
 
 enum op_kind { OP_CREATE, OP_GET, OP_END, OP_SEND, OP_ANSWER, OP_REJECT, OP_LIST, OP_DISPLAYED,
-	       OP_COMPOSING };
+	       OP_COMPOSING, OP_STANDALONE };
 
 /* What the api thread asks; strings point into <root> (the request's JSON) or <idbuf>. */
 struct op {
@@ -62,6 +65,7 @@ struct op {
 	unsigned limit;
 	char msgid[RCS_IMDN_ID_MAX + 1];  /* OP_DISPLAYED */
 	struct rcs_composing comp;     /* OP_COMPOSING */
+	struct gw_pager_msg pm;        /* OP_STANDALONE */
 };
 
 static void op_free(struct op *o)
@@ -128,6 +132,15 @@ static void run(eng_worker *w, void *slotp, void *arg)
 		s->code = gw_ua_composing(ua, o->id, &o->comp, s->message_id, s->msg,
 					  sizeof(s->msg));
 		return;
+	case OP_STANDALONE: {
+		struct gw_pager_msg pm = o->pm; /* the worker writes message_id into its copy */
+		s->code = pager_sh ? gw_pager_send(pager_sh, ua, &pm, s->msg, sizeof(s->msg)) : 503;
+		if (!pager_sh)
+			snprintf(s->msg, sizeof(s->msg), "standalone messaging is off");
+		memcpy(s->message_id, pm.message_id, sizeof(s->message_id));
+		s->more = pm.used; /* the mode taken */
+		return;
+	}
 	}
 	if (!s->code || s->code == 415 || s->code == 409)
 		s->obj = gw_ua_session_json(ua, o->id);
@@ -165,6 +178,10 @@ static void render(struct api_req *r, struct api_gather *g)
 		json_decref(obj);
 		api_reply_json(r, 202, json_pack("{s:s, s:s}", "message_id", s->message_id,
 						 "session_id", o->id));
+		return;
+	case OP_STANDALONE:
+		api_reply_json(r, 202, json_pack("{s:s, s:s}", "message_id", s->message_id, "mode",
+						 s->more == GW_PAGER_LARGE ? "large" : "pager"));
 		return;
 	case OP_DISPLAYED:
 		json_decref(obj);
@@ -290,6 +307,24 @@ static int ua_ready(struct api_req *r)
 	return 1;
 }
 
+/* A new op of <kind> (no session id yet) holding the request's JSON object body as its root,
+ * or NULL with the answer given (503 without user agent, 400, 500). */
+static struct op *op_with_body(struct api_req *r, enum op_kind kind)
+{
+	if (!ua_ready(r))
+		return NULL;
+	json_t *j = body_object(r, 0);
+	if (!j)
+		return NULL;
+	struct op *o = op_new(r, kind, NULL);
+	if (!o) {
+		json_decref(j);
+		return NULL;
+	}
+	o->root = j;
+	return o;
+}
+
 /* ---- handlers --------------------------------------------------------------------------- */
 
 static void h_create(struct api_req *r)
@@ -303,17 +338,10 @@ static void h_create(struct api_req *r)
 		{ "contribution_id", "Contribution-ID" },
 		{ "in_reply_to_contribution_id", "InReplyTo-Contribution-ID" },
 	};
-	if (!ua_ready(r))
+	struct op *o = op_with_body(r, OP_CREATE);
+	if (!o)
 		return;
-	json_t *j = body_object(r, 0);
-	if (!j)
-		return;
-	struct op *o = op_new(r, OP_CREATE, NULL);
-	if (!o) {
-		json_decref(j);
-		return;
-	}
-	o->root = j;
+	json_t *j = o->root;
 	struct gw_ua_new *n = &o->n;
 	char msg[256];
 	if (only_fields(r, j, fields) < 0 || opt_string(r, j, "from", &n->from) < 0 ||
@@ -518,6 +546,69 @@ static int cpim_field(struct api_req *r, json_t *j, struct gw_ua_msg *m)
 	return 0;
 }
 
+/* "body" (text) or "body_base64" of <j> into *<p>, *<len> (decoded into o->body). 0, or -1
+ * with a 400 answered. */
+static int body_field(struct api_req *r, json_t *j, struct op *o, const char *body,
+		      const char *b64, const void **p, size_t *len)
+{
+	if (!body == !b64) {
+		api_reply_error(r, 400, "exactly one of the fields 'body' and 'body_base64' is needed");
+		return -1;
+	}
+	if (body) {
+		*p = body;
+		*len = json_string_length(json_object_get(j, "body"));
+		return 0;
+	}
+	word32 n = (word32)strlen(b64) * 3 / 4 + 4;
+	if (!(o->body = malloc(n))) {
+		api_reply_error(r, 500, "out of memory");
+		return -1;
+	}
+	size_t bl = strlen(b64);
+	/* the alphabet and length of RFC 4648 §4 (wolfSSL is lenient about both) */
+	if (bl % 4 || strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			     "0123456789+/=") != bl ||
+	    (bl && Base64_Decode((const byte *)b64, (word32)bl, o->body, &n))) {
+		api_reply_error(r, 400, "field 'body_base64' is not base64");
+		return -1;
+	}
+	*p = o->body;
+	*len = bl ? n : 0;
+	return 0;
+}
+
+/* "message_id" <mid> (NULL: none) into <out>. 0, or -1 with a 400 answered. */
+static int mid_field(struct api_req *r, const char *mid, char out[MSRP_ID_MSGID_LEN + 1])
+{
+	if (!mid)
+		return 0;
+	if (strlen(mid) > MSRP_ID_MSGID_LEN || strlen(mid) < 4) {
+		api_reply_error(r, 400, "field 'message_id' must have 4 to %d characters",
+				MSRP_ID_MSGID_LEN);
+		return -1;
+	}
+	memcpy(out, mid, strlen(mid) + 1);
+	return 0;
+}
+
+/* "content_type": one media type (type/subtype, parameters allowed). 0, or -1 with a 400. */
+static int ctype_field(struct api_req *r, const char *ct)
+{
+	cm_slice t[1];
+	unsigned k;
+	if (!ct) {
+		api_reply_error(r, 400, "field 'content_type' is required");
+		return -1;
+	}
+	if (sdp_msrp_types_parse((cm_slice){ ct, strlen(ct) }, t, 1, &k) < 0 || k != 1 ||
+	    strchr(ct, '*') || strpbrk(ct, "\r\n")) {
+		api_reply_error(r, 400, "field 'content_type' is not a media type (type/subtype)");
+		return -1;
+	}
+	return 0;
+}
+
 static void h_send(struct api_req *r)
 {
 	static const char *const fields[] = { "content_type", "body", "body_base64",
@@ -541,50 +632,12 @@ static void h_send(struct api_req *r)
 	    report_field(r, j, "failure_report", &m->failure_report, &m->failure_partial) < 0 ||
 	    dn_field(r, j, &m->dn) < 0 || cpim_field(r, j, m) < 0)
 		goto done;
-	cm_slice t[1];
-	unsigned k;
-	if (!m->content_type) {
-		api_reply_error(r, 400, "field 'content_type' is required");
+	if (ctype_field(r, m->content_type) < 0)
 		goto done;
-	}
-	if (sdp_msrp_types_parse((cm_slice){ m->content_type, strlen(m->content_type) }, t, 1,
-				 &k) < 0 || k != 1 || strchr(m->content_type, '*') ||
-	    strpbrk(m->content_type, "\r\n")) {
-		api_reply_error(r, 400, "field 'content_type' is not a media type (type/subtype)");
+	if (body_field(r, j, o, body, b64, &m->body, &m->len) < 0)
 		goto done;
-	}
-	if (!body == !b64) {
-		api_reply_error(r, 400, "exactly one of the fields 'body' and 'body_base64' is needed");
+	if (mid_field(r, mid, m->message_id) < 0)
 		goto done;
-	}
-	if (body) {
-		m->body = body;
-		m->len = json_string_length(json_object_get(j, "body"));
-	} else {
-		word32 n = (word32)strlen(b64) * 3 / 4 + 4;
-		if (!(o->body = malloc(n))) {
-			api_reply_error(r, 500, "out of memory");
-			goto done;
-		}
-		size_t bl = strlen(b64);
-		/* the alphabet and length of RFC 4648 §4 (wolfSSL is lenient about both) */
-		if (bl % 4 || strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				     "0123456789+/=") != bl ||
-		    (bl && Base64_Decode((const byte *)b64, (word32)bl, o->body, &n))) {
-			api_reply_error(r, 400, "field 'body_base64' is not base64");
-			goto done;
-		}
-		m->body = o->body;
-		m->len = strlen(b64) ? n : 0;
-	}
-	if (mid) {
-		if (strlen(mid) > MSRP_ID_MSGID_LEN || strlen(mid) < 4) {
-			api_reply_error(r, 400, "field 'message_id' must have 4 to %d characters",
-					MSRP_ID_MSGID_LEN);
-			goto done;
-		}
-		memcpy(m->message_id, mid, strlen(mid) + 1);
-	}
 	ask(r, o);
 	return;
 done:
@@ -658,6 +711,57 @@ static void h_composing(struct api_req *r)
 		memcpy(o->comp.contenttype, ct, strlen(ct) + 1);
 	}
 	ask(r, o);
+	return;
+done:
+	op_free(o);
+}
+
+static void h_standalone(struct api_req *r)
+{
+	static const char *const fields[] = { "from", "to", "content_type", "body", "body_base64",
+					      "disposition_notification", "subject", "mode",
+					      "message_id", "conversation_id", NULL };
+	struct op *o = op_with_body(r, OP_STANDALONE);
+	if (!o)
+		return;
+	json_t *j = o->root;
+	struct gw_pager_msg *m = &o->pm;
+	const char *body, *b64, *mid, *mode;
+	char msg[256];
+	if (only_fields(r, j, fields) < 0 || opt_string(r, j, "from", &m->from) < 0 ||
+	    opt_string(r, j, "to", &m->to) < 0 || opt_string(r, j, "content_type", &m->content_type) < 0 ||
+	    opt_string(r, j, "body", &body) < 0 || opt_string(r, j, "body_base64", &b64) < 0 ||
+	    opt_string(r, j, "subject", &m->subject) < 0 || opt_string(r, j, "mode", &mode) < 0 ||
+	    opt_string(r, j, "message_id", &mid) < 0 ||
+	    opt_string(r, j, "conversation_id", &m->conversation_id) < 0 ||
+	    dn_field(r, j, &m->dn) < 0 || ctype_field(r, m->content_type) < 0 ||
+	    body_field(r, j, o, body, b64, &m->body, &m->len) < 0)
+		goto done;
+	/* the URIs as a session's are checked */
+	struct gw_ua_new n = { .from = m->from, .to = m->to };
+	int code = m->from && m->to ? gw_ua_new_check(&n, msg, sizeof(msg)) : 400;
+	if (code) {
+		api_reply_error(r, 400, "%s", m->from && m->to ? msg : "fields 'from' and 'to' are required");
+		goto done;
+	}
+	if (mode && strcmp(mode, "auto") && strcmp(mode, "pager") && strcmp(mode, "large")) {
+		api_reply_error(r, 400, "field 'mode' must be \"auto\", \"pager\" or \"large\"");
+		goto done;
+	}
+	m->mode = !mode || !strcmp(mode, "auto") ? GW_PAGER_AUTO
+		  : !strcmp(mode, "pager") ? GW_PAGER_PAGER : GW_PAGER_LARGE;
+	if ((m->subject && strpbrk(m->subject, "\r\n")) ||
+	    (m->conversation_id && (!*m->conversation_id || strlen(m->conversation_id) > 200 ||
+				    strpbrk(m->conversation_id, " \t\r\n")))) {
+		api_reply_error(r, 400, "fields 'subject' and 'conversation_id' must be one line "
+				"('conversation_id' 1 to 200 characters without blanks)");
+		goto done;
+	}
+	if (mid_field(r, mid, m->message_id) < 0)
+		goto done;
+	unsigned w = atomic_fetch_add(&next_worker, 1) % gw_ua_nworkers(ua_sh);
+	if (api_ask(r, w, sizeof(struct slot), run, render, cleanup, o) < 0)
+		op_free(o);
 	return;
 done:
 	op_free(o);
@@ -811,8 +915,14 @@ static const struct api_route routes[] = {
 	  API_RF_IDEMPOTENT },
 	{ "POST", "/v1/sessions/{id}/composing", h_composing, 0 },
 	{ "POST", "/v1/sessions/{id}/answer", h_answer, 0 },
+	{ "POST", "/v1/messages", h_standalone, API_RF_IDEMPOTENT },
 	{ "POST", "/v1/sessions/{id}/reject", h_reject, 0 },
 };
+
+void api_sessions_set_pager(struct gw_pager_shared *sh)
+{
+	pager_sh = sh;
+}
 
 int api_sessions_register(struct gw_ua_shared *sh)
 {

@@ -4,10 +4,13 @@
 #define API_SESSIONS_H
 
 struct gw_ua_shared;
+struct gw_pager_shared;
 
 /* Registers the routes (main thread, before api_start): they ask the workers' user agents
  * of <sh>, which must outlive api_stop(). <sh> NULL: the routes answer 503 (no user agent).
  * 0 or the -errno of api_routes_register(). */
 int api_sessions_register(struct gw_ua_shared *sh);
+/* Standalone messaging for POST /v1/messages (NULL: it answers 503). Before api_start. */
+void api_sessions_set_pager(struct gw_pager_shared *sh);
 
 #endif

@@ -25,6 +25,7 @@
 #include "engine/eng_tls.h"
 #include "gateway/gw_caps.h"
 #include "gateway/gw_page.h"
+#include "gateway/gw_pager.h"
 #include "gateway/gw_ua.h"
 #include "msrp/msrp_auth.h"
 #include "msrp/msrp_creds_src.h"
@@ -99,6 +100,7 @@ static struct {
 	struct msrp_egress_rules *egress;
 	struct gw_ua_shared *ua;
 	struct gw_page_shared *page;
+	struct gw_pager_shared *pager;
 	struct worker_ctx *w;
 	unsigned n;
 	_Atomic unsigned inited;
@@ -341,6 +343,29 @@ static void caps_collect(eng_worker *w, uint64_t *v, void *arg)
 	memcpy(v, vals, sizeof(vals));
 }
 
+/* Standalone messaging's counters (process-wide) for /metrics. */
+static void pager_emit(struct api_metrics_out *o, void *arg)
+{
+	struct gw_pager_stats s;
+	(void)arg;
+	gw_pager_stats(app.pager, &s);
+	const struct {
+		const char *name, *help;
+		uint64_t v;
+	} m[] = {
+		{ "rcsgw_rcs_standalone_sent_pager_total", "Standalone messages sent in pager mode (MESSAGE).", s.sent_pager },
+		{ "rcsgw_rcs_standalone_sent_large_total", "Standalone messages sent in large-message mode (MSRP session).", s.sent_large },
+		{ "rcsgw_rcs_standalone_delivered_total", "Standalone messages the network or the device took (message.sent).", s.delivered },
+		{ "rcsgw_rcs_standalone_failed_total", "Standalone messages that failed (message.failed).", s.failed },
+		{ "rcsgw_rcs_standalone_received_total", "MESSAGEs for rcsgw itself published as message.received.", s.received },
+		{ "rcsgw_rcs_standalone_imdn_sent_total", "Delivery notifications sent back in pager mode.", s.imdn_sent },
+	};
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		api_metrics_family(o, m[i].name, "counter", m[i].help);
+		api_metrics_sample(o, m[i].name, NULL, (double)m[i].v);
+	}
+}
+
 static int sip_ready(void *arg)
 {
 	(void)arg;
@@ -359,6 +384,8 @@ static void shutdown_msrp(void)
 	}
 	gw_page_shared_free(app.page);
 	app.page = NULL;
+	gw_pager_shared_free(app.pager);
+	app.pager = NULL;
 	gw_ua_shared_free(app.ua);
 	app.ua = NULL;
 	free(app.w);
@@ -612,6 +639,11 @@ int main(int argc, char **argv)
 		CM_ERR("gateway: %s", err);
 		goto out;
 	}
+	if (gw_ua_enabled(app.ua) && !(app.pager = gw_pager_shared_new(&cfg, app.ua,
+								       api_event_publish))) {
+		CM_ERR("rcs: out of memory");
+		goto out;
+	}
 	app.n = eng_nworkers(e);
 	app.w = calloc(app.n, sizeof(*app.w));
 	if (!app.w || eng_start(e, worker_init, NULL) < 0) {
@@ -643,6 +675,7 @@ int main(int argc, char **argv)
 	CM_INFO("ua: %s", gw_ua_enabled(app.ua) ? "on (REST /v1/sessions, inbound INVITEs with "
 		"MSRP)" : "off (ua.enabled = false)");
 	api_sessions_register(app.ua);
+	api_sessions_set_pager(app.pager);
 	api_gateway_register(app.page, app.ua);
 	api_caps_register(gw_ua_enabled(app.ua) ? caps_at : NULL, app.n,
 			  (unsigned)cfg.rcs.capability_timeout_ms);
@@ -664,6 +697,8 @@ int main(int argc, char **argv)
 	api_metrics_register_worker(ua_metrics, sizeof(ua_metrics) / sizeof(ua_metrics[0]),
 				    ua_collect, NULL);
 	api_status_register("sip", sip_ready, NULL);
+	if (app.pager)
+		api_metrics_register(pager_emit, NULL);
 	if (gw_ua_enabled(app.ua))
 		api_metrics_register_worker(caps_metrics,
 					    sizeof(caps_metrics) / sizeof(caps_metrics[0]),

@@ -94,6 +94,8 @@ struct gw_ua_shared {
 	eng_tls_ctx *tls_client;       /* TLS toward servers (verified against sip.tls_ca) */
 	struct gw_ua_hooks hooks;      /* the page-mode gateway's, when it runs */
 	void *hooks_arg;
+	gw_ua_pager_fn pager;          /* MESSAGEs for rcsgw itself (gw_pager.c) */
+	void *pager_arg;
 	_Atomic(struct gw_ua *) *workers;
 	_Atomic int ports[3];          /* udp, tcp, tls: worker 0's first listener */
 };
@@ -321,7 +323,7 @@ static uint32_t rand32(void)
 
 /* A random (version 4) UUID, RFC 4122 §4.4, as OMA CPM wants for Conversation-ID and
  * Contribution-ID. */
-static void uuid4(char out[37])
+void gw_ua_uuid(char out[37])
 {
 	unsigned char b[16];
 	for (int i = 0; i < 16; i += 4) {
@@ -1747,9 +1749,17 @@ static cm_slice contact_for(const struct gw_sess *s, const struct sip_dest *d, c
 }
 
 /* The application's extra headers of <s> ("Name: value" lines) appended to <h>. */
+static unsigned hdr_lines(const char *p, struct sip_hdr *h, unsigned n, unsigned max);
+
 static unsigned app_headers(const struct gw_sess *s, struct sip_hdr *h, unsigned n, unsigned max)
 {
-	const char *p = s->hdrs;
+	return hdr_lines(s->hdrs, h, n, max);
+}
+
+/* The "Name: value\n" lines of <p> (may be NULL) appended to <h> from index <n>, up to <max>
+ * headers. The new count. */
+static unsigned hdr_lines(const char *p, struct sip_hdr *h, unsigned n, unsigned max)
+{
 	while (p && *p && n < max) {
 		const char *e = strchr(p, '\n'), *c = strchr(p, ':');
 		size_t len = e ? (size_t)(e - p) : strlen(p);
@@ -2601,12 +2611,19 @@ static void on_request(void *arg, struct sip_txn *st, const struct sip_msg *req,
 	case SIP_M_CANCEL:
 		in_cancel(ua, st);
 		return;
-	case SIP_M_MESSAGE:
+	case SIP_M_MESSAGE: {
+		struct sip_uri ru;
+		if (!in_dialog && ua->sh->pager && sip_uri_parse(req->ruri, &ru) == 0 &&
+		    gw_ua_is_self(ua, &ru)) { /* standalone messaging: for the applications */
+			ua->sh->pager(ua->sh->pager_arg, ua, st, req, src);
+			return;
+		}
 		if (!in_dialog && ua->sh->hooks.message) {
 			ua->sh->hooks.message(ua->sh->hooks_arg, ua, st, req, src);
 			return;
 		}
 		break;
+	}
 	case SIP_M_OPTIONS: { /* RCC.07 capability discovery: our Contact says what we have */
 		char host[300], contact[CONTACT_MAX];
 		local_host(ua, src, 0, 1, host, sizeof(host));
@@ -3026,7 +3043,7 @@ static int msgreq_send(struct gw_ua *ua, size_t len, const struct sip_dest *d,
  * with <body> of <ctype> (NULL: none); its final status to <done> or, with the response,
  * to <done_resp>. gw_ua_send_message()'s returns. */
 static int out_request(struct gw_ua *ua, const char *method, const char *from, const char *to,
-		       const char *ctype, const void *body, size_t len,
+		       const char *ctype, const void *body, size_t len, const char *extra,
 		       void (*done)(void *arg, int status),
 		       void (*done_resp)(void *arg, int status, const struct sip_msg *resp),
 		       void *arg)
@@ -3054,10 +3071,11 @@ static int out_request(struct gw_ua *ua, const char *method, const char *from, c
 	snprintf(tov, sizeof(tov), "<%s>", to);
 	snprintf(callid, sizeof(callid), "m%08x%08x@rcsgw", rand32(), rand32());
 	snprintf(cseq, sizeof(cseq), "1 %s", method);
-	struct sip_hdr h[12];
+	struct sip_hdr h[24];
 	unsigned n = 0;
 	n = head_hdrs(ua, h, n, sl(via), route, sizeof(route), sl(fromv), sl(tov), sl(callid),
 		      sl(cseq));
+	n = hdr_lines(extra, h, n, 20);
 	if (ua->sh->user_agent[0])
 		h[n++] = (struct sip_hdr){ SIP_H_USER_AGENT, CM_SLICE_NULL, sl(ua->sh->user_agent) };
 	if (!strcmp(method, "OPTIONS")) {
@@ -3083,13 +3101,26 @@ int gw_ua_send_message(struct gw_ua *ua, const char *from, const char *to, const
 		       const void *body, size_t len, void (*done)(void *arg, int status),
 		       void *arg)
 {
-	return out_request(ua, "MESSAGE", from, to, ctype, body, len, done, NULL, arg);
+	return out_request(ua, "MESSAGE", from, to, ctype, body, len, NULL, done, NULL, arg);
+}
+
+int gw_ua_send_message_ex(struct gw_ua *ua, const char *from, const char *to, const char *ctype,
+			  const void *body, size_t len, const char *extra,
+			  void (*done)(void *arg, int status, const struct sip_msg *resp), void *arg)
+{
+	return out_request(ua, "MESSAGE", from, to, ctype, body, len, extra, NULL, done, arg);
+}
+
+void gw_ua_set_pager(struct gw_ua_shared *sh, gw_ua_pager_fn fn, void *arg)
+{
+	sh->pager = fn;
+	sh->pager_arg = arg;
 }
 
 int gw_ua_options(struct gw_ua *ua, const char *to,
 		  void (*done)(void *arg, int status, const struct sip_msg *resp), void *arg)
 {
-	return out_request(ua, "OPTIONS", NULL, to, NULL, NULL, 0, NULL, done, arg);
+	return out_request(ua, "OPTIONS", NULL, to, NULL, NULL, 0, NULL, NULL, done, arg);
 }
 
 int gw_ua_report_failure(struct gw_ua *ua, const char *id, const char *message_id, uint64_t len,
@@ -3217,7 +3248,7 @@ static int create(struct gw_ua *ua, const struct gw_ua_new *n, const struct gw_u
 		char u[37];
 		if (has_hdr_line(hdrs, ids[i]))
 			continue;
-		uuid4(u);
+		gw_ua_uuid(u);
 		int w = snprintf(hdrs + o, sizeof(hdrs) - o, "%s: %s\n", ids[i], u);
 		if (w < 0 || (size_t)w >= sizeof(hdrs) - o)
 			return fail_msg(msg, len, 400, "field 'headers' is too large");

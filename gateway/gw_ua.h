@@ -92,6 +92,10 @@ struct gw_ua_new {
 	unsigned nhdrs;
 };
 
+/* A random (version 4) UUID, RFC 4122 §4.4 (OMA CPM Conversation-ID, Contribution-ID). Any
+ * thread. */
+void gw_ua_uuid(char out[37]);
+
 /* Mints a session id for worker <worker> into <id>. 0 or -errno. Any thread. */
 int gw_ua_mint(unsigned worker, char id[GW_UA_ID_LEN + 1]);
 
@@ -207,6 +211,19 @@ int gw_ua_create_owned(struct gw_ua *ua, const struct gw_ua_new *n, const struct
 int gw_ua_send_message(struct gw_ua *ua, const char *from, const char *to, const char *ctype,
 		       const void *body, size_t len, void (*done)(void *arg, int status),
 		       void *arg);
+/* gw_ua_send_message() with <extra> header lines ("Name: value\n"..., NULL: none) and the
+ * final response (NULL when none came: 408, 503) to <done>. Same returns. */
+int gw_ua_send_message_ex(struct gw_ua *ua, const char *from, const char *to, const char *ctype,
+			  const void *body, size_t len, const char *extra,
+			  void (*done)(void *arg, int status, const struct sip_msg *resp), void *arg);
+
+/* Who takes the MESSAGEs outside dialogs whose Request-URI is rcsgw itself (standalone
+ * messages for the applications, gw_pager.c), before the gateway's hook: it answers them
+ * through <st>. Set before the workers start. */
+typedef void (*gw_ua_pager_fn)(void *arg, struct gw_ua *ua, struct sip_txn *st,
+			       const struct sip_msg *req, const struct sip_dest *src);
+void gw_ua_set_pager(struct gw_ua_shared *sh, gw_ua_pager_fn fn, void *arg);
+
 /* Sends an OPTIONS (capability discovery, RCC.07 §2.6) from sip:rcsgw@us, with our feature
  * tags in its Contact, to <to> (as gw_ua_send_message() routes); <done>(<arg>, status, the
  * final response or NULL when none came: 408, 503). Same returns. */

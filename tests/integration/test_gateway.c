@@ -327,16 +327,29 @@ Test(gateway, inactivity_ends_the_session)
 	free(f);
 }
 
-Test(gateway, messages_for_rcsgw_itself_are_refused)
+/* A MESSAGE for rcsgw itself is not converted (no session, no INVITE): it is a standalone
+ * message for the applications (gw_pager.c), answered 200. */
+Test(gateway, messages_for_rcsgw_itself_are_not_converted)
 {
 	start(NULL);
 	char remote[64], to_host[64];
 	snprintf(remote, sizeof(remote), HOST ":%d", g.sip);
 	snprintf(to_host, sizeof(to_host), HOST ":%d", g.sip);
-	const char *keys[] = { "-s", "gw", "$to_host", to_host, "$expect_code", "404", NULL };
+	const char *keys[] = { "-s", "gw", "$to_host", to_host, "$expect_code", "200", NULL };
 	pid_t p = sipp_start("uac_message.xml", remote, 0, keys, g.dir_client, NULL);
 	cr_assert(p > 0);
-	cr_assert_eq(sipp_wait(p, 10000), 0, "gateway.reject_code");
+	cr_assert_eq(sipp_wait(p, 10000), 0, "not answered 200");
+	char data[4096];
+	cr_assert_eq(sse_next_event(&g.sse, "message.received", "\"mode\":\"pager\"", data,
+				    sizeof(data), 5000), 0, "no message.received");
+	char *resp = NULL;
+	int st = 0;
+	cr_assert_eq(http_request(HOST, g.api, "GET", "/v1/gateway/sessions", NULL, NULL, &st, NULL,
+				  &resp, 5000), 0);
+	json_t *j = json_loads(resp ? resp : "", 0, NULL);
+	free(resp);
+	cr_expect_eq(json_array_size(json_object_get(j, "sessions")), 0, "no pair");
+	json_decref(j);
 }
 
 Test(gateway, a_message_the_page_mode_user_refuses_is_a_failure_report)

@@ -562,3 +562,165 @@ Test(rcs_caps, options_answer_services_cached_then_refreshed)
 	json_decref(caps("sip:someone@unresolvable.invalid", NULL, 502));
 	json_decref(caps("sip:a@127.0.0.1", "?refresh=maybe", 400));
 }
+
+/* ---- standalone messaging (RCC.07 §3.2: pager and large-message modes) ------------------- */
+
+TestSuite(rcs_standalone, .init = ufx_up, .fini = ufx_down, .timeout = 60);
+
+static json_t *standalone(const char *to, const char *extra, int want)
+{
+	char *body = NULL;
+	json_t *r = NULL;
+	cr_assert_gt(asprintf(&body, "{\"from\":\"sip:bot@" HOST "\",\"to\":\"%s\"%s}", to, extra),
+		     0);
+	int st = ufx_api("POST", "/v1/messages", body, &r, NULL);
+	cr_assert_eq(st, want, "POST /v1/messages %.200s: %d", body, st);
+	free(body);
+	return r;
+}
+
+Test(rcs_standalone, pager_mode_message_in_cpim_and_its_outcome)
+{
+	ufx_need_sipp();
+	char to[64], v[512];
+	snprintf(to, sizeof(to), "sip:phone@" HOST ":%d", ufx.uas_port);
+	ufx.sipp = sipp_start("uas_message.xml", NULL, ufx.uas_port, NULL, ufx.logdir, NULL);
+	cr_assert(ufx.sipp > 0);
+	json_t *r = standalone(to, ",\"content_type\":\"text/plain\",\"body\":\"one-off\","
+			       "\"disposition_notification\":[\"positive-delivery\"],"
+			       "\"conversation_id\":\"conv-sa-1\"", 202);
+	char mid[64];
+	snprintf(mid, sizeof(mid), "%s", ufx_jstr(r, "message_id"));
+	cr_expect_str_eq(ufx_jstr(r, "mode"), "pager");
+	json_decref(r);
+	json_t *ev = ufx_event("message.sent", NULL, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "message_id"), mid);
+	cr_expect_str_eq(ufx_jstr(ev, "mode"), "pager");
+	cr_expect_eq(json_integer_value(json_object_get(ev, "sip_code")), 200);
+	json_decref(ev);
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "message_ctype=(.*)", v, sizeof(v), 3000), 0);
+	cr_expect_str_eq(v, "message/cpim");
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "message_accept_contact=(.*)", v, sizeof(v), 3000), 0);
+	cr_expect(strstr(v, "oma.cpm.msg"), "the standalone-message ICSI: %s", v);
+	char re[96];
+	snprintf(re, sizeof(re), "(imdn.Message-ID: %s)", mid);
+	cr_expect_geq(sipp_log_wait(ufx.logdir, re, v, sizeof(v), 3000), 0, "its CPIM names it");
+	cr_expect_geq(sipp_log_wait(ufx.logdir, "(imdn.Disposition-Notification: positive-delivery)",
+				    v, sizeof(v), 3000), 0);
+	ufx_sipp_done(0);
+
+	/* a device that does not exist */
+	ufx.sipp = sipp_start("uas_message.xml", NULL, ufx.uas_port,
+			      (const char *[]){ "$answer_code", "404", NULL }, ufx.logdir, NULL);
+	r = standalone(to, ",\"content_type\":\"text/plain\",\"body\":\"lost\",\"mode\":\"pager\"", 202);
+	json_decref(r);
+	ev = ufx_event("message.failed", NULL, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "reason"), "sip");
+	cr_expect_eq(json_integer_value(json_object_get(ev, "sip_code")), 404);
+	json_decref(ev);
+	ufx_sipp_done(0);
+	/* refusals */
+	json_decref(standalone(to, ",\"content_type\":\"text/plain\"", 400));
+	json_decref(standalone(to, ",\"content_type\":\"text/plain\",\"body\":\"x\",\"mode\":\"fast\"",
+			       400));
+	json_decref(standalone("nope", ",\"content_type\":\"text/plain\",\"body\":\"x\"", 400));
+	json_decref(standalone("sip:a@host.invalid", ",\"content_type\":\"text/plain\",\"body\":\"x\"",
+			       502));
+}
+
+Test(rcs_standalone, large_message_mode_is_a_session_of_its_own)
+{
+	ufx_need_sipp();
+	char *to = ufx_start_uas("uas_rcs.xml", NULL);
+	char big[4096], extra[4200];
+	memset(big, 'L', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(extra, sizeof(extra), ",\"content_type\":\"text/plain\",\"body\":\"%s\"", big);
+	json_t *r = standalone(to, extra, 202);
+	cr_expect_str_eq(ufx_jstr(r, "mode"), "large", "over 1300 bytes: auto takes large");
+	char mid[64];
+	snprintf(mid, sizeof(mid), "%s", ufx_jstr(r, "message_id"));
+	json_decref(r);
+	char v[512];
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "invite_accept_contact=(.*)", v, sizeof(v), 3000), 0);
+	cr_expect(strstr(v, "oma.cpm.largemsg"), "the large-message ICSI: %s", v);
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	ufx_ml_accept(&c, 5000);
+	ufx_read_send(&c, f); /* the binding SEND */
+	char from_path[256];
+	snprintf(from_path, sizeof(from_path), "%s", mc_header(f, "From-Path"));
+	ufx_read_send(&c, f);
+	cr_assert_str_eq(mc_header(f, "Content-Type"), "message/cpim");
+	cr_expect_str_eq(mc_header(f, "Success-Report"), "yes");
+	cr_expect_str_eq(mc_header(f, "Message-ID"), mid);
+	struct rcs_cpim_msg m;
+	cr_assert_eq(rcs_cpim_parse(f->body, f->body_len, &m), 0);
+	cr_expect_eq(m.body.len, sizeof(big) - 1);
+	/* the device's success report: the message is sent, the session ends (BYE) */
+	char rep[1024];
+	int rn = snprintf(rep, sizeof(rep),
+			  "MSRP rep9 REPORT\r\nTo-Path: %s\r\nFrom-Path: msrp://" HOST
+			  ":%d/phone1sid;tcp\r\nMessage-ID: %s\r\nByte-Range: 1-%zu/%zu\r\n"
+			  "Status: 000 200 OK\r\n-------rep9$\r\n", from_path, ufx.ml_port, mid,
+			  f->body_len, f->body_len);
+	cr_assert_eq(mc_send_raw(&c, rep, (size_t)rn), 0);
+	json_t *ev = ufx_event("message.sent", NULL, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "message_id"), mid);
+	cr_expect_str_eq(ufx_jstr(ev, "mode"), "large");
+	cr_expect_eq(json_integer_value(json_object_get(ev, "msrp_status")), 200);
+	json_decref(ev);
+	ufx_sipp_done(0); /* it got its BYE */
+	mc_close(&c);
+	free(f);
+}
+
+Test(rcs_standalone, a_message_for_rcsgw_is_an_event_and_gets_its_delivery_imdn)
+{
+	ufx_need_sipp();
+	/* the sender's own UAS, where the IMDN goes */
+	int back = ufx.uas_port;
+	ufx.sipp = sipp_start("uas_message.xml", NULL, back, NULL, ufx.logdir, NULL);
+	cr_assert(ufx.sipp > 0);
+	char remote[64], to_host[64], from_host[64], dir[256];
+	snprintf(remote, sizeof(remote), HOST ":%d", ufx.sip);
+	snprintf(to_host, sizeof(to_host), HOST ":%d", ufx.sip);
+	snprintf(from_host, sizeof(from_host), HOST ":%d", back);
+	static const char cpim[] =
+		"From: <sip:legacy@" HOST ">\r\n"
+		"To: <sip:rcsgw@" HOST ">\r\n"
+		"NS: imdn <urn:ietf:params:imdn>\r\n"
+		"imdn.Message-ID: sa-in-0001\r\n"
+		"DateTime: 2026-11-26T12:00:00.000Z\r\n"
+		"imdn.Disposition-Notification: positive-delivery\r\n"
+		"\r\n"
+		"Content-Type: text/plain\r\n"
+		"\r\n"
+		"hello gateway";
+	cr_assert_eq(sipp_logdir_new(dir, sizeof(dir)), 0);
+	const char *keys[] = { "-s", "rcsgw", "$to_host", to_host, "$from_host", from_host,
+			       "$from_user", "legacy", "$ctype", "message/cpim", "$body", cpim,
+			       "$expect_code", "200", NULL };
+	pid_t p = sipp_start("uac_message.xml", remote, 0, keys, dir, NULL);
+	cr_assert(p > 0);
+	int rc = sipp_wait(p, 10000);
+	if (rc)
+		sipp_log_report(dir, "client");
+	sipp_logdir_remove(dir);
+	cr_assert_eq(rc, 0, "the MESSAGE was not answered 200");
+	json_t *ev = ufx_event("message.received", NULL, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "mode"), "pager");
+	cr_expect_str_eq(ufx_jstr(ev, "message_id"), "sa-in-0001");
+	cr_expect_str_eq(ufx_jstr(ev, "body"), "hello gateway");
+	cr_expect(strstr(ufx_jstr(ev, "from"), "sip:legacy@") == ufx_jstr(ev, "from"));
+	cr_expect_str_eq(ufx_jstr(ev, "delivery_notification"), "sent");
+	json_decref(ev);
+	char v[512];
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "message_ctype=(.*)", v, sizeof(v), 5000), 0,
+		      "no IMDN came back");
+	cr_expect_str_eq(v, "message/cpim");
+	cr_expect_geq(sipp_log_wait(ufx.logdir, "(<delivered/>)", v, sizeof(v), 3000), 0);
+	cr_expect_geq(sipp_log_wait(ufx.logdir, "(<message-id>sa-in-0001</message-id>)", v,
+				    sizeof(v), 3000), 0);
+	ufx_sipp_done(0);
+}

@@ -1,0 +1,416 @@
+/* gw_pager.c — RCS standalone messaging: pager mode and large-message mode (gw_pager.h). */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway/gw_pager.h"
+#include "rcs/rcs_msg.h"
+#include "sip/sip_hdr.h"
+#include "sip/sip_parse.h"
+#include "sip/sip_txn.h"
+
+/* OMA CPM ICSIs (RCC.07 §3.2): what the addressee's device must have */
+#define ICSI_MSG "*;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.msg\""
+#define ICSI_LARGE "*;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.largemsg\""
+#define LARGE_GUARD_MS 60000       /* a large message's session with no outcome by then ends */
+
+struct gw_pager_shared {
+	gw_publish_fn publish;
+	int dn_auto;
+	struct {
+		_Atomic uint64_t sent_pager, sent_large, delivered, failed, received, imdn_sent;
+	} st;
+};
+
+static cm_slice sl(const char *s)
+{
+	return (cm_slice){ s, strlen(s) };
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+#define COUNT(sh, f) atomic_fetch_add_explicit(&(sh)->st.f, 1, memory_order_relaxed)
+
+/* Publishes <ev> (taken) as <type>. */
+static void publish(struct gw_pager_shared *sh, const char *type, json_t *ev)
+{
+	if (!ev)
+		return;
+	json_object_set_new(ev, "type", json_string(type));
+	if (sh->publish)
+		sh->publish(ev);
+	else
+		json_decref(ev);
+}
+
+/* The outcome of a message we sent. */
+static void outcome(struct gw_pager_shared *sh, const char *message_id, const char *mode,
+		    const char *to, int ok, const char *reason, const char *code_name, int code)
+{
+	json_t *ev = json_pack("{s:s, s:s, s:s}", "message_id", message_id, "mode", mode, "to", to);
+	if (!ev)
+		return;
+	if (code_name)
+		json_object_set_new(ev, code_name, json_integer(code));
+	if (!ok)
+		json_object_set_new(ev, "reason", json_string(reason));
+	if (ok)
+		COUNT(sh, delivered);
+	else
+		COUNT(sh, failed);
+	publish(sh, ok ? "message.sent" : "message.failed", ev);
+}
+
+/* ---- pager mode ------------------------------------------------------------------------------ */
+
+struct pager_out {
+	struct gw_pager_shared *sh;
+	char id[MSRP_ID_MSGID_LEN + 1];
+	char to[];
+};
+
+static void pager_done(void *arg, int status, const struct sip_msg *resp)
+{
+	struct pager_out *p = arg;
+	(void)resp;
+	outcome(p->sh, p->id, "pager", p->to, status >= 200 && status < 300, "sip", "sip_code",
+		status);
+	free(p);
+}
+
+/* The CPM headers of a standalone message: its ICSI, a Conversation-ID, a Contribution-ID. */
+static int cpm_headers(const char *icsi, const char *conv, char *out, size_t cap)
+{
+	char c1[37], c2[37];
+	gw_ua_uuid(c1);
+	gw_ua_uuid(c2);
+	int n = snprintf(out, cap, "Accept-Contact: %s\nConversation-ID: %s\nContribution-ID: %s\n",
+			 icsi, conv ? conv : c1, c2);
+	return n > 0 && (size_t)n < cap ? 0 : -ENOSPC;
+}
+
+/* ---- large-message mode ------------------------------------------------------------------------ */
+
+struct large_out {
+	struct gw_pager_shared *sh;
+	struct gw_ua *ua;
+	char sid[GW_UA_ID_LEN + 1];
+	char id[MSRP_ID_MSGID_LEN + 1];
+	int creating, over_early, reported;
+	eng_timer guard;
+	char to[];
+};
+
+static void l_up(void *arg, const char *id)
+{
+	(void)arg;
+	(void)id;
+}
+
+static void l_over(void *arg, const char *id, int failed, int sip_code, const char *reason)
+{
+	struct large_out *l = arg;
+	(void)id;
+	(void)failed;
+	(void)reason;
+	eng_timer_cancel(&l->guard);
+	if (!l->reported)
+		outcome(l->sh, l->id, "large", l->to, 0, sip_code ? "sip" : "no_report", "sip_code",
+			sip_code);
+	if (l->creating) { /* inside gw_ua_create_owned: gw_pager_send frees it */
+		l->over_early = 1;
+		return;
+	}
+	free(l);
+}
+
+static void l_message(void *arg, const char *id, const struct msrp_reasm_msg *m)
+{
+	(void)arg;
+	(void)id;
+	(void)m; /* a large-message session carries one message, ours */
+}
+
+static void l_report(void *arg, const char *id, const char *message_id, int status)
+{
+	struct large_out *l = arg;
+	char msg[128];
+	if (strcmp(message_id, l->id) || l->reported)
+		return;
+	l->reported = 1;
+	outcome(l->sh, l->id, "large", l->to, status == 200, "msrp", "msrp_status", status);
+	gw_ua_end(l->ua, id, msg, sizeof(msg)); /* its job is done: BYE */
+}
+
+static void l_guard(eng_timer *t)
+{
+	struct large_out *l = t->arg;
+	char msg[128];
+	gw_ua_end(l->ua, l->sid, msg, sizeof(msg)); /* l_over says no_report */
+}
+
+static const struct gw_ua_owner large_owner = {
+	.up = l_up, .over = l_over, .message = l_message, .report = l_report,
+};
+
+static int send_large(struct gw_pager_shared *sh, struct gw_ua *ua, struct gw_pager_msg *m,
+		      char *msg, size_t len)
+{
+	char hdrs[512];
+	size_t tl = strlen(m->to) + 1;
+	struct large_out *l = calloc(1, sizeof(*l) + tl);
+	if (!l)
+		return snprintf(msg, len, "out of memory"), 503;
+	l->sh = sh;
+	l->ua = ua;
+	memcpy(l->to, m->to, tl);
+	memcpy(l->id, m->message_id, sizeof(l->id));
+	eng_timer_init(&l->guard, l_guard, l);
+	if (cpm_headers(ICSI_LARGE, m->conversation_id, hdrs, sizeof(hdrs)) < 0) {
+		free(l);
+		return snprintf(msg, len, "field 'conversation_id' is too long"), 400;
+	}
+	/* the headers as the session's application headers: "Name: value" pairs */
+	struct gw_ua_new n = { .from = m->from, .to = m->to, .types = { RCS_CT_CPIM }, .ntypes = 1 };
+	char *p = hdrs;
+	while (*p && n.nhdrs < 3) {
+		char *e = strchr(p, '\n'), *c = strchr(p, ':');
+		*e = '\0';
+		*c = '\0';
+		n.hdr_names[n.nhdrs] = p;
+		n.hdr_values[n.nhdrs++] = c + 2;
+		p = e + 1;
+	}
+	if (gw_ua_mint(gw_ua_index(ua), n.id) < 0) {
+		free(l);
+		return snprintf(msg, len, "no randomness"), 503;
+	}
+	memcpy(l->sid, n.id, sizeof(l->sid));
+	l->creating = 1;
+	int rc = gw_ua_create_owned(ua, &n, &large_owner, l, msg, len);
+	l->creating = 0;
+	if (rc || l->over_early) {
+		int code = rc ? rc : 0;
+		free(l);
+		return code; /* over early: the event says why; the API answered 202 */
+	}
+	struct gw_ua_msg um = {
+		.content_type = m->content_type, .body = m->body, .len = m->len,
+		.success_report = 1, .failure_report = 1, .cpim = 1, .dn = m->dn,
+		.subject = m->subject,
+	};
+	memcpy(um.message_id, m->message_id, sizeof(um.message_id));
+	if ((rc = gw_ua_send(ua, l->sid, &um, msg, len)) != 0) {
+		char m2[64];
+		gw_ua_end(ua, l->sid, m2, sizeof(m2)); /* l_over frees it */
+		return rc;
+	}
+	eng_timer_arm(gw_ua_worker(ua), &l->guard, LARGE_GUARD_MS);
+	return 0;
+}
+
+/* ---- sending ---------------------------------------------------------------------------------- */
+
+int gw_pager_send(struct gw_pager_shared *sh, struct gw_ua *ua, struct gw_pager_msg *m,
+		  char *msg, size_t len)
+{
+	if (!m->message_id[0] && msrp_id_message(m->message_id, sizeof(m->message_id)) < 0)
+		return snprintf(msg, len, "no randomness"), 503;
+	/* what the addressee gets in pager mode: CPIM from us to it (RCC.07 §3.2.1) */
+	struct rcs_msg_out o = {
+		.from = sl(m->from), .to = sl(m->to), .message_id = sl(m->message_id), .dn = m->dn,
+		.subject = m->subject ? sl(m->subject) : CM_SLICE_NULL,
+		.content_type = sl(m->content_type), .body = m->body, .len = m->len,
+		.now_ms = (long long)wall_ms(),
+	};
+	char *cpim = NULL;
+	long cl = rcs_msg_wrap(&o, &cpim);
+	if (cl < 0)
+		return snprintf(msg, len, "the CPIM envelope cannot hold these values"),
+		       cl == -ENOMEM ? 503 : 400;
+	m->used = m->mode == GW_PAGER_AUTO ? (cl <= GW_PAGER_MAX ? GW_PAGER_PAGER : GW_PAGER_LARGE)
+					   : m->mode;
+	if (m->used == GW_PAGER_LARGE) {
+		free(cpim);
+		int rc = send_large(sh, ua, m, msg, len);
+		if (rc == 0)
+			COUNT(sh, sent_large);
+		return rc;
+	}
+	char hdrs[512];
+	size_t tl = strlen(m->to) + 1;
+	struct pager_out *p = malloc(sizeof(*p) + tl);
+	int rc = -ENOMEM;
+	if (p && cpm_headers(ICSI_MSG, m->conversation_id, hdrs, sizeof(hdrs)) == 0) {
+		p->sh = sh;
+		memcpy(p->id, m->message_id, sizeof(p->id));
+		memcpy(p->to, m->to, tl);
+		rc = gw_ua_send_message_ex(ua, m->from, m->to, RCS_CT_CPIM, cpim, (size_t)cl, hdrs,
+					   pager_done, p);
+	} else if (p) {
+		rc = -E2BIG;
+	}
+	free(cpim);
+	if (rc < 0) {
+		free(p);
+		switch (rc) {
+		case -EHOSTUNREACH:
+			return snprintf(msg, len, "no route to 'to' (not an IP address and no "
+				       "sip.outbound_proxy)"), 502;
+		case -ENOSPC:
+			return snprintf(msg, len, "too large for a MESSAGE (sip.max_message): "
+				       "use mode \"large\""), 413;
+		case -EINVAL:
+		case -E2BIG:
+			return snprintf(msg, len, "field 'to' or 'conversation_id' cannot be "
+				       "carried"), 400;
+		default:
+			return snprintf(msg, len, "the SIP layer is full: retry later"), 503;
+		}
+	}
+	COUNT(sh, sent_pager);
+	return 0;
+}
+
+/* ---- receiving --------------------------------------------------------------------------------- */
+
+static void respond(struct sip_txn *st, int code)
+{
+	char tag[20];
+	char u[37];
+	gw_ua_uuid(u);
+	int n = snprintf(tag, sizeof(tag), "p%.8s", u);
+	sip_txn_respond(st, code, CM_SLICE_NULL, (cm_slice){ tag, (size_t)n }, NULL, 0,
+			CM_SLICE_NULL);
+}
+
+static void imdn_done(void *arg, int status, const struct sip_msg *resp)
+{
+	(void)arg;
+	(void)status;
+	(void)resp; /* a notification's own fate is not reported */
+}
+
+/* The URI of header <id> of <req> into <out> (NUL-terminated): 0 or -1. */
+static int uri_of(const struct sip_msg *req, enum sip_hid id, char *out, size_t cap)
+{
+	struct sip_addr a;
+	if (sip_addr_parse(sip_msg_hdr(req, id), &a) < 0 || !a.uri.len || a.uri.len >= cap)
+		return -1;
+	memcpy(out, a.uri.p, a.uri.len);
+	out[a.uri.len] = '\0';
+	return 0;
+}
+
+/* A MESSAGE for rcsgw itself (gw_ua_pager_fn). */
+static void on_page(void *arg, struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *req,
+		    const struct sip_dest *src)
+{
+	struct gw_pager_shared *sh = arg;
+	char from[GW_UA_MAX_URI], to[GW_UA_MAX_URI];
+	cm_slice ct = sip_msg_hdr(req, SIP_H_CONTENT_TYPE);
+	(void)src;
+	if (!req->body.len || !ct.len || uri_of(req, SIP_H_FROM, from, sizeof(from)) < 0 ||
+	    uri_of(req, SIP_H_TO, to, sizeof(to)) < 0) {
+		respond(st, 400); /* no body with a type, or no usable From/To */
+		return;
+	}
+	struct rcs_msg_in *in = malloc(sizeof(*in));
+	if (!in) {
+		respond(st, 503);
+		return;
+	}
+	respond(st, 200);
+	rcs_msg_parse(ct, req->body.p, req->body.len, in);
+	json_t *ev;
+	const char *type = "message.received";
+	char callid[128];
+	cm_slice cid = sip_msg_hdr(req, SIP_H_CALL_ID);
+	snprintf(callid, sizeof(callid), "%.*s", (int)cid.len, cid.p);
+	switch (in->kind) {
+	case RCS_IN_IMDN:
+		ev = rcs_msg_imdn_event(in, &type);
+		break;
+	case RCS_IN_COMPOSING:
+		ev = rcs_msg_composing_event(in);
+		type = "composing";
+		break;
+	default:
+		ev = rcs_msg_event(in, callid);
+		COUNT(sh, received);
+		break;
+	}
+	if (ev) {
+		json_object_set_new(ev, "mode", json_string("pager"));
+		json_object_set_new(ev, "from", json_string(from));
+		json_object_set_new(ev, "to", json_string(to));
+	}
+	if (in->kind == RCS_IN_MESSAGE && in->wrapped && in->imdn_id.len &&
+	    (in->dn & RCS_DN_POSITIVE_DELIVERY) && sh->dn_auto) {
+		/* RFC 5438 §7.2.1.1 in pager mode: a MESSAGE back to the sender */
+		struct rcs_imdn n = { .kind = RCS_IMDN_DELIVERY, .status = RCS_IMDN_DELIVERED };
+		char nid[MSRP_ID_MSGID_LEN + 1], *body = NULL;
+		cm_slice dt = in->datetime;
+		char dtb[32];
+		if (!dt.len) {
+			rcs_cpim_datetime((long long)wall_ms(), dtb);
+			dt = sl(dtb);
+		}
+		long bl = -EINVAL;
+		if (in->imdn_id.len <= RCS_IMDN_ID_MAX && dt.len <= RCS_IMDN_DT_MAX &&
+		    strlen(to) <= RCS_IMDN_URI_MAX && msrp_id_message(nid, sizeof(nid)) > 0) {
+			memcpy(n.message_id, in->imdn_id.p, in->imdn_id.len);
+			memcpy(n.datetime, dt.p, dt.len);
+			memcpy(n.recipient_uri, to, strlen(to) + 1);
+			bl = rcs_msg_imdn(sl(to), sl(from), sl(nid), &n, (long long)wall_ms(), &body);
+		}
+		int rc = bl < 0 ? (int)bl
+				: gw_ua_send_message_ex(ua, to, from, RCS_CT_CPIM, body, (size_t)bl,
+							NULL, imdn_done, NULL);
+		free(body);
+		if (rc == 0)
+			COUNT(sh, imdn_sent);
+		if (ev)
+			json_object_set_new(ev, "delivery_notification",
+					    json_string(rc == 0 ? "sent" : "failed"));
+	}
+	free(in);
+	publish(sh, type, ev);
+}
+
+/* ---- set-up ------------------------------------------------------------------------------------ */
+
+struct gw_pager_shared *gw_pager_shared_new(const struct cm_config *cfg, struct gw_ua_shared *ua,
+					    gw_publish_fn pub)
+{
+	struct gw_pager_shared *sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return NULL;
+	sh->publish = pub;
+	sh->dn_auto = cfg->rcs.delivery_notifications;
+	gw_ua_set_pager(ua, on_page, sh);
+	return sh;
+}
+
+void gw_pager_shared_free(struct gw_pager_shared *sh)
+{
+	free(sh);
+}
+
+void gw_pager_stats(const struct gw_pager_shared *sh, struct gw_pager_stats *out)
+{
+	out->sent_pager = atomic_load_explicit(&sh->st.sent_pager, memory_order_relaxed);
+	out->sent_large = atomic_load_explicit(&sh->st.sent_large, memory_order_relaxed);
+	out->delivered = atomic_load_explicit(&sh->st.delivered, memory_order_relaxed);
+	out->failed = atomic_load_explicit(&sh->st.failed, memory_order_relaxed);
+	out->received = atomic_load_explicit(&sh->st.received, memory_order_relaxed);
+	out->imdn_sent = atomic_load_explicit(&sh->st.imdn_sent, memory_order_relaxed);
+}
