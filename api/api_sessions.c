@@ -609,11 +609,49 @@ static int ctype_field(struct api_req *r, const char *ct)
 	return 0;
 }
 
+/* What a message carries: "content_type" with "body" or "body_base64", or "fthttp" (an
+ * FT-over-HTTP descriptor as JSON, rcs_msg_fthttp_from_json(), written into o->body as
+ * application/vnd.gsma.rcs-ft-http+xml). 0, or -1 with a 400 answered. */
+static int content_fields(struct api_req *r, json_t *j, struct op *o, const char *body,
+			  const char *b64, const char **ctype, const void **p, size_t *len)
+{
+	json_t *ft = json_object_get(j, "fthttp");
+	if (!ft)
+		return ctype_field(r, *ctype) < 0 ? -1 : body_field(r, j, o, body, b64, p, len);
+	if (*ctype || body || b64) {
+		api_reply_error(r, 400, "field 'fthttp' goes without 'content_type', 'body' and "
+				"'body_base64'");
+		return -1;
+	}
+	struct rcs_fthttp *f = malloc(sizeof(*f));
+	char err[160] = "";
+	long n = -ENOMEM;
+	if (f && (n = rcs_msg_fthttp_from_json(ft, f, err, sizeof(err))) == 0 &&
+	    (n = rcs_fthttp_write(NULL, 0, f)) > 0 && (o->body = malloc((size_t)n + 1)))
+		n = rcs_fthttp_write(o->body, (size_t)n + 1, f);
+	else if (n > 0)
+		n = -ENOMEM;
+	free(f);
+	if (n == -ENOMEM) {
+		api_reply_error(r, 500, "out of memory");
+		return -1;
+	}
+	if (n < 0) {
+		api_reply_error(r, 400, "%s", n == -EINVAL && err[0] ? err
+					      : "field 'fthttp' cannot be written as XML");
+		return -1;
+	}
+	*ctype = RCS_CT_FTHTTP;
+	*p = o->body;
+	*len = (size_t)n;
+	return 0;
+}
+
 static void h_send(struct api_req *r)
 {
 	static const char *const fields[] = { "content_type", "body", "body_base64",
 					      "success_report", "failure_report", "message_id",
-					      "cpim", "disposition_notification", NULL };
+					      "cpim", "disposition_notification", "fthttp", NULL };
 	json_t *j = body_object(r, 0);
 	if (!j)
 		return;
@@ -632,9 +670,7 @@ static void h_send(struct api_req *r)
 	    report_field(r, j, "failure_report", &m->failure_report, &m->failure_partial) < 0 ||
 	    dn_field(r, j, &m->dn) < 0 || cpim_field(r, j, m) < 0)
 		goto done;
-	if (ctype_field(r, m->content_type) < 0)
-		goto done;
-	if (body_field(r, j, o, body, b64, &m->body, &m->len) < 0)
+	if (content_fields(r, j, o, body, b64, &m->content_type, &m->body, &m->len) < 0)
 		goto done;
 	if (mid_field(r, mid, m->message_id) < 0)
 		goto done;
@@ -720,7 +756,7 @@ static void h_standalone(struct api_req *r)
 {
 	static const char *const fields[] = { "from", "to", "content_type", "body", "body_base64",
 					      "disposition_notification", "subject", "mode",
-					      "message_id", "conversation_id", NULL };
+					      "message_id", "conversation_id", "fthttp", NULL };
 	struct op *o = op_with_body(r, OP_STANDALONE);
 	if (!o)
 		return;
@@ -734,8 +770,8 @@ static void h_standalone(struct api_req *r)
 	    opt_string(r, j, "subject", &m->subject) < 0 || opt_string(r, j, "mode", &mode) < 0 ||
 	    opt_string(r, j, "message_id", &mid) < 0 ||
 	    opt_string(r, j, "conversation_id", &m->conversation_id) < 0 ||
-	    dn_field(r, j, &m->dn) < 0 || ctype_field(r, m->content_type) < 0 ||
-	    body_field(r, j, o, body, b64, &m->body, &m->len) < 0)
+	    dn_field(r, j, &m->dn) < 0 ||
+	    content_fields(r, j, o, body, b64, &m->content_type, &m->body, &m->len) < 0)
 		goto done;
 	/* the URIs as a session's are checked */
 	struct gw_ua_new n = { .from = m->from, .to = m->to };

@@ -1,5 +1,6 @@
 /* rcs_msg.c — CPIM envelopes, IMDNs and isComposing bodies of RCS chat (rcs_msg.h). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,12 @@ void rcs_msg_parse(cm_slice ctype, const char *body, size_t len, struct rcs_msg_
 			in->bad = rc;
 		else
 			in->kind = RCS_IN_COMPOSING;
+	} else if (eq_ci(t, RCS_CT_FTHTTP)) { /* a message all the same, its descriptor read */
+		int rc = rcs_fthttp_parse(in->body.p, in->body.len, &in->ft);
+		if (rc < 0)
+			in->bad = rc;
+		else
+			in->has_ft = 1;
 	}
 }
 
@@ -346,6 +353,23 @@ static int utf8_valid(const unsigned char *p, size_t n)
 	return 1;
 }
 
+/* 1 for the types an application reads as text: text/ *, application/json and the +json and
+ * +xml suffixes (RFC 6839), which chatbot content (vnd.gsma.botmessage.v1.0+json) is. */
+static int is_texty(cm_slice t)
+{
+	static const char *const sfx[] = { "+json", "+xml" };
+	if (t.len >= 5 && !strncasecmp(t.p, "text/", 5))
+		return 1;
+	if (eq_ci(t, "application/json") || eq_ci(t, "application/xml"))
+		return 1;
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		size_t n = strlen(sfx[i]);
+		if (t.len > n && !strncasecmp(t.p + t.len - n, sfx[i], n))
+			return 1;
+	}
+	return 0;
+}
+
 json_t *rcs_msg_event(const struct rcs_msg_in *in, const char *transport_id)
 {
 	cm_slice ct = in->content_type, body = in->body;
@@ -354,7 +378,7 @@ json_t *rcs_msg_event(const struct rcs_msg_in *in, const char *transport_id)
 			       ct.p ? ct.p : "", ct.len, "size", (json_int_t)body.len);
 	if (!ev)
 		return NULL;
-	int text = ct.len >= 5 && !strncasecmp(ct.p, "text/", 5);
+	int text = is_texty(media_type(ct));
 	json_t *tb = text && utf8_valid((const unsigned char *)body.p, body.len)
 			     ? json_stringn(body.p ? body.p : "", body.len) : NULL;
 	if (tb) {
@@ -374,7 +398,117 @@ json_t *rcs_msg_event(const struct rcs_msg_in *in, const char *transport_id)
 		if (in->dn)
 			json_object_set_new(ev, "disposition_notification", rcs_msg_dn_json(in->dn));
 	}
+	if (in->has_ft)
+		json_object_set_new(ev, "fthttp", rcs_msg_fthttp_json(&in->ft));
 	return ev;
+}
+
+static json_t *ft_info_json(const struct rcs_ft_info *i)
+{
+	json_t *o = json_pack("{s:s, s:I}", "url", i->url, "size", (json_int_t)i->size);
+	if (!o)
+		return NULL;
+	if (i->name[0])
+		json_object_set_new(o, "name", json_string(i->name));
+	if (i->content_type[0])
+		json_object_set_new(o, "content_type", json_string(i->content_type));
+	if (i->until[0])
+		json_object_set_new(o, "until", json_string(i->until));
+	if (i->disposition[0])
+		json_object_set_new(o, "disposition", json_string(i->disposition));
+	if (i->playing_length)
+		json_object_set_new(o, "playing_length", json_integer(i->playing_length));
+	return o;
+}
+
+json_t *rcs_msg_fthttp_json(const struct rcs_fthttp *f)
+{
+	json_t *o = json_object();
+	if (o && f->file.present)
+		json_object_set_new(o, "file", ft_info_json(&f->file));
+	if (o && f->thumbnail.present)
+		json_object_set_new(o, "thumbnail", ft_info_json(&f->thumbnail));
+	return o;
+}
+
+/* One part of the descriptor from JSON <j> (named <what> in errors). */
+static int ft_info_from(json_t *j, struct rcs_ft_info *i, int file, const char *what, char *err,
+			size_t errlen)
+{
+	static const struct {
+		const char *key;
+		size_t off, cap;
+		int file_only;
+	} strs[] = {
+		{ "url", offsetof(struct rcs_ft_info, url), sizeof(((struct rcs_ft_info *)0)->url), 0 },
+		{ "name", offsetof(struct rcs_ft_info, name), sizeof(((struct rcs_ft_info *)0)->name), 1 },
+		{ "content_type", offsetof(struct rcs_ft_info, content_type),
+		  sizeof(((struct rcs_ft_info *)0)->content_type), 0 },
+		{ "until", offsetof(struct rcs_ft_info, until), sizeof(((struct rcs_ft_info *)0)->until), 0 },
+		{ "disposition", offsetof(struct rcs_ft_info, disposition),
+		  sizeof(((struct rcs_ft_info *)0)->disposition), 1 },
+	};
+	const char *k;
+	json_t *v;
+	if (!json_is_object(j)) {
+		snprintf(err, errlen, "field 'fthttp.%s' must be an object", what);
+		return -EINVAL;
+	}
+	json_object_foreach(j, k, v) {
+		size_t x = 0;
+		while (x < sizeof(strs) / sizeof(strs[0]) && strcmp(k, strs[x].key))
+			x++;
+		if (x < sizeof(strs) / sizeof(strs[0]) && (file || !strs[x].file_only)) {
+			const char *sv = json_string_value(v);
+			if (!sv || strlen(sv) >= strs[x].cap) {
+				snprintf(err, errlen, "field 'fthttp.%s.%s' must be a string of at most "
+					 "%zu bytes", what, k, strs[x].cap - 1);
+				return -EINVAL;
+			}
+			memcpy((char *)i + strs[x].off, sv, strlen(sv) + 1);
+		} else if (!strcmp(k, "size") || (file && !strcmp(k, "playing_length"))) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			    (k[0] == 'p' && json_integer_value(v) > 0x7fffffff)) {
+				snprintf(err, errlen, "field 'fthttp.%s.%s' must be a whole number",
+					 what, k);
+				return -EINVAL;
+			}
+			if (k[0] == 's')
+				i->size = (uint64_t)json_integer_value(v);
+			else
+				i->playing_length = (unsigned)json_integer_value(v);
+		} else {
+			snprintf(err, errlen, "unknown field 'fthttp.%s.%.64s'", what, k);
+			return -EINVAL;
+		}
+	}
+	if (!i->url[0]) {
+		snprintf(err, errlen, "field 'fthttp.%s.url' is required", what);
+		return -EINVAL;
+	}
+	i->present = 1;
+	return 0;
+}
+
+int rcs_msg_fthttp_from_json(json_t *j, struct rcs_fthttp *f, char *err, size_t errlen)
+{
+	const char *k;
+	json_t *v;
+	memset(f, 0, sizeof(*f));
+	if (!json_is_object(j) || !json_object_get(j, "file")) {
+		snprintf(err, errlen, "field 'fthttp' must be an object with a 'file'");
+		return -EINVAL;
+	}
+	json_object_foreach(j, k, v) {
+		int file = !strcmp(k, "file");
+		if (!file && strcmp(k, "thumbnail")) {
+			snprintf(err, errlen, "unknown field 'fthttp.%.64s'", k);
+			return -EINVAL;
+		}
+		if (ft_info_from(v, file ? &f->file : &f->thumbnail, file, k, err, errlen) < 0)
+			return -EINVAL;
+	}
+	return 0;
 }
 
 json_t *rcs_msg_imdn_event(const struct rcs_msg_in *in, const char **type)

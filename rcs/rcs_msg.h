@@ -16,12 +16,14 @@
 #include "common/cm_slice-t.h"
 #include "rcs/rcs_composing.h"
 #include "rcs/rcs_cpim.h"
+#include "rcs/rcs_fthttp.h"
 #include "rcs/rcs_imdn.h"
 
 #define RCS_NS_IMDN "urn:ietf:params:imdn"   /* RFC 5438 §6 */
 #define RCS_CT_CPIM "message/cpim"
 #define RCS_CT_IMDN "message/imdn+xml"
 #define RCS_CT_COMPOSING "application/im-iscomposing+xml"
+#define RCS_CT_FTHTTP "application/vnd.gsma.rcs-ft-http+xml"
 #define RCS_MSG_MAX_EXTRA 8                  /* application CPIM headers of one message */
 
 /* A message to wrap in CPIM. */
@@ -71,6 +73,8 @@ struct rcs_msg_in {
 	cm_slice datetime;             /* CPIM DateTime, empty when none */
 	struct rcs_imdn imdn;          /* RCS_IN_IMDN */
 	struct rcs_composing comp;     /* RCS_IN_COMPOSING */
+	int has_ft;                    /* a message whose content is an FT-over-HTTP descriptor */
+	struct rcs_fthttp ft;          /* ... read (has_ft) */
 };
 /* Reads a received message of type <ctype> (<len> bytes at <body>) into *<in>; every slice points
  * into <ctype> or <body>. Never fails: what does not parse is a plain message (in->bad says why). */
@@ -91,6 +95,14 @@ json_t *rcs_msg_dn_json(unsigned dn);
  *    "body" (text/ types in UTF-8) or "body_base64", "cpim"?, "disposition_notification"?}
  * The caller's reference; NULL when out of memory. */
 json_t *rcs_msg_event(const struct rcs_msg_in *in, const char *transport_id);
+
+/* An FT-over-HTTP descriptor as JSON: {"file": {"url", "size", "name"?, "content_type"?,
+ * "until"?, "disposition"?, "playing_length"?}, "thumbnail"?: {"url", "size",
+ * "content_type"?, "until"?}}. The caller's reference. */
+json_t *rcs_msg_fthttp_json(const struct rcs_fthttp *f);
+/* The same JSON (from an application) into *<f>: 0, or -EINVAL with <err> naming the member
+ * (unknown member, wrong type, a value too long for its field, no file url). */
+int rcs_msg_fthttp_from_json(json_t *j, struct rcs_fthttp *f, char *err, size_t errlen);
 
 /* The event of a received IMDN (RCS_IN_IMDN), and its type in *<type>: message.delivered
  * (delivered), message.displayed (displayed), message.processed (processed, stored),

@@ -15,6 +15,7 @@
 
 #include "rcs/rcs_composing.h"
 #include "rcs/rcs_cpim.h"
+#include "rcs/rcs_fthttp.h"
 #include "rcs/rcs_imdn.h"
 #include "tests/lib/msrp_client.h"
 #include "tests/lib/sipp.h"
@@ -723,4 +724,76 @@ Test(rcs_standalone, a_message_for_rcsgw_is_an_event_and_gets_its_delivery_imdn)
 	cr_expect_geq(sipp_log_wait(ufx.logdir, "(<message-id>sa-in-0001</message-id>)", v,
 				    sizeof(v), 3000), 0);
 	ufx_sipp_done(0);
+}
+
+/* FT over HTTP (RCC.07 §3.2.5): a descriptor built from JSON goes to the phone; the phone's
+ * descriptor comes back parsed. Chatbot content (RCC.07 §3.6.10) crosses intact both ways,
+ * as text for the application. */
+Test(rcs, fthttp_descriptors_and_chatbot_content)
+{
+	struct phone p;
+	struct rcs_cpim_msg m;
+	json_t *r, *ev;
+	phone_up(&p, (const char *[]){ "$wrapped_types", "*", NULL });
+	cr_assert_eq(post(&p, "/messages", "{\"fthttp\":{\"file\":{\"url\":\"https://ft.example.com/"
+			  "f/1?a=1&b=2\",\"size\":10485760,\"name\":\"holiday.jpg\",\"content_type\":"
+			  "\"image/jpeg\",\"until\":\"2026-12-03T10:00:00Z\",\"disposition\":\"render\"},"
+			  "\"thumbnail\":{\"url\":\"https://ft.example.com/t/1\",\"size\":4096,"
+			  "\"content_type\":\"image/jpeg\"}}}", &r), 202);
+	json_decref(r);
+	read_cpim(&p, &m);
+	cr_assert(m.content_type.len == 36 &&
+		  !memcmp(m.content_type.p, "application/vnd.gsma.rcs-ft-http+xml", 36));
+	struct rcs_fthttp ft;
+	cr_assert_eq(rcs_fthttp_parse(m.body.p, m.body.len, &ft), 0, "%.*s", (int)m.body.len,
+		     m.body.p);
+	cr_expect_str_eq(ft.file.url, "https://ft.example.com/f/1?a=1&b=2");
+	cr_expect_eq(ft.file.size, 10485760);
+	cr_expect_str_eq(ft.file.name, "holiday.jpg");
+	cr_expect_eq(ft.thumbnail.present, 1);
+	cr_expect_eq(post(&p, "/messages", "{\"fthttp\":{\"file\":{\"size\":1}}}", NULL), 400,
+		     "a file needs its url");
+	cr_expect_eq(post(&p, "/messages", "{\"fthttp\":{\"file\":{\"url\":\"u\"}},\"content_type\":"
+			  "\"text/plain\",\"body\":\"x\"}", NULL), 400);
+
+	/* the phone's descriptor */
+	phone_send(&p, "message/cpim",
+		   "From: <sip:phone@" HOST ">\r\nTo: <sip:bot@" HOST ">\r\n\r\n"
+		   "Content-Type: application/vnd.gsma.rcs-ft-http+xml\r\n\r\n"
+		   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
+		   "<file xmlns=\"urn:gsma:params:xml:ns:rcs:rcs:fthttp\">\r\n"
+		   " <file-info type=\"file\">\r\n"
+		   "  <file-size>2048</file-size>\r\n"
+		   "  <file-name>notes.txt</file-name>\r\n"
+		   "  <content-type>text/plain</content-type>\r\n"
+		   "  <data url=\"https://ft.example.com/f/2\" until=\"2026-12-01T00:00:00Z\"/>\r\n"
+		   " </file-info>\r\n"
+		   "</file>\r\n", "ft-in-1");
+	ev = ufx_event("message.received", p.id, 5000);
+	json_t *f = json_object_get(json_object_get(ev, "fthttp"), "file");
+	cr_expect_str_eq(ufx_jstr(f, "url"), "https://ft.example.com/f/2");
+	cr_expect_eq(json_integer_value(json_object_get(f, "size")), 2048);
+	cr_expect_str_eq(ufx_jstr(f, "name"), "notes.txt");
+	json_decref(ev);
+
+	/* chatbot content, as it is */
+	static const char bot[] = "{\"message\":{\"generalPurposeCard\":{\"content\":"
+				  "{\"title\":\"Hi\",\"description\":\"\\u00e9t\\u00e9\"}}}}";
+	char req[512];
+	snprintf(req, sizeof(req), "{\"content_type\":\"application/vnd.gsma.botmessage.v1.0+json\","
+		 "\"body\":\"%s\"}", "{\\\"message\\\":{\\\"generalPurposeCard\\\":{\\\"content\\\":"
+		 "{\\\"title\\\":\\\"Hi\\\",\\\"description\\\":\\\"\\\\u00e9t\\\\u00e9\\\"}}}}");
+	cr_assert_eq(post(&p, "/messages", req, NULL), 202);
+	read_cpim(&p, &m);
+	cr_expect(m.body.len == sizeof(bot) - 1 && !memcmp(m.body.p, bot, sizeof(bot) - 1),
+		  "%.*s", (int)m.body.len, m.body.p);
+	char cpim[512];
+	snprintf(cpim, sizeof(cpim), "From: <sip:phone@" HOST ">\r\nTo: <sip:bot@" HOST ">\r\n\r\n"
+		 "Content-Type: application/vnd.gsma.botsuggestion.v1.0+json\r\n\r\n%s", bot);
+	phone_send(&p, "message/cpim", cpim, "bot-in-1");
+	ev = ufx_event("message.received", p.id, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "content_type"), "application/vnd.gsma.botsuggestion.v1.0+json");
+	cr_expect_str_eq(ufx_jstr(ev, "body"), bot, "as text, byte for byte");
+	json_decref(ev);
+	phone_down(&p);
 }

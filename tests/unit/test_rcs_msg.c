@@ -236,3 +236,38 @@ Test(rcs_msg, what_does_not_parse_is_taken_as_it_came)
 	cr_expect_eq(in.wrapped, 0);
 	cr_expect_eq(in.kind, RCS_IN_MESSAGE);
 }
+
+Test(rcs_msg, fthttp_json_round_trip_and_refusals)
+{
+	json_error_t je;
+	json_t *j = json_loads("{\"file\":{\"url\":\"https://x/f?a&b\",\"size\":12,\"name\":\"a<b>.txt\","
+			       "\"content_type\":\"text/plain\",\"until\":\"2026-12-01T00:00:00Z\","
+			       "\"disposition\":\"attachment\",\"playing_length\":7},"
+			       "\"thumbnail\":{\"url\":\"https://x/t\",\"size\":3}}", 0, &je);
+	cr_assert(j, "%s", je.text);
+	struct rcs_fthttp f, g;
+	char err[160];
+	cr_assert_eq(rcs_msg_fthttp_from_json(j, &f, err, sizeof(err)), 0, "%s", err);
+	char xml[4096];
+	long n = rcs_fthttp_write(xml, sizeof(xml), &f);
+	cr_assert_gt(n, 0);
+	cr_assert_eq(rcs_fthttp_parse(xml, (size_t)n, &g), 0, "%s", xml);
+	json_t *back = rcs_msg_fthttp_json(&g);
+	cr_expect(json_equal(back, j), "%s", json_dumps(back, 0));
+	json_decref(back);
+	json_decref(j);
+	static const char *const bad[] = {
+		"{}", "{\"file\":{}}", "{\"file\":{\"url\":1}}", "{\"file\":{\"url\":\"u\",\"x\":1}}",
+		"{\"file\":{\"url\":\"u\"},\"other\":{}}", "{\"file\":{\"url\":\"u\",\"size\":-1}}",
+		"{\"file\":{\"url\":\"u\"},\"thumbnail\":{\"url\":\"t\",\"name\":\"n\"}}",
+		"[]",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = json_loads(bad[i], 0, &je);
+		cr_assert(j, "%s", bad[i]);
+		err[0] = '\0';
+		cr_expect_eq(rcs_msg_fthttp_from_json(j, &f, err, sizeof(err)), -EINVAL, "%s", bad[i]);
+		cr_expect(err[0], "no reason for %s", bad[i]);
+		json_decref(j);
+	}
+}
