@@ -170,7 +170,8 @@ int api_ask(struct api_req *r, unsigned worker, size_t slot_size, api_collect_fn
 /* The same where the worker answers later (after a network round trip): <fn>(worker, slot,
  * <arg>, <t>) runs on worker <worker>'s thread and keeps <t>; the worker fills the slot when
  * it can and then calls api_later_done(<t>) on its thread, exactly once (also when it stops:
- * the slot says so). The api waits <timeout_ms> (0: API_GATHER_TIMEOUT_MS), then answers 503;
+ * the slot says so; a message still in the mailbox of a worker that stops is dropped, as
+ * with api_ask: the gather is then the process's last leak). The api waits <timeout_ms> (0: API_GATHER_TIMEOUT_MS), then answers 503;
  * a later api_later_done() is harmless then (the slot stays the worker's until it is called).
  * Same returns as api_ask(). */
 struct api_later;

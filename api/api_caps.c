@@ -58,13 +58,32 @@ static void run(eng_worker *w, void *slotp, void *arg, struct api_later *t)
 	int rc = c ? gw_caps_query(c, o->uri, o->fresh, got, o) : -ENODEV;
 	if (rc == 0)
 		return; /* got() answers, now or later */
-	s->code = rc == -EINVAL ? 400 : rc == -EHOSTUNREACH ? 502 : 503;
-	snprintf(s->msg, sizeof(s->msg), "%s",
-		 rc == -EINVAL ? "the URI is not a sip:, sips: or tel: URI"
-		 : rc == -EHOSTUNREACH ? "no route to the URI (not an IP address and no "
-					 "sip.outbound_proxy)"
-		 : rc == -ENODEV ? "capability discovery is off (ua.enabled)"
-				 : "the OPTIONS could not be sent (SIP layer busy)");
+	switch (rc) {
+	case -EINVAL:
+		s->code = 400;
+		snprintf(s->msg, sizeof(s->msg), "the URI is not a sip:, sips: or tel: URI (without "
+			 "URI headers)");
+		break;
+	case -EHOSTUNREACH:
+		s->code = 502;
+		snprintf(s->msg, sizeof(s->msg), "no route to the URI (a host name or a tel: URI "
+			 "needs sip.outbound_proxy)");
+		break;
+	case -ENODEV:
+		s->code = 503;
+		snprintf(s->msg, sizeof(s->msg), "capability discovery is off (ua.enabled)");
+		break;
+	case -ENOMEM:
+	case -EBUSY:
+		s->code = 503;
+		snprintf(s->msg, sizeof(s->msg), "the SIP layer is full: retry later");
+		break;
+	default:
+		s->code = 502;
+		snprintf(s->msg, sizeof(s->msg), "the OPTIONS could not be sent to that URI (%s)",
+			 strerror(-rc));
+		break;
+	}
 	api_later_done(t);
 }
 
@@ -119,6 +138,9 @@ static void h_caps(struct api_req *r)
 		return;
 	}
 	memcpy(o->uri, uri, strlen(uri) + 1);
+	for (char *c = o->uri; *c && *c != ':'; c++) /* one cache entry for SIP: and sip: */
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c + 32);
 	o->fresh = rf && !strcmp(rf, "true");
 	if (api_ask_later(r, gw_caps_worker_of(o->uri, nworkers), sizeof(struct slot), wait_ms,
 			  run, render, cleanup, o) < 0)

@@ -237,8 +237,6 @@ static void gather_on_worker(eng_worker *w, void *arg, uint64_t i)
 	gather_release(g);
 }
 
-/* Asks workers <first> to <first> + <n> - 1 (slots 0 to <n> - 1): api_gather() and
- * api_ask(). */
 void api_later_done(struct api_later *t)
 {
 	struct api_gather *g = (struct api_gather *)t;
@@ -248,6 +246,8 @@ void api_later_done(struct api_later *t)
 	gather_release(g);
 }
 
+/* Asks workers <first> to <first> + <n> - 1 (slots 0 to <n> - 1): api_gather(), api_ask()
+ * and api_ask_later(). */
 static int gather_start(struct api_req *r, unsigned first, unsigned n, size_t slot_size,
 			api_collect_fn collect, api_later_fn later, unsigned timeout_ms,
 			api_render_fn render, api_cleanup_fn cleanup, void *arg)

@@ -260,6 +260,27 @@ static int opt_string(struct api_req *r, json_t *o, const char *name, const char
 	return 0;
 }
 
+/* 1 when <s> has no control character (TAB aside): it can be one header line. */
+static int one_line(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* 1 for an id as OMA CPM ids are: 1 to 200 printable characters, no blank. */
+static int cpm_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (!n || n > 200)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
 static int types_field(struct api_req *r, json_t *o, const char **types, unsigned *n)
 {
 	json_t *a = json_object_get(o, "accept_types"), *v;
@@ -368,9 +389,9 @@ static void h_create(struct api_req *r)
 			goto done;
 		if (!idv)
 			continue;
-		if (!*idv || strlen(idv) > 200 || strpbrk(idv, " \t\r\n")) {
-			api_reply_error(r, 400, "field '%s' must be 1 to 200 characters without "
-					"blanks", ids[i][0]);
+		if (!cpm_id_ok(idv)) {
+			api_reply_error(r, 400, "field '%s' must be 1 to 200 printable ASCII "
+					"characters without blanks", ids[i][0]);
 			goto done;
 		}
 		for (unsigned k2 = 0; k2 < n->nhdrs; k2++)
@@ -483,6 +504,7 @@ static int cpim_field(struct api_req *r, json_t *j, struct gw_ua_msg *m)
 	static const char *const fields[] = { "subject", "headers", "ns", NULL };
 	json_t *c = json_object_get(j, "cpim"), *h, *ns, *v;
 	const char *k;
+	unsigned nprefixes = 0;
 	m->cpim = -1;
 	if (!c || json_is_null(c))
 		return 0;
@@ -497,8 +519,8 @@ static int cpim_field(struct api_req *r, json_t *j, struct gw_ua_msg *m)
 	m->cpim = 1;
 	if (only_fields(r, c, fields) < 0 || opt_string(r, c, "subject", &m->subject) < 0)
 		return -1;
-	if (m->subject && strpbrk(m->subject, "\r\n")) {
-		api_reply_error(r, 400, "field 'cpim.subject' holds CR or LF");
+	if (m->subject && !one_line(m->subject)) {
+		api_reply_error(r, 400, "field 'cpim.subject' holds control characters");
 		return -1;
 	}
 	h = json_object_get(c, "headers");
@@ -520,7 +542,7 @@ static int cpim_field(struct api_req *r, json_t *j, struct gw_ua_msg *m)
 					"Prefix.Name (the core headers are rcsgw's)", k);
 			return -1;
 		}
-		if (!val || strpbrk(val, "\r\n")) {
+		if (!val || !one_line(val)) {
 			api_reply_error(r, 400, "field 'cpim.headers' member '%.64s' must be a "
 					"string without CR or LF", k);
 			return -1;
@@ -532,9 +554,23 @@ static int cpim_field(struct api_req *r, json_t *j, struct gw_ua_msg *m)
 		}
 		json_t *u = ns ? json_object_getn(ns, k, (size_t)(dot - k)) : NULL;
 		uri = json_string_value(u);
-		if (!uri || !*uri || strpbrk(uri, "<>\r\n ")) {
+		if (!uri || !*uri || !one_line(uri) || strpbrk(uri, "<> ")) {
 			api_reply_error(r, 400, "field 'cpim.ns' lacks the namespace URI of prefix "
 					"'%.*s'", (int)(dot - k) > 64 ? 64 : (int)(dot - k), k);
+			return -1;
+		}
+		if (!strcasecmp(uri, RCS_NS_IMDN)) {
+			api_reply_error(r, 400, "field 'cpim.ns': the imdn namespace is rcsgw's (use "
+					"'message_id' and 'disposition_notification')");
+			return -1;
+		}
+		int seen = 0;
+		for (unsigned e = 0; e < m->nextra; e++)
+			seen |= m->extra[e].prefix.len == (size_t)(dot - k) &&
+				!memcmp(m->extra[e].prefix.p, k, (size_t)(dot - k));
+		if (!seen && ++nprefixes > RCS_CPIM_MAX_NS - 1) {
+			api_reply_error(r, 400, "field 'cpim.headers' uses more than %d namespaces",
+					RCS_CPIM_MAX_NS - 1);
 			return -1;
 		}
 		x->prefix = (cm_slice){ k, (size_t)(dot - k) };
@@ -583,9 +619,9 @@ static int mid_field(struct api_req *r, const char *mid, char out[MSRP_ID_MSGID_
 {
 	if (!mid)
 		return 0;
-	if (strlen(mid) > MSRP_ID_MSGID_LEN || strlen(mid) < 4) {
-		api_reply_error(r, 400, "field 'message_id' must have 4 to %d characters",
-				MSRP_ID_MSGID_LEN);
+	if (!gw_ua_ident_ok(mid)) {
+		api_reply_error(r, 400, "field 'message_id' is not an MSRP ident (4 to %d letters, "
+				"digits and . - + %% =, the first a letter or digit)", MSRP_ID_MSGID_LEN);
 		return -1;
 	}
 	memcpy(out, mid, strlen(mid) + 1);
@@ -616,7 +652,7 @@ static int content_fields(struct api_req *r, json_t *j, struct op *o, const char
 			  const char *b64, const char **ctype, const void **p, size_t *len)
 {
 	json_t *ft = json_object_get(j, "fthttp");
-	if (!ft)
+	if (!ft || json_is_null(ft))
 		return ctype_field(r, *ctype) < 0 ? -1 : body_field(r, j, o, body, b64, p, len);
 	if (*ctype || body || b64) {
 		api_reply_error(r, 400, "field 'fthttp' goes without 'content_type', 'body' and "
@@ -786,11 +822,10 @@ static void h_standalone(struct api_req *r)
 	}
 	m->mode = !mode || !strcmp(mode, "auto") ? GW_PAGER_AUTO
 		  : !strcmp(mode, "pager") ? GW_PAGER_PAGER : GW_PAGER_LARGE;
-	if ((m->subject && strpbrk(m->subject, "\r\n")) ||
-	    (m->conversation_id && (!*m->conversation_id || strlen(m->conversation_id) > 200 ||
-				    strpbrk(m->conversation_id, " \t\r\n")))) {
+	if ((m->subject && !one_line(m->subject)) ||
+	    (m->conversation_id && !cpm_id_ok(m->conversation_id))) {
 		api_reply_error(r, 400, "fields 'subject' and 'conversation_id' must be one line "
-				"('conversation_id' 1 to 200 characters without blanks)");
+				"('conversation_id' 1 to 200 printable ASCII characters without blanks)");
 		goto done;
 	}
 	if (mid_field(r, mid, m->message_id) < 0)

@@ -250,7 +250,7 @@ static const struct api_metric_def ua_metrics[] = {
 	{ "rcsgw_rcs_cpim_bad_total", "counter", "message/cpim bodies that did not parse (passed on as they came)." },
 	{ "rcsgw_rcs_imdn_sent_total", "counter", "Disposition notifications sent (delivered, displayed)." },
 	{ "rcsgw_rcs_imdn_received_total", "counter", "Disposition notifications received (message.delivered/displayed/processed/failed)." },
-	{ "rcsgw_rcs_imdn_bad_total", "counter", "IMDN or isComposing bodies in CPIM that did not parse." },
+	{ "rcsgw_rcs_imdn_bad_total", "counter", "IMDN, isComposing or FT-over-HTTP bodies that did not parse (passed on as they came)." },
 	{ "rcsgw_rcs_composing_sent_total", "counter", "isComposing indications sent." },
 	{ "rcsgw_rcs_composing_received_total", "counter", "isComposing indications received (composing events)." },
 };

@@ -218,7 +218,7 @@ static int uri_ok(const char *uri)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)uri[i] <= 0x20 || (unsigned char)uri[i] >= 0x7f || uri[i] == '<' ||
-		    uri[i] == '>' || uri[i] == '"')
+		    uri[i] == '>' || uri[i] == '"' || uri[i] == '?') /* no URI headers */
 			return 0;
 	return !strncasecmp(uri, "sip:", 4) || !strncasecmp(uri, "sips:", 5) ||
 	       !strncasecmp(uri, "tel:", 4);

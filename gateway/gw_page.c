@@ -448,8 +448,10 @@ static void o_message(void *arg, const char *id, const struct msrp_reasm_msg *m)
 	gp->st.messages_out++;
 }
 
-static void o_report(void *arg, const char *id, const char *message_id, int status)
+static void o_report(void *arg, const char *id, const char *message_id, int status,
+		     const struct msrp_range *range)
 {
+	(void)range; /* the gateway asks no Success-Report but for await_delivery's 200 */
 	struct gp_sess *s = arg;
 	struct gw_page *gp = s->gp;
 	(void)id;
@@ -589,6 +591,8 @@ static void on_message(void *arg, struct gw_ua *ua, struct sip_txn *st, const st
 			forward(gp, st, req);
 			return;
 		}
+		if (gw_ua_pager_take(ua, st, req, src) == 0)
+			return; /* for rcsgw itself: a standalone message for the applications */
 		gp->st.rejected++;
 		respond(st, sh->reject_code, 0);
 		return;

@@ -17,9 +17,14 @@
 #define ICSI_LARGE "*;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.largemsg\""
 #define LARGE_GUARD_MS 60000       /* a large message's session with no outcome by then ends */
 
+struct large_out;
+
 struct gw_pager_shared {
 	gw_publish_fn publish;
 	int dn_auto;
+	unsigned nworkers;
+	struct large_out **large;      /* [worker]: large messages on their way, each list its
+					* worker's alone (freed here if the workers stop first) */
 	struct {
 		_Atomic uint64_t sent_pager, sent_large, delivered, failed, received, imdn_sent;
 	} st;
@@ -102,12 +107,33 @@ static int cpm_headers(const char *icsi, const char *conv, char *out, size_t cap
 struct large_out {
 	struct gw_pager_shared *sh;
 	struct gw_ua *ua;
+	struct large_out *next, **prev; /* sh->large[its worker] */
 	char sid[GW_UA_ID_LEN + 1];
 	char id[MSRP_ID_MSGID_LEN + 1];
 	int creating, over_early, reported;
 	eng_timer guard;
 	char to[];
 };
+
+static void large_add(struct large_out *l)
+{
+	struct large_out **head = &l->sh->large[gw_ua_index(l->ua)];
+	l->next = *head;
+	if (l->next)
+		l->next->prev = &l->next;
+	l->prev = head;
+	*head = l;
+}
+
+static void large_del(struct large_out *l)
+{
+	if (!l->prev)
+		return;
+	*l->prev = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	l->prev = NULL;
+}
 
 static void l_up(void *arg, const char *id)
 {
@@ -129,6 +155,7 @@ static void l_over(void *arg, const char *id, int failed, int sip_code, const ch
 		l->over_early = 1;
 		return;
 	}
+	large_del(l);
 	free(l);
 }
 
@@ -139,12 +166,16 @@ static void l_message(void *arg, const char *id, const struct msrp_reasm_msg *m)
 	(void)m; /* a large-message session carries one message, ours */
 }
 
-static void l_report(void *arg, const char *id, const char *message_id, int status)
+static void l_report(void *arg, const char *id, const char *message_id, int status,
+		     const struct msrp_range *range)
 {
 	struct large_out *l = arg;
 	char msg[128];
 	if (strcmp(message_id, l->id) || l->reported)
 		return;
+	if (status == 200 && range && range->end >= 0 && range->total >= 0 &&
+	    range->end < range->total)
+		return; /* a success REPORT for a part (RFC 4975 §7.1.2): the whole is to come */
 	l->reported = 1;
 	outcome(l->sh, l->id, "large", l->to, status == 200, "msrp", "msrp_status", status);
 	gw_ua_end(l->ua, id, msg, sizeof(msg)); /* its job is done: BYE */
@@ -198,10 +229,13 @@ static int send_large(struct gw_pager_shared *sh, struct gw_ua *ua, struct gw_pa
 	int rc = gw_ua_create_owned(ua, &n, &large_owner, l, msg, len);
 	l->creating = 0;
 	if (rc || l->over_early) {
-		int code = rc ? rc : 0;
 		free(l);
-		return code; /* over early: the event says why; the API answered 202 */
+		if (rc == 400 || rc == 502)
+			snprintf(msg, len, "field 'to' cannot be routed (a SIP URI whose host is an "
+				 "address or a name DNS knows, or sip.outbound_proxy)");
+		return rc; /* over early (0): the event says why; the API answered 202 */
 	}
+	large_add(l);
 	struct gw_ua_msg um = {
 		.content_type = m->content_type, .body = m->body, .len = m->len,
 		.success_report = 1, .failure_report = 1, .cpim = 1, .dn = m->dn,
@@ -210,6 +244,7 @@ static int send_large(struct gw_pager_shared *sh, struct gw_ua *ua, struct gw_pa
 	memcpy(um.message_id, m->message_id, sizeof(um.message_id));
 	if ((rc = gw_ua_send(ua, l->sid, &um, msg, len)) != 0) {
 		char m2[64];
+		l->reported = 1; /* the API tells the refusal: no event */
 		gw_ua_end(ua, l->sid, m2, sizeof(m2)); /* l_over frees it */
 		return rc;
 	}
@@ -263,15 +298,15 @@ int gw_pager_send(struct gw_pager_shared *sh, struct gw_ua *ua, struct gw_pager_
 		free(p);
 		switch (rc) {
 		case -EHOSTUNREACH:
-			return snprintf(msg, len, "no route to 'to' (not an IP address and no "
-				       "sip.outbound_proxy)"), 502;
+			return snprintf(msg, len, "no route to 'to' in pager mode (a host name or "
+				       "a tel: URI needs sip.outbound_proxy)"), 502;
 		case -ENOSPC:
 			return snprintf(msg, len, "too large for a MESSAGE (sip.max_message): "
 				       "use mode \"large\""), 413;
 		case -EINVAL:
 		case -E2BIG:
-			return snprintf(msg, len, "field 'to' or 'conversation_id' cannot be "
-				       "carried"), 400;
+			return snprintf(msg, len, "field 'to' is no SIP URI that a MESSAGE can "
+				       "go to"), 400;
 		default:
 			return snprintf(msg, len, "the SIP layer is full: retry later"), 503;
 		}
@@ -310,6 +345,50 @@ static int uri_of(const struct sip_msg *req, enum sip_hid id, char *out, size_t 
 	return 0;
 }
 
+/* The delivery IMDN of <in> (RFC 5438 §7.2.1.1 in pager mode): a MESSAGE from the message's
+ * CPIM To (else the SIP <to>) to its CPIM From (else the SIP <from>). Sent only where the
+ * MESSAGE came from, or through sip.outbound_proxy: an unauthenticated MESSAGE must not make
+ * rcsgw send to a third party (reflection). "sent", "not_sent" (that check) or "failed". */
+static const char *deliver_imdn(struct gw_pager_shared *sh, struct gw_ua *ua,
+				const struct rcs_msg_in *in, const char *from, const char *to,
+				const struct sip_dest *src)
+{
+	char peer[GW_UA_MAX_URI], us[GW_UA_MAX_URI];
+	cm_slice p = in->from_uri.len ? in->from_uri : sl(from);
+	cm_slice u = in->to_uri.len ? in->to_uri : sl(to);
+	if (p.len >= sizeof(peer) || u.len >= sizeof(us) || u.len > RCS_IMDN_URI_MAX)
+		return "failed";
+	memcpy(peer, p.p, p.len);
+	peer[p.len] = '\0';
+	memcpy(us, u.p, u.len);
+	us[u.len] = '\0';
+	if (!gw_ua_may_answer_to(ua, peer, src))
+		return "not_sent";
+	struct rcs_imdn n = { .kind = RCS_IMDN_DELIVERY, .status = RCS_IMDN_DELIVERED };
+	char nid[MSRP_ID_MSGID_LEN + 1], *body = NULL, dtb[32];
+	cm_slice dt = in->datetime;
+	if (!dt.len) {
+		rcs_cpim_datetime((long long)wall_ms(), dtb);
+		dt = sl(dtb);
+	}
+	if (in->imdn_id.len > RCS_IMDN_ID_MAX || dt.len > RCS_IMDN_DT_MAX ||
+	    msrp_id_message(nid, sizeof(nid)) <= 0)
+		return "failed";
+	memcpy(n.message_id, in->imdn_id.p, in->imdn_id.len);
+	memcpy(n.datetime, dt.p, dt.len);
+	memcpy(n.recipient_uri, us, u.len + 1);
+	memcpy(n.original_recipient_uri, us, u.len + 1);
+	long bl = rcs_msg_imdn(sl(us), sl(peer), sl(nid), &n, (long long)wall_ms(), &body);
+	int rc = bl < 0 ? (int)bl
+			: gw_ua_send_message_ex(ua, us, peer, RCS_CT_CPIM, body, (size_t)bl, NULL,
+						imdn_done, NULL);
+	free(body);
+	if (rc < 0)
+		return "failed";
+	COUNT(sh, imdn_sent);
+	return "sent";
+}
+
 /* A MESSAGE for rcsgw itself (gw_ua_pager_fn). */
 static void on_page(void *arg, struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *req,
 		    const struct sip_dest *src)
@@ -317,7 +396,6 @@ static void on_page(void *arg, struct gw_ua *ua, struct sip_txn *st, const struc
 	struct gw_pager_shared *sh = arg;
 	char from[GW_UA_MAX_URI], to[GW_UA_MAX_URI];
 	cm_slice ct = sip_msg_hdr(req, SIP_H_CONTENT_TYPE);
-	(void)src;
 	if (!req->body.len || !ct.len || uri_of(req, SIP_H_FROM, from, sizeof(from)) < 0 ||
 	    uri_of(req, SIP_H_TO, to, sizeof(to)) < 0) {
 		respond(st, 400); /* no body with a type, or no usable From/To */
@@ -355,32 +433,9 @@ static void on_page(void *arg, struct gw_ua *ua, struct sip_txn *st, const struc
 	}
 	if (in->kind == RCS_IN_MESSAGE && in->wrapped && in->imdn_id.len &&
 	    (in->dn & RCS_DN_POSITIVE_DELIVERY) && sh->dn_auto) {
-		/* RFC 5438 §7.2.1.1 in pager mode: a MESSAGE back to the sender */
-		struct rcs_imdn n = { .kind = RCS_IMDN_DELIVERY, .status = RCS_IMDN_DELIVERED };
-		char nid[MSRP_ID_MSGID_LEN + 1], *body = NULL;
-		cm_slice dt = in->datetime;
-		char dtb[32];
-		if (!dt.len) {
-			rcs_cpim_datetime((long long)wall_ms(), dtb);
-			dt = sl(dtb);
-		}
-		long bl = -EINVAL;
-		if (in->imdn_id.len <= RCS_IMDN_ID_MAX && dt.len <= RCS_IMDN_DT_MAX &&
-		    strlen(to) <= RCS_IMDN_URI_MAX && msrp_id_message(nid, sizeof(nid)) > 0) {
-			memcpy(n.message_id, in->imdn_id.p, in->imdn_id.len);
-			memcpy(n.datetime, dt.p, dt.len);
-			memcpy(n.recipient_uri, to, strlen(to) + 1);
-			bl = rcs_msg_imdn(sl(to), sl(from), sl(nid), &n, (long long)wall_ms(), &body);
-		}
-		int rc = bl < 0 ? (int)bl
-				: gw_ua_send_message_ex(ua, to, from, RCS_CT_CPIM, body, (size_t)bl,
-							NULL, imdn_done, NULL);
-		free(body);
-		if (rc == 0)
-			COUNT(sh, imdn_sent);
+		const char *what = deliver_imdn(sh, ua, in, from, to, src);
 		if (ev)
-			json_object_set_new(ev, "delivery_notification",
-					    json_string(rc == 0 ? "sent" : "failed"));
+			json_object_set_new(ev, "delivery_notification", json_string(what));
 	}
 	free(in);
 	publish(sh, type, ev);
@@ -396,12 +451,26 @@ struct gw_pager_shared *gw_pager_shared_new(const struct cm_config *cfg, struct 
 		return NULL;
 	sh->publish = pub;
 	sh->dn_auto = cfg->rcs.delivery_notifications;
+	sh->nworkers = gw_ua_nworkers(ua);
+	if (!(sh->large = calloc(sh->nworkers ? sh->nworkers : 1, sizeof(*sh->large)))) {
+		free(sh);
+		return NULL;
+	}
 	gw_ua_set_pager(ua, on_page, sh);
 	return sh;
 }
 
 void gw_pager_shared_free(struct gw_pager_shared *sh)
 {
+	if (!sh)
+		return;
+	for (unsigned i = 0; i < sh->nworkers; i++)
+		while (sh->large[i]) { /* their sessions went with the user agent, untold */
+			struct large_out *l = sh->large[i];
+			large_del(l);
+			free(l);
+		}
+	free(sh->large);
 	free(sh);
 }
 

@@ -12,8 +12,10 @@
  * In: MESSAGEs whose Request-URI is rcsgw itself are answered 200 and published without a
  * session: message.received {"mode": "pager", "from", "to", ...rcs_msg_event()}, IMDNs as
  * message.delivered / .displayed / .processed / .failed, isComposing as composing; a
- * positive-delivery request is answered by a delivery IMDN in a MESSAGE to the sender
- * (rcs.delivery_notifications). Large messages come as sessions (session.incoming).
+ * positive-delivery request is answered by a delivery IMDN in a MESSAGE to its CPIM From
+ * (rcs.delivery_notifications) — through sip.outbound_proxy, or without one only when that is
+ * where the MESSAGE came from (no reflection). Large messages come as sessions. When the
+ * gateway runs, its rules see such MESSAGEs first (gw_ua_pager_take). 
  *
  * One gw_pager_shared for the process; its functions run on the worker of the <ua> given. */
 #ifndef GW_PAGER_H

@@ -673,8 +673,10 @@ static int dest_of_uri(const struct gw_ua *ua, cm_slice uri, struct sip_dest *d)
 			return -EINVAL;
 		uri = (cm_slice){ uri.p + 1, (size_t)(gt - uri.p - 1) };
 	}
-	if (sip_uri_parse(uri, &u) < 0 || u.scheme == SIP_SCHEME_TEL)
+	if (sip_uri_parse(uri, &u) < 0)
 		return -EINVAL;
+	if (u.scheme == SIP_SCHEME_TEL) /* a number: only a proxy knows where it goes */
+		return -EHOSTUNREACH;
 	memset(d, 0, sizeof(*d));
 	d->worker = (uint16_t)ua->index;
 	d->kind = u.scheme == SIP_SCHEME_SIPS ? SIP_TP_TLS : SIP_TP_UDP;
@@ -1567,9 +1569,11 @@ static void ev_message(struct msrp_ua_sess *ms, void *arg, struct msrp_reasm_msg
 	struct rcs_msg_in *in = &ua->rin;
 	rcs_msg_parse(sl(m->content_type ? m->content_type : ""), m->data, m->len, in);
 	ua->st.cpim_received += in->wrapped;
-	if (in->bad) {
-		ua->st.cpim_bad += !in->wrapped;
-		ua->st.imdn_bad += in->wrapped;
+	if (in->bad) { /* the envelope, or a body inside or without one */
+		int env = !in->wrapped && m->content_type &&
+			  !strncasecmp(m->content_type, RCS_CT_CPIM, sizeof(RCS_CT_CPIM) - 1);
+		ua->st.cpim_bad += env;
+		ua->st.imdn_bad += !env;
 	}
 	if (in->kind == RCS_IN_IMDN) {
 		on_imdn(s, in);
@@ -1610,7 +1614,7 @@ static void ev_report(struct msrp_ua_sess *ms, void *arg, const char *message_id
 	s->ua->st.reports++;
 	if (s->owner) {
 		if (s->owner->report)
-			s->owner->report(s->owner_arg, s->id, message_id, status);
+			s->owner->report(s->owner_arg, s->id, message_id, status, range);
 		return;
 	}
 	json_t *ev = json_pack("{s:s, s:i, s:s}", "message_id", message_id, "status", status,
@@ -2612,16 +2616,12 @@ static void on_request(void *arg, struct sip_txn *st, const struct sip_msg *req,
 		in_cancel(ua, st);
 		return;
 	case SIP_M_MESSAGE: {
-		struct sip_uri ru;
-		if (!in_dialog && ua->sh->pager && sip_uri_parse(req->ruri, &ru) == 0 &&
-		    gw_ua_is_self(ua, &ru)) { /* standalone messaging: for the applications */
-			ua->sh->pager(ua->sh->pager_arg, ua, st, req, src);
-			return;
-		}
-		if (!in_dialog && ua->sh->hooks.message) {
+		if (!in_dialog && ua->sh->hooks.message) { /* the gateway's rules first */
 			ua->sh->hooks.message(ua->sh->hooks_arg, ua, st, req, src);
 			return;
 		}
+		if (!in_dialog && gw_ua_pager_take(ua, st, req, src) == 0)
+			return; /* standalone messaging: for the applications */
 		break;
 	}
 	case SIP_M_OPTIONS: { /* RCC.07 capability discovery: our Contact says what we have */
@@ -3117,6 +3117,26 @@ void gw_ua_set_pager(struct gw_ua_shared *sh, gw_ua_pager_fn fn, void *arg)
 	sh->pager_arg = arg;
 }
 
+int gw_ua_pager_take(struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *req,
+		     const struct sip_dest *src)
+{
+	struct sip_uri ru;
+	if (!ua->sh->pager || sip_uri_parse(req->ruri, &ru) < 0 || !gw_ua_is_self(ua, &ru))
+		return -1;
+	ua->sh->pager(ua->sh->pager_arg, ua, st, req, src);
+	return 0;
+}
+
+int gw_ua_may_answer_to(struct gw_ua *ua, const char *uri, const struct sip_dest *src)
+{
+	struct sip_dest d;
+	if (ua->sh->proxy[0])
+		return 1;
+	if (dest_of_uri(ua, sl(uri), &d) < 0 || d.addrlen != src->addrlen)
+		return 0;
+	return !memcmp(&d.addr, &src->addr, d.addrlen);
+}
+
 int gw_ua_options(struct gw_ua *ua, const char *to,
 		  void (*done)(void *arg, int status, const struct sip_msg *resp), void *arg)
 {
@@ -3306,7 +3326,7 @@ int gw_ua_create_owned(struct gw_ua *ua, const struct gw_ua_new *n, const struct
 	return create(ua, n, o, owner_arg, msg, len, NULL);
 }
 
-static int ident_ok(const char *s)
+int gw_ua_ident_ok(const char *s)
 {
 	size_t n = strlen(s);
 	if (n < 4 || n > MSRP_ID_MSGID_LEN)
@@ -3328,7 +3348,7 @@ int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg,
 		return fail_msg(msg, len, 404, "no such session");
 	if (s->state == ST_ENDING || s->state == ST_ENDED || s->state == ST_FAILED)
 		return fail_msg(msg, len, 409, "the session is over");
-	if (m->message_id[0] && !ident_ok(m->message_id))
+	if (m->message_id[0] && !gw_ua_ident_ok(m->message_id))
 		return fail_msg(msg, len, 400, "field 'message_id' is not an MSRP ident (4 to 24 "
 				"letters, digits and . - + % =)");
 	if (!m->message_id[0] && msrp_id_message(m->message_id, sizeof(m->message_id)) < 0)
@@ -3355,9 +3375,10 @@ int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg,
 		wm.body = wrapped;
 		wm.len = (size_t)wl;
 		m = &wm;
-		ua->st.cpim_sent++;
 	}
 	int rc = send_now(ua, s, m, wrap, msg, len);
+	if (rc == 0 && wrap == 1)
+		ua->st.cpim_sent++;
 	free(wrapped);
 	return rc;
 }

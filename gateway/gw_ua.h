@@ -92,6 +92,10 @@ struct gw_ua_new {
 	unsigned nhdrs;
 };
 
+/* 1 when <s> is an MSRP ident as a message id must be (RFC 4975 §9: 4 to MSRP_ID_MSGID_LEN
+ * letters, digits and . - + % =, the first alphanumeric). Any thread. */
+int gw_ua_ident_ok(const char *s);
+
 /* A random (version 4) UUID, RFC 4122 §4.4 (OMA CPM Conversation-ID, Contribution-ID). Any
  * thread. */
 void gw_ua_uuid(char out[37]);
@@ -135,10 +139,10 @@ int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg,
 
 /* The display notification (RFC 5438 IMDN "displayed") of message <message_id> received in
  * session <id> (its imdn.Message-ID, as in message.received), which asked for one. 0 with
- * <notification_id> (the IMDN's own Message-ID), or 404 (no such session, or no such message
- * waiting: unknown, or forgotten beyond rcs.max_display_pending), 409 (the session is not
- * established, or the message asked for no display notification, or it was sent already),
- * 415 (the peer does not take message/cpim). */
+ * <notification_id> (the IMDN's own Message-ID), or 404 (no such session, or no message of
+ * that id waiting: unknown, it asked for no display notification, forgotten beyond
+ * rcs.max_display_pending, or the session is over), 409 (sent already, or the session is
+ * not established yet), 415 (the peer does not take message/cpim). */
 int gw_ua_displayed(struct gw_ua *ua, const char *id, const char *message_id,
 		    char notification_id[MSRP_ID_MSGID_LEN + 1], char *msg, size_t len);
 
@@ -180,7 +184,10 @@ struct gw_ua_owner {
 	/* over: <failed> when it never came up; <sip_code> what failed or ended it */
 	void (*over)(void *arg, const char *id, int failed, int sip_code, const char *reason);
 	void (*message)(void *arg, const char *id, const struct msrp_reasm_msg *m); /* not kept */
-	void (*report)(void *arg, const char *id, const char *message_id, int status);
+	/* <range>: the bytes a REPORT speaks of (a success REPORT may cover part of a
+	 * message, RFC 4975 §7.1.2), NULL when the outcome came from no REPORT */
+	void (*report)(void *arg, const char *id, const char *message_id, int status,
+		       const struct msrp_range *range);
 };
 
 /* What the gateway plugs into every worker's SIP handling (set before the workers start). */
@@ -223,6 +230,14 @@ int gw_ua_send_message_ex(struct gw_ua *ua, const char *from, const char *to, co
 typedef void (*gw_ua_pager_fn)(void *arg, struct gw_ua *ua, struct sip_txn *st,
 			       const struct sip_msg *req, const struct sip_dest *src);
 void gw_ua_set_pager(struct gw_ua_shared *sh, gw_ua_pager_fn fn, void *arg);
+/* For the gateway's MESSAGE hook, with a MESSAGE that no rule converts: 0 when the pager took
+ * it (its Request-URI is rcsgw itself and a pager is set; it is answered), -1 otherwise. */
+int gw_ua_pager_take(struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *req,
+		     const struct sip_dest *src);
+/* 1 when a request to <uri> would go to the address <src> came from (or through
+ * sip.outbound_proxy, which is trusted to route): what may be answered by a new request
+ * without reflecting it to a third party. */
+int gw_ua_may_answer_to(struct gw_ua *ua, const char *uri, const struct sip_dest *src);
 
 /* Sends an OPTIONS (capability discovery, RCC.07 §2.6) from sip:rcsgw@us, with our feature
  * tags in its Contact, to <to> (as gw_ua_send_message() routes); <done>(<arg>, status, the

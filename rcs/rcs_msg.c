@@ -252,9 +252,46 @@ void rcs_msg_parse(cm_slice ctype, const char *body, size_t len, struct rcs_msg_
 	}
 }
 
+/* 1 when <p>[0..<n>) is UTF-8 that a JSON string can hold as it is (no NUL). */
+static int utf8_valid(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = p[i], k = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2
+						       : (c >> 3) == 30 ? 3 : 4;
+		if (k == 4 || i + k >= n + (k ? 0 : 1))
+			return 0;
+		for (unsigned j = 1; j <= k; j++)
+			if ((p[i + j] & 0xc0) != 0x80)
+				return 0;
+		if (c == 0)
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+/* <s> as a JSON string; bytes that are not UTF-8 (peers send anything) become '?', so that
+ * an event is never lost to one bad byte. */
 static json_t *js(cm_slice s)
 {
-	return json_stringn(s.p ? s.p : "", s.len);
+	if (utf8_valid((const unsigned char *)s.p, s.len))
+		return json_stringn(s.p ? s.p : "", s.len);
+	char *c = malloc(s.len + 1);
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < s.len;) {
+		unsigned char b = (unsigned char)s.p[i];
+		size_t k = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+		if (k && i + k <= s.len && utf8_valid((const unsigned char *)s.p + i, k)) {
+			memcpy(c + i, s.p + i, k);
+			i += k;
+		} else {
+			c[i++] = '?';
+		}
+	}
+	json_t *j = json_stringn(c, s.len);
+	free(c);
+	return j;
 }
 
 json_t *rcs_msg_cpim_json(const struct rcs_msg_in *in)
@@ -335,23 +372,6 @@ json_t *rcs_msg_dn_json(unsigned dn)
 	return a;
 }
 
-/* 1 when <p>[0..<n>) is UTF-8 that a JSON string can hold as it is (no NUL). */
-static int utf8_valid(const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = p[i], k = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2
-						       : (c >> 3) == 30 ? 3 : 4;
-		if (k == 4 || i + k >= n + (k ? 0 : 1))
-			return 0;
-		for (unsigned j = 1; j <= k; j++)
-			if ((p[i + j] & 0xc0) != 0x80)
-				return 0;
-		if (c == 0)
-			return 0;
-		i += k + 1;
-	}
-	return 1;
-}
 
 /* 1 for the types an application reads as text: text/ *, application/json and the +json and
  * +xml suffixes (RFC 6839), which chatbot content (vnd.gsma.botmessage.v1.0+json) is. */
@@ -374,8 +394,8 @@ json_t *rcs_msg_event(const struct rcs_msg_in *in, const char *transport_id)
 {
 	cm_slice ct = in->content_type, body = in->body;
 	cm_slice id = in->imdn_id.len ? in->imdn_id : sl(transport_id ? transport_id : "");
-	json_t *ev = json_pack("{s:s%, s:s%, s:I}", "message_id", id.p, id.len, "content_type",
-			       ct.p ? ct.p : "", ct.len, "size", (json_int_t)body.len);
+	json_t *ev = json_pack("{s:o, s:o, s:I}", "message_id", js(id), "content_type", js(ct),
+			       "size", (json_int_t)body.len);
 	if (!ev)
 		return NULL;
 	int text = is_texty(media_type(ct));

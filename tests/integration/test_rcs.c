@@ -230,6 +230,11 @@ Test(rcs, plain_text_goes_in_cpim_when_the_phone_takes_it_only_so)
 			  "\"cpim\":{\"headers\":{\"From\":\"<sip:x@y>\"}}}", NULL), 400);
 	cr_expect_eq(post(&p, "/messages", "{\"content_type\":\"text/plain\",\"body\":\"x\","
 			  "\"cpim\":{\"headers\":{\"my.Key\":\"v\"}}}", NULL), 400, "no ns for my");
+	cr_expect_eq(post(&p, "/messages", "{\"content_type\":\"text/plain\",\"body\":\"x\","
+			  "\"cpim\":{\"headers\":{\"x.Message-ID\":\"v\"},\"ns\":{\"x\":"
+			  "\"urn:ietf:params:IMDN\"}}}", NULL), 400, "the imdn namespace by another prefix");
+	cr_expect_eq(post(&p, "/messages", "{\"content_type\":\"text/plain\",\"body\":\"x\","
+			  "\"cpim\":{\"subject\":\"a\\u0001b\"}}", NULL), 400, "a control character");
 	phone_down(&p);
 }
 
@@ -562,6 +567,8 @@ Test(rcs_caps, options_answer_services_cached_then_refreshed)
 	json_decref(caps("http:example.com", NULL, 400));
 	json_decref(caps("sip:someone@unresolvable.invalid", NULL, 502));
 	json_decref(caps("sip:a@127.0.0.1", "?refresh=maybe", 400));
+	json_decref(caps("sip:a@127.0.0.1%3Fsubject=x", NULL, 400)); /* no URI headers */
+	json_decref(caps("tel:+15551234", NULL, 502));         /* a number needs a proxy */
 }
 
 /* ---- standalone messaging (RCC.07 §3.2: pager and large-message modes) ------------------- */
@@ -627,6 +634,10 @@ Test(rcs_standalone, pager_mode_message_in_cpim_and_its_outcome)
 	json_decref(standalone("nope", ",\"content_type\":\"text/plain\",\"body\":\"x\"", 400));
 	json_decref(standalone("sip:a@host.invalid", ",\"content_type\":\"text/plain\",\"body\":\"x\"",
 			       502));
+	json_decref(standalone(to, ",\"content_type\":\"text/plain\",\"body\":\"x\","
+			       "\"message_id\":\"ab cd<x>\"", 400));
+	json_decref(standalone(to, ",\"content_type\":\"text/plain\",\"body\":\"x\","
+			       "\"conversation_id\":\"c\\u0001x\"", 400));
 }
 
 Test(rcs_standalone, large_message_mode_is_a_session_of_its_own)
@@ -676,28 +687,15 @@ Test(rcs_standalone, large_message_mode_is_a_session_of_its_own)
 	free(f);
 }
 
-Test(rcs_standalone, a_message_for_rcsgw_is_an_event_and_gets_its_delivery_imdn)
+TestSuite(rcs_pager_in, .fini = ufx_down, .timeout = 60);
+
+/* The page-mode client (uac_message.xml) sends <cpim> to rcsgw itself; 200 expected. */
+static void page_rcsgw(const char *cpim, int back)
 {
-	ufx_need_sipp();
-	/* the sender's own UAS, where the IMDN goes */
-	int back = ufx.uas_port;
-	ufx.sipp = sipp_start("uas_message.xml", NULL, back, NULL, ufx.logdir, NULL);
-	cr_assert(ufx.sipp > 0);
 	char remote[64], to_host[64], from_host[64], dir[256];
 	snprintf(remote, sizeof(remote), HOST ":%d", ufx.sip);
 	snprintf(to_host, sizeof(to_host), HOST ":%d", ufx.sip);
 	snprintf(from_host, sizeof(from_host), HOST ":%d", back);
-	static const char cpim[] =
-		"From: <sip:legacy@" HOST ">\r\n"
-		"To: <sip:rcsgw@" HOST ">\r\n"
-		"NS: imdn <urn:ietf:params:imdn>\r\n"
-		"imdn.Message-ID: sa-in-0001\r\n"
-		"DateTime: 2026-11-26T12:00:00.000Z\r\n"
-		"imdn.Disposition-Notification: positive-delivery\r\n"
-		"\r\n"
-		"Content-Type: text/plain\r\n"
-		"\r\n"
-		"hello gateway";
 	cr_assert_eq(sipp_logdir_new(dir, sizeof(dir)), 0);
 	const char *keys[] = { "-s", "rcsgw", "$to_host", to_host, "$from_host", from_host,
 			       "$from_user", "legacy", "$ctype", "message/cpim", "$body", cpim,
@@ -709,6 +707,32 @@ Test(rcs_standalone, a_message_for_rcsgw_is_an_event_and_gets_its_delivery_imdn)
 		sipp_log_report(dir, "client");
 	sipp_logdir_remove(dir);
 	cr_assert_eq(rc, 0, "the MESSAGE was not answered 200");
+}
+
+/* With sip.outbound_proxy (here the sender's own UAS, standing in for the S-CSCF) the delivery
+ * IMDN goes back in a MESSAGE to the CPIM From. */
+Test(rcs_pager_in, a_message_for_rcsgw_is_an_event_and_gets_its_delivery_imdn)
+{
+	ufx_need_sipp();
+	int back = sipp_free_port();
+	char proxy[64];
+	snprintf(proxy, sizeof(proxy), "RCSGW_SIP_OUTBOUND_PROXY=sip:" HOST ":%d;transport=tcp",
+		 back);
+	ufx_up_with((const char *[]){ proxy, NULL });
+	/* over TCP: an IMDN in CPIM passes RFC 3428's 1300 bytes once rcsgw's headers are in */
+	ufx.sipp = sipp_start("uas_message.xml", NULL, back, (const char *[]){ "-t", "t1", NULL },
+			      ufx.logdir, NULL);
+	cr_assert(ufx.sipp > 0);
+	page_rcsgw("From: <sip:legacy@" HOST ">\r\n"
+		   "To: <sip:rcsgw@" HOST ">\r\n"
+		   "NS: imdn <urn:ietf:params:imdn>\r\n"
+		   "imdn.Message-ID: sa-in-0001\r\n"
+		   "DateTime: 2026-11-26T12:00:00.000Z\r\n"
+		   "imdn.Disposition-Notification: positive-delivery\r\n"
+		   "\r\n"
+		   "Content-Type: text/plain\r\n"
+		   "\r\n"
+		   "hello gateway", back);
 	json_t *ev = ufx_event("message.received", NULL, 5000);
 	cr_expect_str_eq(ufx_jstr(ev, "mode"), "pager");
 	cr_expect_str_eq(ufx_jstr(ev, "message_id"), "sa-in-0001");
@@ -717,13 +741,38 @@ Test(rcs_standalone, a_message_for_rcsgw_is_an_event_and_gets_its_delivery_imdn)
 	cr_expect_str_eq(ufx_jstr(ev, "delivery_notification"), "sent");
 	json_decref(ev);
 	char v[512];
-	cr_assert_geq(sipp_log_wait(ufx.logdir, "message_ctype=(.*)", v, sizeof(v), 5000), 0,
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "message_ruri=(.*)", v, sizeof(v), 5000), 0,
 		      "no IMDN came back");
+	cr_expect_str_eq(v, "sip:legacy@" HOST, "to the CPIM From");
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "message_ctype=(.*)", v, sizeof(v), 3000), 0);
 	cr_expect_str_eq(v, "message/cpim");
 	cr_expect_geq(sipp_log_wait(ufx.logdir, "(<delivered/>)", v, sizeof(v), 3000), 0);
 	cr_expect_geq(sipp_log_wait(ufx.logdir, "(<message-id>sa-in-0001</message-id>)", v,
 				    sizeof(v), 3000), 0);
 	ufx_sipp_done(0);
+}
+
+/* Without a proxy, an IMDN would go straight to the address the CPIM From names: only when
+ * that is where the MESSAGE came from (no reflection to a third party); the message itself
+ * is delivered all the same, and bytes that are not UTF-8 do not lose its event. */
+Test(rcs_pager_in, no_imdn_to_a_third_party_and_bad_bytes_keep_the_event)
+{
+	ufx_need_sipp();
+	ufx_up();
+	page_rcsgw("From: <sip:victim@" HOST ":9>\r\n"
+		   "To: <sip:rcsgw@" HOST ">\r\n"
+		   "NS: imdn <urn:ietf:params:imdn>\r\n"
+		   "imdn.Message-ID: sa\xff-0002\r\n"
+		   "imdn.Disposition-Notification: positive-delivery\r\n"
+		   "\r\n"
+		   "Content-Type: text/plain\r\n"
+		   "\r\n"
+		   "reflect me", ufx.uas_port);
+	json_t *ev = ufx_event("message.received", NULL, 5000);
+	cr_expect_str_eq(ufx_jstr(ev, "message_id"), "sa?-0002", "the bad byte as '?'");
+	cr_expect_str_eq(ufx_jstr(ev, "body"), "reflect me");
+	cr_expect_str_eq(ufx_jstr(ev, "delivery_notification"), "not_sent");
+	json_decref(ev);
 }
 
 /* FT over HTTP (RCC.07 §3.2.5): a descriptor built from JSON goes to the phone; the phone's
