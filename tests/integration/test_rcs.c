@@ -7,6 +7,7 @@
  * project's parsers (unit-tested on their own against the RFCs). Run with --jobs 1. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "rcs/rcs_fthttp.h"
 #include "rcs/rcs_imdn.h"
 #include "tests/lib/msrp_client.h"
+#include "tests/lib/rcsgw_proc.h"
 #include "tests/lib/sipp.h"
 #include "tests/lib/tshark.h"
 #include "tests/lib/ua_fx.h"
@@ -569,6 +571,52 @@ Test(rcs_caps, options_answer_services_cached_then_refreshed)
 	json_decref(caps("sip:a@127.0.0.1", "?refresh=maybe", 400));
 	json_decref(caps("sip:a@127.0.0.1%3Fsubject=x", NULL, 400)); /* no URI headers */
 	json_decref(caps("tel:+15551234", NULL, 502));         /* a number needs a proxy */
+}
+
+/* Two queries for one URI at once: one OPTIONS answers both (the second waits for it, or
+ * finds its answer cached), and the counters say so. */
+struct caps_q {
+	const char *uri;
+	json_t *r;
+};
+
+static void *caps_thread(void *arg)
+{
+	struct caps_q *q = arg;
+	char path[600];
+	int status = 0;
+	char *body = NULL;
+	snprintf(path, sizeof(path), "/v1/capabilities/%s", q->uri);
+	if (http_request(HOST, ufx.api, "GET", path, NULL, NULL, &status, NULL, &body, 5000) == 0 &&
+	    status == 200)
+		q->r = json_loads(body ? body : "", 0, NULL);
+	free(body);
+	return NULL;
+}
+
+Test(rcs_caps, queries_at_once_share_one_options)
+{
+	ufx_up();
+	ufx_need_sipp();
+	char *phone = ufx_start_uas("uas_options.xml", NULL);
+	struct caps_q q[2] = { { phone, NULL }, { phone, NULL } };
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, caps_thread, &q[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 2; i++) {
+		cr_assert(q[i].r, "query %d got no 200", i);
+		cr_expect_eq(json_integer_value(json_object_get(q[i].r, "sip_code")), 200);
+		cr_expect_eq(json_array_size(json_object_get(q[i].r, "services")), 3);
+		json_decref(q[i].r);
+	}
+	ufx_sipp_done(0); /* it answered one OPTIONS (sipp -m 1): the second would be unexpected */
+	cr_expect_eq(ufx_metric_sum("rcsgw_rcs_capability_options_sent_total"), 1);
+	cr_expect_eq(ufx_metric_sum("rcsgw_rcs_capability_queries_total"), 2);
+	json_decref(caps(phone, NULL, 200));
+	cr_expect_geq(ufx_metric_sum("rcsgw_rcs_capability_hits_total"), 1);
+	cr_expect_eq(ufx_metric_sum("rcsgw_rcs_capability_entries"), 1);
 }
 
 /* ---- standalone messaging (RCC.07 §3.2: pager and large-message modes) ------------------- */

@@ -222,3 +222,20 @@ void ufx_capture(struct tshark_cap *cap, char *dec, size_t declen)
 	snprintf(dec, declen, "tcp.port==%d,msrp udp.port==%d,sip udp.port==%d,sip", ufx.ml_port,
 		 ufx.sip, ufx.sip + 1);
 }
+
+unsigned long ufx_metric_sum(const char *name)
+{
+	int status = 0;
+	char *body = NULL, key[160];
+	unsigned long sum = 0;
+	cr_assert_eq(http_request(HOST, ufx.api, "GET", "/metrics", NULL, NULL, &status, NULL,
+				  &body, 5000), 0);
+	snprintf(key, sizeof(key), "\n%s{", name);
+	for (const char *p = body; p && (p = strstr(p, key)); p++) {
+		const char *e = strchr(p, '}');
+		if (e)
+			sum += strtoul(e + 2, NULL, 10);
+	}
+	free(body);
+	return sum;
+}
