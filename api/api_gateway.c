@@ -1,7 +1,8 @@
 /* api_gateway.c — the REST routes of the SIP MESSAGE ⇄ MSRP gateway (gateway/gw_page.h):
  *
  *   GET    /v1/gateway/sessions         every pair of every worker
- *   GET    /v1/gateway/sessions/{id}    one (named by its user-agent session's id)
+ *   GET    /v1/gateway/sessions/{id}    one, named by its user-agent session's id or by its
+ *                                       key ("<page user>|<RCS user>", '|' as %7C in a URL)
  *   DELETE /v1/gateway/sessions/{id}    ends it (BYE), 204
  *
  * With the gateway off they answer 503. */
@@ -23,7 +24,8 @@ struct gslot {
 
 struct gop {
 	int del;
-	char id[GW_UA_ID_LEN + 1];
+	int one;
+	char id[GW_PAGE_KEY_MAX + 1];  /* a session id or a pair key */
 };
 
 static void gcleanup(struct api_gather *g)
@@ -45,7 +47,7 @@ static void grun(eng_worker *w, void *slotp, void *arg)
 		s->code = 503;
 		return;
 	}
-	if (!o->id[0]) {
+	if (!o->one) {
 		if ((s->obj = json_array()))
 			gw_page_list(gp, s->obj);
 		return;
@@ -114,13 +116,16 @@ static void one(struct api_req *r, int del)
 	if (!gateway_on(r))
 		return;
 	int w = id && strlen(id) == GW_UA_ID_LEN ? gw_ua_worker_of(gw_ua_sh, id) : -1;
+	if (w < 0 && id && *id && strlen(id) <= GW_PAGE_KEY_MAX && strchr(id, '|'))
+		w = (int)gw_page_worker_of_key(gw_sh, id); /* a pair key */
 	struct gop *o = w >= 0 ? calloc(1, sizeof(*o)) : NULL;
 	if (!o) {
 		api_reply_error(r, 404, "no such gateway session");
 		return;
 	}
 	o->del = del;
-	memcpy(o->id, id, GW_UA_ID_LEN + 1);
+	o->one = 1;
+	memcpy(o->id, id, strlen(id) + 1);
 	if (api_ask(r, (unsigned)w, sizeof(struct gslot), grun, grender_one, gcleanup, o) < 0)
 		free(o);
 }

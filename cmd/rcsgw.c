@@ -290,6 +290,7 @@ static const struct api_metric_def page_metrics[] = {
 	{ "rcsgw_gateway_failures_notified_total", "counter", "Failure notices sent to page-mode senders." },
 	{ "rcsgw_gateway_proxied_total", "counter", "MESSAGEs no rule takes, forwarded (gateway.unmatched = proxy)." },
 	{ "rcsgw_gateway_proxy_failed_total", "counter", "Forwarded MESSAGEs that failed or got no answer in time." },
+	{ "rcsgw_gateway_queued", "gauge", "MESSAGEs waiting for their session to come up." },
 };
 
 static void page_collect(eng_worker *w, uint64_t *v, void *arg)
@@ -303,7 +304,7 @@ static void page_collect(eng_worker *w, uint64_t *v, void *arg)
 	const uint64_t vals[] = {
 		s.sessions, s.messages_in, s.messages_out, s.out_failed, s.rejected, s.queue_full,
 		s.setup_failed, s.delivered, s.delivery_failed, s.notified, s.proxied,
-		s.proxy_failed,
+		s.proxy_failed, s.queued,
 	};
 	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
 		       sizeof(page_metrics) / sizeof(page_metrics[0]), "one value per metric");

@@ -22,7 +22,7 @@
 #include "sip/sip_txn.h"
 
 #define GP_BUCKETS 1024
-#define GP_KEY_MAX (2 * GW_UA_MAX_URI + 2)
+#define GP_KEY_MAX (GW_PAGE_KEY_MAX + 1)
 
 enum rule_kind { R_DOMAIN, R_PREFIX, R_HEADER, R_FEATURE };
 
@@ -768,6 +768,22 @@ void gw_page_free(struct gw_page *gp)
 void gw_page_stats(const struct gw_page *gp, struct gw_page_stats *out)
 {
 	*out = gp->st;
+	out->queued = 0;
+	for (unsigned i = 0; i < GP_BUCKETS; i++)
+		for (const struct gp_sess *s = gp->buckets[i]; s; s = s->next)
+			out->queued += s->up ? 0 : s->queued;
+}
+
+unsigned gw_page_worker_of_key(const struct gw_page_shared *sh, const char *key)
+{
+	return (unsigned)(msrp_id_hash(sl(key)) % sh->n);
+}
+
+/* The pair named by its session's id or by its key. */
+static struct gp_sess *find_any(struct gw_page *gp, const char *s)
+{
+	struct gp_sess *p = find_id(gp, s);
+	return p ? p : find(gp, s, msrp_id_hash(sl(s)));
 }
 
 /* ---- the API's views ------------------------------------------------------------------------- */
@@ -788,7 +804,7 @@ static json_t *sess_json(struct gw_page *gp, struct gp_sess *s)
 
 json_t *gw_page_session_json(struct gw_page *gp, const char *id)
 {
-	struct gp_sess *s = find_id(gp, id);
+	struct gp_sess *s = find_any(gp, id);
 	return s ? sess_json(gp, s) : NULL;
 }
 
@@ -801,7 +817,7 @@ void gw_page_list(struct gw_page *gp, json_t *arr)
 
 int gw_page_end(struct gw_page *gp, const char *id)
 {
-	struct gp_sess *s = find_id(gp, id);
+	struct gp_sess *s = find_any(gp, id);
 	if (!s)
 		return 404;
 	gw_ua_end(gp->ua, s->id, NULL, 0); /* the pair goes with its session (o_over) */

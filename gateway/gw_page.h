@@ -59,12 +59,17 @@ struct gw_page *gw_page_start(struct gw_page_shared *sh, struct gw_ua *ua);
 void gw_page_free(struct gw_page *gp);
 struct gw_page *gw_page_at(struct gw_page_shared *sh, unsigned worker);
 
+#define GW_PAGE_KEY_MAX (2 * GW_UA_MAX_URI + 1) /* bytes of a pair key */
+
 /* For the API, on the owning worker's thread. A gateway session is named by the id of its
- * user-agent session. */
-json_t *gw_page_session_json(struct gw_page *gp, const char *id);
+ * user-agent session or by its key ("<page-mode user>|<RCS user>", normalised, as its JSON
+ * says). */
+json_t *gw_page_session_json(struct gw_page *gp, const char *id_or_key);
 void gw_page_list(struct gw_page *gp, json_t *arr);
 /* 0, or 404. */
-int gw_page_end(struct gw_page *gp, const char *id);
+int gw_page_end(struct gw_page *gp, const char *id_or_key);
+/* The worker whose gateway holds the pair of key <key>. Any thread. */
+unsigned gw_page_worker_of_key(const struct gw_page_shared *sh, const char *key);
 
 struct gw_page_stats {
 	uint64_t messages_in;          /* MESSAGEs from page-mode clients converted */
@@ -79,6 +84,7 @@ struct gw_page_stats {
 	uint64_t proxied;              /* MESSAGEs no rule takes, forwarded (unmatched = proxy) */
 	uint64_t proxy_failed;         /* ... that got no answer in time or could not go */
 	uint32_t sessions;             /* alive */
+	uint32_t queued;               /* MESSAGEs waiting for their session to come up, now */
 };
 void gw_page_stats(const struct gw_page *gp, struct gw_page_stats *out);
 

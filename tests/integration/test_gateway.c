@@ -196,6 +196,19 @@ Test(gateway, messages_both_ways_and_the_session_listed_and_ended)
 	cr_expect(strstr(json_string_value(json_object_get(s0, "page_user")), "legacy@"));
 	cr_expect_eq(json_integer_value(json_object_get(s0, "messages_in")), 2);
 	cr_expect_eq(json_integer_value(json_object_get(s0, "messages_out")), 1);
+	/* by its key too ('|' percent-encoded) */
+	char kpath[1200], *kp = kpath;
+	kp += sprintf(kp, "/v1/gateway/sessions/");
+	for (const char *k = json_string_value(json_object_get(s0, "key")); k && *k; k++)
+		kp += *k == '|' ? sprintf(kp, "%%7C") : sprintf(kp, "%c", *k);
+	resp = NULL;
+	cr_assert_eq(http_request(HOST, g.api, "GET", kpath, NULL, NULL, &st, NULL, &resp, 5000), 0);
+	cr_expect_eq(st, 200, "GET %s", kpath);
+	json_t *byk = json_loads(resp ? resp : "", 0, NULL);
+	free(resp);
+	cr_expect_str_eq(json_string_value(json_object_get(byk, "id")),
+			 json_string_value(json_object_get(s0, "id")));
+	json_decref(byk);
 	char path[128];
 	snprintf(path, sizeof(path), "/v1/gateway/sessions/%s",
 		 json_string_value(json_object_get(s0, "id")));
