@@ -135,6 +135,7 @@ struct sdp {
 
 #define SDP_MSRP_PATH_MAX 8        /* URIs in one a=path */
 #define SDP_MSRP_TYPES_MAX 32      /* entries of one accept-types / accept-wrapped-types */
+#define SDP_MSRP_ATTRS_MAX 8       /* further attributes of our MSRP stream (sdp_msrp_local) */
 
 /* a=setup (RFC 4145 §4, for MSRP RFC 6135). */
 enum sdp_setup {

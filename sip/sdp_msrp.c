@@ -487,8 +487,13 @@ static int local_check(const struct sdp_msrp_local *l, struct local_text *t)
 	if (!l->port || !l->addr.len || !l->npath || l->npath > SDP_MSRP_PATH_MAX ||
 	    !l->ntypes || l->ntypes > SDP_MSRP_TYPES_MAX || l->nwrapped > SDP_MSRP_TYPES_MAX ||
 	    !digits_or_empty(l->sess_id) || !digits_or_empty(l->sess_version) ||
-	    !field_ok(l->addr) || !field_ok(l->username))
+	    !field_ok(l->addr) || !field_ok(l->username) || l->nattrs > SDP_MSRP_ATTRS_MAX)
 		return -EINVAL;
+	for (unsigned i = 0; i < l->nattrs; i++) /* one line each: no CR, LF or NUL */
+		if (!l->attrs[i].len || memchr(l->attrs[i].p, '\r', l->attrs[i].len) ||
+		    memchr(l->attrs[i].p, '\n', l->attrs[i].len) ||
+		    memchr(l->attrs[i].p, '\0', l->attrs[i].len))
+			return -EINVAL;
 	for (unsigned i = 0; i < l->npath; i++)
 		if (msrp_uri_parse(l->path[i], &u) < 0)
 			return -EINVAL;
@@ -565,6 +570,12 @@ static int add_stream(struct sdp *s, const struct sdp_msrp_local *l, cm_slice pr
 	}
 	if (cema)
 		ATTR(CM_SLICE_LIT("msrp-cema"), CM_SLICE_NULL, 0);
+	for (unsigned i = 0; i < l->nattrs; i++) {
+		const char *c = memchr(l->attrs[i].p, ':', l->attrs[i].len);
+		size_t nl = c ? (size_t)(c - l->attrs[i].p) : l->attrs[i].len;
+		ATTR(((cm_slice){ l->attrs[i].p, nl }),
+		     c ? ((cm_slice){ c + 1, l->attrs[i].len - nl - 1 }) : CM_SLICE_NULL, c != NULL);
+	}
 	if (dir != SDP_DIR_SENDRECV) {
 		const char *dn = dir_names[dir];
 

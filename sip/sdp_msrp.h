@@ -100,6 +100,9 @@ struct sdp_msrp_local {
 				    * answer to actpass: ACTIVE (also for ABSENT) or PASSIVE */
 	int cema;                  /* offer a=msrp-cema / accept it in an answer */
 	enum sdp_dir dir;          /* what we want: SENDRECV by default */
+	const cm_slice *attrs;     /* further media attributes, "name" or "name:value" each
+				    * (RFC 5547 file-selector ...), written as they are */
+	unsigned nattrs;
 };
 
 /* Writes our offer for <l> into <buf> (sdp_write()'s contract; *<n> gets the whole length).

@@ -728,3 +728,46 @@ Test(sdp_msrp, may_send)
 	cr_assert_str_eq(sdp_setup_name(SDP_SETUP_HOLDCONN), "holdconn");
 	cr_assert_str_eq(sdp_setup_name(SDP_SETUP_ABSENT), "");
 }
+
+/* RFC 5547: a file offer is sendonly with a=file-selector and friends, written as they come;
+ * the answer (recvonly) echoes them; an attribute with a line break is refused. */
+Test(sdp_msrp, file_transfer_attributes)
+{
+	struct sdp_msrp_local l = local();
+	static const cm_slice fattrs[] = {
+		CM_SLICE_LIT("file-selector:name:\"My cool picture.jpg\" type:image/jpeg size:32349 "
+			     "hash:sha-1:72:24:5F:E8:65:3D:DA:F3:71:36:2F:86:D4:71:91:3E:E4:A2:CE:2E"),
+		CM_SLICE_LIT("file-transfer-id:vBnG916bdberum2fFEABR1FR3ExZMUrd"),
+		CM_SLICE_LIT("file-disposition:render"),
+	};
+	size_t n;
+	l.attrs = fattrs;
+	l.nattrs = 3;
+	l.dir = SDP_DIR_SENDONLY;
+	cr_assert_eq(sdp_msrp_offer(&l, buf, sizeof(buf), &n), 0);
+	cr_assert(strstr(buf, "a=file-selector:name:\"My cool picture.jpg\" type:image/jpeg size:32349 "
+			      "hash:sha-1:72:24:5F:E8:65:3D:DA:F3:71:36:2F:86:D4:71:91:3E:E4:A2:CE:2E\r\n"
+			      "a=file-transfer-id:vBnG916bdberum2fFEABR1FR3ExZMUrd\r\n"
+			      "a=file-disposition:render\r\na=sendonly\r\n"), "%s", buf);
+	parsed(&SO, buf);
+	cr_assert_eq(sdp_msrp_find(&SO, &MO), 0);
+	const struct sdp_attr *a = sdp_attr_get(&SO, MO.index, "file-transfer-id");
+	cr_assert(a);
+	cr_expect(a->value.len == 32);
+	/* the answer: recvonly, the same selector and id */
+	struct sdp_msrp_local ans = local();
+	struct sdp_msrp_answer_res res;
+	static const cm_slice any[] = { CM_SLICE_LIT("*") };
+	ans.types = any;
+	ans.ntypes = 1;
+	ans.attrs = fattrs;
+	ans.nattrs = 2;
+	cr_assert_eq(sdp_msrp_answer(&SO, &ans, buf, sizeof(buf), &n, &res), 0);
+	cr_assert_eq(res.verdict, SDP_MSRP_OK);
+	cr_assert(strstr(buf, "a=recvonly\r\n"), "%s", buf);
+	cr_assert(strstr(buf, "a=file-transfer-id:vBnG916bdberum2fFEABR1FR3ExZMUrd\r\n"));
+	static const cm_slice bad[] = { CM_SLICE_LIT("x:a\r\na=y") };
+	l.attrs = bad;
+	l.nattrs = 1;
+	cr_assert_eq(sdp_msrp_offer(&l, buf, sizeof(buf), &n), -EINVAL);
+}
