@@ -25,6 +25,7 @@ typedef void (*api_handler_fn)(struct api_req *r);
 
 #define API_RF_PUBLIC     0x1u /* served without a bearer token even when tokens are set */
 #define API_RF_IDEMPOTENT 0x2u /* honours Idempotency-Key (POST routes; see api_routes_register) */
+#define API_RF_LARGE_BODY 0x4u /* a body up to api_set_large_body_max(), not API_BODY_MAX (uploads) */
 
 /* One row of the router table (api_http.c's own rows, then api_routes_register()'s).
  * <pattern> is an absolute path whose segments are literals or "{name}" (any one non-empty

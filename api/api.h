@@ -138,6 +138,8 @@ const char *api_req_param(const struct api_req *r, const char *name);
 const char *api_req_query(const struct api_req *r, const char *key);
 /* The request body (NUL-terminated, <*len> bytes without the NUL; "" when none). */
 const char *api_req_body(const struct api_req *r, size_t *len);
+/* The value of request header <name> (case-insensitive), or NULL. */
+const char *api_req_header(const struct api_req *r, const char *name);
 const char *api_req_method(const struct api_req *r);
 
 /* Answers <status> with <body> as JSON (takes the reference to <body>). */
@@ -146,6 +148,9 @@ void api_reply_json(struct api_req *r, unsigned status, json_t *body);
  * (a static string). */
 void api_reply_text(struct api_req *r, unsigned status, const char *ctype, char *text,
 		    size_t len);
+/* api_reply_text() with a type of the caller's (copied: a file's, for a download). */
+void api_reply_typed(struct api_req *r, unsigned status, const char *ctype, char *text,
+		     size_t len);
 /* Answers <status> with {"error":{"code":<status>,"message":<fmt...>}}. */
 void api_reply_error(struct api_req *r, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -179,6 +184,9 @@ typedef void (*api_later_fn)(eng_worker *w, void *slot, void *arg, struct api_la
 int api_ask_later(struct api_req *r, unsigned worker, size_t slot_size, unsigned timeout_ms,
 		  api_later_fn fn, api_render_fn render, api_cleanup_fn cleanup, void *arg);
 void api_later_done(struct api_later *t);
+/* The body limit of API_RF_LARGE_BODY routes (default API_BODY_MAX). Before api_start. */
+void api_set_large_body_max(size_t max);
+
 unsigned api_gather_n(const struct api_gather *g);
 void *api_gather_slot(struct api_gather *g, unsigned i);
 void *api_gather_arg(const struct api_gather *g);

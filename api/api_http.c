@@ -58,6 +58,7 @@ static struct {
 	unsigned n;
 } route_tabs[API_ROUTE_TABS] = { { api_routes, sizeof(api_routes) / sizeof(api_routes[0]) } };
 static unsigned route_ntabs = 1;
+static size_t large_body_max = API_BODY_MAX; /* API_RF_LARGE_BODY routes */
 
 /* ---- types ------------------------------------------------------------------------------ */
 
@@ -112,6 +113,7 @@ struct api_req {
 	char *resp;
 	size_t resp_len;
 	const char *ctype;
+	char ctype_buf[128];        /* api_reply_typed()'s type, copied */
 	struct MHD_Response *stream; /* a streamed answer (api__reply_stream), or NULL */
 	const char *hname[API_MAX_HEADERS];
 	char *hval[API_MAX_HEADERS];
@@ -436,6 +438,13 @@ void api_reply_text(struct api_req *r, unsigned status, const char *ctype, char 
 	reply_set(r, status, ctype, text, len);
 }
 
+void api_reply_typed(struct api_req *r, unsigned status, const char *ctype, char *text,
+		     size_t len)
+{
+	snprintf(r->ctype_buf, sizeof(r->ctype_buf), "%s", ctype);
+	api_reply_text(r, status, r->ctype_buf, text, len);
+}
+
 void api_reply_json(struct api_req *r, unsigned status, json_t *body)
 {
 	char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -610,6 +619,11 @@ const char *api_req_param(const struct api_req *r, const char *name)
 const char *api_req_query(const struct api_req *r, const char *key)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *api_req_header(const struct api_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 const char *api_req_body(const struct api_req *r, size_t *len)
@@ -874,8 +888,9 @@ static void req_first(struct api_req *r, const char *url)
 		char *end;
 		errno = 0;
 		unsigned long long v = strtoull(cl, &end, 10);
-		if (errno || end == cl || v > API_BODY_MAX) {
-			api_reply_error(r, 413, "request body larger than %u bytes", API_BODY_MAX);
+		size_t max = rt && (rt->flags & API_RF_LARGE_BODY) ? large_body_max : API_BODY_MAX;
+		if (errno || end == cl || v > max) {
+			api_reply_error(r, 413, "request body larger than %zu bytes", max);
 			return;
 		}
 	}
@@ -893,11 +908,22 @@ static void req_first(struct api_req *r, const char *url)
 	r->route = rt;
 }
 
-/* Appends <n> bytes to the body of <r>: 0, 1 when the body would pass API_BODY_MAX
- * (nothing kept then), -1 when out of memory. */
+/* The body limit of <r>'s route. */
+static size_t body_max(const struct api_req *r)
+{
+	return r->route && (r->route->flags & API_RF_LARGE_BODY) ? large_body_max : API_BODY_MAX;
+}
+
+void api_set_large_body_max(size_t max)
+{
+	large_body_max = max > API_BODY_MAX ? max : API_BODY_MAX;
+}
+
+/* Appends <n> bytes to the body of <r>: 0, 1 when the body would pass its limit (nothing
+ * kept then), -1 when out of memory. */
 static int body_append(struct api_req *r, const char *p, size_t n)
 {
-	if (n > API_BODY_MAX - r->body_len) {
+	if (n > body_max(r) - r->body_len) {
 		free(r->body);
 		r->body = NULL;
 		r->body_len = r->body_cap = 0;
@@ -955,7 +981,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		/* too big: answered at the body's end (libmicrohttpd 0.9.75 takes no answer
 		 * in the middle of a body) */
 		if (rc > 0)
-			api_reply_error(r, 413, "request body larger than %u bytes", API_BODY_MAX);
+			api_reply_error(r, 413, "request body larger than %zu bytes", body_max(r));
 		return MHD_YES;
 	}
 	switch (r->state) {

@@ -9,6 +9,9 @@
  *   POST   /v1/sessions/{id}/composing     isComposing {"state","refresh"?,"content_type"?} (202)
  *   POST   /v1/sessions/{id}/answer        answer an incoming one
  *   POST   /v1/messages                    a standalone message (pager or large mode, 202)
+ *   POST   /v1/sessions/{id}/files         a file to the session's peer (RFC 5547), raw body,
+ *                                          ?name=&disposition=, Content-Type its type (202)
+ *   GET    /v1/files/{id}                  a file received (raw), DELETE /v1/files/{id}
  *   POST   /v1/sessions/{id}/reject        reject an incoming one {"code"}
  *
  * Everything that can be checked without the session is checked here, on the api thread
@@ -26,6 +29,7 @@
 
 #include "api/api.h"
 #include "api/api_sessions.h"
+#include "gateway/gw_files.h"
 #include "gateway/gw_pager.h"
 #include "gateway/gw_ua.h"
 #include "sip/sdp_msrp.h"
@@ -35,6 +39,7 @@
 
 static struct gw_ua_shared *ua_sh;
 static struct gw_pager_shared *pager_sh;
+static struct gw_files *files;
 static _Atomic unsigned next_worker;
 
 /* What a worker answers. */
@@ -44,10 +49,11 @@ struct slot {
 	json_t *obj;                   /* the session (or a page of them), the api thread's */
 	unsigned more;                 /* GET /v1/sessions: sessions beyond the page */
 	char message_id[MSRP_ID_MSGID_LEN + 1];
+	struct gw_pager_file pf;       /* OP_FILE: what the worker made of it */
 };
 
 enum op_kind { OP_CREATE, OP_GET, OP_END, OP_SEND, OP_ANSWER, OP_REJECT, OP_LIST, OP_DISPLAYED,
-	       OP_COMPOSING, OP_STANDALONE };
+	       OP_COMPOSING, OP_STANDALONE, OP_FILE };
 
 /* What the api thread asks; strings point into <root> (the request's JSON) or <idbuf>. */
 struct op {
@@ -66,6 +72,8 @@ struct op {
 	char msgid[RCS_IMDN_ID_MAX + 1];  /* OP_DISPLAYED */
 	struct rcs_composing comp;     /* OP_COMPOSING */
 	struct gw_pager_msg pm;        /* OP_STANDALONE */
+	struct gw_pager_file pf;       /* OP_FILE */
+	char fname[256], ftype[128];
 };
 
 static void op_free(struct op *o)
@@ -132,6 +140,13 @@ static void run(eng_worker *w, void *slotp, void *arg)
 		s->code = gw_ua_composing(ua, o->id, &o->comp, s->message_id, s->msg,
 					  sizeof(s->msg));
 		return;
+	case OP_FILE:
+		s->pf = o->pf;
+		s->code = pager_sh ? gw_pager_send_file(pager_sh, ua, o->id, &s->pf, s->msg,
+							sizeof(s->msg)) : 503;
+		if (!pager_sh)
+			snprintf(s->msg, sizeof(s->msg), "file transfer is off");
+		return;
 	case OP_STANDALONE: {
 		struct gw_pager_msg pm = o->pm; /* the worker writes message_id into its copy */
 		s->code = pager_sh ? gw_pager_send(pager_sh, ua, &pm, s->msg, sizeof(s->msg)) : 503;
@@ -178,6 +193,13 @@ static void render(struct api_req *r, struct api_gather *g)
 		json_decref(obj);
 		api_reply_json(r, 202, json_pack("{s:s, s:s}", "message_id", s->message_id,
 						 "session_id", o->id));
+		return;
+	case OP_FILE:
+		api_reply_json(r, 202, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "session_id",
+						 o->id, "transfer_id", s->pf.transfer_id,
+						 "transfer_session_id", s->pf.transfer_session, "name",
+						 o->fname, "size", (json_int_t)o->pf.len,
+						 "content_type", o->ftype, "sha1", s->pf.hash));
 		return;
 	case OP_STANDALONE:
 		api_reply_json(r, 202, json_pack("{s:s, s:s}", "message_id", s->message_id, "mode",
@@ -838,6 +860,95 @@ done:
 	op_free(o);
 }
 
+/* POST /v1/sessions/{id}/files?name=N[&disposition=render|attachment]: the raw body is the
+ * file, the request's Content-Type its type. */
+static void h_file(struct api_req *r)
+{
+	const char *name = api_req_query(r, "name"), *disp = api_req_query(r, "disposition");
+	const char *ct = api_req_header(r, "Content-Type");
+	size_t len;
+	const char *body = api_req_body(r, &len);
+	if (!ua_ready(r))
+		return;
+	if (!name || !*name || strlen(name) > 255 || !one_line(name)) {
+		api_reply_error(r, 400, "query 'name' (the file's name, 1 to 255 bytes, one line) "
+				"is required");
+		return;
+	}
+	if (disp && strcmp(disp, "render") && strcmp(disp, "attachment")) {
+		api_reply_error(r, 400, "query 'disposition' must be render or attachment");
+		return;
+	}
+	if (!ct)
+		ct = "application/octet-stream";
+	if (ctype_field(r, ct) < 0 || strlen(ct) > 127)
+		return;
+	if (!len) {
+		api_reply_error(r, 400, "the body (the file) is empty");
+		return;
+	}
+	struct op *o = op_new(r, OP_FILE, api_req_param(r, "id"));
+	if (!o)
+		return;
+	if (!(o->body = malloc(len))) {
+		op_free(o);
+		api_reply_error(r, 500, "out of memory");
+		return;
+	}
+	memcpy(o->body, body, len);
+	memcpy(o->fname, name, strlen(name) + 1);
+	memcpy(o->ftype, ct, strlen(ct) + 1);
+	o->pf.name = o->fname;
+	o->pf.content_type = o->ftype;
+	o->pf.disposition = disp;
+	o->pf.data = o->body;
+	o->pf.len = len;
+	ask(r, o);
+}
+
+static void h_file_get(struct api_req *r)
+{
+	void *data;
+	size_t len;
+	char *name, *ctype, cd[320];
+	if (!files) {
+		api_reply_error(r, 503, "no files are kept (the user agent is off)");
+		return;
+	}
+	int rc = gw_files_get(files, api_req_param(r, "id"), &data, &len, &name, &ctype);
+	if (rc) {
+		api_reply_error(r, rc == -ENOENT ? 404 : 500, rc == -ENOENT ?
+				"no such file (unknown, deleted or expired: rcs.file_ttl)" :
+				"out of memory");
+		return;
+	}
+	/* the name as a quoted string: its quotes and backslashes dropped */
+	size_t o = (size_t)snprintf(cd, sizeof(cd), "attachment; filename=\"");
+	for (const char *c = name; *c && o + 3 < sizeof(cd); c++)
+		if (*c != '"' && *c != '\\')
+			cd[o++] = *c;
+	cd[o++] = '"';
+	cd[o] = '\0';
+	api_reply_header(r, "Content-Disposition", cd);
+	api_reply_typed(r, 200, ctype[0] && one_line(ctype) ? ctype : "application/octet-stream",
+			data, len);
+	free(name);
+	free(ctype);
+}
+
+static void h_file_del(struct api_req *r)
+{
+	if (!files) {
+		api_reply_error(r, 503, "no files are kept (the user agent is off)");
+		return;
+	}
+	if (gw_files_del(files, api_req_param(r, "id")) < 0) {
+		api_reply_error(r, 404, "no such file");
+		return;
+	}
+	api_reply_text(r, 204, "application/json", calloc(1, 1), 0);
+}
+
 static void h_answer(struct api_req *r)
 {
 	static const char *const fields[] = { "accept_types", NULL };
@@ -987,12 +1098,20 @@ static const struct api_route routes[] = {
 	{ "POST", "/v1/sessions/{id}/composing", h_composing, 0 },
 	{ "POST", "/v1/sessions/{id}/answer", h_answer, 0 },
 	{ "POST", "/v1/messages", h_standalone, API_RF_IDEMPOTENT },
+	{ "POST", "/v1/sessions/{id}/files", h_file, API_RF_LARGE_BODY },
+	{ "GET", "/v1/files/{id}", h_file_get, 0 },
+	{ "DELETE", "/v1/files/{id}", h_file_del, 0 },
 	{ "POST", "/v1/sessions/{id}/reject", h_reject, 0 },
 };
 
 void api_sessions_set_pager(struct gw_pager_shared *sh)
 {
 	pager_sh = sh;
+}
+
+void api_sessions_set_files(struct gw_files *fs)
+{
+	files = fs;
 }
 
 int api_sessions_register(struct gw_ua_shared *sh)

@@ -12,5 +12,8 @@ struct gw_pager_shared;
 int api_sessions_register(struct gw_ua_shared *sh);
 /* Standalone messaging for POST /v1/messages (NULL: it answers 503). Before api_start. */
 void api_sessions_set_pager(struct gw_pager_shared *sh);
+/* The store of received files for GET/DELETE /v1/files/{id} (NULL: 503). Before api_start. */
+struct gw_files;
+void api_sessions_set_files(struct gw_files *fs);
 
 #endif

@@ -24,6 +24,7 @@
 #include "engine/eng_http.h"
 #include "engine/eng_tls.h"
 #include "gateway/gw_caps.h"
+#include "gateway/gw_files.h"
 #include "gateway/gw_page.h"
 #include "gateway/gw_pager.h"
 #include "gateway/gw_ua.h"
@@ -101,6 +102,7 @@ static struct {
 	struct gw_ua_shared *ua;
 	struct gw_page_shared *page;
 	struct gw_pager_shared *pager;
+	struct gw_files *files;
 	struct worker_ctx *w;
 	unsigned n;
 	_Atomic unsigned inited;
@@ -253,6 +255,7 @@ static const struct api_metric_def ua_metrics[] = {
 	{ "rcsgw_rcs_imdn_bad_total", "counter", "IMDN, isComposing or FT-over-HTTP bodies that did not parse (passed on as they came)." },
 	{ "rcsgw_rcs_composing_sent_total", "counter", "isComposing indications sent." },
 	{ "rcsgw_rcs_composing_received_total", "counter", "isComposing indications received (composing events)." },
+	{ "rcsgw_rcs_files_received_total", "counter", "Files received by RFC 5547 transfers (file.received)." },
 };
 
 static void ua_collect(eng_worker *w, uint64_t *v, void *arg)
@@ -269,7 +272,7 @@ static void ua_collect(eng_worker *w, uint64_t *v, void *arg)
 		s.sip_crossed, s.sip_cross_dropped, s.answered_400, s.answered_481, s.answered_488,
 		s.answered_415, s.answered_503, s.auth_retries, s.cpim_sent, s.cpim_received,
 		s.cpim_bad, s.imdn_sent, s.imdn_received, s.imdn_bad, s.composing_sent,
-		s.composing_received,
+		s.composing_received, s.files_received,
 	};
 	_Static_assert(sizeof(vals) / sizeof(vals[0]) == sizeof(ua_metrics) / sizeof(ua_metrics[0]),
 		       "one value per metric");
@@ -360,6 +363,9 @@ static void pager_emit(struct api_metrics_out *o, void *arg)
 		{ "rcsgw_rcs_standalone_failed_total", "Standalone messages that failed (message.failed).", s.failed },
 		{ "rcsgw_rcs_standalone_received_total", "MESSAGEs for rcsgw itself published as message.received.", s.received },
 		{ "rcsgw_rcs_standalone_imdn_sent_total", "Delivery notifications sent back in pager mode.", s.imdn_sent },
+		{ "rcsgw_rcs_files_started_total", "File transfers to peers started (RFC 5547).", s.files_started },
+		{ "rcsgw_rcs_files_sent_total", "File transfers whose whole success REPORT came (file.sent).", s.files_sent },
+		{ "rcsgw_rcs_files_failed_total", "File transfers that failed (file.failed).", s.files_failed },
 	};
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		api_metrics_family(o, m[i].name, "counter", m[i].help);
@@ -387,6 +393,8 @@ static void shutdown_msrp(void)
 	app.page = NULL;
 	gw_pager_shared_free(app.pager);
 	app.pager = NULL;
+	gw_files_free(app.files);
+	app.files = NULL;
 	gw_ua_shared_free(app.ua);
 	app.ua = NULL;
 	free(app.w);
@@ -640,11 +648,14 @@ int main(int argc, char **argv)
 		CM_ERR("gateway: %s", err);
 		goto out;
 	}
-	if (gw_ua_enabled(app.ua) && !(app.pager = gw_pager_shared_new(&cfg, app.ua,
-								       api_event_publish))) {
+	if (gw_ua_enabled(app.ua) && (!(app.pager = gw_pager_shared_new(&cfg, app.ua,
+									api_event_publish)) ||
+				      !(app.files = gw_files_new(cfg.rcs.file_store_max,
+								 (uint64_t)cfg.rcs.file_ttl_ms)))) {
 		CM_ERR("rcs: out of memory");
 		goto out;
 	}
+	gw_ua_set_files(app.ua, app.files);
 	app.n = eng_nworkers(e);
 	app.w = calloc(app.n, sizeof(*app.w));
 	if (!app.w || eng_start(e, worker_init, NULL) < 0) {
@@ -677,6 +688,10 @@ int main(int argc, char **argv)
 		"MSRP)" : "off (ua.enabled = false)");
 	api_sessions_register(app.ua);
 	api_sessions_set_pager(app.pager);
+	api_sessions_set_files(app.files);
+	/* a file is one MSRP message: what the peer's reassembly takes is ours too */
+	api_set_large_body_max((size_t)(cfg.rcs.file_max < cfg.msrp.max_message
+						 ? cfg.rcs.file_max : cfg.msrp.max_message));
 	api_gateway_register(app.page, app.ua);
 	api_caps_register(gw_ua_enabled(app.ua) ? caps_at : NULL, app.n,
 			  (unsigned)cfg.rcs.capability_timeout_ms);

@@ -225,6 +225,9 @@ struct cm_config_rcs {
 	int64_t capability_ttl_ms; /* a capability answer is reused this long */
 	int64_t capability_timeout_ms; /* an OPTIONS without a final answer by then: 408 */
 	int64_t capability_cache;  /* capability answers kept per worker */
+	int64_t file_max;          /* bytes of a file sent or received (RFC 5547) */
+	int64_t file_store_max;    /* bytes of received files kept for download */
+	int64_t file_ttl_ms;       /* a received file is kept this long */
 };
 
 struct cm_config {

@@ -276,6 +276,12 @@ static const struct cm_config_key cm_schema[] = {
 	      "an OPTIONS without a final answer by then counts as 408"),
 	K_INT("rcs", "capability_cache", rcs.capability_cache, "10000", 0, 10000000, 0,
 	      "capability answers kept per worker (the oldest goes)"),
+	K_SIZE("rcs", "file_max", rcs.file_max, "16M", 1 * KIB, 4 * GIB,
+	       "bytes of one file transfer (upload and MSRP); msrp.max_message when smaller"),
+	K_SIZE("rcs", "file_store_max", rcs.file_store_max, "256M", 1 * KIB, 64 * GIB,
+	       "bytes of received files kept for GET /v1/files/{id} (the oldest go)"),
+	K_DUR("rcs", "file_ttl", rcs.file_ttl_ms, "1h", 1000, 30LL * 86400000,
+	      "a received file is kept this long"),
 
 	K_LIST("dns", "servers", dns.servers, "", 0,
 	       "name servers (numeric, optional :port) of every look-up; empty = /etc/resolv.conf"),

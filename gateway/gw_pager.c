@@ -7,6 +7,10 @@
 #include <time.h>
 
 #include "gateway/gw_pager.h"
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/hash.h>
+
+#include "rcs/rcs_filesel.h"
 #include "rcs/rcs_msg.h"
 #include "sip/sip_hdr.h"
 #include "sip/sip_parse.h"
@@ -15,7 +19,9 @@
 /* OMA CPM ICSIs (RCC.07 §3.2): what the addressee's device must have */
 #define ICSI_MSG "*;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.msg\""
 #define ICSI_LARGE "*;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.largemsg\""
+#define ICSI_FT "*;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.filetransfer\""
 #define LARGE_GUARD_MS 60000       /* a large message's session with no outcome by then ends */
+#define FILE_GUARD_MS 600000       /* the same for a file transfer */
 
 struct large_out;
 
@@ -27,6 +33,7 @@ struct gw_pager_shared {
 					* worker's alone (freed here if the workers stop first) */
 	struct {
 		_Atomic uint64_t sent_pager, sent_large, delivered, failed, received, imdn_sent;
+		_Atomic uint64_t files_started, files_sent, files_failed;
 	} st;
 };
 
@@ -102,7 +109,7 @@ static int cpm_headers(const char *icsi, const char *conv, char *out, size_t cap
 	return n > 0 && (size_t)n < cap ? 0 : -ENOSPC;
 }
 
-/* ---- large-message mode ------------------------------------------------------------------------ */
+/* ---- sessions that carry one message: large-message mode, file transfer -------------------------- */
 
 struct large_out {
 	struct gw_pager_shared *sh;
@@ -112,6 +119,11 @@ struct large_out {
 	char id[MSRP_ID_MSGID_LEN + 1];
 	int creating, over_early, reported;
 	eng_timer guard;
+	/* a file transfer (RFC 5547): the chat session it is for, else "" (a large message) */
+	char chat[GW_UA_ID_LEN + 1];
+	char tid[MSRP_ID_MSGID_LEN + 1];
+	uint64_t size;
+	char *name;                    /* in to[] after the URI */
 	char to[];
 };
 
@@ -135,6 +147,26 @@ static void large_del(struct large_out *l)
 	l->prev = NULL;
 }
 
+/* The outcome of <l>: message.sent/.failed for a large message, file.sent/.failed for a file. */
+static void l_outcome(struct large_out *l, int ok, const char *reason, const char *code_name,
+		      int code)
+{
+	if (!l->chat[0]) {
+		outcome(l->sh, l->id, "large", l->to, ok, reason, code_name, code);
+		return;
+	}
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i}", "session_id", l->chat,
+			       "transfer_session_id", l->sid, "transfer_id", l->tid, "name",
+			       l->name, "size", (json_int_t)l->size, code_name, code);
+	if (ev && !ok)
+		json_object_set_new(ev, "reason", json_string(reason));
+	if (ok)
+		COUNT(l->sh, files_sent);
+	else
+		COUNT(l->sh, files_failed);
+	publish(l->sh, ok ? "file.sent" : "file.failed", ev);
+}
+
 static void l_up(void *arg, const char *id)
 {
 	(void)arg;
@@ -149,9 +181,8 @@ static void l_over(void *arg, const char *id, int failed, int sip_code, const ch
 	(void)reason;
 	eng_timer_cancel(&l->guard);
 	if (!l->reported)
-		outcome(l->sh, l->id, "large", l->to, 0, sip_code ? "sip" : "no_report", "sip_code",
-			sip_code);
-	if (l->creating) { /* inside gw_ua_create_owned: gw_pager_send frees it */
+		l_outcome(l, 0, sip_code ? "sip" : "no_report", "sip_code", sip_code);
+	if (l->creating) { /* inside gw_ua_create_owned: one_out() frees it */
 		l->over_early = 1;
 		return;
 	}
@@ -163,7 +194,7 @@ static void l_message(void *arg, const char *id, const struct msrp_reasm_msg *m)
 {
 	(void)arg;
 	(void)id;
-	(void)m; /* a large-message session carries one message, ours */
+	(void)m; /* such a session carries one message, ours */
 }
 
 static void l_report(void *arg, const char *id, const char *message_id, int status,
@@ -177,7 +208,7 @@ static void l_report(void *arg, const char *id, const char *message_id, int stat
 	    range->end < range->total)
 		return; /* a success REPORT for a part (RFC 4975 §7.1.2): the whole is to come */
 	l->reported = 1;
-	outcome(l->sh, l->id, "large", l->to, status == 200, "msrp", "msrp_status", status);
+	l_outcome(l, status == 200, "msrp", "msrp_status", status);
 	gw_ua_end(l->ua, id, msg, sizeof(msg)); /* its job is done: BYE */
 }
 
@@ -192,25 +223,48 @@ static const struct gw_ua_owner large_owner = {
 	.up = l_up, .over = l_over, .message = l_message, .report = l_report,
 };
 
-static int send_large(struct gw_pager_shared *sh, struct gw_ua *ua, struct gw_pager_msg *m,
-		      char *msg, size_t len)
+/* A session that carries one message. */
+struct one_out {
+	const char *from, *to, *ruri;  /* ruri NULL: <to> */
+	const char *icsi, *conv;       /* Accept-Contact, Conversation-ID (NULL: minted) */
+	const char *sdp_attrs;         /* RFC 5547 lines, NULL: none */
+	int sendonly;
+	struct gw_ua_msg um;           /* the message (its message_id set) */
+	const char *chat, *tid, *name; /* file transfers */
+	uint64_t guard_ms;
+};
+
+/* Starts the session of <q> on worker <ua>, its message queued until it is up; the outcome
+ * comes as an event. 0 (also when it failed at once: the event says so), or an HTTP status
+ * with <msg>; <sid> gets the session's id. */
+static int one_out(struct gw_pager_shared *sh, struct gw_ua *ua, const struct one_out *q,
+		   char sid[GW_UA_ID_LEN + 1], char *msg, size_t len)
 {
 	char hdrs[512];
-	size_t tl = strlen(m->to) + 1;
-	struct large_out *l = calloc(1, sizeof(*l) + tl);
+	size_t tl = strlen(q->to) + 1, nl = q->name ? strlen(q->name) + 1 : 1;
+	struct large_out *l = calloc(1, sizeof(*l) + tl + nl);
 	if (!l)
 		return snprintf(msg, len, "out of memory"), 503;
 	l->sh = sh;
 	l->ua = ua;
-	memcpy(l->to, m->to, tl);
-	memcpy(l->id, m->message_id, sizeof(l->id));
+	memcpy(l->to, q->to, tl);
+	l->name = l->to + tl;
+	memcpy(l->name, q->name ? q->name : "", nl);
+	memcpy(l->id, q->um.message_id, sizeof(l->id));
+	if (q->chat) {
+		snprintf(l->chat, sizeof(l->chat), "%s", q->chat);
+		snprintf(l->tid, sizeof(l->tid), "%s", q->tid);
+		l->size = q->um.len;
+	}
 	eng_timer_init(&l->guard, l_guard, l);
-	if (cpm_headers(ICSI_LARGE, m->conversation_id, hdrs, sizeof(hdrs)) < 0) {
+	if (cpm_headers(q->icsi, q->conv, hdrs, sizeof(hdrs)) < 0) {
 		free(l);
 		return snprintf(msg, len, "field 'conversation_id' is too long"), 400;
 	}
 	/* the headers as the session's application headers: "Name: value" pairs */
-	struct gw_ua_new n = { .from = m->from, .to = m->to, .types = { RCS_CT_CPIM }, .ntypes = 1 };
+	struct gw_ua_new n = { .from = q->from, .to = q->to, .ruri = q->ruri,
+			       .types = { q->um.cpim == 1 ? RCS_CT_CPIM : q->um.content_type },
+			       .ntypes = 1, .sdp_attrs = q->sdp_attrs, .sendonly = q->sendonly };
 	char *p = hdrs;
 	while (*p && n.nhdrs < 3) {
 		char *e = strchr(p, '\n'), *c = strchr(p, ':');
@@ -225,31 +279,83 @@ static int send_large(struct gw_pager_shared *sh, struct gw_ua *ua, struct gw_pa
 		return snprintf(msg, len, "no randomness"), 503;
 	}
 	memcpy(l->sid, n.id, sizeof(l->sid));
+	memcpy(sid, n.id, GW_UA_ID_LEN + 1);
 	l->creating = 1;
 	int rc = gw_ua_create_owned(ua, &n, &large_owner, l, msg, len);
 	l->creating = 0;
 	if (rc || l->over_early) {
 		free(l);
 		if (rc == 400 || rc == 502)
-			snprintf(msg, len, "field 'to' cannot be routed (a SIP URI whose host is an "
+			snprintf(msg, len, "the peer cannot be routed (a SIP URI whose host is an "
 				 "address or a name DNS knows, or sip.outbound_proxy)");
 		return rc; /* over early (0): the event says why; the API answered 202 */
 	}
 	large_add(l);
-	struct gw_ua_msg um = {
-		.content_type = m->content_type, .body = m->body, .len = m->len,
-		.success_report = 1, .failure_report = 1, .cpim = 1, .dn = m->dn,
-		.subject = m->subject,
-	};
-	memcpy(um.message_id, m->message_id, sizeof(um.message_id));
+	struct gw_ua_msg um = q->um;
 	if ((rc = gw_ua_send(ua, l->sid, &um, msg, len)) != 0) {
 		char m2[64];
 		l->reported = 1; /* the API tells the refusal: no event */
 		gw_ua_end(ua, l->sid, m2, sizeof(m2)); /* l_over frees it */
 		return rc;
 	}
-	eng_timer_arm(gw_ua_worker(ua), &l->guard, LARGE_GUARD_MS);
+	eng_timer_arm(gw_ua_worker(ua), &l->guard, q->guard_ms);
 	return 0;
+}
+
+static int send_large(struct gw_pager_shared *sh, struct gw_ua *ua, struct gw_pager_msg *m,
+		      char *msg, size_t len)
+{
+	char sid[GW_UA_ID_LEN + 1];
+	struct one_out q = {
+		.from = m->from, .to = m->to, .icsi = ICSI_LARGE, .conv = m->conversation_id,
+		.um = { .content_type = m->content_type, .body = m->body, .len = m->len,
+			.success_report = 1, .failure_report = 1, .cpim = 1, .dn = m->dn,
+			.subject = m->subject },
+		.guard_ms = LARGE_GUARD_MS,
+	};
+	memcpy(q.um.message_id, m->message_id, sizeof(q.um.message_id));
+	return one_out(sh, ua, &q, sid, msg, len);
+}
+
+int gw_pager_send_file(struct gw_pager_shared *sh, struct gw_ua *ua, const char *chat,
+		       struct gw_pager_file *f, char *msg, size_t len)
+{
+	char local[GW_UA_MAX_URI], peer[GW_UA_MAX_URI], ruri[GW_UA_MAX_URI], conv[GW_UA_MAX_URI];
+	int rc = gw_ua_session_peer(ua, chat, local, peer, ruri, conv);
+	if (rc)
+		return snprintf(msg, len, rc == 404 ? "no such session" : "the session is over"), rc;
+	unsigned char h[WC_SHA_DIGEST_SIZE];
+	if (wc_ShaHash((const byte *)f->data, (word32)f->len, h) != 0)
+		return snprintf(msg, len, "the file could not be hashed"), 503;
+	char sel[1024], attrs[1200];
+	long sl_ = rcs_filesel_write(sel, sizeof(sel), f->name, sl(f->content_type), f->len, 1,
+				     "sha-1", h, sizeof(h));
+	if (sl_ < 0)
+		return snprintf(msg, len, "'name' or the content type cannot be carried in "
+				"a=file-selector"), 400;
+	if (msrp_id_message(f->transfer_id, sizeof(f->transfer_id)) < 0 ||
+	    msrp_id_message(f->message_id, sizeof(f->message_id)) < 0)
+		return snprintf(msg, len, "no randomness"), 503;
+	int n = snprintf(attrs, sizeof(attrs), "file-selector:%s\nfile-transfer-id:%s\n"
+			 "file-disposition:%s\n", sel, f->transfer_id,
+			 f->disposition ? f->disposition : "render");
+	if (n < 0 || (size_t)n >= sizeof(attrs))
+		return snprintf(msg, len, "the file's attributes are too long"), 400;
+	for (unsigned i = 0; i < sizeof(h); i++)
+		snprintf(f->hash + 3 * i - (i ? 1 : 0), sizeof(f->hash) - (3 * i - (i ? 1 : 0)),
+			 "%s%02X", i ? ":" : "", h[i]);
+	struct one_out q = {
+		.from = local, .to = peer, .ruri = ruri, .icsi = ICSI_FT,
+		.conv = conv[0] ? conv : NULL, .sdp_attrs = attrs, .sendonly = 1,
+		.um = { .content_type = f->content_type, .body = f->data, .len = f->len,
+			.success_report = 1, .failure_report = 1, .cpim = 0 },
+		.chat = chat, .tid = f->transfer_id, .name = f->name, .guard_ms = FILE_GUARD_MS,
+	};
+	memcpy(q.um.message_id, f->message_id, sizeof(q.um.message_id));
+	rc = one_out(sh, ua, &q, f->transfer_session, msg, len);
+	if (rc == 0)
+		COUNT(sh, files_started);
+	return rc;
 }
 
 /* ---- sending ---------------------------------------------------------------------------------- */
@@ -482,4 +588,7 @@ void gw_pager_stats(const struct gw_pager_shared *sh, struct gw_pager_stats *out
 	out->failed = atomic_load_explicit(&sh->st.failed, memory_order_relaxed);
 	out->received = atomic_load_explicit(&sh->st.received, memory_order_relaxed);
 	out->imdn_sent = atomic_load_explicit(&sh->st.imdn_sent, memory_order_relaxed);
+	out->files_started = atomic_load_explicit(&sh->st.files_started, memory_order_relaxed);
+	out->files_sent = atomic_load_explicit(&sh->st.files_sent, memory_order_relaxed);
+	out->files_failed = atomic_load_explicit(&sh->st.files_failed, memory_order_relaxed);
 }

@@ -62,8 +62,33 @@ struct gw_pager_msg {
 int gw_pager_send(struct gw_pager_shared *sh, struct gw_ua *ua, struct gw_pager_msg *m,
 		  char *msg, size_t len);
 
+/* A file to send to the peer of a chat session (RFC 5547 over MSRP). */
+struct gw_pager_file {
+	const char *name;              /* the file's name (a=file-selector name) */
+	const char *content_type;
+	const char *disposition;       /* "render" / "attachment"; NULL: render */
+	const void *data;
+	size_t len;
+	char transfer_id[MSRP_ID_MSGID_LEN + 1];      /* out: a=file-transfer-id */
+	char transfer_session[GW_UA_ID_LEN + 1];      /* out: the transfer's own session */
+	char message_id[MSRP_ID_MSGID_LEN + 1];       /* out: the file's MSRP Message-ID */
+	char hash[3 * 20];                            /* out: its sha-1, "AB:CD:..." */
+};
+
+/* Sends <f> to the peer of chat session <chat> in a session of its own (RCC.07 §3.2.5 over
+ * MSRP, RFC 5547 §5): an INVITE to the chat's peer with the file-transfer ICSI, the chat's
+ * Conversation-ID, a sendonly offer whose a=file-selector says the name, type, size and
+ * sha-1 hash, a=file-transfer-id and a=file-disposition; once bound, the file as one message
+ * (chunked), Success-Report yes; the whole success REPORT ends it (BYE). The outcome is an
+ * event: file.sent / file.failed {"session_id" (the chat), "transfer_session_id",
+ * "transfer_id", "name", "size", "msrp_status" | "sip_code", "reason"?}. From <ua>'s worker,
+ * the chat's. 0, or an HTTP status with <msg>: 404/409 (the chat), 400, 503. */
+int gw_pager_send_file(struct gw_pager_shared *sh, struct gw_ua *ua, const char *chat,
+		       struct gw_pager_file *f, char *msg, size_t len);
+
 struct gw_pager_stats {
 	uint64_t sent_pager, sent_large, delivered, failed, received, imdn_sent;
+	uint64_t files_started, files_sent, files_failed;
 };
 /* Counters of all workers (relaxed atomics: any thread). */
 void gw_pager_stats(const struct gw_pager_shared *sh, struct gw_pager_stats *out);

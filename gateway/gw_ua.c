@@ -28,6 +28,7 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/coding.h>
+#include <wolfssl/wolfcrypt/hash.h>
 
 #include "common/cm_log.h"
 #include "engine/eng_dns.h"
@@ -50,7 +51,9 @@
 #include "sip/sip_transport.h"
 #include "sip/sip_txn.h"
 #include "sip/sip_write.h"
+#include "rcs/rcs_filesel.h"
 #include "rcs/rcs_tags.h"
+#include "gateway/gw_files.h"
 
 #define SIP_BUF 16384              /* bytes of a request or response we write */
 #define SDP_BUF 4096               /* bytes of an SDP we write */
@@ -96,6 +99,7 @@ struct gw_ua_shared {
 	void *hooks_arg;
 	gw_ua_pager_fn pager;          /* MESSAGEs for rcsgw itself (gw_pager.c) */
 	void *pager_arg;
+	struct gw_files *files;        /* received files (RFC 5547), NULL: refused */
 	_Atomic(struct gw_ua *) *workers;
 	_Atomic int ports[3];          /* udp, tcp, tls: worker 0's first listener */
 };
@@ -208,6 +212,9 @@ struct gw_sess {
 	void *owner_arg;
 	struct gw_disp *disp;          /* received messages awaiting their display IMDN, oldest first */
 	uint32_t ndisp;
+	char *ft_attrs;                /* RFC 5547 a= lines of our SDP ("name:value\n"...), or NULL */
+	uint8_t sendonly;              /* a file we send: our offer is sendonly */
+	uint8_t ft_in;                 /* a file offered to us: its message is a file */
 };
 
 /* A received message that asked for a display notification (RFC 5438 §5.2). */
@@ -869,6 +876,7 @@ static void sess_free(struct gw_sess *s)
 	free(s->our_sdp);
 	free(s->peer_sdp);
 	free(s->ack_msg);
+	free(s->ft_attrs);
 	free(s->c);
 	free(s);
 }
@@ -1083,12 +1091,20 @@ static int our_sdp(struct gw_sess *s, const struct sdp *offer, struct sdp_msrp_a
 	if (cpim) /* what we take inside CPIM (RFC 4975 §8.6) */
 		nw = split_types(s->ua->sh->wtypes, wrapped, GW_UA_MAX_TYPES);
 	snprintf(sess_id, sizeof(sess_id), "%" PRIu64, s->created_ms);
+	cm_slice attrs[SDP_MSRP_ATTRS_MAX];
+	unsigned na = 0;
+	for (const char *p = s->ft_attrs; p && *p && na < SDP_MSRP_ATTRS_MAX;) {
+		const char *e = strchr(p, '\n');
+		attrs[na++] = (cm_slice){ p, e ? (size_t)(e - p) : strlen(p) };
+		p = e ? e + 1 : NULL;
+	}
 	struct sdp_msrp_local l = {
 		.username = CM_SLICE_LIT("rcsgw"), .sess_id = sl(sess_id),
 		.sess_version = CM_SLICE_LIT("1"), .addr = sl(host),
 		.port = (uint16_t)s->ua->msrp_port, .path = path, .npath = np,
 		.types = types, .ntypes = nt, .wrapped = wrapped, .nwrapped = nw,
-		.dir = SDP_DIR_SENDRECV,
+		.dir = s->sendonly ? SDP_DIR_SENDONLY : SDP_DIR_SENDRECV,
+		.attrs = attrs, .nattrs = na,
 	};
 	l.setup = offer ? (s->ua->sh->setup_passive ? SDP_SETUP_PASSIVE : SDP_SETUP_ACTIVE)
 			: SDP_SETUP_ACTPASS;
@@ -1514,6 +1530,53 @@ static void disp_remember(struct gw_sess *s, const struct rcs_msg_in *in)
 	}
 }
 
+/* The file of a transfer to us (RFC 5547): its hash checked against the offer's selector,
+ * kept in the store, announced as file.received with where to download it. Takes <m>. */
+static void on_file(struct gw_sess *s, struct msrp_reasm_msg *m)
+{
+	struct rcs_filesel fs;
+	char name[256] = "", id[GW_FILES_ID_LEN + 1], url[64];
+	const char *sel = s->ft_attrs + sizeof("file-selector:") - 1;
+	const char *tid = strstr(s->ft_attrs, "\nfile-transfer-id:");
+	int have = rcs_filesel_parse(sel, strcspn(sel, "\n"), &fs) == 0;
+	if (have && fs.name.p && rcs_filesel_name_decode(fs.name, name, sizeof(name)) < 0)
+		name[0] = '\0';
+	const char *hash = "none";
+	if (have && fs.hash_len) {
+		unsigned char h[WC_SHA256_DIGEST_SIZE];
+		unsigned hl = 0;
+		if (!strcasecmp(fs.hash_alg, "sha-1") &&
+		    wc_ShaHash((const byte *)m->data, (word32)m->len, h) == 0)
+			hl = WC_SHA_DIGEST_SIZE;
+		else if (!strcasecmp(fs.hash_alg, "sha-256") &&
+			 wc_Sha256Hash((const byte *)m->data, (word32)m->len, h) == 0)
+			hl = WC_SHA256_DIGEST_SIZE;
+		hash = !hl ? "unchecked" : hl == fs.hash_len && !memcmp(h, fs.hash, hl) ? "ok"
+									     : "mismatch";
+	}
+	const char *ct = m->content_type ? m->content_type : "application/octet-stream";
+	int rc = gw_files_put(s->ua->sh->files, name, ct, m->data, m->len, id);
+	json_t *ev = json_pack("{s:s, s:s, s:I, s:s, s:b}", "name", name, "content_type", ct,
+			       "size", (json_int_t)m->len, "hash", hash, "size_ok",
+			       !have || !fs.has_size || fs.size == m->len);
+	if (ev && tid) {
+		tid += sizeof("\nfile-transfer-id:") - 1;
+		json_object_set_new(ev, "transfer_id", json_stringn(tid, strcspn(tid, "\n")));
+	}
+	if (ev && rc == 0) {
+		snprintf(url, sizeof(url), "/v1/files/%s", id);
+		json_object_set_new(ev, "file_id", json_string(id));
+		json_object_set_new(ev, "url", json_string(url));
+	} else if (ev) {
+		json_object_set_new(ev, "stored", json_false());
+		json_object_set_new(ev, "reason", json_string(rc == -EFBIG ? "larger than the store"
+									  : "out of memory"));
+	}
+	s->ua->st.files_received++;
+	msrp_reasm_msg_free(m);
+	sess_publish(s, "file.received", ev);
+}
+
 /* An IMDN about a message we sent: its event. */
 static void on_imdn(struct gw_sess *s, const struct rcs_msg_in *in)
 {
@@ -1566,6 +1629,10 @@ static void ev_message(struct msrp_ua_sess *ms, void *arg, struct msrp_reasm_msg
 		return;
 	}
 	struct gw_ua *ua = s->ua;
+	if (s->ft_in) { /* a file transfer to us: the message is the file */
+		on_file(s, m);
+		return;
+	}
 	struct rcs_msg_in *in = &ua->rin;
 	rcs_msg_parse(sl(m->content_type ? m->content_type : ""), m->data, m->len, in);
 	ua->st.cpim_received += in->wrapped;
@@ -2313,6 +2380,58 @@ static void cpm_ids(const struct sip_msg *req, char *out, size_t cap)
 	}
 }
 
+/* An offer of a file (RFC 5547 §5: a=file-selector on the MSRP stream): <s> becomes a file
+ * transfer to us — our answer echoes the selector and the transfer id (§8.3) and takes any
+ * type (the file's), the message that comes is the file — and *<file> gets what the offer
+ * says of it for session.incoming. 0 (not a file offer: nothing done), -EOPNOTSUPP (no store
+ * for files: 488), -EINVAL (a selector that does not parse: 488), -ENOMEM. */
+static int ft_offer(struct gw_sess *s, const struct sdp *offer, json_t **file)
+{
+	const struct sdp_attr *sel = sdp_attr_get(offer, s->c->peer.index, "file-selector");
+	const struct sdp_attr *tid = sdp_attr_get(offer, s->c->peer.index, "file-transfer-id");
+	const struct sdp_attr *dsp = sdp_attr_get(offer, s->c->peer.index, "file-disposition");
+	struct rcs_filesel fs;
+	char name[256], hex[3 * RCS_FILESEL_HASH_MAX + 1];
+	if (!sel)
+		return 0;
+	if (!s->ua->sh->files)
+		return -EOPNOTSUPP;
+	if (!sel->value.len || sel->value.len > 2000 || rcs_filesel_parse(sel->value.p, sel->value.len, &fs) < 0 ||
+	    (fs.name.p && rcs_filesel_name_decode(fs.name, name, sizeof(name)) < 0) ||
+	    (tid && (!tid->value.len || tid->value.len > 256)))
+		return -EINVAL;
+	if (!fs.name.p)
+		name[0] = '\0';
+	size_t cap = sel->value.len + (tid ? tid->value.len : 0) + 48;
+	if (!(s->ft_attrs = malloc(cap)))
+		return -ENOMEM;
+	snprintf(s->ft_attrs, cap, "file-selector:%.*s\n%s%.*s%s", (int)sel->value.len, sel->value.p,
+		 tid ? "file-transfer-id:" : "", tid ? (int)tid->value.len : 0,
+		 tid ? tid->value.p : "", tid ? "\n" : "");
+	s->ft_in = 1;
+	snprintf(s->types, sizeof(s->types), "*"); /* what the offer says the file is */
+	*file = json_pack("{s:s}", "name", name);
+	if (!*file)
+		return -ENOMEM;
+	if (fs.type.len)
+		json_object_set_new(*file, "content_type", json_stringn(fs.type.p, fs.type.len));
+	if (fs.has_size)
+		json_object_set_new(*file, "size", json_integer((json_int_t)fs.size));
+	if (fs.hash_len) {
+		size_t o = 0;
+		for (unsigned i = 0; i < fs.hash_len; i++)
+			o += (size_t)snprintf(hex + o, sizeof(hex) - o, "%s%02X", i ? ":" : "",
+					      fs.hash[i]);
+		json_object_set_new(*file, "hash", json_pack("{s:s, s:s}", "algorithm", fs.hash_alg,
+							   "value", hex + 0));
+	}
+	if (tid)
+		json_object_set_new(*file, "transfer_id", json_stringn(tid->value.p, tid->value.len));
+	if (dsp && dsp->value.len)
+		json_object_set_new(*file, "disposition", json_stringn(dsp->value.p, dsp->value.len));
+	return 0;
+}
+
 /* The RCS services that the feature tags of a Contact value say (rcs_tags), as names. */
 static json_t *services_json(cm_slice contact)
 {
@@ -2378,15 +2497,21 @@ static void new_invite(struct gw_ua *ua, struct sip_txn *st, const struct sip_ms
 	sip_txn_set_ctx(st, s);
 	ua->st.sessions_in++;
 	snprintf(s->types, sizeof(s->types), "%s", sh->types);
-	int rc = take_peer_sdp(s, req->body, NULL);
+	struct sdp *offer = malloc(sizeof(*offer));
+	json_t *file = NULL;
+	int rc = offer ? take_peer_sdp(s, req->body, offer) : -ENOMEM;
 	if (rc == 0 && !s->c->peer.port)
 		rc = -ENOENT;
+	if (rc == 0)
+		rc = ft_offer(s, offer, &file);
+	free(offer);
 	if (rc == 0 && !(s->inv_msg = dup_slice((cm_slice){ req->method_name.p, req->len })))
 		rc = -ENOMEM;
 	s->inv_len = req->len;
 	if (rc == 0 && sip_dialog_uas(&s->c->dlg, req, sl(s->id), rand32() & 0x7fffffff) < 0)
 		rc = -EBADMSG;
 	if (rc < 0) {
+		json_decref(file);
 		code = rc == -ENOMEM ? 500 : rc == -EBADMSG ? 400 : 488;
 		ua->st.answered_488 += code == 488;
 		ua->st.answered_400 += code == 400;
@@ -2398,7 +2523,7 @@ static void new_invite(struct gw_ua *ua, struct sip_txn *st, const struct sip_ms
 	char contact[CONTACT_MAX];
 	struct sip_hdr h = { SIP_H_CONTACT, CM_SLICE_NULL, contact_for(s, src, contact, sizeof(contact)) };
 	sip_txn_respond(st, 180, CM_SLICE_NULL, sl(s->id), &h, 1, CM_SLICE_NULL);
-	if (sh->hooks.claim &&
+	if (!s->ft_in && sh->hooks.claim &&
 	    sh->hooks.claim(sh->hooks_arg, ua, s->id, s->from, s->to, &s->owner, &s->owner_arg))
 		return; /* the gateway's: it answers it */
 	json_t *ev = json_pack("{s:s, s:s, s:s, s:o, s:o}", "from", s->from, "to", s->to, "ruri",
@@ -2413,7 +2538,11 @@ static void new_invite(struct gw_ua *ua, struct sip_txn *st, const struct sip_ms
 				json_object_set(ev, k, v);
 		json_decref(sj);
 		json_object_set_new(ev, "services", services_json(sip_msg_hdr(req, SIP_H_CONTACT)));
+		if (file)
+			json_object_set_new(ev, "file", file);
+		file = NULL;
 	}
+	json_decref(file);
 	sess_publish(s, "session.incoming", ev);
 	for (size_t i = 0; i < sh->auto_answer.n; i++)
 		if (fnmatch(sh->auto_answer.v[i], s->ruri, 0) == 0) {
@@ -3111,6 +3240,28 @@ int gw_ua_send_message_ex(struct gw_ua *ua, const char *from, const char *to, co
 	return out_request(ua, "MESSAGE", from, to, ctype, body, len, extra, NULL, done, arg);
 }
 
+void gw_ua_set_files(struct gw_ua_shared *sh, struct gw_files *fs)
+{
+	sh->files = fs;
+}
+
+int gw_ua_session_peer(struct gw_ua *ua, const char *id, char *local, char *peer, char *ruri,
+		       char *conv)
+{
+	struct gw_sess *s = sess_find(ua, sl(id));
+	if (!s)
+		return 404;
+	if (s->state == ST_ENDING || s->state == ST_ENDED || s->state == ST_FAILED)
+		return 409;
+	snprintf(local, GW_UA_MAX_URI, "%s", local_uri(s));
+	snprintf(peer, GW_UA_MAX_URI, "%s", peer_uri(s));
+	/* an incoming session's peer is reached at its From URI; ours at the Request-URI */
+	snprintf(ruri, GW_UA_MAX_URI, "%s", s->incoming ? s->from : s->ruri);
+	cm_slice c = hdr_line(s->hdrs, "Conversation-ID");
+	snprintf(conv, GW_UA_MAX_URI, "%.*s", (int)c.len, c.p ? c.p : "");
+	return 0;
+}
+
 void gw_ua_set_pager(struct gw_ua_shared *sh, gw_ua_pager_fn fn, void *arg)
 {
 	sh->pager = fn;
@@ -3290,6 +3441,11 @@ static int create(struct gw_ua *ua, const struct gw_ua_new *n, const struct gw_u
 	ua->st.sessions_out++;
 	s->owner = own;
 	s->owner_arg = owner_arg;
+	s->sendonly = n->sendonly != 0;
+	if (n->sdp_attrs && !(s->ft_attrs = strdup(n->sdp_attrs))) {
+		sess_over(s, ST_FAILED, "local", "not_sent", 503);
+		return fail_msg(msg, len, 503, "out of memory");
+	}
 	if (made)
 		*made = s;
 	if (n->ntypes) {

@@ -90,6 +90,9 @@ struct gw_ua_new {
 	unsigned ntypes;
 	const char *hdr_names[32], *hdr_values[32]; /* extra INVITE headers */
 	unsigned nhdrs;
+	const char *sdp_attrs;         /* further a= lines of our offer, "name:value\n"...
+					* (RFC 5547 file-selector ...), NULL: none */
+	int sendonly;                  /* our offer says a=sendonly (a file we send) */
 };
 
 /* 1 when <s> is an MSRP ident as a message id must be (RFC 4975 §9: 4 to MSRP_ID_MSGID_LEN
@@ -162,6 +165,17 @@ int gw_ua_answer(struct gw_ua *ua, const char *id, const char *const *types, uns
 		 char *msg, size_t len);
 /* Rejects incoming session <id> with SIP <code> (400..699). 0, 404, 409. */
 int gw_ua_reject(struct gw_ua *ua, const char *id, int code, char *msg, size_t len);
+
+/* Where received files go (RFC 5547 transfers offered to us, gateway/gw_files.h); NULL: none
+ * kept (file offers are then refused 488). Before the workers start. */
+struct gw_files;
+void gw_ua_set_files(struct gw_ua_shared *sh, struct gw_files *fs);
+
+/* What a file transfer toward the peer of session <id> needs of it: our URI, the peer's, the
+ * Request-URI to reach it and the session's Conversation-ID (each NUL-terminated, at most
+ * GW_UA_MAX_URI bytes; conv empty when none). 0, 404, 409 (the session is over). */
+int gw_ua_session_peer(struct gw_ua *ua, const char *id, char *local, char *peer, char *ruri,
+		       char *conv);
 
 /* The JSON of session <id> (the caller's reference), or NULL when there is none. */
 json_t *gw_ua_session_json(struct gw_ua *ua, const char *id);
@@ -276,6 +290,7 @@ struct gw_ua_stats {
 	uint64_t cpim_sent, cpim_received, cpim_bad;   /* messages wrapped / unwrapped / unparsable */
 	uint64_t imdn_sent, imdn_received, imdn_bad;   /* disposition notifications */
 	uint64_t composing_sent, composing_received;
+	uint64_t files_received;                       /* RFC 5547 transfers to us completed */
 	uint32_t alive;                        /* sessions not yet freed */
 };
 void gw_ua_stats(const struct gw_ua *ua, struct gw_ua_stats *out);

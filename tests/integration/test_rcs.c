@@ -8,7 +8,9 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #include "tests/lib/msrp_client.h"
 #include "tests/lib/rcsgw_proc.h"
 #include "tests/lib/sipp.h"
+#include "tests/lib/sse.h"
 #include "tests/lib/tshark.h"
 #include "tests/lib/ua_fx.h"
 
@@ -893,4 +896,144 @@ Test(rcs, fthttp_descriptors_and_chatbot_content)
 	cr_expect_str_eq(ufx_jstr(ev, "body"), bot, "as text, byte for byte");
 	json_decref(ev);
 	phone_down(&p);
+}
+
+/* ---- file transfer over MSRP (RFC 5547), rcsgw to rcsgw ----------------------------------- */
+
+static struct {
+	pid_t pid;
+	int api, sip, msrp;
+	struct sse_cli sse;
+} b;
+
+static void b_down(void)
+{
+	ufx_down();
+	sse_close(&b.sse);
+	if (b.pid > 0)
+		cr_expect_eq(rcsgw_stop(b.pid, SIGTERM, 5000), 0, "the second rcsgw did not exit well");
+	b.pid = 0;
+}
+
+TestSuite(rcs_ft, .fini = b_down, .timeout = 90);
+
+/* A chat from rcsgw A to rcsgw B (which answers sip:bob@* by itself); A sends 10 MiB through
+ * POST /v1/sessions/{id}/files; B checks its sha-1 against the offer's a=file-selector, keeps
+ * it, says file.received; the bytes downloaded from B are the bytes uploaded to A. */
+Test(rcs_ft, a_10_mib_file_crosses_with_its_hash_checked)
+{
+	/* each holds MSRP connections to the other: SIGTERM's drain must not wait long */
+	ufx_up_with((const char *[]){ "RCSGW_ENGINE_DRAIN_TIMEOUT=500ms", NULL });
+	char a[64], m[64], s[96];
+	b.api = free_tcp_port();
+	b.msrp = free_tcp_port();
+	b.sip = sipp_free_port();
+	snprintf(a, sizeof(a), "RCSGW_API_LISTEN=" HOST ":%d", b.api);
+	snprintf(m, sizeof(m), "RCSGW_MSRP_LISTEN=" HOST ":%d", b.msrp);
+	snprintf(s, sizeof(s), "RCSGW_SIP_LISTEN=udp:" HOST ":%d,tcp:" HOST ":%d", b.sip, b.sip);
+	const char *env[] = { a, m, s, "RCSGW_ENGINE_WORKERS=2", "RCSGW_LOG_LEVEL=warn",
+			      "RCSGW_UA_AUTO_ANSWER=sip:bob@*", "RCSGW_ENGINE_DRAIN_TIMEOUT=500ms",
+			      NULL };
+	b.pid = rcsgw_spawn(env, NULL, NULL);
+	cr_assert(b.pid > 0);
+	cr_assert_eq(wait_port(HOST, b.api, 5000), 0);
+	cr_assert_eq(wait_port(HOST, b.msrp, 5000), 0);
+	cr_assert_eq(sse_open(&b.sse, HOST, b.api, NULL), 0);
+	cr_assert(sse_read_until(&b.sse, "retry:", 3000));
+
+	char to[64];
+	snprintf(to, sizeof(to), "sip:bob@" HOST ":%d", b.sip);
+	json_t *chat = ufx_create(to, NULL);
+	char id[64], path[160];
+	snprintf(id, sizeof(id), "%s", ufx_jstr(chat, "id"));
+	json_decref(chat);
+	json_decref(ufx_event("session.established", id, 5000));
+
+	/* 10 MiB, no NUL byte (the test's HTTP client reads bodies as strings) */
+	size_t n = 10u << 20;
+	char *file = malloc(n + 1);
+	cr_assert(file);
+	uint32_t x = 2463534242u;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		file[i] = (char)(1 + x % 255);
+	}
+	file[n] = '\0';
+	snprintf(path, sizeof(path), "/v1/sessions/%s/files?name=holiday%%20video.bin", id);
+	int st = 0;
+	char *resp = NULL;
+	cr_assert_eq(http_request_len(HOST, ufx.api, "POST", path,
+				      "Content-Type: application/octet-stream\r\n", file, n, &st,
+				      NULL, &resp, 20000), 0);
+	cr_assert_eq(st, 202, "%s", resp ? resp : "");
+	json_t *r = json_loads(resp, 0, NULL);
+	free(resp);
+	cr_expect_str_eq(ufx_jstr(r, "name"), "holiday video.bin");
+	cr_expect_eq(strlen(ufx_jstr(r, "sha1")), 59);
+	char tid[64];
+	snprintf(tid, sizeof(tid), "%s", ufx_jstr(r, "transfer_id"));
+	json_decref(r);
+
+	/* B: the offer, then the file */
+	char data[65536];
+	cr_assert_eq(sse_next_event(&b.sse, "session.incoming", "\"file\"", data, sizeof(data),
+				    10000), 0, "B saw no file offer");
+	json_t *inc = json_loads(data, 0, NULL);
+	json_t *fo = json_object_get(inc, "file");
+	cr_expect_str_eq(ufx_jstr(fo, "name"), "holiday video.bin");
+	cr_expect_eq(json_integer_value(json_object_get(fo, "size")), (json_int_t)n);
+	cr_expect_str_eq(ufx_jstr(fo, "transfer_id"), tid);
+	cr_expect_str_eq(ufx_jstr(json_object_get(fo, "hash"), "algorithm"), "sha-1");
+	json_decref(inc);
+	cr_assert_eq(sse_next_event(&b.sse, "file.received", NULL, data, sizeof(data), 30000), 0,
+		     "B got no file");
+	json_t *fr = json_loads(data, 0, NULL);
+	cr_expect_str_eq(ufx_jstr(fr, "hash"), "ok", "the sha-1 of the offer");
+	cr_expect_eq(json_is_true(json_object_get(fr, "size_ok")), 1);
+	cr_expect_eq(json_integer_value(json_object_get(fr, "size")), (json_int_t)n);
+	cr_expect_str_eq(ufx_jstr(fr, "content_type"), "application/octet-stream");
+	char url[96];
+	snprintf(url, sizeof(url), "%s", ufx_jstr(fr, "url"));
+	json_decref(fr);
+
+	/* A: sent (the whole success REPORT came) */
+	json_t *ev = ufx_event("file.sent", id, 30000);
+	cr_expect_str_eq(ufx_jstr(ev, "transfer_id"), tid);
+	cr_expect_eq(json_integer_value(json_object_get(ev, "msrp_status")), 200);
+	json_decref(ev);
+
+	/* B: the download, byte for byte, then gone once deleted */
+	char *hdrs = NULL;
+	resp = NULL;
+	cr_assert_eq(http_request(HOST, b.api, "GET", url, NULL, NULL, &st, &hdrs, &resp, 20000), 0);
+	cr_assert_eq(st, 200);
+	char *cl = http_header(hdrs, "Content-Length"), *cd = http_header(hdrs, "Content-Disposition");
+	cr_expect(cl && strtoull(cl, NULL, 10) == n, "Content-Length %s", cl ? cl : "-");
+	cr_expect(cd && strstr(cd, "filename=\"holiday video.bin\""), "%s", cd ? cd : "-");
+	cr_expect(resp && strlen(resp) == n && !memcmp(resp, file, n), "not the bytes sent");
+	free(cl);
+	free(cd);
+	free(hdrs);
+	free(resp);
+	cr_expect_eq(http_request(HOST, b.api, "DELETE", url, NULL, NULL, &st, NULL, NULL, 5000), 0);
+	cr_expect_eq(st, 204);
+	cr_expect_eq(http_request(HOST, b.api, "GET", url, NULL, NULL, &st, NULL, NULL, 5000), 0);
+	cr_expect_eq(st, 404);
+
+	/* refusals: no name, an empty file, an unknown session */
+	snprintf(path, sizeof(path), "/v1/sessions/%s/files", id);
+	cr_expect_eq(http_request_len(HOST, ufx.api, "POST", path, NULL, "x", 1, &st, NULL, NULL,
+				      5000), 0);
+	cr_expect_eq(st, 400);
+	snprintf(path, sizeof(path), "/v1/sessions/%s/files?name=e", id);
+	cr_expect_eq(http_request_len(HOST, ufx.api, "POST", path, NULL, NULL, 0, &st, NULL, NULL,
+				      5000), 0);
+	cr_expect_eq(st, 400);
+	cr_expect_eq(http_request_len(HOST, ufx.api, "POST",
+				      "/v1/sessions/rabjzl2bq7fcpgh6vkvtni3x/files?name=e", NULL, "x",
+				      1, &st, NULL, NULL, 5000), 0);
+	cr_expect_eq(st, 404);
+	free(file);
 }

@@ -435,6 +435,9 @@ Test(config, env_every_type)
 		"RCSGW_RCS_CAPABILITY_TTL=10m",
 		"RCSGW_RCS_CAPABILITY_TIMEOUT=2s",
 		"RCSGW_RCS_CAPABILITY_CACHE=500",
+		"RCSGW_RCS_FILE_MAX=8M",
+		"RCSGW_RCS_FILE_STORE_MAX=64M",
+		"RCSGW_RCS_FILE_TTL=30m",
 		"RCSGW_DNS_SERVERS=10.0.0.53,[::1]:5353",
 		"RCSGW_DNS_TIMEOUT=500ms",
 		"RCSGW_TLS_MIN_VERSION=1.3",
@@ -542,6 +545,9 @@ Test(config, env_every_type)
 	cr_expect_eq(c.rcs.capability_ttl_ms, 600000);
 	cr_expect_eq(c.rcs.capability_timeout_ms, 2000);
 	cr_expect_eq(c.rcs.capability_cache, 500);
+	cr_expect_eq(c.rcs.file_max, 8 << 20);
+	cr_expect_eq(c.rcs.file_store_max, 64 << 20);
+	cr_expect_eq(c.rcs.file_ttl_ms, 1800000);
 	cr_assert_eq(c.dns.servers.n, 2);
 	cr_expect_str_eq(c.dns.servers.v[1], "[::1]:5353");
 	cr_expect_eq(c.dns.timeout_ms, 500);

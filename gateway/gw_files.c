@@ -1,0 +1,177 @@
+/* gw_files.c — received files kept for download (gw_files.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "gateway/gw_files.h"
+
+struct gw_file {
+	struct gw_file *next;      /* oldest first */
+	char id[GW_FILES_ID_LEN + 1];
+	char *name, *ctype;
+	uint64_t came_ms;
+	size_t len;
+	unsigned char data[];
+};
+
+struct gw_files {
+	pthread_mutex_t mu;
+	uint64_t max_bytes, ttl_ms, bytes, n;
+	struct gw_file *head, **tail;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct gw_files *gw_files_new(uint64_t max_bytes, uint64_t ttl_ms)
+{
+	struct gw_files *fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return NULL;
+	pthread_mutex_init(&fs->mu, NULL);
+	fs->max_bytes = max_bytes;
+	fs->ttl_ms = ttl_ms;
+	fs->tail = &fs->head;
+	return fs;
+}
+
+static void file_free(struct gw_file *f)
+{
+	free(f->name);
+	free(f->ctype);
+	free(f);
+}
+
+/* Drops the head (the oldest). Locked. */
+static void drop_head(struct gw_files *fs)
+{
+	struct gw_file *f = fs->head;
+	fs->head = f->next;
+	if (!fs->head)
+		fs->tail = &fs->head;
+	fs->bytes -= f->len;
+	fs->n--;
+	file_free(f);
+}
+
+/* Drops the expired files (all at the head: they came in order). Locked. */
+static void expire(struct gw_files *fs)
+{
+	uint64_t now = mono_ms();
+	while (fs->head && now - fs->head->came_ms >= fs->ttl_ms)
+		drop_head(fs);
+}
+
+void gw_files_free(struct gw_files *fs)
+{
+	if (!fs)
+		return;
+	while (fs->head)
+		drop_head(fs);
+	pthread_mutex_destroy(&fs->mu);
+	free(fs);
+}
+
+int gw_files_put(struct gw_files *fs, const char *name, const char *ctype, const void *data,
+		 size_t len, char id[GW_FILES_ID_LEN + 1])
+{
+	static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+	unsigned char rnd[GW_FILES_ID_LEN];
+	if (len > fs->max_bytes)
+		return -EFBIG;
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return -EIO;
+	struct gw_file *f = malloc(sizeof(*f) + (len ? len : 1));
+	if (!f)
+		return -ENOMEM;
+	f->name = strdup(name ? name : "");
+	f->ctype = strdup(ctype ? ctype : "");
+	if (!f->name || !f->ctype) {
+		file_free(f);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < GW_FILES_ID_LEN; i++)
+		f->id[i] = b32[rnd[i] & 31];
+	f->id[GW_FILES_ID_LEN] = '\0';
+	f->len = len;
+	if (len)
+		memcpy(f->data, data, len);
+	f->next = NULL;
+	f->came_ms = mono_ms();
+	pthread_mutex_lock(&fs->mu);
+	expire(fs);
+	while (fs->head && fs->bytes + len > fs->max_bytes) /* room: the oldest go */
+		drop_head(fs);
+	*fs->tail = f;
+	fs->tail = &f->next;
+	fs->bytes += len;
+	fs->n++;
+	pthread_mutex_unlock(&fs->mu);
+	memcpy(id, f->id, GW_FILES_ID_LEN + 1);
+	return 0;
+}
+
+int gw_files_get(struct gw_files *fs, const char *id, void **data, size_t *len, char **name,
+		 char **ctype)
+{
+	int rc = -ENOENT;
+	pthread_mutex_lock(&fs->mu);
+	expire(fs);
+	for (struct gw_file *f = fs->head; f; f = f->next) {
+		if (strcmp(f->id, id))
+			continue;
+		*data = malloc(f->len ? f->len : 1);
+		*name = strdup(f->name);
+		*ctype = strdup(f->ctype);
+		if (!*data || !*name || !*ctype) {
+			free(*data);
+			free(*name);
+			free(*ctype);
+			rc = -ENOMEM;
+			break;
+		}
+		memcpy(*data, f->data, f->len);
+		*len = f->len;
+		rc = 0;
+		break;
+	}
+	pthread_mutex_unlock(&fs->mu);
+	return rc;
+}
+
+int gw_files_del(struct gw_files *fs, const char *id)
+{
+	int rc = -ENOENT;
+	pthread_mutex_lock(&fs->mu);
+	for (struct gw_file **pp = &fs->head; *pp; pp = &(*pp)->next) {
+		struct gw_file *f = *pp;
+		if (strcmp(f->id, id))
+			continue;
+		*pp = f->next;
+		if (fs->tail == &f->next)
+			fs->tail = pp;
+		fs->bytes -= f->len;
+		fs->n--;
+		file_free(f);
+		rc = 0;
+		break;
+	}
+	pthread_mutex_unlock(&fs->mu);
+	return rc;
+}
+
+void gw_files_usage(struct gw_files *fs, uint64_t *files, uint64_t *bytes)
+{
+	pthread_mutex_lock(&fs->mu);
+	expire(fs);
+	*files = fs->n;
+	*bytes = fs->bytes;
+	pthread_mutex_unlock(&fs->mu);
+}
