@@ -65,6 +65,24 @@ int msrp_chunk_feed(struct msrp_chunker *c, const cm_slice *body, unsigned nbody
 	return 0;
 }
 
+int msrp_chunk_skip(struct msrp_chunker *c, uint64_t n)
+{
+	if (!c || c->nchunks || c->state != MSRP_CHUNK_ACTIVE || c->m.total < 0 ||
+	    n >= (uint64_t)c->m.total || bytes_all(c->m.body, c->m.nbody) < n)
+		return -EINVAL;
+	uint64_t left = n;
+	unsigned idx = 0;
+	while (left && idx < c->m.nbody) {
+		if (c->m.body[idx].len > left)
+			break;
+		left -= c->m.body[idx++].len;
+	}
+	c->idx = idx;
+	c->off = (size_t)left;
+	c->sent = n;
+	return 0;
+}
+
 /* Writes head and tail of the chunk described by <o> into <buf>, fills out->head/tail.
  * 0, -ENOSPC, -EINVAL. */
 static int emit(char *buf, size_t len, const struct msrp_out *o, enum msrp_flag flag,

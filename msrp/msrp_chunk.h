@@ -32,6 +32,13 @@ int msrp_chunk_init(struct msrp_chunker *c, const struct msrp_chunk_msg *m);
  * be added. 0, or -EINVAL when <nbody> shrank, or when the pieces exceed a known total. */
 int msrp_chunk_feed(struct msrp_chunker *c, const cm_slice *body, unsigned nbody, int final);
 
+/* Resuming (RFC 5547 a=file-range): the first <n> body bytes are the peer's already, so
+ * the first chunk starts at byte <n> + 1 (its Byte-Range says so) and they are never sent.
+ * Before any chunk only, with a known total and the pieces given up to there. 0, or
+ * -EINVAL (a chunk was produced, the total is '*', <n> is the total or more, or the pieces
+ * given hold fewer than <n> bytes). */
+int msrp_chunk_skip(struct msrp_chunker *c, uint64_t n);
+
 /* Produces the next chunk of <c>: head and tail written into <buf> (<len> bytes; the head
  * is at most a few hundred bytes plus the paths and MIME headers), the body as up to
  * <body_max> slices into <body> (a chunk is cut short when it would need more), everything

@@ -52,6 +52,8 @@ struct msrp_reasm {
 	unsigned dead_next;        /* ring: the oldest entry is overwritten */
 	uint64_t bytes;            /* allocated for partial messages (max_buffered) */
 	struct msrp_reasm_stats st;
+	char *seed;                /* msrp_reasm_seed(): the first seed_len bytes of ... */
+	uint64_t seed_len, seed_total; /* ... the next message of seed_total bytes */
 };
 
 void msrp_reasm_cfg_defaults(struct msrp_reasm_cfg *cfg)
@@ -125,6 +127,7 @@ void msrp_reasm_destroy(struct msrp_reasm *r)
 			slot_release(r, &r->slots[i], 0);
 	}
 	free(r->slots);
+	free(r->seed);
 	free(r);
 }
 
@@ -220,6 +223,22 @@ static int set_total(struct msrp_reasm *r, struct slot *s, uint64_t total)
 {
 	if (!budget_ok(r, s, total))
 		return -ENOBUFS;
+	if (r->seed && total == r->seed_total && s->hi == 0 && !s->nspans) {
+		/* the resumed transfer of a message that broke: its first bytes are here */
+		char *nb = realloc(r->seed, total);
+		if (!nb)
+			return -ENOMEM;
+		free(s->buf);
+		s->buf = nb;
+		r->seed = NULL;
+		r->bytes = r->bytes - s->cap + total;
+		s->cap = total;
+		s->total = (int64_t)total;
+		s->hi = r->seed_len;
+		s->spans[0] = (struct span){ 0, r->seed_len };
+		s->nspans = 1;
+		return 0;
+	}
 	if (total == 0) {
 		free(s->buf);
 		s->buf = NULL;
@@ -508,6 +527,46 @@ int msrp_reasm_end(struct msrp_reasm *r, struct msrp_reasm_chunk *ck, enum msrp_
 	slot_release(r, s, 1);
 	ck->verdict = MSRP_REASM_COMPLETE;
 	return MSRP_REASM_COMPLETE;
+}
+
+int msrp_reasm_take_prefix(struct msrp_reasm *r, struct msrp_reasm_msg *out, uint64_t *total)
+{
+	struct slot *best = NULL;
+
+	for (uint32_t i = 0; i < r->nslots; i++) {
+		struct slot *s = &r->slots[i];
+
+		if (s->used && s->total > 0 && s->nspans && s->spans[0].a == 0 &&
+		    (!best || s->spans[0].b > best->spans[0].b))
+			best = s;
+	}
+	if (!best)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->data = best->buf;
+	out->len = best->spans[0].b;
+	out->content_type = best->ctype;
+	out->content_type_len = best->ctype_len;
+	memcpy(out->message_id, best->id, best->idlen);
+	out->message_id[best->idlen] = '\0';
+	out->message_id_len = best->idlen;
+	*total = (uint64_t)best->total;
+	dead_add(r, best->id, best->idlen, MSRP_REASM_LATE, best->last_ms);
+	slot_release(r, best, 1);
+	return 1;
+}
+
+int msrp_reasm_seed(struct msrp_reasm *r, void *data, uint64_t len, uint64_t total)
+{
+	if (!len || len >= total) {
+		free(data);
+		return -EINVAL;
+	}
+	free(r->seed);
+	r->seed = data;
+	r->seed_len = len;
+	r->seed_total = total;
+	return 0;
 }
 
 int msrp_reasm_code(int verdict)

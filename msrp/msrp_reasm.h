@@ -78,6 +78,22 @@ int msrp_reasm_data(struct msrp_reasm *r, struct msrp_reasm_chunk *ck, const voi
 int msrp_reasm_end(struct msrp_reasm *r, struct msrp_reasm_chunk *ck, enum msrp_flag flag,
 		   struct msrp_reasm_msg *out);
 
+/* Resuming a transfer that broke (RFC 5547 a=file-range). Of the messages in progress whose
+ * total is known, the one with the longest run of bytes from its first on: its bytes
+ * 1..n go to the caller in <out> (data of n bytes — allocated for the whole total, so
+ * msrp_reasm_seed() can take it back as it is —, content type, Message-ID), *<total> gets
+ * its total, and the message is dropped. 1 when one was taken, 0 when none has a first byte
+ * (nothing changed). Bytes of a chunk still streaming count only once its end-line came. */
+int msrp_reasm_take_prefix(struct msrp_reasm *r, struct msrp_reasm_msg *out, uint64_t *total);
+
+/* The first <len> bytes of a message of <total> bytes, kept from a transfer that broke
+ * (<data>: malloc'd, at least <len> bytes; taken by <r> in every case): the next message that
+ * starts here with that total (a new Message-ID: the resumed transfer) begins with them,
+ * and its chunks bring the rest (from byte <len> + 1 on, or earlier: the later bytes win).
+ * One seed at a time (a second replaces the first); msrp_reasm_destroy() frees one never
+ * used. 0, or -EINVAL (<len> 0 or not below <total>; <data> freed). */
+int msrp_reasm_seed(struct msrp_reasm *r, void *data, uint64_t len, uint64_t total);
+
 /* The response code for a verdict: 200 for the ones >= 0, 400 for -EINVAL, 413 for the
  * other errors. */
 int msrp_reasm_code(int verdict);

@@ -929,3 +929,95 @@ Test(msrp_chunk, through_the_parser)
 	msrp_reasm_destroy(r);
 	free(s.p);
 }
+
+/* RFC 5547 resumption: a transfer breaks after some chunks; the receiver keeps the run of
+ * bytes from the first on (msrp_reasm_take_prefix), the sender starts again after what it
+ * knows arrived (msrp_chunk_skip, a new Message-ID), the new reassembler begins with the
+ * kept bytes (msrp_reasm_seed) and the message comes out whole. */
+Test(msrp_chunk, a_broken_transfer_resumes_from_its_kept_bytes)
+{
+	enum { LEN = 200000, CS = 4096 };
+	char *data = random_bytes(LEN);
+	cm_slice piece = { data, LEN }, body[2];
+	struct tidgen g = { 0 };
+	struct msrp_chunk_msg m;
+	struct msrp_chunker c;
+	struct msrp_chunk_out o;
+	struct msrp_reasm *r = mk_reasm();
+	struct msrp_reasm_msg out, kept;
+	struct stream s = { 0 };
+	struct frame f;
+	char buf[1024];
+	size_t pos = 0;
+	uint64_t total = 0;
+	int rc;
+
+	msg_init(&m, "first-try", &g);
+	m.total = LEN;
+	m.body = &piece;
+	m.nbody = 1;
+	m.chunk_size = CS;
+	cr_assert_eq(msrp_chunk_init(&c, &m), 0);
+	for (int i = 0; i < 20; i++) { /* 20 chunks go out, then the connection breaks */
+		cr_assert_eq(msrp_chunk_next(&c, buf, sizeof(buf), body, 2, &o), 1);
+		st_chunk(&s, &o, body, NULL);
+	}
+	/* chunk 11 is lost: the run from byte 1 is 10 chunks, whatever came after it */
+	for (int i = 0; next_frame(&s, &pos, &f); i++)
+		if (i != 10)
+			cr_assert_eq(reasm_frame(r, &f, &out), MSRP_REASM_OK);
+	cr_assert_eq(msrp_reasm_take_prefix(r, &kept, &total), 1);
+	cr_expect_eq(kept.len, 10 * CS);
+	cr_expect_eq(total, LEN);
+	cr_expect_str_eq(kept.message_id, "first-try");
+	cr_expect(!memcmp(kept.data, data, kept.len));
+	cr_expect_eq(msrp_reasm_pending(r), 0, "the broken message is gone");
+	cr_expect_eq(msrp_reasm_take_prefix(r, &out, &total), 0, "nothing more to take");
+	msrp_reasm_destroy(r);
+	free(s.p);
+	s = (struct stream){ 0 };
+	pos = 0;
+
+	/* the sender knows of 8 chunks (their 200s came): it resumes from byte 8 * CS + 1 */
+	msg_init(&m, "second-try", &g);
+	m.total = LEN;
+	m.body = &piece;
+	m.nbody = 1;
+	m.chunk_size = CS;
+	cr_assert_eq(msrp_chunk_init(&c, &m), 0);
+	cr_assert_eq(msrp_chunk_skip(&c, 8 * CS), 0);
+	cr_assert_eq(msrp_chunk_next(&c, buf, sizeof(buf), body, 2, &o), 1);
+	cr_expect_eq(o.range.start, 8 * CS + 1);
+	cr_expect_eq(o.range.total, LEN);
+	cr_expect_eq(body[0].p, data + 8 * CS);
+	cr_expect_eq(msrp_chunk_skip(&c, 1), -EINVAL, "only before the first chunk");
+	st_chunk(&s, &o, body, NULL);
+	while ((rc = msrp_chunk_next(&c, buf, sizeof(buf), body, 2, &o)) == 1)
+		st_chunk(&s, &o, body, NULL);
+	cr_assert_eq(rc, 0);
+
+	r = mk_reasm();
+	cr_assert_eq(msrp_reasm_seed(r, kept.data, kept.len, total), 0);
+	kept.data = NULL;
+	msrp_reasm_msg_free(&kept);
+	while (next_frame(&s, &pos, &f))
+		rc = reasm_frame(r, &f, &out);
+	cr_assert_eq(rc, MSRP_REASM_COMPLETE);
+	cr_assert_eq(out.len, LEN);
+	cr_expect(!memcmp(out.data, data, LEN), "the kept bytes and the rest, in place");
+	cr_expect_str_eq(out.message_id, "second-try");
+	msrp_reasm_msg_free(&out);
+
+	/* refusals */
+	cr_expect_eq(msrp_reasm_seed(r, malloc(8), 8, 8), -EINVAL);
+	cr_expect_eq(msrp_reasm_seed(r, malloc(8), 0, 8), -EINVAL);
+	cr_assert_eq(msrp_reasm_seed(r, malloc(8), 8, 100), 0); /* never used: destroy frees it */
+	msrp_reasm_destroy(r);
+	cr_assert_eq(msrp_chunk_init(&c, &m), 0);
+	cr_expect_eq(msrp_chunk_skip(&c, LEN), -EINVAL);
+	m.total = -1;
+	cr_assert_eq(msrp_chunk_init(&c, &m), 0);
+	cr_expect_eq(msrp_chunk_skip(&c, 10), -EINVAL, "a '*' total cannot be resumed");
+	free(s.p);
+	free(data);
+}
