@@ -12,9 +12,11 @@ struct gw_file {
 	struct gw_file *next;      /* oldest first */
 	char id[GW_FILES_ID_LEN + 1];
 	char *name, *ctype;
+	char *key;                 /* a part kept for a resumption (gw_files_keep), else NULL */
 	uint64_t came_ms;
 	size_t len;
-	unsigned char data[];
+	uint64_t total, cost;      /* a part: the whole file's size; bytes held */
+	unsigned char *data;
 };
 
 struct gw_files {
@@ -44,6 +46,8 @@ struct gw_files *gw_files_new(uint64_t max_bytes, uint64_t ttl_ms)
 
 static void file_free(struct gw_file *f)
 {
+	free(f->data);
+	free(f->key);
 	free(f->name);
 	free(f->ctype);
 	free(f);
@@ -56,7 +60,7 @@ static void drop_head(struct gw_files *fs)
 	fs->head = f->next;
 	if (!fs->head)
 		fs->tail = &fs->head;
-	fs->bytes -= f->len;
+	fs->bytes -= f->cost;
 	fs->n--;
 	file_free(f);
 }
@@ -79,6 +83,46 @@ void gw_files_free(struct gw_files *fs)
 	free(fs);
 }
 
+/* Adds <f>, the oldest going to make room. */
+static void add(struct gw_files *fs, struct gw_file *f)
+{
+	f->next = NULL;
+	f->came_ms = mono_ms();
+	pthread_mutex_lock(&fs->mu);
+	expire(fs);
+	while (fs->head && fs->bytes + f->cost > fs->max_bytes)
+		drop_head(fs);
+	*fs->tail = f;
+	fs->tail = &f->next;
+	fs->bytes += f->cost;
+	fs->n++;
+	pthread_mutex_unlock(&fs->mu);
+}
+
+/* Takes <f> (at *<pp>) off the list. Locked. */
+static void unlink_at(struct gw_files *fs, struct gw_file **pp)
+{
+	struct gw_file *f = *pp;
+	*pp = f->next;
+	if (fs->tail == &f->next)
+		fs->tail = pp;
+	fs->bytes -= f->cost;
+	fs->n--;
+}
+
+/* The part kept under <key>, off the list (the caller has it), or NULL. Locked. */
+static struct gw_file *unlink_key(struct gw_files *fs, const char *key)
+{
+	for (struct gw_file **pp = &fs->head; *pp; pp = &(*pp)->next) {
+		struct gw_file *f = *pp;
+		if (f->key && !strcmp(f->key, key)) {
+			unlink_at(fs, pp);
+			return f;
+		}
+	}
+	return NULL;
+}
+
 int gw_files_put(struct gw_files *fs, const char *name, const char *ctype, const void *data,
 		 size_t len, char id[GW_FILES_ID_LEN + 1])
 {
@@ -88,33 +132,72 @@ int gw_files_put(struct gw_files *fs, const char *name, const char *ctype, const
 		return -EFBIG;
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return -EIO;
-	struct gw_file *f = malloc(sizeof(*f) + (len ? len : 1));
+	struct gw_file *f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
+	f->data = malloc(len ? len : 1);
 	f->name = strdup(name ? name : "");
 	f->ctype = strdup(ctype ? ctype : "");
-	if (!f->name || !f->ctype) {
+	if (!f->data || !f->name || !f->ctype) {
 		file_free(f);
 		return -ENOMEM;
 	}
 	for (int i = 0; i < GW_FILES_ID_LEN; i++)
 		f->id[i] = b32[rnd[i] & 31];
 	f->id[GW_FILES_ID_LEN] = '\0';
-	f->len = len;
+	f->len = f->cost = len;
 	if (len)
 		memcpy(f->data, data, len);
-	f->next = NULL;
-	f->came_ms = mono_ms();
+	add(fs, f);
+	memcpy(id, f->id, GW_FILES_ID_LEN + 1);
+	return 0;
+}
+
+int gw_files_keep(struct gw_files *fs, const char *key, const char *meta, void *data,
+		  uint64_t len, uint64_t total)
+{
+	if (!key || !*key || !total || len > total || total > fs->max_bytes) {
+		free(data);
+		return total > fs->max_bytes ? -EFBIG : -EINVAL;
+	}
+	struct gw_file *f = calloc(1, sizeof(*f));
+	if (!f) {
+		free(data);
+		return -ENOMEM;
+	}
+	f->data = data;
+	f->key = strdup(key);
+	f->name = strdup(meta ? meta : "");
+	f->ctype = strdup("");
+	if (!f->key || !f->name || !f->ctype) {
+		file_free(f);
+		return -ENOMEM;
+	}
+	f->len = (size_t)len;
+	f->total = f->cost = total;
+	pthread_mutex_lock(&fs->mu);
+	unlink_key(fs, key); /* a newer part of the same file replaces the older */
+	pthread_mutex_unlock(&fs->mu);
+	add(fs, f);
+	return 0;
+}
+
+int gw_files_take(struct gw_files *fs, const char *key, char **meta, void **data,
+		  uint64_t *len, uint64_t *total)
+{
 	pthread_mutex_lock(&fs->mu);
 	expire(fs);
-	while (fs->head && fs->bytes + len > fs->max_bytes) /* room: the oldest go */
-		drop_head(fs);
-	*fs->tail = f;
-	fs->tail = &f->next;
-	fs->bytes += len;
-	fs->n++;
+	struct gw_file *f = unlink_key(fs, key);
 	pthread_mutex_unlock(&fs->mu);
-	memcpy(id, f->id, GW_FILES_ID_LEN + 1);
+	if (!f)
+		return -ENOENT;
+	*meta = f->name;
+	*data = f->data;
+	*len = f->len;
+	*total = f->total;
+	f->name = NULL;
+	f->data = NULL;
+	file_free(f);
 	return 0;
 }
 
@@ -125,7 +208,7 @@ int gw_files_get(struct gw_files *fs, const char *id, void **data, size_t *len, 
 	pthread_mutex_lock(&fs->mu);
 	expire(fs);
 	for (struct gw_file *f = fs->head; f; f = f->next) {
-		if (strcmp(f->id, id))
+		if (f->key || strcmp(f->id, id))
 			continue;
 		*data = malloc(f->len ? f->len : 1);
 		*name = strdup(f->name);
@@ -152,13 +235,9 @@ int gw_files_del(struct gw_files *fs, const char *id)
 	pthread_mutex_lock(&fs->mu);
 	for (struct gw_file **pp = &fs->head; *pp; pp = &(*pp)->next) {
 		struct gw_file *f = *pp;
-		if (strcmp(f->id, id))
+		if (f->key || strcmp(f->id, id))
 			continue;
-		*pp = f->next;
-		if (fs->tail == &f->next)
-			fs->tail = pp;
-		fs->bytes -= f->len;
-		fs->n--;
+		unlink_at(fs, pp);
 		file_free(f);
 		rc = 0;
 		break;

@@ -32,7 +32,22 @@ int gw_files_get(struct gw_files *fs, const char *id, void **data, size_t *len, 
 /* Forgets file <id>. 0 or -ENOENT. Any thread. */
 int gw_files_del(struct gw_files *fs, const char *id);
 
-/* Files kept and their bytes. Any thread. */
+/* Parts of files, kept so that a transfer that broke can resume (RFC 5547 a=file-range):
+ * under <key>, the <total> bytes at <data> (malloc'd, taken in every case) of which the
+ * first <len> are what the file's receiver has, and <meta> (copied; the caller's own
+ * description). They share the store's bound and age with the files but are never
+ * downloaded: only taken back by their key. A part under the same key is replaced. 0,
+ * -EFBIG (larger than the store), -EINVAL (no key, <len> beyond <total>, <total> 0),
+ * -ENOMEM. Any thread. */
+int gw_files_keep(struct gw_files *fs, const char *key, const char *meta, void *data,
+		  uint64_t len, uint64_t total);
+
+/* The part kept under <key>, now the caller's (free *<meta> and *<data>), forgotten by the
+ * store. 0 or -ENOENT (none, or expired). Any thread. */
+int gw_files_take(struct gw_files *fs, const char *key, char **meta, void **data,
+		  uint64_t *len, uint64_t *total);
+
+/* Files and parts kept, and their bytes. Any thread. */
 void gw_files_usage(struct gw_files *fs, uint64_t *files, uint64_t *bytes);
 
 #endif

@@ -85,6 +85,7 @@ struct ua_txn {
 	int bind;                      /* the empty SEND that binds an active session */
 	char sid[MSRP_SESS_ID_MAX + 1];
 	char msgid[MSRP_ID_MSGID_LEN + 1];
+	uint64_t end;                  /* the chunk's last byte (its Byte-Range end) */
 };
 
 /* An active session's connection being opened. */
@@ -157,6 +158,8 @@ static void txn_resp(struct msrp_conn *mc, void *arg, int status, const struct m
 			}
 		} else if (status >= 300) {
 			report(s, t->msgid, status, NULL);
+		} else if (status == 200 && s->ev->acked) {
+			s->ev->acked(s, s->arg, t->msgid, t->end);
 		}
 	}
 	free(t);
@@ -192,6 +195,8 @@ static int send_chunk(struct msrp_ua_sess *s, struct out_msg *om)
 		iov[n++] = (struct iovec){ (void *)out.tail.p, out.tail.len };
 	if (msrp_report_expect_response(MSRP_M_SEND, om->fr)) {
 		struct ua_txn *t = txn_new(s, om->msgid, 0);
+		if (t)
+			t->end = out.range.end >= 0 ? (uint64_t)out.range.end : 0;
 		if (!t || msrp_conn_txn_open(s->mc, (cm_slice){ out.tid, out.tid_len }, txn_resp,
 					     t) < 0)
 			free(t); /* sent untracked: max_transactions (counted by the connection) */
@@ -247,6 +252,14 @@ int msrp_ua_send(struct msrp_ua_sess *s, cm_slice content_type, const void *body
 		 enum msrp_report success_report, enum msrp_report failure_report,
 		 char message_id[MSRP_ID_MSGID_LEN + 1])
 {
+	return msrp_ua_send_from(s, content_type, body, len, 0, success_report, failure_report,
+				 message_id);
+}
+
+int msrp_ua_send_from(struct msrp_ua_sess *s, cm_slice content_type, const void *body,
+		      size_t len, uint64_t skip, enum msrp_report success_report,
+		      enum msrp_report failure_report, char message_id[MSRP_ID_MSGID_LEN + 1])
+{
 	if (s->ended)
 		return -EPIPE;
 	if (len && !content_type.len)
@@ -280,7 +293,7 @@ int msrp_ua_send(struct msrp_ua_sess *s, cm_slice content_type, const void *body
 		.chunk_size = s->ua->cfg.chunk_size,
 		.tid_fn = tid_gen,
 	};
-	if (msrp_chunk_init(&om->ch, &cm) < 0) {
+	if (msrp_chunk_init(&om->ch, &cm) < 0 || (skip && msrp_chunk_skip(&om->ch, skip) < 0)) {
 		out_free(om);
 		return -EINVAL;
 	}
@@ -456,6 +469,18 @@ void msrp_ua_close(struct msrp_ua_sess *s)
 	ua->st.closed++;
 	free(s->local_uri);
 	free(s);
+}
+
+int msrp_ua_take_partial(struct msrp_ua_sess *s, struct msrp_reasm_msg *out, uint64_t *total)
+{
+	if (s->in) /* the chunk that was streaming: its bytes do not count */
+		in_free(s->in);
+	return msrp_reasm_take_prefix(s->reasm, out, total);
+}
+
+int msrp_ua_seed(struct msrp_ua_sess *s, void *data, uint64_t len, uint64_t total)
+{
+	return msrp_reasm_seed(s->reasm, data, len, total);
 }
 
 int msrp_ua_ready(const struct msrp_ua_sess *s)

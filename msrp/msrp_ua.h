@@ -53,6 +53,10 @@ struct msrp_ua_events {
 	void (*ended)(struct msrp_ua_sess *s, void *arg, int err);
 	/* 1 when an incoming message of <content_type> is welcome (else 415); NULL: all. */
 	int (*accept)(void *arg, cm_slice content_type);
+	/* A chunk of message <message_id> was taken by the next hop (its 200): bytes up to
+	 * <end> of it went out (chunks are answered in order on a connection, so the highest
+	 * <end> says how far the peer has it). NULL: not told. */
+	void (*acked)(struct msrp_ua_sess *s, void *arg, const char *message_id, uint64_t end);
 };
 
 struct msrp_ua_sess_cfg {
@@ -90,6 +94,19 @@ struct msrp_ua_sess *msrp_ua_open(struct msrp_ua *ua, const struct msrp_ua_sess_
 int msrp_ua_send(struct msrp_ua_sess *s, cm_slice content_type, const void *body, size_t len,
 		 enum msrp_report success_report, enum msrp_report failure_report,
 		 char message_id[MSRP_ID_MSGID_LEN + 1]);
+/* msrp_ua_send() resuming (RFC 5547 a=file-range): <body> is the whole message of <len>
+ * bytes, of which the first <skip> are the peer's already; its chunks start at byte <skip>
+ * + 1 (-EINVAL when <skip> is <len> or more). */
+int msrp_ua_send_from(struct msrp_ua_sess *s, cm_slice content_type, const void *body,
+		      size_t len, uint64_t skip, enum msrp_report success_report,
+		      enum msrp_report failure_report, char message_id[MSRP_ID_MSGID_LEN + 1]);
+/* A message of the session that did not come whole (its connection broke): its bytes from
+ * the first on, for a resumed transfer (msrp_reasm_take_prefix()). 1 (in <out>, *<total>
+ * its announced size), 0 (none). */
+int msrp_ua_take_partial(struct msrp_ua_sess *s, struct msrp_reasm_msg *out, uint64_t *total);
+/* The next message of <s> of <total> bytes begins with the <len> bytes at <data> (taken):
+ * msrp_reasm_seed(). */
+int msrp_ua_seed(struct msrp_ua_sess *s, void *data, uint64_t len, uint64_t total);
 /* 1 when bound. */
 int msrp_ua_ready(const struct msrp_ua_sess *s);
 /* A failure REPORT (RFC 4975 §7.1.2) for message <message_id> of <len> bytes that <s>

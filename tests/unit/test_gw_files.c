@@ -74,3 +74,43 @@ Test(gw_files, files_expire)
 	cr_expect(files == 0 && bytes == 0);
 	gw_files_free(fs);
 }
+
+/* Parts kept for a resumption: taken back by key only, replaced by a newer one, never
+ * downloadable, counted in the store's bound (the oldest go for room, as files do). */
+Test(gw_files, parts_kept_by_key)
+{
+	struct gw_files *fs = gw_files_new(1000, 60000);
+	char id[GW_FILES_ID_LEN + 1];
+	char *meta;
+	void *d;
+	uint64_t len, total, files, bytes;
+	char *p = malloc(400);
+	memcpy(p, "abc", 3);
+	cr_assert_eq(gw_files_keep(fs, "in|alice|sel", "image/png", p, 3, 400), 0);
+	gw_files_usage(fs, &files, &bytes);
+	cr_expect(files == 1 && bytes == 400, "a part costs its whole file");
+	cr_expect_eq(gw_files_get(fs, "", &d, (size_t *)&len, &meta, &meta), -ENOENT);
+	cr_expect_eq(gw_files_del(fs, ""), -ENOENT);
+	cr_expect_eq(gw_files_take(fs, "in|alice|other", &meta, &d, &len, &total), -ENOENT);
+	p = malloc(400); /* a newer part of the same file */
+	memcpy(p, "abcdef", 6);
+	cr_assert_eq(gw_files_keep(fs, "in|alice|sel", "image/png", p, 6, 400), 0);
+	gw_files_usage(fs, &files, &bytes);
+	cr_expect(files == 1 && bytes == 400, "replaced, not added");
+	cr_assert_eq(gw_files_take(fs, "in|alice|sel", &meta, &d, &len, &total), 0);
+	cr_expect(len == 6 && total == 400 && !memcmp(d, "abcdef", 6));
+	cr_expect_str_eq(meta, "image/png");
+	free(meta);
+	free(d);
+	cr_expect_eq(gw_files_take(fs, "in|alice|sel", &meta, &d, &len, &total), -ENOENT,
+		     "taken once");
+	/* room: a part, then a file that needs its place */
+	cr_assert_eq(gw_files_keep(fs, "k", "", malloc(600), 10, 600), 0);
+	cr_assert_eq(gw_files_put(fs, "f", "t", "x", 500, id), 0);
+	cr_expect_eq(gw_files_take(fs, "k", &meta, &d, &len, &total), -ENOENT, "dropped for room");
+	/* refusals (the data is taken in every case) */
+	cr_expect_eq(gw_files_keep(fs, "k", "", malloc(2000), 1, 2000), -EFBIG);
+	cr_expect_eq(gw_files_keep(fs, "", "", malloc(10), 1, 10), -EINVAL);
+	cr_expect_eq(gw_files_keep(fs, "k", "", malloc(10), 11, 10), -EINVAL);
+	gw_files_free(fs);
+}
