@@ -11,6 +11,7 @@
  *   POST   /v1/messages                    a standalone message (pager or large mode, 202)
  *   POST   /v1/sessions/{id}/files         a file to the session's peer (RFC 5547), raw body,
  *                                          ?name=&disposition=, Content-Type its type (202)
+ *   POST   /v1/sessions/{id}/files/{transfer_id}/resume   a transfer that broke, resumed
  *   GET    /v1/files/{id}                  a file received (raw), DELETE /v1/files/{id}
  *   POST   /v1/sessions/{id}/reject        reject an incoming one {"code"}
  *
@@ -53,7 +54,7 @@ struct slot {
 };
 
 enum op_kind { OP_CREATE, OP_GET, OP_END, OP_SEND, OP_ANSWER, OP_REJECT, OP_LIST, OP_DISPLAYED,
-	       OP_COMPOSING, OP_STANDALONE, OP_FILE };
+	       OP_COMPOSING, OP_STANDALONE, OP_FILE, OP_FILE_RESUME };
 
 /* What the api thread asks; strings point into <root> (the request's JSON) or <idbuf>. */
 struct op {
@@ -74,6 +75,7 @@ struct op {
 	struct gw_pager_msg pm;        /* OP_STANDALONE */
 	struct gw_pager_file pf;       /* OP_FILE */
 	char fname[256], ftype[128];
+	char tid[MSRP_ID_MSGID_LEN + 1]; /* OP_FILE_RESUME */
 };
 
 static void op_free(struct op *o)
@@ -147,6 +149,12 @@ static void run(eng_worker *w, void *slotp, void *arg)
 		if (!pager_sh)
 			snprintf(s->msg, sizeof(s->msg), "file transfer is off");
 		return;
+	case OP_FILE_RESUME:
+		s->code = pager_sh ? gw_pager_resume_file(pager_sh, ua, o->id, o->tid, &s->obj,
+							  s->msg, sizeof(s->msg)) : 503;
+		if (!pager_sh)
+			snprintf(s->msg, sizeof(s->msg), "file transfer is off");
+		return;
 	case OP_STANDALONE: {
 		struct gw_pager_msg pm = o->pm; /* the worker writes message_id into its copy */
 		s->code = pager_sh ? gw_pager_send(pager_sh, ua, &pm, s->msg, sizeof(s->msg)) : 503;
@@ -200,6 +208,9 @@ static void render(struct api_req *r, struct api_gather *g)
 						 "transfer_session_id", s->pf.transfer_session, "name",
 						 o->fname, "size", (json_int_t)o->pf.len,
 						 "content_type", o->ftype, "sha1", s->pf.hash));
+		return;
+	case OP_FILE_RESUME:
+		api_reply_json(r, 202, obj);
 		return;
 	case OP_STANDALONE:
 		api_reply_json(r, 202, json_pack("{s:s, s:s}", "message_id", s->message_id, "mode",
@@ -906,6 +917,24 @@ static void h_file(struct api_req *r)
 	ask(r, o);
 }
 
+/* POST /v1/sessions/{id}/files/{transfer_id}/resume: a transfer of this session that broke
+ * goes on from where its peer has it (RFC 5547 a=file-range). */
+static void h_file_resume(struct api_req *r)
+{
+	const char *tid = api_req_param(r, "transfer_id");
+	if (!ua_ready(r))
+		return;
+	if (!tid || !*tid || strlen(tid) > MSRP_ID_MSGID_LEN) {
+		api_reply_error(r, 404, "no such transfer");
+		return;
+	}
+	struct op *o = op_new(r, OP_FILE_RESUME, api_req_param(r, "id"));
+	if (!o)
+		return;
+	memcpy(o->tid, tid, strlen(tid) + 1);
+	ask(r, o);
+}
+
 static void h_file_get(struct api_req *r)
 {
 	void *data;
@@ -1099,6 +1128,7 @@ static const struct api_route routes[] = {
 	{ "POST", "/v1/sessions/{id}/answer", h_answer, 0 },
 	{ "POST", "/v1/messages", h_standalone, API_RF_IDEMPOTENT },
 	{ "POST", "/v1/sessions/{id}/files", h_file, API_RF_LARGE_BODY },
+	{ "POST", "/v1/sessions/{id}/files/{transfer_id}/resume", h_file_resume, 0 },
 	{ "GET", "/v1/files/{id}", h_file_get, 0 },
 	{ "DELETE", "/v1/files/{id}", h_file_del, 0 },
 	{ "POST", "/v1/sessions/{id}/reject", h_reject, 0 },

@@ -256,6 +256,8 @@ static const struct api_metric_def ua_metrics[] = {
 	{ "rcsgw_rcs_composing_sent_total", "counter", "isComposing indications sent." },
 	{ "rcsgw_rcs_composing_received_total", "counter", "isComposing indications received (composing events)." },
 	{ "rcsgw_rcs_files_received_total", "counter", "Files received by RFC 5547 transfers (file.received)." },
+	{ "rcsgw_rcs_files_partial_total", "counter", "Transfers to us that broke, their bytes kept for a resumption (file.partial)." },
+	{ "rcsgw_rcs_files_resumed_in_total", "counter", "Transfers to us resumed (a=file-range) from bytes kept." },
 };
 
 static void ua_collect(eng_worker *w, uint64_t *v, void *arg)
@@ -272,7 +274,7 @@ static void ua_collect(eng_worker *w, uint64_t *v, void *arg)
 		s.sip_crossed, s.sip_cross_dropped, s.answered_400, s.answered_481, s.answered_488,
 		s.answered_415, s.answered_503, s.auth_retries, s.cpim_sent, s.cpim_received,
 		s.cpim_bad, s.imdn_sent, s.imdn_received, s.imdn_bad, s.composing_sent,
-		s.composing_received, s.files_received,
+		s.composing_received, s.files_received, s.files_parts_kept, s.files_resumed_in,
 	};
 	_Static_assert(sizeof(vals) / sizeof(vals[0]) == sizeof(ua_metrics) / sizeof(ua_metrics[0]),
 		       "one value per metric");
@@ -366,6 +368,8 @@ static void pager_emit(struct api_metrics_out *o, void *arg)
 		{ "rcsgw_rcs_files_started_total", "File transfers to peers started (RFC 5547).", s.files_started },
 		{ "rcsgw_rcs_files_sent_total", "File transfers whose whole success REPORT came (file.sent).", s.files_sent },
 		{ "rcsgw_rcs_files_failed_total", "File transfers that failed (file.failed).", s.files_failed },
+		{ "rcsgw_rcs_files_resumed_total", "File transfers resumed after the bytes the peer took (RFC 5547 a=file-range).", s.files_resumed },
+		{ "rcsgw_rcs_files_out_kept_total", "File transfers to peers that broke and were kept for a resumption.", s.files_parts_kept },
 	};
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		api_metrics_family(o, m[i].name, "counter", m[i].help);

@@ -220,7 +220,8 @@ static const struct cm_config_key cm_schema[] = {
 	K_LIST("ua", "accept_wrapped_types", ua.accept_wrapped_types, "*", 0,
 	       "a=accept-wrapped-types offered with message/cpim (types accepted inside CPIM)"),
 	K_STR("ua", "msrp_advertise", ua.msrp_advertise, "", 0,
-	      "host of our MSRP URIs (a=path) and of c=; empty = as sip.advertise"),
+	      "host[:port] of our MSRP URIs (a=path) and of c= (a port when a balancer or NAT "
+	      "in front of msrp.listen forwards another); empty = as sip.advertise"),
 	K_ENUM("ua", "setup", ua.setup, ua_setup_names, "active",
 	       "RFC 6135 role taken when the offer says actpass: active (we connect) or passive"),
 	K_DUR("ua", "answer_timeout", ua.answer_timeout_ms, "30s", 1000, 600000,

@@ -10,6 +10,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/hash.h>
 
+#include "gateway/gw_files.h"
 #include "rcs/rcs_filesel.h"
 #include "rcs/rcs_msg.h"
 #include "sip/sip_hdr.h"
@@ -34,6 +35,7 @@ struct gw_pager_shared {
 	struct {
 		_Atomic uint64_t sent_pager, sent_large, delivered, failed, received, imdn_sent;
 		_Atomic uint64_t files_started, files_sent, files_failed;
+		_Atomic uint64_t files_resumed, files_parts_kept;
 	} st;
 };
 
@@ -124,8 +126,21 @@ struct large_out {
 	char tid[MSRP_ID_MSGID_LEN + 1];
 	uint64_t size;
 	char *name;                    /* in to[] after the URI */
+	/* a file: its bytes and what a resumption needs (kept in the store if it breaks) */
+	char *fdata;
+	char *meta;                    /* chat, local, peer, ruri, conv, name, type, disposition */
+	uint64_t acked;                /* bytes the peer took (its 200s) */
+	uint64_t resumed;              /* a resumption: the bytes it started after */
+	int kept;                      /* it broke and was kept for a resumption */
 	char to[];
 };
+
+static void l_free(struct large_out *l)
+{
+	free(l->fdata);
+	free(l->meta);
+	free(l);
+}
 
 static void large_add(struct large_out *l)
 {
@@ -158,13 +173,36 @@ static void l_outcome(struct large_out *l, int ok, const char *reason, const cha
 	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i}", "session_id", l->chat,
 			       "transfer_session_id", l->sid, "transfer_id", l->tid, "name",
 			       l->name, "size", (json_int_t)l->size, code_name, code);
-	if (ev && !ok)
+	if (ev && !ok) {
 		json_object_set_new(ev, "reason", json_string(reason));
+		json_object_set_new(ev, "bytes_acked", json_integer((json_int_t)l->acked));
+		json_object_set_new(ev, "resumable", json_boolean(l->kept));
+	}
+	if (ev && l->resumed)
+		json_object_set_new(ev, "resumed_bytes", json_integer((json_int_t)l->resumed));
 	if (ok)
 		COUNT(l->sh, files_sent);
 	else
 		COUNT(l->sh, files_failed);
 	publish(l->sh, ok ? "file.sent" : "file.failed", ev);
+}
+
+/* A file transfer that failed (it broke, never came up, or the peer refused it): the file
+ * is kept with how far the peer took it, so that the application can resume it (POST
+ * .../files/{transfer_id}/resume). */
+static void l_keep(struct large_out *l)
+{
+	if (!l->fdata || !l->meta)
+		return;
+	char key[MSRP_ID_MSGID_LEN + 8];
+	struct gw_files *fs = gw_ua_files(l->ua);
+	snprintf(key, sizeof(key), "out|%s", l->tid);
+	uint64_t have = l->acked < l->size ? l->acked : l->size - 1;
+	if (fs && gw_files_keep(fs, key, l->meta, l->fdata, have, l->size) == 0) {
+		l->kept = 1;
+		COUNT(l->sh, files_parts_kept);
+	}
+	l->fdata = NULL; /* taken */
 }
 
 static void l_up(void *arg, const char *id)
@@ -181,13 +219,23 @@ static void l_over(void *arg, const char *id, int failed, int sip_code, const ch
 	(void)reason;
 	eng_timer_cancel(&l->guard);
 	if (!l->reported)
+		l_keep(l);
+	if (!l->reported)
 		l_outcome(l, 0, sip_code ? "sip" : "no_report", "sip_code", sip_code);
 	if (l->creating) { /* inside gw_ua_create_owned: one_out() frees it */
 		l->over_early = 1;
 		return;
 	}
 	large_del(l);
-	free(l);
+	l_free(l);
+}
+
+static void l_acked(void *arg, const char *id, const char *message_id, uint64_t end)
+{
+	struct large_out *l = arg;
+	(void)id;
+	if (!strcmp(message_id, l->id) && end > l->acked)
+		l->acked = end;
 }
 
 static void l_message(void *arg, const char *id, const struct msrp_reasm_msg *m)
@@ -208,6 +256,8 @@ static void l_report(void *arg, const char *id, const char *message_id, int stat
 	    range->end < range->total)
 		return; /* a success REPORT for a part (RFC 4975 §7.1.2): the whole is to come */
 	l->reported = 1;
+	if (status != 200)
+		l_keep(l);
 	l_outcome(l, status == 200, "msrp", "msrp_status", status);
 	gw_ua_end(l->ua, id, msg, sizeof(msg)); /* its job is done: BYE */
 }
@@ -220,7 +270,7 @@ static void l_guard(eng_timer *t)
 }
 
 static const struct gw_ua_owner large_owner = {
-	.up = l_up, .over = l_over, .message = l_message, .report = l_report,
+	.up = l_up, .over = l_over, .message = l_message, .report = l_report, .acked = l_acked,
 };
 
 /* A session that carries one message. */
@@ -231,6 +281,7 @@ struct one_out {
 	int sendonly;
 	struct gw_ua_msg um;           /* the message (its message_id set) */
 	const char *chat, *tid, *name; /* file transfers */
+	const char *meta;              /* ... what a resumption needs */
 	uint64_t guard_ms;
 };
 
@@ -255,10 +306,18 @@ static int one_out(struct gw_pager_shared *sh, struct gw_ua *ua, const struct on
 		snprintf(l->chat, sizeof(l->chat), "%s", q->chat);
 		snprintf(l->tid, sizeof(l->tid), "%s", q->tid);
 		l->size = q->um.len;
+		l->resumed = l->acked = q->um.skip;
+		l->fdata = malloc(q->um.len);
+		l->meta = strdup(q->meta ? q->meta : "");
+		if (!l->fdata || !l->meta) {
+			l_free(l);
+			return snprintf(msg, len, "out of memory"), 503;
+		}
+		memcpy(l->fdata, q->um.body, q->um.len);
 	}
 	eng_timer_init(&l->guard, l_guard, l);
 	if (cpm_headers(q->icsi, q->conv, hdrs, sizeof(hdrs)) < 0) {
-		free(l);
+		l_free(l);
 		return snprintf(msg, len, "field 'conversation_id' is too long"), 400;
 	}
 	/* the headers as the session's application headers: "Name: value" pairs */
@@ -275,7 +334,7 @@ static int one_out(struct gw_pager_shared *sh, struct gw_ua *ua, const struct on
 		p = e + 1;
 	}
 	if (gw_ua_mint(gw_ua_index(ua), n.id) < 0) {
-		free(l);
+		l_free(l);
 		return snprintf(msg, len, "no randomness"), 503;
 	}
 	memcpy(l->sid, n.id, sizeof(l->sid));
@@ -284,7 +343,7 @@ static int one_out(struct gw_pager_shared *sh, struct gw_ua *ua, const struct on
 	int rc = gw_ua_create_owned(ua, &n, &large_owner, l, msg, len);
 	l->creating = 0;
 	if (rc || l->over_early) {
-		free(l);
+		l_free(l);
 		if (rc == 400 || rc == 502)
 			snprintf(msg, len, "the peer cannot be routed (a SIP URI whose host is an "
 				 "address or a name DNS knows, or sip.outbound_proxy)");
@@ -317,17 +376,21 @@ static int send_large(struct gw_pager_shared *sh, struct gw_ua *ua, struct gw_pa
 	return one_out(sh, ua, &q, sid, msg, len);
 }
 
-int gw_pager_send_file(struct gw_pager_shared *sh, struct gw_ua *ua, const char *chat,
-		       struct gw_pager_file *f, char *msg, size_t len)
-{
+/* The peer of a file transfer: who sends, to whom, through what, in which conversation. */
+struct ft_peer {
 	char local[GW_UA_MAX_URI], peer[GW_UA_MAX_URI], ruri[GW_UA_MAX_URI], conv[GW_UA_MAX_URI];
-	int rc = gw_ua_session_peer(ua, chat, local, peer, ruri, conv);
-	if (rc)
-		return snprintf(msg, len, rc == 404 ? "no such session" : "the session is over"), rc;
+};
+
+/* Sends <f> to <p> for chat <chat>, its first <skip> bytes the peer's already (a resumption:
+ * a=file-range from <skip> + 1). See gw_pager_send_file(). */
+static int send_file(struct gw_pager_shared *sh, struct gw_ua *ua, const char *chat,
+		     const struct ft_peer *p, struct gw_pager_file *f, uint64_t skip, char *msg,
+		     size_t len)
+{
 	unsigned char h[WC_SHA_DIGEST_SIZE];
 	if (wc_ShaHash((const byte *)f->data, (word32)f->len, h) != 0)
 		return snprintf(msg, len, "the file could not be hashed"), 503;
-	char sel[1024], attrs[1200];
+	char sel[1024], attrs[1300], range[48] = "";
 	long sl_ = rcs_filesel_write(sel, sizeof(sel), f->name, sl(f->content_type), f->len, 1,
 				     "sha-1", h, sizeof(h));
 	if (sl_ < 0)
@@ -336,25 +399,122 @@ int gw_pager_send_file(struct gw_pager_shared *sh, struct gw_ua *ua, const char 
 	if (msrp_id_message(f->transfer_id, sizeof(f->transfer_id)) < 0 ||
 	    msrp_id_message(f->message_id, sizeof(f->message_id)) < 0)
 		return snprintf(msg, len, "no randomness"), 503;
+	if (skip) { /* RFC 5547 §8.4: the same file, the bytes from there on */
+		strcpy(range, "file-range:");
+		rcs_filerange_write(range + 11, sizeof(range) - 11, skip + 1, f->len);
+		strcat(range, "\n");
+	}
 	int n = snprintf(attrs, sizeof(attrs), "file-selector:%s\nfile-transfer-id:%s\n"
-			 "file-disposition:%s\n", sel, f->transfer_id,
-			 f->disposition ? f->disposition : "render");
+			 "file-disposition:%s\n%s", sel, f->transfer_id,
+			 f->disposition ? f->disposition : "render", range);
 	if (n < 0 || (size_t)n >= sizeof(attrs))
 		return snprintf(msg, len, "the file's attributes are too long"), 400;
 	for (unsigned i = 0; i < sizeof(h); i++)
 		snprintf(f->hash + 3 * i - (i ? 1 : 0), sizeof(f->hash) - (3 * i - (i ? 1 : 0)),
 			 "%s%02X", i ? ":" : "", h[i]);
+	/* what a resumption needs, one line each */
+	char *meta = NULL;
+	size_t ml = 0;
+	FILE *mf = open_memstream(&meta, &ml);
+	if (!mf)
+		return snprintf(msg, len, "out of memory"), 503;
+	fprintf(mf, "%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s", chat, p->local, p->peer, p->ruri, p->conv,
+		f->name, f->content_type, f->disposition ? f->disposition : "render");
+	if (fclose(mf) != 0) {
+		free(meta);
+		return snprintf(msg, len, "out of memory"), 503;
+	}
 	struct one_out q = {
-		.from = local, .to = peer, .ruri = ruri, .icsi = ICSI_FT,
-		.conv = conv[0] ? conv : NULL, .sdp_attrs = attrs, .sendonly = 1,
+		.from = p->local, .to = p->peer, .ruri = p->ruri, .icsi = ICSI_FT,
+		.conv = p->conv[0] ? p->conv : NULL, .sdp_attrs = attrs, .sendonly = 1,
 		.um = { .content_type = f->content_type, .body = f->data, .len = f->len,
-			.success_report = 1, .failure_report = 1, .cpim = 0 },
-		.chat = chat, .tid = f->transfer_id, .name = f->name, .guard_ms = FILE_GUARD_MS,
+			.success_report = 1, .failure_report = 1, .cpim = 0, .skip = skip },
+		.chat = chat, .tid = f->transfer_id, .name = f->name, .meta = meta,
+		.guard_ms = FILE_GUARD_MS,
 	};
 	memcpy(q.um.message_id, f->message_id, sizeof(q.um.message_id));
-	rc = one_out(sh, ua, &q, f->transfer_session, msg, len);
+	int rc = one_out(sh, ua, &q, f->transfer_session, msg, len);
+	free(meta);
 	if (rc == 0)
 		COUNT(sh, files_started);
+	return rc;
+}
+
+int gw_pager_send_file(struct gw_pager_shared *sh, struct gw_ua *ua, const char *chat,
+		       struct gw_pager_file *f, char *msg, size_t len)
+{
+	struct ft_peer p;
+	int rc = gw_ua_session_peer(ua, chat, p.local, p.peer, p.ruri, p.conv);
+	if (rc)
+		return snprintf(msg, len, rc == 404 ? "no such session" : "the session is over"), rc;
+	return send_file(sh, ua, chat, &p, f, 0, msg, len);
+}
+
+/* Line <i> of <meta> (0-based) into <out>; 0 or -1. */
+static int meta_line(const char *meta, unsigned i, char *out, size_t cap)
+{
+	while (i-- && meta)
+		if ((meta = strchr(meta, '\n')))
+			meta++;
+	if (!meta)
+		return -1;
+	size_t n = strcspn(meta, "\n");
+	if (n >= cap)
+		return -1;
+	memcpy(out, meta, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int gw_pager_resume_file(struct gw_pager_shared *sh, struct gw_ua *ua, const char *chat,
+			 const char *transfer_id, json_t **out, char *msg, size_t len)
+{
+	struct gw_pager_file fb = { 0 }, *f = &fb;
+	struct gw_files *fs = gw_ua_files(ua);
+	char key[MSRP_ID_MSGID_LEN + 8], *meta = NULL, c[GW_UA_ID_LEN + 2];
+	void *data = NULL;
+	uint64_t have, total;
+	if (strlen(transfer_id) > MSRP_ID_MSGID_LEN)
+		return snprintf(msg, len, "no such transfer"), 404;
+	snprintf(key, sizeof(key), "out|%s", transfer_id);
+	if (!fs || gw_files_take(fs, key, &meta, &data, &have, &total) < 0)
+		return snprintf(msg, len, "no such transfer to resume (it was not ours, it "
+				"completed, is on its way, or was forgotten: rcs.file_ttl)"), 404;
+	struct ft_peer p;
+	char name[256], type[128], disp[16];
+	int rc = 404;
+	if (meta_line(meta, 0, c, sizeof(c)) < 0 || strcmp(c, chat) ||
+	    meta_line(meta, 1, p.local, sizeof(p.local)) < 0 ||
+	    meta_line(meta, 2, p.peer, sizeof(p.peer)) < 0 ||
+	    meta_line(meta, 3, p.ruri, sizeof(p.ruri)) < 0 ||
+	    meta_line(meta, 4, p.conv, sizeof(p.conv)) < 0 ||
+	    meta_line(meta, 5, name, sizeof(name)) < 0 ||
+	    meta_line(meta, 6, type, sizeof(type)) < 0 ||
+	    meta_line(meta, 7, disp, sizeof(disp)) < 0) {
+		snprintf(msg, len, "no such transfer in this session");
+		goto back; /* another session's: it stays kept */
+	}
+	f->name = name;
+	f->content_type = type;
+	f->disposition = disp;
+	f->data = data;
+	f->len = (size_t)total;
+	rc = send_file(sh, ua, chat, &p, f, have, msg, len);
+	if (rc == 0) {
+		COUNT(sh, files_resumed);
+		*out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:{s:I, s:I}}",
+				 "session_id", chat, "transfer_id", f->transfer_id,
+				 "transfer_session_id", f->transfer_session, "resumes", transfer_id,
+				 "name", name, "size", (json_int_t)total, "content_type", type,
+				 "sha1", f->hash, "range", "start", (json_int_t)(have + 1), "stop",
+				 (json_int_t)total);
+		free(data);
+		free(meta);
+		return 0;
+	}
+back:
+	gw_files_keep(fs, key, meta, data, have, total);
+	free(meta);
 	return rc;
 }
 
@@ -591,4 +751,7 @@ void gw_pager_stats(const struct gw_pager_shared *sh, struct gw_pager_stats *out
 	out->files_started = atomic_load_explicit(&sh->st.files_started, memory_order_relaxed);
 	out->files_sent = atomic_load_explicit(&sh->st.files_sent, memory_order_relaxed);
 	out->files_failed = atomic_load_explicit(&sh->st.files_failed, memory_order_relaxed);
+	out->files_resumed = atomic_load_explicit(&sh->st.files_resumed, memory_order_relaxed);
+	out->files_parts_kept = atomic_load_explicit(&sh->st.files_parts_kept,
+						     memory_order_relaxed);
 }

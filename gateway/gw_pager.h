@@ -86,9 +86,23 @@ struct gw_pager_file {
 int gw_pager_send_file(struct gw_pager_shared *sh, struct gw_ua *ua, const char *chat,
 		       struct gw_pager_file *f, char *msg, size_t len);
 
+/* Resumes transfer <transfer_id> of chat <chat> that broke (RFC 5547 §8.4): when a transfer
+ * fails before the peer's success REPORT, file.failed says "resumable" and the file stays
+ * kept (rcs.file_ttl, within rcs.file_store_max) with how far the peer took it (its 200s,
+ * "bytes_acked"). This offers the same file again (same a=file-selector, a new
+ * a=file-transfer-id) with a=file-range from the byte after those, and sends the rest:
+ * *<out> gets the new transfer as JSON (session_id, transfer_id, transfer_session_id,
+ * resumes, name, size, content_type, sha1, range {start, stop}; the caller's reference). The
+ * outcome comes as for gw_pager_send_file(), with "resumed_bytes". The chat session itself
+ * may be over. 0, or an HTTP status with <msg>: 404 (no such transfer kept for <chat>),
+ * 400, 503. */
+int gw_pager_resume_file(struct gw_pager_shared *sh, struct gw_ua *ua, const char *chat,
+			 const char *transfer_id, json_t **out, char *msg, size_t len);
+
 struct gw_pager_stats {
 	uint64_t sent_pager, sent_large, delivered, failed, received, imdn_sent;
 	uint64_t files_started, files_sent, files_failed;
+	uint64_t files_resumed, files_parts_kept;      /* resumptions started; broken, kept */
 };
 /* Counters of all workers (relaxed atomics: any thread). */
 void gw_pager_stats(const struct gw_pager_shared *sh, struct gw_pager_stats *out);

@@ -75,6 +75,7 @@ struct gw_ua_shared {
 	struct cm_strlist listen;      /* sip.listen with ports 0 replaced by the ones chosen */
 	char advertise[256];           /* sip.advertise */
 	char msrp_host[256];           /* ua.msrp_advertise, else as advertise */
+	int msrp_port_adv;             /* ua.msrp_advertise's port, 0: msrp.listen's */
 	char proxy[GW_UA_MAX_URI];     /* sip.outbound_proxy */
 	char user_agent[128];
 	char *types;                   /* ua.accept_types, space-separated */
@@ -150,6 +151,7 @@ struct gw_queued {
 	struct gw_queued *next;
 	int sr, fr;
 	int wrap;                      /* -1: in CPIM if the peer takes the type only so */
+	uint64_t skip;                 /* gw_ua_msg.skip */
 	char msgid[MSRP_ID_MSGID_LEN + 1];
 	char *ctype;
 	size_t len;
@@ -215,6 +217,8 @@ struct gw_sess {
 	char *ft_attrs;                /* RFC 5547 a= lines of our SDP ("name:value\n"...), or NULL */
 	uint8_t sendonly;              /* a file we send: our offer is sendonly */
 	uint8_t ft_in;                 /* a file offered to us: its message is a file */
+	char *ft_seed;                 /* a resumed file offered to us: its bytes kept so far, */
+	uint64_t ft_seed_len, ft_seed_total; /* ... given to the MSRP session once open */
 };
 
 /* A received message that asked for a display notification (RFC 5438 §5.2). */
@@ -431,8 +435,13 @@ struct gw_ua_shared *gw_ua_shared_new(const struct cm_config *cfg, eng_engine *e
 	snprintf(sh->msrp_host, sizeof(sh->msrp_host), "%s",
 		 cfg->ua.msrp_advertise[0] ? cfg->ua.msrp_advertise : cfg->sip.advertise);
 	char *colon = strrchr(sh->msrp_host, ':');
-	if (colon && !strchr(sh->msrp_host, ']') && strchr(sh->msrp_host, ':') == colon)
-		*colon = '\0'; /* host:port of sip.advertise: the host only */
+	if (colon && !strchr(sh->msrp_host, ']') && strchr(sh->msrp_host, ':') == colon) {
+		/* host:port: the port is ua.msrp_advertise's (a balancer or NAT in front of
+		 * msrp.listen), never sip.advertise's */
+		if (cfg->ua.msrp_advertise[0])
+			sh->msrp_port_adv = atoi(colon + 1);
+		*colon = '\0';
+	}
 	snprintf(sh->proxy, sizeof(sh->proxy), "%s", cfg->sip.outbound_proxy);
 	snprintf(sh->user_agent, sizeof(sh->user_agent), "%s", cfg->sip.user_agent);
 	sh->types = join_list(&cfg->ua.accept_types);
@@ -858,6 +867,49 @@ static void disp_clear(struct gw_sess *s)
 	s->ndisp = 0;
 }
 
+/* The key under which the bytes of a file offered to us by the peer of <s> are kept when
+ * its transfer breaks: who offered it, and its a=file-selector as offered (RFC 5547 §8.4: a
+ * resumption offers the same file with the same selector). */
+static void ft_key(const struct gw_sess *s, char *buf, size_t len)
+{
+	const char *sel = s->ft_attrs + sizeof("file-selector:") - 1;
+	snprintf(buf, len, "in|%s|%.*s", s->from, (int)strcspn(sel, "\n"), sel);
+}
+
+/* Closes the MSRP session of <s>. A file offered to us that did not come whole leaves its
+ * bytes from the first on in the store, for the sender to resume from (file.partial). */
+static void ms_close(struct gw_sess *s)
+{
+	if (!s->ms)
+		return;
+	struct msrp_reasm_msg m;
+	uint64_t total;
+	if (s->ft_in && s->ft_attrs && s->ua->sh->files &&
+	    msrp_ua_take_partial(s->ms, &m, &total) == 1) {
+		char key[2400];
+		ft_key(s, key, sizeof(key));
+		uint64_t got = m.len;
+		int rc = gw_files_keep(s->ua->sh->files, key, m.content_type ? m.content_type : "",
+				       m.data, m.len, total);
+		m.data = NULL;
+		msrp_reasm_msg_free(&m);
+		if (rc == 0) {
+			const char *tid = strstr(s->ft_attrs, "\nfile-transfer-id:");
+			json_t *ev = json_pack("{s:I, s:I}", "received", (json_int_t)got, "size",
+					       (json_int_t)total);
+			if (ev && tid) {
+				tid += sizeof("\nfile-transfer-id:") - 1;
+				json_object_set_new(ev, "transfer_id",
+						    json_stringn(tid, strcspn(tid, "\n")));
+			}
+			s->ua->st.files_parts_kept++;
+			sess_publish(s, "file.partial", ev);
+		}
+	}
+	msrp_ua_close(s->ms);
+	s->ms = NULL;
+}
+
 static void sess_free(struct gw_sess *s)
 {
 	struct gw_ua *ua = s->ua;
@@ -865,8 +917,13 @@ static void sess_free(struct gw_sess *s)
 	eng_timer_cancel(&s->rtx);
 	sip_resolve_cancel(&s->rr);
 	relay_unwait(s);
-	if (s->ms)
-		msrp_ua_close(s->ms);
+	ms_close(s);
+	if (s->ft_seed && ua->sh->files) { /* a resumption refused: the bytes stay kept */
+		char key[2400];
+		ft_key(s, key, sizeof(key));
+		gw_files_keep(ua->sh->files, key, "", s->ft_seed, s->ft_seed_len, s->ft_seed_total);
+		s->ft_seed = NULL;
+	}
 	msrp_sess_remove(&ua->sessions, &s->ent);
 	ua->nsess--;
 	q_clear(s);
@@ -877,6 +934,7 @@ static void sess_free(struct gw_sess *s)
 	free(s->peer_sdp);
 	free(s->ack_msg);
 	free(s->ft_attrs);
+	free(s->ft_seed);
 	free(s->c);
 	free(s);
 }
@@ -977,10 +1035,7 @@ static void sess_over(struct gw_sess *s, enum gw_state st, const char *by, const
 	s->reason = reason;
 	if (code)
 		s->sip_code = code;
-	if (s->ms) {
-		msrp_ua_close(s->ms);
-		s->ms = NULL;
-	}
+	ms_close(s);
 	q_clear(s);
 	disp_clear(s);
 	eng_timer_cancel(&s->rtx);
@@ -1701,8 +1756,8 @@ static void ev_report(struct msrp_ua_sess *ms, void *arg, const char *message_id
 static void ev_ended(struct msrp_ua_sess *ms, void *arg, int err)
 {
 	struct gw_sess *s = arg;
-	msrp_ua_close(ms);
-	s->ms = NULL;
+	(void)ms; /* s->ms */
+	ms_close(s);
 	CM_DEBUG("ua %s: MSRP session ended (%s)", s->id, strerror(err < 0 ? -err : err));
 	if (s->state == ST_ENDED || s->state == ST_FAILED || s->state == ST_ENDING)
 		return;
@@ -1727,9 +1782,17 @@ static int ev_accept(void *arg, cm_slice ctype)
 	return 0;
 }
 
+static void ev_acked(struct msrp_ua_sess *ms, void *arg, const char *message_id, uint64_t end)
+{
+	struct gw_sess *s = arg;
+	(void)ms;
+	if (s->owner && s->owner->acked)
+		s->owner->acked(s->owner_arg, s->id, message_id, end);
+}
+
 static const struct msrp_ua_events msrp_events = {
 	.ready = ev_ready, .message = ev_message, .report = ev_report, .ended = ev_ended,
-	.accept = ev_accept,
+	.accept = ev_accept, .acked = ev_acked,
 };
 
 static enum msrp_report rep_of(int v, int partial)
@@ -1758,11 +1821,14 @@ static int msrp_open(struct gw_sess *s, const struct sdp_msrp_media *off,
 	if (pn < 0 || (size_t)pn >= sizeof(path))
 		return -E2BIG;
 	struct msrp_ua_sess_cfg c = { .local_uri = uri, .to_path = path, .active = ns.we_connect };
-	if (s->ms)
-		msrp_ua_close(s->ms);
+	ms_close(s);
 	s->ms = msrp_ua_open(s->ua->mua, &c, &msrp_events, s, &rc);
 	if (!s->ms)
 		return rc;
+	if (s->ft_seed) { /* a resumed file: its first bytes, kept from the transfer that broke */
+		msrp_ua_seed(s->ms, s->ft_seed, s->ft_seed_len, s->ft_seed_total);
+		s->ft_seed = NULL;
+	}
 	struct gw_queued *q;
 	while ((q = s->q_head)) {
 		s->q_head = q->next;
@@ -1783,8 +1849,8 @@ static int msrp_open(struct gw_sess *s, const struct sdp_msrp_media *off,
 				s->ua->st.cpim_sent++;
 			}
 		}
-		if (msrp_ua_send(s->ms, sl(ct), body, len, rep_of(q->sr, 0),
-				 rep_of(q->fr, q->fr == 2), q->msgid) == 0) {
+		if (msrp_ua_send_from(s->ms, sl(ct), body, len, q->skip, rep_of(q->sr, 0),
+				      rep_of(q->fr, q->fr == 2), q->msgid) == 0) {
 			s->msgs_out++;
 			s->ua->st.msgs_sent++;
 		}
@@ -2390,24 +2456,50 @@ static int ft_offer(struct gw_sess *s, const struct sdp *offer, json_t **file)
 	const struct sdp_attr *sel = sdp_attr_get(offer, s->c->peer.index, "file-selector");
 	const struct sdp_attr *tid = sdp_attr_get(offer, s->c->peer.index, "file-transfer-id");
 	const struct sdp_attr *dsp = sdp_attr_get(offer, s->c->peer.index, "file-disposition");
+	const struct sdp_attr *rng = sdp_attr_get(offer, s->c->peer.index, "file-range");
 	struct rcs_filesel fs;
-	char name[256], hex[3 * RCS_FILESEL_HASH_MAX + 1];
+	char name[256], hex[3 * RCS_FILESEL_HASH_MAX + 1], range[48] = "";
+	uint64_t start = 1, stop = 0;
 	if (!sel)
 		return 0;
 	if (!s->ua->sh->files)
 		return -EOPNOTSUPP;
 	if (!sel->value.len || sel->value.len > 2000 || rcs_filesel_parse(sel->value.p, sel->value.len, &fs) < 0 ||
 	    (fs.name.p && rcs_filesel_name_decode(fs.name, name, sizeof(name)) < 0) ||
-	    (tid && (!tid->value.len || tid->value.len > 256)))
+	    (tid && (!tid->value.len || tid->value.len > 256)) ||
+	    (rng && rcs_filerange_parse(rng->value.p, rng->value.len, &start, &stop) < 0))
 		return -EINVAL;
 	if (!fs.name.p)
 		name[0] = '\0';
-	size_t cap = sel->value.len + (tid ? tid->value.len : 0) + 48;
+	if (rng) /* our answer says the same range (RFC 5547 §8.3) */
+		snprintf(range, sizeof(range), "file-range:%.*s\n", (int)rng->value.len, rng->value.p);
+	size_t cap = sel->value.len + (tid ? tid->value.len : 0) + sizeof(range) + 48;
 	if (!(s->ft_attrs = malloc(cap)))
 		return -ENOMEM;
-	snprintf(s->ft_attrs, cap, "file-selector:%.*s\n%s%.*s%s", (int)sel->value.len, sel->value.p,
-		 tid ? "file-transfer-id:" : "", tid ? (int)tid->value.len : 0,
-		 tid ? tid->value.p : "", tid ? "\n" : "");
+	snprintf(s->ft_attrs, cap, "file-selector:%.*s\n%s%.*s%s%s", (int)sel->value.len,
+		 sel->value.p, tid ? "file-transfer-id:" : "", tid ? (int)tid->value.len : 0,
+		 tid ? tid->value.p : "", tid ? "\n" : "", range);
+	if (start > 1) {
+		/* a resumption (RFC 5547 a=file-range): the bytes before <start> must be the ones
+		 * kept when this peer's transfer of this file broke */
+		char key[2400], *meta;
+		void *data;
+		uint64_t have, total;
+		ft_key(s, key, sizeof(key));
+		if (gw_files_take(s->ua->sh->files, key, &meta, &data, &have, &total) < 0)
+			return -ENOENT;
+		free(meta);
+		if (have < start - 1 || (fs.has_size && fs.size != total) ||
+		    (stop && stop != total)) {
+			/* not what we have: kept for a resumption that fits */
+			gw_files_keep(s->ua->sh->files, key, "", data, have, total);
+			return -ENOENT;
+		}
+		s->ft_seed = data;
+		s->ft_seed_len = start - 1;
+		s->ft_seed_total = total;
+		s->ua->st.files_resumed_in++;
+	}
 	s->ft_in = 1;
 	snprintf(s->types, sizeof(s->types), "*"); /* what the offer says the file is */
 	*file = json_pack("{s:s}", "name", name);
@@ -2429,6 +2521,12 @@ static int ft_offer(struct gw_sess *s, const struct sdp *offer, json_t **file)
 		json_object_set_new(*file, "transfer_id", json_stringn(tid->value.p, tid->value.len));
 	if (dsp && dsp->value.len)
 		json_object_set_new(*file, "disposition", json_stringn(dsp->value.p, dsp->value.len));
+	if (rng)
+		json_object_set_new(*file, "range",
+				    json_pack("{s:I, s:I}", "start", (json_int_t)start, "stop",
+					      (json_int_t)(stop ? stop : s->ft_seed_total)));
+	if (start > 1)
+		json_object_set_new(*file, "resumed_bytes", json_integer((json_int_t)(start - 1)));
 	return 0;
 }
 
@@ -2936,6 +3034,8 @@ struct gw_ua *gw_ua_start(struct gw_ua_shared *sh, eng_worker *w, struct msrp_sv
 	ua->svc = svc;
 	ua->index = eng_worker_index(w);
 	ua->msrp_port = svc ? msrp_svc_tcp_port(svc) : 0;
+	if (ua->msrp_port && sh->msrp_port_adv > 0 && sh->msrp_port_adv < 65536)
+		ua->msrp_port = sh->msrp_port_adv; /* what peers reach us at */
 	ua->pcfg.limits = sh->limits;
 	ua->pcfg.stats = &ua->pstats;
 	struct sip_tp tp = { .send = tp_send, .arg = ua };
@@ -3238,6 +3338,11 @@ int gw_ua_send_message_ex(struct gw_ua *ua, const char *from, const char *to, co
 			  void (*done)(void *arg, int status, const struct sip_msg *resp), void *arg)
 {
 	return out_request(ua, "MESSAGE", from, to, ctype, body, len, extra, NULL, done, arg);
+}
+
+struct gw_files *gw_ua_files(const struct gw_ua *ua)
+{
+	return ua->sh->files;
 }
 
 void gw_ua_set_files(struct gw_ua_shared *sh, struct gw_files *fs)
@@ -3563,9 +3668,10 @@ static int send_now(struct gw_ua *ua, struct gw_sess *s, struct gw_ua_msg *m, in
 		return fail_msg(msg, len, 409, "the session is not bound yet and its queue is full "
 				"(ua.max_queued)");
 	if (s->ms) {
-		int rc = msrp_ua_send(s->ms, sl(m->content_type), m->body, m->len,
-				      rep_of(m->success_report, 0),
-				      rep_of(m->failure_report, m->failure_partial), m->message_id);
+		int rc = msrp_ua_send_from(s->ms, sl(m->content_type), m->body, m->len, m->skip,
+					   rep_of(m->success_report, 0),
+					   rep_of(m->failure_report, m->failure_partial),
+					   m->message_id);
 		if (rc < 0)
 			return fail_msg(msg, len, rc == -EPIPE ? 409 : 503, "not sent");
 		s->msgs_out++;
@@ -3583,6 +3689,7 @@ static int send_now(struct gw_ua *ua, struct gw_sess *s, struct gw_ua_msg *m, in
 	q->wrap = wrap;
 	q->sr = m->success_report;
 	q->fr = m->failure_partial ? 2 : m->failure_report;
+	q->skip = m->skip;
 	memcpy(q->msgid, m->message_id, sizeof(q->msgid));
 	q->len = m->len;
 	if (m->len)
@@ -3682,10 +3789,7 @@ int gw_ua_end(struct gw_ua *ua, const char *id, char *msg, size_t len)
 		return 0;
 	}
 	if (s->have_dlg) {
-		if (s->ms) {
-			msrp_ua_close(s->ms);
-			s->ms = NULL;
-		}
+		ms_close(s);
 		s->state = ST_ENDING;
 		s->reason = "api";
 		if (send_bye(s) < 0) /* nothing will answer: over now */

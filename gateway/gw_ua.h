@@ -132,6 +132,8 @@ struct gw_ua_msg {
 	const char *subject;           /* CPIM Subject, NULL: none */
 	struct rcs_msg_extra extra[RCS_MSG_MAX_EXTRA]; /* the application's CPIM headers */
 	unsigned nextra;
+	uint64_t skip;                 /* a resumed file (RFC 5547 a=file-range): the first <skip>
+					* bytes are the peer's already, the chunks start after */
 	char message_id[MSRP_ID_MSGID_LEN + 1]; /* out */
 };
 /* Sends (or queues while the session is not established yet, up to ua.max_queued).
@@ -177,6 +179,9 @@ void gw_ua_set_files(struct gw_ua_shared *sh, struct gw_files *fs);
 int gw_ua_session_peer(struct gw_ua *ua, const char *id, char *local, char *peer, char *ruri,
 		       char *conv);
 
+/* The store of files (received, and parts kept for resumptions), or NULL: gw_ua_set_files. */
+struct gw_files *gw_ua_files(const struct gw_ua *ua);
+
 /* The JSON of session <id> (the caller's reference), or NULL when there is none. */
 json_t *gw_ua_session_json(struct gw_ua *ua, const char *id);
 /* Appends to <arr> the JSON of this worker's sessions in state <state> (NULL: all) whose id is
@@ -202,6 +207,8 @@ struct gw_ua_owner {
 	 * message, RFC 4975 §7.1.2), NULL when the outcome came from no REPORT */
 	void (*report)(void *arg, const char *id, const char *message_id, int status,
 		       const struct msrp_range *range);
+	/* a chunk of <message_id> up to byte <end> was taken by the next hop (NULL: not told) */
+	void (*acked)(void *arg, const char *id, const char *message_id, uint64_t end);
 };
 
 /* What the gateway plugs into every worker's SIP handling (set before the workers start). */
@@ -291,6 +298,8 @@ struct gw_ua_stats {
 	uint64_t imdn_sent, imdn_received, imdn_bad;   /* disposition notifications */
 	uint64_t composing_sent, composing_received;
 	uint64_t files_received;                       /* RFC 5547 transfers to us completed */
+	uint64_t files_parts_kept;                     /* ... broken, their bytes kept */
+	uint64_t files_resumed_in;                     /* ... resumed from kept bytes */
 	uint32_t alive;                        /* sessions not yet freed */
 };
 void gw_ua_stats(const struct gw_ua *ua, struct gw_ua_stats *out);

@@ -6,7 +6,10 @@
  * written here by hand after the RFCs' examples; what rcsgw sends is read back with the
  * project's parsers (unit-tested on their own against the RFCs). Run with --jobs 1. */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <jansson.h>
@@ -14,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rcs/rcs_composing.h"
@@ -397,6 +402,16 @@ Test(rcs, a_phone_that_takes_composing_only_in_cpim_gets_it_wrapped)
 /* tshark decodes the RCS exchange (offer with accept-wrapped-types, CPIM messages, IMDNs,
  * isComposing) with no malformed frame. This tshark reads the first MSRP frame of a segment
  * only (PEERS.md), so each step waits for its answer. */
+/* Stops <cap> once what was sent is in, and expects no malformed frame in it. */
+static void capture_clean(struct tshark_cap *cap, const char *dec)
+{
+	usleep(200000);
+	cr_assert_eq(tshark_stop(cap), 0);
+	char sum[8192];
+	int bad = tshark_summary(cap, dec, TSHARK_BAD, sum, sizeof(sum));
+	cr_expect_eq(bad, 0, "malformed frames:\n%s", sum);
+}
+
 Test(rcs, wire_decodes_cleanly)
 {
 	ufx_need_sipp();
@@ -425,11 +440,7 @@ Test(rcs, wire_decodes_cleanly)
 	cr_assert_eq(post(&p, "/composing", "{\"state\":\"active\"}", NULL), 202);
 	ufx_read_send(&p.c, p.f);
 	phone_down(&p);
-	usleep(200000);
-	cr_assert_eq(tshark_stop(&cap), 0);
-	char sum[8192];
-	int bad = tshark_summary(&cap, dec, TSHARK_BAD, sum, sizeof(sum));
-	cr_expect_eq(bad, 0, "malformed frames:\n%s", sum);
+	capture_clean(&cap, dec);
 	int n = tshark_count(&cap, dec, "sdp.media_attr contains \"accept-wrapped-types\"");
 	cr_expect_geq(n, 2, "offer and answer say what they take inside CPIM: %d", n);
 	n = tshark_count(&cap, dec, "msrp.content.type contains \"message/cpim\"");
@@ -917,13 +928,12 @@ static void b_down(void)
 
 TestSuite(rcs_ft, .fini = b_down, .timeout = 90);
 
-/* A chat from rcsgw A to rcsgw B (which answers sip:bob@* by itself); A sends 10 MiB through
- * POST /v1/sessions/{id}/files; B checks its sha-1 against the offer's a=file-selector, keeps
- * it, says file.received; the bytes downloaded from B are the bytes uploaded to A. */
-Test(rcs_ft, a_10_mib_file_crosses_with_its_hash_checked)
+/* rcsgw A (the fixture, its environment with <extra>: NULL or one "RCSGW_...=..." string)
+ * and rcsgw B (answers sip:bob@* by itself), B's event stream open. */
+static void a_and_b_up(const char *extra)
 {
 	/* each holds MSRP connections to the other: SIGTERM's drain must not wait long */
-	ufx_up_with((const char *[]){ "RCSGW_ENGINE_DRAIN_TIMEOUT=500ms", NULL });
+	ufx_up_with((const char *[]){ "RCSGW_ENGINE_DRAIN_TIMEOUT=500ms", extra, NULL });
 	char a[64], m[64], s[96];
 	b.api = free_tcp_port();
 	b.msrp = free_tcp_port();
@@ -940,20 +950,24 @@ Test(rcs_ft, a_10_mib_file_crosses_with_its_hash_checked)
 	cr_assert_eq(wait_port(HOST, b.msrp, 5000), 0);
 	cr_assert_eq(sse_open(&b.sse, HOST, b.api, NULL), 0);
 	cr_assert(sse_read_until(&b.sse, "retry:", 3000));
+}
 
+/* A chat from A to B, established: its id into <id>. */
+static void chat_a_to_b(char *id, size_t len)
+{
 	char to[64];
 	snprintf(to, sizeof(to), "sip:bob@" HOST ":%d", b.sip);
 	json_t *chat = ufx_create(to, NULL);
-	char id[64], path[160];
-	snprintf(id, sizeof(id), "%s", ufx_jstr(chat, "id"));
+	snprintf(id, len, "%s", ufx_jstr(chat, "id"));
 	json_decref(chat);
 	json_decref(ufx_event("session.established", id, 5000));
+}
 
-	/* 10 MiB, no NUL byte (the test's HTTP client reads bodies as strings) */
-	size_t n = 10u << 20;
+/* <n> bytes of noise without NUL (the test's HTTP client reads bodies as strings). */
+static char *noise(size_t n, uint32_t x)
+{
 	char *file = malloc(n + 1);
 	cr_assert(file);
-	uint32_t x = 2463534242u;
 	for (size_t i = 0; i < n; i++) {
 		x ^= x << 13;
 		x ^= x >> 17;
@@ -961,6 +975,21 @@ Test(rcs_ft, a_10_mib_file_crosses_with_its_hash_checked)
 		file[i] = (char)(1 + x % 255);
 	}
 	file[n] = '\0';
+	return file;
+}
+
+/* A chat from rcsgw A to rcsgw B (which answers sip:bob@* by itself); A sends 10 MiB through
+ * POST /v1/sessions/{id}/files; B checks its sha-1 against the offer's a=file-selector, keeps
+ * it, says file.received; the bytes downloaded from B are the bytes uploaded to A. */
+Test(rcs_ft, a_10_mib_file_crosses_with_its_hash_checked)
+{
+	a_and_b_up(NULL);
+	char id[64], path[160];
+	chat_a_to_b(id, sizeof(id));
+
+	/* 10 MiB */
+	size_t n = 10u << 20;
+	char *file = noise(n, 2463534242u);
 	snprintf(path, sizeof(path), "/v1/sessions/%s/files?name=holiday%%20video.bin", id);
 	int st = 0;
 	char *resp = NULL;
@@ -1035,5 +1064,296 @@ Test(rcs_ft, a_10_mib_file_crosses_with_its_hash_checked)
 				      "/v1/sessions/rabjzl2bq7fcpgh6vkvtni3x/files?name=e", NULL, "x",
 				      1, &st, NULL, NULL, 5000), 0);
 	cr_expect_eq(st, 404);
+	free(file);
+}
+
+/* ---- a transfer that breaks, resumed (RFC 5547 a=file-range) ---------------------------- */
+
+/* A TCP proxy in front of A's MSRP listener (A advertises it in a=path: ua.msrp_advertise
+ * host:port; B, the answerer, connects: a=setup active), which cuts the connection that has
+ * carried <cut_after> bytes from A, in the middle of whatever chunk that is, once: nothing
+ * more goes toward B, what B says still reaches A for 300 ms (the 200s on their way), then
+ * both ends are closed. */
+#define PX_PAIRS 16
+static struct {
+	int lfd, port, target;
+	pthread_t th;
+	int running;
+	volatile int stop;
+	uint64_t cut_after;
+	_Atomic int cuts;
+	_Atomic uint64_t after_cut;    /* bytes from A on connections opened after the cut */
+	struct { int a, b; uint64_t b2a; int late; uint64_t cut_ms; } p[PX_PAIRS]; /* a: B's, b: A */
+} px;
+
+static void px_close(int i)
+{
+	close(px.p[i].a);
+	close(px.p[i].b);
+	px.p[i].a = px.p[i].b = -1;
+}
+
+/* Writes all of <buf> to <fd>: 0 or -1. */
+static int px_write(int fd, const char *buf, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, buf, n);
+		if (w <= 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void *px_run(void *arg)
+{
+	(void)arg;
+	static char buf[65536];
+	for (int i = 0; i < PX_PAIRS; i++)
+		px.p[i].a = px.p[i].b = -1;
+	while (!px.stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+		for (int i = 0; i < PX_PAIRS; i++)
+			if (px.p[i].a >= 0 && px.p[i].cut_ms && now - px.p[i].cut_ms >= 300)
+				px_close(i);
+		struct pollfd fds[1 + 2 * PX_PAIRS];
+		int map[1 + 2 * PX_PAIRS], nf = 0;
+		fds[nf] = (struct pollfd){ .fd = px.lfd, .events = POLLIN };
+		map[nf++] = -1;
+		for (int i = 0; i < PX_PAIRS; i++) {
+			if (px.p[i].a < 0)
+				continue;
+			/* B's side first: its 200s reach A before more goes toward B */
+			fds[nf] = (struct pollfd){ .fd = px.p[i].a, .events = POLLIN };
+			map[nf++] = 2 * i;
+			if (px.p[i].cut_ms)
+				continue; /* cut: nothing more from A */
+			fds[nf] = (struct pollfd){ .fd = px.p[i].b, .events = POLLIN };
+			map[nf++] = 2 * i + 1;
+		}
+		if (poll(fds, (nfds_t)nf, 100) <= 0)
+			continue;
+		for (int k = 0; k < nf; k++) {
+			if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (map[k] < 0) {
+				int a = accept(px.lfd, NULL, NULL), slot = -1;
+				for (int i = 0; i < PX_PAIRS && slot < 0; i++)
+					if (px.p[i].a < 0)
+						slot = i;
+				struct sockaddr_in sa = { .sin_family = AF_INET,
+							  .sin_port = htons((uint16_t)px.target) };
+				sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+				int bf = socket(AF_INET, SOCK_STREAM, 0);
+				if (a < 0 || slot < 0 || bf < 0 ||
+				    connect(bf, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+					if (a >= 0)
+						close(a);
+					if (bf >= 0)
+						close(bf);
+					continue;
+				}
+				px.p[slot].a = a;
+				px.p[slot].b = bf;
+				px.p[slot].b2a = 0;
+				px.p[slot].cut_ms = 0;
+				px.p[slot].late = px.cuts > 0;
+				break; /* the fds changed */
+			}
+			int i = map[k] / 2, from_b = map[k] & 1;
+			if (px.p[i].a < 0)
+				continue;
+			int src = from_b ? px.p[i].b : px.p[i].a, dst = from_b ? px.p[i].a : px.p[i].b;
+			ssize_t n = read(src, buf, sizeof(buf));
+			if (n <= 0) {
+				px_close(i);
+				continue;
+			}
+			size_t give = (size_t)n;
+			int cut = 0;
+			if (from_b && px.cut_after && !px.cuts &&
+			    px.p[i].b2a + (uint64_t)n >= px.cut_after) {
+				give = (size_t)(px.cut_after - px.p[i].b2a);
+				cut = 1;
+			}
+			if (px_write(dst, buf, give) < 0) {
+				px_close(i);
+				continue;
+			}
+			if (from_b) {
+				px.p[i].b2a += give;
+				if (px.p[i].late)
+					px.after_cut += give;
+			}
+			if (cut) {
+				px.cuts++;
+				px.p[i].cut_ms = now ? now : 1;
+			}
+		}
+	}
+	for (int i = 0; i < PX_PAIRS; i++)
+		if (px.p[i].a >= 0)
+			px_close(i);
+	return NULL;
+}
+
+static void px_start(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int one = 1;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	px.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(px.lfd >= 0);
+	setsockopt(px.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	cr_assert_eq(bind(px.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(px.lfd, 16), 0);
+	cr_assert_eq(getsockname(px.lfd, (struct sockaddr *)&sa, &sl), 0);
+	px.port = ntohs(sa.sin_port);
+	px.stop = 0;
+	px.cuts = 0;
+	px.after_cut = 0;
+	cr_assert_eq(pthread_create(&px.th, NULL, px_run, NULL), 0);
+	px.running = 1;
+}
+
+static void px_b_down(void)
+{
+	if (px.running) {
+		px.stop = 1;
+		pthread_join(px.th, NULL);
+		close(px.lfd);
+		px.running = 0;
+	}
+	b_down();
+}
+
+TestSuite(rcs_ft_resume, .fini = px_b_down, .timeout = 90);
+
+/* A sends 4 MiB to B through the proxy, which cuts the connection after 1.5 MiB: B keeps
+ * the bytes it has (file.partial), A says how far B took it (file.failed, resumable,
+ * bytes_acked). The application resumes: A offers the same file with a=file-range from the
+ * next byte, sends only the rest, B puts its kept bytes in front, checks the sha-1 of the
+ * whole and has the file byte for byte. tshark decodes the resumed transfer cleanly. */
+Test(rcs_ft_resume, a_broken_transfer_resumes_after_the_bytes_the_peer_took)
+{
+	px_start();
+	char adv[80];
+	snprintf(adv, sizeof(adv), "RCSGW_UA_MSRP_ADVERTISE=" HOST ":%d", px.port);
+	a_and_b_up(adv);
+	px.target = ufx.msrp;
+	char id[64], path[200], data[65536];
+	chat_a_to_b(id, sizeof(id));
+
+	size_t n = 4u << 20;
+	char *file = noise(n, 88172645u);
+	px.cut_after = 3u << 19; /* 1.5 MiB */
+	snprintf(path, sizeof(path), "/v1/sessions/%s/files?name=report.pdf", id);
+	int st = 0;
+	char *resp = NULL;
+	cr_assert_eq(http_request_len(HOST, ufx.api, "POST", path, "Content-Type: application/pdf\r\n",
+				      file, n, &st, NULL, &resp, 20000), 0);
+	cr_assert_eq(st, 202, "%s", resp ? resp : "");
+	json_t *r = json_loads(resp, 0, NULL);
+	free(resp);
+	char tid[64];
+	snprintf(tid, sizeof(tid), "%s", ufx_jstr(r, "transfer_id"));
+	json_decref(r);
+
+	/* the cut: B keeps what it has, A knows what B took */
+	cr_assert_eq(sse_next_event(&b.sse, "file.partial", NULL, data, sizeof(data), 10000), 0,
+		     "B kept nothing (cuts %d)", px.cuts);
+	json_t *part = json_loads(data, 0, NULL);
+	json_int_t kept = json_integer_value(json_object_get(part, "received"));
+	cr_expect_eq(json_integer_value(json_object_get(part, "size")), (json_int_t)n);
+	cr_expect_str_eq(ufx_jstr(part, "transfer_id"), tid);
+	json_decref(part);
+	cr_expect_gt(kept, 1 << 20, "B has the 1.5 MiB but the chunk cut: %lld", (long long)kept);
+	cr_expect_leq(kept, 3 << 19);
+	json_t *ev = ufx_event("file.failed", id, 10000);
+	cr_assert_str_eq(ufx_jstr(ev, "transfer_id"), tid);
+	cr_expect(json_is_true(json_object_get(ev, "resumable")));
+	json_int_t acked = json_integer_value(json_object_get(ev, "bytes_acked"));
+	json_decref(ev);
+	cr_expect_gt(acked, 0, "B's 200s came back before the cut");
+	cr_expect_leq(acked, kept, "A knows no more than B has: %lld > %lld", (long long)acked,
+		      (long long)kept);
+
+	/* the resumption, captured */
+	struct tshark_cap cap = TSHARK_CAP_INIT;
+	char dec[256] = "", filter[160];
+	int captured = tshark_available();
+	if (captured) {
+		snprintf(filter, sizeof(filter), "port %d or port %d or port %d or port %d", ufx.sip,
+			 b.sip, px.port, ufx.msrp);
+		captured = tshark_start(&cap, filter, ufx.logdir) == 0;
+		snprintf(dec, sizeof(dec), "tcp.port==%d,msrp tcp.port==%d,msrp udp.port==%d,sip "
+			 "udp.port==%d,sip", px.port, ufx.msrp, ufx.sip, b.sip);
+	}
+	snprintf(path, sizeof(path), "/v1/sessions/%s/files/%s/resume", id, tid);
+	cr_assert_eq(ufx_api("POST", path, NULL, &r, NULL), 202);
+	cr_expect_str_eq(ufx_jstr(r, "resumes"), tid);
+	cr_expect_str_eq(ufx_jstr(r, "name"), "report.pdf");
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(r, "range"), "start")),
+		     acked + 1);
+	char tid2[64];
+	snprintf(tid2, sizeof(tid2), "%s", ufx_jstr(r, "transfer_id"));
+	cr_expect_str_neq(tid2, tid, "a new a=file-transfer-id (RFC 5547 §8.1)");
+	json_decref(r);
+
+	cr_assert_eq(sse_next_event(&b.sse, "session.incoming", "\"resumed_bytes\"", data,
+				    sizeof(data), 10000), 0, "B saw no resumed offer");
+	json_t *inc = json_loads(data, 0, NULL);
+	json_t *fo = json_object_get(inc, "file");
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(fo, "range"), "start")),
+		     acked + 1);
+	cr_expect_eq(json_integer_value(json_object_get(fo, "resumed_bytes")), acked);
+	json_decref(inc);
+	cr_assert_eq(sse_next_event(&b.sse, "file.received", NULL, data, sizeof(data), 30000), 0,
+		     "B got no file");
+	json_t *fr = json_loads(data, 0, NULL);
+	cr_expect_str_eq(ufx_jstr(fr, "hash"), "ok", "the sha-1 of the whole file");
+	cr_expect_eq(json_integer_value(json_object_get(fr, "size")), (json_int_t)n);
+	char url[96];
+	snprintf(url, sizeof(url), "%s", ufx_jstr(fr, "url"));
+	json_decref(fr);
+	ev = ufx_event("file.sent", id, 30000);
+	cr_expect_str_eq(ufx_jstr(ev, "transfer_id"), tid2);
+	cr_expect_eq(json_integer_value(json_object_get(ev, "resumed_bytes")), acked);
+	json_decref(ev);
+	/* the rest, and its chunks' headers (some 3 %) */
+	cr_expect_lt(px.after_cut, (n - (size_t)acked) * 105 / 100 + 4096,
+		     "only the rest crossed again: %llu bytes of %zu after %lld",
+		     (unsigned long long)px.after_cut, n, (long long)acked);
+	cr_expect_geq(px.after_cut, n - (size_t)acked);
+
+	resp = NULL;
+	cr_assert_eq(http_request(HOST, b.api, "GET", url, NULL, NULL, &st, NULL, &resp, 20000), 0);
+	cr_assert_eq(st, 200);
+	cr_expect(resp && strlen(resp) == n && !memcmp(resp, file, n), "not the bytes sent");
+	free(resp);
+
+	/* done: nothing left to resume; unknown transfers are 404 */
+	cr_expect_eq(ufx_api("POST", path, NULL, NULL, NULL), 404);
+	snprintf(path, sizeof(path), "/v1/sessions/%s/files/nosuchtransfer/resume", id);
+	cr_expect_eq(ufx_api("POST", path, NULL, NULL, NULL), 404);
+	cr_expect_eq(ufx_metric_sum("rcsgw_rcs_files_resumed_total"), 1);
+	cr_expect_geq(ufx_metric_sum("rcsgw_rcs_files_out_kept_total"), 1);
+
+	if (captured) {
+		capture_clean(&cap, dec);
+		int c = tshark_count(&cap, dec, "sdp.media_attr contains \"file-range\"");
+		cr_expect_geq(c, 2, "offer and answer say the range: %d", c);
+		char flt[96];
+		snprintf(flt, sizeof(flt), "msrp.byte.range contains \"%lld-\"", (long long)acked + 1);
+		c = tshark_count(&cap, dec, flt);
+		cr_expect_geq(c, 1, "the first SEND starts after the acked bytes: %d", c);
+		/* (this tshark finds a chunk only where a TCP segment starts with it) */
+		c = tshark_count(&cap, dec, "msrp.method == \"SEND\"");
+		cr_expect_geq(c, 1, "the rest in chunks: %d", c);
+	}
 	free(file);
 }

@@ -236,6 +236,9 @@ unsigned long ufx_metric_sum(const char *name)
 		if (e)
 			sum += strtoul(e + 2, NULL, 10);
 	}
+	snprintf(key, sizeof(key), "\n%s ", name); /* a process-wide one: no labels */
+	for (const char *p = body; p && (p = strstr(p, key)); p++)
+		sum += strtoul(p + strlen(key), NULL, 10);
 	free(body);
 	return sum;
 }

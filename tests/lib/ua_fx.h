@@ -43,7 +43,8 @@ const char *ufx_jstr(json_t *o, const char *key);
 /* The next event <type> about session <id> (NULL: any) within <ms>, as JSON (asserts). */
 json_t *ufx_event(const char *type, const char *id, int ms);
 
-/* The sum over the workers of the counter <name> on /metrics (0 when absent). */
+/* The sum over the workers of the counter <name> on /metrics, or its one value when it has
+ * no labels (0 when absent). */
 unsigned long ufx_metric_sum(const char *name);
 
 /* rcsgw connects to our MSRP listener within <ms>: that connection as <c>. */
