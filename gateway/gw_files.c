@@ -154,11 +154,11 @@ int gw_files_put(struct gw_files *fs, const char *name, const char *ctype, const
 }
 
 int gw_files_keep(struct gw_files *fs, const char *key, const char *meta, void *data,
-		  uint64_t len, uint64_t total)
+		  uint64_t held, uint64_t len, uint64_t total)
 {
-	if (!key || !*key || !total || len > total || total > fs->max_bytes) {
+	if (!key || !*key || !total || len > total || len > held || held > fs->max_bytes) {
 		free(data);
-		return total > fs->max_bytes ? -EFBIG : -EINVAL;
+		return held > fs->max_bytes ? -EFBIG : -EINVAL;
 	}
 	struct gw_file *f = calloc(1, sizeof(*f));
 	if (!f) {
@@ -174,7 +174,8 @@ int gw_files_keep(struct gw_files *fs, const char *key, const char *meta, void *
 		return -ENOMEM;
 	}
 	f->len = (size_t)len;
-	f->total = f->cost = total;
+	f->total = total;
+	f->cost = held;
 	pthread_mutex_lock(&fs->mu);
 	unlink_key(fs, key); /* a newer part of the same file replaces the older */
 	pthread_mutex_unlock(&fs->mu);

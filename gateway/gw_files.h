@@ -33,17 +33,19 @@ int gw_files_get(struct gw_files *fs, const char *id, void **data, size_t *len, 
 int gw_files_del(struct gw_files *fs, const char *id);
 
 /* Parts of files, kept so that a transfer that broke can resume (RFC 5547 a=file-range):
- * under <key>, the <total> bytes at <data> (malloc'd, taken in every case) of which the
- * first <len> are what the file's receiver has, and <meta> (copied; the caller's own
- * description). They share the store's bound and age with the files but are never
- * downloaded: only taken back by their key. A part under the same key is replaced. 0,
- * -EFBIG (larger than the store), -EINVAL (no key, <len> beyond <total>, <total> 0),
- * -ENOMEM. Any thread. */
+ * under <key>, the <held> bytes at <data> (malloc'd, taken in every case: the whole file
+ * for a sender, the bytes it has for a receiver), of a file of <total> bytes whose first
+ * <len> are what the receiver has, and <meta> (copied; the caller's own description). A
+ * part costs its <held> bytes in the store's bound and shares its age with the files but is
+ * never downloaded: only taken back by its key. A part under the same key is replaced. 0,
+ * -EFBIG (larger than the store), -EINVAL (no key, <len> beyond <held> or <total>, <total>
+ * 0), -ENOMEM. Any thread. */
 int gw_files_keep(struct gw_files *fs, const char *key, const char *meta, void *data,
-		  uint64_t len, uint64_t total);
+		  uint64_t held, uint64_t len, uint64_t total);
 
-/* The part kept under <key>, now the caller's (free *<meta> and *<data>), forgotten by the
- * store. 0 or -ENOENT (none, or expired). Any thread. */
+/* The part kept under <key>, now the caller's (free *<meta> and *<data>, which holds the
+ * <held> bytes given), forgotten by the store. 0 or -ENOENT (none, or expired). Any
+ * thread. */
 int gw_files_take(struct gw_files *fs, const char *key, char **meta, void **data,
 		  uint64_t *len, uint64_t *total);
 

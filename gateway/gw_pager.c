@@ -198,7 +198,9 @@ static void l_keep(struct large_out *l)
 	struct gw_files *fs = gw_ua_files(l->ua);
 	snprintf(key, sizeof(key), "out|%s", l->tid);
 	uint64_t have = l->acked < l->size ? l->acked : l->size - 1;
-	if (fs && gw_files_keep(fs, key, l->meta, l->fdata, have, l->size) == 0) {
+	if (!fs)
+		free(l->fdata);
+	else if (gw_files_keep(fs, key, l->meta, l->fdata, l->size, have, l->size) == 0) {
 		l->kept = 1;
 		COUNT(l->sh, files_parts_kept);
 	}
@@ -513,7 +515,7 @@ int gw_pager_resume_file(struct gw_pager_shared *sh, struct gw_ua *ua, const cha
 		return 0;
 	}
 back:
-	gw_files_keep(fs, key, meta, data, have, total);
+	gw_files_keep(fs, key, meta, data, total, have, total);
 	free(meta);
 	return rc;
 }

@@ -889,8 +889,11 @@ static void ms_close(struct gw_sess *s)
 		char key[2400];
 		ft_key(s, key, sizeof(key));
 		uint64_t got = m.len;
+		char *d = realloc(m.data, m.len); /* what it holds: no room for the rest */
+		if (d)
+			m.data = d;
 		int rc = gw_files_keep(s->ua->sh->files, key, m.content_type ? m.content_type : "",
-				       m.data, m.len, total);
+				       m.data, m.len, m.len, total);
 		m.data = NULL;
 		msrp_reasm_msg_free(&m);
 		if (rc == 0) {
@@ -921,7 +924,8 @@ static void sess_free(struct gw_sess *s)
 	if (s->ft_seed && ua->sh->files) { /* a resumption refused: the bytes stay kept */
 		char key[2400];
 		ft_key(s, key, sizeof(key));
-		gw_files_keep(ua->sh->files, key, "", s->ft_seed, s->ft_seed_len, s->ft_seed_total);
+		gw_files_keep(ua->sh->files, key, "", s->ft_seed, s->ft_seed_len, s->ft_seed_len,
+			      s->ft_seed_total);
 		s->ft_seed = NULL;
 	}
 	msrp_sess_remove(&ua->sessions, &s->ent);
@@ -2489,10 +2493,10 @@ static int ft_offer(struct gw_sess *s, const struct sdp *offer, json_t **file)
 		if (gw_files_take(s->ua->sh->files, key, &meta, &data, &have, &total) < 0)
 			return -ENOENT;
 		free(meta);
-		if (have < start - 1 || (fs.has_size && fs.size != total) ||
+		if (have < start - 1 || start - 1 >= total || (fs.has_size && fs.size != total) ||
 		    (stop && stop != total)) {
 			/* not what we have: kept for a resumption that fits */
-			gw_files_keep(s->ua->sh->files, key, "", data, have, total);
+			gw_files_keep(s->ua->sh->files, key, "", data, have, have, total);
 			return -ENOENT;
 		}
 		s->ft_seed = data;

@@ -86,15 +86,15 @@ Test(gw_files, parts_kept_by_key)
 	uint64_t len, total, files, bytes;
 	char *p = malloc(400);
 	memcpy(p, "abc", 3);
-	cr_assert_eq(gw_files_keep(fs, "in|alice|sel", "image/png", p, 3, 400), 0);
+	cr_assert_eq(gw_files_keep(fs, "in|alice|sel", "image/png", p, 400, 3, 400), 0);
 	gw_files_usage(fs, &files, &bytes);
-	cr_expect(files == 1 && bytes == 400, "a part costs its whole file");
+	cr_expect(files == 1 && bytes == 400, "a part costs what it holds");
 	cr_expect_eq(gw_files_get(fs, "", &d, (size_t *)&len, &meta, &meta), -ENOENT);
 	cr_expect_eq(gw_files_del(fs, ""), -ENOENT);
 	cr_expect_eq(gw_files_take(fs, "in|alice|other", &meta, &d, &len, &total), -ENOENT);
 	p = malloc(400); /* a newer part of the same file */
 	memcpy(p, "abcdef", 6);
-	cr_assert_eq(gw_files_keep(fs, "in|alice|sel", "image/png", p, 6, 400), 0);
+	cr_assert_eq(gw_files_keep(fs, "in|alice|sel", "image/png", p, 400, 6, 400), 0);
 	gw_files_usage(fs, &files, &bytes);
 	cr_expect(files == 1 && bytes == 400, "replaced, not added");
 	cr_assert_eq(gw_files_take(fs, "in|alice|sel", &meta, &d, &len, &total), 0);
@@ -105,12 +105,16 @@ Test(gw_files, parts_kept_by_key)
 	cr_expect_eq(gw_files_take(fs, "in|alice|sel", &meta, &d, &len, &total), -ENOENT,
 		     "taken once");
 	/* room: a part, then a file that needs its place */
-	cr_assert_eq(gw_files_keep(fs, "k", "", malloc(600), 10, 600), 0);
+	cr_assert_eq(gw_files_keep(fs, "k", "", malloc(600), 600, 10, 600), 0);
 	cr_assert_eq(gw_files_put(fs, "f", "t", "x", 500, id), 0);
 	cr_expect_eq(gw_files_take(fs, "k", &meta, &d, &len, &total), -ENOENT, "dropped for room");
 	/* refusals (the data is taken in every case) */
-	cr_expect_eq(gw_files_keep(fs, "k", "", malloc(2000), 1, 2000), -EFBIG);
-	cr_expect_eq(gw_files_keep(fs, "", "", malloc(10), 1, 10), -EINVAL);
-	cr_expect_eq(gw_files_keep(fs, "k", "", malloc(10), 11, 10), -EINVAL);
+	cr_expect_eq(gw_files_keep(fs, "k", "", malloc(2000), 2000, 1, 2000), -EFBIG);
+	cr_expect_eq(gw_files_keep(fs, "", "", malloc(10), 10, 1, 10), -EINVAL);
+	cr_expect_eq(gw_files_keep(fs, "k", "", malloc(10), 10, 11, 10), -EINVAL);
+	/* a receiver's part costs the bytes it has, not the whole file */
+	cr_assert_eq(gw_files_keep(fs, "r", "", malloc(10), 10, 10, 900), 0);
+	gw_files_usage(fs, &files, &bytes);
+	cr_expect_eq(bytes, 510);
 	gw_files_free(fs);
 }
