@@ -106,7 +106,8 @@ Test(gw_files, parts_kept_by_key)
 		     "taken once");
 	/* room: a part, then a file that needs its place */
 	cr_assert_eq(gw_files_keep(fs, "k", "", malloc(600), 600, 10, 600), 0);
-	cr_assert_eq(gw_files_put(fs, "f", "t", "x", 500, id), 0);
+	static const char five_hundred[500];
+	cr_assert_eq(gw_files_put(fs, "f", "t", five_hundred, sizeof(five_hundred), id), 0);
 	cr_expect_eq(gw_files_take(fs, "k", &meta, &d, &len, &total), -ENOENT, "dropped for room");
 	/* refusals (the data is taken in every case) */
 	cr_expect_eq(gw_files_keep(fs, "k", "", malloc(2000), 2000, 1, 2000), -EFBIG);
