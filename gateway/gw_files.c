@@ -177,8 +177,10 @@ int gw_files_keep(struct gw_files *fs, const char *key, const char *meta, void *
 	f->total = total;
 	f->cost = held;
 	pthread_mutex_lock(&fs->mu);
-	unlink_key(fs, key); /* a newer part of the same file replaces the older */
+	struct gw_file *old = unlink_key(fs, key); /* a newer part of the same file replaces it */
 	pthread_mutex_unlock(&fs->mu);
+	if (old)
+		file_free(old);
 	add(fs, f);
 	return 0;
 }
