@@ -83,20 +83,44 @@ void gw_files_free(struct gw_files *fs)
 	free(fs);
 }
 
-/* Adds <f>, the oldest going to make room. */
-static void add(struct gw_files *fs, struct gw_file *f)
+static void unlink_at(struct gw_files *fs, struct gw_file **pp);
+
+/* Adds <f>, the oldest going to make room: any for a file, only parts for a part (parts
+ * never push out files that applications have still to download). 0, or -ENOSPC (a part
+ * for which the other parts cannot make room; <f> is not added). */
+static int add(struct gw_files *fs, struct gw_file *f)
 {
 	f->next = NULL;
 	f->came_ms = mono_ms();
 	pthread_mutex_lock(&fs->mu);
 	expire(fs);
-	while (fs->head && fs->bytes + f->cost > fs->max_bytes)
-		drop_head(fs);
+	if (!f->key) {
+		while (fs->head && fs->bytes + f->cost > fs->max_bytes)
+			drop_head(fs);
+	} else {
+		uint64_t parts = 0;
+		for (struct gw_file *g = fs->head; g; g = g->next)
+			parts += g->key ? g->cost : 0;
+		if (fs->bytes - parts + f->cost > fs->max_bytes) {
+			pthread_mutex_unlock(&fs->mu);
+			return -ENOSPC;
+		}
+		for (struct gw_file **pp = &fs->head; *pp && fs->bytes + f->cost > fs->max_bytes;) {
+			struct gw_file *g = *pp;
+			if (!g->key) {
+				pp = &g->next;
+				continue;
+			}
+			unlink_at(fs, pp);
+			file_free(g);
+		}
+	}
 	*fs->tail = f;
 	fs->tail = &f->next;
 	fs->bytes += f->cost;
 	fs->n++;
 	pthread_mutex_unlock(&fs->mu);
+	return 0;
 }
 
 /* Takes <f> (at *<pp>) off the list. Locked. */
@@ -148,7 +172,7 @@ int gw_files_put(struct gw_files *fs, const char *name, const char *ctype, const
 	f->len = f->cost = len;
 	if (len)
 		memcpy(f->data, data, len);
-	add(fs, f);
+	add(fs, f); /* a file always finds room */
 	memcpy(id, f->id, GW_FILES_ID_LEN + 1);
 	return 0;
 }
@@ -181,8 +205,10 @@ int gw_files_keep(struct gw_files *fs, const char *key, const char *meta, void *
 	pthread_mutex_unlock(&fs->mu);
 	if (old)
 		file_free(old);
-	add(fs, f);
-	return 0;
+	int rc = add(fs, f);
+	if (rc < 0)
+		file_free(f);
+	return rc;
 }
 
 int gw_files_take(struct gw_files *fs, const char *key, char **meta, void **data,

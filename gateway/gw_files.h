@@ -37,9 +37,10 @@ int gw_files_del(struct gw_files *fs, const char *id);
  * for a sender, the bytes it has for a receiver), of a file of <total> bytes whose first
  * <len> are what the receiver has, and <meta> (copied; the caller's own description). A
  * part costs its <held> bytes in the store's bound and shares its age with the files but is
- * never downloaded: only taken back by its key. A part under the same key is replaced. 0,
- * -EFBIG (larger than the store), -EINVAL (no key, <len> beyond <held> or <total>, <total>
- * 0), -ENOMEM. Any thread. */
+ * never downloaded: only taken back by its key. A part under the same key is replaced. To
+ * make room a part pushes out older parts only, never files (a file pushes out anything).
+ * 0, -EFBIG (larger than the store), -ENOSPC (the files leave no room), -EINVAL (no key,
+ * <len> beyond <held> or <total>, <total> 0), -ENOMEM. Any thread. */
 int gw_files_keep(struct gw_files *fs, const char *key, const char *meta, void *data,
 		  uint64_t held, uint64_t len, uint64_t total);
 

@@ -217,9 +217,10 @@ static void l_over(void *arg, const char *id, int failed, int sip_code, const ch
 {
 	struct large_out *l = arg;
 	(void)id;
-	(void)failed;
 	(void)reason;
 	eng_timer_cancel(&l->guard);
+	if (failed && l->resumed && sip_code >= 400 && sip_code != 408)
+		l->acked = 0; /* the peer refused the resumption (it has nothing): all again next */
 	if (!l->reported)
 		l_keep(l);
 	if (!l->reported)
@@ -232,11 +233,14 @@ static void l_over(void *arg, const char *id, int failed, int sip_code, const ch
 	l_free(l);
 }
 
-static void l_acked(void *arg, const char *id, const char *message_id, uint64_t end)
+/* How far the peer has the file: up to the end of the chunks taken without a gap (a chunk
+ * refused or lost before a later one taken leaves the count where the gap starts). */
+static void l_acked(void *arg, const char *id, const char *message_id, uint64_t start,
+		    uint64_t end)
 {
 	struct large_out *l = arg;
 	(void)id;
-	if (!strcmp(message_id, l->id) && end > l->acked)
+	if (!strcmp(message_id, l->id) && start <= l->acked + 1 && end > l->acked)
 		l->acked = end;
 }
 

@@ -867,13 +867,36 @@ static void disp_clear(struct gw_sess *s)
 	s->ndisp = 0;
 }
 
+#define FT_KEY_LEN (3 + 2 * WC_SHA256_DIGEST_SIZE + 1)
+
 /* The key under which the bytes of a file offered to us by the peer of <s> are kept when
- * its transfer breaks: who offered it, and its a=file-selector as offered (RFC 5547 §8.4: a
- * resumption offers the same file with the same selector). */
-static void ft_key(const struct gw_sess *s, char *buf, size_t len)
+ * its transfer breaks: a digest of who offered it, to whom, and its a=file-selector as
+ * offered (RFC 5547 §8.4: a resumption offers the same file with the same selector). */
+static void ft_key(const struct gw_sess *s, char key[FT_KEY_LEN])
 {
 	const char *sel = s->ft_attrs + sizeof("file-selector:") - 1;
-	snprintf(buf, len, "in|%s|%.*s", s->from, (int)strcspn(sel, "\n"), sel);
+	unsigned char h[WC_SHA256_DIGEST_SIZE];
+	wc_Sha256 sha;
+	memset(h, 0, sizeof(h));
+	if (wc_InitSha256(&sha) == 0) {
+		wc_Sha256Update(&sha, (const byte *)s->from, (word32)strlen(s->from) + 1);
+		wc_Sha256Update(&sha, (const byte *)s->to, (word32)strlen(s->to) + 1);
+		wc_Sha256Update(&sha, (const byte *)sel, (word32)strcspn(sel, "\n"));
+		wc_Sha256Final(&sha, h);
+		wc_Sha256Free(&sha);
+	}
+	memcpy(key, "in|", 3);
+	for (unsigned i = 0; i < sizeof(h); i++)
+		snprintf(key + 3 + 2 * i, 3, "%02x", h[i]);
+}
+
+/* Keeps <len> bytes at <data> (taken) of the file of <s> of <total> bytes, for a
+ * resumption. 0 or -errno. */
+static int ft_keep(struct gw_sess *s, void *data, uint64_t len, uint64_t total)
+{
+	char key[FT_KEY_LEN];
+	ft_key(s, key);
+	return gw_files_keep(s->ua->sh->files, key, "", data, len, len, total);
 }
 
 /* Closes the MSRP session of <s>. A file offered to us that did not come whole leaves its
@@ -884,16 +907,17 @@ static void ms_close(struct gw_sess *s)
 		return;
 	struct msrp_reasm_msg m;
 	uint64_t total;
+	void *seed;
+	if (s->ft_in && s->ft_attrs && s->ua->sh->files &&
+	    msrp_ua_take_seed(s->ms, &seed, &m.len, &total) == 1)
+		ft_keep(s, seed, m.len, total); /* a resumption that never got a chunk: kept still */
 	if (s->ft_in && s->ft_attrs && s->ua->sh->files &&
 	    msrp_ua_take_partial(s->ms, &m, &total) == 1) {
-		char key[2400];
-		ft_key(s, key, sizeof(key));
 		uint64_t got = m.len;
 		char *d = realloc(m.data, m.len); /* what it holds: no room for the rest */
 		if (d)
 			m.data = d;
-		int rc = gw_files_keep(s->ua->sh->files, key, m.content_type ? m.content_type : "",
-				       m.data, m.len, m.len, total);
+		int rc = ft_keep(s, m.data, m.len, total);
 		m.data = NULL;
 		msrp_reasm_msg_free(&m);
 		if (rc == 0) {
@@ -922,10 +946,7 @@ static void sess_free(struct gw_sess *s)
 	relay_unwait(s);
 	ms_close(s);
 	if (s->ft_seed && ua->sh->files) { /* a resumption refused: the bytes stay kept */
-		char key[2400];
-		ft_key(s, key, sizeof(key));
-		gw_files_keep(ua->sh->files, key, "", s->ft_seed, s->ft_seed_len, s->ft_seed_len,
-			      s->ft_seed_total);
+		ft_keep(s, s->ft_seed, s->ft_seed_len, s->ft_seed_total);
 		s->ft_seed = NULL;
 	}
 	msrp_sess_remove(&ua->sessions, &s->ent);
@@ -1786,12 +1807,13 @@ static int ev_accept(void *arg, cm_slice ctype)
 	return 0;
 }
 
-static void ev_acked(struct msrp_ua_sess *ms, void *arg, const char *message_id, uint64_t end)
+static void ev_acked(struct msrp_ua_sess *ms, void *arg, const char *message_id, uint64_t start,
+		     uint64_t end)
 {
 	struct gw_sess *s = arg;
 	(void)ms;
 	if (s->owner && s->owner->acked)
-		s->owner->acked(s->owner_arg, s->id, message_id, end);
+		s->owner->acked(s->owner_arg, s->id, message_id, start, end);
 }
 
 static const struct msrp_ua_events msrp_events = {
@@ -1825,6 +1847,25 @@ static int msrp_open(struct gw_sess *s, const struct sdp_msrp_media *off,
 	if (pn < 0 || (size_t)pn >= sizeof(path))
 		return -E2BIG;
 	struct msrp_ua_sess_cfg c = { .local_uri = uri, .to_path = path, .active = ns.we_connect };
+	if (s->ms && s->ft_in) {
+		/* a re-INVITE moves a file coming to us: what came so far goes with it */
+		struct msrp_reasm_msg m;
+		uint64_t total;
+		void *seed;
+		if (msrp_ua_take_partial(s->ms, &m, &total) == 1) {
+			free(s->ft_seed);
+			s->ft_seed = m.data;
+			s->ft_seed_len = m.len;
+			s->ft_seed_total = total;
+			m.data = NULL;
+			msrp_reasm_msg_free(&m);
+		} else if (!s->ft_seed &&
+			   msrp_ua_take_seed(s->ms, &seed, &s->ft_seed_len, &s->ft_seed_total) == 1) {
+			s->ft_seed = seed;
+		}
+		msrp_ua_close(s->ms);
+		s->ms = NULL;
+	}
 	ms_close(s);
 	s->ms = msrp_ua_open(s->ua->mua, &c, &msrp_events, s, &rc);
 	if (!s->ms)
@@ -1853,7 +1894,11 @@ static int msrp_open(struct gw_sess *s, const struct sdp_msrp_media *off,
 				s->ua->st.cpim_sent++;
 			}
 		}
-		if (msrp_ua_send_from(s->ms, sl(ct), body, len, q->skip, rep_of(q->sr, 0),
+		uint64_t skip = q->skip;
+		if (skip && (!s->peer_sdp || !memmem(s->peer_sdp, s->peer_sdp_len, "a=file-range:",
+						     13)))
+			skip = 0; /* the answer said no range back (RFC 5547 §8.3): all of it */
+		if (msrp_ua_send_from(s->ms, sl(ct), body, len, skip, rep_of(q->sr, 0),
 				      rep_of(q->fr, q->fr == 2), q->msgid) == 0) {
 			s->msgs_out++;
 			s->ua->st.msgs_sent++;
@@ -2475,8 +2520,12 @@ static int ft_offer(struct gw_sess *s, const struct sdp *offer, json_t **file)
 		return -EINVAL;
 	if (!fs.name.p)
 		name[0] = '\0';
-	if (rng) /* our answer says the same range (RFC 5547 §8.3) */
-		snprintf(range, sizeof(range), "file-range:%.*s\n", (int)rng->value.len, rng->value.p);
+	if (rng) { /* our answer says the same range (RFC 5547 §8.3), written anew */
+		memcpy(range, "file-range:", 11);
+		if (rcs_filerange_write(range + 11, sizeof(range) - 12, start, stop) < 0)
+			return -EINVAL;
+		strcat(range, "\n");
+	}
 	size_t cap = sel->value.len + (tid ? tid->value.len : 0) + sizeof(range) + 48;
 	if (!(s->ft_attrs = malloc(cap)))
 		return -ENOMEM;
@@ -2486,21 +2535,24 @@ static int ft_offer(struct gw_sess *s, const struct sdp *offer, json_t **file)
 	if (start > 1) {
 		/* a resumption (RFC 5547 a=file-range): the bytes before <start> must be the ones
 		 * kept when this peer's transfer of this file broke */
-		char key[2400], *meta;
+		char key[FT_KEY_LEN], *meta;
 		void *data;
 		uint64_t have, total;
-		ft_key(s, key, sizeof(key));
+		if (!fs.hash_len) /* only a hash says that the rest is of the same file */
+			return -ENOENT;
+		ft_key(s, key);
 		if (gw_files_take(s->ua->sh->files, key, &meta, &data, &have, &total) < 0)
 			return -ENOENT;
 		free(meta);
-		if (have < start - 1 || start - 1 >= total || (fs.has_size && fs.size != total) ||
+		if (have < start - 1 || have >= total || (fs.has_size && fs.size != total) ||
 		    (stop && stop != total)) {
 			/* not what we have: kept for a resumption that fits */
 			gw_files_keep(s->ua->sh->files, key, "", data, have, have, total);
 			return -ENOENT;
 		}
+		/* all it has (the sender's chunks from <start> on overwrite what overlaps) */
 		s->ft_seed = data;
-		s->ft_seed_len = start - 1;
+		s->ft_seed_len = have;
 		s->ft_seed_total = total;
 		s->ua->st.files_resumed_in++;
 	}
@@ -2525,10 +2577,12 @@ static int ft_offer(struct gw_sess *s, const struct sdp *offer, json_t **file)
 		json_object_set_new(*file, "transfer_id", json_stringn(tid->value.p, tid->value.len));
 	if (dsp && dsp->value.len)
 		json_object_set_new(*file, "disposition", json_stringn(dsp->value.p, dsp->value.len));
-	if (rng)
-		json_object_set_new(*file, "range",
-				    json_pack("{s:I, s:I}", "start", (json_int_t)start, "stop",
-					      (json_int_t)(stop ? stop : s->ft_seed_total)));
+	uint64_t last = stop ? stop : s->ft_seed_total ? s->ft_seed_total : fs.has_size ? fs.size : 0;
+	if (rng && last)
+		json_object_set_new(*file, "range", json_pack("{s:I, s:I}", "start", (json_int_t)start,
+							      "stop", (json_int_t)last));
+	else if (rng)
+		json_object_set_new(*file, "range", json_pack("{s:I}", "start", (json_int_t)start));
 	if (start > 1)
 		json_object_set_new(*file, "resumed_bytes", json_integer((json_int_t)(start - 1)));
 	return 0;

@@ -207,8 +207,10 @@ struct gw_ua_owner {
 	 * message, RFC 4975 §7.1.2), NULL when the outcome came from no REPORT */
 	void (*report)(void *arg, const char *id, const char *message_id, int status,
 		       const struct msrp_range *range);
-	/* a chunk of <message_id> up to byte <end> was taken by the next hop (NULL: not told) */
-	void (*acked)(void *arg, const char *id, const char *message_id, uint64_t end);
+	/* a chunk of <message_id>, bytes <start>..<end>, was taken by the next hop (NULL: not
+	 * told) */
+	void (*acked)(void *arg, const char *id, const char *message_id, uint64_t start,
+		      uint64_t end);
 };
 
 /* What the gateway plugs into every worker's SIP handling (set before the workers start). */

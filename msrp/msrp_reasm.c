@@ -569,6 +569,17 @@ int msrp_reasm_seed(struct msrp_reasm *r, void *data, uint64_t len, uint64_t tot
 	return 0;
 }
 
+int msrp_reasm_take_seed(struct msrp_reasm *r, void **data, uint64_t *len, uint64_t *total)
+{
+	if (!r->seed)
+		return 0;
+	*data = r->seed;
+	*len = r->seed_len;
+	*total = r->seed_total;
+	r->seed = NULL;
+	return 1;
+}
+
 int msrp_reasm_code(int verdict)
 {
 	if (verdict >= 0)

@@ -94,6 +94,10 @@ int msrp_reasm_take_prefix(struct msrp_reasm *r, struct msrp_reasm_msg *out, uin
  * used. 0, or -EINVAL (<len> 0 or not below <total>; <data> freed). */
 int msrp_reasm_seed(struct msrp_reasm *r, void *data, uint64_t len, uint64_t total);
 
+/* The seed msrp_reasm_seed() gave that no message took yet, back to the caller: 1 (its
+ * data, length and total in the out-parameters; the caller frees *<data>), 0 (none). */
+int msrp_reasm_take_seed(struct msrp_reasm *r, void **data, uint64_t *len, uint64_t *total);
+
 /* The response code for a verdict: 200 for the ones >= 0, 400 for -EINVAL, 413 for the
  * other errors. */
 int msrp_reasm_code(int verdict);

@@ -85,7 +85,7 @@ struct ua_txn {
 	int bind;                      /* the empty SEND that binds an active session */
 	char sid[MSRP_SESS_ID_MAX + 1];
 	char msgid[MSRP_ID_MSGID_LEN + 1];
-	uint64_t end;                  /* the chunk's last byte (its Byte-Range end) */
+	uint64_t start, end;           /* the chunk's bytes (its Byte-Range) */
 };
 
 /* An active session's connection being opened. */
@@ -159,7 +159,7 @@ static void txn_resp(struct msrp_conn *mc, void *arg, int status, const struct m
 		} else if (status >= 300) {
 			report(s, t->msgid, status, NULL);
 		} else if (status == 200 && s->ev->acked) {
-			s->ev->acked(s, s->arg, t->msgid, t->end);
+			s->ev->acked(s, s->arg, t->msgid, t->start, t->end);
 		}
 	}
 	free(t);
@@ -195,8 +195,10 @@ static int send_chunk(struct msrp_ua_sess *s, struct out_msg *om)
 		iov[n++] = (struct iovec){ (void *)out.tail.p, out.tail.len };
 	if (msrp_report_expect_response(MSRP_M_SEND, om->fr)) {
 		struct ua_txn *t = txn_new(s, om->msgid, 0);
-		if (t)
+		if (t) {
+			t->start = out.range.start;
 			t->end = out.range.end >= 0 ? (uint64_t)out.range.end : 0;
+		}
 		if (!t || msrp_conn_txn_open(s->mc, (cm_slice){ out.tid, out.tid_len }, txn_resp,
 					     t) < 0)
 			free(t); /* sent untracked: max_transactions (counted by the connection) */
@@ -481,6 +483,11 @@ int msrp_ua_take_partial(struct msrp_ua_sess *s, struct msrp_reasm_msg *out, uin
 int msrp_ua_seed(struct msrp_ua_sess *s, void *data, uint64_t len, uint64_t total)
 {
 	return msrp_reasm_seed(s->reasm, data, len, total);
+}
+
+int msrp_ua_take_seed(struct msrp_ua_sess *s, void **data, uint64_t *len, uint64_t *total)
+{
+	return msrp_reasm_take_seed(s->reasm, data, len, total);
 }
 
 int msrp_ua_ready(const struct msrp_ua_sess *s)

@@ -53,10 +53,11 @@ struct msrp_ua_events {
 	void (*ended)(struct msrp_ua_sess *s, void *arg, int err);
 	/* 1 when an incoming message of <content_type> is welcome (else 415); NULL: all. */
 	int (*accept)(void *arg, cm_slice content_type);
-	/* A chunk of message <message_id> was taken by the next hop (its 200): bytes up to
-	 * <end> of it went out (chunks are answered in order on a connection, so the highest
-	 * <end> says how far the peer has it). NULL: not told. */
-	void (*acked)(struct msrp_ua_sess *s, void *arg, const char *message_id, uint64_t end);
+	/* A chunk of message <message_id>, bytes <start>..<end> (1-based), was taken by the
+	 * next hop (its 200; hop by hop: with a relay on the path, the relay's word). NULL:
+	 * not told. */
+	void (*acked)(struct msrp_ua_sess *s, void *arg, const char *message_id, uint64_t start,
+		      uint64_t end);
 };
 
 struct msrp_ua_sess_cfg {
@@ -107,6 +108,8 @@ int msrp_ua_take_partial(struct msrp_ua_sess *s, struct msrp_reasm_msg *out, uin
 /* The next message of <s> of <total> bytes begins with the <len> bytes at <data> (taken):
  * msrp_reasm_seed(). */
 int msrp_ua_seed(struct msrp_ua_sess *s, void *data, uint64_t len, uint64_t total);
+/* A seed no message took (msrp_reasm_take_seed()): 1 or 0. */
+int msrp_ua_take_seed(struct msrp_ua_sess *s, void **data, uint64_t *len, uint64_t *total);
 /* 1 when bound. */
 int msrp_ua_ready(const struct msrp_ua_sess *s);
 /* A failure REPORT (RFC 4975 §7.1.2) for message <message_id> of <len> bytes that <s>

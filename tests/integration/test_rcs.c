@@ -909,6 +909,32 @@ Test(rcs, fthttp_descriptors_and_chatbot_content)
 	phone_down(&p);
 }
 
+/* Resumptions rcsgw cannot take are refused with 488 (RFC 5547 a=file-range): nothing kept
+ * of that file from that peer, no hash to say that the rest belongs to the bytes kept, a
+ * range that does not parse; none is offered to the applications. */
+Test(rcs, a_resumption_of_nothing_kept_is_refused)
+{
+	ufx_need_sipp();
+	static const char *const cases[][2] = {
+		{ "name:\"a.bin\" type:application/octet-stream size:4000 "
+		  "hash:sha-1:72:24:5F:E8:65:3D:DA:F3:71:36:2F:86:D4:71:91:3E:E4:A2:CE:2E", "1001-4000" },
+		{ "name:\"a.bin\" type:application/octet-stream size:4000", "1001-4000" },
+		{ "name:\"a.bin\" size:4000", "0-4000" },
+		{ "name:\"a.bin\" size:4000", "99999999999999999999999-*" },
+		{ "name:\"a.bin\" size:4000", "30-20" },
+	};
+	unsigned long before = ufx_metric_sum("rcsgw_sip_answered_488_total");
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ufx_start_uac("uac_ft_resume.xml", (const char *[]){ "$selector", cases[i][0],
+								     "$range", cases[i][1], NULL });
+		ufx_sipp_done(0); /* it got its 488 */
+	}
+	cr_expect_eq(ufx_metric_sum("rcsgw_sip_answered_488_total") - before, 5);
+	char data[4096];
+	cr_expect_neq(sse_next_event(&ufx.sse, "session.incoming", NULL, data, sizeof(data), 300),
+		      0, "no offer reached the applications: %s", data);
+}
+
 /* ---- file transfer over MSRP (RFC 5547), rcsgw to rcsgw ----------------------------------- */
 
 static struct {
@@ -1076,11 +1102,12 @@ Test(rcs_ft, a_10_mib_file_crosses_with_its_hash_checked)
  * both ends are closed. */
 #define PX_PAIRS 16
 static struct {
-	int lfd, port, target;
+	int lfd, port;
+	_Atomic int target;
 	pthread_t th;
 	int running;
 	volatile int stop;
-	uint64_t cut_after;
+	_Atomic uint64_t cut_after;
 	_Atomic int cuts;
 	_Atomic uint64_t after_cut;    /* bytes from A on connections opened after the cut */
 	struct { int a, b; uint64_t b2a; int late; uint64_t cut_ms; } p[PX_PAIRS]; /* a: B's, b: A */

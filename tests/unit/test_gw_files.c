@@ -76,7 +76,8 @@ Test(gw_files, files_expire)
 }
 
 /* Parts kept for a resumption: taken back by key only, replaced by a newer one, never
- * downloadable, counted in the store's bound (the oldest go for room, as files do). */
+ * downloadable, counted in the store's bound (a file pushes parts out for room, a part
+ * pushes out older parts only). */
 Test(gw_files, parts_kept_by_key)
 {
 	struct gw_files *fs = gw_files_new(1000, 60000);
@@ -109,6 +110,13 @@ Test(gw_files, parts_kept_by_key)
 	static const char five_hundred[500];
 	cr_assert_eq(gw_files_put(fs, "f", "t", five_hundred, sizeof(five_hundred), id), 0);
 	cr_expect_eq(gw_files_take(fs, "k", &meta, &d, &len, &total), -ENOENT, "dropped for room");
+	cr_expect_eq(gw_files_keep(fs, "k2", "", malloc(600), 600, 10, 600), -ENOSPC,
+		     "a part never pushes out a file");
+	cr_assert_eq(gw_files_get(fs, id, &d, (size_t *)&len, &meta, (char **)&p), 0,
+		     "the file stays");
+	free(d);
+	free(meta);
+	free(p);
 	/* refusals (the data is taken in every case) */
 	cr_expect_eq(gw_files_keep(fs, "k", "", malloc(2000), 2000, 1, 2000), -EFBIG);
 	cr_expect_eq(gw_files_keep(fs, "", "", malloc(10), 10, 1, 10), -EINVAL);

@@ -67,11 +67,13 @@ static int accept_text(void *arg, cm_slice ct)
 	(void)arg;
 	return ct.len >= 5 && memcmp(ct.p, "text/", 5) == 0;
 }
-static void ev_acked(struct msrp_ua_sess *s, void *arg, const char *id, uint64_t end)
+static void ev_acked(struct msrp_ua_sess *s, void *arg, const char *id, uint64_t start,
+		     uint64_t end)
 {
 	struct side *d = arg;
 	(void)s;
 	(void)id;
+	cr_assert_lt(start, end);
 	if (end > d->acked_end)
 		d->acked_end = end;
 	d->nacked++;
@@ -149,6 +151,7 @@ static int both_ready(void *arg) { (void)arg; return pa.ready && ac.ready; }
 static int pa_has(void *arg) { return pa.nmsg >= *(int *)arg; }
 static int ac_has(void *arg) { return ac.nmsg >= *(int *)arg; }
 static int ac_reports(void *arg) { return ac.nreports >= *(int *)arg; }
+static int ac_acked(void *arg) { return ac.nacked >= *(int *)arg; }
 
 static char big[3000];
 static char sent_id[MSRP_ID_MSGID_LEN + 1];
@@ -235,6 +238,8 @@ Test(msrp_ua, a_resumed_message_starts_after_the_bytes_the_peer_has)
 	cr_assert_eq(eng_job_wait(w, pa_has, &one, 3000), 0, "no message");
 	cr_assert_eq(pa.last_len, sizeof(big));
 	cr_assert_eq(memcmp(pa.last_body, big, sizeof(big)), 0);
+	int two = 2;
+	cr_assert_eq(eng_job_wait(w, ac_acked, &two, 3000), 0, "no 200s");
 	cr_expect_eq(ac.nacked, 2, "two chunks went: bytes 1001-2000 and 2001-3000");
 	cr_expect_eq(ac.acked_end, sizeof(big));
 	cr_expect_eq(ac.nreports, 0, "no failure");
