@@ -12,6 +12,7 @@
 #include <wolfssl/wolfcrypt/hmac.h>
 #include <wolfssl/wolfcrypt/md5.h>
 
+#include "common/cm_hex.h"
 #include "msrp/msrp_auth.h"
 #include "msrp/msrp_id.h"
 
@@ -21,16 +22,6 @@
 
 static const char hexd[16] = "0123456789abcdef";
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static void to_hex(const uint8_t *in, size_t n, char *out)
 {
@@ -46,7 +37,7 @@ static int from_hex(cm_slice s, uint8_t *out, size_t n)
 	if (s.len != 2 * n)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		int h = hexval((unsigned char)s.p[2 * i]), l = hexval((unsigned char)s.p[2 * i + 1]);
+		int h = cm_hexval((unsigned char)s.p[2 * i]), l = cm_hexval((unsigned char)s.p[2 * i + 1]);
 
 		if (h < 0 || l < 0)
 			return -1;
@@ -643,7 +634,7 @@ static int verify_parsed(const struct msrp_auth_cfg *cfg, const uint8_t *ha1, cm
 	if (from_hex(ap->response, resp, 16) < 0)
 		return MSRP_AUTH_BAD;
 	for (int i = 0; i < 8; i++) {
-		int v = hexval((unsigned char)ap->nc.p[i]);
+		int v = cm_hexval((unsigned char)ap->nc.p[i]);
 
 		if (v < 0)
 			return MSRP_AUTH_BAD;

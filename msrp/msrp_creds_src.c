@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/cm_hex.h"
 #include "common/cm_log.h"
 #include "engine/eng.h"
 #include "engine/eng_http.h"
@@ -90,15 +91,6 @@ static void leave(struct msrp_creds_src *s)
 		destroy(s);
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* 32 hex characters into 16 bytes. 0 or -EINVAL. */
 static int ha1_from_hex(const char *p, size_t len, uint8_t out[16])
@@ -106,7 +98,7 @@ static int ha1_from_hex(const char *p, size_t len, uint8_t out[16])
 	if (len != 32)
 		return -EINVAL;
 	for (size_t i = 0; i < 16; i++) {
-		int hi = hexval((unsigned char)p[2 * i]), lo = hexval((unsigned char)p[2 * i + 1]);
+		int hi = cm_hexval((unsigned char)p[2 * i]), lo = cm_hexval((unsigned char)p[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		out[i] = (uint8_t)(hi << 4 | lo);

@@ -1,6 +1,8 @@
 /* sh_url.c — redis:// and sentinel:// URLs (sh_url.h). */
 #include "shards/sh_url.h"
 
+#include "common/cm_hex.h"
+
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -13,17 +15,6 @@ static int fail(struct sh_url *out, const char **err, const char *why)
 	return -EINVAL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* %-decodes <p>[0..<n>) into <dst> (<cap> bytes with the NUL). 0 or -1. */
 static int decode(const char *p, size_t n, char *dst, size_t cap)
 {
@@ -32,7 +23,8 @@ static int decode(const char *p, size_t n, char *dst, size_t cap)
 		char c = p[i];
 		if (c == '%') {
 			int h, l;
-			if (i + 2 >= n || (h = hexval(p[i + 1])) < 0 || (l = hexval(p[i + 2])) < 0)
+			if (i + 2 >= n || (h = cm_hexval((unsigned char)p[i + 1])) < 0 ||
+			    (l = cm_hexval((unsigned char)p[i + 2])) < 0)
 				return -1;
 			c = (char)(h * 16 + l);
 			if (!c)
@@ -80,7 +72,7 @@ static int host(const char *p, size_t n, uint16_t defport, struct sh_url_host *h
 		hp = p + 1;
 		hl = (size_t)(e - hp);
 		for (size_t k = 0; k < hl; k++)
-			if (hexval(hp[k]) < 0 && hp[k] != ':' && hp[k] != '.')
+			if (cm_hexval((unsigned char)hp[k]) < 0 && hp[k] != ':' && hp[k] != '.')
 				return *why = "a character an IPv6 address cannot hold", -1;
 		if (!hl || !memchr(hp, ':', hl))
 			return *why = "an empty or non-IPv6 address in brackets", -1;
