@@ -21,15 +21,13 @@
 #include <sys/socket.h>
 
 #include "common/cm_hex.h"
+#include "engine/eng_redis.h"
 #include "common/cm_log.h"
 #include "engine/eng.h"
 #include "engine/eng_http.h"
 #include "msrp/msrp_creds_cache.h"
 #include "msrp/msrp_creds_src.h"
 
-#define REDIS_BACKOFF_MIN_MS 100
-#define REDIS_BACKOFF_MAX_MS 5000
-#define REDIS_DRAIN_MAX      16  /* extra reads while the socket stays readable */
 #define REDIS_HOST_MAX       255
 
 #define CREDS_BUG_ON(cond)                                                                 \
@@ -64,12 +62,7 @@ struct msrp_creds_src {
 	int redis_on;
 	char redis_host[REDIS_HOST_MAX + 1];   /* numeric */
 	int redis_port;
-	redisAsyncContext *ac;             /* NULL while down */
-	int ac_dying;                      /* <ac> is being freed: ask nothing more of it */
-	eng_poll poll;
-	uint32_t poll_events;              /* watched now; 0: not watched */
-	eng_timer retry;
-	uint32_t backoff_ms;
+	struct eng_redis *link;
 	struct redis_ask *asks, *free_asks;
 
 	unsigned busy;                     /* depth of our handlers on the stack */
@@ -210,163 +203,15 @@ static void answered(struct msrp_creds_src *s, struct msrp_creds_req *req, int s
 
 /* ---- Redis --------------------------------------------------------------------------------- */
 
-static void on_redis_io(eng_poll *p, uint32_t revents);
-
-static void redis_watch(struct msrp_creds_src *s, uint32_t events)
+/* The link's handlers run inside ours: a lookup's owner may free us from its callback. */
+static void link_hold(void *arg)
 {
-	if (!s->ac || events == s->poll_events)
-		return;
-	int rc = 0;
-	if (!events)
-		eng_poll_stop(&s->poll);
-	else if (!s->poll_events)
-		rc = eng_poll_start(s->w, &s->poll, s->ac->c.fd, events, on_redis_io, s);
-	else
-		rc = eng_poll_update(&s->poll, events);
-	if (rc < 0) {
-		/* the asks on this link time out and the link is dropped then */
-		CM_LOG_RL(CM_LOG_ERROR, "creds: redis: watch fd %d: %s", s->ac->c.fd,
-			  strerror(-rc));
-		if (s->poll_events)
-			eng_poll_stop(&s->poll);
-		s->poll_events = 0;
-		return;
-	}
-	s->poll_events = events;
+	enter(arg);
 }
 
-static void ev_add_read(void *p)
+static void link_release(void *arg)
 {
-	struct msrp_creds_src *s = p;
-	redis_watch(s, s->poll_events | POLLIN);
-}
-
-static void ev_del_read(void *p)
-{
-	struct msrp_creds_src *s = p;
-	redis_watch(s, s->poll_events & ~(uint32_t)POLLIN);
-}
-
-static void ev_add_write(void *p)
-{
-	struct msrp_creds_src *s = p;
-	redis_watch(s, s->poll_events | POLLOUT);
-}
-
-static void ev_del_write(void *p)
-{
-	struct msrp_creds_src *s = p;
-	redis_watch(s, s->poll_events & ~(uint32_t)POLLOUT);
-}
-
-static void arm_retry(struct msrp_creds_src *s)
-{
-	if (s->dead || eng_timer_armed(&s->retry))
-		return;
-	eng_timer_arm(s->w, &s->retry, s->backoff_ms);
-	s->backoff_ms = s->backoff_ms * 2 > REDIS_BACKOFF_MAX_MS ? REDIS_BACKOFF_MAX_MS
-								 : s->backoff_ms * 2;
-}
-
-/* hiredis lets go of the context (after the NULL replies): the link is down. */
-static void ev_cleanup(void *p)
-{
-	struct msrp_creds_src *s = p;
-	if (s->poll_events)
-		eng_poll_stop(&s->poll);
-	s->poll_events = 0;
-	s->ac = NULL;
-	s->ac_dying = 0;
-	arm_retry(s);
-}
-
-static void on_connect(const redisAsyncContext *ac, int status)
-{
-	struct msrp_creds_src *s = ac->data;
-	if (status == REDIS_OK) {
-		s->backoff_ms = REDIS_BACKOFF_MIN_MS;
-		CM_INFO("creds: redis %s:%d: connected", s->redis_host, s->redis_port);
-	} else {
-		s->ac_dying = 1;
-		CM_LOG_RL(CM_LOG_WARN, "creds: redis %s:%d: %s (retry in %u ms)", s->redis_host,
-			  s->redis_port, ac->errstr, s->backoff_ms);
-	}
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-	struct msrp_creds_src *s = ac->data;
-	if (status != REDIS_OK && !s->dead)
-		CM_LOG_RL(CM_LOG_WARN, "creds: redis %s:%d: link lost: %s", s->redis_host,
-			  s->redis_port, ac->errstr);
-}
-
-static void on_redis_io(eng_poll *p, uint32_t revents)
-{
-	struct msrp_creds_src *s = p->arg;
-	redisAsyncContext *ac = s->ac;
-
-	if (!ac || s->dead)
-		return;
-	enter(s);
-	int fd = ac->c.fd;
-	if ((revents & (POLLOUT | POLLERR | POLLHUP)) && (s->poll_events & POLLOUT))
-		redisAsyncHandleWrite(ac);
-	if (s->ac == ac && !s->dead && (revents & (POLLIN | POLLERR | POLLHUP)) &&
-	    (s->poll_events & POLLIN))
-		redisAsyncHandleRead(ac);
-	/* io_uring's multishot poll reports edges: read on while bytes wait */
-	for (int i = 0; i < REDIS_DRAIN_MAX; i++) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		if (s->ac != ac || s->dead || !(s->poll_events & POLLIN) ||
-		    poll(&pfd, 1, 0) != 1)
-			break;
-		redisAsyncHandleRead(ac);
-	}
-	leave(s);
-}
-
-static void redis_connect(struct msrp_creds_src *s)
-{
-	redisAsyncContext *ac = redisAsyncConnect(s->redis_host, s->redis_port);
-	if (!ac || ac->err) {
-		CM_LOG_RL(CM_LOG_WARN, "creds: redis %s:%d: %s (retry in %u ms)", s->redis_host,
-			  s->redis_port, ac ? ac->errstr : "out of memory", s->backoff_ms);
-		if (ac)
-			redisAsyncFree(ac);
-		arm_retry(s);
-		return;
-	}
-	s->ac = ac;
-	s->ac_dying = 0;
-	ac->data = s;
-	ac->ev.data = s;
-	ac->ev.addRead = ev_add_read;
-	ac->ev.delRead = ev_del_read;
-	ac->ev.addWrite = ev_add_write;
-	ac->ev.delWrite = ev_del_write;
-	ac->ev.cleanup = ev_cleanup;
-	redisAsyncSetDisconnectCallback(ac, on_disconnect);
-	redisAsyncSetConnectCallback(ac, on_connect);   /* watches for writable: connected */
-}
-
-static void on_retry(eng_timer *t)
-{
-	struct msrp_creds_src *s = t->arg;
-	if (s->dead || s->ac)
-		return;
-	enter(s);
-	redis_connect(s);
-	leave(s);
-}
-
-/* Drops the link (its pending asks get NULL replies); a reconnection follows. */
-static void redis_drop(struct msrp_creds_src *s)
-{
-	if (s->ac && !s->ac_dying) {
-		s->ac_dying = 1;
-		redisAsyncFree(s->ac);
-	}
+	leave(arg);
 }
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
@@ -383,8 +228,6 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 	a->taken = 0;
 	a->next_free = s->free_asks;
 	s->free_asks = a;
-	if (!reply)
-		s->ac_dying = 1;        /* hiredis is letting go of the link */
 	if (!req || s->dead)
 		return;
 	req->redis_ask = NULL;
@@ -418,9 +261,9 @@ static void on_redis_timeout(eng_timer *t)
 	((struct redis_ask *)req->redis_ask)->req = NULL;
 	req->redis_ask = NULL;
 	s->st.redis_fail++;
-	CM_LOG_RL(CM_LOG_WARN, "creds: redis %s:%d: no answer within %u ms, reconnecting",
-		  s->redis_host, s->redis_port, s->timeout_ms);
-	redis_drop(s);
+	CM_LOG_RL(CM_LOG_WARN, "creds: redis %s: no answer within %u ms, reconnecting",
+		  eng_redis_name(s->link), s->timeout_ms);
+	eng_redis_drop(s->link);
 	if (req->src == s && !s->dead)
 		answered(s, req, SRC_REDIS, -ETIMEDOUT, NULL);
 	leave(s);
@@ -429,14 +272,12 @@ static void on_redis_timeout(eng_timer *t)
 /* Sends HGET for <req>. 1: pending; -EIO: no link; -EAGAIN: too many asks in flight. */
 static int redis_ask(struct msrp_creds_src *s, struct msrp_creds_req *req)
 {
-	if (!s->ac || s->ac_dying)
-		return -EIO;
 	struct redis_ask *a = s->free_asks;
 	if (!a)
 		return -EAGAIN;
 	const char *argv[3] = { "HGET", s->redis_key, req->user };
 	size_t argl[3] = { 4, strlen(s->redis_key), req->ulen };
-	if (redisAsyncCommandArgv(s->ac, on_reply, a, 3, argv, argl) != REDIS_OK)
+	if (eng_redis_cmd(s->link, on_reply, a, 3, argv, argl) < 0)
 		return -EIO;
 	s->free_asks = a->next_free;
 	a->taken = 1;
@@ -556,8 +397,6 @@ struct msrp_creds_src *msrp_creds_src_new(eng_worker *w, const struct msrp_creds
 	s->w = w;
 	s->file = cfg->file;
 	s->timeout_ms = cfg->timeout_ms;
-	s->backoff_ms = REDIS_BACKOFF_MIN_MS;
-	eng_timer_init(&s->retry, on_retry, s);
 	s->realm = strdup(cfg->realm ? cfg->realm : "");
 	if (!s->realm)
 		goto fail;
@@ -595,8 +434,12 @@ struct msrp_creds_src *msrp_creds_src_new(eng_worker *w, const struct msrp_creds
 			s->asks[i].next_free = s->free_asks;
 			s->free_asks = &s->asks[i];
 		}
+		struct eng_redis_cfg lc = { .host = s->redis_host, .port = s->redis_port,
+					   .what = "creds", .hold = link_hold,
+					   .release = link_release, .arg = s };
+		if (!(s->link = eng_redis_new(w, &lc)))
+			goto fail;
 		s->redis_on = 1;
-		redis_connect(s);
 	}
 	return s;
 fail:
@@ -608,15 +451,7 @@ fail:
 static void destroy(struct msrp_creds_src *s)
 {
 	s->dead = 1;
-	eng_timer_cancel(&s->retry);
-	if (s->ac) {
-		redisAsyncContext *ac = s->ac;
-		s->ac_dying = 1;
-		redisAsyncFree(ac);    /* NULL replies to what is in flight, then ev_cleanup */
-		s->ac = NULL;
-	}
-	if (s->poll_events)
-		eng_poll_stop(&s->poll);
+	eng_redis_free(s->link); /* NULL replies to what is in flight (<s> is dead: ignored) */
 	eng_http_free(s->http);
 	msrp_creds_cache_free(s->cache);
 	free(s->asks);
