@@ -1,5 +1,5 @@
 /* msrp_creds_src.c — the per-worker credentials chain of msrp_creds_src.h: file, cache,
- * Redis (hiredis async on eng_poll), HTTP hook (eng_http).
+ * Redis (engine/eng_redis: hiredis async on eng_poll), HTTP hook (eng_http).
  *
  * Redis asks live in a fixed table: the slot is the hiredis privdata and stays taken until
  * hiredis calls back (with the reply, or NULL when the link goes), whatever happened to the
