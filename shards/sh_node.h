@@ -1,0 +1,65 @@
+/* sh_node.h — a node of the cluster in Redis (issue 8 groundwork, not in the daemon yet):
+ * its heartbeat, and the ownership of sessions with fencing, so that two nodes never both
+ * own a session.
+ *
+ * Keys (<p> the prefix, "rcsgw:" by default):
+ *   <p>node:<node id>        the node's advertised address; PX <ttl>, renewed every ttl/3
+ *   <p>own:<session id>      hash {node, epoch}: who owns the session, since which epoch
+ *   <p>state:<session id>    the session's state (bytes), written by its owner only
+ *
+ * Ownership (one Lua script, atomic in Redis): a session nobody owns is taken at epoch 1;
+ * its owner claiming it again keeps its epoch; a session whose owner's heartbeat is alive is
+ * refused; a session whose owner is dead is taken over at epoch + 1, but only by a claim that
+ * names the epoch it saw (compare-and-set: of two nodes racing for it, one wins). Writes
+ * of the state name the writer's epoch and are refused once another node took the session
+ * over (fencing): a node that comes back from a pause cannot overwrite its successor.
+ *
+ * One node object per process, on one worker's thread, over an eng_redis link. */
+#ifndef SH_NODE_H
+#define SH_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/eng.h"
+#include "engine/eng_redis.h"
+
+#define SH_NODE_ID_MAX 64
+
+struct sh_node;
+
+struct sh_node_cfg {
+	const char *node_id;           /* 1..SH_NODE_ID_MAX of [A-Za-z0-9._-] */
+	const char *advertise;         /* what the heartbeat key holds (how peers reach us) */
+	uint32_t ttl_ms;               /* heartbeat lifetime (at least 300) */
+	const char *prefix;            /* NULL: "rcsgw:" */
+};
+
+/* The node on <w> over <link> (not taken: it must outlive the node); heartbeats start now.
+ * NULL: a bad id or ttl, out of memory. */
+struct sh_node *sh_node_new(eng_worker *w, struct eng_redis *link, const struct sh_node_cfg *cfg);
+/* Stops the heartbeats (the key expires by itself: a node that dies does the same);
+ * callbacks still pending are not called. */
+void sh_node_free(struct sh_node *n);
+
+/* 1 when the last heartbeat was taken by Redis within ttl_ms. */
+int sh_node_alive(const struct sh_node *n);
+
+/* What a claim or a write came to: <rc> 1 (ours: <epoch> is the session's epoch now), 0
+ * (refused: <owner> owns it at <epoch>; a write: fenced out), or -errno (-EIO: no answer,
+ * the link went). <owner> is NULL unless refused. */
+typedef void (*sh_node_fn)(void *arg, int rc, uint64_t epoch, const char *owner);
+
+/* Claims session <sid> having seen it at <seen_epoch> (0: not seen). 0 (the answer comes
+ * to <fn>), -EINVAL (a bad id), -EIO (the link is down: nothing asked). */
+int sh_node_claim(struct sh_node *n, const char *sid, uint64_t seen_epoch, sh_node_fn fn,
+		  void *arg);
+/* Writes the state of <sid> (<len> bytes at <data>, PX <ttl_ms>) if we own it at <epoch>.
+ * 0 or -errno as sh_node_claim(). */
+int sh_node_write(struct sh_node *n, const char *sid, uint64_t epoch, const void *data,
+		  size_t len, uint32_t ttl_ms, sh_node_fn fn, void *arg);
+/* Lets the session go (its ownership and state deleted) if we own it at <epoch>. */
+int sh_node_release(struct sh_node *n, const char *sid, uint64_t epoch, sh_node_fn fn,
+		    void *arg);
+
+#endif

@@ -1,0 +1,263 @@
+/* test_sh_node.c — node heartbeats and fenced session ownership in a real redis-server
+ * (shards/sh_node.c): a session taken at epoch 1, refused to another node while its owner
+ * lives, taken over at epoch 2 once the owner's heartbeat expired — only by a claim that
+ * names the epoch it saw —, the old owner's writes fenced out when it comes back, two nodes
+ * racing for a dead owner's session with one winner, and a release. Run with --jobs 1. */
+#include <criterion/criterion.h>
+#include <hiredis/hiredis.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/eng.h"
+#include "engine/eng_redis.h"
+#include "shards/sh_node.h"
+#include "tests/lib/eng_job.h"
+#include "tests/lib/redis_srv.h"
+
+#define TTL 500
+
+struct answer {
+	int done, rc;
+	unsigned long long epoch;
+	char owner[SH_NODE_ID_MAX + 1];
+};
+
+static struct {
+	eng_engine *e;
+	eng_worker *w;
+	struct redis_srv redis;
+	struct eng_redis *link;
+	struct sh_node *a, *b, *c, *d;
+	char got[64];
+	int got_done;
+} T;
+
+static void answered(void *arg, int rc, uint64_t epoch, const char *owner)
+{
+	struct answer *x = arg;
+	x->rc = rc;
+	x->epoch = epoch;
+	snprintf(x->owner, sizeof(x->owner), "%s", owner ? owner : "");
+	x->done = 1;
+}
+
+static struct sh_node *mk(const char *id)
+{
+	struct sh_node_cfg c = { .node_id = id, .advertise = "127.0.0.1:5060", .ttl_ms = TTL,
+				 .prefix = "t:" };
+	return sh_node_new(T.w, T.link, &c);
+}
+
+static void job_up(void *arg)
+{
+	(void)arg;
+	struct eng_redis_cfg c = { .host = "127.0.0.1", .port = T.redis.port, .what = "test" };
+	T.link = eng_redis_new(T.w, &c);
+	T.a = mk("node-a");
+	T.b = mk("node-b");
+}
+
+static void job_down(void *arg)
+{
+	(void)arg;
+	sh_node_free(T.a);
+	sh_node_free(T.b);
+	sh_node_free(T.c);
+	sh_node_free(T.d);
+	T.a = T.b = T.c = T.d = NULL;
+	eng_redis_free(T.link);
+	T.link = NULL;
+}
+
+static int both_alive(void *arg)
+{
+	(void)arg;
+	return T.a && T.b && sh_node_alive(T.a) && sh_node_alive(T.b);
+}
+
+static int is_done(void *arg) { return ((struct answer *)arg)->done; }
+
+struct op {
+	struct sh_node **n;
+	int kind; /* 0 claim, 1 write, 2 release */
+	const char *sid;
+	unsigned long long epoch;
+	const char *data;
+	struct answer *x;
+	int rc;
+};
+
+static void job_op(void *arg)
+{
+	struct op *o = arg;
+	o->x->done = 0;
+	if (o->kind == 0)
+		o->rc = sh_node_claim(*o->n, o->sid, o->epoch, answered, o->x);
+	else if (o->kind == 1)
+		o->rc = sh_node_write(*o->n, o->sid, o->epoch, o->data, strlen(o->data), 60000,
+				      answered, o->x);
+	else
+		o->rc = sh_node_release(*o->n, o->sid, o->epoch, answered, o->x);
+}
+
+/* Runs one operation and waits for its answer. */
+static struct answer run(struct sh_node **n, int kind, const char *sid, unsigned long long epoch,
+			 const char *data)
+{
+	struct answer x = { 0 };
+	struct op o = { n, kind, sid, epoch, data, &x, 0 };
+	cr_assert_eq(eng_job_run(T.w, job_op, &o), 0);
+	cr_assert_eq(o.rc, 0, "not asked: %d", o.rc);
+	cr_assert_eq(eng_job_wait(T.w, is_done, &x, 3000), 0, "no answer");
+	return x;
+}
+
+static void on_get(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	redisReply *r = reply;
+	(void)ac;
+	(void)privdata;
+	snprintf(T.got, sizeof(T.got), "%s", r && r->type == REDIS_REPLY_STRING ? r->str : "(none)");
+	T.got_done = 1;
+}
+
+static void job_get(void *arg)
+{
+	const char *av[2] = { "GET", arg };
+	size_t al[2] = { 3, strlen(arg) };
+	T.got_done = 0;
+	eng_redis_cmd(T.link, on_get, NULL, 2, av, al);
+}
+
+static int got_done(void *arg) { (void)arg; return T.got_done; }
+
+static void job_ghost(void *arg)
+{
+	(void)arg;
+	const char *av[6] = { "HSET", "t:own:s2", "node", "ghost", "epoch", "5" };
+	size_t al[6];
+	for (int i = 0; i < 6; i++)
+		al[i] = strlen(av[i]);
+	T.got_done = 0;
+	eng_redis_cmd(T.link, on_get, NULL, 6, av, al);
+	T.c = mk("node-c");
+	T.d = mk("node-d");
+}
+
+static struct answer rc_race, rd_race;
+static void job_race(void *arg)
+{
+	(void)arg;
+	rc_race.done = rd_race.done = 0;
+	sh_node_claim(T.c, "s2", 5, answered, &rc_race);
+	sh_node_claim(T.d, "s2", 5, answered, &rd_race);
+}
+
+static int race_done(void *arg) { (void)arg; return rc_race.done && rd_race.done; }
+
+static void job_free_a(void *arg)
+{
+	(void)arg;
+	sh_node_free(T.a);
+	T.a = NULL;
+}
+
+static void job_new_a(void *arg)
+{
+	(void)arg;
+	T.a = mk("node-a");
+}
+
+static void setup(void)
+{
+	char err[200];
+	memset(&T, 0, sizeof(T));
+	T.redis.pid = -1;
+	if (!redis_srv_available())
+		cr_skip_test("no redis-server (Debian package redis-server)");
+	T.e = eng_job_engine(ENG_BACKEND_EPOLL, err, sizeof(err));
+	cr_assert(T.e, "engine: %s", err);
+	T.w = eng_worker_at(T.e, 0);
+	cr_assert_eq(redis_srv_start(&T.redis, 0), 0, "redis-server did not start");
+	cr_assert_eq(eng_job_run(T.w, job_up, NULL), 0);
+	cr_assert(T.link && T.a && T.b);
+	cr_assert_eq(eng_job_wait(T.w, both_alive, NULL, 3000), 0, "no heartbeat taken");
+}
+
+static void teardown(void)
+{
+	if (T.e)
+		eng_job_run(T.w, job_down, NULL);
+	if (T.e)
+		eng_destroy(T.e);
+	T.e = NULL;
+	redis_srv_stop(&T.redis);
+}
+
+TestSuite(sh_node, .init = setup, .fini = teardown, .timeout = 30);
+
+Test(sh_node, ownership_is_fenced)
+{
+	struct answer x = run(&T.a, 0, "s1", 0, NULL);
+	cr_expect(x.rc == 1 && x.epoch == 1, "taken at epoch 1: %d %llu", x.rc, x.epoch);
+	x = run(&T.a, 0, "s1", 0, NULL);
+	cr_expect(x.rc == 1 && x.epoch == 1, "its owner keeps it");
+	x = run(&T.b, 0, "s1", 1, NULL);
+	cr_expect(x.rc == 0 && x.epoch == 1, "refused while node-a lives");
+	cr_expect_str_eq(x.owner, "node-a");
+	x = run(&T.a, 1, "s1", 1, "state-from-a");
+	cr_expect_eq(x.rc, 1);
+	x = run(&T.b, 1, "s1", 1, "state-from-b");
+	cr_expect_eq(x.rc, 0, "only the owner writes");
+
+	/* node-a dies: its heartbeat expires; node-b takes over, naming the epoch it saw */
+	cr_assert_eq(eng_job_run(T.w, job_free_a, NULL), 0);
+	usleep((TTL + 200) * 1000);
+	x = run(&T.b, 0, "s1", 0, NULL);
+	cr_expect(x.rc == 0 && x.epoch == 1, "a claim that saw nothing does not take it over");
+	x = run(&T.b, 0, "s1", 1, NULL);
+	cr_expect(x.rc == 1 && x.epoch == 2, "taken over at epoch 2: %d %llu", x.rc, x.epoch);
+
+	/* node-a comes back after its pause: fenced out */
+	cr_assert_eq(eng_job_run(T.w, job_new_a, NULL), 0);
+	x = run(&T.a, 1, "s1", 1, "stale-from-a");
+	cr_expect(x.rc == 0 && x.epoch == 2, "the old epoch is fenced out");
+	cr_expect_str_eq(x.owner, "node-b");
+	x = run(&T.b, 1, "s1", 2, "state-from-b");
+	cr_expect_eq(x.rc, 1);
+	cr_assert_eq(eng_job_run(T.w, job_get, "t:state:s1"), 0);
+	cr_assert_eq(eng_job_wait(T.w, got_done, NULL, 3000), 0);
+	cr_expect_str_eq(T.got, "state-from-b");
+
+	/* let go: gone, free for anyone */
+	x = run(&T.a, 2, "s1", 2, NULL);
+	cr_expect_eq(x.rc, 0, "not node-a's to release");
+	x = run(&T.b, 2, "s1", 2, NULL);
+	cr_expect_eq(x.rc, 1);
+	x = run(&T.a, 0, "s1", 0, NULL);
+	cr_expect(x.rc == 1 && x.epoch == 1, "free again");
+}
+
+Test(sh_node, two_nodes_racing_for_a_dead_owner_one_wins)
+{
+	cr_assert_eq(eng_job_run(T.w, job_ghost, NULL), 0);
+	cr_assert_eq(eng_job_wait(T.w, got_done, NULL, 3000), 0);
+	cr_assert_eq(eng_job_run(T.w, job_race, NULL), 0);
+	cr_assert_eq(eng_job_wait(T.w, race_done, NULL, 3000), 0);
+	cr_expect_eq(rc_race.rc + rd_race.rc, 1, "exactly one wins: %d %d", rc_race.rc,
+		     rd_race.rc);
+	struct answer *won = rc_race.rc == 1 ? &rc_race : &rd_race;
+	struct answer *lost = rc_race.rc == 1 ? &rd_race : &rc_race;
+	cr_expect_eq(won->epoch, 6);
+	cr_expect_eq(lost->epoch, 6);
+	cr_expect_str_eq(lost->owner, rc_race.rc == 1 ? "node-c" : "node-d");
+}
+
+Test(sh_node, bad_ids_are_refused)
+{
+	struct sh_node_cfg c = { .node_id = "a b", .ttl_ms = TTL };
+	cr_expect_null(sh_node_new(T.w, T.link, &c));
+	c.node_id = "ok";
+	c.ttl_ms = 10;
+	cr_expect_null(sh_node_new(T.w, T.link, &c), "a ttl below 300 ms");
+}
