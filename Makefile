@@ -40,6 +40,14 @@ LIB_SRC  := $(foreach d,$(LAYERS),$(wildcard $(d)/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/librcsgw.a
 
+# protobuf-c messages (shards/*.proto): generated into $(BUILD)/gen, compiled into the library,
+# included as "shards/<name>.pb-c.h"
+PROTO_SRC := $(wildcard shards/*.proto)
+PROTO_H   := $(PROTO_SRC:%.proto=$(BUILD)/gen/%.pb-c.h)
+PROTO_OBJ := $(PROTO_SRC:%.proto=$(BUILD)/gen/%.pb-c.o)
+LIB_OBJ   += $(PROTO_OBJ)
+CFLAGS    += -I$(BUILD)/gen
+
 CMDS     := $(patsubst cmd/%.c,$(BUILD)/%,$(wildcard cmd/*.c))
 BENCHES  := $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/*.c))
 BENCH_LIB_SRC := $(wildcard bench/lib/*.c)
@@ -53,8 +61,15 @@ TEST_LIB_OBJ := $(TEST_LIB_SRC:%.c=$(BUILD)/%.o)
 .PHONY: all run test check asan fuzz bench deps clean unit integration
 all: $(CMDS) $(BENCHES)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --c_out=$(BUILD)/gen $<
+
+$(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # the API embeds openapi.yaml with .incbin, which -MMD does not see
