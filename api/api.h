@@ -105,9 +105,11 @@ void api_routes_print(FILE *out);
 /* ---- registrations by other subsystems (any thread, any time) --------------------------- */
 
 /* Adds subsystem <name> (copied; up to 31 bytes) to the "subsystems" object of
- * GET /v1/status: "ready" when <ready>(<arg>) returns non-zero, else "not_ready". Registering
- * a name again replaces it; <ready> NULL removes it. <arg> must outlive api_stop(). "engine"
- * and "api" are built in. The top-level "ready" is true when every subsystem is.
+ * GET /v1/status: "ready" when <ready>(<arg>) returns API_READY (or any other non-zero but
+ * API_DEGRADED), "degraded" for API_DEGRADED, else "not_ready". Registering a name again
+ * replaces it; <ready> NULL removes it. <arg> must outlive api_stop(). "engine" and "api"
+ * are built in. The top-level "ready" is true when no subsystem is not ready (degraded ones
+ * still take traffic); "degraded" is true when one is.
  * 0, -EINVAL (empty, too long or built-in name), -ENOSPC (32 already). */
 int api_status_register(const char *name, api_ready_fn ready, void *arg);
 

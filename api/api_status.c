@@ -104,9 +104,10 @@ int api_status_register(const char *name, api_ready_fn ready, void *arg)
 	return rc;
 }
 
-/* Fills <obj> with "name": "ready"|"not_ready" for the registered subsystems; returns 1 when
- * all are ready. The callbacks run outside the lock (one may register). */
-static int subsys_json(json_t *obj)
+/* Fills <obj> with "name": "ready"|"degraded"|"not_ready" for the registered subsystems;
+ * returns 1 when none is not ready, and sets *<degraded> when one is. The callbacks run
+ * outside the lock (one may register). */
+static int subsys_json(json_t *obj, int *degraded)
 {
 	struct subsys copy[SUBSYS_MAX];
 	unsigned n;
@@ -116,10 +117,14 @@ static int subsys_json(json_t *obj)
 	n = nsubsys;
 	memcpy(copy, subsys, n * sizeof(copy[0]));
 	pthread_mutex_unlock(&subsys_lock);
+	*degraded = 0;
 	for (unsigned i = 0; i < n; i++) {
-		int ok = copy[i].ready(copy[i].arg) != 0;
-		all &= ok;
-		json_object_set_new(obj, copy[i].name, json_string(ok ? "ready" : "not_ready"));
+		int v = copy[i].ready(copy[i].arg);
+		all &= v != 0;
+		*degraded |= v == API_DEGRADED;
+		json_object_set_new(obj, copy[i].name,
+				    json_string(v == API_DEGRADED ? "degraded" : v ? "ready"
+										 : "not_ready"));
 	}
 	return all;
 }
@@ -164,13 +169,14 @@ static void status_render(struct api_req *r, struct api_gather *g)
 	/* the engine answered on every worker, or this would be a 503 */
 	json_object_set_new(subs, "engine", json_string("ready"));
 	json_object_set_new(subs, "api", json_string("ready"));
-	int ready = subsys_json(subs);
+	int degraded;
+	int ready = subsys_json(subs, &degraded);
 
 	api_reply_json(r, 200,
-		       json_pack("{s:s,s:I,s:b,s:o,s:{s:s,s:s,s:o}}",
+		       json_pack("{s:s,s:I,s:b,s:b,s:o,s:{s:s,s:s,s:o}}",
 				 "version", RCSGW_VERSION,
 				 "uptime_s", (json_int_t)(api__uptime_ms() / 1000),
-				 "ready", ready,
+				 "ready", ready, "degraded", degraded,
 				 "subsystems", subs,
 				 "engine",
 				 "backend", eng_backend_name(e),

@@ -35,6 +35,7 @@
 #include "msrp/msrp_id.h"
 #include "msrp/msrp_parse-t.h"
 #include "msrp/msrp_svc.h"
+#include "shards/sh_cluster.h"
 
 static void usage(FILE *out)
 {
@@ -103,6 +104,8 @@ static struct {
 	struct gw_page_shared *page;
 	struct gw_pager_shared *pager;
 	struct gw_files *files;
+	struct sh_cluster *cluster;         /* redis.url set: the node's link and heartbeat */
+	_Atomic int cluster_stopped;
 	struct worker_ctx *w;
 	unsigned n;
 	_Atomic unsigned inited;
@@ -119,6 +122,8 @@ static void worker_init(eng_worker *w, void *arg)
 		snprintf(x->err, sizeof(x->err), "gateway: out of memory");
 	if (x->ua && gw_ua_enabled(app.ua) && !(x->caps = gw_caps_start(app.cfg, w, x->ua)))
 		snprintf(x->err, sizeof(x->err), "capabilities: out of memory");
+	if (app.cluster && eng_worker_index(w) == 0 && sh_cluster_start(app.cluster, w) < 0)
+		snprintf(x->err, sizeof(x->err), "cluster: out of memory");
 	CM_DEBUG("worker %u up on cpu %d", eng_worker_index(w), eng_worker_cpu(w));
 	atomic_fetch_add(&app.inited, 1);
 }
@@ -375,6 +380,41 @@ static void pager_emit(struct api_metrics_out *o, void *arg)
 		api_metrics_family(o, m[i].name, "counter", m[i].help);
 		api_metrics_sample(o, m[i].name, NULL, (double)m[i].v);
 	}
+}
+
+/* The cluster's Redis for /v1/status: degraded while lost, not ready before first reached. */
+static int redis_ready(void *arg)
+{
+	(void)arg;
+	enum sh_cluster_state st = sh_cluster_state(app.cluster);
+	return st == SH_CLUSTER_READY ? API_READY : st == SH_CLUSTER_DEGRADED ? API_DEGRADED : 0;
+}
+
+static void cluster_emit(struct api_metrics_out *o, void *arg)
+{
+	(void)arg;
+	api_metrics_family(o, "rcsgw_cluster_state", "gauge",
+			   "The node's Redis: 1 starting, 2 ready, 3 degraded (Redis lost).");
+	api_metrics_sample(o, "rcsgw_cluster_state", NULL, (double)sh_cluster_state(app.cluster));
+}
+
+/* On worker 0, before the engine goes: the cluster's link and heartbeat let go. */
+static void cluster_stop_msg(eng_worker *w, void *arg, uint64_t u64)
+{
+	(void)w;
+	(void)arg;
+	(void)u64;
+	sh_cluster_stop(app.cluster);
+	atomic_store(&app.cluster_stopped, 1);
+}
+
+static void cluster_stop(eng_engine *e)
+{
+	if (!app.cluster || !e || !app.w || eng_post(eng_worker_at(e, 0), cluster_stop_msg,
+						     NULL, 0) < 0)
+		return;
+	for (int i = 0; i < 400 && !atomic_load(&app.cluster_stopped); i++)
+		usleep(5000);
 }
 
 static int sip_ready(void *arg)
@@ -660,6 +700,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	gw_ua_set_files(app.ua, app.files);
+	app.cluster = sh_cluster_new(&cfg, err, sizeof(err));
+	if (!app.cluster && err[0]) {
+		CM_ERR("%s", err);
+		goto out;
+	}
 	app.n = eng_nworkers(e);
 	app.w = calloc(app.n, sizeof(*app.w));
 	if (!app.w || eng_start(e, worker_init, NULL) < 0) {
@@ -717,6 +762,12 @@ int main(int argc, char **argv)
 	api_metrics_register_worker(ua_metrics, sizeof(ua_metrics) / sizeof(ua_metrics[0]),
 				    ua_collect, NULL);
 	api_status_register("sip", sip_ready, NULL);
+	if (app.cluster) {
+		api_status_register("redis", redis_ready, NULL);
+		api_metrics_register(cluster_emit, NULL);
+		CM_INFO("cluster: node %s, Redis %s (sessions are not replicated yet)",
+			sh_cluster_node_id(app.cluster), sh_cluster_where(app.cluster));
+	}
 	if (app.pager)
 		api_metrics_register(pager_emit, NULL);
 	if (gw_ua_enabled(app.ua))
@@ -758,8 +809,13 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	/* every exit after the configuration loaded: what was made is undone, in order */
+	if (e && atomic_load(&app.inited))
+		cluster_stop(e);
 	if (e)
 		eng_destroy(e);
+	if (atomic_load(&app.cluster_stopped) || !atomic_load(&app.inited))
+		sh_cluster_free(app.cluster); /* else a worker may still hold it: left to exit */
+	app.cluster = NULL;
 	shutdown_msrp();
 	if (rc == 0)
 		CM_INFO("stopped");

@@ -230,6 +230,17 @@ struct cm_config_rcs {
 	int64_t file_ttl_ms;       /* a received file is kept this long */
 };
 
+/* Redis of the cluster (issue 8, in progress: the node's heartbeat and status so far). */
+struct cm_config_redis {
+	char *url;                 /* redis://[user[:password]@]host[:port][/db]; "" = none */
+};
+
+struct cm_config_cluster {
+	char *node_id;             /* this node's name in Redis; "" = the host name */
+	char *advertise;           /* where other nodes reach it; "" = sip.advertise */
+	int64_t heartbeat_ttl_ms;  /* the heartbeat key's lifetime (renewed every third) */
+};
+
 struct cm_config {
 	struct cm_config_engine engine;
 	struct cm_config_api api;
@@ -243,6 +254,8 @@ struct cm_config {
 	struct cm_config_dns dns;
 	struct cm_config_tls tls;
 	struct cm_config_log log;
+	struct cm_config_redis redis;
+	struct cm_config_cluster cluster;
 };
 
 #endif

@@ -284,6 +284,16 @@ static const struct cm_config_key cm_schema[] = {
 	K_DUR("rcs", "file_ttl", rcs.file_ttl_ms, "1h", 1000, 30LL * 86400000,
 	      "a received file is kept this long"),
 
+	K_STR("redis", "url", redis.url, "", CM_CFG_F_SECRET,
+	      "the cluster's Redis, redis://[user[:password]@]host[:port][/db]; empty = none "
+	      "(everything in memory)"),
+	K_STR("cluster", "node_id", cluster.node_id, "", 0,
+	      "this node's name in Redis ([A-Za-z0-9._-], 64 at most); empty = the host name"),
+	K_STR("cluster", "advertise", cluster.advertise, "", 0,
+	      "host:port where other nodes reach this one; empty = sip.advertise"),
+	K_DUR("cluster", "heartbeat_ttl", cluster.heartbeat_ttl_ms, "3s", 300, 60000,
+	      "lifetime of the node's heartbeat key in Redis (renewed every third of it)"),
+
 	K_LIST("dns", "servers", dns.servers, "", 0,
 	       "name servers (numeric, optional :port) of every look-up; empty = /etc/resolv.conf"),
 	K_DUR("dns", "timeout", dns.timeout_ms, "2s", 10, 60000,

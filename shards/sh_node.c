@@ -95,11 +95,13 @@ static void on_beat(redisAsyncContext *ac, void *reply, void *privdata)
 	if (!n)
 		return;
 	n->beat_pending = 0;
-	if (r && r->type == REDIS_REPLY_STATUS)
+	if (r && r->type == REDIS_REPLY_STATUS) {
 		n->last_ok_ms = eng_now_ms(n->w);
-	else
-		CM_LOG_RL(CM_LOG_WARN, "cluster: node %s: heartbeat: %s", n->id,
-			  r ? (r->type == REDIS_REPLY_ERROR ? r->str : "odd reply") : "no link");
+		return;
+	}
+	n->last_ok_ms = 0; /* not alive until a heartbeat is taken again */
+	CM_LOG_RL(CM_LOG_WARN, "cluster: node %s: heartbeat: %s", n->id,
+		  r ? (r->type == REDIS_REPLY_ERROR ? r->str : "odd reply") : "no link");
 }
 
 static struct req *req_new(struct sh_node *n, sh_node_fn fn, void *arg)
@@ -142,6 +144,7 @@ static void beat(eng_timer *t)
 		return;
 	if (eng_redis_cmd(n->link, on_beat, q, 5, av, al) < 0) {
 		req_drop(q);
+		n->last_ok_ms = 0; /* no link: not alive until a heartbeat is taken again */
 		return;
 	}
 	n->beat_pending = 1;

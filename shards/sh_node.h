@@ -42,7 +42,7 @@ struct sh_node *sh_node_new(eng_worker *w, struct eng_redis *link, const struct 
  * callbacks still pending are not called. */
 void sh_node_free(struct sh_node *n);
 
-/* 1 when the last heartbeat was taken by Redis within ttl_ms. */
+/* 1 when the last heartbeat was taken by Redis within ttl_ms and none failed since. */
 int sh_node_alive(const struct sh_node *n);
 
 /* What a claim or a write came to: <rc> 1 (ours: <epoch> is the session's epoch now), 0

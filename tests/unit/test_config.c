@@ -438,6 +438,10 @@ Test(config, env_every_type)
 		"RCSGW_RCS_FILE_MAX=8M",
 		"RCSGW_RCS_FILE_STORE_MAX=64M",
 		"RCSGW_RCS_FILE_TTL=30m",
+		"RCSGW_REDIS_URL=redis://:pw@10.0.0.7:6380/2",
+		"RCSGW_CLUSTER_NODE_ID=gw-1",
+		"RCSGW_CLUSTER_ADVERTISE=10.0.0.1:5060",
+		"RCSGW_CLUSTER_HEARTBEAT_TTL=5s",
 		"RCSGW_DNS_SERVERS=10.0.0.53,[::1]:5353",
 		"RCSGW_DNS_TIMEOUT=500ms",
 		"RCSGW_TLS_MIN_VERSION=1.3",
@@ -453,6 +457,10 @@ Test(config, env_every_type)
 	cr_assert_eq(cm_config_load_env(&c, NULL, env, err, sizeof(err)), 0, "%s", err);
 	cr_expect_eq(c.engine.backend, CM_BACKEND_EPOLL);
 	cr_expect_eq(c.engine.workers, 3);
+	cr_expect_str_eq(c.redis.url, "redis://:pw@10.0.0.7:6380/2");
+	cr_expect_str_eq(c.cluster.node_id, "gw-1");
+	cr_expect_str_eq(c.cluster.advertise, "10.0.0.1:5060");
+	cr_expect_eq(c.cluster.heartbeat_ttl_ms, 5000);
 	cr_expect_eq(c.engine.pin, false);
 	cr_expect_eq(c.engine.buffer_size, 32768);
 	cr_expect_eq(c.engine.buffers_max, 100);

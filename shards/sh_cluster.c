@@ -1,0 +1,181 @@
+/* sh_cluster.c — the node's Redis link and heartbeat from the configuration (sh_cluster.h). */
+#include "shards/sh_cluster.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cm_log.h"
+#include "engine/eng_redis.h"
+#include "shards/sh_node.h"
+#include "shards/sh_url.h"
+
+#define CHECK_MS 250                   /* how often the state is looked at */
+
+struct sh_cluster {
+	struct sh_url url;
+	char host[NI_MAXHOST];             /* numeric */
+	char node_id[SH_NODE_ID_MAX + 1];
+	char advertise[256];
+	uint32_t ttl_ms;
+	char where[400];
+	eng_worker *w;
+	struct eng_redis *link;
+	struct sh_node *node;
+	eng_timer check;
+	int reached;                       /* Redis took a heartbeat once */
+	_Atomic int state;
+};
+
+static int id_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
+struct sh_cluster *sh_cluster_new(const struct cm_config *cfg, char *err, size_t len)
+{
+	const char *why = NULL;
+	err[0] = '\0';
+	if (!cfg->redis.url || !cfg->redis.url[0])
+		return NULL;
+	struct sh_cluster *c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, len, "out of memory");
+		return NULL;
+	}
+	if (sh_url_parse(cfg->redis.url, strlen(cfg->redis.url), &c->url, &why) < 0) {
+		snprintf(err, len, "redis.url: %s", why);
+		goto fail;
+	}
+	if (c->url.sentinel) {
+		snprintf(err, len, "redis.url: sentinel:// is not taken yet (a redis:// URL of the "
+			 "master)");
+		goto fail;
+	}
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai;
+	if (getaddrinfo(c->url.hosts[0].host, NULL, &hints, &ai) != 0) {
+		snprintf(err, len, "redis.url: %s does not resolve", c->url.hosts[0].host);
+		goto fail;
+	}
+	int rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, c->host, sizeof(c->host), NULL, 0,
+			     NI_NUMERICHOST);
+	freeaddrinfo(ai);
+	if (rc != 0) {
+		snprintf(err, len, "redis.url: %s does not resolve", c->url.hosts[0].host);
+		goto fail;
+	}
+	const char *id = cfg->cluster.node_id ? cfg->cluster.node_id : "";
+	char hn[256];
+	if (!id[0]) {
+		if (gethostname(hn, sizeof(hn)) != 0)
+			snprintf(hn, sizeof(hn), "rcsgw");
+		hn[sizeof(hn) - 1] = '\0';
+		for (char *p = hn; *p; p++) /* a host name's odd characters: "-" */
+			if (!id_char(*p))
+				*p = '-';
+		id = hn;
+	}
+	size_t il = strlen(id);
+	for (size_t i = 0; i < il; i++)
+		if (!id_char(id[i]))
+			il = 0;
+	if (!il || il > SH_NODE_ID_MAX) {
+		snprintf(err, len, "cluster.node_id \"%s\": 1 to %d of letters, digits, '.', '_', "
+			 "'-'", id, SH_NODE_ID_MAX);
+		goto fail;
+	}
+	memcpy(c->node_id, id, il + 1);
+	snprintf(c->advertise, sizeof(c->advertise), "%s",
+		 cfg->cluster.advertise && cfg->cluster.advertise[0] ? cfg->cluster.advertise
+		 : cfg->sip.advertise ? cfg->sip.advertise : "");
+	c->ttl_ms = (uint32_t)cfg->cluster.heartbeat_ttl_ms;
+	snprintf(c->where, sizeof(c->where), "redis://%s:%u/%u as %s", c->url.hosts[0].host,
+		 c->url.hosts[0].port, c->url.db, c->node_id);
+	atomic_store(&c->state, SH_CLUSTER_STARTING);
+	return c;
+fail:
+	free(c);
+	return NULL;
+}
+
+static void check(eng_timer *t)
+{
+	struct sh_cluster *c = t->arg;
+	eng_timer_arm(c->w, &c->check, CHECK_MS);
+	int ok = eng_redis_up(c->link) && sh_node_alive(c->node);
+	if (ok && !c->reached) {
+		c->reached = 1;
+		CM_INFO("cluster: node %s registered in %s", c->node_id, c->where);
+	}
+	int st = ok ? SH_CLUSTER_READY : c->reached ? SH_CLUSTER_DEGRADED : SH_CLUSTER_STARTING;
+	int was = atomic_exchange(&c->state, st);
+	if (was != st && st == SH_CLUSTER_DEGRADED)
+		CM_WARN("cluster: Redis lost (%s): degraded, sessions go on from memory", c->where);
+	else if (was == SH_CLUSTER_DEGRADED && st == SH_CLUSTER_READY)
+		CM_INFO("cluster: Redis back (%s)", c->where);
+}
+
+int sh_cluster_start(struct sh_cluster *c, eng_worker *w)
+{
+	struct eng_redis_cfg lc = {
+		.host = c->host, .port = c->url.hosts[0].port,
+		.user = c->url.user, .password = c->url.has_password ? c->url.password : NULL,
+		.db = c->url.db, .what = "cluster",
+	};
+	struct sh_node_cfg nc = { .node_id = c->node_id, .advertise = c->advertise,
+				  .ttl_ms = c->ttl_ms };
+	c->w = w;
+	if (!(c->link = eng_redis_new(w, &lc)))
+		return -ENOMEM;
+	if (!(c->node = sh_node_new(w, c->link, &nc))) {
+		eng_redis_free(c->link);
+		c->link = NULL;
+		return -ENOMEM;
+	}
+	eng_timer_init(&c->check, check, c);
+	eng_timer_arm(w, &c->check, CHECK_MS);
+	return 0;
+}
+
+void sh_cluster_stop(struct sh_cluster *c)
+{
+	if (!c || !c->w)
+		return;
+	eng_timer_cancel(&c->check);
+	sh_node_free(c->node);
+	eng_redis_free(c->link);
+	c->node = NULL;
+	c->link = NULL;
+	c->w = NULL;
+}
+
+void sh_cluster_free(struct sh_cluster *c)
+{
+	free(c);
+}
+
+enum sh_cluster_state sh_cluster_state(const struct sh_cluster *c)
+{
+	return c ? (enum sh_cluster_state)atomic_load(&c->state) : SH_CLUSTER_OFF;
+}
+
+const char *sh_cluster_state_name(enum sh_cluster_state s)
+{
+	static const char *const names[] = { "off", "starting", "ready", "degraded" };
+	return (unsigned)s < 4 ? names[s] : "?";
+}
+
+const char *sh_cluster_node_id(const struct sh_cluster *c)
+{
+	return c->node_id;
+}
+
+const char *sh_cluster_where(const struct sh_cluster *c)
+{
+	return c->where;
+}

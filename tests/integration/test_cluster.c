@@ -1,0 +1,130 @@
+/* test_cluster.c — the node's place in a Redis (issue 8, first piece: redis.url and
+ * cluster.*): the real daemon and redis-server on loopback. The heartbeat key holds
+ * cluster.advertise and expires within cluster.heartbeat_ttl; /v1/status says "redis":
+ * "ready", then "degraded" (still ready: sessions go on from memory) while Redis is gone,
+ * then ready again when it is back; a URL rcsgw cannot use stops it at start with the
+ * reason. Run with --jobs 1. */
+#include <criterion/criterion.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/lib/proc.h"
+#include "tests/lib/redis_srv.h"
+#include "tests/lib/ua_fx.h"
+
+static struct redis_srv R = { .pid = -1 };
+
+static void down(void)
+{
+	ufx_down();
+	redis_srv_stop(&R);
+}
+
+TestSuite(cluster, .fini = down, .timeout = 60);
+
+/* subsystems.redis of /v1/status (into <out>); its top-level "degraded" as the return. */
+static int redis_status(char *out, size_t len)
+{
+	json_t *st = NULL;
+	out[0] = '\0';
+	if (ufx_api("GET", "/v1/status", NULL, &st, NULL) != 200)
+		return -1;
+	snprintf(out, len, "%s", ufx_jstr(json_object_get(st, "subsystems"), "redis"));
+	int degraded = json_is_true(json_object_get(st, "degraded"));
+	cr_expect(json_is_true(json_object_get(st, "ready")) || strcmp(out, "ready"),
+		  "a ready Redis leaves the node ready");
+	json_decref(st);
+	return degraded;
+}
+
+/* Waits up to <ms> for subsystems.redis to be <want>. */
+static int wait_status(const char *want, int ms)
+{
+	char v[32];
+	for (int i = 0; i < ms / 50; i++) {
+		redis_status(v, sizeof(v));
+		if (!strcmp(v, want))
+			return 0;
+		usleep(50000);
+	}
+	return -1;
+}
+
+/* GET of <key> and its PTTL, on a connection of the test's own. */
+static void get_key(const char *key, char *val, size_t len, long long *pttl)
+{
+	redisContext *c = redisConnect("127.0.0.1", R.port);
+	cr_assert(c && !c->err, "redis: %s", c ? c->errstr : "no memory");
+	redisReply *r = redisCommand(c, "GET %s", key);
+	snprintf(val, len, "%s", r && r->type == REDIS_REPLY_STRING ? r->str : "");
+	freeReplyObject(r);
+	r = redisCommand(c, "PTTL %s", key);
+	*pttl = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -3;
+	freeReplyObject(r);
+	redisFree(c);
+}
+
+Test(cluster, heartbeat_and_status_through_a_redis_restart)
+{
+	if (!redis_srv_available())
+		cr_skip_test("no redis-server (Debian package redis-server)");
+	cr_assert_eq(redis_srv_start(&R, 0), 0, "redis-server did not start");
+	char url[64];
+	snprintf(url, sizeof(url), "RCSGW_REDIS_URL=redis://127.0.0.1:%d/0", R.port);
+	ufx_up_with((const char *[]){ url, "RCSGW_CLUSTER_NODE_ID=gw-test-1",
+				       "RCSGW_CLUSTER_ADVERTISE=10.9.8.7:5060",
+				       "RCSGW_CLUSTER_HEARTBEAT_TTL=600ms", NULL });
+	cr_assert_eq(wait_status("ready", 3000), 0, "redis never ready");
+	char v[64];
+	long long pttl;
+	get_key("rcsgw:node:gw-test-1", v, sizeof(v), &pttl);
+	cr_expect_str_eq(v, "10.9.8.7:5060", "the heartbeat says where the node is");
+	cr_expect(pttl > 0 && pttl <= 600, "and expires: PTTL %lld", pttl);
+	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_state"), 2);
+
+	/* Redis goes: degraded, the node still ready and serving */
+	int port = R.port;
+	redis_srv_stop(&R);
+	cr_assert_eq(wait_status("degraded", 3000), 0, "never degraded");
+	cr_expect_eq(redis_status(v, sizeof(v)), 1, "degraded says so at the top");
+	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_state"), 3);
+	json_t *chat = NULL;
+	cr_expect_eq(ufx_api("GET", "/v1/sessions", NULL, &chat, NULL), 200, "the API serves");
+	json_decref(chat);
+
+	/* back on the same port: ready again, the heartbeat key again */
+	cr_assert_eq(redis_srv_start(&R, port), 0, "redis-server did not restart");
+	cr_assert_eq(wait_status("ready", 8000), 0, "not ready again");
+	get_key("rcsgw:node:gw-test-1", v, sizeof(v), &pttl);
+	cr_expect_str_eq(v, "10.9.8.7:5060");
+}
+
+TestSuite(cluster_start, .timeout = 60);
+
+/* A redis.url rcsgw cannot use: it does not start, and says why. */
+Test(cluster_start, an_unusable_url_stops_it_at_start)
+{
+	static const char *const cases[][2] = {
+		{ "RCSGW_REDIS_URL=redis://127.0.0.1:99999", "redis.url: a port" },
+		{ "RCSGW_REDIS_URL=http://127.0.0.1", "redis.url: not a redis://" },
+		{ "RCSGW_REDIS_URL=sentinel://127.0.0.1/mymaster", "sentinel:// is not taken yet" },
+		{ "RCSGW_REDIS_URL=redis://no-such-host.invalid", "does not resolve" },
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[] = { (char *)proc_bin("rcsgw"), NULL };
+		const char *env[] = { cases[i][0], "RCSGW_API_LISTEN=127.0.0.1:0", NULL };
+		int fd;
+		char out[8192];
+		pid_t p = proc_spawn(argv, (char *const *)env, NULL, &fd, NULL);
+		cr_assert(p > 0);
+		proc_read_all(fd, out, sizeof(out), 10000);
+		close(fd);
+		int st = proc_wait(p, 10000);
+		cr_expect(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0, "%s: started",
+			  cases[i][0]);
+		cr_expect(strstr(out, cases[i][1]), "%s: %s", cases[i][0], out);
+	}
+}
