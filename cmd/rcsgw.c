@@ -36,6 +36,7 @@
 #include "msrp/msrp_parse-t.h"
 #include "msrp/msrp_svc.h"
 #include "shards/sh_cluster.h"
+#include "shards/sh_repl.h"
 
 static void usage(FILE *out)
 {
@@ -105,7 +106,7 @@ static struct {
 	struct gw_pager_shared *pager;
 	struct gw_files *files;
 	struct sh_cluster *cluster;         /* redis.url set: the node's link and heartbeat */
-	_Atomic int cluster_stopped;
+	_Atomic unsigned cluster_stopped;   /* workers that let their part go */
 	struct worker_ctx *w;
 	unsigned n;
 	_Atomic unsigned inited;
@@ -122,7 +123,8 @@ static void worker_init(eng_worker *w, void *arg)
 		snprintf(x->err, sizeof(x->err), "gateway: out of memory");
 	if (x->ua && gw_ua_enabled(app.ua) && !(x->caps = gw_caps_start(app.cfg, w, x->ua)))
 		snprintf(x->err, sizeof(x->err), "capabilities: out of memory");
-	if (app.cluster && eng_worker_index(w) == 0 && sh_cluster_start(app.cluster, w) < 0)
+	if (app.cluster && sh_cluster_start(app.cluster, w, x->ua && gw_ua_enabled(app.ua) ? x->ua
+										   : NULL) < 0)
 		snprintf(x->err, sizeof(x->err), "cluster: out of memory");
 	CM_DEBUG("worker %u up on cpu %d", eng_worker_index(w), eng_worker_cpu(w));
 	atomic_fetch_add(&app.inited, 1);
@@ -398,23 +400,51 @@ static void cluster_emit(struct api_metrics_out *o, void *arg)
 	api_metrics_sample(o, "rcsgw_cluster_state", NULL, (double)sh_cluster_state(app.cluster));
 }
 
-/* On worker 0, before the engine goes: the cluster's link and heartbeat let go. */
+/* On each worker, before the engine goes: its part of the cluster lets go. */
 static void cluster_stop_msg(eng_worker *w, void *arg, uint64_t u64)
 {
-	(void)w;
 	(void)arg;
 	(void)u64;
-	sh_cluster_stop(app.cluster);
-	atomic_store(&app.cluster_stopped, 1);
+	sh_cluster_stop(app.cluster, w);
+	atomic_fetch_add(&app.cluster_stopped, 1);
 }
 
-static void cluster_stop(eng_engine *e)
+/* 1 when every worker let its part go. */
+static int cluster_stop(eng_engine *e)
 {
-	if (!app.cluster || !e || !app.w || eng_post(eng_worker_at(e, 0), cluster_stop_msg,
-						     NULL, 0) < 0)
-		return;
-	for (int i = 0; i < 400 && !atomic_load(&app.cluster_stopped); i++)
+	unsigned posted = 0;
+	if (!app.cluster || !e || !app.w)
+		return 0;
+	for (unsigned i = 0; i < eng_nworkers(e); i++)
+		posted += eng_post(eng_worker_at(e, i), cluster_stop_msg, NULL, 0) == 0;
+	for (int i = 0; i < 400 && atomic_load(&app.cluster_stopped) < posted; i++)
 		usleep(5000);
+	return posted == eng_nworkers(e) && atomic_load(&app.cluster_stopped) == posted;
+}
+
+/* The replication counters of each worker for /metrics (runs on the worker). */
+static const struct api_metric_def repl_metrics[] = {
+	{ "rcsgw_cluster_writes_total", "counter", "Session records written to Redis." },
+	{ "rcsgw_cluster_write_failures_total", "counter", "Session record writes that failed (retried)." },
+	{ "rcsgw_cluster_fenced_total", "counter", "Session writes refused: another node owns the session now." },
+	{ "rcsgw_cluster_claims_total", "counter", "Sessions claimed in Redis." },
+	{ "rcsgw_cluster_releases_total", "counter", "Session records released (the session is over)." },
+	{ "rcsgw_cluster_pending", "gauge", "Sessions with a record to write or release." },
+	{ "rcsgw_cluster_replication_lag_ms", "gauge", "From a session's change to its record written, the last write." },
+	{ "rcsgw_cluster_replication_lag_max_ms", "gauge", "The longest replication lag since start." },
+};
+
+static void repl_collect(eng_worker *w, uint64_t *v, void *arg)
+{
+	struct sh_repl_stats s;
+	(void)arg;
+	sh_cluster_repl_stats(app.cluster, eng_worker_index(w), &s);
+	const uint64_t vals[] = { s.writes, s.write_failures, s.fenced, s.claims, s.releases,
+				  s.pending, s.lag_ms, s.lag_max_ms };
+	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
+			       sizeof(repl_metrics) / sizeof(repl_metrics[0]),
+		       "one value per metric");
+	memcpy(v, vals, sizeof(vals));
 }
 
 static int sip_ready(void *arg)
@@ -700,7 +730,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	gw_ua_set_files(app.ua, app.files);
-	app.cluster = sh_cluster_new(&cfg, err, sizeof(err));
+	app.cluster = sh_cluster_new(&cfg, eng_nworkers(e), err, sizeof(err));
 	if (!app.cluster && err[0]) {
 		CM_ERR("%s", err);
 		goto out;
@@ -765,6 +795,9 @@ int main(int argc, char **argv)
 	if (app.cluster) {
 		api_status_register("redis", redis_ready, NULL);
 		api_metrics_register(cluster_emit, NULL);
+		api_metrics_register_worker(repl_metrics,
+					    sizeof(repl_metrics) / sizeof(repl_metrics[0]),
+					    repl_collect, NULL);
 		CM_INFO("cluster: node %s, Redis %s (sessions are not replicated yet)",
 			sh_cluster_node_id(app.cluster), sh_cluster_where(app.cluster));
 	}
@@ -809,11 +842,10 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	/* every exit after the configuration loaded: what was made is undone, in order */
-	if (e && atomic_load(&app.inited))
-		cluster_stop(e);
+	int cluster_done = !atomic_load(&app.inited) || (e && cluster_stop(e));
 	if (e)
 		eng_destroy(e);
-	if (atomic_load(&app.cluster_stopped) || !atomic_load(&app.inited))
+	if (cluster_done)
 		sh_cluster_free(app.cluster); /* else a worker may still hold it: left to exit */
 	app.cluster = NULL;
 	shutdown_msrp();

@@ -54,6 +54,7 @@
 #include "rcs/rcs_filesel.h"
 #include "rcs/rcs_tags.h"
 #include "gateway/gw_files.h"
+#include "shards/session.pb-c.h"
 
 #define SIP_BUF 16384              /* bytes of a request or response we write */
 #define SDP_BUF 4096               /* bytes of an SDP we write */
@@ -128,6 +129,7 @@ struct gw_ua {
 	uint32_t nsess;                /* in the table: alive and lingering */
 	uint32_t nlive;                /* not over yet (what ua.max_sessions bounds) */
 	struct gw_ua_stats st;
+	struct gw_ua_repl repl;        /* the cluster's replication, if any */
 	struct sip_msg scratch;        /* a message of ours parsed again (single thread) */
 	struct rcs_msg_in rin;         /* a received message unwrapped (single thread) */
 	char wbuf[SIP_BUF];            /* what is being written (one at a time: single thread) */
@@ -1060,6 +1062,8 @@ static void sess_over(struct gw_sess *s, enum gw_state st, const char *by, const
 	s->reason = reason;
 	if (code)
 		s->sip_code = code;
+	if (ua->repl.over)
+		ua->repl.over(ua->repl.arg, s->id);
 	ms_close(s);
 	q_clear(s);
 	disp_clear(s);
@@ -1132,6 +1136,8 @@ static struct gw_sess *sess_new(struct gw_ua *ua, const char *id, const char *fr
 	eng_timer_init(&s->rtx, rtx_fire, s);
 	ua->nsess++;
 	ua->nlive++;
+	if (ua->repl.changed)
+		ua->repl.changed(ua->repl.arg, s->id);
 	return s;
 }
 
@@ -1683,6 +1689,8 @@ static void ev_ready(struct msrp_ua_sess *ms, void *arg)
 	if (s->state == ST_CONNECTING || s->state == ST_RINGING) {
 		s->state = ST_ESTABLISHED;
 		s->ua->st.established++;
+		if (s->ua->repl.changed)
+			s->ua->repl.changed(s->ua->repl.arg, s->id);
 		eng_timer_cancel(&s->timer); /* the bind timeout */
 	}
 	if (!s->announced && s->state == ST_ESTABLISHED && s->owner) {
@@ -3396,6 +3404,82 @@ int gw_ua_send_message_ex(struct gw_ua *ua, const char *from, const char *to, co
 			  void (*done)(void *arg, int status, const struct sip_msg *resp), void *arg)
 {
 	return out_request(ua, "MESSAGE", from, to, ctype, body, len, extra, NULL, done, arg);
+}
+
+void gw_ua_set_repl(struct gw_ua *ua, const struct gw_ua_repl *r)
+{
+	ua->repl = r ? *r : (struct gw_ua_repl){ 0 };
+}
+
+/* A copy of <v> NUL-terminated, into <pool> (advanced), or "" when it does not fit. */
+static char *pool_str(char **pool, char *end, const char *p, size_t n)
+{
+	if (!p || (size_t)(end - *pool) < n + 1)
+		return "";
+	char *o = *pool;
+	memcpy(o, p, n);
+	o[n] = '\0';
+	*pool += n + 1;
+	return o;
+}
+
+int gw_ua_snapshot(struct gw_ua *ua, const char *id, uint8_t **buf, size_t *len)
+{
+	struct gw_sess *s = (struct gw_sess *)msrp_sess_find(&ua->sessions, sl(id));
+	if (!s || s->state == ST_ENDED || s->state == ST_FAILED || !s->c)
+		return 404;
+	char strs[4096], *pool = strs, *end = strs + sizeof(strs);
+	char *routes[SIP_DIALOG_MAX_ROUTES], uri[400], path[2400];
+	Rcsgw__Dialog d = RCSGW__DIALOG__INIT;
+	Rcsgw__MsrpLeg m = RCSGW__MSRP_LEG__INIT;
+	Rcsgw__UaSession u = RCSGW__UA_SESSION__INIT;
+	Rcsgw__Session r = RCSGW__SESSION__INIT;
+	u.id = s->id;
+	u.state = (char *)state_names[s->state];
+	u.incoming = s->incoming;
+	u.from = s->from;
+	u.to = s->to;
+	u.ruri = s->ruri;
+	u.created_ms = s->created_ms;
+	cm_slice v = hdr_line(s->hdrs, "Conversation-ID");
+	u.conversation_id = pool_str(&pool, end, v.p, v.len);
+	v = hdr_line(s->hdrs, "Contribution-ID");
+	u.contribution_id = pool_str(&pool, end, v.p, v.len);
+	if (s->have_dlg) {
+		const struct sip_dialog *g = &s->c->dlg;
+		d.call_id = pool_str(&pool, end, g->call_id, g->call_id_len);
+		d.local_tag = pool_str(&pool, end, g->local_tag, g->local_tag_len);
+		d.remote_tag = pool_str(&pool, end, g->remote_tag, g->remote_tag_len);
+		d.local_uri = pool_str(&pool, end, g->local_uri, g->local_uri_len);
+		d.remote_uri = pool_str(&pool, end, g->remote_uri, g->remote_uri_len);
+		d.remote_target = pool_str(&pool, end, g->target, g->target_len);
+		for (unsigned i = 0; i < g->nroutes; i++)
+			routes[i] = pool_str(&pool, end, g->routes + g->route[i].off,
+					     g->route[i].len);
+		d.n_route_set = g->nroutes;
+		d.route_set = routes;
+		d.local_cseq = g->local_cseq;
+		d.remote_cseq = g->remote_cseq;
+		d.secure = g->secure;
+		d.we_called = !s->incoming;
+		u.dialog = &d;
+	}
+	if (s->peer_sdp) {
+		our_msrp_uri(s, uri, sizeof(uri));
+		snprintf(path, sizeof(path), "%.*s", (int)s->c->peer.path_text.len,
+			 s->c->peer.path_text.p);
+		m.local_uri = uri;
+		m.to_path = path;
+		u.msrp = &m;
+	}
+	r.version = 1;
+	r.kind_case = RCSGW__SESSION__KIND_UA;
+	r.ua = &u;
+	*len = rcsgw__session__get_packed_size(&r);
+	if (!(*buf = malloc(*len ? *len : 1)))
+		return 503;
+	rcsgw__session__pack(&r, *buf);
+	return 0;
 }
 
 struct gw_files *gw_ua_files(const struct gw_ua *ua)

@@ -179,6 +179,21 @@ void gw_ua_set_files(struct gw_ua_shared *sh, struct gw_files *fs);
 int gw_ua_session_peer(struct gw_ua *ua, const char *id, char *local, char *peer, char *ruri,
 		       char *conv);
 
+/* What the cluster's replication plugs into a worker's user agent (issue 8): told, on the
+ * worker's thread, when a session came or changed state (<changed>: its record is to be
+ * written behind) and when it is over (<over>: its record is to go). NULL: none. */
+struct gw_ua_repl {
+	void (*changed)(void *arg, const char *id);
+	void (*over)(void *arg, const char *id);
+	void *arg;
+};
+void gw_ua_set_repl(struct gw_ua *ua, const struct gw_ua_repl *r);
+
+/* The record of session <id> (shards/session.proto: a UaSession with its dialog and MSRP
+ * leg), packed into *<buf> (malloc'd: the caller frees it). 0, 404 (no such session or over),
+ * 503 (out of memory). On the session's worker. */
+int gw_ua_snapshot(struct gw_ua *ua, const char *id, uint8_t **buf, size_t *len);
+
 /* The store of files (received, and parts kept for resumptions), or NULL: gw_ua_set_files. */
 struct gw_files *gw_ua_files(const struct gw_ua *ua);
 

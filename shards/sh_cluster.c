@@ -12,6 +12,7 @@
 #include "common/cm_log.h"
 #include "engine/eng_redis.h"
 #include "shards/sh_node.h"
+#include "shards/sh_repl.h"
 #include "shards/sh_url.h"
 
 #define CHECK_MS 250                   /* how often the state is looked at */
@@ -23,10 +24,15 @@ struct sh_cluster {
 	char advertise[256];
 	uint32_t ttl_ms;
 	char where[400];
-	eng_worker *w;
-	struct eng_redis *link;
-	struct sh_node *node;
+	eng_worker *w;                     /* worker 0 */
+	struct eng_redis *link;            /* worker 0's */
+	struct sh_node *node;              /* the heartbeat */
 	eng_timer check;
+	unsigned n;
+	struct {
+		struct eng_redis *link;    /* worker 0: c->link */
+		struct sh_repl *repl;
+	} *wk;
 	int reached;                       /* Redis took a heartbeat once */
 	_Atomic int state;
 };
@@ -37,17 +43,20 @@ static int id_char(char c)
 	       c == '.' || c == '_' || c == '-';
 }
 
-struct sh_cluster *sh_cluster_new(const struct cm_config *cfg, char *err, size_t len)
+struct sh_cluster *sh_cluster_new(const struct cm_config *cfg, unsigned nworkers, char *err,
+				  size_t len)
 {
 	const char *why = NULL;
 	err[0] = '\0';
 	if (!cfg->redis.url || !cfg->redis.url[0])
 		return NULL;
 	struct sh_cluster *c = calloc(1, sizeof(*c));
-	if (!c) {
+	if (!c || !(c->wk = calloc(nworkers ? nworkers : 1, sizeof(*c->wk)))) {
+		free(c);
 		snprintf(err, len, "out of memory");
 		return NULL;
 	}
+	c->n = nworkers;
 	if (sh_url_parse(cfg->redis.url, strlen(cfg->redis.url), &c->url, &why) < 0) {
 		snprintf(err, len, "redis.url: %s", why);
 		goto fail;
@@ -99,6 +108,7 @@ struct sh_cluster *sh_cluster_new(const struct cm_config *cfg, char *err, size_t
 	atomic_store(&c->state, SH_CLUSTER_STARTING);
 	return c;
 fail:
+	free(c->wk);
 	free(c);
 	return NULL;
 }
@@ -107,7 +117,7 @@ static void check(eng_timer *t)
 {
 	struct sh_cluster *c = t->arg;
 	eng_timer_arm(c->w, &c->check, CHECK_MS);
-	int ok = eng_redis_up(c->link) && sh_node_alive(c->node);
+	int ok = c->link && c->node && eng_redis_up(c->link) && sh_node_alive(c->node);
 	if (ok && !c->reached) {
 		c->reached = 1;
 		CM_INFO("cluster: node %s registered in %s", c->node_id, c->where);
@@ -120,8 +130,9 @@ static void check(eng_timer *t)
 		CM_INFO("cluster: Redis back (%s)", c->where);
 }
 
-int sh_cluster_start(struct sh_cluster *c, eng_worker *w)
+int sh_cluster_start(struct sh_cluster *c, eng_worker *w, struct gw_ua *ua)
 {
+	unsigned i = eng_worker_index(w);
 	struct eng_redis_cfg lc = {
 		.host = c->host, .port = c->url.hosts[0].port,
 		.user = c->url.user, .password = c->url.has_password ? c->url.password : NULL,
@@ -129,34 +140,61 @@ int sh_cluster_start(struct sh_cluster *c, eng_worker *w)
 	};
 	struct sh_node_cfg nc = { .node_id = c->node_id, .advertise = c->advertise,
 				  .ttl_ms = c->ttl_ms };
-	c->w = w;
-	if (!(c->link = eng_redis_new(w, &lc)))
+	if (i >= c->n)
+		return 0;
+	struct eng_redis *link = eng_redis_new(w, &lc);
+	if (!link)
 		return -ENOMEM;
-	if (!(c->node = sh_node_new(w, c->link, &nc))) {
-		eng_redis_free(c->link);
-		c->link = NULL;
-		return -ENOMEM;
+	c->wk[i].link = link;
+	if (i == 0) {
+		c->w = w;
+		c->link = link;
+		if (!(c->node = sh_node_new(w, link, &nc)))
+			return -ENOMEM;
+		eng_timer_init(&c->check, check, c);
+		eng_timer_arm(w, &c->check, CHECK_MS);
 	}
-	eng_timer_init(&c->check, check, c);
-	eng_timer_arm(w, &c->check, CHECK_MS);
+	if (ua) { /* the worker's sessions, through a handle of the node that does not beat */
+		nc.no_heartbeat = 1;
+		struct sh_node *h = sh_node_new(w, link, &nc);
+		if (!h || !(c->wk[i].repl = sh_repl_new(w, ua, h, link))) {
+			sh_node_free(h);
+			return -ENOMEM;
+		}
+	}
 	return 0;
 }
 
-void sh_cluster_stop(struct sh_cluster *c)
+void sh_cluster_stop(struct sh_cluster *c, eng_worker *w)
 {
-	if (!c || !c->w)
+	unsigned i = eng_worker_index(w);
+	if (!c || i >= c->n)
 		return;
-	eng_timer_cancel(&c->check);
-	sh_node_free(c->node);
-	eng_redis_free(c->link);
-	c->node = NULL;
-	c->link = NULL;
-	c->w = NULL;
+	sh_repl_free(c->wk[i].repl);
+	c->wk[i].repl = NULL;
+	if (i == 0 && c->w) {
+		eng_timer_cancel(&c->check);
+		sh_node_free(c->node);
+		c->node = NULL;
+		c->link = NULL;
+		c->w = NULL;
+	}
+	eng_redis_free(c->wk[i].link);
+	c->wk[i].link = NULL;
 }
 
 void sh_cluster_free(struct sh_cluster *c)
 {
+	if (c)
+		free(c->wk);
 	free(c);
+}
+
+void sh_cluster_repl_stats(const struct sh_cluster *c, unsigned i, struct sh_repl_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (c && i < c->n && c->wk[i].repl)
+		sh_repl_stats(c->wk[i].repl, out);
 }
 
 enum sh_cluster_state sh_cluster_state(const struct sh_cluster *c)

@@ -1,7 +1,8 @@
 /* sh_cluster.h — the node's place in the cluster, from the configuration (redis.url,
- * cluster.*): one Redis link and the node's heartbeat (sh_node), run by one worker, with a
- * state any thread can read for /v1/status and /metrics. Issue 8 in progress: sessions are
- * not replicated through it yet.
+ * cluster.*): on every worker a Redis link and the write-behind of its user-agent sessions
+ * (sh_repl); on worker 0 the node's heartbeat (sh_node) too; a state any thread can read
+ * for /v1/status and /metrics. Issue 8 in progress: the records are written, nothing reads
+ * them back yet (no takeover).
  *
  * State: SH_CLUSTER_OFF (no redis.url), SH_CLUSTER_STARTING (never reached Redis yet),
  * SH_CLUSTER_READY (connected, heartbeat taken within its ttl), SH_CLUSTER_DEGRADED (Redis
@@ -13,6 +14,7 @@
 
 #include "common/cm_config.h"
 #include "engine/eng.h"
+#include "gateway/gw_ua.h"
 
 enum sh_cluster_state {
 	SH_CLUSTER_OFF = 0,
@@ -26,11 +28,16 @@ struct sh_cluster;
 /* From <cfg>: NULL with <err> "" when redis.url is empty (no cluster), NULL with <err>
  * saying why when it is wrong (a URL that does not parse, sentinel:// not taken yet, a host
  * that does not resolve, a bad cluster.node_id). */
-struct sh_cluster *sh_cluster_new(const struct cm_config *cfg, char *err, size_t len);
-/* On worker <w>'s thread: connects, starts the heartbeat. 0 or -ENOMEM. */
-int sh_cluster_start(struct sh_cluster *c, eng_worker *w);
-/* On the same worker's thread, before the engine goes: the link and the node let go. */
-void sh_cluster_stop(struct sh_cluster *c);
+struct sh_cluster *sh_cluster_new(const struct cm_config *cfg, unsigned nworkers, char *err,
+				  size_t len);
+/* On worker <w>'s thread: connects, replicates <ua>'s sessions (NULL: none), and on worker
+ * 0 starts the heartbeat. 0 or -ENOMEM. */
+int sh_cluster_start(struct sh_cluster *c, eng_worker *w, struct gw_ua *ua);
+/* On the same worker's thread, before the engine goes: what it started lets go. */
+void sh_cluster_stop(struct sh_cluster *c, eng_worker *w);
+/* The replication counters of worker <i> (zeros when it has none). Any thread. */
+struct sh_repl_stats;
+void sh_cluster_repl_stats(const struct sh_cluster *c, unsigned i, struct sh_repl_stats *out);
 /* After sh_cluster_stop() (or when never started). NULL is fine. */
 void sh_cluster_free(struct sh_cluster *c);
 

@@ -168,7 +168,8 @@ struct sh_node *sh_node_new(eng_worker *w, struct eng_redis *link, const struct 
 		return NULL;
 	}
 	eng_timer_init(&n->beat, beat, n);
-	eng_timer_arm(w, &n->beat, 0);
+	if (!cfg->no_heartbeat)
+		eng_timer_arm(w, &n->beat, 0);
 	return n;
 }
 

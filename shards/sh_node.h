@@ -33,9 +33,11 @@ struct sh_node_cfg {
 	const char *advertise;         /* what the heartbeat key holds (how peers reach us) */
 	uint32_t ttl_ms;               /* heartbeat lifetime (at least 300) */
 	const char *prefix;            /* NULL: "rcsgw:" */
+	int no_heartbeat;              /* another handle of the same node beats (other workers) */
 };
 
-/* The node on <w> over <link> (not taken: it must outlive the node); heartbeats start now.
+/* The node on <w> over <link> (not taken: it must outlive the node); heartbeats start now
+ * (unless <no_heartbeat>: a worker's handle for its sessions while worker 0 beats).
  * NULL: a bad id or ttl, out of memory. */
 struct sh_node *sh_node_new(eng_worker *w, struct eng_redis *link, const struct sh_node_cfg *cfg);
 /* Stops the heartbeats (the key expires by itself: a node that dies does the same);

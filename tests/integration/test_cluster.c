@@ -2,15 +2,19 @@
  * cluster.*): the real daemon and redis-server on loopback. The heartbeat key holds
  * cluster.advertise and expires within cluster.heartbeat_ttl; /v1/status says "redis":
  * "ready", then "degraded" (still ready: sessions go on from memory) while Redis is gone,
- * then ready again when it is back; a URL rcsgw cannot use stops it at start with the
- * reason. Run with --jobs 1. */
+ * then ready again when it is back; a user-agent session's record is written behind
+ * (claimed at epoch 1 by this node, its dialog and MSRP leg in it) and released when the
+ * session ends; a URL rcsgw cannot use stops it at start with the reason. Run with
+ * --jobs 1. */
 #include <criterion/criterion.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "shards/session.pb-c.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/redis_srv.h"
 #include "tests/lib/ua_fx.h"
@@ -103,6 +107,88 @@ Test(cluster, heartbeat_and_status_through_a_redis_restart)
 }
 
 TestSuite(cluster_start, .timeout = 60);
+
+/* The record of session <id> (NULL when there is none yet); the caller frees it. */
+static Rcsgw__Session *record(const char *id, char *owner, size_t olen, long long *epoch)
+{
+	redisContext *c = redisConnect("127.0.0.1", R.port);
+	cr_assert(c && !c->err);
+	redisReply *r = redisCommand(c, "GET rcsgw:state:%s", id);
+	Rcsgw__Session *s = NULL;
+	if (r && r->type == REDIS_REPLY_STRING)
+		s = rcsgw__session__unpack(NULL, r->len, (const uint8_t *)r->str);
+	freeReplyObject(r);
+	r = redisCommand(c, "HMGET rcsgw:own:%s node epoch", id);
+	owner[0] = '\0';
+	*epoch = -1;
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_STRING) {
+		snprintf(owner, olen, "%s", r->element[0]->str);
+		*epoch = atoll(r->element[1]->str);
+	}
+	freeReplyObject(r);
+	redisFree(c);
+	return s;
+}
+
+Test(cluster, a_session_record_is_written_behind_and_released)
+{
+	if (!redis_srv_available())
+		cr_skip_test("no redis-server (Debian package redis-server)");
+	ufx_need_sipp();
+	cr_assert_eq(redis_srv_start(&R, 0), 0, "redis-server did not start");
+	char url[64];
+	snprintf(url, sizeof(url), "RCSGW_REDIS_URL=redis://127.0.0.1:%d", R.port);
+	ufx_up_with((const char *[]){ url, "RCSGW_CLUSTER_NODE_ID=gw-test-2", NULL });
+	cr_assert_eq(wait_status("ready", 3000), 0, "redis never ready");
+	struct msrp_client mc;
+	struct mc_frame *f = malloc(sizeof(*f));
+	cr_assert(f);
+	json_t *sj = ufx_session_up("uas_msrp.xml", NULL, NULL, NULL, &mc, f);
+	char id[64];
+	snprintf(id, sizeof(id), "%s", ufx_jstr(sj, "id"));
+	json_decref(sj);
+
+	Rcsgw__Session *rec = NULL;
+	char owner[80];
+	long long epoch = -1;
+	for (int i = 0; i < 60 && !rec; i++) {
+		usleep(50000);
+		rec = record(id, owner, sizeof(owner), &epoch);
+		if (rec && (rec->kind_case != RCSGW__SESSION__KIND_UA ||
+			    strcmp(rec->ua->state, "established"))) {
+			rcsgw__session__free_unpacked(rec, NULL);
+			rec = NULL; /* the "connecting" one: its "established" comes next */
+		}
+	}
+	cr_assert_not_null(rec, "no established record of %s in Redis", id);
+	cr_expect_str_eq(owner, "gw-test-2");
+	cr_expect_eq(epoch, 1);
+	cr_expect_str_eq(rec->ua->id, id);
+	cr_expect(rec->ua->dialog && rec->ua->dialog->call_id[0], "its dialog");
+	cr_expect(rec->ua->msrp && strstr(rec->ua->msrp->to_path, "phone1sid"), "its MSRP leg");
+	rcsgw__session__free_unpacked(rec, NULL);
+	cr_expect_geq(ufx_metric_sum("rcsgw_cluster_writes_total"), 1);
+
+	/* over: released */
+	char path[96];
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	for (int i = 0; i < 60; i++) {
+		usleep(50000);
+		rec = record(id, owner, sizeof(owner), &epoch);
+		if (!rec && !owner[0])
+			break;
+		if (rec)
+			rcsgw__session__free_unpacked(rec, NULL);
+	}
+	cr_expect(!owner[0], "the ownership is released");
+	cr_expect_geq(ufx_metric_sum("rcsgw_cluster_releases_total"), 1);
+	json_decref(ufx_event("session.ended", id, 5000));
+	ufx_sipp_done(0);
+	mc_close(&mc);
+	free(f);
+}
 
 /* A redis.url rcsgw cannot use: it does not start, and says why. */
 Test(cluster_start, an_unusable_url_stops_it_at_start)
