@@ -285,8 +285,8 @@ static const struct cm_config_key cm_schema[] = {
 	      "a received file is kept this long"),
 
 	K_STR("redis", "url", redis.url, "", CM_CFG_F_SECRET,
-	      "the cluster's Redis, redis://[user[:password]@]host[:port][/db]; empty = none "
-	      "(everything in memory)"),
+	      "the cluster's Redis, redis://[user[:password]@]host[:port][/db] or "
+	      "sentinel://host[:port],.../master[/db]; empty = none (everything in memory)"),
 	K_STR("cluster", "node_id", cluster.node_id, "", 0,
 	      "this node's name in Redis ([A-Za-z0-9._-], 64 at most); empty = the host name"),
 	K_STR("cluster", "advertise", cluster.advertise, "", 0,

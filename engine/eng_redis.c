@@ -18,6 +18,8 @@ struct eng_redis {
 	eng_worker *w;
 	struct eng_redis_cfg cfg;       /* its strings point into <strs> */
 	char *strs;
+	char host[64];                 /* where it connects (eng_redis_retarget changes it) */
+	int port;
 	char name[300];
 	redisAsyncContext *ac;         /* NULL while down */
 	int dying;                     /* <ac> is being freed: ask nothing more of it */
@@ -183,9 +185,17 @@ static void on_setup(redisAsyncContext *ac, void *reply, void *privdata)
 	eng_redis_drop(r);
 }
 
+static void set_name(struct eng_redis *r)
+{
+	snprintf(r->name, sizeof(r->name), strchr(r->host, ':') ? "[%s]:%d" : "%s:%d", r->host,
+		 r->port);
+}
+
 static void connect_now(struct eng_redis *r)
 {
-	redisAsyncContext *ac = redisAsyncConnect(r->cfg.host, r->cfg.port);
+	if (!r->host[0])
+		return; /* idle: nowhere to go yet */
+	redisAsyncContext *ac = redisAsyncConnect(r->host, r->port);
 	if (!ac || ac->err) {
 		CM_LOG_RL(CM_LOG_WARN, "%s: redis %s: %s (retry in %u ms)", r->cfg.what, r->name,
 			  ac ? ac->errstr : "out of memory", r->backoff_ms);
@@ -252,8 +262,10 @@ struct eng_redis *eng_redis_new(eng_worker *w, const struct eng_redis_cfg *cfg)
 	r->cfg.user = memcpy(p += hl, user, ul);
 	r->cfg.what = memcpy(p += ul, what, wl);
 	r->cfg.password = pl ? memcpy(p + wl, cfg->password, pl) : NULL;
-	snprintf(r->name, sizeof(r->name), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
-		 cfg->port);
+	if (!cfg->idle)
+		snprintf(r->host, sizeof(r->host), "%s", host);
+	r->port = cfg->port;
+	set_name(r);
 	r->backoff_ms = BACKOFF_MIN_MS;
 	eng_timer_init(&r->retry, on_retry, r);
 	connect_now(r);
@@ -308,6 +320,27 @@ void eng_redis_drop(struct eng_redis *r)
 		r->dying = 1;
 		redisAsyncFree(r->ac);
 	}
+}
+
+int eng_redis_retarget(struct eng_redis *r, const char *host, int port)
+{
+	if (!host || !*host || strlen(host) >= sizeof(r->host) || port <= 0 || port > 65535)
+		return -EINVAL;
+	if (!strcmp(host, r->host) && port == r->port && (r->ac || eng_timer_armed(&r->retry)))
+		return 0;
+	snprintf(r->host, sizeof(r->host), "%s", host);
+	r->port = port;
+	set_name(r);
+	r->backoff_ms = BACKOFF_MIN_MS;
+	if (r->ac) {
+		eng_redis_drop(r); /* its cleanup arms the retry: to the new place */
+		return 0;
+	}
+	eng_timer_cancel(&r->retry);
+	enter(r);
+	connect_now(r);
+	leave(r);
+	return 0;
 }
 
 const char *eng_redis_name(const struct eng_redis *r)

@@ -28,6 +28,7 @@ struct eng_redis;
 struct eng_redis_cfg {
 	const char *host;              /* a numeric address (connect does not resolve) */
 	int port;
+	int idle;                      /* not connecting until eng_redis_retarget() says where */
 	const char *user;              /* NULL or "": AUTH with the password alone */
 	const char *password;          /* NULL: no AUTH */
 	unsigned db;                   /* SELECT when not 0 */
@@ -58,6 +59,11 @@ int eng_redis_up(const struct eng_redis *r);
 /* Drops the link (a command that took too long: the server may be frozen); the pending
  * commands get NULL replies and a reconnection follows after the back-off. */
 void eng_redis_drop(struct eng_redis *r);
+
+/* Points the link at <host>:<port> (numeric, at most 63 bytes): the current connection, if
+ * any, is dropped (its commands get NULL replies) and the next one goes there at once.
+ * Nothing changes when it already points there and is up. 0 or -EINVAL. */
+int eng_redis_retarget(struct eng_redis *r, const char *host, int port);
 
 /* "host:port" of the link, for logs. */
 const char *eng_redis_name(const struct eng_redis *r);

@@ -17,22 +17,37 @@
 
 #define CHECK_MS 250                   /* how often the state is looked at */
 
+#define ASK_UP_MS 5000                 /* Sentinel asked again while the master answers */
+#define ASK_DOWN_MS 500                /* ... and while it does not */
+
+struct sh_cluster;
+
+/* A worker's share: its link to the master, its Sentinel link, its replication. */
+struct worker_part {
+	struct sh_cluster *c;
+	eng_worker *w;
+	struct eng_redis *link;            /* to the master (worker 0: c->link) */
+	struct sh_repl *repl;
+	struct eng_redis *sentinel;        /* sentinel:// only */
+	unsigned sidx;                     /* the Sentinel asked */
+	int asking;
+	eng_timer ask;
+};
+
 struct sh_cluster {
 	struct sh_url url;
-	char host[NI_MAXHOST];             /* numeric */
+	char host[NI_MAXHOST];             /* numeric (redis://: the server) */
+	char shosts[SH_URL_HOSTS_MAX][NI_MAXHOST]; /* numeric Sentinels (sentinel://) */
 	char node_id[SH_NODE_ID_MAX + 1];
 	char advertise[256];
 	uint32_t ttl_ms;
-	char where[400];
+	char where[512];
 	eng_worker *w;                     /* worker 0 */
 	struct eng_redis *link;            /* worker 0's */
 	struct sh_node *node;              /* the heartbeat */
 	eng_timer check;
 	unsigned n;
-	struct {
-		struct eng_redis *link;    /* worker 0: c->link */
-		struct sh_repl *repl;
-	} *wk;
+	struct worker_part *wk;
 	int reached;                       /* Redis took a heartbeat once */
 	_Atomic int state;
 };
@@ -61,22 +76,19 @@ struct sh_cluster *sh_cluster_new(const struct cm_config *cfg, unsigned nworkers
 		snprintf(err, len, "redis.url: %s", why);
 		goto fail;
 	}
-	if (c->url.sentinel) {
-		snprintf(err, len, "redis.url: sentinel:// is not taken yet (a redis:// URL of the "
-			 "master)");
-		goto fail;
-	}
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai;
-	if (getaddrinfo(c->url.hosts[0].host, NULL, &hints, &ai) != 0) {
-		snprintf(err, len, "redis.url: %s does not resolve", c->url.hosts[0].host);
-		goto fail;
-	}
-	int rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, c->host, sizeof(c->host), NULL, 0,
-			     NI_NUMERICHOST);
-	freeaddrinfo(ai);
-	if (rc != 0) {
-		snprintf(err, len, "redis.url: %s does not resolve", c->url.hosts[0].host);
-		goto fail;
+	for (unsigned i = 0; i < c->url.nhosts; i++) {
+		char *to = c->url.sentinel ? c->shosts[i] : c->host;
+		struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai;
+		int rc = getaddrinfo(c->url.hosts[i].host, NULL, &hints, &ai);
+		if (rc == 0) {
+			rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, to, NI_MAXHOST, NULL, 0,
+					 NI_NUMERICHOST);
+			freeaddrinfo(ai);
+		}
+		if (rc != 0 || strlen(to) > 63) {
+			snprintf(err, len, "redis.url: %s does not resolve", c->url.hosts[i].host);
+			goto fail;
+		}
 	}
 	const char *id = cfg->cluster.node_id ? cfg->cluster.node_id : "";
 	char hn[256];
@@ -103,8 +115,13 @@ struct sh_cluster *sh_cluster_new(const struct cm_config *cfg, unsigned nworkers
 		 cfg->cluster.advertise && cfg->cluster.advertise[0] ? cfg->cluster.advertise
 		 : cfg->sip.advertise ? cfg->sip.advertise : "");
 	c->ttl_ms = (uint32_t)cfg->cluster.heartbeat_ttl_ms;
-	snprintf(c->where, sizeof(c->where), "redis://%s:%u/%u as %s", c->url.hosts[0].host,
-		 c->url.hosts[0].port, c->url.db, c->node_id);
+	if (c->url.sentinel)
+		snprintf(c->where, sizeof(c->where), "sentinel://%s:%u%s/%s/%u as %s",
+			 c->url.hosts[0].host, c->url.hosts[0].port, c->url.nhosts > 1 ? ",..." : "",
+			 c->url.master, c->url.db, c->node_id);
+	else
+		snprintf(c->where, sizeof(c->where), "redis://%s:%u/%u as %s", c->url.hosts[0].host,
+			 c->url.hosts[0].port, c->url.db, c->node_id);
 	atomic_store(&c->state, SH_CLUSTER_STARTING);
 	return c;
 fail:
@@ -130,11 +147,57 @@ static void check(eng_timer *t)
 		CM_INFO("cluster: Redis back (%s)", c->where);
 }
 
+/* Sentinel's answer to SENTINEL get-master-addr-by-name: [ip, port] of the master, nil
+ * when it does not know the name. The master link goes there. */
+static void on_master_addr(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct worker_part *p = privdata;
+	redisReply *r = reply;
+	(void)ac;
+	p->asking = 0;
+	if (!p->c)
+		return; /* stopped */
+	struct sh_cluster *c = p->c;
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING) {
+		int port = atoi(r->element[1]->str);
+		if (port > 0 && eng_redis_retarget(p->link, r->element[0]->str, port) == 0)
+			return;
+	}
+	/* no answer, or no master of that name: the next Sentinel, next time */
+	CM_LOG_RL(CM_LOG_WARN, "cluster: Sentinel %s: no master \"%s\"%s%s",
+		  c->url.hosts[p->sidx].host, c->url.master,
+		  r && r->type == REDIS_REPLY_ERROR ? ": " : "",
+		  r && r->type == REDIS_REPLY_ERROR ? r->str : "");
+	p->sidx = (p->sidx + 1) % c->url.nhosts;
+	eng_redis_retarget(p->sentinel, c->shosts[p->sidx], c->url.hosts[p->sidx].port);
+}
+
+/* Asks a Sentinel where the master is: often while the master does not answer, now and
+ * then while it does (a failover moves it). */
+static void ask(eng_timer *t)
+{
+	struct worker_part *p = t->arg;
+	struct sh_cluster *c = p->c;
+	int up = eng_redis_up(p->link);
+	eng_timer_arm(p->w, &p->ask, up ? ASK_UP_MS : ASK_DOWN_MS);
+	if (p->asking)
+		return;
+	const char *av[3] = { "SENTINEL", "get-master-addr-by-name", c->url.master };
+	size_t al[3] = { 8, 23, strlen(c->url.master) };
+	if (eng_redis_cmd(p->sentinel, on_master_addr, p, 3, av, al) == 0) {
+		p->asking = 1;
+	} else if (!eng_redis_up(p->sentinel)) { /* that Sentinel is away: the next one */
+		p->sidx = (p->sidx + 1) % c->url.nhosts;
+		eng_redis_retarget(p->sentinel, c->shosts[p->sidx], c->url.hosts[p->sidx].port);
+	}
+}
+
 int sh_cluster_start(struct sh_cluster *c, eng_worker *w, struct gw_ua *ua)
 {
 	unsigned i = eng_worker_index(w);
 	struct eng_redis_cfg lc = {
-		.host = c->host, .port = c->url.hosts[0].port,
+		.host = c->host, .port = c->url.hosts[0].port, .idle = c->url.sentinel,
 		.user = c->url.user, .password = c->url.has_password ? c->url.password : NULL,
 		.db = c->url.db, .what = "cluster",
 	};
@@ -145,7 +208,17 @@ int sh_cluster_start(struct sh_cluster *c, eng_worker *w, struct gw_ua *ua)
 	struct eng_redis *link = eng_redis_new(w, &lc);
 	if (!link)
 		return -ENOMEM;
+	c->wk[i].c = c;
+	c->wk[i].w = w;
 	c->wk[i].link = link;
+	if (c->url.sentinel) { /* where the master is: Sentinel says */
+		struct eng_redis_cfg sc = { .host = c->shosts[0], .port = c->url.hosts[0].port,
+					    .what = "sentinel" };
+		if (!(c->wk[i].sentinel = eng_redis_new(w, &sc)))
+			return -ENOMEM;
+		eng_timer_init(&c->wk[i].ask, ask, &c->wk[i]);
+		eng_timer_arm(w, &c->wk[i].ask, 0);
+	}
 	if (i == 0) {
 		c->w = w;
 		c->link = link;
@@ -172,6 +245,12 @@ void sh_cluster_stop(struct sh_cluster *c, eng_worker *w)
 		return;
 	sh_repl_free(c->wk[i].repl);
 	c->wk[i].repl = NULL;
+	if (c->wk[i].sentinel) {
+		eng_timer_cancel(&c->wk[i].ask);
+		c->wk[i].c = NULL; /* its answer, if on its way, finds it stopped */
+		eng_redis_free(c->wk[i].sentinel);
+		c->wk[i].sentinel = NULL;
+	}
 	if (i == 0 && c->w) {
 		eng_timer_cancel(&c->check);
 		sh_node_free(c->node);

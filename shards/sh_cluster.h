@@ -26,8 +26,10 @@ enum sh_cluster_state {
 struct sh_cluster;
 
 /* From <cfg>: NULL with <err> "" when redis.url is empty (no cluster), NULL with <err>
- * saying why when it is wrong (a URL that does not parse, sentinel:// not taken yet, a host
- * that does not resolve, a bad cluster.node_id). */
+ * saying why when it is wrong (a URL that does not parse, a host that does not resolve, a
+ * bad cluster.node_id). With sentinel:// every worker asks the Sentinels (in turn, the
+ * next when one does not answer) where the master is — often while the master does not
+ * answer, every 5 s while it does — and follows it after a failover. */
 struct sh_cluster *sh_cluster_new(const struct cm_config *cfg, unsigned nworkers, char *err,
 				  size_t len);
 /* On worker <w>'s thread: connects, replicates <ua>'s sessions (NULL: none), and on worker

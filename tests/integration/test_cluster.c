@@ -19,11 +19,13 @@
 #include "tests/lib/redis_srv.h"
 #include "tests/lib/ua_fx.h"
 
-static struct redis_srv R = { .pid = -1 };
+static struct redis_srv R = { .pid = -1 }, R2 = { .pid = -1 }, SN = { .pid = -1 };
 
 static void down(void)
 {
 	ufx_down();
+	redis_srv_stop(&SN);
+	redis_srv_stop(&R2);
 	redis_srv_stop(&R);
 }
 
@@ -57,10 +59,10 @@ static int wait_status(const char *want, int ms)
 	return -1;
 }
 
-/* GET of <key> and its PTTL, on a connection of the test's own. */
-static void get_key(const char *key, char *val, size_t len, long long *pttl)
+/* GET of <key> and its PTTL in the Redis on <port>, on a connection of the test's own. */
+static void get_key_at(int port, const char *key, char *val, size_t len, long long *pttl)
 {
-	redisContext *c = redisConnect("127.0.0.1", R.port);
+	redisContext *c = redisConnect("127.0.0.1", port);
 	cr_assert(c && !c->err, "redis: %s", c ? c->errstr : "no memory");
 	redisReply *r = redisCommand(c, "GET %s", key);
 	snprintf(val, len, "%s", r && r->type == REDIS_REPLY_STRING ? r->str : "");
@@ -69,6 +71,11 @@ static void get_key(const char *key, char *val, size_t len, long long *pttl)
 	*pttl = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -3;
 	freeReplyObject(r);
 	redisFree(c);
+}
+
+static void get_key(const char *key, char *val, size_t len, long long *pttl)
+{
+	get_key_at(R.port, key, val, len, pttl);
 }
 
 Test(cluster, heartbeat_and_status_through_a_redis_restart)
@@ -196,7 +203,7 @@ Test(cluster_start, an_unusable_url_stops_it_at_start)
 	static const char *const cases[][2] = {
 		{ "RCSGW_REDIS_URL=redis://127.0.0.1:99999", "redis.url: a port" },
 		{ "RCSGW_REDIS_URL=http://127.0.0.1", "redis.url: not a redis://" },
-		{ "RCSGW_REDIS_URL=sentinel://127.0.0.1/mymaster", "sentinel:// is not taken yet" },
+		{ "RCSGW_REDIS_URL=sentinel://a,b,c,d,e,f,g,h,i/m", "more than 8 Sentinels" },
 		{ "RCSGW_REDIS_URL=redis://no-such-host.invalid", "does not resolve" },
 	};
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -213,4 +220,54 @@ Test(cluster_start, an_unusable_url_stops_it_at_start)
 			  cases[i][0]);
 		cr_expect(strstr(out, cases[i][1]), "%s: %s", cases[i][0], out);
 	}
+}
+
+/* 1 when the Redis on <port> is a replica whose link to its master is up. */
+static int replica_synced(int port)
+{
+	redisContext *c = redisConnect("127.0.0.1", port);
+	if (!c || c->err) {
+		if (c)
+			redisFree(c);
+		return 0;
+	}
+	redisReply *r = redisCommand(c, "INFO replication");
+	int ok = r && r->type == REDIS_REPLY_STRING && strstr(r->str, "master_link_status:up");
+	freeReplyObject(r);
+	redisFree(c);
+	return ok;
+}
+
+/* sentinel://: the Sentinel says where the master is; when the master dies the Sentinel
+ * promotes its replica and the node follows it there (degraded in between). */
+Test(cluster, sentinel_finds_the_master_and_follows_a_failover, .timeout = 90)
+{
+	if (!redis_srv_available())
+		cr_skip_test("no redis-server (Debian package redis-server)");
+	cr_assert_eq(redis_srv_start(&R, 0), 0, "master did not start");
+	char mp[16];
+	snprintf(mp, sizeof(mp), "%d", R.port);
+	cr_assert_eq(redis_srv_start_args(&R2, 0, (const char *[]){ "--replicaof", "127.0.0.1",
+								      mp, NULL }), 0);
+	for (int i = 0; i < 100 && !replica_synced(R2.port); i++)
+		usleep(50000);
+	cr_assert(replica_synced(R2.port), "the replica did not sync");
+	cr_assert_eq(redis_srv_start_sentinel(&SN, R.port, "gwmaster"), 0, "no Sentinel");
+	char url[96];
+	snprintf(url, sizeof(url), "RCSGW_REDIS_URL=sentinel://127.0.0.1:%d/gwmaster", SN.port);
+	ufx_up_with((const char *[]){ url, "RCSGW_CLUSTER_NODE_ID=gw-s1",
+				       "RCSGW_CLUSTER_ADVERTISE=10.0.0.5:5060",
+				       "RCSGW_CLUSTER_HEARTBEAT_TTL=600ms", NULL });
+	cr_assert_eq(wait_status("ready", 5000), 0, "never ready through the Sentinel");
+	char v[64];
+	long long pttl;
+	get_key_at(R.port, "rcsgw:node:gw-s1", v, sizeof(v), &pttl);
+	cr_expect_str_eq(v, "10.0.0.5:5060", "the heartbeat is on the master");
+
+	/* the master dies: degraded, then the Sentinel promotes the replica, the node follows */
+	redis_srv_stop(&R);
+	cr_expect_eq(wait_status("degraded", 3000), 0, "never degraded");
+	cr_assert_eq(wait_status("ready", 30000), 0, "did not follow the failover");
+	get_key_at(R2.port, "rcsgw:node:gw-s1", v, sizeof(v), &pttl);
+	cr_expect_str_eq(v, "10.0.0.5:5060", "the heartbeat is on the new master");
 }

@@ -65,31 +65,77 @@ static int answers(struct redis_srv *r)
 
 int redis_srv_start(struct redis_srv *r, int port)
 {
+	return redis_srv_start_args(r, port, NULL);
+}
+
+/* Runs <argv> as the server on <port> and waits until it answers PING (5 s). 0, or -1
+ * (it died — its port taken? — or never answered: stopped). */
+static int spawn_wait(struct redis_srv *r, char *const argv[], int port)
+{
+	r->port = port;
+	snprintf(r->addr, sizeof(r->addr), "127.0.0.1:%d", port);
+	r->pid = proc_spawn(argv, NULL, NULL, NULL, die_with_parent);
+	if (r->pid <= 0)
+		return -1;
+	for (int i = 0; i < 250; i++) {
+		if (answers(r))
+			return 0;
+		if (proc_wait(r->pid, 20) >= 0) {
+			r->pid = -1;
+			return -1;
+		}
+	}
+	if (r->pid > 0)
+		proc_stop(r->pid, SIGKILL, 2000);
+	r->pid = -1;
+	return -1;
+}
+
+int redis_srv_start_args(struct redis_srv *r, int port, const char *const *extra)
+{
 	for (int attempt = 0; attempt < 3; attempt++) {
 		int p = port ? port : free_tcp_port();
 		char ps[16];
 		if (p <= 0)
 			return -1;
 		snprintf(ps, sizeof(ps), "%d", p);
-		char *argv[] = { (char *)bin(), "--port", ps, "--bind", "127.0.0.1",
-				 "--save", "", "--appendonly", "no", "--logfile", "/dev/null",
-				 "--daemonize", "no", NULL };
-		r->port = p;
-		snprintf(r->addr, sizeof(r->addr), "127.0.0.1:%d", p);
-		r->pid = proc_spawn(argv, NULL, NULL, NULL, die_with_parent);
-		if (r->pid <= 0)
-			return -1;
-		for (int i = 0; i < 250; i++) {
-			if (answers(r))
-				return 0;
-			if (proc_wait(r->pid, 20) >= 0) {   /* died: port taken? */
-				r->pid = -1;
-				break;
-			}
-		}
-		redis_srv_stop(r);
+		char *argv[32] = { (char *)bin(), "--port", ps, "--bind", "127.0.0.1",
+				   "--save", "", "--appendonly", "no", "--logfile", "/dev/null",
+				   "--daemonize", "no", NULL };
+		for (int i = 0, n = 13; extra && extra[i] && n < 31; i++)
+			argv[n++] = (char *)extra[i];
+		if (spawn_wait(r, argv, p) == 0)
+			return 0;
 		if (port)
 			break;
+	}
+	return -1;
+}
+
+int redis_srv_start_sentinel(struct redis_srv *r, int master_port, const char *name)
+{
+	char conf[128];
+	snprintf(r->dir, sizeof(r->dir), "/tmp/rcsgw-sentinel.XXXXXX");
+	if (!mkdtemp(r->dir))
+		return r->dir[0] = '\0', -1;
+	snprintf(conf, sizeof(conf), "%s/sentinel.conf", r->dir);
+	FILE *f = fopen(conf, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "sentinel monitor %s 127.0.0.1 %d 1\n"
+		   "sentinel down-after-milliseconds %s 1000\n"
+		   "sentinel failover-timeout %s 3000\n", name, master_port, name, name);
+	fclose(f);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		int p = free_tcp_port();
+		char ps[16];
+		if (p <= 0)
+			return -1;
+		snprintf(ps, sizeof(ps), "%d", p);
+		char *argv[] = { (char *)bin(), conf, "--sentinel", "--port", ps, "--bind",
+				 "127.0.0.1", "--logfile", "/dev/null", "--daemonize", "no", NULL };
+		if (spawn_wait(r, argv, p) == 0)
+			return 0;
 	}
 	return -1;
 }
@@ -101,6 +147,13 @@ void redis_srv_stop(struct redis_srv *r)
 		proc_stop(r->pid, SIGTERM, 2000);
 	}
 	r->pid = -1;
+	if (r->dir[0]) {
+		char conf[128];
+		snprintf(conf, sizeof(conf), "%s/sentinel.conf", r->dir);
+		unlink(conf);
+		rmdir(r->dir);
+		r->dir[0] = '\0';
+	}
 }
 
 void redis_srv_pause(struct redis_srv *r, int pause)

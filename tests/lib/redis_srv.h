@@ -10,6 +10,7 @@ struct redis_srv {
 	pid_t pid;                 /* -1 / 0 when not running */
 	int port;
 	char addr[32];             /* "127.0.0.1:PORT" */
+	char dir[64];              /* a Sentinel's config directory, "" otherwise */
 };
 
 /* 1 when a redis-server binary is there ($RCSGW_REDIS_SERVER or /usr/bin/redis-server). */
@@ -18,6 +19,15 @@ int redis_srv_available(void);
 /* Starts a server on <port> (0: a free one) and waits until it answers PING (5 s at
  * most). 0, or -1. */
 int redis_srv_start(struct redis_srv *r, int port);
+
+/* The same with more arguments for redis-server (NULL-terminated, may be NULL), e.g.
+ * "--replicaof", "127.0.0.1", "6379". */
+int redis_srv_start_args(struct redis_srv *r, int port, const char *const *extra);
+
+/* A Sentinel (redis-server --sentinel) on a free port watching the master at 127.0.0.1:
+ * <master_port> under <name>, quorum 1, down after 1 s, failover timeout 3 s; its config
+ * file in a directory of its own (removed by redis_srv_stop). 0 or -1. */
+int redis_srv_start_sentinel(struct redis_srv *r, int master_port, const char *name);
 
 /* Stops it (SIGTERM, then SIGKILL after 2 s). Harmless when not running. */
 void redis_srv_stop(struct redis_srv *r);
