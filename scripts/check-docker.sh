@@ -1,7 +1,8 @@
 #!/bin/sh
 # check-docker.sh — static checks of docker/ (called by `make check`); runs no Docker.
 #
-#   compose   docker/compose.yaml parses (yamllint, relaxed rules) and what it names exists
+#   compose   docker/compose.yaml parses (yamllint, relaxed rules), what it names exists, and
+#             its cluster (two nodes, Redis, replica, Sentinel) hangs together
 #   seccomp   docker/seccomp.json parses (jq) and is an allow-list that admits io_uring
 #   image     docker/Dockerfile builds with `make deps && make` on debian:12-slim, exposes
 #             the ports, runs as a non-root user, has the health check and entry point
@@ -50,9 +51,17 @@ check_compose() {
     out=$(yamllint -f parsable \
         -d '{extends: relaxed, rules: {line-length: {max: 100}}}' "$COMPOSE" 2>&1) \
         || { echo "yamllint:"; echo "$out"; return 1; }
-    for svc in rcsgw redis; do
+    for svc in rcsgw rcsgw-b redis redis-replica sentinel; do
         grep -q "^  $svc:" "$COMPOSE" || { echo "no service $svc"; return 1; }
     done
+    # both nodes find the master through the Sentinel, under the name it monitors
+    n=$(grep -c '^ *RCSGW_REDIS_URL: "sentinel://sentinel:26379/rcsgw"' "$COMPOSE" || true)
+    [ "$n" -eq 2 ] || { echo "$n nodes with redis.url sentinel://sentinel:26379/rcsgw, not 2"; \
+        return 1; }
+    grep -q 'sentinel monitor rcsgw redis 6379' "$COMPOSE" \
+        || { echo "the Sentinel does not monitor the master as rcsgw"; return 1; }
+    n=$(grep -c '^ *RCSGW_CLUSTER_NODE_ID: ' "$COMPOSE" || true)
+    [ "$n" -eq 2 ] || { echo "$n node ids, not 2"; return 1; }
     # Paths in a compose file are relative to its directory.
     grep -q '^ *dockerfile: *docker/Dockerfile *$' "$COMPOSE" \
         || { echo "rcsgw is not built from docker/Dockerfile"; return 1; }
