@@ -158,6 +158,10 @@ bench-ua: $(BUILD)/rcsbench $(BUILD)/rcsgw
 
 # rcsgw's SIP MESSAGE -> MSRP gateway: sipp page-mode load, rcsbench ua-sink as the RCS
 # phones (bench/README.md)
+.PHONY: bench-cluster
+bench-cluster: $(BUILD)/rcsbench $(BUILD)/rcsgw
+	@BUILD=$(BUILD) sh bench/cluster.sh
+
 .PHONY: bench-gateway
 bench-gateway: $(BUILD)/rcsbench $(BUILD)/rcsgw
 	@BUILD=$(BUILD) sh bench/gateway.sh

@@ -21,6 +21,7 @@
 #   UA_SIZES ["100 2048"]  body bytes            UA_DURATION [4]  UA_WARMUP [1]  ua-send seconds
 #   UA_SUT_CPUS [0]  UA_GEN_CPUS [1]             core lists for taskset (2+ CPUs only)
 #   UA_JSON [unset]  file to append every run's JSON line to
+#   UA_METRICS [unset]  file to append rcsgw's /metrics to at the end of every run
 #   BUILD [build]
 # With the defaults the whole script takes about 45 s here.
 set -u
@@ -127,6 +128,9 @@ config() {
 			--sip-listen 127.0.0.1:0 --msrp-listen 127.0.0.1:0 --sut-pid "$GW_PID" --json \
 			"$@" 2>"$TMP/gen.err")
 		rc=$?
+		if [ -n "${UA_METRICS:-}" ]; then
+			curl -s "http://127.0.0.1:$API/metrics" >>"$UA_METRICS" 2>/dev/null || true
+		fi
 		stop "$GW_PID"
 		if [ -z "$out" ] || [ -z "$(field "$out" "$ratek")" ]; then
 			echo "bench-ua: $name run $r: rcsbench failed (exit $rc):" >&2

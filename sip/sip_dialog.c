@@ -234,6 +234,36 @@ static int take_routes(struct sip_dialog *d, const struct sip_msg *m, int revers
 
 /* ---- making dialogs -------------------------------------------------------------------- */
 
+int sip_dialog_restore(struct sip_dialog *d, const struct sip_dialog_saved *s)
+{
+	struct sip_dialog t;
+	int r;
+
+	d->state = SIP_DLG_NONE;
+	if (!s->call_id.len || !s->local_tag.len || !s->target.len)
+		return -EINVAL;
+	if (s->nroutes > SIP_DIALOG_MAX_ROUTES)
+		return -E2BIG;
+	memset(&t, 0, sizeof(t));
+	if ((r = SET_STR(t.call_id, t.call_id_len, s->call_id)) < 0 ||
+	    (r = SET_STR(t.local_tag, t.local_tag_len, s->local_tag)) < 0 ||
+	    (r = SET_STR(t.remote_tag, t.remote_tag_len, s->remote_tag)) < 0 ||
+	    (r = SET_STR(t.local_uri, t.local_uri_len, s->local_uri)) < 0 ||
+	    (r = SET_STR(t.remote_uri, t.remote_uri_len, s->remote_uri)) < 0 ||
+	    (r = SET_STR(t.target, t.target_len, s->target)) < 0)
+		return r;
+	for (unsigned i = 0; i < s->nroutes; i++)
+		if ((r = add_route(&t, s->routes[i])) < 0)
+			return r;
+	t.local_cseq = s->local_cseq;
+	t.remote_cseq = s->remote_cseq;
+	t.has_remote_cseq = !!s->has_remote_cseq;
+	t.secure = !!s->secure;
+	t.state = SIP_DLG_CONFIRMED;
+	*d = t;
+	return 0;
+}
+
 int sip_dialog_uac(struct sip_dialog *d, const struct sip_msg *req, const struct sip_msg *resp)
 {
 	struct sip_addr from, rfrom, to;

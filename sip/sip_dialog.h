@@ -55,6 +55,21 @@ int sip_dialog_uas(struct sip_dialog *d, const struct sip_msg *req, cm_slice loc
 
 void sip_dialog_set_state(struct sip_dialog *d, enum sip_dialog_state st);
 
+/* A dialog as another node wrote it down (issue 8: a session taken over): its parts as
+ * strings, the routes as their header values ("<sip:p1.example.net;lr>") in the order
+ * requests use them. */
+struct sip_dialog_saved {
+	cm_slice call_id, local_tag, remote_tag, local_uri, remote_uri, target;
+	const cm_slice *routes;
+	unsigned nroutes;
+	uint32_t local_cseq, remote_cseq;
+	int has_remote_cseq, secure;
+};
+/* Rebuilds <d> (state CONFIRMED) from <s>. 0, -EINVAL (no Call-ID, local tag or target, a
+ * route that is not a name-addr with a sip:/sips: URI), -E2BIG (a part too long, too many
+ * routes). On failure <d> is left in state NONE. */
+int sip_dialog_restore(struct sip_dialog *d, const struct sip_dialog_saved *s);
+
 /* A message <m> of dialog <d> (state EARLY or CONFIRMED) that may change it:
  *
  * <is_uac_2xx> 0 — a target refresh (§12.2.1.2, §12.2.2): a re-INVITE or UPDATE received

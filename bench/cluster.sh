@@ -1,0 +1,75 @@
+#!/bin/sh
+# bench/cluster.sh — `make bench-cluster`: the user agent with the cluster's replication off
+# and on (issue 8), in one run, on the same machine: bench/ua.sh's session set-up (with
+# replication each session is claimed in Redis, its record written as it comes and once
+# established, and released after its DELETE) and REST send of 100 B (no Redis work per
+# message), UA_RUNS runs of each on a fresh rcsgw; then the medians side by side with the
+# on/off ratio, and the replication lag rcsgw measured (the longest of each run: change to
+# record acknowledged). Redis is a redis-server started here, pinned with the generator
+# (taskset -c $UA_GEN_CPUS) when there are 2+ CPUs.
+#
+# Environment: what bench/ua.sh takes (UA_RUNS [3], UA_SESSIONS [4000], UA_CONC [64], ...),
+# REDIS_SERVER [/usr/bin/redis-server], BUILD [build].
+set -eu
+
+BUILD=${BUILD:-build}
+REDIS=${REDIS_SERVER:-/usr/bin/redis-server}
+GEN_CPUS=${UA_GEN_CPUS:-1}
+[ -x "$REDIS" ] || { echo "bench-cluster: $REDIS not found (make deps)" >&2; exit 1; }
+command -v jq >/dev/null 2>&1 || { echo "bench-cluster: jq not found (make deps)" >&2; exit 1; }
+
+. "$(dirname "$0")/common.sh"
+bench_init rcsgw-cluster
+
+PIN=""
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
+	PIN="taskset -c $GEN_CPUS"
+fi
+port=$((33000 + $(od -An -N2 -tu2 /dev/urandom) % 8000))
+$PIN "$REDIS" --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+	--logfile /dev/null --daemonize no &
+PIDS="$PIDS $!"
+i=0
+until redis-cli -p "$port" ping >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || { echo "bench-cluster: redis-server did not start" >&2; exit 1; }
+	sleep 0.1
+done
+
+for mode in off on; do
+	if [ "$mode" = on ]; then
+		export RCSGW_REDIS_URL="redis://127.0.0.1:$port"
+	fi
+	echo "bench-cluster: replication $mode" >&2
+	UA_HOLD=0 UA_SIZES=100 UA_JSON="$TMP/$mode.json" UA_METRICS="$TMP/$mode.metrics" \
+		BUILD="$BUILD" sh "$(dirname "$0")/ua.sh" >"$TMP/$mode.md"
+done
+
+# median of KEY over the runs of CONFIG in FILE
+median() {
+	jq -r --arg c "$2" "select(.config == \$c) | .$3" "$1" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR) printf "%.0f", v[int((NR + 1) / 2)]; else printf "0" }'
+}
+
+echo
+echo "| config | replication off | replication on | on / off |"
+echo "|---|---:|---:|---:|"
+for row in "setup|sessions_per_s|sessions/s" "send 100 B|msgs_per_s|msgs/s" \
+	   "setup|sut_cpu_us_per_session|rcsgw CPU µs per session" \
+	   "send 100 B|sut_cpu_us_per_msg|rcsgw CPU µs per message"; do
+	cfg=${row%%|*} rest=${row#*|}
+	key=${rest%%|*} label=${rest#*|}
+	off=$(median "$TMP/off.json" "$cfg" "$key")
+	on=$(median "$TMP/on.json" "$cfg" "$key")
+	ratio=$(awk -v a="$on" -v b="$off" 'BEGIN { if (b > 0) printf "%.1f %%", 100 * a / b; else printf "—" }')
+	echo "| $cfg: $label | $off | $on | $ratio |"
+done
+lags=$(grep -h '^rcsgw_cluster_replication_lag_max_ms' "$TMP/on.metrics" 2>/dev/null |
+	awk '{ print $NF }' | sort -g | tr '\n' ' ')
+writes=$(grep -h '^rcsgw_cluster_writes_total' "$TMP/on.metrics" 2>/dev/null |
+	awk '{ s += $NF } END { print s + 0 }')
+echo
+echo "Replication on: $writes records written in all; the longest lag of each run (change to"
+echo "record acknowledged, ms): ${lags:-—}. Median of the runs; the tables of each mode:"
+echo
+cat "$TMP/off.md" "$TMP/on.md"
