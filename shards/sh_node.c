@@ -46,11 +46,22 @@ static const char release_lua[] =
 	"redis.call('DEL', KEYS[1], KEYS[2])\n"
 	"return {1, tonumber(o[2]), ARGV[1]}\n";
 
+/* KEYS[1] own, KEYS[2] state; ARGV me, node key prefix. {rc, epoch, record | owner} */
+static const char takeover_lua[] =
+	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch')\n"
+	"if not o[1] then return {-1, 0, ''} end\n"
+	"local e = tonumber(o[2])\n"
+	"if o[1] == ARGV[1] then return {1, e, redis.call('GET', KEYS[2]) or ''} end\n"
+	"if redis.call('EXISTS', ARGV[2] .. o[1]) == 1 then return {0, e, o[1]} end\n"
+	"redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', e + 1)\n"
+	"return {1, e + 1, redis.call('GET', KEYS[2]) or ''}\n";
+
 /* A request on its way: freed by its reply (every accepted command gets one). */
 struct req {
 	struct sh_node *n;             /* NULL once the node is gone */
 	struct req *next, **prev;
 	sh_node_fn fn;
+	sh_node_take_fn take;          /* a takeover's */
 	void *arg;
 };
 
@@ -200,13 +211,32 @@ static void on_script(redisAsyncContext *ac, void *reply, void *privdata)
 	(void)ac;
 	struct sh_node *n = q->n;
 	sh_node_fn fn = q->fn;
+	sh_node_take_fn take = q->take;
 	void *arg = q->arg;
 	if (n)
 		req_drop(q);
 	else
 		free(q);
-	if (!n || !fn)
+	if (!n || (!fn && !take))
 		return;
+	if (take) {
+		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+		    r->element[0]->type != REDIS_REPLY_INTEGER ||
+		    r->element[1]->type != REDIS_REPLY_INTEGER ||
+		    r->element[2]->type != REDIS_REPLY_STRING) {
+			take(arg, -EIO, 0, NULL, NULL, 0);
+			return;
+		}
+		long long rc = r->element[0]->integer;
+		uint64_t e = (uint64_t)r->element[1]->integer;
+		if (rc == 1)
+			take(arg, 1, e, NULL, r->element[2]->str, r->element[2]->len);
+		else if (rc == 0)
+			take(arg, 0, e, r->element[2]->str, NULL, 0);
+		else
+			take(arg, -ENOENT, 0, NULL, NULL, 0);
+		return;
+	}
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER ||
 	    r->element[1]->type != REDIS_REPLY_INTEGER ||
@@ -271,6 +301,22 @@ int sh_node_write(struct sh_node *n, const char *sid, uint64_t epoch, const void
 	const char *av[4] = { n->id, e, data, t };
 	size_t al[4] = { strlen(n->id), (size_t)el, len, (size_t)tl };
 	return script(n, write_lua, sid, 2, 4, av, al, fn, arg);
+}
+
+int sh_node_takeover(struct sh_node *n, const char *sid, sh_node_take_fn fn, void *arg)
+{
+	char pfx[96];
+	int pl = snprintf(pfx, sizeof(pfx), "%snode:", n->prefix);
+	const char *av[2] = { n->id, pfx };
+	size_t al[2] = { strlen(n->id), (size_t)pl };
+	struct req *q;
+	int rc = script(n, takeover_lua, sid, 2, 2, av, al, NULL, NULL);
+	if (rc < 0)
+		return rc;
+	q = n->reqs; /* the one script() just made: the newest */
+	q->take = fn;
+	q->arg = arg;
+	return 0;
 }
 
 int sh_node_release(struct sh_node *n, const char *sid, uint64_t epoch, sh_node_fn fn,

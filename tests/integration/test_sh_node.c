@@ -4,6 +4,7 @@
  * names the epoch it saw —, the old owner's writes fenced out when it comes back, two nodes
  * racing for a dead owner's session with one winner, and a release. Run with --jobs 1. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <string.h>
 #include <unistd.h>
@@ -260,4 +261,52 @@ Test(sh_node, bad_ids_are_refused)
 	c.node_id = "ok";
 	c.ttl_ms = 10;
 	cr_expect_null(sh_node_new(T.w, T.link, &c), "a ttl below 300 ms");
+}
+
+static struct {
+	int done, rc;
+	unsigned long long epoch;
+	char owner[SH_NODE_ID_MAX + 1], rec[64];
+} tk;
+
+static void took(void *arg, int rc, uint64_t epoch, const char *owner, const char *rec,
+		 size_t len)
+{
+	(void)arg;
+	tk.rc = rc;
+	tk.epoch = epoch;
+	snprintf(tk.owner, sizeof(tk.owner), "%s", owner ? owner : "");
+	snprintf(tk.rec, sizeof(tk.rec), "%.*s", (int)len, rec ? rec : "");
+	tk.done = 1;
+}
+
+static void job_take(void *arg)
+{
+	tk.done = 0;
+	cr_assert_eq(sh_node_takeover(T.b, arg, took, NULL), 0);
+}
+
+static int took_done(void *arg) { (void)arg; return tk.done; }
+
+/* A takeover: refused while the owner lives, then the session and its record in one step
+ * (epoch + 1); nothing to take over for a session nobody owns. */
+Test(sh_node, a_takeover_brings_the_record_along)
+{
+	struct answer x = run(&T.a, 0, "s3", 0, NULL);
+	cr_assert_eq(x.rc, 1);
+	x = run(&T.a, 1, "s3", 1, "record-of-s3");
+	cr_assert_eq(x.rc, 1);
+	cr_assert_eq(eng_job_run(T.w, job_take, "s3"), 0);
+	cr_assert_eq(eng_job_wait(T.w, took_done, NULL, 3000), 0);
+	cr_expect(tk.rc == 0 && !strcmp(tk.owner, "node-a"), "node-a lives: %d %s", tk.rc, tk.owner);
+	cr_assert_eq(eng_job_run(T.w, job_free_a, NULL), 0);
+	usleep((TTL + 200) * 1000);
+	cr_assert_eq(eng_job_run(T.w, job_take, "s3"), 0);
+	cr_assert_eq(eng_job_wait(T.w, took_done, NULL, 3000), 0);
+	cr_expect_eq(tk.rc, 1);
+	cr_expect_eq(tk.epoch, 2);
+	cr_expect_str_eq(tk.rec, "record-of-s3");
+	cr_assert_eq(eng_job_run(T.w, job_take, "nobody-owns-this"), 0);
+	cr_assert_eq(eng_job_wait(T.w, took_done, NULL, 3000), 0);
+	cr_expect_eq(tk.rc, -ENOENT);
 }
