@@ -41,6 +41,7 @@
 static struct gw_ua_shared *ua_sh;
 static struct gw_pager_shared *pager_sh;
 static struct gw_files *files;
+static api_takeover_fn takeover;
 static _Atomic unsigned next_worker;
 
 /* What a worker answers. */
@@ -228,6 +229,43 @@ static void render(struct api_req *r, struct api_gather *g)
 	}
 }
 
+/* A takeover on its way for an op that found no session. */
+struct retry {
+	eng_worker *w;
+	void *slot;
+	struct op *o;
+	struct api_later *t;
+};
+
+static void taken_over(void *ctx, int here)
+{
+	struct retry *rt = ctx;
+	if (here) { /* the session is ours now: the op again */
+		memset(rt->slot, 0, sizeof(struct slot));
+		run(rt->w, rt->slot, rt->o);
+	}
+	api_later_done(rt->t);
+	free(rt);
+}
+
+/* run(), and when the session is not here, a takeover from a dead node first. */
+static void run_later(eng_worker *w, void *slotp, void *arg, struct api_later *t)
+{
+	struct slot *s = slotp;
+	struct op *o = arg;
+	run(w, slotp, arg);
+	struct gw_ua *ua = gw_ua_at(ua_sh, eng_worker_index(w));
+	struct retry *rt;
+	if (s->code == 404 && o->id[0] && ua && o->kind != OP_CREATE && o->kind != OP_LIST &&
+	    (rt = malloc(sizeof(*rt)))) {
+		*rt = (struct retry){ w, slotp, o, t };
+		if (takeover(w, ua, o->id, taken_over, rt) == 0)
+			return;
+		free(rt);
+	}
+	api_later_done(t);
+}
+
 static void ask(struct api_req *r, struct op *o)
 {
 	int w = gw_ua_worker_of(ua_sh, o->id);
@@ -236,7 +274,9 @@ static void ask(struct api_req *r, struct op *o)
 		api_reply_error(r, 404, "no such session");
 		return;
 	}
-	if (api_ask(r, (unsigned)w, sizeof(struct slot), run, render, cleanup, o) < 0)
+	if (takeover ? api_ask_later(r, (unsigned)w, sizeof(struct slot), 0, run_later, render,
+				     cleanup, o) < 0
+		     : api_ask(r, (unsigned)w, sizeof(struct slot), run, render, cleanup, o) < 0)
 		op_free(o);
 }
 
@@ -1137,6 +1177,11 @@ static const struct api_route routes[] = {
 void api_sessions_set_pager(struct gw_pager_shared *sh)
 {
 	pager_sh = sh;
+}
+
+void api_sessions_set_takeover(api_takeover_fn fn)
+{
+	takeover = fn;
 }
 
 void api_sessions_set_files(struct gw_files *fs)

@@ -3,6 +3,9 @@
 #ifndef API_SESSIONS_H
 #define API_SESSIONS_H
 
+#include "engine/eng.h"
+
+struct gw_ua;
 struct gw_ua_shared;
 struct gw_pager_shared;
 
@@ -15,5 +18,14 @@ void api_sessions_set_pager(struct gw_pager_shared *sh);
 /* The store of received files for GET/DELETE /v1/files/{id} (NULL: 503). Before api_start. */
 struct gw_files;
 void api_sessions_set_files(struct gw_files *fs);
+
+/* A session this node does not have may be another node's that died (issue 8): <fn>
+ * (worker <w>'s thread) tries to take session <id> over into <ua> and calls <done>(<ctx>,
+ * 1 when it is here now, else 0) exactly once, later; it returns 0, or -errno when it could
+ * not even try (<done> not called). Set before api_start; NULL: no takeover. */
+typedef void (*api_takeover_done)(void *ctx, int here);
+typedef int (*api_takeover_fn)(eng_worker *w, struct gw_ua *ua, const char *id,
+			       api_takeover_done done, void *ctx);
+void api_sessions_set_takeover(api_takeover_fn fn);
 
 #endif

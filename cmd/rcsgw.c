@@ -400,6 +400,41 @@ static void cluster_emit(struct api_metrics_out *o, void *arg)
 	api_metrics_sample(o, "rcsgw_cluster_state", NULL, (double)sh_cluster_state(app.cluster));
 }
 
+/* A session this node lacks, maybe a dead node's: taken over from Redis (issue 8). */
+struct takeover_ctx {
+	struct gw_ua *ua;
+	api_takeover_done done;
+	void *ctx;
+};
+
+static void on_taken(void *arg, int rc, uint64_t epoch, const char *record, size_t len)
+{
+	struct takeover_ctx *t = arg;
+	int here = 0;
+	if (rc == 1 && len) {
+		char msg[256];
+		int code = gw_ua_adopt(t->ua, (const uint8_t *)record, len, epoch, msg, sizeof(msg));
+		here = code == 0 || code == 409;
+		if (!here)
+			CM_WARN("cluster: a session taken over could not be adopted: %s", msg);
+	}
+	t->done(t->ctx, here);
+	free(t);
+}
+
+static int takeover_session(eng_worker *w, struct gw_ua *ua, const char *id,
+			    api_takeover_done done, void *ctx)
+{
+	struct takeover_ctx *t = malloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	*t = (struct takeover_ctx){ ua, done, ctx };
+	int rc = sh_cluster_takeover(app.cluster, w, id, on_taken, t);
+	if (rc < 0)
+		free(t);
+	return rc;
+}
+
 /* On each worker, before the engine goes: its part of the cluster lets go. */
 static void cluster_stop_msg(eng_worker *w, void *arg, uint64_t u64)
 {
@@ -768,6 +803,8 @@ int main(int argc, char **argv)
 	api_sessions_register(app.ua);
 	api_sessions_set_pager(app.pager);
 	api_sessions_set_files(app.files);
+	if (app.cluster && gw_ua_enabled(app.ua))
+		api_sessions_set_takeover(takeover_session);
 	/* a file is one MSRP message: what the peer's reassembly takes is ours too */
 	api_set_large_body_max((size_t)(cfg.rcs.file_max < cfg.msrp.max_message
 						 ? cfg.rcs.file_max : cfg.msrp.max_message));

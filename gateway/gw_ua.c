@@ -3470,6 +3470,7 @@ int gw_ua_snapshot(struct gw_ua *ua, const char *id, uint8_t **buf, size_t *len)
 			 s->c->peer.path_text.p);
 		m.local_uri = uri;
 		m.to_path = path;
+		m.we_connect = s->ms ? msrp_ua_active(s->ms) : 0;
 		u.msrp = &m;
 	}
 	r.version = 1;
@@ -3480,6 +3481,85 @@ int gw_ua_snapshot(struct gw_ua *ua, const char *id, uint8_t **buf, size_t *len)
 		return 503;
 	rcsgw__session__pack(&r, *buf);
 	return 0;
+}
+
+int gw_ua_adopt(struct gw_ua *ua, const uint8_t *record, size_t len, uint64_t epoch,
+		char *msg, size_t mlen)
+{
+	Rcsgw__Session *r = rcsgw__session__unpack(NULL, len, record);
+	int code = 400;
+	if (!r || r->kind_case != RCSGW__SESSION__KIND_UA || !r->ua->dialog || !r->ua->id ||
+	    strlen(r->ua->id) != GW_UA_ID_LEN) {
+		snprintf(msg, mlen, "the session's record in Redis does not parse");
+		goto out;
+	}
+	const Rcsgw__UaSession *u = r->ua;
+	if (msrp_sess_find(&ua->sessions, sl(u->id))) {
+		snprintf(msg, mlen, "the session is here already");
+		code = 409;
+		goto out;
+	}
+	char hdrs[GW_UA_MAX_HDRS];
+	snprintf(hdrs, sizeof(hdrs), "%s%s%s%s%s%s", u->conversation_id[0] ? "Conversation-ID: " : "",
+		 u->conversation_id, u->conversation_id[0] ? "\n" : "",
+		 u->contribution_id[0] ? "Contribution-ID: " : "", u->contribution_id,
+		 u->contribution_id[0] ? "\n" : "");
+	struct gw_sess *s = sess_new(ua, u->id, u->from, u->to, u->ruri, hdrs, &code);
+	if (!s) {
+		snprintf(msg, mlen, "no room for the session");
+		goto out;
+	}
+	const Rcsgw__Dialog *g = u->dialog;
+	cm_slice routes[SIP_DIALOG_MAX_ROUTES];
+	unsigned nr = g->n_route_set < SIP_DIALOG_MAX_ROUTES ? (unsigned)g->n_route_set
+							     : SIP_DIALOG_MAX_ROUTES;
+	for (unsigned i = 0; i < nr; i++)
+		routes[i] = sl(g->route_set[i]);
+	struct sip_dialog_saved sv = {
+		.call_id = sl(g->call_id), .local_tag = sl(g->local_tag),
+		.remote_tag = sl(g->remote_tag), .local_uri = sl(g->local_uri),
+		.remote_uri = sl(g->remote_uri), .target = sl(g->remote_target),
+		.routes = routes, .nroutes = nr, .local_cseq = g->local_cseq,
+		.remote_cseq = g->remote_cseq, .has_remote_cseq = g->remote_cseq != 0,
+		.secure = g->secure,
+	};
+	s->incoming = u->incoming;
+	snprintf(s->types, sizeof(s->types), "*");
+	if (g->n_route_set > SIP_DIALOG_MAX_ROUTES || sip_dialog_restore(&s->c->dlg, &sv) < 0) {
+		snprintf(msg, mlen, "the session's dialog cannot be restored");
+		sess_over(s, ST_FAILED, "local", "takeover", 500);
+		code = 400;
+		goto out;
+	}
+	s->have_dlg = 1;
+	s->acked = 1;
+	s->state = ST_ESTABLISHED;
+	s->announced = 1;
+	if (u->msrp && u->msrp->local_uri[0] && u->msrp->to_path[0]) {
+		struct msrp_ua_sess_cfg c = { .local_uri = u->msrp->local_uri,
+					      .to_path = u->msrp->to_path,
+					      .active = u->msrp->we_connect };
+		int rc;
+		s->ms = msrp_ua_open(ua->mua, &c, &msrp_events, s, &rc);
+		if (!s->ms) {
+			snprintf(msg, mlen, "the session's MSRP leg cannot be opened again (%s)",
+				 strerror(rc < 0 ? -rc : rc));
+			send_bye(s);
+			sess_over(s, ST_FAILED, "local", "takeover", 500);
+			code = 503;
+			goto out;
+		}
+	}
+	ua->st.established++;
+	if (ua->repl.changed)
+		ua->repl.changed(ua->repl.arg, s->id);
+	sess_publish(s, "session.adopted", json_pack("{s:I}", "epoch", (json_int_t)epoch));
+	CM_INFO("ua %s: taken over (epoch %llu)", s->id, (unsigned long long)epoch);
+	code = 0;
+out:
+	if (r)
+		rcsgw__session__free_unpacked(r, NULL);
+	return code;
 }
 
 struct gw_files *gw_ua_files(const struct gw_ua *ua)

@@ -490,6 +490,11 @@ int msrp_ua_take_seed(struct msrp_ua_sess *s, void **data, uint64_t *len, uint64
 	return msrp_reasm_take_seed(s->reasm, data, len, total);
 }
 
+int msrp_ua_active(const struct msrp_ua_sess *s)
+{
+	return s->active;
+}
+
 int msrp_ua_ready(const struct msrp_ua_sess *s)
 {
 	return s->ready && !s->ended;

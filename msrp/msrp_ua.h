@@ -110,6 +110,8 @@ int msrp_ua_take_partial(struct msrp_ua_sess *s, struct msrp_reasm_msg *out, uin
 int msrp_ua_seed(struct msrp_ua_sess *s, void *data, uint64_t len, uint64_t total);
 /* A seed no message took (msrp_reasm_take_seed()): 1 or 0. */
 int msrp_ua_take_seed(struct msrp_ua_sess *s, void **data, uint64_t *len, uint64_t *total);
+/* 1 when the session connects and binds (a=setup active for us), 0 when it waits. */
+int msrp_ua_active(const struct msrp_ua_sess *s);
 /* 1 when bound. */
 int msrp_ua_ready(const struct msrp_ua_sess *s);
 /* A failure REPORT (RFC 4975 §7.1.2) for message <message_id> of <len> bytes that <s>

@@ -269,6 +269,36 @@ void sh_cluster_free(struct sh_cluster *c)
 	free(c);
 }
 
+struct take {
+	sh_cluster_take_fn fn;
+	void *arg;
+};
+
+static void taken(void *arg, int rc, uint64_t epoch, const char *owner, const char *record,
+		  size_t len)
+{
+	struct take *t = arg;
+	(void)owner;
+	t->fn(t->arg, rc, epoch, record, len);
+	free(t);
+}
+
+int sh_cluster_takeover(struct sh_cluster *c, eng_worker *w, const char *id,
+			sh_cluster_take_fn fn, void *arg)
+{
+	unsigned i = eng_worker_index(w);
+	struct take *t;
+	if (!c || i >= c->n || !c->wk[i].repl || !(t = malloc(sizeof(*t))))
+		return -EIO;
+	t->fn = fn;
+	t->arg = arg;
+	if (sh_node_takeover(sh_repl_node(c->wk[i].repl), id, taken, t) < 0) {
+		free(t);
+		return -EIO;
+	}
+	return 0;
+}
+
 void sh_cluster_repl_stats(const struct sh_cluster *c, unsigned i, struct sh_repl_stats *out)
 {
 	memset(out, 0, sizeof(*out));

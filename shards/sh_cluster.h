@@ -1,8 +1,8 @@
 /* sh_cluster.h — the node's place in the cluster, from the configuration (redis.url,
  * cluster.*): on every worker a Redis link and the write-behind of its user-agent sessions
  * (sh_repl); on worker 0 the node's heartbeat (sh_node) too; a state any thread can read
- * for /v1/status and /metrics. Issue 8 in progress: the records are written, nothing reads
- * them back yet (no takeover).
+ * for /v1/status and /metrics, and the takeover of a dead node's session (its record read
+ * back) for the API. Issue 8 in progress.
  *
  * State: SH_CLUSTER_OFF (no redis.url), SH_CLUSTER_STARTING (never reached Redis yet),
  * SH_CLUSTER_READY (connected, heartbeat taken within its ttl), SH_CLUSTER_DEGRADED (Redis
@@ -42,6 +42,15 @@ struct sh_repl_stats;
 void sh_cluster_repl_stats(const struct sh_cluster *c, unsigned i, struct sh_repl_stats *out);
 /* After sh_cluster_stop() (or when never started). NULL is fine. */
 void sh_cluster_free(struct sh_cluster *c);
+
+/* Takes session <id> over from a dead node on worker <w> (its thread): <fn>(arg, rc, epoch,
+ * record, len) as sh_node_takeover() says it (rc 1 with the record, 0 its owner lives,
+ * -ENOENT nobody owns it, -EIO). 0, or -EIO (no replication on this worker: <fn> is not
+ * called). */
+typedef void (*sh_cluster_take_fn)(void *arg, int rc, uint64_t epoch, const char *record,
+				   size_t len);
+int sh_cluster_takeover(struct sh_cluster *c, eng_worker *w, const char *id,
+			sh_cluster_take_fn fn, void *arg);
 
 /* Any thread. SH_CLUSTER_OFF for NULL. */
 enum sh_cluster_state sh_cluster_state(const struct sh_cluster *c);

@@ -263,6 +263,11 @@ void sh_repl_free(struct sh_repl *r)
 	free(r);
 }
 
+struct sh_node *sh_repl_node(const struct sh_repl *r)
+{
+	return r->node;
+}
+
 void sh_repl_stats(const struct sh_repl *r, struct sh_repl_stats *out)
 {
 	out->writes = atomic_load_explicit(&r->st.writes, memory_order_relaxed);

@@ -34,6 +34,8 @@ struct sh_repl *sh_repl_new(eng_worker *w, struct gw_ua *ua, struct sh_node *nod
 			    struct eng_redis *link);
 /* Unplugs from the user agent, frees the node handle (no more callbacks) and the table. */
 void sh_repl_free(struct sh_repl *r);
+/* Its node handle (for a takeover on this worker). */
+struct sh_node *sh_repl_node(const struct sh_repl *r);
 /* Any thread (relaxed). */
 void sh_repl_stats(const struct sh_repl *r, struct sh_repl_stats *out);
 

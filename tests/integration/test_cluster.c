@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 
 #include "shards/session.pb-c.h"
 #include "tests/lib/proc.h"
+#include "tests/lib/rcsgw_proc.h"
 #include "tests/lib/redis_srv.h"
 #include "tests/lib/ua_fx.h"
 
@@ -138,16 +140,25 @@ static Rcsgw__Session *record(const char *id, char *owner, size_t olen, long lon
 	return s;
 }
 
-Test(cluster, a_session_record_is_written_behind_and_released)
+/* Redis and the fixture's node on it (<node_id>, heartbeat 600 ms), ready; the URL into
+ * <url> ("RCSGW_REDIS_URL=..."). Skips without redis-server or sipp. */
+static void node_on_redis(const char *node_id, char *url, size_t len)
 {
+	char id[64];
 	if (!redis_srv_available())
 		cr_skip_test("no redis-server (Debian package redis-server)");
 	ufx_need_sipp();
 	cr_assert_eq(redis_srv_start(&R, 0), 0, "redis-server did not start");
-	char url[64];
-	snprintf(url, sizeof(url), "RCSGW_REDIS_URL=redis://127.0.0.1:%d", R.port);
-	ufx_up_with((const char *[]){ url, "RCSGW_CLUSTER_NODE_ID=gw-test-2", NULL });
+	snprintf(url, len, "RCSGW_REDIS_URL=redis://127.0.0.1:%d", R.port);
+	snprintf(id, sizeof(id), "RCSGW_CLUSTER_NODE_ID=%s", node_id);
+	ufx_up_with((const char *[]){ url, id, "RCSGW_CLUSTER_HEARTBEAT_TTL=600ms", NULL });
 	cr_assert_eq(wait_status("ready", 3000), 0, "redis never ready");
+}
+
+Test(cluster, a_session_record_is_written_behind_and_released)
+{
+	char url[64];
+	node_on_redis("gw-test-2", url, sizeof(url));
 	struct msrp_client mc;
 	struct mc_frame *f = malloc(sizeof(*f));
 	cr_assert(f);
@@ -270,4 +281,74 @@ Test(cluster, sentinel_finds_the_master_and_follows_a_failover, .timeout = 90)
 	cr_assert_eq(wait_status("ready", 30000), 0, "did not follow the failover");
 	get_key_at(R2.port, "rcsgw:node:gw-s1", v, sizeof(v), &pttl);
 	cr_expect_str_eq(v, "10.0.0.5:5060", "the heartbeat is on the new master");
+}
+
+/* Takeover (issue 8): a chat set up on node A (the fixture), A killed with -9, then a
+ * message for the session arrives at node B's API: B takes the session over from Redis (A's
+ * heartbeat gone: epoch 2), opens its MSRP leg again to the phone (binding first), sends the
+ * message; its DELETE ends the call with a BYE the phone matches to its dialog (same
+ * Call-ID, tags, the next CSeq: sipp's scenario ends only so). */
+Test(cluster, a_dead_nodes_session_is_taken_over_on_its_next_message, .timeout = 90)
+{
+	char url[64];
+	node_on_redis("gw-a", url, sizeof(url));
+	struct msrp_client mc, mc2;
+	struct mc_frame *f = malloc(sizeof(*f));
+	cr_assert(f);
+	json_t *sj = ufx_session_up("uas_msrp.xml", NULL, NULL, NULL, &mc, f);
+	char id[64], path[128];
+	snprintf(id, sizeof(id), "%s", ufx_jstr(sj, "id"));
+	json_decref(sj);
+	char owner[80];
+	long long epoch = -1;
+	Rcsgw__Session *rec = NULL;
+	for (int i = 0; i < 60; i++) { /* the established record is in Redis */
+		usleep(50000);
+		rec = record(id, owner, sizeof(owner), &epoch);
+		if (rec && !strcmp(rec->ua->state, "established"))
+			break;
+		if (rec)
+			rcsgw__session__free_unpacked(rec, NULL);
+		rec = NULL;
+	}
+	cr_assert_not_null(rec, "no record of %s", id);
+	rcsgw__session__free_unpacked(rec, NULL);
+
+	/* node B on the same Redis; node A dies */
+	int bapi = free_tcp_port(), bmsrp = free_tcp_port(), bsip = sipp_free_port();
+	char a[64], m[64], s[96];
+	snprintf(a, sizeof(a), "RCSGW_API_LISTEN=127.0.0.1:%d", bapi);
+	snprintf(m, sizeof(m), "RCSGW_MSRP_LISTEN=127.0.0.1:%d", bmsrp);
+	snprintf(s, sizeof(s), "RCSGW_SIP_LISTEN=udp:127.0.0.1:%d,tcp:127.0.0.1:%d", bsip, bsip);
+	const char *benv[] = { a, m, s, url, "RCSGW_ENGINE_WORKERS=2", "RCSGW_LOG_LEVEL=warn",
+			       "RCSGW_CLUSTER_NODE_ID=gw-b", "RCSGW_CLUSTER_HEARTBEAT_TTL=600ms",
+			       NULL };
+	pid_t b = rcsgw_spawn(benv, NULL, NULL);
+	cr_assert(b > 0);
+	cr_assert_eq(wait_port("127.0.0.1", bapi, 5000), 0);
+	cr_expect_eq(rcsgw_stop(ufx.pid, SIGKILL, 2000), 128 + SIGKILL);
+	mc_close(&mc);
+	ufx.pid = b; /* from here on the fixture speaks to node B */
+	ufx.api = bapi;
+	usleep(900 * 1000); /* A's heartbeat expires */
+
+	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
+	cr_assert_eq(ufx_api("POST", path, "{\"content_type\":\"text/plain\","
+					   "\"body\":\"after the takeover\"}", NULL, NULL), 202);
+	ufx_ml_accept(&mc2, 5000); /* B connects to the phone's MSRP endpoint */
+	ufx_read_send(&mc2, f);    /* its binding SEND */
+	ufx_read_send(&mc2, f);
+	cr_expect(f->body_len == 18 && !memcmp(f->body, "after the takeover", 18),
+		  "the message: %.*s", (int)f->body_len, f->body);
+	rec = record(id, owner, sizeof(owner), &epoch);
+	cr_expect_str_eq(owner, "gw-b");
+	cr_expect_eq(epoch, 2, "taken over at epoch 2");
+	if (rec)
+		rcsgw__session__free_unpacked(rec, NULL);
+
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	ufx_sipp_done(0); /* the phone took B's BYE as its dialog's */
+	mc_close(&mc2);
+	free(f);
 }
