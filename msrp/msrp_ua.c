@@ -24,6 +24,8 @@
 #define CHUNK_BODY_SLICES 8
 #define CHUNK_BUF 8192             /* head and tail of one chunk */
 #define COPY_MAX 4096              /* bytes of a path or id kept for a late answer */
+#define BIND_TRIES 4               /* bindings again after a 481, 50, 100, 200, 400 ms later */
+#define BIND_RETRY_MS 50
 
 struct out_msg {
 	struct out_msg *next;
@@ -45,6 +47,8 @@ struct msrp_ua_sess {
 	struct msrp_conn *mc;          /* bound connection */
 	struct msrp_reasm *reasm;
 	eng_timer rtimer;              /* reassembly expiry */
+	eng_timer btimer;              /* the binding SEND again (the peer not ready yet) */
+	uint8_t bind_tries;
 	struct out_msg *out_head, **out_tail;
 	struct msrp_ua_in *in;         /* its request being received, if any */
 	struct msrp_ua_conn *uc;       /* the state of its connection */
@@ -153,6 +157,12 @@ static void txn_resp(struct msrp_conn *mc, void *arg, int status, const struct m
 				if (s->ev->ready)
 					s->ev->ready(s, s->arg);
 				pump(s);
+			} else if (status == 481 && s->bind_tries < BIND_TRIES) {
+				/* the passive side may not know the session yet: our connection and
+				 * binding overtook the SIP answer that made it (RFC 6135 leaves the
+				 * race open) — the binding again, a little later */
+				eng_timer_arm(s->ua->w, &s->btimer, BIND_RETRY_MS << s->bind_tries);
+				s->bind_tries++;
 			} else {
 				sess_end(s, -ECONNREFUSED);
 			}
@@ -362,6 +372,14 @@ static void connected(void *arg, struct msrp_conn *mc, int err)
 /* ---- sessions ------------------------------------------------------------------------- */
 
 static void reasm_expire(eng_timer *t);
+static int send_bind(struct msrp_ua_sess *s);
+
+static void rebind(eng_timer *t)
+{
+	struct msrp_ua_sess *s = t->arg;
+	if (!s->ended && !s->ready && s->mc && send_bind(s) < 0)
+		sess_end(s, -EIO);
+}
 
 struct msrp_ua_sess *msrp_ua_open(struct msrp_ua *ua, const struct msrp_ua_sess_cfg *cfg,
 				  const struct msrp_ua_events *ev, void *arg, int *err)
@@ -393,6 +411,7 @@ struct msrp_ua_sess *msrp_ua_open(struct msrp_ua *ua, const struct msrp_ua_sess_
 	s->reasm = ra;
 	s->out_tail = &s->out_head;
 	eng_timer_init(&s->rtimer, reasm_expire, s);
+	eng_timer_init(&s->btimer, rebind, s);
 	/* the id as it is in our URI (inside <s->local_uri>, kept) */
 	cm_slice sid = { s->local_uri + (lu.session_id.p - cfg->local_uri), lu.session_id.len };
 	int rc = msrp_sess_add(&ua->sessions, &s->s, sid);
@@ -465,6 +484,7 @@ void msrp_ua_close(struct msrp_ua_sess *s)
 		out_free(om);
 	}
 	eng_timer_cancel(&s->rtimer);
+	eng_timer_cancel(&s->btimer);
 	msrp_sess_unbind(&s->s);
 	msrp_sess_remove(&ua->sessions, &s->s);
 	msrp_reasm_destroy(s->reasm);

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/eng.h"
 #include "msrp/msrp_pool.h"
@@ -243,6 +244,36 @@ Test(msrp_ua, a_resumed_message_starts_after_the_bytes_the_peer_has)
 	cr_expect_eq(ac.nacked, 2, "two chunks went: bytes 1001-2000 and 2001-3000");
 	cr_expect_eq(ac.acked_end, sizeof(big));
 	cr_expect_eq(ac.nreports, 0, "no failure");
+}
+
+/* The active side binds before the passive side has the session (its SIP answer is still on
+ * the way): 481, and the binding again a little later finds it. */
+static void open_active_job(void *arg)
+{
+	int err;
+	(void)arg;
+	snprintf(uri_p, sizeof(uri_p), "msrp://127.0.0.1:%d/passive1;tcp", port);
+	snprintf(uri_a, sizeof(uri_a), "msrp://127.0.0.1:9/active22;tcp");
+	struct msrp_ua_sess_cfg a = { uri_a, uri_p, 1 };
+	ac.s = msrp_ua_open(ua, &a, &ev_ac, &ac, &err);
+}
+
+static void open_passive_job(void *arg)
+{
+	int err;
+	(void)arg;
+	struct msrp_ua_sess_cfg p = { uri_p, uri_a, 0 };
+	pa.s = msrp_ua_open(ua, &p, &ev_pa, &pa, &err);
+}
+
+Test(msrp_ua, a_binding_before_the_passive_side_knows_the_session_is_tried_again)
+{
+	cr_assert_eq(eng_job_run(w, open_active_job, NULL), 0);
+	cr_assert_not_null(ac.s);
+	usleep(30000); /* its first binding gets 481 */
+	cr_assert_eq(eng_job_run(w, open_passive_job, NULL), 0);
+	cr_assert_eq(eng_job_wait(w, both_ready, NULL, 3000), 0, "not bound");
+	cr_expect_eq(ac.ended, 0);
 }
 
 static void close_pa_job(void *arg)
