@@ -256,8 +256,8 @@ static void run_later(eng_worker *w, void *slotp, void *arg, struct api_later *t
 	run(w, slotp, arg);
 	struct gw_ua *ua = gw_ua_at(ua_sh, eng_worker_index(w));
 	struct retry *rt;
-	if (s->code == 404 && o->id[0] && ua && o->kind != OP_CREATE && o->kind != OP_LIST &&
-	    (rt = malloc(sizeof(*rt)))) {
+	if (s->code == 404 && !strcmp(s->msg, "no such session") && o->id[0] && ua &&
+	    o->kind != OP_CREATE && o->kind != OP_LIST && (rt = malloc(sizeof(*rt)))) {
 		*rt = (struct retry){ w, slotp, o, t };
 		if (takeover(w, ua, o->id, taken_over, rt) == 0)
 			return;

@@ -91,6 +91,7 @@ struct worker_ctx {
 	struct gw_ua *ua;
 	struct gw_page *page;
 	struct gw_caps *caps;
+	int cluster_failed;
 	char err[256];
 };
 
@@ -124,8 +125,10 @@ static void worker_init(eng_worker *w, void *arg)
 	if (x->ua && gw_ua_enabled(app.ua) && !(x->caps = gw_caps_start(app.cfg, w, x->ua)))
 		snprintf(x->err, sizeof(x->err), "capabilities: out of memory");
 	if (app.cluster && sh_cluster_start(app.cluster, w, x->ua && gw_ua_enabled(app.ua) ? x->ua
-										   : NULL) < 0)
+										   : NULL) < 0) {
 		snprintf(x->err, sizeof(x->err), "cluster: out of memory");
+		x->cluster_failed = 1;
+	}
 	CM_DEBUG("worker %u up on cpu %d", eng_worker_index(w), eng_worker_cpu(w));
 	atomic_fetch_add(&app.inited, 1);
 }
@@ -403,20 +406,25 @@ static void cluster_emit(struct api_metrics_out *o, void *arg)
 /* A session this node lacks, maybe a dead node's: taken over from Redis (issue 8). */
 struct takeover_ctx {
 	struct gw_ua *ua;
+	eng_worker *w;
 	api_takeover_done done;
 	void *ctx;
+	char id[GW_UA_ID_LEN + 1];
 };
 
 static void on_taken(void *arg, int rc, uint64_t epoch, const char *record, size_t len)
 {
 	struct takeover_ctx *t = arg;
 	int here = 0;
-	if (rc == 1 && len) {
-		char msg[256];
-		int code = gw_ua_adopt(t->ua, (const uint8_t *)record, len, epoch, msg, sizeof(msg));
+	if (rc == 1) {
+		char msg[256] = "no record";
+		int code = len ? gw_ua_adopt(t->ua, t->id, (const uint8_t *)record, len, epoch, msg,
+					     sizeof(msg)) : 400;
 		here = code == 0 || code == 409;
-		if (!here)
-			CM_WARN("cluster: a session taken over could not be adopted: %s", msg);
+		if (!here) { /* ours in Redis now, yet not here: let it go again */
+			CM_WARN("cluster: session %s taken over could not be adopted: %s", t->id, msg);
+			sh_cluster_release(app.cluster, t->w, t->id, epoch);
+		}
 	}
 	t->done(t->ctx, here);
 	free(t);
@@ -428,7 +436,8 @@ static int takeover_session(eng_worker *w, struct gw_ua *ua, const char *id,
 	struct takeover_ctx *t = malloc(sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	*t = (struct takeover_ctx){ ua, done, ctx };
+	*t = (struct takeover_ctx){ .ua = ua, .w = w, .done = done, .ctx = ctx };
+	snprintf(t->id, sizeof(t->id), "%s", id);
 	int rc = sh_cluster_takeover(app.cluster, w, id, on_taken, t);
 	if (rc < 0)
 		free(t);
@@ -714,7 +723,7 @@ int main(int argc, char **argv)
 	}
 
 	eng_engine *e = NULL;
-	int rc = 1;
+	int rc = 1, cluster_done;
 
 	if (msrp_id_init() < 0) {
 		CM_ERR("msrp: no randomness for session ids");
@@ -781,7 +790,8 @@ int main(int argc, char **argv)
 		usleep(5000);
 	int failed = atomic_load(&app.inited) < eng_nworkers(e);
 	for (unsigned i = 0; i < eng_nworkers(e); i++)
-		if (!app.w[i].msrp || !app.w[i].ua || (app.page && !app.w[i].page)) {
+		if (!app.w[i].msrp || !app.w[i].ua || (app.page && !app.w[i].page) ||
+		    app.w[i].cluster_failed) {
 			CM_ERR("worker %u: %s: %s", i, app.w[i].msrp ? "sip" : "msrp",
 			       app.w[i].err[0] ? app.w[i].err : "did not start");
 			failed = 1;
@@ -835,7 +845,8 @@ int main(int argc, char **argv)
 		api_metrics_register_worker(repl_metrics,
 					    sizeof(repl_metrics) / sizeof(repl_metrics[0]),
 					    repl_collect, NULL);
-		CM_INFO("cluster: node %s, Redis %s (sessions are not replicated yet)",
+		CM_INFO("cluster: node %s, Redis %s (user-agent sessions written behind, taken "
+			"over on a REST request)",
 			sh_cluster_node_id(app.cluster), sh_cluster_where(app.cluster));
 	}
 	if (app.pager)
@@ -879,7 +890,7 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	/* every exit after the configuration loaded: what was made is undone, in order */
-	int cluster_done = !atomic_load(&app.inited) || (e && cluster_stop(e));
+	cluster_done = !atomic_load(&app.inited) || (e && cluster_stop(e));
 	if (e)
 		eng_destroy(e);
 	if (cluster_done)

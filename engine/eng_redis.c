@@ -317,8 +317,17 @@ int eng_redis_up(const struct eng_redis *r)
 void eng_redis_drop(struct eng_redis *r)
 {
 	if (r->ac && !r->dying) {
+		/* the NULL replies run now: the owner may free itself, or <r>, from them */
+		void (*release)(void *) = r->cfg.release;
+		void *arg = r->cfg.arg;
+		if (r->cfg.hold)
+			r->cfg.hold(arg);
+		enter(r);
 		r->dying = 1;
 		redisAsyncFree(r->ac);
+		leave(r);
+		if (release)
+			release(arg);
 	}
 }
 

@@ -219,6 +219,7 @@ struct gw_sess {
 	char *ft_attrs;                /* RFC 5547 a= lines of our SDP ("name:value\n"...), or NULL */
 	uint8_t sendonly;              /* a file we send: our offer is sendonly */
 	uint8_t ft_in;                 /* a file offered to us: its message is a file */
+	char *adopted_leg;             /* taken over: the MSRP leg's local URI, NUL, To-Path */
 	char *ft_seed;                 /* a resumed file offered to us: its bytes kept so far, */
 	uint64_t ft_seed_len, ft_seed_total; /* ... given to the MSRP session once open */
 };
@@ -962,6 +963,7 @@ static void sess_free(struct gw_sess *s)
 	free(s->ack_msg);
 	free(s->ft_attrs);
 	free(s->ft_seed);
+	free(s->adopted_leg);
 	free(s->c);
 	free(s);
 }
@@ -3414,8 +3416,12 @@ void gw_ua_set_repl(struct gw_ua *ua, const struct gw_ua_repl *r)
 /* A copy of <v> NUL-terminated, into <pool> (advanced), or "" when it does not fit. */
 static char *pool_str(char **pool, char *end, const char *p, size_t n)
 {
-	if (!p || (size_t)(end - *pool) < n + 1)
+	if (!p)
 		return "";
+	if ((size_t)(end - *pool) < n + 1) {
+		*pool = end - 1; /* full: the caller sees it */
+		return "";
+	}
 	char *o = *pool;
 	memcpy(o, p, n);
 	o[n] = '\0';
@@ -3472,7 +3478,14 @@ int gw_ua_snapshot(struct gw_ua *ua, const char *id, uint8_t **buf, size_t *len)
 		m.to_path = path;
 		m.we_connect = s->ms ? msrp_ua_active(s->ms) : 0;
 		u.msrp = &m;
+	} else if (s->adopted_leg) { /* taken over: the leg as the record said it */
+		m.local_uri = s->adopted_leg;
+		m.to_path = s->adopted_leg + strlen(s->adopted_leg) + 1;
+		m.we_connect = s->ms ? msrp_ua_active(s->ms) : 0;
+		u.msrp = &m;
 	}
+	if (pool == end - 1 || (size_t)(end - pool) < 2)
+		return 503; /* a part did not fit: no record rather than a wrong one */
 	r.version = 1;
 	r.kind_case = RCSGW__SESSION__KIND_UA;
 	r.ua = &u;
@@ -3483,14 +3496,16 @@ int gw_ua_snapshot(struct gw_ua *ua, const char *id, uint8_t **buf, size_t *len)
 	return 0;
 }
 
-int gw_ua_adopt(struct gw_ua *ua, const uint8_t *record, size_t len, uint64_t epoch,
-		char *msg, size_t mlen)
+int gw_ua_adopt(struct gw_ua *ua, const char *id, const uint8_t *record, size_t len,
+		uint64_t epoch, char *msg, size_t mlen)
 {
 	Rcsgw__Session *r = rcsgw__session__unpack(NULL, len, record);
 	int code = 400;
 	if (!r || r->kind_case != RCSGW__SESSION__KIND_UA || !r->ua->dialog || !r->ua->id ||
-	    strlen(r->ua->id) != GW_UA_ID_LEN) {
-		snprintf(msg, mlen, "the session's record in Redis does not parse");
+	    strcmp(r->ua->id, id) || gw_ua_worker_of(ua->sh, id) != (int)ua->index ||
+	    strcmp(r->ua->state, "established")) {
+		snprintf(msg, mlen, "the session's record in Redis does not parse, is another "
+			 "session's, or is not of an established session");
 		goto out;
 	}
 	const Rcsgw__UaSession *u = r->ua;
@@ -3539,6 +3554,12 @@ int gw_ua_adopt(struct gw_ua *ua, const uint8_t *record, size_t len, uint64_t ep
 		struct msrp_ua_sess_cfg c = { .local_uri = u->msrp->local_uri,
 					      .to_path = u->msrp->to_path,
 					      .active = u->msrp->we_connect };
+		/* kept for the records this node writes of it from now on */
+		size_t ll = strlen(c.local_uri) + 1, tl = strlen(c.to_path) + 1;
+		if ((s->adopted_leg = malloc(ll + tl))) {
+			memcpy(s->adopted_leg, c.local_uri, ll);
+			memcpy(s->adopted_leg + ll, c.to_path, tl);
+		}
 		int rc;
 		s->ms = msrp_ua_open(ua->mua, &c, &msrp_events, s, &rc);
 		if (!s->ms) {

@@ -199,9 +199,10 @@ int gw_ua_snapshot(struct gw_ua *ua, const char *id, uint8_t **buf, size_t *len)
  * go on with the same Call-ID, tags and CSeq), its MSRP session opened again with the same
  * URIs (connecting and binding when we were the active side, else waiting for the peer's
  * new connection), state established, event session.adopted. 0, 400 (a record that does
- * not parse or holds no dialog), 409 (the session is here already), 503. */
-int gw_ua_adopt(struct gw_ua *ua, const uint8_t *record, size_t len, uint64_t epoch,
-		char *msg, size_t mlen);
+ * not parse, is not session <id>'s or not of this worker, is not established, holds no
+ * dialog), 409 (the session is here already), 503. */
+int gw_ua_adopt(struct gw_ua *ua, const char *id, const uint8_t *record, size_t len,
+		uint64_t epoch, char *msg, size_t mlen);
 
 /* The store of files (received, and parts kept for resumptions), or NULL: gw_ua_set_files. */
 struct gw_files *gw_ua_files(const struct gw_ua *ua);

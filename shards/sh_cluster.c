@@ -31,6 +31,7 @@ struct worker_part {
 	struct eng_redis *sentinel;        /* sentinel:// only */
 	unsigned sidx;                     /* the Sentinel asked */
 	int asking;
+	uint64_t ask_ms;                   /* when the question on its way was asked */
 	eng_timer ask;
 };
 
@@ -181,12 +182,19 @@ static void ask(eng_timer *t)
 	struct sh_cluster *c = p->c;
 	int up = eng_redis_up(p->link);
 	eng_timer_arm(p->w, &p->ask, up ? ASK_UP_MS : ASK_DOWN_MS);
-	if (p->asking)
+	if (p->asking && eng_now_ms(p->w) - p->ask_ms < ASK_DOWN_MS * 4)
 		return;
+	if (p->asking) { /* no answer: that Sentinel is stuck, the next one */
+		p->asking = 0;
+		p->sidx = (p->sidx + 1) % c->url.nhosts;
+		eng_redis_retarget(p->sentinel, c->shosts[p->sidx], c->url.hosts[p->sidx].port);
+		return;
+	}
 	const char *av[3] = { "SENTINEL", "get-master-addr-by-name", c->url.master };
 	size_t al[3] = { 8, 23, strlen(c->url.master) };
 	if (eng_redis_cmd(p->sentinel, on_master_addr, p, 3, av, al) == 0) {
 		p->asking = 1;
+		p->ask_ms = eng_now_ms(p->w);
 	} else if (!eng_redis_up(p->sentinel)) { /* that Sentinel is away: the next one */
 		p->sidx = (p->sidx + 1) % c->url.nhosts;
 		eng_redis_retarget(p->sentinel, c->shosts[p->sidx], c->url.hosts[p->sidx].port);
@@ -297,6 +305,13 @@ int sh_cluster_takeover(struct sh_cluster *c, eng_worker *w, const char *id,
 		return -EIO;
 	}
 	return 0;
+}
+
+void sh_cluster_release(struct sh_cluster *c, eng_worker *w, const char *id, uint64_t epoch)
+{
+	unsigned i = eng_worker_index(w);
+	if (c && i < c->n && c->wk[i].repl)
+		sh_node_release(sh_repl_node(c->wk[i].repl), id, epoch, NULL, NULL);
 }
 
 void sh_cluster_repl_stats(const struct sh_cluster *c, unsigned i, struct sh_repl_stats *out)

@@ -52,6 +52,10 @@ typedef void (*sh_cluster_take_fn)(void *arg, int rc, uint64_t epoch, const char
 int sh_cluster_takeover(struct sh_cluster *c, eng_worker *w, const char *id,
 			sh_cluster_take_fn fn, void *arg);
 
+/* Lets session <id> (ours at <epoch>) go in Redis: a takeover whose session could not be
+ * adopted here. On worker <w>'s thread; nothing told. */
+void sh_cluster_release(struct sh_cluster *c, eng_worker *w, const char *id, uint64_t epoch);
+
 /* Any thread. SH_CLUSTER_OFF for NULL. */
 enum sh_cluster_state sh_cluster_state(const struct sh_cluster *c);
 /* "off", "starting", "ready", "degraded". */

@@ -10,6 +10,7 @@
 #include "common/cm_log.h"
 
 #define OWN_TTL_MS "86400000"  /* an ownership nobody writes under goes after a day */
+#define REQ_TIMEOUT_MS 3000    /* a request Redis does not answer by then: -ETIMEDOUT */
 
 /* KEYS[1] own; ARGV me, seen epoch, node key prefix. {1|0, epoch, owner} */
 static const char claim_lua[] =
@@ -51,9 +52,10 @@ static const char takeover_lua[] =
 	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch')\n"
 	"if not o[1] then return {-1, 0, ''} end\n"
 	"local e = tonumber(o[2])\n"
-	"if o[1] == ARGV[1] then return {1, e, redis.call('GET', KEYS[2]) or ''} end\n"
+	"if o[1] == ARGV[1] then return {-1, e, ''} end\n"
 	"if redis.call('EXISTS', ARGV[2] .. o[1]) == 1 then return {0, e, o[1]} end\n"
 	"redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', e + 1)\n"
+	"redis.call('PEXPIRE', KEYS[1], " OWN_TTL_MS ")\n"
 	"return {1, e + 1, redis.call('GET', KEYS[2]) or ''}\n";
 
 /* A request on its way: freed by its reply (every accepted command gets one). */
@@ -63,6 +65,8 @@ struct req {
 	sh_node_fn fn;
 	sh_node_take_fn take;          /* a takeover's */
 	void *arg;
+	int beat;                      /* the heartbeat's */
+	eng_timer tmo;                 /* REQ_TIMEOUT_MS */
 };
 
 struct sh_node {
@@ -92,6 +96,30 @@ static int id_ok(const char *s, size_t max)
 }
 
 static void req_drop(struct req *q);
+
+/* Redis did not answer <q> in time: its owner is told -ETIMEDOUT now, the link is dropped
+ * (the server may be frozen: a new connection follows), the late reply frees <q>. */
+static void req_timeout(eng_timer *t)
+{
+	struct req *q = t->arg;
+	struct sh_node *n = q->n;
+	sh_node_fn fn = q->fn;
+	sh_node_take_fn take = q->take;
+	void *arg = q->arg;
+	q->fn = NULL;
+	q->take = NULL;
+	if (q->beat) {
+		n->beat_pending = 0;
+		n->last_ok_ms = 0;
+	}
+	if (take)
+		take(arg, -ETIMEDOUT, 0, NULL, NULL, 0);
+	else if (fn)
+		fn(arg, -ETIMEDOUT, 0, NULL);
+	CM_LOG_RL(CM_LOG_WARN, "cluster: node %s: Redis did not answer within %d ms", n->id,
+		  REQ_TIMEOUT_MS);
+	eng_redis_drop(n->link); /* last: the NULL replies free <q> */
+}
 
 static void on_beat(redisAsyncContext *ac, void *reply, void *privdata)
 {
@@ -123,6 +151,8 @@ static struct req *req_new(struct sh_node *n, sh_node_fn fn, void *arg)
 	q->n = n;
 	q->fn = fn;
 	q->arg = arg;
+	eng_timer_init(&q->tmo, req_timeout, q);
+	eng_timer_arm(n->w, &q->tmo, REQ_TIMEOUT_MS);
 	q->next = n->reqs;
 	if (q->next)
 		q->next->prev = &q->next;
@@ -133,6 +163,7 @@ static struct req *req_new(struct sh_node *n, sh_node_fn fn, void *arg)
 
 static void req_drop(struct req *q)
 {
+	eng_timer_cancel(&q->tmo);
 	*q->prev = q->next;
 	if (q->next)
 		q->next->prev = q->prev;
@@ -153,6 +184,7 @@ static void beat(eng_timer *t)
 	struct req *q = req_new(n, NULL, NULL);
 	if (!q)
 		return;
+	q->beat = 1;
 	if (eng_redis_cmd(n->link, on_beat, q, 5, av, al) < 0) {
 		req_drop(q);
 		n->last_ok_ms = 0; /* no link: not alive until a heartbeat is taken again */
@@ -190,8 +222,14 @@ void sh_node_free(struct sh_node *n)
 		return;
 	eng_timer_cancel(&n->beat);
 	for (struct req *q = n->reqs; q; q = q->next) {
+		eng_timer_cancel(&q->tmo);
 		q->n = NULL; /* its reply frees it */
 		q->prev = NULL;
+		if (q->take) { /* a takeover waits for it: told now (its owner may be an API call) */
+			sh_node_take_fn take = q->take;
+			q->take = NULL;
+			take(q->arg, -ECANCELED, 0, NULL, NULL, 0);
+		}
 	}
 	free(n->advertise);
 	free(n->prefix);

@@ -62,8 +62,11 @@ int sh_node_write(struct sh_node *n, const char *sid, uint64_t epoch, const void
 		  size_t len, uint32_t ttl_ms, sh_node_fn fn, void *arg);
 /* Takes session <sid> over from a dead node (issue 8): in one script, if its owner's
  * heartbeat is gone it becomes ours at epoch + 1 and its record comes back. <fn>(arg, rc,
- * epoch, owner, record, len): rc 1 (ours now, or already: <record> its bytes, "" when
- * none), 0 (its owner lives: <owner>), -ENOENT (nobody owns it), -EIO. 0 or -errno. */
+ * epoch, owner, record, len): rc 1 (ours now: <record> its bytes, "" when none), 0 (its
+ * owner lives: <owner>), -ENOENT (nobody owns it, or this node does already: a session of
+ * ours that is not in memory is over, not to be revived), -EIO, -ETIMEDOUT (Redis did not
+ * answer within 3 s: the link is dropped), -ECANCELED (the node was freed first). Every
+ * request is answered within 3 s. 0 or -errno. */
 typedef void (*sh_node_take_fn)(void *arg, int rc, uint64_t epoch, const char *owner,
 				const char *record, size_t len);
 int sh_node_takeover(struct sh_node *n, const char *sid, sh_node_take_fn fn, void *arg);

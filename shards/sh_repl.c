@@ -67,6 +67,12 @@ static struct entry *find(struct sh_repl *r, const char *id, int make)
 static void forget(struct entry *e)
 {
 	struct sh_repl *r = e->r;
+	if (e->listed) /* off the dirty list first: the next tick walks it */
+		for (struct entry **pp = &r->dirty; *pp; pp = &(*pp)->dnext)
+			if (*pp == e) {
+				*pp = e->dnext;
+				break;
+			}
 	for (struct entry **pp = &r->buckets[hash(e->id)]; *pp; pp = &(*pp)->hnext)
 		if (*pp == e) {
 			*pp = e->hnext;
@@ -198,9 +204,10 @@ static int step(struct sh_repl *r, struct entry *e, uint64_t now)
 		e->dirty = 0;
 		return 1;
 	}
-	if (rc) {
+	if (rc) { /* a record that cannot be made: this change is not replicated */
 		ADD(r, write_failures, 1);
-		return 0;
+		e->dirty = 0;
+		return 1;
 	}
 	(void)now;
 	if (sh_node_write(r->node, e->id, e->epoch, buf, len, SH_REPL_TTL_MS, written, e) == 0) {

@@ -289,7 +289,8 @@ static void job_take(void *arg)
 static int took_done(void *arg) { (void)arg; return tk.done; }
 
 /* A takeover: refused while the owner lives, then the session and its record in one step
- * (epoch + 1); nothing to take over for a session nobody owns. */
+ * (epoch + 1); nothing to take over for a session nobody owns, nor for one this node owns
+ * already (in memory or over: not to be revived). */
 Test(sh_node, a_takeover_brings_the_record_along)
 {
 	struct answer x = run(&T.a, 0, "s3", 0, NULL);
@@ -306,6 +307,9 @@ Test(sh_node, a_takeover_brings_the_record_along)
 	cr_expect_eq(tk.rc, 1);
 	cr_expect_eq(tk.epoch, 2);
 	cr_expect_str_eq(tk.rec, "record-of-s3");
+	cr_assert_eq(eng_job_run(T.w, job_take, "s3"), 0); /* ours already: not revived */
+	cr_assert_eq(eng_job_wait(T.w, took_done, NULL, 3000), 0);
+	cr_expect_eq(tk.rc, -ENOENT);
 	cr_assert_eq(eng_job_run(T.w, job_take, "nobody-owns-this"), 0);
 	cr_assert_eq(eng_job_wait(T.w, took_done, NULL, 3000), 0);
 	cr_expect_eq(tk.rc, -ENOENT);
