@@ -42,6 +42,7 @@ static struct gw_ua_shared *ua_sh;
 static struct gw_pager_shared *pager_sh;
 static struct gw_files *files;
 static api_takeover_fn takeover;
+static api_durable_fn durable;
 static _Atomic unsigned next_worker;
 
 /* What a worker answers. */
@@ -52,6 +53,7 @@ struct slot {
 	unsigned more;                 /* GET /v1/sessions: sessions beyond the page */
 	char message_id[MSRP_ID_MSGID_LEN + 1];
 	struct gw_pager_file pf;       /* OP_FILE: what the worker made of it */
+	int durable;                   /* OP_SEND with durable delivery: -1 not asked, 0, 1 */
 };
 
 enum op_kind { OP_CREATE, OP_GET, OP_END, OP_SEND, OP_ANSWER, OP_REJECT, OP_LIST, OP_DISPLAYED,
@@ -198,11 +200,15 @@ static void render(struct api_req *r, struct api_gather *g)
 		api_reply_text(r, 204, "application/json", calloc(1, 1), 0);
 		return;
 	case OP_SEND:
-	case OP_COMPOSING:
+	case OP_COMPOSING: {
 		json_decref(obj);
-		api_reply_json(r, 202, json_pack("{s:s, s:s}", "message_id", s->message_id,
-						 "session_id", o->id));
+		json_t *a = json_pack("{s:s, s:s}", "message_id", s->message_id, "session_id",
+				      o->id);
+		if (a && o->kind == OP_SEND && durable && s->durable >= 0) /* in Redis by then */
+			json_object_set_new(a, "durable", json_boolean(s->durable));
+		api_reply_json(r, 202, a);
 		return;
+	}
 	case OP_FILE:
 		api_reply_json(r, 202, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "session_id",
 						 o->id, "transfer_id", s->pf.transfer_id,
@@ -237,6 +243,37 @@ struct retry {
 	struct api_later *t;
 };
 
+/* A message accepted: the answer waits until it is in Redis (or is not to be). */
+struct keep_wait {
+	struct slot *s;
+	struct api_later *t;
+};
+
+static void kept(void *ctx, int is_durable)
+{
+	struct keep_wait *k = ctx;
+	k->s->durable = is_durable;
+	api_later_done(k->t);
+	free(k);
+}
+
+/* The op has run: its answer goes now, or once a message sent is durable. */
+static void finish(eng_worker *w, struct slot *s, struct op *o, struct api_later *t)
+{
+	s->durable = -1;
+	if (o->kind == OP_SEND && !s->code && durable) {
+		struct keep_wait *k = malloc(sizeof(*k));
+		int rc = k ? durable(w, o->id, s->message_id, kept, k) : 0;
+		if (rc == -EINPROGRESS) {
+			*k = (struct keep_wait){ s, t };
+			return;
+		}
+		free(k);
+		s->durable = rc == 1;
+	}
+	api_later_done(t);
+}
+
 static void taken_over(void *ctx, int here)
 {
 	struct retry *rt = ctx;
@@ -244,7 +281,7 @@ static void taken_over(void *ctx, int here)
 		memset(rt->slot, 0, sizeof(struct slot));
 		run(rt->w, rt->slot, rt->o);
 	}
-	api_later_done(rt->t);
+	finish(rt->w, rt->slot, rt->o, rt->t);
 	free(rt);
 }
 
@@ -256,14 +293,14 @@ static void run_later(eng_worker *w, void *slotp, void *arg, struct api_later *t
 	run(w, slotp, arg);
 	struct gw_ua *ua = gw_ua_at(ua_sh, eng_worker_index(w));
 	struct retry *rt;
-	if (s->code == 404 && !strcmp(s->msg, "no such session") && o->id[0] && ua &&
+	if (takeover && s->code == 404 && !strcmp(s->msg, "no such session") && o->id[0] && ua &&
 	    o->kind != OP_CREATE && o->kind != OP_LIST && (rt = malloc(sizeof(*rt)))) {
 		*rt = (struct retry){ w, slotp, o, t };
 		if (takeover(w, ua, o->id, taken_over, rt) == 0)
 			return;
 		free(rt);
 	}
-	api_later_done(t);
+	finish(w, s, o, t);
 }
 
 static void ask(struct api_req *r, struct op *o)
@@ -274,7 +311,10 @@ static void ask(struct api_req *r, struct op *o)
 		api_reply_error(r, 404, "no such session");
 		return;
 	}
-	if (takeover ? api_ask_later(r, (unsigned)w, sizeof(struct slot), 0, run_later, render,
+	if (takeover || durable
+		    /* a send may wait for a takeover and its append, each within 3 s (sh_node) */
+		    ? api_ask_later(r, (unsigned)w, sizeof(struct slot),
+				    o->kind == OP_SEND ? 7000 : 0, run_later, render,
 				     cleanup, o) < 0
 		     : api_ask(r, (unsigned)w, sizeof(struct slot), run, render, cleanup, o) < 0)
 		op_free(o);
@@ -1182,6 +1222,11 @@ void api_sessions_set_pager(struct gw_pager_shared *sh)
 void api_sessions_set_takeover(api_takeover_fn fn)
 {
 	takeover = fn;
+}
+
+void api_sessions_set_durable(api_durable_fn fn)
+{
+	durable = fn;
 }
 
 void api_sessions_set_files(struct gw_files *fs)

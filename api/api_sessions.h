@@ -28,4 +28,13 @@ typedef int (*api_takeover_fn)(eng_worker *w, struct gw_ua *ua, const char *id,
 			       api_takeover_done done, void *ctx);
 void api_sessions_set_takeover(api_takeover_fn fn);
 
+/* Durable delivery (issue 8): whether message <mid> just accepted in session <id> is kept
+ * in Redis — 1 yes, 0 no (answered at once), or -EINPROGRESS: <done>(<ctx>, 1|0) says it
+ * later, exactly once (worker <w>'s thread). The 202 waits for it and says "durable". Set
+ * before api_start; NULL: not asked (no "durable" in the answer). */
+typedef void (*api_durable_done)(void *ctx, int durable);
+typedef int (*api_durable_fn)(eng_worker *w, const char *id, const char *mid,
+			      api_durable_done done, void *ctx);
+void api_sessions_set_durable(api_durable_fn fn);
+
 #endif

@@ -246,6 +246,7 @@ static const struct api_metric_def ua_metrics[] = {
 	{ "rcsgw_ua_messages_sent_total", "counter", "Messages sent in sessions (MSRP)." },
 	{ "rcsgw_ua_messages_received_total", "counter", "Whole messages received in sessions." },
 	{ "rcsgw_ua_reports_total", "counter", "Outcomes of sent messages (message.report events)." },
+	{ "rcsgw_ua_messages_duplicate_total", "counter", "Messages received again with a Message-ID the session had (a sender delivering at least once): answered, not passed on." },
 	{ "rcsgw_sip_messages_in_total", "counter", "SIP messages received and parsed." },
 	{ "rcsgw_sip_messages_out_total", "counter", "SIP messages sent." },
 	{ "rcsgw_sip_dropped_total", "counter", "SIP messages that did not parse or had no usable Via or CSeq." },
@@ -280,7 +281,7 @@ static void ua_collect(eng_worker *w, uint64_t *v, void *arg)
 	gw_ua_stats(x->ua, &s);
 	const uint64_t vals[] = {
 		s.alive, s.sessions_out, s.sessions_in, s.established, s.failed, s.ended,
-		s.msgs_sent, s.msgs_received, s.reports, s.sip_in, s.sip_out, s.sip_bad,
+		s.msgs_sent, s.msgs_received, s.reports, s.msgs_duplicate, s.sip_in, s.sip_out, s.sip_bad,
 		s.sip_crossed, s.sip_cross_dropped, s.answered_400, s.answered_481, s.answered_488,
 		s.answered_415, s.answered_503, s.auth_retries, s.cpim_sent, s.cpim_received,
 		s.cpim_bad, s.imdn_sent, s.imdn_received, s.imdn_bad, s.composing_sent,
@@ -412,7 +413,8 @@ struct takeover_ctx {
 	char id[GW_UA_ID_LEN + 1];
 };
 
-static void on_taken(void *arg, int rc, uint64_t epoch, const char *record, size_t len)
+static void on_taken(void *arg, int rc, uint64_t epoch, const char *record, size_t len,
+		     const struct sh_node_pending *p, size_t np)
 {
 	struct takeover_ctx *t = arg;
 	int here = 0;
@@ -421,12 +423,18 @@ static void on_taken(void *arg, int rc, uint64_t epoch, const char *record, size
 		int code = len ? gw_ua_adopt(t->ua, t->id, (const uint8_t *)record, len, epoch, msg,
 					     sizeof(msg)) : 400;
 		here = code == 0 || code == 409;
+		if (code == 0 && np) { /* what the dead node accepted and did not see confirmed */
+			unsigned sent = sh_cluster_replay(app.cluster, t->w, t->id, p, np);
+			CM_INFO("cluster: session %s taken over at epoch %llu, %u of %zu pending "
+				"messages sent again", t->id, (unsigned long long)epoch, sent, np);
+		}
 		if (!here) { /* ours in Redis now, yet not here: let it go again */
 			CM_WARN("cluster: session %s taken over could not be adopted: %s", t->id, msg);
 			sh_cluster_release(app.cluster, t->w, t->id, epoch);
 		}
 	}
-	t->done(t->ctx, here);
+	if (t->done)
+		t->done(t->ctx, here);
 	free(t);
 }
 
@@ -442,6 +450,35 @@ static int takeover_session(eng_worker *w, struct gw_ua *ua, const char *id,
 	if (rc < 0)
 		free(t);
 	return rc;
+}
+
+/* A session of a dead node with messages not confirmed, found by worker 0's sweep: on its
+ * own worker, taken over (and its messages sent again). */
+static void orphan_msg(eng_worker *w, void *arg, uint64_t u64)
+{
+	(void)u64;
+	struct gw_ua *ua = app.w ? app.w[eng_worker_index(w)].ua : NULL;
+	if (ua) /* a session of ours already: -ENOENT, nothing done */
+		takeover_session(w, ua, arg, NULL, NULL);
+	free(arg);
+}
+
+static void on_orphan(void *arg, const char *id)
+{
+	eng_engine *e = arg;
+	int i = gw_ua_worker_of(app.ua, id);
+	char *copy;
+	if (i < 0 || (unsigned)i >= app.n || !(copy = strdup(id)))
+		return; /* a session id of a worker this node does not have */
+	if (eng_post(eng_worker_at(e, (unsigned)i), orphan_msg, copy, 0) < 0)
+		free(copy); /* the next sweep finds it again */
+}
+
+/* A message the API accepted: in Redis yet? (durable delivery, issue 8) */
+static int durable_message(eng_worker *w, const char *id, const char *mid,
+			   api_durable_done done, void *ctx)
+{
+	return sh_cluster_durable(app.cluster, w, id, mid, done, ctx);
 }
 
 /* On each worker, before the engine goes: its part of the cluster lets go. */
@@ -476,6 +513,12 @@ static const struct api_metric_def repl_metrics[] = {
 	{ "rcsgw_cluster_pending", "gauge", "Sessions with a record to write or release." },
 	{ "rcsgw_cluster_replication_lag_ms", "gauge", "From a session's change to its record written, the last write." },
 	{ "rcsgw_cluster_replication_lag_max_ms", "gauge", "The longest replication lag since start." },
+	{ "rcsgw_cluster_messages_kept_total", "counter", "Accepted messages appended to their session's stream in Redis (durable delivery)." },
+	{ "rcsgw_cluster_message_keep_failures_total", "counter", "Appends of accepted messages that failed (held in memory, appended again)." },
+	{ "rcsgw_cluster_messages_unkept_total", "counter", "Stream entries removed: their message was confirmed (200 of its last chunk) or its failure told." },
+	{ "rcsgw_cluster_messages_replayed_total", "counter", "Messages a dead node accepted and never saw confirmed, sent again after a takeover (same Message-ID)." },
+	{ "rcsgw_cluster_messages_not_kept_total", "counter", "Accepted messages that could not be made durable (held-message bound, fenced, out of memory)." },
+	{ "rcsgw_cluster_messages_pending", "gauge", "Accepted messages not confirmed yet, in Redis or held for it." },
 };
 
 static void repl_collect(eng_worker *w, uint64_t *v, void *arg)
@@ -484,7 +527,8 @@ static void repl_collect(eng_worker *w, uint64_t *v, void *arg)
 	(void)arg;
 	sh_cluster_repl_stats(app.cluster, eng_worker_index(w), &s);
 	const uint64_t vals[] = { s.writes, s.write_failures, s.fenced, s.claims, s.releases,
-				  s.pending, s.lag_ms, s.lag_max_ms };
+				  s.pending, s.lag_ms, s.lag_max_ms, s.kept, s.keep_failures,
+				  s.unkept, s.replayed, s.not_kept, s.kept_now };
 	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
 			       sizeof(repl_metrics) / sizeof(repl_metrics[0]),
 		       "one value per metric");
@@ -780,6 +824,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	app.n = eng_nworkers(e);
+	if (gw_ua_enabled(app.ua))
+		sh_cluster_set_orphans(app.cluster, on_orphan, e);
 	app.w = calloc(app.n, sizeof(*app.w));
 	if (!app.w || eng_start(e, worker_init, NULL) < 0) {
 		CM_ERR("engine: workers did not start");
@@ -813,8 +859,10 @@ int main(int argc, char **argv)
 	api_sessions_register(app.ua);
 	api_sessions_set_pager(app.pager);
 	api_sessions_set_files(app.files);
-	if (app.cluster && gw_ua_enabled(app.ua))
+	if (app.cluster && gw_ua_enabled(app.ua)) {
 		api_sessions_set_takeover(takeover_session);
+		api_sessions_set_durable(durable_message);
+	}
 	/* a file is one MSRP message: what the peer's reassembly takes is ours too */
 	api_set_large_body_max((size_t)(cfg.rcs.file_max < cfg.msrp.max_message
 						 ? cfg.rcs.file_max : cfg.msrp.max_message));

@@ -30,6 +30,7 @@
 #include <wolfssl/wolfcrypt/coding.h>
 #include <wolfssl/wolfcrypt/hash.h>
 
+#include "common/cm_hash.h"
 #include "common/cm_log.h"
 #include "engine/eng_dns.h"
 #include "engine/eng_tls.h"
@@ -61,6 +62,7 @@
 #define GW_AUTH_TRIES 2            /* 401/407 answered this many times per request */
 #define GW_TARGETS 4               /* RFC 3263 targets of an INVITE tried in turn */
 #define GW_BIND_MS 32000           /* a call up whose MSRP session is not bound by then ends */
+#define GW_SEEN 32                 /* received Message-IDs remembered per session */
 #define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS"
 #define CONTACT_MAX 1024           /* bytes of our Contact value, feature tags included */
 /* RCC.07: a 1-to-1 chat is asked for by the CPM session ICSI */
@@ -222,6 +224,11 @@ struct gw_sess {
 	char *adopted_leg;             /* taken over: the MSRP leg's local URI, NUL, To-Path */
 	char *ft_seed;                 /* a resumed file offered to us: its bytes kept so far, */
 	uint64_t ft_seed_len, ft_seed_total; /* ... given to the MSRP session once open */
+	uint64_t *seen;                /* hashes of the last GW_SEEN Message-IDs received (a ring,
+					* made with the first message): a message delivered again
+					* (a sender's node died before our 200 reached it) is
+					* answered but not passed on twice */
+	uint8_t seen_next;
 };
 
 /* A received message that asked for a display notification (RFC 5438 §5.2). */
@@ -964,6 +971,7 @@ static void sess_free(struct gw_sess *s)
 	free(s->ft_attrs);
 	free(s->ft_seed);
 	free(s->adopted_leg);
+	free(s->seen);
 	free(s->c);
 	free(s);
 }
@@ -1706,10 +1714,32 @@ static void ev_ready(struct msrp_ua_sess *ms, void *arg)
 	}
 }
 
+/* 1 when <s> received message <message_id> already (among the last GW_SEEN), else 0 (and
+ * it is remembered now). */
+static int seen_before(struct gw_sess *s, const char *message_id)
+{
+	if (!message_id || !*message_id)
+		return 0;
+	uint64_t h = cm_fnv1a64(message_id, strlen(message_id)) | 1; /* 0: an empty place */
+	if (!s->seen && !(s->seen = calloc(GW_SEEN, sizeof(*s->seen))))
+		return 0;
+	for (unsigned i = 0; i < GW_SEEN; i++)
+		if (s->seen[i] == h)
+			return 1;
+	s->seen[s->seen_next] = h;
+	s->seen_next = (uint8_t)((s->seen_next + 1) % GW_SEEN);
+	return 0;
+}
+
 static void ev_message(struct msrp_ua_sess *ms, void *arg, struct msrp_reasm_msg *m)
 {
 	struct gw_sess *s = arg;
 	(void)ms;
+	if (seen_before(s, m->message_id)) { /* at-least-once senders: shown once */
+		s->ua->st.msgs_duplicate++;
+		msrp_reasm_msg_free(m);
+		return;
+	}
 	s->msgs_in++;
 	s->ua->st.msgs_received++;
 	if (s->owner) {
@@ -1781,6 +1811,8 @@ static void ev_report(struct msrp_ua_sess *ms, void *arg, const char *message_id
 				    json_pack("{s:I, s:I, s:I}", "start", (json_int_t)range->start,
 					      "end", (json_int_t)range->end, "total",
 					      (json_int_t)range->total));
+	if (status != 200 && s->ua->repl.done) /* told: no longer to be delivered again */
+		s->ua->repl.done(s->ua->repl.arg, s->id, message_id);
 	sess_publish(s, "message.report", ev);
 	if (status != 200)
 		sess_publish(s, "message.failed",
@@ -1826,9 +1858,17 @@ static void ev_acked(struct msrp_ua_sess *ms, void *arg, const char *message_id,
 		s->owner->acked(s->owner_arg, s->id, message_id, start, end);
 }
 
+static void ev_done(struct msrp_ua_sess *ms, void *arg, const char *message_id)
+{
+	struct gw_sess *s = arg;
+	(void)ms;
+	if (!s->owner && s->ua->repl.done)
+		s->ua->repl.done(s->ua->repl.arg, s->id, message_id);
+}
+
 static const struct msrp_ua_events msrp_events = {
 	.ready = ev_ready, .message = ev_message, .report = ev_report, .ended = ev_ended,
-	.accept = ev_accept, .acked = ev_acked,
+	.accept = ev_accept, .acked = ev_acked, .done = ev_done,
 };
 
 static enum msrp_report rep_of(int v, int partial)
@@ -3880,11 +3920,35 @@ int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg,
 		wm.len = (size_t)wl;
 		m = &wm;
 	}
+	/* kept first: its confirmation may come within send_now() (Failure-Report: no) */
+	int keep = !s->owner && ua->repl.kept && ua->repl.done;
+	if (keep)
+		ua->repl.kept(ua->repl.arg, s->id, m);
 	int rc = send_now(ua, s, m, wrap, msg, len);
 	if (rc == 0 && wrap == 1)
 		ua->st.cpim_sent++;
+	if (rc && keep) /* refused: nothing to keep */
+		ua->repl.done(ua->repl.arg, s->id, m->message_id);
 	free(wrapped);
 	return rc;
+}
+
+int gw_ua_resend(struct gw_ua *ua, const char *id, const char *ctype, const void *body,
+		 size_t len, int sr, int fr, const char *message_id, char *msg, size_t mlen)
+{
+	struct gw_sess *s = sess_find(ua, sl(id));
+	if (!s)
+		return fail_msg(msg, mlen, 404, "no such session");
+	if (s->state == ST_ENDING || s->state == ST_ENDED || s->state == ST_FAILED)
+		return fail_msg(msg, mlen, 409, "the session is over");
+	if (!ctype || !*ctype || !message_id || !gw_ua_ident_ok(message_id) ||
+	    strlen(message_id) > MSRP_ID_MSGID_LEN)
+		return fail_msg(msg, mlen, 400, "no content type or a bad Message-ID");
+	struct gw_ua_msg m = { .content_type = ctype, .body = body, .len = len,
+			       .success_report = sr, .failure_report = fr == 2 ? 1 : fr,
+			       .failure_partial = fr == 2 };
+	memcpy(m.message_id, message_id, strlen(message_id) + 1);
+	return send_now(ua, s, &m, 0, msg, mlen);
 }
 
 /* gw_ua_send() once the envelope is decided: <wrap> -1 when it is not yet. */

@@ -181,13 +181,27 @@ int gw_ua_session_peer(struct gw_ua *ua, const char *id, char *local, char *peer
 
 /* What the cluster's replication plugs into a worker's user agent (issue 8): told, on the
  * worker's thread, when a session came or changed state (<changed>: its record is to be
- * written behind) and when it is over (<over>: its record is to go). NULL: none. */
+ * written behind) and when it is over (<over>: its record is to go); of the API's sessions
+ * (not the gateway's), each message gw_ua_send() accepted (<kept>: <m> as it goes to MSRP —
+ * its content type and body after any CPIM envelope, its Message-ID, its report asks —, to
+ * be kept until <done>) and what became of it (<done>: taken whole by the next hop, or
+ * failed and told so; also said of messages never <kept>). Members NULL: none. */
 struct gw_ua_repl {
 	void (*changed)(void *arg, const char *id);
 	void (*over)(void *arg, const char *id);
+	void (*kept)(void *arg, const char *id, const struct gw_ua_msg *m);
+	void (*done)(void *arg, const char *id, const char *message_id);
 	void *arg;
 };
 void gw_ua_set_repl(struct gw_ua *ua, const struct gw_ua_repl *r);
+
+/* Sends again, in session <id> taken over from a dead node, a message that node accepted
+ * and that was not confirmed: <ctype>/<body> as it went (envelope included), the same
+ * <message_id> (the receiver knows it again: gw_ua's own sessions pass it on once) and
+ * report asks (1 yes, 0 no, -1 absent; <fr> 2: partial). Not <kept> again. 0 or a status
+ * as gw_ua_send(). */
+int gw_ua_resend(struct gw_ua *ua, const char *id, const char *ctype, const void *body,
+		 size_t len, int sr, int fr, const char *message_id, char *msg, size_t mlen);
 
 /* The record of session <id> (shards/session.proto: a UaSession with its dialog and MSRP
  * leg), packed into *<buf> (malloc'd: the caller frees it). 0, 404 (no such session or over),
@@ -318,6 +332,7 @@ struct gw_ua_stats {
 	uint64_t sessions_out, sessions_in;    /* created */
 	uint64_t established, failed, ended;
 	uint64_t msgs_sent, msgs_received, reports;
+	uint64_t msgs_duplicate;       /* received again (same Message-ID): not passed on */
 	uint64_t sip_in, sip_out, sip_bad, sip_crossed, sip_cross_dropped;
 	uint64_t answered_400, answered_481, answered_488, answered_415, answered_503;
 	uint64_t auth_retries;

@@ -90,6 +90,7 @@ struct ua_txn {
 	char sid[MSRP_SESS_ID_MAX + 1];
 	char msgid[MSRP_ID_MSGID_LEN + 1];
 	uint64_t start, end;           /* the chunk's bytes (its Byte-Range) */
+	uint8_t last;                  /* the message's last chunk ('$') */
 };
 
 /* An active session's connection being opened. */
@@ -168,8 +169,12 @@ static void txn_resp(struct msrp_conn *mc, void *arg, int status, const struct m
 			}
 		} else if (status >= 300) {
 			report(s, t->msgid, status, NULL);
-		} else if (status == 200 && s->ev->acked) {
-			s->ev->acked(s, s->arg, t->msgid, t->start, t->end);
+		} else if (status == 200) {
+			if (s->ev->acked)
+				s->ev->acked(s, s->arg, t->msgid, t->start, t->end);
+			s = t->last ? sess_by_id(t->ua, t->sid) : NULL; /* acked() may end it */
+			if (s && !s->ended && s->ev->done)
+				s->ev->done(s, s->arg, t->msgid);
 		}
 	}
 	free(t);
@@ -203,11 +208,13 @@ static int send_chunk(struct msrp_ua_sess *s, struct out_msg *om)
 		iov[n++] = (struct iovec){ (void *)body[i].p, body[i].len };
 	if (out.tail.len)
 		iov[n++] = (struct iovec){ (void *)out.tail.p, out.tail.len };
-	if (msrp_report_expect_response(MSRP_M_SEND, om->fr)) {
+	int tracked = msrp_report_expect_response(MSRP_M_SEND, om->fr);
+	if (tracked) {
 		struct ua_txn *t = txn_new(s, om->msgid, 0);
 		if (t) {
 			t->start = out.range.start;
 			t->end = out.range.end >= 0 ? (uint64_t)out.range.end : 0;
+			t->last = out.flag == MSRP_FLAG_END;
 		}
 		if (!t || msrp_conn_txn_open(s->mc, (cm_slice){ out.tid, out.tid_len }, txn_resp,
 					     t) < 0)
@@ -217,6 +224,8 @@ static int send_chunk(struct msrp_ua_sess *s, struct out_msg *om)
 	if (rc < 0)
 		return rc;
 	s->ua->st.chunks_out++;
+	if (!tracked && out.flag == MSRP_FLAG_END && s->ev->done)
+		s->ev->done(s, s->arg, om->msgid); /* nothing more will be known of it */
 	return 1;
 }
 

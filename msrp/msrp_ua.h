@@ -58,6 +58,10 @@ struct msrp_ua_events {
 	 * not told. */
 	void (*acked)(struct msrp_ua_sess *s, void *arg, const char *message_id, uint64_t start,
 		      uint64_t end);
+	/* Message <message_id> was taken whole by the next hop: the 200 of its last chunk came
+	 * (or, with Failure-Report: no, its last chunk went). Once per message, never with a
+	 * failure report() for it before. NULL: not told. */
+	void (*done)(struct msrp_ua_sess *s, void *arg, const char *message_id);
 };
 
 struct msrp_ua_sess_cfg {

@@ -16,6 +16,9 @@
 #include "shards/sh_url.h"
 
 #define CHECK_MS 250                   /* how often the state is looked at */
+#define SWEEP_MIN_MS 250               /* dead nodes' pending messages looked for at most so
+					* often (else every heartbeat ttl / 2) */
+#define SWEEP_BATCH 16                 /* sessions taken over per sweep, at most */
 
 #define ASK_UP_MS 5000                 /* Sentinel asked again while the master answers */
 #define ASK_DOWN_MS 500                /* ... and while it does not */
@@ -47,6 +50,10 @@ struct sh_cluster {
 	struct eng_redis *link;            /* worker 0's */
 	struct sh_node *node;              /* the heartbeat */
 	eng_timer check;
+	eng_timer sweep;                   /* worker 0: dead nodes' pending messages */
+	int sweeping;
+	sh_cluster_orphan_fn orphan;
+	void *orphan_arg;
 	unsigned n;
 	struct worker_part *wk;
 	int reached;                       /* Redis took a heartbeat once */
@@ -148,6 +155,38 @@ static void check(eng_timer *t)
 		CM_INFO("cluster: Redis back (%s)", c->where);
 }
 
+static void swept(void *arg, int rc, const char *const *ids, size_t n)
+{
+	struct sh_cluster *c = arg;
+	c->sweeping = 0;
+	for (size_t i = 0; rc == 1 && i < n; i++) {
+		CM_INFO("cluster: session %s of a dead node holds messages not confirmed: taken "
+			"over here", ids[i]);
+		c->orphan(c->orphan_arg, ids[i]);
+	}
+}
+
+/* Now and then: the sessions of dead nodes that hold accepted, unconfirmed messages are
+ * taken over, so that they are delivered even if nothing else comes for them. */
+static void sweep(eng_timer *t)
+{
+	struct sh_cluster *c = t->arg;
+	uint32_t every = c->ttl_ms / 2 > SWEEP_MIN_MS ? c->ttl_ms / 2 : SWEEP_MIN_MS;
+	eng_timer_arm(c->w, &c->sweep, every);
+	if (c->sweeping || !c->orphan || atomic_load(&c->state) != SH_CLUSTER_READY)
+		return;
+	if (sh_node_sweep(c->node, SWEEP_BATCH, swept, c) == 0)
+		c->sweeping = 1;
+}
+
+void sh_cluster_set_orphans(struct sh_cluster *c, sh_cluster_orphan_fn fn, void *arg)
+{
+	if (c) {
+		c->orphan = fn;
+		c->orphan_arg = arg;
+	}
+}
+
 /* Sentinel's answer to SENTINEL get-master-addr-by-name: [ip, port] of the master, nil
  * when it does not know the name. The master link goes there. */
 static void on_master_addr(redisAsyncContext *ac, void *reply, void *privdata)
@@ -234,6 +273,8 @@ int sh_cluster_start(struct sh_cluster *c, eng_worker *w, struct gw_ua *ua)
 			return -ENOMEM;
 		eng_timer_init(&c->check, check, c);
 		eng_timer_arm(w, &c->check, CHECK_MS);
+		eng_timer_init(&c->sweep, sweep, c);
+		eng_timer_arm(w, &c->sweep, CHECK_MS);
 	}
 	if (ua) { /* the worker's sessions, through a handle of the node that does not beat */
 		nc.no_heartbeat = 1;
@@ -261,6 +302,7 @@ void sh_cluster_stop(struct sh_cluster *c, eng_worker *w)
 	}
 	if (i == 0 && c->w) {
 		eng_timer_cancel(&c->check);
+		eng_timer_cancel(&c->sweep);
 		sh_node_free(c->node);
 		c->node = NULL;
 		c->link = NULL;
@@ -283,11 +325,11 @@ struct take {
 };
 
 static void taken(void *arg, int rc, uint64_t epoch, const char *owner, const char *record,
-		  size_t len)
+		  size_t len, const struct sh_node_pending *p, size_t np)
 {
 	struct take *t = arg;
 	(void)owner;
-	t->fn(t->arg, rc, epoch, record, len);
+	t->fn(t->arg, rc, epoch, record, len, p, np);
 	free(t);
 }
 
@@ -305,6 +347,21 @@ int sh_cluster_takeover(struct sh_cluster *c, eng_worker *w, const char *id,
 		return -EIO;
 	}
 	return 0;
+}
+
+unsigned sh_cluster_replay(struct sh_cluster *c, eng_worker *w, const char *id,
+			   const struct sh_node_pending *p, size_t np)
+{
+	unsigned i = eng_worker_index(w);
+	return c && i < c->n && c->wk[i].repl ? sh_repl_replay(c->wk[i].repl, id, p, np) : 0;
+}
+
+int sh_cluster_durable(struct sh_cluster *c, eng_worker *w, const char *id, const char *mid,
+		       sh_repl_durable_fn fn, void *arg)
+{
+	unsigned i = eng_worker_index(w);
+	return c && i < c->n && c->wk[i].repl ? sh_repl_durable(c->wk[i].repl, id, mid, fn, arg)
+					      : 0;
 }
 
 void sh_cluster_release(struct sh_cluster *c, eng_worker *w, const char *id, uint64_t epoch)

@@ -15,6 +15,7 @@
 #include "common/cm_config.h"
 #include "engine/eng.h"
 #include "gateway/gw_ua.h"
+#include "shards/sh_repl.h"
 
 enum sh_cluster_state {
 	SH_CLUSTER_OFF = 0,
@@ -44,13 +45,28 @@ void sh_cluster_repl_stats(const struct sh_cluster *c, unsigned i, struct sh_rep
 void sh_cluster_free(struct sh_cluster *c);
 
 /* Takes session <id> over from a dead node on worker <w> (its thread): <fn>(arg, rc, epoch,
- * record, len) as sh_node_takeover() says it (rc 1 with the record, 0 its owner lives,
+ * record, len, p, np) as sh_node_takeover() says it (rc 1 with the record and the pending
+ * messages, 0 its owner lives,
  * -ENOENT nobody owns it, -EIO). 0, or -EIO (no replication on this worker: <fn> is not
  * called). */
 typedef void (*sh_cluster_take_fn)(void *arg, int rc, uint64_t epoch, const char *record,
-				   size_t len);
+				   size_t len, const struct sh_node_pending *p, size_t np);
 int sh_cluster_takeover(struct sh_cluster *c, eng_worker *w, const char *id,
 			sh_cluster_take_fn fn, void *arg);
+/* Once the session taken over is adopted: its pending messages <p> (from <fn>) sent again
+ * (sh_repl_replay). How many went. */
+unsigned sh_cluster_replay(struct sh_cluster *c, eng_worker *w, const char *id,
+			   const struct sh_node_pending *p, size_t np);
+/* sh_repl_durable() on worker <w> (its thread): 0 when it has no replication. */
+int sh_cluster_durable(struct sh_cluster *c, eng_worker *w, const char *id, const char *mid,
+		       sh_repl_durable_fn fn, void *arg);
+
+/* Who takes over the sessions of dead nodes that hold accepted, unconfirmed messages:
+ * worker 0 looks for them (every cluster.heartbeat_ttl / 2) and calls <fn>(<arg>, id) on
+ * its thread for each; <fn> has the session's worker take it over (sh_cluster_takeover,
+ * which one node only wins). Before the workers start; NULL: nobody does. */
+typedef void (*sh_cluster_orphan_fn)(void *arg, const char *id);
+void sh_cluster_set_orphans(struct sh_cluster *c, sh_cluster_orphan_fn fn, void *arg);
 
 /* Lets session <id> (ours at <epoch>) go in Redis: a takeover whose session could not be
  * adopted here. On worker <w>'s thread; nothing told. */

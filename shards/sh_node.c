@@ -38,16 +38,18 @@ static const char write_lua[] =
 	"redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
 	"return {1, tonumber(o[2]), ARGV[1]}\n";
 
-/* KEYS[1] own, KEYS[2] state; ARGV me, epoch. */
+/* KEYS[1] own, KEYS[2] state, KEYS[3] msgs; ARGV me, epoch, pend prefix, sid. */
 static const char release_lua[] =
 	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch')\n"
 	"if o[1] ~= ARGV[1] or tonumber(o[2]) ~= tonumber(ARGV[2]) then\n"
 	"  return {0, tonumber(o[2] or 0), o[1] or ''}\n"
 	"end\n"
-	"redis.call('DEL', KEYS[1], KEYS[2])\n"
+	"redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])\n"
+	"redis.call('SREM', ARGV[3] .. ARGV[1], ARGV[4])\n"
 	"return {1, tonumber(o[2]), ARGV[1]}\n";
 
-/* KEYS[1] own, KEYS[2] state; ARGV me, node key prefix. {rc, epoch, record | owner} */
+/* KEYS[1] own, KEYS[2] state, KEYS[3] msgs; ARGV me, node key prefix, pend prefix, sid.
+ * {rc, epoch, record | owner, {{entry id, {'m', message}}...}} */
 static const char takeover_lua[] =
 	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch')\n"
 	"if not o[1] then return {-1, 0, ''} end\n"
@@ -56,7 +58,54 @@ static const char takeover_lua[] =
 	"if redis.call('EXISTS', ARGV[2] .. o[1]) == 1 then return {0, e, o[1]} end\n"
 	"redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', e + 1)\n"
 	"redis.call('PEXPIRE', KEYS[1], " OWN_TTL_MS ")\n"
-	"return {1, e + 1, redis.call('GET', KEYS[2]) or ''}\n";
+	"redis.call('SREM', ARGV[3] .. o[1], ARGV[4])\n"
+	"local m = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', " SH_NODE_PENDING_MAX_S ")\n"
+	"if #m > 0 then redis.call('SADD', ARGV[3] .. ARGV[1], ARGV[4]) end\n"
+	"return {1, e + 1, redis.call('GET', KEYS[2]) or '', m}\n";
+
+/* KEYS[1] the set of nodes; ARGV node key prefix, pend prefix, own prefix, me, max. The
+ * sessions (at most max) of dead nodes that hold accepted, unconfirmed messages; a dead
+ * node with none left is forgotten, a session with no owner any more too. */
+static const char sweep_lua[] =
+	"local out, max = {}, tonumber(ARGV[5])\n"
+	"for _, n in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+	"  if n ~= ARGV[4] and redis.call('EXISTS', ARGV[1] .. n) == 0 then\n"
+	"    local s = redis.call('SRANDMEMBER', ARGV[2] .. n, max)\n"
+	"    if #s == 0 then redis.call('SREM', KEYS[1], n) end\n"
+	"    for _, x in ipairs(s) do\n"
+	"      if redis.call('HGET', ARGV[3] .. x, 'node') == n then out[#out + 1] = x\n"
+	"      else redis.call('SREM', ARGV[2] .. n, x) end\n"
+	"    end\n"
+	"  end\n"
+	"  if #out >= max then break end\n"
+	"end\n"
+	"return out\n";
+
+/* KEYS[1] own, KEYS[3] msgs; ARGV me, epoch (0: not known yet), message, ttl, pend prefix,
+ * sid. A session another node owns is fenced; one nobody owns yet (its claim on its way)
+ * is ours. The session goes in the node's set of sessions with pending messages.
+ * {1, epoch, entry id} or {0, epoch, owner} */
+static const char append_lua[] =
+	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch')\n"
+	"if o[1] and (o[1] ~= ARGV[1] or (tonumber(ARGV[2]) > 0 and\n"
+	"                                tonumber(o[2]) ~= tonumber(ARGV[2]))) then\n"
+	"  return {0, tonumber(o[2] or 0), o[1]}\n"
+	"end\n"
+	"local id = redis.call('XADD', KEYS[3], '*', 'm', ARGV[3])\n"
+	"redis.call('PEXPIRE', KEYS[3], ARGV[4])\n"
+	"redis.call('SADD', ARGV[5] .. ARGV[1], ARGV[6])\n"
+	"return {1, tonumber(o[2] or 0), id}\n";
+
+/* KEYS[1] own, KEYS[3] msgs; ARGV entry, pend prefix, sid. The entry goes; the last one
+ * takes the session out of its owner's set. */
+static const char unkeep_lua[] =
+	"redis.call('XDEL', KEYS[3], ARGV[1])\n"
+	"if redis.call('XLEN', KEYS[3]) == 0 then\n"
+	"  redis.call('DEL', KEYS[3])\n"
+	"  local o = redis.call('HGET', KEYS[1], 'node')\n"
+	"  if o then redis.call('SREM', ARGV[2] .. o, ARGV[3]) end\n"
+	"end\n"
+	"return 1\n";
 
 /* A request on its way: freed by its reply (every accepted command gets one). */
 struct req {
@@ -64,6 +113,8 @@ struct req {
 	struct req *next, **prev;
 	sh_node_fn fn;
 	sh_node_take_fn take;          /* a takeover's */
+	sh_node_append_fn append;      /* an append's or a removal's */
+	sh_node_sweep_fn sweep;        /* a sweep's */
 	void *arg;
 	int beat;                      /* the heartbeat's */
 	eng_timer tmo;                 /* REQ_TIMEOUT_MS */
@@ -105,15 +156,23 @@ static void req_timeout(eng_timer *t)
 	struct sh_node *n = q->n;
 	sh_node_fn fn = q->fn;
 	sh_node_take_fn take = q->take;
+	sh_node_append_fn append = q->append;
+	sh_node_sweep_fn sweep = q->sweep;
 	void *arg = q->arg;
 	q->fn = NULL;
 	q->take = NULL;
+	q->append = NULL;
+	q->sweep = NULL;
 	if (q->beat) {
 		n->beat_pending = 0;
 		n->last_ok_ms = 0;
 	}
 	if (take)
-		take(arg, -ETIMEDOUT, 0, NULL, NULL, 0);
+		take(arg, -ETIMEDOUT, 0, NULL, NULL, 0, NULL, 0);
+	else if (append)
+		append(arg, -ETIMEDOUT, NULL);
+	else if (sweep)
+		sweep(arg, -ETIMEDOUT, NULL, 0);
 	else if (fn)
 		fn(arg, -ETIMEDOUT, 0, NULL);
 	CM_LOG_RL(CM_LOG_WARN, "cluster: node %s: Redis did not answer within %d ms", n->id,
@@ -161,6 +220,18 @@ static struct req *req_new(struct sh_node *n, sh_node_fn fn, void *arg)
 	return q;
 }
 
+/* <q> answered: what it carried into <out>, <q> freed. Its node, or NULL when gone. */
+static struct sh_node *req_done(struct req *q, struct req *out)
+{
+	struct sh_node *n = q->n;
+	*out = *q;
+	if (n)
+		req_drop(q);
+	else
+		free(q);
+	return n;
+}
+
 static void req_drop(struct req *q)
 {
 	eng_timer_cancel(&q->tmo);
@@ -191,6 +262,12 @@ static void beat(eng_timer *t)
 		return;
 	}
 	n->beat_pending = 1;
+	/* the set of nodes, where the sweeps of the others look for us once we are dead */
+	char nodes[96];
+	int nl = snprintf(nodes, sizeof(nodes), "%snodes", n->prefix);
+	const char *sv[3] = { "SADD", nodes, n->id };
+	size_t sl[3] = { 4, (size_t)nl, strlen(n->id) };
+	eng_redis_cmd(n->link, NULL, NULL, 3, sv, sl);
 }
 
 struct sh_node *sh_node_new(eng_worker *w, struct eng_redis *link, const struct sh_node_cfg *cfg)
@@ -228,8 +305,10 @@ void sh_node_free(struct sh_node *n)
 		if (q->take) { /* a takeover waits for it: told now (its owner may be an API call) */
 			sh_node_take_fn take = q->take;
 			q->take = NULL;
-			take(q->arg, -ECANCELED, 0, NULL, NULL, 0);
+			take(q->arg, -ECANCELED, 0, NULL, NULL, 0, NULL, 0);
 		}
+		q->append = NULL; /* their owners go with the node */
+		q->sweep = NULL;
 	}
 	free(n->advertise);
 	free(n->prefix);
@@ -241,38 +320,86 @@ int sh_node_alive(const struct sh_node *n)
 	return n->last_ok_ms && eng_now_ms(n->w) - n->last_ok_ms < n->ttl_ms;
 }
 
+/* A takeover's answer {1, epoch, record, {{entry id, {'m', message}}...}} to <take>: the
+ * messages that were accepted and not confirmed, oldest first (entries not of that shape
+ * are passed over). */
+static void take_pending(sh_node_take_fn take, void *arg, uint64_t epoch, const redisReply *r)
+{
+	const redisReply *ms = r->elements > 3 ? r->element[3] : NULL;
+	size_t n = ms && ms->type == REDIS_REPLY_ARRAY ? ms->elements : 0, np = 0;
+	struct sh_node_pending *p = n ? calloc(n, sizeof(*p)) : NULL;
+	for (size_t i = 0; p && i < n; i++) {
+		const redisReply *en = ms->element[i], *f;
+		if (en->type != REDIS_REPLY_ARRAY || en->elements != 2 ||
+		    en->element[0]->type != REDIS_REPLY_STRING ||
+		    (f = en->element[1])->type != REDIS_REPLY_ARRAY || f->elements != 2 ||
+		    f->element[1]->type != REDIS_REPLY_STRING)
+			continue;
+		p[np++] = (struct sh_node_pending){ en->element[0]->str, f->element[1]->str,
+						    f->element[1]->len };
+	}
+	take(arg, 1, epoch, NULL, r->element[2]->str, r->element[2]->len, p, np);
+	free(p);
+}
+
+/* The reply of an append: {1, epoch, entry id} or {0, epoch, owner}; of a removal (XDEL):
+ * an integer. */
+static void on_append(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct req c;
+	redisReply *r = reply;
+	(void)ac;
+	struct sh_node *n = req_done(privdata, &c);
+	sh_node_append_fn fn = c.append;
+	void *arg = c.arg;
+	if (!n || !fn)
+		return;
+	if (r && r->type == REDIS_REPLY_INTEGER) { /* a removal's */
+		fn(arg, 1, NULL);
+		return;
+	}
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER ||
+	    r->element[2]->type != REDIS_REPLY_STRING) {
+		if (r && r->type == REDIS_REPLY_ERROR)
+			CM_LOG_RL(CM_LOG_WARN, "cluster: node %s: %s", n->id, r->str);
+		fn(arg, -EIO, NULL);
+		return;
+	}
+	fn(arg, r->element[0]->integer == 1, r->element[2]->str);
+}
+
 /* The reply of a script: {rc, epoch, owner}. */
 static void on_script(redisAsyncContext *ac, void *reply, void *privdata)
 {
-	struct req *q = privdata;
+	struct req *q = privdata, c;
 	redisReply *r = reply;
-	(void)ac;
-	struct sh_node *n = q->n;
-	sh_node_fn fn = q->fn;
-	sh_node_take_fn take = q->take;
-	void *arg = q->arg;
-	if (n)
-		req_drop(q);
-	else
-		free(q);
+	if (q->append) { /* an append's */
+		on_append(ac, reply, privdata);
+		return;
+	}
+	struct sh_node *n = req_done(q, &c);
+	sh_node_fn fn = c.fn;
+	sh_node_take_fn take = c.take;
+	void *arg = c.arg;
 	if (!n || (!fn && !take))
 		return;
 	if (take) {
-		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
 		    r->element[0]->type != REDIS_REPLY_INTEGER ||
 		    r->element[1]->type != REDIS_REPLY_INTEGER ||
 		    r->element[2]->type != REDIS_REPLY_STRING) {
-			take(arg, -EIO, 0, NULL, NULL, 0);
+			take(arg, -EIO, 0, NULL, NULL, 0, NULL, 0);
 			return;
 		}
 		long long rc = r->element[0]->integer;
 		uint64_t e = (uint64_t)r->element[1]->integer;
 		if (rc == 1)
-			take(arg, 1, e, NULL, r->element[2]->str, r->element[2]->len);
+			take_pending(take, arg, e, r);
 		else if (rc == 0)
-			take(arg, 0, e, r->element[2]->str, NULL, 0);
+			take(arg, 0, e, r->element[2]->str, NULL, 0, NULL, 0);
 		else
-			take(arg, -ENOENT, 0, NULL, NULL, 0);
+			take(arg, -ENOENT, 0, NULL, NULL, 0, NULL, 0);
 		return;
 	}
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
@@ -294,19 +421,22 @@ static int script(struct sh_node *n, const char *lua, const char *sid, int nkeys
 {
 	if (!id_ok(sid, 128))
 		return -EINVAL;
-	char own[256], state[256], nk[4];
+	char own[256], state[256], msgs[256], nk[4];
 	const char *av[12];
 	size_t al[12];
 	int k = 0;
 	int ol = snprintf(own, sizeof(own), "%sown:%s", n->prefix, sid);
 	int sl = snprintf(state, sizeof(state), "%sstate:%s", n->prefix, sid);
+	int ml = snprintf(msgs, sizeof(msgs), "%smsgs:%s", n->prefix, sid);
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	av[k] = "EVAL", al[k++] = 4;
 	av[k] = lua, al[k++] = strlen(lua);
 	av[k] = nk, al[k++] = strlen(nk);
 	av[k] = own, al[k++] = (size_t)ol;
-	if (nkeys == 2)
+	if (nkeys >= 2)
 		av[k] = state, al[k++] = (size_t)sl;
+	if (nkeys >= 3)
+		av[k] = msgs, al[k++] = (size_t)ml;
 	for (int i = 0; i < argc; i++)
 		av[k] = argv[i], al[k++] = argl[i];
 	struct req *q = req_new(n, fn, arg);
@@ -343,12 +473,13 @@ int sh_node_write(struct sh_node *n, const char *sid, uint64_t epoch, const void
 
 int sh_node_takeover(struct sh_node *n, const char *sid, sh_node_take_fn fn, void *arg)
 {
-	char pfx[96];
+	char pfx[96], pp[96];
 	int pl = snprintf(pfx, sizeof(pfx), "%snode:", n->prefix);
-	const char *av[2] = { n->id, pfx };
-	size_t al[2] = { strlen(n->id), (size_t)pl };
+	int ppl = snprintf(pp, sizeof(pp), "%spend:", n->prefix);
+	const char *av[4] = { n->id, pfx, pp, sid };
+	size_t al[4] = { strlen(n->id), (size_t)pl, (size_t)ppl, strlen(sid) };
 	struct req *q;
-	int rc = script(n, takeover_lua, sid, 2, 2, av, al, NULL, NULL);
+	int rc = script(n, takeover_lua, sid, 3, 4, av, al, NULL, NULL);
 	if (rc < 0)
 		return rc;
 	q = n->reqs; /* the one script() just made: the newest */
@@ -360,9 +491,90 @@ int sh_node_takeover(struct sh_node *n, const char *sid, sh_node_take_fn fn, voi
 int sh_node_release(struct sh_node *n, const char *sid, uint64_t epoch, sh_node_fn fn,
 		    void *arg)
 {
-	char e[24];
+	char e[24], pp[96];
 	int el = snprintf(e, sizeof(e), "%llu", (unsigned long long)epoch);
-	const char *av[2] = { n->id, e };
-	size_t al[2] = { strlen(n->id), (size_t)el };
-	return script(n, release_lua, sid, 2, 2, av, al, fn, arg);
+	int ppl = snprintf(pp, sizeof(pp), "%spend:", n->prefix);
+	const char *av[4] = { n->id, e, pp, sid };
+	size_t al[4] = { strlen(n->id), (size_t)el, (size_t)ppl, strlen(sid) };
+	return script(n, release_lua, sid, 3, 4, av, al, fn, arg);
+}
+
+int sh_node_append(struct sh_node *n, const char *sid, uint64_t epoch, const void *data,
+		   size_t len, uint32_t ttl_ms, sh_node_append_fn fn, void *arg)
+{
+	char e[24], t[16], pp[96];
+	int el = snprintf(e, sizeof(e), "%llu", (unsigned long long)epoch);
+	int tl = snprintf(t, sizeof(t), "%u", ttl_ms ? ttl_ms : 1);
+	int ppl = snprintf(pp, sizeof(pp), "%spend:", n->prefix);
+	const char *av[6] = { n->id, e, data, t, pp, sid };
+	size_t al[6] = { strlen(n->id), (size_t)el, len, (size_t)tl, (size_t)ppl, strlen(sid) };
+	int rc = script(n, append_lua, sid, 3, 6, av, al, NULL, NULL);
+	if (rc < 0)
+		return rc;
+	n->reqs->append = fn; /* the one script() just made: the newest */
+	n->reqs->arg = arg;
+	return 0;
+}
+
+int sh_node_unkeep(struct sh_node *n, const char *sid, const char *entry, sh_node_append_fn fn,
+		   void *arg)
+{
+	if (!entry || !*entry || strlen(entry) > 40)
+		return -EINVAL;
+	char pp[96];
+	int ppl = snprintf(pp, sizeof(pp), "%spend:", n->prefix);
+	const char *av[3] = { entry, pp, sid };
+	size_t al[3] = { strlen(entry), (size_t)ppl, strlen(sid) };
+	int rc = script(n, unkeep_lua, sid, 3, 3, av, al, NULL, NULL);
+	if (rc < 0)
+		return rc;
+	n->reqs->append = fn; /* the newest: script()'s */
+	n->reqs->arg = arg;
+	return 0;
+}
+
+/* The reply of a sweep: an array of session ids. */
+static void on_sweep(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct req c;
+	redisReply *r = reply;
+	(void)ac;
+	struct sh_node *n = req_done(privdata, &c);
+	sh_node_sweep_fn fn = c.sweep;
+	void *arg = c.arg;
+	if (!n || !fn)
+		return;
+	if (!r || r->type != REDIS_REPLY_ARRAY) {
+		fn(arg, -EIO, NULL, 0);
+		return;
+	}
+	const char *ids[SH_NODE_SWEEP_MAX];
+	size_t k = 0;
+	for (size_t i = 0; i < r->elements && k < SH_NODE_SWEEP_MAX; i++)
+		if (r->element[i]->type == REDIS_REPLY_STRING && id_ok(r->element[i]->str, 128))
+			ids[k++] = r->element[i]->str;
+	fn(arg, 1, ids, k);
+}
+
+int sh_node_sweep(struct sh_node *n, unsigned max, sh_node_sweep_fn fn, void *arg)
+{
+	char nodes[96], np[96], pp[96], op[96], m[12];
+	int nl = snprintf(nodes, sizeof(nodes), "%snodes", n->prefix);
+	int npl = snprintf(np, sizeof(np), "%snode:", n->prefix);
+	int ppl = snprintf(pp, sizeof(pp), "%spend:", n->prefix);
+	int opl = snprintf(op, sizeof(op), "%sown:", n->prefix);
+	int ml = snprintf(m, sizeof(m), "%u", max < 1 ? 1 : max > SH_NODE_SWEEP_MAX ?
+		SH_NODE_SWEEP_MAX : max);
+	const char *av[9] = { "EVAL", sweep_lua, "1", nodes, np, pp, op, n->id, m };
+	size_t al[9] = { 4, strlen(sweep_lua), 1, (size_t)nl, (size_t)npl, (size_t)ppl,
+			 (size_t)opl, strlen(n->id), (size_t)ml };
+	struct req *q = req_new(n, NULL, arg);
+	if (!q)
+		return -ENOMEM;
+	q->sweep = fn;
+	if (eng_redis_cmd(n->link, on_sweep, q, 9, av, al) < 0) {
+		req_drop(q);
+		return -EIO;
+	}
+	return 0;
 }

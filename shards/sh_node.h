@@ -1,11 +1,18 @@
-/* sh_node.h — a node of the cluster in Redis (issue 8 groundwork, not in the daemon yet):
- * its heartbeat, and the ownership of sessions with fencing, so that two nodes never both
- * own a session.
+/* sh_node.h — a node of the cluster in Redis (issue 8): its heartbeat, the ownership of
+ * sessions with fencing, so that two nodes never both own a session, and the messages
+ * accepted and not yet confirmed.
  *
  * Keys (<p> the prefix, "rcsgw:" by default):
  *   <p>node:<node id>        the node's advertised address; PX <ttl>, renewed every ttl/3
  *   <p>own:<session id>      hash {node, epoch}: who owns the session, since which epoch
  *   <p>state:<session id>    the session's state (bytes), written by its owner only
+ *   <p>msgs:<session id>     a stream: the messages accepted for the session and not yet
+ *                            confirmed (one field "m", a shards/session.proto
+ *                            PendingMessage); appended by its owner (fenced), an entry
+ *                            removed once the message is confirmed; PX like the state
+ *   <p>pend:<node id>        a set: the node's sessions whose stream is not empty
+ *   <p>nodes                 a set: the nodes that ever beat (the sweeps look there for
+ *                            dead ones with pending messages)
  *
  * Ownership (one Lua script, atomic in Redis): a session nobody owns is taken at epoch 1;
  * its owner claiming it again keeps its epoch; a session whose owner's heartbeat is alive is
@@ -67,9 +74,38 @@ int sh_node_write(struct sh_node *n, const char *sid, uint64_t epoch, const void
  * ours that is not in memory is over, not to be revived), -EIO, -ETIMEDOUT (Redis did not
  * answer within 3 s: the link is dropped), -ECANCELED (the node was freed first). Every
  * request is answered within 3 s. 0 or -errno. */
+struct sh_node_pending {
+	const char *entry;             /* its stream entry id */
+	const char *data;              /* the message as appended */
+	size_t len;
+};
+#define SH_NODE_PENDING_MAX 10000      /* pending messages a takeover reads back, at most */
+#define SH_NODE_PENDING_MAX_S "10000"
 typedef void (*sh_node_take_fn)(void *arg, int rc, uint64_t epoch, const char *owner,
-				const char *record, size_t len);
+				const char *record, size_t len,
+				const struct sh_node_pending *pending, size_t npending);
+/* ... and with rc 1, <pending> (valid during the call only) the <npending> messages of the
+ * session's stream, oldest first: accepted by the dead node, never confirmed. */
 int sh_node_takeover(struct sh_node *n, const char *sid, sh_node_take_fn fn, void *arg);
+
+/* Appends message <data> (<len> bytes) to the stream of <sid> (PX <ttl_ms>) if the session
+ * is ours at <epoch> (0: ours or nobody's — a claim still on its way). <fn>(arg, rc, entry):
+ * 1 (kept: <entry> its stream entry id), 0 (another node owns the session: fenced), -errno
+ * (-EIO, -ETIMEDOUT). 0 or -errno as sh_node_claim(). */
+typedef void (*sh_node_append_fn)(void *arg, int rc, const char *entry);
+int sh_node_append(struct sh_node *n, const char *sid, uint64_t epoch, const void *data,
+		   size_t len, uint32_t ttl_ms, sh_node_append_fn fn, void *arg);
+/* Removes entry <entry> of the stream of <sid> (its message was confirmed): <fn>(arg, 1 or
+ * -errno, NULL). 0 or -errno. */
+int sh_node_unkeep(struct sh_node *n, const char *sid, const char *entry, sh_node_append_fn fn,
+		   void *arg);
+
+/* The sessions of dead nodes that hold accepted, unconfirmed messages (at most <max>, up to
+ * SH_NODE_SWEEP_MAX), to be taken over: <fn>(arg, 1, ids, n) (valid during the call), or
+ * (arg, -errno, NULL, 0). A dead node with none left is forgotten. 0 or -errno. */
+#define SH_NODE_SWEEP_MAX 64
+typedef void (*sh_node_sweep_fn)(void *arg, int rc, const char *const *ids, size_t n);
+int sh_node_sweep(struct sh_node *n, unsigned max, sh_node_sweep_fn fn, void *arg);
 
 /* Lets the session go (its ownership and state deleted) if we own it at <epoch>. */
 int sh_node_release(struct sh_node *n, const char *sid, uint64_t epoch, sh_node_fn fn,

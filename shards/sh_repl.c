@@ -1,14 +1,33 @@
 /* sh_repl.c — sessions written behind to Redis (sh_repl.h). */
 #include "shards/sh_repl.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "common/cm_hash.h"
 #include "common/cm_log.h"
+#include "shards/session.pb-c.h"
 
 #define BUCKETS 4096
 #define SH_REPL_DOWN_MS 200            /* the tick while Redis is away */
+
+/* A message accepted in a session of ours and not confirmed yet (its stream entry). */
+struct pmsg {
+	struct pmsg *next;             /* its entry's list, or the orphans */
+	struct sh_repl *r;
+	struct entry *e;               /* NULL: orphaned (its entry went while a reply was due) */
+	char mid[MSRP_ID_MSGID_LEN + 1];
+	char xid[48];                  /* its stream entry id; "" until appended */
+	uint8_t *rec;                  /* the packed PendingMessage until appended */
+	size_t len;
+	uint8_t inflight;              /* its append or removal is on its way */
+	uint8_t done;                  /* confirmed: its entry goes */
+	sh_repl_durable_fn waiter;     /* an API call waiting for its append */
+	void *wait_arg;
+};
 
 struct entry {
 	struct entry *hnext;           /* bucket chain */
@@ -19,6 +38,7 @@ struct entry {
 	uint64_t dirty_ms;             /* when the oldest change not written came */
 	uint64_t sent_since;           /* dirty_ms of the write on its way */
 	uint8_t dirty, listed, inflight, over;
+	struct pmsg *msgs;             /* accepted, not confirmed, oldest first */
 };
 
 struct sh_repl {
@@ -29,9 +49,12 @@ struct sh_repl {
 	eng_timer tick;
 	struct entry *buckets[BUCKETS];
 	struct entry *dirty;           /* entries with something to do */
+	uint32_t nheld;                /* messages held in memory for an append (rec) */
+	struct pmsg *orphans;          /* their entry went while their reply was on its way */
 	struct {
 		_Atomic uint64_t writes, write_failures, fenced, claims, releases, pending;
 		_Atomic uint64_t lag_ms, lag_max_ms;
+		_Atomic uint64_t kept, keep_failures, unkept, replayed, not_kept, kept_now;
 	} st;
 };
 
@@ -39,10 +62,39 @@ struct sh_repl {
 
 static unsigned hash(const char *id)
 {
-	unsigned h = 2166136261u;
-	for (; *id; id++)
-		h = (h ^ (unsigned char)*id) * 16777619u;
-	return h % BUCKETS;
+	return (unsigned)(cm_fnv1a64(id, strlen(id)) % BUCKETS);
+}
+
+/* Frees <m> (off its entry's list already); its waiter, if any, hears <durable>. */
+static void pmsg_free(struct pmsg *m, int durable)
+{
+	struct sh_repl *r = m->r;
+	if (m->rec)
+		r->nheld--;
+	free(m->rec);
+	atomic_fetch_sub_explicit(&r->st.kept_now, 1, memory_order_relaxed);
+	sh_repl_durable_fn fn = m->waiter;
+	void *arg = m->wait_arg;
+	free(m);
+	if (fn)
+		fn(arg, durable);
+}
+
+static void pmsg_unlink(struct pmsg *m)
+{
+	for (struct pmsg **pp = m->e ? &m->e->msgs : &m->r->orphans; *pp; pp = &(*pp)->next)
+		if (*pp == m) {
+			*pp = m->next;
+			return;
+		}
+}
+
+static struct pmsg *pmsg_find(struct entry *e, const char *mid)
+{
+	for (struct pmsg *m = e->msgs; m; m = m->next)
+		if (!strcmp(m->mid, mid))
+			return m;
+	return NULL;
 }
 
 static struct entry *find(struct sh_repl *r, const char *id, int make)
@@ -79,6 +131,17 @@ static void forget(struct entry *e)
 			break;
 		}
 	atomic_fetch_sub_explicit(&r->st.pending, 1, memory_order_relaxed);
+	while (e->msgs) { /* the session is over or not ours: nothing of it to confirm here */
+		struct pmsg *m = e->msgs;
+		e->msgs = m->next;
+		if (m->inflight) { /* its reply comes later: it must not find <e> */
+			m->e = NULL;
+			m->next = r->orphans;
+			r->orphans = m;
+			continue;
+		}
+		pmsg_free(m, m->xid[0] != 0);
+	}
 	free(e);
 }
 
@@ -106,6 +169,140 @@ static void on_changed(void *arg, const char *id)
 		e->dirty_ms = eng_now_ms(r->w);
 	}
 	list(e);
+}
+
+static void msg_step(struct pmsg *m);
+
+/* The append of <m> was answered. */
+static void appended(void *arg, int rc, const char *xid)
+{
+	struct pmsg *m = arg;
+	struct sh_repl *r = m->r;
+	m->inflight = 0;
+	if (!m->e) { /* its session went meanwhile (orphaned) */
+		ADD(r, kept, rc == 1);
+		pmsg_unlink(m);
+		pmsg_free(m, rc == 1);
+		return;
+	}
+	if (rc == 1 && xid && strlen(xid) < sizeof(m->xid)) {
+		ADD(r, kept, 1);
+		memcpy(m->xid, xid, strlen(xid) + 1);
+		free(m->rec);
+		m->rec = NULL;
+		r->nheld--;
+		sh_repl_durable_fn fn = m->waiter;
+		m->waiter = NULL;
+		if (fn)
+			fn(m->wait_arg, 1);
+		msg_step(m); /* confirmed meanwhile: its entry goes now */
+		return;
+	}
+	if (rc == 0) { /* fenced: the session is another node's */
+		ADD(r, not_kept, 1);
+		pmsg_unlink(m);
+		pmsg_free(m, 0);
+		return;
+	}
+	ADD(r, keep_failures, 1); /* held: appended again at a later tick */
+	sh_repl_durable_fn fn = m->waiter;
+	m->waiter = NULL;
+	if (fn)
+		fn(m->wait_arg, 0); /* the API answers now: accepted, not in Redis yet */
+	if (m->done) {
+		pmsg_unlink(m);
+		pmsg_free(m, 0);
+		return;
+	}
+	list(m->e);
+}
+
+/* The removal of <m>'s entry was answered. */
+static void unkept(void *arg, int rc, const char *xid)
+{
+	struct pmsg *m = arg;
+	(void)xid;
+	m->inflight = 0;
+	if (rc == 1 || !m->e) {
+		ADD(m->r, unkept, rc == 1);
+		pmsg_unlink(m);
+		pmsg_free(m, 1);
+		return;
+	}
+	list(m->e); /* again at a later tick */
+}
+
+/* What <m> needs next, when Redis is there: its append, or its entry removed. */
+static void msg_step(struct pmsg *m)
+{
+	struct sh_repl *r = m->r;
+	if (m->inflight || !m->e)
+		return;
+	if (m->done && !m->xid[0]) { /* confirmed before it reached Redis: never needs to */
+		pmsg_unlink(m);
+		pmsg_free(m, 0);
+		return;
+	}
+	if (!eng_redis_up(r->link)) {
+		list(m->e);
+		return;
+	}
+	int rc = m->done ? sh_node_unkeep(r->node, m->e->id, m->xid, unkept, m)
+			 : m->xid[0] ? 0
+			 : sh_node_append(r->node, m->e->id, m->e->epoch, m->rec, m->len,
+					  SH_REPL_TTL_MS, appended, m);
+	if (rc == 0)
+		m->inflight = m->done || !m->xid[0];
+	else
+		list(m->e);
+}
+
+static void on_kept(void *arg, const char *id, const struct gw_ua_msg *gm)
+{
+	struct sh_repl *r = arg;
+	struct entry *e = find(r, id, 1);
+	if (!e || r->nheld >= SH_REPL_MAX_HELD) { /* not durable: it goes from memory only */
+		ADD(r, not_kept, 1);
+		return;
+	}
+	Rcsgw__PendingMessage pm = RCSGW__PENDING_MESSAGE__INIT;
+	pm.message_id = (char *)gm->message_id;
+	pm.content_type = (char *)gm->content_type;
+	pm.body.data = (uint8_t *)gm->body;
+	pm.body.len = gm->len;
+	pm.success_report = gm->success_report == 1;
+	pm.failure_report = gm->failure_report != 0 || gm->failure_partial;
+	pm.failure_partial = gm->failure_partial != 0;
+	pm.accepted_ms = (uint64_t)time(NULL) * 1000u;
+	struct pmsg *m = calloc(1, sizeof(*m));
+	size_t n = rcsgw__pending_message__get_packed_size(&pm);
+	if (!m || !(m->rec = malloc(n ? n : 1))) {
+		free(m);
+		ADD(r, not_kept, 1);
+		return;
+	}
+	m->len = rcsgw__pending_message__pack(&pm, m->rec);
+	m->r = r;
+	m->e = e;
+	snprintf(m->mid, sizeof(m->mid), "%s", gm->message_id);
+	struct pmsg **pp = &e->msgs;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = m;
+	r->nheld++;
+	ADD(r, kept_now, 1);
+	msg_step(m);
+}
+
+static void on_done(void *arg, const char *id, const char *mid)
+{
+	struct sh_repl *r = arg;
+	struct entry *e = find(r, id, 0);
+	struct pmsg *m = e ? pmsg_find(e, mid) : NULL;
+	if (!m || m->done)
+		return;
+	m->done = 1;
+	msg_step(m);
 }
 
 static void on_over(void *arg, const char *id)
@@ -177,6 +374,11 @@ static void released(void *arg, int rc, uint64_t epoch, const char *owner)
 /* One entry's next step. 1: done with it for now (off the list), 0: stays listed. */
 static int step(struct sh_repl *r, struct entry *e, uint64_t now)
 {
+	for (struct pmsg *m = e->over ? NULL : e->msgs, *next; m; m = next) {
+		next = m->next;
+		if (!m->inflight && (m->done || !m->xid[0]))
+			msg_step(m); /* held while Redis was away, or a removal that failed */
+	}
 	if (e->inflight)
 		return 0;
 	if (e->over) {
@@ -249,7 +451,8 @@ struct sh_repl *sh_repl_new(eng_worker *w, struct gw_ua *ua, struct sh_node *nod
 	r->node = node;
 	r->link = link;
 	eng_timer_init(&r->tick, tick, r);
-	struct gw_ua_repl hooks = { .changed = on_changed, .over = on_over, .arg = r };
+	struct gw_ua_repl hooks = { .changed = on_changed, .over = on_over, .kept = on_kept,
+				    .done = on_done, .arg = r };
 	gw_ua_set_repl(ua, &hooks);
 	return r;
 }
@@ -265,9 +468,79 @@ void sh_repl_free(struct sh_repl *r)
 		while (r->buckets[b]) {
 			struct entry *e = r->buckets[b];
 			r->buckets[b] = e->hnext;
+			while (e->msgs) {
+				struct pmsg *m = e->msgs;
+				e->msgs = m->next;
+				pmsg_free(m, m->xid[0] != 0);
+			}
 			free(e);
 		}
+	while (r->orphans) {
+		struct pmsg *m = r->orphans;
+		r->orphans = m->next;
+		pmsg_free(m, m->xid[0] != 0);
+	}
 	free(r);
+}
+
+int sh_repl_durable(struct sh_repl *r, const char *id, const char *mid, sh_repl_durable_fn fn,
+		    void *arg)
+{
+	struct entry *e = find(r, id, 0);
+	struct pmsg *m = e ? pmsg_find(e, mid) : NULL;
+	if (!m)
+		return 0; /* not kept (beyond the bound, fenced), or confirmed already */
+	if (m->xid[0])
+		return 1;
+	if (!m->inflight || m->waiter)
+		return 0; /* held in memory while Redis is away */
+	m->waiter = fn;
+	m->wait_arg = arg;
+	return -EINPROGRESS;
+}
+
+unsigned sh_repl_replay(struct sh_repl *r, const char *id, const struct sh_node_pending *p,
+			size_t np)
+{
+	unsigned sent = 0;
+	struct entry *e = find(r, id, 1);
+	for (size_t i = 0; i < np; i++) {
+		Rcsgw__PendingMessage *pm =
+			rcsgw__pending_message__unpack(NULL, p[i].len, (const uint8_t *)p[i].data);
+		struct pmsg *m = NULL;
+		char msg[128];
+		if (pm && e && strlen(p[i].entry) < sizeof(m->xid) && (m = calloc(1, sizeof(*m)))) {
+			/* known first: a confirmation cannot come before the send, but keep order */
+			m->r = r;
+			m->e = e;
+			snprintf(m->mid, sizeof(m->mid), "%s", pm->message_id);
+			memcpy(m->xid, p[i].entry, strlen(p[i].entry) + 1);
+			struct pmsg **pp = &e->msgs;
+			while (*pp)
+				pp = &(*pp)->next;
+			*pp = m;
+			ADD(r, kept_now, 1);
+		}
+		int rc = m ? gw_ua_resend(r->ua, id, pm->content_type, pm->body.data, pm->body.len,
+					  pm->success_report,
+					  pm->failure_partial ? 2 : pm->failure_report,
+					  pm->message_id, msg, sizeof(msg))
+			   : 503;
+		if (rc == 0) {
+			sent++;
+			ADD(r, replayed, 1);
+		} else {
+			CM_LOG_RL(CM_LOG_WARN, "cluster: session %s: message %s not sent again: %d",
+				  id, pm ? pm->message_id : "?", rc);
+			if (m) { /* it stays in the stream: the session's end deletes it */
+				pmsg_unlink(m);
+				pmsg_free(m, 1);
+			}
+		}
+		if (pm)
+			rcsgw__pending_message__free_unpacked(pm, NULL);
+	}
+	return sent;
 }
 
 struct sh_node *sh_repl_node(const struct sh_repl *r)
@@ -285,4 +558,10 @@ void sh_repl_stats(const struct sh_repl *r, struct sh_repl_stats *out)
 	out->pending = atomic_load_explicit(&r->st.pending, memory_order_relaxed);
 	out->lag_ms = atomic_load_explicit(&r->st.lag_ms, memory_order_relaxed);
 	out->lag_max_ms = atomic_load_explicit(&r->st.lag_max_ms, memory_order_relaxed);
+	out->kept = atomic_load_explicit(&r->st.kept, memory_order_relaxed);
+	out->keep_failures = atomic_load_explicit(&r->st.keep_failures, memory_order_relaxed);
+	out->unkept = atomic_load_explicit(&r->st.unkept, memory_order_relaxed);
+	out->replayed = atomic_load_explicit(&r->st.replayed, memory_order_relaxed);
+	out->not_kept = atomic_load_explicit(&r->st.not_kept, memory_order_relaxed);
+	out->kept_now = atomic_load_explicit(&r->st.kept_now, memory_order_relaxed);
 }

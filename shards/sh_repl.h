@@ -5,6 +5,12 @@
  * session that is over has its record released (deleted). Redis down: the changes wait in
  * the table (one entry per session) and go when it is back.
  *
+ * Durable delivery: each message the API's sessions accept is appended at once to the
+ * session's stream (fenced) and its entry removed when the message is confirmed (the 200
+ * of its last chunk, or a failure the application was told of); while Redis is away the
+ * messages are held in memory (SH_REPL_MAX_HELD per worker) and appended when it is back.
+ * A node that takes a session over sends them again (sh_repl_replay).
+ *
  * On the worker's thread; its counters readable from any thread. */
 #ifndef SH_REPL_H
 #define SH_REPL_H
@@ -21,10 +27,16 @@
 
 struct sh_repl;
 
+#define SH_REPL_MAX_HELD 65536      /* messages held in memory for Redis (away), per worker */
+
 struct sh_repl_stats {
 	uint64_t writes, write_failures, fenced, claims, releases, pending;
 	uint64_t lag_ms;                   /* change to acknowledged write, the last one */
 	uint64_t lag_max_ms;               /* the longest so far */
+	/* accepted messages: appended to their session's stream, appends that failed (held,
+	 * again later), entries removed once confirmed, sent again after a takeover, not kept
+	 * (beyond SH_REPL_MAX_HELD, fenced, out of memory), kept now (a gauge) */
+	uint64_t kept, keep_failures, unkept, replayed, not_kept, kept_now;
 };
 
 /* The replication of <ua>'s sessions through <node> (taken: freed with it) over <link>
@@ -34,6 +46,17 @@ struct sh_repl *sh_repl_new(eng_worker *w, struct gw_ua *ua, struct sh_node *nod
 			    struct eng_redis *link);
 /* Unplugs from the user agent, frees the node handle (no more callbacks) and the table. */
 void sh_repl_free(struct sh_repl *r);
+/* Whether message <mid> of session <id>, just accepted (gw_ua_send() said 0 and <kept> it),
+ * is in Redis: 1 yes; 0 no (Redis away: held in memory and appended when it is back; or
+ * not kept at all); -EINPROGRESS: its append is on its way, <fn>(<arg>, 1 or 0) says it
+ * once (also when the replication is freed first). */
+typedef void (*sh_repl_durable_fn)(void *arg, int durable);
+int sh_repl_durable(struct sh_repl *r, const char *id, const char *mid, sh_repl_durable_fn fn,
+		    void *arg);
+/* After session <id> was taken over and adopted: its <np> pending messages (read back from
+ * its stream) sent again in order, their entries removed once confirmed. How many went. */
+unsigned sh_repl_replay(struct sh_repl *r, const char *id, const struct sh_node_pending *p,
+			size_t np);
 /* Its node handle (for a takeover on this worker). */
 struct sh_node *sh_repl_node(const struct sh_repl *r);
 /* Any thread (relaxed). */

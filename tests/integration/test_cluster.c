@@ -7,6 +7,7 @@
  * session ends; a URL rcsgw cannot use stops it at start with the reason. Run with
  * --jobs 1. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <signal.h>
@@ -283,6 +284,44 @@ Test(cluster, sentinel_finds_the_master_and_follows_a_failover, .timeout = 90)
 	cr_expect_str_eq(v, "10.0.0.5:5060", "the heartbeat is on the new master");
 }
 
+/* Redis, node A (the fixture, "gw-a") on it (its URL into <url>), and a chat from A to a
+ * sipp phone whose MSRP endpoint is <mc> (the binding read); the session's id into <id>.
+ * A frame buffer for the test (freed by it). */
+static struct mc_frame *chat_on_a(char *url, size_t ulen, struct msrp_client *mc, char *id,
+				  size_t idlen)
+{
+	node_on_redis("gw-a", url, ulen);
+	struct mc_frame *f = malloc(sizeof(*f));
+	cr_assert(f);
+	json_t *sj = ufx_session_up("uas_msrp.xml", NULL, NULL, NULL, mc, f);
+	snprintf(id, idlen, "%s", ufx_jstr(sj, "id"));
+	json_decref(sj);
+	return f;
+}
+
+/* Node B starts on the same Redis (<url>), node A (the fixture) is killed with -9 and the
+ * phone's MSRP connection <mc> to it closed; the fixture then speaks to B, once A's
+ * heartbeat expired. */
+static void a_dies_b_lives(const char *url, struct msrp_client *mc)
+{
+	int bapi = free_tcp_port(), bmsrp = free_tcp_port(), bsip = sipp_free_port();
+	char a[64], m[64], s[96];
+	snprintf(a, sizeof(a), "RCSGW_API_LISTEN=127.0.0.1:%d", bapi);
+	snprintf(m, sizeof(m), "RCSGW_MSRP_LISTEN=127.0.0.1:%d", bmsrp);
+	snprintf(s, sizeof(s), "RCSGW_SIP_LISTEN=udp:127.0.0.1:%d,tcp:127.0.0.1:%d", bsip, bsip);
+	const char *benv[] = { a, m, s, url, "RCSGW_ENGINE_WORKERS=2", "RCSGW_LOG_LEVEL=warn",
+			       "RCSGW_CLUSTER_NODE_ID=gw-b", "RCSGW_CLUSTER_HEARTBEAT_TTL=600ms",
+			       NULL };
+	pid_t b = rcsgw_spawn(benv, NULL, NULL);
+	cr_assert(b > 0);
+	cr_assert_eq(wait_port("127.0.0.1", bapi, 5000), 0);
+	cr_expect_eq(rcsgw_stop(ufx.pid, SIGKILL, 2000), 128 + SIGKILL);
+	mc_close(mc);
+	ufx.pid = b; /* from here on the fixture speaks to node B */
+	ufx.api = bapi;
+	usleep(900 * 1000); /* A's heartbeat expires */
+}
+
 /* Takeover (issue 8): a chat set up on node A (the fixture), A killed with -9, then a
  * message for the session arrives at node B's API: B takes the session over from Redis (A's
  * heartbeat gone: epoch 2), opens its MSRP leg again to the phone (binding first), sends the
@@ -290,15 +329,9 @@ Test(cluster, sentinel_finds_the_master_and_follows_a_failover, .timeout = 90)
  * Call-ID, tags, the next CSeq: sipp's scenario ends only so). */
 Test(cluster, a_dead_nodes_session_is_taken_over_on_its_next_message, .timeout = 90)
 {
-	char url[64];
-	node_on_redis("gw-a", url, sizeof(url));
+	char url[64], id[64], path[128];
 	struct msrp_client mc, mc2;
-	struct mc_frame *f = malloc(sizeof(*f));
-	cr_assert(f);
-	json_t *sj = ufx_session_up("uas_msrp.xml", NULL, NULL, NULL, &mc, f);
-	char id[64], path[128];
-	snprintf(id, sizeof(id), "%s", ufx_jstr(sj, "id"));
-	json_decref(sj);
+	struct mc_frame *f = chat_on_a(url, sizeof(url), &mc, id, sizeof(id));
 	char owner[80];
 	long long epoch = -1;
 	Rcsgw__Session *rec = NULL;
@@ -314,23 +347,7 @@ Test(cluster, a_dead_nodes_session_is_taken_over_on_its_next_message, .timeout =
 	cr_assert_not_null(rec, "no record of %s", id);
 	rcsgw__session__free_unpacked(rec, NULL);
 
-	/* node B on the same Redis; node A dies */
-	int bapi = free_tcp_port(), bmsrp = free_tcp_port(), bsip = sipp_free_port();
-	char a[64], m[64], s[96];
-	snprintf(a, sizeof(a), "RCSGW_API_LISTEN=127.0.0.1:%d", bapi);
-	snprintf(m, sizeof(m), "RCSGW_MSRP_LISTEN=127.0.0.1:%d", bmsrp);
-	snprintf(s, sizeof(s), "RCSGW_SIP_LISTEN=udp:127.0.0.1:%d,tcp:127.0.0.1:%d", bsip, bsip);
-	const char *benv[] = { a, m, s, url, "RCSGW_ENGINE_WORKERS=2", "RCSGW_LOG_LEVEL=warn",
-			       "RCSGW_CLUSTER_NODE_ID=gw-b", "RCSGW_CLUSTER_HEARTBEAT_TTL=600ms",
-			       NULL };
-	pid_t b = rcsgw_spawn(benv, NULL, NULL);
-	cr_assert(b > 0);
-	cr_assert_eq(wait_port("127.0.0.1", bapi, 5000), 0);
-	cr_expect_eq(rcsgw_stop(ufx.pid, SIGKILL, 2000), 128 + SIGKILL);
-	mc_close(&mc);
-	ufx.pid = b; /* from here on the fixture speaks to node B */
-	ufx.api = bapi;
-	usleep(900 * 1000); /* A's heartbeat expires */
+	a_dies_b_lives(url, &mc);
 
 	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
 	cr_assert_eq(ufx_api("POST", path, "{\"content_type\":\"text/plain\","
@@ -350,5 +367,138 @@ Test(cluster, a_dead_nodes_session_is_taken_over_on_its_next_message, .timeout =
 	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
 	ufx_sipp_done(0); /* the phone took B's BYE as its dialog's */
 	mc_close(&mc2);
+	free(f);
+}
+
+/* Entries of session <id>'s stream of accepted, unconfirmed messages. */
+static long long pending_len(const char *id)
+{
+	redisContext *c = redisConnect("127.0.0.1", R.port);
+	cr_assert(c && !c->err);
+	redisReply *r = redisCommand(c, "XLEN rcsgw:msgs:%s", id);
+	long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+	freeReplyObject(r);
+	redisFree(c);
+	return n;
+}
+
+static int wait_pending(const char *id, long long want, int ms)
+{
+	for (int i = 0; i < ms / 20; i++) {
+		if (pending_len(id) == want)
+			return 0;
+		usleep(20000);
+	}
+	return -1;
+}
+
+/* POSTs message <body> to session <id>: 202, "durable" true; its message_id into <mid>. */
+static void send_durable(const char *id, const char *body, char *mid, size_t len)
+{
+	char path[128], js[256];
+	json_t *out = NULL;
+	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
+	snprintf(js, sizeof(js), "{\"content_type\":\"text/plain\",\"body\":\"%s\"}", body);
+	cr_assert_eq(ufx_api("POST", path, js, &out, NULL), 202);
+	cr_expect(json_is_true(json_object_get(out, "durable")), "%s: not durable", body);
+	snprintf(mid, len, "%s", ufx_jstr(out, "message_id"));
+	json_decref(out);
+}
+
+/* Durable delivery (issue 8): node A accepts six messages (202, each in Redis first); the
+ * phone confirms three (their stream entries go) and leaves three unanswered; A is killed
+ * with -9. Node B, with nothing asked of it, finds the dead node's session with pending
+ * messages (its sweep), takes it over, sends the three again — same Message-IDs, same
+ * order — and removes each entry once the phone confirms it; a seventh message sent
+ * through B follows them. Nothing accepted is lost. */
+Test(cluster, accepted_messages_outlive_their_node, .timeout = 90)
+{
+	char url[64], id[64];
+	struct msrp_client mc, mc2;
+	struct mc_frame *f = chat_on_a(url, sizeof(url), &mc, id, sizeof(id));
+
+	char mid[7][MC_TID_MAX + 1], body[32];
+	for (int i = 0; i < 6; i++) {
+		snprintf(body, sizeof(body), "message %d", i + 1);
+		send_durable(id, body, mid[i], sizeof(mid[i]));
+		cr_assert_eq(mc_read_frame(&mc, f, 5000), 0, "message %d not sent", i + 1);
+		cr_expect_str_eq(mc_header(f, "Message-ID"), mid[i]);
+		if (i < 3) /* the phone confirms the first three only */
+			cr_assert_eq(mc_send_response(&mc, f, 200, "OK"), 0);
+	}
+	cr_expect_eq(wait_pending(id, 3, 3000), 0, "unconfirmed in Redis: %lld (want 3)",
+		     pending_len(id));
+	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_messages_kept_total"), 6);
+	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_messages_unkept_total"), 3);
+
+	a_dies_b_lives(url, &mc);
+	ufx_ml_accept(&mc2, 5000); /* B connects to the phone's MSRP endpoint by itself */
+	ufx_read_send(&mc2, f);    /* its binding SEND */
+	for (int i = 3; i < 7; i++) {
+		if (i == 6)
+			send_durable(id, "message 7", mid[6], sizeof(mid[6]));
+		ufx_read_send(&mc2, f);
+		snprintf(body, sizeof(body), "message %d", i + 1);
+		cr_expect(f->body_len == strlen(body) && !memcmp(f->body, body, f->body_len),
+			  "got %.*s, want %s", (int)f->body_len, f->body, body);
+		cr_expect_str_eq(mc_header(f, "Message-ID"), mid[i], "message %d", i + 1);
+	}
+	cr_expect_eq(mc_read_frame(&mc2, f, 300), -ETIMEDOUT, "more came: %s", f->buf);
+	cr_expect_eq(wait_pending(id, 0, 3000), 0, "left in Redis: %lld", pending_len(id));
+	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_messages_replayed_total"), 3);
+
+	char path[96];
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	ufx_sipp_done(0);
+	mc_close(&mc2);
+	free(f);
+}
+
+/* The receiving side of at-least-once delivery: a message that comes again with the same
+ * Message-ID (its sender's node died before our 200 reached it) is answered 200 and not
+ * passed on twice. */
+Test(cluster, a_message_received_twice_is_passed_on_once, .timeout = 60)
+{
+	ufx_need_sipp();
+	ufx_up();
+	struct msrp_client mc;
+	struct mc_frame *f = malloc(sizeof(*f));
+	cr_assert(f);
+	json_t *sj = ufx_session_up("uas_msrp.xml", NULL, NULL, NULL, &mc, f);
+	char id[64], to[512], fp[128];
+	snprintf(id, sizeof(id), "%s", ufx_jstr(sj, "id"));
+	json_decref(sj);
+	snprintf(to, sizeof(to), "%s", mc_header(f, "From-Path"));
+	snprintf(fp, sizeof(fp), "msrp://127.0.0.1:%d/phone1sid;tcp", ufx.ml_port);
+	/* "first", 20 others (beyond what the MSRP reassembler remembers of finished
+	 * messages), "first" again, "last" */
+	for (int i = 0; i < 23; i++) {
+		char mid[32], b[32];
+		snprintf(mid, sizeof(mid), "again-%d", i == 21 ? 0 : i);
+		snprintf(b, sizeof(b), "%s", i == 0 || i == 21 ? "first" : i == 22 ? "last" : mid);
+		struct mc_send snd = { .to_path = to, .from_path = fp, .message_id = mid,
+				       .content_type = "text/plain", .body = b,
+				       .body_len = strlen(b) };
+		char tid[32];
+		snprintf(tid, sizeof(tid), "tagain%d", i);
+		cr_assert_eq(mc_send_send(&mc, tid, &snd), 0);
+		cr_assert_eq(mc_read_frame(&mc, f, 3000), 0);
+		cr_expect(!f->is_request && f->status == 200, "SEND %d: %s", i, f->buf);
+	}
+	for (int i = 0; i < 22; i++) {
+		json_t *ev = ufx_event("message.received", id, 3000);
+		char want[32];
+		snprintf(want, sizeof(want), "again-%d", i);
+		cr_expect_str_eq(ufx_jstr(ev, "body"), i == 0 ? "first" : i == 21 ? "last" : want,
+				 "event %d", i);
+		json_decref(ev);
+	}
+	cr_expect_eq(ufx_metric_sum("rcsgw_ua_messages_duplicate_total"), 1);
+	char path[96];
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	ufx_sipp_done(0);
+	mc_close(&mc);
 	free(f);
 }

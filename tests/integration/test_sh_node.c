@@ -33,6 +33,14 @@ static struct {
 	int got_done;
 } T;
 
+static void appended(void *arg, int rc, const char *entry)
+{
+	struct answer *x = arg;
+	x->rc = rc;
+	snprintf(x->owner, sizeof(x->owner), "%s", entry ? entry : ""); /* the entry id */
+	x->done = 1;
+}
+
 static void answered(void *arg, int rc, uint64_t epoch, const char *owner)
 {
 	struct answer *x = arg;
@@ -80,7 +88,7 @@ static int is_done(void *arg) { return ((struct answer *)arg)->done; }
 
 struct op {
 	struct sh_node **n;
-	int kind; /* 0 claim, 1 write, 2 release */
+	int kind; /* 0 claim, 1 write, 2 release, 3 append, 4 unkeep (data: the entry) */
 	const char *sid;
 	unsigned long long epoch;
 	const char *data;
@@ -97,8 +105,13 @@ static void job_op(void *arg)
 	else if (o->kind == 1)
 		o->rc = sh_node_write(*o->n, o->sid, o->epoch, o->data, strlen(o->data), 60000,
 				      answered, o->x);
-	else
+	else if (o->kind == 2)
 		o->rc = sh_node_release(*o->n, o->sid, o->epoch, answered, o->x);
+	else if (o->kind == 3)
+		o->rc = sh_node_append(*o->n, o->sid, o->epoch, o->data, strlen(o->data), 60000,
+				       appended, o->x);
+	else
+		o->rc = sh_node_unkeep(*o->n, o->sid, o->data, appended, o->x);
 }
 
 /* Runs one operation and waits for its answer. */
@@ -118,7 +131,11 @@ static void on_get(redisAsyncContext *ac, void *reply, void *privdata)
 	redisReply *r = reply;
 	(void)ac;
 	(void)privdata;
-	snprintf(T.got, sizeof(T.got), "%s", r && r->type == REDIS_REPLY_STRING ? r->str : "(none)");
+	if (r && r->type == REDIS_REPLY_INTEGER)
+		snprintf(T.got, sizeof(T.got), "%lld", r->integer);
+	else
+		snprintf(T.got, sizeof(T.got), "%s",
+			 r && r->type == REDIS_REPLY_STRING ? r->str : "(none)");
 	T.got_done = 1;
 }
 
@@ -131,6 +148,14 @@ static void job_get(void *arg)
 }
 
 static int got_done(void *arg) { (void)arg; return T.got_done; }
+
+static void job_exists(void *arg)
+{
+	const char *av[2] = { "EXISTS", arg };
+	size_t al[2] = { 6, strlen(arg) };
+	T.got_done = 0;
+	eng_redis_cmd(T.link, on_get, NULL, 2, av, al);
+}
 
 static void job_ghost(void *arg)
 {
@@ -267,16 +292,25 @@ static struct {
 	int done, rc;
 	unsigned long long epoch;
 	char owner[SH_NODE_ID_MAX + 1], rec[64];
+	char pending[256];             /* "entry=data;" of each pending message */
+	size_t npending;
 } tk;
 
 static void took(void *arg, int rc, uint64_t epoch, const char *owner, const char *rec,
-		 size_t len)
+		 size_t len, const struct sh_node_pending *p, size_t np)
 {
 	(void)arg;
 	tk.rc = rc;
 	tk.epoch = epoch;
 	snprintf(tk.owner, sizeof(tk.owner), "%s", owner ? owner : "");
 	snprintf(tk.rec, sizeof(tk.rec), "%.*s", (int)len, rec ? rec : "");
+	tk.pending[0] = '\0';
+	tk.npending = np;
+	for (size_t i = 0; i < np; i++) {
+		size_t n = strlen(tk.pending);
+		snprintf(tk.pending + n, sizeof(tk.pending) - n, "%s=%.*s;", p[i].entry,
+			 (int)p[i].len, p[i].data);
+	}
 	tk.done = 1;
 }
 
@@ -313,4 +347,82 @@ Test(sh_node, a_takeover_brings_the_record_along)
 	cr_assert_eq(eng_job_run(T.w, job_take, "nobody-owns-this"), 0);
 	cr_assert_eq(eng_job_wait(T.w, took_done, NULL, 3000), 0);
 	cr_expect_eq(tk.rc, -ENOENT);
+}
+
+static struct {
+	int done, rc;
+	char ids[256];
+} sw;
+
+static void on_swept(void *arg, int rc, const char *const *ids, size_t n)
+{
+	(void)arg;
+	sw.rc = rc;
+	sw.ids[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		snprintf(sw.ids + strlen(sw.ids), sizeof(sw.ids) - strlen(sw.ids), "%s;", ids[i]);
+	sw.done = 1;
+}
+
+static void job_sweep(void *arg)
+{
+	(void)arg;
+	sw.done = 0;
+	cr_assert_eq(sh_node_sweep(T.b, 8, on_swept, NULL), 0);
+}
+
+static int swept_done(void *arg) { (void)arg; return sw.done; }
+
+/* Durable delivery's stream: messages appended by the owner (fenced against another node
+ * while the owner lives), one removed once confirmed; a sweep finds the session once its
+ * owner is dead (not before); a takeover brings the others back in order with their entry
+ * ids (and the session is no longer a dead node's); a release deletes the stream. */
+Test(sh_node, pending_messages_come_back_with_a_takeover)
+{
+	struct answer x = run(&T.a, 0, "s9", 0, NULL);
+	cr_assert_eq(x.rc, 1);
+	x = run(&T.a, 3, "s9", 0, "m1"); /* epoch 0: ours, the claim's epoch not known yet */
+	cr_assert_eq(x.rc, 1, "append m1: %d", x.rc);
+	char e1[SH_NODE_ID_MAX + 1];
+	snprintf(e1, sizeof(e1), "%s", x.owner);
+	x = run(&T.a, 3, "s9", 1, "m2");
+	cr_assert_eq(x.rc, 1);
+	char e2[SH_NODE_ID_MAX + 1];
+	snprintf(e2, sizeof(e2), "%s", x.owner);
+	x = run(&T.a, 3, "s9", 1, "m3");
+	cr_assert_eq(x.rc, 1);
+	char e3[SH_NODE_ID_MAX + 1];
+	snprintf(e3, sizeof(e3), "%s", x.owner);
+	x = run(&T.b, 3, "s9", 0, "not-b's");
+	cr_expect_eq(x.rc, 0, "node-b appended to node-a's session");
+	x = run(&T.a, 3, "s9", 7, "wrong-epoch");
+	cr_expect_eq(x.rc, 0, "an append at another epoch was taken");
+	x = run(&T.a, 4, "s9", 0, e2); /* m2 confirmed */
+	cr_expect_eq(x.rc, 1);
+
+	cr_assert_eq(eng_job_run(T.w, job_sweep, NULL), 0);
+	cr_assert_eq(eng_job_wait(T.w, swept_done, NULL, 3000), 0);
+	cr_expect_str_eq(sw.ids, "", "a live node's session swept");
+	cr_assert_eq(eng_job_run(T.w, job_free_a, NULL), 0);
+	usleep((TTL + 200) * 1000);
+	cr_assert_eq(eng_job_run(T.w, job_sweep, NULL), 0);
+	cr_assert_eq(eng_job_wait(T.w, swept_done, NULL, 3000), 0);
+	cr_expect_eq(sw.rc, 1);
+	cr_expect_str_eq(sw.ids, "s9;", "the dead node's session with pending messages");
+	cr_assert_eq(eng_job_run(T.w, job_take, "s9"), 0);
+	cr_assert_eq(eng_job_wait(T.w, took_done, NULL, 3000), 0);
+	cr_assert_eq(tk.rc, 1);
+	cr_expect_eq(tk.npending, 2);
+	char want[256];
+	snprintf(want, sizeof(want), "%s=m1;%s=m3;", e1, e3);
+	cr_expect_str_eq(tk.pending, want);
+
+	cr_assert_eq(eng_job_run(T.w, job_sweep, NULL), 0); /* node-b's now: not swept */
+	cr_assert_eq(eng_job_wait(T.w, swept_done, NULL, 3000), 0);
+	cr_expect_str_eq(sw.ids, "");
+	x = run(&T.b, 2, "s9", 2, NULL);
+	cr_expect_eq(x.rc, 1);
+	cr_assert_eq(eng_job_run(T.w, job_exists, "t:msgs:s9"), 0);
+	cr_assert_eq(eng_job_wait(T.w, got_done, NULL, 3000), 0);
+	cr_expect_str_eq(T.got, "0", "the stream outlived its session");
 }
