@@ -59,6 +59,22 @@ void eng_worker_stats(eng_worker *w, struct eng_stats *out);
  * submitted: where a layer flushes what it coalesced. One hook per worker. */
 void eng_worker_set_flush(eng_worker *w, void (*fn)(eng_worker *w, void *arg), void *arg);
 
+/* Work deferred to the end of the current loop iteration (after completions, mailbox and
+ * timers, before the batch is submitted): what a layer coalesced during the iteration goes
+ * out once (a Redis link writes all the commands queued in the iteration with one send).
+ * Embedded by its owner; eng_defer_add() queues it once (again once it ran: <fn> may add
+ * it again, it then runs in the same pass). Owner's thread only. */
+typedef struct eng_defer {
+	struct eng_defer *next;
+	void (*fn)(struct eng_defer *d);
+	void *arg;
+	int queued;
+} eng_defer;
+void eng_defer_init(eng_defer *d, void (*fn)(eng_defer *d), void *arg);
+void eng_defer_add(eng_worker *w, eng_defer *d);
+/* Takes <d> off the queue (before its owner frees it). */
+void eng_defer_cancel(eng_worker *w, eng_defer *d);
+
 /* Adds <fn>(<w>, <arg>), called on the worker's thread when it stops, before its
  * connections are closed: where a layer frees its per-worker resources (resolver, pool,
  * Redis link). Up to ENG_STOP_HOOKS per worker, run in the reverse order of their adding

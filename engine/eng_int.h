@@ -84,6 +84,7 @@ struct eng_worker {
 	void *udata;
 	void (*flush_fn)(eng_worker *w, void *arg);
 	void *flush_arg;
+	eng_defer *defer;                  /* eng_defer_add(), run at the end of the iteration */
 	struct {
 		void (*fn)(eng_worker *w, void *arg);
 		void *arg;

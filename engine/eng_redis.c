@@ -24,8 +24,11 @@ struct eng_redis {
 	redisAsyncContext *ac;         /* NULL while down */
 	int dying;                     /* <ac> is being freed: ask nothing more of it */
 	int connected;
+	unsigned gen;                  /* connections made */
 	eng_poll poll;
 	uint32_t poll_events;          /* watched now; 0: not watched */
+	eng_defer flush;               /* the commands of this iteration written at its end */
+	int flushing;                  /* in that write: what it leaves waits for POLLOUT */
 	eng_timer retry;
 	uint32_t backoff_ms;
 	unsigned busy;                 /* depth of our handlers on the stack */
@@ -85,7 +88,32 @@ static void ev_del_read(void *p)
 static void ev_add_write(void *p)
 {
 	struct eng_redis *r = p;
-	watch(r, r->poll_events | POLLOUT);
+	/* connected: the commands queued in this iteration go in one write at its end (no
+	 * poll for writability, which the socket nearly always has); connecting, or what that
+	 * write could not take: POLLOUT */
+	if (r->ac && (r->ac->c.flags & REDIS_CONNECTED) && !r->flushing)
+		eng_defer_add(r->w, &r->flush);
+	else
+		watch(r, r->poll_events | POLLOUT);
+}
+
+static void on_flush(eng_defer *d)
+{
+	struct eng_redis *r = d->arg;
+	redisAsyncContext *ac = r->ac;
+	if (!ac || r->dead || r->dying)
+		return;
+	void (*release)(void *) = r->cfg.release;
+	void *arg = r->cfg.arg;
+	if (r->cfg.hold)
+		r->cfg.hold(arg);
+	enter(r);
+	r->flushing = 1;
+	redisAsyncHandleWrite(ac);
+	r->flushing = 0;
+	leave(r);
+	if (release) /* last: the owner may free itself, and <r>, now */
+		release(arg);
 }
 
 static void ev_del_write(void *p)
@@ -124,6 +152,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
 	if (status == REDIS_OK) {
 		r->backoff_ms = BACKOFF_MIN_MS;
 		r->connected = 1;
+		r->gen++;
 		CM_INFO("%s: redis %s: connected", r->cfg.what, r->name);
 		if (r->cfg.up)
 			r->cfg.up(r->cfg.arg);
@@ -268,6 +297,7 @@ struct eng_redis *eng_redis_new(eng_worker *w, const struct eng_redis_cfg *cfg)
 	set_name(r);
 	r->backoff_ms = BACKOFF_MIN_MS;
 	eng_timer_init(&r->retry, on_retry, r);
+	eng_defer_init(&r->flush, on_flush, r);
 	connect_now(r);
 	return r;
 }
@@ -276,6 +306,7 @@ static void destroy(struct eng_redis *r)
 {
 	r->dead = 1;
 	eng_timer_cancel(&r->retry);
+	eng_defer_cancel(r->w, &r->flush);
 	if (r->ac) {
 		redisAsyncContext *ac = r->ac;
 		r->dying = 1;
@@ -307,6 +338,11 @@ int eng_redis_cmd(struct eng_redis *r, redisCallbackFn *fn, void *privdata, int 
 	if (redisAsyncCommandArgv(r->ac, fn, privdata, argc, argv, argl) != REDIS_OK)
 		return -EIO;
 	return 0;
+}
+
+unsigned eng_redis_generation(const struct eng_redis *r)
+{
+	return r->gen;
 }
 
 int eng_redis_up(const struct eng_redis *r)

@@ -55,6 +55,8 @@ int eng_redis_cmd(struct eng_redis *r, redisCallbackFn *fn, void *privdata, int 
 
 /* 1 when connected (commands go out now), else 0. */
 int eng_redis_up(const struct eng_redis *r);
+/* Counts the connections made (a new one: a server that may have lost its script cache). */
+unsigned eng_redis_generation(const struct eng_redis *r);
 
 /* Drops the link (a command that took too long: the server may be frozen); the pending
  * commands get NULL replies and a reconnection follows after the back-off. */

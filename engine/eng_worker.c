@@ -359,6 +359,50 @@ fail:
 	return NULL;
 }
 
+/* The deferred work of this iteration, including what it defers again (bounded: the rest
+ * waits for the next iteration). One at a time off the queue, so that any of them may
+ * cancel another. */
+static void run_deferred(eng_worker *w)
+{
+	for (int budget = 4096; budget > 0 && w->defer; budget--) {
+		eng_defer *d = w->defer;
+		w->defer = d->next;
+		d->next = NULL;
+		d->queued = 0;
+		d->fn(d);
+	}
+}
+
+void eng_defer_init(eng_defer *d, void (*fn)(eng_defer *d), void *arg)
+{
+	d->next = NULL;
+	d->fn = fn;
+	d->arg = arg;
+	d->queued = 0;
+}
+
+void eng_defer_add(eng_worker *w, eng_defer *d)
+{
+	if (d->queued)
+		return;
+	d->queued = 1;
+	d->next = w->defer;
+	w->defer = d;
+}
+
+void eng_defer_cancel(eng_worker *w, eng_defer *d)
+{
+	if (!d->queued)
+		return;
+	for (eng_defer **pp = &w->defer; *pp; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	d->queued = 0;
+	d->next = NULL;
+}
+
 static void worker_loop(eng_worker *w)
 {
 	while (!atomic_load_explicit(&w->stop_req, memory_order_acquire)) {
@@ -369,7 +413,7 @@ static void worker_loop(eng_worker *w)
 					eng_listener_close(w->listeners[i]);
 		}
 		int timeout = eng__timers_next_ms(w);
-		if (w->send_pending || mbox_nonempty(w))
+		if (w->send_pending || w->defer || mbox_nonempty(w))
 			timeout = 0;
 		else if (w->rearm_pending)
 			/* re-arms that wait for buffers poll gently instead of spinning */
@@ -384,6 +428,7 @@ static void worker_loop(eng_worker *w)
 		eng__timers_run(w);
 		if (w->flush_fn)
 			w->flush_fn(w, w->flush_arg);
+		run_deferred(w);
 		eng__flush_pending(w);
 		w->be->flush(w);
 	}
@@ -403,6 +448,7 @@ static void worker_wind_down(eng_worker *w)
 	eng__conns_close_all(w, -ESHUTDOWN);
 	uint64_t until = mono_ms() + 200;
 	for (int i = 0; i < 100 && mono_ms() < until; i++) {
+		run_deferred(w);
 		eng__flush_pending(w);
 		w->be->flush(w);
 		w->be->run_once(w, w->st.conns ? 5 : 0);

@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/hash.h>
+#include <wolfssl/wolfcrypt/sha.h>
+
 #include "common/cm_log.h"
 
 #define OWN_TTL_MS "86400000"  /* an ownership nobody writes under goes after a day */
@@ -81,6 +85,7 @@ static const char sweep_lua[] =
 	"end\n"
 	"return out\n";
 
+
 /* KEYS[1] own, KEYS[3] msgs; ARGV me, epoch (0: not known yet), message, ttl, pend prefix,
  * sid. A session another node owns is fenced; one nobody owns yet (its claim on its way)
  * is ours. The session goes in the node's set of sessions with pending messages.
@@ -96,16 +101,22 @@ static const char append_lua[] =
 	"redis.call('SADD', ARGV[5] .. ARGV[1], ARGV[6])\n"
 	"return {1, tonumber(o[2] or 0), id}\n";
 
-/* KEYS[1] own, KEYS[3] msgs; ARGV entry, pend prefix, sid. The entry goes; the last one
- * takes the session out of its owner's set. */
+/* KEYS[1] own, KEYS[3] msgs; ARGV pend prefix, sid, entries... The entries go; the last
+ * ones take the session out of its owner's set. */
 static const char unkeep_lua[] =
-	"redis.call('XDEL', KEYS[3], ARGV[1])\n"
+	"redis.call('XDEL', KEYS[3], unpack(ARGV, 3))\n"
 	"if redis.call('XLEN', KEYS[3]) == 0 then\n"
 	"  redis.call('DEL', KEYS[3])\n"
 	"  local o = redis.call('HGET', KEYS[1], 'node')\n"
-	"  if o then redis.call('SREM', ARGV[2] .. o, ARGV[3]) end\n"
+	"  if o then redis.call('SREM', ARGV[1] .. o, ARGV[2]) end\n"
 	"end\n"
 	"return 1\n";
+
+/* The scripts, run by EVALSHA (loaded on each new connection, and again after NOSCRIPT). */
+enum { S_CLAIM, S_WRITE, S_RELEASE, S_TAKEOVER, S_APPEND, S_UNKEEP, S_SWEEP, S_N };
+static const char *const lua_of[S_N] = { claim_lua, write_lua, release_lua, takeover_lua,
+					 append_lua, unkeep_lua, sweep_lua };
+
 
 /* A request on its way: freed by its reply (every accepted command gets one). */
 struct req {
@@ -123,6 +134,9 @@ struct req {
 struct sh_node {
 	eng_worker *w;
 	struct eng_redis *link;
+	char sha[S_N][WC_SHA_DIGEST_SIZE * 2 + 1]; /* of each script, hex */
+	unsigned loaded_gen;           /* the link's connection the scripts were loaded on */
+	int reload;                    /* NOSCRIPT came: load them again */
 	char id[SH_NODE_ID_MAX + 1];
 	char *advertise, *prefix;
 	uint32_t ttl_ms;
@@ -232,6 +246,14 @@ static struct sh_node *req_done(struct req *q, struct req *out)
 	return n;
 }
 
+/* A reply that says the server lost our scripts (SCRIPT FLUSH, a failover to a replica
+ * that never had them): loaded again before the next request. */
+static void check_noscript(struct sh_node *n, const redisReply *r)
+{
+	if (n && r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
+		n->reload = 1;
+}
+
 static void req_drop(struct req *q)
 {
 	eng_timer_cancel(&q->tmo);
@@ -286,6 +308,15 @@ struct sh_node *sh_node_new(eng_worker *w, struct eng_redis *link, const struct 
 	if (!n->advertise || !n->prefix || strlen(n->prefix) > 64) {
 		sh_node_free(n);
 		return NULL;
+	}
+	for (int i = 0; i < S_N; i++) {
+		byte h[WC_SHA_DIGEST_SIZE];
+		if (wc_ShaHash((const byte *)lua_of[i], (word32)strlen(lua_of[i]), h) != 0) {
+			sh_node_free(n);
+			return NULL;
+		}
+		for (int k = 0; k < WC_SHA_DIGEST_SIZE; k++)
+			snprintf(n->sha[i] + 2 * k, 3, "%02x", h[k]);
 	}
 	eng_timer_init(&n->beat, beat, n);
 	if (!cfg->no_heartbeat)
@@ -350,6 +381,7 @@ static void on_append(redisAsyncContext *ac, void *reply, void *privdata)
 	redisReply *r = reply;
 	(void)ac;
 	struct sh_node *n = req_done(privdata, &c);
+	check_noscript(n, r);
 	sh_node_append_fn fn = c.append;
 	void *arg = c.arg;
 	if (!n || !fn)
@@ -379,6 +411,7 @@ static void on_script(redisAsyncContext *ac, void *reply, void *privdata)
 		return;
 	}
 	struct sh_node *n = req_done(q, &c);
+	check_noscript(n, r);
 	sh_node_fn fn = c.fn;
 	sh_node_take_fn take = c.take;
 	void *arg = c.arg;
@@ -415,22 +448,56 @@ static void on_script(redisAsyncContext *ac, void *reply, void *privdata)
 	fn(arg, ok, (uint64_t)r->element[1]->integer, ok ? NULL : r->element[2]->str);
 }
 
-/* Runs <lua> with the session's keys and <argc> more arguments. */
-static int script(struct sh_node *n, const char *lua, const char *sid, int nkeys, int argc,
+/* The answer to SCRIPT LOAD: the hash we computed, or something is wrong. */
+static void on_loaded(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	redisReply *r = reply;
+	(void)ac;
+	(void)privdata;
+	if (r && (r->type != REDIS_REPLY_STRING || r->len != WC_SHA_DIGEST_SIZE * 2))
+		CM_LOG_RL(CM_LOG_ERROR, "cluster: SCRIPT LOAD: %s",
+			  r->type == REDIS_REPLY_ERROR ? r->str : "odd reply");
+}
+
+/* The scripts loaded into the server on the link's current connection, before the EVALSHA
+ * that follows them (a connection runs its commands in order). 0 or -EIO. */
+static int scripts_ready(struct sh_node *n)
+{
+	unsigned gen = eng_redis_generation(n->link);
+	if (gen == n->loaded_gen && !n->reload)
+		return 0;
+	for (int i = 0; i < S_N; i++) {
+		const char *av[3] = { "SCRIPT", "LOAD", lua_of[i] };
+		size_t al[3] = { 6, 4, strlen(lua_of[i]) };
+		if (eng_redis_cmd(n->link, on_loaded, NULL, 3, av, al) < 0)
+			return -EIO;
+	}
+	n->loaded_gen = gen;
+	n->reload = 0;
+	return 0;
+}
+
+
+/* Runs script <s> with the session's keys and <argc> more arguments. */
+static int script(struct sh_node *n, int s, const char *sid, int nkeys, int argc,
 		  const char **argv, const size_t *argl, sh_node_fn fn, void *arg)
 {
 	if (!id_ok(sid, 128))
 		return -EINVAL;
+	if (scripts_ready(n) < 0)
+		return -EIO;
 	char own[256], state[256], msgs[256], nk[4];
-	const char *av[12];
-	size_t al[12];
+	const char *av[6 + SH_NODE_UNKEEP_MAX + 2];
+	size_t al[6 + SH_NODE_UNKEEP_MAX + 2];
+	if (argc > SH_NODE_UNKEEP_MAX + 2)
+		return -E2BIG;
 	int k = 0;
 	int ol = snprintf(own, sizeof(own), "%sown:%s", n->prefix, sid);
 	int sl = snprintf(state, sizeof(state), "%sstate:%s", n->prefix, sid);
 	int ml = snprintf(msgs, sizeof(msgs), "%smsgs:%s", n->prefix, sid);
 	snprintf(nk, sizeof(nk), "%d", nkeys);
-	av[k] = "EVAL", al[k++] = 4;
-	av[k] = lua, al[k++] = strlen(lua);
+	av[k] = "EVALSHA", al[k++] = 7;
+	av[k] = n->sha[s], al[k++] = WC_SHA_DIGEST_SIZE * 2;
 	av[k] = nk, al[k++] = strlen(nk);
 	av[k] = own, al[k++] = (size_t)ol;
 	if (nkeys >= 2)
@@ -457,7 +524,7 @@ int sh_node_claim(struct sh_node *n, const char *sid, uint64_t seen_epoch, sh_no
 	int pl = snprintf(pfx, sizeof(pfx), "%snode:", n->prefix);
 	const char *av[3] = { n->id, e, pfx };
 	size_t al[3] = { strlen(n->id), (size_t)el, (size_t)pl };
-	return script(n, claim_lua, sid, 1, 3, av, al, fn, arg);
+	return script(n, S_CLAIM, sid, 1, 3, av, al, fn, arg);
 }
 
 int sh_node_write(struct sh_node *n, const char *sid, uint64_t epoch, const void *data,
@@ -468,7 +535,7 @@ int sh_node_write(struct sh_node *n, const char *sid, uint64_t epoch, const void
 	int tl = snprintf(t, sizeof(t), "%u", ttl_ms ? ttl_ms : 1);
 	const char *av[4] = { n->id, e, data, t };
 	size_t al[4] = { strlen(n->id), (size_t)el, len, (size_t)tl };
-	return script(n, write_lua, sid, 2, 4, av, al, fn, arg);
+	return script(n, S_WRITE, sid, 2, 4, av, al, fn, arg);
 }
 
 int sh_node_takeover(struct sh_node *n, const char *sid, sh_node_take_fn fn, void *arg)
@@ -479,7 +546,7 @@ int sh_node_takeover(struct sh_node *n, const char *sid, sh_node_take_fn fn, voi
 	const char *av[4] = { n->id, pfx, pp, sid };
 	size_t al[4] = { strlen(n->id), (size_t)pl, (size_t)ppl, strlen(sid) };
 	struct req *q;
-	int rc = script(n, takeover_lua, sid, 3, 4, av, al, NULL, NULL);
+	int rc = script(n, S_TAKEOVER, sid, 3, 4, av, al, NULL, NULL);
 	if (rc < 0)
 		return rc;
 	q = n->reqs; /* the one script() just made: the newest */
@@ -496,7 +563,7 @@ int sh_node_release(struct sh_node *n, const char *sid, uint64_t epoch, sh_node_
 	int ppl = snprintf(pp, sizeof(pp), "%spend:", n->prefix);
 	const char *av[4] = { n->id, e, pp, sid };
 	size_t al[4] = { strlen(n->id), (size_t)el, (size_t)ppl, strlen(sid) };
-	return script(n, release_lua, sid, 3, 4, av, al, fn, arg);
+	return script(n, S_RELEASE, sid, 3, 4, av, al, fn, arg);
 }
 
 int sh_node_append(struct sh_node *n, const char *sid, uint64_t epoch, const void *data,
@@ -508,7 +575,7 @@ int sh_node_append(struct sh_node *n, const char *sid, uint64_t epoch, const voi
 	int ppl = snprintf(pp, sizeof(pp), "%spend:", n->prefix);
 	const char *av[6] = { n->id, e, data, t, pp, sid };
 	size_t al[6] = { strlen(n->id), (size_t)el, len, (size_t)tl, (size_t)ppl, strlen(sid) };
-	int rc = script(n, append_lua, sid, 3, 6, av, al, NULL, NULL);
+	int rc = script(n, S_APPEND, sid, 3, 6, av, al, NULL, NULL);
 	if (rc < 0)
 		return rc;
 	n->reqs->append = fn; /* the one script() just made: the newest */
@@ -516,16 +583,22 @@ int sh_node_append(struct sh_node *n, const char *sid, uint64_t epoch, const voi
 	return 0;
 }
 
-int sh_node_unkeep(struct sh_node *n, const char *sid, const char *entry, sh_node_append_fn fn,
-		   void *arg)
+int sh_node_unkeep(struct sh_node *n, const char *sid, const char *const *entries,
+		   unsigned count, sh_node_append_fn fn, void *arg)
 {
-	if (!entry || !*entry || strlen(entry) > 40)
+	if (!count || count > SH_NODE_UNKEEP_MAX)
 		return -EINVAL;
 	char pp[96];
 	int ppl = snprintf(pp, sizeof(pp), "%spend:", n->prefix);
-	const char *av[3] = { entry, pp, sid };
-	size_t al[3] = { strlen(entry), (size_t)ppl, strlen(sid) };
-	int rc = script(n, unkeep_lua, sid, 3, 3, av, al, NULL, NULL);
+	const char *av[SH_NODE_UNKEEP_MAX + 2] = { pp, sid };
+	size_t al[SH_NODE_UNKEEP_MAX + 2] = { (size_t)ppl, strlen(sid) };
+	for (unsigned i = 0; i < count; i++) {
+		if (!entries[i] || !*entries[i] || strlen(entries[i]) > 40)
+			return -EINVAL;
+		av[2 + i] = entries[i];
+		al[2 + i] = strlen(entries[i]);
+	}
+	int rc = script(n, S_UNKEEP, sid, 3, (int)count + 2, av, al, NULL, NULL);
 	if (rc < 0)
 		return rc;
 	n->reqs->append = fn; /* the newest: script()'s */
@@ -540,6 +613,7 @@ static void on_sweep(redisAsyncContext *ac, void *reply, void *privdata)
 	redisReply *r = reply;
 	(void)ac;
 	struct sh_node *n = req_done(privdata, &c);
+	check_noscript(n, r);
 	sh_node_sweep_fn fn = c.sweep;
 	void *arg = c.arg;
 	if (!n || !fn)
@@ -565,9 +639,11 @@ int sh_node_sweep(struct sh_node *n, unsigned max, sh_node_sweep_fn fn, void *ar
 	int opl = snprintf(op, sizeof(op), "%sown:", n->prefix);
 	int ml = snprintf(m, sizeof(m), "%u", max < 1 ? 1 : max > SH_NODE_SWEEP_MAX ?
 		SH_NODE_SWEEP_MAX : max);
-	const char *av[9] = { "EVAL", sweep_lua, "1", nodes, np, pp, op, n->id, m };
-	size_t al[9] = { 4, strlen(sweep_lua), 1, (size_t)nl, (size_t)npl, (size_t)ppl,
+	const char *av[9] = { "EVALSHA", n->sha[S_SWEEP], "1", nodes, np, pp, op, n->id, m };
+	size_t al[9] = { 7, WC_SHA_DIGEST_SIZE * 2, 1, (size_t)nl, (size_t)npl, (size_t)ppl,
 			 (size_t)opl, strlen(n->id), (size_t)ml };
+	if (scripts_ready(n) < 0)
+		return -EIO;
 	struct req *q = req_new(n, NULL, arg);
 	if (!q)
 		return -ENOMEM;

@@ -95,10 +95,11 @@ int sh_node_takeover(struct sh_node *n, const char *sid, sh_node_take_fn fn, voi
 typedef void (*sh_node_append_fn)(void *arg, int rc, const char *entry);
 int sh_node_append(struct sh_node *n, const char *sid, uint64_t epoch, const void *data,
 		   size_t len, uint32_t ttl_ms, sh_node_append_fn fn, void *arg);
-/* Removes entry <entry> of the stream of <sid> (its message was confirmed): <fn>(arg, 1 or
- * -errno, NULL). 0 or -errno. */
-int sh_node_unkeep(struct sh_node *n, const char *sid, const char *entry, sh_node_append_fn fn,
-		   void *arg);
+/* Removes the <count> entries <entries> (1..SH_NODE_UNKEEP_MAX) of the stream of <sid>
+ * (their messages were confirmed): <fn>(arg, 1 or -errno, NULL). 0 or -errno. */
+#define SH_NODE_UNKEEP_MAX 64
+int sh_node_unkeep(struct sh_node *n, const char *sid, const char *const *entries,
+		   unsigned count, sh_node_append_fn fn, void *arg);
 
 /* The sessions of dead nodes that hold accepted, unconfirmed messages (at most <max>, up to
  * SH_NODE_SWEEP_MAX), to be taken over: <fn>(arg, 1, ids, n) (valid during the call), or

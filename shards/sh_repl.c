@@ -217,19 +217,58 @@ static void appended(void *arg, int rc, const char *xid)
 	list(m->e);
 }
 
-/* The removal of <m>'s entry was answered. */
+/* Entries removed in one request: the messages of a session confirmed within a tick. */
+struct unkeep {
+	unsigned n;
+	struct pmsg *m[SH_NODE_UNKEEP_MAX];
+};
+
+/* The removal of a batch of entries was answered. */
 static void unkept(void *arg, int rc, const char *xid)
 {
-	struct pmsg *m = arg;
+	struct unkeep *b = arg;
 	(void)xid;
-	m->inflight = 0;
-	if (rc == 1 || !m->e) {
-		ADD(m->r, unkept, rc == 1);
-		pmsg_unlink(m);
-		pmsg_free(m, 1);
-		return;
+	for (unsigned i = 0; i < b->n; i++) {
+		struct pmsg *m = b->m[i];
+		m->inflight = 0;
+		if (rc == 1 || !m->e) {
+			ADD(m->r, unkept, rc == 1);
+			pmsg_unlink(m);
+			pmsg_free(m, 1);
+		} else {
+			list(m->e); /* again at a later tick */
+		}
 	}
-	list(m->e); /* again at a later tick */
+	free(b);
+}
+
+/* The entries of <e>'s confirmed messages removed, in one request per SH_NODE_UNKEEP_MAX. */
+static void unkeep_confirmed(struct sh_repl *r, struct entry *e)
+{
+	struct unkeep *b = NULL;
+	const char *ids[SH_NODE_UNKEEP_MAX];
+	for (struct pmsg *m = e->msgs;; m = m->next) {
+		if (m && !(m->done && m->xid[0] && !m->inflight))
+			continue;
+		if (m && !b && !(b = calloc(1, sizeof(*b))))
+			return; /* out of memory: at a later tick */
+		if (m) {
+			ids[b->n] = m->xid;
+			b->m[b->n++] = m;
+		}
+		if (b && b->n && (!m || b->n == SH_NODE_UNKEEP_MAX)) {
+			if (sh_node_unkeep(r->node, e->id, ids, b->n, unkept, b) < 0) {
+				free(b);
+				return; /* at a later tick */
+			}
+			for (unsigned i = 0; i < b->n; i++)
+				b->m[i]->inflight = 1;
+			b = NULL;
+		}
+		if (!m)
+			break;
+	}
+	free(b);
 }
 
 /* What <m> needs next, when Redis is there: its append, or its entry removed. */
@@ -247,12 +286,15 @@ static void msg_step(struct pmsg *m)
 		list(m->e);
 		return;
 	}
-	int rc = m->done ? sh_node_unkeep(r->node, m->e->id, m->xid, unkept, m)
-			 : m->xid[0] ? 0
-			 : sh_node_append(r->node, m->e->id, m->e->epoch, m->rec, m->len,
-					  SH_REPL_TTL_MS, appended, m);
-	if (rc == 0)
-		m->inflight = m->done || !m->xid[0];
+	if (m->done) { /* its removal goes with the others of the tick */
+		list(m->e);
+		return;
+	}
+	if (m->xid[0])
+		return;
+	if (sh_node_append(r->node, m->e->id, m->e->epoch, m->rec, m->len, SH_REPL_TTL_MS,
+			   appended, m) == 0)
+		m->inflight = 1;
 	else
 		list(m->e);
 }
@@ -376,9 +418,11 @@ static int step(struct sh_repl *r, struct entry *e, uint64_t now)
 {
 	for (struct pmsg *m = e->over ? NULL : e->msgs, *next; m; m = next) {
 		next = m->next;
-		if (!m->inflight && (m->done || !m->xid[0]))
-			msg_step(m); /* held while Redis was away, or a removal that failed */
+		if (!m->inflight && !m->done && !m->xid[0])
+			msg_step(m); /* held while Redis was away */
 	}
+	if (!e->over)
+		unkeep_confirmed(r, e);
 	if (e->inflight)
 		return 0;
 	if (e->over) {

@@ -111,7 +111,7 @@ static void job_op(void *arg)
 		o->rc = sh_node_append(*o->n, o->sid, o->epoch, o->data, strlen(o->data), 60000,
 				       appended, o->x);
 	else
-		o->rc = sh_node_unkeep(*o->n, o->sid, o->data, appended, o->x);
+		o->rc = sh_node_unkeep(*o->n, o->sid, &o->data, 1, appended, o->x);
 }
 
 /* Runs one operation and waits for its answer. */
@@ -425,4 +425,30 @@ Test(sh_node, pending_messages_come_back_with_a_takeover)
 	cr_assert_eq(eng_job_run(T.w, job_exists, "t:msgs:s9"), 0);
 	cr_assert_eq(eng_job_wait(T.w, got_done, NULL, 3000), 0);
 	cr_expect_str_eq(T.got, "0", "the stream outlived its session");
+}
+
+static void job_flush_scripts(void *arg)
+{
+	(void)arg;
+	const char *av[2] = { "SCRIPT", "FLUSH" };
+	size_t al[2] = { 6, 5 };
+	T.got_done = 0;
+	eng_redis_cmd(T.link, on_get, NULL, 2, av, al);
+}
+
+/* The scripts run by EVALSHA: a server that lost them (SCRIPT FLUSH, a failover to a
+ * replica that never loaded them) fails one request, and the next loads them again. */
+Test(sh_node, scripts_lost_by_the_server_are_loaded_again)
+{
+	struct answer x = run(&T.a, 0, "s10", 0, NULL);
+	cr_assert_eq(x.rc, 1);
+	cr_assert_eq(eng_job_run(T.w, job_flush_scripts, NULL), 0);
+	cr_assert_eq(eng_job_wait(T.w, got_done, NULL, 3000), 0);
+	x = run(&T.a, 1, "s10", 1, "after-flush");
+	cr_expect_eq(x.rc, -EIO, "NOSCRIPT: %d", x.rc);
+	x = run(&T.a, 1, "s10", 1, "after-flush");
+	cr_expect_eq(x.rc, 1, "loaded again: %d", x.rc);
+	cr_assert_eq(eng_job_run(T.w, job_get, "t:state:s10"), 0);
+	cr_assert_eq(eng_job_wait(T.w, got_done, NULL, 3000), 0);
+	cr_expect_str_eq(T.got, "after-flush");
 }
