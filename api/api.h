@@ -123,7 +123,8 @@ int api_metrics_register_worker(const struct api_metric_def *defs, unsigned n,
  * state. 0, -EINVAL, -ENOSPC. */
 int api_metrics_register(api_metrics_emit_fn emit, void *arg);
 
-/* For emitters: starts family <name> of <type> ("counter", "gauge", "untyped") with its HELP
+/* For emitters: starts family <name> of <type> ("counter", "gauge", "histogram" — its
+ * samples then <name>_bucket with "le", <name>_sum, <name>_count —, "untyped") with its HELP
  * line. A name outside the Prometheus grammar is dropped (with its samples). */
 void api_metrics_family(struct api_metrics_out *out, const char *name, const char *type,
 			const char *help);

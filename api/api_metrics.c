@@ -91,7 +91,7 @@ static int name_ok(const char *s, int label)
 static int type_ok(const char *t)
 {
 	return t && (strcmp(t, "counter") == 0 || strcmp(t, "gauge") == 0 ||
-		     strcmp(t, "untyped") == 0);
+		     strcmp(t, "histogram") == 0 || strcmp(t, "untyped") == 0);
 }
 
 void api_metrics_family(struct api_metrics_out *o, const char *name, const char *type,

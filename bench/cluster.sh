@@ -2,10 +2,12 @@
 # bench/cluster.sh — `make bench-cluster`: the user agent with the cluster's replication off
 # and on (issue 8), in one run, on the same machine: bench/ua.sh's session set-up (with
 # replication each session is claimed in Redis, its record written as it comes and once
-# established, and released after its DELETE) and REST send of 100 B (no Redis work per
-# message), UA_RUNS runs of each on a fresh rcsgw; then the medians side by side with the
+# established, and released after its DELETE) and REST send of 100 B (each message
+# appended to its session's stream before the 202, its entry removed once the endpoint's
+# 200 came), UA_RUNS runs of each on a fresh rcsgw; then the medians side by side with the
 # on/off ratio, and the replication lag rcsgw measured (the longest of each run: change to
-# record acknowledged). Redis is a redis-server started here, pinned with the generator
+# record acknowledged) and the p50/p99 of the lag histograms (records; accepted messages to
+# their append acknowledged). Redis is a redis-server started here, pinned with the generator
 # (taskset -c $UA_GEN_CPUS) when there are 2+ CPUs.
 #
 # Environment: what bench/ua.sh takes (UA_RUNS [3], UA_SESSIONS [4000], UA_CONC [64], ...),
@@ -64,12 +66,27 @@ for row in "setup|sessions_per_s|sessions/s" "send 100 B|msgs_per_s|msgs/s" \
 	ratio=$(awk -v a="$on" -v b="$off" 'BEGIN { if (b > 0) printf "%.1f %%", 100 * a / b; else printf "—" }')
 	echo "| $cfg: $label | $off | $on | $ratio |"
 done
+# p50/p99 of a kind's lag histogram, summed over the runs' scrapes (bucket bounds, s -> ms)
+lag_pct() {
+	grep -h "^rcsgw_cluster_replication_lag_seconds_bucket{kind=\"$1\"" "$TMP/on.metrics" \
+		2>/dev/null | sed 's/.*le="\([^"]*\)"} \(.*\)/\1 \2/' |
+		awk -v q="$2" '{ c[$1] += $2; if (!($1 in seen)) { seen[$1] = 1; o[n++] = $1 } }
+			END { t = c["+Inf"]; if (!t) { printf "—"; exit }
+			      for (i = 0; i < n; i++) if (c[o[i]] >= q * t) {
+				      if (o[i] == "+Inf") printf "> 5000 ms"
+				      else printf "<= %g ms", o[i] * 1000; exit } }'
+}
+mlag50=$(lag_pct message 0.5)
+mlag99=$(lag_pct message 0.99)
+rlag99=$(lag_pct record 0.99)
 lags=$(grep -h '^rcsgw_cluster_replication_lag_max_ms' "$TMP/on.metrics" 2>/dev/null |
 	awk '{ print $NF }' | sort -g | tr '\n' ' ')
 writes=$(grep -h '^rcsgw_cluster_writes_total' "$TMP/on.metrics" 2>/dev/null |
 	awk '{ s += $NF } END { print s + 0 }')
 echo
 echo "Replication on: $writes records written in all; the longest lag of each run (change to"
-echo "record acknowledged, ms): ${lags:-—}. Median of the runs; the tables of each mode:"
+echo "record acknowledged, ms): ${lags:-—}; record lag p99 $rlag99. Accepted message to its"
+echo "append in Redis acknowledged (what the 202 waits for): p50 $mlag50, p99 $mlag99 (the"
+echo "histogram's bucket bounds). Median of the runs; the tables of each mode:"
 echo
 cat "$TMP/off.md" "$TMP/on.md"

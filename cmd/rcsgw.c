@@ -248,8 +248,11 @@ static const struct api_metric_def ua_metrics[] = {
 	{ "rcsgw_ua_reports_total", "counter", "Outcomes of sent messages (message.report events)." },
 	{ "rcsgw_ua_messages_duplicate_total", "counter", "Messages received again with a Message-ID the session had (a sender delivering at least once): answered, not passed on." },
 	{ "rcsgw_sip_messages_in_total", "counter", "SIP messages received and parsed." },
+	{ "rcsgw_sip_held_for_takeover_total", "counter", "In-dialog requests for a session not in memory, held while the cluster took it over from a dead node." },
 	{ "rcsgw_sip_messages_out_total", "counter", "SIP messages sent." },
 	{ "rcsgw_sip_dropped_total", "counter", "SIP messages that did not parse or had no usable Via or CSeq." },
+	{ "rcsgw_sip_unparsable_datagrams_total", "counter", "UDP datagrams that did not parse as SIP (answered 400 when Via, From, To, Call-ID and CSeq could be read, else dropped)." },
+	{ "rcsgw_sip_stream_errors_total", "counter", "SIP TCP/TLS connections closed for a malformed or oversized stream." },
 	{ "rcsgw_sip_crossed_total", "counter", "SIP messages passed to the worker of their session." },
 	{ "rcsgw_sip_cross_dropped_total", "counter", "SIP messages lost between workers (full mailbox)." },
 	{ "rcsgw_sip_answered_400_total", "counter", "Requests answered 400." },
@@ -281,8 +284,9 @@ static void ua_collect(eng_worker *w, uint64_t *v, void *arg)
 	gw_ua_stats(x->ua, &s);
 	const uint64_t vals[] = {
 		s.alive, s.sessions_out, s.sessions_in, s.established, s.failed, s.ended,
-		s.msgs_sent, s.msgs_received, s.reports, s.msgs_duplicate, s.sip_in, s.sip_out, s.sip_bad,
-		s.sip_crossed, s.sip_cross_dropped, s.answered_400, s.answered_481, s.answered_488,
+		s.msgs_sent, s.msgs_received, s.reports, s.msgs_duplicate, s.sip_in, s.sip_held,
+		s.sip_out, s.sip_bad, s.sip_unparsable, s.sip_stream_errors, s.sip_crossed,
+		s.sip_cross_dropped, s.answered_400, s.answered_481, s.answered_488,
 		s.answered_415, s.answered_503, s.auth_retries, s.cpim_sent, s.cpim_received,
 		s.cpim_bad, s.imdn_sent, s.imdn_received, s.imdn_bad, s.composing_sent,
 		s.composing_received, s.files_received, s.files_parts_kept, s.files_resumed_in,
@@ -402,6 +406,34 @@ static void cluster_emit(struct api_metrics_out *o, void *arg)
 	api_metrics_family(o, "rcsgw_cluster_state", "gauge",
 			   "The node's Redis: 1 starting, 2 ready, 3 degraded (Redis lost).");
 	api_metrics_sample(o, "rcsgw_cluster_state", NULL, (double)sh_cluster_state(app.cluster));
+	/* the replication lags of all workers, as one histogram per kind */
+	struct sh_repl_lag all[2];
+	sh_repl_lags(all);
+	api_metrics_family(o, "rcsgw_cluster_replication_lag_seconds", "histogram",
+			   "Replication lag: kind=record from a session's change to its record "
+			   "written (ms resolution), kind=message from a message's acceptance to "
+			   "its append to the session's stream acknowledged (what the 202 waits "
+			   "for).");
+	static const char *const kinds[2] = { "record", "message" };
+	for (int k = 0; k < 2; k++) {
+		uint64_t cum = 0;
+		char le[32];
+		for (int b = 0; b <= SH_REPL_LAG_BUCKETS; b++) {
+			cum += all[k].bucket[b];
+			if (b < SH_REPL_LAG_BUCKETS)
+				snprintf(le, sizeof(le), "%g", (double)sh_repl_lag_le_us[b] / 1e6);
+			else
+				snprintf(le, sizeof(le), "+Inf");
+			const char *lb[] = { "kind", kinds[k], "le", le, NULL };
+			api_metrics_sample(o, "rcsgw_cluster_replication_lag_seconds_bucket", lb,
+					   (double)cum);
+		}
+		const char *lk[] = { "kind", kinds[k], NULL };
+		api_metrics_sample(o, "rcsgw_cluster_replication_lag_seconds_sum", lk,
+				   (double)all[k].sum_us / 1e6);
+		api_metrics_sample(o, "rcsgw_cluster_replication_lag_seconds_count", lk,
+				   (double)all[k].count);
+	}
 }
 
 /* A session this node lacks, maybe a dead node's: taken over from Redis (issue 8). */
@@ -824,8 +856,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	app.n = eng_nworkers(e);
-	if (gw_ua_enabled(app.ua))
+	if (gw_ua_enabled(app.ua) && app.cluster) {
 		sh_cluster_set_orphans(app.cluster, on_orphan, e);
+		gw_ua_set_takeover(app.ua, takeover_session); /* in-dialog SIP for a dead node */
+	}
 	app.w = calloc(app.n, sizeof(*app.w));
 	if (!app.w || eng_start(e, worker_init, NULL) < 0) {
 		CM_ERR("engine: workers did not start");

@@ -97,23 +97,13 @@ static void ev_add_write(void *p)
 		watch(r, r->poll_events | POLLOUT);
 }
 
+static void handle(struct eng_redis *r, uint32_t revents, int flush);
+
 static void on_flush(eng_defer *d)
 {
 	struct eng_redis *r = d->arg;
-	redisAsyncContext *ac = r->ac;
-	if (!ac || r->dead || r->dying)
-		return;
-	void (*release)(void *) = r->cfg.release;
-	void *arg = r->cfg.arg;
-	if (r->cfg.hold)
-		r->cfg.hold(arg);
-	enter(r);
-	r->flushing = 1;
-	redisAsyncHandleWrite(ac);
-	r->flushing = 0;
-	leave(r);
-	if (release) /* last: the owner may free itself, and <r>, now */
-		release(arg);
+	if (!r->dying)
+		handle(r, 0, 1);
 }
 
 static void ev_del_write(void *p)
@@ -174,7 +164,13 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 
 static void on_io(eng_poll *p, uint32_t revents)
 {
-	struct eng_redis *r = p->arg;
+	handle(p->arg, revents, 0);
+}
+
+/* What the socket is ready for (<revents>), or the write at the end of the iteration
+ * (<flush>), under the owner's hold. */
+static void handle(struct eng_redis *r, uint32_t revents, int flush)
+{
 	redisAsyncContext *ac = r->ac;
 	if (!ac || r->dead)
 		return;
@@ -184,13 +180,18 @@ static void on_io(eng_poll *p, uint32_t revents)
 		r->cfg.hold(arg);
 	enter(r);
 	int fd = ac->c.fd;
-	if ((revents & (POLLOUT | POLLERR | POLLHUP)) && (r->poll_events & POLLOUT))
+	if (flush) {
+		r->flushing = 1;
 		redisAsyncHandleWrite(ac);
+		r->flushing = 0;
+	} else if ((revents & (POLLOUT | POLLERR | POLLHUP)) && (r->poll_events & POLLOUT)) {
+		redisAsyncHandleWrite(ac);
+	}
 	if (r->ac == ac && !r->dead && (revents & (POLLIN | POLLERR | POLLHUP)) &&
 	    (r->poll_events & POLLIN))
 		redisAsyncHandleRead(ac);
 	/* io_uring's multishot poll reports edges: read on while bytes wait */
-	for (int i = 0; i < DRAIN_MAX; i++) {
+	for (int i = 0; !flush && i < DRAIN_MAX; i++) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		if (r->ac != ac || r->dead || !(r->poll_events & POLLIN) || poll(&pfd, 1, 0) != 1)
 			break;

@@ -101,6 +101,7 @@ struct gw_ua_shared {
 	eng_tls_ctx *tls_client;       /* TLS toward servers (verified against sip.tls_ca) */
 	struct gw_ua_hooks hooks;      /* the page-mode gateway's, when it runs */
 	void *hooks_arg;
+	gw_ua_takeover_fn takeover;    /* the cluster's: a dead node's session taken over */
 	gw_ua_pager_fn pager;          /* MESSAGEs for rcsgw itself (gw_pager.c) */
 	void *pager_arg;
 	struct gw_files *files;        /* received files (RFC 5547), NULL: refused */
@@ -817,6 +818,62 @@ static void deliver(struct gw_ua *ua, const char *raw, size_t len, const struct 
 		ua->st.sip_bad++;
 }
 
+static struct gw_sess *sess_find(struct gw_ua *ua, cm_slice id);
+
+/* An in-dialog request for a session this node does not have, held while the cluster
+ * takes the session over from a dead node (issue 8), then taken in again. */
+struct held_req {
+	struct gw_ua *ua;
+	struct sip_dest src;
+	size_t len;
+	char raw[];
+};
+
+static void take_in(struct gw_ua *ua, const char *raw, size_t len, const struct sip_dest *src)
+{
+	struct sip_msg *m = malloc(sizeof(*m));
+	if (m && sip_parse_msg(&ua->pcfg, raw, len, m) == 0)
+		deliver(ua, raw, len, m, src);
+	free(m);
+}
+
+static void held_done(void *ctx, int here)
+{
+	struct held_req *h = ctx;
+	(void)here; /* not here: the request gets its 481 as without a cluster */
+	take_in(h->ua, h->raw, h->len, &h->src);
+	free(h);
+}
+
+/* 1 when request <m> is for a session of ours (by its To tag) that is not in memory and
+ * the cluster is asked to take it over (the request held meanwhile), else 0. */
+static int hold_for_takeover(struct gw_ua *ua, const char *raw, size_t len,
+			     const struct sip_msg *m, const struct sip_dest *src)
+{
+	struct sip_addr to;
+	if (!ua->sh->takeover || m->kind == SIP_KIND_RESPONSE || m->method == SIP_M_ACK ||
+	    m->method == SIP_M_CANCEL || sip_addr_parse(sip_msg_hdr(m, SIP_H_TO), &to) < 0 ||
+	    to.tag.len != GW_UA_ID_LEN || shard_at(ua->sh, to.tag, 0) != (int)ua->index ||
+	    sess_find(ua, to.tag))
+		return 0;
+	char id[GW_UA_ID_LEN + 1];
+	memcpy(id, to.tag.p, GW_UA_ID_LEN);
+	id[GW_UA_ID_LEN] = '\0';
+	struct held_req *h = malloc(sizeof(*h) + len);
+	if (!h)
+		return 0;
+	h->ua = ua;
+	h->src = *src;
+	h->len = len;
+	memcpy(h->raw, raw, len);
+	if (ua->sh->takeover(ua->w, ua, id, held_done, h) < 0) {
+		free(h);
+		return 0;
+	}
+	ua->st.sip_held++;
+	return 1;
+}
+
 static void on_msg(void *arg, const char *raw, size_t len, const struct sip_msg *m,
 		   const struct sip_dest *src)
 {
@@ -829,7 +886,8 @@ static void on_msg(void *arg, const char *raw, size_t len, const struct sip_msg 
 		cross(ua, (unsigned)owner, 0, raw, len, &d);
 		return;
 	}
-	deliver(ua, raw, len, m, &d);
+	if (!hold_for_takeover(ua, raw, len, m, &d))
+		deliver(ua, raw, len, m, &d);
 }
 
 static void x_in(eng_worker *w, void *arg, uint64_t u64)
@@ -842,7 +900,8 @@ static void x_in(eng_worker *w, void *arg, uint64_t u64)
 			ua->st.sip_cross_dropped++;
 	} else if (ua) {
 		struct sip_msg *m = malloc(sizeof(*m));
-		if (m && sip_parse_msg(&ua->pcfg, x->raw, x->len, m) == 0)
+		if (m && sip_parse_msg(&ua->pcfg, x->raw, x->len, m) == 0 &&
+		    !hold_for_takeover(ua, x->raw, x->len, m, &x->dest))
 			deliver(ua, x->raw, x->len, m, &x->dest);
 		free(m);
 	}
@@ -3209,6 +3268,11 @@ void gw_ua_stats(const struct gw_ua *ua, struct gw_ua_stats *out)
 {
 	*out = ua->st;
 	out->alive = ua->nlive;
+	const struct sip_transport_stats *ts = ua->tp ? sip_transport_stats(ua->tp) : NULL;
+	if (ts) {
+		out->sip_unparsable = ts->udp_bad;
+		out->sip_stream_errors = ts->stream_errors;
+	}
 }
 
 /* ---- operations for the API ---------------------------------------------------------------- */
@@ -3784,6 +3848,11 @@ void gw_ua_set_hooks(struct gw_ua_shared *sh, const struct gw_ua_hooks *h, void 
 {
 	sh->hooks = *h;
 	sh->hooks_arg = arg;
+}
+
+void gw_ua_set_takeover(struct gw_ua_shared *sh, gw_ua_takeover_fn fn)
+{
+	sh->takeover = fn;
 }
 
 /* A new outgoing session, reporting to <o> (NULL: events); *<made> (may be NULL) gets it. */

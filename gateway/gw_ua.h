@@ -195,6 +195,16 @@ struct gw_ua_repl {
 };
 void gw_ua_set_repl(struct gw_ua *ua, const struct gw_ua_repl *r);
 
+/* The cluster's takeover (issue 8): an in-dialog SIP request (not ACK or CANCEL) whose To
+ * tag names a session of this worker that is not in memory is held, <fn>(w, ua, id, done,
+ * ctx) asked to take the session over from a dead node, and taken in again when it calls
+ * <done>(ctx, here) (exactly once; not here: 481 as without a cluster). <fn> returns 0, or
+ * -errno when it did not try (the request is then taken in at once). Before the workers
+ * start; NULL: none. */
+typedef int (*gw_ua_takeover_fn)(eng_worker *w, struct gw_ua *ua, const char *id,
+				 void (*done)(void *ctx, int here), void *ctx);
+void gw_ua_set_takeover(struct gw_ua_shared *sh, gw_ua_takeover_fn fn);
+
 /* Sends again, in session <id> taken over from a dead node, a message that node accepted
  * and that was not confirmed: <ctype>/<body> as it went (envelope included), the same
  * <message_id> (the receiver knows it again: gw_ua's own sessions pass it on once) and
@@ -333,6 +343,9 @@ struct gw_ua_stats {
 	uint64_t established, failed, ended;
 	uint64_t msgs_sent, msgs_received, reports;
 	uint64_t msgs_duplicate;       /* received again (same Message-ID): not passed on */
+	uint64_t sip_held;             /* in-dialog requests held for a takeover */
+	uint64_t sip_unparsable;       /* datagrams that did not parse and could not be answered */
+	uint64_t sip_stream_errors;    /* TCP/TLS connections closed for a bad stream */
 	uint64_t sip_in, sip_out, sip_bad, sip_crossed, sip_cross_dropped;
 	uint64_t answered_400, answered_481, answered_488, answered_415, answered_503;
 	uint64_t auth_retries;

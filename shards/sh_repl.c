@@ -23,6 +23,7 @@ struct pmsg {
 	char xid[48];                  /* its stream entry id; "" until appended */
 	uint8_t *rec;                  /* the packed PendingMessage until appended */
 	size_t len;
+	uint64_t kept_us;              /* when it was accepted (monotonic) */
 	uint8_t inflight;              /* its append or removal is on its way */
 	uint8_t done;                  /* confirmed: its entry goes */
 	sh_repl_durable_fn waiter;     /* an API call waiting for its append */
@@ -57,6 +58,44 @@ struct sh_repl {
 		_Atomic uint64_t kept, keep_failures, unkept, replayed, not_kept, kept_now;
 	} st;
 };
+
+/* The lag histograms of all workers (metrics: any thread reads them, at any time). */
+static struct {
+	_Atomic uint64_t bucket[SH_REPL_LAG_BUCKETS + 1], sum_us, count;
+} lags[2];
+
+const uint64_t sh_repl_lag_le_us[SH_REPL_LAG_BUCKETS] = {
+	250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 500000, 1000000, 5000000,
+};
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* One lag of <kind> (0 record, 1 message) into its histogram. */
+static void lag_add(int kind, uint64_t us)
+{
+	unsigned b = 0;
+	while (b < SH_REPL_LAG_BUCKETS && us > sh_repl_lag_le_us[b])
+		b++;
+	atomic_fetch_add_explicit(&lags[kind].bucket[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&lags[kind].sum_us, us, memory_order_relaxed);
+	atomic_fetch_add_explicit(&lags[kind].count, 1, memory_order_relaxed);
+}
+
+void sh_repl_lags(struct sh_repl_lag out[2])
+{
+	for (int k = 0; k < 2; k++) {
+		for (int b = 0; b <= SH_REPL_LAG_BUCKETS; b++)
+			out[k].bucket[b] = atomic_load_explicit(&lags[k].bucket[b],
+								memory_order_relaxed);
+		out[k].sum_us = atomic_load_explicit(&lags[k].sum_us, memory_order_relaxed);
+		out[k].count = atomic_load_explicit(&lags[k].count, memory_order_relaxed);
+	}
+}
 
 #define ADD(r, f, n) atomic_fetch_add_explicit(&(r)->st.f, (n), memory_order_relaxed)
 
@@ -187,6 +226,7 @@ static void appended(void *arg, int rc, const char *xid)
 	}
 	if (rc == 1 && xid && strlen(xid) < sizeof(m->xid)) {
 		ADD(r, kept, 1);
+		lag_add(1, mono_us() - m->kept_us);
 		memcpy(m->xid, xid, strlen(xid) + 1);
 		free(m->rec);
 		m->rec = NULL;
@@ -324,6 +364,7 @@ static void on_kept(void *arg, const char *id, const struct gw_ua_msg *gm)
 		return;
 	}
 	m->len = rcsgw__pending_message__pack(&pm, m->rec);
+	m->kept_us = mono_us();
 	m->r = r;
 	m->e = e;
 	snprintf(m->mid, sizeof(m->mid), "%s", gm->message_id);
@@ -385,6 +426,7 @@ static void written(void *arg, int rc, uint64_t epoch, const char *owner)
 	if (rc == 1) {
 		ADD(r, writes, 1);
 		uint64_t lag = eng_now_ms(r->w) - e->sent_since;
+		lag_add(0, lag * 1000u);
 		atomic_store_explicit(&r->st.lag_ms, lag, memory_order_relaxed);
 		if (lag > atomic_load_explicit(&r->st.lag_max_ms, memory_order_relaxed))
 			atomic_store_explicit(&r->st.lag_max_ms, lag, memory_order_relaxed);

@@ -29,6 +29,17 @@ struct sh_repl;
 
 #define SH_REPL_MAX_HELD 65536      /* messages held in memory for Redis (away), per worker */
 
+/* Replication lag histograms (upper bounds in µs; one more bucket above the last):
+ * [0] a session record, from its change to its write acknowledged (ms resolution: the
+ * write waits for the next 10 ms tick); [1] an accepted message, from its acceptance to
+ * its append acknowledged (what the API's 202 waits for). */
+#define SH_REPL_LAG_BUCKETS 12
+extern const uint64_t sh_repl_lag_le_us[SH_REPL_LAG_BUCKETS];
+struct sh_repl_lag {
+	uint64_t bucket[SH_REPL_LAG_BUCKETS + 1]; /* not cumulative; the last: above all */
+	uint64_t sum_us, count;
+};
+
 struct sh_repl_stats {
 	uint64_t writes, write_failures, fenced, claims, releases, pending;
 	uint64_t lag_ms;                   /* change to acknowledged write, the last one */
@@ -38,6 +49,8 @@ struct sh_repl_stats {
 	 * (beyond SH_REPL_MAX_HELD, fenced, out of memory), kept now (a gauge) */
 	uint64_t kept, keep_failures, unkept, replayed, not_kept, kept_now;
 };
+/* The lag histograms of all the process's workers, [0] records, [1] messages. Any thread. */
+void sh_repl_lags(struct sh_repl_lag out[2]);
 
 /* The replication of <ua>'s sessions through <node> (taken: freed with it) over <link>
  * (not taken: the one <node> uses). It plugs itself into <ua> (gw_ua_set_repl). NULL: out

@@ -7,7 +7,11 @@
  * session ends; a URL rcsgw cannot use stops it at start with the reason. Run with
  * --jobs 1. */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <signal.h>
@@ -302,7 +306,7 @@ static struct mc_frame *chat_on_a(char *url, size_t ulen, struct msrp_client *mc
 /* Node B starts on the same Redis (<url>), node A (the fixture) is killed with -9 and the
  * phone's MSRP connection <mc> to it closed; the fixture then speaks to B, once A's
  * heartbeat expired. */
-static void a_dies_b_lives(const char *url, struct msrp_client *mc)
+static int a_dies_b_lives(const char *url, struct msrp_client *mc)
 {
 	int bapi = free_tcp_port(), bmsrp = free_tcp_port(), bsip = sipp_free_port();
 	char a[64], m[64], s[96];
@@ -320,6 +324,26 @@ static void a_dies_b_lives(const char *url, struct msrp_client *mc)
 	ufx.pid = b; /* from here on the fixture speaks to node B */
 	ufx.api = bapi;
 	usleep(900 * 1000); /* A's heartbeat expires */
+	return bsip;
+}
+
+/* The record of session <id> once it is established in Redis (asserts). */
+static Rcsgw__Session *established_record(const char *id)
+{
+	char owner[80];
+	long long epoch = -1;
+	Rcsgw__Session *rec = NULL;
+	for (int i = 0; i < 60; i++) {
+		usleep(50000);
+		rec = record(id, owner, sizeof(owner), &epoch);
+		if (rec && rec->ua && !strcmp(rec->ua->state, "established"))
+			return rec;
+		if (rec)
+			rcsgw__session__free_unpacked(rec, NULL);
+		rec = NULL;
+	}
+	cr_assert_fail("no established record of %s", id);
+	return NULL;
 }
 
 /* Takeover (issue 8): a chat set up on node A (the fixture), A killed with -9, then a
@@ -334,17 +358,7 @@ Test(cluster, a_dead_nodes_session_is_taken_over_on_its_next_message, .timeout =
 	struct mc_frame *f = chat_on_a(url, sizeof(url), &mc, id, sizeof(id));
 	char owner[80];
 	long long epoch = -1;
-	Rcsgw__Session *rec = NULL;
-	for (int i = 0; i < 60; i++) { /* the established record is in Redis */
-		usleep(50000);
-		rec = record(id, owner, sizeof(owner), &epoch);
-		if (rec && !strcmp(rec->ua->state, "established"))
-			break;
-		if (rec)
-			rcsgw__session__free_unpacked(rec, NULL);
-		rec = NULL;
-	}
-	cr_assert_not_null(rec, "no record of %s", id);
+	Rcsgw__Session *rec = established_record(id);
 	rcsgw__session__free_unpacked(rec, NULL);
 
 	a_dies_b_lives(url, &mc);
@@ -429,6 +443,8 @@ Test(cluster, accepted_messages_outlive_their_node, .timeout = 90)
 	cr_expect_eq(wait_pending(id, 3, 3000), 0, "unconfirmed in Redis: %lld (want 3)",
 		     pending_len(id));
 	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_messages_kept_total"), 6);
+	cr_expect_geq(ufx_metric_sum("rcsgw_cluster_replication_lag_seconds_count"), 6,
+		      "the lag histogram counts the appends");
 	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_messages_unkept_total"), 3);
 
 	a_dies_b_lives(url, &mc);
@@ -500,5 +516,57 @@ Test(cluster, a_message_received_twice_is_passed_on_once, .timeout = 60)
 	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
 	ufx_sipp_done(0);
 	mc_close(&mc);
+	free(f);
+}
+
+/* Takeover on the peer's SIP request (issue 8): a chat on node A, A killed with -9; the
+ * phone's BYE for the call reaches node B (as through a balancer): B holds it, takes the
+ * session over from Redis, and answers it 200 inside the dialog (a request B would
+ * otherwise answer 481); the session is then over on B. */
+Test(cluster, an_in_dialog_request_at_another_node_takes_the_session_over, .timeout = 90)
+{
+	char url[64], id[64], path[96];
+	struct msrp_client mc;
+	struct mc_frame *f = chat_on_a(url, sizeof(url), &mc, id, sizeof(id));
+	Rcsgw__Session *rec = established_record(id);
+	cr_assert(rec->ua->dialog, "no dialog in the record");
+	const Rcsgw__Dialog *d = rec->ua->dialog;
+	int bsip = a_dies_b_lives(url, &mc);
+
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t ml = sizeof(me);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&me, sizeof(me)) == 0 &&
+		  getsockname(fd, (struct sockaddr *)&me, &ml) == 0);
+	char bye[2048];
+	int n = snprintf(bye, sizeof(bye),
+			 "BYE sip:gw@127.0.0.1:%d SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-takeover-bye\r\n"
+			 "From: %s;tag=%s\r\nTo: %s;tag=%s\r\nCall-ID: %s\r\n"
+			 "CSeq: %u BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+			 bsip, ntohs(me.sin_port), d->remote_uri, d->remote_tag, d->local_uri,
+			 d->local_tag, d->call_id, d->remote_cseq + 1);
+	cr_assert(n > 0 && (size_t)n < sizeof(bye));
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)bsip),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	cr_assert_eq(sendto(fd, bye, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to)), n);
+	struct timeval tv = { .tv_sec = 5 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	char resp[2048];
+	ssize_t got = recv(fd, resp, sizeof(resp) - 1, 0);
+	cr_assert(got > 0, "no answer to the BYE:\n%s", bye);
+	resp[got] = '\0';
+	cr_expect(!strncmp(resp, "SIP/2.0 200", 11), "the BYE: %.40s", resp);
+	close(fd);
+	rcsgw__session__free_unpacked(rec, NULL);
+
+	json_t *s = NULL;
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_expect_eq(ufx_api("GET", path, NULL, &s, NULL), 200);
+	cr_expect_str_eq(ufx_jstr(s, "state"), "ended");
+	json_decref(s);
+	cr_expect_eq(ufx_metric_sum("rcsgw_sip_held_for_takeover_total"), 1);
+	sipp_stop(ufx.sipp, 2000); /* the phone still waits for a BYE of ours */
+	ufx.sipp = 0;
 	free(f);
 }

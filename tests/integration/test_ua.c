@@ -665,6 +665,8 @@ Test(ua, sip_requests_outside_sessions)
 		total += strtod(strchr(p, '}') + 1, NULL);
 	cr_expect_geq(total, 1, "the 400 is counted");
 	free(m);
+	cr_expect_geq(ufx_metric_sum("rcsgw_sip_unparsable_datagrams_total"), 2,
+		      "the datagrams that did not parse are counted, the dropped one too");
 	cr_assert_eq(ufx_api("GET", "/v1/status", NULL, NULL, NULL), 200, "alive");
 }
 
