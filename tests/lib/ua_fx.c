@@ -131,7 +131,7 @@ void ufx_ml_accept(struct msrp_client *c, int ms)
 	struct pollfd p = { ufx.ml_fd, POLLIN, 0 };
 	memset(c, 0, sizeof(*c));
 	cr_assert_eq(poll(&p, 1, ms), 1, "rcsgw did not connect to the phone's MSRP endpoint");
-	c->fd = accept(ufx.ml_fd, NULL, NULL);
+	c->fd = accept4(ufx.ml_fd, NULL, NULL, SOCK_CLOEXEC); /* not inherited by a node started later */
 	cr_assert(c->fd >= 0);
 }
 
@@ -149,8 +149,14 @@ char *ufx_start_uas(const char *scenario, const char *const *more)
 	const char *keys[16] = { "msrp_port", mp, "msrp_sid", "phone1sid" };
 	int n = 4;
 	snprintf(mp, sizeof(mp), "%d", ufx.ml_port);
-	for (int i = 0; more && more[i] && n < 14; i++)
+	for (int i = 0; more && more[i] && more[i + 1] && n < 14; i += 2) {
+		if (!strcmp(more[i], "msrp_port")) { /* the phone's MSRP endpoint elsewhere */
+			keys[1] = more[i + 1];
+			continue;
+		}
 		keys[n++] = more[i];
+		keys[n++] = more[i + 1];
+	}
 	keys[n] = NULL;
 	ufx.sipp = sipp_start(scenario, NULL, ufx.uas_port, keys, ufx.logdir, NULL);
 	cr_assert(ufx.sipp > 0, "sipp did not start (%d)", ufx.sipp);

@@ -53,8 +53,8 @@ void ufx_ml_accept(struct msrp_client *c, int ms);
 void ufx_read_send(struct msrp_client *c, struct mc_frame *f);
 
 /* sipp as the called phone (scenario <scenario>, keys <more>: "$name", value, ..., NULL)
- * on ufx.uas_port, its MSRP endpoint our listener (session id "phone1sid"). The phone's
- * SIP URI. */
+ * on ufx.uas_port, its MSRP endpoint our listener (session id "phone1sid"; "msrp_port" in
+ * <more> names another port, a proxy in front of it). The phone's SIP URI. */
 char *ufx_start_uas(const char *scenario, const char *const *more);
 /* sipp as the calling phone, toward rcsgw (session id "phone2sid"). */
 void ufx_start_uac(const char *scenario, const char *const *more);
