@@ -86,20 +86,26 @@ static const char sweep_lua[] =
 	"return out\n";
 
 
-/* KEYS[1] own, KEYS[3] msgs; ARGV me, epoch (0: not known yet), message, ttl, pend prefix,
- * sid. A session another node owns is fenced; one nobody owns yet (its claim on its way)
- * is ours. The session goes in the node's set of sessions with pending messages.
- * {1, epoch, entry id} or {0, epoch, owner} */
+/* No keys (built from the prefixes: one script for the messages of many sessions);
+ * ARGV me, ttl, pend prefix, own prefix, msgs prefix, then (sid, epoch, message) for each.
+ * A session another node owns, or owns at another epoch than the one named (0: not known
+ * yet), is fenced (''); one nobody owns yet (its claim on its way) is ours. Each appended
+ * session goes in the node's set of sessions with pending messages. {entry id or ''...} */
 static const char append_lua[] =
-	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch')\n"
-	"if o[1] and (o[1] ~= ARGV[1] or (tonumber(ARGV[2]) > 0 and\n"
-	"                                tonumber(o[2]) ~= tonumber(ARGV[2]))) then\n"
-	"  return {0, tonumber(o[2] or 0), o[1]}\n"
+	"local me, out = ARGV[1], {}\n"
+	"for i = 6, #ARGV, 3 do\n"
+	"  local sid, ep = ARGV[i], tonumber(ARGV[i + 1])\n"
+	"  local o = redis.call('HMGET', ARGV[4] .. sid, 'node', 'epoch')\n"
+	"  if o[1] and (o[1] ~= me or (ep > 0 and tonumber(o[2]) ~= ep)) then\n"
+	"    out[#out + 1] = ''\n"
+	"  else\n"
+	"    local k = ARGV[5] .. sid\n"
+	"    out[#out + 1] = redis.call('XADD', k, '*', 'm', ARGV[i + 2])\n"
+	"    redis.call('PEXPIRE', k, ARGV[2])\n"
+	"    redis.call('SADD', ARGV[3] .. me, sid)\n"
+	"  end\n"
 	"end\n"
-	"local id = redis.call('XADD', KEYS[3], '*', 'm', ARGV[3])\n"
-	"redis.call('PEXPIRE', KEYS[3], ARGV[4])\n"
-	"redis.call('SADD', ARGV[5] .. ARGV[1], ARGV[6])\n"
-	"return {1, tonumber(o[2] or 0), id}\n";
+	"return out\n";
 
 /* KEYS[1] own, KEYS[3] msgs; ARGV pend prefix, sid, entries... The entries go; the last
  * ones take the session out of its owner's set. */
@@ -124,7 +130,8 @@ struct req {
 	struct req *next, **prev;
 	sh_node_fn fn;
 	sh_node_take_fn take;          /* a takeover's */
-	sh_node_append_fn append;      /* an append's or a removal's */
+	sh_node_unkeep_fn append;      /* a removal's */
+	sh_node_append_fn appended;    /* a batch of appends' */
 	sh_node_sweep_fn sweep;        /* a sweep's */
 	void *arg;
 	int beat;                      /* the heartbeat's */
@@ -170,12 +177,14 @@ static void req_timeout(eng_timer *t)
 	struct sh_node *n = q->n;
 	sh_node_fn fn = q->fn;
 	sh_node_take_fn take = q->take;
-	sh_node_append_fn append = q->append;
+	sh_node_unkeep_fn append = q->append;
+	sh_node_append_fn appended = q->appended;
 	sh_node_sweep_fn sweep = q->sweep;
 	void *arg = q->arg;
 	q->fn = NULL;
 	q->take = NULL;
 	q->append = NULL;
+	q->appended = NULL;
 	q->sweep = NULL;
 	if (q->beat) {
 		n->beat_pending = 0;
@@ -184,7 +193,9 @@ static void req_timeout(eng_timer *t)
 	if (take)
 		take(arg, -ETIMEDOUT, 0, NULL, NULL, 0, NULL, 0);
 	else if (append)
-		append(arg, -ETIMEDOUT, NULL);
+		append(arg, -ETIMEDOUT);
+	else if (appended)
+		appended(arg, -ETIMEDOUT, NULL, 0);
 	else if (sweep)
 		sweep(arg, -ETIMEDOUT, NULL, 0);
 	else if (fn)
@@ -339,6 +350,7 @@ void sh_node_free(struct sh_node *n)
 			take(q->arg, -ECANCELED, 0, NULL, NULL, 0, NULL, 0);
 		}
 		q->append = NULL; /* their owners go with the node */
+		q->appended = NULL;
 		q->sweep = NULL;
 	}
 	free(n->advertise);
@@ -373,32 +385,16 @@ static void take_pending(sh_node_take_fn take, void *arg, uint64_t epoch, const 
 	free(p);
 }
 
-/* The reply of an append: {1, epoch, entry id} or {0, epoch, owner}; of a removal (XDEL):
- * an integer. */
-static void on_append(redisAsyncContext *ac, void *reply, void *privdata)
+/* The reply of a removal: an integer. */
+static void on_unkept(redisAsyncContext *ac, void *reply, void *privdata)
 {
 	struct req c;
 	redisReply *r = reply;
 	(void)ac;
 	struct sh_node *n = req_done(privdata, &c);
 	check_noscript(n, r);
-	sh_node_append_fn fn = c.append;
-	void *arg = c.arg;
-	if (!n || !fn)
-		return;
-	if (r && r->type == REDIS_REPLY_INTEGER) { /* a removal's */
-		fn(arg, 1, NULL);
-		return;
-	}
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
-	    r->element[0]->type != REDIS_REPLY_INTEGER ||
-	    r->element[2]->type != REDIS_REPLY_STRING) {
-		if (r && r->type == REDIS_REPLY_ERROR)
-			CM_LOG_RL(CM_LOG_WARN, "cluster: node %s: %s", n->id, r->str);
-		fn(arg, -EIO, NULL);
-		return;
-	}
-	fn(arg, r->element[0]->integer == 1, r->element[2]->str);
+	if (n && c.append)
+		c.append(c.arg, r && r->type == REDIS_REPLY_INTEGER ? 1 : -EIO);
 }
 
 /* The reply of a script: {rc, epoch, owner}. */
@@ -406,8 +402,8 @@ static void on_script(redisAsyncContext *ac, void *reply, void *privdata)
 {
 	struct req *q = privdata, c;
 	redisReply *r = reply;
-	if (q->append) { /* an append's */
-		on_append(ac, reply, privdata);
+	if (q->append) { /* a removal's */
+		on_unkept(ac, reply, privdata);
 		return;
 	}
 	struct sh_node *n = req_done(q, &c);
@@ -566,25 +562,71 @@ int sh_node_release(struct sh_node *n, const char *sid, uint64_t epoch, sh_node_
 	return script(n, S_RELEASE, sid, 3, 4, av, al, fn, arg);
 }
 
-int sh_node_append(struct sh_node *n, const char *sid, uint64_t epoch, const void *data,
-		   size_t len, uint32_t ttl_ms, sh_node_append_fn fn, void *arg)
+/* The reply of a batch of appends: an array, an entry id or '' (fenced) per message. */
+static void on_appended(redisAsyncContext *ac, void *reply, void *privdata)
 {
-	char e[24], t[16], pp[96];
-	int el = snprintf(e, sizeof(e), "%llu", (unsigned long long)epoch);
-	int tl = snprintf(t, sizeof(t), "%u", ttl_ms ? ttl_ms : 1);
-	int ppl = snprintf(pp, sizeof(pp), "%spend:", n->prefix);
-	const char *av[6] = { n->id, e, data, t, pp, sid };
-	size_t al[6] = { strlen(n->id), (size_t)el, len, (size_t)tl, (size_t)ppl, strlen(sid) };
-	int rc = script(n, S_APPEND, sid, 3, 6, av, al, NULL, NULL);
-	if (rc < 0)
-		return rc;
-	n->reqs->append = fn; /* the one script() just made: the newest */
-	n->reqs->arg = arg;
+	struct req c;
+	redisReply *r = reply;
+	(void)ac;
+	struct sh_node *n = req_done(privdata, &c);
+	check_noscript(n, r);
+	sh_node_append_fn fn = c.appended;
+	if (!n || !fn)
+		return;
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements > SH_NODE_APPEND_MAX) {
+		if (r && r->type == REDIS_REPLY_ERROR)
+			CM_LOG_RL(CM_LOG_WARN, "cluster: node %s: %s", n->id, r->str);
+		fn(c.arg, -EIO, NULL, 0);
+		return;
+	}
+	const char *ids[SH_NODE_APPEND_MAX];
+	for (size_t i = 0; i < r->elements; i++)
+		ids[i] = r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len ?
+				 r->element[i]->str : NULL;
+	fn(c.arg, 1, ids, r->elements);
+}
+
+int sh_node_append(struct sh_node *n, const struct sh_node_append_item *items, size_t count,
+		   uint32_t ttl_ms, sh_node_append_fn fn, void *arg)
+{
+	if (!count || count > SH_NODE_APPEND_MAX)
+		return -EINVAL;
+	if (scripts_ready(n) < 0)
+		return -EIO;
+	char t[16], pp[96], op[96], mp[96], e[SH_NODE_APPEND_MAX][24];
+	const char *av[8 + 3 * SH_NODE_APPEND_MAX];
+	size_t al[8 + 3 * SH_NODE_APPEND_MAX];
+	int k = 0;
+	av[k] = "EVALSHA", al[k++] = 7;
+	av[k] = n->sha[S_APPEND], al[k++] = WC_SHA_DIGEST_SIZE * 2;
+	av[k] = "0", al[k++] = 1;
+	av[k] = n->id, al[k++] = strlen(n->id);
+	al[k] = (size_t)snprintf(t, sizeof(t), "%u", ttl_ms ? ttl_ms : 1), av[k++] = t;
+	al[k] = (size_t)snprintf(pp, sizeof(pp), "%spend:", n->prefix), av[k++] = pp;
+	al[k] = (size_t)snprintf(op, sizeof(op), "%sown:", n->prefix), av[k++] = op;
+	al[k] = (size_t)snprintf(mp, sizeof(mp), "%smsgs:", n->prefix), av[k++] = mp;
+	for (size_t i = 0; i < count; i++) {
+		if (!id_ok(items[i].sid, 128))
+			return -EINVAL;
+		av[k] = items[i].sid, al[k++] = strlen(items[i].sid);
+		al[k] = (size_t)snprintf(e[i], sizeof(e[i]), "%llu",
+					 (unsigned long long)items[i].epoch);
+		av[k++] = e[i];
+		av[k] = items[i].data, al[k++] = items[i].len;
+	}
+	struct req *q = req_new(n, NULL, arg);
+	if (!q)
+		return -ENOMEM;
+	q->appended = fn;
+	if (eng_redis_cmd(n->link, on_appended, q, k, av, al) < 0) {
+		req_drop(q);
+		return -EIO;
+	}
 	return 0;
 }
 
 int sh_node_unkeep(struct sh_node *n, const char *sid, const char *const *entries,
-		   unsigned count, sh_node_append_fn fn, void *arg)
+		   unsigned count, sh_node_unkeep_fn fn, void *arg)
 {
 	if (!count || count > SH_NODE_UNKEEP_MAX)
 		return -EINVAL;

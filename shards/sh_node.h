@@ -88,18 +88,28 @@ typedef void (*sh_node_take_fn)(void *arg, int rc, uint64_t epoch, const char *o
  * session's stream, oldest first: accepted by the dead node, never confirmed. */
 int sh_node_takeover(struct sh_node *n, const char *sid, sh_node_take_fn fn, void *arg);
 
-/* Appends message <data> (<len> bytes) to the stream of <sid> (PX <ttl_ms>) if the session
- * is ours at <epoch> (0: ours or nobody's — a claim still on its way). <fn>(arg, rc, entry):
- * 1 (kept: <entry> its stream entry id), 0 (another node owns the session: fenced), -errno
- * (-EIO, -ETIMEDOUT). 0 or -errno as sh_node_claim(). */
-typedef void (*sh_node_append_fn)(void *arg, int rc, const char *entry);
-int sh_node_append(struct sh_node *n, const char *sid, uint64_t epoch, const void *data,
-		   size_t len, uint32_t ttl_ms, sh_node_append_fn fn, void *arg);
+/* Appends messages to their sessions' streams (PX <ttl_ms>), <count> (1..
+ * SH_NODE_APPEND_MAX) in one request: each to session <sid> if it is ours at <epoch> (0:
+ * ours or nobody's — a claim still on its way). <fn>(arg, 1, entries, count): entries[i]
+ * the stream entry id of item i, or NULL (another node owns the session: fenced); or
+ * (arg, -errno, NULL, 0) (-EIO, -ETIMEDOUT): none known appended. 0 or -errno as
+ * sh_node_claim(). */
+#define SH_NODE_APPEND_MAX 64
+struct sh_node_append_item {
+	const char *sid;
+	uint64_t epoch;
+	const void *data;
+	size_t len;
+};
+typedef void (*sh_node_append_fn)(void *arg, int rc, const char *const *entries, size_t n);
+int sh_node_append(struct sh_node *n, const struct sh_node_append_item *items, size_t count,
+		   uint32_t ttl_ms, sh_node_append_fn fn, void *arg);
 /* Removes the <count> entries <entries> (1..SH_NODE_UNKEEP_MAX) of the stream of <sid>
- * (their messages were confirmed): <fn>(arg, 1 or -errno, NULL). 0 or -errno. */
+ * (their messages were confirmed): <fn>(arg, 1 or -errno). 0 or -errno. */
 #define SH_NODE_UNKEEP_MAX 64
+typedef void (*sh_node_unkeep_fn)(void *arg, int rc);
 int sh_node_unkeep(struct sh_node *n, const char *sid, const char *const *entries,
-		   unsigned count, sh_node_append_fn fn, void *arg);
+		   unsigned count, sh_node_unkeep_fn fn, void *arg);
 
 /* The sessions of dead nodes that hold accepted, unconfirmed messages (at most <max>, up to
  * SH_NODE_SWEEP_MAX), to be taken over: <fn>(arg, 1, ids, n) (valid during the call), or

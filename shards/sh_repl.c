@@ -24,6 +24,7 @@ struct pmsg {
 	uint8_t *rec;                  /* the packed PendingMessage until appended */
 	size_t len;
 	uint64_t kept_us;              /* when it was accepted (monotonic) */
+	struct pmsg *qnext;            /* the append queue (while queued: inflight) */
 	uint8_t inflight;              /* its append or removal is on its way */
 	uint8_t done;                  /* confirmed: its entry goes */
 	sh_repl_durable_fn waiter;     /* an API call waiting for its append */
@@ -51,6 +52,8 @@ struct sh_repl {
 	struct entry *buckets[BUCKETS];
 	struct entry *dirty;           /* entries with something to do */
 	uint32_t nheld;                /* messages held in memory for an append (rec) */
+	struct pmsg *appq, **appq_tail; /* to append at the end of this loop iteration */
+	eng_defer flush;               /* ... in requests of SH_NODE_APPEND_MAX */
 	struct pmsg *orphans;          /* their entry went while their reply was on its way */
 	struct {
 		_Atomic uint64_t writes, write_failures, fenced, claims, releases, pending;
@@ -212,10 +215,9 @@ static void on_changed(void *arg, const char *id)
 
 static void msg_step(struct pmsg *m);
 
-/* The append of <m> was answered. */
-static void appended(void *arg, int rc, const char *xid)
+/* The append of <m> was answered: rc 1 with its entry <xid>, 0 fenced, -errno. */
+static void appended(struct pmsg *m, int rc, const char *xid)
 {
-	struct pmsg *m = arg;
 	struct sh_repl *r = m->r;
 	m->inflight = 0;
 	if (!m->e) { /* its session went meanwhile (orphaned) */
@@ -263,11 +265,65 @@ struct unkeep {
 	struct pmsg *m[SH_NODE_UNKEEP_MAX];
 };
 
+/* A batch of appends (one request) answered. */
+struct appends {
+	size_t n;
+	struct pmsg *m[SH_NODE_APPEND_MAX];
+};
+
+static void appended_batch(void *arg, int rc, const char *const *entries, size_t n)
+{
+	struct appends *b = arg;
+	for (size_t i = 0; i < b->n; i++)
+		appended(b->m[i], rc < 0 ? rc : i < n && entries[i] ? 1 : 0,
+			 rc < 0 || i >= n ? NULL : entries[i]);
+	free(b);
+}
+
+/* The end of the loop iteration: the messages accepted during it appended, in as few
+ * requests as they fit. */
+static void flush_appends(eng_defer *d)
+{
+	struct sh_repl *r = d->arg;
+	while (r->appq) {
+		struct appends *b = calloc(1, sizeof(*b));
+		struct sh_node_append_item it[SH_NODE_APPEND_MAX];
+		while (b && r->appq && b->n < SH_NODE_APPEND_MAX) {
+			struct pmsg *m = r->appq;
+			r->appq = m->qnext;
+			m->qnext = NULL;
+			if (!m->e) { /* its session went meanwhile (orphaned) */
+				appended(m, -ECANCELED, NULL);
+				continue;
+			}
+			it[b->n] = (struct sh_node_append_item){ m->e->id, m->e->epoch, m->rec,
+								 m->len };
+			b->m[b->n++] = m;
+		}
+		if (!r->appq)
+			r->appq_tail = &r->appq;
+		if (b && b->n && sh_node_append(r->node, it, b->n, SH_REPL_TTL_MS, appended_batch,
+						b) == 0)
+			continue;
+		/* not asked (the link went, out of memory): each told, held for a later tick */
+		for (size_t i = 0; b && i < b->n; i++)
+			appended(b->m[i], -EIO, NULL);
+		free(b);
+		if (!b)
+			while (r->appq) { /* out of memory: the rest waits for a later tick too */
+				struct pmsg *m = r->appq;
+				r->appq = m->qnext;
+				m->qnext = NULL;
+				appended(m, -ENOMEM, NULL);
+			}
+	}
+	r->appq_tail = &r->appq;
+}
+
 /* The removal of a batch of entries was answered. */
-static void unkept(void *arg, int rc, const char *xid)
+static void unkept(void *arg, int rc)
 {
 	struct unkeep *b = arg;
-	(void)xid;
 	for (unsigned i = 0; i < b->n; i++) {
 		struct pmsg *m = b->m[i];
 		m->inflight = 0;
@@ -332,11 +388,10 @@ static void msg_step(struct pmsg *m)
 	}
 	if (m->xid[0])
 		return;
-	if (sh_node_append(r->node, m->e->id, m->e->epoch, m->rec, m->len, SH_REPL_TTL_MS,
-			   appended, m) == 0)
-		m->inflight = 1;
-	else
-		list(m->e);
+	m->inflight = 1; /* appended with the others at the end of this iteration */
+	*r->appq_tail = m;
+	r->appq_tail = &m->qnext;
+	eng_defer_add(r->w, &r->flush);
 }
 
 static void on_kept(void *arg, const char *id, const struct gw_ua_msg *gm)
@@ -537,6 +592,8 @@ struct sh_repl *sh_repl_new(eng_worker *w, struct gw_ua *ua, struct sh_node *nod
 	r->node = node;
 	r->link = link;
 	eng_timer_init(&r->tick, tick, r);
+	eng_defer_init(&r->flush, flush_appends, r);
+	r->appq_tail = &r->appq;
 	struct gw_ua_repl hooks = { .changed = on_changed, .over = on_over, .kept = on_kept,
 				    .done = on_done, .arg = r };
 	gw_ua_set_repl(ua, &hooks);
@@ -549,6 +606,7 @@ void sh_repl_free(struct sh_repl *r)
 		return;
 	gw_ua_set_repl(r->ua, NULL);
 	eng_timer_cancel(&r->tick);
+	eng_defer_cancel(r->w, &r->flush); /* what it held is freed with the entries below */
 	sh_node_free(r->node); /* no callback after this: the entries can go */
 	for (unsigned b = 0; b < BUCKETS; b++)
 		while (r->buckets[b]) {

@@ -33,11 +33,19 @@ static struct {
 	int got_done;
 } T;
 
-static void appended(void *arg, int rc, const char *entry)
+static void appended(void *arg, int rc, const char *const *entries, size_t n)
+{
+	struct answer *x = arg;
+	x->rc = rc < 0 ? rc : n == 1 && entries[0] ? 1 : 0; /* NULL: fenced */
+	snprintf(x->owner, sizeof(x->owner), "%s", rc == 1 && n == 1 && entries[0] ?
+		 entries[0] : ""); /* the entry id */
+	x->done = 1;
+}
+
+static void unkept(void *arg, int rc)
 {
 	struct answer *x = arg;
 	x->rc = rc;
-	snprintf(x->owner, sizeof(x->owner), "%s", entry ? entry : ""); /* the entry id */
 	x->done = 1;
 }
 
@@ -108,10 +116,10 @@ static void job_op(void *arg)
 	else if (o->kind == 2)
 		o->rc = sh_node_release(*o->n, o->sid, o->epoch, answered, o->x);
 	else if (o->kind == 3)
-		o->rc = sh_node_append(*o->n, o->sid, o->epoch, o->data, strlen(o->data), 60000,
-				       appended, o->x);
+		o->rc = sh_node_append(*o->n, &(struct sh_node_append_item){ o->sid, o->epoch,
+			o->data, strlen(o->data) }, 1, 60000, appended, o->x);
 	else
-		o->rc = sh_node_unkeep(*o->n, o->sid, &o->data, 1, appended, o->x);
+		o->rc = sh_node_unkeep(*o->n, o->sid, &o->data, 1, unkept, o->x);
 }
 
 /* Runs one operation and waits for its answer. */
