@@ -433,16 +433,11 @@ static int wait_pending(const char *id, long long want, int ms)
 }
 
 /* POSTs message <body> to session <id>: 202, "durable" true; its message_id into <mid>. */
+static int send_msg(const char *id, const char *body, char *mid, size_t len);
+
 static void send_durable(const char *id, const char *body, char *mid, size_t len)
 {
-	char path[128], js[256];
-	json_t *out = NULL;
-	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
-	snprintf(js, sizeof(js), "{\"content_type\":\"text/plain\",\"body\":\"%s\"}", body);
-	cr_assert_eq(ufx_api("POST", path, js, &out, NULL), 202);
-	cr_expect(json_is_true(json_object_get(out, "durable")), "%s: not durable", body);
-	snprintf(mid, len, "%s", ufx_jstr(out, "message_id"));
-	json_decref(out);
+	cr_expect(send_msg(id, body, mid, len), "%s: not durable", body);
 }
 
 /* Durable delivery (issue 8): node A accepts six messages (202, each in Redis first); the
@@ -594,6 +589,68 @@ Test(cluster, an_in_dialog_request_at_another_node_takes_the_session_over, .time
 	cr_expect_eq(ufx_metric_sum("rcsgw_sip_held_for_takeover_total"), 1);
 	sipp_stop(ufx.sipp, 2000); /* the phone still waits for a BYE of ours */
 	ufx.sipp = 0;
+	free(f);
+}
+
+/* POSTs message <body> to session <id>: 202; its "durable" as the return, its message_id
+ * into <mid>. */
+static int send_msg(const char *id, const char *body, char *mid, size_t len)
+{
+	char path[128], js[256];
+	json_t *out = NULL;
+	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
+	snprintf(js, sizeof(js), "{\"content_type\":\"text/plain\",\"body\":\"%s\"}", body);
+	cr_assert_eq(ufx_api("POST", path, js, &out, NULL), 202);
+	int durable = json_is_true(json_object_get(out, "durable"));
+	snprintf(mid, len, "%s", ufx_jstr(out, "message_id"));
+	json_decref(out);
+	return durable;
+}
+
+/* Redis away (issue 8): the node goes on from memory. Messages it accepts meanwhile get
+ * 202 "durable": false and are delivered; those confirmed before Redis returns never need
+ * to go there, those still unconfirmed are appended once it is back (and removed when the
+ * phone confirms them). */
+Test(cluster, messages_accepted_while_redis_is_away_are_kept_when_it_is_back, .timeout = 90)
+{
+	char url[64], id[64], mid[4][MC_TID_MAX + 1];
+	struct msrp_client mc;
+	struct mc_frame *f = chat_on_a(url, sizeof(url), &mc, id, sizeof(id));
+	cr_expect_eq(send_msg(id, "one", mid[0], sizeof(mid[0])), 1, "Redis there: durable");
+	ufx_read_send(&mc, f);
+	cr_expect_eq(wait_pending(id, 0, 3000), 0);
+
+	int port = R.port;
+	redis_srv_stop(&R);
+	cr_assert_eq(wait_status("degraded", 3000), 0, "never degraded");
+	cr_expect_eq(send_msg(id, "two", mid[1], sizeof(mid[1])), 0, "Redis away: not durable");
+	ufx_read_send(&mc, f); /* confirmed while Redis is away: nothing to keep */
+	cr_expect_eq(send_msg(id, "three", mid[2], sizeof(mid[2])), 0);
+	cr_expect_eq(send_msg(id, "four", mid[3], sizeof(mid[3])), 0);
+	struct mc_frame *held[2];
+	for (int i = 0; i < 2; i++) { /* delivered, not confirmed yet */
+		held[i] = malloc(sizeof(*held[i]));
+		cr_assert(held[i] && mc_read_frame(&mc, held[i], 5000) == 0);
+		cr_expect_str_eq(mc_header(held[i], "Message-ID"), mid[2 + i]);
+	}
+
+	cr_assert_eq(redis_srv_start(&R, port), 0, "redis-server did not come back");
+	cr_assert_eq(wait_status("ready", 5000), 0, "never ready again");
+	cr_expect_eq(wait_pending(id, 2, 5000), 0, "the two unconfirmed were not appended: %lld",
+		     pending_len(id));
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(mc_send_response(&mc, held[i], 200, "OK"), 0);
+		free(held[i]);
+	}
+	cr_expect_eq(wait_pending(id, 0, 3000), 0, "left in Redis: %lld", pending_len(id));
+	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_messages_kept_total"), 3);
+	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_messages_pending"), 0);
+
+	char path[96];
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	ufx_sipp_done(0);
+	mc_close(&mc);
 	free(f);
 }
 
