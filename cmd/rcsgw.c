@@ -432,7 +432,7 @@ static void cluster_emit(struct api_metrics_out *o, void *arg)
 		api_metrics_sample(o, "rcsgw_cluster_replication_lag_seconds_sum", lk,
 				   (double)all[k].sum_us / 1e6);
 		api_metrics_sample(o, "rcsgw_cluster_replication_lag_seconds_count", lk,
-				   (double)all[k].count);
+				   (double)cum); /* the +Inf bucket's, read in the same pass */
 	}
 }
 

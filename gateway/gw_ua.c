@@ -3952,7 +3952,7 @@ int gw_ua_ident_ok(const char *s)
 }
 
 static int send_now(struct gw_ua *ua, struct gw_sess *s, struct gw_ua_msg *m, int wrap,
-		    char *msg, size_t len);
+		    int resend, char *msg, size_t len);
 
 int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg, size_t len)
 {
@@ -3993,7 +3993,7 @@ int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg,
 	int keep = !s->owner && ua->repl.kept && ua->repl.done;
 	if (keep)
 		ua->repl.kept(ua->repl.arg, s->id, m);
-	int rc = send_now(ua, s, m, wrap, msg, len);
+	int rc = send_now(ua, s, m, wrap, 0, msg, len);
 	if (rc == 0 && wrap == 1)
 		ua->st.cpim_sent++;
 	if (rc && keep) /* refused: nothing to keep */
@@ -4017,12 +4017,14 @@ int gw_ua_resend(struct gw_ua *ua, const char *id, const char *ctype, const void
 			       .success_report = sr, .failure_report = fr == 2 ? 1 : fr,
 			       .failure_partial = fr == 2 };
 	memcpy(m.message_id, message_id, strlen(message_id) + 1);
-	return send_now(ua, s, &m, 0, msg, mlen);
+	return send_now(ua, s, &m, 0, 1, msg, mlen);
 }
 
-/* gw_ua_send() once the envelope is decided: <wrap> -1 when it is not yet. */
+/* gw_ua_send() once the envelope is decided: <wrap> -1 when it is not yet. <resend>: a
+ * message a dead node accepted, sent again after a takeover — already accepted, so not
+ * refused for ua.max_queued while the new MSRP connection binds. */
 static int send_now(struct gw_ua *ua, struct gw_sess *s, struct gw_ua_msg *m, int wrap,
-		    char *msg, size_t len)
+		    int resend, char *msg, size_t len)
 {
 	if (s->peer_sdp) {
 		switch (sdp_msrp_may_send(&s->c->peer, sl(m->content_type), m->len)) {
@@ -4040,7 +4042,8 @@ static int send_now(struct gw_ua *ua, struct gw_sess *s, struct gw_ua_msg *m, in
 	if (backlog == -EBUSY)
 		return fail_msg(msg, len, 503, "the peer does not keep up: its MSRP connection is "
 				"full, try again later");
-	if (s->ms && !msrp_ua_ready(s->ms) && (uint32_t)backlog >= ua->sh->max_queued)
+	if (s->ms && !resend && !msrp_ua_ready(s->ms) &&
+	    (uint32_t)backlog >= ua->sh->max_queued)
 		return fail_msg(msg, len, 409, "the session is not bound yet and its queue is full "
 				"(ua.max_queued)");
 	if (s->ms) {

@@ -296,6 +296,12 @@ static void flush_appends(eng_defer *d)
 				appended(m, -ECANCELED, NULL);
 				continue;
 			}
+			if (m->done) { /* confirmed, or refused, before it went: nothing to keep */
+				m->inflight = 0;
+				pmsg_unlink(m);
+				pmsg_free(m, 0);
+				continue;
+			}
 			it[b->n] = (struct sh_node_append_item){ m->e->id, m->e->epoch, m->rec,
 								 m->len };
 			b->m[b->n++] = m;

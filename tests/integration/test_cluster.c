@@ -319,6 +319,18 @@ static struct mc_frame *chat_on_a(char *url, size_t ulen, struct msrp_client *mc
 	return chat_on_a_via(url, ulen, mc, id, idlen, NULL);
 }
 
+/* Ends the test's chat <id> through the API: 204, the phone (sipp) takes the BYE; the
+ * phone's MSRP connection <mc> and the frame buffer <f> go. */
+static void end_chat(const char *id, struct msrp_client *mc, struct mc_frame *f)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	ufx_sipp_done(0);
+	mc_close(mc);
+	free(f);
+}
+
 /* Node B started on the same Redis (<url>), its API up. */
 static struct node_b start_b(const char *url)
 {
@@ -440,56 +452,57 @@ static void send_durable(const char *id, const char *body, char *mid, size_t len
 	cr_expect(send_msg(id, body, mid, len), "%s: not durable", body);
 }
 
-/* Durable delivery (issue 8): node A accepts six messages (202, each in Redis first); the
- * phone confirms three (their stream entries go) and leaves three unanswered; A is killed
- * with -9. Node B, with nothing asked of it, finds the dead node's session with pending
- * messages (its sweep), takes it over, sends the three again — same Message-IDs, same
- * order — and removes each entry once the phone confirms it; a seventh message sent
- * through B follows them. Nothing accepted is lost. */
+/* Durable delivery (issue 8): node A accepts 73 messages (202, each in Redis first); the
+ * phone confirms three (their stream entries go) and leaves 70 unanswered — more than
+ * ua.max_queued, which must not refuse messages already accepted —; A is killed with -9.
+ * Node B, with nothing asked of it, finds the dead node's session with pending messages
+ * (its sweep), takes it over, sends the 70 again — same Message-IDs, same order — and
+ * removes each entry once the phone confirms it; one more message sent through B follows
+ * them. Nothing accepted is lost. */
 Test(cluster, accepted_messages_outlive_their_node, .timeout = 90)
 {
+	enum { OK = 3, LEFT = 70, ALL = OK + LEFT }; /* LEFT above ua.max_queued (64) */
 	char url[64], id[64];
 	struct msrp_client mc, mc2;
 	struct mc_frame *f = chat_on_a(url, sizeof(url), &mc, id, sizeof(id));
 
-	char mid[7][MC_TID_MAX + 1], body[32];
-	for (int i = 0; i < 6; i++) {
+	static char mid[ALL + 1][MC_TID_MAX + 1];
+	char body[32];
+	for (int i = 0; i < ALL; i++) {
 		snprintf(body, sizeof(body), "message %d", i + 1);
 		send_durable(id, body, mid[i], sizeof(mid[i]));
 		cr_assert_eq(mc_read_frame(&mc, f, 5000), 0, "message %d not sent", i + 1);
 		cr_expect_str_eq(mc_header(f, "Message-ID"), mid[i]);
-		if (i < 3) /* the phone confirms the first three only */
+		if (i < OK) /* the phone confirms the first ones only */
 			cr_assert_eq(mc_send_response(&mc, f, 200, "OK"), 0);
 	}
-	cr_expect_eq(wait_pending(id, 3, 3000), 0, "unconfirmed in Redis: %lld (want 3)",
-		     pending_len(id));
-	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_messages_kept_total"), 6);
-	cr_expect_geq(ufx_metric_sum("rcsgw_cluster_replication_lag_seconds_count"), 6,
+	cr_expect_eq(wait_pending(id, LEFT, 3000), 0, "unconfirmed in Redis: %lld (want %d)",
+		     pending_len(id), LEFT);
+	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_messages_kept_total"), ALL);
+	cr_expect_geq(ufx_metric_sum("rcsgw_cluster_replication_lag_seconds_count"), ALL,
 		      "the lag histogram counts the appends");
-	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_messages_unkept_total"), 3);
+	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_messages_unkept_total"), OK);
 
 	a_dies_b_lives(url, &mc);
 	ufx_ml_accept(&mc2, 5000); /* B connects to the phone's MSRP endpoint by itself */
 	ufx_read_send(&mc2, f);    /* its binding SEND */
-	for (int i = 3; i < 7; i++) {
-		if (i == 6)
-			send_durable(id, "message 7", mid[6], sizeof(mid[6]));
+	for (int i = OK; i <= ALL; i++) {
+		if (i == ALL) /* then one more, through B */
+			send_durable(id, "the last", mid[ALL], sizeof(mid[ALL]));
 		ufx_read_send(&mc2, f);
-		snprintf(body, sizeof(body), "message %d", i + 1);
+		if (i == ALL)
+			snprintf(body, sizeof(body), "the last");
+		else
+			snprintf(body, sizeof(body), "message %d", i + 1);
 		cr_expect(f->body_len == strlen(body) && !memcmp(f->body, body, f->body_len),
 			  "got %.*s, want %s", (int)f->body_len, f->body, body);
 		cr_expect_str_eq(mc_header(f, "Message-ID"), mid[i], "message %d", i + 1);
 	}
 	cr_expect_eq(mc_read_frame(&mc2, f, 300), -ETIMEDOUT, "more came: %s", f->buf);
 	cr_expect_eq(wait_pending(id, 0, 3000), 0, "left in Redis: %lld", pending_len(id));
-	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_messages_replayed_total"), 3);
+	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_messages_replayed_total"), LEFT);
 
-	char path[96];
-	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
-	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
-	ufx_sipp_done(0);
-	mc_close(&mc2);
-	free(f);
+	end_chat(id, &mc2, f);
 }
 
 /* The receiving side of at-least-once delivery: a message that comes again with the same
@@ -532,12 +545,7 @@ Test(cluster, a_message_received_twice_is_passed_on_once, .timeout = 60)
 		json_decref(ev);
 	}
 	cr_expect_eq(ufx_metric_sum("rcsgw_ua_messages_duplicate_total"), 1);
-	char path[96];
-	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
-	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
-	ufx_sipp_done(0);
-	mc_close(&mc);
-	free(f);
+	end_chat(id, &mc, f);
 }
 
 /* Takeover on the peer's SIP request (issue 8): a chat on node A, A killed with -9; the
@@ -646,12 +654,7 @@ Test(cluster, messages_accepted_while_redis_is_away_are_kept_when_it_is_back, .t
 	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_messages_kept_total"), 3);
 	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_messages_pending"), 0);
 
-	char path[96];
-	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
-	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
-	ufx_sipp_done(0);
-	mc_close(&mc);
-	free(f);
+	end_chat(id, &mc, f);
 }
 
 /* ---- kill -9 under steady traffic ----------------------------------------------------- */
