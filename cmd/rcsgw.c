@@ -455,6 +455,8 @@ static void on_taken(void *arg, int rc, uint64_t epoch, const char *record, size
 		int code = len ? gw_ua_adopt(t->ua, t->id, (const uint8_t *)record, len, epoch, msg,
 					     sizeof(msg)) : 400;
 		here = code == 0 || code == 409;
+		if (!here && np)
+			sh_cluster_undeliverable(app.cluster, t->w, t->id, np);
 		if (code == 0 && np) { /* what the dead node accepted and did not see confirmed */
 			unsigned sent = sh_cluster_replay(app.cluster, t->w, t->id, p, np);
 			CM_INFO("cluster: session %s taken over at epoch %llu, %u of %zu pending "
@@ -464,6 +466,8 @@ static void on_taken(void *arg, int rc, uint64_t epoch, const char *record, size
 			CM_WARN("cluster: session %s taken over could not be adopted: %s", t->id, msg);
 			sh_cluster_release(app.cluster, t->w, t->id, epoch);
 		}
+	} else if (gw_ua_has(t->ua, t->id)) {
+		here = 1; /* another takeover on this worker won the race: it is here now */
 	}
 	if (t->done)
 		t->done(t->ctx, here);
@@ -551,6 +555,9 @@ static const struct api_metric_def repl_metrics[] = {
 	{ "rcsgw_cluster_messages_replayed_total", "counter", "Messages a dead node accepted and never saw confirmed, sent again after a takeover (same Message-ID)." },
 	{ "rcsgw_cluster_messages_not_kept_total", "counter", "Accepted messages that could not be made durable (held-message bound, fenced, out of memory)." },
 	{ "rcsgw_cluster_messages_pending", "gauge", "Accepted messages not confirmed yet, in Redis or held for it." },
+	{ "rcsgw_cluster_messages_reappended_total", "counter", "Unconfirmed messages appended again after a new connection to Redis (which may have lost them; found by Message-ID when it did not)." },
+	{ "rcsgw_cluster_refreshes_total", "counter", "Live sessions' records written again before their TTL ran out." },
+	{ "rcsgw_cluster_messages_undeliverable_total", "counter", "Pending messages of a session taken over that could not be sent again: its record was lost or broken." },
 };
 
 static void repl_collect(eng_worker *w, uint64_t *v, void *arg)
@@ -560,7 +567,8 @@ static void repl_collect(eng_worker *w, uint64_t *v, void *arg)
 	sh_cluster_repl_stats(app.cluster, eng_worker_index(w), &s);
 	const uint64_t vals[] = { s.writes, s.write_failures, s.fenced, s.claims, s.releases,
 				  s.pending, s.lag_ms, s.lag_max_ms, s.kept, s.keep_failures,
-				  s.unkept, s.replayed, s.not_kept, s.kept_now };
+				  s.unkept, s.replayed, s.not_kept, s.kept_now, s.reappended,
+				  s.refreshes, s.undeliverable };
 	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
 			       sizeof(repl_metrics) / sizeof(repl_metrics[0]),
 		       "one value per metric");

@@ -3533,6 +3533,12 @@ static char *pool_str(char **pool, char *end, const char *p, size_t n)
 	return o;
 }
 
+int gw_ua_has(struct gw_ua *ua, const char *id)
+{
+	struct gw_sess *s = (struct gw_sess *)msrp_sess_find(&ua->sessions, sl(id));
+	return s && s->state != ST_ENDED && s->state != ST_FAILED;
+}
+
 int gw_ua_snapshot(struct gw_ua *ua, const char *id, uint8_t **buf, size_t *len)
 {
 	struct gw_sess *s = (struct gw_sess *)msrp_sess_find(&ua->sessions, sl(id));
@@ -3574,7 +3580,12 @@ int gw_ua_snapshot(struct gw_ua *ua, const char *id, uint8_t **buf, size_t *len)
 		d.we_called = !s->incoming;
 		u.dialog = &d;
 	}
-	if (s->peer_sdp) {
+	if (s->adopted_leg) { /* taken over: the leg as the record said it */
+		m.local_uri = s->adopted_leg;
+		m.to_path = s->adopted_leg + strlen(s->adopted_leg) + 1;
+		m.we_connect = s->ms ? msrp_ua_active(s->ms) : 0;
+		u.msrp = &m;
+	} else if (s->peer_sdp) {
 		our_msrp_uri(s, uri, sizeof(uri));
 		snprintf(path, sizeof(path), "%.*s", (int)s->c->peer.path_text.len,
 			 s->c->peer.path_text.p);
@@ -3582,11 +3593,10 @@ int gw_ua_snapshot(struct gw_ua *ua, const char *id, uint8_t **buf, size_t *len)
 		m.to_path = path;
 		m.we_connect = s->ms ? msrp_ua_active(s->ms) : 0;
 		u.msrp = &m;
-	} else if (s->adopted_leg) { /* taken over: the leg as the record said it */
-		m.local_uri = s->adopted_leg;
-		m.to_path = s->adopted_leg + strlen(s->adopted_leg) + 1;
-		m.we_connect = s->ms ? msrp_ua_active(s->ms) : 0;
-		u.msrp = &m;
+	}
+	if (u.msrp && s->peer_sdp) { /* what the peer takes (types, sizes), for a successor */
+		m.peer_sdp.data = (uint8_t *)s->peer_sdp;
+		m.peer_sdp.len = s->peer_sdp_len;
 	}
 	if (pool == end - 1 || (size_t)(end - pool) < 2)
 		return 503; /* a part did not fit: no record rather than a wrong one */
@@ -3650,6 +3660,10 @@ int gw_ua_adopt(struct gw_ua *ua, const char *id, const uint8_t *record, size_t 
 		code = 400;
 		goto out;
 	}
+	if (u->msrp && u->msrp->peer_sdp.len &&
+	    take_peer_sdp(s, (cm_slice){ (const char *)u->msrp->peer_sdp.data,
+					 u->msrp->peer_sdp.len }, NULL) < 0)
+		CM_WARN("ua %s: taken over without the peer's SDP (it does not parse)", s->id);
 	s->have_dlg = 1;
 	s->acked = 1;
 	s->state = ST_ESTABLISHED;
@@ -4017,7 +4031,22 @@ int gw_ua_resend(struct gw_ua *ua, const char *id, const char *ctype, const void
 			       .success_report = sr, .failure_report = fr == 2 ? 1 : fr,
 			       .failure_partial = fr == 2 };
 	memcpy(m.message_id, message_id, strlen(message_id) + 1);
-	return send_now(ua, s, &m, 0, 1, msg, mlen);
+	/* kept as it was accepted: one whose envelope was not decided yet (the peer had not
+	 * answered) goes in CPIM if the peer takes it only so, as the first node would have */
+	char *w = NULL;
+	if (strcasecmp(ctype, RCS_CT_CPIM) && wrap_choice(s, ctype, -1) == 1) {
+		long wl = wrap_msg(s, &m, &w);
+		if (wl < 0)
+			return fail_msg(msg, mlen, 503, "the CPIM envelope cannot be made");
+		m.content_type = RCS_CT_CPIM;
+		m.body = w;
+		m.len = (size_t)wl;
+	}
+	int rc = send_now(ua, s, &m, 0, 1, msg, mlen);
+	if (rc == 0 && w)
+		ua->st.cpim_sent++;
+	free(w);
+	return rc;
 }
 
 /* gw_ua_send() once the envelope is decided: <wrap> -1 when it is not yet. <resend>: a

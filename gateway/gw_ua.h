@@ -213,6 +213,9 @@ void gw_ua_set_takeover(struct gw_ua_shared *sh, gw_ua_takeover_fn fn);
 int gw_ua_resend(struct gw_ua *ua, const char *id, const char *ctype, const void *body,
 		 size_t len, int sr, int fr, const char *message_id, char *msg, size_t mlen);
 
+/* 1 when session <id> is in memory here and not over. On the session's worker. */
+int gw_ua_has(struct gw_ua *ua, const char *id);
+
 /* The record of session <id> (shards/session.proto: a UaSession with its dialog and MSRP
  * leg), packed into *<buf> (malloc'd: the caller frees it). 0, 404 (no such session or over),
  * 503 (out of memory). On the session's worker. */

@@ -349,6 +349,13 @@ int sh_cluster_takeover(struct sh_cluster *c, eng_worker *w, const char *id,
 	return 0;
 }
 
+void sh_cluster_undeliverable(struct sh_cluster *c, eng_worker *w, const char *id, size_t n)
+{
+	unsigned i = eng_worker_index(w);
+	if (c && i < c->n && c->wk[i].repl)
+		sh_repl_undeliverable(c->wk[i].repl, id, n);
+}
+
 unsigned sh_cluster_replay(struct sh_cluster *c, eng_worker *w, const char *id,
 			   const struct sh_node_pending *p, size_t np)
 {

@@ -53,6 +53,8 @@ typedef void (*sh_cluster_take_fn)(void *arg, int rc, uint64_t epoch, const char
 				   size_t len, const struct sh_node_pending *p, size_t np);
 int sh_cluster_takeover(struct sh_cluster *c, eng_worker *w, const char *id,
 			sh_cluster_take_fn fn, void *arg);
+/* <n> pending messages of <id> that cannot be sent again (sh_repl_undeliverable). */
+void sh_cluster_undeliverable(struct sh_cluster *c, eng_worker *w, const char *id, size_t n);
 /* Once the session taken over is adopted: its pending messages <p> (from <fn>) sent again
  * (sh_repl_replay). How many went. */
 unsigned sh_cluster_replay(struct sh_cluster *c, eng_worker *w, const char *id,

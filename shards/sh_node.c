@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/hash.h>
@@ -16,69 +18,92 @@
 #define OWN_TTL_MS "86400000"  /* an ownership nobody writes under goes after a day */
 #define REQ_TIMEOUT_MS 3000    /* a request Redis does not answer by then: -ETIMEDOUT */
 
-/* KEYS[1] own; ARGV me, seen epoch, node key prefix. {1|0, epoch, owner} */
+/* The own hash of a session: {node, epoch, inc}: inc the incarnation (one run of the
+ * process) of the node that set it. A session that ended keeps a tombstone {node '', epoch}
+ * for TOMB_TTL_MS: a write from a node that still thinks it owns it (back from a pause) is
+ * fenced by it, where a missing hash (its TTL ran out, Redis lost its data) is taken back
+ * by its owner's next write at the epoch that owner names. */
+#define TOMB_TTL_MS "600000"
+
+/* KEYS[1] own; ARGV me, seen epoch, node key prefix, inc. {1|0, epoch, owner} */
 static const char claim_lua[] =
 	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch')\n"
 	"if not o[1] then\n"
-	"  redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', 1)\n"
+	"  redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', 1, 'inc', ARGV[4])\n"
 	"  redis.call('PEXPIRE', KEYS[1], " OWN_TTL_MS ")\n"
 	"  return {1, 1, ARGV[1]}\n"
 	"end\n"
 	"local e = tonumber(o[2])\n"
 	"if o[1] == ARGV[1] then return {1, e, o[1]} end\n"
-	"if redis.call('EXISTS', ARGV[3] .. o[1]) == 1 then return {0, e, o[1]} end\n"
+	"if o[1] == '' or redis.call('EXISTS', ARGV[3] .. o[1]) == 1 then\n"
+	"  return {0, e, o[1]}\n"
+	"end\n"
 	"if tonumber(ARGV[2]) ~= e then return {0, e, o[1]} end\n"
-	"redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', e + 1)\n"
+	"redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', e + 1, 'inc', ARGV[4])\n"
 	"redis.call('PEXPIRE', KEYS[1], " OWN_TTL_MS ")\n"
 	"return {1, e + 1, ARGV[1]}\n";
 
-/* KEYS[1] own, KEYS[2] state; ARGV me, epoch, value, ttl. */
+/* KEYS[1] own, KEYS[2] state, KEYS[3] msgs; ARGV me, epoch, value, ttl, inc. Ownership
+ * that Redis lost is taken back at the epoch named (nobody else took it: their hash would
+ * be there); the stream of pending messages lives as long as the record. */
 static const char write_lua[] =
 	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch')\n"
-	"if o[1] ~= ARGV[1] or tonumber(o[2]) ~= tonumber(ARGV[2]) then\n"
+	"if not o[1] then\n"
+	"  redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', ARGV[2], 'inc', ARGV[5])\n"
+	"elseif o[1] ~= ARGV[1] or tonumber(o[2]) ~= tonumber(ARGV[2]) then\n"
 	"  return {0, tonumber(o[2] or 0), o[1] or ''}\n"
 	"end\n"
 	"redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])\n"
 	"redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
-	"return {1, tonumber(o[2]), ARGV[1]}\n";
+	"redis.call('PEXPIRE', KEYS[3], ARGV[4])\n"
+	"return {1, tonumber(ARGV[2]), ARGV[1]}\n";
 
-/* KEYS[1] own, KEYS[2] state, KEYS[3] msgs; ARGV me, epoch, pend prefix, sid. */
+/* KEYS[1] own, KEYS[2] state, KEYS[3] msgs; ARGV me, epoch, pend prefix, sid. The
+ * ownership becomes a tombstone. */
 static const char release_lua[] =
 	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch')\n"
 	"if o[1] ~= ARGV[1] or tonumber(o[2]) ~= tonumber(ARGV[2]) then\n"
 	"  return {0, tonumber(o[2] or 0), o[1] or ''}\n"
 	"end\n"
 	"redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])\n"
+	"redis.call('HSET', KEYS[1], 'node', '', 'epoch', o[2])\n"
+	"redis.call('PEXPIRE', KEYS[1], " TOMB_TTL_MS ")\n"
 	"redis.call('SREM', ARGV[3] .. ARGV[1], ARGV[4])\n"
 	"return {1, tonumber(o[2]), ARGV[1]}\n";
 
-/* KEYS[1] own, KEYS[2] state, KEYS[3] msgs; ARGV me, node key prefix, pend prefix, sid.
- * {rc, epoch, record | owner, {{entry id, {'m', message}}...}} */
+/* KEYS[1] own, KEYS[2] state, KEYS[3] msgs; ARGV me, node key prefix, pend prefix, sid,
+ * inc. A session of a dead node is taken over, and so is one of this node's earlier
+ * incarnation (the process restarted with the same node id: what it had in memory is
+ * gone). {rc, epoch, record | owner, {{entry id, {'m', message, ...}}...}} */
 static const char takeover_lua[] =
-	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch')\n"
-	"if not o[1] then return {-1, 0, ''} end\n"
+	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch', 'inc')\n"
+	"if not o[1] or o[1] == '' then return {-1, 0, ''} end\n"
 	"local e = tonumber(o[2])\n"
-	"if o[1] == ARGV[1] then return {-1, e, ''} end\n"
-	"if redis.call('EXISTS', ARGV[2] .. o[1]) == 1 then return {0, e, o[1]} end\n"
-	"redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', e + 1)\n"
+	"if o[1] == ARGV[1] then\n"
+	"  if not o[3] or o[3] == ARGV[5] then return {-1, e, ''} end\n"
+	"elseif redis.call('EXISTS', ARGV[2] .. o[1]) == 1 then return {0, e, o[1]} end\n"
+	"redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', e + 1, 'inc', ARGV[5])\n"
 	"redis.call('PEXPIRE', KEYS[1], " OWN_TTL_MS ")\n"
 	"redis.call('SREM', ARGV[3] .. o[1], ARGV[4])\n"
 	"local m = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', " SH_NODE_PENDING_MAX_S ")\n"
 	"if #m > 0 then redis.call('SADD', ARGV[3] .. ARGV[1], ARGV[4]) end\n"
 	"return {1, e + 1, redis.call('GET', KEYS[2]) or '', m}\n";
 
-/* KEYS[1] the set of nodes; ARGV node key prefix, pend prefix, own prefix, me, max. The
- * sessions (at most max) of dead nodes that hold accepted, unconfirmed messages; a dead
- * node with none left is forgotten, a session with no owner any more too. */
+/* KEYS[1] the set of nodes; ARGV node key prefix, pend prefix, own prefix, me, max, inc.
+ * The sessions (at most max) that hold accepted, unconfirmed messages and whose owner is
+ * gone: a dead node, or an earlier incarnation of this one. A dead node with none left is
+ * forgotten, a session with no owner any more too. */
 static const char sweep_lua[] =
 	"local out, max = {}, tonumber(ARGV[5])\n"
 	"for _, n in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
-	"  if n ~= ARGV[4] and redis.call('EXISTS', ARGV[1] .. n) == 0 then\n"
+	"  local me = n == ARGV[4]\n"
+	"  if me or redis.call('EXISTS', ARGV[1] .. n) == 0 then\n"
 	"    local s = redis.call('SRANDMEMBER', ARGV[2] .. n, max)\n"
-	"    if #s == 0 then redis.call('SREM', KEYS[1], n) end\n"
+	"    if #s == 0 and not me then redis.call('SREM', KEYS[1], n) end\n"
 	"    for _, x in ipairs(s) do\n"
-	"      if redis.call('HGET', ARGV[3] .. x, 'node') == n then out[#out + 1] = x\n"
-	"      else redis.call('SREM', ARGV[2] .. n, x) end\n"
+	"      local o = redis.call('HMGET', ARGV[3] .. x, 'node', 'inc')\n"
+	"      if o[1] ~= n then redis.call('SREM', ARGV[2] .. n, x)\n"
+	"      elseif not me or (o[2] and o[2] ~= ARGV[6]) then out[#out + 1] = x end\n"
 	"    end\n"
 	"  end\n"
 	"  if #out >= max then break end\n"
@@ -87,20 +112,31 @@ static const char sweep_lua[] =
 
 
 /* No keys (built from the prefixes: one script for the messages of many sessions);
- * ARGV me, ttl, pend prefix, own prefix, msgs prefix, then (sid, epoch, message) for each.
- * A session another node owns, or owns at another epoch than the one named (0: not known
- * yet), is fenced (''); one nobody owns yet (its claim on its way) is ours. Each appended
- * session goes in the node's set of sessions with pending messages. {entry id or ''...} */
+ * ARGV me, ttl, pend prefix, own prefix, msgs prefix, inc, then (sid, epoch, message,
+ * message id, again) for each. A session another node owns, or owns at another epoch than the one
+ * named (0: not known yet), is fenced (''); one nobody owns (its claim on its way, or an
+ * ownership Redis lost when the epoch is named) is ours. An append made again ('1'):
+ * the entry of the same message id, if the stream has it, is the answer. Each appended session goes in the node's set of sessions with pending messages.
+ * {entry id or ''...} */
 static const char append_lua[] =
 	"local me, out = ARGV[1], {}\n"
-	"for i = 6, #ARGV, 3 do\n"
-	"  local sid, ep = ARGV[i], tonumber(ARGV[i + 1])\n"
+	"for i = 7, #ARGV, 5 do\n"
+	"  local sid, ep, mid = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 3]\n"
 	"  local o = redis.call('HMGET', ARGV[4] .. sid, 'node', 'epoch')\n"
 	"  if o[1] and (o[1] ~= me or (ep > 0 and tonumber(o[2]) ~= ep)) then\n"
 	"    out[#out + 1] = ''\n"
 	"  else\n"
-	"    local k = ARGV[5] .. sid\n"
-	"    out[#out + 1] = redis.call('XADD', k, '*', 'm', ARGV[i + 2])\n"
+	"    if not o[1] and ep > 0 then\n"
+	"      redis.call('HSET', ARGV[4] .. sid, 'node', me, 'epoch', ep, 'inc', ARGV[6])\n"
+	"      redis.call('PEXPIRE', ARGV[4] .. sid, ARGV[2])\n"
+	"    end\n"
+	"    local k, x = ARGV[5] .. sid, nil\n"
+	"    if ARGV[i + 4] == '1' then\n"
+	"      for _, en in ipairs(redis.call('XRANGE', k, '-', '+')) do\n"
+	"        if en[2][4] == mid then x = en[1] break end\n"
+	"      end\n"
+	"    end\n"
+	"    out[#out + 1] = x or redis.call('XADD', k, '*', 'm', ARGV[i + 2], 'i', mid)\n"
 	"    redis.call('PEXPIRE', k, ARGV[2])\n"
 	"    redis.call('SADD', ARGV[3] .. me, sid)\n"
 	"  end\n"
@@ -145,6 +181,7 @@ struct sh_node {
 	unsigned loaded_gen;           /* the link's connection the scripts were loaded on */
 	int reload;                    /* NOSCRIPT came: load them again */
 	char id[SH_NODE_ID_MAX + 1];
+	char inc[SH_NODE_INC_MAX + 1];  /* this run of the process */
 	char *advertise, *prefix;
 	uint32_t ttl_ms;
 	eng_timer beat;
@@ -303,9 +340,27 @@ static void beat(eng_timer *t)
 	eng_redis_cmd(n->link, NULL, NULL, 3, sv, sl);
 }
 
+/* This run of the process: 64 random bits in hex, drawn once. NULL: no randomness. */
+static char incarnation[17];
+static void draw_incarnation(void)
+{
+	uint64_t v;
+	if (getrandom(&v, sizeof(v), 0) == (ssize_t)sizeof(v))
+		snprintf(incarnation, sizeof(incarnation), "%016llx", (unsigned long long)v);
+}
+
+static const char *process_incarnation(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, draw_incarnation);
+	return incarnation[0] ? incarnation : NULL;
+}
+
 struct sh_node *sh_node_new(eng_worker *w, struct eng_redis *link, const struct sh_node_cfg *cfg)
 {
-	if (!id_ok(cfg->node_id, SH_NODE_ID_MAX) || cfg->ttl_ms < 300)
+	const char *inc = cfg->incarnation ? cfg->incarnation : process_incarnation();
+	if (!id_ok(cfg->node_id, SH_NODE_ID_MAX) || cfg->ttl_ms < 300 || !inc ||
+	    !id_ok(inc, SH_NODE_INC_MAX))
 		return NULL;
 	struct sh_node *n = calloc(1, sizeof(*n));
 	if (!n)
@@ -314,6 +369,7 @@ struct sh_node *sh_node_new(eng_worker *w, struct eng_redis *link, const struct 
 	n->link = link;
 	n->ttl_ms = cfg->ttl_ms;
 	snprintf(n->id, sizeof(n->id), "%s", cfg->node_id);
+	snprintf(n->inc, sizeof(n->inc), "%s", inc);
 	n->advertise = strdup(cfg->advertise ? cfg->advertise : "");
 	n->prefix = strdup(cfg->prefix ? cfg->prefix : "rcsgw:");
 	if (!n->advertise || !n->prefix || strlen(n->prefix) > 64) {
@@ -375,7 +431,7 @@ static void take_pending(sh_node_take_fn take, void *arg, uint64_t epoch, const 
 		const redisReply *en = ms->element[i], *f;
 		if (en->type != REDIS_REPLY_ARRAY || en->elements != 2 ||
 		    en->element[0]->type != REDIS_REPLY_STRING ||
-		    (f = en->element[1])->type != REDIS_REPLY_ARRAY || f->elements != 2 ||
+		    (f = en->element[1])->type != REDIS_REPLY_ARRAY || f->elements < 2 ||
 		    f->element[1]->type != REDIS_REPLY_STRING)
 			continue;
 		p[np++] = (struct sh_node_pending){ en->element[0]->str, f->element[1]->str,
@@ -518,9 +574,9 @@ int sh_node_claim(struct sh_node *n, const char *sid, uint64_t seen_epoch, sh_no
 	char e[24], pfx[96];
 	int el = snprintf(e, sizeof(e), "%llu", (unsigned long long)seen_epoch);
 	int pl = snprintf(pfx, sizeof(pfx), "%snode:", n->prefix);
-	const char *av[3] = { n->id, e, pfx };
-	size_t al[3] = { strlen(n->id), (size_t)el, (size_t)pl };
-	return script(n, S_CLAIM, sid, 1, 3, av, al, fn, arg);
+	const char *av[4] = { n->id, e, pfx, n->inc };
+	size_t al[4] = { strlen(n->id), (size_t)el, (size_t)pl, strlen(n->inc) };
+	return script(n, S_CLAIM, sid, 1, 4, av, al, fn, arg);
 }
 
 int sh_node_write(struct sh_node *n, const char *sid, uint64_t epoch, const void *data,
@@ -529,9 +585,9 @@ int sh_node_write(struct sh_node *n, const char *sid, uint64_t epoch, const void
 	char e[24], t[16];
 	int el = snprintf(e, sizeof(e), "%llu", (unsigned long long)epoch);
 	int tl = snprintf(t, sizeof(t), "%u", ttl_ms ? ttl_ms : 1);
-	const char *av[4] = { n->id, e, data, t };
-	size_t al[4] = { strlen(n->id), (size_t)el, len, (size_t)tl };
-	return script(n, S_WRITE, sid, 2, 4, av, al, fn, arg);
+	const char *av[5] = { n->id, e, data, t, n->inc };
+	size_t al[5] = { strlen(n->id), (size_t)el, len, (size_t)tl, strlen(n->inc) };
+	return script(n, S_WRITE, sid, 3, 5, av, al, fn, arg);
 }
 
 int sh_node_takeover(struct sh_node *n, const char *sid, sh_node_take_fn fn, void *arg)
@@ -539,10 +595,10 @@ int sh_node_takeover(struct sh_node *n, const char *sid, sh_node_take_fn fn, voi
 	char pfx[96], pp[96];
 	int pl = snprintf(pfx, sizeof(pfx), "%snode:", n->prefix);
 	int ppl = snprintf(pp, sizeof(pp), "%spend:", n->prefix);
-	const char *av[4] = { n->id, pfx, pp, sid };
-	size_t al[4] = { strlen(n->id), (size_t)pl, (size_t)ppl, strlen(sid) };
+	const char *av[5] = { n->id, pfx, pp, sid, n->inc };
+	size_t al[5] = { strlen(n->id), (size_t)pl, (size_t)ppl, strlen(sid), strlen(n->inc) };
 	struct req *q;
-	int rc = script(n, S_TAKEOVER, sid, 3, 4, av, al, NULL, NULL);
+	int rc = script(n, S_TAKEOVER, sid, 3, 5, av, al, NULL, NULL);
 	if (rc < 0)
 		return rc;
 	q = n->reqs; /* the one script() just made: the newest */
@@ -594,8 +650,8 @@ int sh_node_append(struct sh_node *n, const struct sh_node_append_item *items, s
 	if (scripts_ready(n) < 0)
 		return -EIO;
 	char t[16], pp[96], op[96], mp[96], e[SH_NODE_APPEND_MAX][24];
-	const char *av[8 + 3 * SH_NODE_APPEND_MAX];
-	size_t al[8 + 3 * SH_NODE_APPEND_MAX];
+	const char *av[9 + 5 * SH_NODE_APPEND_MAX];
+	size_t al[9 + 5 * SH_NODE_APPEND_MAX];
 	int k = 0;
 	av[k] = "EVALSHA", al[k++] = 7;
 	av[k] = n->sha[S_APPEND], al[k++] = WC_SHA_DIGEST_SIZE * 2;
@@ -605,14 +661,17 @@ int sh_node_append(struct sh_node *n, const struct sh_node_append_item *items, s
 	al[k] = (size_t)snprintf(pp, sizeof(pp), "%spend:", n->prefix), av[k++] = pp;
 	al[k] = (size_t)snprintf(op, sizeof(op), "%sown:", n->prefix), av[k++] = op;
 	al[k] = (size_t)snprintf(mp, sizeof(mp), "%smsgs:", n->prefix), av[k++] = mp;
+	av[k] = n->inc, al[k++] = strlen(n->inc);
 	for (size_t i = 0; i < count; i++) {
-		if (!id_ok(items[i].sid, 128))
+		if (!id_ok(items[i].sid, 128) || !items[i].mid)
 			return -EINVAL;
 		av[k] = items[i].sid, al[k++] = strlen(items[i].sid);
 		al[k] = (size_t)snprintf(e[i], sizeof(e[i]), "%llu",
 					 (unsigned long long)items[i].epoch);
 		av[k++] = e[i];
 		av[k] = items[i].data, al[k++] = items[i].len;
+		av[k] = items[i].mid, al[k++] = strlen(items[i].mid);
+		av[k] = items[i].again ? "1" : "0", al[k++] = 1;
 	}
 	struct req *q = req_new(n, NULL, arg);
 	if (!q)
@@ -681,16 +740,17 @@ int sh_node_sweep(struct sh_node *n, unsigned max, sh_node_sweep_fn fn, void *ar
 	int opl = snprintf(op, sizeof(op), "%sown:", n->prefix);
 	int ml = snprintf(m, sizeof(m), "%u", max < 1 ? 1 : max > SH_NODE_SWEEP_MAX ?
 		SH_NODE_SWEEP_MAX : max);
-	const char *av[9] = { "EVALSHA", n->sha[S_SWEEP], "1", nodes, np, pp, op, n->id, m };
-	size_t al[9] = { 7, WC_SHA_DIGEST_SIZE * 2, 1, (size_t)nl, (size_t)npl, (size_t)ppl,
-			 (size_t)opl, strlen(n->id), (size_t)ml };
+	const char *av[10] = { "EVALSHA", n->sha[S_SWEEP], "1", nodes, np, pp, op, n->id, m,
+			       n->inc };
+	size_t al[10] = { 7, WC_SHA_DIGEST_SIZE * 2, 1, (size_t)nl, (size_t)npl, (size_t)ppl,
+			  (size_t)opl, strlen(n->id), (size_t)ml, strlen(n->inc) };
 	if (scripts_ready(n) < 0)
 		return -EIO;
 	struct req *q = req_new(n, NULL, arg);
 	if (!q)
 		return -ENOMEM;
 	q->sweep = fn;
-	if (eng_redis_cmd(n->link, on_sweep, q, 9, av, al) < 0) {
+	if (eng_redis_cmd(n->link, on_sweep, q, 10, av, al) < 0) {
 		req_drop(q);
 		return -EIO;
 	}

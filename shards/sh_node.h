@@ -4,7 +4,10 @@
  *
  * Keys (<p> the prefix, "rcsgw:" by default):
  *   <p>node:<node id>        the node's advertised address; PX <ttl>, renewed every ttl/3
- *   <p>own:<session id>      hash {node, epoch}: who owns the session, since which epoch
+ *   <p>own:<session id>      hash {node, epoch, inc}: who owns the session, since which
+ *                            epoch, in which incarnation of the node (a run of its
+ *                            process); once it ended, a tombstone {node "", epoch} for
+ *                            10 minutes
  *   <p>state:<session id>    the session's state (bytes), written by its owner only
  *   <p>msgs:<session id>     a stream: the messages accepted for the session and not yet
  *                            confirmed (one field "m", a shards/session.proto
@@ -20,6 +23,10 @@
  * names the epoch it saw (compare-and-set: of two nodes racing for it, one wins). Writes
  * of the state name the writer's epoch and are refused once another node took the session
  * over (fencing): a node that comes back from a pause cannot overwrite its successor.
+ * An ownership Redis lost (its data gone in a restart, or the TTL ran out) is taken back
+ * by its owner's next write or append at the epoch it names: nobody else holds it. A node
+ * restarted with the same id takes over what its earlier incarnation left, as it would a
+ * dead node's.
  *
  * One node object per process, on one worker's thread, over an eng_redis link. */
 #ifndef SH_NODE_H
@@ -32,12 +39,16 @@
 #include "engine/eng_redis.h"
 
 #define SH_NODE_ID_MAX 64
+#define SH_NODE_INC_MAX 32             /* an incarnation: [A-Za-z0-9._-] */
 
 struct sh_node;
 
 struct sh_node_cfg {
 	const char *node_id;           /* 1..SH_NODE_ID_MAX of [A-Za-z0-9._-] */
 	const char *advertise;         /* what the heartbeat key holds (how peers reach us) */
+	const char *incarnation;       /* this run of the process: the same on every worker's
+					* handle, another after a restart (NULL: drawn once per
+					* process; else 1..SH_NODE_INC_MAX of the id's letters) */
 	uint32_t ttl_ms;               /* heartbeat lifetime (at least 300) */
 	const char *prefix;            /* NULL: "rcsgw:" */
 	int no_heartbeat;              /* another handle of the same node beats (other workers) */
@@ -70,8 +81,8 @@ int sh_node_write(struct sh_node *n, const char *sid, uint64_t epoch, const void
 /* Takes session <sid> over from a dead node (issue 8): in one script, if its owner's
  * heartbeat is gone it becomes ours at epoch + 1 and its record comes back. <fn>(arg, rc,
  * epoch, owner, record, len): rc 1 (ours now: <record> its bytes, "" when none), 0 (its
- * owner lives: <owner>), -ENOENT (nobody owns it, or this node does already: a session of
- * ours that is not in memory is over, not to be revived), -EIO, -ETIMEDOUT (Redis did not
+ * owner lives: <owner>), -ENOENT (nobody owns it, it ended, or this incarnation of the node
+ * owns it already: a session of ours that is not in memory is over, not to be revived), -EIO, -ETIMEDOUT (Redis did not
  * answer within 3 s: the link is dropped), -ECANCELED (the node was freed first). Every
  * request is answered within 3 s. 0 or -errno. */
 struct sh_node_pending {
@@ -100,6 +111,10 @@ struct sh_node_append_item {
 	uint64_t epoch;
 	const void *data;
 	size_t len;
+	const char *mid;               /* its Message-ID, kept with it */
+	int again;                     /* appended before, maybe (its answer lost, or Redis
+					* lost it): the entry of the same Message-ID if the
+					* stream has it, else a new one */
 };
 typedef void (*sh_node_append_fn)(void *arg, int rc, const char *const *entries, size_t n);
 int sh_node_append(struct sh_node *n, const struct sh_node_append_item *items, size_t count,
@@ -111,7 +126,8 @@ typedef void (*sh_node_unkeep_fn)(void *arg, int rc);
 int sh_node_unkeep(struct sh_node *n, const char *sid, const char *const *entries,
 		   unsigned count, sh_node_unkeep_fn fn, void *arg);
 
-/* The sessions of dead nodes that hold accepted, unconfirmed messages (at most <max>, up to
+/* The sessions of dead nodes (and of this node's earlier incarnation) that hold accepted,
+ * unconfirmed messages (at most <max>, up to
  * SH_NODE_SWEEP_MAX), to be taken over: <fn>(arg, 1, ids, n) (valid during the call), or
  * (arg, -errno, NULL, 0). A dead node with none left is forgotten. 0 or -errno. */
 #define SH_NODE_SWEEP_MAX 64

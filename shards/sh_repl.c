@@ -21,12 +21,15 @@ struct pmsg {
 	struct entry *e;               /* NULL: orphaned (its entry went while a reply was due) */
 	char mid[MSRP_ID_MSGID_LEN + 1];
 	char xid[48];                  /* its stream entry id; "" until appended */
-	uint8_t *rec;                  /* the packed PendingMessage until appended */
+	uint8_t *rec;                  /* the packed PendingMessage (kept until confirmed: Redis
+					* may lose it, appended again then) */
 	size_t len;
 	uint64_t kept_us;              /* when it was accepted (monotonic) */
 	struct pmsg *qnext;            /* the append queue (while queued: inflight) */
 	uint8_t inflight;              /* its append or removal is on its way */
 	uint8_t done;                  /* confirmed: its entry goes */
+	uint8_t again;                 /* appended, maybe lost by Redis: appended again (the
+					* script finds it by Message-ID if it is still there) */
 	sh_repl_durable_fn waiter;     /* an API call waiting for its append */
 	void *wait_arg;
 };
@@ -39,6 +42,7 @@ struct entry {
 	uint64_t epoch;                /* 0: not ours yet */
 	uint64_t dirty_ms;             /* when the oldest change not written came */
 	uint64_t sent_since;           /* dirty_ms of the write on its way */
+	uint64_t written_ms;           /* its last write taken (refreshed before the TTL) */
 	uint8_t dirty, listed, inflight, over;
 	struct pmsg *msgs;             /* accepted, not confirmed, oldest first */
 };
@@ -55,10 +59,14 @@ struct sh_repl {
 	struct pmsg *appq, **appq_tail; /* to append at the end of this loop iteration */
 	eng_defer flush;               /* ... in requests of SH_NODE_APPEND_MAX */
 	struct pmsg *orphans;          /* their entry went while their reply was on its way */
+	eng_timer refresh;             /* every second: a slice of the table looked at */
+	unsigned refresh_bucket;       /* where the next slice starts */
+	unsigned gen;                  /* the link's connection last seen (0: none yet) */
 	struct {
 		_Atomic uint64_t writes, write_failures, fenced, claims, releases, pending;
 		_Atomic uint64_t lag_ms, lag_max_ms;
 		_Atomic uint64_t kept, keep_failures, unkept, replayed, not_kept, kept_now;
+		_Atomic uint64_t reappended, refreshes, undeliverable;
 	} st;
 };
 
@@ -111,7 +119,7 @@ static unsigned hash(const char *id)
 static void pmsg_free(struct pmsg *m, int durable)
 {
 	struct sh_repl *r = m->r;
-	if (m->rec)
+	if (m->rec && !m->xid[0])
 		r->nheld--;
 	free(m->rec);
 	atomic_fetch_sub_explicit(&r->st.kept_now, 1, memory_order_relaxed);
@@ -227,12 +235,15 @@ static void appended(struct pmsg *m, int rc, const char *xid)
 		return;
 	}
 	if (rc == 1 && xid && strlen(xid) < sizeof(m->xid)) {
-		ADD(r, kept, 1);
-		lag_add(1, mono_us() - m->kept_us);
+		if (!m->xid[0]) { /* its first append (not one made again) */
+			ADD(r, kept, 1);
+			lag_add(1, mono_us() - m->kept_us);
+			r->nheld--;
+		} else {
+			ADD(r, reappended, 1);
+		}
 		memcpy(m->xid, xid, strlen(xid) + 1);
-		free(m->rec);
-		m->rec = NULL;
-		r->nheld--;
+		m->again = 0;
 		sh_repl_durable_fn fn = m->waiter;
 		m->waiter = NULL;
 		if (fn)
@@ -251,7 +262,7 @@ static void appended(struct pmsg *m, int rc, const char *xid)
 	m->waiter = NULL;
 	if (fn)
 		fn(m->wait_arg, 0); /* the API answers now: accepted, not in Redis yet */
-	if (m->done) {
+	if (m->done && !m->xid[0]) {
 		pmsg_unlink(m);
 		pmsg_free(m, 0);
 		return;
@@ -296,14 +307,18 @@ static void flush_appends(eng_defer *d)
 				appended(m, -ECANCELED, NULL);
 				continue;
 			}
-			if (m->done) { /* confirmed, or refused, before it went: nothing to keep */
+			if (m->done) { /* confirmed, or refused, before it went */
 				m->inflight = 0;
-				pmsg_unlink(m);
+				if (m->xid[0]) { /* appended before: its entry goes */
+					list(m->e);
+					continue;
+				}
+				pmsg_unlink(m); /* nothing to keep */
 				pmsg_free(m, 0);
 				continue;
 			}
 			it[b->n] = (struct sh_node_append_item){ m->e->id, m->e->epoch, m->rec,
-								 m->len };
+								 m->len, m->mid, m->again };
 			b->m[b->n++] = m;
 		}
 		if (!r->appq)
@@ -392,7 +407,7 @@ static void msg_step(struct pmsg *m)
 		list(m->e);
 		return;
 	}
-	if (m->xid[0])
+	if (m->xid[0] && !m->again)
 		return;
 	m->inflight = 1; /* appended with the others at the end of this iteration */
 	*r->appq_tail = m;
@@ -486,6 +501,7 @@ static void written(void *arg, int rc, uint64_t epoch, const char *owner)
 	e->inflight = 0;
 	if (rc == 1) {
 		ADD(r, writes, 1);
+		e->written_ms = eng_now_ms(r->w);
 		uint64_t lag = eng_now_ms(r->w) - e->sent_since;
 		lag_add(0, lag * 1000u);
 		atomic_store_explicit(&r->st.lag_ms, lag, memory_order_relaxed);
@@ -521,7 +537,7 @@ static int step(struct sh_repl *r, struct entry *e, uint64_t now)
 {
 	for (struct pmsg *m = e->over ? NULL : e->msgs, *next; m; m = next) {
 		next = m->next;
-		if (!m->inflight && !m->done && !m->xid[0])
+		if (!m->inflight && !m->done && (!m->xid[0] || m->again))
 			msg_step(m); /* held while Redis was away */
 	}
 	if (!e->over)
@@ -587,6 +603,59 @@ static void tick(eng_timer *t)
 	}
 }
 
+/* Redis came back on a new connection, maybe without our data (restarted without
+ * persistence, a replica promoted before it had it): every live session's record is
+ * written again (which takes back an ownership Redis lost) and every appended message not
+ * confirmed yet is appended again (found by Message-ID when the stream still holds it). */
+static void resync(struct sh_repl *r)
+{
+	uint64_t now = eng_now_ms(r->w);
+	for (unsigned b = 0; b < BUCKETS; b++)
+		for (struct entry *e = r->buckets[b]; e; e = e->hnext) {
+			if (e->over || !e->epoch)
+				continue;
+			for (struct pmsg *m = e->msgs; m; m = m->next)
+				if (m->xid[0] && !m->done && m->rec)
+					m->again = 1;
+			if (!e->dirty) {
+				e->dirty = 1;
+				e->dirty_ms = now;
+			}
+			list(e);
+		}
+}
+
+/* Every second: a new connection to Redis resyncs; and a slice of the table (all of it in
+ * BUCKETS / SH_REPL_REFRESH_SLICE seconds) is looked at for live sessions whose record
+ * was written more than SH_REPL_REFRESH_MS ago: written again, so that their ownership,
+ * record and stream outlive SH_REPL_TTL_MS however long the chat lasts. */
+static void refresh(eng_timer *t)
+{
+	struct sh_repl *r = t->arg;
+	uint64_t now = eng_now_ms(r->w);
+	eng_timer_arm(r->w, &r->refresh, 1000);
+	if (!eng_redis_up(r->link))
+		return;
+	unsigned gen = eng_redis_generation(r->link);
+	if (gen != r->gen) {
+		if (r->gen)
+			resync(r);
+		r->gen = gen;
+		return;
+	}
+	for (unsigned i = 0; i < SH_REPL_REFRESH_SLICE; i++) {
+		unsigned b = r->refresh_bucket++ % BUCKETS;
+		for (struct entry *e = r->buckets[b]; e; e = e->hnext)
+			if (e->epoch && !e->over && !e->dirty && e->written_ms &&
+			    now - e->written_ms >= SH_REPL_REFRESH_MS) {
+				ADD(r, refreshes, 1);
+				e->dirty = 1;
+				e->dirty_ms = now;
+				list(e);
+			}
+	}
+}
+
 struct sh_repl *sh_repl_new(eng_worker *w, struct gw_ua *ua, struct sh_node *node,
 			    struct eng_redis *link)
 {
@@ -599,6 +668,8 @@ struct sh_repl *sh_repl_new(eng_worker *w, struct gw_ua *ua, struct sh_node *nod
 	r->link = link;
 	eng_timer_init(&r->tick, tick, r);
 	eng_defer_init(&r->flush, flush_appends, r);
+	eng_timer_init(&r->refresh, refresh, r);
+	eng_timer_arm(w, &r->refresh, 1000);
 	r->appq_tail = &r->appq;
 	struct gw_ua_repl hooks = { .changed = on_changed, .over = on_over, .kept = on_kept,
 				    .done = on_done, .arg = r };
@@ -612,6 +683,7 @@ void sh_repl_free(struct sh_repl *r)
 		return;
 	gw_ua_set_repl(r->ua, NULL);
 	eng_timer_cancel(&r->tick);
+	eng_timer_cancel(&r->refresh);
 	eng_defer_cancel(r->w, &r->flush); /* what it held is freed with the entries below */
 	sh_node_free(r->node); /* no callback after this: the entries can go */
 	for (unsigned b = 0; b < BUCKETS; b++)
@@ -665,6 +737,10 @@ unsigned sh_repl_replay(struct sh_repl *r, const char *id, const struct sh_node_
 			m->e = e;
 			snprintf(m->mid, sizeof(m->mid), "%s", pm->message_id);
 			memcpy(m->xid, p[i].entry, strlen(p[i].entry) + 1);
+			if ((m->rec = malloc(p[i].len ? p[i].len : 1))) { /* Redis may lose it */
+				memcpy(m->rec, p[i].data, p[i].len);
+				m->len = p[i].len;
+			}
 			struct pmsg **pp = &e->msgs;
 			while (*pp)
 				pp = &(*pp)->next;
@@ -693,6 +769,13 @@ unsigned sh_repl_replay(struct sh_repl *r, const char *id, const struct sh_node_
 	return sent;
 }
 
+void sh_repl_undeliverable(struct sh_repl *r, const char *id, size_t n)
+{
+	ADD(r, undeliverable, n);
+	CM_LOG_RL(CM_LOG_ERROR, "cluster: session %s: %zu accepted messages cannot be sent "
+		  "again: the session could not be taken in", id, n);
+}
+
 struct sh_node *sh_repl_node(const struct sh_repl *r)
 {
 	return r->node;
@@ -714,4 +797,7 @@ void sh_repl_stats(const struct sh_repl *r, struct sh_repl_stats *out)
 	out->replayed = atomic_load_explicit(&r->st.replayed, memory_order_relaxed);
 	out->not_kept = atomic_load_explicit(&r->st.not_kept, memory_order_relaxed);
 	out->kept_now = atomic_load_explicit(&r->st.kept_now, memory_order_relaxed);
+	out->reappended = atomic_load_explicit(&r->st.reappended, memory_order_relaxed);
+	out->refreshes = atomic_load_explicit(&r->st.refreshes, memory_order_relaxed);
+	out->undeliverable = atomic_load_explicit(&r->st.undeliverable, memory_order_relaxed);
 }

@@ -3,7 +3,9 @@
  * (gw_ua_snapshot, shards/session.proto) written at the next tick — several changes within
  * a tick make one write, pipelined with the others —, fenced by its epoch, with a TTL; a
  * session that is over has its record released (deleted). Redis down: the changes wait in
- * the table (one entry per session) and go when it is back.
+ * the table (one entry per session) and go when it is back. A live session's record is
+ * written again every SH_REPL_REFRESH_MS (its TTL would end it otherwise), and all of them
+ * on each new connection to Redis (which may have lost them).
  *
  * Durable delivery: each message the API's sessions accept is appended at once to the
  * session's stream (fenced) and its entry removed when the message is confirmed (the 200
@@ -24,6 +26,8 @@
 
 #define SH_REPL_TICK_MS 10
 #define SH_REPL_TTL_MS 3600000         /* a record nobody refreshes goes after an hour */
+#define SH_REPL_REFRESH_MS (SH_REPL_TTL_MS / 4) /* a live session's record written again */
+#define SH_REPL_REFRESH_SLICE 8        /* buckets of the table looked at each second */
 
 struct sh_repl;
 
@@ -48,6 +52,9 @@ struct sh_repl_stats {
 	 * again later), entries removed once confirmed, sent again after a takeover, not kept
 	 * (beyond SH_REPL_MAX_HELD, fenced, out of memory), kept now (a gauge) */
 	uint64_t kept, keep_failures, unkept, replayed, not_kept, kept_now;
+	/* appended again after a new connection to Redis; records written again before their
+	 * TTL; messages of a session taken over and not adoptable (undeliverable) */
+	uint64_t reappended, refreshes, undeliverable;
 };
 /* The lag histograms of all the process's workers, [0] records, [1] messages. Any thread. */
 void sh_repl_lags(struct sh_repl_lag out[2]);
@@ -70,6 +77,9 @@ int sh_repl_durable(struct sh_repl *r, const char *id, const char *mid, sh_repl_
  * its stream) sent again in order, their entries removed once confirmed. How many went. */
 unsigned sh_repl_replay(struct sh_repl *r, const char *id, const struct sh_node_pending *p,
 			size_t np);
+/* <n> pending messages of session <id>, taken over, that cannot be sent again: the session
+ * could not be adopted (its record lost or broken); counted and logged. */
+void sh_repl_undeliverable(struct sh_repl *r, const char *id, size_t n);
 /* Its node handle (for a takeover on this worker). */
 struct sh_node *sh_repl_node(const struct sh_repl *r);
 /* Any thread (relaxed). */

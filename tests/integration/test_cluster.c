@@ -30,8 +30,11 @@
 
 static struct redis_srv R = { .pid = -1 }, R2 = { .pid = -1 }, SN = { .pid = -1 };
 
+static void steady_stop(void);
+
 static void down(void)
 {
+	steady_stop();
 	ufx_down();
 	redis_srv_stop(&SN);
 	redis_srv_stop(&R2);
@@ -501,6 +504,13 @@ Test(cluster, accepted_messages_outlive_their_node, .timeout = 90)
 	cr_expect_eq(mc_read_frame(&mc2, f, 300), -ETIMEDOUT, "more came: %s", f->buf);
 	cr_expect_eq(wait_pending(id, 0, 3000), 0, "left in Redis: %lld", pending_len(id));
 	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_messages_replayed_total"), LEFT);
+	json_t *s = NULL; /* what the phone takes came along with the session (its SDP) */
+	char path[128];
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_expect_eq(ufx_api("GET", path, NULL, &s, NULL), 200);
+	cr_expect(json_array_size(json_object_get(s, "peer_accept_types")) > 0,
+		  "the phone's accept-types were not taken over");
+	json_decref(s);
 
 	end_chat(id, &mc2, f);
 }
@@ -659,6 +669,7 @@ Test(cluster, messages_accepted_while_redis_is_away_are_kept_when_it_is_back, .t
 
 /* ---- kill -9 under steady traffic ----------------------------------------------------- */
 
+#define STEADY_MAX 5000    /* 202s one test may count */
 #define STEADY_MSGS 600
 #define STEADY_KILL_AT 200
 
@@ -667,30 +678,44 @@ static struct {
 	char sid[64];
 	_Atomic int api;                        /* the API the sender uses now */
 	_Atomic int accepted;                   /* 202s so far */
+	_Atomic int limit;                      /* the client waits at this many */
 	_Atomic int stop;
-	char acc[STEADY_MSGS][MC_TID_MAX + 1];  /* message_id of each 202 */
-	char (*got)[MC_TID_MAX + 1];            /* Message-IDs the phone received */
-	int *got_conn;                          /* ... on which connection (0: the first) */
+	_Atomic int hold;                       /* the phone answers nothing on A's connection */
+	char acc[STEADY_MAX][MC_TID_MAX + 1];   /* message_id of each 202 */
+	char durable[STEADY_MAX];               /* ... and its "durable" */
+	char found[STEADY_MAX];                 /* ... and whether the phone got it */
+	char got[4 * STEADY_MAX][MC_TID_MAX + 1]; /* Message-IDs the phone received */
+	int got_conn[4 * STEADY_MAX];           /* ... on which connection (0: the first) */
+	char later[4 * STEADY_MAX];             /* ... and again on a later one */
 	int ngot, dups, conns, errors;
 	struct msrp_client mc;                  /* the phone's current MSRP connection */
+	struct mc_frame f;                      /* ... and its frame buffer */
+	pthread_t th[3];                        /* the proxy, the phone, the client */
+	int nth;                                /* ... of them running */
 } S = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
-/* The client: one message every 2 ms or so, to whichever node the test says; a request
- * that fails (its node died under it) is made again, to the next node, as a new message. */
+/* The client: one message every 2 ms or so, to whichever node the test says, until S.limit
+ * were accepted; a request that fails (its node died under it) is made again, to the next
+ * node, as a new message. */
 static void *steady_sender(void *arg)
 {
 	(void)arg;
 	char path[128], body[96];
 	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", S.sid);
-	while (!S.stop && S.accepted < STEADY_MSGS) {
+	while (!S.stop) {
 		int n = S.accepted, st = 0;
 		char *rb = NULL;
+		if (n >= S.limit) {
+			usleep(10000);
+			continue;
+		}
 		snprintf(body, sizeof(body), "{\"content_type\":\"text/plain\",\"body\":\"m%d\"}", n);
 		if (http_request("127.0.0.1", S.api, "POST", path,
 				 "Content-Type: application/json\r\n", body, &st, NULL, &rb,
 				 8000) == 0 && st == 202) {
 			json_t *j = json_loads(rb, 0, NULL);
 			snprintf(S.acc[n], sizeof(S.acc[n]), "%s", ufx_jstr(j, "message_id"));
+			S.durable[n] = json_is_true(json_object_get(j, "durable"));
 			json_decref(j);
 			S.accepted = n + 1;
 			usleep(2000);
@@ -708,18 +733,20 @@ static void steady_record(const char *mid)
 	for (int i = 0; i < S.ngot; i++)
 		if (!strcmp(S.got[i], mid)) {
 			S.dups++;
+			S.later[i] |= S.conns > 0;
 			pthread_mutex_unlock(&S.mu);
 			return;
 		}
-	if (S.ngot < 4 * STEADY_MSGS) {
+	if (S.ngot < 4 * STEADY_MAX) {
 		S.got_conn[S.ngot] = S.conns;
 		snprintf(S.got[S.ngot++], sizeof(S.got[0]), "%s", mid);
 	}
 	pthread_mutex_unlock(&S.mu);
 }
 
-/* The phone's MSRP endpoint: every SEND answered 200 and its Message-ID kept; when its
- * connection goes (the node died), the next node's connection is taken. */
+/* The phone's MSRP endpoint: every SEND answered 200 (but on the first connection while
+ * S.hold) and its Message-ID kept; when its connection goes (the node died), the next
+ * node's connection is taken. */
 static void *steady_phone(void *arg)
 {
 	struct mc_frame *f = arg;
@@ -743,7 +770,8 @@ static void *steady_phone(void *arg)
 			S.errors++;
 			continue;
 		}
-		mc_send_response(&S.mc, f, 200, "OK");
+		if (!S.hold || S.conns)
+			mc_send_response(&S.mc, f, 200, "OK");
 		if (f->body_len) /* not the binding */
 			steady_record(mc_header(f, "Message-ID"));
 	}
@@ -823,6 +851,89 @@ static void *proxy_main(void *arg)
 	return NULL;
 }
 
+/* Redis, node A ("gw-a", the fixture) and node B on it (<url>), a chat from A to the phone
+ * through the proxy P, then the phone and the client (up to <limit> 202s) running. */
+static struct node_b steady_up(char *url, size_t ulen, int limit)
+{
+	char pp[16];
+	P.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in pa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t pl = sizeof(pa);
+	cr_assert(P.lfd >= 0 && bind(P.lfd, (struct sockaddr *)&pa, sizeof(pa)) == 0 &&
+		  listen(P.lfd, 8) == 0 && getsockname(P.lfd, (struct sockaddr *)&pa, &pl) == 0);
+	P.port = ntohs(pa.sin_port);
+	snprintf(pp, sizeof(pp), "%d", P.port);
+	/* the phone's SDP names the proxy; the proxy passes on to the test's endpoint */
+	node_on_redis("gw-a", url, ulen);
+	P.to_port = ufx.ml_port;
+	cr_assert_eq(pthread_create(&S.th[S.nth++], NULL, proxy_main, NULL), 0);
+	json_t *sj = ufx_session_up("uas_msrp.xml", (const char *[]){ "msrp_port", pp, NULL },
+				    NULL, NULL, &S.mc, &S.f);
+	snprintf(S.sid, sizeof(S.sid), "%s", ufx_jstr(sj, "id"));
+	json_decref(sj);
+	struct node_b b = start_b(url);
+	S.api = ufx.api;
+	S.limit = limit;
+	cr_assert_eq(pthread_create(&S.th[S.nth++], NULL, steady_phone, &S.f), 0);
+	cr_assert_eq(pthread_create(&S.th[S.nth++], NULL, steady_sender, NULL), 0);
+	return b;
+}
+
+/* Stops the client, the phone and the proxy when they run (the test's end, or down() after
+ * a failed assertion: a node under traffic may not stop in time). */
+static void steady_stop(void)
+{
+	if (!S.nth)
+		return;
+	S.stop = P.stop = 1;
+	while (S.nth)
+		pthread_join(S.th[--S.nth], NULL);
+	mc_close(&S.mc);
+	close(P.lfd);
+}
+
+/* Node A dies as a machine does: the network stops taking its bytes (A goes on accepting,
+ * 20 more), A is killed with -9 and what was on its way is lost with it; the client's next
+ * tries go to <b>. The 202s so far at the freeze and at the kill into <at>[0] and [1]. */
+static void steady_kill_a(struct node_b b, int at[2])
+{
+	P.freeze = 1;
+	at[0] = S.accepted;
+	for (int i = 0; i < 500 && S.accepted < at[0] + 20; i++)
+		usleep(2000);
+	kill_a(b);
+	P.cut = 1;
+	at[1] = S.accepted;
+	S.api = b.api;
+}
+
+/* Waits until the client has its S.limit 202s (30 s at most), then until each of them
+ * reached the phone (10 s at most); stops the threads. How many never came as the return. */
+static int steady_settle(void)
+{
+	int missing = 0;
+	for (int i = 0; i < 3000 && S.accepted < S.limit; i++)
+		usleep(10000);
+	cr_expect_eq(S.accepted, S.limit, "the flow did not go on through B: %d", S.accepted);
+	for (int w = 0; w < 500; w++) {
+		missing = 0;
+		pthread_mutex_lock(&S.mu);
+		for (int i = 0; i < S.accepted; i++) {
+			for (int k = 0; k < S.ngot && !S.found[i]; k++)
+				S.found[i] = !strcmp(S.got[k], S.acc[i]);
+			missing += !S.found[i];
+		}
+		pthread_mutex_unlock(&S.mu);
+		if (!missing)
+			break;
+		usleep(20000);
+	}
+	steady_stop();
+	cr_expect_eq(S.errors, 0, "the phone got other requests than SEND");
+	cr_expect_geq(S.conns, 1, "node B never connected to the phone");
+	return missing;
+}
+
 /* Issue 8's proof: node A killed with -9 in the middle of a steady flow of messages sent
  * through the REST API (hundreds a second); the client goes on through node B. A dies as a
  * machine does: the network first stops taking its bytes (the messages it accepts from
@@ -832,66 +943,15 @@ static void *proxy_main(void *arg)
  * sessions show a Message-ID once). */
 Test(cluster, kill_9_under_steady_traffic_loses_no_accepted_message, .timeout = 120)
 {
-	char url[64], pp[16];
-	P.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in pa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t pl = sizeof(pa);
-	cr_assert(P.lfd >= 0 && bind(P.lfd, (struct sockaddr *)&pa, sizeof(pa)) == 0 &&
-		  listen(P.lfd, 8) == 0 && getsockname(P.lfd, (struct sockaddr *)&pa, &pl) == 0);
-	P.port = ntohs(pa.sin_port);
-	snprintf(pp, sizeof(pp), "%d", P.port);
-	pthread_t tx;
-	/* the phone's SDP names the proxy; the proxy passes on to the test's endpoint */
-	node_on_redis("gw-a", url, sizeof(url));
-	P.to_port = ufx.ml_port;
-	cr_assert_eq(pthread_create(&tx, NULL, proxy_main, NULL), 0);
-	struct mc_frame *f = malloc(sizeof(*f));
-	cr_assert(f);
-	json_t *sj = ufx_session_up("uas_msrp.xml", (const char *[]){ "msrp_port", pp, NULL },
-				    NULL, NULL, &S.mc, f);
-	snprintf(S.sid, sizeof(S.sid), "%s", ufx_jstr(sj, "id"));
-	json_decref(sj);
-	struct node_b b = start_b(url);
-	S.got = calloc(4 * STEADY_MSGS, sizeof(*S.got));
-	S.got_conn = calloc(4 * STEADY_MSGS, sizeof(*S.got_conn));
-	cr_assert(S.got && S.got_conn);
-	S.api = ufx.api;
-	pthread_t ts, tp;
-	cr_assert_eq(pthread_create(&tp, NULL, steady_phone, f), 0);
-	cr_assert_eq(pthread_create(&ts, NULL, steady_sender, NULL), 0);
+	char url[64];
+	struct node_b b = steady_up(url, sizeof(url), STEADY_MSGS);
 	for (int i = 0; i < 1000 && S.accepted < STEADY_KILL_AT; i++)
 		usleep(10000);
 	cr_assert_geq(S.accepted, STEADY_KILL_AT, "the flow did not start: %d", S.accepted);
-	P.freeze = 1; /* A's bytes stop reaching the phone; A goes on accepting */
-	int at_freeze = S.accepted;
-	for (int i = 0; i < 500 && S.accepted < at_freeze + 20; i++)
-		usleep(2000);
-	kill_a(b);
-	P.cut = 1; /* and what was on its way is lost with it */
-	int at_kill = S.accepted;
-	S.api = b.api; /* the client's next tries go to B */
-	for (int i = 0; i < 3000 && S.accepted < STEADY_MSGS; i++)
-		usleep(10000);
-	cr_expect_eq(S.accepted, STEADY_MSGS, "the flow did not go on through B: %d",
-		     S.accepted);
-	int missing = 0;
-	for (int w = 0; w < 500; w++) { /* until every accepted message came, 10 s at most */
-		missing = 0;
-		pthread_mutex_lock(&S.mu);
-		for (int i = 0; i < S.accepted; i++) {
-			int found = 0;
-			for (int k = 0; k < S.ngot && !found; k++)
-				found = !strcmp(S.got[k], S.acc[i]);
-			missing += !found;
-		}
-		pthread_mutex_unlock(&S.mu);
-		if (!missing)
-			break;
-		usleep(20000);
-	}
-	S.stop = 1;
-	pthread_join(ts, NULL);
-	pthread_join(tp, NULL);
+	int at[2];
+	steady_kill_a(b, at);
+	int at_freeze = at[0], at_kill = at[1];
+	int missing = steady_settle();
 	int late = 0; /* accepted by A while cut off, received only from B */
 	for (int i = at_freeze; i < at_kill; i++)
 		for (int k = 0; k < S.ngot; k++)
@@ -911,15 +971,77 @@ Test(cluster, kill_9_under_steady_traffic_loses_no_accepted_message, .timeout = 
 	cr_expect_geq(late, (at_kill - at_freeze) / 2, "A's death lost too little to show "
 		      "anything: %d of %d", late, at_kill - at_freeze);
 	cr_expect_geq(replayed, (unsigned long)late, "B sent again fewer than were lost");
-	cr_expect_eq(S.errors, 0, "the phone got other requests than SEND");
-	cr_expect_geq(S.conns, 1, "node B never connected to the phone");
-	mc_close(&S.mc);
-	sipp_stop(ufx.sipp, 2000); /* the phone's call: B may have ended nothing yet */
-	ufx.sipp = 0;
-	P.stop = 1;
-	pthread_join(tx, NULL);
-	close(P.lfd);
-	free(S.got);
-	free(S.got_conn);
-	free(f);
+}
+
+/* Redis loses everything under traffic (issue 8): killed with -9 after about a second of
+ * steady messages through node A, it comes back empty on the same port while the client
+ * goes on. From a little before the crash the phone confirms nothing A sends, so the
+ * messages A appended then are lost with Redis. Once A says Redis is ready again, A has
+ * put back what Redis lost: its ownership, its live session's record and its unconfirmed
+ * messages, within a few seconds. Then A dies as in the test above, and node B, from that
+ * rebuilt state alone, takes the session over and sends every one of them again: every
+ * message that got a 202 — durable or not — reaches the phone. */
+Test(cluster, redis_restarted_empty_under_traffic_then_a_node_killed_loses_nothing,
+     .timeout = 120)
+{
+	char url[64], owner[80], state[32];
+	struct node_b b = steady_up(url, sizeof(url), STEADY_MAX);
+	usleep(1000 * 1000);
+	int at_hold = S.accepted, port = R.port;
+	cr_assert_geq(at_hold, 100, "the flow did not start: %d", at_hold);
+	S.limit = at_hold + 200; /* unconfirmed from here to A's death: a bounded number */
+	S.hold = 1;
+	usleep(150 * 1000);
+	int at_crash = S.accepted;
+	proc_stop(R.pid, SIGKILL, 2000); /* no persistence: nothing of it is left */
+	R.pid = -1;
+	cr_assert_eq(redis_srv_start(&R, port), 0, "redis-server did not come back");
+	int at_back = S.accepted;
+	cr_assert_eq(wait_status("ready", 8000), 0, "A never ready again");
+	usleep(1500 * 1000); /* A writes again what it owns */
+	long long epoch = -1;
+	Rcsgw__Session *rec = NULL;
+	for (int i = 0; i < 100; i++) {
+		rec = record(S.sid, owner, sizeof(owner), &epoch);
+		snprintf(state, sizeof(state), "%s", rec && rec->ua ? rec->ua->state : "none");
+		if (rec && rec->ua && !strcmp(rec->ua->state, "established") &&
+		    !strcmp(owner, "gw-a"))
+			break;
+		if (rec)
+			rcsgw__session__free_unpacked(rec, NULL);
+		rec = NULL;
+		usleep(50000);
+	}
+	cr_assert_not_null(rec, "A did not write its session again 5 s after Redis came back "
+			   "empty: owner \"%s\" epoch %lld, record %s", owner, epoch, state);
+	rcsgw__session__free_unpacked(rec, NULL);
+
+	long long kept = 0; /* those appended before the crash included: appended again */
+	for (int i = 0; i < 100 && (kept = pending_len(S.sid)) < S.accepted - at_hold; i++)
+		usleep(50000);
+	cr_expect_geq(kept, S.accepted - at_hold, "A's unconfirmed messages are not all in "
+		      "Redis again: %lld of %d", kept, S.accepted - at_hold);
+	cr_expect_gt(ufx_metric_sum("rcsgw_cluster_messages_reappended_total"), 0);
+	int at[2];
+	steady_kill_a(b, at);
+	S.limit = at[1] + 300 < STEADY_MAX ? at[1] + 300 : STEADY_MAX;
+	int missing = steady_settle(), durable = 0, before = 0, from_b = 0;
+	for (int i = at_hold; i < at[1]; i++) /* never confirmed by A: from B they came */
+		for (int k = 0; k < S.ngot; k++)
+			if ((S.got_conn[k] > 0 || S.later[k]) && !strcmp(S.got[k], S.acc[i])) {
+				from_b++;
+				break;
+			}
+	cr_expect_eq(from_b, at[1] - at_hold, "of the %d messages A had unconfirmed, B sent "
+		     "%d again", at[1] - at_hold, from_b);
+	for (int i = 0; i < S.accepted; i++) {
+		durable += S.durable[i];
+		before += i < at_crash && S.durable[i];
+	}
+	cr_log_info("redis restart: %d accepted (%d before Redis died, %d more until it was "
+		    "back, %d by A in all), %d durable, %d not, %d received, %d twice, %d "
+		    "connections after the first", S.accepted, at_crash, at_back - at_crash,
+		    at[1], durable, S.accepted - durable, S.ngot, S.dups, S.conns);
+	cr_expect_eq(before, at_crash, "Redis there, yet not durable: %d", at_crash - before);
+	cr_expect_eq(missing, 0, "%d accepted messages never reached the phone", missing);
 }

@@ -58,11 +58,17 @@ static void answered(void *arg, int rc, uint64_t epoch, const char *owner)
 	x->done = 1;
 }
 
-static struct sh_node *mk(const char *id)
+/* A node; <inc> its incarnation (NULL: this process's). */
+static struct sh_node *mk_inc(const char *id, const char *inc)
 {
 	struct sh_node_cfg c = { .node_id = id, .advertise = "127.0.0.1:5060", .ttl_ms = TTL,
-				 .prefix = "t:" };
+				 .prefix = "t:", .incarnation = inc };
 	return sh_node_new(T.w, T.link, &c);
+}
+
+static struct sh_node *mk(const char *id)
+{
+	return mk_inc(id, NULL);
 }
 
 static void job_up(void *arg)
@@ -96,7 +102,8 @@ static int is_done(void *arg) { return ((struct answer *)arg)->done; }
 
 struct op {
 	struct sh_node **n;
-	int kind; /* 0 claim, 1 write, 2 release, 3 append, 4 unkeep (data: the entry) */
+	int kind; /* 0 claim, 1 write, 2 release, 3 append, 4 unkeep (data: the entry), 5 append
+		   * again (data: the message and its Message-ID) */
 	const char *sid;
 	unsigned long long epoch;
 	const char *data;
@@ -115,9 +122,10 @@ static void job_op(void *arg)
 				      answered, o->x);
 	else if (o->kind == 2)
 		o->rc = sh_node_release(*o->n, o->sid, o->epoch, answered, o->x);
-	else if (o->kind == 3)
+	else if (o->kind == 3 || o->kind == 5)
 		o->rc = sh_node_append(*o->n, &(struct sh_node_append_item){ o->sid, o->epoch,
-			o->data, strlen(o->data) }, 1, 60000, appended, o->x);
+			o->data, strlen(o->data), o->data, o->kind == 5 }, 1, 60000, appended,
+			o->x);
 	else
 		o->rc = sh_node_unkeep(*o->n, o->sid, &o->data, 1, unkept, o->x);
 }
@@ -147,22 +155,25 @@ static void on_get(redisAsyncContext *ac, void *reply, void *privdata)
 	T.got_done = 1;
 }
 
+/* <cmd> <key> [<field>], its answer into T.got. */
+static void key_cmd(const char *cmd, const char *key, const char *field)
+{
+	const char *av[3] = { cmd, key, field };
+	size_t al[3] = { strlen(cmd), strlen(key), field ? strlen(field) : 0 };
+	T.got_done = 0;
+	eng_redis_cmd(T.link, on_get, NULL, field ? 3 : 2, av, al);
+}
+
 static void job_get(void *arg)
 {
-	const char *av[2] = { "GET", arg };
-	size_t al[2] = { 3, strlen(arg) };
-	T.got_done = 0;
-	eng_redis_cmd(T.link, on_get, NULL, 2, av, al);
+	key_cmd("GET", arg, NULL);
 }
 
 static int got_done(void *arg) { (void)arg; return T.got_done; }
 
 static void job_exists(void *arg)
 {
-	const char *av[2] = { "EXISTS", arg };
-	size_t al[2] = { 6, strlen(arg) };
-	T.got_done = 0;
-	eng_redis_cmd(T.link, on_get, NULL, 2, av, al);
+	key_cmd("EXISTS", arg, NULL);
 }
 
 static void job_ghost(void *arg)
@@ -202,11 +213,14 @@ static void job_new_a(void *arg)
 	T.a = mk("node-a");
 }
 
+static struct sh_node **taker = &T.b; /* who takes over and sweeps */
+
 static void setup(void)
 {
 	char err[200];
 	memset(&T, 0, sizeof(T));
 	T.redis.pid = -1;
+	taker = &T.b;
 	if (!redis_srv_available())
 		cr_skip_test("no redis-server (Debian package redis-server)");
 	T.e = eng_job_engine(ENG_BACKEND_EPOLL, err, sizeof(err));
@@ -263,13 +277,19 @@ Test(sh_node, ownership_is_fenced)
 	cr_assert_eq(eng_job_wait(T.w, got_done, NULL, 3000), 0);
 	cr_expect_str_eq(T.got, "state-from-b");
 
-	/* let go: gone, free for anyone */
+	/* let go: a tombstone fences whoever still thinks it owns the session */
 	x = run(&T.a, 2, "s1", 2, NULL);
 	cr_expect_eq(x.rc, 0, "not node-a's to release");
 	x = run(&T.b, 2, "s1", 2, NULL);
 	cr_expect_eq(x.rc, 1);
 	x = run(&T.a, 0, "s1", 0, NULL);
-	cr_expect(x.rc == 1 && x.epoch == 1, "free again");
+	cr_expect(x.rc == 0 && x.epoch == 2, "a session that ended is claimed again");
+	cr_expect_str_eq(x.owner, "");
+	x = run(&T.b, 1, "s1", 2, "after-its-end");
+	cr_expect_eq(x.rc, 0, "a session that ended is written again");
+	cr_assert_eq(eng_job_run(T.w, job_exists, "t:state:s1"), 0);
+	cr_assert_eq(eng_job_wait(T.w, got_done, NULL, 3000), 0);
+	cr_expect_str_eq(T.got, "0");
 }
 
 Test(sh_node, two_nodes_racing_for_a_dead_owner_one_wins)
@@ -325,10 +345,19 @@ static void took(void *arg, int rc, uint64_t epoch, const char *owner, const cha
 static void job_take(void *arg)
 {
 	tk.done = 0;
-	cr_assert_eq(sh_node_takeover(T.b, arg, took, NULL), 0);
+	cr_assert_eq(sh_node_takeover(*taker, arg, took, NULL), 0);
 }
 
 static int took_done(void *arg) { (void)arg; return tk.done; }
+
+/* Node a appends <m> to <sid> at epoch 1 (<kind> 3, or 5: again); its entry id into
+ * <entry>. */
+static void append_ok(int kind, const char *sid, const char *m, char entry[SH_NODE_ID_MAX + 1])
+{
+	struct answer x = run(&T.a, kind, sid, 1, m);
+	cr_assert_eq(x.rc, 1, "append %s: %d", m, x.rc);
+	snprintf(entry, SH_NODE_ID_MAX + 1, "%s", x.owner);
+}
 
 /* A takeover: refused while the owner lives, then the session and its record in one step
  * (epoch + 1); nothing to take over for a session nobody owns, nor for one this node owns
@@ -376,7 +405,7 @@ static void job_sweep(void *arg)
 {
 	(void)arg;
 	sw.done = 0;
-	cr_assert_eq(sh_node_sweep(T.b, 8, on_swept, NULL), 0);
+	cr_assert_eq(sh_node_sweep(*taker, 8, on_swept, NULL), 0);
 }
 
 static int swept_done(void *arg) { (void)arg; return sw.done; }
@@ -393,14 +422,9 @@ Test(sh_node, pending_messages_come_back_with_a_takeover)
 	cr_assert_eq(x.rc, 1, "append m1: %d", x.rc);
 	char e1[SH_NODE_ID_MAX + 1];
 	snprintf(e1, sizeof(e1), "%s", x.owner);
-	x = run(&T.a, 3, "s9", 1, "m2");
-	cr_assert_eq(x.rc, 1);
-	char e2[SH_NODE_ID_MAX + 1];
-	snprintf(e2, sizeof(e2), "%s", x.owner);
-	x = run(&T.a, 3, "s9", 1, "m3");
-	cr_assert_eq(x.rc, 1);
-	char e3[SH_NODE_ID_MAX + 1];
-	snprintf(e3, sizeof(e3), "%s", x.owner);
+	char e2[SH_NODE_ID_MAX + 1], e3[SH_NODE_ID_MAX + 1];
+	append_ok(3, "s9", "m2", e2);
+	append_ok(3, "s9", "m3", e3);
 	x = run(&T.b, 3, "s9", 0, "not-b's");
 	cr_expect_eq(x.rc, 0, "node-b appended to node-a's session");
 	x = run(&T.a, 3, "s9", 7, "wrong-epoch");
@@ -459,4 +483,105 @@ Test(sh_node, scripts_lost_by_the_server_are_loaded_again)
 	cr_assert_eq(eng_job_run(T.w, job_get, "t:state:s10"), 0);
 	cr_assert_eq(eng_job_wait(T.w, got_done, NULL, 3000), 0);
 	cr_expect_str_eq(T.got, "after-flush");
+}
+
+static void job_del(void *arg)
+{
+	key_cmd("DEL", arg, NULL);
+}
+
+static void job_owner(void *arg)
+{
+	key_cmd("HGET", arg, "node");
+}
+
+static void redis_do(void (*job)(void *), const char *key)
+{
+	cr_assert_eq(eng_job_run(T.w, job, (void *)key), 0);
+	cr_assert_eq(eng_job_wait(T.w, got_done, NULL, 3000), 0);
+}
+
+/* Redis lost a session's ownership (restarted without persistence, or its TTL ran out):
+ * the owner's next write or append takes it back at the epoch it names, before another
+ * node could claim it as nobody's. */
+Test(sh_node, ownership_lost_by_redis_is_taken_back_by_its_owner)
+{
+	struct answer x = run(&T.a, 0, "s4", 0, NULL);
+	cr_assert_eq(x.rc, 1);
+	redis_do(job_del, "t:own:s4");
+	x = run(&T.a, 1, "s4", 1, "state-again");
+	cr_expect_eq(x.rc, 1, "the owner's write was fenced: %d", x.rc);
+	redis_do(job_owner, "t:own:s4");
+	cr_expect_str_eq(T.got, "node-a");
+	x = run(&T.b, 0, "s4", 1, NULL);
+	cr_expect(x.rc == 0 && !strcmp(x.owner, "node-a"), "node-b took it: %d", x.rc);
+	redis_do(job_del, "t:own:s4");
+	x = run(&T.a, 3, "s4", 1, "m1");
+	cr_expect_eq(x.rc, 1, "the owner's append was fenced: %d", x.rc);
+	redis_do(job_owner, "t:own:s4");
+	cr_expect_str_eq(T.got, "node-a");
+}
+
+/* An append made again (its answer lost, or Redis maybe lost it) is found by its
+ * Message-ID when the stream has it: one entry, not two. */
+Test(sh_node, an_append_made_again_is_not_doubled)
+{
+	struct answer x = run(&T.a, 0, "s6", 0, NULL);
+	cr_assert_eq(x.rc, 1);
+	char e1[SH_NODE_ID_MAX + 1], e[SH_NODE_ID_MAX + 1];
+	append_ok(3, "s6", "m1", e1);
+	append_ok(5, "s6", "m1", e);
+	cr_expect_str_eq(e, e1, "appended twice");
+	append_ok(5, "s6", "m2", e);
+	cr_expect_str_neq(e, e1, "another message found as m1");
+	redis_do(job_del, "t:msgs:s6"); /* Redis lost it: appended anew */
+	append_ok(5, "s6", "m1", e);
+	cr_expect_str_neq(e, e1);
+}
+
+static void job_restart_a(void *arg)
+{
+	(void)arg;
+	T.c = mk_inc("node-a", "run1");
+}
+
+static void job_restarted_a(void *arg)
+{
+	(void)arg;
+	T.d = mk_inc("node-a", "run2");
+}
+
+/* A node restarted with the same id (its heartbeat never stopped long enough to look
+ * dead) sweeps and takes over what its earlier run left with messages pending, as it would
+ * a dead node's; the earlier run is fenced; its own sessions are not taken over twice. */
+Test(sh_node, a_restarted_node_takes_over_what_its_earlier_run_left)
+{
+	cr_assert_eq(eng_job_run(T.w, job_restart_a, NULL), 0);
+	struct answer x = run(&T.c, 0, "s5", 0, NULL);
+	cr_assert_eq(x.rc, 1);
+	x = run(&T.c, 1, "s5", 1, "record-of-s5");
+	cr_assert_eq(x.rc, 1);
+	x = run(&T.c, 3, "s5", 1, "m1");
+	cr_assert_eq(x.rc, 1);
+	cr_assert_eq(eng_job_run(T.w, job_restarted_a, NULL), 0);
+	x = run(&T.d, 0, "s7", 0, NULL); /* this run's, with a pending message: not swept */
+	cr_assert_eq(x.rc, 1);
+	x = run(&T.d, 3, "s7", 1, "m7");
+	cr_assert_eq(x.rc, 1);
+	taker = &T.d;
+	cr_assert_eq(eng_job_run(T.w, job_sweep, NULL), 0);
+	cr_assert_eq(eng_job_wait(T.w, swept_done, NULL, 3000), 0);
+	cr_expect_str_eq(sw.ids, "s5;", "swept: %s", sw.ids);
+	cr_assert_eq(eng_job_run(T.w, job_take, "s5"), 0);
+	cr_assert_eq(eng_job_wait(T.w, took_done, NULL, 3000), 0);
+	cr_expect_eq(tk.rc, 1, "not taken over: %d", tk.rc);
+	cr_expect_eq(tk.epoch, 2);
+	cr_expect_str_eq(tk.rec, "record-of-s5");
+	cr_expect_eq(tk.npending, 1);
+	x = run(&T.c, 1, "s5", 1, "stale");
+	cr_expect_eq(x.rc, 0, "the earlier run wrote after the takeover");
+	cr_assert_eq(eng_job_run(T.w, job_take, "s5"), 0);
+	cr_assert_eq(eng_job_wait(T.w, took_done, NULL, 3000), 0);
+	cr_expect_eq(tk.rc, -ENOENT, "taken over twice: %d", tk.rc);
+	taker = &T.b;
 }

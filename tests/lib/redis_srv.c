@@ -1,5 +1,6 @@
 /* redis_srv.c — the throw-away redis-server of redis_srv.h. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -91,8 +92,21 @@ static int spawn_wait(struct redis_srv *r, char *const argv[], int port)
 	return -1;
 }
 
+/* A directory of its own for <r>'s files (a replica's dump.rdb, a Sentinel's config). */
+static int make_dir(struct redis_srv *r)
+{
+	if (r->dir[0])
+		return 0;
+	snprintf(r->dir, sizeof(r->dir), "/tmp/rcsgw-redis.XXXXXX");
+	if (!mkdtemp(r->dir))
+		return r->dir[0] = '\0', -1;
+	return 0;
+}
+
 int redis_srv_start_args(struct redis_srv *r, int port, const char *const *extra)
 {
+	if (make_dir(r) < 0)
+		return -1;
 	for (int attempt = 0; attempt < 3; attempt++) {
 		int p = port ? port : free_tcp_port();
 		char ps[16];
@@ -101,8 +115,8 @@ int redis_srv_start_args(struct redis_srv *r, int port, const char *const *extra
 		snprintf(ps, sizeof(ps), "%d", p);
 		char *argv[32] = { (char *)bin(), "--port", ps, "--bind", "127.0.0.1",
 				   "--save", "", "--appendonly", "no", "--logfile", "/dev/null",
-				   "--daemonize", "no", NULL };
-		for (int i = 0, n = 13; extra && extra[i] && n < 31; i++)
+				   "--daemonize", "no", "--dir", r->dir, NULL };
+		for (int i = 0, n = 15; extra && extra[i] && n < 31; i++)
 			argv[n++] = (char *)extra[i];
 		if (spawn_wait(r, argv, p) == 0)
 			return 0;
@@ -115,9 +129,8 @@ int redis_srv_start_args(struct redis_srv *r, int port, const char *const *extra
 int redis_srv_start_sentinel(struct redis_srv *r, int master_port, const char *name)
 {
 	char conf[128];
-	snprintf(r->dir, sizeof(r->dir), "/tmp/rcsgw-sentinel.XXXXXX");
-	if (!mkdtemp(r->dir))
-		return r->dir[0] = '\0', -1;
+	if (make_dir(r) < 0)
+		return -1;
 	snprintf(conf, sizeof(conf), "%s/sentinel.conf", r->dir);
 	FILE *f = fopen(conf, "w");
 	if (!f)
@@ -148,9 +161,17 @@ void redis_srv_stop(struct redis_srv *r)
 	}
 	r->pid = -1;
 	if (r->dir[0]) {
-		char conf[128];
-		snprintf(conf, sizeof(conf), "%s/sentinel.conf", r->dir);
-		unlink(conf);
+		DIR *d = opendir(r->dir);
+		struct dirent *e;
+		char path[384];
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", r->dir, e->d_name);
+			unlink(path);
+		}
+		if (d)
+			closedir(d);
 		rmdir(r->dir);
 		r->dir[0] = '\0';
 	}

@@ -10,7 +10,7 @@ struct redis_srv {
 	pid_t pid;                 /* -1 / 0 when not running */
 	int port;
 	char addr[32];             /* "127.0.0.1:PORT" */
-	char dir[64];              /* a Sentinel's config directory, "" otherwise */
+	char dir[64];              /* its files (a replica's dump.rdb, a Sentinel's config) */
 };
 
 /* 1 when a redis-server binary is there ($RCSGW_REDIS_SERVER or /usr/bin/redis-server). */
