@@ -24,7 +24,7 @@ struct eng_redis {
 	redisAsyncContext *ac;         /* NULL while down */
 	int dying;                     /* <ac> is being freed: ask nothing more of it */
 	int connected;
-	unsigned gen;                  /* connections made */
+	unsigned gen;                  /* connections begun */
 	eng_poll poll;
 	uint32_t poll_events;          /* watched now; 0: not watched */
 	eng_defer flush;               /* the commands of this iteration written at its end */
@@ -142,7 +142,6 @@ static void on_connect(const redisAsyncContext *ac, int status)
 	if (status == REDIS_OK) {
 		r->backoff_ms = BACKOFF_MIN_MS;
 		r->connected = 1;
-		r->gen++;
 		CM_INFO("%s: redis %s: connected", r->cfg.what, r->name);
 		if (r->cfg.up)
 			r->cfg.up(r->cfg.arg);
@@ -236,6 +235,7 @@ static void connect_now(struct eng_redis *r)
 	}
 	r->ac = ac;
 	r->dying = 0;
+	r->gen++; /* the commands taken from now on go on this connection */
 	ac->data = r;
 	ac->ev.data = r;
 	ac->ev.addRead = ev_add_read;

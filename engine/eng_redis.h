@@ -55,7 +55,8 @@ int eng_redis_cmd(struct eng_redis *r, redisCallbackFn *fn, void *privdata, int 
 
 /* 1 when connected (commands go out now), else 0. */
 int eng_redis_up(const struct eng_redis *r);
-/* Counts the connections made (a new one: a server that may have lost its script cache). */
+/* Counts the connections begun: the commands taken since the last change go on the newest
+ * (a new one: a server that may have lost its script cache, or its data). */
 unsigned eng_redis_generation(const struct eng_redis *r);
 
 /* Drops the link (a command that took too long: the server may be frozen); the pending

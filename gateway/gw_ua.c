@@ -114,6 +114,7 @@ struct gw_ua_shared {
 struct gw_sess;
 
 struct gw_ua {
+	unsigned nheld;                /* in-dialog requests held for a takeover now */
 	struct gw_ua_shared *sh;
 	eng_worker *w;
 	unsigned index;
@@ -819,6 +820,7 @@ static void deliver(struct gw_ua *ua, const char *raw, size_t len, const struct 
 }
 
 static struct gw_sess *sess_find(struct gw_ua *ua, cm_slice id);
+static cm_slice stray_tag(char *buf, size_t len);
 
 /* An in-dialog request for a session this node does not have, held while the cluster
  * takes the session over from a dead node (issue 8), then taken in again. */
@@ -841,6 +843,7 @@ static void held_done(void *ctx, int here)
 {
 	struct held_req *h = ctx;
 	(void)here; /* not here: the request gets its 481 as without a cluster */
+	h->ua->nheld--;
 	take_in(h->ua, h->raw, h->len, &h->src);
 	free(h);
 }
@@ -859,6 +862,13 @@ static int hold_for_takeover(struct gw_ua *ua, const char *raw, size_t len,
 	char id[GW_UA_ID_LEN + 1];
 	memcpy(id, to.tag.p, GW_UA_ID_LEN);
 	id[GW_UA_ID_LEN] = '\0';
+	if (ua->nheld >= GW_UA_MAX_HELD) { /* a flood of them: the peer tries again later */
+		char tag[16];
+		ua->st.sip_held_refused++;
+		ua->st.answered_503++;
+		sip_txn_reply_stateless(ua->txl, m, src, 503, stray_tag(tag, sizeof(tag)));
+		return 1;
+	}
 	struct held_req *h = malloc(sizeof(*h) + len);
 	if (!h)
 		return 0;
@@ -871,6 +881,7 @@ static int hold_for_takeover(struct gw_ua *ua, const char *raw, size_t len,
 		return 0;
 	}
 	ua->st.sip_held++;
+	ua->nheld++;
 	return 1;
 }
 

@@ -44,6 +44,7 @@
 #define GW_UA_MAX_TYPES_LEN 511    /* bytes of them, joined by spaces */
 #define GW_UA_MAX_URI 512          /* bytes of a From, To or Request-URI */
 #define GW_UA_MAX_HDRS 2048        /* bytes of the extra headers of one INVITE */
+#define GW_UA_MAX_HELD 1024        /* in-dialog requests held for takeovers at once, a worker */
 #define GW_UA_ID_LEN MSRP_ID_SESSION_LEN
 
 struct gw_ua;
@@ -347,6 +348,7 @@ struct gw_ua_stats {
 	uint64_t msgs_sent, msgs_received, reports;
 	uint64_t msgs_duplicate;       /* received again (same Message-ID): not passed on */
 	uint64_t sip_held;             /* in-dialog requests held for a takeover */
+	uint64_t sip_held_refused;     /* ... beyond GW_UA_MAX_HELD at once: answered 503 */
 	uint64_t sip_unparsable;       /* datagrams that did not parse and could not be answered */
 	uint64_t sip_stream_errors;    /* TCP/TLS connections closed for a bad stream */
 	uint64_t sip_in, sip_out, sip_bad, sip_crossed, sip_cross_dropped;

@@ -405,9 +405,16 @@ void sh_node_free(struct sh_node *n)
 			q->take = NULL;
 			take(q->arg, -ECANCELED, 0, NULL, NULL, 0, NULL, 0);
 		}
-		q->append = NULL; /* their owners go with the node */
+		/* told now, that what they carry be freed: their owners go with the node */
+		sh_node_unkeep_fn append = q->append;
+		sh_node_append_fn appended = q->appended;
+		q->append = NULL;
 		q->appended = NULL;
 		q->sweep = NULL;
+		if (append)
+			append(q->arg, -ECANCELED);
+		if (appended)
+			appended(q->arg, -ECANCELED, NULL, 0);
 	}
 	free(n->advertise);
 	free(n->prefix);

@@ -59,7 +59,8 @@ struct sh_node_cfg {
  * NULL: a bad id or ttl, out of memory. */
 struct sh_node *sh_node_new(eng_worker *w, struct eng_redis *link, const struct sh_node_cfg *cfg);
 /* Stops the heartbeats (the key expires by itself: a node that dies does the same);
- * callbacks still pending are not called. */
+ * takeovers, appends and removals on their way are told -ECANCELED now (their owner frees
+ * what it gave them), other callbacks still pending are not called. */
 void sh_node_free(struct sh_node *n);
 
 /* 1 when the last heartbeat was taken by Redis within ttl_ms and none failed since. */

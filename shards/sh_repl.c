@@ -60,6 +60,7 @@ struct sh_repl {
 	eng_defer flush;               /* ... in requests of SH_NODE_APPEND_MAX */
 	struct pmsg *orphans;          /* their entry went while their reply was on its way */
 	eng_timer refresh;             /* every second: a slice of the table looked at */
+	int closing;                   /* sh_repl_free() under way: answers only free */
 	unsigned refresh_bucket;       /* where the next slice starts */
 	unsigned gen;                  /* the link's connection last seen (0: none yet) */
 	struct {
@@ -285,6 +286,10 @@ struct appends {
 static void appended_batch(void *arg, int rc, const char *const *entries, size_t n)
 {
 	struct appends *b = arg;
+	if (b->n && b->m[0]->r->closing) { /* the messages go with the table */
+		free(b);
+		return;
+	}
 	for (size_t i = 0; i < b->n; i++)
 		appended(b->m[i], rc < 0 ? rc : i < n && entries[i] ? 1 : 0,
 			 rc < 0 || i >= n ? NULL : entries[i]);
@@ -345,6 +350,10 @@ static void flush_appends(eng_defer *d)
 static void unkept(void *arg, int rc)
 {
 	struct unkeep *b = arg;
+	if (b->n && b->m[0]->r->closing) {
+		free(b);
+		return;
+	}
 	for (unsigned i = 0; i < b->n; i++) {
 		struct pmsg *m = b->m[i];
 		m->inflight = 0;
@@ -359,8 +368,9 @@ static void unkept(void *arg, int rc)
 	free(b);
 }
 
-/* The entries of <e>'s confirmed messages removed, in one request per SH_NODE_UNKEEP_MAX. */
-static void unkeep_confirmed(struct sh_repl *r, struct entry *e)
+/* The entries of <e>'s confirmed messages removed, in one request per SH_NODE_UNKEEP_MAX.
+ * 1 when some could not be asked (again at the next tick), else 0. */
+static int unkeep_confirmed(struct sh_repl *r, struct entry *e)
 {
 	struct unkeep *b = NULL;
 	const char *ids[SH_NODE_UNKEEP_MAX];
@@ -368,7 +378,7 @@ static void unkeep_confirmed(struct sh_repl *r, struct entry *e)
 		if (m && !(m->done && m->xid[0] && !m->inflight))
 			continue;
 		if (m && !b && !(b = calloc(1, sizeof(*b))))
-			return; /* out of memory: at a later tick */
+			return 1; /* out of memory: at a later tick */
 		if (m) {
 			ids[b->n] = m->xid;
 			b->m[b->n++] = m;
@@ -376,7 +386,7 @@ static void unkeep_confirmed(struct sh_repl *r, struct entry *e)
 		if (b && b->n && (!m || b->n == SH_NODE_UNKEEP_MAX)) {
 			if (sh_node_unkeep(r->node, e->id, ids, b->n, unkept, b) < 0) {
 				free(b);
-				return; /* at a later tick */
+				return 1; /* at a later tick */
 			}
 			for (unsigned i = 0; i < b->n; i++)
 				b->m[i]->inflight = 1;
@@ -386,6 +396,7 @@ static void unkeep_confirmed(struct sh_repl *r, struct entry *e)
 			break;
 	}
 	free(b);
+	return 0;
 }
 
 /* What <m> needs next, when Redis is there: its append, or its entry removed. */
@@ -540,8 +551,7 @@ static int step(struct sh_repl *r, struct entry *e, uint64_t now)
 		if (!m->inflight && !m->done && (!m->xid[0] || m->again))
 			msg_step(m); /* held while Redis was away */
 	}
-	if (!e->over)
-		unkeep_confirmed(r, e);
+	int later = !e->over && unkeep_confirmed(r, e);
 	if (e->inflight)
 		return 0;
 	if (e->over) {
@@ -561,7 +571,7 @@ static int step(struct sh_repl *r, struct entry *e, uint64_t now)
 		return 0; /* the write follows the claim */
 	}
 	if (!e->dirty)
-		return 1;
+		return !later;
 	uint8_t *buf;
 	size_t len;
 	int rc = gw_ua_snapshot(r->ua, e->id, &buf, &len);
@@ -685,6 +695,7 @@ void sh_repl_free(struct sh_repl *r)
 	eng_timer_cancel(&r->tick);
 	eng_timer_cancel(&r->refresh);
 	eng_defer_cancel(r->w, &r->flush); /* what it held is freed with the entries below */
+	r->closing = 1;
 	sh_node_free(r->node); /* no callback after this: the entries can go */
 	for (unsigned b = 0; b < BUCKETS; b++)
 		while (r->buckets[b]) {
