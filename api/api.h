@@ -144,6 +144,11 @@ const char *api_req_body(const struct api_req *r, size_t *len);
 /* The value of request header <name> (case-insensitive), or NULL. */
 const char *api_req_header(const struct api_req *r, const char *name);
 const char *api_req_method(const struct api_req *r);
+/* The URL's path as it came (not decoded), "/v1/...". */
+const char *api_req_url(const struct api_req *r);
+/* The query arguments again, "k=v&k2=v2" percent-encoded (without '?'), into <buf>. 0, or
+ * -1 when they do not fit in <len>. */
+int api_req_query_string(const struct api_req *r, char *buf, size_t len);
 
 /* Answers <status> with <body> as JSON (takes the reference to <body>). */
 void api_reply_json(struct api_req *r, unsigned status, json_t *body);

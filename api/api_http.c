@@ -100,6 +100,7 @@ struct api_req {
 	enum api_req_state state;
 
 	char *path;                /* copy of the URL cut into segments; params point in it */
+	char *url;                 /* the URL's path as it came */
 	const char *pname[API_MAX_PARAMS];
 	size_t pname_len[API_MAX_PARAMS];
 	const char *pval[API_MAX_PARAMS];
@@ -635,6 +636,61 @@ const char *api_req_body(const struct api_req *r, size_t *len)
 
 const char *api_req_method(const struct api_req *r) { return r->method; }
 
+const char *api_req_url(const struct api_req *r) { return r->url ? r->url : ""; }
+
+struct qs {
+	char *out;
+	size_t len, at;
+	int over;
+};
+
+/* key=value&... again, percent-encoded (RFC 3986 §2.3: unreserved characters stay). */
+static void qs_put(struct qs *q, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
+			    *p == '~';
+		if (q->at + 4 > q->len) {
+			q->over = 1;
+			return;
+		}
+		if (plain) {
+			q->out[q->at++] = (char)*p;
+		} else {
+			q->out[q->at++] = '%';
+			q->out[q->at++] = hex[*p >> 4];
+			q->out[q->at++] = hex[*p & 15];
+		}
+	}
+}
+
+static enum MHD_Result qs_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+			      const char *value)
+{
+	struct qs *q = cls;
+	(void)kind;
+	if (q->at && q->at + 2 < q->len)
+		q->out[q->at++] = '&';
+	qs_put(q, key);
+	if (value && q->at + 2 < q->len) {
+		q->out[q->at++] = '=';
+		qs_put(q, value);
+	}
+	return MHD_YES;
+}
+
+int api_req_query_string(const struct api_req *r, char *buf, size_t len)
+{
+	struct qs q = { buf, len, 0, 0 };
+	if (!len)
+		return -1;
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, qs_arg, &q);
+	buf[q.at < len ? q.at : len - 1] = '\0';
+	return q.over ? -1 : 0;
+}
+
 /* ---- routing ------------------------------------------------------------------------------- */
 
 /* Does <pattern> match the segments of <path> (cut by NULs, <nseg> of them)? Fills the
@@ -691,8 +747,10 @@ static const struct api_route *route_find(struct api_req *r, const char *url,
 	if (url[0] != '/')
 		return NULL;
 	free(r->path);
+	free(r->url);
 	r->path = strdup(url + 1);
-	if (!r->path)
+	r->url = strdup(url);
+	if (!r->path || !r->url)
 		return NULL;
 	for (char *s = r->path;;) {
 		if (nseg == API_MAX_SEGS)
@@ -1032,6 +1090,7 @@ static void on_request_done(void *cls, struct MHD_Connection *conn, void **con_c
 	free(r->resp);
 	free(r->body);
 	free(r->path);
+	free(r->url);
 	free(r);
 }
 

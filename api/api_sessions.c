@@ -43,6 +43,7 @@ static struct gw_pager_shared *pager_sh;
 static struct gw_files *files;
 static api_takeover_fn takeover;
 static api_durable_fn durable;
+static api_forward_fn forward;
 static _Atomic unsigned next_worker;
 
 /* What a worker answers. */
@@ -54,6 +55,10 @@ struct slot {
 	char message_id[MSRP_ID_MSGID_LEN + 1];
 	struct gw_pager_file pf;       /* OP_FILE: what the worker made of it */
 	int durable;                   /* OP_SEND with durable delivery: -1 not asked, 0, 1 */
+	unsigned fwd_status;           /* passed on to the owner: its answer (0: not) */
+	char fwd_ctype[128];
+	char *fwd_body;
+	size_t fwd_len;
 };
 
 enum op_kind { OP_CREATE, OP_GET, OP_END, OP_SEND, OP_ANSWER, OP_REJECT, OP_LIST, OP_DISPLAYED,
@@ -79,6 +84,8 @@ struct op {
 	struct gw_pager_file pf;       /* OP_FILE */
 	char fname[256], ftype[128];
 	char tid[MSRP_ID_MSGID_LEN + 1]; /* OP_FILE_RESUME */
+	struct api_fwd_req fwd;        /* the request as it came, to pass on (method NULL: not) */
+	char *fwd_strs;                /* what fwd's strings point into */
 };
 
 static void op_free(struct op *o)
@@ -87,6 +94,7 @@ static void op_free(struct op *o)
 		return;
 	json_decref(o->root);
 	free(o->body);
+	free(o->fwd_strs);
 	free(o);
 }
 
@@ -97,6 +105,8 @@ static void cleanup(struct api_gather *g)
 		struct slot *s = api_gather_slot(g, i);
 		json_decref(s->obj);
 		s->obj = NULL;
+		free(s->fwd_body);
+		s->fwd_body = NULL;
 	}
 }
 
@@ -180,6 +190,11 @@ static void render(struct api_req *r, struct api_gather *g)
 {
 	struct slot *s = api_gather_slot(g, 0);
 	struct op *o = api_gather_arg(g);
+	if (s->fwd_status) { /* the owner's answer, as it gave it */
+		api_reply_typed(r, s->fwd_status, s->fwd_ctype, s->fwd_body, s->fwd_len);
+		s->fwd_body = NULL;
+		return;
+	}
 	if (s->code) {
 		api_reply_error(r, (unsigned)s->code, "%s", s->msg);
 		return;
@@ -261,7 +276,7 @@ static void kept(void *ctx, int is_durable)
 static void finish(eng_worker *w, struct slot *s, struct op *o, struct api_later *t)
 {
 	s->durable = -1;
-	if (o->kind == OP_SEND && !s->code && durable) {
+	if (o->kind == OP_SEND && !s->code && !s->fwd_status && durable) {
 		struct keep_wait *k = malloc(sizeof(*k));
 		int rc = k ? durable(w, o->id, s->message_id, kept, k) : 0;
 		if (rc == -EINPROGRESS) {
@@ -274,15 +289,74 @@ static void finish(eng_worker *w, struct slot *s, struct op *o, struct api_later
 	api_later_done(t);
 }
 
-static void taken_over(void *ctx, int here)
+/* The owner's answer to a request passed on. */
+static void forwarded(void *ctx, unsigned status, const char *ctype, const char *body,
+		      size_t len)
 {
 	struct retry *rt = ctx;
-	if (here) { /* the session is ours now: the op again */
-		memset(rt->slot, 0, sizeof(struct slot));
-		run(rt->w, rt->slot, rt->o);
+	struct slot *s = rt->slot;
+	char *b = malloc(len + 1);
+	if (b) {
+		memcpy(b, body, len);
+		b[len] = '\0';
+		s->fwd_status = status;
+		snprintf(s->fwd_ctype, sizeof(s->fwd_ctype), "%s", ctype && *ctype ? ctype :
+			 "application/json");
+		s->fwd_body = b;
+		s->fwd_len = len;
+	} else {
+		s->code = 500;
+		snprintf(s->msg, sizeof(s->msg), "out of memory");
 	}
 	finish(rt->w, rt->slot, rt->o, rt->t);
 	free(rt);
+}
+
+static void taken_over(void *ctx, int here, const char *owner)
+{
+	struct retry *rt = ctx;
+	struct op *o = rt->o;
+	if (here) { /* the session is ours now: the op again */
+		memset(rt->slot, 0, sizeof(struct slot));
+		run(rt->w, rt->slot, o);
+	} else if (owner && forward && o->fwd.method &&
+		   forward(rt->w, owner, o->id, &o->fwd, o->kind == OP_SEND ? 4000 : 2500,
+			   forwarded, rt) == 0) {
+		return; /* another node's, alive: it answers */
+	}
+	finish(rt->w, rt->slot, o, rt->t);
+	free(rt);
+}
+
+/* The request as it came, kept in <o> to be passed on if the session is another node's
+ * (on the api thread: the worker cannot read the request's headers). */
+static void keep_request(struct api_req *r, struct op *o)
+{
+	char query[2048];
+	const char *hv[3] = { api_req_header(r, "Content-Type"),
+			      api_req_header(r, "Idempotency-Key"),
+			      api_req_header(r, "Authorization") };
+	const char *m = api_req_method(r), *url = api_req_url(r);
+	if (!forward || api_req_header(r, API_FORWARDED_HEADER) ||
+	    api_req_query_string(r, query, sizeof(query)) < 0)
+		return;
+	size_t n = strlen(m) + strlen(url) + strlen(query) + 3;
+	for (int i = 0; i < 3; i++)
+		n += hv[i] ? strlen(hv[i]) + 1 : 0;
+	char *p = o->fwd_strs = malloc(n);
+	if (!p)
+		return;
+	const char **dst[6] = { &o->fwd.method, &o->fwd.path, &o->fwd.query, &o->fwd.ctype,
+				&o->fwd.idem_key, &o->fwd.auth };
+	const char *src[6] = { m, url, query, hv[0], hv[1], hv[2] };
+	for (int i = 0; i < 6; i++) {
+		if (!src[i])
+			continue;
+		size_t l = strlen(src[i]) + 1;
+		*dst[i] = memcpy(p, src[i], l);
+		p += l;
+	}
+	o->fwd.body = api_req_body(r, &o->fwd.len); /* the request's: it outlives the op */
 }
 
 /* run(), and when the session is not here, a takeover from a dead node first. */
@@ -311,11 +385,15 @@ static void ask(struct api_req *r, struct op *o)
 		api_reply_error(r, 404, "no such session");
 		return;
 	}
+	if (takeover && o->id[0] && o->kind != OP_CREATE && o->kind != OP_LIST &&
+	    o->kind != OP_STANDALONE)
+		keep_request(r, o);
 	if (takeover || durable
-		    /* a send may wait for a takeover and its append, each within 3 s (sh_node) */
+		    /* a send may wait for a takeover and its append, each within 3 s (sh_node),
+		     * or for the takeover's answer and then the owner's (FORWARD_MS) */
 		    ? api_ask_later(r, (unsigned)w, sizeof(struct slot),
-				    o->kind == OP_SEND ? 7000 : 0, run_later, render,
-				     cleanup, o) < 0
+				    o->kind == OP_SEND ? 8000 : forward ? 6000 : 0, run_later,
+				    render, cleanup, o) < 0
 		     : api_ask(r, (unsigned)w, sizeof(struct slot), run, render, cleanup, o) < 0)
 		op_free(o);
 }
@@ -1217,6 +1295,11 @@ static const struct api_route routes[] = {
 void api_sessions_set_pager(struct gw_pager_shared *sh)
 {
 	pager_sh = sh;
+}
+
+void api_sessions_set_forward(api_forward_fn fn)
+{
+	forward = fn;
 }
 
 void api_sessions_set_takeover(api_takeover_fn fn)

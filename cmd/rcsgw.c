@@ -35,6 +35,7 @@
 #include "msrp/msrp_id.h"
 #include "msrp/msrp_parse-t.h"
 #include "msrp/msrp_svc.h"
+#include "shards/sh_bus.h"
 #include "shards/sh_cluster.h"
 #include "shards/sh_repl.h"
 
@@ -446,8 +447,8 @@ struct takeover_ctx {
 	char id[GW_UA_ID_LEN + 1];
 };
 
-static void on_taken(void *arg, int rc, uint64_t epoch, const char *record, size_t len,
-		     const struct sh_node_pending *p, size_t np)
+static void on_taken(void *arg, int rc, uint64_t epoch, const char *owner, const char *record,
+		     size_t len, const struct sh_node_pending *p, size_t np)
 {
 	struct takeover_ctx *t = arg;
 	int here = 0;
@@ -471,7 +472,7 @@ static void on_taken(void *arg, int rc, uint64_t epoch, const char *record, size
 		here = 1; /* another takeover on this worker won the race: it is here now */
 	}
 	if (t->done)
-		t->done(t->ctx, here);
+		t->done(t->ctx, here, rc == 0 && !here ? owner : NULL);
 	free(t);
 }
 
@@ -487,6 +488,28 @@ static int takeover_session(eng_worker *w, struct gw_ua *ua, const char *id,
 	if (rc < 0)
 		free(t);
 	return rc;
+}
+
+/* A REST request for a session another node owns, alive: passed on to it (issue 8). */
+static int forward_session(eng_worker *w, const char *owner, const char *id,
+			   const struct api_fwd_req *req, uint32_t timeout_ms,
+			   api_forward_done done, void *ctx)
+{
+	(void)id;
+	char lines[3][1024];
+	const char *hdrs[3];
+	const char *names[3] = { "Content-Type", "Idempotency-Key", "Authorization" };
+	const char *vals[3] = { req->ctype, req->idem_key, req->auth };
+	size_t n = 0;
+	for (int i = 0; i < 3; i++)
+		if (vals[i] && (size_t)snprintf(lines[n], sizeof(lines[n]), "%s: %s", names[i],
+						 vals[i]) < sizeof(lines[n]))
+			hdrs[n] = lines[n], n++;
+	struct sh_cluster_http_req q = { .method = req->method, .path = req->path,
+					 .query = req->query, .hdrs = hdrs, .nhdrs = n,
+					 .body = req->body, .len = req->len };
+	return sh_cluster_forward(app.cluster, w, owner, eng_worker_index(w), &q, timeout_ms,
+				  done, ctx);
 }
 
 /* A session of a dead node with messages not confirmed, found by worker 0's sweep: on its
@@ -560,6 +583,32 @@ static const struct api_metric_def repl_metrics[] = {
 	{ "rcsgw_cluster_refreshes_total", "counter", "Live sessions' records written again before their TTL ran out." },
 	{ "rcsgw_cluster_messages_undeliverable_total", "counter", "Pending messages of a session taken over that could not be sent again: its record was lost or broken." },
 };
+
+/* The cluster bus of each worker (cross-node routing, issue 8). */
+static const struct api_metric_def bus_metrics[] = {
+	{ "rcsgw_cluster_forwarded_total", "counter", "Requests for sessions other live nodes own, passed on to them through Redis." },
+	{ "rcsgw_cluster_forward_answers_total", "counter", "Answers that came back for requests passed on." },
+	{ "rcsgw_cluster_forward_timeouts_total", "counter", "Requests passed on that got no answer in time (answered 504)." },
+	{ "rcsgw_cluster_forward_refused_total", "counter", "Requests not passed on: too big, too many waiting (4096 a worker), Redis away." },
+	{ "rcsgw_cluster_forwards_received_total", "counter", "Requests other nodes passed on to this one." },
+	{ "rcsgw_cluster_forwards_answered_total", "counter", "Answers this node sent back for them." },
+	{ "rcsgw_cluster_forwards_expired_total", "counter", "Requests passed on to this node read after their deadline: dropped, not run." },
+	{ "rcsgw_cluster_bus_malformed_total", "counter", "Entries of this node's inboxes that did not decode." },
+	{ "rcsgw_cluster_forwards_waiting", "gauge", "Requests passed on, waiting for their answer now." },
+};
+
+static void bus_collect(eng_worker *w, uint64_t *v, void *arg)
+{
+	struct sh_bus_stats s;
+	(void)arg;
+	sh_cluster_bus_stats(app.cluster, eng_worker_index(w), &s);
+	const uint64_t vals[] = { s.sent, s.answered, s.timeouts, s.refused, s.received,
+				  s.replied, s.expired, s.malformed, s.waiting };
+	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
+			       sizeof(bus_metrics) / sizeof(bus_metrics[0]),
+		       "one value per metric");
+	memcpy(v, vals, sizeof(vals));
+}
 
 static void repl_collect(eng_worker *w, uint64_t *v, void *arg)
 {
@@ -905,6 +954,7 @@ int main(int argc, char **argv)
 	if (app.cluster && gw_ua_enabled(app.ua)) {
 		api_sessions_set_takeover(takeover_session);
 		api_sessions_set_durable(durable_message);
+		api_sessions_set_forward(forward_session);
 	}
 	/* a file is one MSRP message: what the peer's reassembly takes is ours too */
 	api_set_large_body_max((size_t)(cfg.rcs.file_max < cfg.msrp.max_message
@@ -936,8 +986,12 @@ int main(int argc, char **argv)
 		api_metrics_register_worker(repl_metrics,
 					    sizeof(repl_metrics) / sizeof(repl_metrics[0]),
 					    repl_collect, NULL);
+		api_metrics_register_worker(bus_metrics,
+					    sizeof(bus_metrics) / sizeof(bus_metrics[0]),
+					    bus_collect, NULL);
 		CM_INFO("cluster: node %s, Redis %s (user-agent sessions written behind, taken "
-			"over on a REST request)",
+			"over on a REST request or a peer's in-dialog request, REST requests for a live "
+			"node's sessions passed on to it)",
 			sh_cluster_node_id(app.cluster), sh_cluster_where(app.cluster));
 	}
 	if (app.pager)

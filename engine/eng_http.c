@@ -9,21 +9,25 @@
  *
  * A request is started at once (a socket_action on the timeout) rather than one timer tick
  * later; a transfer that ends during that start is delivered by a timer one tick later,
- * never inside eng_http_post_json(). */
+ * never inside eng_http_post_json() or eng_http_request(). Both build their easy handle in
+ * req_launch(): a JSON post is a POST with the client's shared header list, a generic
+ * request carries a header list of its own. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/cm_log.h"
 #include "engine/eng.h"
 #include "engine/eng_http.h"
 
 #define HTTP_MAX_SOCKS  (ENG_HTTP_MAX_CONNS * 2 + 8) /* happy eyeballs: two per connect */
-#define HTTP_DRAIN_MAX  16     /* extra socket_action rounds while a socket stays readable */
+#define HTTP_DRAIN_MAX  16     /* extra socket_action rounds while a socket stays ready */
 #define HTTP_BODY_FIRST 1024   /* first allocation of a response body */
+#define HTTP_CTYPE      "Content-Type:" /* a header list naming it: no Content-Type made up */
 
 #define HTTP_BUG_ON(cond)                                                                  \
 	do {                                                                               \
@@ -41,8 +45,11 @@ enum req_state {
 struct eng_http_req {
 	eng_http *h;
 	CURL *e;
-	eng_http_cb cb;
+	eng_http_cb cb;            /* eng_http_post_json()'s callback, or NULL */
+	eng_http_resp_cb rcb;      /* eng_http_request()'s callback, or NULL */
 	void *arg;
+	struct curl_slist *hdrs;   /* headers of this request alone, or NULL (h->hdrs) */
+	char *ctype;               /* the response's Content-Type for rcb, or NULL */
 	eng_http_req *prev, *next; /* h->running or h->done */
 	enum req_state state;
 	int status;
@@ -104,8 +111,11 @@ static void list_del(struct req_list *l, eng_http_req *r)
 
 /* ---- requests ---------------------------------------------------------------------------- */
 
+/* Frees <r> and what it owns; its easy handle must be gone (req_detach()). */
 static void req_release(eng_http_req *r)
 {
+	curl_slist_free_all(r->hdrs);
+	free(r->ctype);
 	free(r->body);
 	free(r);
 }
@@ -175,6 +185,21 @@ static int req_status(eng_http_req *r, CURLcode rc)
 	}
 }
 
+/* Copies the response's Content-Type for an eng_http_request() callback, while the easy
+ * handle that owns the string still exists. Out of memory: the status becomes -EIO. */
+static void req_keep_ctype(eng_http_req *r)
+{
+	char *ct = NULL;
+
+	if (!r->rcb || r->status <= 0)
+		return;
+	if (curl_easy_getinfo(r->e, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK || !ct)
+		return;
+	r->ctype = strdup(ct);
+	if (!r->ctype)
+		r->status = -EIO;
+}
+
 /* Moves the transfers libcurl has finished onto the done list. */
 static void collect(eng_http *h)
 {
@@ -188,6 +213,7 @@ static void collect(eng_http *h)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 		HTTP_BUG_ON(!r || r->state != REQ_RUNNING);
 		r->status = req_status(r, msg->data.result);
+		req_keep_ctype(r);
 		req_detach(r);
 		list_del(&h->running, r);
 		r->state = REQ_DONE;
@@ -203,7 +229,11 @@ static void deliver(eng_http *h)
 	while (!h->dead && (r = h->done.head)) {
 		list_del(&h->done, r);
 		h->pending--;
-		r->cb(r->arg, r->status, r->body ? r->body : "", r->len);
+		const char *body = r->body ? r->body : "";
+		if (r->rcb)
+			r->rcb(r->arg, r->status, r->ctype, body, r->len);
+		else
+			r->cb(r->arg, r->status, body, r->len);
 		req_release(r);
 	}
 }
@@ -232,10 +262,47 @@ static void arm(eng_http *h, eng_timer *t, uint64_t ms)
 	eng_timer_arm(h->w, t, ms < tick ? tick : ms);
 }
 
-static int readable_now(int fd)
+/* libcurl's CURL_CSELECT_* for poll's <revents>. */
+static int sock_flags(uint32_t revents)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLIN | POLLHUP | POLLERR));
+	int flags = 0;
+
+	if (revents & (POLLIN | POLLHUP))
+		flags |= CURL_CSELECT_IN;
+	if (revents & POLLOUT)
+		flags |= CURL_CSELECT_OUT;
+	if (revents & POLLERR)
+		flags |= CURL_CSELECT_ERR;
+	return flags;
+}
+
+/* The CURL_CSELECT_* of <s> ready now in the directions libcurl waits for, while <s> is
+ * still libcurl's socket <fd> of generation <gen>; 0 otherwise. */
+static int sock_ready(const struct http_sock *s, curl_socket_t fd, uint32_t gen)
+{
+	if (s->fd != fd || s->gen != gen || !s->events)
+		return 0;
+	struct pollfd pfd = { .fd = fd, .events = (short)s->events };
+	return poll(&pfd, 1, 0) == 1 ? sock_flags((uint32_t)pfd.revents) : 0;
+}
+
+static void on_sock(eng_poll *p, uint32_t revents);
+
+/* Watches <s> afresh, so that the backend checks it anew and reports it from its loop (a
+ * new io_uring poll fires at once on a ready socket). Failing: its transfer times out. */
+static void sock_rewatch(eng_http *h, struct http_sock *s)
+{
+	uint32_t events = s->events;
+
+	eng_poll_stop(&s->p);
+	s->events = 0;
+	int rc = eng_poll_start(h->w, &s->p, s->fd, events, on_sock, s);
+	if (rc < 0) {
+		CM_LOG_RL(CM_LOG_ERROR, "http: watch fd %d again: %s (its transfer will time out)",
+			  (int)s->fd, strerror(-rc));
+		return;
+	}
+	s->events = events;
 }
 
 static void on_sock(eng_poll *p, uint32_t revents)
@@ -244,25 +311,20 @@ static void on_sock(eng_poll *p, uint32_t revents)
 	eng_http *h = s->h;
 	curl_socket_t fd = s->fd;
 	uint32_t gen = s->gen;
-	int flags = 0, running;
+	int flags = sock_flags(revents), running, round = 0;
 
 	if (fd == CURL_SOCKET_BAD || h->dead)
 		return;
-	if (revents & (POLLIN | POLLHUP))
-		flags |= CURL_CSELECT_IN;
-	if (revents & POLLOUT)
-		flags |= CURL_CSELECT_OUT;
-	if (revents & POLLERR)
-		flags |= CURL_CSELECT_ERR;
 	enter(h);
 	curl_multi_socket_action(h->m, fd, flags, &running);
-	/* io_uring's multishot poll reports edges: go on while the socket, still the same
-	 * one of libcurl, has bytes waiting */
-	for (int i = 0; i < HTTP_DRAIN_MAX; i++) {
-		if (s->fd != fd || s->gen != gen || !(s->events & POLLIN) || !readable_now(fd))
-			break;
-		curl_multi_socket_action(h->m, fd, CURL_CSELECT_IN, &running);
-	}
+	/* io_uring's multishot poll reports edges, and libcurl stops before the socket would
+	 * block (one upload buffer a call): go on while the socket, still the same one of
+	 * libcurl, is ready the way libcurl waits for it. Past HTTP_DRAIN_MAX rounds the loop
+	 * hands it back to the backend, ready, rather than leave it unwatched. */
+	while ((flags = sock_ready(s, fd, gen)) && round++ < HTTP_DRAIN_MAX)
+		curl_multi_socket_action(h->m, fd, flags, &running);
+	if (flags)
+		sock_rewatch(h, s);
 	collect(h);
 	deliver(h);
 	leave(h);
@@ -458,53 +520,177 @@ void eng_http_free(eng_http *h)
 	destroy(h);
 }
 
-eng_http_req *eng_http_post_json(eng_http *h, const char *url, const char *json,
-				 uint32_t timeout_ms, eng_http_cb cb, void *arg)
+/* ---- starting a request ------------------------------------------------------------------ */
+
+/* What eng_http_post_json() and eng_http_request() hand to req_launch(). */
+struct req_spec {
+	const char *url;
+	const char *method;        /* one of http_methods[] */
+	struct curl_slist *hdrs;   /* the headers to send */
+	int own_hdrs;              /* <hdrs> goes to the request, freed with it (also on failure) */
+	const void *body;          /* <len> bytes; NULL when <len> is 0 */
+	size_t len;
+	uint32_t timeout_ms;
+	eng_http_cb cb;            /* exactly one of <cb> and <rcb> */
+	eng_http_resp_cb rcb;
+	void *arg;
+};
+
+/* The methods of eng_http_request(). <body>: a body always goes out, empty when there is
+ * none (Content-Length: 0, which servers expect of these). */
+static const struct http_method {
+	const char *name;
+	int body;
+} http_methods[] = {
+	{ "GET", 0 }, { "POST", 1 }, { "PUT", 1 }, { "PATCH", 1 }, { "DELETE", 0 },
+};
+
+static const struct http_method *method_find(const char *name)
 {
-	if (!h || h->dead || !url || !json || !cb)
-		return NULL;
-	eng_http_req *r = calloc(1, sizeof(*r));
-	if (!r)
-		return NULL;
-	r->h = h;
-	r->cb = cb;
-	r->arg = arg;
-	r->e = curl_easy_init();
-	if (!r->e) {
-		free(r);
-		return NULL;
+	for (size_t i = 0; i < sizeof(http_methods) / sizeof(http_methods[0]); i++)
+		if (!strcmp(http_methods[i].name, name))
+			return &http_methods[i];
+	return NULL;
+}
+
+/* The method and body of <s> on <e>. A body is copied with its length given first, so that
+ * NUL bytes are kept; a method other than POST goes in as a custom request (libcurl then
+ * sends the body, if any, with it). */
+static int req_set_method(CURL *e, const struct req_spec *s)
+{
+	const struct http_method *m = method_find(s->method);
+
+	HTTP_BUG_ON(!m);
+	if (s->len || m->body) {
+		if (curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->len) !=
+			    CURLE_OK ||
+		    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, s->len ? s->body : "") != CURLE_OK)
+			return -1;
 	}
-	long tmo = timeout_ms ? (long)timeout_ms : 1;
-	CURL *e = r->e;
-	if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
+	if (strcmp(m->name, "POST") &&
+	    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m->name) != CURLE_OK)
+		return -1;
+	return 0;
+}
+
+/* Every option of <r>'s easy handle <e> for <s>. 0, or -1 when libcurl refuses one. */
+static int req_set_options(eng_http_req *r, CURL *e, const struct req_spec *s)
+{
+	long tmo = s->timeout_ms ? (long)s->timeout_ms : 1;
+
+	if (curl_easy_setopt(e, CURLOPT_URL, s->url) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->hdrs) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, json) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->hdrs) != CURLE_OK ||
+	    req_set_method(e, s) < 0 ||
 	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, tmo) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, tmo) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, r) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_USERAGENT, "rcsgw") != CURLE_OK ||
-	    curl_multi_add_handle(h->m, e) != CURLM_OK) {
-		curl_easy_cleanup(e);
-		free(r);
-		return NULL;
-	}
-	r->state = REQ_RUNNING;
-	list_add(&h->running, r);
-	h->pending++;
+	    curl_easy_setopt(e, CURLOPT_USERAGENT, "rcsgw") != CURLE_OK)
+		return -1;
+	return 0;
+}
 
-	/* start it now; what ends already waits for the next tick */
+/* Starts what was just added to h->running at once; a transfer that already ended is
+ * delivered by the ready timer, never from here (so never inside the caller's call). */
+static void req_kick(eng_http *h)
+{
 	int running;
+
 	enter(h);
 	curl_multi_socket_action(h->m, CURL_SOCKET_TIMEOUT, 0, &running);
 	collect(h);
 	if (h->done.head && !eng_timer_armed(&h->ready))
 		arm(h, &h->ready, 0);
 	leave(h);
+}
+
+/* The one place that builds a request and its easy handle. The request, or NULL (with
+ * <s>'s own header list freed). */
+static eng_http_req *req_launch(eng_http *h, const struct req_spec *s)
+{
+	struct curl_slist *own = s->own_hdrs ? s->hdrs : NULL;
+	eng_http_req *r = calloc(1, sizeof(*r));
+	CURL *e = r ? curl_easy_init() : NULL;
+
+	if (!e || req_set_options(r, e, s) < 0 || curl_multi_add_handle(h->m, e) != CURLM_OK) {
+		if (e)
+			curl_easy_cleanup(e);
+		curl_slist_free_all(own);
+		free(r);
+		return NULL;
+	}
+	r->h = h;
+	r->e = e;
+	r->cb = s->cb;
+	r->rcb = s->rcb;
+	r->arg = s->arg;
+	r->hdrs = own;
+	r->state = REQ_RUNNING;
+	list_add(&h->running, r);
+	h->pending++;
+	req_kick(h);
 	return r;
+}
+
+eng_http_req *eng_http_post_json(eng_http *h, const char *url, const char *json,
+				 uint32_t timeout_ms, eng_http_cb cb, void *arg)
+{
+	if (!h || h->dead || !url || !json || !cb)
+		return NULL;
+	struct req_spec s = {
+		.url = url, .method = "POST", .hdrs = h->hdrs, .body = json,
+		.len = strlen(json), .timeout_ms = timeout_ms, .cb = cb, .arg = arg,
+	};
+	return req_launch(h, &s);
+}
+
+/* 1 when <line> is one "Name: value" header line (a name, a colon, no CR or LF). */
+static int hdr_line_ok(const char *line)
+{
+	size_t name = strcspn(line, ":\r\n");
+	return name > 0 && line[name] == ':' && !line[name + strcspn(line + name, "\r\n")];
+}
+
+/* The header list of one eng_http_request(): "Expect:" (no 100-continue wait on a body),
+ * <hdrs> as given, then "Content-Type:" when <hdrs> names none, so that libcurl does not
+ * invent a form type for a body. NULL when out of memory or a line is malformed. */
+static struct curl_slist *hdrs_build(const char *const *hdrs)
+{
+	struct curl_slist *l = curl_slist_append(NULL, "Expect:"), *n;
+	int ctype = 0;
+
+	for (size_t i = 0; l && hdrs && hdrs[i]; i++) {
+		if (!hdr_line_ok(hdrs[i]))
+			goto fail;
+		ctype |= !strncasecmp(hdrs[i], HTTP_CTYPE, sizeof(HTTP_CTYPE) - 1);
+		if (!(n = curl_slist_append(l, hdrs[i])))
+			goto fail;
+		l = n;
+	}
+	if (l && !ctype && !(n = curl_slist_append(l, HTTP_CTYPE)))
+		goto fail;
+	return l;
+fail:
+	curl_slist_free_all(l);
+	return NULL;
+}
+
+eng_http_req *eng_http_request(eng_http *h, const char *method, const char *url,
+			       const char *const *hdrs, const void *body, size_t len,
+			       uint32_t timeout_ms, eng_http_resp_cb cb, void *arg)
+{
+	if (!h || h->dead || !method || !method_find(method) || !url || !cb || (len && !body))
+		return NULL;
+	struct req_spec s = {
+		.url = url, .method = method, .hdrs = hdrs_build(hdrs), .own_hdrs = 1,
+		.body = body, .len = len, .timeout_ms = timeout_ms, .rcb = cb, .arg = arg,
+	};
+	if (!s.hdrs)
+		return NULL;
+	return req_launch(h, &s);
 }
 
 void eng_http_cancel(eng_http_req *r)

@@ -30,6 +30,12 @@ typedef struct eng_http_req eng_http_req;
  * during the call only. A cancelled request gets no call. */
 typedef void (*eng_http_cb)(void *arg, int status, const char *body, size_t len);
 
+/* The end of a request made by eng_http_request(): as eng_http_cb, and <ctype> the
+ * response's Content-Type (NULL when it had none, and with a negative <status>), valid
+ * during the call only. */
+typedef void (*eng_http_resp_cb)(void *arg, int status, const char *ctype, const char *body,
+				 size_t len);
+
 /* Once per process, before any worker runs: curl_global_init(). 0 or -EIO. */
 int eng_http_global_init(void);
 
@@ -48,6 +54,19 @@ void eng_http_free(eng_http *h);
  * request handle is invalid once its callback has started. */
 eng_http_req *eng_http_post_json(eng_http *h, const char *url, const char *json,
 				 uint32_t timeout_ms, eng_http_cb cb, void *arg);
+
+/* <method> (GET, POST, PUT, PATCH, DELETE, upper case) to <url> with the request headers
+ * <hdrs> (a NULL-terminated list of "Name: value" lines, copied; NULL: none) and <body>
+ * (<len> bytes, copied, NUL bytes allowed; none when <len> is 0 — a POST, PUT or PATCH
+ * then sends an empty body with Content-Length: 0). Only the headers given go out besides
+ * libcurl's own (Host, User-Agent, Accept, Content-Length): no Expect, and no Content-Type
+ * unless <hdrs> has one. Everything else as eng_http_post_json(): <timeout_ms>, no
+ * redirects, one callback, never inside this call, cancellable. NULL also for another
+ * method, a header line without "Name:" or with CR or LF in it, or <body> NULL with
+ * <len> > 0. */
+eng_http_req *eng_http_request(eng_http *h, const char *method, const char *url,
+			       const char *const *hdrs, const void *body, size_t len,
+			       uint32_t timeout_ms, eng_http_resp_cb cb, void *arg);
 
 /* Drops a request whose callback has not started: no callback will come. */
 void eng_http_cancel(eng_http_req *r);

@@ -839,10 +839,11 @@ static void take_in(struct gw_ua *ua, const char *raw, size_t len, const struct 
 	free(m);
 }
 
-static void held_done(void *ctx, int here)
+static void held_done(void *ctx, int here, const char *owner)
 {
 	struct held_req *h = ctx;
 	(void)here; /* not here: the request gets its 481 as without a cluster */
+	(void)owner;
 	h->ua->nheld--;
 	take_in(h->ua, h->raw, h->len, &h->src);
 	free(h);

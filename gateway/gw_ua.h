@@ -199,11 +199,12 @@ void gw_ua_set_repl(struct gw_ua *ua, const struct gw_ua_repl *r);
 /* The cluster's takeover (issue 8): an in-dialog SIP request (not ACK or CANCEL) whose To
  * tag names a session of this worker that is not in memory is held, <fn>(w, ua, id, done,
  * ctx) asked to take the session over from a dead node, and taken in again when it calls
- * <done>(ctx, here) (exactly once; not here: 481 as without a cluster). <fn> returns 0, or
- * -errno when it did not try (the request is then taken in at once). Before the workers
- * start; NULL: none. */
+ * <done>(ctx, here, owner) (exactly once; not here: 481 as without a cluster; <owner> the
+ * live node that owns it, or NULL). <fn> returns 0, or -errno when it did not try (the
+ * request is then taken in at once). Before the workers start; NULL: none. */
 typedef int (*gw_ua_takeover_fn)(eng_worker *w, struct gw_ua *ua, const char *id,
-				 void (*done)(void *ctx, int here), void *ctx);
+				 void (*done)(void *ctx, int here, const char *owner),
+				 void *ctx);
 void gw_ua_set_takeover(struct gw_ua_shared *sh, gw_ua_takeover_fn fn);
 
 /* Sends again, in session <id> taken over from a dead node, a message that node accepted

@@ -9,8 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "common/cm_log.h"
+#include "engine/eng_http.h"
 #include "engine/eng_redis.h"
+#include "shards/session.pb-c.h"
+#include "shards/sh_bus.h"
 #include "shards/sh_node.h"
 #include "shards/sh_repl.h"
 #include "shards/sh_url.h"
@@ -31,6 +36,8 @@ struct worker_part {
 	eng_worker *w;
 	struct eng_redis *link;            /* to the master (worker 0: c->link) */
 	struct sh_repl *repl;
+	struct sh_bus *bus;                /* requests from and to the other nodes */
+	eng_http *http;                    /* the requests passed on to us, to our own API */
 	struct eng_redis *sentinel;        /* sentinel:// only */
 	unsigned sidx;                     /* the Sentinel asked */
 	int asking;
@@ -44,6 +51,7 @@ struct sh_cluster {
 	char shosts[SH_URL_HOSTS_MAX][NI_MAXHOST]; /* numeric Sentinels (sentinel://) */
 	char node_id[SH_NODE_ID_MAX + 1];
 	char advertise[256];
+	char api_base[96];                 /* "http://host:port" of our own API (loopback) */
 	uint32_t ttl_ms;
 	char where[512];
 	eng_worker *w;                     /* worker 0 */
@@ -123,6 +131,16 @@ struct sh_cluster *sh_cluster_new(const struct cm_config *cfg, unsigned nworkers
 		 cfg->cluster.advertise && cfg->cluster.advertise[0] ? cfg->cluster.advertise
 		 : cfg->sip.advertise ? cfg->sip.advertise : "");
 	c->ttl_ms = (uint32_t)cfg->cluster.heartbeat_ttl_ms;
+	/* requests passed on to us go to our own API: where it listens (a wildcard: loopback) */
+	const char *al = cfg->api.listen.n ? cfg->api.listen.v[0] : "127.0.0.1:8080";
+	const char *colon = strrchr(al, ':');
+	size_t hl = colon ? (size_t)(colon - al) : 0;
+	if (hl == 7 && !strncmp(al, "0.0.0.0", 7))
+		snprintf(c->api_base, sizeof(c->api_base), "http://127.0.0.1%s", colon);
+	else if (hl == 4 && !strncmp(al, "[::]", 4))
+		snprintf(c->api_base, sizeof(c->api_base), "http://[::1]%s", colon);
+	else
+		snprintf(c->api_base, sizeof(c->api_base), "http://%s", al);
 	if (c->url.sentinel)
 		snprintf(c->where, sizeof(c->where), "sentinel://%s:%u%s/%s/%u as %s",
 			 c->url.hosts[0].host, c->url.hosts[0].port, c->url.nhosts > 1 ? ",..." : "",
@@ -201,8 +219,11 @@ static void on_master_addr(redisAsyncContext *ac, void *reply, void *privdata)
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 	    r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING) {
 		int port = atoi(r->element[1]->str);
-		if (port > 0 && eng_redis_retarget(p->link, r->element[0]->str, port) == 0)
+		if (port > 0 && eng_redis_retarget(p->link, r->element[0]->str, port) == 0) {
+			if (p->bus) /* its reader follows the master too */
+				eng_redis_retarget(sh_bus_reader(p->bus), r->element[0]->str, port);
 			return;
+		}
 	}
 	/* no answer, or no master of that name: the next Sentinel, next time */
 	CM_LOG_RL(CM_LOG_WARN, "cluster: Sentinel %s: no master \"%s\"%s%s",
@@ -238,6 +259,154 @@ static void ask(eng_timer *t)
 		p->sidx = (p->sidx + 1) % c->url.nhosts;
 		eng_redis_retarget(p->sentinel, c->shosts[p->sidx], c->url.hosts[p->sidx].port);
 	}
+}
+
+/* ---- cross-node routing of REST requests (issue 8) ---------------------------------- */
+
+/* An ApiAnswer of <status> with <body>, packed for the bus; its length into <len>. NULL:
+ * out of memory. */
+static uint8_t *api_answer(unsigned status, const char *ctype, const void *body, size_t blen,
+			   size_t *len)
+{
+	Rcsgw__ApiAnswer a = RCSGW__API_ANSWER__INIT;
+	a.status = status;
+	a.content_type = (char *)(ctype ? ctype : "");
+	a.body.data = (uint8_t *)body;
+	a.body.len = blen;
+	*len = rcsgw__api_answer__get_packed_size(&a);
+	uint8_t *out = malloc(*len ? *len : 1);
+	if (out)
+		rcsgw__api_answer__pack(&a, out);
+	return out;
+}
+
+/* An API error body: {"error":{"code","message"}} (malloc'ed; NULL: out of memory). */
+static char *api_error(unsigned status, const char *fmt, const char *arg)
+{
+	char msg[256];
+	snprintf(msg, sizeof(msg), fmt, arg);
+	json_t *j = json_pack("{s:{s:i,s:s}}", "error", "code", (int)status, "message", msg);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	return s;
+}
+
+/* Our own API answered a request passed on to us: its answer goes back. */
+static void local_answered(void *arg, int status, const char *ctype, const char *body,
+			   size_t len)
+{
+	struct sh_bus_call *call = arg;
+	char *err = NULL;
+	size_t n;
+	if (status < 0) { /* our own API did not answer: a 502 the requester passes on */
+		err = api_error(502, "the node that owns the session could not run the request "
+				"(%s)", strerror(-status));
+		status = 502;
+		ctype = "application/json";
+		body = err ? err : "";
+		len = strlen(body);
+	}
+	uint8_t *a = api_answer((unsigned)status, ctype, body, len, &n);
+	sh_bus_answer(call, a ? 0 : -ENOMEM, a, a ? n : 0);
+	free(a);
+	free(err);
+}
+
+/* A request from another node on our bus: "api", a REST request for a session of ours,
+ * run by our own API (as it came, marked as passed on: it is not passed on again). */
+static void bus_request(void *arg, struct sh_bus_call *call, const char *kind, const void *data,
+			size_t len)
+{
+	struct worker_part *p = arg;
+	Rcsgw__ApiRequest *q = strcmp(kind, "api") ? NULL :
+		rcsgw__api_request__unpack(NULL, len, data);
+	char url[2304], fwd[SH_NODE_ID_MAX + 32];
+	const char *hdrs[8];
+	unsigned nh = 0;
+	if (!q || q->path[0] != '/' || strlen(q->path) + strlen(q->query) > 2048) {
+		if (q)
+			rcsgw__api_request__free_unpacked(q, NULL);
+		sh_bus_answer(call, 400, NULL, 0);
+		return;
+	}
+	if (!p->http)
+		p->http = eng_http_new(p->w);
+	snprintf(url, sizeof(url), "%s%s%s%s", p->c->api_base, q->path, q->query[0] ? "?" : "",
+		 q->query);
+	snprintf(fwd, sizeof(fwd), "%s: %s", SH_CLUSTER_FORWARDED_HEADER, p->c->node_id);
+	for (size_t i = 0; i < q->n_headers && nh < 6; i++)
+		if (!strchr(q->headers[i], '\r') && !strchr(q->headers[i], '\n'))
+			hdrs[nh++] = q->headers[i];
+	hdrs[nh++] = fwd;
+	hdrs[nh] = NULL;
+	if (!p->http || !eng_http_request(p->http, q->method, url, hdrs, q->body.data, q->body.len,
+					  3500, local_answered, call))
+		local_answered(call, -EIO, NULL, NULL, 0);
+	rcsgw__api_request__free_unpacked(q, NULL);
+}
+
+struct fwd {
+	sh_cluster_http_fn fn;
+	void *arg;
+	char owner[SH_NODE_ID_MAX + 1];
+};
+
+static void forward_answered(void *arg, int status, const void *data, size_t len)
+{
+	struct fwd *f = arg;
+	Rcsgw__ApiAnswer *a = status == 0 ? rcsgw__api_answer__unpack(NULL, len, data) : NULL;
+	if (a && a->status >= 100 && a->status < 600) {
+		f->fn(f->arg, a->status, a->content_type, (const char *)a->body.data, a->body.len);
+	} else {
+		unsigned code = status == -ETIMEDOUT || status == -ECANCELED ? 504 : 502;
+		char *err = api_error(code, code == 504 ? "node %s, which owns the session, did "
+				      "not answer in time" : "node %s, which owns the session, "
+				      "could not run the request", f->owner);
+		f->fn(f->arg, code, "application/json", err ? err : "", err ? strlen(err) : 0);
+		free(err);
+	}
+	if (a)
+		rcsgw__api_answer__free_unpacked(a, NULL);
+	free(f);
+}
+
+int sh_cluster_forward(struct sh_cluster *c, eng_worker *w, const char *owner, unsigned worker,
+		       const struct sh_cluster_http_req *req, uint32_t timeout_ms,
+		       sh_cluster_http_fn fn, void *arg)
+{
+	unsigned i = eng_worker_index(w);
+	if (!c || i >= c->n || !c->wk[i].bus)
+		return -EIO;
+	Rcsgw__ApiRequest q = RCSGW__API_REQUEST__INIT;
+	q.method = (char *)req->method;
+	q.path = (char *)req->path;
+	q.query = (char *)(req->query ? req->query : "");
+	q.headers = (char **)req->hdrs;
+	q.n_headers = req->nhdrs;
+	q.body.data = (uint8_t *)req->body;
+	q.body.len = req->len;
+	size_t n = rcsgw__api_request__get_packed_size(&q);
+	uint8_t *buf = malloc(n ? n : 1);
+	struct fwd *f = malloc(sizeof(*f));
+	int rc = -ENOMEM;
+	if (buf && f) {
+		rcsgw__api_request__pack(&q, buf);
+		*f = (struct fwd){ .fn = fn, .arg = arg };
+		snprintf(f->owner, sizeof(f->owner), "%s", owner);
+		rc = sh_bus_request(c->wk[i].bus, owner, worker, "api", buf, n, timeout_ms,
+				    forward_answered, f);
+	}
+	free(buf);
+	if (rc < 0)
+		free(f);
+	return rc;
+}
+
+void sh_cluster_bus_stats(const struct sh_cluster *c, unsigned i, struct sh_bus_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (c && i < c->n && c->wk[i].bus)
+		sh_bus_stats(c->wk[i].bus, out);
 }
 
 int sh_cluster_start(struct sh_cluster *c, eng_worker *w, struct gw_ua *ua)
@@ -283,6 +452,12 @@ int sh_cluster_start(struct sh_cluster *c, eng_worker *w, struct gw_ua *ua)
 			sh_node_free(h);
 			return -ENOMEM;
 		}
+		struct eng_redis_cfg bc = lc;
+		struct sh_bus_cfg bus = { .node_id = c->node_id, .worker = i,
+					  .handler = bus_request, .arg = &c->wk[i] };
+		bc.what = "cluster bus";
+		if (!(c->wk[i].bus = sh_bus_new(w, &bc, link, &bus)))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -294,6 +469,10 @@ void sh_cluster_stop(struct sh_cluster *c, eng_worker *w)
 		return;
 	sh_repl_free(c->wk[i].repl);
 	c->wk[i].repl = NULL;
+	sh_bus_free(c->wk[i].bus);
+	c->wk[i].bus = NULL;
+	eng_http_free(c->wk[i].http);
+	c->wk[i].http = NULL;
 	if (c->wk[i].sentinel) {
 		eng_timer_cancel(&c->wk[i].ask);
 		c->wk[i].c = NULL; /* its answer, if on its way, finds it stopped */
@@ -328,8 +507,7 @@ static void taken(void *arg, int rc, uint64_t epoch, const char *owner, const ch
 		  size_t len, const struct sh_node_pending *p, size_t np)
 {
 	struct take *t = arg;
-	(void)owner;
-	t->fn(t->arg, rc, epoch, record, len, p, np);
+	t->fn(t->arg, rc, epoch, owner, record, len, p, np);
 	free(t);
 }
 

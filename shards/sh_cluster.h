@@ -45,14 +45,38 @@ void sh_cluster_repl_stats(const struct sh_cluster *c, unsigned i, struct sh_rep
 void sh_cluster_free(struct sh_cluster *c);
 
 /* Takes session <id> over from a dead node on worker <w> (its thread): <fn>(arg, rc, epoch,
- * record, len, p, np) as sh_node_takeover() says it (rc 1 with the record and the pending
- * messages, 0 its owner lives,
+ * owner, record, len, p, np) as sh_node_takeover() says it (rc 1 with the record and the
+ * pending messages, 0 its owner lives: <owner>,
  * -ENOENT nobody owns it, -EIO). 0, or -EIO (no replication on this worker: <fn> is not
  * called). */
-typedef void (*sh_cluster_take_fn)(void *arg, int rc, uint64_t epoch, const char *record,
-				   size_t len, const struct sh_node_pending *p, size_t np);
+typedef void (*sh_cluster_take_fn)(void *arg, int rc, uint64_t epoch, const char *owner,
+				   const char *record, size_t len,
+				   const struct sh_node_pending *p, size_t np);
 int sh_cluster_takeover(struct sh_cluster *c, eng_worker *w, const char *id,
 			sh_cluster_take_fn fn, void *arg);
+/* Cross-node routing (issue 8): a REST request for a session that live node <owner> owns
+ * (on its worker <worker>) passed on to it through Redis (sh_bus), and run there by its own
+ * API as it came (marked with SH_CLUSTER_FORWARDED_HEADER: not passed on again). <fn>(arg,
+ * status, content type, body, len) gets its answer, or 504 (no answer within
+ * <timeout_ms>), 502 (it could not run it), with a JSON error body; exactly once, later. 0,
+ * or -errno (nothing sent, <fn> not called). On worker <w>'s thread. */
+#define SH_CLUSTER_FORWARDED_HEADER "Rcsgw-Forwarded-By" /* API_FORWARDED_HEADER's twin */
+struct sh_cluster_http_req {
+	const char *method, *path, *query;
+	const char *const *hdrs;       /* "Name: value" lines */
+	size_t nhdrs;
+	const void *body;
+	size_t len;
+};
+typedef void (*sh_cluster_http_fn)(void *arg, unsigned status, const char *ctype,
+				   const char *body, size_t len);
+int sh_cluster_forward(struct sh_cluster *c, eng_worker *w, const char *owner, unsigned worker,
+		       const struct sh_cluster_http_req *req, uint32_t timeout_ms,
+		       sh_cluster_http_fn fn, void *arg);
+/* The bus counters of worker <i> (zeros when it has none). Any thread. */
+struct sh_bus_stats;
+void sh_cluster_bus_stats(const struct sh_cluster *c, unsigned i, struct sh_bus_stats *out);
+
 /* <n> pending messages of <id> that cannot be sent again (sh_repl_undeliverable). */
 void sh_cluster_undeliverable(struct sh_cluster *c, eng_worker *w, const char *id, size_t n);
 /* Once the session taken over is adopted: its pending messages <p> (from <fn>) sent again

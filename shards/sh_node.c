@@ -190,7 +190,7 @@ struct sh_node {
 	struct req *reqs;              /* on their way */
 };
 
-static int id_ok(const char *s, size_t max)
+int sh_node_id_ok(const char *s, size_t max)
 {
 	size_t n = s ? strlen(s) : 0;
 	if (!n || n > max)
@@ -359,8 +359,8 @@ static const char *process_incarnation(void)
 struct sh_node *sh_node_new(eng_worker *w, struct eng_redis *link, const struct sh_node_cfg *cfg)
 {
 	const char *inc = cfg->incarnation ? cfg->incarnation : process_incarnation();
-	if (!id_ok(cfg->node_id, SH_NODE_ID_MAX) || cfg->ttl_ms < 300 || !inc ||
-	    !id_ok(inc, SH_NODE_INC_MAX))
+	if (!sh_node_id_ok(cfg->node_id, SH_NODE_ID_MAX) || cfg->ttl_ms < 300 || !inc ||
+	    !sh_node_id_ok(inc, SH_NODE_INC_MAX))
 		return NULL;
 	struct sh_node *n = calloc(1, sizeof(*n));
 	if (!n)
@@ -541,7 +541,7 @@ static int scripts_ready(struct sh_node *n)
 static int script(struct sh_node *n, int s, const char *sid, int nkeys, int argc,
 		  const char **argv, const size_t *argl, sh_node_fn fn, void *arg)
 {
-	if (!id_ok(sid, 128))
+	if (!sh_node_id_ok(sid, 128))
 		return -EINVAL;
 	if (scripts_ready(n) < 0)
 		return -EIO;
@@ -670,7 +670,7 @@ int sh_node_append(struct sh_node *n, const struct sh_node_append_item *items, s
 	al[k] = (size_t)snprintf(mp, sizeof(mp), "%smsgs:", n->prefix), av[k++] = mp;
 	av[k] = n->inc, al[k++] = strlen(n->inc);
 	for (size_t i = 0; i < count; i++) {
-		if (!id_ok(items[i].sid, 128) || !items[i].mid)
+		if (!sh_node_id_ok(items[i].sid, 128) || !items[i].mid)
 			return -EINVAL;
 		av[k] = items[i].sid, al[k++] = strlen(items[i].sid);
 		al[k] = (size_t)snprintf(e[i], sizeof(e[i]), "%llu",
@@ -733,7 +733,7 @@ static void on_sweep(redisAsyncContext *ac, void *reply, void *privdata)
 	const char *ids[SH_NODE_SWEEP_MAX];
 	size_t k = 0;
 	for (size_t i = 0; i < r->elements && k < SH_NODE_SWEEP_MAX; i++)
-		if (r->element[i]->type == REDIS_REPLY_STRING && id_ok(r->element[i]->str, 128))
+		if (r->element[i]->type == REDIS_REPLY_STRING && sh_node_id_ok(r->element[i]->str, 128))
 			ids[k++] = r->element[i]->str;
 	fn(arg, 1, ids, k);
 }

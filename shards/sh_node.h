@@ -43,6 +43,9 @@
 
 struct sh_node;
 
+/* 1 when <s> is 1..<max> of [A-Za-z0-9._-] (a node id, a session id, an incarnation). */
+int sh_node_id_ok(const char *s, size_t max);
+
 struct sh_node_cfg {
 	const char *node_id;           /* 1..SH_NODE_ID_MAX of [A-Za-z0-9._-] */
 	const char *advertise;         /* what the heartbeat key holds (how peers reach us) */

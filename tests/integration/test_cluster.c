@@ -1045,3 +1045,87 @@ Test(cluster, redis_restarted_empty_under_traffic_then_a_node_killed_loses_nothi
 	cr_expect_eq(before, at_crash, "Redis there, yet not durable: %d", at_crash - before);
 	cr_expect_eq(missing, 0, "%d accepted messages never reached the phone", missing);
 }
+
+/* POSTs (or GETs, <body> NULL) <path> to the API on <port> with <hdrs>: the status, the
+ * answer's JSON into *<out> (NULL when not JSON). */
+static int api_at(int port, const char *method, const char *path, const char *hdrs,
+		  const char *body, json_t **out)
+{
+	int st = 0;
+	char *rb = NULL;
+	cr_assert_eq(http_request("127.0.0.1", port, method, path, hdrs, body, &st, NULL, &rb,
+				  8000), 0, "%s %s: no answer", method, path);
+	*out = rb ? json_loads(rb, 0, NULL) : NULL;
+	free(rb);
+	return st;
+}
+
+/* Cross-node routing (issue 8): node B, alive next to A, is asked through its API about a
+ * session A owns. B passes each request on to A through Redis (A's inbox stream), A's own
+ * API runs it, and B gives A's answer as it came: the message sent on A's MSRP connection
+ * and its 202 (durable, as A said), the session's JSON, an error of A's. A request that was
+ * passed on once already is not passed on again. */
+Test(cluster, a_request_at_another_node_is_passed_on_to_the_owner, .timeout = 60)
+{
+	char url[64], id[64], path[160];
+	struct msrp_client mc;
+	struct mc_frame *f = chat_on_a(url, sizeof(url), &mc, id, sizeof(id));
+	rcsgw__session__free_unpacked(established_record(id), NULL);
+	struct node_b b = start_b(url);
+	json_t *j = NULL;
+
+	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
+	cr_assert_eq(api_at(b.api, "POST", path, "Content-Type: application/json\r\n"
+			    "Idempotency-Key: via-b-1\r\n",
+			    "{\"content_type\":\"text/plain\",\"body\":\"through B\"}", &j), 202,
+		     "%s", j ? json_dumps(j, 0) : "no JSON");
+	cr_expect_eq(json_is_true(json_object_get(j, "durable")), 1, "A's answer, durable");
+	char mid[MC_TID_MAX + 1];
+	snprintf(mid, sizeof(mid), "%s", ufx_jstr(j, "message_id"));
+	json_decref(j);
+	ufx_read_send(&mc, f); /* on A's connection to the phone */
+	cr_expect(f->body_len == 9 && !memcmp(f->body, "through B", 9));
+	cr_expect_str_eq(mc_header(f, "Message-ID"), mid);
+	cr_assert_eq(mc_send_response(&mc, f, 200, "OK"), 0);
+
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_expect_eq(api_at(b.api, "GET", path, NULL, NULL, &j), 200);
+	cr_expect_str_eq(ufx_jstr(j, "id"), id);
+	cr_expect_str_eq(ufx_jstr(j, "state"), "established");
+	json_decref(j);
+	snprintf(path, sizeof(path), "/v1/sessions/%s/messages/nosuchmessage/displayed", id);
+	cr_expect_eq(api_at(b.api, "POST", path, "Content-Type: application/json\r\n", "{}", &j),
+		     404, "A's error passes as it is");
+	char *txt = json_dumps(j, 0);
+	cr_expect(txt && strstr(txt, "no message with that id"), "not A's error: %s", txt);
+	free(txt);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_expect_eq(api_at(b.api, "GET", path, "Rcsgw-Forwarded-By: gw-x\r\n", NULL, &j), 404,
+		     "a request passed on already went on again");
+	json_decref(j);
+
+	/* an owner alive (its heartbeat there) that does not read its inbox: 504 in time */
+	char own[96];
+	snprintf(own, sizeof(own), "rcsgw:own:%s", id);
+	cr_assert_eq(redis_srv_cmd(&R, 5, (const char *[]){ "SET", "rcsgw:node:gw-ghost", "x",
+							     "PX", "20000" }), 0);
+	cr_assert_eq(redis_srv_cmd(&R, 4, (const char *[]){ "HSET", own, "node", "gw-ghost" }),
+		     0);
+	int st = api_at(b.api, "GET", path, NULL, NULL, &j);
+	cr_expect_eq(st, 504, "%d", st);
+	cr_expect(strstr(ufx_jstr(json_object_get(j, "error"), "message"), "gw-ghost"));
+	json_decref(j);
+	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_forwards_received_total"), 3);
+	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_forwards_answered_total"), 3);
+	int a_api = ufx.api;
+	ufx.api = b.api;
+	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_forwarded_total"), 4);
+	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_forwards_waiting"), 0);
+	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_forward_answers_total"), 3);
+	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_forward_timeouts_total"), 1);
+	ufx.api = a_api;
+	int bst = rcsgw_stop(b.pid, SIGTERM, 5000);
+	cr_expect_eq(bst, 0, "node B stopped with %d", bst);
+	end_chat(id, &mc, f);
+}

@@ -217,16 +217,9 @@ static struct sh_node **taker = &T.b; /* who takes over and sweeps */
 
 static void setup(void)
 {
-	char err[200];
 	memset(&T, 0, sizeof(T));
-	T.redis.pid = -1;
 	taker = &T.b;
-	if (!redis_srv_available())
-		cr_skip_test("no redis-server (Debian package redis-server)");
-	T.e = eng_job_engine(ENG_BACKEND_EPOLL, err, sizeof(err));
-	cr_assert(T.e, "engine: %s", err);
-	T.w = eng_worker_at(T.e, 0);
-	cr_assert_eq(redis_srv_start(&T.redis, 0), 0, "redis-server did not start");
+	T.e = eng_job_with_redis(&T.redis, &T.w);
 	cr_assert_eq(eng_job_run(T.w, job_up, NULL), 0);
 	cr_assert(T.link && T.a && T.b);
 	cr_assert_eq(eng_job_wait(T.w, both_alive, NULL, 3000), 0, "no heartbeat taken");

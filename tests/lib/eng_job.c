@@ -1,4 +1,5 @@
 /* eng_job.c — test code on an engine worker (eng_job.h). */
+#include <criterion/criterion.h>
 #include <errno.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 
 #include "engine/eng.h"
 #include "tests/lib/eng_job.h"
+#include "tests/lib/redis_srv.h"
 #include "tests/lib/wait.h"
 
 struct job {
@@ -101,5 +103,18 @@ eng_engine *eng_job_engine(int backend, char *err, size_t errlen)
 		eng_destroy(e);
 		return NULL;
 	}
+	return e;
+}
+
+eng_engine *eng_job_with_redis(struct redis_srv *r, eng_worker **w)
+{
+	char err[200];
+	r->pid = -1;
+	if (!redis_srv_available())
+		cr_skip_test("no redis-server (Debian package redis-server)");
+	eng_engine *e = eng_job_engine(ENG_BACKEND_EPOLL, err, sizeof(err));
+	cr_assert(e, "engine: %s", err);
+	*w = eng_worker_at(e, 0);
+	cr_assert_eq(redis_srv_start(r, 0), 0, "redis-server did not start");
 	return e;
 }

@@ -17,4 +17,9 @@ int eng_job_wait(eng_worker *w, int (*check)(void *arg), void *arg, int ms);
  * <err> filled when it cannot be created (io_uring refused here, for one). */
 eng_engine *eng_job_engine(int backend, char *err, size_t errlen);
 
+/* For a criterion test's set-up: the test skipped without redis-server; else an epoll
+ * job engine (its worker into *<w>) and redis-server <r> started (asserted). */
+struct redis_srv;
+eng_engine *eng_job_with_redis(struct redis_srv *r, eng_worker **w);
+
 #endif
