@@ -37,6 +37,9 @@
 
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
+/* A request passed on to the session's owner: its answer by then (a send's may wait there
+ * for its append to Redis, up to 3 s). */
+#define FORWARD_MS(kind) ((kind) == OP_SEND ? 4000 : 2000)
 
 static struct gw_ua_shared *ua_sh;
 static struct gw_pager_shared *pager_sh;
@@ -256,6 +259,7 @@ struct retry {
 	void *slot;
 	struct op *o;
 	struct api_later *t;
+	int round;                     /* 1: after a request passed on got no answer */
 };
 
 /* A message accepted: the answer waits until it is in Redis (or is not to be). */
@@ -289,6 +293,8 @@ static void finish(eng_worker *w, struct slot *s, struct op *o, struct api_later
 	api_later_done(t);
 }
 
+static void taken_over(void *ctx, int here, const char *owner);
+
 /* The owner's answer to a request passed on. */
 static void forwarded(void *ctx, unsigned status, const char *ctype, const char *body,
 		      size_t len)
@@ -308,6 +314,12 @@ static void forwarded(void *ctx, unsigned status, const char *ctype, const char 
 		s->code = 500;
 		snprintf(s->msg, sizeof(s->msg), "out of memory");
 	}
+	/* no answer: the owner may have died meanwhile (its heartbeat outlives it a while),
+	 * so a takeover once more — its 504 stands if the session is not taken */
+	struct gw_ua *ua = gw_ua_at(ua_sh, eng_worker_index(rt->w));
+	if (status == 504 && !rt->round++ && ua &&
+	    takeover(rt->w, ua, rt->o->id, taken_over, rt) == 0)
+		return;
 	finish(rt->w, rt->slot, rt->o, rt->t);
 	free(rt);
 }
@@ -317,11 +329,13 @@ static void taken_over(void *ctx, int here, const char *owner)
 	struct retry *rt = ctx;
 	struct op *o = rt->o;
 	if (here) { /* the session is ours now: the op again */
-		memset(rt->slot, 0, sizeof(struct slot));
-		run(rt->w, rt->slot, o);
-	} else if (owner && forward && o->fwd.method &&
-		   forward(rt->w, owner, o->id, &o->fwd, o->kind == OP_SEND ? 4000 : 2500,
-			   forwarded, rt) == 0) {
+		struct slot *s = rt->slot;
+		free(s->fwd_body);
+		memset(s, 0, sizeof(*s));
+		run(rt->w, s, o);
+	} else if (owner && forward && o->fwd.method && !rt->round &&
+		   forward(rt->w, owner, o->id, &o->fwd, FORWARD_MS(o->kind), forwarded,
+			   rt) == 0) {
 		return; /* another node's, alive: it answers */
 	}
 	finish(rt->w, rt->slot, o, rt->t);
@@ -369,7 +383,7 @@ static void run_later(eng_worker *w, void *slotp, void *arg, struct api_later *t
 	struct retry *rt;
 	if (takeover && s->code == 404 && !strcmp(s->msg, "no such session") && o->id[0] && ua &&
 	    o->kind != OP_CREATE && o->kind != OP_LIST && (rt = malloc(sizeof(*rt)))) {
-		*rt = (struct retry){ w, slotp, o, t };
+		*rt = (struct retry){ w, slotp, o, t, 0 };
 		if (takeover(w, ua, o->id, taken_over, rt) == 0)
 			return;
 		free(rt);
@@ -390,9 +404,9 @@ static void ask(struct api_req *r, struct op *o)
 		keep_request(r, o);
 	if (takeover || durable
 		    /* a send may wait for a takeover and its append, each within 3 s (sh_node),
-		     * or for the takeover's answer and then the owner's (FORWARD_MS) */
+		     * or for a takeover's answer, the owner's (FORWARD_MS), a takeover again */
 		    ? api_ask_later(r, (unsigned)w, sizeof(struct slot),
-				    o->kind == OP_SEND ? 8000 : forward ? 6000 : 0, run_later,
+				    o->kind == OP_SEND ? 12000 : forward ? 8000 : 0, run_later,
 				    render, cleanup, o) < 0
 		     : api_ask(r, (unsigned)w, sizeof(struct slot), run, render, cleanup, o) < 0)
 		op_free(o);

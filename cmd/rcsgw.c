@@ -250,6 +250,8 @@ static const struct api_metric_def ua_metrics[] = {
 	{ "rcsgw_ua_messages_duplicate_total", "counter", "Messages received again with a Message-ID the session had (a sender delivering at least once): answered, not passed on." },
 	{ "rcsgw_sip_messages_in_total", "counter", "SIP messages received and parsed." },
 	{ "rcsgw_sip_held_for_takeover_total", "counter", "In-dialog requests for a session not in memory, held while the cluster took it over from a dead node." },
+	{ "rcsgw_sip_forwarded_total", "counter", "In-dialog requests for a session another live node owns, passed on to it through Redis (its responses come back the same way)." },
+	{ "rcsgw_sip_forwarded_in_total", "counter", "In-dialog requests other nodes passed on to this one (the session's owner)." },
 	{ "rcsgw_sip_held_refused_total", "counter", "In-dialog requests that would have been held for a takeover beyond the bound (1024 per worker at once): answered 503." },
 	{ "rcsgw_sip_messages_out_total", "counter", "SIP messages sent." },
 	{ "rcsgw_sip_dropped_total", "counter", "SIP messages that did not parse or had no usable Via or CSeq." },
@@ -287,7 +289,7 @@ static void ua_collect(eng_worker *w, uint64_t *v, void *arg)
 	const uint64_t vals[] = {
 		s.alive, s.sessions_out, s.sessions_in, s.established, s.failed, s.ended,
 		s.msgs_sent, s.msgs_received, s.reports, s.msgs_duplicate, s.sip_in, s.sip_held,
-		s.sip_held_refused, s.sip_out, s.sip_bad, s.sip_unparsable, s.sip_stream_errors, s.sip_crossed,
+		s.sip_forwarded, s.sip_remote_in, s.sip_held_refused, s.sip_out, s.sip_bad, s.sip_unparsable, s.sip_stream_errors, s.sip_crossed,
 		s.sip_cross_dropped, s.answered_400, s.answered_481, s.answered_488,
 		s.answered_415, s.answered_503, s.auth_retries, s.cpim_sent, s.cpim_received,
 		s.cpim_bad, s.imdn_sent, s.imdn_received, s.imdn_bad, s.composing_sent,
@@ -510,6 +512,18 @@ static int forward_session(eng_worker *w, const char *owner, const char *id,
 					 .body = req->body, .len = req->len };
 	return sh_cluster_forward(app.cluster, w, owner, eng_worker_index(w), &q, timeout_ms,
 				  done, ctx);
+}
+
+/* SIP for a session another node owns, alive: passed on to it, its answers carried back. */
+static int forward_sip(eng_worker *w, const char *owner, unsigned worker, const char *raw,
+		       size_t len, const struct sip_dest *src)
+{
+	return sh_cluster_forward_sip(app.cluster, w, owner, worker, raw, len, src);
+}
+
+static int remote_send(eng_worker *w, uint32_t ref, const char *buf, size_t len)
+{
+	return sh_cluster_remote_send(app.cluster, w, ref, buf, len);
 }
 
 /* A session of a dead node with messages not confirmed, found by worker 0's sweep: on its
@@ -917,6 +931,7 @@ int main(int argc, char **argv)
 	if (gw_ua_enabled(app.ua) && app.cluster) {
 		sh_cluster_set_orphans(app.cluster, on_orphan, e);
 		gw_ua_set_takeover(app.ua, takeover_session); /* in-dialog SIP for a dead node */
+		gw_ua_set_forward(app.ua, forward_sip, remote_send); /* ... for a live one */
 	}
 	app.w = calloc(app.n, sizeof(*app.w));
 	if (!app.w || eng_start(e, worker_init, NULL) < 0) {

@@ -102,6 +102,8 @@ struct gw_ua_shared {
 	struct gw_ua_hooks hooks;      /* the page-mode gateway's, when it runs */
 	void *hooks_arg;
 	gw_ua_takeover_fn takeover;    /* the cluster's: a dead node's session taken over */
+	gw_ua_forward_fn forward;      /* ... a live node's: its in-dialog requests passed on */
+	gw_ua_remote_send_fn remote_send; /* ... what we send for requests passed on to us */
 	gw_ua_pager_fn pager;          /* MESSAGEs for rcsgw itself (gw_pager.c) */
 	void *pager_arg;
 	struct gw_files *files;        /* received files (RFC 5547), NULL: refused */
@@ -781,6 +783,9 @@ static int tp_send(void *arg, const char *buf, size_t len, const struct sip_dest
 {
 	struct gw_ua *ua = arg;
 	ua->st.sip_out++;
+	if (dst->kind == GW_UA_TP_REMOTE) /* for a request another node passed on to us */
+		return ua->sh->remote_send ? ua->sh->remote_send(ua->w, dst->conn_id, buf, len)
+					   : -EPROTONOSUPPORT;
 	if (dst->kind != SIP_TP_UDP && dst->conn_id && dst->worker != ua->index)
 		return cross(ua, dst->worker, 1, buf, len, dst);
 	return sip_transport_send(ua->tp, buf, len, dst, reliable);
@@ -842,10 +847,15 @@ static void take_in(struct gw_ua *ua, const char *raw, size_t len, const struct 
 static void held_done(void *ctx, int here, const char *owner)
 {
 	struct held_req *h = ctx;
-	(void)here; /* not here: the request gets its 481 as without a cluster */
-	(void)owner;
-	h->ua->nheld--;
-	take_in(h->ua, h->raw, h->len, &h->src);
+	struct gw_ua *ua = h->ua;
+	ua->nheld--;
+	if (!here && owner && ua->sh->forward &&
+	    ua->sh->forward(ua->w, owner, ua->index, h->raw, h->len, &h->src) == 0) {
+		ua->st.sip_forwarded++; /* a live node's session: it answers, through us */
+		free(h);
+		return;
+	}
+	take_in(ua, h->raw, h->len, &h->src); /* not here: its 481, as without a cluster */
 	free(h);
 }
 
@@ -855,8 +865,8 @@ static int hold_for_takeover(struct gw_ua *ua, const char *raw, size_t len,
 			     const struct sip_msg *m, const struct sip_dest *src)
 {
 	struct sip_addr to;
-	if (!ua->sh->takeover || m->kind == SIP_KIND_RESPONSE || m->method == SIP_M_ACK ||
-	    m->method == SIP_M_CANCEL || sip_addr_parse(sip_msg_hdr(m, SIP_H_TO), &to) < 0 ||
+	if (!ua->sh->takeover || m->kind == SIP_KIND_RESPONSE || m->method == SIP_M_CANCEL ||
+	    src->kind == GW_UA_TP_REMOTE || sip_addr_parse(sip_msg_hdr(m, SIP_H_TO), &to) < 0 ||
 	    to.tag.len != GW_UA_ID_LEN || shard_at(ua->sh, to.tag, 0) != (int)ua->index ||
 	    sess_find(ua, to.tag))
 		return 0;
@@ -3879,6 +3889,37 @@ void gw_ua_set_hooks(struct gw_ua_shared *sh, const struct gw_ua_hooks *h, void 
 void gw_ua_set_takeover(struct gw_ua_shared *sh, gw_ua_takeover_fn fn)
 {
 	sh->takeover = fn;
+}
+
+void gw_ua_set_forward(struct gw_ua_shared *sh, gw_ua_forward_fn fwd,
+		       gw_ua_remote_send_fn send)
+{
+	sh->forward = fwd;
+	sh->remote_send = send;
+}
+
+int gw_ua_take_forwarded(struct gw_ua *ua, const char *raw, size_t len,
+			 const struct sip_dest *src, uint32_t ref)
+{
+	struct sip_msg *m = malloc(sizeof(*m));
+	struct sip_dest d = *src;
+	int rc = -EINVAL;
+	d.kind = GW_UA_TP_REMOTE;
+	d.conn_id = ref;
+	d.worker = (uint16_t)ua->index;
+	if (m && sip_parse_msg(&ua->pcfg, raw, len, m) == 0 && m->kind == SIP_KIND_REQUEST) {
+		ua->st.sip_in++;
+		ua->st.sip_remote_in++;
+		deliver(ua, raw, len, m, &d);
+		rc = 0;
+	}
+	free(m);
+	return rc;
+}
+
+int gw_ua_send_to(struct gw_ua *ua, const char *raw, size_t len, const struct sip_dest *dst)
+{
+	return tp_send(ua, raw, len, dst, sip_dest_reliable(dst));
 }
 
 /* A new outgoing session, reporting to <o> (NULL: events); *<made> (may be NULL) gets it. */

@@ -207,6 +207,27 @@ typedef int (*gw_ua_takeover_fn)(eng_worker *w, struct gw_ua *ua, const char *id
 				 void *ctx);
 void gw_ua_set_takeover(struct gw_ua_shared *sh, gw_ua_takeover_fn fn);
 
+/* Cross-node routing of SIP (issue 8). An in-dialog request held for a takeover whose
+ * session another live node owns is passed on to it: <fwd>(w, owner, worker, raw, len, src)
+ * (0: gone; else it gets its 481 here). The owner takes it in with gw_ua_take_forwarded()
+ * as if it had come from <src>, its transaction answering through <send>(w, ref, buf, len)
+ * — which carries each response back to the node it came through, which sends it with
+ * gw_ua_send_to() to where the request came from. Before the workers start; NULL: none. */
+#define GW_UA_TP_REMOTE 0x40           /* a sip_dest kind: through another node */
+struct sip_dest;
+typedef int (*gw_ua_forward_fn)(eng_worker *w, const char *owner, unsigned worker,
+				const char *raw, size_t len, const struct sip_dest *src);
+typedef int (*gw_ua_remote_send_fn)(eng_worker *w, uint32_t ref, const char *buf, size_t len);
+void gw_ua_set_forward(struct gw_ua_shared *sh, gw_ua_forward_fn fwd,
+		       gw_ua_remote_send_fn send);
+/* A request another node passed on (<src>: where it came from there; <ref>: what <send>
+ * is given for its responses). On its session's worker. 0, or -EINVAL (not a request). */
+int gw_ua_take_forwarded(struct gw_ua *ua, const char *raw, size_t len,
+			 const struct sip_dest *src, uint32_t ref);
+/* Sends <raw> (a response the owner made) to <dst> as a request came from there. 0 or
+ * -errno. */
+int gw_ua_send_to(struct gw_ua *ua, const char *raw, size_t len, const struct sip_dest *dst);
+
 /* Sends again, in session <id> taken over from a dead node, a message that node accepted
  * and that was not confirmed: <ctype>/<body> as it went (envelope included), the same
  * <message_id> (the receiver knows it again: gw_ua's own sessions pass it on once) and
@@ -350,6 +371,8 @@ struct gw_ua_stats {
 	uint64_t msgs_duplicate;       /* received again (same Message-ID): not passed on */
 	uint64_t sip_held;             /* in-dialog requests held for a takeover */
 	uint64_t sip_held_refused;     /* ... beyond GW_UA_MAX_HELD at once: answered 503 */
+	uint64_t sip_forwarded;        /* in-dialog requests passed on to the live owner */
+	uint64_t sip_remote_in;        /* requests other nodes passed on to us */
 	uint64_t sip_unparsable;       /* datagrams that did not parse and could not be answered */
 	uint64_t sip_stream_errors;    /* TCP/TLS connections closed for a bad stream */
 	uint64_t sip_in, sip_out, sip_bad, sip_crossed, sip_cross_dropped;

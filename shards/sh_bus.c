@@ -165,6 +165,30 @@ int sh_bus_request(struct sh_bus *b, const char *node, unsigned worker, const ch
 	return 0;
 }
 
+int sh_bus_send(struct sh_bus *b, const char *node, unsigned worker, const char *kind,
+		const void *data, size_t len, uint32_t ttl_ms)
+{
+	if (!sh_node_id_ok(node, SH_NODE_ID_MAX) || !sh_node_id_ok(kind, KIND_MAX))
+		return -EINVAL;
+	Rcsgw__BusMessage m = RCSGW__BUS_MESSAGE__INIT; /* id 0: no answer wanted */
+	m.from_node = b->node;
+	m.from_worker = b->worker;
+	m.deadline_ms = wall_ms() + ttl_ms;
+	m.kind = (char *)kind;
+	m.data.data = (uint8_t *)data;
+	m.data.len = len;
+	int rc = len > SH_BUS_DATA_MAX ? -EMSGSIZE : post(b, node, worker, &m);
+	ADD(b, sent, rc == 0);
+	ADD(b, refused, rc != 0);
+	return rc;
+}
+
+const char *sh_bus_call_from(const struct sh_bus_call *call, unsigned *worker)
+{
+	*worker = call->worker;
+	return call->node;
+}
+
 void sh_bus_answer(struct sh_bus_call *call, int status, const void *data, size_t len)
 {
 	struct sh_bus *b = call->b;
@@ -173,7 +197,7 @@ void sh_bus_answer(struct sh_bus_call *call, int status, const void *data, size_
 		if (call->next)
 			call->next->prev = call->prev;
 	}
-	if (b && !b->dead) {
+	if (b && !b->dead && call->id) {
 		Rcsgw__BusMessage m = RCSGW__BUS_MESSAGE__INIT;
 		m.id = call->id;
 		m.from_node = b->node;

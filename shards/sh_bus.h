@@ -59,6 +59,13 @@ typedef void (*sh_bus_reply_fn)(void *arg, int status, const void *data, size_t 
 int sh_bus_request(struct sh_bus *b, const char *node, unsigned worker, const char *kind,
 		   const void *data, size_t len, uint32_t timeout_ms, sh_bus_reply_fn fn,
 		   void *arg);
+/* A message that wants no answer (its handler's sh_bus_answer() sends none): <kind> with
+ * <data> to worker <worker> of node <node>, dropped unread after <ttl_ms>. 0 or -errno as
+ * sh_bus_request(). */
+int sh_bus_send(struct sh_bus *b, const char *node, unsigned worker, const char *kind,
+		const void *data, size_t len, uint32_t ttl_ms);
+/* Who sent <call>: its node and worker (valid as long as <call>). */
+const char *sh_bus_call_from(const struct sh_bus_call *call, unsigned *worker);
 /* Answers <call> with <status> (>= 0) and <data>, and frees it. On the bus's worker. */
 void sh_bus_answer(struct sh_bus_call *call, int status, const void *data, size_t len);
 

@@ -19,6 +19,7 @@
 #include "shards/sh_node.h"
 #include "shards/sh_repl.h"
 #include "shards/sh_url.h"
+#include "sip/sip_txn.h"
 
 #define CHECK_MS 250                   /* how often the state is looked at */
 #define SWEEP_MIN_MS 250               /* dead nodes' pending messages looked for at most so
@@ -37,6 +38,14 @@ struct worker_part {
 	struct eng_redis *link;            /* to the master (worker 0: c->link) */
 	struct sh_repl *repl;
 	struct sh_bus *bus;                /* requests from and to the other nodes */
+	struct gw_ua *ua;                  /* the worker's user agent (SIP passed on) */
+	struct remote {                    /* requests other nodes passed on to us: where */
+		uint32_t ref;              /* their responses go (a ring: the oldest forgotten) */
+		unsigned worker;
+		char node[SH_NODE_ID_MAX + 1];
+		struct sip_dest src;
+	} *remote;
+	uint32_t next_ref;
 	eng_http *http;                    /* the requests passed on to us, to our own API */
 	struct eng_redis *sentinel;        /* sentinel:// only */
 	unsigned sidx;                     /* the Sentinel asked */
@@ -312,12 +321,112 @@ static void local_answered(void *arg, int status, const char *ctype, const char 
 	free(err);
 }
 
+/* ---- cross-node routing of SIP ---------------------------------------------------------- */
+
+#define REMOTE_RING 4096                   /* requests passed on to us, remembered at once */
+#define SIP_FWD_TTL_MS 32000               /* a transaction's life (64 T1) */
+
+/* <raw> and where a request came from (<d>) as a SipForward for the bus; NULL: no memory. */
+static uint8_t *sip_fwd_pack(const char *raw, size_t rl, const struct sip_dest *d, size_t *len)
+{
+	Rcsgw__SipForward f = RCSGW__SIP_FORWARD__INIT;
+	f.raw.data = (uint8_t *)raw;
+	f.raw.len = rl;
+	f.addr.data = (uint8_t *)&d->addr;
+	f.addr.len = d->addrlen;
+	f.kind = d->kind;
+	f.conn_id = d->conn_id;
+	f.worker = d->worker;
+	*len = rcsgw__sip_forward__get_packed_size(&f);
+	uint8_t *out = malloc(*len ? *len : 1);
+	if (out)
+		rcsgw__sip_forward__pack(&f, out);
+	return out;
+}
+
+/* A SipForward's origin back into <d>. 0, or -1 when it makes no sense. */
+static int sip_fwd_dest(const Rcsgw__SipForward *f, struct sip_dest *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (f->addr.len > sizeof(d->addr) || f->kind > SIP_TP_WS)
+		return -1;
+	memcpy(&d->addr, f->addr.data, f->addr.len);
+	d->addrlen = (socklen_t)f->addr.len;
+	d->kind = (uint8_t)f->kind;
+	d->conn_id = f->conn_id;
+	d->worker = (uint16_t)f->worker;
+	return 0;
+}
+
+int sh_cluster_forward_sip(struct sh_cluster *c, eng_worker *w, const char *owner,
+			   unsigned worker, const char *raw, size_t len,
+			   const struct sip_dest *src)
+{
+	unsigned i = eng_worker_index(w);
+	size_t n;
+	if (!c || i >= c->n || !c->wk[i].bus)
+		return -EIO;
+	uint8_t *b = sip_fwd_pack(raw, len, src, &n);
+	int rc = b ? sh_bus_send(c->wk[i].bus, owner, worker, "sip", b, n, SIP_FWD_TTL_MS)
+		   : -ENOMEM;
+	free(b);
+	return rc;
+}
+
+int sh_cluster_remote_send(struct sh_cluster *c, eng_worker *w, uint32_t ref, const char *buf,
+			   size_t len)
+{
+	unsigned i = eng_worker_index(w);
+	if (!c || i >= c->n || !c->wk[i].remote)
+		return -EIO;
+	struct remote *r = &c->wk[i].remote[ref % REMOTE_RING];
+	if (r->ref != ref || !ref)
+		return -ENOTCONN; /* forgotten: that many came since */
+	size_t n;
+	uint8_t *b = sip_fwd_pack(buf, len, &r->src, &n);
+	int rc = b ? sh_bus_send(c->wk[i].bus, r->node, r->worker, "sipout", b, n,
+				 SIP_FWD_TTL_MS) : -ENOMEM;
+	free(b);
+	return rc;
+}
+
+/* "sip": an in-dialog request for a session of ours that reached another node, taken in as
+ * if it had come here (its responses go back the same way); "sipout": a message the owner
+ * of a session sent for a request we passed on, sent to where that request came from. */
+static void bus_sip(struct worker_part *p, struct sh_bus_call *call, int out, const void *data,
+		    size_t len)
+{
+	Rcsgw__SipForward *f = rcsgw__sip_forward__unpack(NULL, len, data);
+	struct sip_dest d;
+	unsigned from_worker;
+	const char *from = sh_bus_call_from(call, &from_worker);
+	if (f && p->ua && sip_fwd_dest(f, &d) == 0) {
+		if (out) {
+			gw_ua_send_to(p->ua, (const char *)f->raw.data, f->raw.len, &d);
+		} else if (p->remote || (p->remote = calloc(REMOTE_RING, sizeof(*p->remote)))) {
+			uint32_t ref = ++p->next_ref ? p->next_ref : ++p->next_ref;
+			struct remote *r = &p->remote[ref % REMOTE_RING];
+			*r = (struct remote){ .ref = ref, .worker = from_worker, .src = d };
+			snprintf(r->node, sizeof(r->node), "%s", from);
+			gw_ua_take_forwarded(p->ua, (const char *)f->raw.data, f->raw.len, &d, ref);
+		}
+	}
+	if (f)
+		rcsgw__sip_forward__free_unpacked(f, NULL);
+	sh_bus_answer(call, 0, NULL, 0); /* frees it: no answer wanted */
+}
+
 /* A request from another node on our bus: "api", a REST request for a session of ours,
- * run by our own API (as it came, marked as passed on: it is not passed on again). */
+ * run by our own API (as it came, marked as passed on: it is not passed on again); "sip"
+ * and "sipout" (bus_sip). */
 static void bus_request(void *arg, struct sh_bus_call *call, const char *kind, const void *data,
 			size_t len)
 {
 	struct worker_part *p = arg;
+	if (!strcmp(kind, "sip") || !strcmp(kind, "sipout")) {
+		bus_sip(p, call, kind[3] == 'o', data, len);
+		return;
+	}
 	Rcsgw__ApiRequest *q = strcmp(kind, "api") ? NULL :
 		rcsgw__api_request__unpack(NULL, len, data);
 	char url[2304], fwd[SH_NODE_ID_MAX + 32];
@@ -452,6 +561,7 @@ int sh_cluster_start(struct sh_cluster *c, eng_worker *w, struct gw_ua *ua)
 			sh_node_free(h);
 			return -ENOMEM;
 		}
+		c->wk[i].ua = ua;
 		struct eng_redis_cfg bc = lc;
 		struct sh_bus_cfg bus = { .node_id = c->node_id, .worker = i,
 					  .handler = bus_request, .arg = &c->wk[i] };
@@ -473,6 +583,9 @@ void sh_cluster_stop(struct sh_cluster *c, eng_worker *w)
 	c->wk[i].bus = NULL;
 	eng_http_free(c->wk[i].http);
 	c->wk[i].http = NULL;
+	free(c->wk[i].remote);
+	c->wk[i].remote = NULL;
+	c->wk[i].ua = NULL;
 	if (c->wk[i].sentinel) {
 		eng_timer_cancel(&c->wk[i].ask);
 		c->wk[i].c = NULL; /* its answer, if on its way, finds it stopped */

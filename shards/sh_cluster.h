@@ -73,6 +73,16 @@ typedef void (*sh_cluster_http_fn)(void *arg, unsigned status, const char *ctype
 int sh_cluster_forward(struct sh_cluster *c, eng_worker *w, const char *owner, unsigned worker,
 		       const struct sh_cluster_http_req *req, uint32_t timeout_ms,
 		       sh_cluster_http_fn fn, void *arg);
+/* ... and SIP: an in-dialog request for a session live node <owner> owns passed on to its
+ * worker <worker> (gw_ua_forward_fn), and what the owner sends for such a request carried
+ * back to the node it came through (gw_ua_remote_send_fn, <ref> from
+ * gw_ua_take_forwarded). 0 or -errno. On worker <w>'s thread. */
+struct sip_dest;
+int sh_cluster_forward_sip(struct sh_cluster *c, eng_worker *w, const char *owner,
+			   unsigned worker, const char *raw, size_t len,
+			   const struct sip_dest *src);
+int sh_cluster_remote_send(struct sh_cluster *c, eng_worker *w, uint32_t ref, const char *buf,
+			   size_t len);
 /* The bus counters of worker <i> (zeros when it has none). Any thread. */
 struct sh_bus_stats;
 void sh_cluster_bus_stats(const struct sh_cluster *c, unsigned i, struct sh_bus_stats *out);

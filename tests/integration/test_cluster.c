@@ -558,6 +558,37 @@ Test(cluster, a_message_received_twice_is_passed_on_once, .timeout = 60)
 	end_chat(id, &mc, f);
 }
 
+/* The phone's BYE for dialog <d> sent over UDP to the node whose SIP port is <port> (as
+ * through a balancer): its answer is a 200 (asserted). */
+static void bye_at(int port, const Rcsgw__Dialog *d, const char *branch)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t ml = sizeof(me);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&me, sizeof(me)) == 0 &&
+		  getsockname(fd, (struct sockaddr *)&me, &ml) == 0);
+	char bye[2048];
+	int n = snprintf(bye, sizeof(bye),
+			 "BYE sip:gw@127.0.0.1:%d SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s\r\n"
+			 "From: %s;tag=%s\r\nTo: %s;tag=%s\r\nCall-ID: %s\r\n"
+			 "CSeq: %u BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+			 port, ntohs(me.sin_port), branch, d->remote_uri, d->remote_tag,
+			 d->local_uri, d->local_tag, d->call_id, d->remote_cseq + 1);
+	cr_assert(n > 0 && (size_t)n < sizeof(bye));
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	cr_assert_eq(sendto(fd, bye, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to)), n);
+	struct timeval tv = { .tv_sec = 5 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	char resp[2048];
+	ssize_t got = recv(fd, resp, sizeof(resp) - 1, 0);
+	cr_assert(got > 0, "no answer to the BYE:\n%s", bye);
+	resp[got] = '\0';
+	cr_expect(!strncmp(resp, "SIP/2.0 200", 11), "the BYE: %.40s", resp);
+	close(fd);
+}
+
 /* Takeover on the peer's SIP request (issue 8): a chat on node A, A killed with -9; the
  * phone's BYE for the call reaches node B (as through a balancer): B holds it, takes the
  * session over from Redis, and answers it 200 inside the dialog (a request B would
@@ -572,31 +603,7 @@ Test(cluster, an_in_dialog_request_at_another_node_takes_the_session_over, .time
 	const Rcsgw__Dialog *d = rec->ua->dialog;
 	int bsip = a_dies_b_lives(url, &mc);
 
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in me = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t ml = sizeof(me);
-	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&me, sizeof(me)) == 0 &&
-		  getsockname(fd, (struct sockaddr *)&me, &ml) == 0);
-	char bye[2048];
-	int n = snprintf(bye, sizeof(bye),
-			 "BYE sip:gw@127.0.0.1:%d SIP/2.0\r\n"
-			 "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-takeover-bye\r\n"
-			 "From: %s;tag=%s\r\nTo: %s;tag=%s\r\nCall-ID: %s\r\n"
-			 "CSeq: %u BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
-			 bsip, ntohs(me.sin_port), d->remote_uri, d->remote_tag, d->local_uri,
-			 d->local_tag, d->call_id, d->remote_cseq + 1);
-	cr_assert(n > 0 && (size_t)n < sizeof(bye));
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)bsip),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	cr_assert_eq(sendto(fd, bye, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to)), n);
-	struct timeval tv = { .tv_sec = 5 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	char resp[2048];
-	ssize_t got = recv(fd, resp, sizeof(resp) - 1, 0);
-	cr_assert(got > 0, "no answer to the BYE:\n%s", bye);
-	resp[got] = '\0';
-	cr_expect(!strncmp(resp, "SIP/2.0 200", 11), "the BYE: %.40s", resp);
-	close(fd);
+	bye_at(bsip, d, "takeover-bye");
 	rcsgw__session__free_unpacked(rec, NULL);
 
 	json_t *s = NULL;
@@ -1128,4 +1135,37 @@ Test(cluster, a_request_at_another_node_is_passed_on_to_the_owner, .timeout = 60
 	int bst = rcsgw_stop(b.pid, SIGTERM, 5000);
 	cr_expect_eq(bst, 0, "node B stopped with %d", bst);
 	end_chat(id, &mc, f);
+}
+
+/* Cross-node routing of SIP (issue 8): while node A lives, the phone's BYE for A's call
+ * reaches node B (as through a balancer). B passes it on to A through Redis, A ends the
+ * session and its 200 comes back the same way to B, which sends it to the phone. */
+Test(cluster, an_in_dialog_request_at_another_node_is_passed_on_to_the_owner, .timeout = 60)
+{
+	char url[64], id[64], path[96];
+	struct msrp_client mc;
+	struct mc_frame *f = chat_on_a(url, sizeof(url), &mc, id, sizeof(id));
+	Rcsgw__Session *rec = established_record(id);
+	cr_assert(rec->ua->dialog, "no dialog in the record");
+	struct node_b b = start_b(url);
+	bye_at(b.sip, rec->ua->dialog, "passed-on-bye");
+	rcsgw__session__free_unpacked(rec, NULL);
+
+	json_t *s = NULL;
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_expect_eq(ufx_api("GET", path, NULL, &s, NULL), 200);
+	cr_expect_str_eq(ufx_jstr(s, "state"), "ended", "A did not end its session");
+	json_decref(s);
+	cr_expect_eq(ufx_metric_sum("rcsgw_sip_forwarded_in_total"), 1);
+	int a_api = ufx.api;
+	ufx.api = b.api;
+	cr_expect_eq(ufx_metric_sum("rcsgw_sip_forwarded_total"), 1);
+	cr_expect_eq(ufx_metric_sum("rcsgw_sip_held_for_takeover_total"), 1);
+	ufx.api = a_api;
+	int bst = rcsgw_stop(b.pid, SIGTERM, 5000);
+	cr_expect_eq(bst, 0, "node B stopped with %d", bst);
+	mc_close(&mc);
+	sipp_stop(ufx.sipp, 2000); /* the phone still waits for a BYE of ours */
+	ufx.sipp = 0;
+	free(f);
 }
