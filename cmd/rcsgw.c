@@ -252,6 +252,7 @@ static const struct api_metric_def ua_metrics[] = {
 	{ "rcsgw_sip_held_for_takeover_total", "counter", "In-dialog requests for a session not in memory, held while the cluster took it over from a dead node." },
 	{ "rcsgw_sip_forwarded_total", "counter", "In-dialog requests for a session another live node owns, passed on to it through Redis (its responses come back the same way)." },
 	{ "rcsgw_sip_forwarded_in_total", "counter", "In-dialog requests other nodes passed on to this one (the session's owner)." },
+	{ "rcsgw_msrp_held_for_takeover_total", "counter", "MSRP SENDs for a session not in memory (a peer binding anew on this node), held while the cluster took it over from a dead node." },
 	{ "rcsgw_sip_held_refused_total", "counter", "In-dialog requests that would have been held for a takeover beyond the bound (1024 per worker at once): answered 503." },
 	{ "rcsgw_sip_messages_out_total", "counter", "SIP messages sent." },
 	{ "rcsgw_sip_dropped_total", "counter", "SIP messages that did not parse or had no usable Via or CSeq." },
@@ -289,7 +290,7 @@ static void ua_collect(eng_worker *w, uint64_t *v, void *arg)
 	const uint64_t vals[] = {
 		s.alive, s.sessions_out, s.sessions_in, s.established, s.failed, s.ended,
 		s.msgs_sent, s.msgs_received, s.reports, s.msgs_duplicate, s.sip_in, s.sip_held,
-		s.sip_forwarded, s.sip_remote_in, s.sip_held_refused, s.sip_out, s.sip_bad, s.sip_unparsable, s.sip_stream_errors, s.sip_crossed,
+		s.sip_forwarded, s.sip_remote_in, s.msrp_held, s.sip_held_refused, s.sip_out, s.sip_bad, s.sip_unparsable, s.sip_stream_errors, s.sip_crossed,
 		s.sip_cross_dropped, s.answered_400, s.answered_481, s.answered_488,
 		s.answered_415, s.answered_503, s.auth_retries, s.cpim_sent, s.cpim_received,
 		s.cpim_bad, s.imdn_sent, s.imdn_received, s.imdn_bad, s.composing_sent,

@@ -896,6 +896,43 @@ static int hold_for_takeover(struct gw_ua *ua, const char *raw, size_t len,
 	return 1;
 }
 
+/* An MSRP SEND for a session of this worker that is not in memory (a peer binding anew
+ * on this node, as after a failover): the cluster may take it over (issue 8). */
+static int msrp_may_find(void *arg, cm_slice sid)
+{
+	struct gw_ua *ua = arg;
+	return ua->sh->takeover && sid.len == GW_UA_ID_LEN &&
+	       shard_at(ua->sh, sid, 0) == (int)ua->index && !sess_find(ua, sid);
+}
+
+struct msrp_look {
+	struct gw_ua *ua;
+	uint64_t token;
+};
+
+static void msrp_found(void *ctx, int here, const char *owner)
+{
+	struct msrp_look *l = ctx;
+	(void)owner; /* a live node's: its peer reaches it, not us (481) */
+	if (l->ua->mua)
+		msrp_ua_resume(l->ua->mua, l->token, here);
+	free(l);
+}
+
+static void msrp_find(void *arg, const char *sid, uint64_t token)
+{
+	struct gw_ua *ua = arg;
+	struct msrp_look *l = malloc(sizeof(*l));
+	if (l) {
+		*l = (struct msrp_look){ ua, token };
+		ua->st.msrp_held++;
+		if (ua->sh->takeover(ua->w, ua, sid, msrp_found, l) == 0)
+			return;
+	}
+	free(l);
+	msrp_ua_resume(ua->mua, token, 0);
+}
+
 static void on_msg(void *arg, const char *raw, size_t len, const struct sip_msg *m,
 		   const struct sip_dest *src)
 {
@@ -3253,7 +3290,11 @@ struct gw_ua *gw_ua_start(struct gw_ua_shared *sh, eng_worker *w, struct msrp_sv
 	}
 	if (svc && sh->enabled) {
 		ua->pool = msrp_pool_new(msrp_svc_worker(svc), NULL, NULL, msrp_ua_conn_ops(), NULL);
-		ua->mua = ua->pool ? msrp_ua_new(w, msrp_svc_worker(svc), ua->pool, &sh->msrp) : NULL;
+		struct msrp_ua_cfg mc = sh->msrp;
+		mc.may_find = msrp_may_find; /* a peer binding a dead node's session anew */
+		mc.find = msrp_find;
+		mc.find_arg = ua;
+		ua->mua = ua->pool ? msrp_ua_new(w, msrp_svc_worker(svc), ua->pool, &mc) : NULL;
 		if (!ua->mua) {
 			snprintf(err, errlen, "ua: out of memory");
 			goto fail;

@@ -373,6 +373,7 @@ struct gw_ua_stats {
 	uint64_t sip_held_refused;     /* ... beyond GW_UA_MAX_HELD at once: answered 503 */
 	uint64_t sip_forwarded;        /* in-dialog requests passed on to the live owner */
 	uint64_t sip_remote_in;        /* requests other nodes passed on to us */
+	uint64_t msrp_held;            /* MSRP SENDs held while their session was taken over */
 	uint64_t sip_unparsable;       /* datagrams that did not parse and could not be answered */
 	uint64_t sip_stream_errors;    /* TCP/TLS connections closed for a bad stream */
 	uint64_t sip_in, sip_out, sip_bad, sip_crossed, sip_cross_dropped;

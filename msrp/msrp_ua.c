@@ -62,7 +62,25 @@ struct msrp_ua_in {
 	enum msrp_report fr, sr;
 	char tid[MSRP_TID_MAX + 1];
 	char *to, *from;               /* copies: our URI as the peer wrote it, its From-Path */
+	struct held *held;             /* a SEND for a session looked for (s NULL meanwhile) */
+	struct msrp_conn *mc;          /* its connection */
 	char buf[];
+};
+
+/* A SEND for a session not here, held while it is looked for (cfg.find): its head's
+ * fields, its body so far (MSRP_UA_HELD_MAX at most), whether its end came. */
+struct held {
+	struct held *next, **prev;     /* the UA's list */
+	uint64_t token;
+	struct msrp_ua_in *in;         /* the SEND's copies */
+	char sid[MSRP_SESS_ID_MAX + 1];
+	char msgid[MSRP_TID_MAX + 1];
+	char ctype[128];
+	char range[64];                /* Byte-Range as it came ("" none) */
+	int has_body, ended, over;
+	enum msrp_flag flag;
+	char *body;
+	size_t len;
 };
 
 /* The UA state of a connection the UA runs itself (msrp_ua_conn_ops, or its pool's): kept
@@ -81,6 +99,8 @@ struct msrp_ua {
 	struct msrp_ua_cfg cfg;
 	struct msrp_sess_table sessions;
 	struct msrp_ua_stats st;
+	struct held *held;             /* SENDs held for sessions looked for */
+	uint64_t next_token;
 };
 
 /* A chunk (or the binding SEND) waiting for its response. */
@@ -475,6 +495,13 @@ fail:
 
 static void in_free(struct msrp_ua_in *in)
 {
+	if (in->held) {
+		*in->held->prev = in->held->next;
+		if (in->held->next)
+			in->held->next->prev = in->held->prev;
+		free(in->held->body);
+		free(in->held);
+	}
 	if (in->uc && in->uc->in == in)
 		in->uc->in = NULL;
 	if (in->s && in->s->in == in)
@@ -543,7 +570,8 @@ static void reasm_expire(eng_timer *t)
 
 int msrp_ua_owns(const struct msrp_ua *ua, cm_slice session_id)
 {
-	return msrp_sess_find(&ua->sessions, session_id) != NULL;
+	return msrp_sess_find(&ua->sessions, session_id) != NULL ||
+	       (ua->cfg.may_find && ua->cfg.may_find(ua->cfg.find_arg, session_id));
 }
 
 /* Answers the request whose copies are in <in> with <code> (Failure-Report rules). */
@@ -620,6 +648,160 @@ static void incoming_report(struct msrp_ua_sess *s, const struct msrp_msg *m)
 	report(s, msgid, st.code, br.p && msrp_hdr_range(br, &r) == 0 ? &r : NULL);
 }
 
+/* The copies a SEND's late answer needs (its transaction, our URI as the peer wrote it
+ * <to>, its From-Path, its report asks); NULL when they are too long (400 answered) or
+ * out of memory. */
+static struct msrp_ua_in *in_new(struct msrp_conn *mc, struct msrp_ua_conn *uc,
+				 const struct msrp_msg *m, cm_slice to, cm_slice from)
+{
+	if (to.len > COPY_MAX || from.len > COPY_MAX) {
+		msrp_conn_respond(mc, m, 400, CM_SLICE_NULL, NULL, 0);
+		return NULL;
+	}
+	struct msrp_ua_in *in = calloc(1, sizeof(*in) + to.len + from.len + 2);
+	if (!in)
+		return NULL;
+	in->uc = uc;
+	in->mc = mc;
+	in->to = in->buf;
+	in->from = in->buf + to.len + 1;
+	memcpy(in->to, to.p, to.len);
+	memcpy(in->from, from.p, from.len);
+	snprintf(in->tid, sizeof(in->tid), "%.*s", (int)m->tid.len, m->tid.p);
+	cm_slice v = msrp_hdr_get(m, MSRP_H_FAILURE_REPORT);
+	if (!v.p || msrp_hdr_failure_report(v, &in->fr) < 0)
+		in->fr = MSRP_REPORT_ABSENT;
+	v = msrp_hdr_get(m, MSRP_H_SUCCESS_REPORT);
+	if (!v.p || msrp_hdr_success_report(v, &in->sr) < 0)
+		in->sr = MSRP_REPORT_ABSENT;
+	return in;
+}
+
+/* SEND <in> of session <s> begins: its verdict so far (415, 400, reassembly's) or 0 (its
+ * end says); it is the one received on its connection now. */
+static void in_begin(struct msrp_ua_sess *s, struct msrp_ua_in *in, int has_body,
+		     cm_slice ctype, cm_slice msgid, cm_slice range)
+{
+	struct msrp_ua *ua = s->ua;
+	in->s = s;
+	if (has_body && s->ev->accept && !s->ev->accept(s->arg, ctype)) {
+		in->verdict = 415;
+	} else if (has_body) {
+		struct msrp_range r = { .start = 1, .end = -1, .total = -1 };
+		if (range.p && msrp_hdr_range(range, &r) < 0)
+			in->verdict = 400;
+		else
+			in->verdict = msrp_reasm_code(msrp_reasm_begin(
+				s->reasm, msgid, &r, ctype, eng_now_ms(ua->w), &in->ck));
+		if (in->verdict == 200) {
+			in->verdict = 0; /* the end says */
+			if (!eng_timer_armed(&s->rtimer))
+				eng_timer_arm(ua->w, &s->rtimer, ua->cfg.reasm.timeout_ms);
+		}
+	} else {
+		in->verdict = 200; /* an empty SEND (binding, or keep-alive) */
+	}
+	ua->st.chunks_in++;
+	in->uc->in = in;
+	s->in = in;
+}
+
+/* A SEND for session <sid>, not here: held while cfg.find looks for it. 0, or -1 (not
+ * held: the caller answers 481). */
+static int hold(struct msrp_ua *ua, struct msrp_conn *mc, struct msrp_ua_conn *uc,
+		const struct msrp_msg *m, cm_slice to, cm_slice from, cm_slice sid)
+{
+	cm_slice ct = msrp_hdr_get(m, MSRP_H_CONTENT_TYPE), id = msrp_hdr_get(m, MSRP_H_MESSAGE_ID);
+	cm_slice br = msrp_hdr_get(m, MSRP_H_BYTE_RANGE);
+	struct held *h;
+	if (!ua->cfg.find || sid.len > MSRP_SESS_ID_MAX || ct.len >= sizeof(h->ctype) ||
+	    id.len >= sizeof(h->msgid) || br.len >= sizeof(h->range) ||
+	    !(h = calloc(1, sizeof(*h))))
+		return -1;
+	struct msrp_ua_in *in = in_new(mc, uc, m, to, from);
+	if (!in) {
+		free(h);
+		return 0; /* answered 400 (or out of memory: nothing to answer with) */
+	}
+	h->token = ++ua->next_token;
+	h->in = in;
+	h->has_body = m->has_body;
+	memcpy(h->sid, sid.p, sid.len);
+	memcpy(h->ctype, ct.p ? ct.p : "", ct.len);
+	memcpy(h->msgid, id.p ? id.p : "", id.len);
+	memcpy(h->range, br.p ? br.p : "", br.len);
+	h->next = ua->held;
+	if (h->next)
+		h->next->prev = &h->next;
+	h->prev = &ua->held;
+	ua->held = h;
+	in->held = h;
+	uc->in = in;
+	ua->st.held++;
+	ua->cfg.find(ua->cfg.find_arg, h->sid, h->token);
+	return 0;
+}
+
+static cm_slice held_slice(const char *s)
+{
+	return s[0] ? (cm_slice){ s, strlen(s) } : CM_SLICE_NULL;
+}
+
+void msrp_ua_end(struct msrp_ua_conn *uc, enum msrp_flag flag);
+
+void msrp_ua_resume(struct msrp_ua *ua, uint64_t token, int found)
+{
+	struct held *h = ua->held;
+	while (h && h->token != token)
+		h = h->next;
+	if (!h)
+		return; /* its connection went meanwhile */
+	struct msrp_ua_in *in = h->in;
+	struct msrp_ua_sess *s = found ? (struct msrp_ua_sess *)msrp_sess_find(
+		&ua->sessions, (cm_slice){ h->sid, strlen(h->sid) }) : NULL;
+	struct msrp_ua_conn *uc = in->uc;
+	if (!s || s->ended || s->mc || bind_to(s, in->mc, uc) != 0) {
+		ua->st.answered_481++;
+		if (h->ended) { /* answered now; else at its end */
+			answer(in->mc, in, 481);
+			in_free(in);
+			return;
+		}
+		in->held = NULL;
+		*h->prev = h->next;
+		if (h->next)
+			h->next->prev = h->prev;
+		free(h->body);
+		free(h);
+		in->verdict = 481;
+		return;
+	}
+	ua->st.bound++;
+	char *body = h->body;
+	size_t len = h->len;
+	int ended = h->ended, over = h->over;
+	enum msrp_flag flag = h->flag;
+	h->body = NULL;
+	in_begin(s, in, h->has_body, held_slice(h->ctype), held_slice(h->msgid),
+		 held_slice(h->range));
+	in->held = NULL; /* it goes on as if it had just come */
+	*h->prev = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	free(h);
+	if (!in->verdict && over)
+		in->verdict = 413;
+	else if (!in->verdict && len && msrp_reasm_data(s->reasm, &in->ck, body, len) < 0)
+		in->verdict = 400;
+	free(body);
+	s->ready = 1;
+	if (s->ev->ready)
+		s->ev->ready(s, s->arg);
+	pump(s);
+	if (ended && uc->in == in)
+		msrp_ua_end(uc, flag);
+}
+
 void msrp_ua_head(struct msrp_ua *ua, struct msrp_conn *mc, struct msrp_ua_conn *uc,
 		  const struct msrp_msg *m)
 {
@@ -641,6 +823,10 @@ void msrp_ua_head(struct msrp_ua *ua, struct msrp_conn *mc, struct msrp_ua_conn 
 	}
 	struct msrp_ua_sess *s = (struct msrp_ua_sess *)msrp_sess_find(&ua->sessions,
 									 u.session_id);
+	if (!s && m->method == MSRP_M_SEND && ua->cfg.may_find &&
+	    ua->cfg.may_find(ua->cfg.find_arg, u.session_id) &&
+	    hold(ua, mc, uc, m, u0, from, u.session_id) == 0)
+		return; /* maybe another node's that died: looked for */
 	if (!s || s->ended) {
 		ua->st.answered_481++;
 		msrp_conn_respond(mc, m, 481, CM_SLICE_NULL, NULL, 0);
@@ -658,50 +844,11 @@ void msrp_ua_head(struct msrp_ua *ua, struct msrp_conn *mc, struct msrp_ua_conn 
 		incoming_report(s, m);
 	} else {
 		/* a SEND: its answer comes at its end, when reassembly has had its say */
-		size_t tl = u0.len, fl = from.len;
-		if (tl > COPY_MAX || fl > COPY_MAX) {
-			msrp_conn_respond(mc, m, 400, CM_SLICE_NULL, NULL, 0);
-			return;
-		}
-		struct msrp_ua_in *in = calloc(1, sizeof(*in) + tl + fl + 2);
+		struct msrp_ua_in *in = in_new(mc, uc, m, u0, from);
 		if (!in)
 			return;
-		in->s = s;
-		in->uc = uc;
-		in->to = in->buf;
-		in->from = in->buf + tl + 1;
-		memcpy(in->to, u0.p, tl);
-		memcpy(in->from, from.p, fl);
-		snprintf(in->tid, sizeof(in->tid), "%.*s", (int)m->tid.len, m->tid.p);
-		cm_slice v = msrp_hdr_get(m, MSRP_H_FAILURE_REPORT);
-		if (!v.p || msrp_hdr_failure_report(v, &in->fr) < 0)
-			in->fr = MSRP_REPORT_ABSENT;
-		v = msrp_hdr_get(m, MSRP_H_SUCCESS_REPORT);
-		if (!v.p || msrp_hdr_success_report(v, &in->sr) < 0)
-			in->sr = MSRP_REPORT_ABSENT;
-		cm_slice ctype = msrp_hdr_get(m, MSRP_H_CONTENT_TYPE);
-		if (m->has_body && s->ev->accept && !s->ev->accept(s->arg, ctype)) {
-			in->verdict = 415;
-		} else if (m->has_body) {
-			struct msrp_range r = { .start = 1, .end = -1, .total = -1 };
-			v = msrp_hdr_get(m, MSRP_H_BYTE_RANGE);
-			if (v.p && msrp_hdr_range(v, &r) < 0)
-				in->verdict = 400;
-			else
-				in->verdict = msrp_reasm_code(msrp_reasm_begin(
-					s->reasm, msrp_hdr_get(m, MSRP_H_MESSAGE_ID), &r, ctype,
-					eng_now_ms(ua->w), &in->ck));
-			if (in->verdict == 200) {
-				in->verdict = 0; /* the end says */
-				if (!eng_timer_armed(&s->rtimer))
-					eng_timer_arm(ua->w, &s->rtimer, ua->cfg.reasm.timeout_ms);
-			}
-		} else {
-			in->verdict = 200; /* an empty SEND (binding, or keep-alive) */
-		}
-		ua->st.chunks_in++;
-		uc->in = in;
-		s->in = in;
+		in_begin(s, in, m->has_body, msrp_hdr_get(m, MSRP_H_CONTENT_TYPE),
+			 msrp_hdr_get(m, MSRP_H_MESSAGE_ID), msrp_hdr_get(m, MSRP_H_BYTE_RANGE));
 	}
 	if (first) {
 		s->ready = 1;
@@ -714,6 +861,19 @@ void msrp_ua_head(struct msrp_ua *ua, struct msrp_conn *mc, struct msrp_ua_conn 
 void msrp_ua_body(struct msrp_ua_conn *uc, cm_slice body)
 {
 	struct msrp_ua_in *in = uc->in;
+	struct held *h = in ? in->held : NULL;
+	if (h) { /* its session looked for: kept meanwhile */
+		char *nb = h->len + body.len <= MSRP_UA_HELD_MAX ? realloc(h->body, h->len + body.len + 1)
+								 : NULL;
+		if (!nb) {
+			h->over = 1;
+			return;
+		}
+		memcpy(nb + h->len, body.p, body.len);
+		h->body = nb;
+		h->len += body.len;
+		return;
+	}
 	if (!in || in->verdict || !in->s)
 		return;
 	int v = msrp_reasm_data(in->s->reasm, &in->ck, body.p, body.len);
@@ -726,7 +886,17 @@ void msrp_ua_end(struct msrp_ua_conn *uc, enum msrp_flag flag)
 	struct msrp_ua_in *in = uc->in;
 	if (!in)
 		return;
+	if (in->held) { /* answered once its session is found, or not */
+		in->held->ended = 1;
+		in->held->flag = flag;
+		return;
+	}
 	struct msrp_ua_sess *s = in->s;
+	if (!s) { /* looked for, not found */
+		answer(in->mc, in, in->verdict ? in->verdict : 481);
+		in_free(in);
+		return;
+	}
 	struct msrp_ua *ua = s->ua;
 	int code = in->verdict;
 	struct msrp_reasm_msg msg = { 0 };
@@ -881,6 +1051,8 @@ void msrp_ua_stop(struct msrp_ua *ua)
 	for (uint32_t i = 0; i <= ua->sessions.mask; i++)
 		while (ua->sessions.buckets[i])
 			msrp_ua_close((struct msrp_ua_sess *)ua->sessions.buckets[i]);
+	while (ua->held) /* SENDs held for sessions looked for: never answered now */
+		in_free(ua->held->in);
 	while (ua->owned)
 		own_free(ua->owned);
 }

@@ -35,7 +35,15 @@ struct msrp_pool;
 struct msrp_ua_cfg {
 	uint32_t chunk_size;           /* body bytes per chunk sent (msrp.chunk_size) */
 	struct msrp_reasm_cfg reasm;   /* bounds of what is reassembled (msrp.max_message ...) */
+	/* A session that is not here may be found elsewhere (a cluster's takeover, issue 8):
+	 * <may_find>(arg, id) says whether to look; then a SEND for it (a peer binding anew)
+	 * is held (its body kept, up to MSRP_UA_HELD_MAX bytes) while <find>(arg, id, token)
+	 * looks, and answered once msrp_ua_resume(token) says. NULL: 481 at once. */
+	int (*may_find)(void *arg, cm_slice session_id);
+	void (*find)(void *arg, const char *session_id, uint64_t token);
+	void *find_arg;
 };
+#define MSRP_UA_HELD_MAX 65536
 
 struct msrp_ua_events {
 	/* The session is bound to its connection: msrp_ua_send() goes out at once. */
@@ -134,8 +142,13 @@ void msrp_ua_close(struct msrp_ua_sess *s);
 
 /* ---- dispatch from the endpoint's connections ---------------------------------------- */
 
-/* 1 when <session_id> is one of our sessions. */
+/* 1 when <session_id> is one of our sessions, or one cfg.may_find wants looked for. */
 int msrp_ua_owns(const struct msrp_ua *ua, cm_slice session_id);
+/* The search for the session of held SEND <token> is over: <found> 1 when the session is
+ * here now (opened passive, waiting for its connection: the SEND's connection becomes its
+ * own and the SEND goes on as if it had just come), else 481. A token whose connection
+ * went meanwhile is nothing. */
+void msrp_ua_resume(struct msrp_ua *ua, uint64_t token, int found);
 /* A request on <mc> (whose UA state is <uc>) whose To-Path is one URI of ours: answered
  * here (481, 506, 415 …) or taken (its body and end must follow with the same <uc>). */
 void msrp_ua_head(struct msrp_ua *ua, struct msrp_conn *mc, struct msrp_ua_conn *uc,
@@ -152,6 +165,7 @@ struct msrp_ua_stats {
 	uint64_t opened, closed, ended, bound;
 	uint64_t msgs_out, chunks_out, msgs_in, chunks_in;
 	uint64_t answered_415, answered_413, answered_400, answered_481, answered_506;
+	uint64_t held;                 /* SENDs held while their session was looked for */
 	uint64_t reports_in, success_reports_out, failures;
 };
 const struct msrp_ua_stats *msrp_ua_stats(const struct msrp_ua *ua);

@@ -313,7 +313,7 @@ static struct mc_frame *chat_on_a_via(char *url, size_t ulen, struct msrp_client
  * heartbeat expired. */
 struct node_b {
 	pid_t pid;
-	int api, sip;
+	int api, sip, msrp;
 };
 
 static struct mc_frame *chat_on_a(char *url, size_t ulen, struct msrp_client *mc, char *id,
@@ -348,7 +348,7 @@ static struct node_b start_b(const char *url)
 	pid_t b = rcsgw_spawn(benv, NULL, NULL);
 	cr_assert(b > 0);
 	cr_assert_eq(wait_port("127.0.0.1", bapi, 5000), 0);
-	return (struct node_b){ b, bapi, bsip };
+	return (struct node_b){ b, bapi, bsip, bmsrp };
 }
 
 /* Node A (the fixture) killed with -9; from here on the fixture speaks to node <b>. */
@@ -1167,5 +1167,74 @@ Test(cluster, an_in_dialog_request_at_another_node_is_passed_on_to_the_owner, .t
 	mc_close(&mc);
 	sipp_stop(ufx.sipp, 2000); /* the phone still waits for a BYE of ours */
 	ufx.sipp = 0;
+	free(f);
+}
+
+/* The phone's MSRP SEND <body> on <c> for the session at <to_path> (our URI): answered 200
+ * (asserted). */
+static void phone_sends(struct msrp_client *c, struct mc_frame *f, const char *to_path,
+			const char *tid, const char *body)
+{
+	char fp[128];
+	snprintf(fp, sizeof(fp), "msrp://127.0.0.1:%d/phone1sid;tcp", ufx.ml_port);
+	struct mc_send snd = { .to_path = to_path, .from_path = fp, .message_id = tid,
+			       .content_type = "text/plain", .body = body,
+			       .body_len = strlen(body) };
+	cr_assert_eq(mc_send_send(c, tid, &snd), 0);
+	cr_assert_eq(mc_read_frame(c, f, 5000), 0, "no answer to the SEND %s", tid);
+	cr_expect(!f->is_request && f->status == 200, "SEND %s answered %d", tid, f->status);
+}
+
+/* Takeover on the peer's MSRP reconnection (issue 8): a chat where the phone connects
+ * (a=setup:active) to node A; A is killed with -9; the phone connects again — to node B,
+ * as through a balancer — and its SEND names A's URI: B holds it, takes the session over
+ * from Redis, binds the phone's new connection to it and answers 200; B's messages for the
+ * session then go on that connection. */
+Test(cluster, a_peer_binding_again_at_another_node_takes_the_session_over, .timeout = 90)
+{
+	char url[64], offer[512], hp[64], path[128], msgs[16384];
+	node_on_redis("gw-a", url, sizeof(url));
+	const char *to = ufx_start_uas("uas_msrp.xml", (const char *[]){ "$setup", "active",
+									  NULL });
+	json_t *sj = ufx_create(to, NULL);
+	char id[64];
+	snprintf(id, sizeof(id), "%s", ufx_jstr(sj, "id"));
+	json_decref(sj);
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "offer_path=(.*)", offer, sizeof(offer), 5000), 0);
+	for (int i = 0; i < 250; i++) { /* the phone connects once it has our ACK */
+		sipp_log_tail(ufx.logdir, SIPP_LOG_MESSAGES, msgs, sizeof(msgs));
+		if (strstr(msgs, "\nACK sip:"))
+			break;
+		usleep(20000);
+	}
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	cr_assert(f);
+	snprintf(hp, sizeof(hp), "127.0.0.1:%d", ufx.msrp);
+	cr_assert_eq(mc_connect(&c, hp, 3000), 0);
+	phone_sends(&c, f, offer, "bind-a", "hi A");
+	rcsgw__session__free_unpacked(established_record(id), NULL);
+
+	struct node_b b = start_b(url);
+	kill_a(b);
+	mc_close(&c);
+	usleep(900 * 1000); /* A's heartbeat expires */
+	snprintf(hp, sizeof(hp), "127.0.0.1:%d", b.msrp);
+	cr_assert_eq(mc_connect(&c, hp, 3000), 0);
+	phone_sends(&c, f, offer, "bind-b", "hi B"); /* A's URI, on B */
+	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
+	json_t *r = NULL;
+	cr_assert_eq(ufx_api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"back\"}",
+			     &r, NULL), 202);
+	json_decref(r);
+	ufx_read_send(&c, f); /* on the phone's new connection */
+	cr_expect(f->body_len == 4 && !memcmp(f->body, "back", 4));
+	mc_send_response(&c, f, 200, "OK");
+	cr_expect_eq(ufx_metric_sum("rcsgw_msrp_held_for_takeover_total"), 1);
+	cr_expect_eq(ufx_metric_sum("rcsgw_ua_messages_received_total"), 1);
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	ufx_sipp_done(0);
+	mc_close(&c);
 	free(f);
 }
