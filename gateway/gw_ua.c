@@ -1917,6 +1917,8 @@ static void ev_report(struct msrp_ua_sess *ms, void *arg, const char *message_id
 	struct gw_sess *s = arg;
 	(void)ms;
 	s->ua->st.reports++;
+	if (status != 200 && s->ua->repl.done) /* told: no longer to be delivered again */
+		s->ua->repl.done(s->ua->repl.arg, s->id, message_id);
 	if (s->owner) {
 		if (s->owner->report)
 			s->owner->report(s->owner_arg, s->id, message_id, status, range);
@@ -1929,8 +1931,6 @@ static void ev_report(struct msrp_ua_sess *ms, void *arg, const char *message_id
 				    json_pack("{s:I, s:I, s:I}", "start", (json_int_t)range->start,
 					      "end", (json_int_t)range->end, "total",
 					      (json_int_t)range->total));
-	if (status != 200 && s->ua->repl.done) /* told: no longer to be delivered again */
-		s->ua->repl.done(s->ua->repl.arg, s->id, message_id);
 	sess_publish(s, "message.report", ev);
 	if (status != 200)
 		sess_publish(s, "message.failed",
@@ -1980,7 +1980,7 @@ static void ev_done(struct msrp_ua_sess *ms, void *arg, const char *message_id)
 {
 	struct gw_sess *s = arg;
 	(void)ms;
-	if (!s->owner && s->ua->repl.done)
+	if (s->ua->repl.done) /* the API's sessions' and the gateway's alike */
 		s->ua->repl.done(s->ua->repl.arg, s->id, message_id);
 }
 
@@ -4098,7 +4098,7 @@ int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg,
 		m = &wm;
 	}
 	/* kept first: its confirmation may come within send_now() (Failure-Report: no) */
-	int keep = !s->owner && ua->repl.kept && ua->repl.done;
+	int keep = ua->repl.kept && ua->repl.done; /* API (202) and gateway (SIP 202) */
 	if (keep)
 		ua->repl.kept(ua->repl.arg, s->id, m);
 	int rc = send_now(ua, s, m, wrap, 0, msg, len);

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -19,6 +20,7 @@
 #include "tests/lib/msrp_client.h"
 #include "rcs/rcs_cpim.h"
 #include "tests/lib/rcsgw_proc.h"
+#include "tests/lib/redis_srv.h"
 #include "tests/lib/sipp.h"
 #include "tests/lib/sse.h"
 
@@ -76,8 +78,15 @@ static void start(const char *const *extra)
 	g.ml_port = ntohs(sa.sin_port);
 }
 
+static struct redis_srv R = { .pid = -1 };
+static pid_t node_b = -1;
+
 static void stop(void)
 {
+	if (node_b > 0)
+		rcsgw_stop(node_b, SIGKILL, 2000);
+	node_b = -1;
+	redis_srv_stop(&R);
 	sipp_stop(g.sipp_phone, 2000);
 	sipp_stop(g.sipp_page, 2000);
 	g.sipp_phone = g.sipp_page = 0;
@@ -682,6 +691,86 @@ Test(gateway, text_goes_in_cpim_to_a_phone_that_takes_it_only_so)
 		  (int)h->value.len, h->value.p);
 	cr_expect(rcs_cpim_get(&m, CM_SLICE_LIT("urn:ietf:params:imdn"), "Message-ID", NULL));
 	cr_expect(m.body.len == 15 && !memcmp(m.body.p, "wrapped for RCS", 15));
+	mc_close(&c);
+	free(f);
+}
+
+/* The number of entries of Redis stream <key>. */
+static long long xlen(const char *key)
+{
+	redisContext *c = redisConnect(HOST, R.port);
+	redisReply *r = c && !c->err ? redisCommand(c, "XLEN %s", key) : NULL;
+	long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+	if (r)
+		freeReplyObject(r);
+	if (c)
+		redisFree(c);
+	return n;
+}
+
+/* Durable delivery of the gateway's messages (issue 8): with a cluster, what a page-mode
+ * client got a 202 for is kept in Redis until the phone confirms it. Node A converts two
+ * MESSAGEs into SENDs that the phone never confirms, and dies (-9); node B, asked nothing,
+ * finds the session among the dead node's, takes it over, connects to the phone again and
+ * sends both again with their Message-IDs. */
+Test(gateway, accepted_messages_outlive_their_node, .timeout = 90)
+{
+	if (!redis_srv_available())
+		cr_skip_test("no redis-server (Debian package redis-server)");
+	cr_assert_eq(redis_srv_start(&R, 0), 0, "redis-server did not start");
+	char url[64];
+	snprintf(url, sizeof(url), "RCSGW_REDIS_URL=redis://%s/0", R.addr);
+	start((const char *[]){ url, "RCSGW_CLUSTER_NODE_ID=gw-a",
+				"RCSGW_CLUSTER_HEARTBEAT_TTL=600ms", NULL });
+	phone("uas_msrp.xml", NULL);
+	cr_assert_eq(client_message("one", 0, "202"), 0);
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	accept_msrp(&c, f);
+	char mid[2][64];
+	for (int i = 0; i < 2; i++) {
+		if (i)
+			cr_assert_eq(client_message("two", 0, "202"), 0);
+		cr_assert_eq(mc_read_frame(&c, f, 5000), 0, "no SEND from A");
+		snprintf(mid[i], sizeof(mid[i]), "%s", mc_header(f, "Message-ID")); /* no 200 */
+	}
+	char *resp = NULL, key[128];
+	int st = 0;
+	cr_assert_eq(http_request(HOST, g.api, "GET", "/v1/gateway/sessions", NULL, NULL, &st, NULL,
+				  &resp, 5000), 0);
+	json_t *j = json_loads(resp ? resp : "", 0, NULL);
+	free(resp);
+	snprintf(key, sizeof(key), "rcsgw:msgs:%s", json_string_value(json_object_get(
+		json_array_get(json_object_get(j, "sessions"), 0), "id")));
+	json_decref(j);
+	for (int i = 0; i < 100 && xlen(key) != 2; i++)
+		usleep(20000);
+	cr_expect_eq(xlen(key), 2, "the two accepted messages are not in Redis");
+
+	char a[64], m[64], s[96];
+	int bapi = free_tcp_port(), bmsrp = free_tcp_port(), bsip = sipp_free_port();
+	snprintf(a, sizeof(a), "RCSGW_API_LISTEN=" HOST ":%d", bapi);
+	snprintf(m, sizeof(m), "RCSGW_MSRP_LISTEN=" HOST ":%d", bmsrp);
+	snprintf(s, sizeof(s), "RCSGW_SIP_LISTEN=udp:" HOST ":%d", bsip);
+	node_b = rcsgw_spawn((const char *[]){ a, m, s, url, "RCSGW_ENGINE_WORKERS=2",
+					       "RCSGW_GATEWAY_ENABLED=true", "RCSGW_LOG_LEVEL=warn",
+					       "RCSGW_CLUSTER_NODE_ID=gw-b",
+					       "RCSGW_CLUSTER_HEARTBEAT_TTL=600ms", NULL }, NULL, NULL);
+	cr_assert(node_b > 0);
+	cr_assert_eq(wait_port(HOST, bapi, 5000), 0);
+	cr_expect_eq(rcsgw_stop(g.pid, SIGKILL, 2000), 128 + SIGKILL);
+	g.pid = node_b; /* the fixture stops B */
+	node_b = -1;
+	mc_close(&c);
+	accept_msrp(&c, f); /* B, by itself: the dead node's session with messages pending */
+	for (int i = 0; i < 2; i++) {
+		read_send(&c, f);
+		cr_expect_str_eq(mc_header(f, "Message-ID"), mid[i], "message %d", i + 1);
+		cr_expect(f->body_len == 3 && !memcmp(f->body, i ? "two" : "one", 3));
+	}
+	for (int i = 0; i < 100 && xlen(key) > 0; i++)
+		usleep(20000);
+	cr_expect_eq(xlen(key), 0, "confirmed, yet still in Redis");
 	mc_close(&c);
 	free(f);
 }
