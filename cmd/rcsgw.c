@@ -316,6 +316,7 @@ static const struct api_metric_def page_metrics[] = {
 	{ "rcsgw_gateway_proxied_total", "counter", "MESSAGEs no rule takes, forwarded (gateway.unmatched = proxy)." },
 	{ "rcsgw_gateway_proxy_failed_total", "counter", "Forwarded MESSAGEs that failed or got no answer in time." },
 	{ "rcsgw_gateway_queued", "gauge", "MESSAGEs waiting for their session to come up." },
+	{ "rcsgw_gateway_adopted_total", "counter", "Pairs made anew for gateway sessions taken over from a dead node." },
 };
 
 static void page_collect(eng_worker *w, uint64_t *v, void *arg)
@@ -329,7 +330,7 @@ static void page_collect(eng_worker *w, uint64_t *v, void *arg)
 	const uint64_t vals[] = {
 		s.sessions, s.messages_in, s.messages_out, s.out_failed, s.rejected, s.queue_full,
 		s.setup_failed, s.delivered, s.delivery_failed, s.notified, s.proxied,
-		s.proxy_failed, s.queued,
+		s.proxy_failed, s.queued, s.adopted,
 	};
 	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
 		       sizeof(page_metrics) / sizeof(page_metrics[0]), "one value per metric");

@@ -172,6 +172,8 @@ static void on_message(void *arg, struct gw_ua *ua, struct sip_txn *st, const st
 		       const struct sip_dest *src);
 static int claim(void *arg, struct gw_ua *ua, const char *id, const char *from, const char *to,
 		 const struct gw_ua_owner **own, void **owner_arg);
+static int adopt(void *arg, struct gw_ua *ua, const char *id, int incoming, const char *from,
+		 const char *to, const struct gw_ua_owner **own, void **owner_arg);
 
 /* The rules of <l> ("kind:value", checked by the configuration) into *<out>. */
 static int rules_load(const struct cm_strlist *l, struct rule **out, size_t *n)
@@ -231,7 +233,8 @@ struct gw_page_shared *gw_page_shared_new(const struct cm_config *cfg, struct gw
 		*failed = 1;
 		return NULL;
 	}
-	struct gw_ua_hooks h = { .route = route, .message = on_message, .claim = claim };
+	struct gw_ua_hooks h = { .route = route, .message = on_message, .claim = claim,
+				 .adopt = adopt };
 	gw_ua_set_hooks(ua, &h, sh);
 	return sh;
 }
@@ -264,6 +267,30 @@ static struct gp_sess *find(struct gw_page *gp, const char *key, uint64_t h)
 		if (s->hash == h && !strcmp(s->key, key))
 			return s;
 	return NULL;
+}
+
+static void idle_fire(eng_timer *t);
+
+/* A new pair <key> (hash <h>) on session <id>, first in its bucket: the newest session of
+ * a pair is the one used. NULL: out of memory. */
+static struct gp_sess *pair_new(struct gw_page *gp, const char *key, uint64_t h, const char *id,
+				const char *page, const char *rcs)
+{
+	struct gp_sess *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->gp = gp;
+	s->hash = h;
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	snprintf(s->key, sizeof(s->key), "%s", key);
+	snprintf(s->page, sizeof(s->page), "%s", page);
+	snprintf(s->rcs, sizeof(s->rcs), "%s", rcs);
+	s->created_ms = wall_ms();
+	eng_timer_init(&s->idle, idle_fire, s);
+	s->next = gp->buckets[h % GP_BUCKETS];
+	gp->buckets[h % GP_BUCKETS] = s;
+	gp->st.sessions++;
+	return s;
 }
 
 static struct gp_sess *find_id(struct gw_page *gp, const char *id)
@@ -481,7 +508,7 @@ static void o_report(void *arg, const char *id, const char *message_id, int stat
 }
 
 static const struct gw_ua_owner owner = {
-	.up = o_up, .over = o_over, .message = o_message, .report = o_report,
+	.name = "gateway", .up = o_up, .over = o_over, .message = o_message, .report = o_report,
 };
 
 /* ---- MESSAGEs from page-mode clients ------------------------------------------------------- */
@@ -710,26 +737,35 @@ static int claim(void *arg, struct gw_ua *ua, const char *id, const char *from, 
 	uint64_t h = msrp_id_hash(sl(key));
 	if (!find(gp, key, h) && !page_user(sh, to))
 		return 0;
-	/* a new pair, first in its bucket: the newest session of a pair is the one used */
-	struct gp_sess *s = calloc(1, sizeof(*s));
+	struct gp_sess *s = pair_new(gp, key, h, id, to, from);
 	if (!s)
 		return 0;
-	s->gp = gp;
-	s->hash = h;
-	snprintf(s->id, sizeof(s->id), "%s", id);
-	snprintf(s->key, sizeof(s->key), "%s", key);
-	snprintf(s->page, sizeof(s->page), "%s", to);
-	snprintf(s->rcs, sizeof(s->rcs), "%s", from);
-	s->created_ms = wall_ms();
-	eng_timer_init(&s->idle, idle_fire, s);
-	s->next = gp->buckets[h % GP_BUCKETS];
-	gp->buckets[h % GP_BUCKETS] = s;
-	gp->st.sessions++;
 	*own = &owner;
 	*owner_arg = s;
 	touch(s, 1);
 	/* answered now; a refusal (no type in common) ends it through o_over, which frees <s> */
 	gw_ua_answer(ua, id, NULL, 0, msg, sizeof(msg));
+	return 1;
+}
+
+/* A session the gateway owned on a node that died, taken over here (issue 8): its pair
+ * made anew, up, so that each side's messages cross again. */
+static int adopt(void *arg, struct gw_ua *ua, const char *id, int incoming, const char *from,
+		 const char *to, const struct gw_ua_owner **own, void **owner_arg)
+{
+	struct gw_page *gp = gw_page_at(arg, gw_ua_index(ua));
+	const char *page = incoming ? to : from, *rcs = incoming ? from : to;
+	char key[GP_KEY_MAX];
+	if (!gp || pair_key(sl(page), sl(rcs), key, sizeof(key)) < 0)
+		return 0;
+	struct gp_sess *s = pair_new(gp, key, msrp_id_hash(sl(key)), id, page, rcs);
+	if (!s)
+		return 0;
+	s->up = 1;
+	gp->st.adopted++;
+	*own = &owner;
+	*owner_arg = s;
+	touch(s, 1);
 	return 1;
 }
 

@@ -82,6 +82,7 @@ struct gw_page_stats {
 	uint64_t delivery_failed;      /* await_delivery: failures and timeouts */
 	uint64_t notified;             /* failure notices sent to page-mode senders */
 	uint64_t proxied;              /* MESSAGEs no rule takes, forwarded (unmatched = proxy) */
+	uint64_t adopted;              /* pairs made anew for sessions taken over (issue 8) */
 	uint64_t proxy_failed;         /* ... that got no answer in time or could not go */
 	uint32_t sessions;             /* alive */
 	uint32_t queued;               /* MESSAGEs waiting for their session to come up, now */

@@ -3620,6 +3620,7 @@ int gw_ua_snapshot(struct gw_ua *ua, const char *id, uint8_t **buf, size_t *len)
 	u.to = s->to;
 	u.ruri = s->ruri;
 	u.created_ms = s->created_ms;
+	u.owner = (char *)(s->owner && s->owner->name ? s->owner->name : "");
 	cm_slice v = hdr_line(s->hdrs, "Conversation-ID");
 	u.conversation_id = pool_str(&pool, end, v.p, v.len);
 	v = hdr_line(s->hdrs, "Contribution-ID");
@@ -3731,6 +3732,11 @@ int gw_ua_adopt(struct gw_ua *ua, const char *id, const uint8_t *record, size_t 
 	s->acked = 1;
 	s->state = ST_ESTABLISHED;
 	s->announced = 1;
+	if (u->owner[0] && ua->sh->hooks.adopt && /* the gateway's pair, made anew here */
+	    !ua->sh->hooks.adopt(ua->sh->hooks_arg, ua, s->id, s->incoming, s->from, s->to,
+				 &s->owner, &s->owner_arg))
+		CM_WARN("ua %s: taken over, its owner (%s) did not take it again: the "
+			"applications' now", s->id, u->owner);
 	if (u->msrp && u->msrp->local_uri[0] && u->msrp->to_path[0]) {
 		struct msrp_ua_sess_cfg c = { .local_uri = u->msrp->local_uri,
 					      .to_path = u->msrp->to_path,

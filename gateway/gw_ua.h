@@ -274,6 +274,7 @@ struct sip_dest;
 
 /* Who a session reports to instead of publishing events (the gateway's sessions). */
 struct gw_ua_owner {
+	const char *name;              /* what the session's record says owns it ("gateway") */
 	void (*up)(void *arg, const char *id);                 /* MSRP bound */
 	/* over: <failed> when it never came up; <sip_code> what failed or ended it */
 	void (*over)(void *arg, const char *id, int failed, int sip_code, const char *reason);
@@ -301,6 +302,11 @@ struct gw_ua_hooks {
 	 * leave it to the applications. */
 	int (*claim)(void *arg, struct gw_ua *ua, const char *id, const char *from, const char *to,
 		     const struct gw_ua_owner **owner, void **owner_arg);
+	/* Session <id> (established, <incoming> or not, <from> to <to>), taken over from a
+	 * dead node whose record says the gateway owned it: 1 when the gateway takes it again
+	 * (its pair made anew, its events through *<owner>), else 0 (the applications'). */
+	int (*adopt)(void *arg, struct gw_ua *ua, const char *id, int incoming, const char *from,
+		     const char *to, const struct gw_ua_owner **owner, void **owner_arg);
 };
 void gw_ua_set_hooks(struct gw_ua_shared *sh, const struct gw_ua_hooks *h, void *arg);
 

@@ -712,7 +712,8 @@ static long long xlen(const char *key)
  * client got a 202 for is kept in Redis until the phone confirms it. Node A converts two
  * MESSAGEs into SENDs that the phone never confirms, and dies (-9); node B, asked nothing,
  * finds the session among the dead node's, takes it over, connects to the phone again and
- * sends both again with their Message-IDs. */
+ * sends both again with their Message-IDs. The pair is the gateway's on B too: the phone's
+ * answer becomes a MESSAGE to the page-mode user. */
 Test(gateway, accepted_messages_outlive_their_node, .timeout = 90)
 {
 	if (!redis_srv_available())
@@ -758,16 +759,34 @@ Test(gateway, accepted_messages_outlive_their_node, .timeout = 90)
 					       "RCSGW_CLUSTER_HEARTBEAT_TTL=600ms", NULL }, NULL, NULL);
 	cr_assert(node_b > 0);
 	cr_assert_eq(wait_port(HOST, bapi, 5000), 0);
+	g.sipp_page = sipp_start("uas_message.xml", NULL, g.page,
+				 (const char *[]){ "$count", "1", NULL }, g.dir_page, NULL);
+	cr_assert(g.sipp_page > 0);
 	cr_expect_eq(rcsgw_stop(g.pid, SIGKILL, 2000), 128 + SIGKILL);
 	g.pid = node_b; /* the fixture stops B */
 	node_b = -1;
 	mc_close(&c);
 	accept_msrp(&c, f); /* B, by itself: the dead node's session with messages pending */
+	char from_path[256], fp[128];
 	for (int i = 0; i < 2; i++) {
 		read_send(&c, f);
 		cr_expect_str_eq(mc_header(f, "Message-ID"), mid[i], "message %d", i + 1);
 		cr_expect(f->body_len == 3 && !memcmp(f->body, i ? "two" : "one", 3));
 	}
+	snprintf(from_path, sizeof(from_path), "%s", mc_header(f, "From-Path"));
+	snprintf(fp, sizeof(fp), "msrp://" HOST ":%d/rcsphone1;tcp", g.ml_port);
+	struct mc_send snd = { .to_path = from_path, .from_path = fp, .message_id = "rcs-b1",
+			       .content_type = "text/plain", .body = "answer via B",
+			       .body_len = 12 };
+	cr_assert_eq(mc_send_send(&c, "trcsb001", &snd), 0);
+	cr_assert_eq(mc_read_frame(&c, f, 5000), 0);
+	cr_expect(!f->is_request && f->status == 200);
+	char body[128];
+	cr_assert_geq(sipp_log_wait(g.dir_page, "message_body=(.*)", body, sizeof(body), 5000), 0,
+		      "the page-mode user got no MESSAGE from B");
+	cr_expect_str_eq(body, "answer via B");
+	cr_assert_eq(sipp_wait(g.sipp_page, 5000), 0);
+	g.sipp_page = 0;
 	for (int i = 0; i < 100 && xlen(key) > 0; i++)
 		usleep(20000);
 	cr_expect_eq(xlen(key), 0, "confirmed, yet still in Redis");
