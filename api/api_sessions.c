@@ -333,10 +333,15 @@ static void taken_over(void *ctx, int here, const char *owner)
 		free(s->fwd_body);
 		memset(s, 0, sizeof(*s));
 		run(rt->w, s, o);
-	} else if (owner && forward && o->fwd.method && !rt->round &&
-		   forward(rt->w, owner, o->id, &o->fwd, FORWARD_MS(o->kind), forwarded,
-			   rt) == 0) {
-		return; /* another node's, alive: it answers */
+	} else if (owner && forward && o->fwd.method && !rt->round) {
+		int rc = forward(rt->w, owner, o->id, &o->fwd, FORWARD_MS(o->kind), forwarded, rt);
+		if (rc == 0)
+			return; /* another node's, alive: it answers */
+		struct slot *s = rt->slot; /* it is there, not gone: no 404 */
+		s->code = rc == -EMSGSIZE ? 413 : 503;
+		snprintf(s->msg, sizeof(s->msg), "the session is node %s's and the request cannot "
+			 "be passed on to it: %s", owner, rc == -EMSGSIZE ? "too large (1 MiB "
+			 "at most between nodes)" : strerror(-rc));
 	}
 	finish(rt->w, rt->slot, o, rt->t);
 	free(rt);
@@ -351,10 +356,15 @@ static void keep_request(struct api_req *r, struct op *o)
 			      api_req_header(r, "Idempotency-Key"),
 			      api_req_header(r, "Authorization") };
 	const char *m = api_req_method(r), *url = api_req_url(r);
+	size_t blen;
+	const char *body = api_req_body(r, &blen);
 	if (!forward || api_req_header(r, API_FORWARDED_HEADER) ||
 	    api_req_query_string(r, query, sizeof(query)) < 0)
 		return;
-	size_t n = strlen(m) + strlen(url) + strlen(query) + 3;
+	/* the body copied (the request may be answered, and freed, before the worker is done
+	 * with the op); beyond API_FORWARD_BODY_MAX only its length: it cannot be passed on */
+	size_t n = strlen(m) + strlen(url) + strlen(query) + 3 +
+		   (blen <= API_FORWARD_BODY_MAX ? blen : 0);
 	for (int i = 0; i < 3; i++)
 		n += hv[i] ? strlen(hv[i]) + 1 : 0;
 	char *p = o->fwd_strs = malloc(n);
@@ -370,7 +380,8 @@ static void keep_request(struct api_req *r, struct op *o)
 		*dst[i] = memcpy(p, src[i], l);
 		p += l;
 	}
-	o->fwd.body = api_req_body(r, &o->fwd.len); /* the request's: it outlives the op */
+	o->fwd.len = blen;
+	o->fwd.body = blen <= API_FORWARD_BODY_MAX ? memcpy(p, body, blen) : NULL;
 }
 
 /* run(), and when the session is not here, a takeover from a dead node first. */

@@ -45,10 +45,11 @@ void api_sessions_set_durable(api_durable_fn fn);
  * called: the request is answered 404 as before). A request passed on already (it carries
  * API_FORWARDED_HEADER) is not passed on again. Set before api_start; NULL: none. */
 #define API_FORWARDED_HEADER "Rcsgw-Forwarded-By"
+#define API_FORWARD_BODY_MAX (1024 * 1024) /* a body beyond: not passed on (413) */
 struct api_fwd_req {
 	const char *method, *path, *query;  /* query without '?', "" none */
 	const char *ctype, *idem_key, *auth; /* request headers, NULL when absent */
-	const void *body;
+	const void *body;              /* NULL with <len>: beyond API_FORWARD_BODY_MAX */
 	size_t len;
 };
 typedef void (*api_forward_done)(void *ctx, unsigned status, const char *ctype,

@@ -500,12 +500,16 @@ static int forward_session(eng_worker *w, const char *owner, const char *id,
 			   api_forward_done done, void *ctx)
 {
 	(void)id;
+	if (!req->body && req->len)
+		return -EMSGSIZE; /* the bus carries 1 MiB at most */
 	char lines[3][1024];
 	const char *hdrs[3];
-	const char *names[3] = { "Content-Type", "Idempotency-Key", "Authorization" };
-	const char *vals[3] = { req->ctype, req->idem_key, req->auth };
+	/* not the client's Authorization (this node checked it; no secret goes to Redis): the
+	 * owner's API is asked with a token of its own */
+	const char *names[2] = { "Content-Type", "Idempotency-Key" };
+	const char *vals[2] = { req->ctype, req->idem_key };
 	size_t n = 0;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 2; i++)
 		if (vals[i] && (size_t)snprintf(lines[n], sizeof(lines[n]), "%s: %s", names[i],
 						 vals[i]) < sizeof(lines[n]))
 			hdrs[n] = lines[n], n++;

@@ -613,17 +613,20 @@ int gw_ua_mint(unsigned worker, char id[GW_UA_ID_LEN + 1])
 
 static int kind_index(uint8_t kind)
 {
+	kind &= SIP_TP_KIND_MASK;
 	return kind == SIP_TP_TCP ? 1 : kind == SIP_TP_TLS ? 2 : 0;
 }
 
 static const char *kind_via(uint8_t kind)
 {
+	kind &= SIP_TP_KIND_MASK;
 	return kind == SIP_TP_TCP ? "TCP" : kind == SIP_TP_TLS ? "TLS" : "UDP";
 }
 
 /* The listen spec of <kind> ("udp:host:port"), or NULL. */
 static const char *listen_of(const struct gw_ua_shared *sh, uint8_t kind)
 {
+	kind &= SIP_TP_KIND_MASK;
 	const char *pre = kind == SIP_TP_TCP ? "tcp:" : kind == SIP_TP_TLS ? "tls:" : "udp:";
 	for (size_t i = 0; i < sh->listen.n; i++)
 		if (!strncmp(sh->listen.v[i], pre, 4))
@@ -783,7 +786,7 @@ static int tp_send(void *arg, const char *buf, size_t len, const struct sip_dest
 {
 	struct gw_ua *ua = arg;
 	ua->st.sip_out++;
-	if (dst->kind == GW_UA_TP_REMOTE) /* for a request another node passed on to us */
+	if (dst->kind & GW_UA_TP_REMOTE) /* for a request another node passed on to us */
 		return ua->sh->remote_send ? ua->sh->remote_send(ua->w, dst->conn_id, buf, len)
 					   : -EPROTONOSUPPORT;
 	if (dst->kind != SIP_TP_UDP && dst->conn_id && dst->worker != ua->index)
@@ -844,14 +847,29 @@ static void take_in(struct gw_ua *ua, const char *raw, size_t len, const struct 
 	free(m);
 }
 
+/* 503 to <raw> (statelessly; an ACK is dropped): the session lives elsewhere, and the
+ * request could not be passed on to it now. */
+static void busy(struct gw_ua *ua, const char *raw, size_t len, const struct sip_dest *src)
+{
+	struct sip_msg *m = malloc(sizeof(*m));
+	char tag[16];
+	if (m && sip_parse_msg(&ua->pcfg, raw, len, m) == 0 && m->method != SIP_M_ACK) {
+		ua->st.answered_503++;
+		sip_txn_reply_stateless(ua->txl, m, src, 503, stray_tag(tag, sizeof(tag)));
+	}
+	free(m);
+}
+
 static void held_done(void *ctx, int here, const char *owner)
 {
 	struct held_req *h = ctx;
 	struct gw_ua *ua = h->ua;
 	ua->nheld--;
-	if (!here && owner && ua->sh->forward &&
-	    ua->sh->forward(ua->w, owner, ua->index, h->raw, h->len, &h->src) == 0) {
-		ua->st.sip_forwarded++; /* a live node's session: it answers, through us */
+	if (!here && owner && ua->sh->forward) {
+		if (ua->sh->forward(ua->w, owner, ua->index, h->raw, h->len, &h->src) == 0)
+			ua->st.sip_forwarded++; /* a live node's session: it answers, through us */
+		else
+			busy(ua, h->raw, h->len, &h->src); /* not a 481: the dialog lives on */
 		free(h);
 		return;
 	}
@@ -866,7 +884,7 @@ static int hold_for_takeover(struct gw_ua *ua, const char *raw, size_t len,
 {
 	struct sip_addr to;
 	if (!ua->sh->takeover || m->kind == SIP_KIND_RESPONSE || m->method == SIP_M_CANCEL ||
-	    src->kind == GW_UA_TP_REMOTE || sip_addr_parse(sip_msg_hdr(m, SIP_H_TO), &to) < 0 ||
+	    (src->kind & GW_UA_TP_REMOTE) || sip_addr_parse(sip_msg_hdr(m, SIP_H_TO), &to) < 0 ||
 	    to.tag.len != GW_UA_ID_LEN || shard_at(ua->sh, to.tag, 0) != (int)ua->index ||
 	    sess_find(ua, to.tag))
 		return 0;
@@ -876,6 +894,8 @@ static int hold_for_takeover(struct gw_ua *ua, const char *raw, size_t len,
 	if (ua->nheld >= GW_UA_MAX_HELD) { /* a flood of them: the peer tries again later */
 		char tag[16];
 		ua->st.sip_held_refused++;
+		if (m->method == SIP_M_ACK)
+			return 1; /* nothing answers an ACK: dropped */
 		ua->st.answered_503++;
 		sip_txn_reply_stateless(ua->txl, m, src, 503, stray_tag(tag, sizeof(tag)));
 		return 1;
@@ -3081,8 +3101,8 @@ static void on_request(void *arg, struct sip_txn *st, const struct sip_msg *req,
 		char host[300], contact[CONTACT_MAX];
 		local_host(ua, src, 0, 1, host, sizeof(host));
 		snprintf(contact, sizeof(contact), "<sip:rcsgw@%s:%d%s>%s", host,
-			 local_port(ua, src->kind), src->kind == SIP_TP_TCP ? ";transport=tcp"
-			 : src->kind == SIP_TP_TLS ? ";transport=tls" : "", ua->sh->tags);
+			 local_port(ua, src->kind), kind_index(src->kind) == 1 ? ";transport=tcp"
+			 : kind_index(src->kind) == 2 ? ";transport=tls" : "", ua->sh->tags);
 		struct sip_hdr h[4] = {
 			{ SIP_H_CONTACT, CM_SLICE_NULL, sl(contact) },
 			{ SIP_H_ALLOW, CM_SLICE_NULL, CM_SLICE_LIT(ALLOW) },
@@ -3951,7 +3971,7 @@ int gw_ua_take_forwarded(struct gw_ua *ua, const char *raw, size_t len,
 	struct sip_msg *m = malloc(sizeof(*m));
 	struct sip_dest d = *src;
 	int rc = -EINVAL;
-	d.kind = GW_UA_TP_REMOTE;
+	d.kind = GW_UA_TP_REMOTE | (src->kind & SIP_TP_KIND_MASK); /* reliable as it came */
 	d.conn_id = ref;
 	d.worker = (uint16_t)ua->index;
 	if (m && sip_parse_msg(&ua->pcfg, raw, len, m) == 0 && m->kind == SIP_KIND_REQUEST) {

@@ -213,7 +213,8 @@ void gw_ua_set_takeover(struct gw_ua_shared *sh, gw_ua_takeover_fn fn);
  * as if it had come from <src>, its transaction answering through <send>(w, ref, buf, len)
  * — which carries each response back to the node it came through, which sends it with
  * gw_ua_send_to() to where the request came from. Before the workers start; NULL: none. */
-#define GW_UA_TP_REMOTE 0x40           /* a sip_dest kind: through another node */
+#define GW_UA_TP_REMOTE 0x40           /* a flag of a sip_dest kind: through another node
+					* (the kind in SIP_TP_KIND_MASK: as it came there) */
 struct sip_dest;
 typedef int (*gw_ua_forward_fn)(eng_worker *w, const char *owner, unsigned worker,
 				const char *raw, size_t len, const struct sip_dest *src);

@@ -71,7 +71,8 @@ struct msrp_ua_in {
  * fields, its body so far (MSRP_UA_HELD_MAX at most), whether its end came. */
 struct held {
 	struct held *next, **prev;     /* the UA's list */
-	uint64_t token;
+	uint64_t token;                /* the search it waits for (one per session id) */
+	struct msrp_ua *ua;
 	struct msrp_ua_in *in;         /* the SEND's copies */
 	char sid[MSRP_SESS_ID_MAX + 1];
 	char msgid[MSRP_TID_MAX + 1];
@@ -99,7 +100,9 @@ struct msrp_ua {
 	struct msrp_ua_cfg cfg;
 	struct msrp_sess_table sessions;
 	struct msrp_ua_stats st;
-	struct held *held;             /* SENDs held for sessions looked for */
+	struct held *held;             /* SENDs held for sessions looked for, oldest first */
+	struct held **held_tail;
+	unsigned nheld;
 	uint64_t next_token;
 };
 
@@ -493,15 +496,25 @@ fail:
 	return NULL;
 }
 
+/* <h> off its UA's list, freed (its SEND's copies stay). */
+static void held_drop(struct held *h)
+{
+	struct msrp_ua *ua = h->ua;
+	*h->prev = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	else
+		ua->held_tail = h->prev;
+	ua->nheld--;
+	h->in->held = NULL;
+	free(h->body);
+	free(h);
+}
+
 static void in_free(struct msrp_ua_in *in)
 {
-	if (in->held) {
-		*in->held->prev = in->held->next;
-		if (in->held->next)
-			in->held->next->prev = in->held->prev;
-		free(in->held->body);
-		free(in->held);
-	}
+	if (in->held)
+		held_drop(in->held);
 	if (in->uc && in->uc->in == in)
 		in->uc->in = NULL;
 	if (in->s && in->s->in == in)
@@ -716,29 +729,35 @@ static int hold(struct msrp_ua *ua, struct msrp_conn *mc, struct msrp_ua_conn *u
 	struct held *h;
 	if (!ua->cfg.find || sid.len > MSRP_SESS_ID_MAX || ct.len >= sizeof(h->ctype) ||
 	    id.len >= sizeof(h->msgid) || br.len >= sizeof(h->range) ||
-	    !(h = calloc(1, sizeof(*h))))
+	    ua->nheld >= MSRP_UA_HELD_COUNT || !(h = calloc(1, sizeof(*h))))
 		return -1;
 	struct msrp_ua_in *in = in_new(mc, uc, m, to, from);
 	if (!in) {
 		free(h);
 		return 0; /* answered 400 (or out of memory: nothing to answer with) */
 	}
-	h->token = ++ua->next_token;
+	h->ua = ua;
 	h->in = in;
 	h->has_body = m->has_body;
 	memcpy(h->sid, sid.p, sid.len);
 	memcpy(h->ctype, ct.p ? ct.p : "", ct.len);
 	memcpy(h->msgid, id.p ? id.p : "", id.len);
 	memcpy(h->range, br.p ? br.p : "", br.len);
-	h->next = ua->held;
-	if (h->next)
-		h->next->prev = &h->next;
-	h->prev = &ua->held;
-	ua->held = h;
+	const struct held *same = ua->held; /* a search for that session on its way already */
+	while (same && strcmp(same->sid, h->sid))
+		same = same->next;
+	h->token = same ? same->token : ++ua->next_token;
+	if (!ua->held_tail)
+		ua->held_tail = &ua->held;
+	h->prev = ua->held_tail; /* last: they go on in the order they came */
+	*ua->held_tail = h;
+	ua->held_tail = &h->next;
+	ua->nheld++;
 	in->held = h;
 	uc->in = in;
 	ua->st.held++;
-	ua->cfg.find(ua->cfg.find_arg, h->sid, h->token);
+	if (!same)
+		ua->cfg.find(ua->cfg.find_arg, h->sid, h->token);
 	return 0;
 }
 
@@ -749,57 +768,63 @@ static cm_slice held_slice(const char *s)
 
 void msrp_ua_end(struct msrp_ua_conn *uc, enum msrp_flag flag);
 
-void msrp_ua_resume(struct msrp_ua *ua, uint64_t token, int found)
+/* Held SEND <h> goes on: bound to session <s> (NULL: 481). */
+static void held_go(struct held *h, struct msrp_ua_sess *s)
 {
-	struct held *h = ua->held;
-	while (h && h->token != token)
-		h = h->next;
-	if (!h)
-		return; /* its connection went meanwhile */
+	struct msrp_ua *ua = h->ua;
 	struct msrp_ua_in *in = h->in;
-	struct msrp_ua_sess *s = found ? (struct msrp_ua_sess *)msrp_sess_find(
-		&ua->sessions, (cm_slice){ h->sid, strlen(h->sid) }) : NULL;
 	struct msrp_ua_conn *uc = in->uc;
-	if (!s || s->ended || s->mc || bind_to(s, in->mc, uc) != 0) {
+	int first = s && !s->mc;
+	if (!s || s->ended || (first ? bind_to(s, in->mc, uc) != 0 : s->mc != in->mc)) {
 		ua->st.answered_481++;
 		if (h->ended) { /* answered now; else at its end */
 			answer(in->mc, in, 481);
 			in_free(in);
 			return;
 		}
-		in->held = NULL;
-		*h->prev = h->next;
-		if (h->next)
-			h->next->prev = h->prev;
-		free(h->body);
-		free(h);
+		held_drop(h);
 		in->verdict = 481;
 		return;
 	}
-	ua->st.bound++;
+	ua->st.bound += first;
 	char *body = h->body;
 	size_t len = h->len;
 	int ended = h->ended, over = h->over;
 	enum msrp_flag flag = h->flag;
+	struct msrp_ua_in *receiving = uc->in; /* a later frame on its way on the connection */
 	h->body = NULL;
 	in_begin(s, in, h->has_body, held_slice(h->ctype), held_slice(h->msgid),
 		 held_slice(h->range));
-	in->held = NULL; /* it goes on as if it had just come */
-	*h->prev = h->next;
-	if (h->next)
-		h->next->prev = h->prev;
-	free(h);
+	held_drop(h); /* it goes on as if it had just come */
 	if (!in->verdict && over)
 		in->verdict = 413;
 	else if (!in->verdict && len && msrp_reasm_data(s->reasm, &in->ck, body, len) < 0)
 		in->verdict = 400;
 	free(body);
-	s->ready = 1;
-	if (s->ev->ready)
-		s->ev->ready(s, s->arg);
-	pump(s);
-	if (ended && uc->in == in)
+	if (first) {
+		s->ready = 1;
+		if (s->ev->ready)
+			s->ev->ready(s, s->arg);
+		pump(s);
+	}
+	if (ended && uc->in == in) {
 		msrp_ua_end(uc, flag);
+		if (receiving && receiving != in)
+			uc->in = receiving; /* the frame after it is still coming */
+	}
+}
+
+void msrp_ua_resume(struct msrp_ua *ua, uint64_t token, int found)
+{
+	for (;;) { /* oldest first; from the start each time: what runs may free others */
+		struct held *h = ua->held;
+		while (h && h->token != token)
+			h = h->next;
+		if (!h)
+			return;
+		held_go(h, found ? (struct msrp_ua_sess *)msrp_sess_find(
+				    &ua->sessions, (cm_slice){ h->sid, strlen(h->sid) }) : NULL);
+	}
 }
 
 void msrp_ua_head(struct msrp_ua *ua, struct msrp_conn *mc, struct msrp_ua_conn *uc,
@@ -808,7 +833,9 @@ void msrp_ua_head(struct msrp_ua *ua, struct msrp_conn *mc, struct msrp_ua_conn 
 	cm_slice to = msrp_hdr_get(m, MSRP_H_TO_PATH), from = msrp_hdr_get(m, MSRP_H_FROM_PATH);
 	cm_slice rest = to, u0, extra;
 	struct msrp_uri u;
-	if (uc->in)
+	if (uc->in && uc->in->held)
+		uc->in = NULL; /* held, on the UA's list: answered when its session is found */
+	else if (uc->in)
 		in_free(uc->in);
 	if (m->method != MSRP_M_SEND && m->method != MSRP_M_REPORT) {
 		msrp_conn_respond(mc, m, 403, CM_SLICE_LIT("Action-not-allowed: not a relay"), NULL,
@@ -929,9 +956,13 @@ void msrp_ua_end(struct msrp_ua_conn *uc, enum msrp_flag flag)
 
 void msrp_ua_conn_closed(struct msrp_ua *ua, struct msrp_ua_conn *uc, int err)
 {
-	(void)ua;
 	if (uc->in)
 		in_free(uc->in);
+	for (struct held *h = ua->held, *next; h; h = next) { /* its SENDs held: nothing now */
+		next = h->next;
+		if (h->in->uc == uc)
+			in_free(h->in);
+	}
 	while (uc->sess.head) {
 		struct msrp_ua_sess *s = (struct msrp_ua_sess *)uc->sess.head;
 		msrp_sess_unbind(&s->s);

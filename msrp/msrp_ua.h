@@ -44,6 +44,7 @@ struct msrp_ua_cfg {
 	void *find_arg;
 };
 #define MSRP_UA_HELD_MAX 65536
+#define MSRP_UA_HELD_COUNT 1024        /* SENDs held at once, a worker (beyond: 481) */
 
 struct msrp_ua_events {
 	/* The session is bound to its connection: msrp_ua_send() goes out at once. */

@@ -18,6 +18,7 @@
 #define READ_COUNT "64"                /* entries an XREAD takes at most */
 #define INBOX_TTL_MS "3600000"         /* an inbox nobody writes to goes after an hour */
 #define CALL_BUCKETS 256
+#define READ_AGAIN_MS 500              /* after an error reply, the next XREAD */
 #define KIND_MAX 32
 
 /* A request of ours waiting for its answer. */
@@ -35,6 +36,7 @@ struct sh_bus_call {
 	struct sh_bus_call *next, **prev; /* the bus's list (NULL prev: the bus went) */
 	struct sh_bus *b;
 	uint64_t id;
+	uint64_t deadline_ms;          /* the requester's (wall clock) */
 	unsigned worker;
 	char node[SH_NODE_ID_MAX + 1];
 };
@@ -48,6 +50,7 @@ struct sh_bus {
 	char inbox[160];
 	char last[48];                 /* the last entry read ("0-0": from the start) */
 	int reading;                   /* an XREAD on its way */
+	eng_timer again;               /* after an error: the next XREAD a little later */
 	int dead;                      /* sh_bus_free() under way */
 	sh_bus_handler handler;
 	void *harg;
@@ -183,6 +186,11 @@ int sh_bus_send(struct sh_bus *b, const char *node, unsigned worker, const char 
 	return rc;
 }
 
+int64_t sh_bus_call_left_ms(const struct sh_bus_call *call)
+{
+	return (int64_t)call->deadline_ms - (int64_t)wall_ms();
+}
+
 const char *sh_bus_call_from(const struct sh_bus_call *call, unsigned *worker)
 {
 	*worker = call->worker;
@@ -241,6 +249,7 @@ static void take(struct sh_bus *b, const char *bytes, size_t n)
 		if (call) {
 			call->b = b;
 			call->id = m->id;
+			call->deadline_ms = m->deadline_ms;
 			call->worker = m->from_worker;
 			snprintf(call->node, sizeof(call->node), "%s", m->from_node);
 			call->next = b->open;
@@ -286,8 +295,10 @@ static void on_read(redisAsyncContext *ac, void *reply, void *privdata)
 			else
 				ADD(b, malformed, 1);
 		}
-	} else if (r->type == REDIS_REPLY_ERROR) {
+	} else if (r->type == REDIS_REPLY_ERROR) { /* LOADING, a key of another type...: */
 		CM_LOG_RL(CM_LOG_WARN, "cluster: bus %s: %s", b->inbox, r->str);
+		eng_timer_arm(b->w, &b->again, READ_AGAIN_MS); /* not at once, again and again */
+		return;
 	}
 	if (!b->dead)
 		read_next(b);
@@ -306,6 +317,11 @@ static void read_next(struct sh_bus *b)
 		b->reading = 1;
 }
 
+static void read_again(eng_timer *t)
+{
+	read_next(t->arg);
+}
+
 /* The reader link is up: reading starts again where it stopped. */
 static void reader_up(void *bus)
 {
@@ -322,6 +338,7 @@ struct sh_bus *sh_bus_new(eng_worker *w, const struct eng_redis_cfg *reader,
 		return NULL;
 	b->w = w;
 	b->writer = writer;
+	eng_timer_init(&b->again, read_again, b);
 	b->worker = cfg->worker;
 	b->handler = cfg->handler;
 	b->harg = cfg->arg;
@@ -352,6 +369,7 @@ void sh_bus_free(struct sh_bus *b)
 	if (!b)
 		return;
 	b->dead = 1;
+	eng_timer_cancel(&b->again);
 	eng_redis_free(b->reader); /* its XREAD's NULL reply finds <b> dead */
 	for (unsigned i = 0; i < CALL_BUCKETS; i++)
 		while (b->calls[i]) {
@@ -359,9 +377,10 @@ void sh_bus_free(struct sh_bus *b)
 			c->fn(c->arg, -ECANCELED, NULL, 0);
 			free(c);
 		}
-	for (struct sh_bus_call *call = b->open; call; call = call->next) {
-		call->b = NULL; /* answered into the void */
-		call->prev = NULL;
+	while (b->open) { /* not answered: nothing will answer them now */
+		struct sh_bus_call *call = b->open;
+		b->open = call->next;
+		free(call);
 	}
 	free(b->prefix);
 	free(b);

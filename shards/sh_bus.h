@@ -43,7 +43,7 @@ struct sh_bus_cfg {
 struct sh_bus *sh_bus_new(eng_worker *w, const struct eng_redis_cfg *reader,
 			  struct eng_redis *writer, const struct sh_bus_cfg *cfg);
 /* Stops reading; requests waiting for answers are told -ECANCELED; requests received and
- * not answered yet are answered into the void (sh_bus_answer() still frees them). */
+ * not answered yet are freed (their handlers must not answer them after this). */
 void sh_bus_free(struct sh_bus *b);
 /* The link the bus reads over (to retarget it with the writer after a failover). */
 struct eng_redis *sh_bus_reader(struct sh_bus *b);
@@ -64,6 +64,8 @@ int sh_bus_request(struct sh_bus *b, const char *node, unsigned worker, const ch
  * sh_bus_request(). */
 int sh_bus_send(struct sh_bus *b, const char *node, unsigned worker, const char *kind,
 		const void *data, size_t len, uint32_t ttl_ms);
+/* What is left of <call>'s time, its requester's deadline (ms; <= 0: past). */
+int64_t sh_bus_call_left_ms(const struct sh_bus_call *call);
 /* Who sent <call>: its node and worker (valid as long as <call>). */
 const char *sh_bus_call_from(const struct sh_bus_call *call, unsigned *worker);
 /* Answers <call> with <status> (>= 0) and <data>, and frees it. On the bus's worker. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -61,6 +62,7 @@ struct sh_cluster {
 	char node_id[SH_NODE_ID_MAX + 1];
 	char advertise[256];
 	char api_base[96];                 /* "http://host:port" of our own API (loopback) */
+	char *api_auth;                    /* "Authorization: Bearer <api.tokens[0]>", or NULL */
 	uint32_t ttl_ms;
 	char where[512];
 	eng_worker *w;                     /* worker 0 */
@@ -140,6 +142,9 @@ struct sh_cluster *sh_cluster_new(const struct cm_config *cfg, unsigned nworkers
 		 cfg->cluster.advertise && cfg->cluster.advertise[0] ? cfg->cluster.advertise
 		 : cfg->sip.advertise ? cfg->sip.advertise : "");
 	c->ttl_ms = (uint32_t)cfg->cluster.heartbeat_ttl_ms;
+	if (cfg->api.tokens.n && asprintf(&c->api_auth, "Authorization: Bearer %s",
+					   cfg->api.tokens.v[0]) < 0)
+		c->api_auth = NULL;
 	/* requests passed on to us go to our own API: where it listens (a wildcard: loopback) */
 	const char *al = cfg->api.listen.n ? cfg->api.listen.v[0] : "127.0.0.1:8080";
 	const char *colon = strrchr(al, ':');
@@ -443,13 +448,19 @@ static void bus_request(void *arg, struct sh_bus_call *call, const char *kind, c
 	snprintf(url, sizeof(url), "%s%s%s%s", p->c->api_base, q->path, q->query[0] ? "?" : "",
 		 q->query);
 	snprintf(fwd, sizeof(fwd), "%s: %s", SH_CLUSTER_FORWARDED_HEADER, p->c->node_id);
-	for (size_t i = 0; i < q->n_headers && nh < 6; i++)
-		if (!strchr(q->headers[i], '\r') && !strchr(q->headers[i], '\n'))
+	for (size_t i = 0; i < q->n_headers && nh < 5; i++)
+		if (!strchr(q->headers[i], '\r') && !strchr(q->headers[i], '\n') &&
+		    strncasecmp(q->headers[i], "Authorization:", 14))
 			hdrs[nh++] = q->headers[i];
 	hdrs[nh++] = fwd;
+	if (p->c->api_auth)
+		hdrs[nh++] = p->c->api_auth;
 	hdrs[nh] = NULL;
-	if (!p->http || !eng_http_request(p->http, q->method, url, hdrs, q->body.data, q->body.len,
-					  3500, local_answered, call))
+	/* answered before the requester gives up (its deadline), or not at all */
+	int64_t left = sh_bus_call_left_ms(call) - 200;
+	if (left < 100 || !p->http ||
+	    !eng_http_request(p->http, q->method, url, hdrs, q->body.data, q->body.len,
+			      (uint32_t)left, local_answered, call))
 		local_answered(call, -EIO, NULL, NULL, 0);
 	rcsgw__api_request__free_unpacked(q, NULL);
 }
@@ -518,13 +529,21 @@ void sh_cluster_bus_stats(const struct sh_cluster *c, unsigned i, struct sh_bus_
 		sh_bus_stats(c->wk[i].bus, out);
 }
 
+/* A worker's link to Redis came up: its replication puts back what Redis may have lost. */
+static void link_up(void *arg)
+{
+	struct worker_part *p = arg;
+	if (p->repl)
+		sh_repl_link_up(p->repl);
+}
+
 int sh_cluster_start(struct sh_cluster *c, eng_worker *w, struct gw_ua *ua)
 {
 	unsigned i = eng_worker_index(w);
 	struct eng_redis_cfg lc = {
 		.host = c->host, .port = c->url.hosts[0].port, .idle = c->url.sentinel,
 		.user = c->url.user, .password = c->url.has_password ? c->url.password : NULL,
-		.db = c->url.db, .what = "cluster",
+		.db = c->url.db, .what = "cluster", .up = link_up, .arg = &c->wk[i],
 	};
 	struct sh_node_cfg nc = { .node_id = c->node_id, .advertise = c->advertise,
 				  .ttl_ms = c->ttl_ms };
@@ -579,10 +598,10 @@ void sh_cluster_stop(struct sh_cluster *c, eng_worker *w)
 		return;
 	sh_repl_free(c->wk[i].repl);
 	c->wk[i].repl = NULL;
+	eng_http_free(c->wk[i].http); /* first: its requests' bus calls are freed with the bus */
+	c->wk[i].http = NULL;
 	sh_bus_free(c->wk[i].bus);
 	c->wk[i].bus = NULL;
-	eng_http_free(c->wk[i].http);
-	c->wk[i].http = NULL;
 	free(c->wk[i].remote);
 	c->wk[i].remote = NULL;
 	c->wk[i].ua = NULL;
@@ -606,8 +625,10 @@ void sh_cluster_stop(struct sh_cluster *c, eng_worker *w)
 
 void sh_cluster_free(struct sh_cluster *c)
 {
-	if (c)
+	if (c) {
 		free(c->wk);
+		free(c->api_auth);
+	}
 	free(c);
 }
 

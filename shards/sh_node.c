@@ -116,10 +116,11 @@ static const char sweep_lua[] =
  * message id, again) for each. A session another node owns, or owns at another epoch than the one
  * named (0: not known yet), is fenced (''); one nobody owns (its claim on its way, or an
  * ownership Redis lost when the epoch is named) is ours. An append made again ('1'):
- * the entry of the same message id, if the stream has it, is the answer. Each appended session goes in the node's set of sessions with pending messages.
- * {entry id or ''...} */
+ * the entry of the same message id, if the stream has it, is the answer (the stream read
+ * once per session and script). Each appended session goes in the node's set of sessions
+ * with pending messages. {entry id or ''...} */
 static const char append_lua[] =
-	"local me, out = ARGV[1], {}\n"
+	"local me, out, found = ARGV[1], {}, {}\n"
 	"for i = 7, #ARGV, 5 do\n"
 	"  local sid, ep, mid = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 3]\n"
 	"  local o = redis.call('HMGET', ARGV[4] .. sid, 'node', 'epoch')\n"
@@ -132,11 +133,19 @@ static const char append_lua[] =
 	"    end\n"
 	"    local k, x = ARGV[5] .. sid, nil\n"
 	"    if ARGV[i + 4] == '1' then\n"
-	"      for _, en in ipairs(redis.call('XRANGE', k, '-', '+')) do\n"
-	"        if en[2][4] == mid then x = en[1] break end\n"
+	"      if not found[sid] then\n"
+	"        found[sid] = {}\n"
+	"        for _, en in ipairs(redis.call('XRANGE', k, '-', '+')) do\n"
+	"          if en[2][4] then found[sid][en[2][4]] = en[1] end\n"
+	"        end\n"
 	"      end\n"
+	"      x = found[sid][mid]\n"
 	"    end\n"
-	"    out[#out + 1] = x or redis.call('XADD', k, '*', 'm', ARGV[i + 2], 'i', mid)\n"
+	"    if not x then\n"
+	"      x = redis.call('XADD', k, '*', 'm', ARGV[i + 2], 'i', mid)\n"
+	"      if found[sid] then found[sid][mid] = x end\n"
+	"    end\n"
+	"    out[#out + 1] = x\n"
 	"    redis.call('PEXPIRE', k, ARGV[2])\n"
 	"    redis.call('SADD', ARGV[3] .. me, sid)\n"
 	"  end\n"

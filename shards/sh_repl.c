@@ -56,6 +56,7 @@ struct sh_repl {
 	struct entry *buckets[BUCKETS];
 	struct entry *dirty;           /* entries with something to do */
 	uint32_t nheld;                /* messages held in memory for an append (rec) */
+	size_t kept_bytes;             /* recs of appended messages kept (SH_REPL_MAX_KEPT_BYTES) */
 	struct pmsg *appq, **appq_tail; /* to append at the end of this loop iteration */
 	eng_defer flush;               /* ... in requests of SH_NODE_APPEND_MAX */
 	struct pmsg *orphans;          /* their entry went while their reply was on its way */
@@ -122,6 +123,8 @@ static void pmsg_free(struct pmsg *m, int durable)
 	struct sh_repl *r = m->r;
 	if (m->rec && !m->xid[0])
 		r->nheld--;
+	else if (m->rec)
+		r->kept_bytes -= m->len;
 	free(m->rec);
 	atomic_fetch_sub_explicit(&r->st.kept_now, 1, memory_order_relaxed);
 	sh_repl_durable_fn fn = m->waiter;
@@ -240,6 +243,12 @@ static void appended(struct pmsg *m, int rc, const char *xid)
 			ADD(r, kept, 1);
 			lag_add(1, mono_us() - m->kept_us);
 			r->nheld--;
+			if (r->kept_bytes + m->len > SH_REPL_MAX_KEPT_BYTES) {
+				free(m->rec); /* beyond the bound: if Redis loses it, it is lost */
+				m->rec = NULL;
+			} else {
+				r->kept_bytes += m->len;
+			}
 		} else {
 			ADD(r, reappended, 1);
 		}
@@ -615,8 +624,9 @@ static void tick(eng_timer *t)
 
 /* Redis came back on a new connection, maybe without our data (restarted without
  * persistence, a replica promoted before it had it): every live session's record is
- * written again (which takes back an ownership Redis lost) and every appended message not
- * confirmed yet is appended again (found by Message-ID when the stream still holds it). */
+ * written again (which takes back an ownership Redis lost) and every message not confirmed
+ * yet is appended (again: found by Message-ID when the stream still holds it), in the
+ * order they were accepted — at the connection's start, before anything accepted later. */
 static void resync(struct sh_repl *r)
 {
 	uint64_t now = eng_now_ms(r->w);
@@ -624,9 +634,15 @@ static void resync(struct sh_repl *r)
 		for (struct entry *e = r->buckets[b]; e; e = e->hnext) {
 			if (e->over || !e->epoch)
 				continue;
-			for (struct pmsg *m = e->msgs; m; m = m->next)
-				if (m->xid[0] && !m->done && m->rec)
+			for (struct pmsg *m = e->msgs, *next; m; m = next) {
+				next = m->next;
+				if (m->inflight || m->done)
+					continue;
+				if (m->xid[0] && m->rec)
 					m->again = 1;
+				if (!m->xid[0] || m->again)
+					msg_step(m);
+			}
 			if (!e->dirty) {
 				e->dirty = 1;
 				e->dirty_ms = now;
@@ -635,7 +651,15 @@ static void resync(struct sh_repl *r)
 		}
 }
 
-/* Every second: a new connection to Redis resyncs; and a slice of the table (all of it in
+void sh_repl_link_up(struct sh_repl *r)
+{
+	unsigned gen = eng_redis_generation(r->link);
+	if (r->gen && gen != r->gen)
+		resync(r);
+	r->gen = gen;
+}
+
+/* Every second: a new connection to Redis resyncs (if its up was missed); and a slice of the table (all of it in
  * BUCKETS / SH_REPL_REFRESH_SLICE seconds) is looked at for live sessions whose record
  * was written more than SH_REPL_REFRESH_MS ago: written again, so that their ownership,
  * record and stream outlive SH_REPL_TTL_MS however long the chat lasts. */
@@ -748,9 +772,11 @@ unsigned sh_repl_replay(struct sh_repl *r, const char *id, const struct sh_node_
 			m->e = e;
 			snprintf(m->mid, sizeof(m->mid), "%s", pm->message_id);
 			memcpy(m->xid, p[i].entry, strlen(p[i].entry) + 1);
-			if ((m->rec = malloc(p[i].len ? p[i].len : 1))) { /* Redis may lose it */
+			if (r->kept_bytes + p[i].len <= SH_REPL_MAX_KEPT_BYTES &&
+			    (m->rec = malloc(p[i].len ? p[i].len : 1))) { /* Redis may lose it */
 				memcpy(m->rec, p[i].data, p[i].len);
 				m->len = p[i].len;
+				r->kept_bytes += m->len;
 			}
 			struct pmsg **pp = &e->msgs;
 			while (*pp)

@@ -32,6 +32,9 @@
 struct sh_repl;
 
 #define SH_REPL_MAX_HELD 65536      /* messages held in memory for Redis (away), per worker */
+/* bytes of appended, unconfirmed messages kept in memory too (to append them again should
+ * Redis lose them), per worker; beyond, one that Redis loses is lost */
+#define SH_REPL_MAX_KEPT_BYTES (64u * 1024 * 1024)
 
 /* Replication lag histograms (upper bounds in µs; one more bucket above the last):
  * [0] a session record, from its change to its write acknowledged (ms resolution: the
@@ -80,6 +83,9 @@ unsigned sh_repl_replay(struct sh_repl *r, const char *id, const struct sh_node_
 /* <n> pending messages of session <id>, taken over, that cannot be sent again: the session
  * could not be adopted (its record lost or broken); counted and logged. */
 void sh_repl_undeliverable(struct sh_repl *r, const char *id, size_t n);
+/* The link came up (its cfg.up): on a new connection, what Redis may have lost is put back
+ * at once, before anything else goes on it. */
+void sh_repl_link_up(struct sh_repl *r);
 /* Its node handle (for a takeover on this worker). */
 struct sh_node *sh_repl_node(const struct sh_repl *r);
 /* Any thread (relaxed). */

@@ -49,7 +49,13 @@ struct sip_dest {
 				    * that routes messages between workers; transports ignore it) */
 };
 
-static inline int sip_dest_reliable(const struct sip_dest *d) { return d->kind != SIP_TP_UDP; }
+/* The kind proper, in the low bits: the TU may flag a dest in the others (how it goes). */
+#define SIP_TP_KIND_MASK 0x0f
+
+static inline int sip_dest_reliable(const struct sip_dest *d)
+{
+	return (d->kind & SIP_TP_KIND_MASK) != SIP_TP_UDP;
+}
 
 struct sip_tp {
 	/* Sends <len> bytes of <buf> (copied before it returns) to <dst>; <reliable> says

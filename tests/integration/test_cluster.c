@@ -694,6 +694,8 @@ static struct {
 	char got[4 * STEADY_MAX][MC_TID_MAX + 1]; /* Message-IDs the phone received */
 	int got_conn[4 * STEADY_MAX];           /* ... on which connection (0: the first) */
 	char later[4 * STEADY_MAX];             /* ... and again on a later one */
+	char (*after)[MC_TID_MAX + 1];          /* what came on later connections, in order */
+	int nafter;
 	int ngot, dups, conns, errors;
 	struct msrp_client mc;                  /* the phone's current MSRP connection */
 	struct mc_frame f;                      /* ... and its frame buffer */
@@ -737,6 +739,8 @@ static void *steady_sender(void *arg)
 static void steady_record(const char *mid)
 {
 	pthread_mutex_lock(&S.mu);
+	if (S.conns && S.after && S.nafter < 4 * STEADY_MAX)
+		snprintf(S.after[S.nafter++], sizeof(S.after[0]), "%s", mid);
 	for (int i = 0; i < S.ngot; i++)
 		if (!strcmp(S.got[i], mid)) {
 			S.dups++;
@@ -992,6 +996,8 @@ Test(cluster, redis_restarted_empty_under_traffic_then_a_node_killed_loses_nothi
      .timeout = 120)
 {
 	char url[64], owner[80], state[32];
+	S.after = calloc(4 * STEADY_MAX, sizeof(*S.after));
+	cr_assert(S.after);
 	struct node_b b = steady_up(url, sizeof(url), STEADY_MAX);
 	usleep(1000 * 1000);
 	int at_hold = S.accepted, port = R.port;
@@ -1041,6 +1047,18 @@ Test(cluster, redis_restarted_empty_under_traffic_then_a_node_killed_loses_nothi
 			}
 	cr_expect_eq(from_b, at[1] - at_hold, "of the %d messages A had unconfirmed, B sent "
 		     "%d again", at[1] - at_hold, from_b);
+	int last = -1, inversions = 0; /* B sent them in the order they were accepted */
+	for (int k = 0; k < S.nafter; k++) {
+		int i = 0;
+		while (i < S.accepted && strcmp(S.acc[i], S.after[k]))
+			i++;
+		if (i < S.accepted && i < last && inversions++ < 3)
+			cr_log_error("message %d came after %d", i, last);
+		last = i > last ? i : last;
+	}
+	cr_expect_eq(inversions, 0, "B sent %d messages out of order", inversions);
+	free(S.after);
+	S.after = NULL;
 	for (int i = 0; i < S.accepted; i++) {
 		durable += S.durable[i];
 		before += i < at_crash && S.durable[i];
@@ -1221,7 +1239,22 @@ Test(cluster, a_peer_binding_again_at_another_node_takes_the_session_over, .time
 	usleep(900 * 1000); /* A's heartbeat expires */
 	snprintf(hp, sizeof(hp), "127.0.0.1:%d", b.msrp);
 	cr_assert_eq(mc_connect(&c, hp, 3000), 0);
-	phone_sends(&c, f, offer, "bind-b", "hi B"); /* A's URI, on B */
+	char fp[128]; /* two SENDs at once, A's URI, on B: both held, both go on in order */
+	snprintf(fp, sizeof(fp), "msrp://127.0.0.1:%d/phone1sid;tcp", ufx.ml_port);
+	struct mc_send s1 = { .to_path = offer, .from_path = fp, .message_id = "bind-b",
+			      .content_type = "text/plain", .body = "hi B", .body_len = 4 };
+	struct mc_send s2 = s1;
+	s2.message_id = "next-b";
+	s2.body = "and more";
+	s2.body_len = 8;
+	cr_assert_eq(mc_send_send(&c, "bind-b", &s1), 0);
+	cr_assert_eq(mc_send_send(&c, "next-b", &s2), 0);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(mc_read_frame(&c, f, 5000), 0, "no answer to SEND %d", i + 1);
+		cr_expect(!f->is_request && f->status == 200, "SEND %d answered %d", i + 1,
+			  f->status);
+		cr_expect_str_eq(f->tid, i ? "next-b" : "bind-b");
+	}
 	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
 	json_t *r = NULL;
 	cr_assert_eq(ufx_api("POST", path, "{\"content_type\":\"text/plain\",\"body\":\"back\"}",
@@ -1231,7 +1264,7 @@ Test(cluster, a_peer_binding_again_at_another_node_takes_the_session_over, .time
 	cr_expect(f->body_len == 4 && !memcmp(f->body, "back", 4));
 	mc_send_response(&c, f, 200, "OK");
 	cr_expect_eq(ufx_metric_sum("rcsgw_msrp_held_for_takeover_total"), 1);
-	cr_expect_eq(ufx_metric_sum("rcsgw_ua_messages_received_total"), 1);
+	cr_expect_eq(ufx_metric_sum("rcsgw_ua_messages_received_total"), 2);
 	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
 	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
 	ufx_sipp_done(0);
