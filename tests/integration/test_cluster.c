@@ -334,21 +334,27 @@ static void end_chat(const char *id, struct msrp_client *mc, struct mc_frame *f)
 	free(f);
 }
 
-/* Node B started on the same Redis (<url>), its API up. */
-static struct node_b start_b(const char *url)
+/* Node <id> started on the same Redis (<url>), its API up. */
+static struct node_b start_node(const char *url, const char *id)
 {
 	int bapi = free_tcp_port(), bmsrp = free_tcp_port(), bsip = sipp_free_port();
 	char a[64], m[64], s[96];
 	snprintf(a, sizeof(a), "RCSGW_API_LISTEN=127.0.0.1:%d", bapi);
 	snprintf(m, sizeof(m), "RCSGW_MSRP_LISTEN=127.0.0.1:%d", bmsrp);
 	snprintf(s, sizeof(s), "RCSGW_SIP_LISTEN=udp:127.0.0.1:%d,tcp:127.0.0.1:%d", bsip, bsip);
-	const char *benv[] = { a, m, s, url, "RCSGW_ENGINE_WORKERS=2", "RCSGW_LOG_LEVEL=warn",
-			       "RCSGW_CLUSTER_NODE_ID=gw-b", "RCSGW_CLUSTER_HEARTBEAT_TTL=600ms",
-			       NULL };
+	char n[64];
+	snprintf(n, sizeof(n), "RCSGW_CLUSTER_NODE_ID=%s", id);
+	const char *benv[] = { a, m, s, url, "RCSGW_ENGINE_WORKERS=2", "RCSGW_LOG_LEVEL=warn", n,
+			       "RCSGW_CLUSTER_HEARTBEAT_TTL=600ms", NULL };
 	pid_t b = rcsgw_spawn(benv, NULL, NULL);
 	cr_assert(b > 0);
 	cr_assert_eq(wait_port("127.0.0.1", bapi, 5000), 0);
 	return (struct node_b){ b, bapi, bsip, bmsrp };
+}
+
+static struct node_b start_b(const char *url)
+{
+	return start_node(url, "gw-b");
 }
 
 /* Node A (the fixture) killed with -9; from here on the fixture speaks to node <b>. */
@@ -684,6 +690,8 @@ static struct {
 	pthread_mutex_t mu;
 	char sid[64];
 	_Atomic int api;                        /* the API the sender uses now */
+	_Atomic int api2;                       /* ... and every other request, when set */
+	int by[STEADY_MAX];                     /* which API took each 202 */
 	_Atomic int accepted;                   /* 202s so far */
 	_Atomic int limit;                      /* the client waits at this many */
 	_Atomic int stop;
@@ -719,12 +727,14 @@ static void *steady_sender(void *arg)
 			continue;
 		}
 		snprintf(body, sizeof(body), "{\"content_type\":\"text/plain\",\"body\":\"m%d\"}", n);
-		if (http_request("127.0.0.1", S.api, "POST", path,
+		int api = S.api2 && (n & 1) ? S.api2 : S.api;
+		if (http_request("127.0.0.1", api, "POST", path,
 				 "Content-Type: application/json\r\n", body, &st, NULL, &rb,
 				 8000) == 0 && st == 202) {
 			json_t *j = json_loads(rb, 0, NULL);
 			snprintf(S.acc[n], sizeof(S.acc[n]), "%s", ufx_jstr(j, "message_id"));
 			S.durable[n] = json_is_true(json_object_get(j, "durable"));
+			S.by[n] = api;
 			json_decref(j);
 			S.accepted = n + 1;
 			usleep(2000);
@@ -1270,4 +1280,48 @@ Test(cluster, a_peer_binding_again_at_another_node_takes_the_session_over, .time
 	ufx_sipp_done(0);
 	mc_close(&c);
 	free(f);
+}
+
+/* The sum of metric <name> on the node whose API is <api>. */
+static unsigned long metric_at(int api, const char *name)
+{
+	int was = ufx.api;
+	ufx.api = api;
+	unsigned long v = ufx_metric_sum(name);
+	ufx.api = was;
+	return v;
+}
+
+/* Three nodes (issue 8): A killed with -9 in the middle of steady traffic, the client goes
+ * on through B and C in turn. One of the survivors takes the session over (the epoch
+ * compare-and-set lets one win); the other passes its requests on to the winner through
+ * Redis. Both answer, nothing accepted is lost. */
+Test(cluster, three_nodes_a_node_killed_the_survivors_share_the_work, .timeout = 120)
+{
+	char url[64];
+	struct node_b b = steady_up(url, sizeof(url), STEADY_MSGS);
+	struct node_b c = start_node(url, "gw-c");
+	for (int i = 0; i < 1000 && S.accepted < STEADY_KILL_AT; i++)
+		usleep(10000);
+	cr_assert_geq(S.accepted, STEADY_KILL_AT, "the flow did not start: %d", S.accepted);
+	int at[2];
+	steady_kill_a(b, at);
+	S.api2 = c.api; /* from the kill on, every other request to C */
+	int missing = steady_settle(), by_b = 0, by_c = 0;
+	for (int i = at[1]; i < S.accepted; i++) {
+		by_b += S.by[i] == b.api;
+		by_c += S.by[i] == c.api;
+	}
+	cr_log_info("three nodes: %d accepted (%d by B, %d by C after the kill), %d received, "
+		    "%d twice", S.accepted, by_b, by_c, S.ngot, S.dups);
+	cr_expect_eq(missing, 0, "%d accepted messages never reached the phone", missing);
+	cr_expect(by_b > 50 && by_c > 50, "both survivors answer: B %d, C %d", by_b, by_c);
+	/* answers to requests passed on (those to the dead A got none: they timed out) */
+	unsigned long fb = metric_at(b.api, "rcsgw_cluster_forward_answers_total");
+	unsigned long fc = metric_at(c.api, "rcsgw_cluster_forward_answers_total");
+	cr_expect((fb > 0) != (fc > 0), "one survivor owns the session, the other passes its "
+		  "requests on: answers B %lu, C %lu", fb, fc);
+	cr_expect_geq(fb + fc, 50);
+	S.api2 = 0;
+	rcsgw_stop(c.pid, SIGKILL, 2000);
 }
