@@ -758,7 +758,14 @@ static int adopt(void *arg, struct gw_ua *ua, const char *id, int incoming, cons
 	char key[GP_KEY_MAX];
 	if (!gp || pair_key(sl(page), sl(rcs), key, sizeof(key)) < 0)
 		return 0;
-	struct gp_sess *s = pair_new(gp, key, msrp_id_hash(sl(key)), id, page, rcs);
+	uint64_t h = msrp_id_hash(sl(key));
+	/* not when the pair lives here already (its user came back first: its session is the
+	 * one used), nor on another worker than the key's (a node with other workers) */
+	if (find(gp, key, h) || gw_page_worker_of_key(gp->sh, key) != gw_ua_index(ua)) {
+		CM_WARN("gateway: session %s taken over: pair %s not made again here", id, key);
+		return 0;
+	}
+	struct gp_sess *s = pair_new(gp, key, h, id, page, rcs);
 	if (!s)
 		return 0;
 	s->up = 1;

@@ -4124,7 +4124,8 @@ int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg,
 		m = &wm;
 	}
 	/* kept first: its confirmation may come within send_now() (Failure-Report: no) */
-	int keep = ua->repl.kept && ua->repl.done; /* API (202) and gateway (SIP 202) */
+	/* the API's (202) and the gateway's (SIP 202): the owners named in the records */
+	int keep = ua->repl.kept && ua->repl.done && (!s->owner || s->owner->name);
 	if (keep)
 		ua->repl.kept(ua->repl.arg, s->id, m);
 	int rc = send_now(ua, s, m, wrap, 0, msg, len);

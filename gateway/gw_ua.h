@@ -275,7 +275,9 @@ struct sip_dest;
 
 /* Who a session reports to instead of publishing events (the gateway's sessions). */
 struct gw_ua_owner {
-	const char *name;              /* what the session's record says owns it ("gateway") */
+	const char *name;              /* what the session's record says owns it ("gateway"):
+					* its messages durable, the session adoptable by it; NULL:
+					* neither (large-mode messages, files) */
 	void (*up)(void *arg, const char *id);                 /* MSRP bound */
 	/* over: <failed> when it never came up; <sip_code> what failed or ended it */
 	void (*over)(void *arg, const char *id, int failed, int sip_code, const char *reason);

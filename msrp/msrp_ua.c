@@ -719,6 +719,15 @@ static void in_begin(struct msrp_ua_sess *s, struct msrp_ua_in *in, int has_body
 	s->in = in;
 }
 
+/* 1 when SENDs for session <sid> are held (its search on its way). */
+static int held_for(const struct msrp_ua *ua, cm_slice sid)
+{
+	for (const struct held *h = ua->held; h; h = h->next)
+		if (strlen(h->sid) == sid.len && !memcmp(h->sid, sid.p, sid.len))
+			return 1;
+	return 0;
+}
+
 /* A SEND for session <sid>, not here: held while cfg.find looks for it. 0, or -1 (not
  * held: the caller answers 481). */
 static int hold(struct msrp_ua *ua, struct msrp_conn *mc, struct msrp_ua_conn *uc,
@@ -850,10 +859,12 @@ void msrp_ua_head(struct msrp_ua *ua, struct msrp_conn *mc, struct msrp_ua_conn 
 	}
 	struct msrp_ua_sess *s = (struct msrp_ua_sess *)msrp_sess_find(&ua->sessions,
 									 u.session_id);
-	if (!s && m->method == MSRP_M_SEND && ua->cfg.may_find &&
-	    ua->cfg.may_find(ua->cfg.find_arg, u.session_id) &&
+	if (m->method == MSRP_M_SEND && ((!s && ua->cfg.may_find &&
+					   ua->cfg.may_find(ua->cfg.find_arg, u.session_id)) ||
+					  held_for(ua, u.session_id)) &&
 	    hold(ua, mc, uc, m, u0, from, u.session_id) == 0)
-		return; /* maybe another node's that died: looked for */
+		return; /* maybe another node's that died: looked for (or behind one that is,
+			 * even if the session came meanwhile: in the order they came) */
 	if (!s || s->ended) {
 		ua->st.answered_481++;
 		msrp_conn_respond(mc, m, 481, CM_SLICE_NULL, NULL, 0);

@@ -268,6 +268,7 @@ static void appended(struct pmsg *m, int rc, const char *xid)
 		return;
 	}
 	ADD(r, keep_failures, 1); /* held: appended again at a later tick */
+	m->again = 1; /* it may have gone in before its answer was lost: found by its id */
 	sh_repl_durable_fn fn = m->waiter;
 	m->waiter = NULL;
 	if (fn)

@@ -31,10 +31,14 @@
 static struct redis_srv R = { .pid = -1 }, R2 = { .pid = -1 }, SN = { .pid = -1 };
 
 static void steady_stop(void);
+static pid_t node_c = -1;              /* a third node, when a test runs one */
 
 static void down(void)
 {
 	steady_stop();
+	if (node_c > 0)
+		rcsgw_stop(node_c, SIGKILL, 2000);
+	node_c = -1;
 	ufx_down();
 	redis_srv_stop(&SN);
 	redis_srv_stop(&R2);
@@ -1301,6 +1305,7 @@ Test(cluster, three_nodes_a_node_killed_the_survivors_share_the_work, .timeout =
 	char url[64];
 	struct node_b b = steady_up(url, sizeof(url), STEADY_MSGS);
 	struct node_b c = start_node(url, "gw-c");
+	node_c = c.pid; /* down() stops it */
 	for (int i = 0; i < 1000 && S.accepted < STEADY_KILL_AT; i++)
 		usleep(10000);
 	cr_assert_geq(S.accepted, STEADY_KILL_AT, "the flow did not start: %d", S.accepted);
@@ -1323,5 +1328,4 @@ Test(cluster, three_nodes_a_node_killed_the_survivors_share_the_work, .timeout =
 		  "requests on: answers B %lu, C %lu", fb, fc);
 	cr_expect_geq(fb + fc, 50);
 	S.api2 = 0;
-	rcsgw_stop(c.pid, SIGKILL, 2000);
 }

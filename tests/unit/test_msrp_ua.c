@@ -3,7 +3,9 @@
  * request; messages in chunks both ways, reassembled whole, success REPORTs, 415 for a type
  * the receiver does not take, 481 once the receiver closed. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include "msrp/msrp_reasm.h"
 #include "msrp/msrp_ua.h"
 #include "tests/lib/eng_job.h"
+#include "tests/lib/msrp_client.h"
 
 static eng_engine *e;
 static eng_worker *w;
@@ -295,4 +298,162 @@ Test(msrp_ua, a_closed_session_is_481)
 	cr_assert_eq(eng_job_run(w, send_job, &r), 0);
 	cr_assert_eq(eng_job_wait(w, ac_reports, &two, 3000), 0, "no 481");
 	cr_assert_eq(ac.report_status, 481);
+}
+
+/* ---- SENDs held while their session is looked for (cfg.may_find / find) ---------------- */
+
+static uint64_t token;                 /* the search asked for */
+static int finds;
+static char bodies[64];                /* the passive side's messages, in order */
+
+static int may_find(void *arg, cm_slice sid)
+{
+	(void)arg;
+	return sid.len == 8 && !memcmp(sid.p, "passive1", 8);
+}
+
+static void find(void *arg, const char *sid, uint64_t t)
+{
+	(void)arg;
+	cr_expect_str_eq(sid, "passive1");
+	token = t;
+	finds++;
+}
+
+static void ev_message_kept(struct msrp_ua_sess *s, void *arg, struct msrp_reasm_msg *m)
+{
+	(void)s;
+	(void)arg;
+	size_t n = strlen(bodies);
+	snprintf(bodies + n, sizeof(bodies) - n, "%.*s;", (int)m->len, m->data);
+	msrp_reasm_msg_free(m);
+}
+
+static const struct msrp_ua_events ev_kept = { .message = ev_message_kept };
+
+static void setup_held_job(void *arg)
+{
+	struct msrp_conn_cfg cc;
+	struct msrp_ua_cfg uc = { .chunk_size = 1000, .may_find = may_find, .find = find };
+	int err;
+	(void)arg;
+	msrp_conn_cfg_default(&cc);
+	msrp_reasm_cfg_defaults(&uc.reasm);
+	mw = msrp_worker_new(w, &cc);
+	pool = msrp_pool_new(mw, NULL, NULL, msrp_ua_conn_ops(), NULL);
+	ua = msrp_ua_new(w, mw, pool, &uc);
+	eng_listener *l = eng_listen(w, "127.0.0.1:0", 0, NULL, on_accept, ua, &err);
+	port = l ? eng_listener_port(l) : 0;
+}
+
+static void setup_held(void)
+{
+	char err[256];
+	e = eng_job_engine(0, err, sizeof(err));
+	cr_assert_not_null(e, "%s", err);
+	w = eng_worker_at(e, 0);
+	cr_assert_eq(eng_job_run(w, setup_held_job, NULL), 0);
+	cr_assert_gt(port, 0);
+	memset(&pa, 0, sizeof(pa));
+	token = 0;
+	finds = 0;
+	bodies[0] = '\0';
+}
+
+TestSuite(msrp_ua_held, .init = setup_held, .fini = teardown, .timeout = 20);
+
+static int found_asked(void *arg) { (void)arg; return finds > 0; }
+
+static void open_passive_kept_job(void *arg)
+{
+	int err;
+	(void)arg;
+	snprintf(uri_p, sizeof(uri_p), "msrp://127.0.0.1:%d/passive1;tcp", port);
+	struct msrp_ua_sess_cfg p = { uri_p, "msrp://127.0.0.1:9/phone;tcp", 0 };
+	pa.s = msrp_ua_open(ua, &p, &ev_kept, &pa, &err);
+}
+
+static void found_job(void *arg)
+{
+	msrp_ua_resume(ua, token, *(int *)arg);
+}
+
+/* The peer's SEND for a session not here, then the session — opened meanwhile by another
+ * path (an adoption) — then a second SEND on the same connection: the second waits behind
+ * the first, and both go on, in order, once the search says found. */
+static void peer_sends(struct msrp_client *c, const char *tid, const char *body)
+{
+	char to[96];
+	snprintf(to, sizeof(to), "msrp://127.0.0.1:%d/passive1;tcp", port);
+	struct mc_send s = { .to_path = to, .from_path = "msrp://127.0.0.1:9/phone;tcp",
+			     .message_id = tid, .content_type = "text/plain", .body = body,
+			     .body_len = strlen(body) };
+	cr_assert_eq(mc_send_send(c, tid, &s), 0);
+}
+
+Test(msrp_ua_held, sends_held_for_their_session_go_on_in_order)
+{
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	char hp[32];
+	snprintf(hp, sizeof(hp), "127.0.0.1:%d", port);
+	cr_assert_eq(mc_connect(&c, hp, 2000), 0);
+	peer_sends(&c, "t-one", "one");
+	cr_assert_eq(eng_job_wait(w, found_asked, NULL, 2000), 0, "not looked for");
+	cr_assert_eq(eng_job_run(w, open_passive_kept_job, NULL), 0); /* adopted meanwhile */
+	cr_assert_not_null(pa.s);
+	peer_sends(&c, "t-two", "two");
+	cr_expect_eq(mc_read_frame(&c, f, 300), -ETIMEDOUT, "answered before its turn");
+	int found = 1;
+	cr_assert_eq(eng_job_run(w, found_job, &found), 0);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(mc_read_frame(&c, f, 2000), 0, "no answer %d", i + 1);
+		cr_expect(!f->is_request && f->status == 200, "answer %d: %d", i + 1, f->status);
+		cr_expect_str_eq(f->tid, i ? "t-two" : "t-one");
+	}
+	cr_expect_str_eq(bodies, "one;two;");
+	cr_expect_eq(finds, 1, "one search for the session");
+	mc_close(&c);
+	free(f);
+}
+
+Test(msrp_ua_held, a_send_whose_session_is_not_found_is_481)
+{
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	char hp[32];
+	snprintf(hp, sizeof(hp), "127.0.0.1:%d", port);
+	cr_assert_eq(mc_connect(&c, hp, 2000), 0);
+	peer_sends(&c, "t-lost", "lost");
+	cr_assert_eq(eng_job_wait(w, found_asked, NULL, 2000), 0, "not looked for");
+	int found = 0;
+	cr_assert_eq(eng_job_run(w, found_job, &found), 0);
+	cr_assert_eq(mc_read_frame(&c, f, 2000), 0);
+	cr_expect(!f->is_request && f->status == 481, "answered %d", f->status);
+	mc_close(&c);
+	free(f);
+}
+
+static int nothing_held(void *arg)
+{
+	(void)arg;
+	return msrp_ua_stats(ua)->held == 1;
+}
+
+/* The connection goes while its SEND is held: the search's end finds nothing to answer. */
+Test(msrp_ua_held, a_connection_gone_while_held_leaves_nothing)
+{
+	struct msrp_client c;
+	char hp[32];
+	snprintf(hp, sizeof(hp), "127.0.0.1:%d", port);
+	cr_assert_eq(mc_connect(&c, hp, 2000), 0);
+	peer_sends(&c, "t-gone", "gone");
+	cr_assert_eq(eng_job_wait(w, found_asked, NULL, 2000), 0, "not looked for");
+	mc_close(&c);
+	usleep(100 * 1000);
+	int found = 1;
+	cr_assert_eq(eng_job_run(w, open_passive_kept_job, NULL), 0);
+	cr_assert_eq(eng_job_run(w, found_job, &found), 0);
+	cr_expect_eq(eng_job_wait(w, nothing_held, NULL, 500), 0);
+	cr_expect_str_eq(bodies, "", "a message from a connection that went");
 }
