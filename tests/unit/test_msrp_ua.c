@@ -94,12 +94,14 @@ static void on_accept(eng_listener *l, eng_conn *c)
 	msrp_conn_new(mw, c, msrp_ua_conn_ops(), l->udata);
 }
 
+/* The UA on the worker, listening; <arg>: a struct msrp_ua_cfg with hooks, or NULL. */
 static void setup_job(void *arg)
 {
 	struct msrp_conn_cfg cc;
 	struct msrp_ua_cfg uc = { .chunk_size = 1000 };
 	int err;
-	(void)arg;
+	if (arg)
+		uc = *(const struct msrp_ua_cfg *)arg;
 	msrp_conn_cfg_default(&cc);
 	msrp_reasm_cfg_defaults(&uc.reasm);
 	mw = msrp_worker_new(w, &cc);
@@ -116,16 +118,21 @@ static void teardown_job(void *arg)
 	msrp_pool_free(pool);
 }
 
-static void setup(void)
+static void setup_with(struct msrp_ua_cfg *uc)
 {
 	char err[256];
 	e = eng_job_engine(0, err, sizeof(err));
 	cr_assert_not_null(e, "%s", err);
 	w = eng_worker_at(e, 0);
-	cr_assert_eq(eng_job_run(w, setup_job, NULL), 0);
+	cr_assert_eq(eng_job_run(w, setup_job, uc), 0);
 	cr_assert_gt(port, 0);
 	memset(&pa, 0, sizeof(pa));
 	memset(&ac, 0, sizeof(ac));
+}
+
+static void setup(void)
+{
+	setup_with(NULL);
 }
 
 static void teardown(void)
@@ -331,33 +338,13 @@ static void ev_message_kept(struct msrp_ua_sess *s, void *arg, struct msrp_reasm
 
 static const struct msrp_ua_events ev_kept = { .message = ev_message_kept };
 
-static void setup_held_job(void *arg)
-{
-	struct msrp_conn_cfg cc;
-	struct msrp_ua_cfg uc = { .chunk_size = 1000, .may_find = may_find, .find = find };
-	int err;
-	(void)arg;
-	msrp_conn_cfg_default(&cc);
-	msrp_reasm_cfg_defaults(&uc.reasm);
-	mw = msrp_worker_new(w, &cc);
-	pool = msrp_pool_new(mw, NULL, NULL, msrp_ua_conn_ops(), NULL);
-	ua = msrp_ua_new(w, mw, pool, &uc);
-	eng_listener *l = eng_listen(w, "127.0.0.1:0", 0, NULL, on_accept, ua, &err);
-	port = l ? eng_listener_port(l) : 0;
-}
-
 static void setup_held(void)
 {
-	char err[256];
-	e = eng_job_engine(0, err, sizeof(err));
-	cr_assert_not_null(e, "%s", err);
-	w = eng_worker_at(e, 0);
-	cr_assert_eq(eng_job_run(w, setup_held_job, NULL), 0);
-	cr_assert_gt(port, 0);
-	memset(&pa, 0, sizeof(pa));
+	static struct msrp_ua_cfg uc = { .chunk_size = 1000, .may_find = may_find, .find = find };
 	token = 0;
 	finds = 0;
 	bodies[0] = '\0';
+	setup_with(&uc);
 }
 
 TestSuite(msrp_ua_held, .init = setup_held, .fini = teardown, .timeout = 20);
