@@ -144,6 +144,9 @@ const char *api_req_body(const struct api_req *r, size_t *len);
 /* The value of request header <name> (case-insensitive), or NULL. */
 const char *api_req_header(const struct api_req *r, const char *name);
 const char *api_req_method(const struct api_req *r);
+/* Who authenticated the request: 1 + the index of its token in api.tokens, 0 without
+ * tokens. */
+uint32_t api_req_owner(const struct api_req *r);
 /* The URL's path as it came (not decoded), "/v1/...". */
 const char *api_req_url(const struct api_req *r);
 /* The query arguments again, "k=v&k2=v2" percent-encoded (without '?'), into <buf>. 0, or

@@ -638,6 +638,8 @@ const char *api_req_method(const struct api_req *r) { return r->method; }
 
 const char *api_req_url(const struct api_req *r) { return r->url ? r->url : ""; }
 
+uint32_t api_req_owner(const struct api_req *r) { return r->owner; }
+
 struct qs {
 	char *out;
 	size_t len, at;

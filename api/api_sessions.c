@@ -381,6 +381,7 @@ static void keep_request(struct api_req *r, struct op *o)
 		p += l;
 	}
 	o->fwd.len = blen;
+	o->fwd.owner = api_req_owner(r);
 	o->fwd.body = blen <= API_FORWARD_BODY_MAX ? memcpy(p, body, blen) : NULL;
 }
 

@@ -49,6 +49,8 @@ void api_sessions_set_durable(api_durable_fn fn);
 struct api_fwd_req {
 	const char *method, *path, *query;  /* query without '?', "" none */
 	const char *ctype, *idem_key, *auth; /* request headers, NULL when absent */
+	uint32_t owner;                /* api_req_owner(): the owner's API runs it as the same
+					* token (its idempotency keys scoped alike) */
 	const void *body;              /* NULL with <len>: beyond API_FORWARD_BODY_MAX */
 	size_t len;
 };

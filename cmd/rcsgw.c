@@ -505,7 +505,7 @@ static int forward_session(eng_worker *w, const char *owner, const char *id,
 	char lines[3][1024];
 	const char *hdrs[3];
 	/* not the client's Authorization (this node checked it; no secret goes to Redis): the
-	 * owner's API is asked with a token of its own */
+	 * owner's API is asked with the same token of its own list (req->owner) */
 	const char *names[2] = { "Content-Type", "Idempotency-Key" };
 	const char *vals[2] = { req->ctype, req->idem_key };
 	size_t n = 0;
@@ -515,7 +515,7 @@ static int forward_session(eng_worker *w, const char *owner, const char *id,
 			hdrs[n] = lines[n], n++;
 	struct sh_cluster_http_req q = { .method = req->method, .path = req->path,
 					 .query = req->query, .hdrs = hdrs, .nhdrs = n,
-					 .body = req->body, .len = req->len };
+					 .body = req->body, .len = req->len, .owner = req->owner };
 	return sh_cluster_forward(app.cluster, w, owner, eng_worker_index(w), &q, timeout_ms,
 				  done, ctx);
 }

@@ -62,7 +62,8 @@ struct sh_cluster {
 	char node_id[SH_NODE_ID_MAX + 1];
 	char advertise[256];
 	char api_base[96];                 /* "http://host:port" of our own API (loopback) */
-	char *api_auth;                    /* "Authorization: Bearer <api.tokens[0]>", or NULL */
+	char **api_auth;                   /* "Authorization: Bearer <token>" of each api.tokens */
+	size_t napi_auth;
 	uint32_t ttl_ms;
 	char where[512];
 	eng_worker *w;                     /* worker 0 */
@@ -142,9 +143,11 @@ struct sh_cluster *sh_cluster_new(const struct cm_config *cfg, unsigned nworkers
 		 cfg->cluster.advertise && cfg->cluster.advertise[0] ? cfg->cluster.advertise
 		 : cfg->sip.advertise ? cfg->sip.advertise : "");
 	c->ttl_ms = (uint32_t)cfg->cluster.heartbeat_ttl_ms;
-	if (cfg->api.tokens.n && asprintf(&c->api_auth, "Authorization: Bearer %s",
-					   cfg->api.tokens.v[0]) < 0)
-		c->api_auth = NULL;
+	if (cfg->api.tokens.n && (c->api_auth = calloc(cfg->api.tokens.n, sizeof(char *))))
+		for (size_t i = 0; i < cfg->api.tokens.n; i++)
+			if (asprintf(&c->api_auth[c->napi_auth], "Authorization: Bearer %s",
+				     cfg->api.tokens.v[i]) >= 0)
+				c->napi_auth++;
 	/* requests passed on to us go to our own API: where it listens (a wildcard: loopback) */
 	const char *al = cfg->api.listen.n ? cfg->api.listen.v[0] : "127.0.0.1:8080";
 	const char *colon = strrchr(al, ':');
@@ -453,8 +456,8 @@ static void bus_request(void *arg, struct sh_bus_call *call, const char *kind, c
 		    strncasecmp(q->headers[i], "Authorization:", 14))
 			hdrs[nh++] = q->headers[i];
 	hdrs[nh++] = fwd;
-	if (p->c->api_auth)
-		hdrs[nh++] = p->c->api_auth;
+	if (q->owner && q->owner <= p->c->napi_auth) /* as the token the client used */
+		hdrs[nh++] = p->c->api_auth[q->owner - 1];
 	hdrs[nh] = NULL;
 	/* answered before the requester gives up (its deadline), or not at all */
 	int64_t left = sh_bus_call_left_ms(call) - 200;
@@ -505,6 +508,7 @@ int sh_cluster_forward(struct sh_cluster *c, eng_worker *w, const char *owner, u
 	q.n_headers = req->nhdrs;
 	q.body.data = (uint8_t *)req->body;
 	q.body.len = req->len;
+	q.owner = req->owner;
 	size_t n = rcsgw__api_request__get_packed_size(&q);
 	uint8_t *buf = malloc(n ? n : 1);
 	struct fwd *f = malloc(sizeof(*f));
@@ -627,6 +631,8 @@ void sh_cluster_free(struct sh_cluster *c)
 {
 	if (c) {
 		free(c->wk);
+		for (size_t i = 0; i < c->napi_auth; i++)
+			free(c->api_auth[i]);
 		free(c->api_auth);
 	}
 	free(c);

@@ -67,6 +67,8 @@ struct sh_cluster_http_req {
 	size_t nhdrs;
 	const void *body;
 	size_t len;
+	uint32_t owner;                /* 1 + the index in api.tokens of the client's token
+					* (the nodes share that list), 0: none */
 };
 typedef void (*sh_cluster_http_fn)(void *arg, unsigned status, const char *ctype,
 				   const char *body, size_t len);
