@@ -14,6 +14,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "common/cm_hash.h"
 #include "common/cm_log.h"
 #include "gateway/gw_page.h"
 #include "msrp/msrp-t.h"
@@ -165,7 +166,7 @@ static int route(void *arg, const struct sip_msg *m)
 	if (pair_key(uri_of(m, msg ? SIP_H_FROM : SIP_H_TO), uri_of(m, msg ? SIP_H_TO : SIP_H_FROM),
 		     key, sizeof(key)) < 0)
 		return -1;
-	return (int)(msrp_id_hash(sl(key)) % sh->n);
+	return (int)gw_page_worker_of_key(sh, key);
 }
 
 static void on_message(void *arg, struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *req,
@@ -761,8 +762,11 @@ static int adopt(void *arg, struct gw_ua *ua, const char *id, int incoming, cons
 	uint64_t h = msrp_id_hash(sl(key));
 	/* not when the pair lives here already (its user came back first: its session is the
 	 * one used), nor on another worker than the key's (a node with other workers) */
-	if (find(gp, key, h) || gw_page_worker_of_key(gp->sh, key) != gw_ua_index(ua)) {
-		CM_WARN("gateway: session %s taken over: pair %s not made again here", id, key);
+	struct gp_sess *other = find(gp, key, h);
+	if (other || gw_page_worker_of_key(gp->sh, key) != gw_ua_index(ua)) {
+		CM_WARN("gateway: session %s taken over: pair %s not made again here (%s%s)", id,
+			key, other ? "it lives here, on session " : "another worker's",
+			other ? other->id : "");
 		return 0;
 	}
 	struct gp_sess *s = pair_new(gp, key, h, id, page, rcs);
@@ -819,7 +823,9 @@ void gw_page_stats(const struct gw_page *gp, struct gw_page_stats *out)
 
 unsigned gw_page_worker_of_key(const struct gw_page_shared *sh, const char *key)
 {
-	return (unsigned)(msrp_id_hash(sl(key)) % sh->n);
+	/* the same on every node (a plain hash, not the process's keyed one): a pair taken
+	 * over lives on the worker its MESSAGEs reach there too (same worker count) */
+	return (unsigned)(cm_fnv1a64(key, strlen(key)) % sh->n);
 }
 
 /* The pair named by its session's id or by its key. */
