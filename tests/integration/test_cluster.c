@@ -156,6 +156,8 @@ static Rcsgw__Session *record(const char *id, char *owner, size_t olen, long lon
 
 /* Redis and the fixture's node on it (<node_id>, heartbeat 600 ms), ready; the URL into
  * <url> ("RCSGW_REDIS_URL=..."). Skips without redis-server or sipp. */
+static const char *node_extra;        /* one more RCSGW_... setting for every node, or NULL */
+
 static void node_on_redis(const char *node_id, char *url, size_t len)
 {
 	char id[64];
@@ -165,7 +167,8 @@ static void node_on_redis(const char *node_id, char *url, size_t len)
 	cr_assert_eq(redis_srv_start(&R, 0), 0, "redis-server did not start");
 	snprintf(url, len, "RCSGW_REDIS_URL=redis://127.0.0.1:%d", R.port);
 	snprintf(id, sizeof(id), "RCSGW_CLUSTER_NODE_ID=%s", node_id);
-	ufx_up_with((const char *[]){ url, id, "RCSGW_CLUSTER_HEARTBEAT_TTL=600ms", NULL });
+	ufx_up_with((const char *[]){ url, id, "RCSGW_CLUSTER_HEARTBEAT_TTL=600ms", node_extra,
+				       NULL });
 	cr_assert_eq(wait_status("ready", 3000), 0, "redis never ready");
 }
 
@@ -352,7 +355,7 @@ static struct node_b start_node(const char *url, const char *id)
 	char n[64];
 	snprintf(n, sizeof(n), "RCSGW_CLUSTER_NODE_ID=%s", id);
 	const char *benv[] = { a, m, s, url, "RCSGW_ENGINE_WORKERS=2", "RCSGW_LOG_LEVEL=warn", n,
-			       "RCSGW_CLUSTER_HEARTBEAT_TTL=600ms", NULL };
+			       "RCSGW_CLUSTER_HEARTBEAT_TTL=600ms", node_extra, NULL };
 	pid_t b = rcsgw_spawn(benv, NULL, NULL);
 	cr_assert(b > 0);
 	cr_assert_eq(wait_port("127.0.0.1", bapi, 5000), 0);
@@ -1331,4 +1334,54 @@ Test(cluster, three_nodes_a_node_killed_the_survivors_share_the_work, .timeout =
 		  "requests on: answers B %lu, C %lu", fb, fc);
 	cr_expect_geq(fb + fc, 50);
 	S.api2 = 0;
+}
+
+/* POSTs message <body> to session <id> through the API on <port> as token <tok> with
+ * Idempotency-Key <key>: 202 (asserted); its message_id into <mid>. */
+static void send_as(int port, const char *id, const char *tok, const char *key,
+		    const char *body, char *mid, size_t len)
+{
+	char path[128], hdrs[256], js[128];
+	json_t *j = NULL;
+	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
+	snprintf(hdrs, sizeof(hdrs), "Content-Type: application/json\r\nIdempotency-Key: %s\r\n"
+		 "Authorization: Bearer %s\r\n", key, tok);
+	snprintf(js, sizeof(js), "{\"content_type\":\"text/plain\",\"body\":\"%s\"}", body);
+	cr_assert_eq(api_at(port, "POST", path, hdrs, js, &j), 202);
+	snprintf(mid, len, "%s", ufx_jstr(j, "message_id"));
+	json_decref(j);
+}
+
+/* With api.tokens (the nodes share the list), a request passed on runs on the owner as the
+ * token the client used — never the token itself through Redis: its Idempotency-Key is the
+ * same client's there (a retry straight to the owner is a replay), another client's equal
+ * key is another message. */
+Test(cluster, a_request_passed_on_runs_as_the_clients_token, .timeout = 60)
+{
+	char url[64], id[64], m1[64], m2[64], m3[64];
+	struct msrp_client mc;
+	node_extra = "RCSGW_API_TOKENS=tok-a,tok-b";
+	snprintf(ufx.auth, sizeof(ufx.auth), "Authorization: Bearer tok-a\r\n");
+	struct mc_frame *f = chat_on_a(url, sizeof(url), &mc, id, sizeof(id));
+	rcsgw__session__free_unpacked(established_record(id), NULL);
+	struct node_b b = start_b(url);
+	send_as(b.api, id, "tok-b", "k1", "via B", m1, sizeof(m1));
+	ufx_read_send(&mc, f);
+	cr_expect_str_eq(mc_header(f, "Message-ID"), m1);
+	cr_assert_eq(mc_send_response(&mc, f, 200, "OK"), 0);
+	send_as(ufx.api, id, "tok-b", "k1", "via B", m2, sizeof(m2));
+	cr_expect_str_eq(m2, m1, "the same client's retry at the owner was not a replay");
+	send_as(ufx.api, id, "tok-a", "k1", "via B", m3, sizeof(m3));
+	cr_expect_str_neq(m3, m1, "another client's key answered with the first's message");
+	ufx_read_send(&mc, f);
+	cr_expect_str_eq(mc_header(f, "Message-ID"), m3);
+	cr_assert_eq(mc_send_response(&mc, f, 200, "OK"), 0);
+	json_t *j = NULL;
+	char path[128];
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_expect_eq(api_at(b.api, "GET", path, NULL, NULL, &j), 401, "no token, yet in");
+	json_decref(j);
+	cr_expect_eq(metric_at(ufx.api, "rcsgw_cluster_forwards_received_total"), 1);
+	rcsgw_stop(b.pid, SIGKILL, 2000);
+	end_chat(id, &mc, f);
 }

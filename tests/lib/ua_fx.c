@@ -53,7 +53,7 @@ void ufx_up_with(const char *const *extra)
 	cr_assert(ufx.pid > 0);
 	cr_assert_eq(wait_port(HOST, ufx.api, 5000), 0, "the API did not come up");
 	cr_assert_eq(wait_port(HOST, ufx.msrp, 5000), 0, "MSRP did not come up");
-	cr_assert_eq(sse_open(&ufx.sse, HOST, ufx.api, NULL), 0);
+	cr_assert_eq(sse_open(&ufx.sse, HOST, ufx.api, ufx.auth[0] ? ufx.auth : NULL), 0);
 	cr_assert(sse_read_until(&ufx.sse, "retry:", 3000), "no event stream");
 	cr_assert_eq(sipp_logdir_new(ufx.logdir, sizeof(ufx.logdir)), 0);
 	/* the phone's MSRP endpoint */
@@ -93,10 +93,11 @@ int ufx_api(const char *method, const char *path, const char *body, json_t **out
 	       char **headers)
 {
 	int status = 0;
-	char *rb = NULL;
-	cr_assert_eq(http_request(HOST, ufx.api, method, path,
-				  body ? "Content-Type: application/json\r\n" : NULL, body, &status,
-				  headers, &rb, 5000), 0, "%s %s: no answer", method, path);
+	char *rb = NULL, hdrs[256];
+	snprintf(hdrs, sizeof(hdrs), "%s%s", body ? "Content-Type: application/json\r\n" : "",
+		 ufx.auth);
+	cr_assert_eq(http_request(HOST, ufx.api, method, path, hdrs[0] ? hdrs : NULL, body,
+				  &status, headers, &rb, 5000), 0, "%s %s: no answer", method, path);
 	if (out) {
 		*out = rb && *rb ? json_loads(rb, 0, NULL) : NULL;
 		cr_assert(!*rb || *out, "%s %s: not JSON: %s", method, path, rb);
@@ -234,8 +235,8 @@ unsigned long ufx_metric_sum(const char *name)
 	int status = 0;
 	char *body = NULL, key[160];
 	unsigned long sum = 0;
-	cr_assert_eq(http_request(HOST, ufx.api, "GET", "/metrics", NULL, NULL, &status, NULL,
-				  &body, 5000), 0);
+	cr_assert_eq(http_request(HOST, ufx.api, "GET", "/metrics", ufx.auth[0] ? ufx.auth : NULL,
+				  NULL, &status, NULL, &body, 5000), 0);
 	snprintf(key, sizeof(key), "\n%s{", name);
 	for (const char *p = body; p && (p = strstr(p, key)); p++) {
 		const char *e = strchr(p, '}');

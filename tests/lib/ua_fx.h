@@ -22,6 +22,8 @@ struct ua_fx {
 	struct sse_cli sse;
 	char logdir[256];
 	pid_t sipp;
+	char auth[160];                /* "Authorization: Bearer <t>\r\n" the fixture's calls send
+					* (set before ufx_up_with, with RCSGW_API_TOKENS), or "" */
 };
 extern struct ua_fx ufx;
 
