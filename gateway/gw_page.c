@@ -640,23 +640,12 @@ static void on_message(void *arg, struct gw_ua *ua, struct sip_txn *st, const st
 	uint64_t h = msrp_id_hash(sl(key));
 	struct gp_sess *s = find(gp, key, h);
 	if (!s) {
-		if (!(s = calloc(1, sizeof(*s)))) {
+		struct gw_ua_new n = { .from = page, .to = rcs, .ruri = ruri };
+		int rc = gw_ua_mint(gw_ua_index(ua), n.id);
+		if (!(s = pair_new(gp, key, h, n.id, page, rcs))) {
 			respond(st, 503, 1);
 			return;
 		}
-		s->gp = gp;
-		s->hash = h;
-		snprintf(s->key, sizeof(s->key), "%s", key);
-		snprintf(s->page, sizeof(s->page), "%s", page);
-		snprintf(s->rcs, sizeof(s->rcs), "%s", rcs);
-		s->created_ms = wall_ms();
-		eng_timer_init(&s->idle, idle_fire, s);
-		s->next = gp->buckets[h % GP_BUCKETS];
-		gp->buckets[h % GP_BUCKETS] = s;
-		gp->st.sessions++;
-		struct gw_ua_new n = { .from = page, .to = rcs, .ruri = ruri };
-		int rc = gw_ua_mint(gw_ua_index(ua), n.id);
-		memcpy(s->id, n.id, sizeof(s->id));
 		s->creating = 1;
 		if (rc == 0)
 			rc = gw_ua_create_owned(ua, &n, &owner, s, msg, sizeof(msg));
