@@ -125,8 +125,9 @@ static void worker_init(eng_worker *w, void *arg)
 		snprintf(x->err, sizeof(x->err), "gateway: out of memory");
 	if (x->ua && gw_ua_enabled(app.ua) && !(x->caps = gw_caps_start(app.cfg, w, x->ua)))
 		snprintf(x->err, sizeof(x->err), "capabilities: out of memory");
-	if (app.cluster && sh_cluster_start(app.cluster, w, x->ua && gw_ua_enabled(app.ua) ? x->ua
-										   : NULL) < 0) {
+	if (app.cluster && sh_cluster_start(app.cluster, w,
+					    x->ua && gw_ua_enabled(app.ua) ? x->ua : NULL,
+					    x->msrp ? msrp_svc_relay_of(x->msrp) : NULL) < 0) {
 		snprintf(x->err, sizeof(x->err), "cluster: out of memory");
 		x->cluster_failed = 1;
 	}
@@ -213,6 +214,8 @@ static const struct api_metric_def relay_metrics[] = {
 	{ "rcsgw_relay_cross_dropped_total", "counter", "Pieces lost to a full mailbox (REPORT 403)." },
 	{ "rcsgw_relay_handovers_out_total", "counter", "Connections handed to their session's worker." },
 	{ "rcsgw_relay_handovers_in_total", "counter", "Connections taken over from another worker." },
+	{ "rcsgw_relay_resumed_total", "counter", "Sessions of a dead node bound again by their client's AUTH here (same URI)." },
+	{ "rcsgw_relay_resume_refused_total", "counter", "AUTHs naming a session that could not be resumed here (a new session was given)." },
 };
 
 static void relay_collect(eng_worker *w, uint64_t *v, void *arg)
@@ -230,6 +233,7 @@ static void relay_collect(eng_worker *w, uint64_t *v, void *arg)
 		s->fwd_pool, s->fwd_bytes, s->rechunked, s->refused_481, s->refused_403,
 		s->refused_400, s->next_hop_errors, s->next_hop_timeouts, s->reports_sent,
 		s->reports_lost, s->queued, s->cross_dropped, s->handed_out, s->handed_in,
+		s->resumed, s->resume_refused,
 	};
 	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
 		       sizeof(relay_metrics) / sizeof(relay_metrics[0]), "one value per metric");

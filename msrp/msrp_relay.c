@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "common/cm_log.h"
 #include "msrp/msrp_creds_src.h"
@@ -111,7 +112,9 @@ struct rsess {
 	struct msrp_sess s;            /* first: msrp_sess -> rsess */
 	struct rconn *owner;
 	eng_timer exp;
+	uint64_t expires_ms;           /* wall clock (the cluster's record says it) */
 	uint16_t user_slot, ip_slot;
+	char user[];                   /* who AUTHed for it */
 };
 
 struct msrp_relay {
@@ -122,6 +125,7 @@ struct msrp_relay {
 	struct msrp_creds_src *creds;
 	struct msrp_egress *egress;
 	struct msrp_ua *ua;            /* the worker's user agent, or NULL */
+	struct msrp_relay_repl repl;   /* the cluster's (issue 8); .arg NULL: none */
 	unsigned index;
 	struct msrp_sess_table sessions;
 	struct rconn *rc_free;
@@ -456,8 +460,21 @@ static struct rconn *rconn_of(struct msrp_conn *mc)
 
 /* ---- sessions ----------------------------------------------------------------------- */
 
+static uint64_t msrp_relay_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static void sess_destroy(struct msrp_relay *r, struct rsess *s)
 {
+	if (r->repl.arg) {
+		char sid[MSRP_SESS_ID_MAX + 1];
+		memcpy(sid, s->s.id, s->s.idlen);
+		sid[s->s.idlen] = '\0';
+		r->repl.over(r->repl.arg, sid);
+	}
 	msrp_sess_remove(&r->sessions, &s->s);
 	msrp_sess_unbind(&s->s);
 	eng_timer_cancel(&s->exp);
@@ -1749,8 +1766,14 @@ struct pauth {
 	uint32_t gen;
 	cm_slice tid, to, from, authz, expires;
 	int has_expires;
+	int resuming;                  /* the cluster takes <rsid> over for it (repl.resume) */
+	uint32_t exp;                  /* granted Expires, once verified */
+	char rsid[MSRP_SESS_ID_MAX + 1];
+	struct msrp_auth_result res;   /* the verified Digest (its user) */
 	char data[];
 };
+
+static void auth_grant(struct pauth *pa, const char *sid);
 
 static void auth_finish(struct pauth *pa, const uint8_t *ha1, int lookup_rc);
 
@@ -1838,7 +1861,7 @@ static void auth_finish(struct pauth *pa, const uint8_t *ha1, int lookup_rc)
 	struct rconn *rc = pa->rc;
 	struct msrp_relay *r = rc->r;
 	const struct msrp_relay_cfg *cfg = &r->sh->cfg;
-	struct msrp_auth_result res;
+	struct msrp_auth_result *res = &pa->res;
 	cm_slice to0 = msrp_write_path_first(pa->to);
 
 	if (lookup_rc != 0 && lookup_rc != -ENOENT) {
@@ -1848,7 +1871,7 @@ static void auth_finish(struct pauth *pa, const uint8_t *ha1, int lookup_rc)
 		return;
 	}
 	int v = msrp_auth_verify_ha1(&r->sh->auth, ha1, pa->authz, CM_SLICE_LIT("AUTH"), to0,
-				     msrp_auth_now(), &res);
+				     msrp_auth_now(), res);
 	if (v == MSRP_AUTH_BAD) {
 		r->st.auth_bad++;
 		auth_respond(pa, 400, NULL, 0);
@@ -1868,7 +1891,7 @@ static void auth_finish(struct pauth *pa, const uint8_t *ha1, int lookup_rc)
 	}
 	/* digest-uri: the relay's URI as the client wrote it in To-Path */
 	struct msrp_uri a, b;
-	if (msrp_uri_parse((cm_slice){ res.uri, strlen(res.uri) }, &a) < 0 ||
+	if (msrp_uri_parse((cm_slice){ res->uri, strlen(res->uri) }, &a) < 0 ||
 	    msrp_uri_parse(to0, &b) < 0 || !msrp_uri_equal(&a, &b)) {
 		auth_failure(pa);
 		free(pa);
@@ -1899,6 +1922,34 @@ static void auth_finish(struct pauth *pa, const uint8_t *ha1, int lookup_rc)
 			return;
 		}
 	}
+	pa->exp = exp;
+	/* a client of a session of the cluster binding again (its node died): the session its
+	 * URI names is taken over if its owner is gone and it is this user's */
+	if (r->repl.arg && b.session_id.len == MSRP_ID_SESSION_LEN &&
+	    msrp_id_shard(b.session_id, r->sh->nworkers) == (int)r->index &&
+	    !msrp_sess_find(&r->sessions, b.session_id)) {
+		memcpy(pa->rsid, b.session_id.p, b.session_id.len);
+		pa->rsid[b.session_id.len] = '\0';
+		char user[MSRP_AUTH_NAME_MAX + 1];
+		snprintf(user, sizeof(user), "%.*s", (int)res->user.len, res->user.p);
+		if (r->repl.resume(r->repl.arg, pa->rsid, user, (uint64_t)(uintptr_t)pa) == 0) {
+			pa->resuming = 1;
+			rc->auth = pa;
+			return;
+		}
+	}
+	auth_grant(pa, NULL);
+}
+
+/* The AUTH of <pa> verified (its Expires in pa->exp): the session, a new one or <sid> (taken
+ * over), and the 200 with its Use-Path. Frees <pa>. */
+static void auth_grant(struct pauth *pa, const char *sid_in)
+{
+	struct rconn *rc = pa->rc;
+	struct msrp_relay *r = rc->r;
+	const struct msrp_relay_cfg *cfg = &r->sh->cfg;
+	struct msrp_auth_result *res = &pa->res;
+	uint32_t exp = pa->exp;
 	/* limits */
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -1908,7 +1959,7 @@ static void auth_finish(struct pauth *pa, const uint8_t *ha1, int lookup_rc)
 		ipkey = ss.ss_family == AF_INET ?
 			(cm_slice){ (const char *)&((struct sockaddr_in *)&ss)->sin_addr, 4 } :
 			(cm_slice){ (const char *)&((struct sockaddr_in6 *)&ss)->sin6_addr, 16 };
-	uint32_t us = slot_of(res.user), is = slot_of(ipkey);
+	uint32_t us = slot_of(res->user), is = slot_of(ipkey);
 	if (r->sessions.count >= cfg->max_sessions) {
 		r->st.auth_limited++;
 		auth_respond(pa, 403, NULL, 0);
@@ -1928,10 +1979,12 @@ static void auth_finish(struct pauth *pa, const uint8_t *ha1, int lookup_rc)
 		free(pa);
 		return;
 	}
-	struct rsess *s = calloc(1, sizeof(*s));
+	struct rsess *s = calloc(1, sizeof(*s) + res->user.len + 1);
 	char sid[MSRP_ID_SESSION_LEN + 1], up[USE_PATH_MAX];
 	int ul;
-	if (!s || msrp_id_session(r->index, sid, sizeof(sid)) < 0 ||
+	if (sid_in)
+		snprintf(sid, sizeof(sid), "%s", sid_in);
+	if (!s || (!sid_in && msrp_id_session(r->index, sid, sizeof(sid)) < 0) ||
 	    (ul = use_path_of(rc, sid, up, sizeof(up))) < 0 ||
 	    msrp_sess_add(&r->sessions, &s->s, (cm_slice){ sid, MSRP_ID_SESSION_LEN }) < 0) {
 		free(s);
@@ -1942,6 +1995,8 @@ static void auth_finish(struct pauth *pa, const uint8_t *ha1, int lookup_rc)
 		return;
 	}
 	s->owner = rc;
+	memcpy(s->user, res->user.p, res->user.len);
+	s->expires_ms = msrp_relay_wall_ms() + (uint64_t)exp * 1000;
 	s->user_slot = (uint16_t)us;
 	s->ip_slot = (uint16_t)is;
 	msrp_sess_bind(&s->s, rc->mc, &rc->sess);
@@ -1949,11 +2004,15 @@ static void auth_finish(struct pauth *pa, const uint8_t *ha1, int lookup_rc)
 	eng_timer_arm(r->w, &s->exp, (uint64_t)exp * 1000);
 	r->st.auth_ok++;
 	r->st.sessions++;
+	if (sid_in)
+		r->st.resumed++;
+	if (r->repl.arg)
+		r->repl.changed(r->repl.arg, sid);
 	rc->auth_fail = 0;
 
 	char num[16], info[1024];
 	int nn = snprintf(num, sizeof(num), "%" PRIu32, exp);
-	int ni = msrp_auth_info(&res, info, sizeof(info));
+	int ni = msrp_auth_info(res, info, sizeof(info));
 	struct msrp_hdr h[3] = {
 		{ .id = MSRP_H_USE_PATH, .name = CM_SLICE_LIT("Use-Path"),
 		  .value = { up, (size_t)ul } },
@@ -2092,6 +2151,18 @@ static void respond_ok(struct rconn *rc, const struct fwd *f)
 
 /* ---- connection ops -------------------------------------------------------------------- */
 
+/* An AUTH binding again a session of the cluster (msrp_relay_set_repl) that another worker
+ * would own: the connection goes there with it, when it may (its first frame). 1: gone. */
+static int auth_elsewhere(struct rconn *rc, const struct msrp_msg *m)
+{
+	cm_slice to[2];
+	if (path_split(msrp_hdr_get(m, MSRP_H_TO_PATH), to, 2) != 1)
+		return 0;
+	cm_slice sid = uri_session_fast(to[0]);
+	int shard = sid.len == MSRP_ID_SESSION_LEN ? msrp_id_shard(sid, rc->r->sh->nworkers) : -1;
+	return shard >= 0 && (unsigned)shard != rc->r->index && try_handover(rc, (unsigned)shard);
+}
+
 static void relay_head(struct msrp_conn *mc, const struct msrp_msg *m)
 {
 	struct rconn *rc = rconn_of(mc);
@@ -2102,6 +2173,8 @@ static void relay_head(struct msrp_conn *mc, const struct msrp_msg *m)
 	rc->in = NULL;
 	switch (m->method) {
 	case MSRP_M_AUTH:
+		if (r->repl.arg && auth_elsewhere(rc, m))
+			return; /* handed over: <rc> and <mc> are not ours any more */
 		rc->flags |= RC_SEEN;
 		auth_request(rc, m);
 		return;
@@ -2250,7 +2323,10 @@ static void relay_close(struct msrp_conn *mc, int err)
 	dst_gone(rc);
 	if (r->ua)
 		msrp_ua_conn_closed(r->ua, &rc->uc, err);
-	if (rc->auth) {
+	if (rc->auth && rc->auth->resuming) {
+		rc->auth->rc = NULL; /* the cluster's answer finds it orphaned */
+		rc->auth = NULL;
+	} else if (rc->auth) {
 		msrp_creds_cancel(&rc->auth->req);
 		free(rc->auth);
 		rc->auth = NULL;
@@ -2352,6 +2428,54 @@ void msrp_relay_stop(struct msrp_relay *r)
 	}
 }
 void msrp_relay_set_creds(struct msrp_relay *r, struct msrp_creds_src *c) { r->creds = c; }
+
+void msrp_relay_set_repl(struct msrp_relay *r, const struct msrp_relay_repl *h)
+{
+	if (h && h->arg)
+		r->repl = *h;
+	else
+		memset(&r->repl, 0, sizeof(r->repl));
+}
+
+int msrp_relay_binding(const struct msrp_relay *r, const char *sid,
+		       struct msrp_relay_binding *out)
+{
+	size_t n = strlen(sid);
+	const struct rsess *s = n <= MSRP_SESS_ID_MAX ?
+		(const struct rsess *)msrp_sess_find(&r->sessions, (cm_slice){ sid, n }) : NULL;
+	if (!s)
+		return -ENOENT;
+	memcpy(out->sid, sid, n + 1);
+	out->user = s->user;
+	out->expires_ms = s->expires_ms;
+	return 0;
+}
+
+void msrp_relay_resumed(struct msrp_relay *r, uint64_t token, int ok)
+{
+	struct pauth *pa = (struct pauth *)(uintptr_t)token;
+	if (!pa->rc || !rconn_alive(pa->rc, pa->gen)) {
+		/* its connection went meanwhile: what was taken over goes again */
+		if (ok && r->repl.arg)
+			r->repl.over(r->repl.arg, pa->rsid);
+		free(pa);
+		return;
+	}
+	pa->rc->auth = NULL;
+	pa->resuming = 0;
+	if (ok && msrp_sess_find(&r->sessions, (cm_slice){ pa->rsid, strlen(pa->rsid) }))
+		ok = 0; /* another connection bound it meanwhile */
+	if (ok) {
+		char sid[MSRP_SESS_ID_MAX + 1];
+		memcpy(sid, pa->rsid, sizeof(sid));
+		auth_grant(pa, sid);
+		if (!msrp_sess_find(&r->sessions, (cm_slice){ sid, strlen(sid) }) && r->repl.arg)
+			r->repl.over(r->repl.arg, sid); /* refused (a limit): it goes again */
+		return;
+	}
+	r->st.resume_refused++;
+	auth_grant(pa, NULL);
+}
 void msrp_relay_set_egress(struct msrp_relay *r, struct msrp_egress *e) { r->egress = e; }
 void msrp_relay_set_ua(struct msrp_relay *r, struct msrp_ua *ua) { r->ua = ua; }
 

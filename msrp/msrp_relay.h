@@ -35,6 +35,7 @@
 #include "engine/eng.h"
 #include "msrp/msrp_auth.h"
 #include "msrp/msrp_conn.h"
+#include "msrp/msrp_sess.h"
 
 struct msrp_relay_shared;
 struct msrp_relay;
@@ -66,6 +67,7 @@ struct msrp_relay_stats {
 	uint64_t queued;                   /* frames that waited for a busy destination */
 	uint64_t cross_dropped;            /* mailbox full: the request failed (REPORT) */
 	uint64_t handed_out, handed_in;    /* connections moved to their session's worker */
+	uint64_t resumed, resume_refused;  /* sessions bound again after their node died (issue 8) */
 };
 
 /* Process-wide part (read-only after creation, plus the per-user / per-IP counters):
@@ -93,6 +95,38 @@ void msrp_relay_set_egress(struct msrp_relay *r, struct msrp_egress *egress);
  * is for a user-agent session of another worker is handed to that worker. NULL: none. */
 struct msrp_ua;
 void msrp_relay_set_ua(struct msrp_relay *r, struct msrp_ua *ua);
+/* The cluster (issue 8): the relay's sessions (bindings) are told to the node's
+ * replication, which writes them to Redis while they live (so that another node can take
+ * one over) and lets them go when they end.
+ *
+ * A client whose connection went with its node (killed) binds again on another node of the
+ * cluster by AUTHing there with To-Path naming the URI it was given (the session-id in it):
+ * once the Digest is good, <resume> is asked to take that session over from Redis (its
+ * owner dead, the same user); when it says yes, the session is this connection's with the
+ * same URI, so the paths in the peers' SDP stay good (the nodes share relay.public_host).
+ * Otherwise the client gets a new session, as on any AUTH (RFC 4976). */
+struct msrp_relay_binding {
+	char sid[MSRP_SESS_ID_MAX + 1];
+	const char *user;              /* valid until the relay next runs */
+	uint64_t expires_ms;           /* wall clock */
+};
+typedef void (*msrp_relay_resumed_fn)(struct msrp_relay *r, uint64_t token, int ok);
+struct msrp_relay_repl {
+	void (*changed)(void *arg, const char *sid);   /* a session made (or made again) */
+	void (*over)(void *arg, const char *sid);      /* a session gone (expired, closed) */
+	/* take <sid> of <user> over: 0, then msrp_relay_resumed(r, <token>, ok) once, later
+	 * (never inside this call); -errno: not tried (a new session is made) */
+	int (*resume)(void *arg, const char *sid, const char *user, uint64_t token);
+	void *arg;                     /* NULL: none */
+};
+/* On the worker's thread; NULL unplugs (before the replication goes). */
+void msrp_relay_set_repl(struct msrp_relay *r, const struct msrp_relay_repl *h);
+/* What the record of session <sid> holds. 0, or -ENOENT (not a session of this worker). */
+int msrp_relay_binding(const struct msrp_relay *r, const char *sid,
+		       struct msrp_relay_binding *out);
+/* The answer to <resume>. */
+void msrp_relay_resumed(struct msrp_relay *r, uint64_t token, int ok);
+
 /* The worker stops: the relay's state of the pool's connections goes (call it before the
  * pool is freed, on the worker's thread). */
 void msrp_relay_stop(struct msrp_relay *r);

@@ -261,6 +261,11 @@ const struct msrp_relay *msrp_svc_relay(const struct msrp_svc *s)
 	return s->relay;
 }
 
+struct msrp_relay *msrp_svc_relay_of(struct msrp_svc *s)
+{
+	return s->relay;
+}
+
 const struct msrp_conn_stats *msrp_svc_conn_stats(const struct msrp_svc *s)
 {
 	return msrp_worker_stats(s->mw);

@@ -60,6 +60,7 @@ const struct msrp_parse_stats *msrp_svc_parse_stats(const struct msrp_svc *s);
 const struct msrp_ws_stats *msrp_svc_ws_stats(const struct msrp_svc *s);
 /* The relay of the worker, NULL when none. */
 const struct msrp_relay *msrp_svc_relay(const struct msrp_svc *s);
+struct msrp_relay *msrp_svc_relay_of(struct msrp_svc *s);
 /* Port actually bound by the first TCP listener (tests use port 0), 0 when none. */
 int msrp_svc_tcp_port(const struct msrp_svc *s);
 /* The worker's MSRP connection layer (for the user agent's own connections). */

@@ -541,7 +541,8 @@ static void link_up(void *arg)
 		sh_repl_link_up(p->repl);
 }
 
-int sh_cluster_start(struct sh_cluster *c, eng_worker *w, struct gw_ua *ua)
+int sh_cluster_start(struct sh_cluster *c, eng_worker *w, struct gw_ua *ua,
+		     struct msrp_relay *relay)
 {
 	unsigned i = eng_worker_index(w);
 	struct eng_redis_cfg lc = {
@@ -577,13 +578,16 @@ int sh_cluster_start(struct sh_cluster *c, eng_worker *w, struct gw_ua *ua)
 		eng_timer_init(&c->sweep, sweep, c);
 		eng_timer_arm(w, &c->sweep, CHECK_MS);
 	}
-	if (ua) { /* the worker's sessions, through a handle of the node that does not beat */
+	if (ua || relay) { /* the worker's sessions, through a handle of the node that does not
+			   * beat */
 		nc.no_heartbeat = 1;
 		struct sh_node *h = sh_node_new(w, link, &nc);
 		if (!h || !(c->wk[i].repl = sh_repl_new(w, ua, h, link))) {
 			sh_node_free(h);
 			return -ENOMEM;
 		}
+		if (relay)
+			sh_repl_set_relay(c->wk[i].repl, relay);
 		c->wk[i].ua = ua;
 		struct eng_redis_cfg bc = lc;
 		struct sh_bus_cfg bus = { .node_id = c->node_id, .worker = i,

@@ -33,9 +33,11 @@ struct sh_cluster;
  * answer, every 5 s while it does — and follows it after a failover. */
 struct sh_cluster *sh_cluster_new(const struct cm_config *cfg, unsigned nworkers, char *err,
 				  size_t len);
-/* On worker <w>'s thread: connects, replicates <ua>'s sessions (NULL: none), and on worker
- * 0 starts the heartbeat. 0 or -ENOMEM. */
-int sh_cluster_start(struct sh_cluster *c, eng_worker *w, struct gw_ua *ua);
+/* On worker <w>'s thread: connects, replicates <ua>'s sessions and <relay>'s (NULL: none),
+ * and on worker 0 starts the heartbeat. 0 or -ENOMEM. */
+struct msrp_relay;
+int sh_cluster_start(struct sh_cluster *c, eng_worker *w, struct gw_ua *ua,
+		     struct msrp_relay *relay);
 /* On the same worker's thread, before the engine goes: what it started lets go. */
 void sh_cluster_stop(struct sh_cluster *c, eng_worker *w);
 /* The replication counters of worker <i> (zeros when it has none). Any thread. */

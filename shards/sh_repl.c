@@ -9,6 +9,7 @@
 
 #include "common/cm_hash.h"
 #include "common/cm_log.h"
+#include "msrp/msrp_relay.h"
 #include "shards/session.pb-c.h"
 
 #define BUCKETS 4096
@@ -44,12 +45,14 @@ struct entry {
 	uint64_t sent_since;           /* dirty_ms of the write on its way */
 	uint64_t written_ms;           /* its last write taken (refreshed before the TTL) */
 	uint8_t dirty, listed, inflight, over;
+	uint8_t relay;                 /* a relay session (RelayBinding), not the user agent's */
 	struct pmsg *msgs;             /* accepted, not confirmed, oldest first */
 };
 
 struct sh_repl {
 	eng_worker *w;
-	struct gw_ua *ua;
+	struct gw_ua *ua;              /* NULL: none (a relay alone) */
+	struct msrp_relay *relay;      /* NULL: none */
 	struct sh_node *node;
 	struct eng_redis *link;
 	eng_timer tick;
@@ -553,6 +556,39 @@ static void released(void *arg, int rc, uint64_t epoch, const char *owner)
 	forget(e);
 }
 
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The record of relay session <id> (a RelayBinding) and its TTL: until it expires. 0, 404
+ * (gone), or -ENOMEM. */
+static int relay_snapshot(struct sh_repl *r, const char *id, uint8_t **buf, size_t *len,
+			  uint32_t *ttl)
+{
+	struct msrp_relay_binding b;
+	if (!r->relay || msrp_relay_binding(r->relay, id, &b) < 0)
+		return 404;
+	Rcsgw__RelayBinding rb = RCSGW__RELAY_BINDING__INIT;
+	Rcsgw__Session s = RCSGW__SESSION__INIT;
+	rb.session_id = b.sid;
+	rb.user = (char *)b.user;
+	rb.expires_ms = b.expires_ms;
+	s.version = 1;
+	s.kind_case = RCSGW__SESSION__KIND_RELAY;
+	s.relay = &rb;
+	*len = rcsgw__session__get_packed_size(&s);
+	if (!(*buf = malloc(*len ? *len : 1)))
+		return -ENOMEM;
+	rcsgw__session__pack(&s, *buf);
+	uint64_t now = wall_ms();
+	*ttl = b.expires_ms > now + 1000 ? (uint32_t)(b.expires_ms - now < SH_REPL_TTL_MS ?
+						      b.expires_ms - now : SH_REPL_TTL_MS) : 1000;
+	return 0;
+}
+
 /* One entry's next step. 1: done with it for now (off the list), 0: stays listed. */
 static int step(struct sh_repl *r, struct entry *e, uint64_t now)
 {
@@ -584,7 +620,9 @@ static int step(struct sh_repl *r, struct entry *e, uint64_t now)
 		return !later;
 	uint8_t *buf;
 	size_t len;
-	int rc = gw_ua_snapshot(r->ua, e->id, &buf, &len);
+	uint32_t ttl = SH_REPL_TTL_MS;
+	int rc = e->relay ? relay_snapshot(r, e->id, &buf, &len, &ttl) :
+		 r->ua ? gw_ua_snapshot(r->ua, e->id, &buf, &len) : 404;
 	if (rc == 404) { /* over meanwhile: its release comes */
 		e->dirty = 0;
 		return 1;
@@ -595,7 +633,7 @@ static int step(struct sh_repl *r, struct entry *e, uint64_t now)
 		return 1;
 	}
 	(void)now;
-	if (sh_node_write(r->node, e->id, e->epoch, buf, len, SH_REPL_TTL_MS, written, e) == 0) {
+	if (sh_node_write(r->node, e->id, e->epoch, buf, len, ttl, written, e) == 0) {
 		e->inflight = 1;
 		e->dirty = 0;
 		e->sent_since = e->dirty_ms;
@@ -708,15 +746,105 @@ struct sh_repl *sh_repl_new(eng_worker *w, struct gw_ua *ua, struct sh_node *nod
 	r->appq_tail = &r->appq;
 	struct gw_ua_repl hooks = { .changed = on_changed, .over = on_over, .kept = on_kept,
 				    .done = on_done, .arg = r };
-	gw_ua_set_repl(ua, &hooks);
+	if (ua)
+		gw_ua_set_repl(ua, &hooks);
 	return r;
+}
+
+/* ---- relay sessions -------------------------------------------------------------------- */
+
+static void on_relay_changed(void *arg, const char *sid)
+{
+	struct sh_repl *r = arg;
+	on_changed(r, sid);
+	struct entry *e = find(r, sid, 0);
+	if (e)
+		e->relay = 1;
+}
+
+struct resume {
+	struct sh_repl *r;
+	uint64_t token;
+	char user[];
+};
+
+/* The takeover a client's AUTH asked for (msrp_relay_repl.resume): its record must be a
+ * relay session of the same user, not expired; else it goes again. */
+static void relay_taken(void *arg, int rc, uint64_t epoch, const char *owner,
+			const char *record, size_t len, const struct sh_node_pending *p,
+			size_t np)
+{
+	struct resume *x = arg;
+	struct sh_repl *r = x->r;
+	(void)owner;
+	(void)p;
+	(void)np;
+	int ok = 0;
+	char sid[GW_UA_ID_LEN + 1] = "";
+	if (rc == 1 && !r->closing) {
+		Rcsgw__Session *s = rcsgw__session__unpack(NULL, len, (const uint8_t *)record);
+		if (s && s->kind_case == RCSGW__SESSION__KIND_RELAY && s->relay->user &&
+		    !strcmp(s->relay->user, x->user) && s->relay->expires_ms > wall_ms() &&
+		    s->relay->session_id && strlen(s->relay->session_id) <= GW_UA_ID_LEN) {
+			snprintf(sid, sizeof(sid), "%s", s->relay->session_id);
+			struct entry *e = find(r, sid, 1);
+			if (e) {
+				e->relay = 1;
+				e->epoch = epoch;
+				ok = 1;
+			}
+		}
+		if (!ok) { /* not one to resume here: ours in Redis now, let go at once */
+			CM_INFO("cluster: relay session taken over, not resumed (%s)",
+				!s ? "no record" : s->kind_case != RCSGW__SESSION__KIND_RELAY ?
+				"not a relay session" : "another user's, or expired");
+			if (s && s->relay && s->relay->session_id)
+				sh_node_release(r->node, s->relay->session_id, epoch, NULL, NULL);
+		}
+		rcsgw__session__free_unpacked(s, NULL);
+	}
+	if (r->relay)
+		msrp_relay_resumed(r->relay, x->token, ok);
+	free(x);
+}
+
+static int on_relay_resume(void *arg, const char *sid, const char *user, uint64_t token)
+{
+	struct sh_repl *r = arg;
+	size_t n = strlen(user);
+	struct resume *x = malloc(sizeof(*x) + n + 1);
+	if (!x)
+		return -ENOMEM;
+	x->r = r;
+	x->token = token;
+	memcpy(x->user, user, n + 1);
+	if (sh_node_takeover(r->node, sid, relay_taken, x) < 0) {
+		free(x);
+		return -EIO;
+	}
+	return 0;
+}
+
+void sh_repl_set_relay(struct sh_repl *r, struct msrp_relay *relay)
+{
+	if (r->relay)
+		msrp_relay_set_repl(r->relay, NULL);
+	r->relay = relay;
+	if (relay) {
+		struct msrp_relay_repl h = { .changed = on_relay_changed, .over = on_over,
+					     .resume = on_relay_resume, .arg = r };
+		msrp_relay_set_repl(relay, &h);
+	}
 }
 
 void sh_repl_free(struct sh_repl *r)
 {
 	if (!r)
 		return;
-	gw_ua_set_repl(r->ua, NULL);
+	if (r->ua)
+		gw_ua_set_repl(r->ua, NULL);
+	if (r->relay) /* the relay hears no more; a resume on its way is told no (below) */
+		msrp_relay_set_repl(r->relay, NULL);
 	eng_timer_cancel(&r->tick);
 	eng_timer_cancel(&r->refresh);
 	eng_defer_cancel(r->w, &r->flush); /* what it held is freed with the entries below */
@@ -785,7 +913,7 @@ unsigned sh_repl_replay(struct sh_repl *r, const char *id, const struct sh_node_
 			*pp = m;
 			ADD(r, kept_now, 1);
 		}
-		int rc = m ? gw_ua_resend(r->ua, id, pm->content_type, pm->body.data, pm->body.len,
+		int rc = m && r->ua ? gw_ua_resend(r->ua, id, pm->content_type, pm->body.data, pm->body.len,
 					  pm->success_report,
 					  pm->failure_partial ? 2 : pm->failure_report,
 					  pm->message_id, msg, sizeof(msg))

@@ -62,11 +62,16 @@ struct sh_repl_stats {
 /* The lag histograms of all the process's workers, [0] records, [1] messages. Any thread. */
 void sh_repl_lags(struct sh_repl_lag out[2]);
 
-/* The replication of <ua>'s sessions through <node> (taken: freed with it) over <link>
+/* The replication of <ua>'s sessions (NULL: none, a relay's alone) through <node> (taken: freed with it) over <link>
  * (not taken: the one <node> uses). It plugs itself into <ua> (gw_ua_set_repl). NULL: out
  * of memory. */
 struct sh_repl *sh_repl_new(eng_worker *w, struct gw_ua *ua, struct sh_node *node,
 			    struct eng_redis *link);
+/* The worker's relay too (issue 8): its sessions (RelayBinding records, their TTL their
+ * Expires) written while they live, let go when they end, and taken over for a client that
+ * binds again (msrp_relay_repl.resume). NULL unplugs it. */
+struct msrp_relay;
+void sh_repl_set_relay(struct sh_repl *r, struct msrp_relay *relay);
 /* Unplugs from the user agent, frees the node handle (no more callbacks) and the table. */
 void sh_repl_free(struct sh_repl *r);
 /* Whether message <mid> of session <id>, just accepted (gw_ua_send() said 0 and <kept> it),

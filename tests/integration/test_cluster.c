@@ -134,24 +134,7 @@ TestSuite(cluster_start, .timeout = 60);
 /* The record of session <id> (NULL when there is none yet); the caller frees it. */
 static Rcsgw__Session *record(const char *id, char *owner, size_t olen, long long *epoch)
 {
-	redisContext *c = redisConnect("127.0.0.1", R.port);
-	cr_assert(c && !c->err);
-	redisReply *r = redisCommand(c, "GET rcsgw:state:%s", id);
-	Rcsgw__Session *s = NULL;
-	if (r && r->type == REDIS_REPLY_STRING)
-		s = rcsgw__session__unpack(NULL, r->len, (const uint8_t *)r->str);
-	freeReplyObject(r);
-	r = redisCommand(c, "HMGET rcsgw:own:%s node epoch", id);
-	owner[0] = '\0';
-	*epoch = -1;
-	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-	    r->element[0]->type == REDIS_REPLY_STRING) {
-		snprintf(owner, olen, "%s", r->element[0]->str);
-		*epoch = atoll(r->element[1]->str);
-	}
-	freeReplyObject(r);
-	redisFree(c);
-	return s;
+	return redis_srv_session(&R, id, owner, olen, epoch);
 }
 
 /* Redis and the fixture's node on it (<node_id>, heartbeat 600 ms), ready; the URL into

@@ -13,6 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <criterion/criterion.h>
+
+#include "shards/session.pb-c.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/redis_srv.h"
 
@@ -197,4 +200,27 @@ int redis_srv_cmd(struct redis_srv *r, int argc, const char **argv)
 	if (c)
 		redisFree(c);
 	return rc;
+}
+
+struct Rcsgw__Session *redis_srv_session(const struct redis_srv *r, const char *id,
+					  char *owner, size_t olen, long long *epoch)
+{
+	redisContext *c = redisConnect("127.0.0.1", r->port);
+	cr_assert(c && !c->err, "no connection to redis-server");
+	redisReply *q = redisCommand(c, "GET rcsgw:state:%s", id);
+	Rcsgw__Session *s = NULL;
+	if (q && q->type == REDIS_REPLY_STRING)
+		s = rcsgw__session__unpack(NULL, q->len, (const uint8_t *)q->str);
+	freeReplyObject(q);
+	q = redisCommand(c, "HMGET rcsgw:own:%s node epoch", id);
+	owner[0] = '\0';
+	*epoch = -1;
+	if (q && q->type == REDIS_REPLY_ARRAY && q->elements == 2 &&
+	    q->element[0]->type == REDIS_REPLY_STRING) {
+		snprintf(owner, olen, "%s", q->element[0]->str);
+		*epoch = atoll(q->element[1]->str);
+	}
+	freeReplyObject(q);
+	redisFree(c);
+	return s;
 }

@@ -4,6 +4,7 @@
 #ifndef TESTS_REDIS_SRV_H
 #define TESTS_REDIS_SRV_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 struct redis_srv {
@@ -38,5 +39,13 @@ void redis_srv_pause(struct redis_srv *r, int pause);
 /* Runs one command given as argv (binary-safe strings, NUL-terminated) on a fresh
  * connection. 0 when Redis answered other than with an error, else -1. */
 int redis_srv_cmd(struct redis_srv *r, int argc, const char **argv);
+
+/* The cluster's record of session <id> (rcsgw:state:<id>, unpacked: free it with
+ * rcsgw__session__free_unpacked) or NULL, and its ownership (rcsgw:own:<id>): the owner
+ * into <owner> ("" none or a tombstone), the epoch into <epoch> (-1 none). Asserts the
+ * connection. */
+struct Rcsgw__Session;
+struct Rcsgw__Session *redis_srv_session(const struct redis_srv *r, const char *id,
+					  char *owner, size_t olen, long long *epoch);
 
 #endif
