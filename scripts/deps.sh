@@ -29,10 +29,10 @@ TEST_PKGS="
 "
 
 # Real peers for the integration tests (DESIGN.md §9), added as their tests arrive:
-#   tshark now; redis-server sip-tester kamailio freediameter with their issues
+#   tshark, redis-server, kamailio, sip-tester (sipp); freediameter with its issue
 # (tshark: wireshark-common asks about setuid dumpcap; noninteractive takes the default, no.)
 PEER_PKGS="
-    tshark redis-server kamailio
+    tshark redis-server kamailio sip-tester
 "
 
 # shellcheck disable=SC2086,SC2116  # echo joins the lists into one line of words
