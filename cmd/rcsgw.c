@@ -216,6 +216,10 @@ static const struct api_metric_def relay_metrics[] = {
 	{ "rcsgw_relay_handovers_in_total", "counter", "Connections taken over from another worker." },
 	{ "rcsgw_relay_resumed_total", "counter", "Sessions of a dead node bound again by their client's AUTH here (same URI)." },
 	{ "rcsgw_relay_resume_refused_total", "counter", "AUTHs naming a session that could not be resumed here (a new session was given)." },
+	{ "rcsgw_relay_forwarded_to_nodes_total", "counter", "Request pieces sent to the node that owns their session (cluster)." },
+	{ "rcsgw_relay_forwarded_from_nodes_total", "counter", "Request pieces taken from other nodes for sessions of this one." },
+	{ "rcsgw_relay_node_failed_total", "counter", "Pieces sent to other nodes that came to nothing (no owner, no answer, not sent)." },
+	{ "rcsgw_relay_node_malformed_total", "counter", "Pieces or REPORTs from other nodes that did not decode." },
 };
 
 static void relay_collect(eng_worker *w, uint64_t *v, void *arg)
@@ -233,7 +237,8 @@ static void relay_collect(eng_worker *w, uint64_t *v, void *arg)
 		s->fwd_pool, s->fwd_bytes, s->rechunked, s->refused_481, s->refused_403,
 		s->refused_400, s->next_hop_errors, s->next_hop_timeouts, s->reports_sent,
 		s->reports_lost, s->queued, s->cross_dropped, s->handed_out, s->handed_in,
-		s->resumed, s->resume_refused,
+		s->resumed, s->resume_refused, s->fwd_node_out, s->fwd_node_in, s->node_failed,
+		s->node_malformed,
 	};
 	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
 		       sizeof(relay_metrics) / sizeof(relay_metrics[0]), "one value per metric");

@@ -54,6 +54,10 @@
 #define FWD_INLINE 1024            /* bytes of template and rinfo kept inside a fwd */
 #define OTX_INLINE 448             /* bytes of rinfo kept inside an otx */
 #define FREE_KEEP 4096             /* fwds and otxs kept for reuse per worker */
+#define ORIGIN_NODE 0x10000u       /* origin.worker of a piece from another node: bits 8..15
+				    * its node (r->peers), 0..7 its worker there */
+#define PEERS_MAX 64               /* other nodes a worker remembers (their REPORTs) */
+#define NODE_PIECE_VERSION 1
 
 /* ---- shared ------------------------------------------------------------------------- */
 
@@ -92,6 +96,7 @@ struct rconn {
 	struct msrp_conn *mc;
 	struct msrp_relay *r;
 	uint32_t gen;
+	uint32_t slot;                 /* its index in r->rcs (for ever: rconns are reused) */
 	uint16_t auth_fail;
 	uint8_t flags;
 	uint8_t pending_auth;          /* a credentials look-up runs for it */
@@ -126,10 +131,16 @@ struct msrp_relay {
 	struct msrp_egress *egress;
 	struct msrp_ua *ua;            /* the worker's user agent, or NULL */
 	struct msrp_relay_repl repl;   /* the cluster's (issue 8); .arg NULL: none */
+	struct msrp_relay_fwd node;    /* the cluster's routing to other nodes; .arg NULL: none */
+	char (*peers)[MSRP_RELAY_NODE_MAX + 1]; /* nodes that sent us pieces (ORIGIN_NODE) */
+	unsigned npeers;
 	unsigned index;
 	struct msrp_sess_table sessions;
 	struct rconn *rc_free;
 	struct rconn *live;            /* every rconn not released */
+	struct rconn **rcs;            /* every rconn ever made (REPORTs from other nodes name
+					* their origin by index and generation) */
+	uint32_t nrcs, crcs;
 	struct fwd *fwd_free;          /* reused fwds (fwd_alloc) */
 	struct xmsg *credit_retry;     /* X_CREDITs the mailbox refused */
 	eng_timer credit_timer;
@@ -212,6 +223,8 @@ struct fwd {
 	int reported;                  /* its failure REPORT went: not twice */
 	int ack;                       /* D_REMOTE: the session's worker answers the previous
 					* hop once it knows the session (first piece) */
+	int node;                      /* D_REMOTE on another node of the cluster (the pieces
+					* go there through msrp_relay_fwd, dworker is ours) */
 	int failed;                    /* gave up: bytes are dropped */
 	struct pend *pend;
 	uint32_t npend, cpend;
@@ -397,15 +410,28 @@ static int use_path_of(struct rconn *rc, const char *sid, char *buf, size_t len)
 static struct rconn *rconn_new(struct msrp_relay *r, struct msrp_conn *mc)
 {
 	struct rconn *rc = r->rc_free;
-	uint32_t gen = 1;
+	uint32_t gen = 1, slot;
 	if (rc) {
 		r->rc_free = rc->free_next;
 		gen = rc->gen + 1;
-	} else if (!(rc = malloc(sizeof(*rc)))) {
-		return NULL;
+		slot = rc->slot;
+	} else {
+		if (r->nrcs == r->crcs) {
+			uint32_t cap = r->crcs ? r->crcs * 2 : 64;
+			struct rconn **n = realloc(r->rcs, cap * sizeof(*n));
+			if (!n)
+				return NULL;
+			r->rcs = n;
+			r->crcs = cap;
+		}
+		if (!(rc = malloc(sizeof(*rc))))
+			return NULL;
+		slot = r->nrcs;
+		r->rcs[r->nrcs++] = rc;
 	}
 	memset(rc, 0, sizeof(*rc));
 	rc->gen = gen;
+	rc->slot = slot;
 	rc->mc = mc;
 	rc->r = r;
 	rc->wait_tail = &rc->wait_head;
@@ -606,6 +632,22 @@ static void otx_resp(struct msrp_conn *mc, void *arg, int status, const struct m
 	otx_release(o);
 }
 
+/* The failure REPORT of a request forwarded for origin <o> (its copies in <rinfo>) that the
+ * Failure-Report asks for, with status <code>. */
+static void origin_report(struct msrp_relay *r, const struct origin *o, const char *rinfo,
+			  const struct msrp_range *range, int code)
+{
+	struct msrp_report_in in = { .event = MSRP_REV_RESPONSE, .method = o->method,
+				     .failure_report = o->fr, .code = code, .forwarded = 1 };
+	struct msrp_report_out out;
+	msrp_report_decide(&in, &out);
+	if (!out.failure_report)
+		return;
+	report_send(r, o->worker, o->rc, o->gen, (cm_slice){ rinfo, o->rto_len },
+		    (cm_slice){ rinfo + o->rto_len, o->rfrom_len },
+		    (cm_slice){ rinfo + o->rto_len + o->rfrom_len, o->msgid_len }, range, code);
+}
+
 /* A failure known before anything went out (no destination, mailbox full): the REPORT that
  * the Failure-Report asks for. */
 static void fwd_report_failure(struct fwd *f, int code)
@@ -613,12 +655,9 @@ static void fwd_report_failure(struct fwd *f, int code)
 	if (f->reported)
 		return;
 	f->reported = 1;
-	struct msrp_report_in in = { .event = MSRP_REV_RESPONSE, .method = f->o.method,
-				     .failure_report = f->o.fr, .code = code, .forwarded = 1 };
-	struct msrp_report_out out;
 	struct msrp_range range = f->orig;
 	if (f->o.method == MSRP_M_AUTH) {
-		if (rconn_alive(f->o.rc, f->o.gen) && f->o.worker == f->r->index) {
+		if (f->o.worker == f->r->index && rconn_alive(f->o.rc, f->o.gen)) {
 			struct otx *o = otx_new(f, &range);
 			if (o) {
 				forward_auth_response(o, code, NULL);
@@ -627,14 +666,7 @@ static void fwd_report_failure(struct fwd *f, int code)
 		}
 		return;
 	}
-	msrp_report_decide(&in, &out);
-	if (!out.failure_report)
-		return;
-	report_send(f->r, f->o.worker, f->o.rc, f->o.gen,
-		    (cm_slice){ f->rinfo, f->o.rto_len },
-		    (cm_slice){ f->rinfo + f->o.rto_len, f->o.rfrom_len },
-		    (cm_slice){ f->rinfo + f->o.rto_len + f->o.rfrom_len, f->o.msgid_len },
-		    f->sh.has_range ? &range : NULL, code);
+	origin_report(f->r, &f->o, f->rinfo, f->sh.has_range ? &range : NULL, code);
 }
 
 /* ---- fwd: emitting pieces ------------------------------------------------------------ */
@@ -1249,7 +1281,7 @@ struct xmsg {
 	char data[];
 };
 
-static void deliver_piece(struct msrp_relay *r, struct xmsg *x);
+static int deliver_piece(struct msrp_relay *r, struct xmsg *x);
 
 static void xmsg_in(eng_worker *w, void *arg, uint64_t u64)
 {
@@ -1336,9 +1368,16 @@ static void credit_retry(eng_timer *t)
 		eng_timer_arm(r->w, &r->credit_timer, 1);
 }
 
+static void node_report(struct msrp_relay *r, unsigned worker, struct rconn *origin,
+			uint32_t gen, const char *frame, size_t len);
+
 static void report_deliver(struct msrp_relay *r, unsigned worker, struct rconn *origin,
 			   uint32_t gen, const char *frame, size_t len)
 {
+	if (worker & ORIGIN_NODE) {
+		node_report(r, worker, origin, gen, frame, len);
+		return;
+	}
 	if (worker == r->index) {
 		if (rconn_alive(origin, gen)) {
 			send_bytes(origin, frame, len);
@@ -1382,6 +1421,8 @@ static void fwd_answer(struct msrp_relay *r, const struct origin *o, const char 
 		report_deliver(r, o->worker, o->rc, o->gen, buf, (size_t)n);
 }
 
+static int node_post(struct msrp_relay *r, struct xmsg *x);
+
 /* Posts the collected body of the open piece (f->cbuf) to the session's worker. */
 static int cross_post_piece(struct fwd *f, enum msrp_flag flag)
 {
@@ -1420,7 +1461,7 @@ static int cross_post_piece(struct fwd *f, enum msrp_flag flag)
 	f->r->st.fwd_cross_out++;
 	int ack = x->ack;
 	uint32_t credit = x->credit;
-	if (post_to(f->r, f->dworker, x) < 0) {
+	if (f->node ? node_post(f->r, x) < 0 : post_to(f->r, f->dworker, x) < 0) {
 		if (credit && rconn_alive(f->src, f->src_gen)) {
 			f->src->xheld -= credit;
 			src_update(f->src);
@@ -1436,8 +1477,9 @@ static int cross_post_piece(struct fwd *f, enum msrp_flag flag)
 	return 0;
 }
 
-/* On the session's worker: a piece from another worker, for our client. */
-static void deliver_piece(struct msrp_relay *r, struct xmsg *x)
+/* On the session's worker: a piece from another worker (or node), for our client. 200
+ * (taken), 481 (no such session), 503 (out of memory). */
+static int deliver_piece(struct msrp_relay *r, struct xmsg *x)
 {
 	struct fwd *f = fwd_alloc(r);
 	size_t rl = origin_len(&x->o);
@@ -1445,7 +1487,7 @@ static void deliver_piece(struct msrp_relay *r, struct xmsg *x)
 	if (!f) {
 		give_credit(r, &x->o, x->credit);
 		free(x);
-		return;
+		return 503;
 	}
 	f->o = x->o;
 	f->sh = x->sh;
@@ -1454,7 +1496,7 @@ static void deliver_piece(struct msrp_relay *r, struct xmsg *x)
 	if (fwd_buffers(f, x->sh.tmpl_len, rl) < 0) {
 		fwd_free(f);
 		free(x);
-		return;
+		return 503;
 	}
 	memcpy(f->tmpl, x->data, x->sh.tmpl_len);
 	memcpy(f->rinfo, x->data + x->sh.tmpl_len, rl);
@@ -1464,11 +1506,13 @@ static void deliver_piece(struct msrp_relay *r, struct xmsg *x)
 		fwd_answer(r, &f->o, f->rinfo, gone ? 481 : 200);
 	if (gone) {
 		r->st.refused_481++;
-		if (!x->ack) /* a later piece: the previous hop already had its 200 */
+		if (!x->ack && !(x->o.worker & ORIGIN_NODE)) /* a later piece: the previous hop
+							       * already had its 200 (another
+							       * node's hears the status) */
 			fwd_report_failure(f, 481);
 		fwd_free(f);
 		free(x);
-		return;
+		return 481;
 	}
 	f->dkind = D_LOCAL;
 	f->dst = ((struct rsess *)s)->owner;
@@ -1478,10 +1522,216 @@ static void deliver_piece(struct msrp_relay *r, struct xmsg *x)
 	if (x->body_len && pend_add(f, NULL, x->data + x->sh.tmpl_len + rl, x->body_len) < 0) {
 		fwd_free(f);
 		free(x);
-		return;
+		return 503;
 	}
 	free(x);
 	fwd_start_local(f);
+	return 200;
+}
+
+/* ---- crossing nodes (issue 8) ----------------------------------------------------------
+ *
+ * A piece for a session of another node goes as a request (msrp_relay_fwd.piece) whose
+ * answer says what became of it (the previous hop's answer and the source's credit wait for
+ * it); a failure REPORT that the owner sends later comes back to the origin connection,
+ * named by its index in r->rcs and its generation. Nodes of a cluster run the same build:
+ * the piece's header is this struct as it is. */
+struct wire_piece {
+	uint8_t version, method, fr, flag;
+	uint8_t ack, has_range, range_kept, has_body;
+	uint16_t rto_len, rfrom_len, msgid_len, otid_len;
+	uint32_t tmpl_len, range_at, range_end, gen;
+	uint32_t sidlen, pad;
+	uint64_t slot, body_len;
+	uint64_t start;
+	int64_t end, total;
+	char method_name[16];
+	char sid[MSRP_SESS_ID_MAX];
+};
+
+struct wire_report {
+	uint64_t slot;
+	uint32_t gen, pad;
+};
+
+static int node_post(struct msrp_relay *r, struct xmsg *x)
+{
+	struct wire_piece w;
+	size_t n = sizeof(w) + x->len;
+	char *buf = r->node.arg ? malloc(n) : NULL;
+	if (!buf) {
+		free(x);
+		return -ENOMEM;
+	}
+	memset(&w, 0, sizeof(w));
+	w.version = NODE_PIECE_VERSION;
+	w.method = (uint8_t)x->o.method;
+	w.fr = (uint8_t)x->o.fr;
+	w.flag = (uint8_t)x->flag;
+	w.ack = (uint8_t)x->ack;
+	w.has_range = (uint8_t)x->sh.has_range;
+	w.range_kept = (uint8_t)x->sh.range_kept;
+	w.has_body = (uint8_t)x->sh.has_body;
+	w.rto_len = x->o.rto_len;
+	w.rfrom_len = x->o.rfrom_len;
+	w.msgid_len = x->o.msgid_len;
+	w.otid_len = x->o.otid_len;
+	w.tmpl_len = (uint32_t)x->sh.tmpl_len;
+	w.range_at = (uint32_t)x->sh.range_at;
+	w.range_end = (uint32_t)x->sh.range_end;
+	w.slot = x->o.rc ? x->o.rc->slot : UINT64_MAX;
+	w.gen = x->o.gen;
+	w.body_len = x->body_len;
+	w.start = x->range.start;
+	w.end = x->range.end;
+	w.total = x->range.total;
+	memcpy(w.method_name, x->sh.method_name, sizeof(w.method_name));
+	w.sidlen = x->sidlen;
+	memcpy(w.sid, x->sid, x->sidlen);
+	memcpy(buf, &w, sizeof(w));
+	memcpy(buf + sizeof(w), x->data, x->len);
+	char sid[MSRP_SESS_ID_MAX + 1];
+	memcpy(sid, x->sid, x->sidlen);
+	sid[x->sidlen] = '\0';
+	int rc = r->node.piece(r->node.arg, sid, r->index, buf, n, (uint64_t)(uintptr_t)x);
+	free(buf);
+	if (rc < 0) {
+		free(x);
+		return rc;
+	}
+	r->st.fwd_node_out++;
+	return 0;
+}
+
+void msrp_relay_piece_done(struct msrp_relay *r, uint64_t token, int status)
+{
+	struct xmsg *x = (struct xmsg *)(uintptr_t)token;
+	const char *rinfo = x->data + x->sh.tmpl_len;
+	if (x->credit && rconn_alive(x->o.rc, x->o.gen)) {
+		struct rconn *src = x->o.rc;
+		src->xheld -= x->credit <= src->xheld ? x->credit : src->xheld;
+		src_update(src);
+	}
+	if (status != 200)
+		r->st.node_failed++;
+	if (x->ack)
+		fwd_answer(r, &x->o, rinfo, status);
+	else if (status != 200)
+		origin_report(r, &x->o, rinfo, x->sh.has_range ? &x->range : NULL, status);
+	free(x);
+}
+
+/* The index of node <name> in r->peers (added when new), or -1 (full, out of memory). */
+static int peer_index(struct msrp_relay *r, const char *name)
+{
+	for (unsigned i = 0; i < r->npeers; i++)
+		if (!strcmp(r->peers[i], name))
+			return (int)i;
+	if (strlen(name) > MSRP_RELAY_NODE_MAX || r->npeers >= PEERS_MAX)
+		return -1;
+	if (!r->peers && !(r->peers = calloc(PEERS_MAX, sizeof(*r->peers))))
+		return -1;
+	memcpy(r->peers[r->npeers], name, strlen(name) + 1);
+	return (int)r->npeers++;
+}
+
+int msrp_relay_piece_in(struct msrp_relay *r, const char *node, unsigned worker,
+			const void *data, size_t len)
+{
+	struct wire_piece w;
+	if (len < sizeof(w))
+		return 400;
+	memcpy(&w, data, sizeof(w));
+	uint64_t rest = len - sizeof(w);
+	uint64_t rl = (uint64_t)w.rto_len + w.rfrom_len + w.msgid_len + w.otid_len;
+	if (w.version != NODE_PIECE_VERSION || !w.sidlen || w.sidlen > MSRP_SESS_ID_MAX ||
+	    !memchr(w.method_name, '\0', sizeof(w.method_name)) ||
+	    (w.method != MSRP_M_SEND && w.method != MSRP_M_REPORT) ||
+	    w.fr > MSRP_REPORT_PARTIAL ||
+	    (w.flag != MSRP_FLAG_END && w.flag != MSRP_FLAG_MORE && w.flag != MSRP_FLAG_ABORT) ||
+	    w.body_len > rest || (uint64_t)w.tmpl_len + rl + w.body_len != rest ||
+	    w.range_at > w.range_end || w.range_end > w.tmpl_len || w.tmpl_len > HEAD_OUT ||
+	    w.start < 1 || w.start > ((uint64_t)1 << 62)) {
+		r->st.node_malformed++;
+		return 400;
+	}
+	cm_slice sid = { w.sid, w.sidlen };
+	if (msrp_id_shard(sid, r->sh->nworkers) != (int)r->index)
+		return 481; /* the nodes of a cluster run as many workers each */
+	int peer = peer_index(r, node);
+	struct xmsg *x = malloc(sizeof(*x) + rest);
+	if (!x)
+		return 503;
+	memset(x, 0, sizeof(*x));
+	x->kind = X_PIECE;
+	/* its REPORTs go back to <node>'s worker <worker> (unknown peer: lost, counted) */
+	x->o.worker = ORIGIN_NODE | ((unsigned)(peer < 0 ? 0xff : peer) << 8) | (worker & 0xff);
+	x->o.rc = (struct rconn *)(uintptr_t)w.slot; /* never looked at here: an index there */
+	x->o.gen = w.gen;
+	x->o.method = (enum msrp_method)w.method;
+	x->o.fr = (enum msrp_report)w.fr;
+	x->o.rto_len = w.rto_len;
+	x->o.rfrom_len = w.rfrom_len;
+	x->o.msgid_len = w.msgid_len;
+	x->o.otid_len = w.otid_len;
+	memcpy(x->sid, w.sid, w.sidlen);
+	x->sidlen = (uint8_t)w.sidlen;
+	memcpy(x->sh.method_name, w.method_name, sizeof(x->sh.method_name));
+	x->sh.has_range = w.has_range;
+	x->sh.range_kept = w.range_kept;
+	x->sh.has_body = w.has_body;
+	x->sh.tmpl_len = w.tmpl_len;
+	x->sh.range_at = w.range_at;
+	x->sh.range_end = w.range_end;
+	x->range = (struct msrp_range){ .start = w.start, .end = w.end, .total = w.total };
+	x->flag = (enum msrp_flag)w.flag;
+	x->body_len = w.body_len;
+	x->len = rest;
+	memcpy(x->data, (const char *)data + sizeof(w), rest);
+	r->st.fwd_node_in++;
+	return deliver_piece(r, x);
+}
+
+static void node_report(struct msrp_relay *r, unsigned worker, struct rconn *origin,
+			uint32_t gen, const char *frame, size_t len)
+{
+	unsigned peer = (worker >> 8) & 0xff;
+	struct wire_report w = { .slot = (uint64_t)(uintptr_t)origin, .gen = gen };
+	char *buf = r->node.arg && peer < r->npeers ? malloc(sizeof(w) + len) : NULL;
+	if (!buf) {
+		r->st.reports_lost++;
+		return;
+	}
+	memcpy(buf, &w, sizeof(w));
+	memcpy(buf + sizeof(w), frame, len);
+	if (r->node.report(r->node.arg, r->peers[peer], worker & 0xff, buf, sizeof(w) + len) < 0)
+		r->st.reports_lost++;
+	else
+		r->st.reports_sent++;
+	free(buf);
+}
+
+void msrp_relay_report_in(struct msrp_relay *r, const void *data, size_t len)
+{
+	struct wire_report w;
+	if (len <= sizeof(w)) {
+		r->st.node_malformed++;
+		return;
+	}
+	memcpy(&w, data, sizeof(w));
+	struct rconn *rc = w.slot < r->nrcs ? r->rcs[w.slot] : NULL;
+	if (rconn_alive(rc, w.gen))
+		send_bytes(rc, (const char *)data + sizeof(w), len - sizeof(w));
+	else
+		r->st.reports_lost++;
+}
+
+void msrp_relay_set_fwd(struct msrp_relay *r, const struct msrp_relay_fwd *h)
+{
+	if (h && h->arg)
+		r->node = *h;
+	else
+		memset(&r->node, 0, sizeof(r->node));
 }
 
 /* ---- routing -------------------------------------------------------------------------- */
@@ -1683,7 +1933,7 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 	cm_slice to[PATH_MAX_URIS];
 	struct msrp_uri u1;
 	int nto = path_split(msrp_hdr_get(m, MSRP_H_TO_PATH), to, PATH_MAX_URIS);
-	int remote, npop = 1;
+	int remote, npop = 1, node = 0;
 
 	if (nto < 1 || !msrp_hdr_get(m, MSRP_H_FROM_PATH).p)
 		return 400;
@@ -1697,8 +1947,15 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 			return 1;
 		return 481;
 	}
-	if (!s && remote < 0)
-		return 481;
+	if (!s && remote < 0) {
+		/* for the client of a session of the cluster that another node may hold: the
+		 * pieces go there (issue 8) */
+		if (nto != 2 || !r->node.arg || m->method == MSRP_M_AUTH ||
+		    sid.len != MSRP_ID_SESSION_LEN ||
+		    msrp_id_shard(sid, r->sh->nworkers) != (int)r->index)
+			return 481;
+		node = 1;
+	}
 	if (nto < 2)
 		return 481;   /* addressed to the relay itself: no session of an endpoint here */
 	int outbound = s && s->owner == rc;
@@ -1710,7 +1967,7 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 		/* for our client: its URI must be the last one */
 		if (nto != 2)
 			return 403;
-		if (!s && try_handover(rc, (unsigned)remote))
+		if (!s && !node && try_handover(rc, (unsigned)remote))
 			return 1;
 	} else if (uri_is_ours(r->sh, &u1)) {
 		/* the next hop is this relay again (both clients here) */
@@ -1724,7 +1981,7 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 		outbound = 0;
 	}
 	uint64_t k = r->sh->cfg.max_fwd_chunk;
-	if (!s && remote >= 0 && (!k || k > CROSS_PIECE))
+	if (!s && (remote >= 0 || node) && (!k || k > CROSS_PIECE))
 		k = CROSS_PIECE; /* bodies cross workers in pieces of bounded size */
 	struct fwd *f = fwd_new(r, rc, m, to, nto, npop, k);
 	if (!f)
@@ -1750,7 +2007,8 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 	} else {
 		f->dkind = D_REMOTE;
 		f->ack = 1;
-		f->dworker = (unsigned)remote;
+		f->node = node;
+		f->dworker = node ? r->index : (unsigned)remote;
 		f->dsidlen = (uint8_t)sid.len;
 		memcpy(f->dsid, sid.p, sid.len);
 	}
@@ -2490,6 +2748,8 @@ void msrp_relay_free(struct msrp_relay *r)
 		r->rc_free = rc->free_next;
 		free(rc);
 	}
+	free(r->rcs);
+	free(r->peers);
 	while (r->credit_retry) {
 		struct xmsg *x = r->credit_retry;
 		r->credit_retry = x->next;

@@ -68,6 +68,9 @@ struct msrp_relay_stats {
 	uint64_t cross_dropped;            /* mailbox full: the request failed (REPORT) */
 	uint64_t handed_out, handed_in;    /* connections moved to their session's worker */
 	uint64_t resumed, resume_refused;  /* sessions bound again after their node died (issue 8) */
+	/* pieces sent to the node that owns their session, taken from other nodes, that came
+	 * to nothing (no answer, no such session there, not sent), that did not decode */
+	uint64_t fwd_node_out, fwd_node_in, node_failed, node_malformed;
 };
 
 /* Process-wide part (read-only after creation, plus the per-user / per-IP counters):
@@ -126,6 +129,37 @@ int msrp_relay_binding(const struct msrp_relay *r, const char *sid,
 		       struct msrp_relay_binding *out);
 /* The answer to <resume>. */
 void msrp_relay_resumed(struct msrp_relay *r, uint64_t token, int ok);
+
+/* Cross-node routing (issue 8): a request for the client of a session of the cluster that
+ * no worker here holds (its peer reached this node, its client another) goes to the node
+ * that owns it, in pieces of at most 64 KiB, each a request to that node's worker of the
+ * same index (the nodes run as many workers); the previous hop's 200 waits for the first
+ * piece's answer, and the source is paused while its pieces wait (as across workers).
+ * Failure REPORTs that the owner sends later come back to the connection the request came
+ * on. Nodes of a cluster run the same build (the pieces are this relay's own layout). */
+#define MSRP_RELAY_NODE_MAX 64
+struct msrp_relay_fwd {
+	/* piece <data> (<len> bytes, valid during the call) for session <sid> to the node
+	 * that owns it, its worker <worker>: 0, then msrp_relay_piece_done(r, <token>,
+	 * status) once, later — 200 (taken there), 481 (no such session: nobody owns it, its
+	 * node is dead, or it is not there), 408 (no answer in time), 503 (it could not go);
+	 * -errno: not sent (not called) */
+	int (*piece)(void *arg, const char *sid, unsigned worker, const void *data, size_t len,
+		     uint64_t token);
+	/* <data> (<len> bytes) for worker <worker> of node <node>: msrp_relay_report_in()
+	 * there. 0 or -errno. */
+	int (*report)(void *arg, const char *node, unsigned worker, const void *data,
+		      size_t len);
+	void *arg;                     /* NULL: none (481 for such requests) */
+};
+void msrp_relay_set_fwd(struct msrp_relay *r, const struct msrp_relay_fwd *h);
+void msrp_relay_piece_done(struct msrp_relay *r, uint64_t token, int status);
+/* On the owner: a piece from worker <worker> of node <node>. 200 (taken for its session's
+ * client), 481 (no such session here), 400 (it does not decode), 503 (out of memory). */
+int msrp_relay_piece_in(struct msrp_relay *r, const char *node, unsigned worker,
+			const void *data, size_t len);
+/* On the origin: what the owner's <report> sent. */
+void msrp_relay_report_in(struct msrp_relay *r, const void *data, size_t len);
 
 /* The worker stops: the relay's state of the pool's connections goes (call it before the
  * pool is freed, on the worker's thread). */

@@ -17,6 +17,7 @@
 #include "engine/eng_redis.h"
 #include "shards/session.pb-c.h"
 #include "shards/sh_bus.h"
+#include "msrp/msrp_relay.h"
 #include "shards/sh_node.h"
 #include "shards/sh_repl.h"
 #include "shards/sh_url.h"
@@ -40,6 +41,8 @@ struct worker_part {
 	struct sh_repl *repl;
 	struct sh_bus *bus;                /* requests from and to the other nodes */
 	struct gw_ua *ua;                  /* the worker's user agent (SIP passed on) */
+	struct msrp_relay *relay;          /* the worker's relay (its frames passed on) */
+	struct rpiece *pieces;             /* the relay's pieces waiting for their owner */
 	struct remote {                    /* requests other nodes passed on to us: where */
 		uint32_t ref;              /* their responses go (a ring: the oldest forgotten) */
 		unsigned worker;
@@ -424,15 +427,116 @@ static void bus_sip(struct worker_part *p, struct sh_bus_call *call, int out, co
 	sh_bus_answer(call, 0, NULL, 0); /* frees it: no answer wanted */
 }
 
+/* ---- the relay's frames for sessions of other nodes (msrp_relay_fwd) -------------------- */
+
+#define RELAY_PIECE_TIMEOUT_MS 5000    /* a piece's answer from the owner, at most */
+#define RELAY_REPORT_TTL_MS 10000
+
+/* A piece of the relay on its way: its owner looked up (<asking>), then asked. */
+struct rpiece {
+	struct worker_part *p;
+	struct rpiece *next, **prev;
+	uint64_t token;
+	unsigned worker;
+	int asking;                        /* the owner's look-up is on its way */
+	size_t len;
+	char data[];
+};
+
+static void piece_done(struct rpiece *q, int status)
+{
+	*q->prev = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+	if (q->p->relay)
+		msrp_relay_piece_done(q->p->relay, q->token, status);
+	free(q);
+}
+
+static void piece_answered(void *arg, int status, const void *data, size_t len)
+{
+	(void)data;
+	(void)len;
+	piece_done(arg, status == -ETIMEDOUT ? 408 : status < 100 || status > 699 ? 503 : status);
+}
+
+static void piece_owner(void *arg, int rc, uint64_t epoch, const char *owner)
+{
+	struct rpiece *q = arg;
+	(void)epoch;
+	q->asking = 0;
+	if (rc < 0) {
+		piece_done(q, 503);
+	} else if (rc == 1 || !owner || !owner[0]) {
+		piece_done(q, 481); /* ours yet not here (over meanwhile), nobody's, a dead node's */
+	} else if (sh_bus_request(q->p->bus, owner, q->worker, "relay", q->data, q->len,
+				  RELAY_PIECE_TIMEOUT_MS, piece_answered, q) < 0) {
+		piece_done(q, 503);
+	}
+}
+
+static int relay_piece(void *arg, const char *sid, unsigned worker, const void *data,
+		       size_t len, uint64_t token)
+{
+	struct worker_part *p = arg;
+	if (!p->bus || !p->repl || len > SH_BUS_DATA_MAX)
+		return -EIO;
+	struct rpiece *q = malloc(sizeof(*q) + len);
+	if (!q)
+		return -ENOMEM;
+	*q = (struct rpiece){ .p = p, .token = token, .worker = worker, .asking = 1, .len = len };
+	memcpy(q->data, data, len);
+	if (sh_node_owner(sh_repl_node(p->repl), sid, piece_owner, q) < 0) {
+		free(q);
+		return -EIO;
+	}
+	q->next = p->pieces;
+	if (q->next)
+		q->next->prev = &q->next;
+	q->prev = &p->pieces;
+	p->pieces = q;
+	return 0;
+}
+
+static int relay_report(void *arg, const char *node, unsigned worker, const void *data,
+			size_t len)
+{
+	struct worker_part *p = arg;
+	return p->bus ? sh_bus_send(p->bus, node, worker, "relayrep", data, len,
+				    RELAY_REPORT_TTL_MS) : -EIO;
+}
+
+/* "relay": a piece of a frame for the client of a session of ours, from the node its peer
+ * reached (answered with what became of it); "relayrep": a failure REPORT for a frame that
+ * this node passed on, from the session's node. */
+static void bus_relay(struct worker_part *p, struct sh_bus_call *call, int report,
+		      const void *data, size_t len)
+{
+	unsigned from_worker;
+	const char *from = sh_bus_call_from(call, &from_worker);
+	if (report) {
+		if (p->relay)
+			msrp_relay_report_in(p->relay, data, len);
+		sh_bus_answer(call, 0, NULL, 0);
+		return;
+	}
+	int st = p->relay ? msrp_relay_piece_in(p->relay, from, from_worker, data, len) : 481;
+	sh_bus_answer(call, st, NULL, 0);
+}
+
 /* A request from another node on our bus: "api", a REST request for a session of ours,
  * run by our own API (as it came, marked as passed on: it is not passed on again); "sip"
- * and "sipout" (bus_sip). */
+ * and "sipout" (bus_sip); "relay" and "relayrep" (bus_relay). */
 static void bus_request(void *arg, struct sh_bus_call *call, const char *kind, const void *data,
 			size_t len)
 {
 	struct worker_part *p = arg;
 	if (!strcmp(kind, "sip") || !strcmp(kind, "sipout")) {
 		bus_sip(p, call, kind[3] == 'o', data, len);
+		return;
+	}
+	if (!strcmp(kind, "relay") || !strcmp(kind, "relayrep")) {
+		bus_relay(p, call, kind[5] == 'r', data, len);
 		return;
 	}
 	Rcsgw__ApiRequest *q = strcmp(kind, "api") ? NULL :
@@ -595,6 +699,12 @@ int sh_cluster_start(struct sh_cluster *c, eng_worker *w, struct gw_ua *ua,
 		bc.what = "cluster bus";
 		if (!(c->wk[i].bus = sh_bus_new(w, &bc, link, &bus)))
 			return -ENOMEM;
+		if (relay) { /* its frames for sessions of other nodes */
+			struct msrp_relay_fwd fh = { .piece = relay_piece, .report = relay_report,
+						     .arg = &c->wk[i] };
+			c->wk[i].relay = relay;
+			msrp_relay_set_fwd(relay, &fh);
+		}
 	}
 	return 0;
 }
@@ -604,12 +714,20 @@ void sh_cluster_stop(struct sh_cluster *c, eng_worker *w)
 	unsigned i = eng_worker_index(w);
 	if (!c || i >= c->n)
 		return;
-	sh_repl_free(c->wk[i].repl);
+	if (c->wk[i].relay)
+		msrp_relay_set_fwd(c->wk[i].relay, NULL);
+	sh_repl_free(c->wk[i].repl); /* the owners' look-ups on their way are not answered: */
 	c->wk[i].repl = NULL;
+	for (struct rpiece *q = c->wk[i].pieces, *next; q; q = next) {
+		next = q->next;
+		if (q->asking)
+			piece_done(q, 503);
+	}
 	eng_http_free(c->wk[i].http); /* first: its requests' bus calls are freed with the bus */
 	c->wk[i].http = NULL;
-	sh_bus_free(c->wk[i].bus);
+	sh_bus_free(c->wk[i].bus); /* the pieces asked are told -ECANCELED */
 	c->wk[i].bus = NULL;
+	c->wk[i].relay = NULL;
 	free(c->wk[i].remote);
 	c->wk[i].remote = NULL;
 	c->wk[i].ua = NULL;

@@ -163,10 +163,20 @@ static const char unkeep_lua[] =
 	"end\n"
 	"return 1\n";
 
+/* KEYS[1] own; ARGV node key prefix, me. Who owns the session: {1, epoch, me} this node;
+ * {0, epoch, owner} a live node; {0, epoch, ''} nobody, or a dead node. */
+static const char owner_lua[] =
+	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch')\n"
+	"if not o[1] or o[1] == '' then return {0, 0, ''} end\n"
+	"local e = tonumber(o[2]) or 0\n"
+	"if o[1] == ARGV[2] then return {1, e, o[1]} end\n"
+	"if redis.call('EXISTS', ARGV[1] .. o[1]) == 1 then return {0, e, o[1]} end\n"
+	"return {0, e, ''}\n";
+
 /* The scripts, run by EVALSHA (loaded on each new connection, and again after NOSCRIPT). */
-enum { S_CLAIM, S_WRITE, S_RELEASE, S_TAKEOVER, S_APPEND, S_UNKEEP, S_SWEEP, S_N };
+enum { S_CLAIM, S_WRITE, S_RELEASE, S_TAKEOVER, S_APPEND, S_UNKEEP, S_SWEEP, S_OWNER, S_N };
 static const char *const lua_of[S_N] = { claim_lua, write_lua, release_lua, takeover_lua,
-					 append_lua, unkeep_lua, sweep_lua };
+					 append_lua, unkeep_lua, sweep_lua, owner_lua };
 
 
 /* A request on its way: freed by its reply (every accepted command gets one). */
@@ -621,6 +631,15 @@ int sh_node_takeover(struct sh_node *n, const char *sid, sh_node_take_fn fn, voi
 	q->take = fn;
 	q->arg = arg;
 	return 0;
+}
+
+int sh_node_owner(struct sh_node *n, const char *sid, sh_node_fn fn, void *arg)
+{
+	char pfx[96];
+	int pl = snprintf(pfx, sizeof(pfx), "%snode:", n->prefix);
+	const char *av[2] = { pfx, n->id };
+	size_t al[2] = { (size_t)pl, strlen(n->id) };
+	return script(n, S_OWNER, sid, 1, 2, av, al, fn, arg);
 }
 
 int sh_node_release(struct sh_node *n, const char *sid, uint64_t epoch, sh_node_fn fn,

@@ -138,6 +138,11 @@ int sh_node_unkeep(struct sh_node *n, const char *sid, const char *const *entrie
 typedef void (*sh_node_sweep_fn)(void *arg, int rc, const char *const *ids, size_t n);
 int sh_node_sweep(struct sh_node *n, unsigned max, sh_node_sweep_fn fn, void *arg);
 
+/* Who owns <sid> (nothing changed): <fn>(arg, 1, epoch, NULL) this node; (arg, 0, epoch,
+ * owner) a live node <owner>, or <owner> "" when nobody does or its node is dead; -errno.
+ * 0 or -errno as sh_node_claim(). Not told when the node is freed first. */
+int sh_node_owner(struct sh_node *n, const char *sid, sh_node_fn fn, void *arg);
+
 /* Lets the session go (its ownership and state deleted) if we own it at <epoch>. */
 int sh_node_release(struct sh_node *n, const char *sid, uint64_t epoch, sh_node_fn fn,
 		    void *arg);

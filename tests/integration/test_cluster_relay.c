@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "msrp/msrp_id.h"
 #include "shards/session.pb-c.h"
 #include "tests/lib/msrp_client.h"
 #include "tests/lib/rcsgw_proc.h"
@@ -225,4 +226,110 @@ Test(cluster_relay, a_client_binds_again_at_another_node_after_its_node_died, .t
 	}
 	cr_expect(!owner[0], "released: %s", owner);
 	free(f);
+}
+
+/* The next request on <c> (responses passed over) into <f>. */
+static void next_request(struct msrp_client *c, struct mc_frame *f)
+{
+	int rc;
+	do
+		rc = mc_read_frame(c, f, IO_MS);
+	while (rc == 0 && !f->is_request);
+	cr_assert_eq(rc, 0, "no request: %s", strerror(-rc));
+}
+
+/* Cross-node routing (issue 8): a peer that reaches node B (a balancer in front of the
+ * nodes) sends to the client of a session that node A holds: B passes the frame on to A
+ * through Redis, in pieces of 64 KiB at most; the peer's 200 comes once A took it; a failure
+ * REPORT that A sends later comes back to the peer's connection at B; a session nobody owns
+ * is 481. */
+Test(cluster_relay, frames_at_another_node_reach_the_owners_client, .timeout = 90)
+{
+	up();
+	char up_a[1024], sid[64], tp[1200];
+	auth(&ca, NA.hostport, NA.uri, URI_A, "alice", "wonderland", up_a, sizeof(up_a));
+	sid_of(up_a, sid, sizeof(sid));
+	wait_owner(sid, "relay-a", 1);
+	int rc = mc_connect(&cc, NB.hostport, IO_MS); /* the peer, at B */
+	cr_assert_eq(rc, 0);
+	struct mc_frame *f = malloc(sizeof(*f));
+	cr_assert(f);
+	snprintf(tp, sizeof(tp), "%s %s", up_a, URI_A);
+
+	/* one message: the peer's 200, A gets it with the relay's URI first in From-Path */
+	struct mc_send s = { .to_path = tp, .from_path = URI_C, .message_id = "xnode1",
+			     .content_type = "text/plain", .body = "hello across", .body_len = 12 };
+	cr_assert_eq(mc_send_send(&cc, "txnode1", &s), 0);
+	cr_assert_eq(mc_read_frame(&cc, f, IO_MS), 0);
+	cr_expect(!f->is_request && f->status == 200, "the peer's answer: %d", f->status);
+	next_request(&ca, f);
+	cr_expect(f->body_len == 12 && !memcmp(f->body, "hello across", 12));
+	cr_expect_str_eq(mc_header(f, "To-Path"), URI_A);
+	char fp[1200];
+	snprintf(fp, sizeof(fp), "%s %s", up_a, URI_C);
+	cr_expect_str_eq(mc_header(f, "From-Path"), fp);
+	cr_assert_eq(mc_send_response(&ca, f, 200, NULL), 0);
+
+	/* A refuses the next one: the failure REPORT reaches the peer at B */
+	s.message_id = "xnode2";
+	cr_assert_eq(mc_send_send(&cc, "txnode2", &s), 0);
+	next_request(&ca, f);
+	cr_assert_eq(mc_send_response(&ca, f, 400, "not today"), 0);
+	do
+		rc = mc_read_frame(&cc, f, IO_MS);
+	while (rc == 0 && !(f->is_request && !strcmp(f->method, "REPORT")));
+	cr_assert_eq(rc, 0, "no REPORT at the peer: %s", strerror(-rc));
+	cr_expect_str_eq(mc_header(f, "Message-ID"), "xnode2");
+	cr_expect(strstr(mc_header(f, "Status"), "400") != NULL, "Status: %s",
+		  mc_header(f, "Status"));
+
+	/* 150 000 bytes in one chunk: they reach A in pieces that add up */
+	size_t big = 150000, got = 0;
+	char *frame = malloc(big + 2048), *body = malloc(big);
+	cr_assert(frame && body);
+	for (size_t i = 0; i < big; i++)
+		body[i] = (char)('a' + i % 26);
+	int hl = snprintf(frame, 2048, "MSRP txnode3 SEND\r\nTo-Path: %s\r\nFrom-Path: %s\r\n"
+			  "Message-ID: xnode3\r\nByte-Range: 1-%zu/%zu\r\n"
+			  "Content-Type: text/plain\r\n\r\n", tp, URI_C, big, big);
+	memcpy(frame + hl, body, big);
+	int tl = snprintf(frame + hl + big, 64, "\r\n-------txnode3$\r\n");
+	cr_assert_eq(mc_send_raw(&cc, frame, (size_t)hl + big + (size_t)tl), 0);
+	int pieces = 0, same = 1;
+	while (got < big) {
+		next_request(&ca, f);
+		cr_assert_str_eq(mc_header(f, "Message-ID"), "xnode3");
+		long start = atol(mc_header(f, "Byte-Range"));
+		same &= start == (long)got + 1 && !memcmp(f->body, body + got, f->body_len);
+		got += f->body_len;
+		pieces++;
+		cr_assert_eq(mc_send_response(&ca, f, 200, NULL), 0);
+	}
+	cr_expect_eq(got, big);
+	cr_expect(same, "the pieces follow each other and carry the bytes sent");
+	cr_expect_geq(pieces, 3, "pieces of 64 KiB at most: %d", pieces);
+	cr_expect_eq(f->flag, '$');
+	free(frame);
+	free(body);
+
+	/* a session of the cluster's form nobody owns: 481 */
+	char none[64], tp2[1200];
+	int shard = msrp_id_shard((cm_slice){ sid, strlen(sid) }, 2);
+	cr_assert(shard >= 0);
+	cr_assert_gt(msrp_id_session((unsigned)shard, none, sizeof(none)), 0);
+	snprintf(tp2, sizeof(tp2), "msrp://127.0.0.1:%d/%s;tcp %s", NB.port, none, URI_A);
+	s.to_path = tp2;
+	s.message_id = "xnode4";
+	cr_assert_eq(mc_send_send(&cc, "txnode4", &s), 0);
+	do /* (the 200 of the big one first) */
+		rc = mc_read_frame(&cc, f, IO_MS);
+	while (rc == 0 && (f->is_request || strcmp(f->tid, "txnode4")));
+	cr_assert_eq(rc, 0);
+	cr_expect_eq(f->status, 481, "nobody's session: %d", f->status);
+	cr_expect(metric(NB.api, "rcsgw_relay_forwarded_to_nodes_total") >= 5);
+	cr_expect(metric(NA.api, "rcsgw_relay_forwarded_from_nodes_total") >= 5);
+	free(f);
+	int st = rcsgw_stop(NA.pid, SIGINT, 5000); /* a clean stop (sanitizers: nothing left) */
+	NA.pid = -1;
+	cr_expect_eq(st, 0, "node a exited with %d", st);
 }
