@@ -10,7 +10,14 @@
 # their append acknowledged). Redis is a redis-server started here, pinned with the generator
 # (taskset -c $UA_GEN_CPUS) when there are 2+ CPUs.
 #
+# Then the relay (bench/relay.sh, rcsgw alone) with replication off and on, alternately,
+# CLUSTER_RELAY_RUNS times: forwarding at peak (closed loop) and light load (open loop), and
+# the memory of idle authenticated sessions (with replication each one's binding is claimed
+# and written to Redis at its AUTH; forwarding itself does not touch Redis).
+#
 # Environment: what bench/ua.sh takes (UA_RUNS [3], UA_SESSIONS [4000], UA_CONC [64], ...),
+# what bench/relay.sh takes (RELAY_DURATION [5], RELAY_PAIRS [64], ...), CLUSTER_RELAY_RUNS
+# [3] (0: no relay part), CLUSTER_RELAY_IDLE [10000] idle sessions per run,
 # REDIS_SERVER [/usr/bin/redis-server], BUILD [build].
 set -eu
 
@@ -47,6 +54,23 @@ for mode in off on; do
 		BUILD="$BUILD" sh "$(dirname "$0")/ua.sh" >"$TMP/$mode.md"
 done
 
+RRUNS=${CLUSTER_RELAY_RUNS:-3}
+r=0
+while [ "$r" -lt "$RRUNS" ]; do
+	r=$((r + 1))
+	for mode in off on; do
+		if [ "$mode" = on ]; then
+			export RCSGW_REDIS_URL="redis://127.0.0.1:$port"
+		else
+			unset RCSGW_REDIS_URL
+		fi
+		echo "bench-cluster: relay, replication $mode (run $r of $RRUNS)" >&2
+		RELAY_SYSTEMS=rcsgw RELAY_IDLE=${CLUSTER_RELAY_IDLE:-10000} \
+			RELAY_JSON="$TMP/relay-$mode.json" BUILD="$BUILD" \
+			sh "$(dirname "$0")/relay.sh" >"$TMP/relay-$mode-$r.md"
+	done
+done
+
 # median of KEY over the runs of CONFIG in FILE
 median() {
 	jq -r --arg c "$2" "select(.config == \$c) | .$3" "$1" | sort -g |
@@ -66,6 +90,30 @@ for row in "setup|sessions_per_s|sessions/s" "send 100 B|msgs_per_s|msgs/s" \
 	ratio=$(awk -v a="$on" -v b="$off" 'BEGIN { if (b > 0) printf "%.1f %%", 100 * a / b; else printf "—" }')
 	echo "| $cfg: $label | $off | $on | $ratio |"
 done
+# median of KEY over the relay's runs of PHASE ("idle": the memory phase's lines) in FILE
+rmedian() {
+	[ -s "$1" ] || { printf "0"; return; }
+	if [ "$2" = idle ]; then
+		sel='select(.authenticated != null)'
+	else
+		sel="select(.label == \"rcsgw\" and .phase == \"$2\")"
+	fi
+	jq -r "$sel | .$3" "$1" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR) printf "%.1f", v[int((NR + 1) / 2)]; else printf "0" }'
+}
+if [ "$RRUNS" -gt 0 ]; then
+	for row in "peak|msgs_per_s|relay peak, msgs/s" \
+		   "light|sut_cpu_us_per_msg|relay light load, rcsgw CPU µs per message" \
+		   "light|lat_p99_us|relay light load, p99 µs" \
+		   "idle|sut_rss_per_session_b|relay idle session, rcsgw RSS B"; do
+		ph=${row%%|*} rest=${row#*|}
+		key=${rest%%|*} label=${rest#*|}
+		off=$(rmedian "$TMP/relay-off.json" "$ph" "$key")
+		on=$(rmedian "$TMP/relay-on.json" "$ph" "$key")
+		ratio=$(awk -v a="$on" -v b="$off" 'BEGIN { if (b > 0) printf "%.1f %%", 100 * a / b; else printf "—" }')
+		echo "| $label | $off | $on | $ratio |"
+	done
+fi
 # p50/p99 of a kind's lag histogram, summed over the runs' scrapes (bucket bounds, s -> ms)
 lag_pct() {
 	grep -h "^rcsgw_cluster_replication_lag_seconds_bucket{kind=\"$1\"" "$TMP/on.metrics" \
@@ -90,3 +138,9 @@ echo "append in Redis acknowledged (what the 202 waits for): p50 $mlag50, p99 $m
 echo "histogram's bucket bounds). Median of the runs; the tables of each mode:"
 echo
 cat "$TMP/off.md" "$TMP/on.md"
+for f in "$TMP"/relay-*-*.md; do
+	[ -f "$f" ] || continue
+	echo
+	echo "Relay, $(basename "$f" .md | sed 's/relay-\(o[nf]*\)-\([0-9]*\)/replication \1, run \2/'):"
+	cat "$f"
+done

@@ -611,6 +611,7 @@ static const struct api_metric_def repl_metrics[] = {
 	{ "rcsgw_cluster_messages_reappended_total", "counter", "Unconfirmed messages appended again after a new connection to Redis (which may have lost them; found by Message-ID when it did not)." },
 	{ "rcsgw_cluster_refreshes_total", "counter", "Live sessions' records written again before their TTL ran out." },
 	{ "rcsgw_cluster_messages_undeliverable_total", "counter", "Pending messages of a session taken over that could not be sent again: its record was lost or broken." },
+	{ "rcsgw_cluster_sessions_let_go_total", "counter", "Sessions let go here because another node took them over while this one looked dead (a paused process, Redis out of reach): a write of theirs was fenced." },
 };
 
 /* The cluster bus of each worker (cross-node routing, issue 8). */
@@ -647,7 +648,7 @@ static void repl_collect(eng_worker *w, uint64_t *v, void *arg)
 	const uint64_t vals[] = { s.writes, s.write_failures, s.fenced, s.claims, s.releases,
 				  s.pending, s.lag_ms, s.lag_max_ms, s.kept, s.keep_failures,
 				  s.unkept, s.replayed, s.not_kept, s.kept_now, s.reappended,
-				  s.refreshes, s.undeliverable };
+				  s.refreshes, s.undeliverable, s.moved };
 	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
 			       sizeof(repl_metrics) / sizeof(repl_metrics[0]),
 		       "one value per metric");

@@ -117,6 +117,7 @@ struct gw_sess;
 
 struct gw_ua {
 	unsigned nheld;                /* in-dialog requests held for a takeover now */
+	const char *moved_to;          /* gw_ua_fenced(): the node its session is let go to */
 	struct gw_ua_shared *sh;
 	eng_worker *w;
 	unsigned index;
@@ -1236,12 +1237,18 @@ static void sess_over(struct gw_sess *s, enum gw_state st, const char *by, const
 		sess_publish(s, "session.failed",
 			     json_pack("{s:i, s:s, s:s}", "sip_code", s->sip_code ? s->sip_code : 500,
 				       "reason", reason, "by", by));
+	} else if (ua->moved_to) {
+		sess_publish(s, "session.moved", json_pack("{s:s}", "owner", ua->moved_to));
 	} else {
 		ua->st.ended++;
 		sess_publish(s, "session.ended", json_pack("{s:s, s:s}", "by", by, "reason", reason));
 	}
 	eng_timer_cancel(&s->timer);
 	eng_timer_init(&s->timer, linger_done, s);
+	if (ua->moved_to) { /* not kept for GET here: the owner answers for it */
+		eng_timer_arm(ua->w, &s->timer, 0);
+		return;
+	}
 	/* what is over stays readable, unless as many are over as may be alive: then briefly */
 	eng_timer_arm(ua->w, &s->timer, ua->nsess - ua->nlive > ua->sh->max_sessions
 						? 1000 : GW_UA_LINGER_MS);
@@ -3614,6 +3621,17 @@ static char *pool_str(char **pool, char *end, const char *p, size_t n)
 	o[n] = '\0';
 	*pool += n + 1;
 	return o;
+}
+
+int gw_ua_fenced(struct gw_ua *ua, const char *id, const char *owner)
+{
+	struct gw_sess *s = sess_find(ua, sl(id));
+	if (!s || s->state == ST_ENDED || s->state == ST_FAILED)
+		return -ENOENT;
+	ua->moved_to = owner && owner[0] ? owner : "?";
+	sess_over(s, ST_ENDED, "cluster", "moved", 0);
+	ua->moved_to = NULL;
+	return 0;
 }
 
 int gw_ua_has(struct gw_ua *ua, const char *id)

@@ -237,6 +237,11 @@ int gw_ua_send_to(struct gw_ua *ua, const char *raw, size_t len, const struct si
 int gw_ua_resend(struct gw_ua *ua, const char *id, const char *ctype, const void *body,
 		 size_t len, int sr, int fr, const char *message_id, char *msg, size_t mlen);
 
+/* The cluster fenced a write of session <id>: node <owner> took it over while this one
+ * looked dead (paused, cut off). It is let go here without a word to the peer (no BYE: the
+ * call goes on from <owner>), its MSRP leg closed, event session.moved {owner}; it does not
+ * linger (requests for it here are passed on to its owner). 0, or -ENOENT (not live here). */
+int gw_ua_fenced(struct gw_ua *ua, const char *id, const char *owner);
 /* 1 when session <id> is in memory here and not over. On the session's worker. */
 int gw_ua_has(struct gw_ua *ua, const char *id);
 

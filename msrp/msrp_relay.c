@@ -2709,6 +2709,17 @@ int msrp_relay_binding(const struct msrp_relay *r, const char *sid,
 	return 0;
 }
 
+int msrp_relay_drop(struct msrp_relay *r, const char *sid)
+{
+	size_t n = strlen(sid);
+	struct rsess *s = n <= MSRP_SESS_ID_MAX ?
+		(struct rsess *)msrp_sess_find(&r->sessions, (cm_slice){ sid, n }) : NULL;
+	if (!s)
+		return -ENOENT;
+	sess_destroy(r, s);
+	return 0;
+}
+
 void msrp_relay_resumed(struct msrp_relay *r, uint64_t token, int ok)
 {
 	struct pauth *pa = (struct pauth *)(uintptr_t)token;

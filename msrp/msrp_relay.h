@@ -127,6 +127,9 @@ void msrp_relay_set_repl(struct msrp_relay *r, const struct msrp_relay_repl *h);
 /* What the record of session <sid> holds. 0, or -ENOENT (not a session of this worker). */
 int msrp_relay_binding(const struct msrp_relay *r, const char *sid,
 		       struct msrp_relay_binding *out);
+/* Session <sid> is another node's now (the cluster's write of it was fenced): dropped here
+ * (its client binds again where it is). 0 or -ENOENT. */
+int msrp_relay_drop(struct msrp_relay *r, const char *sid);
 /* The answer to <resume>. */
 void msrp_relay_resumed(struct msrp_relay *r, uint64_t token, int ok);
 

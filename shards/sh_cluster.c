@@ -80,6 +80,7 @@ struct sh_cluster {
 	unsigned n;
 	struct worker_part *wk;
 	int reached;                       /* Redis took a heartbeat once */
+	unsigned lapses;                   /* the node's heartbeat lapses acted upon */
 	_Atomic int state;
 };
 
@@ -176,10 +177,28 @@ fail:
 	return NULL;
 }
 
+/* On a worker: its sessions' records written again (a node that looked dead learns which of
+ * them another node took over: those writes are fenced, and it lets them go). */
+static void revalidate(eng_worker *w, void *arg, uint64_t u64)
+{
+	struct worker_part *p = arg;
+	(void)w;
+	(void)u64;
+	if (p->repl)
+		sh_repl_revalidate(p->repl);
+}
+
 static void check(eng_timer *t)
 {
 	struct sh_cluster *c = t->arg;
 	eng_timer_arm(c->w, &c->check, CHECK_MS);
+	unsigned lapses = c->node ? sh_node_lapses(c->node) : 0;
+	if (lapses != c->lapses) {
+		c->lapses = lapses;
+		for (unsigned i = 0; i < c->n; i++)
+			if (c->wk[i].repl && eng_post(c->wk[i].w, revalidate, &c->wk[i], 0) < 0)
+				c->lapses--; /* a full mailbox: again at the next check */
+	}
 	int ok = c->link && c->node && eng_redis_up(c->link) && sh_node_alive(c->node);
 	if (ok && !c->reached) {
 		c->reached = 1;

@@ -205,6 +205,8 @@ struct sh_node {
 	uint32_t ttl_ms;
 	eng_timer beat;
 	uint64_t last_ok_ms;           /* the last heartbeat Redis took (0: none yet) */
+	uint64_t ok_at_ms;             /* ... kept through failures (lapses are measured) */
+	unsigned lapses;               /* heartbeats taken after a gap longer than the ttl */
 	int beat_pending;
 	struct req *reqs;              /* on their way */
 };
@@ -275,7 +277,14 @@ static void on_beat(redisAsyncContext *ac, void *reply, void *privdata)
 		return;
 	n->beat_pending = 0;
 	if (r && r->type == REDIS_REPLY_STATUS) {
-		n->last_ok_ms = eng_now_ms(n->w);
+		uint64_t now = eng_now_ms(n->w);
+		if (n->ok_at_ms && now - n->ok_at_ms > n->ttl_ms) {
+			n->lapses++; /* paused, cut off: other nodes may own some of ours now */
+			CM_WARN("cluster: node %s: no heartbeat for %llu ms (more than its ttl): "
+				"its sessions are checked again", n->id,
+				(unsigned long long)(now - n->ok_at_ms));
+		}
+		n->ok_at_ms = n->last_ok_ms = now;
 		return;
 	}
 	n->last_ok_ms = 0; /* not alive until a heartbeat is taken again */
@@ -438,6 +447,11 @@ void sh_node_free(struct sh_node *n)
 	free(n->advertise);
 	free(n->prefix);
 	free(n);
+}
+
+unsigned sh_node_lapses(const struct sh_node *n)
+{
+	return n->lapses;
 }
 
 int sh_node_alive(const struct sh_node *n)

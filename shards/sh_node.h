@@ -66,6 +66,10 @@ struct sh_node *sh_node_new(eng_worker *w, struct eng_redis *link, const struct 
  * what it gave them), other callbacks still pending are not called. */
 void sh_node_free(struct sh_node *n);
 
+/* How many times a heartbeat was taken after more than ttl_ms without one (the process
+ * paused, Redis out of reach): the node looked dead meanwhile, so other nodes may have taken
+ * some of its sessions over. */
+unsigned sh_node_lapses(const struct sh_node *n);
 /* 1 when the last heartbeat was taken by Redis within ttl_ms and none failed since. */
 int sh_node_alive(const struct sh_node *n);
 

@@ -71,7 +71,7 @@ struct sh_repl {
 		_Atomic uint64_t writes, write_failures, fenced, claims, releases, pending;
 		_Atomic uint64_t lag_ms, lag_max_ms;
 		_Atomic uint64_t kept, keep_failures, unkept, replayed, not_kept, kept_now;
-		_Atomic uint64_t reappended, refreshes, undeliverable;
+		_Atomic uint64_t reappended, refreshes, undeliverable, moved;
 	} st;
 };
 
@@ -516,12 +516,31 @@ static void claimed(void *arg, int rc, uint64_t epoch, const char *owner)
 	list(e); /* -EIO: again at the next tick */
 }
 
+/* <e>'s session is another node's now (a write of ours was fenced: we were paused or cut
+ * off long enough to look dead, and it was taken over): this node lets it go, so that two
+ * nodes do not both act for it — the user agent's without a BYE (the call goes on from
+ * <owner>), the relay's binding dropped. */
+static void let_go(struct entry *e, const char *owner)
+{
+	struct sh_repl *r = e->r;
+	char id[GW_UA_ID_LEN + 1];
+	int relay = e->relay;
+	memcpy(id, e->id, sizeof(id));
+	ADD(r, fenced, 1);
+	forget(e);
+	CM_WARN("cluster: session %s is %s's now (taken over while this node looked dead): "
+		"let go here", id, owner && owner[0] ? owner : "another node");
+	int gone = relay ? (r->relay ? msrp_relay_drop(r->relay, id) : -1) :
+		   (r->ua ? gw_ua_fenced(r->ua, id, owner) : -1);
+	if (gone == 0)
+		ADD(r, moved, 1);
+}
+
 static void written(void *arg, int rc, uint64_t epoch, const char *owner)
 {
 	struct entry *e = arg;
 	struct sh_repl *r = e->r;
 	(void)epoch;
-	(void)owner;
 	e->inflight = 0;
 	if (rc == 1) {
 		ADD(r, writes, 1);
@@ -532,8 +551,7 @@ static void written(void *arg, int rc, uint64_t epoch, const char *owner)
 		if (lag > atomic_load_explicit(&r->st.lag_max_ms, memory_order_relaxed))
 			atomic_store_explicit(&r->st.lag_max_ms, lag, memory_order_relaxed);
 	} else if (rc == 0) {
-		ADD(r, fenced, 1); /* taken over by another node: ours no more */
-		forget(e);
+		let_go(e, owner); /* taken over by another node: ours no more */
 		return;
 	} else {
 		ADD(r, write_failures, 1);
@@ -688,6 +706,11 @@ static void resync(struct sh_repl *r)
 			}
 			list(e);
 		}
+}
+
+void sh_repl_revalidate(struct sh_repl *r)
+{
+	resync(r);
 }
 
 void sh_repl_link_up(struct sh_repl *r)
@@ -966,4 +989,5 @@ void sh_repl_stats(const struct sh_repl *r, struct sh_repl_stats *out)
 	out->reappended = atomic_load_explicit(&r->st.reappended, memory_order_relaxed);
 	out->refreshes = atomic_load_explicit(&r->st.refreshes, memory_order_relaxed);
 	out->undeliverable = atomic_load_explicit(&r->st.undeliverable, memory_order_relaxed);
+	out->moved = atomic_load_explicit(&r->st.moved, memory_order_relaxed);
 }

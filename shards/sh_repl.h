@@ -58,6 +58,8 @@ struct sh_repl_stats {
 	/* appended again after a new connection to Redis; records written again before their
 	 * TTL; messages of a session taken over and not adoptable (undeliverable) */
 	uint64_t reappended, refreshes, undeliverable;
+	/* sessions let go here after a fenced write (another node took them over) */
+	uint64_t moved;
 };
 /* The lag histograms of all the process's workers, [0] records, [1] messages. Any thread. */
 void sh_repl_lags(struct sh_repl_lag out[2]);
@@ -91,6 +93,10 @@ void sh_repl_undeliverable(struct sh_repl *r, const char *id, size_t n);
 /* The link came up (its cfg.up): on a new connection, what Redis may have lost is put back
  * at once, before anything else goes on it. */
 void sh_repl_link_up(struct sh_repl *r);
+/* Every live session's record written again now (as on a new connection): after the node
+ * looked dead for a while (its heartbeat lapsed), the writes of the sessions another node
+ * took over meanwhile are fenced, and those sessions are let go here. */
+void sh_repl_revalidate(struct sh_repl *r);
 /* Its node handle (for a takeover on this worker). */
 struct sh_node *sh_repl_node(const struct sh_repl *r);
 /* Any thread (relaxed). */

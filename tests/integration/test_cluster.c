@@ -1158,6 +1158,83 @@ Test(cluster, a_request_at_another_node_is_passed_on_to_the_owner, .timeout = 60
 	end_chat(id, &mc, f);
 }
 
+static unsigned long metric_at(int api, const char *name)
+{
+	int was = ufx.api;
+	ufx.api = api;
+	unsigned long v = ufx_metric_sum(name);
+	ufx.api = was;
+	return v;
+}
+
+/* Fencing (issue 8): node A is paused (SIGSTOP: a long GC, a frozen VM) longer than its
+ * heartbeat lives, so it looks dead; node B takes its session over on the next message. When
+ * A runs again, its heartbeat says it was gone: it writes its sessions' records again, those
+ * writes are fenced (B owns the session at epoch 2), and A lets the session go — its MSRP leg
+ * to the phone closed, no BYE, event session.moved, no record of it kept — so a message
+ * posted at A afterwards is passed on to B and reaches the phone over B's connection, never
+ * A's: two nodes never both act for one session. */
+Test(cluster, a_paused_node_lets_go_of_what_was_taken_over_meanwhile, .timeout = 90)
+{
+	char url[64], id[64], path[160];
+	struct msrp_client mc, mc2;
+	struct mc_frame *f = chat_on_a(url, sizeof(url), &mc, id, sizeof(id));
+	rcsgw__session__free_unpacked(established_record(id), NULL);
+	struct node_b b = start_b(url);
+	int a_api = ufx.api;
+
+	cr_assert_eq(kill(ufx.pid, SIGSTOP), 0);
+	usleep(900 * 1000); /* A's heartbeat expires */
+	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
+	json_t *j = NULL;
+	cr_assert_eq(api_at(b.api, "POST", path, "Content-Type: application/json\r\n",
+			    "{\"content_type\":\"text/plain\",\"body\":\"while A slept\"}", &j),
+		     202);
+	json_decref(j);
+	ufx_ml_accept(&mc2, 5000); /* B binds to the phone's MSRP endpoint */
+	ufx_read_send(&mc2, f);
+	ufx_read_send(&mc2, f);
+	cr_expect(f->body_len == 13 && !memcmp(f->body, "while A slept", 13));
+	char owner[80];
+	long long epoch;
+	Rcsgw__Session *rec = record(id, owner, sizeof(owner), &epoch);
+	cr_expect_str_eq(owner, "gw-b");
+	cr_expect_eq(epoch, 2);
+	if (rec)
+		rcsgw__session__free_unpacked(rec, NULL);
+
+	cr_assert_eq(kill(ufx.pid, SIGCONT), 0);
+	json_decref(ufx_event("session.moved", id, 5000)); /* A let it go */
+	cr_expect_eq(metric_at(a_api, "rcsgw_cluster_sessions_let_go_total"), 1);
+	/* A's leg to the phone is closed: nothing more comes on it */
+	int rc;
+	do
+		rc = mc_read_frame(&mc, f, 2000);
+	while (rc == 0 && !f->is_request);
+	cr_expect_neq(rc, 0, "A sent on its old leg: %s", rc == 0 ? f->buf : "");
+
+	/* a message at A now goes to B, and over B's leg */
+	cr_assert_eq(api_at(a_api, "POST", path, "Content-Type: application/json\r\n",
+			    "{\"content_type\":\"text/plain\",\"body\":\"A is awake\"}", &j),
+		     202, "%s", j ? json_dumps(j, 0) : "");
+	json_decref(j);
+	ufx_read_send(&mc2, f);
+	cr_expect(f->body_len == 10 && !memcmp(f->body, "A is awake", 10));
+	cr_expect_geq(metric_at(a_api, "rcsgw_cluster_forwarded_total"), 1);
+
+	/* the call ends from B, the phone takes B's BYE */
+	ufx.api = b.api;
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
+	ufx.api = a_api;
+	ufx_sipp_done(0);
+	mc_close(&mc);
+	mc_close(&mc2); /* first: a drain waits for the connections that are still open */
+	int bst = rcsgw_stop(b.pid, SIGTERM, 5000);
+	cr_expect_eq(bst, 0, "node B stopped with %d", bst);
+	free(f);
+}
+
 /* Cross-node routing of SIP (issue 8): while node A lives, the phone's BYE for A's call
  * reaches node B (as through a balancer). B passes it on to A through Redis, A ends the
  * session and its 200 comes back the same way to B, which sends it to the phone. */
@@ -1276,15 +1353,6 @@ Test(cluster, a_peer_binding_again_at_another_node_takes_the_session_over, .time
 }
 
 /* The sum of metric <name> on the node whose API is <api>. */
-static unsigned long metric_at(int api, const char *name)
-{
-	int was = ufx.api;
-	ufx.api = api;
-	unsigned long v = ufx_metric_sum(name);
-	ufx.api = was;
-	return v;
-}
-
 /* Three nodes (issue 8): A killed with -9 in the middle of steady traffic, the client goes
  * on through B and C in turn. One of the survivors takes the session over (the epoch
  * compare-and-set lets one win); the other passes its requests on to the winner through
