@@ -225,6 +225,7 @@ struct fwd {
 					* hop once it knows the session (first piece) */
 	int node;                      /* D_REMOTE on another node of the cluster (the pieces
 					* go there through msrp_relay_fwd, dworker is ours) */
+	struct nframe *nf;             /* ... their common fate */
 	int failed;                    /* gave up: bytes are dropped */
 	struct pend *pend;
 	uint32_t npend, cpend;
@@ -242,6 +243,19 @@ struct fwd {
 	/* nothing below is cleared when a fwd is reused */
 	char inl[FWD_INLINE];
 };
+
+/* The pieces of one frame sent to another node (issue 8): after the first that fails, the
+ * rest are not sent and no more REPORTs go. Held by the fwd and by each piece on its way. */
+struct nframe {
+	uint32_t refs;
+	uint8_t failed;
+};
+
+static void nframe_put(struct nframe *nf)
+{
+	if (nf && !--nf->refs)
+		free(nf);
+}
 
 /* A forwarded piece awaiting its response. */
 struct otx {
@@ -1248,6 +1262,8 @@ static void fwd_free(struct fwd *f)
 	free(f->cbuf);
 	free(f->heap);
 	struct msrp_relay *r = f->r;
+	nframe_put(f->nf);
+	f->nf = NULL;
 	if (f->credit) /* a piece of another worker's source: done with it */
 		give_credit(r, &f->o, f->credit);
 	if (r->nfwd_free >= FREE_KEEP) {
@@ -1274,6 +1290,7 @@ struct xmsg {
 	struct msrp_range range;       /* of this piece, final */
 	enum msrp_flag flag;
 	int ack;                       /* answer the previous hop (200 or 481) */
+	struct nframe *nf;             /* a piece sent to another node: its frame's */
 	uint32_t credit;               /* X_PIECE: bytes to give back to the origin when done;
 					* X_CREDIT: bytes given back */
 	size_t body_len;
@@ -1423,6 +1440,14 @@ static void fwd_answer(struct msrp_relay *r, const struct origin *o, const char 
 
 static int node_post(struct msrp_relay *r, struct xmsg *x);
 
+/* 1 when a request for session <sid>, which no worker here holds, may be for a session of
+ * another node of the cluster (the form of our ids, this worker's shard). */
+static int node_routable(const struct msrp_relay *r, cm_slice sid)
+{
+	return r->node.arg && sid.len == MSRP_ID_SESSION_LEN &&
+	       msrp_id_shard(sid, r->sh->nworkers) == (int)r->index;
+}
+
 /* Posts the collected body of the open piece (f->cbuf) to the session's worker. */
 static int cross_post_piece(struct fwd *f, enum msrp_flag flag)
 {
@@ -1461,7 +1486,27 @@ static int cross_post_piece(struct fwd *f, enum msrp_flag flag)
 	f->r->st.fwd_cross_out++;
 	int ack = x->ack;
 	uint32_t credit = x->credit;
-	if (f->node ? node_post(f->r, x) < 0 : post_to(f->r, f->dworker, x) < 0) {
+	int prc;
+	if (f->node) {
+		if (!f->nf && (f->nf = calloc(1, sizeof(*f->nf))))
+			f->nf->refs = 1;
+		if (!f->nf || f->nf->failed) {
+			prc = -ECANCELED; /* an earlier piece failed: told once, the rest dropped */
+			if (f->nf)
+				f->reported = 1;
+		} else {
+			x->nf = f->nf;
+			f->nf->refs++;
+			prc = node_post(f->r, x);
+		}
+		if (prc < 0) {
+			nframe_put(x->nf);
+			free(x);
+		}
+	} else {
+		prc = post_to(f->r, f->dworker, x);
+	}
+	if (prc < 0) {
 		if (credit && rconn_alive(f->src, f->src_gen)) {
 			f->src->xheld -= credit;
 			src_update(f->src);
@@ -1481,9 +1526,15 @@ static int cross_post_piece(struct fwd *f, enum msrp_flag flag)
  * (taken), 481 (no such session), 503 (out of memory). */
 static int deliver_piece(struct msrp_relay *r, struct xmsg *x)
 {
+	struct msrp_sess *s = msrp_sess_find(&r->sessions, (cm_slice){ x->sid, x->sidlen });
+	if (!s && !(x->o.worker & ORIGIN_NODE) && node_routable(r, (cm_slice){ x->sid, x->sidlen })) {
+		/* from another worker here, for a session another node may hold: on there */
+		if (node_post(r, x) < 0)
+			msrp_relay_piece_done(r, (uint64_t)(uintptr_t)x, 503);
+		return 200;
+	}
 	struct fwd *f = fwd_alloc(r);
 	size_t rl = origin_len(&x->o);
-	struct msrp_sess *s = msrp_sess_find(&r->sessions, (cm_slice){ x->sid, x->sidlen });
 	if (!f) {
 		give_credit(r, &x->o, x->credit);
 		free(x);
@@ -1541,7 +1592,7 @@ struct wire_piece {
 	uint8_t ack, has_range, range_kept, has_body;
 	uint16_t rto_len, rfrom_len, msgid_len, otid_len;
 	uint32_t tmpl_len, range_at, range_end, gen;
-	uint32_t sidlen, pad;
+	uint32_t sidlen, worker;       /* the origin's worker (its REPORTs go there) */
 	uint64_t slot, body_len;
 	uint64_t start;
 	int64_t end, total;
@@ -1558,11 +1609,9 @@ static int node_post(struct msrp_relay *r, struct xmsg *x)
 {
 	struct wire_piece w;
 	size_t n = sizeof(w) + x->len;
-	char *buf = r->node.arg ? malloc(n) : NULL;
-	if (!buf) {
-		free(x);
+	char *buf = r->node.arg && x->o.worker < 256 ? malloc(n) : NULL;
+	if (!buf)
 		return -ENOMEM;
-	}
 	memset(&w, 0, sizeof(w));
 	w.version = NODE_PIECE_VERSION;
 	w.method = (uint8_t)x->o.method;
@@ -1579,8 +1628,11 @@ static int node_post(struct msrp_relay *r, struct xmsg *x)
 	w.tmpl_len = (uint32_t)x->sh.tmpl_len;
 	w.range_at = (uint32_t)x->sh.range_at;
 	w.range_end = (uint32_t)x->sh.range_end;
+	/* the origin connection, maybe another worker's here: its slot is set once, when it is
+	 * made, before any frame of it crossed */
 	w.slot = x->o.rc ? x->o.rc->slot : UINT64_MAX;
 	w.gen = x->o.gen;
+	w.worker = x->o.worker;
 	w.body_len = x->body_len;
 	w.start = x->range.start;
 	w.end = x->range.end;
@@ -1595,10 +1647,8 @@ static int node_post(struct msrp_relay *r, struct xmsg *x)
 	sid[x->sidlen] = '\0';
 	int rc = r->node.piece(r->node.arg, sid, r->index, buf, n, (uint64_t)(uintptr_t)x);
 	free(buf);
-	if (rc < 0) {
-		free(x);
-		return rc;
-	}
+	if (rc < 0)
+		return rc; /* <x> is the caller's still */
 	r->st.fwd_node_out++;
 	return 0;
 }
@@ -1607,17 +1657,24 @@ void msrp_relay_piece_done(struct msrp_relay *r, uint64_t token, int status)
 {
 	struct xmsg *x = (struct xmsg *)(uintptr_t)token;
 	const char *rinfo = x->data + x->sh.tmpl_len;
-	if (x->credit && rconn_alive(x->o.rc, x->o.gen)) {
+	if (x->credit && x->o.worker != r->index) {
+		give_credit(r, &x->o, x->credit); /* a source of another worker here */
+	} else if (x->credit && rconn_alive(x->o.rc, x->o.gen)) {
 		struct rconn *src = x->o.rc;
 		src->xheld -= x->credit <= src->xheld ? x->credit : src->xheld;
 		src_update(src);
 	}
-	if (status != 200)
+	int first = !x->nf || !x->nf->failed; /* the frame's first failure is told, once */
+	if (status != 200) {
 		r->st.node_failed++;
+		if (x->nf)
+			x->nf->failed = 1;
+	}
 	if (x->ack)
 		fwd_answer(r, &x->o, rinfo, status);
-	else if (status != 200)
+	else if (status != 200 && first)
 		origin_report(r, &x->o, rinfo, x->sh.has_range ? &x->range : NULL, status);
+	nframe_put(x->nf);
 	free(x);
 }
 
@@ -1635,8 +1692,7 @@ static int peer_index(struct msrp_relay *r, const char *name)
 	return (int)r->npeers++;
 }
 
-int msrp_relay_piece_in(struct msrp_relay *r, const char *node, unsigned worker,
-			const void *data, size_t len)
+int msrp_relay_piece_in(struct msrp_relay *r, const char *node, const void *data, size_t len)
 {
 	struct wire_piece w;
 	if (len < sizeof(w))
@@ -1651,7 +1707,7 @@ int msrp_relay_piece_in(struct msrp_relay *r, const char *node, unsigned worker,
 	    (w.flag != MSRP_FLAG_END && w.flag != MSRP_FLAG_MORE && w.flag != MSRP_FLAG_ABORT) ||
 	    w.body_len > rest || (uint64_t)w.tmpl_len + rl + w.body_len != rest ||
 	    w.range_at > w.range_end || w.range_end > w.tmpl_len || w.tmpl_len > HEAD_OUT ||
-	    w.start < 1 || w.start > ((uint64_t)1 << 62)) {
+	    w.start < 1 || w.start > ((uint64_t)1 << 62) || w.worker > 0xff) {
 		r->st.node_malformed++;
 		return 400;
 	}
@@ -1665,7 +1721,8 @@ int msrp_relay_piece_in(struct msrp_relay *r, const char *node, unsigned worker,
 	memset(x, 0, sizeof(*x));
 	x->kind = X_PIECE;
 	/* its REPORTs go back to <node>'s worker <worker> (unknown peer: lost, counted) */
-	x->o.worker = ORIGIN_NODE | ((unsigned)(peer < 0 ? 0xff : peer) << 8) | (worker & 0xff);
+	x->o.worker = ORIGIN_NODE | ((unsigned)(peer < 0 ? 0xff : peer) << 8) | w.worker;
+	x->ack = 0; /* the origin answers the previous hop, from what this call returns */
 	x->o.rc = (struct rconn *)(uintptr_t)w.slot; /* never looked at here: an index there */
 	x->o.gen = w.gen;
 	x->o.method = (enum msrp_method)w.method;
@@ -1927,6 +1984,8 @@ static int try_handover(struct rconn *rc, unsigned to)
  * (forwarding; the previous hop gets 200), 1 (the connection went to another worker with
  * the frame: nothing more to do here), 2 (for a session of the worker's user agent: its To-Path
  * is that session's URI alone), or the status to answer. */
+static int node_routable(const struct msrp_relay *r, cm_slice sid);
+
 static int route_request(struct rconn *rc, const struct msrp_msg *m)
 {
 	struct msrp_relay *r = rc->r;
@@ -1950,9 +2009,7 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 	if (!s && remote < 0) {
 		/* for the client of a session of the cluster that another node may hold: the
 		 * pieces go there (issue 8) */
-		if (nto != 2 || !r->node.arg || m->method == MSRP_M_AUTH ||
-		    sid.len != MSRP_ID_SESSION_LEN ||
-		    msrp_id_shard(sid, r->sh->nworkers) != (int)r->index)
+		if (nto != 2 || m->method == MSRP_M_AUTH || !node_routable(r, sid))
 			return 481;
 		node = 1;
 	}
@@ -1973,10 +2030,14 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 		/* the next hop is this relay again (both clients here) */
 		sid = u1.session_id;
 		s = our_session(r, sid, &remote);
-		if (!s && remote < 0)
-			return 481;
 		if (nto != 3 || m->method == MSRP_M_AUTH)
-			return 403; /* an AUTH for our own client is nobody's */
+			return (!s && remote < 0) ? 481 : 403; /* an AUTH for our own client is
+								 * nobody's */
+		if (!s && remote < 0) {
+			if (!node_routable(r, sid))
+				return 481;
+			node = 1; /* that client is another node's (the nodes share an address) */
+		}
 		npop = 2;
 		outbound = 0;
 	}
@@ -2032,6 +2093,7 @@ struct pauth {
 };
 
 static void auth_grant(struct pauth *pa, const char *sid);
+static int limits_full(struct rconn *rc, cm_slice user);
 
 static void auth_finish(struct pauth *pa, const uint8_t *ha1, int lookup_rc);
 
@@ -2185,7 +2247,8 @@ static void auth_finish(struct pauth *pa, const uint8_t *ha1, int lookup_rc)
 	 * URI names is taken over if its owner is gone and it is this user's */
 	if (r->repl.arg && b.session_id.len == MSRP_ID_SESSION_LEN &&
 	    msrp_id_shard(b.session_id, r->sh->nworkers) == (int)r->index &&
-	    !msrp_sess_find(&r->sessions, b.session_id)) {
+	    !msrp_sess_find(&r->sessions, b.session_id) &&
+	    !limits_full(rc, res->user)) { /* (refused later, it would be lost) */
 		memcpy(pa->rsid, b.session_id.p, b.session_id.len);
 		pa->rsid[b.session_id.len] = '\0';
 		char user[MSRP_AUTH_NAME_MAX + 1];
@@ -2199,6 +2262,33 @@ static void auth_finish(struct pauth *pa, const uint8_t *ha1, int lookup_rc)
 	auth_grant(pa, NULL);
 }
 
+/* The per-user and per-IP limit slots of a session of <user> AUTHed on <rc>. */
+static void limit_slots(struct rconn *rc, cm_slice user, uint32_t *us, uint32_t *is)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	eng_conn *c = msrp_conn_eng(rc->mc);
+	cm_slice ipkey = CM_SLICE_NULL;
+	if (c && eng_conn_peer(c, &ss, &sl) == 0)
+		ipkey = ss.ss_family == AF_INET ?
+			(cm_slice){ (const char *)&((struct sockaddr_in *)&ss)->sin_addr, 4 } :
+			(cm_slice){ (const char *)&((struct sockaddr_in6 *)&ss)->sin6_addr, 16 };
+	*us = slot_of(user);
+	*is = slot_of(ipkey);
+}
+
+/* 1 when a limit would refuse a session of <user> on <rc> now (looked at, not taken). */
+static int limits_full(struct rconn *rc, cm_slice user)
+{
+	const struct msrp_relay_cfg *cfg = &rc->r->sh->cfg;
+	uint32_t us, is;
+	limit_slots(rc, user, &us, &is);
+	return rc->r->sessions.count >= cfg->max_sessions ||
+	       atomic_load_explicit(&rc->r->sh->per_user[us], memory_order_relaxed) >=
+		       cfg->max_per_user ||
+	       atomic_load_explicit(&rc->r->sh->per_ip[is], memory_order_relaxed) >= cfg->max_per_ip;
+}
+
 /* The AUTH of <pa> verified (its Expires in pa->exp): the session, a new one or <sid> (taken
  * over), and the 200 with its Use-Path. Frees <pa>. */
 static void auth_grant(struct pauth *pa, const char *sid_in)
@@ -2209,15 +2299,8 @@ static void auth_grant(struct pauth *pa, const char *sid_in)
 	struct msrp_auth_result *res = &pa->res;
 	uint32_t exp = pa->exp;
 	/* limits */
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	eng_conn *c = msrp_conn_eng(rc->mc);
-	cm_slice ipkey = CM_SLICE_NULL;
-	if (c && eng_conn_peer(c, &ss, &sl) == 0)
-		ipkey = ss.ss_family == AF_INET ?
-			(cm_slice){ (const char *)&((struct sockaddr_in *)&ss)->sin_addr, 4 } :
-			(cm_slice){ (const char *)&((struct sockaddr_in6 *)&ss)->sin6_addr, 16 };
-	uint32_t us = slot_of(res->user), is = slot_of(ipkey);
+	uint32_t us, is;
+	limit_slots(rc, res->user, &us, &is);
 	if (r->sessions.count >= cfg->max_sessions) {
 		r->st.auth_limited++;
 		auth_respond(pa, 403, NULL, 0);

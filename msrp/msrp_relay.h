@@ -157,10 +157,9 @@ struct msrp_relay_fwd {
 };
 void msrp_relay_set_fwd(struct msrp_relay *r, const struct msrp_relay_fwd *h);
 void msrp_relay_piece_done(struct msrp_relay *r, uint64_t token, int status);
-/* On the owner: a piece from worker <worker> of node <node>. 200 (taken for its session's
- * client), 481 (no such session here), 400 (it does not decode), 503 (out of memory). */
-int msrp_relay_piece_in(struct msrp_relay *r, const char *node, unsigned worker,
-			const void *data, size_t len);
+/* On the owner: a piece from node <node>. 200 (taken for its session's client), 481 (no
+ * such session here), 400 (it does not decode), 503 (out of memory). */
+int msrp_relay_piece_in(struct msrp_relay *r, const char *node, const void *data, size_t len);
 /* On the origin: what the owner's <report> sent. */
 void msrp_relay_report_in(struct msrp_relay *r, const void *data, size_t len);
 

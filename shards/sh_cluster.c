@@ -532,14 +532,14 @@ static void bus_relay(struct worker_part *p, struct sh_bus_call *call, int repor
 		      const void *data, size_t len)
 {
 	unsigned from_worker;
-	const char *from = sh_bus_call_from(call, &from_worker);
+	const char *from = sh_bus_call_from(call, &from_worker); /* (the piece names its worker) */
 	if (report) {
 		if (p->relay)
 			msrp_relay_report_in(p->relay, data, len);
 		sh_bus_answer(call, 0, NULL, 0);
 		return;
 	}
-	int st = p->relay ? msrp_relay_piece_in(p->relay, from, from_worker, data, len) : 481;
+	int st = p->relay ? msrp_relay_piece_in(p->relay, from, data, len) : 481;
 	sh_bus_answer(call, st, NULL, 0);
 }
 

@@ -173,10 +173,23 @@ static const char owner_lua[] =
 	"if redis.call('EXISTS', ARGV[1] .. o[1]) == 1 then return {0, e, o[1]} end\n"
 	"return {0, e, ''}\n";
 
+/* KEYS[1] own, KEYS[2] state; ARGV node key prefix, me, inc. What a takeover would find,
+ * nothing changed: {1, epoch, record} (it would be ours), {0, epoch, owner} (a live node's),
+ * {-1, epoch, ''} (nobody's, over, or this incarnation's). */
+static const char peek_lua[] =
+	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch', 'inc')\n"
+	"if not o[1] or o[1] == '' then return {-1, 0, ''} end\n"
+	"local e = tonumber(o[2]) or 0\n"
+	"if o[1] == ARGV[2] then\n"
+	"  if not o[3] or o[3] == ARGV[3] then return {-1, e, ''} end\n"
+	"elseif redis.call('EXISTS', ARGV[1] .. o[1]) == 1 then return {0, e, o[1]} end\n"
+	"return {1, e, redis.call('GET', KEYS[2]) or ''}\n";
+
 /* The scripts, run by EVALSHA (loaded on each new connection, and again after NOSCRIPT). */
-enum { S_CLAIM, S_WRITE, S_RELEASE, S_TAKEOVER, S_APPEND, S_UNKEEP, S_SWEEP, S_OWNER, S_N };
+enum { S_CLAIM, S_WRITE, S_RELEASE, S_TAKEOVER, S_APPEND, S_UNKEEP, S_SWEEP, S_OWNER, S_PEEK,
+       S_N };
 static const char *const lua_of[S_N] = { claim_lua, write_lua, release_lua, takeover_lua,
-					 append_lua, unkeep_lua, sweep_lua, owner_lua };
+					 append_lua, unkeep_lua, sweep_lua, owner_lua, peek_lua };
 
 
 /* A request on its way: freed by its reply (every accepted command gets one). */
@@ -644,6 +657,20 @@ int sh_node_takeover(struct sh_node *n, const char *sid, sh_node_take_fn fn, voi
 	q = n->reqs; /* the one script() just made: the newest */
 	q->take = fn;
 	q->arg = arg;
+	return 0;
+}
+
+int sh_node_peek(struct sh_node *n, const char *sid, sh_node_take_fn fn, void *arg)
+{
+	char pfx[96];
+	int pl = snprintf(pfx, sizeof(pfx), "%snode:", n->prefix);
+	const char *av[3] = { pfx, n->id, n->inc };
+	size_t al[3] = { (size_t)pl, strlen(n->id), strlen(n->inc) };
+	int rc = script(n, S_PEEK, sid, 2, 3, av, al, NULL, NULL);
+	if (rc < 0)
+		return rc;
+	n->reqs->take = fn; /* the request script() just made: the newest */
+	n->reqs->arg = arg;
 	return 0;
 }
 

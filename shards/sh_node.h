@@ -142,6 +142,9 @@ int sh_node_unkeep(struct sh_node *n, const char *sid, const char *const *entrie
 typedef void (*sh_node_sweep_fn)(void *arg, int rc, const char *const *ids, size_t n);
 int sh_node_sweep(struct sh_node *n, unsigned max, sh_node_sweep_fn fn, void *arg);
 
+/* What sh_node_takeover() would find, nothing changed: <fn> as it says (rc 1: it would be
+ * ours, <record> its record; no pending messages). To look at a record before taking it. */
+int sh_node_peek(struct sh_node *n, const char *sid, sh_node_take_fn fn, void *arg);
 /* Who owns <sid> (nothing changed): <fn>(arg, 1, epoch, NULL) this node; (arg, 0, epoch,
  * owner) a live node <owner>, or <owner> "" when nobody does or its node is dead; -errno.
  * 0 or -errno as sh_node_claim(). Not told when the node is freed first. */

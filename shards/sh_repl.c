@@ -788,11 +788,27 @@ static void on_relay_changed(void *arg, const char *sid)
 struct resume {
 	struct sh_repl *r;
 	uint64_t token;
+	int taking;                    /* peeked, the takeover on its way */
+	char sid[GW_UA_ID_LEN + 1];
 	char user[];
 };
 
-/* The takeover a client's AUTH asked for (msrp_relay_repl.resume): its record must be a
- * relay session of the same user, not expired; else it goes again. */
+/* 1 when <record> (<len> bytes) is relay session <sid> of <user>, not expired. */
+static int relay_record_of(const char *record, size_t len, const char *sid, const char *user)
+{
+	Rcsgw__Session *s = rcsgw__session__unpack(NULL, len, (const uint8_t *)record);
+	int ok = s && s->kind_case == RCSGW__SESSION__KIND_RELAY && s->relay->user &&
+		 s->relay->session_id && !strcmp(s->relay->session_id, sid) &&
+		 !strcmp(s->relay->user, user) && s->relay->expires_ms > wall_ms();
+	if (s)
+		rcsgw__session__free_unpacked(s, NULL);
+	return ok;
+}
+
+/* The takeover a client's AUTH asked for (msrp_relay_repl.resume), in two steps: the record
+ * is looked at first (a relay session of the same user, not expired, its owner dead) and
+ * only then taken over — never anything else (a user agent's session, another user's
+ * binding), which a client naming its id could otherwise take from its dead node. */
 static void relay_taken(void *arg, int rc, uint64_t epoch, const char *owner,
 			const char *record, size_t len, const struct sh_node_pending *p,
 			size_t np)
@@ -802,29 +818,23 @@ static void relay_taken(void *arg, int rc, uint64_t epoch, const char *owner,
 	(void)owner;
 	(void)p;
 	(void)np;
-	int ok = 0;
-	char sid[GW_UA_ID_LEN + 1] = "";
-	if (rc == 1 && !r->closing) {
-		Rcsgw__Session *s = rcsgw__session__unpack(NULL, len, (const uint8_t *)record);
-		if (s && s->kind_case == RCSGW__SESSION__KIND_RELAY && s->relay->user &&
-		    !strcmp(s->relay->user, x->user) && s->relay->expires_ms > wall_ms() &&
-		    s->relay->session_id && strlen(s->relay->session_id) <= GW_UA_ID_LEN) {
-			snprintf(sid, sizeof(sid), "%s", s->relay->session_id);
-			struct entry *e = find(r, sid, 1);
-			if (e) {
-				e->relay = 1;
-				e->epoch = epoch;
-				ok = 1;
-			}
+	int ok = 0, mine = rc == 1 && !r->closing && relay_record_of(record, len, x->sid, x->user);
+	if (mine && !x->taking) { /* looked at: now taken */
+		x->taking = 1;
+		if (sh_node_takeover(r->node, x->sid, relay_taken, x) == 0)
+			return;
+	} else if (mine) {
+		struct entry *e = find(r, x->sid, 1);
+		if (e) {
+			e->relay = 1;
+			e->epoch = epoch;
+			ok = 1;
+		} else { /* out of memory: ours in Redis, not here; let go */
+			sh_node_release(r->node, x->sid, epoch, NULL, NULL);
 		}
-		if (!ok) { /* not one to resume here: ours in Redis now, let go at once */
-			CM_INFO("cluster: relay session taken over, not resumed (%s)",
-				!s ? "no record" : s->kind_case != RCSGW__SESSION__KIND_RELAY ?
-				"not a relay session" : "another user's, or expired");
-			if (s && s->relay && s->relay->session_id)
-				sh_node_release(r->node, s->relay->session_id, epoch, NULL, NULL);
-		}
-		rcsgw__session__free_unpacked(s, NULL);
+	} else if (rc == 1 && x->taking) {
+		/* taken, yet not what it was a moment ago: left as it is (its TTL ends it) */
+		CM_WARN("cluster: relay session %s changed while taken over: not resumed", x->sid);
 	}
 	if (r->relay)
 		msrp_relay_resumed(r->relay, x->token, ok);
@@ -835,13 +845,15 @@ static int on_relay_resume(void *arg, const char *sid, const char *user, uint64_
 {
 	struct sh_repl *r = arg;
 	size_t n = strlen(user);
-	struct resume *x = malloc(sizeof(*x) + n + 1);
-	if (!x)
+	struct resume *x;
+	if (strlen(sid) > GW_UA_ID_LEN || !(x = malloc(sizeof(*x) + n + 1)))
 		return -ENOMEM;
 	x->r = r;
 	x->token = token;
+	x->taking = 0;
+	memcpy(x->sid, sid, strlen(sid) + 1);
 	memcpy(x->user, user, n + 1);
-	if (sh_node_takeover(r->node, sid, relay_taken, x) < 0) {
+	if (sh_node_peek(r->node, sid, relay_taken, x) < 0) {
 		free(x);
 		return -EIO;
 	}

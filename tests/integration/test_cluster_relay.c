@@ -178,9 +178,19 @@ Test(cluster_relay, a_client_binds_again_at_another_node_after_its_node_died, .t
 	mc_close(&ca);
 	usleep(900 * 1000);
 
+	/* another user naming that URI first gets a session of his own, and alice's record is
+	 * left as it was (looked at, not taken) */
+	char up_x[1024], sid_x[64];
+	snprintf(to, sizeof(to), "msrp://127.0.0.1:%d/%s;tcp", NB.port, sid);
+	auth(&cb, NB.hostport, to, "msrp://127.0.0.1:40002/bbbb2;tcp", "bob", "builder", up_x,
+	     sizeof(up_x));
+	sid_of(up_x, sid_x, sizeof(sid_x));
+	cr_expect_str_neq(sid_x, sid);
+	wait_owner(sid, "relay-a", 1);
+	mc_close(&cb);
+
 	/* the client binds again at B naming the URI it had (B's address: the nodes of a real
 	 * cluster share one) */
-	snprintf(to, sizeof(to), "msrp://127.0.0.1:%d/%s;tcp", NB.port, sid);
 	auth(&ca, NB.hostport, to, URI_A, "alice", "wonderland", up_a2, sizeof(up_a2));
 	sid_of(up_a2, sid2, sizeof(sid2));
 	cr_expect_str_eq(sid2, sid, "the same session: %s", up_a2);
@@ -263,6 +273,10 @@ Test(cluster_relay, frames_at_another_node_reach_the_owners_client, .timeout = 9
 	cr_assert_eq(mc_read_frame(&cc, f, IO_MS), 0);
 	cr_expect(!f->is_request && f->status == 200, "the peer's answer: %d", f->status);
 	next_request(&ca, f);
+	struct mc_frame *g = malloc(sizeof(*g));
+	cr_assert(g);
+	cr_expect_eq(mc_read_frame(&cc, g, 300), -ETIMEDOUT, "one answer only: %s", g->buf);
+	free(g);
 	cr_expect(f->body_len == 12 && !memcmp(f->body, "hello across", 12));
 	cr_expect_str_eq(mc_header(f, "To-Path"), URI_A);
 	char fp[1200];
