@@ -164,6 +164,17 @@ static unsigned long metric(int api, const char *name)
 	return v;
 }
 
+/* bob AUTHs at B (on cb) naming session <sid>'s URI: he gets a session of his own. */
+static void bob_names(const char *sid)
+{
+	char to[256], up[1024], got[64];
+	snprintf(to, sizeof(to), "msrp://127.0.0.1:%d/%s;tcp", NB.port, sid);
+	auth(&cb, NB.hostport, to, "msrp://127.0.0.1:40002/bbbb2;tcp", "bob", "builder", up,
+	     sizeof(up));
+	sid_of(up, got, sizeof(got));
+	cr_expect_str_neq(got, sid);
+}
+
 Test(cluster_relay, a_client_binds_again_at_another_node_after_its_node_died, .timeout = 90)
 {
 	up();
@@ -180,14 +191,10 @@ Test(cluster_relay, a_client_binds_again_at_another_node_after_its_node_died, .t
 
 	/* another user naming that URI first gets a session of his own, and alice's record is
 	 * left as it was (looked at, not taken) */
-	char up_x[1024], sid_x[64];
-	snprintf(to, sizeof(to), "msrp://127.0.0.1:%d/%s;tcp", NB.port, sid);
-	auth(&cb, NB.hostport, to, "msrp://127.0.0.1:40002/bbbb2;tcp", "bob", "builder", up_x,
-	     sizeof(up_x));
-	sid_of(up_x, sid_x, sizeof(sid_x));
-	cr_expect_str_neq(sid_x, sid);
+	bob_names(sid);
 	wait_owner(sid, "relay-a", 1);
 	mc_close(&cb);
+	snprintf(to, sizeof(to), "msrp://127.0.0.1:%d/%s;tcp", NB.port, sid);
 
 	/* the client binds again at B naming the URI it had (B's address: the nodes of a real
 	 * cluster share one) */
@@ -216,12 +223,7 @@ Test(cluster_relay, a_client_binds_again_at_another_node_after_its_node_died, .t
 	cr_expect_str_eq(mc_header(f, "To-Path"), URI_A);
 
 	/* bob naming alice's URI gets a session of his own */
-	char up_b[1024], sid_b[64];
-	snprintf(to, sizeof(to), "msrp://127.0.0.1:%d/%s;tcp", NB.port, sid);
-	auth(&cb, NB.hostport, to, "msrp://127.0.0.1:40002/bbbb2;tcp", "bob", "builder", up_b,
-	     sizeof(up_b));
-	sid_of(up_b, sid_b, sizeof(sid_b));
-	cr_expect_str_neq(sid_b, sid);
+	bob_names(sid);
 	wait_owner(sid, "relay-b", 2); /* alice's stays as it was */
 
 	/* A's connection goes: its session ends, its ownership is let go */
