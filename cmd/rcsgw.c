@@ -503,6 +503,15 @@ static int takeover_session(eng_worker *w, struct gw_ua *ua, const char *id,
 	return rc;
 }
 
+/* The MSRP peer of a session live node <owner> holds bound again here: <owner> is asked to
+ * hand it on (then it is taken over here). */
+static int handoff_session(eng_worker *w, struct gw_ua *ua, const char *id, const char *owner,
+			   void (*done)(void *ctx, int ok), void *ctx)
+{
+	(void)ua;
+	return sh_cluster_handoff(app.cluster, w, owner, eng_worker_index(w), id, done, ctx);
+}
+
 /* A REST request for a session another node owns, alive: passed on to it (issue 8). */
 static int forward_session(eng_worker *w, const char *owner, const char *id,
 			   const struct api_fwd_req *req, uint32_t timeout_ms,
@@ -612,6 +621,7 @@ static const struct api_metric_def repl_metrics[] = {
 	{ "rcsgw_cluster_refreshes_total", "counter", "Live sessions' records written again before their TTL ran out." },
 	{ "rcsgw_cluster_messages_undeliverable_total", "counter", "Pending messages of a session taken over that could not be sent again: its record was lost or broken." },
 	{ "rcsgw_cluster_sessions_let_go_total", "counter", "Sessions let go here because another node took them over while this one looked dead (a paused process, Redis out of reach): a write of theirs was fenced." },
+	{ "rcsgw_cluster_sessions_handed_on_total", "counter", "Sessions handed on to the live node their MSRP peer bound again at (its last record written, its ownership passed on)." },
 };
 
 /* The cluster bus of each worker (cross-node routing, issue 8). */
@@ -648,7 +658,7 @@ static void repl_collect(eng_worker *w, uint64_t *v, void *arg)
 	const uint64_t vals[] = { s.writes, s.write_failures, s.fenced, s.claims, s.releases,
 				  s.pending, s.lag_ms, s.lag_max_ms, s.kept, s.keep_failures,
 				  s.unkept, s.replayed, s.not_kept, s.kept_now, s.reappended,
-				  s.refreshes, s.undeliverable, s.moved };
+				  s.refreshes, s.undeliverable, s.moved, s.handed_on };
 	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
 			       sizeof(repl_metrics) / sizeof(repl_metrics[0]),
 		       "one value per metric");
@@ -947,6 +957,7 @@ int main(int argc, char **argv)
 	if (gw_ua_enabled(app.ua) && app.cluster) {
 		sh_cluster_set_orphans(app.cluster, on_orphan, e);
 		gw_ua_set_takeover(app.ua, takeover_session); /* in-dialog SIP for a dead node */
+		gw_ua_set_handoff(app.ua, handoff_session);   /* an MSRP peer that came here */
 		gw_ua_set_forward(app.ua, forward_sip, remote_send); /* ... for a live one */
 	}
 	app.w = calloc(app.n, sizeof(*app.w));

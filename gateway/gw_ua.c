@@ -62,6 +62,8 @@
 #define GW_AUTH_TRIES 2            /* 401/407 answered this many times per request */
 #define GW_TARGETS 4               /* RFC 3263 targets of an INVITE tried in turn */
 #define GW_BIND_MS 32000           /* a call up whose MSRP session is not bound by then ends */
+#define GW_REBIND_MS 10000         /* cluster: a peer whose connection broke binds again by
+				    * then (here, or at another node that asks for the session) */
 #define GW_SEEN 32                 /* received Message-IDs remembered per session */
 #define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS"
 #define CONTACT_MAX 1024           /* bytes of our Contact value, feature tags included */
@@ -102,6 +104,7 @@ struct gw_ua_shared {
 	struct gw_ua_hooks hooks;      /* the page-mode gateway's, when it runs */
 	void *hooks_arg;
 	gw_ua_takeover_fn takeover;    /* the cluster's: a dead node's session taken over */
+	gw_ua_handoff_fn handoff;      /* ... a live node's, whose MSRP peer came here */
 	gw_ua_forward_fn forward;      /* ... a live node's: its in-dialog requests passed on */
 	gw_ua_remote_send_fn remote_send; /* ... what we send for requests passed on to us */
 	gw_ua_pager_fn pager;          /* MESSAGEs for rcsgw itself (gw_pager.c) */
@@ -183,6 +186,7 @@ struct gw_sess {
 	uint8_t got_provisional;       /* a 1xx came (a CANCEL may go) */
 	uint8_t cancel_wanted;         /* the application ended it before any 1xx */
 	uint8_t announced;             /* session.established published */
+	uint8_t rebinding;             /* its peer's connection broke: waiting for it again */
 	uint8_t auth_tries;
 	uint8_t acked;                 /* incoming: the ACK of our 2xx came */
 	uint8_t freed_pending;         /* lingered out while transactions still name it */
@@ -929,12 +933,31 @@ static int msrp_may_find(void *arg, cm_slice sid)
 struct msrp_look {
 	struct gw_ua *ua;
 	uint64_t token;
+	int handed;                    /* its live owner was asked to hand it on */
+	char sid[GW_UA_ID_LEN + 1];
 };
+
+static void msrp_found(void *ctx, int here, const char *owner);
+
+/* The live owner handed the session on (or not): taken over now, as a dead node's. */
+static void msrp_handed(void *ctx, int ok)
+{
+	struct msrp_look *l = ctx;
+	if (ok && l->ua->sh->takeover(l->ua->w, l->ua, l->sid, msrp_found, l) == 0)
+		return;
+	msrp_found(l, 0, NULL);
+}
 
 static void msrp_found(void *ctx, int here, const char *owner)
 {
 	struct msrp_look *l = ctx;
-	(void)owner; /* a live node's: its peer reaches it, not us (481) */
+	/* a live node's: its peer bound again here (the old connection is gone to it), so the
+	 * session comes here — once */
+	if (!here && owner && owner[0] && !l->handed && l->ua->sh->handoff) {
+		l->handed = 1;
+		if (l->ua->sh->handoff(l->ua->w, l->ua, l->sid, owner, msrp_handed, l) == 0)
+			return;
+	}
 	if (l->ua->mua)
 		msrp_ua_resume(l->ua->mua, l->token, here);
 	free(l);
@@ -945,7 +968,8 @@ static void msrp_find(void *arg, const char *sid, uint64_t token)
 	struct gw_ua *ua = arg;
 	struct msrp_look *l = malloc(sizeof(*l));
 	if (l) {
-		*l = (struct msrp_look){ ua, token };
+		*l = (struct msrp_look){ .ua = ua, .token = token };
+		snprintf(l->sid, sizeof(l->sid), "%s", sid);
 		ua->st.msrp_held++;
 		if (ua->sh->takeover(ua->w, ua, sid, msrp_found, l) == 0)
 			return;
@@ -1848,6 +1872,11 @@ static void ev_ready(struct msrp_ua_sess *ms, void *arg)
 			s->ua->repl.changed(s->ua->repl.arg, s->id);
 		eng_timer_cancel(&s->timer); /* the bind timeout */
 	}
+	if (s->rebinding) { /* the peer came back (here) */
+		s->rebinding = 0;
+		eng_timer_cancel(&s->timer);
+		CM_INFO("ua %s: the peer bound the MSRP session again", s->id);
+	}
 	if (!s->announced && s->state == ST_ESTABLISHED && s->owner) {
 		s->announced = 1;
 		if (s->owner->up)
@@ -1965,14 +1994,67 @@ static void ev_report(struct msrp_ua_sess *ms, void *arg, const char *message_id
 				       "msrp", "status", "failed", "msrp_status", status));
 }
 
+static const struct msrp_ua_events msrp_events;
+
+/* The peer did not bind the MSRP session again in time (GW_REBIND_MS): as a lost
+ * connection always is without a cluster, the call ends. */
+static void rebind_timeout(eng_timer *t)
+{
+	struct gw_sess *s = t->arg;
+	if (!s->rebinding || s->state != ST_ESTABLISHED)
+		return;
+	s->rebinding = 0;
+	ms_close(s);
+	if (s->have_dlg)
+		send_bye(s);
+	sess_over(s, ST_ENDED, "local", "msrp_connection_lost", 0);
+}
+
+/* In a cluster, the peer of a call up whose connection broke (it connects: we wait for its
+ * bind) may come back — here, or at another node, which then asks for the session
+ * (sh_repl_yield): the leg waits for it again for GW_REBIND_MS. 1 when it does. */
+static int rebind_wait(struct gw_sess *s)
+{
+	char uri[512], path[2048];
+	struct msrp_ua_sess_cfg c = { .active = 0 };
+	if (!s->ua->sh->handoff || s->state != ST_ESTABLISHED || !s->have_dlg)
+		return 0;
+	if (s->adopted_leg) {
+		c.local_uri = s->adopted_leg;
+		c.to_path = s->adopted_leg + strlen(s->adopted_leg) + 1;
+	} else if (s->c && s->peer_sdp) {
+		our_msrp_uri(s, uri, sizeof(uri));
+		snprintf(path, sizeof(path), "%.*s", (int)s->c->peer.path_text.len,
+			 s->c->peer.path_text.p);
+		c.local_uri = uri;
+		c.to_path = path;
+	} else {
+		return 0;
+	}
+	int rc;
+	if (!(s->ms = msrp_ua_open(s->ua->mua, &c, &msrp_events, s, &rc)))
+		return 0;
+	s->rebinding = 1;
+	eng_timer_cancel(&s->timer);
+	eng_timer_init(&s->timer, rebind_timeout, s);
+	eng_timer_arm(s->ua->w, &s->timer, GW_REBIND_MS);
+	CM_INFO("ua %s: the peer's MSRP connection broke: waiting %d s for it to bind again",
+		s->id, GW_REBIND_MS / 1000);
+	return 1;
+}
+
 static void ev_ended(struct msrp_ua_sess *ms, void *arg, int err)
 {
 	struct gw_sess *s = arg;
+	int passive = s->ms && !msrp_ua_active(s->ms);
 	(void)ms; /* s->ms */
 	ms_close(s);
 	CM_DEBUG("ua %s: MSRP session ended (%s)", s->id, strerror(err < 0 ? -err : err));
 	if (s->state == ST_ENDED || s->state == ST_FAILED || s->state == ST_ENDING)
 		return;
+	if (passive && !s->rebinding && rebind_wait(s))
+		return;
+	s->rebinding = 0;
 	int was_up = s->state == ST_ESTABLISHED;
 	if (s->have_dlg)
 		send_bye(s);
@@ -3631,6 +3713,9 @@ int gw_ua_fenced(struct gw_ua *ua, const char *id, const char *owner)
 	ua->moved_to = owner && owner[0] ? owner : "?";
 	sess_over(s, ST_ENDED, "cluster", "moved", 0);
 	ua->moved_to = NULL;
+	/* not found here from now on (requests for it go to its owner); what still names it (a
+	 * transaction) keeps it until it is freed */
+	msrp_sess_remove(&ua->sessions, &s->ent);
 	return 0;
 }
 
@@ -3969,6 +4054,11 @@ void gw_ua_set_hooks(struct gw_ua_shared *sh, const struct gw_ua_hooks *h, void 
 {
 	sh->hooks = *h;
 	sh->hooks_arg = arg;
+}
+
+void gw_ua_set_handoff(struct gw_ua_shared *sh, gw_ua_handoff_fn fn)
+{
+	sh->handoff = fn;
 }
 
 void gw_ua_set_takeover(struct gw_ua_shared *sh, gw_ua_takeover_fn fn)

@@ -206,6 +206,13 @@ typedef int (*gw_ua_takeover_fn)(eng_worker *w, struct gw_ua *ua, const char *id
 				 void (*done)(void *ctx, int here, const char *owner),
 				 void *ctx);
 void gw_ua_set_takeover(struct gw_ua_shared *sh, gw_ua_takeover_fn fn);
+/* ... and when the owner lives and the session's MSRP peer bound again here (a SEND on a new
+ * connection: the old one is gone to it), <fn>(w, ua, id, owner, done, ctx) asks <owner> to
+ * hand the session on; <done>(ctx, ok) once, later — then it is taken over (<takeover>).
+ * 0, or -errno (not asked). Before the workers start; NULL: none (481 then). */
+typedef int (*gw_ua_handoff_fn)(eng_worker *w, struct gw_ua *ua, const char *id,
+				const char *owner, void (*done)(void *ctx, int ok), void *ctx);
+void gw_ua_set_handoff(struct gw_ua_shared *sh, gw_ua_handoff_fn fn);
 
 /* Cross-node routing of SIP (issue 8). An in-dialog request held for a takeover whose
  * session another live node owns is passed on to it: <fwd>(w, owner, worker, raw, len, src)

@@ -543,9 +543,64 @@ static void bus_relay(struct worker_part *p, struct sh_bus_call *call, int repor
 	sh_bus_answer(call, st, NULL, 0);
 }
 
+/* ---- handing a session on to the node its peer went to -------------------------------- */
+
+#define HANDOFF_TIMEOUT_MS 3000
+
+static void handed(void *arg, int status)
+{
+	sh_bus_answer(arg, status, NULL, 0);
+}
+
+/* "handoff": node <from> asks for a session of ours (its MSRP peer went there). */
+static void bus_handoff(struct worker_part *p, struct sh_bus_call *call, const void *data,
+			size_t len)
+{
+	char sid[GW_UA_ID_LEN + 1];
+	unsigned fw;
+	const char *from = sh_bus_call_from(call, &fw);
+	if (!len || len > GW_UA_ID_LEN || !p->repl) {
+		sh_bus_answer(call, 404, NULL, 0);
+		return;
+	}
+	memcpy(sid, data, len);
+	sid[len] = '\0';
+	if (sh_repl_yield(p->repl, sid, from, handed, call) < 0)
+		sh_bus_answer(call, 404, NULL, 0);
+}
+
+struct handoff {
+	sh_cluster_handoff_fn fn;
+	void *arg;
+};
+
+static void handoff_answered(void *arg, int status, const void *data, size_t len)
+{
+	struct handoff *h = arg;
+	(void)data;
+	(void)len;
+	h->fn(h->arg, status == 200);
+	free(h);
+}
+
+int sh_cluster_handoff(struct sh_cluster *c, eng_worker *w, const char *owner, unsigned worker,
+		       const char *id, sh_cluster_handoff_fn fn, void *arg)
+{
+	unsigned i = eng_worker_index(w);
+	struct handoff *h;
+	if (!c || i >= c->n || !c->wk[i].bus || !(h = malloc(sizeof(*h))))
+		return -EIO;
+	*h = (struct handoff){ fn, arg };
+	int rc = sh_bus_request(c->wk[i].bus, owner, worker, "handoff", id, strlen(id),
+				HANDOFF_TIMEOUT_MS, handoff_answered, h);
+	if (rc < 0)
+		free(h);
+	return rc;
+}
+
 /* A request from another node on our bus: "api", a REST request for a session of ours,
  * run by our own API (as it came, marked as passed on: it is not passed on again); "sip"
- * and "sipout" (bus_sip); "relay" and "relayrep" (bus_relay). */
+ * and "sipout" (bus_sip); "relay" and "relayrep" (bus_relay); "handoff" (bus_handoff). */
 static void bus_request(void *arg, struct sh_bus_call *call, const char *kind, const void *data,
 			size_t len)
 {
@@ -556,6 +611,10 @@ static void bus_request(void *arg, struct sh_bus_call *call, const char *kind, c
 	}
 	if (!strcmp(kind, "relay") || !strcmp(kind, "relayrep")) {
 		bus_relay(p, call, kind[5] == 'r', data, len);
+		return;
+	}
+	if (!strcmp(kind, "handoff")) {
+		bus_handoff(p, call, data, len);
 		return;
 	}
 	Rcsgw__ApiRequest *q = strcmp(kind, "api") ? NULL :

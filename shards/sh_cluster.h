@@ -87,6 +87,14 @@ int sh_cluster_forward_sip(struct sh_cluster *c, eng_worker *w, const char *owne
 			   const struct sip_dest *src);
 int sh_cluster_remote_send(struct sh_cluster *c, eng_worker *w, uint32_t ref, const char *buf,
 			   size_t len);
+/* ... and MSRP: the peer of session <id>, which live node <owner> holds, bound again here
+ * (a new connection through a balancer: the old one is gone to it). <owner>'s worker
+ * <worker> is asked to hand the session on (sh_repl_yield); <fn>(<arg>, 1) when it did —
+ * the session is then taken over here as a dead node's would be —, (arg, 0) otherwise;
+ * once, later. 0 or -errno (not asked). On worker <w>'s thread. */
+typedef void (*sh_cluster_handoff_fn)(void *arg, int ok);
+int sh_cluster_handoff(struct sh_cluster *c, eng_worker *w, const char *owner, unsigned worker,
+		       const char *id, sh_cluster_handoff_fn fn, void *arg);
 /* The bus counters of worker <i> (zeros when it has none). Any thread. */
 struct sh_bus_stats;
 void sh_cluster_bus_stats(const struct sh_cluster *c, unsigned i, struct sh_bus_stats *out);

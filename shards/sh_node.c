@@ -185,11 +185,26 @@ static const char peek_lua[] =
 	"elseif redis.call('EXISTS', ARGV[1] .. o[1]) == 1 then return {0, e, o[1]} end\n"
 	"return {1, e, redis.call('GET', KEYS[2]) or ''}\n";
 
+/* KEYS[1] own, KEYS[2] state; ARGV me, epoch, record, ttl, pend prefix, sid. Ours at that
+ * epoch: its last record written and its ownership handed on — the owner becomes a name no
+ * node has (ids are [A-Za-z0-9._-]), whose heartbeat never exists, so that the next
+ * takeover (the node the peer went to) takes it at epoch + 1 with that record. */
+static const char yield_lua[] =
+	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch')\n"
+	"if o[1] ~= ARGV[1] or tonumber(o[2]) ~= tonumber(ARGV[2]) then\n"
+	"  return {0, tonumber(o[2] or 0), o[1] or ''}\n"
+	"end\n"
+	"redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])\n"
+	"redis.call('HSET', KEYS[1], 'node', '~handed-on')\n"
+	"redis.call('SREM', ARGV[5] .. ARGV[1], ARGV[6])\n"
+	"return {1, tonumber(o[2]), ARGV[1]}\n";
+
 /* The scripts, run by EVALSHA (loaded on each new connection, and again after NOSCRIPT). */
 enum { S_CLAIM, S_WRITE, S_RELEASE, S_TAKEOVER, S_APPEND, S_UNKEEP, S_SWEEP, S_OWNER, S_PEEK,
-       S_N };
+       S_YIELD, S_N };
 static const char *const lua_of[S_N] = { claim_lua, write_lua, release_lua, takeover_lua,
-					 append_lua, unkeep_lua, sweep_lua, owner_lua, peek_lua };
+					 append_lua, unkeep_lua, sweep_lua, owner_lua, peek_lua,
+					 yield_lua };
 
 
 /* A request on its way: freed by its reply (every accepted command gets one). */
@@ -658,6 +673,18 @@ int sh_node_takeover(struct sh_node *n, const char *sid, sh_node_take_fn fn, voi
 	q->take = fn;
 	q->arg = arg;
 	return 0;
+}
+
+int sh_node_yield(struct sh_node *n, const char *sid, uint64_t epoch, const void *data,
+		  size_t len, uint32_t ttl_ms, sh_node_fn fn, void *arg)
+{
+	char e[24], t[16], pp[96];
+	int el = snprintf(e, sizeof(e), "%llu", (unsigned long long)epoch);
+	int tl = snprintf(t, sizeof(t), "%u", ttl_ms ? ttl_ms : 1);
+	int ppl = snprintf(pp, sizeof(pp), "%spend:", n->prefix);
+	const char *av[6] = { n->id, e, data, t, pp, sid };
+	size_t al[6] = { strlen(n->id), (size_t)el, len, (size_t)tl, (size_t)ppl, strlen(sid) };
+	return script(n, S_YIELD, sid, 2, 6, av, al, fn, arg);
 }
 
 int sh_node_peek(struct sh_node *n, const char *sid, sh_node_take_fn fn, void *arg)

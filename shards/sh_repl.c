@@ -46,6 +46,9 @@ struct entry {
 	uint64_t written_ms;           /* its last write taken (refreshed before the TTL) */
 	uint8_t dirty, listed, inflight, over;
 	uint8_t relay;                 /* a relay session (RelayBinding), not the user agent's */
+	sh_repl_yield_fn yield;        /* sh_repl_yield(): to hand it on at the next step */
+	void *yield_arg;
+	char *yield_to;                /* the node that asked */
 	struct pmsg *msgs;             /* accepted, not confirmed, oldest first */
 };
 
@@ -71,7 +74,7 @@ struct sh_repl {
 		_Atomic uint64_t writes, write_failures, fenced, claims, releases, pending;
 		_Atomic uint64_t lag_ms, lag_max_ms;
 		_Atomic uint64_t kept, keep_failures, unkept, replayed, not_kept, kept_now;
-		_Atomic uint64_t reappended, refreshes, undeliverable, moved;
+		_Atomic uint64_t reappended, refreshes, undeliverable, moved, handed_on;
 	} st;
 };
 
@@ -176,6 +179,12 @@ static struct entry *find(struct sh_repl *r, const char *id, int make)
 static void forget(struct entry *e)
 {
 	struct sh_repl *r = e->r;
+	if (e->yield) { /* over meanwhile, or not ours: nothing to hand on */
+		sh_repl_yield_fn fn = e->yield;
+		e->yield = NULL;
+		fn(e->yield_arg, 410);
+	}
+	free(e->yield_to);
 	if (e->listed) /* off the dirty list first: the next tick walks it */
 		for (struct entry **pp = &r->dirty; *pp; pp = &(*pp)->dnext)
 			if (*pp == e) {
@@ -607,6 +616,39 @@ static int relay_snapshot(struct sh_repl *r, const char *id, uint8_t **buf, size
 	return 0;
 }
 
+/* The hand-on of <e> (sh_repl_yield) was answered. */
+static void yielded(void *arg, int rc, uint64_t epoch, const char *owner)
+{
+	struct entry *e = arg;
+	struct sh_repl *r = e->r;
+	(void)epoch;
+	e->inflight = 0;
+	sh_repl_yield_fn fn = e->yield;
+	void *farg = e->yield_arg;
+	if (rc == 1) {
+		char id[GW_UA_ID_LEN + 1], to[SH_NODE_ID_MAX + 1];
+		memcpy(id, e->id, sizeof(id));
+		snprintf(to, sizeof(to), "%s", e->yield_to ? e->yield_to : "?");
+		e->yield = NULL;
+		forget(e);
+		ADD(r, handed_on, 1);
+		CM_INFO("cluster: session %s handed on to %s (its peer went there)", id, to);
+		if (r->ua)
+			gw_ua_fenced(r->ua, id, to);
+		fn(farg, 200);
+		return;
+	}
+	if (rc == 0) { /* another node's already */
+		e->yield = NULL;
+		fn(farg, 409);
+		let_go(e, owner);
+		return;
+	}
+	e->yield = NULL; /* Redis did not answer: the asker tries again or gives up */
+	fn(farg, 503);
+	list(e);
+}
+
 /* One entry's next step. 1: done with it for now (off the list), 0: stays listed. */
 static int step(struct sh_repl *r, struct entry *e, uint64_t now)
 {
@@ -626,6 +668,23 @@ static int step(struct sh_repl *r, struct entry *e, uint64_t now)
 		if (sh_node_release(r->node, e->id, e->epoch, released, e) == 0)
 			e->inflight = 1;
 		return e->inflight;
+	}
+	if (e->yield) { /* its last record, and its ownership handed on */
+		uint8_t *buf;
+		size_t len;
+		if (!r->ua || gw_ua_snapshot(r->ua, e->id, &buf, &len) != 0) {
+			sh_repl_yield_fn fn = e->yield;
+			e->yield = NULL;
+			fn(e->yield_arg, 503);
+			return 0;
+		}
+		if (sh_node_yield(r->node, e->id, e->epoch, buf, len, SH_REPL_TTL_MS, yielded,
+				  e) == 0) {
+			e->inflight = 1;
+			e->dirty = 0;
+		}
+		free(buf);
+		return 0;
 	}
 	if (!e->epoch) {
 		if (sh_node_claim(r->node, e->id, 0, claimed, e) == 0) {
@@ -706,6 +765,21 @@ static void resync(struct sh_repl *r)
 			}
 			list(e);
 		}
+}
+
+int sh_repl_yield(struct sh_repl *r, const char *id, const char *to, sh_repl_yield_fn fn,
+		  void *arg)
+{
+	struct entry *e = find(r, id, 0);
+	if (!e || e->relay || e->over || !e->epoch || e->yield || !r->ua || !gw_ua_has(r->ua, id))
+		return -ENOENT;
+	free(e->yield_to);
+	if (!(e->yield_to = strdup(to ? to : "")))
+		return -ENOMEM;
+	e->yield = fn;
+	e->yield_arg = arg;
+	list(e);
+	return 0;
 }
 
 void sh_repl_revalidate(struct sh_repl *r)
@@ -889,6 +963,9 @@ void sh_repl_free(struct sh_repl *r)
 		while (r->buckets[b]) {
 			struct entry *e = r->buckets[b];
 			r->buckets[b] = e->hnext;
+			if (e->yield) /* its asker hears it now */
+				e->yield(e->yield_arg, 503);
+			free(e->yield_to);
 			while (e->msgs) {
 				struct pmsg *m = e->msgs;
 				e->msgs = m->next;
@@ -1002,4 +1079,5 @@ void sh_repl_stats(const struct sh_repl *r, struct sh_repl_stats *out)
 	out->refreshes = atomic_load_explicit(&r->st.refreshes, memory_order_relaxed);
 	out->undeliverable = atomic_load_explicit(&r->st.undeliverable, memory_order_relaxed);
 	out->moved = atomic_load_explicit(&r->st.moved, memory_order_relaxed);
+	out->handed_on = atomic_load_explicit(&r->st.handed_on, memory_order_relaxed);
 }

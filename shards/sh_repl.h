@@ -58,8 +58,9 @@ struct sh_repl_stats {
 	/* appended again after a new connection to Redis; records written again before their
 	 * TTL; messages of a session taken over and not adoptable (undeliverable) */
 	uint64_t reappended, refreshes, undeliverable;
-	/* sessions let go here after a fenced write (another node took them over) */
-	uint64_t moved;
+	/* sessions let go here after a fenced write (another node took them over); handed on
+	 * to the live node their peer went to (sh_repl_yield) */
+	uint64_t moved, handed_on;
 };
 /* The lag histograms of all the process's workers, [0] records, [1] messages. Any thread. */
 void sh_repl_lags(struct sh_repl_lag out[2]);
@@ -97,6 +98,15 @@ void sh_repl_link_up(struct sh_repl *r);
  * looked dead for a while (its heartbeat lapsed), the writes of the sessions another node
  * took over meanwhile are fenced, and those sessions are let go here. */
 void sh_repl_revalidate(struct sh_repl *r);
+/* Node <to>, alive, asks for session <id>: its peer (MSRP) went there. At the entry's next
+ * step its last record is written and its ownership handed on (sh_node_yield), then it is
+ * let go here as gw_ua_fenced() says, and <fn>(<arg>, status) is told once: 200 (handed on:
+ * <to> takes it over now), 409 (another node's already), 410 (it ended meanwhile), 503
+ * (Redis did not answer, or the replication stops). 0, or -ENOENT (not a live user-agent
+ * session of ours here: <fn> not called). */
+typedef void (*sh_repl_yield_fn)(void *arg, int status);
+int sh_repl_yield(struct sh_repl *r, const char *id, const char *to, sh_repl_yield_fn fn,
+		  void *arg);
 /* Its node handle (for a takeover on this worker). */
 struct sh_node *sh_repl_node(const struct sh_repl *r);
 /* Any thread (relaxed). */

@@ -1167,6 +1167,8 @@ static unsigned long metric_at(int api, const char *name)
 	return v;
 }
 
+
+
 /* Fencing (issue 8): node A is paused (SIGSTOP: a long GC, a frozen VM) longer than its
  * heartbeat lives, so it looks dead; node B takes its session over on the next message. When
  * A runs again, its heartbeat says it was gone: it writes its sessions' records again, those
@@ -1283,6 +1285,36 @@ static void phone_sends(struct msrp_client *c, struct mc_frame *f, const char *t
 	cr_expect(!f->is_request && f->status == 200, "SEND %s answered %d", tid, f->status);
 }
 
+/* A chat on node A (the fixture) where the phone connects (a=setup:active): its MSRP
+ * connection <c> to A bound with a first SEND; A's URI (the offer's path) into <offer>, the
+ * session's id into <id>, its record established in Redis. A frame buffer (freed by the
+ * test). */
+static struct mc_frame *phone_bound_at_a(char *url, size_t ulen, char *offer, size_t olen,
+					 char *id, size_t idlen, struct msrp_client *c)
+{
+	char hp[64], msgs[16384];
+	node_on_redis("gw-a", url, ulen);
+	const char *to = ufx_start_uas("uas_msrp.xml", (const char *[]){ "$setup", "active",
+									  NULL });
+	json_t *sj = ufx_create(to, NULL);
+	snprintf(id, idlen, "%s", ufx_jstr(sj, "id"));
+	json_decref(sj);
+	cr_assert_geq(sipp_log_wait(ufx.logdir, "offer_path=(.*)", offer, olen, 5000), 0);
+	for (int i = 0; i < 250; i++) { /* the phone connects once it has our ACK */
+		sipp_log_tail(ufx.logdir, SIPP_LOG_MESSAGES, msgs, sizeof(msgs));
+		if (strstr(msgs, "\nACK sip:"))
+			break;
+		usleep(20000);
+	}
+	struct mc_frame *f = malloc(sizeof(*f));
+	cr_assert(f);
+	snprintf(hp, sizeof(hp), "127.0.0.1:%d", ufx.msrp);
+	cr_assert_eq(mc_connect(c, hp, 3000), 0);
+	phone_sends(c, f, offer, "bind-a", "hi A");
+	rcsgw__session__free_unpacked(established_record(id), NULL);
+	return f;
+}
+
 /* Takeover on the peer's MSRP reconnection (issue 8): a chat where the phone connects
  * (a=setup:active) to node A; A is killed with -9; the phone connects again — to node B,
  * as through a balancer — and its SEND names A's URI: B holds it, takes the session over
@@ -1290,28 +1322,10 @@ static void phone_sends(struct msrp_client *c, struct mc_frame *f, const char *t
  * session then go on that connection. */
 Test(cluster, a_peer_binding_again_at_another_node_takes_the_session_over, .timeout = 90)
 {
-	char url[64], offer[512], hp[64], path[128], msgs[16384];
-	node_on_redis("gw-a", url, sizeof(url));
-	const char *to = ufx_start_uas("uas_msrp.xml", (const char *[]){ "$setup", "active",
-									  NULL });
-	json_t *sj = ufx_create(to, NULL);
-	char id[64];
-	snprintf(id, sizeof(id), "%s", ufx_jstr(sj, "id"));
-	json_decref(sj);
-	cr_assert_geq(sipp_log_wait(ufx.logdir, "offer_path=(.*)", offer, sizeof(offer), 5000), 0);
-	for (int i = 0; i < 250; i++) { /* the phone connects once it has our ACK */
-		sipp_log_tail(ufx.logdir, SIPP_LOG_MESSAGES, msgs, sizeof(msgs));
-		if (strstr(msgs, "\nACK sip:"))
-			break;
-		usleep(20000);
-	}
+	char url[64], offer[512], hp[64], path[128], id[64];
 	struct msrp_client c;
-	struct mc_frame *f = malloc(sizeof(*f));
-	cr_assert(f);
-	snprintf(hp, sizeof(hp), "127.0.0.1:%d", ufx.msrp);
-	cr_assert_eq(mc_connect(&c, hp, 3000), 0);
-	phone_sends(&c, f, offer, "bind-a", "hi A");
-	rcsgw__session__free_unpacked(established_record(id), NULL);
+	struct mc_frame *f = phone_bound_at_a(url, sizeof(url), offer, sizeof(offer), id,
+					      sizeof(id), &c);
 
 	struct node_b b = start_b(url);
 	kill_a(b);
@@ -1349,6 +1363,63 @@ Test(cluster, a_peer_binding_again_at_another_node_takes_the_session_over, .time
 	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
 	ufx_sipp_done(0);
 	mc_close(&c);
+	free(f);
+}
+
+/* Hand-on (issue 8): the phone's MSRP connection to node A breaks and it connects again —
+ * to node B, as through a balancer — while A lives. B asks A (through Redis) to hand the
+ * session on: A writes its last record, passes the ownership on and lets the session go
+ * (event session.moved); B takes it over (epoch 2), binds the phone's new connection and
+ * answers its SEND. Messages posted at either node then reach the phone over that
+ * connection, and the call ends from B. */
+Test(cluster, a_peer_binding_at_another_node_while_its_owner_lives_moves_the_session,
+     .timeout = 90)
+{
+	char url[64], offer[512], hp[64], path[128], id[64];
+	struct msrp_client c;
+	struct mc_frame *f = phone_bound_at_a(url, sizeof(url), offer, sizeof(offer), id,
+					      sizeof(id), &c);
+	struct node_b b = start_b(url);
+	int a_api = ufx.api;
+
+	mc_close(&c); /* the phone's connection to A breaks; it comes back at B */
+	snprintf(hp, sizeof(hp), "127.0.0.1:%d", b.msrp);
+	cr_assert_eq(mc_connect(&c, hp, 3000), 0);
+	phone_sends(&c, f, offer, "bind-b", "hi B");
+	json_decref(ufx_event("session.moved", id, 5000)); /* A let it go */
+	char owner[80];
+	long long epoch;
+	Rcsgw__Session *rec = record(id, owner, sizeof(owner), &epoch);
+	cr_expect_str_eq(owner, "gw-b");
+	cr_expect_eq(epoch, 2);
+	cr_expect(rec && rec->ua && !strcmp(rec->ua->state, "established"), "its record");
+	if (rec)
+		rcsgw__session__free_unpacked(rec, NULL);
+	cr_expect_eq(metric_at(a_api, "rcsgw_cluster_sessions_handed_on_total"), 1);
+
+	json_t *r = NULL;
+	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
+	cr_assert_eq(api_at(b.api, "POST", path, "Content-Type: application/json\r\n",
+			    "{\"content_type\":\"text/plain\",\"body\":\"from B\"}", &r), 202);
+	json_decref(r);
+	ufx_read_send(&c, f);
+	cr_expect(f->body_len == 6 && !memcmp(f->body, "from B", 6));
+	int st = api_at(a_api, "POST", path, "Content-Type: application/json\r\n",
+			"{\"content_type\":\"text/plain\",\"body\":\"via A\"}", &r);
+	char *txt = r ? json_dumps(r, 0) : NULL;
+	cr_assert_eq(st, 202, "at A, passed on to B: %d %s", st, txt ? txt : "");
+	free(txt);
+	json_decref(r);
+	ufx_read_send(&c, f);
+	cr_expect(f->body_len == 5 && !memcmp(f->body, "via A", 5));
+
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_assert_eq(api_at(b.api, "DELETE", path, NULL, NULL, &r), 204);
+	json_decref(r);
+	ufx_sipp_done(0); /* the phone took B's BYE as its dialog's */
+	mc_close(&c);
+	int bst = rcsgw_stop(b.pid, SIGTERM, 5000);
+	cr_expect_eq(bst, 0, "node B stopped with %d", bst);
 	free(f);
 }
 
