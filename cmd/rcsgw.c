@@ -506,7 +506,7 @@ static int takeover_session(eng_worker *w, struct gw_ua *ua, const char *id,
 /* The MSRP peer of a session live node <owner> holds bound again here: <owner> is asked to
  * hand it on (then it is taken over here). */
 static int handoff_session(eng_worker *w, struct gw_ua *ua, const char *id, const char *owner,
-			   void (*done)(void *ctx, int ok), void *ctx)
+			   void (*done)(void *ctx, int status), void *ctx)
 {
 	(void)ua;
 	return sh_cluster_handoff(app.cluster, w, owner, eng_worker_index(w), id, done, ctx);

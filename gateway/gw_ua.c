@@ -187,6 +187,7 @@ struct gw_sess {
 	uint8_t cancel_wanted;         /* the application ended it before any 1xx */
 	uint8_t announced;             /* session.established published */
 	uint8_t rebinding;             /* its peer's connection broke: waiting for it again */
+	uint8_t handing;               /* being handed on to another node (gw_ua_handing) */
 	uint8_t auth_tries;
 	uint8_t acked;                 /* incoming: the ACK of our 2xx came */
 	uint8_t freed_pending;         /* lingered out while transactions still name it */
@@ -939,11 +940,13 @@ struct msrp_look {
 
 static void msrp_found(void *ctx, int here, const char *owner);
 
-/* The live owner handed the session on (or not): taken over now, as a dead node's. */
-static void msrp_handed(void *ctx, int ok)
+/* The live owner handed the session on (200), or may have (5xx: no answer): taken over now,
+ * as a dead node's (the takeover is fenced: it tells); refused (4xx): 481. */
+static void msrp_handed(void *ctx, int status)
 {
 	struct msrp_look *l = ctx;
-	if (ok && l->ua->sh->takeover(l->ua->w, l->ua, l->sid, msrp_found, l) == 0)
+	if ((status == 200 || status >= 500) &&
+	    l->ua->sh->takeover(l->ua->w, l->ua, l->sid, msrp_found, l) == 0)
 		return;
 	msrp_found(l, 0, NULL);
 }
@@ -2003,6 +2006,10 @@ static void rebind_timeout(eng_timer *t)
 	struct gw_sess *s = t->arg;
 	if (!s->rebinding || s->state != ST_ESTABLISHED)
 		return;
+	if (s->handing) { /* another node takes it now: that decides */
+		eng_timer_arm(s->ua->w, &s->timer, 1000);
+		return;
+	}
 	s->rebinding = 0;
 	ms_close(s);
 	if (s->have_dlg)
@@ -3705,6 +3712,17 @@ static char *pool_str(char **pool, char *end, const char *p, size_t n)
 	return o;
 }
 
+int gw_ua_handing(struct gw_ua *ua, const char *id, int on)
+{
+	struct gw_sess *s = sess_find(ua, sl(id));
+	if (!s)
+		return -ENOENT;
+	if (on && (s->state != ST_ESTABLISHED || !s->rebinding))
+		return -EBUSY; /* its peer is here (or it is not up): not handed on */
+	s->handing = on ? 1 : 0;
+	return 0;
+}
+
 int gw_ua_fenced(struct gw_ua *ua, const char *id, const char *owner)
 {
 	struct gw_sess *s = sess_find(ua, sl(id));
@@ -4203,6 +4221,8 @@ int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg,
 		return fail_msg(msg, len, 404, "no such session");
 	if (s->state == ST_ENDING || s->state == ST_ENDED || s->state == ST_FAILED)
 		return fail_msg(msg, len, 409, "the session is over");
+	if (s->handing)
+		return fail_msg(msg, len, 503, "the session is moving to another node: try again");
 	if (m->message_id[0] && !gw_ua_ident_ok(m->message_id))
 		return fail_msg(msg, len, 400, "field 'message_id' is not an MSRP ident (4 to 24 "
 				"letters, digits and . - + % =)");
@@ -4402,6 +4422,8 @@ int gw_ua_end(struct gw_ua *ua, const char *id, char *msg, size_t len)
 	struct gw_sess *s = sess_find(ua, sl(id));
 	if (!s)
 		return fail_msg(msg, len, 404, "no such session");
+	if (s->handing)
+		return fail_msg(msg, len, 503, "the session is moving to another node: try again");
 	switch (s->state) {
 	case ST_ENDING:
 	case ST_ENDED:

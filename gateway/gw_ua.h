@@ -208,10 +208,12 @@ typedef int (*gw_ua_takeover_fn)(eng_worker *w, struct gw_ua *ua, const char *id
 void gw_ua_set_takeover(struct gw_ua_shared *sh, gw_ua_takeover_fn fn);
 /* ... and when the owner lives and the session's MSRP peer bound again here (a SEND on a new
  * connection: the old one is gone to it), <fn>(w, ua, id, owner, done, ctx) asks <owner> to
- * hand the session on; <done>(ctx, ok) once, later — then it is taken over (<takeover>).
- * 0, or -errno (not asked). Before the workers start; NULL: none (481 then). */
+ * hand the session on; <done>(ctx, status) once, later (sh_cluster_handoff's statuses) —
+ * then it is taken over (<takeover>). 0, or -errno (not asked). Before the workers start;
+ * NULL: none (481 then). */
 typedef int (*gw_ua_handoff_fn)(eng_worker *w, struct gw_ua *ua, const char *id,
-				const char *owner, void (*done)(void *ctx, int ok), void *ctx);
+				const char *owner, void (*done)(void *ctx, int status),
+				void *ctx);
 void gw_ua_set_handoff(struct gw_ua_shared *sh, gw_ua_handoff_fn fn);
 
 /* Cross-node routing of SIP (issue 8). An in-dialog request held for a takeover whose
@@ -244,6 +246,11 @@ int gw_ua_send_to(struct gw_ua *ua, const char *raw, size_t len, const struct si
 int gw_ua_resend(struct gw_ua *ua, const char *id, const char *ctype, const void *body,
 		 size_t len, int sr, int fr, const char *message_id, char *msg, size_t mlen);
 
+/* The cluster is asked to hand session <id> on to the node its MSRP peer went to: <on> 1
+ * marks it being handed on (sends and ends are answered 503 meanwhile, the rebind timeout
+ * waits) if it may be — up, its peer's connection broken and waited for —, 0 unmarks it
+ * (the hand-on failed). 0, -ENOENT (not here), -EBUSY (it may not be handed on). */
+int gw_ua_handing(struct gw_ua *ua, const char *id, int on);
 /* The cluster fenced a write of session <id>: node <owner> took it over while this one
  * looked dead (paused, cut off). It is let go here without a word to the peer (no BYE: the
  * call goes on from <owner>), its MSRP leg closed, event session.moved {owner}; it does not

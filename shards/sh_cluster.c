@@ -545,7 +545,7 @@ static void bus_relay(struct worker_part *p, struct sh_bus_call *call, int repor
 
 /* ---- handing a session on to the node its peer went to -------------------------------- */
 
-#define HANDOFF_TIMEOUT_MS 3000
+#define HANDOFF_TIMEOUT_MS 8000      /* > the owner's write and yield (3 s each at most) */
 
 static void handed(void *arg, int status)
 {
@@ -565,8 +565,9 @@ static void bus_handoff(struct worker_part *p, struct sh_bus_call *call, const v
 	}
 	memcpy(sid, data, len);
 	sid[len] = '\0';
-	if (sh_repl_yield(p->repl, sid, from, handed, call) < 0)
-		sh_bus_answer(call, 404, NULL, 0);
+	int rc = sh_repl_yield(p->repl, sid, from, handed, call);
+	if (rc < 0)
+		sh_bus_answer(call, rc == -EBUSY ? 409 : 404, NULL, 0);
 }
 
 struct handoff {
@@ -579,7 +580,7 @@ static void handoff_answered(void *arg, int status, const void *data, size_t len
 	struct handoff *h = arg;
 	(void)data;
 	(void)len;
-	h->fn(h->arg, status == 200);
+	h->fn(h->arg, status == -ETIMEDOUT ? 504 : status < 0 ? 503 : status);
 	free(h);
 }
 

@@ -89,10 +89,11 @@ int sh_cluster_remote_send(struct sh_cluster *c, eng_worker *w, uint32_t ref, co
 			   size_t len);
 /* ... and MSRP: the peer of session <id>, which live node <owner> holds, bound again here
  * (a new connection through a balancer: the old one is gone to it). <owner>'s worker
- * <worker> is asked to hand the session on (sh_repl_yield); <fn>(<arg>, 1) when it did —
- * the session is then taken over here as a dead node's would be —, (arg, 0) otherwise;
- * once, later. 0 or -errno (not asked). On worker <w>'s thread. */
-typedef void (*sh_cluster_handoff_fn)(void *arg, int ok);
+ * <worker> is asked to hand the session on (sh_repl_yield); <fn>(<arg>, status) once,
+ * later: 200 it did — the session is then taken over here —, 404/409/410 it did not, 503
+ * or 504 (no answer) it may have: a takeover tells. 0 or -errno (not asked). On worker
+ * <w>'s thread. */
+typedef void (*sh_cluster_handoff_fn)(void *arg, int status);
 int sh_cluster_handoff(struct sh_cluster *c, eng_worker *w, const char *owner, unsigned worker,
 		       const char *id, sh_cluster_handoff_fn fn, void *arg);
 /* The bus counters of worker <i> (zeros when it has none). Any thread. */

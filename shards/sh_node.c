@@ -58,6 +58,21 @@ static const char write_lua[] =
 	"redis.call('PEXPIRE', KEYS[3], ARGV[4])\n"
 	"return {1, tonumber(ARGV[2]), ARGV[1]}\n";
 
+/* A session handed on (yield_lua) is reserved for the node it was handed to while that node
+ * lives, until 'until' (Redis's clock, ms): for any other node it is that node's. Needs
+ * o (HMGET node, epoch, ...) and the Lua names ME and PFX (node key prefix). */
+#define HANDED_ON_LUA(ME, PFX)                                                              \
+	"if o[1] == '~handed-on' then\n"                                                    \
+	"  local r = redis.call('HMGET', KEYS[1], 'to', 'until')\n"                         \
+	"  local t = redis.call('TIME')\n"                                                   \
+	"  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"         \
+	"  if r[1] and r[1] ~= " ME " and tonumber(r[2] or 0) > now and\n"                  \
+	"     redis.call('EXISTS', " PFX " .. r[1]) == 1 then\n"                             \
+	"    return {0, tonumber(o[2]), r[1]}\n"                                             \
+	"  end\n"                                                                           \
+	"end\n"
+#define HANDED_ON_RESERVE_MS "10000"
+
 /* KEYS[1] own, KEYS[2] state, KEYS[3] msgs; ARGV me, epoch, pend prefix, sid. The
  * ownership becomes a tombstone. */
 static const char release_lua[] =
@@ -79,10 +94,12 @@ static const char takeover_lua[] =
 	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch', 'inc')\n"
 	"if not o[1] or o[1] == '' then return {-1, 0, ''} end\n"
 	"local e = tonumber(o[2])\n"
+	HANDED_ON_LUA("ARGV[1]", "ARGV[2]")
 	"if o[1] == ARGV[1] then\n"
 	"  if not o[3] or o[3] == ARGV[5] then return {-1, e, ''} end\n"
 	"elseif redis.call('EXISTS', ARGV[2] .. o[1]) == 1 then return {0, e, o[1]} end\n"
 	"redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', e + 1, 'inc', ARGV[5])\n"
+	"redis.call('HDEL', KEYS[1], 'to', 'until')\n"
 	"redis.call('PEXPIRE', KEYS[1], " OWN_TTL_MS ")\n"
 	"redis.call('SREM', ARGV[3] .. o[1], ARGV[4])\n"
 	"local m = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', " SH_NODE_PENDING_MAX_S ")\n"
@@ -180,24 +197,36 @@ static const char peek_lua[] =
 	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch', 'inc')\n"
 	"if not o[1] or o[1] == '' then return {-1, 0, ''} end\n"
 	"local e = tonumber(o[2]) or 0\n"
+	HANDED_ON_LUA("ARGV[2]", "ARGV[1]")
 	"if o[1] == ARGV[2] then\n"
 	"  if not o[3] or o[3] == ARGV[3] then return {-1, e, ''} end\n"
 	"elseif redis.call('EXISTS', ARGV[1] .. o[1]) == 1 then return {0, e, o[1]} end\n"
 	"return {1, e, redis.call('GET', KEYS[2]) or ''}\n";
 
-/* KEYS[1] own, KEYS[2] state; ARGV me, epoch, record, ttl, pend prefix, sid. Ours at that
- * epoch: its last record written and its ownership handed on — the owner becomes a name no
- * node has (ids are [A-Za-z0-9._-]), whose heartbeat never exists, so that the next
- * takeover (the node the peer went to) takes it at epoch + 1 with that record. */
+/* KEYS[1] own, KEYS[2] state, KEYS[3] msgs; ARGV me, epoch, record, ttl, pend prefix, sid,
+ * to, nodes key. Ours at that epoch (or nobody's: an ownership Redis lost, as write_lua
+ * takes it back): its last record written and its ownership handed on — the owner becomes
+ * a name no node has (ids are [A-Za-z0-9._-]), whose heartbeat never exists, reserved for
+ * <to> a while (HANDED_ON_LUA); <to>'s takeover takes it at epoch + 1 with that record.
+ * Its unconfirmed messages stay in its stream, the session in a pending set the sweeps look
+ * at (should <to> never come, another node takes it and sends them once the reserve ends). */
 static const char yield_lua[] =
 	"local o = redis.call('HMGET', KEYS[1], 'node', 'epoch')\n"
-	"if o[1] ~= ARGV[1] or tonumber(o[2]) ~= tonumber(ARGV[2]) then\n"
+	"if o[1] and (o[1] ~= ARGV[1] or tonumber(o[2]) ~= tonumber(ARGV[2])) then\n"
 	"  return {0, tonumber(o[2] or 0), o[1] or ''}\n"
 	"end\n"
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 	"redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])\n"
-	"redis.call('HSET', KEYS[1], 'node', '~handed-on')\n"
+	"redis.call('HSET', KEYS[1], 'node', '~handed-on', 'epoch', ARGV[2], 'to', ARGV[7],\n"
+	"           'until', now + " HANDED_ON_RESERVE_MS ")\n"
+	"redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
 	"redis.call('SREM', ARGV[5] .. ARGV[1], ARGV[6])\n"
-	"return {1, tonumber(o[2]), ARGV[1]}\n";
+	"if redis.call('XLEN', KEYS[3]) > 0 then\n"
+	"  redis.call('SADD', ARGV[5] .. '~handed-on', ARGV[6])\n"
+	"  redis.call('SADD', ARGV[8], '~handed-on')\n"
+	"end\n"
+	"return {1, tonumber(ARGV[2]), ARGV[1]}\n";
 
 /* The scripts, run by EVALSHA (loaded on each new connection, and again after NOSCRIPT). */
 enum { S_CLAIM, S_WRITE, S_RELEASE, S_TAKEOVER, S_APPEND, S_UNKEEP, S_SWEEP, S_OWNER, S_PEEK,
@@ -233,7 +262,9 @@ struct sh_node {
 	uint32_t ttl_ms;
 	eng_timer beat;
 	uint64_t last_ok_ms;           /* the last heartbeat Redis took (0: none yet) */
-	uint64_t ok_at_ms;             /* ... kept through failures (lapses are measured) */
+	uint64_t ok_at_ms;             /* when the last heartbeat taken was sent (lapses are
+					* measured between sends: a slow reply hides none) */
+	uint64_t beat_sent_ms;         /* when the one on its way was sent */
 	unsigned lapses;               /* heartbeats taken after a gap longer than the ttl */
 	int beat_pending;
 	struct req *reqs;              /* on their way */
@@ -306,13 +337,14 @@ static void on_beat(redisAsyncContext *ac, void *reply, void *privdata)
 	n->beat_pending = 0;
 	if (r && r->type == REDIS_REPLY_STATUS) {
 		uint64_t now = eng_now_ms(n->w);
-		if (n->ok_at_ms && now - n->ok_at_ms > n->ttl_ms) {
+		if (n->ok_at_ms && n->beat_sent_ms - n->ok_at_ms > n->ttl_ms) {
 			n->lapses++; /* paused, cut off: other nodes may own some of ours now */
 			CM_WARN("cluster: node %s: no heartbeat for %llu ms (more than its ttl): "
 				"its sessions are checked again", n->id,
-				(unsigned long long)(now - n->ok_at_ms));
+				(unsigned long long)(n->beat_sent_ms - n->ok_at_ms));
 		}
-		n->ok_at_ms = n->last_ok_ms = now;
+		n->ok_at_ms = n->beat_sent_ms;
+		n->last_ok_ms = now;
 		return;
 	}
 	n->last_ok_ms = 0; /* not alive until a heartbeat is taken again */
@@ -382,6 +414,7 @@ static void beat(eng_timer *t)
 	if (!q)
 		return;
 	q->beat = 1;
+	n->beat_sent_ms = eng_now_ms(n->w);
 	if (eng_redis_cmd(n->link, on_beat, q, 5, av, al) < 0) {
 		req_drop(q);
 		n->last_ok_ms = 0; /* no link: not alive until a heartbeat is taken again */
@@ -676,15 +709,19 @@ int sh_node_takeover(struct sh_node *n, const char *sid, sh_node_take_fn fn, voi
 }
 
 int sh_node_yield(struct sh_node *n, const char *sid, uint64_t epoch, const void *data,
-		  size_t len, uint32_t ttl_ms, sh_node_fn fn, void *arg)
+		  size_t len, uint32_t ttl_ms, const char *to, sh_node_fn fn, void *arg)
 {
-	char e[24], t[16], pp[96];
+	char e[24], t[16], pp[96], nodes[96];
+	if (!sh_node_id_ok(to, SH_NODE_ID_MAX))
+		return -EINVAL;
 	int el = snprintf(e, sizeof(e), "%llu", (unsigned long long)epoch);
 	int tl = snprintf(t, sizeof(t), "%u", ttl_ms ? ttl_ms : 1);
 	int ppl = snprintf(pp, sizeof(pp), "%spend:", n->prefix);
-	const char *av[6] = { n->id, e, data, t, pp, sid };
-	size_t al[6] = { strlen(n->id), (size_t)el, len, (size_t)tl, (size_t)ppl, strlen(sid) };
-	return script(n, S_YIELD, sid, 2, 6, av, al, fn, arg);
+	int nl = snprintf(nodes, sizeof(nodes), "%snodes", n->prefix);
+	const char *av[8] = { n->id, e, data, t, pp, sid, to, nodes };
+	size_t al[8] = { strlen(n->id), (size_t)el, len,		(size_t)tl,
+			 (size_t)ppl,	strlen(sid), strlen(to), (size_t)nl };
+	return script(n, S_YIELD, sid, 3, 8, av, al, fn, arg);
 }
 
 int sh_node_peek(struct sh_node *n, const char *sid, sh_node_take_fn fn, void *arg)

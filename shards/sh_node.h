@@ -142,12 +142,14 @@ int sh_node_unkeep(struct sh_node *n, const char *sid, const char *const *entrie
 typedef void (*sh_node_sweep_fn)(void *arg, int rc, const char *const *ids, size_t n);
 int sh_node_sweep(struct sh_node *n, unsigned max, sh_node_sweep_fn fn, void *arg);
 
-/* Hands session <sid> (ours at <epoch>) on: its record <data> written (PX <ttl_ms>) and its
- * ownership left so that the next sh_node_takeover() by any node takes it (epoch + 1) — for
- * a live node the peer went to. <fn>(arg, 1, ...) done, (arg, 0, epoch, owner) not ours,
+/* Hands session <sid> (ours at <epoch>) on to live node <to> (its peer went there): its
+ * record <data> written (PX <ttl_ms>) and its ownership left so that <to>'s next
+ * sh_node_takeover() takes it (epoch + 1) — reserved for <to> for 10 s while <to> lives
+ * (another node's takeover or peek hears <to> owns it), anybody's after. Its unconfirmed
+ * messages stay in its stream. <fn>(arg, 1, ...) done, (arg, 0, epoch, owner) not ours,
  * -errno. 0 or -errno as sh_node_claim(). */
 int sh_node_yield(struct sh_node *n, const char *sid, uint64_t epoch, const void *data,
-		  size_t len, uint32_t ttl_ms, sh_node_fn fn, void *arg);
+		  size_t len, uint32_t ttl_ms, const char *to, sh_node_fn fn, void *arg);
 /* What sh_node_takeover() would find, nothing changed: <fn> as it says (rc 1: it would be
  * ours, <record> its record; no pending messages). To look at a record before taking it. */
 int sh_node_peek(struct sh_node *n, const char *sid, sh_node_take_fn fn, void *arg);

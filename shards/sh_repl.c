@@ -182,6 +182,8 @@ static void forget(struct entry *e)
 	if (e->yield) { /* over meanwhile, or not ours: nothing to hand on */
 		sh_repl_yield_fn fn = e->yield;
 		e->yield = NULL;
+		if (r->ua)
+			gw_ua_handing(r->ua, e->id, 0);
 		fn(e->yield_arg, 410);
 	}
 	free(e->yield_to);
@@ -625,12 +627,19 @@ static void yielded(void *arg, int rc, uint64_t epoch, const char *owner)
 	e->inflight = 0;
 	sh_repl_yield_fn fn = e->yield;
 	void *farg = e->yield_arg;
+	e->yield = NULL;
 	if (rc == 1) {
 		char id[GW_UA_ID_LEN + 1], to[SH_NODE_ID_MAX + 1];
+		int over = e->over; /* ended meanwhile (the peer's BYE): not to be revived */
 		memcpy(id, e->id, sizeof(id));
 		snprintf(to, sizeof(to), "%s", e->yield_to ? e->yield_to : "?");
-		e->yield = NULL;
 		forget(e);
+		if (over) {
+			CM_WARN("cluster: session %s ended while it was handed on to %s: its record "
+				"lives until its TTL", id, to);
+			fn(farg, 410);
+			return;
+		}
 		ADD(r, handed_on, 1);
 		CM_INFO("cluster: session %s handed on to %s (its peer went there)", id, to);
 		if (r->ua)
@@ -638,13 +647,17 @@ static void yielded(void *arg, int rc, uint64_t epoch, const char *owner)
 		fn(farg, 200);
 		return;
 	}
+	if (r->ua)
+		gw_ua_handing(r->ua, e->id, 0);
 	if (rc == 0) { /* another node's already */
-		e->yield = NULL;
 		fn(farg, 409);
 		let_go(e, owner);
 		return;
 	}
-	e->yield = NULL; /* Redis did not answer: the asker tries again or gives up */
+	/* Redis did not answer (the script may have run): the asker tries the takeover, which
+	 * tells; here the record is written again, which is fenced if it did */
+	e->dirty = 1;
+	e->dirty_ms = eng_now_ms(r->w);
 	fn(farg, 503);
 	list(e);
 }
@@ -672,14 +685,20 @@ static int step(struct sh_repl *r, struct entry *e, uint64_t now)
 	if (e->yield) { /* its last record, and its ownership handed on */
 		uint8_t *buf;
 		size_t len;
-		if (!r->ua || gw_ua_snapshot(r->ua, e->id, &buf, &len) != 0) {
+		for (struct pmsg *m = e->msgs; m; m = m->next)
+			if (!m->done && (!m->xid[0] || m->inflight))
+				return 0; /* its accepted messages in its stream first */
+		int busy = !r->ua || gw_ua_handing(r->ua, e->id, 1) < 0; /* the peer came back? */
+		if (busy || gw_ua_snapshot(r->ua, e->id, &buf, &len) != 0) {
 			sh_repl_yield_fn fn = e->yield;
 			e->yield = NULL;
-			fn(e->yield_arg, 503);
+			if (r->ua)
+				gw_ua_handing(r->ua, e->id, 0);
+			fn(e->yield_arg, busy ? 409 : 503);
 			return 0;
 		}
-		if (sh_node_yield(r->node, e->id, e->epoch, buf, len, SH_REPL_TTL_MS, yielded,
-				  e) == 0) {
+		if (sh_node_yield(r->node, e->id, e->epoch, buf, len, SH_REPL_TTL_MS, e->yield_to,
+				  yielded, e) == 0) {
 			e->inflight = 1;
 			e->dirty = 0;
 		}
@@ -771,11 +790,14 @@ int sh_repl_yield(struct sh_repl *r, const char *id, const char *to, sh_repl_yie
 		  void *arg)
 {
 	struct entry *e = find(r, id, 0);
-	if (!e || e->relay || e->over || !e->epoch || e->yield || !r->ua || !gw_ua_has(r->ua, id))
+	if (!e || e->relay || e->over || !e->epoch || e->yield || !r->ua ||
+	    !sh_node_id_ok(to, SH_NODE_ID_MAX))
 		return -ENOENT;
 	free(e->yield_to);
-	if (!(e->yield_to = strdup(to ? to : "")))
+	if (!(e->yield_to = strdup(to)))
 		return -ENOMEM;
+	if (gw_ua_handing(r->ua, id, 1) < 0)
+		return -EBUSY; /* not up, or its peer is here: not handed on */
 	e->yield = fn;
 	e->yield_arg = arg;
 	list(e);

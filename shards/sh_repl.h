@@ -98,12 +98,14 @@ void sh_repl_link_up(struct sh_repl *r);
  * looked dead for a while (its heartbeat lapsed), the writes of the sessions another node
  * took over meanwhile are fenced, and those sessions are let go here. */
 void sh_repl_revalidate(struct sh_repl *r);
-/* Node <to>, alive, asks for session <id>: its peer (MSRP) went there. At the entry's next
- * step its last record is written and its ownership handed on (sh_node_yield), then it is
- * let go here as gw_ua_fenced() says, and <fn>(<arg>, status) is told once: 200 (handed on:
- * <to> takes it over now), 409 (another node's already), 410 (it ended meanwhile), 503
- * (Redis did not answer, or the replication stops). 0, or -ENOENT (not a live user-agent
- * session of ours here: <fn> not called). */
+/* Node <to>, alive, asks for session <id>: its peer (MSRP) went there. Only a session up
+ * whose peer's connection here broke (gw_ua_handing) is handed on: once its accepted
+ * messages are all in its stream, its last record is written and its ownership handed on
+ * (sh_node_yield), then it is let go here as gw_ua_fenced() says, and <fn>(<arg>, status)
+ * is told once: 200 (handed on: <to> takes it over now), 409 (another node's already, or
+ * its peer came back here), 410 (it ended meanwhile), 503 (Redis did not answer — the
+ * script may have run: <to> may try its takeover —, or the replication stops). 0, or
+ * -ENOENT (not a session of ours here), -EBUSY (not to be handed on): <fn> not called. */
 typedef void (*sh_repl_yield_fn)(void *arg, int status);
 int sh_repl_yield(struct sh_repl *r, const char *id, const char *to, sh_repl_yield_fn fn,
 		  void *arg);

@@ -1382,6 +1382,21 @@ Test(cluster, a_peer_binding_at_another_node_while_its_owner_lives_moves_the_ses
 	struct node_b b = start_b(url);
 	int a_api = ufx.api;
 
+	/* while the phone's connection to A is up, a SEND at B naming the session gets 481: A
+	 * does not hand on a session whose peer is there */
+	struct msrp_client c2;
+	char fp[128];
+	snprintf(hp, sizeof(hp), "127.0.0.1:%d", b.msrp);
+	cr_assert_eq(mc_connect(&c2, hp, 3000), 0);
+	snprintf(fp, sizeof(fp), "msrp://127.0.0.1:%d/phone1sid;tcp", ufx.ml_port);
+	struct mc_send steal = { .to_path = offer, .from_path = fp, .message_id = "steal",
+				 .content_type = "text/plain", .body = "mine", .body_len = 4 };
+	cr_assert_eq(mc_send_send(&c2, "steal", &steal), 0);
+	cr_assert_eq(mc_read_frame(&c2, f, 12000), 0, "no answer at B");
+	cr_expect(!f->is_request && f->status == 481, "a live leg's session at B: %d", f->status);
+	mc_close(&c2);
+	phone_sends(&c, f, offer, "still-a", "still A");
+
 	mc_close(&c); /* the phone's connection to A breaks; it comes back at B */
 	snprintf(hp, sizeof(hp), "127.0.0.1:%d", b.msrp);
 	cr_assert_eq(mc_connect(&c, hp, 3000), 0);
