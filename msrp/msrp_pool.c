@@ -131,8 +131,18 @@ static void p_close(struct msrp_conn *mc, int err)
 		;
 	if (!p->dying && p->ops->on_close)
 		p->ops->on_close(mc, err);
-	if (e)
-		entry_free(p, e); /* frees <p> too when it was dying and this was the last */
+	if (!e)
+		return;
+	/* closed between its opening and the flush that hands it to those waiting (kick): they
+	 * hear it failed (not to wait for ever, nor to leak); what they ask now opens anew */
+	e->state = E_FAILED;
+	while (e->waiters) {
+		struct waiter *wt = e->waiters;
+		e->waiters = wt->next;
+		wt->cb(wt->arg, NULL, err < 0 ? err : -ECONNRESET);
+		free(wt);
+	}
+	entry_free(p, e); /* frees <p> too when it was dying and this was the last */
 }
 
 static const struct msrp_conn_ops pool_conn_ops = {
