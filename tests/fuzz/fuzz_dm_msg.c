@@ -6,12 +6,17 @@
  * its AVP), a failure names a Result-Code of RFC 6733 and a Failed-AVP inside the message;
  * and every message that passes is written again with the writer and must come out as long,
  * with the same header and AVPs (AVPs unpadded at a group's end, and V with vendor 0,
- * excepted: the writer writes neither). */
+ * excepted: the writer writes neither). A message that passes is also read as JSON with the
+ * built-in dictionary (every type's reader on whatever bytes came), and that JSON written
+ * again must give a message that passes when the first one passes with the dictionary's
+ * Grouped AVPs. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "diameter/dm_dict.h"
+#include "diameter/dm_json.h"
 #include "diameter/dm_msg.h"
 
 #include "tests/fuzz/fuzz_check.h"
@@ -105,6 +110,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(navps2 == navps);
 		}
 		free(out);
+		static struct dm_dict *dict;
+		if (!dict)
+			CHECK((dict = dm_dict_new()) != NULL);
+		uint32_t rcd, fod, fld;
+		int dict_ok = dm_msg_check(copy, size, &lim, dm_dict_is_grouped, dict, &rcd, &fod,
+					   &fld, NULL) == 0;
+		json_t *j = dm_json_read(dict, copy + DM_HDR_LEN, h.length - DM_HDR_LEN);
+		CHECK(j || !dict_ok); /* NULL only for a Grouped AVP of the dictionary whose
+				       * inside is malformed */
+		if (j) {
+			uint8_t *again = malloc((size_t)h.length * 2 + 64);
+			char err[256];
+			CHECK(again);
+			dm_w_init(&w, again, (size_t)h.length * 2 + 64);
+			dm_w_hdr(&w, h.flags, h.code, h.app_id, h.hop_by_hop, h.end_to_end);
+			if (dm_json_write(dict, j, &w, err, sizeof(err)) == 0) {
+				long m = dm_w_finish(&w);
+				uint32_t rc3, fo3, fl3;
+				/* as well-formed as what came (by the dictionary's groups) */
+				if (m > 0 && dict_ok)
+					CHECK(dm_msg_check(again, (size_t)m, NULL, dm_dict_is_grouped,
+							   dict, &rc3, &fo3, &fl3, NULL) == 0);
+			}
+			free(again);
+			json_decref(j);
+		}
 	} else {
 		CHECK(r == -EBADMSG);
 		CHECK(rc == DM_RC_UNSUPPORTED_VERSION || rc == DM_RC_INVALID_MESSAGE_LENGTH ||
