@@ -17,6 +17,7 @@
 #include "diameter/dm_dict.h"
 #include "diameter/dm_json.h"
 #include "diameter/dm_msg.h"
+#include "tests/lib/dm_samples.h"
 #include "tests/lib/rcsgw_proc.h"
 #include "tests/lib/tshark.h"
 
@@ -123,16 +124,7 @@ Test(diameter_wire, tshark_decodes_what_the_codec_writes)
 			 m[k], sizeof(m[k]));
 	k++;
 	/* an Sh UDR: the 3GPP vendor's AVPs, one Grouped */
-	n[k] = from_json(d, "UDR", DM_FLAG_R,
-			 "[{\"Session-Id\": \"rcsgw.test;1;43\"},"
-			 " {\"Vendor-Specific-Application-Id\": [{\"Vendor-Id\": 10415},"
-			 "   {\"Auth-Application-Id\": 16777217}]},"
-			 " {\"Auth-Session-State\": \"NO_STATE_MAINTAINED\"},"
-			 " {\"Origin-Host\": \"rcsgw.test\"}, {\"Origin-Realm\": \"test\"},"
-			 " {\"Destination-Realm\": \"hss.test\"},"
-			 " {\"User-Identity\": [{\"Public-Identity\": \"sip:alice@ims.test\"}]},"
-			 " {\"Data-Reference\": \"RepositoryData\"},"
-			 " {\"Service-Indication\": \"rcs-settings\"}]", m[k], sizeof(m[k]));
+	n[k] = from_json(d, "UDR", DM_FLAG_R, DM_SAMPLE_UDR_JSON, m[k], sizeof(m[k]));
 	k++;
 	/* an error answer naming the AVP at fault */
 	n[k] = from_json(d, "CCA", 0,

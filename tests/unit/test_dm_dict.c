@@ -12,6 +12,7 @@
 #include "diameter/dm_dict.h"
 #include "diameter/dm_json.h"
 #include "diameter/dm_msg.h"
+#include "tests/lib/dm_samples.h"
 
 static struct dm_dict *d;
 
@@ -177,16 +178,7 @@ Test(dm_dict, a_ro_ccr_from_json_and_back)
 
 Test(dm_dict, an_sh_udr_from_json_and_back)
 {
-	round_trip("UDR",
-		   "[{\"Session-Id\": \"rcsgw.test;1;43\"},"
-		   " {\"Vendor-Specific-Application-Id\": [{\"Vendor-Id\": 10415},"
-		   "                                      {\"Auth-Application-Id\": 16777217}]},"
-		   " {\"Auth-Session-State\": \"NO_STATE_MAINTAINED\"},"
-		   " {\"Origin-Host\": \"rcsgw.test\"}, {\"Origin-Realm\": \"test\"},"
-		   " {\"Destination-Realm\": \"hss.test\"},"
-		   " {\"User-Identity\": [{\"Public-Identity\": \"sip:alice@ims.test\"}]},"
-		   " {\"Data-Reference\": \"RepositoryData\"},"
-		   " {\"Service-Indication\": \"rcs-settings\"}]");
+	round_trip("UDR", DM_SAMPLE_UDR_JSON);
 	/* the 3GPP AVPs go with V and the vendor, the base ones without */
 	uint8_t buf[1024];
 	long n = write_msg("UDR", "[{\"User-Identity\": [{\"MSISDN\": \"4912345\"}]}]", buf,

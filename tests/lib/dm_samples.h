@@ -1,0 +1,17 @@
+/* dm_samples.h — Diameter AVP lists in the JSON of diameter/dm_json.h that several tests
+ * send: an Sh User-Data-Request's (the 3GPP vendor's AVPs, a Grouped one of them). */
+#ifndef TESTS_DM_SAMPLES_H
+#define TESTS_DM_SAMPLES_H
+
+#define DM_SAMPLE_UDR_JSON                                                                  \
+	"[{\"Session-Id\": \"rcsgw.test;1;43\"},"                                           \
+	" {\"Vendor-Specific-Application-Id\": [{\"Vendor-Id\": 10415},"                    \
+	"                                      {\"Auth-Application-Id\": 16777217}]},"       \
+	" {\"Auth-Session-State\": \"NO_STATE_MAINTAINED\"},"                               \
+	" {\"Origin-Host\": \"rcsgw.test\"}, {\"Origin-Realm\": \"test\"},"                 \
+	" {\"Destination-Realm\": \"hss.test\"},"                                           \
+	" {\"User-Identity\": [{\"Public-Identity\": \"sip:alice@ims.test\"}]},"           \
+	" {\"Data-Reference\": \"RepositoryData\"},"                                       \
+	" {\"Service-Indication\": \"rcs-settings\"}]"
+
+#endif
