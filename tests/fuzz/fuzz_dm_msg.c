@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diameter/dm_check.h"
 #include "diameter/dm_dict.h"
 #include "diameter/dm_json.h"
 #include "diameter/dm_msg.h"
@@ -143,6 +144,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		      rc == DM_RC_INVALID_AVP_BITS || rc == DM_RC_UNABLE_TO_COMPLY);
 		CHECK((uint64_t)fo + fl <= size);
 		CHECK(!fl || fo >= DM_HDR_LEN);
+	}
+	/* any input with a header: held against the dictionary, and its error answer (every
+	 * fault's) must be a well-formed message */
+	if (size >= DM_HDR_LEN) {
+		static struct dm_dict *cd;
+		if (!cd)
+			CHECK((cd = dm_dict_new()) != NULL);
+		struct dm_fault f;
+		int cr = dm_check(cd, copy, size, &lim, NULL, &f);
+		CHECK((cr == 0) == (f.rc == DM_RC_SUCCESS));
+		CHECK(!f.len || (uint64_t)f.off + f.len <= size);
+		uint8_t ans[4096];
+		long an = dm_answer_error(copy, size, &f, "rcsgw.test", "test", ans, sizeof(ans));
+		if (an > 0) {
+			uint32_t arc, afo, afl;
+			CHECK(dm_msg_check(ans, (size_t)an, NULL, dm_dict_is_grouped, cd, &arc, &afo,
+					   &afl, NULL) == 0);
+		} else {
+			CHECK(an == -ENOSPC);
+		}
 	}
 	free(copy);
 	return 0;
