@@ -1,0 +1,518 @@
+/* dm_peer.c — one Diameter peer connection (dm_peer.h). */
+#include "diameter/dm_peer.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "common/cm_log.h"
+#include "diameter/dm_check.h"
+
+#define CMD_CE 257
+#define CMD_DW 280
+#define CMD_DP 282
+#define AVP_ORIGIN_HOST 264
+#define AVP_RESULT_CODE 268
+#define CTRL_MAX 1024                  /* bytes of a CER, DWR, DPR or their answers */
+
+struct preq {
+	struct preq *next;
+	struct dm_peer *p;
+	uint32_t hbh;
+	dm_answer_fn fn;
+	void *arg;
+	eng_timer t;
+};
+
+struct dm_peer {
+	eng_worker *w;
+	eng_conn *c;
+	struct dm_peer_cfg cfg;
+	enum dm_peer_state st;
+	uint8_t *rbuf;
+	size_t rlen, rcap;
+	struct preq *pending;
+	uint32_t next_hbh, next_e2e;
+	eng_timer wd;                  /* the watchdog (Tw) */
+	eng_timer ce;                  /* the CER/CEA and DPA waits */
+	int dwr_out;                   /* a DWR of ours waits for its DWA */
+	char host[256];
+	struct dm_peer_stats st_;
+};
+
+static const char *const state_names[] = { "connecting", "wait_cea", "wait_cer", "open",
+					   "closing", "closed" };
+
+const char *dm_peer_state_name(enum dm_peer_state s)
+{
+	return (unsigned)s <= DM_PEER_CLOSED ? state_names[s] : "?";
+}
+
+static uint32_t tw(const struct dm_peer *p)
+{
+	return p->cfg.tw_ms ? p->cfg.tw_ms : 30000;
+}
+
+static uint32_t ce_wait(const struct dm_peer *p)
+{
+	return p->cfg.cer_timeout_ms ? p->cfg.cer_timeout_ms : 10000;
+}
+
+static void set_state(struct dm_peer *p, enum dm_peer_state st)
+{
+	if (p->st == st)
+		return;
+	p->st = st;
+	if (p->cfg.state)
+		p->cfg.state(p->cfg.arg, p, st);
+}
+
+/* Tw with up to ±2 s of jitter (RFC 3539 §3.4.1), never below 1 s... nor above Tw's worth
+ * when Tw is short (tests): ±Tw/4 then. */
+static void arm_watchdog(struct dm_peer *p)
+{
+	uint32_t j = tw(p) / 4 < 2000 ? tw(p) / 4 : 2000, r = 0;
+	if (j && getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
+		r %= 2 * j + 1;
+	else
+		r = j;
+	eng_timer_arm(p->w, &p->wd, (uint64_t)tw(p) - j + r);
+}
+
+static int send_msg(struct dm_peer *p, const uint8_t *m, size_t len)
+{
+	return p->c && eng_send(p->c, m, len) >= 0 ? 0 : -ENOTCONN;
+}
+
+/* A control message of ours: CER/CEA/DWR/DWA/DPR/DPA. <rc> 0: a request; else an answer
+ * to <req> with that Result-Code. */
+static void send_ctrl(struct dm_peer *p, uint32_t code, const uint8_t *req, uint32_t rc,
+		      uint32_t cause)
+{
+	uint8_t b[CTRL_MAX];
+	struct dm_wbuf w;
+	uint32_t hbh = req ? (uint32_t)req[12] << 24 | (uint32_t)req[13] << 16 |
+				     (uint32_t)req[14] << 8 | req[15] : p->next_hbh++;
+	uint32_t e2e = req ? (uint32_t)req[16] << 24 | (uint32_t)req[17] << 16 |
+				     (uint32_t)req[18] << 8 | req[19] : p->next_e2e++;
+	dm_w_init(&w, b, sizeof(b));
+	dm_w_hdr(&w, req ? 0 : DM_FLAG_R, code, 0, hbh, e2e);
+	if (req)
+		dm_w_u32(&w, AVP_RESULT_CODE, DM_AVP_M, 0, rc);
+	dm_w_str(&w, AVP_ORIGIN_HOST, DM_AVP_M, 0, p->cfg.origin_host);
+	dm_w_str(&w, 296, DM_AVP_M, 0, p->cfg.origin_realm);
+	if (code == CMD_CE) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		if (p->c && getsockname(p->c->fd, (struct sockaddr *)&ss, &sl) == 0) {
+			if (ss.ss_family == AF_INET)
+				dm_w_address(&w, 257, DM_AVP_M, 0, 1,
+					     &((struct sockaddr_in *)&ss)->sin_addr, 4);
+			else
+				dm_w_address(&w, 257, DM_AVP_M, 0, 2,
+					     &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		}
+		dm_w_u32(&w, 266, DM_AVP_M, 0, p->cfg.vendor_id);
+		dm_w_str(&w, 269, 0, 0, p->cfg.product ? p->cfg.product : "rcsgw");
+		for (unsigned i = 0; i < p->cfg.nauth; i++)
+			dm_w_u32(&w, 258, DM_AVP_M, 0, p->cfg.auth_apps[i]);
+	}
+	if (code == CMD_DP && !req)
+		dm_w_u32(&w, 273, DM_AVP_M, 0, cause);
+	long n = dm_w_finish(&w);
+	if (n > 0)
+		send_msg(p, b, (size_t)n);
+}
+
+/* Timers stopped; every request waiting told <status>. */
+static void end_all(struct dm_peer *p, int status)
+{
+	eng_timer_cancel(&p->wd);
+	eng_timer_cancel(&p->ce);
+	while (p->pending) {
+		struct preq *q = p->pending;
+		p->pending = q->next;
+		eng_timer_cancel(&q->t);
+		q->fn(q->arg, status, NULL, 0);
+		free(q);
+	}
+}
+
+static void closed(struct dm_peer *p)
+{
+	end_all(p, -ECONNRESET);
+	set_state(p, DM_PEER_CLOSED);
+}
+
+static void drop(struct dm_peer *p)
+{
+	if (p->c)
+		eng_close(p->c); /* its on_close: closed() */
+}
+
+static void ce_timeout(eng_timer *t)
+{
+	struct dm_peer *p = t->arg;
+	CM_INFO("diameter: peer %s: no %s in time: closed", p->host[0] ? p->host : "?",
+		p->st == DM_PEER_CLOSING ? "DPA" : "capabilities exchange");
+	drop(p);
+}
+
+static void wd_fire(eng_timer *t)
+{
+	struct dm_peer *p = t->arg;
+	if (p->st != DM_PEER_OPEN)
+		return;
+	if (p->dwr_out) { /* no DWA within Tw: down (RFC 3539 §3.4) */
+		p->st_.unanswered_closes++;
+		CM_WARN("diameter: peer %s: no answer to the watchdog: closed", p->host);
+		drop(p);
+		return;
+	}
+	send_ctrl(p, CMD_DW, NULL, 0, 0);
+	p->dwr_out = 1;
+	p->st_.dwr_out++;
+	arm_watchdog(p);
+}
+
+/* The Origin-Host of message <m> into p->host. */
+static void take_host(struct dm_peer *p, const uint8_t *m, size_t n, uint32_t *result)
+{
+	struct dm_avp_iter it;
+	struct dm_avp a;
+	uint32_t rc;
+	*result = 0;
+	dm_avp_iter_init(&it, m + DM_HDR_LEN, (uint32_t)n - DM_HDR_LEN);
+	while (dm_avp_next(&it, &a, &rc) == 1) {
+		if (a.code == AVP_ORIGIN_HOST && !a.vendor && a.data_len < sizeof(p->host)) {
+			memcpy(p->host, a.data, a.data_len);
+			p->host[a.data_len] = '\0';
+		} else if (a.code == AVP_RESULT_CODE && !a.vendor) {
+			dm_get_u32(&a, result);
+		}
+	}
+}
+
+/* Request <m> answered with the error of <f>. */
+static void answer_fault(struct dm_peer *p, const uint8_t *m, size_t n, const struct dm_fault *f)
+{
+	uint8_t b[4096];
+	long an = dm_answer_error(m, n, f, p->cfg.origin_host, p->cfg.origin_realm, b, sizeof(b));
+	if (an > 0)
+		send_msg(p, b, (size_t)an);
+}
+
+static void on_message(struct dm_peer *p, const uint8_t *m, size_t n)
+{
+	struct dm_fault f;
+	struct dm_hdr h;
+	uint32_t rc;
+	if (p->st == DM_PEER_OPEN)
+		arm_watchdog(p); /* traffic: the watchdog waits again */
+	/* requests are held against the dictionary (and answered when they fail); answers
+	 * only need to be well framed — an error answer names bad AVPs in Failed-AVP by
+	 * nature: its waiter reads it */
+	uint32_t frc, ffo, ffl;
+	int bad = (m[4] & DM_FLAG_R) ?
+		dm_check(p->cfg.dict, m, n, p->cfg.lim, NULL, &f) < 0 :
+		dm_msg_check(m, n, p->cfg.lim, NULL, NULL, &frc, &ffo, &ffl, NULL) < 0;
+	if (bad && !(m[4] & DM_FLAG_R))
+		snprintf(f.what, sizeof(f.what), "malformed answer"), f.rc = frc;
+	if (bad) {
+		p->st_.malformed++;
+		CM_LOG_RL(CM_LOG_WARN, "diameter: peer %s: malformed message (%u): %s",
+			  p->host[0] ? p->host : "?", f.rc, f.what);
+		if (m[4] & DM_FLAG_R)
+			answer_fault(p, m, n, &f);
+		return;
+	}
+	dm_hdr_parse(m, n, &h, &rc);
+	int req = (h.flags & DM_FLAG_R) != 0;
+	uint32_t result;
+	switch (h.code) {
+	case CMD_CE:
+		if (req && p->st == DM_PEER_WAIT_CER) {
+			take_host(p, m, n, &result);
+			eng_timer_cancel(&p->ce);
+			send_ctrl(p, CMD_CE, m, DM_RC_SUCCESS, 0);
+			set_state(p, DM_PEER_OPEN);
+			arm_watchdog(p);
+		} else if (!req && p->st == DM_PEER_WAIT_CEA) {
+			take_host(p, m, n, &result);
+			eng_timer_cancel(&p->ce);
+			if (result != DM_RC_SUCCESS) {
+				CM_WARN("diameter: peer %s refused the capabilities exchange (%u)",
+					p->host, result);
+				drop(p);
+				return;
+			}
+			set_state(p, DM_PEER_OPEN);
+			arm_watchdog(p);
+		} else if (req) {
+			send_ctrl(p, CMD_CE, m, DM_RC_UNABLE_TO_COMPLY, 0);
+		}
+		return;
+	case CMD_DW:
+		if (req) {
+			p->st_.dwr_in++;
+			send_ctrl(p, CMD_DW, m, DM_RC_SUCCESS, 0);
+		} else {
+			p->dwr_out = 0;
+			p->st_.dwa_in++;
+		}
+		return;
+	case CMD_DP:
+		if (req) {
+			send_ctrl(p, CMD_DP, m, DM_RC_SUCCESS, 0);
+			set_state(p, DM_PEER_CLOSING);
+			drop(p); /* the DPA goes first (eng_close sends what is queued) */
+		} else if (p->st == DM_PEER_CLOSING) {
+			drop(p);
+		}
+		return;
+	default:
+		break;
+	}
+	if (req) {
+		p->st_.requests_in++;
+		if (p->st == DM_PEER_OPEN && p->cfg.request) {
+			p->cfg.request(p->cfg.arg, p, m, n);
+		} else {
+			f = (struct dm_fault){ .rc = DM_RC_UNABLE_TO_COMPLY };
+			snprintf(f.what, sizeof(f.what), "the peer connection is not open");
+			answer_fault(p, m, n, &f);
+		}
+		return;
+	}
+	for (struct preq **pp = &p->pending; *pp; pp = &(*pp)->next)
+		if ((*pp)->hbh == h.hop_by_hop) {
+			struct preq *q = *pp;
+			*pp = q->next;
+			eng_timer_cancel(&q->t);
+			p->st_.answers_in++;
+			q->fn(q->arg, 0, m, n);
+			free(q);
+			return;
+		}
+	CM_LOG_RL(CM_LOG_INFO, "diameter: peer %s: an answer nobody waits for (hop-by-hop %u)",
+		  p->host, h.hop_by_hop);
+}
+
+static void p_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
+{
+	struct dm_peer *p = c->udata;
+	const uint8_t *in = (const uint8_t *)b->data + off;
+	if (p->rlen + len > p->rcap) {
+		size_t cap = p->rcap ? p->rcap : 4096;
+		while (cap < p->rlen + len)
+			cap *= 2;
+		uint8_t *nb = realloc(p->rbuf, cap);
+		if (!nb) {
+			eng_abort(c, -ENOMEM);
+			return;
+		}
+		p->rbuf = nb;
+		p->rcap = cap;
+	}
+	memcpy(p->rbuf + p->rlen, in, len);
+	p->rlen += len;
+	size_t at = 0;
+	while (p->c && p->rlen - at >= 4) {
+		long n = dm_msg_length(p->rbuf + at, p->rlen - at, p->cfg.lim);
+		if (n < 0) { /* the stream cannot be framed any more */
+			p->st_.malformed++;
+			CM_WARN("diameter: peer %s: a message that cannot be framed (%s): closed",
+				p->host[0] ? p->host : "?", n == -EPROTO ? "version" : "length");
+			eng_abort(c, -EPROTO);
+			return;
+		}
+		if ((size_t)n > p->rlen - at)
+			break;
+		on_message(p, p->rbuf + at, (size_t)n);
+		at += (size_t)n;
+	}
+	if (at) {
+		memmove(p->rbuf, p->rbuf + at, p->rlen - at);
+		p->rlen -= at;
+	}
+}
+
+static void p_connect(eng_conn *c, int err)
+{
+	struct dm_peer *p = c->udata;
+	if (err < 0)
+		return; /* on_close follows */
+	send_ctrl(p, CMD_CE, NULL, 0, 0);
+	set_state(p, DM_PEER_WAIT_CEA);
+	eng_timer_arm(p->w, &p->ce, ce_wait(p));
+}
+
+static void p_close(eng_conn *c, int err)
+{
+	struct dm_peer *p = c->udata;
+	(void)err;
+	p->c = NULL;
+	closed(p);
+}
+
+static const struct eng_conn_ops peer_ops = {
+	.on_recv = p_recv, .on_connect = p_connect, .on_close = p_close,
+};
+
+static void orphan_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
+{
+	(void)c; (void)b; (void)off; (void)len;
+}
+static void orphan_close(eng_conn *c, int err)
+{
+	(void)c; (void)err;
+}
+static const struct eng_conn_ops orphan_ops = { .on_recv = orphan_recv,
+						.on_close = orphan_close };
+
+static struct dm_peer *peer_new(eng_worker *w, const struct dm_peer_cfg *cfg)
+{
+	struct dm_peer *p = calloc(1, sizeof(*p));
+	uint32_t seed[2] = { 0, 0 };
+	if (!p)
+		return NULL;
+	p->w = w;
+	p->cfg = *cfg;
+	eng_timer_init(&p->wd, wd_fire, p);
+	eng_timer_init(&p->ce, ce_timeout, p);
+	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+		seed[0] = (uint32_t)time(NULL);
+	p->next_hbh = seed[0];
+	/* End-to-End: the low 12 bits of the time in the high bits, random below (§3) */
+	p->next_e2e = (uint32_t)(time(NULL) & 0xfff) << 20 | (seed[1] & 0xfffff);
+	return p;
+}
+
+struct dm_peer *dm_peer_connect(eng_worker *w, const char *hostport, const struct dm_peer_cfg *cfg)
+{
+	struct dm_peer *p = peer_new(w, cfg);
+	if (!p)
+		return NULL;
+	p->st = DM_PEER_CONNECTING;
+	if (eng_connect(w, hostport, NULL, NULL, &peer_ops, p, &p->c) < 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+struct dm_peer *dm_peer_accept(eng_conn *c, const struct dm_peer_cfg *cfg)
+{
+	struct dm_peer *p = peer_new(c->w, cfg);
+	if (!p)
+		return NULL;
+	p->c = c;
+	p->st = DM_PEER_WAIT_CER;
+	eng_conn_start(c, &peer_ops, p);
+	eng_timer_arm(p->w, &p->ce, ce_wait(p));
+	return p;
+}
+
+static void req_timeout(eng_timer *t)
+{
+	struct preq *q = t->arg;
+	struct dm_peer *p = q->p;
+	for (struct preq **pp = &p->pending; *pp; pp = &(*pp)->next)
+		if (*pp == q) {
+			*pp = q->next;
+			break;
+		}
+	p->st_.timeouts++;
+	q->fn(q->arg, -ETIMEDOUT, NULL, 0);
+	free(q);
+}
+
+int dm_peer_request(struct dm_peer *p, uint8_t *msg, size_t len, uint32_t timeout_ms,
+		    dm_answer_fn fn, void *arg)
+{
+	if (len < DM_HDR_LEN || !(msg[4] & DM_FLAG_R))
+		return -EINVAL;
+	if (p->st != DM_PEER_OPEN || !p->c)
+		return -ENOTCONN;
+	struct preq *q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->p = p;
+	q->hbh = p->next_hbh++;
+	q->fn = fn;
+	q->arg = arg;
+	uint32_t e2e = p->next_e2e++;
+	for (int i = 0; i < 4; i++) {
+		msg[12 + i] = (uint8_t)(q->hbh >> (24 - 8 * i));
+		msg[16 + i] = (uint8_t)(e2e >> (24 - 8 * i));
+	}
+	if (send_msg(p, msg, len) < 0) {
+		free(q);
+		return -ENOTCONN;
+	}
+	p->st_.requests_out++;
+	eng_timer_init(&q->t, req_timeout, q);
+	eng_timer_arm(p->w, &q->t, timeout_ms);
+	q->next = p->pending;
+	p->pending = q;
+	return 0;
+}
+
+int dm_peer_send(struct dm_peer *p, const uint8_t *msg, size_t len)
+{
+	if (!p->c)
+		return -ENOTCONN;
+	if (len >= DM_HDR_LEN && !(msg[4] & DM_FLAG_R))
+		p->st_.answers_out++;
+	return send_msg(p, msg, len);
+}
+
+void dm_peer_disconnect(struct dm_peer *p, uint32_t cause)
+{
+	if (!p->c || p->st == DM_PEER_CLOSING)
+		return;
+	if (p->st != DM_PEER_OPEN) {
+		drop(p);
+		return;
+	}
+	send_ctrl(p, CMD_DP, NULL, 0, cause);
+	set_state(p, DM_PEER_CLOSING);
+	eng_timer_cancel(&p->wd);
+	eng_timer_arm(p->w, &p->ce, ce_wait(p));
+}
+
+void dm_peer_free(struct dm_peer *p)
+{
+	if (!p)
+		return;
+	if (p->c) { /* its close comes later, to nobody */
+		p->c->ops = &orphan_ops;
+		p->c->udata = NULL;
+		eng_close(p->c);
+		p->c = NULL;
+	}
+	end_all(p, -ECANCELED);
+	free(p->rbuf);
+	free(p);
+}
+
+enum dm_peer_state dm_peer_state(const struct dm_peer *p)
+{
+	return p->st;
+}
+
+const char *dm_peer_host(const struct dm_peer *p)
+{
+	return p->host;
+}
+
+void dm_peer_stats(const struct dm_peer *p, struct dm_peer_stats *out)
+{
+	*out = p->st_;
+}

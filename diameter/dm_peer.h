@@ -1,0 +1,82 @@
+/* dm_peer.h — one Diameter peer connection on a worker (issue 9): the capabilities exchange
+ * (RFC 6733 §5.3), the watchdog (RFC 3539: a DWR after Tw of silence, Tw with ±2 s of
+ * jitter; no answer within another Tw: the connection is taken for down and closed), the
+ * disconnection (§5.4: DPR, DPA), requests sent and their answers matched by Hop-by-Hop
+ * Identifier (each with its deadline), requests received handed to the owner, and any
+ * malformed message answered as dm_check says (a stream that can no longer be framed is
+ * closed). The routing over several peers, failover and reconnection sit above it (to
+ * come); nothing in the daemon uses it yet.
+ *
+ * On its worker's thread. */
+#ifndef DM_PEER_H
+#define DM_PEER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diameter/dm_dict.h"
+#include "diameter/dm_msg.h"
+#include "engine/eng.h"
+
+enum dm_peer_state {
+	DM_PEER_CONNECTING = 0,        /* initiator: the TCP connection opening */
+	DM_PEER_WAIT_CEA,              /* initiator: CER sent */
+	DM_PEER_WAIT_CER,              /* responder: the connection accepted */
+	DM_PEER_OPEN,
+	DM_PEER_CLOSING,               /* DPR sent, waiting for its DPA */
+	DM_PEER_CLOSED,                /* the connection is gone (the owner frees the peer) */
+};
+const char *dm_peer_state_name(enum dm_peer_state s);
+
+struct dm_peer;
+
+struct dm_peer_cfg {
+	const char *origin_host, *origin_realm;
+	const char *product;           /* Product-Name */
+	uint32_t vendor_id;
+	const uint32_t *auth_apps;     /* Auth-Application-Ids advertised */
+	unsigned nauth;
+	uint32_t tw_ms;                /* watchdog: 0 is 30 000 (RFC 3539's default) */
+	uint32_t cer_timeout_ms;       /* CEA / CER wait: 0 is 10 000 */
+	const struct dm_dict *dict;
+	const struct dm_limits *lim;   /* NULL: the defaults */
+	/* the peer's state changed (CLOSED last: then free it, not inside the call) */
+	void (*state)(void *arg, struct dm_peer *p, enum dm_peer_state st);
+	/* an application request, well formed (the owner answers it with dm_peer_send) */
+	void (*request)(void *arg, struct dm_peer *p, const uint8_t *msg, size_t len);
+	void *arg;
+};
+
+/* Connects to <hostport> as initiator; the CER goes once connected. NULL: out of memory,
+ * or the address is not numeric. */
+struct dm_peer *dm_peer_connect(eng_worker *w, const char *hostport, const struct dm_peer_cfg *cfg);
+/* Takes accepted connection <c> as responder (it waits for the CER). */
+struct dm_peer *dm_peer_accept(eng_conn *c, const struct dm_peer_cfg *cfg);
+
+/* The answer to a request sent: <status> 0 with the answer's bytes, or -ETIMEDOUT (none by
+ * its deadline), -ECONNRESET (the connection went first), -ECANCELED (freed). Once. */
+typedef void (*dm_answer_fn)(void *arg, int status, const uint8_t *ans, size_t len);
+/* Sends request <msg> (<len> bytes, written: its Hop-by-Hop and End-to-End Identifiers are
+ * set here); its answer or its end comes to <fn>. 0, or -ENOTCONN (not open), -EINVAL (not
+ * a request), -ENOMEM. */
+int dm_peer_request(struct dm_peer *p, uint8_t *msg, size_t len, uint32_t timeout_ms,
+		    dm_answer_fn fn, void *arg);
+/* Sends <msg> as it is (an answer). 0 or -errno. */
+int dm_peer_send(struct dm_peer *p, const uint8_t *msg, size_t len);
+/* Ends the connection politely: a DPR with <cause> (Disconnect-Cause), the close when its
+ * DPA comes (or after the CER timeout). */
+void dm_peer_disconnect(struct dm_peer *p, uint32_t cause);
+/* Frees <p>, its connection closed now; requests waiting told -ECANCELED. */
+void dm_peer_free(struct dm_peer *p);
+
+enum dm_peer_state dm_peer_state(const struct dm_peer *p);
+/* The peer's Origin-Host from its CER or CEA ("" before). */
+const char *dm_peer_host(const struct dm_peer *p);
+
+struct dm_peer_stats {
+	uint64_t requests_out, answers_in, timeouts, requests_in, answers_out;
+	uint64_t dwr_out, dwa_in, dwr_in, malformed, unanswered_closes;
+};
+void dm_peer_stats(const struct dm_peer *p, struct dm_peer_stats *out);
+
+#endif
