@@ -197,3 +197,26 @@ long dm_answer_error(const uint8_t *req, size_t req_len, const struct dm_fault *
 	}
 	return dm_w_finish(&w);
 }
+
+uint32_t dm_answer_result(const uint8_t *m, size_t n)
+{
+	struct dm_avp_iter it, in;
+	struct dm_avp a, b;
+	uint32_t rc, v = 0, exp = 0;
+	if (n < DM_HDR_LEN)
+		return 0;
+	dm_avp_iter_init(&it, m + DM_HDR_LEN, (uint32_t)n - DM_HDR_LEN);
+	while (dm_avp_next(&it, &a, &rc) == 1) {
+		if (a.vendor)
+			continue;
+		if (a.code == 268 && dm_get_u32(&a, &v) == 0)
+			return v;
+		if (a.code == 297) { /* Experimental-Result: its Experimental-Result-Code */
+			dm_avp_iter_init(&in, a.data, a.data_len);
+			while (dm_avp_next(&in, &b, &rc) == 1)
+				if (b.code == 298 && !b.vendor)
+					dm_get_u32(&b, &exp);
+		}
+	}
+	return exp;
+}

@@ -48,4 +48,9 @@ int dm_check(const struct dm_dict *d, const uint8_t *p, size_t len, const struct
 long dm_answer_error(const uint8_t *req, size_t req_len, const struct dm_fault *f,
 		     const char *origin_host, const char *origin_realm, uint8_t *out, size_t cap);
 
+/* The outcome of answer <m> (<n> bytes, framed): its Result-Code, else the
+ * Experimental-Result-Code inside its Experimental-Result (3GPP applications answer so),
+ * else 0. */
+uint32_t dm_answer_result(const uint8_t *m, size_t n);
+
 #endif

@@ -29,10 +29,10 @@ TEST_PKGS="
 "
 
 # Real peers for the integration tests (DESIGN.md §9), added as their tests arrive:
-#   tshark, redis-server, kamailio, sip-tester (sipp); freediameter with its issue
+#   tshark, redis-server, kamailio, sip-tester (sipp), freediameter
 # (tshark: wireshark-common asks about setuid dumpcap; noninteractive takes the default, no.)
 PEER_PKGS="
-    tshark redis-server kamailio sip-tester
+    tshark redis-server kamailio sip-tester freediameter
 "
 
 # shellcheck disable=SC2086,SC2116  # echo joins the lists into one line of words

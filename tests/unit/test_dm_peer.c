@@ -12,10 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "diameter/dm_check.h"
 #include "diameter/dm_dict.h"
 #include "diameter/dm_json.h"
 #include "diameter/dm_peer.h"
 #include "engine/eng.h"
+#include "tests/lib/eng_job.h"
 #include "tests/lib/wait.h"
 
 static sem_t ev;                       /* state changes */
@@ -86,12 +88,12 @@ static void on_accept(eng_listener *l, eng_conn *c)
 	cr_assert_not_null(srv);
 }
 
-static void init(eng_worker *w, void *arg)
+static void init_job(void *arg)
 {
 	int err;
 	(void)arg;
 	dict = dm_dict_new();
-	ls = eng_listen(w, "127.0.0.1:0", 0, NULL, on_accept, NULL, &err);
+	ls = eng_listen(eng_self(), "127.0.0.1:0", 0, NULL, on_accept, NULL, &err);
 	port = eng_listener_port(ls);
 }
 
@@ -109,16 +111,7 @@ static void on_answer(void *arg, int status, const uint8_t *m, size_t n)
 {
 	(void)arg;
 	last_status = status;
-	last_rc = 0;
-	if (status == 0) {
-		struct dm_avp_iter it;
-		struct dm_avp a;
-		uint32_t rc;
-		dm_avp_iter_init(&it, m + DM_HDR_LEN, (uint32_t)n - DM_HDR_LEN);
-		while (dm_avp_next(&it, &a, &rc) == 1)
-			if (a.code == 268)
-				dm_get_u32(&a, &last_rc);
-	}
+	last_rc = status == 0 ? dm_answer_result(m, n) : 0;
 	sem_post(&done);
 }
 
@@ -186,18 +179,12 @@ static int wait_state(_Atomic int *st, int want)
 
 Test(dm_peer, open_request_watchdog_errors_and_close, .timeout = 30)
 {
-	struct eng_config cfg;
 	char err[128];
 	sem_init(&ev, 0, 0);
 	sem_init(&done, 0, 0);
-	eng_config_defaults(&cfg);
-	cfg.workers = 1;
-	cfg.pin = 0;
-	e = eng_create(&cfg, err, sizeof(err));
+	e = eng_job_engine(ENG_BACKEND_AUTO, err, sizeof(err));
 	cr_assert(e, "%s", err);
-	cr_assert_eq(eng_start(e, init, NULL), 0);
-	for (int i = 0; i < 200 && !port; i++)
-		usleep(5000);
+	cr_assert_eq(eng_job_run(eng_worker_at(e, 0), init_job, NULL), 0);
 
 	post(do_connect, 0);
 	cr_assert(wait_state(&cli_state, DM_PEER_OPEN), "initiator: %d", cli_state);
