@@ -35,7 +35,7 @@ static int vfault(struct dm_fault *f, uint32_t rc, uint32_t off, uint32_t len, c
 }
 
 static int check_region(const struct dm_dict *d, const uint8_t *base, const uint8_t *p,
-			uint32_t len, unsigned depth, struct dm_fault *f)
+			uint32_t len, unsigned depth, unsigned max_depth, struct dm_fault *f)
 {
 	struct dm_avp_iter it;
 	struct dm_avp a;
@@ -87,10 +87,10 @@ static int check_region(const struct dm_dict *d, const uint8_t *base, const uint
 					     def->name);
 			break;
 		case DM_T_GROUPED:
-			if (depth + 1 >= DM_DEFAULT_MAX_DEPTH)
+			if (depth + 1 >= max_depth)
 				return fault(f, DM_RC_UNABLE_TO_COMPLY, off, a.length,
 					     "Grouped AVPs nested too deep", def->name);
-			if (check_region(d, base, a.data, a.data_len, depth + 1, f) < 0)
+			if (check_region(d, base, a.data, a.data_len, depth + 1, max_depth, f) < 0)
 				return -EBADMSG;
 			break;
 		default:
@@ -113,7 +113,9 @@ int dm_check(const struct dm_dict *d, const uint8_t *p, size_t len, const struct
 	if ((h.flags & DM_FLAG_R) && !dm_dict_cmd(d, h.code, h.app_id))
 		return fault(f, DM_RC_COMMAND_UNSUPPORTED, 0, 0,
 			     "a command of an application this node does not know", NULL);
-	if (check_region(d, p, p + DM_HDR_LEN, h.length - DM_HDR_LEN, 0, f) < 0)
+	unsigned md = lim && lim->max_depth ? lim->max_depth : DM_DEFAULT_MAX_DEPTH;
+	if (check_region(d, p, p + DM_HDR_LEN, h.length - DM_HDR_LEN, 0,
+			 md > DM_MAX_DEPTH ? DM_MAX_DEPTH : md, f) < 0)
 		return -EBADMSG;
 	for (size_t i = 0; required && required[i]; i++) {
 		const struct dm_avp_def *def = dm_dict_avp_named(d, required[i]);

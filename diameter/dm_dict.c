@@ -140,7 +140,7 @@ static const struct dm_avp_def builtin_avps[] = {
 	A("Proxy-Info", 284, 0, DM_T_GROUPED, 1),
 	E("Re-Auth-Request-Type", 285, 0, 1, re_auth_request_type),
 	A("Accounting-Sub-Session-Id", 287, 0, DM_T_U64, 1),
-	A("Authorization-Lifetime", 291, 0, DM_T_I32, 1),
+	A("Authorization-Lifetime", 291, 0, DM_T_U32, 1),
 	A("Redirect-Host", 292, 0, DM_T_URI, 1),
 	A("Destination-Host", 293, 0, DM_T_IDENTITY, 1),
 	A("Error-Reporting-Host", 294, 0, DM_T_IDENTITY, 0),

@@ -153,8 +153,10 @@ static int write_one(const struct dm_dict *d, const char *name, const json_t *va
 		return 0;
 	case DM_T_F32:
 	case DM_T_F64:
-		if (!json_is_number(val))
-			FAIL("%s: %s: a number", name, dm_type_name(a->type));
+		if (!json_is_number(val) ||
+		    (a->type == DM_T_F32 && (json_number_value(val) > 3.4028234663852886e38 ||
+					     json_number_value(val) < -3.4028234663852886e38)))
+			FAIL("%s: %s: a number (in its range)", name, dm_type_name(a->type));
 		if (a->type == DM_T_F32)
 			dm_w_f32(w, a->code, fl, a->vendor, (float)json_number_value(val));
 		else
@@ -177,8 +179,9 @@ static int write_one(const struct dm_dict *d, const char *name, const json_t *va
 			t = iv;
 		else if (!json_is_string(val) || parse_time(json_string_value(val), &t) < 0)
 			FAIL("%s: Time: \"YYYY-MM-DDTHH:MM:SSZ\" or Unix seconds", name);
-		if (t < -2208988800LL || t > 6502839295LL)
-			FAIL("%s: Time: outside what 32-bit NTP seconds hold", name);
+		/* 32-bit NTP seconds in RFC 4330's two eras: 1968-01-20 to 2104-02-26 */
+		if (t < -61505152LL || t > 4233462143LL)
+			FAIL("%s: Time: outside what 32-bit NTP seconds hold (1968 to 2104)", name);
 		dm_w_time(w, a->code, fl, a->vendor, t);
 		return 0;
 	}
@@ -244,8 +247,8 @@ int dm_json_write(const struct dm_dict *d, const json_t *avps, struct dm_wbuf *w
 /* 1 when <p> (<n>) is UTF-8 without control characters (a string in JSON). */
 static int printable(const uint8_t *p, uint32_t n)
 {
-	for (uint32_t i = 0; i < n; i++)
-		if (p[i] < 0x20 || p[i] == 0x7f)
+	for (uint32_t i = 0; i < n; i++) /* (tabs and line ends: XML bodies read as text) */
+		if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') || p[i] == 0x7f)
 			return 0;
 	json_t *j = json_stringn((const char *)p, n); /* jansson checks the UTF-8 */
 	int ok = j != NULL;

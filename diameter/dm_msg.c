@@ -60,8 +60,8 @@ int dm_hdr_parse(const uint8_t *p, size_t len, struct dm_hdr *h, uint32_t *rc)
 		*rc = DM_RC_INVALID_MESSAGE_LENGTH;
 		return -EBADMSG;
 	}
-	/* reserved bits set, or an error bit on a request (RFC 6733 §3) */
-	if ((h->flags & 0x0f) || ((h->flags & DM_FLAG_R) && (h->flags & DM_FLAG_E))) {
+	/* an error bit on a request (RFC 6733 §3; the reserved bits are ignored) */
+	if ((h->flags & DM_FLAG_R) && (h->flags & DM_FLAG_E)) {
 		*rc = DM_RC_INVALID_HDR_BITS;
 		return -EBADMSG;
 	}

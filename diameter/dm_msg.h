@@ -77,8 +77,8 @@ struct dm_avp {
 long dm_msg_length(const uint8_t *p, size_t len, const struct dm_limits *lim);
 
 /* The header of the message at <p> (<len> >= DM_HDR_LEN bytes). 0, or -EBADMSG with
- * *<rc> the Result-Code to answer: 5011 (version), 5015 (length), 3008 (reserved flag bits
- * set, or E on a request, or P... as RFC 6733 §3 says for answers). */
+ * *<rc> the Result-Code to answer: 5011 (version), 5015 (length), 3008 (E on a request;
+ * the reserved flag bits are ignored, as RFC 6733 §3 says). */
 int dm_hdr_parse(const uint8_t *p, size_t len, struct dm_hdr *h, uint32_t *rc);
 
 /* The AVPs of a region — a message's (after its header) or a Grouped AVP's data — one by

@@ -42,6 +42,10 @@ struct dm_peer {
 	eng_timer wd;                  /* the watchdog (Tw) */
 	eng_timer ce;                  /* the CER/CEA and DPA waits */
 	int dwr_out;                   /* a DWR of ours waits for its DWA */
+	int dropping;                  /* its connection is being closed: read no more */
+	int dead;                      /* dm_peer_free() called inside a callback */
+	unsigned busy;                 /* callbacks of the owner running (it may free <p>) */
+	uint32_t rnd;                  /* xorshift state: the watchdog's jitter */
 	char host[256];
 	struct dm_peer_stats st_;
 };
@@ -77,11 +81,12 @@ static void set_state(struct dm_peer *p, enum dm_peer_state st)
  * when Tw is short (tests): ±Tw/4 then. */
 static void arm_watchdog(struct dm_peer *p)
 {
-	uint32_t j = tw(p) / 4 < 2000 ? tw(p) / 4 : 2000, r = 0;
-	if (j && getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
-		r %= 2 * j + 1;
-	else
-		r = j;
+	uint32_t j = tw(p) / 4 < 2000 ? tw(p) / 4 : 2000, r = p->rnd ? p->rnd : 1;
+	r ^= r << 13;
+	r ^= r >> 17;
+	r ^= r << 5;
+	p->rnd = r;
+	r = j ? r % (2 * j + 1) : 0;
 	eng_timer_arm(p->w, &p->wd, (uint64_t)tw(p) - j + r);
 }
 
@@ -110,24 +115,54 @@ static void send_ctrl(struct dm_peer *p, uint32_t code, const uint8_t *req, uint
 	if (code == CMD_CE) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		if (p->c && getsockname(p->c->fd, (struct sockaddr *)&ss, &sl) == 0) {
-			if (ss.ss_family == AF_INET)
-				dm_w_address(&w, 257, DM_AVP_M, 0, 1,
-					     &((struct sockaddr_in *)&ss)->sin_addr, 4);
-			else
-				dm_w_address(&w, 257, DM_AVP_M, 0, 2,
-					     &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-		}
+		static const uint8_t lo[4] = { 127, 0, 0, 1 };
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&ss;
+		if (!p->c || getsockname(p->c->fd, (struct sockaddr *)&ss, &sl) < 0)
+			dm_w_address(&w, 257, DM_AVP_M, 0, 1, lo, 4); /* (required: 1*) */
+		else if (ss.ss_family == AF_INET)
+			dm_w_address(&w, 257, DM_AVP_M, 0, 1,
+				     &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		else if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr))
+			dm_w_address(&w, 257, DM_AVP_M, 0, 1, a6->sin6_addr.s6_addr + 12, 4);
+		else
+			dm_w_address(&w, 257, DM_AVP_M, 0, 2, &a6->sin6_addr, 16);
 		dm_w_u32(&w, 266, DM_AVP_M, 0, p->cfg.vendor_id);
 		dm_w_str(&w, 269, 0, 0, p->cfg.product ? p->cfg.product : "rcsgw");
-		for (unsigned i = 0; i < p->cfg.nauth; i++)
-			dm_w_u32(&w, 258, DM_AVP_M, 0, p->cfg.auth_apps[i]);
+		/* a vendor's application (3GPP Cx, Sh) as Vendor-Specific-Application-Id, with
+		 * Supported-Vendor-Id; the others as they are (RFC 6733 §5.3.1) */
+		uint32_t vendors[8];
+		unsigned nv = 0;
+		for (unsigned i = 0; i < p->cfg.nauth; i++) {
+			const struct dm_app_def *ap = dm_dict_app(p->cfg.dict, p->cfg.auth_apps[i]);
+			uint32_t v = ap ? ap->vendor : 0;
+			unsigned k = 0;
+			while (k < nv && vendors[k] != v)
+				k++;
+			if (v && k == nv && nv < 8) {
+				vendors[nv++] = v;
+				dm_w_u32(&w, 265, DM_AVP_M, 0, v);
+			}
+		}
+		for (unsigned i = 0; i < p->cfg.nauth; i++) {
+			const struct dm_app_def *ap = dm_dict_app(p->cfg.dict, p->cfg.auth_apps[i]);
+			if (ap && ap->vendor) {
+				dm_w_group_begin(&w, 260, DM_AVP_M, 0);
+				dm_w_u32(&w, 266, DM_AVP_M, 0, ap->vendor);
+				dm_w_u32(&w, 258, DM_AVP_M, 0, p->cfg.auth_apps[i]);
+				dm_w_group_end(&w);
+			} else {
+				dm_w_u32(&w, 258, DM_AVP_M, 0, p->cfg.auth_apps[i]);
+			}
+		}
 	}
 	if (code == CMD_DP && !req)
 		dm_w_u32(&w, 273, DM_AVP_M, 0, cause);
 	long n = dm_w_finish(&w);
 	if (n > 0)
 		send_msg(p, b, (size_t)n);
+	else
+		CM_WARN("diameter: peer %s: a control message (%u) could not be made (%ld)",
+			p->host[0] ? p->host : "?", code, n);
 }
 
 /* Timers stopped; every request waiting told <status>. */
@@ -150,18 +185,42 @@ static void closed(struct dm_peer *p)
 	set_state(p, DM_PEER_CLOSED);
 }
 
-static void drop(struct dm_peer *p)
+/* The connection closed: after what is queued (<graceful>: a DPA, a CEA refusing) or at
+ * once (a peer gone silent may not read what is queued). Its on_close: closed(). */
+static void drop(struct dm_peer *p, int graceful)
 {
-	if (p->c)
-		eng_close(p->c); /* its on_close: closed() */
+	p->dropping = 1;
+	if (p->c && graceful)
+		eng_close(p->c);
+	else if (p->c)
+		eng_abort(p->c, -ETIMEDOUT);
+}
+
+/* Around the owner's callbacks: it may free <p> inside (dm_peer_free then only marks it);
+ * the outermost leave frees it. 1: <p> is gone. */
+static void enter(struct dm_peer *p)
+{
+	p->busy++;
+}
+
+static void really_free(struct dm_peer *p);
+
+static int leave(struct dm_peer *p)
+{
+	if (--p->busy || !p->dead)
+		return 0;
+	really_free(p);
+	return 1;
 }
 
 static void ce_timeout(eng_timer *t)
 {
 	struct dm_peer *p = t->arg;
+	if (p->st != DM_PEER_WAIT_CEA && p->st != DM_PEER_WAIT_CER && p->st != DM_PEER_CLOSING)
+		return;
 	CM_INFO("diameter: peer %s: no %s in time: closed", p->host[0] ? p->host : "?",
 		p->st == DM_PEER_CLOSING ? "DPA" : "capabilities exchange");
-	drop(p);
+	drop(p, 0);
 }
 
 static void wd_fire(eng_timer *t)
@@ -172,13 +231,53 @@ static void wd_fire(eng_timer *t)
 	if (p->dwr_out) { /* no DWA within Tw: down (RFC 3539 §3.4) */
 		p->st_.unanswered_closes++;
 		CM_WARN("diameter: peer %s: no answer to the watchdog: closed", p->host);
-		drop(p);
+		drop(p, 0);
 		return;
 	}
 	send_ctrl(p, CMD_DW, NULL, 0, 0);
 	p->dwr_out = 1;
 	p->st_.dwr_out++;
 	arm_watchdog(p);
+}
+
+#define APP_RELAY 0xffffffffu
+
+/* 1 when the CER <m> names an application we have (or one side is a relay, or we name
+ * none: any). */
+static int common_app(const struct dm_peer *p, const uint8_t *m, size_t n)
+{
+	struct dm_avp_iter it, in;
+	struct dm_avp a, b;
+	uint32_t rc, id;
+	if (!p->cfg.nauth)
+		return 1;
+	for (unsigned i = 0; i < p->cfg.nauth; i++)
+		if (p->cfg.auth_apps[i] == APP_RELAY)
+			return 1;
+	dm_avp_iter_init(&it, m + DM_HDR_LEN, (uint32_t)n - DM_HDR_LEN);
+	while (dm_avp_next(&it, &a, &rc) == 1) {
+		const struct dm_avp *x = &a;
+		if (a.vendor)
+			continue;
+		if (a.code == 260) { /* Vendor-Specific-Application-Id: its application */
+			dm_avp_iter_init(&in, a.data, a.data_len);
+			while (dm_avp_next(&in, &b, &rc) == 1)
+				if (!b.vendor && (b.code == 258 || b.code == 259))
+					x = &b;
+			if (x == &a)
+				continue;
+		} else if (a.code != 258 && a.code != 259) {
+			continue;
+		}
+		if (dm_get_u32(x, &id) < 0)
+			continue;
+		if (id == APP_RELAY)
+			return 1;
+		for (unsigned i = 0; i < p->cfg.nauth; i++)
+			if (p->cfg.auth_apps[i] == id)
+				return 1;
+	}
+	return 0;
 }
 
 /* The Origin-Host of message <m> into p->host. */
@@ -202,10 +301,16 @@ static void take_host(struct dm_peer *p, const uint8_t *m, size_t n, uint32_t *r
 /* Request <m> answered with the error of <f>. */
 static void answer_fault(struct dm_peer *p, const uint8_t *m, size_t n, const struct dm_fault *f)
 {
-	uint8_t b[4096];
-	long an = dm_answer_error(m, n, f, p->cfg.origin_host, p->cfg.origin_realm, b, sizeof(b));
+	size_t cap = n + 1024; /* its Session-Id and the AVP at fault fit, with ours */
+	uint8_t *b = malloc(cap);
+	long an = b ? dm_answer_error(m, n, f, p->cfg.origin_host, p->cfg.origin_realm, b, cap)
+		    : -ENOMEM;
 	if (an > 0)
 		send_msg(p, b, (size_t)an);
+	else
+		CM_LOG_RL(CM_LOG_WARN, "diameter: peer %s: no error answer could be made (%ld)",
+			  p->host[0] ? p->host : "?", an);
+	free(b);
 }
 
 static void on_message(struct dm_peer *p, const uint8_t *m, size_t n)
@@ -240,6 +345,13 @@ static void on_message(struct dm_peer *p, const uint8_t *m, size_t n)
 		if (req && p->st == DM_PEER_WAIT_CER) {
 			take_host(p, m, n, &result);
 			eng_timer_cancel(&p->ce);
+			if (!common_app(p, m, n)) { /* RFC 6733 §5.3: 5010, and the close */
+				CM_WARN("diameter: peer %s shares no application with us: refused",
+					p->host);
+				send_ctrl(p, CMD_CE, m, 5010, 0);
+				drop(p, 1);
+				return;
+			}
 			send_ctrl(p, CMD_CE, m, DM_RC_SUCCESS, 0);
 			set_state(p, DM_PEER_OPEN);
 			arm_watchdog(p);
@@ -249,7 +361,7 @@ static void on_message(struct dm_peer *p, const uint8_t *m, size_t n)
 			if (result != DM_RC_SUCCESS) {
 				CM_WARN("diameter: peer %s refused the capabilities exchange (%u)",
 					p->host, result);
-				drop(p);
+				drop(p, 0);
 				return;
 			}
 			set_state(p, DM_PEER_OPEN);
@@ -271,9 +383,9 @@ static void on_message(struct dm_peer *p, const uint8_t *m, size_t n)
 		if (req) {
 			send_ctrl(p, CMD_DP, m, DM_RC_SUCCESS, 0);
 			set_state(p, DM_PEER_CLOSING);
-			drop(p); /* the DPA goes first (eng_close sends what is queued) */
+			drop(p, 1); /* the DPA goes first (eng_close sends what is queued) */
 		} else if (p->st == DM_PEER_CLOSING) {
-			drop(p);
+			drop(p, 1);
 		}
 		return;
 	default:
@@ -323,21 +435,24 @@ static void p_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 	memcpy(p->rbuf + p->rlen, in, len);
 	p->rlen += len;
 	size_t at = 0;
-	while (p->c && p->rlen - at >= 4) {
+	enter(p);
+	while (p->c && !p->dropping && !p->dead && p->rlen - at >= 4) {
 		long n = dm_msg_length(p->rbuf + at, p->rlen - at, p->cfg.lim);
 		if (n < 0) { /* the stream cannot be framed any more */
 			p->st_.malformed++;
 			CM_WARN("diameter: peer %s: a message that cannot be framed (%s): closed",
 				p->host[0] ? p->host : "?", n == -EPROTO ? "version" : "length");
 			eng_abort(c, -EPROTO);
-			return;
+			break;
 		}
 		if ((size_t)n > p->rlen - at)
 			break;
 		on_message(p, p->rbuf + at, (size_t)n);
 		at += (size_t)n;
 	}
-	if (at) {
+	if (leave(p))
+		return;
+	if (at && at <= p->rlen) {
 		memmove(p->rbuf, p->rbuf + at, p->rlen - at);
 		p->rlen -= at;
 	}
@@ -349,8 +464,10 @@ static void p_connect(eng_conn *c, int err)
 	if (err < 0)
 		return; /* on_close follows */
 	send_ctrl(p, CMD_CE, NULL, 0, 0);
-	set_state(p, DM_PEER_WAIT_CEA);
 	eng_timer_arm(p->w, &p->ce, ce_wait(p));
+	enter(p);
+	set_state(p, DM_PEER_WAIT_CEA);
+	leave(p);
 }
 
 static void p_close(eng_conn *c, int err)
@@ -358,7 +475,9 @@ static void p_close(eng_conn *c, int err)
 	struct dm_peer *p = c->udata;
 	(void)err;
 	p->c = NULL;
+	enter(p);
 	closed(p);
+	leave(p);
 }
 
 static const struct eng_conn_ops peer_ops = {
@@ -389,6 +508,7 @@ static struct dm_peer *peer_new(eng_worker *w, const struct dm_peer_cfg *cfg)
 	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
 		seed[0] = (uint32_t)time(NULL);
 	p->next_hbh = seed[0];
+	p->rnd = seed[0] ^ seed[1] ^ 0x9e3779b9u;
 	/* End-to-End: the low 12 bits of the time in the high bits, random below (§3) */
 	p->next_e2e = (uint32_t)(time(NULL) & 0xfff) << 20 | (seed[1] & 0xfffff);
 	return p;
@@ -414,8 +534,8 @@ struct dm_peer *dm_peer_accept(eng_conn *c, const struct dm_peer_cfg *cfg)
 		return NULL;
 	p->c = c;
 	p->st = DM_PEER_WAIT_CER;
+	eng_timer_arm(p->w, &p->ce, ce_wait(p)); /* first: a CER may come inside the start */
 	eng_conn_start(c, &peer_ops, p);
-	eng_timer_arm(p->w, &p->ce, ce_wait(p));
 	return p;
 }
 
@@ -429,8 +549,10 @@ static void req_timeout(eng_timer *t)
 			break;
 		}
 	p->st_.timeouts++;
+	enter(p);
 	q->fn(q->arg, -ETIMEDOUT, NULL, 0);
 	free(q);
+	leave(p);
 }
 
 int dm_peer_request(struct dm_peer *p, uint8_t *msg, size_t len, uint32_t timeout_ms,
@@ -478,28 +600,38 @@ void dm_peer_disconnect(struct dm_peer *p, uint32_t cause)
 	if (!p->c || p->st == DM_PEER_CLOSING)
 		return;
 	if (p->st != DM_PEER_OPEN) {
-		drop(p);
+		drop(p, 0);
 		return;
 	}
 	send_ctrl(p, CMD_DP, NULL, 0, cause);
+	enter(p);
 	set_state(p, DM_PEER_CLOSING);
+	if (leave(p) || p->dead)
+		return;
 	eng_timer_cancel(&p->wd);
 	eng_timer_arm(p->w, &p->ce, ce_wait(p));
 }
 
-void dm_peer_free(struct dm_peer *p)
+static void really_free(struct dm_peer *p)
 {
-	if (!p)
-		return;
-	if (p->c) { /* its close comes later, to nobody */
-		p->c->ops = &orphan_ops;
-		p->c->udata = NULL;
-		eng_close(p->c);
-		p->c = NULL;
-	}
-	end_all(p, -ECANCELED);
 	free(p->rbuf);
 	free(p);
+}
+
+void dm_peer_free(struct dm_peer *p)
+{
+	if (!p || p->dead)
+		return;
+	p->dead = 1;
+	if (p->c) { /* closed now; its on_close comes later, to nobody */
+		p->c->ops = &orphan_ops;
+		p->c->udata = NULL;
+		eng_abort(p->c, -ECANCELED);
+		p->c = NULL;
+	}
+	enter(p);
+	end_all(p, -ECANCELED);
+	leave(p); /* frees it unless a callback of the owner still runs */
 }
 
 enum dm_peer_state dm_peer_state(const struct dm_peer *p)

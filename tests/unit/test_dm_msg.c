@@ -208,8 +208,8 @@ Test(dm_msg, malformed_input_gets_its_result_code_and_failed_avp)
 	cr_expect_eq(check(m, 12, NULL, &fo, &fl), DM_RC_INVALID_MESSAGE_LENGTH, "a header cut");
 
 	memcpy(b, m, (size_t)n);
-	b[4] |= 0x01; /* a reserved header bit */
-	cr_expect_eq(check(b, (size_t)n, NULL, &fo, &fl), DM_RC_INVALID_HDR_BITS);
+	b[4] |= 0x01; /* a reserved header bit: ignored (RFC 6733 §3) */
+	cr_expect_eq(check(b, (size_t)n, NULL, &fo, &fl), DM_RC_SUCCESS);
 	b[4] = DM_FLAG_R | DM_FLAG_E; /* an error bit on a request */
 	cr_expect_eq(check(b, (size_t)n, NULL, &fo, &fl), DM_RC_INVALID_HDR_BITS);
 

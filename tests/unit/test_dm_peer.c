@@ -107,11 +107,17 @@ static void do_connect(eng_worker *w, void *arg, uint64_t u)
 	cr_assert_not_null(cli);
 }
 
+static _Atomic int free_in_answer;     /* the answer's callback frees the initiator */
+
 static void on_answer(void *arg, int status, const uint8_t *m, size_t n)
 {
 	(void)arg;
 	last_status = status;
 	last_rc = status == 0 ? dm_answer_result(m, n) : 0;
+	if (free_in_answer) { /* inside the peer's own reading: it must outlive the call */
+		dm_peer_free(cli);
+		cli = NULL;
+	}
 	sem_post(&done);
 }
 
@@ -142,7 +148,8 @@ static void do_request(eng_worker *w, void *arg, uint64_t u)
 static void do_stats(eng_worker *w, void *arg, uint64_t u)
 {
 	(void)w; (void)arg; (void)u;
-	dm_peer_stats(cli, &cs);
+	if (cli)
+		dm_peer_stats(cli, &cs);
 	if (srv)
 		dm_peer_stats(srv, &ss);
 	sem_post(&done);
@@ -177,18 +184,34 @@ static int wait_state(_Atomic int *st, int want)
 	return *st == want;
 }
 
-Test(dm_peer, open_request_watchdog_errors_and_close, .timeout = 30)
+/* An engine, the responder listening, the initiator connected: both open. */
+static void open_pair(void)
 {
 	char err[128];
 	sem_init(&ev, 0, 0);
 	sem_init(&done, 0, 0);
+	cli_state = srv_state = -1;
 	e = eng_job_engine(ENG_BACKEND_AUTO, err, sizeof(err));
 	cr_assert(e, "%s", err);
 	cr_assert_eq(eng_job_run(eng_worker_at(e, 0), init_job, NULL), 0);
-
 	post(do_connect, 0);
 	cr_assert(wait_state(&cli_state, DM_PEER_OPEN), "initiator: %d", cli_state);
 	cr_assert(wait_state(&srv_state, DM_PEER_OPEN), "responder: %d", srv_state);
+}
+
+/* Both peers freed, the engine and the dictionary gone. */
+static void close_pair(void)
+{
+	post(do_free, 0);
+	cr_assert_eq(sem_wait_ms(&done, 3000), 0);
+	usleep(50000);
+	eng_destroy(e);
+	dm_dict_free(dict);
+}
+
+Test(dm_peer, open_request_watchdog_errors_and_close, .timeout = 30)
+{
+	open_pair();
 
 	post(do_request, 0);
 	cr_assert_eq(sem_wait_ms(&done, 3000), 0);
@@ -221,9 +244,18 @@ Test(dm_peer, open_request_watchdog_errors_and_close, .timeout = 30)
 	cr_expect(wait_state(&cli_state, DM_PEER_CLOSED), "initiator: %d", cli_state);
 	cr_expect(wait_state(&srv_state, DM_PEER_CLOSED), "responder: %d", srv_state);
 
-	post(do_free, 0);
+	close_pair();
+}
+
+/* The owner frees the initiator inside the callback of an answer (the peer is reading):
+ * nothing of it is touched after (ASan would say), and the responder sees it go. */
+Test(dm_peer, freed_inside_its_own_callback, .timeout = 30)
+{
+	open_pair();
+	free_in_answer = 1;
+	post(do_request, 0);
 	cr_assert_eq(sem_wait_ms(&done, 3000), 0);
-	usleep(50000);
-	eng_destroy(e);
-	dm_dict_free(dict);
+	cr_expect_eq(last_rc, 2001);
+	cr_expect(wait_state(&srv_state, DM_PEER_CLOSED), "responder: %d", srv_state);
+	close_pair();
 }
