@@ -139,22 +139,17 @@ int dm_check(const struct dm_dict *d, const uint8_t *p, size_t len, const struct
 long dm_answer_error(const uint8_t *req, size_t req_len, const struct dm_fault *f,
 		     const char *origin_host, const char *origin_realm, uint8_t *out, size_t cap)
 {
+	struct dm_hdr h;
+	uint32_t hrc;
 	if (req_len < DM_HDR_LEN)
 		return -EINVAL;
-	/* the request's header as it came (a broken one still has these fields) */
-	uint8_t flags = req[4] & (DM_FLAG_P);
-	uint32_t code = (uint32_t)req[5] << 16 | (uint32_t)req[6] << 8 | req[7];
-	uint32_t app = (uint32_t)req[8] << 24 | (uint32_t)req[9] << 16 | (uint32_t)req[10] << 8 |
-		       req[11];
-	uint32_t hbh = (uint32_t)req[12] << 24 | (uint32_t)req[13] << 16 |
-		       (uint32_t)req[14] << 8 | req[15];
-	uint32_t e2e = (uint32_t)req[16] << 24 | (uint32_t)req[17] << 16 |
-		       (uint32_t)req[18] << 8 | req[19];
+	(void)dm_hdr_parse(req, req_len, &h, &hrc); /* a broken header still has its fields */
+	uint8_t flags = h.flags & DM_FLAG_P;
 	if (f->rc >= 3000 && f->rc < 4000)
 		flags |= DM_FLAG_E;
 	struct dm_wbuf w;
 	dm_w_init(&w, out, cap);
-	dm_w_hdr(&w, flags, code, app, hbh, e2e);
+	dm_w_hdr(&w, flags, h.code, h.app_id, h.hop_by_hop, h.end_to_end);
 	/* its Session-Id first (RFC 6733 §8.8), when its AVPs can be read that far */
 	struct dm_avp_iter it;
 	struct dm_avp a;

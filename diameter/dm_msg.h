@@ -78,7 +78,8 @@ long dm_msg_length(const uint8_t *p, size_t len, const struct dm_limits *lim);
 
 /* The header of the message at <p> (<len> >= DM_HDR_LEN bytes). 0, or -EBADMSG with
  * *<rc> the Result-Code to answer: 5011 (version), 5015 (length), 3008 (E on a request;
- * the reserved flag bits are ignored, as RFC 6733 §3 says). */
+ * the reserved flag bits are ignored, as RFC 6733 §3 says). With DM_HDR_LEN bytes, <h>
+ * holds the fields as they came even then (an error answer takes its identifiers). */
 int dm_hdr_parse(const uint8_t *p, size_t len, struct dm_hdr *h, uint32_t *rc);
 
 /* The AVPs of a region — a message's (after its header) or a Grouped AVP's data — one by

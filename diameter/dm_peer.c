@@ -102,10 +102,13 @@ static void send_ctrl(struct dm_peer *p, uint32_t code, const uint8_t *req, uint
 {
 	uint8_t b[CTRL_MAX];
 	struct dm_wbuf w;
-	uint32_t hbh = req ? (uint32_t)req[12] << 24 | (uint32_t)req[13] << 16 |
-				     (uint32_t)req[14] << 8 | req[15] : p->next_hbh++;
-	uint32_t e2e = req ? (uint32_t)req[16] << 24 | (uint32_t)req[17] << 16 |
-				     (uint32_t)req[18] << 8 | req[19] : p->next_e2e++;
+	struct dm_hdr h = { .hop_by_hop = p->next_hbh, .end_to_end = p->next_e2e };
+	uint32_t hrc;
+	if (req)
+		(void)dm_hdr_parse(req, DM_HDR_LEN, &h, &hrc); /* (checked already) */
+	else
+		p->next_hbh++, p->next_e2e++;
+	uint32_t hbh = h.hop_by_hop, e2e = h.end_to_end;
 	dm_w_init(&w, b, sizeof(b));
 	dm_w_hdr(&w, req ? 0 : DM_FLAG_R, code, 0, hbh, e2e);
 	if (req)

@@ -32,6 +32,7 @@
 
 #include "common/cm_hash.h"
 #include "common/cm_log.h"
+#include "common/cm_time.h"
 #include "engine/eng_dns.h"
 #include "engine/eng_tls.h"
 #include "gateway/gw_ua.h"
@@ -270,13 +271,6 @@ struct gw_msgreq {
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void rfc3339(uint64_t ms, char *buf, size_t len)
 {
 	time_t t = (time_t)(ms / 1000);
@@ -348,7 +342,7 @@ static uint32_t rand32(void)
 {
 	uint32_t v = 0;
 	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
-		v = (uint32_t)wall_ms() * 2654435761u;
+		v = (uint32_t)cm_wall_ms() * 2654435761u;
 	return v;
 }
 
@@ -1313,7 +1307,7 @@ static struct gw_sess *sess_new(struct gw_ua *ua, const char *id, const char *fr
 	}
 	s->ua = ua;
 	s->q_tail = &s->q_head;
-	s->created_ms = wall_ms();
+	s->created_ms = cm_wall_ms();
 	eng_timer_init(&s->timer, linger_done, s);
 	eng_timer_init(&s->rtx, rtx_fire, s);
 	ua->nsess++;
@@ -1709,7 +1703,7 @@ static long wrap_msg(const struct gw_sess *s, const struct gw_ua_msg *m, char **
 		.from = sl(local_uri(s)), .to = sl(peer_uri(s)), .message_id = sl(m->message_id),
 		.dn = m->dn, .subject = m->subject ? sl(m->subject) : CM_SLICE_NULL,
 		.content_type = sl(m->content_type), .body = m->body, .len = m->len,
-		.now_ms = (long long)wall_ms(), .nextra = m->nextra,
+		.now_ms = (long long)cm_wall_ms(), .nextra = m->nextra,
 	};
 	memcpy(o.extra, m->extra, sizeof(o.extra));
 	return rcs_msg_wrap(&o, out);
@@ -1739,7 +1733,7 @@ static int send_imdn(struct gw_sess *s, cm_slice id, cm_slice dt, cm_slice us, c
 	if (wrap_choice(s, RCS_CT_IMDN, 1) != 1)
 		return -EPROTO;
 	if (!dt.len) { /* RFC 5438 §7.2.1.2 wants one: the time it came */
-		rcs_cpim_datetime((long long)wall_ms(), dtbuf);
+		rcs_cpim_datetime((long long)cm_wall_ms(), dtbuf);
 		dt = sl(dtbuf);
 	}
 	if (copy_to(n.message_id, sizeof(n.message_id), id) < 0 ||
@@ -1751,7 +1745,7 @@ static int send_imdn(struct gw_sess *s, cm_slice id, cm_slice dt, cm_slice us, c
 	if (msrp_id_message(nid, MSRP_ID_MSGID_LEN + 1) < 0)
 		return -EIO;
 	char *body;
-	long len = rcs_msg_imdn(us, peer, sl(nid), &n, (long long)wall_ms(), &body);
+	long len = rcs_msg_imdn(us, peer, sl(nid), &n, (long long)cm_wall_ms(), &body);
 	if (len < 0)
 		return (int)len;
 	int rc = msrp_ua_send(s->ms, CM_SLICE_LIT(RCS_CT_CPIM), body, (size_t)len, MSRP_REPORT_NO,
@@ -1999,6 +1993,25 @@ static void ev_report(struct msrp_ua_sess *ms, void *arg, const char *message_id
 
 static const struct msrp_ua_events msrp_events;
 
+/* The MSRP leg of <s>: our URI and the peer's path — as a takeover's record said them, or
+ * from our URI and the peer's SDP (into <uri>, <path>). 0, or -1 (no leg yet). */
+static int leg_uris(struct gw_sess *s, char *uri, size_t ulen, char *path, size_t plen,
+		    const char **local, const char **to)
+{
+	if (s->adopted_leg) {
+		*local = s->adopted_leg;
+		*to = s->adopted_leg + strlen(s->adopted_leg) + 1;
+		return 0;
+	}
+	if (!s->c || !s->peer_sdp)
+		return -1;
+	our_msrp_uri(s, uri, ulen);
+	snprintf(path, plen, "%.*s", (int)s->c->peer.path_text.len, s->c->peer.path_text.p);
+	*local = uri;
+	*to = path;
+	return 0;
+}
+
 /* The peer did not bind the MSRP session again in time (GW_REBIND_MS): as a lost
  * connection always is without a cluster, the call ends. */
 static void rebind_timeout(eng_timer *t)
@@ -2024,20 +2037,9 @@ static int rebind_wait(struct gw_sess *s)
 {
 	char uri[512], path[2048];
 	struct msrp_ua_sess_cfg c = { .active = 0 };
-	if (!s->ua->sh->handoff || s->state != ST_ESTABLISHED || !s->have_dlg)
+	if (!s->ua->sh->handoff || s->state != ST_ESTABLISHED || !s->have_dlg ||
+	    leg_uris(s, uri, sizeof(uri), path, sizeof(path), &c.local_uri, &c.to_path) < 0)
 		return 0;
-	if (s->adopted_leg) {
-		c.local_uri = s->adopted_leg;
-		c.to_path = s->adopted_leg + strlen(s->adopted_leg) + 1;
-	} else if (s->c && s->peer_sdp) {
-		our_msrp_uri(s, uri, sizeof(uri));
-		snprintf(path, sizeof(path), "%.*s", (int)s->c->peer.path_text.len,
-			 s->c->peer.path_text.p);
-		c.local_uri = uri;
-		c.to_path = path;
-	} else {
-		return 0;
-	}
 	int rc;
 	if (!(s->ms = msrp_ua_open(s->ua->mua, &c, &msrp_events, s, &rc)))
 		return 0;
@@ -3785,17 +3787,10 @@ int gw_ua_snapshot(struct gw_ua *ua, const char *id, uint8_t **buf, size_t *len)
 		d.we_called = !s->incoming;
 		u.dialog = &d;
 	}
-	if (s->adopted_leg) { /* taken over: the leg as the record said it */
-		m.local_uri = s->adopted_leg;
-		m.to_path = s->adopted_leg + strlen(s->adopted_leg) + 1;
-		m.we_connect = s->ms ? msrp_ua_active(s->ms) : 0;
-		u.msrp = &m;
-	} else if (s->peer_sdp) {
-		our_msrp_uri(s, uri, sizeof(uri));
-		snprintf(path, sizeof(path), "%.*s", (int)s->c->peer.path_text.len,
-			 s->c->peer.path_text.p);
-		m.local_uri = uri;
-		m.to_path = path;
+	const char *lu, *tp;
+	if (leg_uris(s, uri, sizeof(uri), path, sizeof(path), &lu, &tp) == 0) {
+		m.local_uri = (char *)lu;
+		m.to_path = (char *)tp;
 		m.we_connect = s->ms ? msrp_ua_active(s->ms) : 0;
 		u.msrp = &m;
 	}
@@ -4403,7 +4398,7 @@ int gw_ua_composing(struct gw_ua *ua, const char *id, const struct rcs_composing
 		return fail_msg(msg, len, 503, "no randomness");
 	char *body;
 	long bl = rcs_msg_composing(c, wrap, sl(local_uri(s)), sl(peer_uri(s)), sl(message_id),
-				    (long long)wall_ms(), &body);
+				    (long long)cm_wall_ms(), &body);
 	if (bl < 0)
 		return fail_msg(msg, len, bl == -ENOMEM ? 503 : 400,
 				"the indication cannot be written (field 'content_type')");

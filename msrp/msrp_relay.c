@@ -24,9 +24,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "common/cm_log.h"
+#include "common/cm_time.h"
 #include "msrp/msrp_creds_src.h"
 #include "msrp/msrp_egress.h"
 #include "msrp/msrp_hdr.h"
@@ -500,12 +500,6 @@ static struct rconn *rconn_of(struct msrp_conn *mc)
 
 /* ---- sessions ----------------------------------------------------------------------- */
 
-static uint64_t msrp_relay_wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void sess_destroy(struct msrp_relay *r, struct rsess *s)
 {
@@ -2337,7 +2331,7 @@ static void auth_grant(struct pauth *pa, const char *sid_in)
 	}
 	s->owner = rc;
 	memcpy(s->user, res->user.p, res->user.len);
-	s->expires_ms = msrp_relay_wall_ms() + (uint64_t)exp * 1000;
+	s->expires_ms = cm_wall_ms() + (uint64_t)exp * 1000;
 	s->user_slot = (uint16_t)us;
 	s->ip_slot = (uint16_t)is;
 	msrp_sess_bind(&s->s, rc->mc, &rc->sess);

@@ -9,6 +9,7 @@
 
 #include "common/cm_hash.h"
 #include "common/cm_log.h"
+#include "common/cm_time.h"
 #include "msrp/msrp_relay.h"
 #include "shards/session.pb-c.h"
 
@@ -585,13 +586,6 @@ static void released(void *arg, int rc, uint64_t epoch, const char *owner)
 	forget(e);
 }
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* The record of relay session <id> (a RelayBinding) and its TTL: until it expires. 0, 404
  * (gone), or -ENOMEM. */
 static int relay_snapshot(struct sh_repl *r, const char *id, uint8_t **buf, size_t *len,
@@ -612,7 +606,7 @@ static int relay_snapshot(struct sh_repl *r, const char *id, uint8_t **buf, size
 	if (!(*buf = malloc(*len ? *len : 1)))
 		return -ENOMEM;
 	rcsgw__session__pack(&s, *buf);
-	uint64_t now = wall_ms();
+	uint64_t now = cm_wall_ms();
 	*ttl = b.expires_ms > now + 1000 ? (uint32_t)(b.expires_ms - now < SH_REPL_TTL_MS ?
 						      b.expires_ms - now : SH_REPL_TTL_MS) : 1000;
 	return 0;
@@ -895,7 +889,7 @@ static int relay_record_of(const char *record, size_t len, const char *sid, cons
 	Rcsgw__Session *s = rcsgw__session__unpack(NULL, len, (const uint8_t *)record);
 	int ok = s && s->kind_case == RCSGW__SESSION__KIND_RELAY && s->relay->user &&
 		 s->relay->session_id && !strcmp(s->relay->session_id, sid) &&
-		 !strcmp(s->relay->user, user) && s->relay->expires_ms > wall_ms();
+		 !strcmp(s->relay->user, user) && s->relay->expires_ms > cm_wall_ms();
 	if (s)
 		rcsgw__session__free_unpacked(s, NULL);
 	return ok;
