@@ -16,9 +16,11 @@
 #include "api/api_events.h"
 #include "api/api_caps.h"
 #include "api/api_gateway.h"
+#include "api/api_diameter.h"
 #include "api/api_sessions.h"
 #include "common/cm_config.h"
 #include "common/cm_log.h"
+#include "diameter/dm_svc.h"
 #include "common/cm_version.h"
 #include "engine/eng.h"
 #include "engine/eng_http.h"
@@ -93,6 +95,7 @@ struct worker_ctx {
 	struct gw_page *page;
 	struct gw_caps *caps;
 	int cluster_failed;
+	int diameter_failed;
 	char err[256];
 };
 
@@ -108,6 +111,7 @@ static struct {
 	struct gw_pager_shared *pager;
 	struct gw_files *files;
 	struct sh_cluster *cluster;         /* redis.url set: the node's link and heartbeat */
+	struct dm_svc *dm;                  /* diameter.origin_host set: the Diameter node */
 	_Atomic unsigned cluster_stopped;   /* workers that let their part go */
 	struct worker_ctx *w;
 	unsigned n;
@@ -131,6 +135,8 @@ static void worker_init(eng_worker *w, void *arg)
 		snprintf(x->err, sizeof(x->err), "cluster: out of memory");
 		x->cluster_failed = 1;
 	}
+	if (app.dm && dm_svc_worker_start(app.dm, w, x->err, sizeof(x->err)) < 0)
+		x->diameter_failed = 1;
 	CM_DEBUG("worker %u up on cpu %d", eng_worker_index(w), eng_worker_cpu(w));
 	atomic_fetch_add(&app.inited, 1);
 }
@@ -868,7 +874,17 @@ int main(int argc, char **argv)
 		cm_config_free(&cfg);
 		return 2;
 	}
+	/* so is the diameter section (peer URIs, dictionary files, applications) */
+	if (dm_svc_new(&cfg, &app.dm, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rcsgw: %s\n", err);
+		msrp_egress_rules_free(app.egress);
+		app.egress = NULL;
+		cm_config_free(&cfg);
+		return 2;
+	}
 	if (check) {
+		dm_svc_free(app.dm);
+		app.dm = NULL;
 		msrp_egress_rules_free(app.egress);
 		app.egress = NULL;
 		if (verbose)
@@ -961,6 +977,8 @@ int main(int argc, char **argv)
 		gw_ua_set_forward(app.ua, forward_sip, remote_send); /* ... for a live one */
 	}
 	app.w = calloc(app.n, sizeof(*app.w));
+	if (app.dm)
+		api_diameter_register(app.dm); /* (the requests received: events, before the start) */
 	if (!app.w || eng_start(e, worker_init, NULL) < 0) {
 		CM_ERR("engine: workers did not start");
 		goto out;
@@ -971,8 +989,9 @@ int main(int argc, char **argv)
 	int failed = atomic_load(&app.inited) < eng_nworkers(e);
 	for (unsigned i = 0; i < eng_nworkers(e); i++)
 		if (!app.w[i].msrp || !app.w[i].ua || (app.page && !app.w[i].page) ||
-		    app.w[i].cluster_failed) {
-			CM_ERR("worker %u: %s: %s", i, app.w[i].msrp ? "sip" : "msrp",
+		    app.w[i].cluster_failed || app.w[i].diameter_failed) {
+			CM_ERR("worker %u: %s: %s", i, app.w[i].diameter_failed ? "diameter"
+						     : app.w[i].msrp ? "sip" : "msrp",
 			       app.w[i].err[0] ? app.w[i].err : "did not start");
 			failed = 1;
 		}
@@ -1002,6 +1021,8 @@ int main(int argc, char **argv)
 	api_set_large_body_max((size_t)(cfg.rcs.file_max < cfg.msrp.max_message
 						 ? cfg.rcs.file_max : cfg.msrp.max_message));
 	api_gateway_register(app.page, app.ua);
+	if (!app.dm)
+		api_diameter_register(NULL); /* its routes answer 503 */
 	api_caps_register(gw_ua_enabled(app.ua) ? caps_at : NULL, app.n,
 			  (unsigned)cfg.rcs.capability_timeout_ms);
 	CM_INFO("gateway: %s", app.page ? "on (SIP MESSAGE <-> MSRP sessions)"
@@ -1022,6 +1043,7 @@ int main(int argc, char **argv)
 	api_metrics_register_worker(ua_metrics, sizeof(ua_metrics) / sizeof(ua_metrics[0]),
 				    ua_collect, NULL);
 	api_status_register("sip", sip_ready, NULL);
+	api_diameter_started();
 	if (app.cluster) {
 		api_status_register("redis", redis_ready, NULL);
 		api_metrics_register(cluster_emit, NULL);
@@ -1052,6 +1074,9 @@ int main(int argc, char **argv)
 					    relay_collect, NULL);
 
 	int sig = wait_signal(&set);
+	/* first: its peers hear a DPR and close (the drain waits for every connection) */
+	if (app.dm && dm_svc_shutdown(app.dm, e, 2000) < 0)
+		CM_WARN("diameter: not every peer answered the DPR in time");
 	if (sig == SIGTERM) {
 		uint64_t deadline = now_ms() + (uint64_t)cfg.engine.drain_timeout_ms;
 		CM_INFO("SIGTERM: draining (no new connections; up to %lld ms for %llu open)",
@@ -1083,6 +1108,8 @@ out:
 	if (cluster_done)
 		sh_cluster_free(app.cluster); /* else a worker may still hold it: left to exit */
 	app.cluster = NULL;
+	dm_svc_free(app.dm);
+	app.dm = NULL;
 	shutdown_msrp();
 	if (rc == 0)
 		CM_INFO("stopped");

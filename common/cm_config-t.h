@@ -241,6 +241,16 @@ struct cm_config_cluster {
 	int64_t heartbeat_ttl_ms;  /* the heartbeat key's lifetime (renewed every third) */
 };
 
+/* Diameter (issue 9): off while origin_host is empty. */
+struct cm_config_diameter {
+	char *origin_host, *origin_realm;
+	struct cm_strlist peers;       /* aaa:// URIs */
+	char *listen;
+	struct cm_strlist accept, applications, dictionaries;
+	int64_t tw_ms, tc_ms, request_timeout_ms, answer_timeout_ms;
+	int64_t unanswered_result, max_incoming;
+};
+
 struct cm_config {
 	struct cm_config_engine engine;
 	struct cm_config_api api;
@@ -256,6 +266,7 @@ struct cm_config {
 	struct cm_config_log log;
 	struct cm_config_redis redis;
 	struct cm_config_cluster cluster;
+	struct cm_config_diameter diameter;
 };
 
 #endif

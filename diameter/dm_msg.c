@@ -371,6 +371,18 @@ void dm_w_avp(struct dm_wbuf *w, uint32_t code, uint8_t flags, uint32_t vendor,
 	pad(w);
 }
 
+void dm_w_raw(struct dm_wbuf *w, const void *avps, size_t len)
+{
+	if (len % 4) {
+		if (!w->err)
+			w->err = -EINVAL;
+		return;
+	}
+	uint8_t *p = room(w, len);
+	if (p && len)
+		memcpy(p, avps, len);
+}
+
 void dm_w_u32(struct dm_wbuf *w, uint32_t code, uint8_t flags, uint32_t vendor, uint32_t v)
 {
 	uint8_t b[4];

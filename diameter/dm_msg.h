@@ -136,6 +136,8 @@ void dm_w_hdr(struct dm_wbuf *w, uint8_t flags, uint32_t code, uint32_t app_id,
 /* An AVP of <len> bytes of <data>; V set (and <vendor> written) when <vendor> != 0. */
 void dm_w_avp(struct dm_wbuf *w, uint32_t code, uint8_t flags, uint32_t vendor,
 	      const void *data, size_t len);
+/* <len> bytes of AVPs written before (whole, padded: <len> a multiple of 4), as they are. */
+void dm_w_raw(struct dm_wbuf *w, const void *avps, size_t len);
 void dm_w_u32(struct dm_wbuf *w, uint32_t code, uint8_t flags, uint32_t vendor, uint32_t v);
 void dm_w_u64(struct dm_wbuf *w, uint32_t code, uint8_t flags, uint32_t vendor, uint64_t v);
 void dm_w_f32(struct dm_wbuf *w, uint32_t code, uint8_t flags, uint32_t vendor, float v);

@@ -19,6 +19,7 @@
 #define CMD_DP 282
 #define AVP_ORIGIN_HOST 264
 #define AVP_RESULT_CODE 268
+#define AVP_ORIGIN_REALM 296
 #define CTRL_MAX 1024                  /* bytes of a CER, DWR, DPR or their answers */
 
 struct preq {
@@ -46,12 +47,14 @@ struct dm_peer {
 	int dead;                      /* dm_peer_free() called inside a callback */
 	unsigned busy;                 /* callbacks of the owner running (it may free <p>) */
 	uint32_t rnd;                  /* xorshift state: the watchdog's jitter */
-	char host[256];
+	char host[256], realm[256];
+	uint32_t apps[16];             /* its applications (CER/CEA); APP_RELAY: all */
+	unsigned napps;
 	struct dm_peer_stats st_;
 };
 
 static const char *const state_names[] = { "connecting", "wait_cea", "wait_cer", "open",
-					   "closing", "closed" };
+					   "suspect", "closing", "closed" };
 
 const char *dm_peer_state_name(enum dm_peer_state s)
 {
@@ -168,11 +171,9 @@ static void send_ctrl(struct dm_peer *p, uint32_t code, const uint8_t *req, uint
 			p->host[0] ? p->host : "?", code, n);
 }
 
-/* Timers stopped; every request waiting told <status>. */
-static void end_all(struct dm_peer *p, int status)
+/* Every request waiting told <status>. */
+static void end_requests(struct dm_peer *p, int status)
 {
-	eng_timer_cancel(&p->wd);
-	eng_timer_cancel(&p->ce);
 	while (p->pending) {
 		struct preq *q = p->pending;
 		p->pending = q->next;
@@ -180,6 +181,14 @@ static void end_all(struct dm_peer *p, int status)
 		q->fn(q->arg, status, NULL, 0);
 		free(q);
 	}
+}
+
+/* Timers stopped; every request waiting told <status>. */
+static void end_all(struct dm_peer *p, int status)
+{
+	eng_timer_cancel(&p->wd);
+	eng_timer_cancel(&p->ce);
+	end_requests(p, status);
 }
 
 static void closed(struct dm_peer *p)
@@ -229,12 +238,23 @@ static void ce_timeout(eng_timer *t)
 static void wd_fire(eng_timer *t)
 {
 	struct dm_peer *p = t->arg;
-	if (p->st != DM_PEER_OPEN)
-		return;
-	if (p->dwr_out) { /* no DWA within Tw: down (RFC 3539 §3.4) */
+	if (p->st == DM_PEER_SUSPECT) { /* another Tw of silence: down (RFC 3539 §3.4) */
 		p->st_.unanswered_closes++;
 		CM_WARN("diameter: peer %s: no answer to the watchdog: closed", p->host);
 		drop(p, 0);
+		return;
+	}
+	if (p->st != DM_PEER_OPEN)
+		return;
+	if (p->dwr_out) { /* no DWA within Tw: suspect, its requests failed over */
+		CM_WARN("diameter: peer %s: no answer to the watchdog: suspect", p->host);
+		p->st_.suspects++;
+		arm_watchdog(p);
+		enter(p);
+		set_state(p, DM_PEER_SUSPECT); /* first: the requests go to other peers */
+		if (!p->dead)
+			end_requests(p, -ECONNRESET);
+		leave(p);
 		return;
 	}
 	send_ctrl(p, CMD_DW, NULL, 0, 0);
@@ -283,20 +303,37 @@ static int common_app(const struct dm_peer *p, const uint8_t *m, size_t n)
 	return 0;
 }
 
-/* The Origin-Host of message <m> into p->host. */
+/* Of a CER or CEA <m>: its Origin-Host and Origin-Realm into p->host and p->realm, its
+ * applications into p->apps, its Result-Code into <result> (0: none). */
 static void take_host(struct dm_peer *p, const uint8_t *m, size_t n, uint32_t *result)
 {
-	struct dm_avp_iter it;
-	struct dm_avp a;
-	uint32_t rc;
+	struct dm_avp_iter it, in;
+	struct dm_avp a, b;
+	uint32_t rc, id;
 	*result = 0;
+	p->napps = 0;
 	dm_avp_iter_init(&it, m + DM_HDR_LEN, (uint32_t)n - DM_HDR_LEN);
 	while (dm_avp_next(&it, &a, &rc) == 1) {
-		if (a.code == AVP_ORIGIN_HOST && !a.vendor && a.data_len < sizeof(p->host)) {
-			memcpy(p->host, a.data, a.data_len);
-			p->host[a.data_len] = '\0';
-		} else if (a.code == AVP_RESULT_CODE && !a.vendor) {
+		if (a.vendor)
+			continue;
+		if ((a.code == AVP_ORIGIN_HOST || a.code == AVP_ORIGIN_REALM) &&
+		    a.data_len < sizeof(p->host)) {
+			char *to = a.code == AVP_ORIGIN_HOST ? p->host : p->realm;
+			memcpy(to, a.data, a.data_len);
+			to[a.data_len] = '\0';
+		} else if (a.code == AVP_RESULT_CODE) {
 			dm_get_u32(&a, result);
+		} else if (a.code == 258 || a.code == 259 || a.code == 260) {
+			const struct dm_avp *x = &a;
+			if (a.code == 260) { /* Vendor-Specific-Application-Id: its application */
+				dm_avp_iter_init(&in, a.data, a.data_len);
+				while (dm_avp_next(&in, &b, &rc) == 1)
+					if (!b.vendor && (b.code == 258 || b.code == 259))
+						x = &b;
+			}
+			if (x != &a || a.code != 260)
+				if (dm_get_u32(x, &id) == 0 && p->napps < 16)
+					p->apps[p->napps++] = id;
 		}
 	}
 }
@@ -321,7 +358,7 @@ static void on_message(struct dm_peer *p, const uint8_t *m, size_t n)
 	struct dm_fault f;
 	struct dm_hdr h;
 	uint32_t rc;
-	if (p->st == DM_PEER_OPEN)
+	if (p->st == DM_PEER_OPEN || p->st == DM_PEER_SUSPECT)
 		arm_watchdog(p); /* traffic: the watchdog waits again */
 	/* requests are held against the dictionary (and answered when they fail); answers
 	 * only need to be well framed — an error answer names bad AVPs in Failed-AVP by
@@ -340,6 +377,14 @@ static void on_message(struct dm_peer *p, const uint8_t *m, size_t n)
 			answer_fault(p, m, n, &f);
 		return;
 	}
+	if (p->st == DM_PEER_SUSPECT) { /* it speaks again: failback (RFC 3539 §3.4.1) */
+		p->dwr_out = 0;
+		CM_INFO("diameter: peer %s answers again: open", p->host);
+		enter(p);
+		set_state(p, DM_PEER_OPEN);
+		if (leave(p) || p->dead)
+			return;
+	}
 	dm_hdr_parse(m, n, &h, &rc);
 	int req = (h.flags & DM_FLAG_R) != 0;
 	uint32_t result;
@@ -355,20 +400,36 @@ static void on_message(struct dm_peer *p, const uint8_t *m, size_t n)
 				drop(p, 1);
 				return;
 			}
+			uint32_t adm = DM_RC_SUCCESS;
+			if (p->cfg.admit) {
+				enter(p);
+				adm = p->cfg.admit(p->cfg.arg, p);
+				if (leave(p) || p->dead)
+					return;
+			}
+			if (adm != DM_RC_SUCCESS) {
+				CM_LOG_RL(CM_LOG_WARN, "diameter: peer %s refused (%u)", p->host,
+					  adm);
+				send_ctrl(p, CMD_CE, m, adm, 0);
+				drop(p, 1);
+				return;
+			}
 			send_ctrl(p, CMD_CE, m, DM_RC_SUCCESS, 0);
 			set_state(p, DM_PEER_OPEN);
-			arm_watchdog(p);
+			if (!p->dead)
+				arm_watchdog(p);
 		} else if (!req && p->st == DM_PEER_WAIT_CEA) {
 			take_host(p, m, n, &result);
 			eng_timer_cancel(&p->ce);
 			if (result != DM_RC_SUCCESS) {
-				CM_WARN("diameter: peer %s refused the capabilities exchange (%u)",
-					p->host, result);
+				CM_LOG_RL(CM_LOG_WARN, "diameter: peer %s refused the capabilities "
+					  "exchange (%u)", p->host, result);
 				drop(p, 0);
 				return;
 			}
 			set_state(p, DM_PEER_OPEN);
-			arm_watchdog(p);
+			if (!p->dead)
+				arm_watchdog(p);
 		} else if (req) {
 			send_ctrl(p, CMD_CE, m, DM_RC_UNABLE_TO_COMPLY, 0);
 		}
@@ -558,8 +619,8 @@ static void req_timeout(eng_timer *t)
 	leave(p);
 }
 
-int dm_peer_request(struct dm_peer *p, uint8_t *msg, size_t len, uint32_t timeout_ms,
-		    dm_answer_fn fn, void *arg)
+static int request(struct dm_peer *p, uint8_t *msg, size_t len, uint32_t timeout_ms,
+		   dm_answer_fn fn, void *arg, int again)
 {
 	if (len < DM_HDR_LEN || !(msg[4] & DM_FLAG_R))
 		return -EINVAL;
@@ -572,11 +633,14 @@ int dm_peer_request(struct dm_peer *p, uint8_t *msg, size_t len, uint32_t timeou
 	q->hbh = p->next_hbh++;
 	q->fn = fn;
 	q->arg = arg;
-	uint32_t e2e = p->next_e2e++;
+	uint32_t e2e = again ? 0 : p->next_e2e++;
 	for (int i = 0; i < 4; i++) {
 		msg[12 + i] = (uint8_t)(q->hbh >> (24 - 8 * i));
-		msg[16 + i] = (uint8_t)(e2e >> (24 - 8 * i));
+		if (!again)
+			msg[16 + i] = (uint8_t)(e2e >> (24 - 8 * i));
 	}
+	if (again)
+		msg[4] |= DM_FLAG_T;
 	if (send_msg(p, msg, len) < 0) {
 		free(q);
 		return -ENOTCONN;
@@ -587,6 +651,18 @@ int dm_peer_request(struct dm_peer *p, uint8_t *msg, size_t len, uint32_t timeou
 	q->next = p->pending;
 	p->pending = q;
 	return 0;
+}
+
+int dm_peer_request(struct dm_peer *p, uint8_t *msg, size_t len, uint32_t timeout_ms,
+		    dm_answer_fn fn, void *arg)
+{
+	return request(p, msg, len, timeout_ms, fn, arg, 0);
+}
+
+int dm_peer_resend(struct dm_peer *p, uint8_t *msg, size_t len, uint32_t timeout_ms,
+		   dm_answer_fn fn, void *arg)
+{
+	return request(p, msg, len, timeout_ms, fn, arg, 1);
 }
 
 int dm_peer_send(struct dm_peer *p, const uint8_t *msg, size_t len)
@@ -617,6 +693,8 @@ void dm_peer_disconnect(struct dm_peer *p, uint32_t cause)
 
 static void really_free(struct dm_peer *p)
 {
+	eng_timer_cancel(&p->wd);
+	eng_timer_cancel(&p->ce);
 	free(p->rbuf);
 	free(p);
 }
@@ -645,6 +723,29 @@ enum dm_peer_state dm_peer_state(const struct dm_peer *p)
 const char *dm_peer_host(const struct dm_peer *p)
 {
 	return p->host;
+}
+
+const char *dm_peer_realm(const struct dm_peer *p)
+{
+	return p->realm;
+}
+
+int dm_peer_has_app(const struct dm_peer *p, uint32_t app_id)
+{
+	if (!p->napps)
+		return 1;
+	for (unsigned i = 0; i < p->napps; i++)
+		if (p->apps[i] == app_id || p->apps[i] == APP_RELAY)
+			return 1;
+	return 0;
+}
+
+unsigned dm_peer_pending(const struct dm_peer *p)
+{
+	unsigned n = 0;
+	for (const struct preq *q = p->pending; q; q = q->next)
+		n++;
+	return n;
 }
 
 void dm_peer_stats(const struct dm_peer *p, struct dm_peer_stats *out)

@@ -442,6 +442,19 @@ Test(config, env_every_type)
 		"RCSGW_CLUSTER_NODE_ID=gw-1",
 		"RCSGW_CLUSTER_ADVERTISE=10.0.0.1:5060",
 		"RCSGW_CLUSTER_HEARTBEAT_TTL=5s",
+		"RCSGW_DIAMETER_ORIGIN_HOST=gw1.ims.example.net",
+		"RCSGW_DIAMETER_ORIGIN_REALM=ims.example.net",
+		"RCSGW_DIAMETER_PEERS=aaa://hss1.ims.example.net;realm=ims.example.net,aaa://10.0.0.9:3869",
+		"RCSGW_DIAMETER_LISTEN=0.0.0.0:3868",
+		"RCSGW_DIAMETER_ACCEPT=*",
+		"RCSGW_DIAMETER_APPLICATIONS=Sh,4",
+		"RCSGW_DIAMETER_DICTIONARIES=/etc/rcsgw/dict.json",
+		"RCSGW_DIAMETER_WATCHDOG=6s",
+		"RCSGW_DIAMETER_RECONNECT=10s",
+		"RCSGW_DIAMETER_REQUEST_TIMEOUT=3s",
+		"RCSGW_DIAMETER_ANSWER_TIMEOUT=2s",
+		"RCSGW_DIAMETER_UNANSWERED_RESULT=3004",
+		"RCSGW_DIAMETER_MAX_INCOMING=10",
 		"RCSGW_DNS_SERVERS=10.0.0.53,[::1]:5353",
 		"RCSGW_DNS_TIMEOUT=500ms",
 		"RCSGW_TLS_MIN_VERSION=1.3",
@@ -461,6 +474,11 @@ Test(config, env_every_type)
 	cr_expect_str_eq(c.cluster.node_id, "gw-1");
 	cr_expect_str_eq(c.cluster.advertise, "10.0.0.1:5060");
 	cr_expect_eq(c.cluster.heartbeat_ttl_ms, 5000);
+	cr_expect_str_eq(c.diameter.origin_host, "gw1.ims.example.net");
+	cr_assert_eq(c.diameter.peers.n, 2);
+	cr_expect_str_eq(c.diameter.peers.v[1], "aaa://10.0.0.9:3869");
+	cr_expect_eq(c.diameter.tw_ms, 6000);
+	cr_expect_eq(c.diameter.unanswered_result, 3004);
 	cr_expect_eq(c.engine.pin, false);
 	cr_expect_eq(c.engine.buffer_size, 32768);
 	cr_expect_eq(c.engine.buffers_max, 100);

@@ -1,0 +1,242 @@
+/* dm_svc.c — Diameter in the daemon (dm_svc.h). */
+#include "diameter/dm_svc.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cm_log.h"
+#include "engine/eng_dns.h"
+
+#define MAX_APPS 16
+
+struct dm_svc {
+	struct dm_dict *dict;
+	struct dm_node_peer_cfg *peers;
+	uint32_t apps[MAX_APPS];
+	char realm[256];
+	struct dm_node_cfg ncfg;
+	struct eng_dns_config dns;
+	uint32_t request_timeout_ms;
+	_Atomic(struct dm_node *) node;
+	_Atomic int stopped;           /* the node's connections all ended after the DPRs */
+	eng_timer watch;               /* the node's worker: watches them end */
+};
+
+int dm_svc_app_id(const struct dm_svc *s, const char *name, uint32_t *id)
+{
+	char *end;
+	unsigned long v = strtoul(name, &end, 10);
+	if (*name && !*end && v <= 0xffffffffu) {
+		*id = (uint32_t)v;
+		return 0;
+	}
+	const struct dm_app_def *a = dm_dict_app_named(s->dict, name);
+	if (!a) {
+		*id = 0;
+		return -ENOENT;
+	}
+	*id = a->id;
+	return 0;
+}
+
+int dm_svc_new(const struct cm_config *cfg, struct dm_svc **out, char *err, size_t errlen)
+{
+	const struct cm_config_diameter *d = &cfg->diameter;
+	*out = NULL;
+	if (!d->origin_host[0])
+		return 0;
+	struct dm_svc *s = calloc(1, sizeof(*s));
+	if (!s || !(s->dict = dm_dict_new())) {
+		free(s);
+		snprintf(err, errlen, "diameter: out of memory");
+		return -ENOMEM;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < d->dictionaries.n && !rc; i++)
+		rc = dm_dict_load(s->dict, d->dictionaries.v[i], err, errlen);
+	if (rc)
+		goto fail;
+	if (d->origin_realm[0]) {
+		snprintf(s->realm, sizeof(s->realm), "%s", d->origin_realm);
+	} else {
+		const char *dot = strchr(d->origin_host, '.');
+		if (!dot || !dot[1]) {
+			snprintf(err, errlen, "diameter.origin_realm: empty, and origin_host %s has "
+				 "no domain to take it from", d->origin_host);
+			rc = -EINVAL;
+			goto fail;
+		}
+		snprintf(s->realm, sizeof(s->realm), "%s", dot + 1);
+	}
+	if (d->applications.n > MAX_APPS) {
+		snprintf(err, errlen, "diameter.applications: %d at most", MAX_APPS);
+		rc = -EINVAL;
+		goto fail;
+	}
+	for (size_t i = 0; i < d->applications.n; i++)
+		if (dm_svc_app_id(s, d->applications.v[i], &s->apps[i]) < 0) {
+			snprintf(err, errlen, "diameter.applications: %s is not in the dictionary",
+				 d->applications.v[i]);
+			rc = -ENOENT;
+			goto fail;
+		}
+	if (d->peers.n && !(s->peers = calloc(d->peers.n, sizeof(*s->peers)))) {
+		snprintf(err, errlen, "diameter: out of memory");
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < d->peers.n; i++) {
+		char perr[400];
+		if (dm_node_parse_peer(d->peers.v[i], &s->peers[i], perr, sizeof(perr)) < 0) {
+			snprintf(err, errlen, "diameter.peers: %s", perr);
+			rc = -EINVAL;
+			goto fail;
+		}
+	}
+	eng_dns_config_defaults(&s->dns);
+	s->dns.servers = (const char *const *)cfg->dns.servers.v;
+	s->dns.nservers = cfg->dns.servers.n;
+	s->dns.timeout_ms = (uint32_t)cfg->dns.timeout_ms;
+	s->request_timeout_ms = (uint32_t)d->request_timeout_ms;
+	s->ncfg = (struct dm_node_cfg){
+		.origin_host = d->origin_host, .origin_realm = s->realm, .product = "rcsgw",
+		.apps = s->apps, .napps = (unsigned)d->applications.n,
+		.peers = s->peers, .npeers = (unsigned)d->peers.n, .listen = d->listen,
+		.accept = d->accept.v, .naccept = (unsigned)d->accept.n,
+		.tw_ms = (uint32_t)d->tw_ms, .tc_ms = (uint32_t)d->tc_ms,
+		.answer_timeout_ms = (uint32_t)d->answer_timeout_ms,
+		.unanswered_rc = (uint32_t)d->unanswered_result,
+		.max_incoming = (unsigned)d->max_incoming, .dict = s->dict, .dns = &s->dns,
+	};
+	*out = s;
+	return 0;
+fail:
+	dm_svc_free(s);
+	return rc;
+}
+
+void dm_svc_free(struct dm_svc *s)
+{
+	if (!s)
+		return;
+	dm_dict_free(s->dict);
+	free(s->peers);
+	free(s);
+}
+
+void dm_svc_set_incoming(struct dm_svc *s,
+			 void (*fn)(void *arg, uint64_t id, const char *peer, const uint8_t *m,
+				    size_t n),
+			 void *arg)
+{
+	s->ncfg.incoming = fn;
+	s->ncfg.arg = arg;
+}
+
+static void on_stop(eng_worker *w, void *arg)
+{
+	struct dm_svc *s = arg;
+	(void)w;
+	eng_timer_cancel(&s->watch);
+	struct dm_node *n = atomic_exchange(&s->node, NULL);
+	dm_node_free(n);
+}
+
+int dm_svc_worker_start(struct dm_svc *s, eng_worker *w, char *err, size_t errlen)
+{
+	if (eng_worker_index(w) != DM_SVC_WORKER)
+		return 0;
+	struct dm_node *n = dm_node_new(w, &s->ncfg, err, errlen);
+	if (!n)
+		return -EINVAL;
+	atomic_store(&s->node, n);
+	if (eng_worker_on_stop(w, on_stop, s) < 0) {
+		snprintf(err, errlen, "diameter: no stop hook left");
+		return -ENOSPC;
+	}
+	CM_INFO("diameter: %s in %s, %u peer(s)%s%s", s->ncfg.origin_host, s->ncfg.origin_realm,
+		s->ncfg.npeers, s->ncfg.listen[0] ? ", listening on " : "", s->ncfg.listen);
+	return 0;
+}
+
+struct dm_node *dm_svc_node(struct dm_svc *s)
+{
+	return atomic_load_explicit(&s->node, memory_order_relaxed);
+}
+
+const struct dm_dict *dm_svc_dict(const struct dm_svc *s)
+{
+	return s->dict;
+}
+
+const char *dm_svc_origin_host(const struct dm_svc *s)
+{
+	return s->ncfg.origin_host;
+}
+
+const char *dm_svc_origin_realm(const struct dm_svc *s)
+{
+	return s->ncfg.origin_realm;
+}
+
+const char *dm_svc_default_realm(const struct dm_svc *s)
+{
+	for (unsigned i = 0; i < s->ncfg.npeers; i++)
+		if (s->peers[i].realm[0])
+			return s->peers[i].realm;
+	return "";
+}
+
+uint32_t dm_svc_request_timeout_ms(const struct dm_svc *s)
+{
+	return s->request_timeout_ms;
+}
+
+static void watch_fire(eng_timer *t)
+{
+	struct dm_svc *s = t->arg;
+	struct dm_node *n = dm_svc_node(s);
+	if (!n || !dm_node_live(n)) {
+		atomic_store(&s->stopped, 1);
+		return;
+	}
+	eng_timer_arm(eng_self(), t, 20);
+}
+
+static void shutdown_msg(eng_worker *w, void *arg, uint64_t u64)
+{
+	struct dm_svc *s = arg;
+	(void)u64;
+	struct dm_node *n = dm_svc_node(s);
+	if (!n) {
+		atomic_store(&s->stopped, 1);
+		return;
+	}
+	dm_node_shutdown(n, 0 /* REBOOTING */);
+	eng_timer_init(&s->watch, watch_fire, s);
+	eng_timer_arm(w, &s->watch, 0);
+}
+
+int dm_svc_shutdown(struct dm_svc *s, eng_engine *e, unsigned wait_ms)
+{
+	if (eng_post(eng_worker_at(e, DM_SVC_WORKER), shutdown_msg, s, 0) < 0)
+		return -EAGAIN;
+	for (unsigned t = 0; t < wait_ms && !atomic_load(&s->stopped); t += 10)
+		usleep(10000);
+	return atomic_load(&s->stopped) ? 0 : -ETIMEDOUT;
+}
+
+unsigned dm_svc_open_peers(const struct dm_svc *s)
+{
+	struct dm_node *n = atomic_load_explicit(&s->node, memory_order_relaxed);
+	return n ? dm_node_open_peers(n) : 0;
+}
+
+unsigned dm_svc_peers(const struct dm_svc *s)
+{
+	return s->ncfg.npeers;
+}
