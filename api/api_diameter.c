@@ -543,11 +543,36 @@ static void collect(eng_worker *w, uint64_t *v, void *arg)
 	memcpy(v, f, sizeof(f));
 }
 
+/* The hooks' verdicts (process-wide counters). */
+static void emit(struct api_metrics_out *o, void *arg)
+{
+	struct dm_hook_stats h;
+	(void)arg;
+	dm_svc_hook_stats(svc, &h);
+	api_metrics_family(o, "rcsgw_diameter_hook_verdicts_total", "counter",
+			   "Verdicts of the gateway's Sh and Ro questions, by hook and verdict.");
+	const struct {
+		const char *hook, *verdict;
+		uint64_t v;
+	} rows[] = {
+		{ "sh", "allow", h.sh_allowed }, { "sh", "deny", h.sh_denied },
+		{ "sh", "failed", h.sh_failed }, { "ro", "allow", h.ro_allowed },
+		{ "ro", "deny", h.ro_denied },	 { "ro", "failed", h.ro_failed },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *labels[] = { "hook", rows[i].hook, "verdict", rows[i].verdict, NULL };
+		api_metrics_sample(o, "rcsgw_diameter_hook_verdicts_total", labels,
+				   (double)rows[i].v);
+	}
+}
+
 int api_diameter_started(void)
 {
 	if (!svc)
 		return 0;
 	int rc = api_status_register("diameter", ready, NULL);
-	return rc ? rc : api_metrics_register_worker(metrics, sizeof(metrics) / sizeof(metrics[0]),
-						     collect, NULL);
+	if (!rc)
+		rc = api_metrics_register_worker(metrics, sizeof(metrics) / sizeof(metrics[0]),
+						 collect, NULL);
+	return rc ? rc : api_metrics_register(emit, NULL);
 }

@@ -332,6 +332,8 @@ static const struct api_metric_def page_metrics[] = {
 	{ "rcsgw_gateway_proxy_failed_total", "counter", "Forwarded MESSAGEs that failed or got no answer in time." },
 	{ "rcsgw_gateway_queued", "gauge", "MESSAGEs waiting for their session to come up." },
 	{ "rcsgw_gateway_adopted_total", "counter", "Pairs made anew for gateway sessions taken over from a dead node." },
+	{ "rcsgw_gateway_diameter_denied_total", "counter", "Messages refused by Sh or Ro (403 on SIP, a failure REPORT on MSRP)." },
+	{ "rcsgw_gateway_diameter_failed_total", "counter", "Messages whose Sh or Ro question got no verdict (503 unless diameter.hook_failure = allow)." },
 };
 
 static void page_collect(eng_worker *w, uint64_t *v, void *arg)
@@ -345,7 +347,7 @@ static void page_collect(eng_worker *w, uint64_t *v, void *arg)
 	const uint64_t vals[] = {
 		s.sessions, s.messages_in, s.messages_out, s.out_failed, s.rejected, s.queue_full,
 		s.setup_failed, s.delivered, s.delivery_failed, s.notified, s.proxied,
-		s.proxy_failed, s.queued, s.adopted,
+		s.proxy_failed, s.queued, s.adopted, s.hook_denied, s.hook_failed,
 	};
 	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
 		       sizeof(page_metrics) / sizeof(page_metrics[0]), "one value per metric");
@@ -964,6 +966,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	gw_ua_set_files(app.ua, app.files);
+	gw_page_set_diameter(app.page, app.dm); /* its Sh / Ro hooks, when on */
 	app.cluster = sh_cluster_new(&cfg, eng_nworkers(e), err, sizeof(err));
 	if (!app.cluster && err[0]) {
 		CM_ERR("%s", err);

@@ -48,6 +48,7 @@ _Static_assert(CM_LOG_ERROR == 0 && CM_LOG_WARN == 1 && CM_LOG_INFO == 2 && CM_L
 #define GIB (1024LL * 1024 * 1024)
 
 static const char *const backend_names[] = { "auto", "io_uring", "epoll", NULL };
+static const char *const hook_failure_names[] = { "deny", "allow", NULL };
 static const char *const tls_names[] = { "1.2", "1.3", NULL };
 static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
 static const char *const format_names[] = { "text", "json", NULL };
@@ -321,6 +322,16 @@ static const struct cm_config_key cm_schema[] = {
 	      "the Result-Code of that answer (5012 DIAMETER_UNABLE_TO_COMPLY)"),
 	K_INT("diameter", "max_incoming", diameter.max_incoming, "1024", 1, 1000000, 0,
 	      "requests received waiting for the application; more are answered 3004"),
+	K_BOOL("diameter", "sh_check", diameter.sh_check, "false",
+	       "the gateway asks Sh (UDR) before it creates a session for a page-mode user: "
+	       "refused = 403"),
+	K_BOOL("diameter", "ro_charging", diameter.ro_charging, "false",
+	       "the gateway charges each message by Ro (CCR event): refused = 403 on SIP, a "
+	       "failure REPORT on MSRP"),
+	K_ENUM("diameter", "hook_failure", diameter.hook_failure, hook_failure_names, "deny",
+	       "without an answer (no peer, timeout, 3xxx): deny (503) or allow"),
+	K_DUR("diameter", "hook_timeout", diameter.hook_timeout_ms, "2s", 10, 60000,
+	      "how long a hook waits for its answer"),
 
 	K_LIST("dns", "servers", dns.servers, "", 0,
 	       "name servers (numeric, optional :port) of every look-up; empty = /etc/resolv.conf"),

@@ -51,6 +51,37 @@ int dm_svc_app_id(const struct dm_svc *s, const char *name, uint32_t *id);
  * then waits up to <wait_ms> for their connections to end. 0, or -ETIMEDOUT. */
 int dm_svc_shutdown(struct dm_svc *s, eng_engine *e, unsigned wait_ms);
 
+/* ---- hooks in the messaging path (any worker) ------------------------------------------
+ *
+ * A question to the node on its worker, whose verdict comes back on the asking worker:
+ *   DM_ALLOW  the answer's Result-Code (or Experimental-Result-Code) is 2xxx
+ *   DM_DENY   it is 4xxx or 5xxx (Sh: the user is unknown or barred; Ro: credit refused)
+ *   DM_FAILED no answer in time, no open peer, or a protocol error (3xxx)
+ * <rc> is the Result-Code (0 without an answer). */
+enum dm_verdict { DM_ALLOW = 0, DM_DENY, DM_FAILED };
+typedef void (*dm_hook_fn)(eng_worker *w, void *arg, enum dm_verdict v, uint32_t rc);
+
+/* Sh (TS 29.328/29.329): a UDR for Public-Identity <user> (Data-Reference IMSUserState).
+ * 0 (<fn> runs later on <from>'s thread, once), -EAGAIN (the node's mailbox is full),
+ * -ENOMEM. */
+int dm_svc_sh_check(struct dm_svc *s, eng_worker *from, const char *user, dm_hook_fn fn,
+		    void *arg);
+/* Ro (RFC 4006 §6.1 event charging, 3GPP IMS Service-Context-Id 32260@3gpp.org): a CCR of
+ * CC-Request-Type EVENT_REQUEST, Requested-Action DIRECT_DEBITING, one service-specific
+ * unit, for one message of <sender> (Subscription-Id END_USER_SIP_URI). Same returns. */
+int dm_svc_ro_charge(struct dm_svc *s, eng_worker *from, const char *sender, dm_hook_fn fn,
+		     void *arg);
+/* The hooks the configuration turns on (diameter.sh_check, ro_charging), and whether a
+ * DM_FAILED verdict lets the message pass (diameter.hook_failure = allow). */
+int dm_svc_sh_on(const struct dm_svc *s);
+int dm_svc_ro_on(const struct dm_svc *s);
+int dm_svc_fail_open(const struct dm_svc *s);
+/* What the hooks sent and heard, by verdict (relaxed counters, any thread). */
+struct dm_hook_stats {
+	uint64_t sh_allowed, sh_denied, sh_failed, ro_allowed, ro_denied, ro_failed;
+};
+void dm_svc_hook_stats(const struct dm_svc *s, struct dm_hook_stats *out);
+
 /* Any thread: open peers, and peers (relaxed). */
 unsigned dm_svc_open_peers(const struct dm_svc *s);
 unsigned dm_svc_peers(const struct dm_svc *s);

@@ -16,6 +16,7 @@
 
 #include "common/cm_hash.h"
 #include "common/cm_log.h"
+#include "diameter/dm_svc.h"
 #include "gateway/gw_page.h"
 #include "msrp/msrp-t.h"
 #include "msrp/msrp_id.h"
@@ -45,6 +46,7 @@ struct gw_page_shared {
 	int await;
 	unsigned n;
 	_Atomic(struct gw_page *) *workers;
+	struct dm_svc *dm;             /* the Diameter hooks, when on */
 };
 
 struct gp_sess;
@@ -238,6 +240,12 @@ struct gw_page_shared *gw_page_shared_new(const struct cm_config *cfg, struct gw
 				 .adopt = adopt };
 	gw_ua_set_hooks(ua, &h, sh);
 	return sh;
+}
+
+void gw_page_set_diameter(struct gw_page_shared *sh, struct dm_svc *dm)
+{
+	if (sh && (dm_svc_sh_on(dm) || dm_svc_ro_on(dm)))
+		sh->dm = dm;
 }
 
 void gw_page_shared_free(struct gw_page_shared *sh)
@@ -447,25 +455,21 @@ static void out_done(void *arg, int status)
 	free(q);
 }
 
-static void o_message(void *arg, const char *id, const struct msrp_reasm_msg *m)
+/* An MSRP message of pair <s> sent on as a MESSAGE. */
+static void send_out(struct gw_page *gp, struct gp_sess *s, const char *ctype, const char *data,
+		     uint64_t len, const char *msgid, int failure_report)
 {
-	struct gp_sess *s = arg;
-	struct gw_page *gp = s->gp;
-	(void)id;
-	touch(s, 0);
-	s->msgs_out++;
 	struct out_req *q = malloc(sizeof(*q));
 	if (!q)
 		return;
 	q->sh = gp->sh;
 	q->worker = gw_ua_index(gp->ua);
 	memcpy(q->id, s->id, sizeof(q->id));
-	snprintf(q->msgid, sizeof(q->msgid), "%s", m->message_id);
-	q->len = m->len;
-	q->failure_report = (int)m->failure_report;
-	int rc = gw_ua_send_message(gp->ua, s->rcs, s->page,
-				    m->content_type ? m->content_type : "text/plain", m->data,
-				    (size_t)m->len, out_done, q);
+	snprintf(q->msgid, sizeof(q->msgid), "%s", msgid);
+	q->len = len;
+	q->failure_report = failure_report;
+	int rc = gw_ua_send_message(gp->ua, s->rcs, s->page, ctype, data, (size_t)len, out_done,
+				    q);
 	if (rc < 0) {
 		free(q);
 		gp->st.out_failed++;
@@ -474,6 +478,70 @@ static void o_message(void *arg, const char *id, const struct msrp_reasm_msg *m)
 		return;
 	}
 	gp->st.messages_out++;
+}
+
+/* An MSRP message waiting for its Ro verdict (its pair named by id: it may go meanwhile). */
+struct ro_out {
+	struct gw_page_shared *sh;
+	char id[GW_UA_ID_LEN + 1];
+	char msgid[MSRP_TID_MAX + 1];
+	char ctype[256];
+	int failure_report;
+	uint64_t len;
+	char data[];
+};
+
+static void ro_out_done(eng_worker *w, void *arg, enum dm_verdict v, uint32_t rc)
+{
+	struct ro_out *o = arg;
+	struct gw_page *gp = gw_page_at(o->sh, eng_worker_index(w));
+	struct gp_sess *s = gp ? find_id(gp, o->id) : NULL;
+	if (gp && (v == DM_DENY || (v == DM_FAILED && !dm_svc_fail_open(o->sh->dm)))) {
+		if (v == DM_DENY)
+			gp->st.hook_denied++;
+		else
+			gp->st.hook_failed++;
+		CM_LOG_RL(CM_LOG_INFO, "gateway %s: Ro %s a message (%u)", o->id,
+			  v == DM_DENY ? "refused" : "gave no verdict on", rc);
+		/* the MSRP sender hears of it: its message was taken hop by hop already */
+		gw_ua_report_failure(gp->ua, o->id, o->msgid, o->len, o->failure_report,
+				     v == DM_DENY ? 403 : 503);
+	} else if (s) {
+		if (v == DM_FAILED)
+			gp->st.hook_failed++;
+		send_out(gp, s, o->ctype, o->data, o->len, o->msgid, o->failure_report);
+	}
+	free(o);
+}
+
+static void o_message(void *arg, const char *id, const struct msrp_reasm_msg *m)
+{
+	struct gp_sess *s = arg;
+	struct gw_page *gp = s->gp;
+	(void)id;
+	touch(s, 0);
+	s->msgs_out++;
+	const char *ctype = m->content_type ? m->content_type : "text/plain";
+	if (!dm_svc_ro_on(gp->sh->dm)) {
+		send_out(gp, s, ctype, m->data, m->len, m->message_id, (int)m->failure_report);
+		return;
+	}
+	struct ro_out *o = malloc(sizeof(*o) + (size_t)m->len);
+	if (o) {
+		o->sh = gp->sh;
+		memcpy(o->id, s->id, sizeof(o->id));
+		snprintf(o->msgid, sizeof(o->msgid), "%s", m->message_id);
+		snprintf(o->ctype, sizeof(o->ctype), "%s", ctype);
+		o->failure_report = (int)m->failure_report;
+		o->len = m->len;
+		memcpy(o->data, m->data, (size_t)m->len);
+	}
+	if (!o || dm_svc_ro_charge(gp->sh->dm, gp->w, s->rcs, ro_out_done, o) < 0) {
+		free(o);
+		gp->st.hook_failed++;
+		gw_ua_report_failure(gp->ua, s->id, m->message_id, m->len, (int)m->failure_report,
+				     503);
+	}
 }
 
 static void o_report(void *arg, const char *id, const char *message_id, int status,
@@ -600,43 +668,15 @@ static int converted(const struct gw_page_shared *sh, const struct gw_ua *ua,
 	return 0;
 }
 
-static void on_message(void *arg, struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *req,
-		       const struct sip_dest *src)
+/* A MESSAGE taken: to its pair's session (made when there is none), answered 202, or held
+ * until its outcome (await_delivery). */
+static void deliver(struct gw_page *gp, struct sip_txn *st, const char *page, const char *rcs,
+		    const char *key, const char *ruri, const char *ctype, const char *body,
+		    size_t len)
 {
-	struct gw_page_shared *sh = arg;
-	struct gw_page *gp = gw_page_at(sh, gw_ua_index(ua));
-	char page[GW_UA_MAX_URI], rcs[GW_UA_MAX_URI], key[GP_KEY_MAX], ruri[GW_UA_MAX_URI];
-	char ctype[256], msg[256];
-	struct sip_ctype ct;
-	(void)src;
-	if (!gp) {
-		respond(st, 503, 1);
-		return;
-	}
-	if (!converted(sh, ua, req)) {
-		struct sip_uri u;
-		if (sh->proxy && sip_uri_parse(req->ruri, &u) == 0 && !gw_ua_is_self(ua, &u)) {
-			forward(gp, st, req);
-			return;
-		}
-		if (gw_ua_pager_take(ua, st, req, src) == 0)
-			return; /* for rcsgw itself: a standalone message for the applications */
-		gp->st.rejected++;
-		respond(st, sh->reject_code, 0);
-		return;
-	}
-	cm_slice ctv = sip_msg_hdr(req, SIP_H_CONTENT_TYPE);
-	if (hdr_uri(req, SIP_H_FROM, page, sizeof(page)) < 0 ||
-	    hdr_uri(req, SIP_H_TO, rcs, sizeof(rcs)) < 0 || req->ruri.len >= sizeof(ruri) ||
-	    pair_key(sl(page), sl(rcs), key, sizeof(key)) < 0 || !req->body.len || !ctv.len ||
-	    ctv.len >= sizeof(ctype) || sip_ctype_parse(ctv, &ct) < 0) {
-		respond(st, 400, 0); /* no usable From/To, or no body with a Content-Type */
-		return;
-	}
-	memcpy(ctype, ctv.p, ctv.len);
-	ctype[ctv.len] = '\0';
-	memcpy(ruri, req->ruri.p, req->ruri.len);
-	ruri[req->ruri.len] = '\0';
+	struct gw_page_shared *sh = gp->sh;
+	struct gw_ua *ua = gp->ua;
+	char msg[256];
 	uint64_t h = msrp_id_hash(sl(key));
 	struct gp_sess *s = find(gp, key, h);
 	if (!s) {
@@ -663,7 +703,7 @@ static void on_message(void *arg, struct gw_ua *ua, struct sip_txn *st, const st
 		return;
 	}
 	struct gw_ua_msg m = {
-		.content_type = ctype, .body = req->body.p, .len = req->body.len,
+		.content_type = ctype, .body = body, .len = len,
 		.success_report = sh->await ? 1 : -1, .failure_report = -1,
 		.cpim = -1, /* in CPIM when the RCS side takes the type only so */
 	};
@@ -694,6 +734,125 @@ static void on_message(void *arg, struct gw_ua *ua, struct sip_txn *st, const st
 	s->pend = p;
 	eng_timer_init(&p->t, pending_timeout, p);
 	eng_timer_arm(gp->w, &p->t, sh->delivery_ms);
+}
+
+/* A MESSAGE waiting for its Diameter verdicts (Sh when it would make a session, then Ro). */
+struct gate {
+	struct gw_page_shared *sh;
+	struct sip_txn *st;
+	int sh_done, ro_asked;
+	char page[GW_UA_MAX_URI], rcs[GW_UA_MAX_URI], key[GP_KEY_MAX], ruri[GW_UA_MAX_URI];
+	char ctype[256];
+	size_t len;
+	char body[];
+};
+
+static void gate_next(struct gw_page *gp, struct gate *g);
+
+static void gate_verdict(eng_worker *w, void *arg, enum dm_verdict v, uint32_t rc)
+{
+	struct gate *g = arg;
+	struct gw_page *gp = gw_page_at(g->sh, eng_worker_index(w));
+	if (!gp) {
+		free(g);
+		return;
+	}
+	if (v == DM_DENY || (v == DM_FAILED && !dm_svc_fail_open(g->sh->dm))) {
+		if (v == DM_DENY)
+			gp->st.hook_denied++;
+		else
+			gp->st.hook_failed++;
+		CM_LOG_RL(CM_LOG_INFO, "gateway: %s %s a MESSAGE of %s (%u)",
+			  g->sh_done ? "Ro" : "Sh", v == DM_DENY ? "refused" : "gave no verdict on",
+			  g->page, rc);
+		respond(g->st, v == DM_DENY ? 403 : 503, v != DM_DENY);
+		free(g);
+		return;
+	}
+	if (v == DM_FAILED)
+		gp->st.hook_failed++;
+	g->sh_done = 1;
+	gate_next(gp, g);
+}
+
+static void gate_next(struct gw_page *gp, struct gate *g)
+{
+	struct dm_svc *dm = gp->sh->dm;
+	int rc = 1; /* 1: nothing more to ask */
+	if (!g->sh_done && dm_svc_sh_on(dm) && !find(gp, g->key, msrp_id_hash(sl(g->key)))) {
+		rc = dm_svc_sh_check(dm, gp->w, g->page, gate_verdict, g);
+	} else if (!g->ro_asked && dm_svc_ro_on(dm)) {
+		g->sh_done = g->ro_asked = 1;
+		rc = dm_svc_ro_charge(dm, gp->w, g->page, gate_verdict, g);
+	}
+	if (rc == 0)
+		return; /* gate_verdict goes on */
+	if (rc < 0) { /* the node's mailbox is full */
+		gp->st.hook_failed++;
+		respond(g->st, 503, 1);
+	} else {
+		deliver(gp, g->st, g->page, g->rcs, g->key, g->ruri, g->ctype, g->body, g->len);
+	}
+	free(g);
+}
+
+static void on_message(void *arg, struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *req,
+		       const struct sip_dest *src)
+{
+	struct gw_page_shared *sh = arg;
+	struct gw_page *gp = gw_page_at(sh, gw_ua_index(ua));
+	char page[GW_UA_MAX_URI], rcs[GW_UA_MAX_URI], key[GP_KEY_MAX], ruri[GW_UA_MAX_URI];
+	char ctype[256];
+	struct sip_ctype ct;
+	(void)src;
+	if (!gp) {
+		respond(st, 503, 1);
+		return;
+	}
+	if (!converted(sh, ua, req)) {
+		struct sip_uri u;
+		if (sh->proxy && sip_uri_parse(req->ruri, &u) == 0 && !gw_ua_is_self(ua, &u)) {
+			forward(gp, st, req);
+			return;
+		}
+		if (gw_ua_pager_take(ua, st, req, src) == 0)
+			return; /* for rcsgw itself: a standalone message for the applications */
+		gp->st.rejected++;
+		respond(st, sh->reject_code, 0);
+		return;
+	}
+	cm_slice ctv = sip_msg_hdr(req, SIP_H_CONTENT_TYPE);
+	if (hdr_uri(req, SIP_H_FROM, page, sizeof(page)) < 0 ||
+	    hdr_uri(req, SIP_H_TO, rcs, sizeof(rcs)) < 0 || req->ruri.len >= sizeof(ruri) ||
+	    pair_key(sl(page), sl(rcs), key, sizeof(key)) < 0 || !req->body.len || !ctv.len ||
+	    ctv.len >= sizeof(ctype) || sip_ctype_parse(ctv, &ct) < 0) {
+		respond(st, 400, 0); /* no usable From/To, or no body with a Content-Type */
+		return;
+	}
+	memcpy(ctype, ctv.p, ctv.len);
+	ctype[ctv.len] = '\0';
+	memcpy(ruri, req->ruri.p, req->ruri.len);
+	ruri[req->ruri.len] = '\0';
+	if (gp->sh->dm) { /* Diameter first: Sh, Ro */
+		struct gate *g = malloc(sizeof(*g) + req->body.len);
+		if (!g) {
+			respond(st, 503, 1);
+			return;
+		}
+		memset(g, 0, sizeof(*g));
+		g->sh = sh;
+		g->st = st;
+		memcpy(g->page, page, sizeof(g->page));
+		memcpy(g->rcs, rcs, sizeof(g->rcs));
+		memcpy(g->key, key, sizeof(g->key));
+		memcpy(g->ruri, ruri, sizeof(g->ruri));
+		memcpy(g->ctype, ctype, sizeof(g->ctype));
+		memcpy(g->body, req->body.p, req->body.len);
+		g->len = req->body.len;
+		gate_next(gp, g);
+		return;
+	}
+	deliver(gp, st, page, rcs, key, ruri, ctype, req->body.p, req->body.len);
 }
 
 /* ---- INVITEs from RCS phones to page-mode users ------------------------------------------------ */

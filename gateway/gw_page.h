@@ -84,9 +84,18 @@ struct gw_page_stats {
 	uint64_t proxied;              /* MESSAGEs no rule takes, forwarded (unmatched = proxy) */
 	uint64_t adopted;              /* pairs made anew for sessions taken over (issue 8) */
 	uint64_t proxy_failed;         /* ... that got no answer in time or could not go */
+	uint64_t hook_denied;          /* refused by Sh or Ro (403, or a failure REPORT) */
+	uint64_t hook_failed;          /* Sh or Ro without a verdict (503 unless allowed) */
 	uint32_t sessions;             /* alive */
 	uint32_t queued;               /* MESSAGEs waiting for their session to come up, now */
 };
 void gw_page_stats(const struct gw_page *gp, struct gw_page_stats *out);
+
+/* Diameter hooks (issue 9, off unless diameter.sh_check / ro_charging): before a MESSAGE
+ * creates a session, Sh for its sender (refused: 403); for each message, Ro for its
+ * sender (refused: 403 to a MESSAGE, a failure REPORT for an MSRP message). Main thread,
+ * before the workers start. */
+struct dm_svc;
+void gw_page_set_diameter(struct gw_page_shared *sh, struct dm_svc *dm);
 
 #endif

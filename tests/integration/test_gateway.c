@@ -9,6 +9,8 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,8 +83,11 @@ static void start(const char *const *extra)
 static struct redis_srv R = { .pid = -1 };
 static pid_t node_b = -1;
 
+static void ocs_stop(void);
+
 static void stop(void)
 {
+	ocs_stop();
 	if (node_b > 0)
 		rcsgw_stop(node_b, SIGKILL, 2000);
 	node_b = -1;
@@ -790,6 +795,172 @@ Test(gateway, accepted_messages_outlive_their_node, .timeout = 90)
 	for (int i = 0; i < 100 && xlen(key) > 0; i++)
 		usleep(20000);
 	cr_expect_eq(xlen(key), 0, "confirmed, yet still in Redis");
+	mc_close(&c);
+	free(f);
+}
+
+/* ---- Diameter hooks (issue 9): Sh before a session is made, Ro for each message ---------- */
+
+/* The Diameter server side: another rcsgw whose application (a thread of this test, on its
+ * event stream) answers UDRs with <sh_rc> and CCRs with <ro_rc>. */
+static struct {
+	pid_t pid;
+	int api, dport;
+	struct sse_cli sse;
+	pthread_t t;
+	_Atomic int stop, sh_rc, ro_rc, udrs, ccrs;
+} ocs = { .pid = -1 };
+
+static void *ocs_answer(void *arg)
+{
+	char data[8192], path[96], body[64];
+	(void)arg;
+	while (!ocs.stop) {
+		if (sse_next_event(&ocs.sse, "diameter.request", NULL, data, sizeof(data), 200) < 0)
+			continue;
+		json_t *j = json_loads(data, 0, NULL);
+		const char *cmd = json_string_value(json_object_get(j, "command"));
+		int udr = cmd && !strcmp(cmd, "UDR");
+		snprintf(path, sizeof(path), "/v1/diameter/requests/%s/answer",
+			 json_string_value(json_object_get(j, "request")));
+		snprintf(body, sizeof(body), "{\"result_code\":%d}", udr ? ocs.sh_rc : ocs.ro_rc);
+		if (udr)
+			ocs.udrs++;
+		else
+			ocs.ccrs++;
+		int st = 0;
+		http_request(HOST, ocs.api, "POST", path, NULL, body, &st, NULL, NULL, 3000);
+		json_decref(j);
+	}
+	return NULL;
+}
+
+static void ocs_stop(void)
+{
+	if (ocs.pid <= 0)
+		return;
+	ocs.stop = 1;
+	pthread_join(ocs.t, NULL);
+	sse_close(&ocs.sse);
+	rcsgw_stop(ocs.pid, SIGKILL, 2000);
+	ocs.pid = -1;
+}
+
+static double gw_metric(const char *name)
+{
+	char *m = NULL;
+	int st = 0;
+	double sum = 0;
+	http_request(HOST, g.api, "GET", "/metrics", NULL, NULL, &st, NULL, &m, 5000);
+	for (char *p = m; p && (p = strstr(p, name)); p += strlen(name))
+		if (p == m || p[-1] == '\n') {
+			char *sp = strchr(p, ' ');
+			if (sp)
+				sum += strtod(sp + 1, NULL);
+		}
+	free(m);
+	return sum;
+}
+
+Test(gateway, diameter_sh_and_ro_refuse_or_let_messages_through)
+{
+	char a[64], d[64], peers[128];
+	ocs.api = free_tcp_port();
+	ocs.dport = free_tcp_port();
+	snprintf(a, sizeof(a), "RCSGW_API_LISTEN=" HOST ":%d", ocs.api);
+	snprintf(d, sizeof(d), "RCSGW_DIAMETER_LISTEN=" HOST ":%d", ocs.dport);
+	const char *oenv[] = { a, d, "RCSGW_DIAMETER_ORIGIN_HOST=ocs.test.local",
+			       "RCSGW_DIAMETER_ACCEPT=*.test.local", "RCSGW_MSRP_LISTEN=",
+			       "RCSGW_SIP_LISTEN=", "RCSGW_ENGINE_WORKERS=1",
+			       "RCSGW_LOG_LEVEL=error", NULL };
+	ocs.pid = rcsgw_spawn(oenv, NULL, NULL);
+	cr_assert(ocs.pid > 0);
+	cr_assert_eq(wait_port(HOST, ocs.api, 5000), 0);
+	cr_assert_eq(wait_port(HOST, ocs.dport, 5000), 0);
+	cr_assert_eq(sse_open(&ocs.sse, HOST, ocs.api, NULL), 0);
+	cr_assert(sse_read_until(&ocs.sse, "retry:", 3000));
+	ocs.stop = 0;
+	ocs.sh_rc = 5001; /* DIAMETER_ERROR_USER_UNKNOWN */
+	ocs.ro_rc = 2001;
+	cr_assert_eq(pthread_create(&ocs.t, NULL, ocs_answer, NULL), 0);
+
+	snprintf(peers, sizeof(peers), "RCSGW_DIAMETER_PEERS=aaa://" HOST ":%d;realm=test.local",
+		 ocs.dport);
+	start((const char *[]){ "RCSGW_DIAMETER_ORIGIN_HOST=gw.test.local", peers,
+				"RCSGW_DIAMETER_SH_CHECK=true", "RCSGW_DIAMETER_RO_CHARGING=true",
+				"RCSGW_DIAMETER_RECONNECT=200ms", NULL });
+	int open = 0;
+	for (int i = 0; i < 50 && !open; i++) {
+		char *resp = NULL;
+		int st = 0;
+		http_request(HOST, g.api, "GET", "/v1/diameter/peers", NULL, NULL, &st, NULL, &resp,
+			     2000);
+		open = resp && strstr(resp, "\"open\"");
+		free(resp);
+		if (!open)
+			usleep(100 * 1000);
+	}
+	cr_assert(open, "the gateway's Diameter peer did not open");
+	phone("uas_msrp.xml", NULL);
+	const char *pkeys[] = { "$count", "1", NULL };
+	g.sipp_page = sipp_start("uas_message.xml", NULL, g.page, pkeys, g.dir_page, NULL);
+	cr_assert(g.sipp_page > 0);
+
+	/* Sh refuses the sender: 403, no session */
+	cr_assert_eq(client_message("refused by Sh", 0, "403"), 0);
+	cr_expect_eq(ocs.udrs, 1);
+	cr_expect_eq(ocs.ccrs, 0, "no charge for what was refused");
+	/* Sh lets it, Ro refuses the credit: 403 still */
+	ocs.sh_rc = 2001;
+	ocs.ro_rc = 4012; /* DIAMETER_CREDIT_LIMIT_REACHED */
+	cr_assert_eq(client_message("refused by Ro", 0, "403"), 0);
+	cr_expect_eq(ocs.udrs, 2);
+	cr_expect_eq(ocs.ccrs, 1);
+	/* both let it: 202, the phone gets it; the session's next MESSAGE asks Ro only */
+	ocs.ro_rc = 2001;
+	cr_assert_eq(client_message("charged", 0, "202"), 0);
+	struct msrp_client c;
+	struct mc_frame *f = malloc(sizeof(*f));
+	accept_msrp(&c, f);
+	read_send(&c, f);
+	cr_expect(f->body_len == 7 && !memcmp(f->body, "charged", 7));
+	cr_assert_eq(client_message("again", 0, "202"), 0);
+	read_send(&c, f);
+	cr_expect_eq(ocs.udrs, 3, "Sh only before the session is made");
+	cr_expect_eq(ocs.ccrs, 3);
+
+	/* RCS -> page: Ro refuses: the SEND is taken hop by hop, then a failure REPORT */
+	char from_path[256], fp[128];
+	snprintf(from_path, sizeof(from_path), "%s", mc_header(f, "From-Path"));
+	snprintf(fp, sizeof(fp), "msrp://" HOST ":%d/rcsphone1;tcp", g.ml_port);
+	ocs.ro_rc = 4012;
+	struct mc_send snd = { .to_path = from_path, .from_path = fp, .message_id = "rcs-nocredit",
+			       .content_type = "text/plain", .body = "no credit", .body_len = 9 };
+	cr_assert_eq(mc_send_send(&c, "trcs0091", &snd), 0);
+	cr_assert_eq(mc_read_frame(&c, f, 5000), 0);
+	cr_expect(!f->is_request && f->status == 200, "taken hop by hop first");
+	cr_assert_eq(mc_read_frame(&c, f, 5000), 0, "no failure REPORT");
+	cr_assert(f->is_request && !strcmp(f->method, "REPORT"), "%s", f->buf);
+	cr_expect_str_eq(mc_header(f, "Message-ID"), "rcs-nocredit");
+	cr_expect(strstr(mc_header(f, "Status"), "000 403") != NULL, "%s", mc_header(f, "Status"));
+	/* Ro lets it: the page-mode user gets its MESSAGE */
+	ocs.ro_rc = 2001;
+	snd.message_id = "rcs-credit";
+	snd.body = "with credit";
+	snd.body_len = 11;
+	cr_assert_eq(mc_send_send(&c, "trcs0092", &snd), 0);
+	cr_assert_eq(mc_read_frame(&c, f, 5000), 0);
+	char body[128];
+	cr_assert_geq(sipp_log_wait(g.dir_page, "message_body=(.*)", body, sizeof(body), 5000), 0,
+		      "the page-mode user got no MESSAGE");
+	cr_expect_str_eq(body, "with credit");
+	cr_expect_eq(ocs.ccrs, 5);
+
+	/* the counters; then the Diameter side gone: no verdict is 503 (hook_failure deny) */
+	cr_expect_eq(gw_metric("rcsgw_gateway_diameter_denied_total"), 3);
+	ocs_stop();
+	cr_assert_eq(client_message("nobody to ask", 0, "503"), 0);
+	cr_expect_geq(gw_metric("rcsgw_gateway_diameter_failed_total"), 1);
 	mc_close(&c);
 	free(f);
 }
