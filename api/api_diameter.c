@@ -398,7 +398,7 @@ static void arender(struct api_req *r, struct api_gather *g)
 		break;
 	case -ENOENT:
 		api_reply_error(r, 404, "no request %llu waits for an answer (answered, timed "
-				"out, or never received)", (unsigned long long)o->id);
+				"out, its peer gone, or never received)", (unsigned long long)o->id);
 		break;
 	case -ENOTCONN:
 		api_reply_error(r, 410, "the peer of request %llu is gone: the answer was dropped",
@@ -406,6 +406,9 @@ static void arender(struct api_req *r, struct api_gather *g)
 		break;
 	case -EMSGSIZE:
 		api_reply_error(r, 413, "the answer is too long");
+		break;
+	case -ENOMEM:
+		api_reply_error(r, 500, "out of memory");
 		break;
 	default:
 		api_reply_error(r, 503, "the Diameter node is not running");
@@ -434,6 +437,11 @@ static void h_answer(struct api_req *r)
 	    (jrc && (!json_is_integer(jrc) || json_integer_value(jrc) < 1000 ||
 		     json_integer_value(jrc) > 5999))) {
 		api_reply_error(r, 400, "'avps' must be an array, 'result_code' 1000 to 5999");
+		goto out;
+	}
+	if (jrc && (has(avps, "Result-Code") || has(avps, "Experimental-Result"))) {
+		api_reply_error(r, 400, "give the outcome once: 'result_code', or a Result-Code or "
+				"Experimental-Result in 'avps'");
 		goto out;
 	}
 	if (!(o = calloc(1, sizeof(*o))) || !(o->avps = malloc(MSG_FIRST))) {

@@ -292,6 +292,8 @@ static const struct api_metric_def ua_metrics[] = {
 	{ "rcsgw_rcs_files_received_total", "counter", "Files received by RFC 5547 transfers (file.received)." },
 	{ "rcsgw_rcs_files_partial_total", "counter", "Transfers to us that broke, their bytes kept for a resumption (file.partial)." },
 	{ "rcsgw_rcs_files_resumed_in_total", "counter", "Transfers to us resumed (a=file-range) from bytes kept." },
+	{ "rcsgw_ua_sh_denied_total", "counter", "Incoming INVITEs whose caller Sh refused (403; diameter.sh_check)." },
+	{ "rcsgw_ua_sh_failed_total", "counter", "Incoming INVITEs whose Sh question got no verdict." },
 };
 
 static void ua_collect(eng_worker *w, uint64_t *v, void *arg)
@@ -310,6 +312,7 @@ static void ua_collect(eng_worker *w, uint64_t *v, void *arg)
 		s.answered_415, s.answered_503, s.auth_retries, s.cpim_sent, s.cpim_received,
 		s.cpim_bad, s.imdn_sent, s.imdn_received, s.imdn_bad, s.composing_sent,
 		s.composing_received, s.files_received, s.files_parts_kept, s.files_resumed_in,
+		s.sh_denied, s.sh_failed,
 	};
 	_Static_assert(sizeof(vals) / sizeof(vals[0]) == sizeof(ua_metrics) / sizeof(ua_metrics[0]),
 		       "one value per metric");
@@ -967,6 +970,7 @@ int main(int argc, char **argv)
 	}
 	gw_ua_set_files(app.ua, app.files);
 	gw_page_set_diameter(app.page, app.dm); /* its Sh / Ro hooks, when on */
+	gw_ua_set_diameter(app.ua, app.dm);     /* Sh before an incoming session */
 	app.cluster = sh_cluster_new(&cfg, eng_nworkers(e), err, sizeof(err));
 	if (!app.cluster && err[0]) {
 		CM_ERR("%s", err);

@@ -323,8 +323,8 @@ static const struct cm_config_key cm_schema[] = {
 	K_INT("diameter", "max_incoming", diameter.max_incoming, "1024", 1, 1000000, 0,
 	      "requests received waiting for the application; more are answered 3004"),
 	K_BOOL("diameter", "sh_check", diameter.sh_check, "false",
-	       "the gateway asks Sh (UDR) before it creates a session for a page-mode user: "
-	       "refused = 403"),
+	       "Sh (UDR) for the sender before a gateway session is made and for the caller of "
+	       "an incoming INVITE: refused = 403"),
 	K_BOOL("diameter", "ro_charging", diameter.ro_charging, "false",
 	       "the gateway charges each message by Ro (CCR event): refused = 403 on SIP, a "
 	       "failure REPORT on MSRP"),

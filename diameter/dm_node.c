@@ -23,6 +23,7 @@
 #define AVP_ORIGIN_REALM 296
 #define AVP_DEST_REALM 283
 #define AVP_DEST_HOST 293
+#define AVP_EXPERIMENTAL_RESULT 297
 #define CER_WAIT_MS 5000               /* CEA, CER and DPA waits */
 #define ANSWER_HEAD 1024               /* what an answer adds to the AVPs given */
 
@@ -81,7 +82,7 @@ struct dm_node {
 	eng_dns *dns;
 	int stopping;
 	struct dm_node_stats st;
-	_Atomic unsigned open, npeers;
+	_Atomic unsigned open, npeers, open_cfg;
 };
 
 /* ---- the configuration's URIs ----------------------------------------------------------- */
@@ -106,7 +107,7 @@ int dm_node_parse_peer(const char *uri, struct dm_node_peer_cfg *out, char *err,
 	const char *h = uri + 6, *e;
 	if (*h == '[') {
 		e = strchr(h, ']');
-		if (!e || e == h + 1) {
+		if (!e || e == h + 1 || (size_t)(e - h - 1) >= sizeof(out->host)) {
 			snprintf(err, errlen, "%s: a bad IPv6 address", uri);
 			return -EINVAL;
 		}
@@ -166,6 +167,7 @@ static void connect_peer(struct npeer *np);
 static void on_request(void *arg, struct dm_peer *p, const uint8_t *m, size_t n);
 static uint32_t on_admit(void *arg, struct dm_peer *p);
 static void kick_parked(struct dm_node *n);
+static void in_drop_peer(struct dm_node *n, uint64_t serial);
 
 static int peer_open(const struct npeer *np)
 {
@@ -174,10 +176,13 @@ static int peer_open(const struct npeer *np)
 
 static void count_open(struct dm_node *n)
 {
-	unsigned k = 0, all = 0;
-	for (struct npeer *np = n->peers; np; np = np->next, all++)
+	unsigned k = 0, all = 0, kc = 0;
+	for (struct npeer *np = n->peers; np; np = np->next, all++) {
 		k += peer_open(np);
+		kc += peer_open(np) && np->cfg;
+	}
 	atomic_store_explicit(&n->open, k, memory_order_relaxed);
+	atomic_store_explicit(&n->open_cfg, kc, memory_order_relaxed);
 	atomic_store_explicit(&n->npeers, all, memory_order_relaxed);
 	n->st.peers_open = k;
 	n->st.peers = all;
@@ -229,6 +234,7 @@ static void on_state(void *arg, struct dm_peer *p, enum dm_peer_state st)
 		return;
 	if (was != DM_PEER_OPEN && was != DM_PEER_SUSPECT && was != DM_PEER_CLOSING)
 		n->st.connect_failures++;
+	in_drop_peer(n, np->serial); /* their answers cannot go any more */
 	keep_counters(np);
 	dm_peer_free(p); /* (freed when this callback returns) */
 	np->p = NULL;
@@ -270,6 +276,7 @@ static void connect_to(struct npeer *np, const char *addr)
 	else
 		snprintf(hp, sizeof(hp), "%s:%u", addr, np->cfg->port);
 	snprintf(np->addr, sizeof(np->addr), "%s", hp);
+	np->serial = ++np->n->next_serial; /* requests received name this connection */
 	np->st = DM_PEER_CONNECTING;
 	np->since_ms = cm_wall_ms();
 	np->p = dm_peer_connect(np->n->w, hp, &np->pcfg);
@@ -284,8 +291,10 @@ static void resolved(eng_dns *d, int status, const struct eng_dns_result *res, v
 {
 	struct npeer *np = arg;
 	char a[64];
+	if (status == -ECANCELED)
+		return; /* the resolver is being freed: <np> may be gone */
 	np->resolving = 0;
-	if (np->n->stopping || status == -ECANCELED)
+	if (np->n->stopping)
 		return;
 	if (status < 0 && res && res->type == ENG_DNS_A &&
 	    eng_dns_query(d, np->cfg->host, ENG_DNS_AAAA, resolved, np) == 0) {
@@ -513,10 +522,13 @@ static int read_dest(struct nreq *q, const uint8_t *m, size_t len)
 	uint32_t rc;
 	dm_avp_iter_init(&it, m + DM_HDR_LEN, (uint32_t)len - DM_HDR_LEN);
 	while (dm_avp_next(&it, &a, &rc) == 1) {
-		if (a.vendor || (a.code != AVP_DEST_HOST && a.code != AVP_DEST_REALM) ||
-		    a.data_len >= sizeof(q->dhost))
+		if (a.vendor || (a.code != AVP_DEST_HOST && a.code != AVP_DEST_REALM))
 			continue;
 		char *to = a.code == AVP_DEST_HOST ? q->dhost : q->drealm;
+		if (a.data_len >= sizeof(q->dhost)) { /* no identity of ours is that long */
+			snprintf(to, sizeof(q->dhost), "%s", "(too long)");
+			continue;
+		}
 		memcpy(to, a.data, a.data_len);
 		to[a.data_len] = '\0';
 	}
@@ -621,19 +633,18 @@ static void in_free(struct nin *x)
 	free(x);
 }
 
-static void in_timeout(eng_timer *t)
+/* Answers request received <x> for the application (diameter.unanswered_result), unlinked
+ * and freed. */
+static void in_answer_for(struct nin *x, const char *why)
 {
-	struct nin *x = t->arg;
 	struct dm_node *n = x->n;
 	in_unlink(x);
 	struct npeer *np = peer_by_serial(n, x->peer_serial);
 	n->st.unanswered++;
-	CM_LOG_RL(CM_LOG_WARN, "diameter: request %llu not answered by the application in time",
-		  (unsigned long long)x->id);
 	if (np && np->p) {
 		uint32_t rc = n->cfg->unanswered_rc ? n->cfg->unanswered_rc : DM_RC_UNABLE_TO_COMPLY;
 		struct dm_fault f = { .rc = rc };
-		snprintf(f.what, sizeof(f.what), "not answered in time");
+		snprintf(f.what, sizeof(f.what), "%s", why);
 		size_t cap = x->len + ANSWER_HEAD;
 		uint8_t *b = malloc(cap);
 		long an = b ? dm_answer_error(x->msg, x->len, &f, n->cfg->origin_host,
@@ -643,6 +654,27 @@ static void in_timeout(eng_timer *t)
 		free(b);
 	}
 	in_free(x);
+}
+
+static void in_timeout(eng_timer *t)
+{
+	struct nin *x = t->arg;
+	CM_LOG_RL(CM_LOG_WARN, "diameter: request %llu not answered by the application in time",
+		  (unsigned long long)x->id);
+	in_answer_for(x, "not answered in time");
+}
+
+/* The connection of <serial> ended: what it brought can no longer be answered. */
+static void in_drop_peer(struct dm_node *n, uint64_t serial)
+{
+	for (struct nin *x = n->in, *next; x; x = next) {
+		next = x->next;
+		if (x->peer_serial == serial) {
+			in_unlink(x);
+			in_free(x);
+			n->st.dropped_in++;
+		}
+	}
 }
 
 static int ours(const struct dm_node *n, uint32_t app)
@@ -736,37 +768,63 @@ int dm_node_answer(struct dm_node *n, uint64_t id, uint32_t rc, const uint8_t *a
 	struct dm_hdr h;
 	uint32_t hrc;
 	dm_hdr_parse(x->msg, x->len, &h, &hrc);
-	size_t cap = avps_len + ANSWER_HEAD + 256;
-	uint8_t *b = malloc(cap);
-	if (!b)
-		return -ENOMEM;
-	int has_rc = has_avp(avps, avps_len, AVP_RESULT_CODE);
-	if (!rc)
-		rc = DM_RC_SUCCESS;
-	struct dm_wbuf w;
-	dm_w_init(&w, b, cap);
-	uint8_t flags = (uint8_t)(h.flags & DM_FLAG_P);
-	if (!has_rc && rc >= 3000 && rc < 4000)
-		flags |= DM_FLAG_E;
-	dm_w_hdr(&w, flags, h.code, h.app_id, h.hop_by_hop, h.end_to_end);
-	if (!has_avp(avps, avps_len, AVP_SESSION_ID)) { /* the request's, first (§8.8) */
-		struct dm_avp_iter it;
-		struct dm_avp a;
-		uint32_t arc;
+	/* what <avps> brings: its Session-Id (goes first), a Result-Code (its value sets E), an
+	 * Experimental-Result (no Result-Code of ours then) */
+	struct dm_avp_iter it;
+	struct dm_avp a, sid = { 0 };
+	uint32_t arc, given_rc = 0;
+	int has_sid = 0, has_rc = 0;
+	dm_avp_iter_init(&it, avps, (uint32_t)avps_len);
+	while (dm_avp_next(&it, &a, &arc) == 1) {
+		if (a.vendor)
+			continue;
+		if (a.code == AVP_SESSION_ID && !has_sid) {
+			sid = a;
+			has_sid = 1;
+		} else if (a.code == AVP_RESULT_CODE) {
+			has_rc = 1;
+			dm_get_u32(&a, &given_rc);
+		} else if (a.code == AVP_EXPERIMENTAL_RESULT) {
+			has_rc = 1;
+		}
+	}
+	if (!has_sid) { /* the request's */
 		dm_avp_iter_init(&it, x->msg + DM_HDR_LEN, (uint32_t)x->len - DM_HDR_LEN);
 		while (dm_avp_next(&it, &a, &arc) == 1)
 			if (a.code == AVP_SESSION_ID && !a.vendor) {
-				dm_w_avp(&w, AVP_SESSION_ID, DM_AVP_M, 0, a.data, a.data_len);
+				sid = a;
+				has_sid = 1;
 				break;
 			}
 	}
+	if (!rc)
+		rc = DM_RC_SUCCESS;
+	uint32_t eff = has_rc ? given_rc : rc;
+	size_t cap = avps_len + x->len + ANSWER_HEAD;
+	uint8_t *b = malloc(cap);
+	if (!b)
+		return -ENOMEM;
+	struct dm_wbuf w;
+	dm_w_init(&w, b, cap);
+	uint8_t flags = (uint8_t)(h.flags & DM_FLAG_P);
+	if (eff >= 3000 && eff < 4000)
+		flags |= DM_FLAG_E;
+	dm_w_hdr(&w, flags, h.code, h.app_id, h.hop_by_hop, h.end_to_end);
+	if (has_sid) /* first (RFC 6733 §8.8) */
+		dm_w_avp(&w, AVP_SESSION_ID, DM_AVP_M, 0, sid.data, sid.data_len);
 	if (!has_rc)
 		dm_w_u32(&w, AVP_RESULT_CODE, DM_AVP_M, 0, rc);
 	if (!has_avp(avps, avps_len, AVP_ORIGIN_HOST))
 		dm_w_str(&w, AVP_ORIGIN_HOST, DM_AVP_M, 0, n->cfg->origin_host);
 	if (!has_avp(avps, avps_len, AVP_ORIGIN_REALM))
 		dm_w_str(&w, AVP_ORIGIN_REALM, DM_AVP_M, 0, n->cfg->origin_realm);
-	dm_w_raw(&w, avps, avps_len);
+	/* the others as they came (each whole, padded), the Session-Id written above apart */
+	dm_avp_iter_init(&it, avps, (uint32_t)avps_len);
+	while (dm_avp_next(&it, &a, &arc) == 1) {
+		if (a.code == AVP_SESSION_ID && !a.vendor && a.data == sid.data)
+			continue;
+		dm_w_raw(&w, avps + a.off, (a.length + 3u) & ~3u);
+	}
 	long len = dm_w_finish(&w);
 	if (len < 0) {
 		free(b);
@@ -871,6 +929,8 @@ void dm_node_shutdown(struct dm_node *n, uint32_t cause)
 		eng_listener_close(n->l);
 		n->l = NULL;
 	}
+	while (n->in) /* answered for the application before the DPRs */
+		in_answer_for(n->in, "this node is shutting down");
 	end_everything(n);
 	for (struct npeer *np = n->peers, *next; np; np = next) {
 		next = np->next; /* (an accepted one may go inside) */
@@ -896,6 +956,9 @@ void dm_node_free(struct dm_node *n)
 	if (n->l)
 		eng_listener_close(n->l);
 	end_everything(n);
+	eng_dns_free(n->dns); /* first: a resolution under way ends (-ECANCELED) while its
+			       * peer is still there */
+	n->dns = NULL;
 	while (n->peers) {
 		struct npeer *np = n->peers;
 		n->peers = np->next;
@@ -908,7 +971,6 @@ void dm_node_free(struct dm_node *n)
 		}
 		free(np);
 	}
-	eng_dns_free(n->dns); /* (a resolution under way ends with -ECANCELED) */
 	free(n);
 }
 
@@ -972,6 +1034,11 @@ void dm_node_stats(const struct dm_node *n, struct dm_node_stats *out)
 unsigned dm_node_open_peers(const struct dm_node *n)
 {
 	return atomic_load_explicit(&n->open, memory_order_relaxed);
+}
+
+unsigned dm_node_open_configured(const struct dm_node *n)
+{
+	return atomic_load_explicit(&n->open_cfg, memory_order_relaxed);
 }
 
 unsigned dm_node_peer_count(const struct dm_node *n)

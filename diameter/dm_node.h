@@ -99,17 +99,19 @@ typedef void (*dm_node_answer_fn)(void *arg, int status, const uint8_t *ans, siz
 int dm_node_request(struct dm_node *n, const uint8_t *msg, size_t len, uint32_t timeout_ms,
 		    dm_node_answer_fn fn, void *arg);
 
-/* Answers the request received as <id>: the answer has its command, application, P flag,
- * identifiers and Session-Id, Result-Code <rc> (0: 2001; skipped when <avps> has one; the E
- * flag for 3xxx), this node's Origin-Host and Origin-Realm (unless <avps> has them), then
- * the <avps_len> bytes of AVPs <avps> (written, padded). 0, -ENOENT (no such request: never
- * received, answered, or timed out), -ENOTCONN (its peer is gone: dropped), -EMSGSIZE. */
+/* Answers the request received as <id>: the answer has its command, application, P flag
+ * and identifiers; first its Session-Id (<avps>'s, else the request's); Result-Code <rc>
+ * (0: 2001) unless <avps> has a Result-Code or an Experimental-Result; the E flag when the
+ * Result-Code is 3xxx; this node's Origin-Host and Origin-Realm unless <avps> has them;
+ * then the other AVPs of <avps> (<avps_len> bytes, written and padded). 0, -ENOENT (no such
+ * request: never received, answered, timed out, or its connection ended), -ENOTCONN (its
+ * peer is gone: dropped), -EMSGSIZE, -ENOMEM. */
 int dm_node_answer(struct dm_node *n, uint64_t id, uint32_t rc, const uint8_t *avps,
 		   size_t avps_len);
 
 /* Sends a DPR (Disconnect-Cause <cause>: 0 REBOOTING, 1 BUSY, 2 DO_NOT_WANT_TO_TALK_TO_YOU)
- * to every open peer, stops connecting and listening; requests waiting are told
- * -ECANCELED. dm_node_live() says when every connection has ended. */
+ * to every open peer, stops connecting and listening; requests of ours waiting are told
+ * -ECANCELED, requests received waiting for the application are answered for it first. dm_node_live() says when every connection has ended. */
 void dm_node_shutdown(struct dm_node *n, uint32_t cause);
 /* Connections not ended yet. */
 unsigned dm_node_live(const struct dm_node *n);
@@ -129,6 +131,7 @@ struct dm_node_stats {
 	uint64_t unanswered;           /* ... answered for it after answer_timeout */
 	uint64_t refused_in;           /* requests received refused here (3002, 3003, 3004,
 	                                * 3007, 5012 without an application) */
+	uint64_t dropped_in;           /* ... whose connection ended before their answer */
 	uint64_t malformed;            /* malformed messages from peers (answered or closed) */
 	uint64_t connects;             /* connections opened (capabilities exchanged) */
 	uint64_t connect_failures;     /* connections that failed before being open */
@@ -140,5 +143,7 @@ void dm_node_stats(const struct dm_node *n, struct dm_node_stats *out);
 /* Open peers now; any thread (relaxed). */
 unsigned dm_node_open_peers(const struct dm_node *n);
 unsigned dm_node_peer_count(const struct dm_node *n);
+/* Configured peers open now (accepted ones apart); any thread. */
+unsigned dm_node_open_configured(const struct dm_node *n);
 
 #endif

@@ -113,7 +113,9 @@ static void send_ctrl(struct dm_peer *p, uint32_t code, const uint8_t *req, uint
 		p->next_hbh++, p->next_e2e++;
 	uint32_t hbh = h.hop_by_hop, e2e = h.end_to_end;
 	dm_w_init(&w, b, sizeof(b));
-	dm_w_hdr(&w, req ? 0 : DM_FLAG_R, code, 0, hbh, e2e);
+	/* an answer with a protocol error (3xxx: a CEA refusing an unknown peer) has E set */
+	dm_w_hdr(&w, req ? (rc >= 3000 && rc < 4000 ? DM_FLAG_E : 0) : DM_FLAG_R, code, 0, hbh,
+		 e2e);
 	if (req)
 		dm_w_u32(&w, AVP_RESULT_CODE, DM_AVP_M, 0, rc);
 	dm_w_str(&w, AVP_ORIGIN_HOST, DM_AVP_M, 0, p->cfg.origin_host);

@@ -243,7 +243,7 @@ int dm_svc_shutdown(struct dm_svc *s, eng_engine *e, unsigned wait_ms)
 unsigned dm_svc_open_peers(const struct dm_svc *s)
 {
 	struct dm_node *n = atomic_load_explicit(&s->node, memory_order_relaxed);
-	return n ? dm_node_open_peers(n) : 0;
+	return n ? dm_node_open_configured(n) : 0;
 }
 
 unsigned dm_svc_peers(const struct dm_svc *s)

@@ -82,7 +82,7 @@ struct dm_hook_stats {
 };
 void dm_svc_hook_stats(const struct dm_svc *s, struct dm_hook_stats *out);
 
-/* Any thread: open peers, and peers (relaxed). */
+/* Any thread: configured peers open now, and configured peers (relaxed). */
 unsigned dm_svc_open_peers(const struct dm_svc *s);
 unsigned dm_svc_peers(const struct dm_svc *s);
 

@@ -33,6 +33,7 @@
 #include "common/cm_hash.h"
 #include "common/cm_log.h"
 #include "common/cm_time.h"
+#include "diameter/dm_svc.h"
 #include "engine/eng_dns.h"
 #include "engine/eng_tls.h"
 #include "gateway/gw_ua.h"
@@ -111,6 +112,7 @@ struct gw_ua_shared {
 	gw_ua_pager_fn pager;          /* MESSAGEs for rcsgw itself (gw_pager.c) */
 	void *pager_arg;
 	struct gw_files *files;        /* received files (RFC 5547), NULL: refused */
+	struct dm_svc *dm;             /* diameter.sh_check: Sh before an incoming session */
 	_Atomic(struct gw_ua *) *workers;
 	_Atomic int ports[3];          /* udp, tcp, tls: worker 0's first listener */
 };
@@ -2887,6 +2889,64 @@ static json_t *services_json(cm_slice contact)
 	return a;
 }
 
+/* An incoming session that got its 180: to the gateway when it claims it, else announced
+ * (session.incoming, event <ev> taken) and answered at once or after ua.answer_timeout. */
+static void incoming_go(struct gw_sess *s, json_t *ev)
+{
+	struct gw_ua *ua = s->ua;
+	const struct gw_ua_shared *sh = ua->sh;
+	if (!s->ft_in && sh->hooks.claim &&
+	    sh->hooks.claim(sh->hooks_arg, ua, s->id, s->from, s->to, &s->owner, &s->owner_arg)) {
+		json_decref(ev);
+		return; /* the gateway's: it answers it */
+	}
+	sess_publish(s, "session.incoming", ev);
+	for (size_t i = 0; i < sh->auto_answer.n; i++)
+		if (fnmatch(sh->auto_answer.v[i], s->ruri, 0) == 0) {
+			do_answer(s);
+			return;
+		}
+	eng_timer_init(&s->timer, answer_timeout, s);
+	eng_timer_arm(ua->w, &s->timer, sh->answer_ms);
+}
+
+static void refuse_incoming(struct gw_sess *s, int code)
+{
+	final_answer(s, code, NULL, 0, CM_SLICE_NULL);
+	sess_over(s, ST_FAILED, "local", code == 403 ? "refused_by_sh" : "sh_no_verdict", code);
+}
+
+/* An incoming session waiting for its Sh verdict (named by id: a CANCEL may end it). */
+struct sh_wait {
+	struct gw_ua *ua;
+	json_t *ev;
+	char id[GW_UA_ID_LEN + 1];
+};
+
+static void sh_verdict(eng_worker *w, void *arg, enum dm_verdict v, uint32_t rc)
+{
+	struct sh_wait *g = arg;
+	(void)w;
+	struct gw_ua *ua = g->ua;
+	struct gw_sess *s = sess_find(ua, sl(g->id));
+	if (!s || s->state != ST_RINGING || !s->inv) {
+		json_decref(g->ev); /* cancelled meanwhile */
+	} else if (v == DM_ALLOW || (v == DM_FAILED && dm_svc_fail_open(ua->sh->dm))) {
+		ua->st.sh_failed += v == DM_FAILED;
+		incoming_go(s, g->ev);
+	} else {
+		if (v == DM_DENY)
+			ua->st.sh_denied++;
+		else
+			ua->st.sh_failed++;
+		CM_LOG_RL(CM_LOG_INFO, "ua %s: Sh %s the caller %s (%u)", s->id,
+			  v == DM_DENY ? "refused" : "gave no verdict on", s->from, rc);
+		json_decref(g->ev);
+		refuse_incoming(s, v == DM_DENY ? 403 : 503);
+	}
+	free(g);
+}
+
 static void new_invite(struct gw_ua *ua, struct sip_txn *st, const struct sip_msg *req,
 		       const struct sip_dest *src)
 {
@@ -2965,9 +3025,6 @@ static void new_invite(struct gw_ua *ua, struct sip_txn *st, const struct sip_ms
 	char contact[CONTACT_MAX];
 	struct sip_hdr h = { SIP_H_CONTACT, CM_SLICE_NULL, contact_for(s, src, contact, sizeof(contact)) };
 	sip_txn_respond(st, 180, CM_SLICE_NULL, sl(s->id), &h, 1, CM_SLICE_NULL);
-	if (!s->ft_in && sh->hooks.claim &&
-	    sh->hooks.claim(sh->hooks_arg, ua, s->id, s->from, s->to, &s->owner, &s->owner_arg))
-		return; /* the gateway's: it answers it */
 	json_t *ev = json_pack("{s:s, s:s, s:s, s:o, s:o}", "from", s->from, "to", s->to, "ruri",
 			       s->ruri, "accept_types", types_json(s->peer_types), "headers",
 			       headers_json(req));
@@ -2985,14 +3042,24 @@ static void new_invite(struct gw_ua *ua, struct sip_txn *st, const struct sip_ms
 		file = NULL;
 	}
 	json_decref(file);
-	sess_publish(s, "session.incoming", ev);
-	for (size_t i = 0; i < sh->auto_answer.n; i++)
-		if (fnmatch(sh->auto_answer.v[i], s->ruri, 0) == 0) {
-			do_answer(s);
+	if (sh->dm) { /* Sh first (diameter.sh_check): the caller may be refused */
+		struct sh_wait *g = calloc(1, sizeof(*g));
+		if (g) {
+			g->ua = ua;
+			g->ev = ev;
+			memcpy(g->id, s->id, sizeof(g->id));
+		}
+		if (g && dm_svc_sh_check(sh->dm, ua->w, s->from, sh_verdict, g) == 0)
+			return;
+		free(g);
+		ua->st.sh_failed++; /* (the node's mailbox is full) */
+		if (!dm_svc_fail_open(sh->dm)) {
+			json_decref(ev);
+			refuse_incoming(s, 503);
 			return;
 		}
-	eng_timer_init(&s->timer, answer_timeout, s);
-	eng_timer_arm(ua->w, &s->timer, sh->answer_ms);
+	}
+	incoming_go(s, ev);
 }
 
 /* ---- requests inside a dialog, and the transaction layer's callbacks --------------------- */
@@ -3914,6 +3981,11 @@ struct gw_files *gw_ua_files(const struct gw_ua *ua)
 void gw_ua_set_files(struct gw_ua_shared *sh, struct gw_files *fs)
 {
 	sh->files = fs;
+}
+
+void gw_ua_set_diameter(struct gw_ua_shared *sh, struct dm_svc *dm)
+{
+	sh->dm = dm_svc_sh_on(dm) ? dm : NULL;
 }
 
 int gw_ua_session_peer(struct gw_ua *ua, const char *id, char *local, char *peer, char *ruri,

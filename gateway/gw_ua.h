@@ -173,6 +173,11 @@ int gw_ua_reject(struct gw_ua *ua, const char *id, int code, char *msg, size_t l
  * kept (file offers are then refused 488). Before the workers start. */
 struct gw_files;
 void gw_ua_set_files(struct gw_ua_shared *sh, struct gw_files *fs);
+/* diameter.sh_check (issue 9): an incoming INVITE's caller is asked of Sh (a UDR) after
+ * its 180, before the session is announced or claimed by the gateway; refused: 403, no
+ * verdict: 503 (diameter.hook_failure = deny). NULL or Sh off: none. Before the start. */
+struct dm_svc;
+void gw_ua_set_diameter(struct gw_ua_shared *sh, struct dm_svc *dm);
 
 /* What a file transfer toward the peer of session <id> needs of it: our URI, the peer's, the
  * Request-URI to reach it and the session's Conversation-ID (each NUL-terminated, at most
@@ -406,6 +411,7 @@ struct gw_ua_stats {
 	uint64_t sip_stream_errors;    /* TCP/TLS connections closed for a bad stream */
 	uint64_t sip_in, sip_out, sip_bad, sip_crossed, sip_cross_dropped;
 	uint64_t answered_400, answered_481, answered_488, answered_415, answered_503;
+	uint64_t sh_denied, sh_failed;  /* incoming INVITEs refused by Sh, or without a verdict */
 	uint64_t auth_retries;
 	uint64_t cpim_sent, cpim_received, cpim_bad;   /* messages wrapped / unwrapped / unparsable */
 	uint64_t imdn_sent, imdn_received, imdn_bad;   /* disposition notifications */

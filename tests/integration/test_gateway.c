@@ -9,8 +9,6 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/lib/dm_ocs.h"
 #include "tests/lib/dnsmasq.h"
 #include "tests/lib/msrp_client.h"
 #include "rcs/rcs_cpim.h"
@@ -801,49 +800,11 @@ Test(gateway, accepted_messages_outlive_their_node, .timeout = 90)
 
 /* ---- Diameter hooks (issue 9): Sh before a session is made, Ro for each message ---------- */
 
-/* The Diameter server side: another rcsgw whose application (a thread of this test, on its
- * event stream) answers UDRs with <sh_rc> and CCRs with <ro_rc>. */
-static struct {
-	pid_t pid;
-	int api, dport;
-	struct sse_cli sse;
-	pthread_t t;
-	_Atomic int stop, sh_rc, ro_rc, udrs, ccrs;
-} ocs = { .pid = -1 };
-
-static void *ocs_answer(void *arg)
-{
-	char data[8192], path[96], body[64];
-	(void)arg;
-	while (!ocs.stop) {
-		if (sse_next_event(&ocs.sse, "diameter.request", NULL, data, sizeof(data), 200) < 0)
-			continue;
-		json_t *j = json_loads(data, 0, NULL);
-		const char *cmd = json_string_value(json_object_get(j, "command"));
-		int udr = cmd && !strcmp(cmd, "UDR");
-		snprintf(path, sizeof(path), "/v1/diameter/requests/%s/answer",
-			 json_string_value(json_object_get(j, "request")));
-		snprintf(body, sizeof(body), "{\"result_code\":%d}", udr ? ocs.sh_rc : ocs.ro_rc);
-		if (udr)
-			ocs.udrs++;
-		else
-			ocs.ccrs++;
-		int st = 0;
-		http_request(HOST, ocs.api, "POST", path, NULL, body, &st, NULL, NULL, 3000);
-		json_decref(j);
-	}
-	return NULL;
-}
+static struct dm_ocs ocs = DM_OCS_INIT;
 
 static void ocs_stop(void)
 {
-	if (ocs.pid <= 0)
-		return;
-	ocs.stop = 1;
-	pthread_join(ocs.t, NULL);
-	sse_close(&ocs.sse);
-	rcsgw_stop(ocs.pid, SIGKILL, 2000);
-	ocs.pid = -1;
+	dm_ocs_stop(&ocs);
 }
 
 static double gw_metric(const char *name)
@@ -864,43 +825,14 @@ static double gw_metric(const char *name)
 
 Test(gateway, diameter_sh_and_ro_refuse_or_let_messages_through)
 {
-	char a[64], d[64], peers[128];
-	ocs.api = free_tcp_port();
-	ocs.dport = free_tcp_port();
-	snprintf(a, sizeof(a), "RCSGW_API_LISTEN=" HOST ":%d", ocs.api);
-	snprintf(d, sizeof(d), "RCSGW_DIAMETER_LISTEN=" HOST ":%d", ocs.dport);
-	const char *oenv[] = { a, d, "RCSGW_DIAMETER_ORIGIN_HOST=ocs.test.local",
-			       "RCSGW_DIAMETER_ACCEPT=*.test.local", "RCSGW_MSRP_LISTEN=",
-			       "RCSGW_SIP_LISTEN=", "RCSGW_ENGINE_WORKERS=1",
-			       "RCSGW_LOG_LEVEL=error", NULL };
-	ocs.pid = rcsgw_spawn(oenv, NULL, NULL);
-	cr_assert(ocs.pid > 0);
-	cr_assert_eq(wait_port(HOST, ocs.api, 5000), 0);
-	cr_assert_eq(wait_port(HOST, ocs.dport, 5000), 0);
-	cr_assert_eq(sse_open(&ocs.sse, HOST, ocs.api, NULL), 0);
-	cr_assert(sse_read_until(&ocs.sse, "retry:", 3000));
-	ocs.stop = 0;
+	char peers[128];
+	cr_assert_eq(dm_ocs_start(&ocs), 0, "the Diameter server did not start");
 	ocs.sh_rc = 5001; /* DIAMETER_ERROR_USER_UNKNOWN */
-	ocs.ro_rc = 2001;
-	cr_assert_eq(pthread_create(&ocs.t, NULL, ocs_answer, NULL), 0);
-
-	snprintf(peers, sizeof(peers), "RCSGW_DIAMETER_PEERS=aaa://" HOST ":%d;realm=test.local",
-		 ocs.dport);
-	start((const char *[]){ "RCSGW_DIAMETER_ORIGIN_HOST=gw.test.local", peers,
+	start((const char *[]){ "RCSGW_DIAMETER_ORIGIN_HOST=gw.test.local",
+				dm_ocs_peer_env(&ocs, peers, sizeof(peers)),
 				"RCSGW_DIAMETER_SH_CHECK=true", "RCSGW_DIAMETER_RO_CHARGING=true",
 				"RCSGW_DIAMETER_RECONNECT=200ms", NULL });
-	int open = 0;
-	for (int i = 0; i < 50 && !open; i++) {
-		char *resp = NULL;
-		int st = 0;
-		http_request(HOST, g.api, "GET", "/v1/diameter/peers", NULL, NULL, &st, NULL, &resp,
-			     2000);
-		open = resp && strstr(resp, "\"open\"");
-		free(resp);
-		if (!open)
-			usleep(100 * 1000);
-	}
-	cr_assert(open, "the gateway's Diameter peer did not open");
+	cr_assert(dm_ocs_wait_open(g.api, 5000), "the gateway's Diameter peer did not open");
 	phone("uas_msrp.xml", NULL);
 	const char *pkeys[] = { "$count", "1", NULL };
 	g.sipp_page = sipp_start("uas_message.xml", NULL, g.page, pkeys, g.dir_page, NULL);

@@ -21,6 +21,7 @@
 #include "tests/lib/sse.h"
 #include "tests/lib/tls_certs.h"
 #include "tests/lib/tshark.h"
+#include "tests/lib/dm_ocs.h"
 #include "tests/lib/ua_fx.h"
 
 #define HOST "127.0.0.1"
@@ -943,4 +944,43 @@ Test(ua_cfg, rcsgw_to_rcsgw_over_sip_tls)
 	ufx_down();
 	cr_expect_eq(rcsgw_stop(b, SIGINT, 5000), 0);
 	tls_certs_remove(&tc);
+}
+
+/* diameter.sh_check (issue 9): an incoming INVITE's caller is asked of Sh after the 180;
+ * refused: 403 and no session.incoming; let through: announced as usual. */
+Test(ua_cfg, incoming_caller_checked_by_sh)
+{
+	static struct dm_ocs ocs = DM_OCS_INIT;
+	char peers[128];
+	ufx_need_sipp();
+	cr_assert_eq(dm_ocs_start(&ocs), 0, "the Diameter server did not start");
+	ocs.sh_rc = 5001; /* DIAMETER_ERROR_USER_UNKNOWN */
+	ufx_up_with((const char *[]){ "RCSGW_DIAMETER_ORIGIN_HOST=ua.test.local",
+				      dm_ocs_peer_env(&ocs, peers, sizeof(peers)),
+				      "RCSGW_DIAMETER_SH_CHECK=true", NULL });
+	cr_assert(dm_ocs_wait_open(ufx.api, 5000), "the Diameter peer did not open");
+	ufx_start_uac("uac_msrp.xml", (const char *[]){ "$expect_code", "403", NULL });
+	json_t *ev = ufx_event("session.failed", NULL, 5000);
+	cr_expect_eq(json_integer_value(json_object_get(ev, "sip_code")), 403);
+	cr_expect_str_eq(ufx_jstr(ev, "reason"), "refused_by_sh");
+	json_decref(ev);
+	ufx_sipp_done(0);
+	cr_expect_eq(ocs.udrs, 1);
+	cr_expect_eq(ufx_metric_sum("rcsgw_ua_sh_denied_total"), 1);
+	/* let through: session.incoming, answered by the API */
+	ocs.sh_rc = 2001;
+	ufx_start_uac("uac_msrp.xml", (const char *[]){ "$expect_code", "486", NULL });
+	ev = ufx_event("session.incoming", NULL, 5000);
+	char path[128];
+	snprintf(path, sizeof(path), "/v1/sessions/%s/reject", ufx_jstr(ev, "session_id"));
+	cr_expect_eq(ufx_api("POST", path, "{\"code\":486}", NULL, NULL), 200);
+	json_decref(ev);
+	ufx_sipp_done(0);
+	cr_expect_eq(ocs.udrs, 2);
+	/* the Sh server gone: no verdict, 503 (diameter.hook_failure = deny) */
+	dm_ocs_stop(&ocs);
+	ufx_start_uac("uac_msrp.xml", (const char *[]){ "$expect_code", "503", NULL });
+	ufx_sipp_done(0);
+	cr_expect_geq(ufx_metric_sum("rcsgw_ua_sh_failed_total"), 1);
+	ufx_down();
 }
