@@ -527,6 +527,7 @@ static const struct api_metric_def metrics[] = {
 	{ "rcsgw_diameter_answers_out_total", "counter", "Requests received answered by the application." },
 	{ "rcsgw_diameter_unanswered_total", "counter", "Requests received answered for the application after diameter.answer_timeout." },
 	{ "rcsgw_diameter_refused_in_total", "counter", "Requests received refused here (3002, 3003, 3004, 3007, 5012)." },
+	{ "rcsgw_diameter_dropped_in_total", "counter", "Requests received whose connection ended before the application answered." },
 	{ "rcsgw_diameter_malformed_total", "counter", "Malformed Diameter messages received (answered with their error, or the connection closed)." },
 	{ "rcsgw_diameter_connects_total", "counter", "Peer connections opened (capabilities exchanged)." },
 	{ "rcsgw_diameter_connect_failures_total", "counter", "Peer connections that failed before being open." },
@@ -544,7 +545,7 @@ static void collect(eng_worker *w, uint64_t *v, void *arg)
 		dm_node_stats(n, &s);
 	const uint64_t f[] = { s.requests_out, s.answers_in, s.timeouts, s.no_route, s.failovers,
 			       s.requests_in, s.answers_out, s.unanswered, s.refused_in,
-			       s.malformed, s.connects, s.connect_failures, s.watchdog_suspects,
+			       s.dropped_in, s.malformed, s.connects, s.connect_failures, s.watchdog_suspects,
 			       s.peers_open, s.peers };
 	_Static_assert(sizeof(f) / sizeof(f[0]) == sizeof(metrics) / sizeof(metrics[0]),
 		       "one value per family");

@@ -48,7 +48,7 @@ struct dm_peer {
 	unsigned busy;                 /* callbacks of the owner running (it may free <p>) */
 	uint32_t rnd;                  /* xorshift state: the watchdog's jitter */
 	char host[256], realm[256];
-	uint32_t apps[16];             /* its applications (CER/CEA); APP_RELAY: all */
+	uint32_t apps[64];             /* its applications (CER/CEA); APP_RELAY: all */
 	unsigned napps;
 	struct dm_peer_stats st_;
 };
@@ -334,7 +334,7 @@ static void take_host(struct dm_peer *p, const uint8_t *m, size_t n, uint32_t *r
 						x = &b;
 			}
 			if (x != &a || a.code != 260)
-				if (dm_get_u32(x, &id) == 0 && p->napps < 16)
+				if (dm_get_u32(x, &id) == 0 && p->napps < 64)
 					p->apps[p->napps++] = id;
 		}
 	}
