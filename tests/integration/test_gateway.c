@@ -24,6 +24,7 @@
 #include "tests/lib/redis_srv.h"
 #include "tests/lib/sipp.h"
 #include "tests/lib/sse.h"
+#include "tests/lib/tshark.h"
 
 #define HOST "127.0.0.1"
 
@@ -801,10 +802,20 @@ Test(gateway, accepted_messages_outlive_their_node, .timeout = 90)
 /* ---- Diameter hooks (issue 9): Sh before a session is made, Ro for each message ---------- */
 
 static struct dm_ocs ocs = DM_OCS_INIT;
+static struct tshark_cap dcap = TSHARK_CAP_INIT;
+static char dcap_dir[64];
 
 static void ocs_stop(void)
 {
 	dm_ocs_stop(&ocs);
+	tshark_stop(&dcap);
+	if (dcap_dir[0]) {
+		char cmd[96];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dcap_dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", dcap_dir);
+		dcap_dir[0] = '\0';
+	}
 }
 
 static double gw_metric(const char *name)
@@ -825,8 +836,17 @@ static double gw_metric(const char *name)
 
 Test(gateway, diameter_sh_and_ro_refuse_or_let_messages_through)
 {
-	char peers[128];
+	char peers[128], filter[64];
 	cr_assert_eq(dm_ocs_start(&ocs), 0, "the Diameter server did not start");
+	int capturing = 0; /* what the hooks send, decoded by tshark */
+	if (tshark_available()) {
+		snprintf(dcap_dir, sizeof(dcap_dir), "/tmp/rcsgw-gwdm.XXXXXX");
+		cr_assert_not_null(mkdtemp(dcap_dir));
+		snprintf(filter, sizeof(filter), "tcp port %d", ocs.dport);
+		int rc = tshark_start(&dcap, filter, dcap_dir);
+		cr_assert(rc == 0 || rc == -EPERM, "dumpcap: %s", strerror(-rc));
+		capturing = rc == 0;
+	}
 	ocs.sh_rc = 5001; /* DIAMETER_ERROR_USER_UNKNOWN */
 	start((const char *[]){ "RCSGW_DIAMETER_ORIGIN_HOST=gw.test.local",
 				dm_ocs_peer_env(&ocs, peers, sizeof(peers)),
@@ -890,6 +910,31 @@ Test(gateway, diameter_sh_and_ro_refuse_or_let_messages_through)
 
 	/* the counters; then the Diameter side gone: no verdict is 503 (hook_failure deny) */
 	cr_expect_eq(gw_metric("rcsgw_gateway_diameter_denied_total"), 3);
+	if (capturing) {
+		char as_d[64], buf[8192];
+		cr_assert_eq(tshark_stop(&dcap), 0);
+		snprintf(as_d, sizeof(as_d), "tcp.port==%d,diameter", ocs.dport);
+		int bad = tshark_summary(&dcap, as_d, TSHARK_BAD, buf, sizeof(buf));
+		cr_expect_eq(bad, 0, "malformed or in error:\n%s", buf);
+		struct {
+			const char *filter;
+			int want;
+		} fl[] = {
+			{ "diameter.cmd.code == 306 && diameter.flags.request == 1 && "
+			  "diameter.Data-Reference == 11 && diameter.Public-Identity", 3 },
+			{ "diameter.cmd.code == 272 && diameter.flags.request == 1 && "
+			  "diameter.CC-Request-Type == 4 && diameter.Requested-Action == 0 && "
+			  "diameter.Subscription-Id-Data && diameter.Service-Context-Id == "
+			  "\"32260@3gpp.org\"", 5 },
+			{ "diameter.cmd.code == 272 && diameter.flags.request == 0 && "
+			  "diameter.Result-Code == 4012", 2 },
+		};
+		for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++) {
+			int got = tshark_count(&dcap, as_d, fl[i].filter);
+			cr_expect_eq(got, fl[i].want, "%s: %d frames, %d wanted", fl[i].filter, got,
+				     fl[i].want);
+		}
+	}
 	ocs_stop();
 	cr_assert_eq(client_message("nobody to ask", 0, "503"), 0);
 	cr_expect_geq(gw_metric("rcsgw_gateway_diameter_failed_total"), 1);
