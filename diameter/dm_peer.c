@@ -153,13 +153,15 @@ static void send_ctrl(struct dm_peer *p, uint32_t code, const uint8_t *req, uint
 		}
 		for (unsigned i = 0; i < p->cfg.nauth; i++) {
 			const struct dm_app_def *ap = dm_dict_app(p->cfg.dict, p->cfg.auth_apps[i]);
+			/* an accounting application is an Acct-Application-Id (259) */
+			uint32_t which = ap && ap->acct ? 259 : 258;
 			if (ap && ap->vendor) {
 				dm_w_group_begin(&w, 260, DM_AVP_M, 0);
 				dm_w_u32(&w, 266, DM_AVP_M, 0, ap->vendor);
-				dm_w_u32(&w, 258, DM_AVP_M, 0, p->cfg.auth_apps[i]);
+				dm_w_u32(&w, which, DM_AVP_M, 0, p->cfg.auth_apps[i]);
 				dm_w_group_end(&w);
 			} else {
-				dm_w_u32(&w, 258, DM_AVP_M, 0, p->cfg.auth_apps[i]);
+				dm_w_u32(&w, which, DM_AVP_M, 0, p->cfg.auth_apps[i]);
 			}
 		}
 	}
