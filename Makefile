@@ -166,6 +166,12 @@ bench-cluster: $(BUILD)/rcsbench $(BUILD)/rcsgw
 bench-gateway: $(BUILD)/rcsbench $(BUILD)/rcsgw
 	@BUILD=$(BUILD) sh bench/gateway.sh
 
+# Diameter requests through rcsgw's REST API to freeDiameterd: requests/s, p99 (issue 9,
+# bench/README.md)
+.PHONY: bench-diameter
+bench-diameter: $(BUILD)/rcsbench $(BUILD)/rcsgw
+	@BUILD=$(BUILD) sh bench/diameter.sh
+
 clean:
 	rm -rf build build-asan build-fuzz
 

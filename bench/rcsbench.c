@@ -7,6 +7,7 @@
  *   rcsbench msrp-relay ... / msrp-idle ...   MSRP through a relay (bench/lib/bench_relay.c)
  *   rcsbench ua-setup ... / ua-send ...       rcsgw's MSRP user agent over REST (bench_ua.c)
  *   rcsbench ua-sink ...                      the RCS phones behind rcsgw's MESSAGE gateway
+ *   rcsbench dm-request ...                   Diameter requests over REST (bench_dm.c)
  *
  * tcp: every connection sends fixed-size messages to an echo server (directly or through a
  * forwarder or relay) and checks what comes back. A message starts with a 24-byte header
@@ -47,6 +48,7 @@
 
 #include "bench/lib/bench_args.h"
 #include "bench/lib/bench_cpu.h"
+#include "bench/lib/bench_dm.h"
 #include "bench/lib/bench_hist.h"
 #include "bench/lib/bench_proc.h"
 #include "bench/lib/bench_relay.h"
@@ -738,6 +740,7 @@ static void usage(FILE *f)
 		"       rcsbench echo --listen HOST:PORT [--workers N] [--backend ...]\n"
 		"       rcsbench msrp-relay ... | msrp-idle ...  (rcsbench msrp-relay --help)\n"
 		"       rcsbench ua-setup ... | ua-send ... | ua-sink ...  (rcsbench ua-setup --help)\n"
+		"       rcsbench dm-request ...  (rcsbench dm-request --help)\n"
 		"tcp:  messages of --size bytes (>= %d) to an echo server, --pipeline in flight per\n"
 		"      connection (closed loop), or --rate messages/s in all on a fixed schedule\n"
 		"      (open loop, latency from the scheduled time). --warmup (default 1 s) is not\n"
@@ -764,6 +767,8 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "ua-setup") == 0 || strcmp(argv[1], "ua-send") == 0 ||
 	    strcmp(argv[1], "ua-sink") == 0)
 		return bench_ua_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "dm-request") == 0)
+		return bench_dm_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "tcp") == 0) {
 		tcp = 1;
 	} else if (strcmp(argv[1], "echo") == 0) {

@@ -3,8 +3,8 @@
  * The generator plays every part around rcsgw, on one engine worker (one thread):
  *
  *   - the application: --concurrency HTTP/1.1 keep-alive connections to --api, one request
- *     in flight on each (no pipelining), a small response reader of its own (status line,
- *     Content-Length, Connection: close; chunked answers are counted as bad answers);
+ *     in flight on each (no pipelining), a small response reader of its own (bench_http.c:
+ *     status line, Content-Length, Connection: close; chunked answers are bad answers);
  *     request bodies are made with jansson (the message body is a template made once by
  *     jansson, whose body characters, hex digits and letters, need no escaping);
  *   - the far end's SIP UAS on UDP (--sip-listen): parsed with plain string searches,
@@ -56,6 +56,7 @@
 #include "bench/lib/bench_args.h"
 #include "bench/lib/bench_cpu.h"
 #include "bench/lib/bench_hist.h"
+#include "bench/lib/bench_http.h"
 #include "bench/lib/bench_msrp.h"
 #include "bench/lib/bench_proc.h"
 #include "bench/lib/bench_ua.h"
@@ -450,55 +451,8 @@ static void cmd_phase(eng_worker *w, void *arg, uint64_t u64)
 
 /* ---- HTTP answers ------------------------------------------------------------------------- */
 
-struct http_ans {
-	int status;
-	int close;                 /* Connection: close */
-	const char *body;
-	uint32_t body_len;
-	uint32_t total;            /* bytes of the whole answer */
-};
-
-/* One answer at the start of <p>[0, <len>): 1 (complete, <a> filled), 0 (more bytes
- * needed), -1 (not an answer this reader takes: no Content-Length, chunked, malformed). */
-static int http_parse(const char *p, uint32_t len, struct http_ans *a)
-{
-	const char *end = memmem(p, len, "\r\n\r\n", 4);
-	if (!end)
-		return len >= HTTP_RX_CAP ? -1 : 0;
-	if (len < 12 || memcmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ' || p[9] < '1' || p[9] > '5' ||
-	    p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9')
-		return -1;
-	a->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-	a->close = p[7] == '0'; /* HTTP/1.0 closes */
-	long clen = -1;
-	const char *h = memchr(p, '\n', (size_t)(end - p)) + 1;
-	while (h < end) {
-		const char *nl = memchr(h, '\r', (size_t)(end + 2 - h));
-		size_t n = (size_t)(nl - h);
-		if (n > 15 && strncasecmp(h, "content-length:", 15) == 0)
-			clen = strtol(h + 15, NULL, 10);
-		else if (n > 18 && strncasecmp(h, "transfer-encoding:", 18) == 0)
-			return -1;
-		else if (n > 11 && strncasecmp(h, "connection:", 11) == 0 &&
-			 memmem(h + 11, n - 11, "close", 5))
-			a->close = 1;
-		h = nl + 2;
-	}
-	uint32_t head = (uint32_t)(end + 4 - p);
-	if (a->status == 204 || a->status == 304 || a->status < 200)
-		clen = 0;
-	if (clen < 0 || clen > HTTP_RX_CAP)
-		return -1;
-	if (len - head < (uint32_t)clen)
-		return head + (uint32_t)clen > HTTP_RX_CAP ? -1 : 0;
-	a->body = p + head;
-	a->body_len = (uint32_t)clen;
-	a->total = head + (uint32_t)clen;
-	return 1;
-}
-
 /* The "id" of a 201's JSON body into <id>. 0, or -1. */
-static int created_id(const struct http_ans *a, char id[ID_MAX])
+static int created_id(const struct bench_http_ans *a, char id[ID_MAX])
 {
 	json_t *j = json_loadb(a->body, a->body_len, 0, NULL);
 	const char *v = json_string_value(json_object_get(j, "id"));
@@ -535,7 +489,7 @@ static void op_failed(struct ua_slot *s)
 	}
 }
 
-static void on_answer(struct ua_slot *s, const struct http_ans *a)
+static void on_answer(struct ua_slot *s, const struct bench_http_ans *a)
 {
 	uint64_t now = bench_now_ns();
 	int op = s->op;
@@ -595,7 +549,7 @@ static void on_answer(struct ua_slot *s, const struct http_ans *a)
 static void h_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 {
 	struct ua_slot *s = c->udata;
-	struct http_ans a;
+	struct bench_http_ans a;
 
 	if (s->rx_len + len > HTTP_RX_CAP) {
 		U.st.bad_answers++;
@@ -606,7 +560,7 @@ static void h_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 	memcpy(s->rx + s->rx_len, b->data + off, len);
 	s->rx_len += len;
 	while (s->c == c && s->rx_len) {
-		int rc = http_parse(s->rx, s->rx_len, &a);
+		int rc = bench_http_parse(s->rx, s->rx_len, HTTP_RX_CAP, &a);
 		if (rc == 0)
 			return;
 		if (rc < 0 || s->op == OP_NONE) {
