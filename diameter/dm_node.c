@@ -257,6 +257,18 @@ static void tc_fire(eng_timer *t)
 		connect_peer(np);
 }
 
+static struct npeer *route(struct dm_node *n, const struct nreq *q, const struct npeer *not);
+
+/* <np> turned suspect: its request <req_arg> fails over only when another peer takes it
+ * (else it waits there: its answer may still come, and a copy elsewhere would be a second
+ * one) */
+static int on_failover(void *arg, struct dm_peer *p, void *req_arg)
+{
+	struct npeer *np = arg;
+	(void)p;
+	return route(np->n, req_arg, np) != NULL;
+}
+
 static void peer_cfg(struct dm_node *n, struct npeer *np)
 {
 	np->pcfg = (struct dm_peer_cfg){
@@ -264,7 +276,8 @@ static void peer_cfg(struct dm_node *n, struct npeer *np)
 		.product = n->cfg->product, .vendor_id = n->cfg->vendor_id,
 		.auth_apps = n->cfg->apps, .nauth = n->cfg->napps, .tw_ms = n->cfg->tw_ms,
 		.cer_timeout_ms = CER_WAIT_MS, .dict = n->cfg->dict, .lim = n->cfg->lim,
-		.state = on_state, .admit = on_admit, .request = on_request, .arg = np,
+		.state = on_state, .admit = on_admit, .failover = on_failover,
+		.request = on_request, .arg = np,
 	};
 }
 

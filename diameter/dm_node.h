@@ -5,8 +5,9 @@
  * Destination-Realm that has the application, in the order of the configuration: the
  * first is the primary, the others are taken while it is down and left when it is back),
  * failover (§5.5.4: a request whose peer went down or became suspect goes to another peer
- * of its realm with the T flag and its End-to-End Identifier; with none open it waits for
- * one until its deadline), the requests it receives (checked for this node's identity,
+ * of its realm with the T flag and its End-to-End Identifier; with none open it waits —
+ * at its suspect peer, whose answer may still come, or for a peer to open — until its
+ * deadline), the requests it receives (checked for this node's identity,
  * realm and applications, then handed to the application with an id; unanswered after a
  * timeout: answered with a configured Result-Code), and its end (DPR to every peer).
  *

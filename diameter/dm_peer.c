@@ -187,6 +187,26 @@ static void end_requests(struct dm_peer *p, int status)
 	}
 }
 
+/* The peer turned suspect: the requests waiting that the owner can send elsewhere are
+ * told -ECONNRESET; the others stay (an answer may still come, and it is theirs). Without
+ * cfg.failover, all of them go. */
+static void fail_over(struct dm_peer *p)
+{
+	struct preq **pp = &p->pending;
+	while (*pp && !p->dead) {
+		struct preq *q = *pp;
+		if (p->cfg.failover && !p->cfg.failover(p->cfg.arg, p, q->arg)) {
+			pp = &q->next;
+			continue;
+		}
+		*pp = q->next;
+		eng_timer_cancel(&q->t);
+		q->fn(q->arg, -ECONNRESET, NULL, 0);
+		free(q);
+		pp = &p->pending; /* (the callback may have changed the list: from the start) */
+	}
+}
+
 /* Timers stopped; every request waiting told <status>. */
 static void end_all(struct dm_peer *p, int status)
 {
@@ -257,7 +277,7 @@ static void wd_fire(eng_timer *t)
 		enter(p);
 		set_state(p, DM_PEER_SUSPECT); /* first: the requests go to other peers */
 		if (!p->dead)
-			end_requests(p, -ECONNRESET);
+			fail_over(p);
 		leave(p);
 		return;
 	}

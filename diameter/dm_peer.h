@@ -1,7 +1,7 @@
 /* dm_peer.h — one Diameter peer connection on a worker (issue 9): the capabilities exchange
  * (RFC 6733 §5.3), the watchdog (RFC 3539: a DWR after Tw of silence, Tw with ±2 s of
- * jitter; no answer within Tw: suspect, its requests given back for failover; another Tw of
- * silence: down, the connection closed), the
+ * jitter; no answer within Tw: suspect, the requests that have another peer to go to given
+ * back for failover; another Tw of silence: down, the connection closed), the
  * disconnection (§5.4: DPR, DPA), requests sent and their answers matched by Hop-by-Hop
  * Identifier (each with its deadline), requests received handed to the owner, and any
  * malformed message answered as dm_check says (a stream that can no longer be framed is
@@ -25,8 +25,8 @@ enum dm_peer_state {
 	DM_PEER_WAIT_CER,              /* responder: the connection accepted */
 	DM_PEER_OPEN,
 	DM_PEER_SUSPECT,               /* RFC 3539: a DWR unanswered for Tw (its requests given
-	                                * back for failover); any message from it: open again,
-	                                * another Tw of silence: closed */
+	                                * back for failover, cfg.failover); any message from it:
+	                                * open again, another Tw of silence: closed */
 	DM_PEER_CLOSING,               /* DPR sent, waiting for its DPA */
 	DM_PEER_CLOSED,                /* the connection is gone (the owner frees the peer) */
 };
@@ -50,6 +50,10 @@ struct dm_peer_cfg {
 	 * Result-Code of the CEA, DM_RC_SUCCESS to let it in, 3010 (DIAMETER_UNKNOWN_PEER)
 	 * or another to refuse it (then closed). NULL: every peer is let in */
 	uint32_t (*admit)(void *arg, struct dm_peer *p);
+	/* the peer turned suspect: 1 when the request sent with <req_arg> (dm_peer_request's
+	 * <arg>) has another peer to go to — it is then ended with -ECONNRESET; 0 keeps it
+	 * waiting here for its answer. NULL: every request is ended */
+	int (*failover)(void *arg, struct dm_peer *p, void *req_arg);
 	/* an application request, well formed (the owner answers it with dm_peer_send) */
 	void (*request)(void *arg, struct dm_peer *p, const uint8_t *msg, size_t len);
 	void *arg;

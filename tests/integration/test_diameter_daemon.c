@@ -502,6 +502,37 @@ Test(diameter_daemon, sh_and_ro_between_nodes_answers_timeouts_and_failover)
 	cr_expect_eq(metric(&NA, "rcsgw_diameter_peers_open"), 2);
 	cr_expect_eq(metric(&NB, "rcsgw_diameter_unanswered_total"), 1);
 	cr_expect_geq(metric(&NB, "rcsgw_diameter_answers_out_total"), 4);
+	/* no other peer (C gone): a suspect B keeps the request waiting on it, and its answer,
+	 * when B speaks again, is the one A gets — no second copy with the T flag */
+	stop_node(&NC);
+	for (int i = 0; i < 30; i++) {
+		char cs[32];
+		peer_state(&NA, "c.test.local", cs, sizeof(cs));
+		if (strcmp(cs, "open"))
+			break;
+		usleep(100 * 1000);
+	}
+	kill(NB.pid, SIGSTOP);
+	post_start(&pp, &NA,
+		   "{\"application\":\"Sh\",\"command\":\"UDR\",\"timeout_ms\":15000,\"avps\":["
+		   "{\"Session-Id\":\"a.test.local;held;1\"},"
+		   "{\"User-Identity\":[{\"Public-Identity\":\"sip:alice@test.local\"}]},"
+		   "{\"Data-Reference\":\"RepositoryData\"}]}");
+	cr_expect(wait_peer(&NA, "b.test.local", "suspect", 5000), "B suspect");
+	kill(NB.pid, SIGCONT);
+	ev = next_request(&eb, "held", id, sizeof(id));
+	cr_expect_eq(json_is_false(json_object_get(ev, "retransmitted")), 1, "the original");
+	json_decref(ev);
+	snprintf(path, sizeof(path), "/v1/diameter/requests/%s/answer", id);
+	cr_expect_eq(api(&NB, "POST", path, "{\"avps\":[{\"User-Data\":\"held\"}]}", NULL), 204);
+	post_end(&pp);
+	cr_expect_eq(pp.status, 200, "the held request: %d", pp.status);
+	cr_expect_str_eq(json_string_value(avp(pp.ans, "User-Data")), "held");
+	json_decref(pp.ans);
+	char extra[4096];
+	cr_expect_eq(sse_next_event(&eb, "diameter.request", "held", extra, sizeof(extra), 800),
+		     -ETIMEDOUT, "a second copy reached B: %s", extra);
+	cr_expect_eq(metric(&NA, "rcsgw_diameter_failovers_total"), 1);
 	sse_close(&eb);
 	sse_close(&ec);
 
