@@ -126,7 +126,7 @@ test: deps
 
 FUZZ_SRC := $(wildcard tests/fuzz/*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
-FUZZ_SECONDS ?= 12
+FUZZ_SECONDS ?= 8
 .PHONY: fuzz-lib
 fuzz-lib:
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang SAN=1 OPT=-O1 \

@@ -266,6 +266,7 @@ static struct {
 	struct api_event *ring[API_EVENTS_RING]; /* position p in [p % API_EVENTS_RING] */
 	struct sse *streams;
 	int64_t max_streams;
+	uint64_t keepalive_ms;     /* api.sse_keepalive */
 	uint64_t rnd;              /* xorshift state for the back-off jitter */
 } ev = { .epfd = -1 };
 
@@ -583,7 +584,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		return c->closing == SSE_END_STOP ? MHD_CONTENT_READER_END_OF_STREAM
 						  : MHD_CONTENT_READER_END_WITH_ERROR;
 	if (!c->cur && c->line_off == c->line_len && c->next_pos > ev.last_pos &&
-	    now - c->last_write_ms >= API_SSE_KEEPALIVE_MS) {
+	    now - c->last_write_ms >= ev.keepalive_ms) {
 		c->line_len = (size_t)snprintf(c->line, sizeof(c->line), ": keep-alive\n\n");
 		c->line_off = 0;
 	}
@@ -737,7 +738,7 @@ static int sse_wake(uint64_t now, int resume)
 	for (struct sse *c = ev.streams; c; c = c->next) {
 		if (!c->suspended)
 			continue;
-		uint64_t ka = c->last_write_ms + API_SSE_KEEPALIVE_MS;
+		uint64_t ka = c->last_write_ms + ev.keepalive_ms;
 		if (c->closing || c->next_pos <= ev.last_pos || now >= ka) {
 			if (!resume)
 				return 0;
@@ -1006,6 +1007,7 @@ int api__events_start(const struct cm_config *cfg, char *err, size_t errlen)
 	atomic_store(&q.need_wake, 1);
 	ev.started = 1; /* from here api__events_stop() undoes what is done */
 	ev.max_streams = a->sse_max_clients;
+	ev.keepalive_ms = (uint64_t)a->sse_keepalive_ms;
 	ev.timeout_ms = (long)a->webhook_timeout_ms;
 	ev.retries = (unsigned)a->webhook_retries;
 	clock_gettime(CLOCK_REALTIME, &ts);

@@ -38,7 +38,6 @@
 #include "common/cm_config-t.h"
 
 #define API_EVENTS_RING            256     /* recent events kept for SSE (replay, lag bound) */
-#define API_SSE_KEEPALIVE_MS       15000   /* a comment line on an idle stream this often */
 #define API_SSE_RETRY_MS           2000    /* "retry:" sent to SSE clients at the start */
 #define API_WEBHOOK_BACKOFF_MS     1000    /* wait before the first retry */
 #define API_WEBHOOK_BACKOFF_MAX_MS 60000   /* cap of the back-off */

@@ -93,6 +93,7 @@ struct cm_config_api {
 	int64_t webhook_retries;   /* further attempts of a failed delivery (back-off) */
 	int64_t event_queue;       /* events held for delivery, at most; more are dropped */
 	int64_t sse_max_clients;   /* GET /v1/events streams at once */
+	int64_t sse_keepalive_ms;  /* a comment line on an idle stream this often */
 };
 
 struct cm_config_msrp {

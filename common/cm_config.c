@@ -99,6 +99,8 @@ static const struct cm_config_key cm_schema[] = {
 	      "events waiting for delivery, at most; beyond, new events are dropped (counted)"),
 	K_INT("api", "sse_max_clients", api.sse_max_clients, "100", 0, 100000, 0,
 	      "GET /v1/events streams at once; beyond: 503"),
+	K_DUR("api", "sse_keepalive", api.sse_keepalive_ms, "15s", 100, 3600000,
+	      "a comment line on an idle event stream this often (below the proxies' idle timeouts)"),
 
 	K_LIST("msrp", "listen", msrp.listen, "0.0.0.0:2855", 0,
 	       "MSRP over TCP listen addresses, host:port"),

@@ -195,6 +195,7 @@ struct opts {
 	int queue;
 	int sse_max;               /* 0: the default */
 	const char *hook_url;      /* instead of the receiver's */
+	long long keepalive_ms;    /* api.sse_keepalive; 0: the default */
 };
 
 /* Engine of one epoll worker; the API on 127.0.0.1:0 configured through the RCSGW_API_*
@@ -202,8 +203,8 @@ struct opts {
 static int up_rc(const struct opts *o, char *err, size_t errlen)
 {
 	struct eng_config ec;
-	char v[7][160];
-	char *env[10];
+	char v[8][160];
+	char *env[11];
 	int n = 0;
 
 	eng_config_defaults(&ec);
@@ -230,7 +231,9 @@ static int up_rc(const struct opts *o, char *err, size_t errlen)
 	snprintf(v[5], sizeof(v[5]), "RCSGW_API_EVENT_QUEUE=%d", o->queue ? o->queue : 10000);
 	snprintf(v[6], sizeof(v[6]), "RCSGW_API_SSE_MAX_CLIENTS=%d",
 		 o->sse_max ? o->sse_max : 100);
-	for (int i = o->hooks ? 0 : 1; i < 7; i++)
+	snprintf(v[7], sizeof(v[7]), "RCSGW_API_SSE_KEEPALIVE=%lldms",
+		 o->keepalive_ms ? o->keepalive_ms : 15000);
+	for (int i = o->hooks ? 0 : 1; i < 8; i++)
 		env[n++] = v[i];
 	env[n] = NULL;
 	cr_assert_eq(cm_config_load_env(&fx.cfg, NULL, env, err, errlen), 0, "%s", err);
@@ -831,16 +834,22 @@ Test(events, openapi_lists_events, .timeout = 30)
 
 Test(events, sse_keepalive, .timeout = 40)
 {
+	const long long ka = 1500; /* api.sse_keepalive (15 s by default) */
 	hook_start(NULL, 0);
-	up(&(struct opts){ 0 });
+	up(&(struct opts){ .keepalive_ms = ka });
 	struct sse_cli c;
 	sse_open(&c, NULL);
 	cr_assert(sse_read_until(&c, "retry: ", TMO));
 	long long t0 = mono_ms();
-	cr_assert(sse_read_until(&c, "\n: keep-alive\n\n", API_SSE_KEEPALIVE_MS + 3000),
-		  "%s", c.buf);
+	cr_assert(sse_read_until(&c, "\n: keep-alive\n\n", (int)ka + 3000), "%s", c.buf);
 	long long d = mono_ms() - t0;
-	cr_expect(d >= API_SSE_KEEPALIVE_MS - 500, "keep-alive after %lld ms", d);
+	cr_expect(d >= ka - 500, "keep-alive after %lld ms", d);
+	/* and again, as long as the stream is idle */
+	t0 = mono_ms();
+	size_t at = strlen(c.buf);
+	cr_assert(sse_read_until(&c, "\n: keep-alive\n\n: keep-alive\n\n", (int)ka + 3000), "%s",
+		  c.buf + at);
+	cr_expect(mono_ms() - t0 >= ka - 500);
 	cr_assert_eq(publish("session.incoming", 1), 0);
 	cr_assert(sse_read_until(&c, "event: session.incoming", TMO), "%s", c.buf);
 	sse_close(&c);

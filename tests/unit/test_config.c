@@ -351,6 +351,7 @@ Test(config, env_every_type)
 		"RCSGW_API_WEBHOOK_RETRIES=3",
 		"RCSGW_API_EVENT_QUEUE=500",
 		"RCSGW_API_SSE_MAX_CLIENTS=7",
+		"RCSGW_API_SSE_KEEPALIVE=20s",
 		"RCSGW_MSRP_LISTEN=",
 		"RCSGW_MSRP_MAX_LINE=1k",
 		"RCSGW_MSRP_MAX_HEADERS=10",
@@ -510,6 +511,7 @@ Test(config, env_every_type)
 	cr_expect_eq(c.api.webhook_retries, 3);
 	cr_expect_eq(c.api.event_queue, 500);
 	cr_expect_eq(c.api.sse_max_clients, 7);
+	cr_expect_eq(c.api.sse_keepalive_ms, 20000);
 	cr_expect_eq(c.msrp.listen.n, 0);
 	cr_expect_null(c.msrp.listen.v);
 	cr_expect_eq(c.msrp.max_line, 1024);
