@@ -101,6 +101,25 @@ static struct cc_item *item_find(struct cc_center *c, uint64_t id)
 	return NULL;
 }
 
+/* Item <id> when it is in state <want>: 0 with *<out>, -ENOENT, or -EINVAL (another state). */
+static int item_in(struct cc_center *c, uint64_t id, enum cc_item_state want,
+		   struct cc_item **out)
+{
+	*out = item_find(c, id);
+	if (!*out)
+		return -ENOENT;
+	return (*out)->st == want ? 0 : -EINVAL;
+}
+
+/* The agent of offered item <it> holds no room for it any more. */
+static void offer_release(struct cc_item *it)
+{
+	if (it->kind == CC_CALL)
+		it->agent->call = NULL;
+	else
+		it->agent->chats_offered--;
+}
+
 static unsigned max_chats(const struct cc_agent *a)
 {
 	return a->cfg.max_chats ? a->cfg.max_chats : 4;
@@ -381,10 +400,8 @@ static void abandon(struct cc_center *c, struct cc_item *it, const char *reason,
 {
 	struct flow *f = flow_find(c, it->flow);
 	struct cc_agent *a = it->st == CC_OFFERED ? it->agent : NULL;
-	if (a && it->kind == CC_CALL)
-		a->call = NULL;
-	else if (a)
-		a->chats_offered--;
+	if (a)
+		offer_release(it);
 	c->st.abandoned++;
 	if (!strcmp(reason, "max_wait")) {
 		c->st.timed_out++;
@@ -565,11 +582,10 @@ int64_t cc_enqueue(struct cc_center *c, const char *flow, enum cc_kind kind,
 
 int cc_answered(struct cc_center *c, uint64_t id, uint64_t now)
 {
-	struct cc_item *it = item_find(c, id);
-	if (!it)
-		return -ENOENT;
-	if (it->st != CC_OFFERED)
-		return -EINVAL;
+	struct cc_item *it;
+	int rc = item_in(c, id, CC_OFFERED, &it);
+	if (rc)
+		return rc;
 	struct cc_agent *a = it->agent;
 	struct flow *f = flow_find(c, it->flow);
 	it->st = CC_ACTIVE;
@@ -595,16 +611,12 @@ int cc_answered(struct cc_center *c, uint64_t id, uint64_t now)
 
 int cc_refused(struct cc_center *c, uint64_t id, uint64_t now)
 {
-	struct cc_item *it = item_find(c, id);
-	if (!it)
-		return -ENOENT;
-	if (it->st != CC_OFFERED)
-		return -EINVAL;
+	struct cc_item *it;
+	int rc = item_in(c, id, CC_OFFERED, &it);
+	if (rc)
+		return rc;
 	struct cc_agent *a = it->agent;
-	if (it->kind == CC_CALL)
-		a->call = NULL;
-	else
-		a->chats_offered--;
+	offer_release(it);
 	a->refused++;
 	c->st.refused++;
 	requeue(c, it);
@@ -615,11 +627,10 @@ int cc_refused(struct cc_center *c, uint64_t id, uint64_t now)
 
 int cc_ended(struct cc_center *c, uint64_t id, uint64_t now)
 {
-	struct cc_item *it = item_find(c, id);
-	if (!it)
-		return -ENOENT;
-	if (it->st != CC_ACTIVE)
-		return -EINVAL;
+	struct cc_item *it;
+	int rc = item_in(c, id, CC_ACTIVE, &it);
+	if (rc)
+		return rc;
 	struct cc_agent *a = it->agent;
 	c->st.ended++;
 	if (it->kind == CC_CHAT)
