@@ -423,7 +423,7 @@ Test(cc_core, a_day_of_chats_and_calls_leaves_every_agent_free_and_every_item_co
 		/* five agents log out at 100 s and back in at 150 s */
 		if (S.now == 100000 || S.now == 150000)
 			for (int i = 45; i < 50; i++) {
-				char id[16];
+				char id[24];
 				snprintf(id, sizeof(id), "agent%02d", i);
 				if (S.now == 100000)
 					cr_assert_eq(cc_agent_logout(c, id, S.now), 0);
