@@ -43,6 +43,7 @@ struct gw_page_shared {
 	int reject_code;
 	int proxy;                     /* gateway.unmatched = proxy */
 	uint32_t session_ms, message_ms, max_queued, delivery_ms;
+	uint32_t txn_ms;               /* a MESSAGE must be answered within this (64*T1 - 0.5 s) */
 	int await;
 	unsigned n;
 	_Atomic(struct gw_page *) *workers;
@@ -227,6 +228,7 @@ struct gw_page_shared *gw_page_shared_new(const struct cm_config *cfg, struct gw
 	sh->await = cfg->gateway.await_delivery;
 	/* a held MESSAGE must be answered before its transaction gives up (64*T1) */
 	uint64_t txn_ms = 64u * (uint64_t)cfg->sip.t1_ms - 500;
+	sh->txn_ms = (uint32_t)txn_ms;
 	sh->delivery_ms = (uint32_t)((uint64_t)cfg->gateway.delivery_timeout_ms < txn_ms
 					     ? (uint64_t)cfg->gateway.delivery_timeout_ms : txn_ms);
 	sh->workers = calloc(sh->n, sizeof(*sh->workers));
@@ -510,6 +512,10 @@ static void ro_out_done(eng_worker *w, void *arg, enum dm_verdict v, uint32_t rc
 		if (v == DM_FAILED)
 			gp->st.hook_failed++;
 		send_out(gp, s, o->ctype, o->data, o->len, o->msgid, o->failure_report);
+	} else if (gp) {
+		gp->st.out_failed++; /* its pair ended meanwhile: nobody to send it to */
+		CM_LOG_RL(CM_LOG_INFO, "gateway %s: a message charged after its pair ended: dropped",
+			  o->id);
 	}
 	free(o);
 }
@@ -537,10 +543,14 @@ static void o_message(void *arg, const char *id, const struct msrp_reasm_msg *m)
 		memcpy(o->data, m->data, (size_t)m->len);
 	}
 	if (!o || dm_svc_ro_charge(gp->sh->dm, gp->w, s->rcs, ro_out_done, o) < 0) {
-		free(o);
+		free(o); /* (out of memory, or the node's mailbox full: no verdict) */
 		gp->st.hook_failed++;
-		gw_ua_report_failure(gp->ua, s->id, m->message_id, m->len, (int)m->failure_report,
-				     503);
+		if (dm_svc_fail_open(gp->sh->dm))
+			send_out(gp, s, ctype, m->data, m->len, m->message_id,
+				 (int)m->failure_report);
+		else
+			gw_ua_report_failure(gp->ua, s->id, m->message_id, m->len,
+					     (int)m->failure_report, 503);
 	}
 }
 
@@ -672,7 +682,7 @@ static int converted(const struct gw_page_shared *sh, const struct gw_ua *ua,
  * until its outcome (await_delivery). */
 static void deliver(struct gw_page *gp, struct sip_txn *st, const char *page, const char *rcs,
 		    const char *key, const char *ruri, const char *ctype, const char *body,
-		    size_t len)
+		    size_t len, uint64_t spent_ms)
 {
 	struct gw_page_shared *sh = gp->sh;
 	struct gw_ua *ua = gp->ua;
@@ -733,14 +743,19 @@ static void deliver(struct gw_page *gp, struct sip_txn *st, const char *page, co
 	p->next = s->pend;
 	s->pend = p;
 	eng_timer_init(&p->t, pending_timeout, p);
-	eng_timer_arm(gp->w, &p->t, sh->delivery_ms);
+	/* (a MESSAGE held for Diameter first has that much less of its transaction's life) */
+	eng_timer_arm(gp->w, &p->t, sh->delivery_ms > spent_ms ? sh->delivery_ms - spent_ms : 1);
 }
 
-/* A MESSAGE waiting for its Diameter verdicts (Sh when it would make a session, then Ro). */
+/* A MESSAGE waiting for its Diameter verdicts (Sh when it would make a session, then Ro).
+ * Its transaction lives 64*T1 at most: if the verdicts are not in well before, it is
+ * answered 503 by the gate's timer and the verdicts that come later only free the gate. */
 struct gate {
-	struct gw_page_shared *sh;
-	struct sip_txn *st;
-	int sh_done, ro_asked;
+	struct gw_page *gp;
+	struct sip_txn *st;            /* NULL once answered */
+	int sh_done, ro_asked, failed;
+	uint64_t t0;                   /* when the MESSAGE came */
+	eng_timer t;
 	char page[GW_UA_MAX_URI], rcs[GW_UA_MAX_URI], key[GP_KEY_MAX], ruri[GW_UA_MAX_URI];
 	char ctype[256];
 	size_t len;
@@ -749,15 +764,38 @@ struct gate {
 
 static void gate_next(struct gw_page *gp, struct gate *g);
 
+/* The MESSAGE answered <code>; the gate freed unless a verdict is still to come (<waiting>). */
+static void gate_answer(struct gate *g, int code, int waiting)
+{
+	if (g->st) {
+		respond(g->st, code, code == 503);
+		g->st = NULL;
+	}
+	eng_timer_cancel(&g->t);
+	if (!waiting)
+		free(g);
+}
+
+static void gate_late(eng_timer *t)
+{
+	struct gate *g = t->arg;
+	g->gp->st.hook_failed++;
+	CM_LOG_RL(CM_LOG_INFO, "gateway: no Diameter verdict for a MESSAGE of %s in time",
+		  g->page);
+	respond(g->st, 503, 1);
+	g->st = NULL; /* the verdict on its way frees the gate */
+}
+
 static void gate_verdict(eng_worker *w, void *arg, enum dm_verdict v, uint32_t rc)
 {
 	struct gate *g = arg;
-	struct gw_page *gp = gw_page_at(g->sh, eng_worker_index(w));
-	if (!gp) {
+	struct gw_page *gp = g->gp;
+	(void)w;
+	if (!g->st) { /* answered by its timer already */
 		free(g);
 		return;
 	}
-	if (v == DM_DENY || (v == DM_FAILED && !dm_svc_fail_open(g->sh->dm))) {
+	if (v == DM_DENY || (v == DM_FAILED && !dm_svc_fail_open(gp->sh->dm))) {
 		if (v == DM_DENY)
 			gp->st.hook_denied++;
 		else
@@ -765,12 +803,10 @@ static void gate_verdict(eng_worker *w, void *arg, enum dm_verdict v, uint32_t r
 		CM_LOG_RL(CM_LOG_INFO, "gateway: %s %s a MESSAGE of %s (%u)",
 			  g->sh_done ? "Ro" : "Sh", v == DM_DENY ? "refused" : "gave no verdict on",
 			  g->page, rc);
-		respond(g->st, v == DM_DENY ? 403 : 503, v != DM_DENY);
-		free(g);
+		gate_answer(g, v == DM_DENY ? 403 : 503, 0);
 		return;
 	}
-	if (v == DM_FAILED)
-		gp->st.hook_failed++;
+	g->failed |= v == DM_FAILED;
 	g->sh_done = 1;
 	gate_next(gp, g);
 }
@@ -787,12 +823,18 @@ static void gate_next(struct gw_page *gp, struct gate *g)
 	}
 	if (rc == 0)
 		return; /* gate_verdict goes on */
-	if (rc < 0) { /* the node's mailbox is full */
-		gp->st.hook_failed++;
-		respond(g->st, 503, 1);
-	} else {
-		deliver(gp, g->st, g->page, g->rcs, g->key, g->ruri, g->ctype, g->body, g->len);
+	if (rc < 0) { /* the node's mailbox is full: no verdict */
+		g->failed = 1;
+		if (!dm_svc_fail_open(dm)) {
+			gp->st.hook_failed++;
+			gate_answer(g, 503, 0);
+			return;
+		}
 	}
+	gp->st.hook_failed += g->failed; /* (once per message) */
+	eng_timer_cancel(&g->t);
+	deliver(gp, g->st, g->page, g->rcs, g->key, g->ruri, g->ctype, g->body, g->len,
+		eng_now_ms(gp->w) - g->t0);
 	free(g);
 }
 
@@ -840,8 +882,13 @@ static void on_message(void *arg, struct gw_ua *ua, struct sip_txn *st, const st
 			return;
 		}
 		memset(g, 0, sizeof(*g));
-		g->sh = sh;
+		g->gp = gp;
 		g->st = st;
+		g->t0 = eng_now_ms(gp->w);
+		eng_timer_init(&g->t, gate_late, g);
+		/* answered by then whatever Diameter says: within the transaction's life, with
+		 * room left for the held answer (await_delivery) */
+		eng_timer_arm(gp->w, &g->t, sh->txn_ms / 2);
 		memcpy(g->page, page, sizeof(g->page));
 		memcpy(g->rcs, rcs, sizeof(g->rcs));
 		memcpy(g->key, key, sizeof(g->key));
@@ -852,7 +899,7 @@ static void on_message(void *arg, struct gw_ua *ua, struct sip_txn *st, const st
 		gate_next(gp, g);
 		return;
 	}
-	deliver(gp, st, page, rcs, key, ruri, ctype, req->body.p, req->body.len);
+	deliver(gp, st, page, rcs, key, ruri, ctype, req->body.p, req->body.len, 0);
 }
 
 /* ---- INVITEs from RCS phones to page-mode users ------------------------------------------------ */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/lib/dm_ocs.h"
@@ -940,4 +941,31 @@ Test(gateway, diameter_sh_and_ro_refuse_or_let_messages_through)
 	cr_expect_geq(gw_metric("rcsgw_gateway_diameter_failed_total"), 1);
 	mc_close(&c);
 	free(f);
+}
+
+/* A verdict that comes too late: the MESSAGE is answered 503 within its transaction's life
+ * (64*T1, here T1 = 50 ms: 3.2 s), not when the verdict comes (diameter.hook_timeout, here
+ * 4 s, past the transaction's end), and the late verdict changes nothing. */
+Test(gateway, a_diameter_verdict_too_late_is_503_within_the_transaction)
+{
+	char peers[128];
+	cr_assert_eq(dm_ocs_start(&ocs), 0, "the Diameter server did not start");
+	ocs.sh_rc = 0; /* never answers */
+	start((const char *[]){ "RCSGW_DIAMETER_ORIGIN_HOST=gw.test.local",
+				dm_ocs_peer_env(&ocs, peers, sizeof(peers)),
+				"RCSGW_DIAMETER_SH_CHECK=true", "RCSGW_DIAMETER_HOOK_TIMEOUT=4s",
+				"RCSGW_SIP_T1=50ms", "RCSGW_SIP_T2=400ms", NULL });
+	cr_assert(dm_ocs_wait_open(g.api, 5000), "the gateway's Diameter peer did not open");
+	uint64_t t0 = (uint64_t)time(NULL);
+	cr_assert_eq(client_message("no verdict in time", 0, "503"), 0);
+	cr_expect_leq((uint64_t)time(NULL) - t0, 3, "answered within the transaction's life");
+	cr_expect_eq(ocs.udrs, 1);
+	cr_expect_geq(gw_metric("rcsgw_gateway_diameter_failed_total"), 1);
+	sleep(4); /* the late verdict (hook_timeout) comes and frees what waited for it */
+	char *resp = NULL;
+	int st = 0;
+	cr_assert_eq(http_request(HOST, g.api, "GET", "/v1/status", NULL, NULL, &st, NULL, &resp,
+				  3000), 0);
+	cr_expect_eq(st, 200, "the daemon is alive");
+	free(resp);
 }

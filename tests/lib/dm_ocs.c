@@ -21,6 +21,14 @@ static void *answer(void *arg)
 		json_t *j = json_loads(data, 0, NULL);
 		const char *cmd = json_string_value(json_object_get(j, "command"));
 		int udr = cmd && !strcmp(cmd, "UDR");
+		if (!(udr ? o->sh_rc : o->ro_rc)) { /* 0: left unanswered */
+			if (udr)
+				o->udrs++;
+			else
+				o->ccrs++;
+			json_decref(j);
+			continue;
+		}
 		snprintf(path, sizeof(path), "/v1/diameter/requests/%s/answer",
 			 json_string_value(json_object_get(j, "request")));
 		snprintf(body, sizeof(body), "{\"result_code\":%d}", udr ? o->sh_rc : o->ro_rc);

@@ -1,7 +1,8 @@
 /* dm_ocs.h — a Diameter server for integration tests of the daemon's Sh and Ro hooks:
  * another rcsgw with diameter.listen (Debian's freeDiameterd has no Sh or Ro application,
  * PEERS.md), whose application is a thread of the test reading its event stream and
- * answering every UDR with <sh_rc> and every CCR with <ro_rc> through its API. */
+ * answering every UDR with <sh_rc> and every CCR with <ro_rc> through its API (0: leaves
+ * it unanswered). */
 #ifndef TESTS_DM_OCS_H
 #define TESTS_DM_OCS_H
 
