@@ -35,7 +35,9 @@ struct cc_item {
 	char flow[CC_ID_MAX + 1];
 	int priority;
 	char customer[CC_URI_MAX + 1];
-	uint64_t enq, offered_at, until; /* arrival; offer; wrap-up end */
+	uint64_t enq, offered_at, until; /* arrival (its place in line); offer; wrap-up end */
+	uint64_t wait_from;            /* since when it waits (max_wait): arrival, or its return
+	                                * to the line after its agent logged out */
 	struct cc_agent *agent;        /* offered to / taken by */
 	uint64_t tried[TRIED_MAX];     /* serials of agents that did not answer it */
 	unsigned ntried;
@@ -249,10 +251,11 @@ static int has_skill(const struct cc_agent *a, const char *skill)
 	return 0;
 }
 
-/* 1 when <a> may be offered <it> now. */
-static int can_take(const struct cc_agent *a, const struct cc_item *it, const struct flow *f)
+/* 1 when <a> may be offered <it> now (<any_round>: even if it was this round already). */
+static int can_take(const struct cc_agent *a, const struct cc_item *it, const struct flow *f,
+		    int any_round)
 {
-	if (!a->logged_in || a->call || !has_skill(a, f->cfg.skill) || tried(it, a))
+	if (!a->logged_in || a->call || !has_skill(a, f->cfg.skill) || (!any_round && tried(it, a)))
 		return 0;
 	if (it->kind == CC_CALL)
 		return a->cfg.voice[0] && !a->chats && !a->chats_offered && !a->chats_wrapping;
@@ -260,12 +263,21 @@ static int can_take(const struct cc_agent *a, const struct cc_item *it, const st
 }
 
 /* The agent that item <it> of flow <f> goes to by the rules, or NULL. */
-static struct cc_agent *pick(struct cc_center *c, const struct cc_item *it, const struct flow *f)
+static struct cc_agent *pick(struct cc_center *c, struct cc_item *it, const struct flow *f)
 {
 	struct cc_agent *best = NULL;
 	unsigned best_load = 0;
+	if (it->ntried) { /* every agent that could take it now had it this round: a new one */
+		int fresh = 0, again = 0;
+		for (struct cc_agent *a = c->agents; a && !fresh; a = a->next) {
+			fresh |= can_take(a, it, f, 0);
+			again |= can_take(a, it, f, 1);
+		}
+		if (!fresh && again)
+			it->ntried = 0;
+	}
 	for (struct cc_agent *a = c->agents; a; a = a->next) {
-		if (!can_take(a, it, f))
+		if (!can_take(a, it, f, 0))
 			continue;
 		unsigned load = a->chats + a->chats_offered + a->chats_wrapping;
 		int better;
@@ -500,14 +512,20 @@ int cc_agent_login(struct cc_center *c, const char *id, uint64_t now)
 }
 
 /* <it>, offered to or taken by an agent, waits again (first in its line: its arrival
- * kept), that agent remembered as one that will not get it again. */
-static void requeue(struct cc_center *c, struct cc_item *it)
+ * kept, its flow's priority now), that agent remembered as one not to offer it again this
+ * round. <now>: since when it waits for max_wait (0: unchanged). */
+static void requeue(struct cc_center *c, struct cc_item *it, uint64_t now)
 {
+	struct flow *f = flow_find(c, it->flow);
 	if (it->ntried < TRIED_MAX)
 		it->tried[it->ntried++] = it->agent->serial;
 	unlink_item(c, it);
 	it->st = CC_QUEUED;
 	it->agent = NULL;
+	if (f)
+		it->priority = f->cfg.priority;
+	if (now)
+		it->wait_from = now;
 	insert_waiting(c, it);
 }
 
@@ -519,31 +537,34 @@ int cc_agent_logout(struct cc_center *c, const char *id, uint64_t now)
 	if (!a->logged_in)
 		return 0;
 	a->logged_in = 0;
-	/* its chats (offered or in progress) wait again for another agent; a call in
-	 * progress goes on (it cannot move) */
+	/* its chats (offered or in progress) and a call offered wait again for another agent
+	 * — the layer above withdraws the offer or ends the leg toward this one; a call in
+	 * progress goes on (it cannot move); what belongs to a flow deleted meanwhile is
+	 * abandoned */
 	for (struct cc_item *it = c->items, *next; it; it = next) {
 		next = it->next;
-		if (it->agent != a || it->kind != CC_CHAT ||
-		    (it->st != CC_OFFERED && it->st != CC_ACTIVE))
+		int chat = it->kind == CC_CHAT && (it->st == CC_OFFERED || it->st == CC_ACTIVE);
+		int call = it->kind == CC_CALL && it->st == CC_OFFERED;
+		if (it->agent != a || (!chat && !call))
 			continue;
-		if (it->st == CC_ACTIVE) {
+		int active = it->st == CC_ACTIVE;
+		if (active)
 			a->chats--;
-			if (c->ops.recalled) /* the layer ends the leg toward this agent */
-				c->ops.recalled(c->ops.arg, it->id, a->cfg.id);
+		else
+			offer_release(it);
+		if (c->ops.recalled)
+			c->ops.recalled(c->ops.arg, it->id, a->cfg.id);
+		if (!flow_find(c, it->flow)) {
+			it->st = CC_QUEUED; /* (for abandon: nothing of the agent's to release) */
+			abandon(c, it, "flow_deleted", now);
 		} else {
-			a->chats_offered--;
+			requeue(c, it, active ? now : 0);
+			emit(c, "cc.queued",
+			     json_pack("{s:I, s:s, s:s, s:s, s:s}", "item", (json_int_t)it->id,
+				       "flow", it->flow, "kind", cc_kind_name(it->kind), "customer",
+				       it->customer, "reason", "agent_logout"));
 		}
-		requeue(c, it);
-		emit(c, "cc.queued",
-		     json_pack("{s:I, s:s, s:s, s:s, s:s}", "item", (json_int_t)it->id, "flow",
-			       it->flow, "kind", cc_kind_name(it->kind), "customer", it->customer,
-			       "reason", "agent_logout"));
 		next = c->items;
-	}
-	if (a->call && a->call->st == CC_OFFERED) { /* not taken yet: another agent */
-		struct cc_item *it = a->call;
-		a->call = NULL;
-		requeue(c, it);
 	}
 	agent_changed(c, a, now);
 	run(c, now);
@@ -565,7 +586,7 @@ int64_t cc_enqueue(struct cc_center *c, const char *flow, enum cc_kind kind,
 		return -ENOMEM;
 	it->id = ++c->next_id;
 	it->kind = kind;
-	it->enq = now;
+	it->enq = it->wait_from = now;
 	it->priority = f->cfg.priority;
 	memcpy(it->flow, f->cfg.id, sizeof(it->flow));
 	snprintf(it->customer, sizeof(it->customer), "%s", customer);
@@ -580,12 +601,14 @@ int64_t cc_enqueue(struct cc_center *c, const char *flow, enum cc_kind kind,
 	return (int64_t)id;
 }
 
-int cc_answered(struct cc_center *c, uint64_t id, uint64_t now)
+int cc_answered(struct cc_center *c, uint64_t id, const char *agent, uint64_t now)
 {
 	struct cc_item *it;
 	int rc = item_in(c, id, CC_OFFERED, &it);
 	if (rc)
 		return rc;
+	if (strcmp(it->agent->cfg.id, agent))
+		return -EINVAL; /* (an offer withdrawn from that agent: its late word) */
 	struct cc_agent *a = it->agent;
 	struct flow *f = flow_find(c, it->flow);
 	it->st = CC_ACTIVE;
@@ -609,17 +632,19 @@ int cc_answered(struct cc_center *c, uint64_t id, uint64_t now)
 	return 0;
 }
 
-int cc_refused(struct cc_center *c, uint64_t id, uint64_t now)
+int cc_refused(struct cc_center *c, uint64_t id, const char *agent, uint64_t now)
 {
 	struct cc_item *it;
 	int rc = item_in(c, id, CC_OFFERED, &it);
 	if (rc)
 		return rc;
+	if (strcmp(it->agent->cfg.id, agent))
+		return -EINVAL; /* (an offer withdrawn from that agent: its late word) */
 	struct cc_agent *a = it->agent;
 	offer_release(it);
 	a->refused++;
 	c->st.refused++;
-	requeue(c, it);
+	requeue(c, it, 0);
 	agent_changed(c, a, now);
 	run(c, now);
 	return 0;
@@ -675,7 +700,7 @@ int cc_dispatch_to(struct cc_center *c, uint64_t id, const char *agent, uint64_t
 	struct flow *f = flow_find(c, it->flow);
 	if (!f)
 		return -ENOENT;
-	if (!can_take(a, it, f))
+	if (!can_take(a, it, f, 1)) /* (the application may choose one that had it) */
 		return -EBUSY;
 	offer(c, it, a, now);
 	return 0;
@@ -707,7 +732,7 @@ uint64_t cc_tick(struct cc_center *c, uint64_t now)
 		struct flow *f = flow_find(c, it->flow);
 		if (!f || !f->cfg.max_wait_s)
 			continue;
-		uint64_t due = it->enq + (uint64_t)f->cfg.max_wait_s * 1000;
+		uint64_t due = it->wait_from + (uint64_t)f->cfg.max_wait_s * 1000;
 		if (due <= now) {
 			abandon(c, it, "max_wait", now);
 			nx = c->items;

@@ -15,8 +15,10 @@
  *   - an agent takes items of a flow when one of its skills is the flow's skill;
  *   - waiting items are taken by flow priority (higher first), then by arrival;
  *   - an item offered and not answered goes to the next agent (the one that did not
- *     answer is not offered it again); an agent who logs out hands its chats in progress
- *     back to their flows (first in line), so no customer is lost;
+ *     answer is not offered it again this round; once every agent that can take it had
+ *     it, a new round starts); an agent who logs out hands its chats (offered or in
+ *     progress) and a call offered back to their flows (first in line, the wait for
+ *     max_wait starting again for a chat that was in progress), so no customer is lost;
  *   - a flow with dispatch = external never offers by itself: the application picks the
  *     agent (cc_dispatch_to);
  *   - an item waiting longer than its flow's max_wait_s is abandoned (reason max_wait).
@@ -74,14 +76,15 @@ struct cc_agent;
 /* What the centre asks of the layer above, during the call that caused it. */
 struct cc_ops {
 	/* offer item <id> (a <kind> of <customer>) to agent <agent> at <location>; the layer
-	 * answers later with cc_answered() or cc_refused() */
+	 * answers later — never from inside this call — with cc_answered() or cc_refused() */
 	void (*offer)(void *arg, uint64_t id, enum cc_kind kind, const char *customer,
 		      const char *agent, const char *location);
 	/* item <id> left the centre without being taken (customer gone, max_wait, its flow
 	 * deleted): the layer ends what it holds of it */
 	void (*dropped)(void *arg, uint64_t id, const char *reason);
-	/* item <id>, taken by <agent>, is taken back from it (the agent logged out): the layer
-	 * ends the leg toward that agent, keeps the customer's, and waits for the next offer */
+	/* item <id>, offered to or taken by <agent>, is taken back from it (the agent logged
+	 * out): the layer withdraws the offer or ends the leg toward that agent, keeps the
+	 * customer's, and waits for the next offer */
 	void (*recalled)(void *arg, uint64_t id, const char *agent);
 	/* an event for applications ("cc.agent", "cc.queued", "cc.dispatched",
 	 * "cc.abandoned"), reference taken */
@@ -106,11 +109,11 @@ int cc_agent_logout(struct cc_center *c, const char *id, uint64_t now);
  * at once), or -ENOENT (no such flow), -ENOMEM. */
 int64_t cc_enqueue(struct cc_center *c, const char *flow, enum cc_kind kind,
 		   const char *customer, uint64_t now);
-/* The agent took item <id> (its chat session is up, its call answered): 0, -ENOENT, or
- * -EINVAL (it was not offered). */
-int cc_answered(struct cc_center *c, uint64_t id, uint64_t now);
-/* The agent did not take it (no answer, busy, failure): offered to the next one. */
-int cc_refused(struct cc_center *c, uint64_t id, uint64_t now);
+/* Agent <agent> took item <id> (its chat session is up, its call answered): 0, -ENOENT, or
+ * -EINVAL (it is not offered to that agent now: withdrawn, or another's). */
+int cc_answered(struct cc_center *c, uint64_t id, const char *agent, uint64_t now);
+/* Agent <agent> did not take it (no answer, busy, failure): offered to the next one. */
+int cc_refused(struct cc_center *c, uint64_t id, const char *agent, uint64_t now);
 /* The chat or call of item <id> ended (either side): its agent wraps up. */
 int cc_ended(struct cc_center *c, uint64_t id, uint64_t now);
 /* The customer of item <id> went while it waited or was offered: abandoned. */

@@ -201,9 +201,10 @@ static void fail_over(struct dm_peer *p)
 		}
 		*pp = q->next;
 		eng_timer_cancel(&q->t);
+		/* (the callback sends it elsewhere: it cannot add to this peer's list, a suspect
+		 * one, nor take from it; if it frees the peer, p->dead ends the loop) */
 		q->fn(q->arg, -ECONNRESET, NULL, 0);
 		free(q);
-		pp = &p->pending; /* (the callback may have changed the list: from the start) */
 	}
 }
 

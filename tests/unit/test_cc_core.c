@@ -125,7 +125,8 @@ Test(cc_core, balancing_spreads_chats)
 	cr_expect_str_eq(R.log[2], "offer chat 3 a1");
 	cr_expect_str_eq(R.log[3], "offer chat 4 a2");
 	for (int i = 0; i < 4; i++)
-		cr_assert_eq(cc_answered(C, (uint64_t)ids[i], 20), 0);
+		cr_assert_eq(cc_answered(C, (uint64_t)ids[i], i % 2 ? "a2" : "a1", 20), 0);
+	cr_expect_eq(cc_answered(C, (uint64_t)ids[0], "a1", 21), -EINVAL, "answered already");
 	cr_expect_str_eq(state_of("a1"), "inchat");
 	json_t *j = cc_agent_json(C, "a2", 20);
 	cr_expect_eq(json_integer_value(json_object_get(j, "chats")), 2);
@@ -152,12 +153,12 @@ Test(cc_core, calls_take_the_whole_agent_and_go_to_the_one_idle_longest)
 	agent("a2", "support", 4, 0, 1, 50);  /* idle since 50: longest */
 	int64_t call = cc_enqueue(C, "support", CC_CALL, "sip:caller@x", 200);
 	cr_expect_str_eq(last(), "offer call 1 a2");
-	cc_answered(C, (uint64_t)call, 210);
+	cr_assert_eq(cc_answered(C, (uint64_t)call, "a2", 210), 0);
 	cr_expect_str_eq(state_of("a2"), "incall");
 	/* a chat cannot go to an agent in a call; a call not to one with a chat */
 	int64_t chat = cc_enqueue(C, "support", CC_CHAT, "sip:c@x", 220);
 	cr_expect_str_eq(last(), "offer chat 2 a1");
-	cc_answered(C, (uint64_t)chat, 221);
+	cr_assert_eq(cc_answered(C, (uint64_t)chat, "a1", 221), 0);
 	unsigned before = R.n;
 	int64_t call2 = cc_enqueue(C, "support", CC_CALL, "sip:caller2@x", 230);
 	cr_expect_eq(R.n, before, "nobody can take a call now: %s", last());
@@ -172,7 +173,7 @@ Test(cc_core, a_chat_in_wrapup_holds_its_slot)
 	flow("sales", "sales", 0, CC_BALANCING, CC_INTERNAL, 0);
 	agent("a1", "sales", 1, 5, 0, 0);
 	int64_t c1 = cc_enqueue(C, "sales", CC_CHAT, "sip:c1@x", 10);
-	cc_answered(C, (uint64_t)c1, 11);
+	cc_answered(C, (uint64_t)c1, "a1", 11);
 	int64_t c2 = cc_enqueue(C, "sales", CC_CHAT, "sip:c2@x", 12);
 	cr_expect_str_eq(last(), "offer chat 1 a1", "c2 waits: the only slot is taken");
 	cc_ended(C, (uint64_t)c1, 1000);
@@ -192,17 +193,48 @@ Test(cc_core, an_agent_that_does_not_answer_is_skipped)
 	agent("a2", "sales", 4, 0, 0, 5);
 	int64_t id = cc_enqueue(C, "sales", CC_CHAT, "sip:c@x", 10);
 	cr_expect_str_eq(last(), "offer chat 1 a1");
-	cr_assert_eq(cc_refused(C, (uint64_t)id, 20), 0);
+	cr_expect_eq(cc_refused(C, (uint64_t)id, "a2", 15), -EINVAL, "not a2's");
+	cr_assert_eq(cc_refused(C, (uint64_t)id, "a1", 20), 0);
 	cr_expect_str_eq(last(), "offer chat 1 a2");
-	cr_assert_eq(cc_refused(C, (uint64_t)id, 30), 0);
-	cr_expect_str_eq(last(), "offer chat 1 a2", "nobody else: it waits");
-	json_t *q = cc_queue_json(C, 40);
-	cr_expect_eq(json_array_size(q), 1);
+	/* a2 does not answer either: every agent had it, a new round begins with a1 */
+	cr_assert_eq(cc_refused(C, (uint64_t)id, "a2", 30), 0);
+	cr_expect_str_eq(last(), "offer chat 1 a1");
+	cr_expect_eq(cc_answered(C, (uint64_t)id, "a2", 41), -EINVAL, "withdrawn from a2");
+	cr_assert_eq(cc_answered(C, (uint64_t)id, "a1", 42), 0);
+	json_t *q = cc_queue_json(C, 43);
+	cr_expect_eq(json_array_size(q), 0);
 	json_decref(q);
-	cr_expect_eq(cc_answered(C, (uint64_t)id, 41), -EINVAL, "not offered any more");
-	/* a third agent logs in: it gets it */
-	agent("a3", "sales", 4, 0, 0, 50);
-	cr_expect_str_eq(last(), "offer chat 1 a3");
+}
+
+Test(cc_core, a_chat_handed_back_waits_anew_for_max_wait)
+{
+	flow("sales", "sales", 0, CC_BALANCING, CC_INTERNAL, 120);
+	agent("a1", "sales", 4, 0, 0, 0);
+	int64_t id = cc_enqueue(C, "sales", CC_CHAT, "sip:c@x", 1000);
+	cc_answered(C, (uint64_t)id, "a1", 1500);
+	cr_assert_eq(cc_agent_logout(C, "a1", 600000), 0); /* 10 minutes later, nobody free */
+	cc_tick(C, 600001);
+	json_t *q = cc_queue_json(C, 600001);
+	cr_expect_eq(json_array_size(q), 1, "still waiting: its wait starts again");
+	json_decref(q);
+	cc_tick(C, 600000 + 120000);
+	cr_expect_str_eq(last(), "dropped 1 max_wait");
+}
+
+Test(cc_core, an_offer_withdrawn_at_logout_is_recalled)
+{
+	flow("support", "support", 0, CC_BALANCING, CC_INTERNAL, 0);
+	agent("a1", "support", 4, 0, 1, 0);
+	int64_t call = cc_enqueue(C, "support", CC_CALL, "sip:caller@x", 10);
+	cr_expect_str_eq(last(), "offer call 1 a1");
+	agent("a2", "support", 4, 0, 1, 20);
+	cr_assert_eq(cc_agent_logout(C, "a1", 30), 0);
+	cr_expect_str_eq(R.log[R.n - 2], "recalled 1 a1");
+	cr_expect_str_eq(last(), "offer call 1 a2");
+	cr_expect_eq(cc_answered(C, (uint64_t)call, "a1", 31), -EINVAL, "a1's late pick-up");
+	cr_assert_eq(cc_answered(C, (uint64_t)call, "a2", 32), 0);
+	cr_expect_str_eq(state_of("a2"), "incall");
+	cr_expect_str_eq(state_of("a1"), "offline");
 }
 
 Test(cc_core, an_agent_logging_out_mid_chat_hands_it_on)
@@ -210,9 +242,9 @@ Test(cc_core, an_agent_logging_out_mid_chat_hands_it_on)
 	flow("sales", "sales", 0, CC_BALANCING, CC_INTERNAL, 0);
 	agent("a1", "sales", 4, 0, 0, 0);
 	int64_t id = cc_enqueue(C, "sales", CC_CHAT, "sip:c@x", 10);
-	cc_answered(C, (uint64_t)id, 11);
+	cc_answered(C, (uint64_t)id, "a1", 11);
 	int64_t later = cc_enqueue(C, "sales", CC_CHAT, "sip:c2@x", 12);
-	cc_answered(C, (uint64_t)later, 13);
+	cc_answered(C, (uint64_t)later, "a1", 13);
 	agent("a2", "sales", 1, 0, 0, 20);
 	cr_assert_eq(cc_agent_logout(C, "a1", 30), 0);
 	/* both recalled; the one that came first goes first to the only free slot */
@@ -297,8 +329,8 @@ Test(cc_core, bad_values_and_counters)
 	agent("a1", "sales", 2, 0, 0, 0);
 	int64_t x = cc_enqueue(C, "sales", CC_CHAT, "sip:c@x", 1);
 	int64_t y = cc_enqueue(C, "sales", CC_CHAT, "sip:d@x", 2);
-	cc_answered(C, (uint64_t)x, 3);
-	cc_refused(C, (uint64_t)y, 4);
+	cc_answered(C, (uint64_t)x, "a1", 3);
+	cc_refused(C, (uint64_t)y, "a1", 4);
 	cc_ended(C, (uint64_t)x, 5);
 	int64_t z = cc_enqueue(C, "sales", CC_CHAT, "sip:e@x", 6);
 	cr_assert_eq(cc_flow_del(C, "sales", 7), 0);
@@ -322,9 +354,10 @@ static struct {
 	uint64_t due[SIM_ITEMS + 1];
 	int act[SIM_ITEMS + 1];
 	int kind[SIM_ITEMS + 1];
+	char agent[SIM_ITEMS + 1][CC_ID_MAX + 1];
 	uint64_t now;
 	uint32_t rnd;
-	unsigned offers, recalls, drops;
+	unsigned offers, recalls, recalls_active, drops;
 } S;
 
 static uint32_t sim_rand(void)
@@ -340,11 +373,11 @@ static void sim_offer(void *arg, uint64_t id, enum cc_kind kind, const char *cus
 {
 	(void)arg;
 	(void)customer;
-	(void)agent;
 	(void)location;
 	cr_assert(id <= SIM_ITEMS);
 	S.offers++;
 	S.kind[id] = kind;
+	snprintf(S.agent[id], sizeof(S.agent[id]), "%s", agent);
 	/* one offer in ten is not answered (after 1 s), the others are (after 0.5 s) */
 	S.act[id] = sim_rand() % 10 == 0 ? ACT_REFUSE : ACT_ANSWER;
 	S.due[id] = S.now + (S.act[id] == ACT_REFUSE ? 1000 : 500);
@@ -363,6 +396,7 @@ static void sim_recalled(void *arg, uint64_t id, const char *agent)
 	(void)arg;
 	(void)agent;
 	S.recalls++;
+	S.recalls_active += S.act[id] == ACT_END; /* (taken, not only offered) */
 	S.act[id] = ACT_NONE; /* it waits again: the next offer schedules it */
 }
 
@@ -437,14 +471,14 @@ Test(cc_core, a_day_of_chats_and_calls_leaves_every_agent_free_and_every_item_co
 			S.act[id] = ACT_NONE;
 			switch (act) {
 			case ACT_ANSWER:
-				cr_assert_eq(cc_answered(c, id, S.now), 0, "item %llu",
+				cr_assert_eq(cc_answered(c, id, S.agent[id], S.now), 0, "item %llu",
 					     (unsigned long long)id);
 				S.act[id] = ACT_END;
 				S.due[id] = S.now + (S.kind[id] == CC_CALL ? 10000 + sim_rand() % 110000
 									   : 5000 + sim_rand() % 55000);
 				break;
 			case ACT_REFUSE:
-				cr_assert_eq(cc_refused(c, id, S.now), 0);
+				cr_assert_eq(cc_refused(c, id, S.agent[id], S.now), 0);
 				break;
 			case ACT_END:
 				cr_assert_eq(cc_ended(c, id, S.now), 0);
@@ -468,7 +502,7 @@ Test(cc_core, a_day_of_chats_and_calls_leaves_every_agent_free_and_every_item_co
 		     (unsigned long long)st.abandoned);
 	cr_expect_geq(st.dispatched, st.answered + st.refused, "every answer or refusal was of an "
 		      "offer");
-	cr_expect_eq(st.answered, st.ended + S.recalls, "every chat or call taken ended, or was "
+	cr_expect_eq(st.answered, st.ended + S.recalls_active, "every chat or call taken ended, or was "
 		     "taken back from an agent who logged out (and taken again)");
 	cr_expect_geq(st.refused, 1);
 	cr_expect_geq(S.recalls, 1, "agents logged out mid-chat");
