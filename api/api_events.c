@@ -37,6 +37,7 @@
 
 #include "api/api.h"
 #include "api/api_events.h"
+#include "common/cm_time.h"
 #include "common/cm_log.h"
 
 #define EV_TAG_WAKE UINT64_MAX    /* epoll data of our eventfd */
@@ -141,18 +142,6 @@ static int opt_str_ok(json_t *j, const char *key)
 	return !v || (json_is_string(v) && !has_ctl(json_string_value(v)));
 }
 
-/* Writes "YYYY-MM-DDThh:mm:ss.mmmZ" of now into <buf> (at least 32 bytes). */
-static void rfc3339_now(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000L);
-}
-
 int api_event_publish(json_t *event)
 {
 	json_t *type = json_object_get(event, "type");
@@ -178,7 +167,7 @@ int api_event_publish(json_t *event)
 	}
 	if (!json_object_get(event, "timestamp")) {
 		char ts[40];
-		rfc3339_now(ts, sizeof(ts));
+		cm_rfc3339_ms(cm_wall_ms(), ts, sizeof(ts));
 		json_object_set_new(event, "timestamp", json_string(ts));
 	}
 	if (q_push(event) < 0) { /* cannot be while <held> bounds it; kept as a guard */

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cm_time.h"
 #include "common/cm_log.h"
 
 _Atomic int cm_log_max_level = CM_LOG_INFO;
@@ -107,14 +108,7 @@ int cm_log_rl_pass(struct cm_log_site *site, uint64_t *suppressed)
 /* "2026-11-26T06:52:01.123Z" into <buf> (at least 32 bytes). */
 static void timestamp(char *buf, size_t len)
 {
-	struct timespec ts;
-	struct tm tm;
-	size_t n;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+	cm_rfc3339_ms(cm_wall_ms(), buf, len);
 }
 
 /* Where to cut <s> to at most <max> bytes without splitting a UTF-8 sequence. */

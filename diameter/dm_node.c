@@ -992,11 +992,7 @@ void dm_node_free(struct dm_node *n)
 static json_t *time_json(uint64_t ms)
 {
 	char b[40];
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&s, &tm);
-	size_t k = strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(b + k, sizeof(b) - k, ".%03uZ", (unsigned)(ms % 1000));
+	cm_rfc3339_ms(ms, b, sizeof(b));
 	return json_string(b);
 }
 

@@ -131,7 +131,7 @@ Test(events_queue, rfc3339_timestamps)
 	unsigned Y, M, D, h, m, s, ms;
 	char z = 0;
 
-	rfc3339_now(ts, sizeof(ts));
+	cm_rfc3339_ms(cm_wall_ms(), ts, sizeof(ts));
 	cr_expect_eq(strlen(ts), 24, "%s", ts);
 	cr_expect_eq(sscanf(ts, "%4u-%2u-%2uT%2u:%2u:%2u.%3u%c", &Y, &M, &D, &h, &m, &s, &ms, &z),
 		     8, "%s", ts);
