@@ -11,11 +11,9 @@
 #include "api/api_diameter.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/api.h"
 #include "api/api_events.h"
@@ -28,8 +26,6 @@
 #define WAIT_MARGIN_MS 2000            /* the api waits this much past the node's deadline */
 
 static struct dm_svc *svc;
-static _Atomic uint32_t sid_low;
-static uint32_t sid_high;
 
 /* ---- POST /v1/diameter/requests ------------------------------------------------------ */
 
@@ -83,7 +79,11 @@ static void rrun(eng_worker *w, void *slotp, void *arg, struct api_later *t)
 	o->slot = slotp;
 	o->t = t;
 	struct dm_node *n = dm_svc_node(svc);
-	int rc = n ? dm_node_request(n, o->msg, o->len, o->timeout_ms, ranswer, o) : -ESHUTDOWN;
+	uint8_t *msg = o->msg;
+	o->msg = NULL; /* (the node takes it) */
+	int rc = n ? dm_node_request(n, msg, o->len, o->timeout_ms, ranswer, o) : -ESHUTDOWN;
+	if (!n)
+		free(msg);
 	if (rc < 0) {
 		o->slot->status = rc;
 		api_later_done(t);
@@ -133,6 +133,10 @@ static void rrender(struct api_req *r, struct api_gather *g)
 		return;
 	case -EINVAL:
 		api_reply_error(r, 400, "the request has no Destination-Realm");
+		return;
+	case -EBUSY:
+		api_reply_error(r, 503, "too many Diameter requests wait for answers "
+				"(diameter.max_pending)");
 		return;
 	default:
 		api_reply_error(r, 503, "Diameter is stopping or out of memory (%s)",
@@ -195,10 +199,9 @@ static long build(json_t *avps, uint8_t flags, uint32_t code, uint32_t app, cons
 	struct dm_wbuf w;
 	dm_w_init(&w, b, cap);
 	dm_w_hdr(&w, flags, code, app, 0, 0);
-	if (with_sid) { /* <DiameterIdentity>;<high 32 bits>;<low 32 bits> (RFC 6733 §8.8) */
+	if (with_sid) {
 		char sid[320];
-		snprintf(sid, sizeof(sid), "%s;%u;%u", dm_svc_origin_host(svc), sid_high,
-			 atomic_fetch_add(&sid_low, 1) + 1);
+		dm_svc_session_id(svc, sid, sizeof(sid));
 		dm_w_str(&w, 263, DM_AVP_M, 0, sid);
 	}
 	if (avps && dm_json_write(dm_svc_dict(svc), avps, &w, err, errlen) < 0)
@@ -511,7 +514,6 @@ static const struct api_route routes[] = {
 int api_diameter_register(struct dm_svc *s)
 {
 	svc = s;
-	sid_high = (uint32_t)time(NULL);
 	if (s)
 		dm_svc_set_incoming(s, incoming, NULL);
 	return api_routes_register(routes, sizeof(routes) / sizeof(routes[0]));

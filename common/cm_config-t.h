@@ -249,7 +249,7 @@ struct cm_config_diameter {
 	char *listen;
 	struct cm_strlist accept, applications, dictionaries;
 	int64_t tw_ms, tc_ms, request_timeout_ms, answer_timeout_ms;
-	int64_t unanswered_result, max_incoming;
+	int64_t unanswered_result, max_incoming, max_pending;
 	bool sh_check, ro_charging;    /* hooks of the gateway (off by default) */
 	int hook_failure;              /* 0: deny (503), 1: allow */
 	int64_t hook_timeout_ms;

@@ -324,6 +324,8 @@ static const struct cm_config_key cm_schema[] = {
 	      "the Result-Code of that answer (5012 DIAMETER_UNABLE_TO_COMPLY)"),
 	K_INT("diameter", "max_incoming", diameter.max_incoming, "1024", 1, 1000000, 0,
 	      "requests received waiting for the application; more are answered 3004"),
+	K_INT("diameter", "max_pending", diameter.max_pending, "65536", 1, 10000000, 0,
+	      "requests of this node waiting for answers (API and hooks); more: 503 / no verdict"),
 	K_BOOL("diameter", "sh_check", diameter.sh_check, "false",
 	       "Sh (UDR) for the sender before a gateway session is made and for the caller of "
 	       "an incoming INVITE: refused = 403"),

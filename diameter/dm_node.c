@@ -77,6 +77,7 @@ struct dm_node {
 	struct nreq *parked;
 	struct nin *in;
 	unsigned nin;
+	unsigned npending;             /* requests of ours not ended yet */
 	uint64_t next_id, next_serial;
 	eng_listener *l;
 	eng_dns *dns;
@@ -417,6 +418,7 @@ static struct npeer *route(struct dm_node *n, const struct nreq *q, const struct
 
 static void req_free(struct nreq *q)
 {
+	q->n->npending--;
 	eng_timer_cancel(&q->t);
 	free(q->msg);
 	free(q);
@@ -560,22 +562,24 @@ static void end_later(eng_defer *d)
 	free(x);
 }
 
-int dm_node_request(struct dm_node *n, const uint8_t *msg, size_t len, uint32_t timeout_ms,
+int dm_node_request(struct dm_node *n, uint8_t *msg, size_t len, uint32_t timeout_ms,
 		    dm_node_answer_fn fn, void *arg)
 {
 	struct dm_hdr h;
 	uint32_t hrc;
-	if (n->stopping)
-		return -ESHUTDOWN;
-	if (len < DM_HDR_LEN || dm_hdr_parse(msg, len, &h, &hrc) < 0 || !(h.flags & DM_FLAG_R))
-		return -EINVAL;
-	struct nreq *q = calloc(1, sizeof(*q));
-	if (!q || !(q->msg = malloc(len))) {
-		free(q);
-		return -ENOMEM;
+	int rc = n->stopping ? -ESHUTDOWN
+		 : n->npending >= (n->cfg->max_pending ? n->cfg->max_pending : 65536) ? -EBUSY
+		 : len < DM_HDR_LEN || dm_hdr_parse(msg, len, &h, &hrc) < 0 ||
+				 !(h.flags & DM_FLAG_R) ? -EINVAL
+							: 0;
+	struct nreq *q = rc ? NULL : calloc(1, sizeof(*q));
+	if (!q) {
+		free(msg);
+		return rc ? rc : -ENOMEM;
 	}
-	memcpy(q->msg, msg, len);
+	q->msg = msg; /* (taken: no copy) */
 	q->len = len;
+	n->npending++;
 	q->n = n;
 	q->app = h.app_id;
 	q->fn = fn;

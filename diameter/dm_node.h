@@ -66,6 +66,8 @@ struct dm_node_cfg {
 	uint32_t unanswered_rc;        /* ... then answered with: 0 is 5012 */
 	unsigned max_incoming;         /* requests received waiting for their answers: 0 is 1024
 	                                * (more: 3004 DIAMETER_TOO_BUSY) */
+	unsigned max_pending;          /* requests of ours waiting for their answers: 0 is 65536
+	                                * (more: -EBUSY) */
 	const struct dm_dict *dict;
 	const struct dm_limits *lim;   /* NULL: the defaults */
 	const struct eng_dns_config *dns; /* for peers named, not numbered (NULL: defaults) */
@@ -93,11 +95,12 @@ void dm_node_free(struct dm_node *n);
  * dm_node_request. */
 typedef void (*dm_node_answer_fn)(void *arg, int status, const uint8_t *ans, size_t len,
 				  const char *peer);
-/* Sends request <msg> (<len> bytes; copied; its identifiers set here) routed by its
- * Destination-Host, Destination-Realm and Application-Id, waiting <timeout_ms> at most. 0
- * (<fn> will be called), -EINVAL (not a request, no Destination-Realm), -ENOMEM,
- * -ESHUTDOWN. */
-int dm_node_request(struct dm_node *n, const uint8_t *msg, size_t len, uint32_t timeout_ms,
+/* Sends request <msg> (<len> bytes, malloc'ed: taken in every case, freed here; its
+ * identifiers set here) routed by its Destination-Host, Destination-Realm and
+ * Application-Id, waiting <timeout_ms> at most. 0 (<fn> will be called), -EINVAL (not a
+ * request, no Destination-Realm), -EBUSY (max_pending requests of ours wait already),
+ * -ENOMEM, -ESHUTDOWN. */
+int dm_node_request(struct dm_node *n, uint8_t *msg, size_t len, uint32_t timeout_ms,
 		    dm_node_answer_fn fn, void *arg);
 
 /* Answers the request received as <id>: the answer has its command, application, P flag

@@ -27,7 +27,8 @@ struct dm_svc {
 	int sh_on, ro_on, fail_open;
 	_Atomic(struct dm_node *) node;
 	_Atomic int stopped;           /* the node's connections all ended after the DPRs */
-	_Atomic uint32_t sid;          /* the low part of the hooks' Session-Ids */
+	uint32_t sid_high;             /* Session-Ids: the start's time, then a counter */
+	_Atomic uint32_t sid;
 	_Atomic uint64_t hs[6];        /* struct dm_hook_stats, in its order */
 	eng_timer watch;               /* the node's worker: watches them end */
 };
@@ -108,6 +109,7 @@ int dm_svc_new(const struct cm_config *cfg, struct dm_svc **out, char *err, size
 	s->dns.nservers = cfg->dns.servers.n;
 	s->dns.timeout_ms = (uint32_t)cfg->dns.timeout_ms;
 	s->request_timeout_ms = (uint32_t)d->request_timeout_ms;
+	s->sid_high = (uint32_t)time(NULL);
 	s->hook_timeout_ms = (uint32_t)d->hook_timeout_ms;
 	s->sh_on = d->sh_check;
 	s->ro_on = d->ro_charging;
@@ -120,7 +122,8 @@ int dm_svc_new(const struct cm_config *cfg, struct dm_svc **out, char *err, size
 		.tw_ms = (uint32_t)d->tw_ms, .tc_ms = (uint32_t)d->tc_ms,
 		.answer_timeout_ms = (uint32_t)d->answer_timeout_ms,
 		.unanswered_rc = (uint32_t)d->unanswered_result,
-		.max_incoming = (unsigned)d->max_incoming, .dict = s->dict, .dns = &s->dns,
+		.max_incoming = (unsigned)d->max_incoming,
+		.max_pending = (unsigned)d->max_pending, .dict = s->dict, .dns = &s->dns,
 	};
 	*out = s;
 	return 0;
@@ -311,8 +314,7 @@ static long hook_request(struct hook *h, uint8_t *b, size_t cap)
 	struct dm_wbuf w;
 	char sid[320];
 	const char *realm = dm_svc_default_realm(s);
-	snprintf(sid, sizeof(sid), "%s;%u;%u", s->ncfg.origin_host, (unsigned)time(NULL),
-		 atomic_fetch_add(&s->sid, 1) + 1);
+	dm_svc_session_id(s, sid, sizeof(sid));
 	dm_w_init(&w, b, cap);
 	if (!h->ro) {
 		dm_w_hdr(&w, DM_FLAG_R | DM_FLAG_P, 306, 16777217, 0, 0); /* UDR */
@@ -355,11 +357,13 @@ static long hook_request(struct hook *h, uint8_t *b, size_t cap)
 static void hook_run(eng_worker *w, void *arg, uint64_t u64)
 {
 	struct hook *h = arg;
-	uint8_t b[HOOK_MSG_MAX];
+	uint8_t *b = malloc(HOOK_MSG_MAX); /* (the node takes it) */
 	(void)w;
 	(void)u64;
 	struct dm_node *n = dm_svc_node(h->s);
-	long len = n ? hook_request(h, b, sizeof(b)) : -ESHUTDOWN;
+	long len = !b ? -ENOMEM : n ? hook_request(h, b, HOOK_MSG_MAX) : -ESHUTDOWN;
+	if (len < 0)
+		free(b);
 	if (len < 0 || dm_node_request(n, b, (size_t)len, h->s->hook_timeout_ms, hook_answer, h) < 0)
 		hook_answer(h, -EIO, NULL, 0, NULL);
 }
@@ -393,6 +397,12 @@ int dm_svc_ro_charge(struct dm_svc *s, eng_worker *from, const char *sender, dm_
 		     void *arg)
 {
 	return hook_ask(s, from, 1, sender, fn, arg);
+}
+
+void dm_svc_session_id(struct dm_svc *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s;%u;%u", s->ncfg.origin_host, s->sid_high,
+		 atomic_fetch_add(&s->sid, 1) + 1);
 }
 
 int dm_svc_sh_on(const struct dm_svc *s)

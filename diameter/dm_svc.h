@@ -44,6 +44,9 @@ const char *dm_svc_origin_realm(const struct dm_svc *s);
 /* The first configured peer's realm ("" when none has one): the default Destination-Realm. */
 const char *dm_svc_default_realm(const struct dm_svc *s);
 uint32_t dm_svc_request_timeout_ms(const struct dm_svc *s);
+/* A new Session-Id (RFC 6733 §8.8: "<origin_host>;<high 32 bits>;<low 32 bits>", the high
+ * part the start's time, the low one a counter of this process). Any thread. */
+void dm_svc_session_id(struct dm_svc *s, char *buf, size_t len);
 /* An application id by dictionary name or number; 0 with -ENOENT when unknown. */
 int dm_svc_app_id(const struct dm_svc *s, const char *name, uint32_t *id);
 

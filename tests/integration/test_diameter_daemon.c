@@ -569,3 +569,33 @@ Test(diameter_daemon, an_unknown_peer_is_refused)
 	cr_expect_str_neq(s, "open");
 	cr_expect_str_neq(s, "");
 }
+
+/* diameter.max_pending: requests of ours waiting beyond it are refused at once (503). */
+Test(diameter_daemon, requests_beyond_max_pending_are_503)
+{
+	start_node(&NB, "b.test.local", "", 1, NULL); /* nobody answers there: 5012 at 1.5 s */
+	char peers[128];
+	snprintf(peers, sizeof(peers), "aaa://127.0.0.1:%d;realm=test.local", NB.dport);
+	start_node(&NA, "a.test.local", peers, 0, "RCSGW_DIAMETER_MAX_PENDING=1");
+	cr_assert(wait_peer(&NA, "b.test.local", "open", 5000));
+	struct pending_post pp;
+	post_start(&pp, &NA, UDR_BODY);
+	json_t *j = NULL;
+	int st = 0;
+	for (int i = 0; i < 20 && st != 503; i++) { /* once the first is on its way */
+		usleep(50 * 1000);
+		json_decref(j);
+		j = NULL;
+		st = api(&NA, "POST", "/v1/diameter/requests", UDR_BODY, &j);
+	}
+	cr_expect_eq(st, 503, "a second request: %d", st);
+	cr_expect(strstr(json_string_value(json_object_get(json_object_get(j, "error"),
+							    "message")) ?: "", "max_pending"));
+	json_decref(j);
+	post_end(&pp);
+	cr_expect_eq(pp.status, 200);
+	cr_expect_eq(json_integer_value(json_object_get(pp.ans, "result_code")), 5012);
+	json_decref(pp.ans);
+	st = api(&NA, "POST", "/v1/diameter/requests", UDR_BODY, NULL);
+	cr_expect_eq(st, 200, "room again: %d", st);
+}

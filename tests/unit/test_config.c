@@ -456,6 +456,7 @@ Test(config, env_every_type)
 		"RCSGW_DIAMETER_ANSWER_TIMEOUT=2s",
 		"RCSGW_DIAMETER_UNANSWERED_RESULT=3004",
 		"RCSGW_DIAMETER_MAX_INCOMING=10",
+		"RCSGW_DIAMETER_MAX_PENDING=20",
 		"RCSGW_DIAMETER_SH_CHECK=true",
 		"RCSGW_DIAMETER_RO_CHARGING=yes",
 		"RCSGW_DIAMETER_HOOK_FAILURE=allow",
@@ -484,6 +485,7 @@ Test(config, env_every_type)
 	cr_expect_str_eq(c.diameter.peers.v[1], "aaa://10.0.0.9:3869");
 	cr_expect_eq(c.diameter.tw_ms, 6000);
 	cr_expect_eq(c.diameter.unanswered_result, 3004);
+	cr_expect_eq(c.diameter.max_pending, 20);
 	cr_expect(c.diameter.sh_check && c.diameter.ro_charging);
 	cr_expect_eq(c.diameter.hook_failure, 1);
 	cr_expect_eq(c.diameter.hook_timeout_ms, 1500);
