@@ -122,6 +122,14 @@ static void offer_release(struct cc_item *it)
 		it->agent->chats_offered--;
 }
 
+/* Item <id> when it is offered to agent <agent> now: 0 with *<out>, -ENOENT, or -EINVAL
+ * (not offered, or to another: the late word of an agent it was withdrawn from). */
+static int offered_to(struct cc_center *c, uint64_t id, const char *agent, struct cc_item **out)
+{
+	int rc = item_in(c, id, CC_OFFERED, out);
+	return rc ? rc : strcmp((*out)->agent->cfg.id, agent) ? -EINVAL : 0;
+}
+
 static unsigned max_chats(const struct cc_agent *a)
 {
 	return a->cfg.max_chats ? a->cfg.max_chats : 4;
@@ -604,11 +612,9 @@ int64_t cc_enqueue(struct cc_center *c, const char *flow, enum cc_kind kind,
 int cc_answered(struct cc_center *c, uint64_t id, const char *agent, uint64_t now)
 {
 	struct cc_item *it;
-	int rc = item_in(c, id, CC_OFFERED, &it);
+	int rc = offered_to(c, id, agent, &it);
 	if (rc)
 		return rc;
-	if (strcmp(it->agent->cfg.id, agent))
-		return -EINVAL; /* (an offer withdrawn from that agent: its late word) */
 	struct cc_agent *a = it->agent;
 	struct flow *f = flow_find(c, it->flow);
 	it->st = CC_ACTIVE;
@@ -635,11 +641,9 @@ int cc_answered(struct cc_center *c, uint64_t id, const char *agent, uint64_t no
 int cc_refused(struct cc_center *c, uint64_t id, const char *agent, uint64_t now)
 {
 	struct cc_item *it;
-	int rc = item_in(c, id, CC_OFFERED, &it);
+	int rc = offered_to(c, id, agent, &it);
 	if (rc)
 		return rc;
-	if (strcmp(it->agent->cfg.id, agent))
-		return -EINVAL; /* (an offer withdrawn from that agent: its late word) */
 	struct cc_agent *a = it->agent;
 	offer_release(it);
 	a->refused++;

@@ -984,8 +984,9 @@ int main(int argc, char **argv)
 		gw_ua_set_forward(app.ua, forward_sip, remote_send); /* ... for a live one */
 	}
 	app.w = calloc(app.n, sizeof(*app.w));
-	if (app.dm)
-		api_diameter_register(app.dm); /* (the requests received: events, before the start) */
+	/* before the workers: the node they start sends its requests received as events; with
+	 * Diameter off its routes answer 503 */
+	api_diameter_register(app.dm);
 	if (!app.w || eng_start(e, worker_init, NULL) < 0) {
 		CM_ERR("engine: workers did not start");
 		goto out;
@@ -1028,8 +1029,6 @@ int main(int argc, char **argv)
 	api_set_large_body_max((size_t)(cfg.rcs.file_max < cfg.msrp.max_message
 						 ? cfg.rcs.file_max : cfg.msrp.max_message));
 	api_gateway_register(app.page, app.ua);
-	if (!app.dm)
-		api_diameter_register(NULL); /* its routes answer 503 */
 	api_caps_register(gw_ua_enabled(app.ua) ? caps_at : NULL, app.n,
 			  (unsigned)cfg.rcs.capability_timeout_ms);
 	CM_INFO("gateway: %s", app.page ? "on (SIP MESSAGE <-> MSRP sessions)"

@@ -150,20 +150,9 @@ static int wait_peer(const struct dnode *n, const char *who, const char *want, i
 /* The sum of metric <name>'s samples at <n>'s /metrics. */
 static double metric(const struct dnode *n, const char *name)
 {
-	char *m = NULL;
-	int st = 0;
-	double sum = 0;
-	size_t nl = strlen(name);
-	cr_assert_eq(http_request("127.0.0.1", n->api, "GET", "/metrics", NULL, NULL, &st, NULL, &m,
-				  5000), 0);
-	for (char *p = m; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, name, nl) && (p[nl] == '{' || p[nl] == ' ')) {
-			char *sp = strchr(p, ' ');
-			if (sp)
-				sum += strtod(sp + 1, NULL);
-		}
-	free(m);
-	return sum;
+	double v = http_metric_sum(n->api, NULL, name);
+	cr_assert_geq(v, 0, "GET /metrics of %s", n->host);
+	return v;
 }
 
 static const char *diameter_status(const struct dnode *n, char *buf, size_t len)

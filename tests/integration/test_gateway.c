@@ -821,18 +821,7 @@ static void ocs_stop(void)
 
 static double gw_metric(const char *name)
 {
-	char *m = NULL;
-	int st = 0;
-	double sum = 0;
-	http_request(HOST, g.api, "GET", "/metrics", NULL, NULL, &st, NULL, &m, 5000);
-	for (char *p = m; p && (p = strstr(p, name)); p += strlen(name))
-		if (p == m || p[-1] == '\n') {
-			char *sp = strchr(p, ' ');
-			if (sp)
-				sum += strtod(sp + 1, NULL);
-		}
-	free(m);
-	return sum;
+	return http_metric_sum(g.api, NULL, name);
 }
 
 Test(gateway, diameter_sh_and_ro_refuse_or_let_messages_through)

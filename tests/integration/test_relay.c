@@ -539,18 +539,9 @@ Test(relay, busy_destination_keeps_frames_whole)
 /* The sum of the counter <name> over the workers, from /metrics. */
 static unsigned long metric_sum(const char *name)
 {
-	int status;
-	char *body = NULL, key[128];
-	unsigned long sum = 0;
-	cr_assert_eq(http_request("127.0.0.1", api_port, "GET", "/metrics", NULL, NULL, &status,
-				  NULL, &body, IO_MS), 0);
-	snprintf(key, sizeof(key), "%s{", name);
-	for (const char *p = body; (p = strstr(p, key)); ) {
-		p = strchr(p, '}');
-		sum += strtoul(p + 2, NULL, 10);
-	}
-	free(body);
-	return sum;
+	double v = http_metric_sum(api_port, NULL, name);
+	cr_assert_geq(v, 0, "GET /metrics");
+	return (unsigned long)v;
 }
 
 /* The worker that owns a Use-Path's session: the shard in the id (msrp_id.h: 'r', then the

@@ -524,3 +524,25 @@ int http_request(const char *host, int port, const char *method, const char *pat
 	return http_request_len(host, port, method, path, headers, body, body ? strlen(body) : 0,
 				status, resp_headers, resp_body, timeout_ms);
 }
+
+double http_metric_sum(int port, const char *headers, const char *name)
+{
+	char *body = NULL;
+	int st = 0;
+	double sum = 0;
+	size_t nl = strlen(name);
+	if (http_request("127.0.0.1", port, "GET", "/metrics", headers, NULL, &st, NULL, &body,
+			 5000) < 0 || st != 200) {
+		free(body);
+		return -1;
+	}
+	for (const char *p = body; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, name, nl) || (p[nl] != '{' && p[nl] != ' '))
+			continue;
+		const char *v = p[nl] == '{' ? strchr(p, '}') : p + nl;
+		if (v)
+			sum += strtod(v + 1 + (*v == '}'), NULL);
+	}
+	free(body);
+	return sum;
+}

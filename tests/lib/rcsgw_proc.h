@@ -49,6 +49,11 @@ int http_request_len(const char *host, int port, const char *method, const char 
 		     const char *headers, const char *body, size_t body_len, int *status,
 		     char **resp_headers, char **resp_body, int timeout_ms);
 
+/* The sum of the samples of metric <name> (every label set, or the one without labels) in
+ * GET /metrics of the API at 127.0.0.1:<port>, sent with <headers> (NULL or an
+ * Authorization line). -1 when /metrics did not answer. */
+double http_metric_sum(int port, const char *headers, const char *name);
+
 /* The value of header <name> (case-insensitive) in a header block from http_request, as a
  * malloc'ed string without surrounding blanks, or NULL. */
 char *http_header(const char *resp_headers, const char *name);

@@ -232,20 +232,7 @@ void ufx_capture(struct tshark_cap *cap, char *dec, size_t declen)
 
 unsigned long ufx_metric_sum(const char *name)
 {
-	int status = 0;
-	char *body = NULL, key[160];
-	unsigned long sum = 0;
-	cr_assert_eq(http_request(HOST, ufx.api, "GET", "/metrics", ufx.auth[0] ? ufx.auth : NULL,
-				  NULL, &status, NULL, &body, 5000), 0);
-	snprintf(key, sizeof(key), "\n%s{", name);
-	for (const char *p = body; p && (p = strstr(p, key)); p++) {
-		const char *e = strchr(p, '}');
-		if (e)
-			sum += strtoul(e + 2, NULL, 10);
-	}
-	snprintf(key, sizeof(key), "\n%s ", name); /* a process-wide one: no labels */
-	for (const char *p = body; p && (p = strstr(p, key)); p++)
-		sum += strtoul(p + strlen(key), NULL, 10);
-	free(body);
-	return sum;
+	double v = http_metric_sum(ufx.api, ufx.auth[0] ? ufx.auth : NULL, name);
+	cr_assert_geq(v, 0, "GET /metrics");
+	return (unsigned long)v;
 }
