@@ -2134,7 +2134,12 @@ static int msrp_open(struct gw_sess *s, const struct sdp_msrp_media *off,
 			  (int)p->path_text.len, p->path_text.p);
 	if (pn < 0 || (size_t)pn >= sizeof(path))
 		return -E2BIG;
-	struct msrp_ua_sess_cfg c = { .local_uri = uri, .to_path = path, .active = ns.we_connect };
+	/* through a relay (ours, ua.relay: its AUTHed connection, the one its Use-Path is good
+	 * on, RFC 4976 §5; or the peer's, which takes many sessions on one connection): the
+	 * connection open to it; else one of the session's own unless the peer said
+	 * a=connection:existing */
+	struct msrp_ua_sess_cfg c = { .local_uri = uri, .to_path = path, .active = ns.we_connect,
+				      .share = ns.reuse || strchr(path, ' ') != NULL };
 	if (s->ms && s->ft_in) {
 		/* a re-INVITE moves a file coming to us: what came so far goes with it */
 		struct msrp_reasm_msg m;

@@ -15,7 +15,8 @@
 enum { E_RESOLVING, E_CONNECTING, E_OPEN, E_FAILED };
 
 /* "tls:" host ":" port "/" src, NUL included */
-#define POOL_KEY_MAX (4 + MSRP_URI_HOST_MAX + 1 + 5 + 1 + sizeof(((struct msrp_hop *)0)->src))
+#define POOL_KEY_MAX (4 + MSRP_URI_HOST_MAX + 1 + 5 + 1 + sizeof(((struct msrp_hop *)0)->src) + \
+		      1 + sizeof(((struct msrp_hop *)0)->tag))
 
 struct waiter {
 	struct waiter *next;
@@ -35,6 +36,7 @@ struct entry {
 	uint16_t port;
 	char host[MSRP_URI_HOST_MAX + 1];
 	char src[sizeof(((struct msrp_hop *)0)->src)];
+	char tag[sizeof(((struct msrp_hop *)0)->tag)];
 	char key[POOL_KEY_MAX];
 };
 
@@ -281,7 +283,7 @@ static int hop_key(const struct msrp_hop *h, char *key, int *family)
 	size_t i;
 
 	if (!h->host[0] || !h->port || !memchr(h->host, '\0', sizeof(h->host)) ||
-	    !memchr(h->src, '\0', sizeof(h->src)))
+	    !memchr(h->src, '\0', sizeof(h->src)) || !memchr(h->tag, '\0', sizeof(h->tag)))
 		return -EINVAL;
 	*family = 0;
 	if (inet_pton(AF_INET6, h->host, a) == 1) {
@@ -295,7 +297,8 @@ static int hop_key(const struct msrp_hop *h, char *key, int *family)
 			host[i] = (char)tolower((unsigned char)h->host[i]);
 		host[i] = '\0';
 	}
-	snprintf(key, POOL_KEY_MAX, "%s:%s:%u/%s", h->tls ? "tls" : "tcp", host, h->port, h->src);
+	snprintf(key, POOL_KEY_MAX, "%s:%s:%u/%s#%s", h->tls ? "tls" : "tcp", host, h->port, h->src,
+		 h->tag);
 	return 0;
 }
 
@@ -369,6 +372,7 @@ int msrp_pool_get_hop(struct msrp_pool *p, const struct msrp_hop *h, msrp_pool_c
 	e->port = h->port;
 	strcpy(e->host, h->host);
 	strcpy(e->src, h->src);
+	strcpy(e->tag, h->tag);
 	memcpy(e->key, key, sizeof(key));
 	e->waiters = wt;
 	wt->next = NULL;
@@ -385,6 +389,18 @@ int msrp_pool_get_hop(struct msrp_pool *p, const struct msrp_hop *h, msrp_pool_c
 	} else {
 		fail(e, -EHOSTUNREACH);
 	}
+	return 0;
+}
+
+int msrp_pool_close_tag(struct msrp_pool *p, const char *tag)
+{
+	if (!tag[0])
+		return 0;
+	for (struct entry *e = p->entries; e; e = e->next)
+		if (e->state == E_OPEN && !e->waiters && !strcmp(e->tag, tag)) {
+			msrp_conn_close(e->mc); /* it leaves the pool when it is closed */
+			return 1;
+		}
 	return 0;
 }
 

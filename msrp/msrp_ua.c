@@ -44,6 +44,8 @@ struct msrp_ua_sess {
 	void *arg;
 	char *local_uri, *to_path;     /* one allocation */
 	int active, ready, ended;
+	char own_tag[sizeof(((struct msrp_hop *)0)->tag)]; /* its connection's, when it is its
+					* own (msrp_ua_sess_cfg.share 0, active); else "" */
 	struct msrp_conn *mc;          /* bound connection */
 	struct msrp_reasm *reasm;
 	eng_timer rtimer;              /* reassembly expiry */
@@ -104,6 +106,18 @@ struct msrp_ua {
 	struct held **held_tail;
 	unsigned nheld;
 	uint64_t next_token;
+	/* own connections of sessions that ended, closed OWN_CLOSE_MS later (what the peer
+	 * sent just before is read first: no reset), oldest first */
+	struct own_close *closing, **closing_tail;
+	eng_timer ctimer;
+};
+
+#define OWN_CLOSE_MS 2000
+
+struct own_close {
+	struct own_close *next;
+	uint64_t at;
+	char tag[sizeof(((struct msrp_hop *)0)->tag)];
 };
 
 /* A chunk (or the binding SEND) waiting for its response. */
@@ -452,12 +466,18 @@ struct msrp_ua_sess *msrp_ua_open(struct msrp_ua *ua, const struct msrp_ua_sess_
 		goto fail;
 	}
 	ua->st.opened++;
+	struct msrp_hop hop;
+	int direct = msrp_hop_direct(&first, &hop) == 0;
+	if (direct && !cfg->share && s->active) { /* a connection of its own: tagged by its id */
+		size_t n = sid.len < sizeof(hop.tag) - 1 ? sid.len : sizeof(hop.tag) - 1;
+		memcpy(hop.tag, sid.p, n);
+		hop.tag[n] = '\0';
+		memcpy(s->own_tag, hop.tag, sizeof(s->own_tag));
+	}
 	if (s->active && ua->pool) {
 		/* a connection to that hop already open and free: bound now, no wait for the
 		 * pool's callback (which comes on the next timer tick) */
-		struct msrp_hop hop;
-		struct msrp_conn *open = msrp_hop_direct(&first, &hop) == 0
-						 ? msrp_pool_peek_hop(ua->pool, &hop) : NULL;
+		struct msrp_conn *open = direct ? msrp_pool_peek_hop(ua->pool, &hop) : NULL;
 		struct msrp_ua_conn *uc = open ? conn_state(open) : NULL;
 		if (uc && bind_to(s, open, uc) == 0) {
 			if (send_bind(s) == 0) {
@@ -480,7 +500,7 @@ struct msrp_ua_sess *msrp_ua_open(struct msrp_ua *ua, const struct msrp_ua_sess_
 		}
 		wt->ua = ua;
 		sess_id(s, wt->sid);
-		if (msrp_pool_get(ua->pool, &first, connected, wt) < 0) {
+		if (!direct || msrp_pool_get_hop(ua->pool, &hop, connected, wt) < 0) {
 			free(wt);
 			msrp_sess_remove(&ua->sessions, &s->s);
 			*err = -EINVAL;
@@ -536,6 +556,18 @@ void msrp_ua_close(struct msrp_ua_sess *s)
 	eng_timer_cancel(&s->btimer);
 	msrp_sess_unbind(&s->s);
 	msrp_sess_remove(&ua->sessions, &s->s);
+	/* its own connection goes with it, a little later (the pool gives it to its tag only:
+	 * nobody else is on it) */
+	struct own_close *oc = s->own_tag[0] && ua->pool ? malloc(sizeof(*oc)) : NULL;
+	if (oc) {
+		oc->next = NULL;
+		oc->at = eng_now_ms(ua->w) + OWN_CLOSE_MS;
+		memcpy(oc->tag, s->own_tag, sizeof(oc->tag));
+		*ua->closing_tail = oc;
+		ua->closing_tail = &oc->next;
+		if (!eng_timer_armed(&ua->ctimer))
+			eng_timer_arm(ua->w, &ua->ctimer, OWN_CLOSE_MS);
+	}
 	msrp_reasm_destroy(s->reasm);
 	ua->st.closed++;
 	free(s->local_uri);
@@ -1065,6 +1097,8 @@ static struct msrp_ua *ua_of(struct msrp_conn *mc)
 
 /* ---- life cycle ----------------------------------------------------------------------- */
 
+static void own_close_fire(eng_timer *t);
+
 struct msrp_ua *msrp_ua_new(eng_worker *w, struct msrp_worker *mw, struct msrp_pool *pool,
 			    const struct msrp_ua_cfg *cfg)
 {
@@ -1075,6 +1109,8 @@ struct msrp_ua *msrp_ua_new(eng_worker *w, struct msrp_worker *mw, struct msrp_p
 	ua->mw = mw;
 	ua->pool = pool;
 	ua->cfg = *cfg;
+	ua->closing_tail = &ua->closing;
+	eng_timer_init(&ua->ctimer, own_close_fire, ua);
 	if (!ua->cfg.chunk_size)
 		ua->cfg.chunk_size = MSRP_CHUNK_SIZE_DEFAULT;
 	if (msrp_sess_table_init(&ua->sessions, 256) < 0) {
@@ -1086,6 +1122,22 @@ struct msrp_ua *msrp_ua_new(eng_worker *w, struct msrp_worker *mw, struct msrp_p
 	return ua;
 }
 
+static void own_close_fire(eng_timer *t)
+{
+	struct msrp_ua *ua = t->arg;
+	uint64_t now = eng_now_ms(ua->w);
+	while (ua->closing && ua->closing->at <= now) {
+		struct own_close *oc = ua->closing;
+		if (!(ua->closing = oc->next))
+			ua->closing_tail = &ua->closing;
+		if (ua->pool)
+			msrp_pool_close_tag(ua->pool, oc->tag);
+		free(oc);
+	}
+	if (ua->closing)
+		eng_timer_arm(ua->w, &ua->ctimer, ua->closing->at - now);
+}
+
 void msrp_ua_stop(struct msrp_ua *ua)
 {
 	if (!ua)
@@ -1093,6 +1145,13 @@ void msrp_ua_stop(struct msrp_ua *ua)
 	for (uint32_t i = 0; i <= ua->sessions.mask; i++)
 		while (ua->sessions.buckets[i])
 			msrp_ua_close((struct msrp_ua_sess *)ua->sessions.buckets[i]);
+	eng_timer_cancel(&ua->ctimer); /* (the pool closes what is left) */
+	while (ua->closing) {
+		struct own_close *oc = ua->closing;
+		ua->closing = oc->next;
+		free(oc);
+	}
+	ua->closing_tail = &ua->closing;
 	while (ua->held) /* SENDs held for sessions looked for: never answered now */
 		in_free(ua->held->in);
 	while (ua->owned)

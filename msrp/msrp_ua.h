@@ -77,6 +77,11 @@ struct msrp_ua_sess_cfg {
 	const char *local_uri;         /* ours, with the session-id; it goes in From-Path */
 	const char *to_path;           /* URIs separated by one space, next hop first */
 	int active;                    /* connect and bind (1), or wait for the peer (0) */
+	/* active: 1 shares a connection open to the same authority (the peer said
+	 * a=connection:existing), 0 opens one of the session's own (RFC 4145 "new"), closed
+	 * with it — so that a peer that spreads sessions over workers or nodes, as rcsgw does,
+	 * gets each on a connection it can hand to the session's owner */
+	int share;
 };
 
 /* What a connection of the endpoint keeps for the UA (embedded by its owner, zeroed). */

@@ -30,8 +30,10 @@
  *    out is the one that gets through); offer active → passive; offer passive → active;
  *    offer without a=setup → passive (the offerer connects, RFC 4975 §5.4); holdconn →
  *    holdconn. Our offer says actpass unless configured active or passive.
- *  - a=connection: we always write "new"; "existing" from a peer is reported (reuse): MSRP
- *    reuses connections by URI authority anyway (RFC 4975 §5.4), so it changes nothing here.
+ *  - a=connection: we always write "new", and when we connect straight to the peer, the
+ *    session gets a connection of its own (RFC 4145); "existing" from a peer is reported
+ *    (reuse): a connection open to the same authority is shared then (RFC 4975 §5.4), as
+ *    it is toward a relay.
  *  - Where to connect: the first URI of the peer's a=path (RFC 4975 §5.4, RFC 4976 §5);
  *    with CEMA negotiated (a=msrp-cema in the offer and in the answer, RFC 6714 §4) the
  *    address of the c= line and the port of the m= line instead (RFC 6714 §4.2, so that

@@ -12,8 +12,9 @@
  *     carries the session's index <k>. An INVITE gets a 200 at once (no 180) with an SDP
  *     answer "a=setup:passive", "a=path:msrp://<--msrp-listen>/s<k>;tcp"; a retransmitted
  *     INVITE gets the same 200 again; the ACK is taken; a BYE gets 200;
- *   - the far end's MSRP endpoint (--msrp-listen): rcsgw connects to it (one connection
- *     per rcsgw worker, shared by all sessions: RFC 4975 §5.4) and every SEND gets a 200.
+ *   - the far end's MSRP endpoint (--msrp-listen): rcsgw connects to it (a connection of
+ *     each session's own, as its a=connection:new says, closed when it ends) and every
+ *     SEND gets a 200.
  *     Frames are split with bm_frame_split (bench_msrp.c, independent of msrp/). The empty
  *     SEND whose To-Path is "…/s<k>;tcp" binds session <k>: it is up.
  *
@@ -1083,7 +1084,9 @@ static void m_close(eng_conn *c, int err)
 {
 	struct ua_mconn *mc = c->udata;
 	mc->c = NULL;
-	if (!stopping()) {
+	/* rcsgw closes a session's own connection (a=connection:new) when the session ends:
+	 * a clean close is that; an error is a loss */
+	if (!stopping() && err) {
 		U.st.msrp_lost++;
 		if (err)
 			fprintf(stderr, "rcsbench: rcsgw's MSRP connection lost: %s\n", strerror(-err));

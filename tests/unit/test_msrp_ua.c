@@ -153,7 +153,7 @@ static void open_job(void *arg)
 	(void)arg;
 	snprintf(uri_p, sizeof(uri_p), "msrp://127.0.0.1:%d/passive1;tcp", port);
 	snprintf(uri_a, sizeof(uri_a), "msrp://127.0.0.1:9/active22;tcp");
-	struct msrp_ua_sess_cfg p = { uri_p, uri_a, 0 }, a = { uri_a, uri_p, 1 };
+	struct msrp_ua_sess_cfg p = { uri_p, uri_a, 0, 0 }, a = { uri_a, uri_p, 1, 0 };
 	pa.s = msrp_ua_open(ua, &p, &ev_pa, &pa, &err);
 	ac.s = msrp_ua_open(ua, &a, &ev_ac, &ac, &err);
 }
@@ -264,7 +264,7 @@ static void open_active_job(void *arg)
 	(void)arg;
 	snprintf(uri_p, sizeof(uri_p), "msrp://127.0.0.1:%d/passive1;tcp", port);
 	snprintf(uri_a, sizeof(uri_a), "msrp://127.0.0.1:9/active22;tcp");
-	struct msrp_ua_sess_cfg a = { uri_a, uri_p, 1 };
+	struct msrp_ua_sess_cfg a = { uri_a, uri_p, 1, 0 };
 	ac.s = msrp_ua_open(ua, &a, &ev_ac, &ac, &err);
 }
 
@@ -272,7 +272,7 @@ static void open_passive_job(void *arg)
 {
 	int err;
 	(void)arg;
-	struct msrp_ua_sess_cfg p = { uri_p, uri_a, 0 };
+	struct msrp_ua_sess_cfg p = { uri_p, uri_a, 0, 0 };
 	pa.s = msrp_ua_open(ua, &p, &ev_pa, &pa, &err);
 }
 
@@ -356,7 +356,7 @@ static void open_passive_kept_job(void *arg)
 	int err;
 	(void)arg;
 	snprintf(uri_p, sizeof(uri_p), "msrp://127.0.0.1:%d/passive1;tcp", port);
-	struct msrp_ua_sess_cfg p = { uri_p, "msrp://127.0.0.1:9/phone;tcp", 0 };
+	struct msrp_ua_sess_cfg p = { uri_p, "msrp://127.0.0.1:9/phone;tcp", 0, 0 };
 	pa.s = msrp_ua_open(ua, &p, &ev_kept, &pa, &err);
 }
 
