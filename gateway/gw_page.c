@@ -240,7 +240,12 @@ struct gw_page_shared *gw_page_shared_new(const struct cm_config *cfg, struct gw
 	}
 	struct gw_ua_hooks h = { .route = route, .message = on_message, .claim = claim,
 				 .adopt = adopt };
-	gw_ua_set_hooks(ua, &h, sh);
+	if (gw_ua_add_hooks(ua, &h, sh) < 0) {
+		gw_page_shared_free(sh);
+		snprintf(err, errlen, "too many SIP hooks");
+		*failed = 1;
+		return NULL;
+	}
 	return sh;
 }
 

@@ -103,8 +103,10 @@ struct gw_ua_shared {
 	struct sip_digest_creds *creds;
 	eng_tls_ctx *tls_server;       /* tls: listeners (sip.tls_cert, sip.tls_key) */
 	eng_tls_ctx *tls_client;       /* TLS toward servers (verified against sip.tls_ca) */
-	struct gw_ua_hooks hooks;      /* the page-mode gateway's, when it runs */
-	void *hooks_arg;
+	struct gw_ua_hooks hooks[GW_UA_MAX_HOOKS]; /* the contact centre's, the page-mode
+					* gateway's, in the order they were added */
+	void *hooks_arg[GW_UA_MAX_HOOKS];
+	unsigned nhooks;
 	gw_ua_takeover_fn takeover;    /* the cluster's: a dead node's session taken over */
 	gw_ua_handoff_fn handoff;      /* ... a live node's, whose MSRP peer came here */
 	gw_ua_forward_fn forward;      /* ... a live node's: its in-dialog requests passed on */
@@ -814,9 +816,13 @@ static int owner_of(const struct gw_ua *ua, const struct sip_msg *m)
 	struct sip_addr to;
 	if (sip_addr_parse(sip_msg_hdr(m, SIP_H_TO), &to) < 0)
 		return -1;
-	if (!to.tag.len && ua->sh->hooks.route &&
-	    (m->method == SIP_M_MESSAGE || m->method == SIP_M_INVITE))
-		return ua->sh->hooks.route(ua->sh->hooks_arg, m); /* the gateway's keys */
+	if (!to.tag.len && (m->method == SIP_M_MESSAGE || m->method == SIP_M_INVITE))
+		for (unsigned i = 0; i < ua->sh->nhooks; i++) { /* the gateway's keys */
+			int wi = ua->sh->hooks[i].route ?
+				ua->sh->hooks[i].route(ua->sh->hooks_arg[i], m) : -1;
+			if (wi >= 0)
+				return wi;
+		}
 	if (to.tag.len != GW_UA_ID_LEN)
 		return -1;
 	return shard_at(ua->sh, to.tag, 0);
@@ -2900,11 +2906,13 @@ static void incoming_go(struct gw_sess *s, json_t *ev)
 {
 	struct gw_ua *ua = s->ua;
 	const struct gw_ua_shared *sh = ua->sh;
-	if (!s->ft_in && sh->hooks.claim &&
-	    sh->hooks.claim(sh->hooks_arg, ua, s->id, s->from, s->to, &s->owner, &s->owner_arg)) {
-		json_decref(ev);
-		return; /* the gateway's: it answers it */
-	}
+	for (unsigned i = 0; !s->ft_in && i < sh->nhooks; i++)
+		if (sh->hooks[i].claim &&
+		    sh->hooks[i].claim(sh->hooks_arg[i], ua, s->id, s->from, s->to, &s->owner,
+				       &s->owner_arg)) {
+			json_decref(ev);
+			return; /* the contact centre's or the gateway's: it answers it */
+		}
 	sess_publish(s, "session.incoming", ev);
 	for (size_t i = 0; i < sh->auto_answer.n; i++)
 		if (fnmatch(sh->auto_answer.v[i], s->ruri, 0) == 0) {
@@ -3259,10 +3267,11 @@ static void on_request(void *arg, struct sip_txn *st, const struct sip_msg *req,
 		in_cancel(ua, st);
 		return;
 	case SIP_M_MESSAGE: {
-		if (!in_dialog && ua->sh->hooks.message) { /* the gateway's rules first */
-			ua->sh->hooks.message(ua->sh->hooks_arg, ua, st, req, src);
-			return;
-		}
+		for (unsigned i = 0; !in_dialog && i < ua->sh->nhooks; i++)
+			if (ua->sh->hooks[i].message) { /* the gateway's rules first */
+				ua->sh->hooks[i].message(ua->sh->hooks_arg[i], ua, st, req, src);
+				return;
+			}
 		if (!in_dialog && gw_ua_pager_take(ua, st, req, src) == 0)
 			return; /* standalone messaging: for the applications */
 		break;
@@ -3940,9 +3949,12 @@ int gw_ua_adopt(struct gw_ua *ua, const char *id, const uint8_t *record, size_t 
 	s->acked = 1;
 	s->state = ST_ESTABLISHED;
 	s->announced = 1;
-	if (u->owner[0] && ua->sh->hooks.adopt && /* the gateway's pair, made anew here */
-	    !ua->sh->hooks.adopt(ua->sh->hooks_arg, ua, s->id, s->incoming, s->from, s->to,
-				 &s->owner, &s->owner_arg))
+	int adopted = 0; /* the gateway's pair, made anew here */
+	for (unsigned i = 0; u->owner[0] && !adopted && i < ua->sh->nhooks; i++)
+		adopted = ua->sh->hooks[i].adopt &&
+			  ua->sh->hooks[i].adopt(ua->sh->hooks_arg[i], ua, s->id, s->incoming,
+						 s->from, s->to, &s->owner, &s->owner_arg);
+	if (u->owner[0] && !adopted)
 		CM_WARN("ua %s: taken over, its owner (%s) did not take it again: the "
 			"applications' now", s->id, u->owner);
 	if (u->msrp && u->msrp->local_uri[0] && u->msrp->to_path[0]) {
@@ -4140,10 +4152,13 @@ int gw_ua_is_self(const struct gw_ua *ua, const struct sip_uri *u)
 	return 0;
 }
 
-void gw_ua_set_hooks(struct gw_ua_shared *sh, const struct gw_ua_hooks *h, void *arg)
+int gw_ua_add_hooks(struct gw_ua_shared *sh, const struct gw_ua_hooks *h, void *arg)
 {
-	sh->hooks = *h;
-	sh->hooks_arg = arg;
+	if (sh->nhooks == GW_UA_MAX_HOOKS)
+		return -ENOSPC;
+	sh->hooks[sh->nhooks] = *h;
+	sh->hooks_arg[sh->nhooks++] = arg;
+	return 0;
 }
 
 void gw_ua_set_handoff(struct gw_ua_shared *sh, gw_ua_handoff_fn fn)

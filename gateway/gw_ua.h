@@ -316,7 +316,9 @@ struct gw_ua_owner {
 		      uint64_t end);
 };
 
-/* What the gateway plugs into every worker's SIP handling (set before the workers start). */
+/* What the gateway and the contact centre plug into every worker's SIP handling (added before
+ * the workers start; asked in the order they were added: the first route >= 0, the first
+ * message hook, the first claim or adopt that takes the session). */
 struct gw_ua_hooks {
 	/* The worker that must handle the new request <m> (a MESSAGE, an INVITE without To tag),
 	 * or -1 to leave it where it arrived. Any worker's thread. */
@@ -335,7 +337,9 @@ struct gw_ua_hooks {
 	int (*adopt)(void *arg, struct gw_ua *ua, const char *id, int incoming, const char *from,
 		     const char *to, const struct gw_ua_owner **owner, void **owner_arg);
 };
-void gw_ua_set_hooks(struct gw_ua_shared *sh, const struct gw_ua_hooks *h, void *arg);
+#define GW_UA_MAX_HOOKS 4
+/* 0, or -ENOSPC (GW_UA_MAX_HOOKS added already). */
+int gw_ua_add_hooks(struct gw_ua_shared *sh, const struct gw_ua_hooks *h, void *arg);
 
 /* gw_ua_create() for a session that reports to <owner>(<owner_arg>) instead of events. */
 int gw_ua_create_owned(struct gw_ua *ua, const struct gw_ua_new *n, const struct gw_ua_owner *o,
