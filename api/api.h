@@ -165,6 +165,11 @@ void api_reply_typed(struct api_req *r, unsigned status, const char *ctype, char
 /* Answers <status> with {"error":{"code":<status>,"message":<fmt...>}}. */
 void api_reply_error(struct api_req *r, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The body of <r> as a JSON object (duplicate keys refused; an empty body is {} when
+ * <empty_ok>), or NULL with a 400 answered. */
+json_t *api_body_object(struct api_req *r, int empty_ok);
+/* -1 with a 400 answered when <o> has a member not in <allowed> (NULL-terminated), else 0. */
+int api_only_fields(struct api_req *r, json_t *o, const char *const *allowed);
 /* Adds a header to the answer (<name> static, <value> copied). Up to 4. */
 void api_reply_header(struct api_req *r, const char *name, const char *value);
 

@@ -175,21 +175,6 @@ static int on(struct api_req *r)
 }
 
 /* <body> as a JSON object, else 400 answered and NULL. */
-static json_t *body_json(struct api_req *r)
-{
-	size_t blen;
-	const char *b = api_req_body(r, &blen);
-	json_error_t je;
-	json_t *j = json_loadb(b, blen, 0, &je);
-	if (!j || !json_is_object(j)) {
-		api_reply_error(r, 400, "the body must be a JSON object%s%s", j ? "" : ": ",
-				j ? "" : je.text);
-		json_decref(j);
-		return NULL;
-	}
-	return j;
-}
-
 /* Writes <avps> after a header into a buffer of <cap>: the message's length, or -errno with
  * <err>. */
 static long build(json_t *avps, uint8_t flags, uint32_t code, uint32_t app, const char *dhost,
@@ -225,7 +210,7 @@ static void h_request(struct api_req *r)
 {
 	if (!on(r))
 		return;
-	json_t *j = body_json(r);
+	json_t *j = api_body_object(r, 0);
 	if (!j)
 		return;
 	json_t *avps = json_object_get(j, "avps");
@@ -430,7 +415,7 @@ static void h_answer(struct api_req *r)
 		api_reply_error(r, 404, "no such request: ids are the events' decimal numbers");
 		return;
 	}
-	json_t *j = body_json(r);
+	json_t *j = api_body_object(r, 0);
 	if (!j)
 		return;
 	json_t *avps = json_object_get(j, "avps"), *jrc = json_object_get(j, "result_code");

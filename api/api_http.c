@@ -460,6 +460,42 @@ void api_reply_json(struct api_req *r, unsigned status, json_t *body)
 	reply_set(r, status, "application/json", s, strlen(s));
 }
 
+/* The body of <r> as a JSON object (an empty body is {} when <empty_ok>), or NULL with a 400
+ * answered. */
+json_t *api_body_object(struct api_req *r, int empty_ok)
+{
+	size_t len;
+	const char *b = api_req_body(r, &len);
+	if (!len && empty_ok)
+		return json_object();
+	json_error_t e;
+	json_t *j = json_loadb(b, len, JSON_REJECT_DUPLICATES, &e);
+	if (!j || !json_is_object(j)) {
+		json_decref(j);
+		api_reply_error(r, 400, "the body is not a JSON object%s%s", j ? "" : ": ",
+				j ? "" : e.text);
+		return NULL;
+	}
+	return j;
+}
+
+/* Fails with 400 when <o> has a member not in <allowed> (NULL-terminated). */
+int api_only_fields(struct api_req *r, json_t *o, const char *const *allowed)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v) {
+		int ok = 0;
+		for (unsigned i = 0; allowed[i] && !ok; i++)
+			ok = !strcmp(k, allowed[i]);
+		if (!ok) {
+			api_reply_error(r, 400, "unknown field '%.64s'", k);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 void api_reply_error(struct api_req *r, unsigned status, const char *fmt, ...)
 {
 	char msg[512];

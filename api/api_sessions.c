@@ -426,42 +426,6 @@ static void ask(struct api_req *r, struct op *o)
 
 /* ---- request bodies --------------------------------------------------------------------- */
 
-/* The body of <r> as a JSON object (an empty body is {} when <empty_ok>), or NULL with a 400
- * answered. */
-static json_t *body_object(struct api_req *r, int empty_ok)
-{
-	size_t len;
-	const char *b = api_req_body(r, &len);
-	if (!len && empty_ok)
-		return json_object();
-	json_error_t e;
-	json_t *j = json_loadb(b, len, JSON_REJECT_DUPLICATES, &e);
-	if (!j || !json_is_object(j)) {
-		json_decref(j);
-		api_reply_error(r, 400, "the body is not a JSON object%s%s", j ? "" : ": ",
-				j ? "" : e.text);
-		return NULL;
-	}
-	return j;
-}
-
-/* Fails with 400 when <o> has a member not in <allowed> (NULL-terminated). */
-static int only_fields(struct api_req *r, json_t *o, const char *const *allowed)
-{
-	const char *k;
-	json_t *v;
-	json_object_foreach(o, k, v) {
-		int ok = 0;
-		for (unsigned i = 0; allowed[i] && !ok; i++)
-			ok = !strcmp(k, allowed[i]);
-		if (!ok) {
-			api_reply_error(r, 400, "unknown field '%.64s'", k);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* A string member <name> or NULL; 400 (and -1) when present and not a string. */
 static int opt_string(struct api_req *r, json_t *o, const char *name, const char **out)
 {
@@ -551,7 +515,7 @@ static struct op *op_with_body(struct api_req *r, enum op_kind kind)
 {
 	if (!ua_ready(r))
 		return NULL;
-	json_t *j = body_object(r, 0);
+	json_t *j = api_body_object(r, 0);
 	if (!j)
 		return NULL;
 	struct op *o = op_new(r, kind, NULL);
@@ -582,7 +546,7 @@ static void h_create(struct api_req *r)
 	json_t *j = o->root;
 	struct gw_ua_new *n = &o->n;
 	char msg[256];
-	if (only_fields(r, j, fields) < 0 || opt_string(r, j, "from", &n->from) < 0 ||
+	if (api_only_fields(r, j, fields) < 0 || opt_string(r, j, "from", &n->from) < 0 ||
 	    opt_string(r, j, "to", &n->to) < 0 || opt_string(r, j, "ruri", &n->ruri) < 0 ||
 	    types_field(r, j, n->types, &n->ntypes) < 0)
 		goto done;
@@ -734,7 +698,7 @@ static int cpim_field(struct api_req *r, json_t *j, struct gw_ua_msg *m)
 		return -1;
 	}
 	m->cpim = 1;
-	if (only_fields(r, c, fields) < 0 || opt_string(r, c, "subject", &m->subject) < 0)
+	if (api_only_fields(r, c, fields) < 0 || opt_string(r, c, "subject", &m->subject) < 0)
 		return -1;
 	if (m->subject && !one_line(m->subject)) {
 		api_reply_error(r, 400, "field 'cpim.subject' holds control characters");
@@ -905,7 +869,7 @@ static void h_send(struct api_req *r)
 	static const char *const fields[] = { "content_type", "body", "body_base64",
 					      "success_report", "failure_report", "message_id",
 					      "cpim", "disposition_notification", "fthttp", NULL };
-	json_t *j = body_object(r, 0);
+	json_t *j = api_body_object(r, 0);
 	if (!j)
 		return;
 	struct op *o = op_new(r, OP_SEND, api_req_param(r, "id"));
@@ -916,7 +880,7 @@ static void h_send(struct api_req *r)
 	o->root = j;
 	struct gw_ua_msg *m = &o->m;
 	const char *body, *b64, *mid;
-	if (only_fields(r, j, fields) < 0 || opt_string(r, j, "content_type", &m->content_type) < 0 ||
+	if (api_only_fields(r, j, fields) < 0 || opt_string(r, j, "content_type", &m->content_type) < 0 ||
 	    opt_string(r, j, "body", &body) < 0 || opt_string(r, j, "body_base64", &b64) < 0 ||
 	    opt_string(r, j, "message_id", &mid) < 0 ||
 	    report_field(r, j, "success_report", &m->success_report, NULL) < 0 ||
@@ -935,7 +899,7 @@ done:
 
 static void h_displayed(struct api_req *r)
 {
-	json_t *j = body_object(r, 1);
+	json_t *j = api_body_object(r, 1);
 	if (!j)
 		return;
 	if (json_object_size(j)) {
@@ -959,7 +923,7 @@ static void h_displayed(struct api_req *r)
 static void h_composing(struct api_req *r)
 {
 	static const char *const fields[] = { "state", "refresh", "content_type", NULL };
-	json_t *j = body_object(r, 0);
+	json_t *j = api_body_object(r, 0);
 	if (!j)
 		return;
 	struct op *o = op_new(r, OP_COMPOSING, api_req_param(r, "id"));
@@ -970,7 +934,7 @@ static void h_composing(struct api_req *r)
 	o->root = j;
 	const char *state, *ct;
 	json_t *rf = json_object_get(j, "refresh");
-	if (only_fields(r, j, fields) < 0 || opt_string(r, j, "state", &state) < 0 ||
+	if (api_only_fields(r, j, fields) < 0 || opt_string(r, j, "state", &state) < 0 ||
 	    opt_string(r, j, "content_type", &ct) < 0)
 		goto done;
 	if (!state || (strcmp(state, "active") && strcmp(state, "idle"))) {
@@ -1017,7 +981,7 @@ static void h_standalone(struct api_req *r)
 	struct gw_pager_msg *m = &o->pm;
 	const char *body, *b64, *mid, *mode;
 	char msg[256];
-	if (only_fields(r, j, fields) < 0 || opt_string(r, j, "from", &m->from) < 0 ||
+	if (api_only_fields(r, j, fields) < 0 || opt_string(r, j, "from", &m->from) < 0 ||
 	    opt_string(r, j, "to", &m->to) < 0 || opt_string(r, j, "content_type", &m->content_type) < 0 ||
 	    opt_string(r, j, "body", &body) < 0 || opt_string(r, j, "body_base64", &b64) < 0 ||
 	    opt_string(r, j, "subject", &m->subject) < 0 || opt_string(r, j, "mode", &mode) < 0 ||
@@ -1165,7 +1129,7 @@ static void h_file_del(struct api_req *r)
 static void h_answer(struct api_req *r)
 {
 	static const char *const fields[] = { "accept_types", NULL };
-	json_t *j = body_object(r, 1);
+	json_t *j = api_body_object(r, 1);
 	if (!j)
 		return;
 	struct op *o = op_new(r, OP_ANSWER, api_req_param(r, "id"));
@@ -1174,7 +1138,7 @@ static void h_answer(struct api_req *r)
 		return;
 	}
 	o->root = j;
-	if (only_fields(r, j, fields) < 0 || types_field(r, j, o->types, &o->ntypes) < 0) {
+	if (api_only_fields(r, j, fields) < 0 || types_field(r, j, o->types, &o->ntypes) < 0) {
 		op_free(o);
 		return;
 	}
@@ -1184,7 +1148,7 @@ static void h_answer(struct api_req *r)
 static void h_reject(struct api_req *r)
 {
 	static const char *const fields[] = { "code", NULL };
-	json_t *j = body_object(r, 1);
+	json_t *j = api_body_object(r, 1);
 	if (!j)
 		return;
 	struct op *o = op_new(r, OP_REJECT, api_req_param(r, "id"));
@@ -1195,7 +1159,7 @@ static void h_reject(struct api_req *r)
 	o->root = j;
 	json_t *c = json_object_get(j, "code");
 	o->code = 486;
-	if (only_fields(r, j, fields) < 0) {
+	if (api_only_fields(r, j, fields) < 0) {
 		op_free(o);
 		return;
 	}
