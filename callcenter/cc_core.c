@@ -773,15 +773,15 @@ json_t *cc_flows_json(struct cc_center *c, uint64_t now)
 		for (struct cc_item *it = c->items; it && it->st == CC_QUEUED; it = it->next)
 			waiting += !strcmp(it->flow, f->cfg.id);
 		json_array_append_new(
-			arr, json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, "
-				       "s:I, s:I}",
+			arr, json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, "
+				       "s:I, s:I, s:I}",
 				       "id", f->cfg.id, "skill", f->cfg.skill, "priority",
 				       f->cfg.priority, "max_wait_s", (json_int_t)f->cfg.max_wait_s,
 				       "chat_dispatch_policy", cc_policy_name(f->cfg.policy),
 				       "dispatch", f->cfg.dispatch == CC_EXTERNAL ? "external"
 										 : "internal",
 				       "queued_text", f->cfg.queued_text, "announce_uri",
-				       f->cfg.announce_uri, "waiting", (int)waiting,
+				       f->cfg.announce_uri, "uri", f->cfg.uri, "waiting", (int)waiting,
 				       "chats_answered", (json_int_t)f->chats_answered,
 				       "calls_answered", (json_int_t)f->calls_answered, "abandoned",
 				       (json_int_t)f->abandoned, "timed_out", (json_int_t)f->timed_out,
@@ -802,6 +802,16 @@ json_t *cc_queue_json(struct cc_center *c, uint64_t now)
 						     "position", (int)++pos, "waiting_ms",
 						     (json_int_t)(now - it->enq)));
 	return arr;
+}
+
+int cc_flow_exists(struct cc_center *c, const char *id)
+{
+	return flow_find(c, id) != NULL;
+}
+
+int cc_agent_exists(struct cc_center *c, const char *id)
+{
+	return agent_find(c, id) != NULL;
 }
 
 void cc_stats(const struct cc_center *c, struct cc_stats *out)

@@ -57,6 +57,7 @@ struct cc_flow_cfg {
 	enum cc_dispatch dispatch;
 	char queued_text[512];         /* told to a waiting chat customer ("" none) */
 	char announce_uri[CC_URI_MAX + 1]; /* played to a waiting caller ("" none) */
+	char uri[CC_URI_MAX + 1];      /* the address customers reach it at ("" none) */
 };
 
 struct cc_agent_cfg {
@@ -132,6 +133,10 @@ json_t *cc_agent_json(struct cc_center *c, const char *id, uint64_t now);
 json_t *cc_agents_json(struct cc_center *c, uint64_t now);
 json_t *cc_flows_json(struct cc_center *c, uint64_t now);
 json_t *cc_queue_json(struct cc_center *c, uint64_t now);
+
+/* 1 when there is a flow (an agent) of that id, else 0. */
+int cc_flow_exists(struct cc_center *c, const char *id);
+int cc_agent_exists(struct cc_center *c, const char *id);
 
 struct cc_stats {
 	uint64_t queued, dispatched, answered, refused, abandoned, timed_out, ended;

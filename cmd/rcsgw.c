@@ -16,10 +16,12 @@
 #include "api/api_events.h"
 #include "api/api_caps.h"
 #include "api/api_gateway.h"
+#include "api/api_cc.h"
 #include "api/api_diameter.h"
 #include "api/api_sessions.h"
 #include "common/cm_config.h"
 #include "common/cm_log.h"
+#include "callcenter/cc_svc.h"
 #include "diameter/dm_svc.h"
 #include "common/cm_version.h"
 #include "engine/eng.h"
@@ -96,6 +98,7 @@ struct worker_ctx {
 	struct gw_caps *caps;
 	int cluster_failed;
 	int diameter_failed;
+	int cc_failed;
 	char err[256];
 };
 
@@ -112,6 +115,7 @@ static struct {
 	struct gw_files *files;
 	struct sh_cluster *cluster;         /* redis.url set: the node's link and heartbeat */
 	struct dm_svc *dm;                  /* diameter.origin_host set: the Diameter node */
+	struct cc_svc *cc;                  /* cc.enabled: the contact centre */
 	_Atomic unsigned cluster_stopped;   /* workers that let their part go */
 	struct worker_ctx *w;
 	unsigned n;
@@ -137,6 +141,8 @@ static void worker_init(eng_worker *w, void *arg)
 	}
 	if (app.dm && dm_svc_worker_start(app.dm, w, x->err, sizeof(x->err)) < 0)
 		x->diameter_failed = 1;
+	if (app.cc && x->ua && cc_svc_worker_start(app.cc, w, x->ua, x->err, sizeof(x->err)) < 0)
+		x->cc_failed = 1;
 	CM_DEBUG("worker %u up on cpu %d", eng_worker_index(w), eng_worker_cpu(w));
 	atomic_fetch_add(&app.inited, 1);
 }
@@ -955,6 +961,11 @@ int main(int argc, char **argv)
 		CM_ERR("sip: %s", err);
 		goto out;
 	}
+	/* the contact centre's hooks before the gateway's: a flow's address is its */
+	if (cc_svc_new(&cfg, e, app.ua, api_event_publish, &app.cc, err, sizeof(err)) < 0) {
+		CM_ERR("cc: %s", err);
+		goto out;
+	}
 	int gfail = 0;
 	app.page = gw_page_shared_new(&cfg, app.ua, api_event_publish, &gfail, err, sizeof(err));
 	if (gfail) {
@@ -987,6 +998,7 @@ int main(int argc, char **argv)
 	/* before the workers: the node they start sends its requests received as events; with
 	 * Diameter off its routes answer 503 */
 	api_diameter_register(app.dm);
+	api_cc_register(app.cc);
 	if (!app.w || eng_start(e, worker_init, NULL) < 0) {
 		CM_ERR("engine: workers did not start");
 		goto out;
@@ -997,8 +1009,9 @@ int main(int argc, char **argv)
 	int failed = atomic_load(&app.inited) < eng_nworkers(e);
 	for (unsigned i = 0; i < eng_nworkers(e); i++)
 		if (!app.w[i].msrp || !app.w[i].ua || (app.page && !app.w[i].page) ||
-		    app.w[i].cluster_failed || app.w[i].diameter_failed) {
+		    app.w[i].cluster_failed || app.w[i].diameter_failed || app.w[i].cc_failed) {
 			CM_ERR("worker %u: %s: %s", i, app.w[i].diameter_failed ? "diameter"
+						     : app.w[i].cc_failed ? "cc"
 						     : app.w[i].msrp ? "sip" : "msrp",
 			       app.w[i].err[0] ? app.w[i].err : "did not start");
 			failed = 1;
@@ -1031,6 +1044,8 @@ int main(int argc, char **argv)
 	api_gateway_register(app.page, app.ua);
 	api_caps_register(gw_ua_enabled(app.ua) ? caps_at : NULL, app.n,
 			  (unsigned)cfg.rcs.capability_timeout_ms);
+	if (app.cc)
+		CM_INFO("cc: on (flows and agents at /v1/cc; chats to a flow's uri are queued)");
 	CM_INFO("gateway: %s", app.page ? "on (SIP MESSAGE <-> MSRP sessions)"
 					: "off (gateway.enabled = false)");
 	if (list_routes) { /* the router as api_start would take it, one "METHOD /path" a line */
@@ -1050,6 +1065,7 @@ int main(int argc, char **argv)
 				    ua_collect, NULL);
 	api_status_register("sip", sip_ready, NULL);
 	api_diameter_started();
+	api_cc_started();
 	if (app.cluster) {
 		api_status_register("redis", redis_ready, NULL);
 		api_metrics_register(cluster_emit, NULL);
@@ -1117,6 +1133,8 @@ out:
 	dm_svc_free(app.dm);
 	app.dm = NULL;
 	shutdown_msrp();
+	cc_svc_free(app.cc); /* after the user agents: their sessions' owners were its chats */
+	app.cc = NULL;
 	if (rc == 0)
 		CM_INFO("stopped");
 	cm_config_free(&cfg);

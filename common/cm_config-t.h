@@ -255,6 +255,14 @@ struct cm_config_diameter {
 	int64_t hook_timeout_ms;
 };
 
+/* The contact centre (issue 10): off unless enabled. */
+struct cm_config_cc {
+	bool enabled;
+	int64_t offer_timeout_ms;      /* an agent's chat leg rings this long, then next agent */
+	int64_t max_waiting;           /* items waiting at once; more are refused (486) */
+	int64_t max_held;              /* a waiting customer's messages held for the agent */
+};
+
 struct cm_config {
 	struct cm_config_engine engine;
 	struct cm_config_api api;
@@ -271,6 +279,7 @@ struct cm_config {
 	struct cm_config_redis redis;
 	struct cm_config_cluster cluster;
 	struct cm_config_diameter diameter;
+	struct cm_config_cc cc;
 };
 
 #endif

@@ -337,6 +337,15 @@ static const struct cm_config_key cm_schema[] = {
 	K_DUR("diameter", "hook_timeout", diameter.hook_timeout_ms, "2s", 10, 60000,
 	      "how long a hook waits for its answer"),
 
+	K_BOOL("cc", "enabled", cc.enabled, "false",
+	       "the contact centre: flows and agents by the API, chats to a flow's uri queued"),
+	K_DUR("cc", "offer_timeout", cc.offer_timeout_ms, "20s", 100, 600000,
+	      "an agent's chat leg rings this long before the chat goes to the next agent"),
+	K_INT("cc", "max_waiting", cc.max_waiting, "10000", 1, 1000000, 0,
+	      "chats waiting for an agent at once; more are refused (486)"),
+	K_INT("cc", "max_held", cc.max_held, "32", 0, 10000, 0,
+	      "a waiting customer's messages held for the agent; more get a failure REPORT"),
+
 	K_LIST("dns", "servers", dns.servers, "", 0,
 	       "name servers (numeric, optional :port) of every look-up; empty = /etc/resolv.conf"),
 	K_DUR("dns", "timeout", dns.timeout_ms, "2s", 10, 60000,

@@ -461,6 +461,10 @@ Test(config, env_every_type)
 		"RCSGW_DIAMETER_RO_CHARGING=yes",
 		"RCSGW_DIAMETER_HOOK_FAILURE=allow",
 		"RCSGW_DIAMETER_HOOK_TIMEOUT=1500ms",
+		"RCSGW_CC_ENABLED=true",
+		"RCSGW_CC_OFFER_TIMEOUT=3s",
+		"RCSGW_CC_MAX_WAITING=50",
+		"RCSGW_CC_MAX_HELD=7",
 		"RCSGW_DNS_SERVERS=10.0.0.53,[::1]:5353",
 		"RCSGW_DNS_TIMEOUT=500ms",
 		"RCSGW_TLS_MIN_VERSION=1.3",
@@ -489,6 +493,10 @@ Test(config, env_every_type)
 	cr_expect(c.diameter.sh_check && c.diameter.ro_charging);
 	cr_expect_eq(c.diameter.hook_failure, 1);
 	cr_expect_eq(c.diameter.hook_timeout_ms, 1500);
+	cr_expect(c.cc.enabled);
+	cr_expect_eq(c.cc.offer_timeout_ms, 3000);
+	cr_expect_eq(c.cc.max_waiting, 50);
+	cr_expect_eq(c.cc.max_held, 7);
 	cr_expect_eq(c.engine.pin, false);
 	cr_expect_eq(c.engine.buffer_size, 32768);
 	cr_expect_eq(c.engine.buffers_max, 100);
