@@ -24,6 +24,7 @@ struct cc_agent {
 	struct cc_item *call;          /* offered, active or wrapping */
 	uint64_t idle_since;           /* when it last had nothing at all */
 	enum cc_agent_state last_state;
+	unsigned last_chats;           /* what cc.agent said last */
 	uint64_t chats_answered, calls_answered, refused;
 };
 
@@ -201,9 +202,10 @@ static void agent_changed(struct cc_center *c, struct cc_agent *a, uint64_t now)
 	enum cc_agent_state s = agent_state(a);
 	if (!busy_at_all(a) && a->last_state != CC_FREE && s == CC_FREE)
 		a->idle_since = now;
-	if (s == a->last_state)
-		return;
+	if (s == a->last_state && a->chats == a->last_chats)
+		return; /* (told when its state or its number of chats changes) */
 	a->last_state = s;
+	a->last_chats = a->chats;
 	json_t *ev = agent_json(c, a, now);
 	if (ev) {
 		json_object_set(ev, "agent", json_object_get(ev, "id"));

@@ -891,6 +891,18 @@ void cc_svc_snap_free(struct cc_svc_snap *sn)
 	free(sn);
 }
 
+/* Each item of <items> (an agent's view) gets its customer's "session". */
+static void sessions_of(struct home *h, json_t *items)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(items, i, o) {
+		struct ref *r = ref_by_item(h, (uint64_t)json_integer_value(json_object_get(o, "item")));
+		if (r)
+			json_object_set_new(o, "session", json_string(r->sess));
+	}
+}
+
 static void tick_fire(eng_timer *t);
 
 /* After each operation on the centre: what it asked is done (offers, drops and recalls go
@@ -905,6 +917,7 @@ static void flush(struct cc_svc *s)
 		if (a->ev) {
 			if (r)
 				json_object_set_new(a->ev, "session", json_string(r->sess));
+			sessions_of(h, json_object_get(a->ev, "items")); /* cc.agent's */
 			if (s->publish)
 				s->publish(a->ev);
 			else
@@ -1214,9 +1227,17 @@ json_t *cc_svc_flows(struct cc_svc *s, const char *id)
 
 json_t *cc_svc_agents(struct cc_svc *s, const char *id)
 {
-	if (id)
-		return cc_agent_json(s->home.c, id, home_now(s));
-	return cc_agents_json(s->home.c, home_now(s));
+	json_t *j = id ? cc_agent_json(s->home.c, id, home_now(s))
+		       : cc_agents_json(s->home.c, home_now(s));
+	if (id) {
+		sessions_of(&s->home, json_object_get(j, "items"));
+	} else {
+		size_t i;
+		json_t *a;
+		json_array_foreach(j, i, a)
+			sessions_of(&s->home, json_object_get(a, "items"));
+	}
+	return j;
 }
 
 json_t *cc_svc_queue(struct cc_svc *s)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "tests/lib/rcsgw_proc.h"
+#include "tests/lib/sipp.h"
 #include "tests/lib/sse.h"
 #include "tests/lib/wait.h"
 
@@ -310,7 +311,11 @@ Test(cc, a_chat_reaches_an_agent_and_messages_cross_both_ways)
 	flow("support", ",\"queued_text\":\"Please wait for an agent\"");
 	customer("alice", "support", cust);
 	hears(cust, "Please wait for an agent");
-	json_decref(event(&C, "cc.queued", "\"customer\":\"sip:alice@", 3000));
+	json_t *qev = event(&C, "cc.queued", "\"customer\":\"sip:alice@", 3000);
+	char csess[64]; /* the customer's session at the centre */
+	snprintf(csess, sizeof(csess), "%s", jstr(qev, "session"));
+	json_decref(qev);
+	cr_assert(csess[0], "cc.queued names the customer's session");
 	/* nobody yet: it waits */
 	json_t *q = NULL;
 	cr_assert_eq(api(&C, "GET", "/v1/cc/queue", NULL, &q), 200);
@@ -327,6 +332,13 @@ Test(cc, a_chat_reaches_an_agent_and_messages_cross_both_ways)
 	answers("a1", leg);
 	hears(leg, "hello, anyone there?");
 	agent_is("a1", "inchat", 1);
+	/* cc.agent says the agent's state and its chats, with their sessions */
+	json_t *aev = event(&C, "cc.agent", "\"state\":\"inchat\"", 3000);
+	cr_expect_str_eq(jstr(aev, "agent"), "a1");
+	json_t *it0 = json_array_get(json_object_get(aev, "items"), 0);
+	cr_expect_str_eq(jstr(it0, "session"), csess);
+	cr_expect_str_eq(jstr(it0, "flow"), "support");
+	json_decref(aev);
 	say(leg, "Hi Alice, how can I help?");
 	hears(cust, "Hi Alice, how can I help?");
 	say(cust, "my phone is broken");
@@ -539,6 +551,59 @@ Test(cc, a_chat_to_no_flow_is_the_applications)
 	json_decref(j);
 	json_decref(event(&C, "session.incoming", "\"to\":\"sip:someone@", 5000));
 	no_event(&C, "cc.queued", NULL, 300);
+}
+
+/* A page-mode (SMS-like) customer: its MESSAGE to the flow's address is taken by the centre
+ * node's gateway (gateway.rules), whose MSRP session to that address is the chat the centre
+ * queues; the agent's answer comes back to the customer as a MESSAGE. */
+Test(cc, a_page_mode_customer_reaches_an_agent_through_the_gateway)
+{
+	char leg[64], dir_page[256], dir_client[256];
+	if (!sipp_available())
+		cr_skip_test("sipp (package sip-tester) is not installed");
+	int page = sipp_free_port();
+	static const char *const cextra[] = { "RCSGW_GATEWAY_ENABLED=true",
+					      "RCSGW_GATEWAY_RULES=prefix:sip:support@", NULL };
+	nlegs_seen = 0;
+	start_node(&P, 0, NULL);
+	start_node(&C, 1, cextra);
+	flow("support", NULL);
+	agent("a1", NULL);
+	cr_assert_eq(sipp_logdir_new(dir_page, sizeof(dir_page)), 0);
+	cr_assert_eq(sipp_logdir_new(dir_client, sizeof(dir_client)), 0);
+	const char *pkeys[] = { "$count", "1", NULL };
+	pid_t user = sipp_start("uas_message.xml", NULL, page, pkeys, dir_page, NULL);
+	cr_assert(user > 0);
+	/* the customer's MESSAGE, to the flow's address at the centre */
+	char remote[64], to_host[64], from_host[64];
+	snprintf(remote, sizeof(remote), HOST ":%d", C.sip);
+	snprintf(to_host, sizeof(to_host), HOST ":%d", C.sip);
+	snprintf(from_host, sizeof(from_host), HOST ":%d", page);
+	const char *keys[] = { "-s", "support", "$to_host", to_host, "$from_host", from_host,
+			       "$from_user", "legacy", "$body", "hello from a legacy phone",
+			       "$expect_code", "202", NULL };
+	pid_t client = sipp_start("uac_message.xml", remote, 0, keys, dir_client, NULL);
+	cr_assert(client > 0);
+	int rc = sipp_wait(client, 10000);
+	if (rc)
+		sipp_log_report(dir_client, "page-mode client");
+	cr_assert_eq(rc, 0);
+	json_t *ev = event(&C, "cc.queued", NULL, 5000);
+	cr_expect(strstr(jstr(ev, "customer"), "legacy@") != NULL, "the customer: %s",
+		  jstr(ev, "customer"));
+	json_decref(ev);
+	answers("a1", leg);
+	hears(leg, "hello from a legacy phone");
+	say(leg, "Hi, agent a1 here");
+	char body[512];
+	cr_assert_geq(sipp_log_wait(dir_page, "message_body=(.*)", body, sizeof(body), 5000), 0,
+		      "no MESSAGE reached the page-mode customer");
+	cr_expect(strstr(body, "Hi, agent a1 here") != NULL, "the customer got: %s", body);
+	cr_expect_eq(sipp_wait(user, 5000), 0);
+	end_session(leg);
+	agent_is("a1", "free", 0);
+	sipp_logdir_remove(dir_page);
+	sipp_logdir_remove(dir_client);
 }
 
 Test(cc, the_api_checks_what_it_is_given)
