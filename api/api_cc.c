@@ -21,8 +21,8 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "callcenter/cc_json.h"
 #include "callcenter/cc_svc.h"
-#include "sip/sip_hdr.h"
 
 static struct cc_svc *svc;
 
@@ -185,149 +185,6 @@ static struct cop *cop_new(struct api_req *r, enum cop_kind kind)
 	return o;
 }
 
-/* ---- bodies ----------------------------------------------------------------------------- */
-
-/* String member <k> of <j> into <out> (<cap> bytes with the NUL): 0 (absent: <out> left),
- * -1 with a 400 answered. */
-static int str_field(struct api_req *r, json_t *j, const char *k, char *out, size_t cap)
-{
-	json_t *v = json_object_get(j, k);
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v) || json_string_length(v) >= cap) {
-		api_reply_error(r, 400, "field '%s' must be a string of at most %zu bytes", k,
-				cap - 1);
-		return -1;
-	}
-	memcpy(out, json_string_value(v), json_string_length(v) + 1);
-	return 0;
-}
-
-/* Integer member <k> of <j> in [lo, hi] into <out>: 0 (absent: left), -1 with a 400. */
-static int int_field(struct api_req *r, json_t *j, const char *k, long long lo, long long hi,
-		     long long *out)
-{
-	json_t *v = json_object_get(j, k);
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-		api_reply_error(r, 400, "field '%s' must be an integer from %lld to %lld", k, lo,
-				hi);
-		return -1;
-	}
-	*out = json_integer_value(v);
-	return 0;
-}
-
-/* <uri> ("" allowed) is a SIP URI with a host, else a 400 naming <k>. */
-static int uri_field(struct api_req *r, const char *k, const char *uri)
-{
-	struct sip_uri u;
-	if (!*uri || (sip_uri_parse((cm_slice){ uri, strlen(uri) }, &u) == 0 && u.host.len &&
-		      (u.scheme == SIP_SCHEME_SIP || u.scheme == SIP_SCHEME_SIPS)))
-		return 0;
-	api_reply_error(r, 400, "field '%s' must be a sip: URI with a host", k);
-	return -1;
-}
-
-/* The id of the body or of the path (both: the same), into <id>. 0, -1 with a 400. */
-static int body_id(struct api_req *r, json_t *j, const char *path_id, char *id)
-{
-	char bid[CC_ID_MAX + 1] = "";
-	if (str_field(r, j, "id", bid, sizeof(bid)) < 0)
-		return -1;
-	if (path_id && *path_id && bid[0] && strcmp(bid, path_id)) {
-		api_reply_error(r, 400, "field 'id' says another id than the path");
-		return -1;
-	}
-	snprintf(id, CC_ID_MAX + 1, "%s", path_id && *path_id ? path_id : bid);
-	if (!*id) {
-		api_reply_error(r, 400, "field 'id' is missing");
-		return -1;
-	}
-	return 0;
-}
-
-static const char *const flow_fields[] = { "id", "skill", "priority", "max_wait_s",
-					   "chat_dispatch_policy", "dispatch", "queued_text",
-					   "announce_uri", "uri", NULL };
-
-static int flow_parse(struct api_req *r, json_t *j, const char *path_id, struct cc_flow_cfg *f)
-{
-	long long prio = 0, wait = 0;
-	char pol[16] = "balancing", dis[16] = "internal";
-	if (api_only_fields(r, j, flow_fields) < 0 || body_id(r, j, path_id, f->id) < 0 ||
-	    str_field(r, j, "skill", f->skill, sizeof(f->skill)) < 0 ||
-	    int_field(r, j, "priority", -1000000, 1000000, &prio) < 0 ||
-	    int_field(r, j, "max_wait_s", 0, 7 * 86400, &wait) < 0 ||
-	    str_field(r, j, "chat_dispatch_policy", pol, sizeof(pol)) < 0 ||
-	    str_field(r, j, "dispatch", dis, sizeof(dis)) < 0 ||
-	    str_field(r, j, "queued_text", f->queued_text, sizeof(f->queued_text)) < 0 ||
-	    str_field(r, j, "announce_uri", f->announce_uri, sizeof(f->announce_uri)) < 0 ||
-	    str_field(r, j, "uri", f->uri, sizeof(f->uri)) < 0 ||
-	    uri_field(r, "uri", f->uri) < 0 || uri_field(r, "announce_uri", f->announce_uri) < 0)
-		return -1;
-	if (!f->skill[0]) {
-		api_reply_error(r, 400, "field 'skill' is missing");
-		return -1;
-	}
-	f->priority = (int)prio;
-	f->max_wait_s = (uint32_t)wait;
-	if (!strcmp(pol, "balancing") || !strcmp(pol, "full-load")) {
-		f->policy = pol[0] == 'b' ? CC_BALANCING : CC_FULL_LOAD;
-	} else {
-		api_reply_error(r, 400, "field 'chat_dispatch_policy' is 'balancing' or 'full-load'");
-		return -1;
-	}
-	if (!strcmp(dis, "internal") || !strcmp(dis, "external")) {
-		f->dispatch = dis[0] == 'i' ? CC_INTERNAL : CC_EXTERNAL;
-	} else {
-		api_reply_error(r, 400, "field 'dispatch' is 'internal' or 'external'");
-		return -1;
-	}
-	return 0;
-}
-
-static const char *const agent_fields[] = { "id", "skills", "voice_location", "chat_location",
-					    "max_chats", "wrapup_s", NULL };
-
-static int agent_parse(struct api_req *r, json_t *j, const char *path_id, struct cc_agent_cfg *a)
-{
-	long long maxc = 4, wrap = 0;
-	if (api_only_fields(r, j, agent_fields) < 0 || body_id(r, j, path_id, a->id) < 0 ||
-	    str_field(r, j, "voice_location", a->voice, sizeof(a->voice)) < 0 ||
-	    str_field(r, j, "chat_location", a->chat, sizeof(a->chat)) < 0 ||
-	    uri_field(r, "voice_location", a->voice) < 0 ||
-	    uri_field(r, "chat_location", a->chat) < 0 ||
-	    int_field(r, j, "max_chats", 1, CC_MAX_CHATS_LIMIT, &maxc) < 0 ||
-	    int_field(r, j, "wrapup_s", 0, 86400, &wrap) < 0)
-		return -1;
-	json_t *sk = json_object_get(j, "skills"), *v;
-	size_t i;
-	if (!json_is_array(sk) || !json_array_size(sk) || json_array_size(sk) > CC_SKILLS_MAX) {
-		api_reply_error(r, 400, "field 'skills' must be an array of 1 to %d strings",
-				CC_SKILLS_MAX);
-		return -1;
-	}
-	json_array_foreach(sk, i, v) {
-		if (!json_is_string(v) || !json_string_length(v) ||
-		    json_string_length(v) > CC_ID_MAX) {
-			api_reply_error(r, 400, "field 'skills' holds strings of 1 to %d bytes",
-					CC_ID_MAX);
-			return -1;
-		}
-		memcpy(a->skills[i], json_string_value(v), json_string_length(v) + 1);
-	}
-	a->nskills = (unsigned)json_array_size(sk);
-	if (!a->voice[0] && !a->chat[0]) {
-		api_reply_error(r, 400, "give the agent a 'chat_location' or a 'voice_location'");
-		return -1;
-	}
-	a->max_chats = (unsigned)maxc;
-	a->wrapup_s = (uint32_t)wrap;
-	return 0;
-}
-
 /* ---- handlers --------------------------------------------------------------------------- */
 
 static void simple(struct api_req *r, enum cop_kind kind)
@@ -358,12 +215,16 @@ static void set(struct api_req *r, int flow)
 		return;
 	}
 	o->create_only = !o->id[0];
-	int rc = flow ? flow_parse(r, j, o->id, &o->flow) : agent_parse(r, j, o->id, &o->agent);
+	char err[256];
+	int rc = flow ? cc_flow_from_json(j, o->id, &o->flow, err, sizeof(err))
+		      : cc_agent_from_json(j, o->id, &o->agent, err, sizeof(err));
 	json_decref(j);
-	if (rc < 0)
+	if (rc < 0) {
+		api_reply_error(r, 400, "%s", err);
 		free(o);
-	else
+	} else {
 		ask(r, o);
+	}
 }
 
 static void h_flow_set(struct api_req *r) { set(r, 1); }
@@ -385,13 +246,16 @@ static void h_dispatch(struct api_req *r)
 		return;
 	static const char *const fields[] = { "agent", NULL };
 	struct cop *o = NULL;
-	char agent[CC_ID_MAX + 1] = "";
-	if (api_only_fields(r, j, fields) < 0 || str_field(r, j, "agent", agent, sizeof(agent)) < 0)
+	json_t *ag = json_object_get(j, "agent");
+	if (api_only_fields(r, j, fields) < 0)
 		goto out;
-	if (!agent[0]) {
-		api_reply_error(r, 400, "field 'agent' is missing");
+	if (!json_is_string(ag) || !json_string_length(ag) || json_string_length(ag) > CC_ID_MAX) {
+		api_reply_error(r, 400, "field 'agent' must be an agent's id (1 to %d bytes)",
+				CC_ID_MAX);
 		goto out;
 	}
+	char agent[CC_ID_MAX + 1];
+	memcpy(agent, json_string_value(ag), json_string_length(ag) + 1);
 	if (!(o = calloc(1, sizeof(*o)))) {
 		api_reply_error(r, 500, "out of memory");
 		goto out;

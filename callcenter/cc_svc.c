@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "callcenter/cc_json.h"
 #include "common/cm_hash.h"
 #include "common/cm_log.h"
 #include "gateway/gw_ua.h"
@@ -184,6 +185,10 @@ struct cc_svc {
 	 * messages' path), copied under the lock by the api thread */
 	pthread_mutex_t snap_lock;
 	struct cc_svc_snap *snap;
+	/* cc.definitions, made by home at its start */
+	struct cc_flow_cfg *def_flows;
+	struct cc_agent_cfg *def_agents;
+	size_t ndef_flows, ndef_agents;
 	/* counters */
 	atomic_uint_fast64_t waiting, claimed, refused_full, held, held_overflow, forwarded,
 		fwd_failed, legs_timed_out, retries;
@@ -1281,6 +1286,12 @@ int cc_svc_new(const struct cm_config *cfg, eng_engine *e, struct gw_ua_shared *
 			      .event = o_event, .arg = s };
 	if (!s->workers || !(s->home.c = cc_new(&ops)))
 		goto nomem;
+	if (cfg->cc.definitions && cfg->cc.definitions[0] &&
+	    cc_definitions_load(cfg->cc.definitions, &s->def_flows, &s->ndef_flows,
+				&s->def_agents, &s->ndef_agents, err, errlen) < 0) {
+		cc_svc_free(s);
+		return -EINVAL;
+	}
 	struct gw_ua_hooks h = { .claim = claim };
 	if (gw_ua_add_hooks(ua, &h, s) < 0) {
 		cc_svc_free(s);
@@ -1346,6 +1357,21 @@ int cc_svc_worker_start(struct cc_svc *s, eng_worker *w, struct gw_ua *ua, char 
 		return -ENOSPC;
 	}
 	atomic_store_explicit(&s->workers[cw->idx], cw, memory_order_release);
+	if (cw->idx == CC_SVC_WORKER && (s->ndef_flows || s->ndef_agents)) {
+		/* cc.definitions (the other workers take the addresses once they run) */
+		uint64_t now = eng_now_ms(w);
+		for (size_t i = 0; i < s->ndef_flows; i++)
+			if (cc_flow_set(s->home.c, &s->def_flows[i], now) < 0)
+				CM_WARN("cc: flow %s of cc.definitions not made", s->def_flows[i].id);
+		for (size_t i = 0; i < s->ndef_agents; i++)
+			if (cc_agent_set(s->home.c, &s->def_agents[i], now) < 0)
+				CM_WARN("cc: agent %s of cc.definitions not made",
+					s->def_agents[i].id);
+		CM_INFO("cc: %zu flows and %zu agents from cc.definitions", s->ndef_flows,
+			s->ndef_agents);
+		addrs_publish(s);
+		flush(s);
+	}
 	return 0;
 }
 
@@ -1377,6 +1403,8 @@ void cc_svc_free(struct cc_svc *s)
 		json_decref(s->home.out[i].ev);
 	free(s->home.out);
 	tab_unref(s->home.tab);
+	free(s->def_flows);
+	free(s->def_agents);
 	cc_svc_snap_free(s->snap);
 	pthread_mutex_destroy(&s->snap_lock);
 	cc_free(s->home.c);

@@ -261,6 +261,7 @@ struct cm_config_cc {
 	int64_t offer_timeout_ms;      /* an agent's chat leg rings this long, then next agent */
 	int64_t max_waiting;           /* items waiting at once; more are refused (486) */
 	int64_t max_held;              /* a waiting customer's messages held for the agent */
+	char *definitions;             /* a JSON file of flows and agents made at start; "" */
 };
 
 struct cm_config {

@@ -345,6 +345,8 @@ static const struct cm_config_key cm_schema[] = {
 	      "chats waiting for an agent at once; more are refused (486)"),
 	K_INT("cc", "max_held", cc.max_held, "32", 0, 10000, 0,
 	      "a waiting customer's messages held for the agent; more get a failure REPORT"),
+	K_STR("cc", "definitions", cc.definitions, "", 0,
+	      "a JSON file {\"flows\": [...], \"agents\": [...]} (the API's bodies) made at start"),
 
 	K_LIST("dns", "servers", dns.servers, "", 0,
 	       "name servers (numeric, optional :port) of every look-up; empty = /etc/resolv.conf"),

@@ -606,6 +606,64 @@ Test(cc, a_page_mode_customer_reaches_an_agent_through_the_gateway)
 	sipp_logdir_remove(dir_client);
 }
 
+/* cc.definitions: flows and agents made at start from a JSON file; a bad one stops rcsgw
+ * with a message naming the file and the entry. */
+Test(cc, flows_and_agents_come_from_a_definitions_file)
+{
+	char path[96], cust[64], leg[64];
+	snprintf(path, sizeof(path), "/tmp/rcsgw-cc-defs-%d.json", (int)getpid());
+	start_node(&P, 0, NULL);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "{\"flows\": [{\"id\": \"sales\", \"skill\": \"en\", \"uri\": "
+		   "\"sip:sales@" HOST "\", \"priority\": 3}],\n"
+		   " \"agents\": [{\"id\": \"a1\", \"skills\": [\"en\"], \"chat_location\": "
+		   "\"sip:a1@" HOST ":%d\", \"max_chats\": 2}]}\n", P.sip);
+	fclose(f);
+	char e[160];
+	snprintf(e, sizeof(e), "RCSGW_CC_DEFINITIONS=%s", path);
+	const char *extra[] = { e, NULL };
+	nlegs_seen = 0;
+	start_node(&C, 1, extra);
+	json_t *j = NULL;
+	cr_assert_eq(api(&C, "GET", "/v1/cc/flows/sales", NULL, &j), 200);
+	cr_expect_eq(json_integer_value(json_object_get(j, "priority")), 3);
+	json_decref(j);
+	agent_is("a1", "offline", 0); /* agents start logged out */
+	call(&C, 200, "POST", "/v1/cc/agents/a1/login", NULL);
+	customer("gina", "sales", cust);
+	answers("a1", leg);
+	say(cust, "from the file");
+	hears(leg, "from the file");
+	end_session(cust);
+	ended(leg);
+	/* a bad entry: rcsgw does not start, and says where */
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("{\"agents\": [{\"id\": \"a2\", \"skills\": []}]}\n", f);
+	fclose(f);
+	int efd = -1;
+	char a[64];
+	snprintf(a, sizeof(a), "RCSGW_API_LISTEN=" HOST ":%d", free_tcp_port());
+	const char *env[] = { a, e, "RCSGW_CC_ENABLED=true", "RCSGW_SIP_LISTEN=",
+			      "RCSGW_MSRP_LISTEN=", NULL };
+	pid_t bad = rcsgw_spawn(env, NULL, &efd);
+	cr_assert_gt(bad, 0);
+	char buf[4096];
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof(buf) - 1 && (r = read(efd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	close(efd);
+	int st = rcsgw_stop(bad, SIGKILL, 5000);
+	cr_expect(st != 0 && st != 128 + SIGKILL, "rcsgw started with a bad cc.definitions (%d)",
+		  st);
+	cr_expect(strstr(buf, path) && strstr(buf, "agents[0]") && strstr(buf, "skills"),
+		  "the error names the file, the entry and the field: %s", buf);
+	unlink(path);
+}
+
 Test(cc, the_api_checks_what_it_is_given)
 {
 	up();
@@ -679,16 +737,19 @@ static long metric_settles(const char *name, long want, int ms)
 
 /* CC_LOAD_CHATS customers (default 80) arrive over CC_LOAD_SECONDS (12) at a flow served
  * by CC_LOAD_AGENTS agents (8) of 2 chat slots each, whose legs node P answers at once
- * (ua.auto_answer); each says one thing and stays 2 to 6 s, one in ten hangs up after
- * 300 ms (queued, or just offered); two agents log out a third of the way through and come
- * back at two thirds. `make soak` runs it with 1000 chats over 300 s across 50 agents.
+ * (ua.auto_answer); each says one thing and stays 0.5 to 1.5 times CC_LOAD_HOLD_S (4 s),
+ * one in ten hangs up after 300 ms (queued, or just offered); two agents log out a third of
+ * the way through and come back at two thirds. The defaults keep more customers than
+ * slots, so that some wait. `make soak` runs 1000 chats over 300 s across 50 agents,
+ * holding 40 s (about 130 chats at once for 100 slots).
  * Afterwards: nothing waits, every agent is free, every customer's session is over on both
  * nodes, and the counters add up. */
 Test(cc, load_many_chats_across_few_agents, .timeout = 900)
 {
 	long nchats = env_long("CC_LOAD_CHATS", 80), secs = env_long("CC_LOAD_SECONDS", 12);
-	long nagents = env_long("CC_LOAD_AGENTS", 8);
-	cr_assert(nchats > 0 && nchats <= 100000 && secs > 0 && nagents > 1 && nagents <= 1000);
+	long nagents = env_long("CC_LOAD_AGENTS", 8), hold = env_long("CC_LOAD_HOLD_S", 4);
+	cr_assert(nchats > 0 && nchats <= 100000 && secs > 0 && nagents > 1 && nagents <= 1000 &&
+		  hold > 1 && hold <= 3600);
 	static const char *const cextra[] = { "RCSGW_CC_OFFER_TIMEOUT=3s", NULL };
 	static const char *const pextra[] = { "RCSGW_UA_AUTO_ANSWER=sip:agent*", NULL };
 	nlegs_seen = 0;
@@ -709,7 +770,8 @@ Test(cc, load_many_chats_across_few_agents, .timeout = 900)
 	unsigned seed = 42;
 	for (long i = 0; i < nchats; i++) {
 		cs[i].start = i * secs * 1000 / nchats;
-		cs[i].hold = rand_r(&seed) % 10 == 0 ? 300 : 2000 + rand_r(&seed) % 4000;
+		cs[i].hold = rand_r(&seed) % 10 == 0 ? 300
+						     : hold * 500 + rand_r(&seed) % (hold * 1000);
 	}
 	long t0 = now_ms(), made = 0, over = 0;
 	int out = 0, back = 0;
@@ -762,9 +824,9 @@ Test(cc, load_many_chats_across_few_agents, .timeout = 900)
 	long queued = metric("rcsgw_cc_queued_total"), ended = metric("rcsgw_cc_ended_total");
 	long abandoned = metric("rcsgw_cc_abandoned_total");
 	long answered = metric("rcsgw_cc_answered_total");
-	fprintf(stderr, "cc load: %ld chats over %ld s, %ld agents: queued %ld, answered %ld, "
-		"ended %ld, abandoned %ld (timed out %ld), refused offers %ld, held %ld, "
-		"forwarded %ld, in %ld ms\n", nchats, secs, nagents, queued, answered, ended,
+	fprintf(stderr, "cc load: %ld chats over %ld s, %ld agents, holding ~%ld s: queued %ld, "
+		"answered %ld, ended %ld, abandoned %ld (timed out %ld), refused offers %ld, held "
+		"%ld, forwarded %ld, in %ld ms\n", nchats, secs, nagents, hold, queued, answered, ended,
 		abandoned, metric("rcsgw_cc_timed_out_total"), metric("rcsgw_cc_refused_total"),
 		metric("rcsgw_cc_held_total"), metric("rcsgw_cc_forwarded_total"), now_ms() - t0);
 	cr_expect_eq(queued, nchats, "every customer queued once: %ld of %ld", queued, nchats);

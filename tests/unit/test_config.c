@@ -465,6 +465,7 @@ Test(config, env_every_type)
 		"RCSGW_CC_OFFER_TIMEOUT=3s",
 		"RCSGW_CC_MAX_WAITING=50",
 		"RCSGW_CC_MAX_HELD=7",
+		"RCSGW_CC_DEFINITIONS=/etc/rcsgw/cc.json",
 		"RCSGW_DNS_SERVERS=10.0.0.53,[::1]:5353",
 		"RCSGW_DNS_TIMEOUT=500ms",
 		"RCSGW_TLS_MIN_VERSION=1.3",
@@ -497,6 +498,7 @@ Test(config, env_every_type)
 	cr_expect_eq(c.cc.offer_timeout_ms, 3000);
 	cr_expect_eq(c.cc.max_waiting, 50);
 	cr_expect_eq(c.cc.max_held, 7);
+	cr_expect_str_eq(c.cc.definitions, "/etc/rcsgw/cc.json");
 	cr_expect_eq(c.engine.pin, false);
 	cr_expect_eq(c.engine.buffer_size, 32768);
 	cr_expect_eq(c.engine.buffers_max, 100);
