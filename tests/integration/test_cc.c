@@ -715,6 +715,32 @@ static long env_long(const char *name, long dflt)
 	return v && *v ? strtol(v, NULL, 10) : dflt;
 }
 
+static long long wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* "2026-11-27T13:23:17.321Z" (the events' timestamps) in ms since the epoch; -1 when not. */
+static long long rfc3339_ms(const char *s)
+{
+	struct tm tm = { 0 };
+	int ms = 0;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (long long)timegm(&tm) * 1000 + ms;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return x < y ? -1 : x > y;
+}
+
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -763,6 +789,7 @@ Test(cc, load_many_chats_across_few_agents, .timeout = 900)
 	}
 	struct cust {
 		long start, hold;
+		long long made_at;     /* wall clock, ms: what the events' timestamps say */
 		char sess[40];
 		int made, over;
 	} *cs = calloc((size_t)nchats, sizeof(*cs));
@@ -789,6 +816,7 @@ Test(cc, load_many_chats_across_few_agents, .timeout = 900)
 				snprintf(c->sess, sizeof(c->sess), "%s", jstr(j, "id"));
 				json_decref(j);
 				c->made = 1;
+				c->made_at = wall_ms();
 				made++;
 				snprintf(path, sizeof(path), "/v1/sessions/%s/messages", c->sess);
 				snprintf(body, sizeof(body),
@@ -804,6 +832,8 @@ Test(cc, load_many_chats_across_few_agents, .timeout = 900)
 				over++;
 			}
 		}
+		sse_drain(&P.sse); /* (read as it comes: the offers' times are measured below) */
+		sse_drain(&C.sse);
 		if (!out && t > secs * 1000 / 3) {
 			call(&C, 200, "POST", "/v1/cc/agents/agent0/logout", NULL);
 			call(&C, 200, "POST", "/v1/cc/agents/agent1/logout", NULL);
@@ -856,5 +886,35 @@ Test(cc, load_many_chats_across_few_agents, .timeout = 900)
 		}
 		cr_expect_eq(live, 0, "%s: %ld sessions still established", node ? "C" : "P", live);
 	}
+	sse_drain(&P.sse);
+	/* how long a customer waited for an agent's leg to ring: its session made at P (the
+	 * POST) to the leg's session.incoming there, both P's (wall) clock */
+	long long *waits = calloc((size_t)nchats, sizeof(*waits));
+	size_t nw = 0;
+	cr_assert_not_null(waits);
+	for (const char *p = P.sse.buf; (p = strstr(p, "\"type\":\"session.incoming\"")); p++) {
+		const char *line = p;
+		while (line > P.sse.buf && line[-1] != '\n')
+			line--;
+		long i;
+		const char *from = strstr(line, "\"from\":\"sip:c"), *ts = strstr(line, "\"timestamp\":\"");
+		const char *eol = strchr(line, '\n');
+		if (!from || !ts || (eol && (from > eol || ts > eol)) ||
+		    sscanf(from, "\"from\":\"sip:c%ld@", &i) != 1 || i < 0 || i >= nchats ||
+		    !cs[i].made_at)
+			continue;
+		long long at = rfc3339_ms(ts + 13);
+		if (at > 0)
+			waits[nw++] = at - cs[i].made_at;
+		cs[i].made_at = 0; /* its first offer only */
+	}
+	if (nw) {
+		qsort(waits, nw, sizeof(*waits), cmp_ll);
+		fprintf(stderr, "cc load: to an agent's leg ringing, %zu chats: p50 %lld ms, p90 %lld "
+			"ms, p99 %lld ms, max %lld ms\n", nw, waits[nw / 2], waits[nw * 9 / 10],
+			waits[nw * 99 / 100], waits[nw - 1]);
+	}
+	cr_expect_geq(nw, (size_t)ended, "offers seen for every chat that ended");
+	free(waits);
 	free(cs);
 }

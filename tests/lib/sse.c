@@ -65,6 +65,14 @@ static int read_some(struct sse_cli *c, int ms)
 	return 1;
 }
 
+int sse_drain(struct sse_cli *c)
+{
+	int n = 0, rc;
+	while ((rc = read_some(c, 0)) > 0)
+		n++;
+	return rc < 0 && !n ? -1 : n;
+}
+
 int sse_read_until(struct sse_cli *c, const char *want, int ms)
 {
 	long long until = now_ms() + ms;

@@ -20,6 +20,10 @@ struct sse_cli {
  * (NULL or "Name: value\r\n" lines). 0 or -errno. */
 int sse_open(struct sse_cli *c, const char *host, int port, const char *extra_headers);
 
+/* Takes what has come, without waiting (a long test keeps the stream flowing): the number
+ * of reads, or -1 at its end. */
+int sse_drain(struct sse_cli *c);
+
 /* Reads until <want> is in the stream, the end of it, or <ms>. 1 when it is there. */
 int sse_read_until(struct sse_cli *c, const char *want, int ms);
 
