@@ -175,8 +175,10 @@ static struct cop *cop_new(struct api_req *r, enum cop_kind kind)
 	o->kind = kind;
 	const char *id = api_req_param(r, "id");
 	if (id && strlen(id) > CC_ID_MAX) {
-		api_reply_error(r, 404, "no such %s (ids are at most %d bytes)",
-				kind <= K_FLOW_DEL ? "flow" : "agent", CC_ID_MAX);
+		int set = kind == K_FLOW_SET || kind == K_AGENT_SET;
+		api_reply_error(r, set ? 400 : 404, "%s (ids are at most %d bytes)",
+				set ? "bad id" : kind <= K_FLOW_DEL ? "no such flow" : "no such agent",
+				CC_ID_MAX);
 		free(o);
 		return NULL;
 	}

@@ -42,6 +42,7 @@ struct cc_item {
 	struct cc_agent *agent;        /* offered to / taken by */
 	uint64_t tried[TRIED_MAX];     /* serials of agents that did not answer it */
 	unsigned ntried;
+	uint64_t not_before;           /* a new round of offers waits until then */
 };
 
 struct cc_center {
@@ -50,6 +51,7 @@ struct cc_center {
 	struct cc_agent *agents;
 	struct cc_item *items;
 	uint64_t next_id, next_serial;
+	unsigned nflows, nagents;
 	struct cc_stats st;
 };
 
@@ -272,19 +274,27 @@ static int can_take(const struct cc_agent *a, const struct cc_item *it, const st
 	return a->cfg.chat[0] && a->chats + a->chats_offered + a->chats_wrapping < max_chats(a);
 }
 
-/* The agent that item <it> of flow <f> goes to by the rules, or NULL. */
-static struct cc_agent *pick(struct cc_center *c, struct cc_item *it, const struct flow *f)
+/* The agent that item <it> of flow <f> goes to by the rules now, or NULL. */
+static struct cc_agent *pick(struct cc_center *c, struct cc_item *it, const struct flow *f,
+			     uint64_t now)
 {
 	struct cc_agent *best = NULL;
 	unsigned best_load = 0;
-	if (it->ntried) { /* every agent that could take it now had it this round: a new one */
+	if (it->not_before > now)
+		return NULL;
+	if (it->ntried) { /* every agent that could take it now had it this round: a new one,
+			   * CC_ROUND_PAUSE_MS later (an agent refusing at once is not offered
+			   * the same item again in a loop) */
 		int fresh = 0, again = 0;
 		for (struct cc_agent *a = c->agents; a && !fresh; a = a->next) {
 			fresh |= can_take(a, it, f, 0);
 			again |= can_take(a, it, f, 1);
 		}
-		if (!fresh && again)
+		if (!fresh && again) {
 			it->ntried = 0;
+			it->not_before = now + CC_ROUND_PAUSE_MS;
+			return NULL;
+		}
 	}
 	for (struct cc_agent *a = c->agents; a; a = a->next) {
 		if (!can_take(a, it, f, 0))
@@ -341,7 +351,7 @@ static void run(struct cc_center *c, uint64_t now)
 			struct flow *f = flow_find(c, it->flow);
 			if (!f || f->cfg.dispatch == CC_EXTERNAL)
 				continue;
-			struct cc_agent *a = pick(c, it, f);
+			struct cc_agent *a = pick(c, it, f, now);
 			if (!a)
 				continue;
 			offer(c, it, a, now); /* (the list changed: from the start) */
@@ -398,8 +408,11 @@ int cc_flow_set(struct cc_center *c, const struct cc_flow_cfg *cfg, uint64_t now
 		return -EINVAL;
 	struct flow *f = flow_find(c, cfg->id);
 	if (!f) {
+		if (c->nflows >= CC_FLOWS_MAX)
+			return -ENOSPC;
 		if (!(f = calloc(1, sizeof(*f))))
 			return -ENOMEM;
+		c->nflows++;
 		f->next = c->flows;
 		c->flows = f;
 	}
@@ -461,6 +474,7 @@ int cc_flow_del(struct cc_center *c, const char *id, uint64_t now)
 	}
 	*pp = f->next;
 	free(f);
+	c->nflows--;
 	return 0;
 }
 
@@ -474,9 +488,12 @@ int cc_agent_set(struct cc_center *c, const struct cc_agent_cfg *cfg, uint64_t n
 		if (!name_ok(cfg->skills[i]))
 			return -EINVAL;
 	struct cc_agent *a = agent_find(c, cfg->id);
+	if (!a && c->nagents >= CC_AGENTS_MAX)
+		return -ENOSPC;
 	if (!a) {
 		if (!(a = calloc(1, sizeof(*a))))
 			return -ENOMEM;
+		c->nagents++;
 		a->serial = ++c->next_serial;
 		a->idle_since = now;
 		a->last_state = CC_OFFLINE;
@@ -504,6 +521,7 @@ int cc_agent_del(struct cc_center *c, const char *id, uint64_t now)
 		return -EBUSY;
 	*pp = a->next;
 	free(a);
+	c->nagents--;
 	return 0;
 }
 
@@ -735,6 +753,8 @@ uint64_t cc_tick(struct cc_center *c, uint64_t now)
 		}
 		if (it->st != CC_QUEUED)
 			continue;
+		if (it->not_before > now && it->not_before - now < next)
+			next = it->not_before - now; /* its next round */
 		struct flow *f = flow_find(c, it->flow);
 		if (!f || !f->cfg.max_wait_s)
 			continue;

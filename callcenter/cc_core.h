@@ -16,9 +16,10 @@
  *   - waiting items are taken by flow priority (higher first), then by arrival;
  *   - an item offered and not answered goes to the next agent (the one that did not
  *     answer is not offered it again this round; once every agent that can take it had
- *     it, a new round starts); an agent who logs out hands its chats (offered or in
- *     progress) and a call offered back to their flows (first in line, the wait for
- *     max_wait starting again for a chat that was in progress), so no customer is lost;
+ *     it, a new round starts CC_ROUND_PAUSE_MS later); an agent who logs out hands its
+ *     chats (offered or in progress) and a call offered back to their flows (first in
+ *     line, the wait for max_wait starting again for a chat that was in progress), so no
+ *     customer is lost;
  *   - a flow with dispatch = external never offers by itself: the application picks the
  *     agent (cc_dispatch_to);
  *   - an item waiting longer than its flow's max_wait_s is abandoned (reason max_wait).
@@ -36,6 +37,9 @@
 #define CC_URI_MAX 255                 /* bytes of a location or a customer */
 #define CC_SKILLS_MAX 16               /* skills of one agent */
 #define CC_MAX_CHATS_LIMIT 64          /* what max_chats may say */
+#define CC_ROUND_PAUSE_MS 2000         /* between two rounds of offers of one item */
+#define CC_FLOWS_MAX 1000              /* flows of a centre */
+#define CC_AGENTS_MAX 10000            /* agents of a centre */
 
 enum cc_policy { CC_BALANCING = 0, CC_FULL_LOAD };
 enum cc_dispatch { CC_INTERNAL = 0, CC_EXTERNAL };
@@ -97,7 +101,7 @@ struct cc_center *cc_new(const struct cc_ops *ops);
 void cc_free(struct cc_center *c);
 
 /* Flows and agents (create or replace by id; the items and chats in progress stay). 0,
- * -EINVAL (bad values), -ENOMEM. Deleting: -ENOENT; a flow's waiting items are abandoned
+ * -EINVAL (bad values), -ENOSPC (CC_FLOWS_MAX or CC_AGENTS_MAX), -ENOMEM. Deleting: -ENOENT; a flow's waiting items are abandoned
  * (reason flow_deleted); an agent must be logged out first (-EBUSY). */
 int cc_flow_set(struct cc_center *c, const struct cc_flow_cfg *f, uint64_t now);
 int cc_flow_del(struct cc_center *c, const char *id, uint64_t now);

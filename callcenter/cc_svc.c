@@ -22,6 +22,8 @@
 #define CHAT_BUCKETS 256
 #define REF_BUCKETS 1024
 #define FWD_RING 32                /* messages passed on per leg whose failure maps back */
+#define HELD_CHAT_BYTES (1u << 20)   /* what one waiting customer may have held, in bytes */
+#define HELD_WORKER_BYTES (64u << 20) /* ... and all of a worker's */
 
 /* ---- the flows' addresses, read-only once published ---------------------------------- */
 
@@ -79,6 +81,8 @@ struct msg {
 	char text[CC_URI_MAX + 1];     /* the customer's URI (ENQUEUE), a location (OFFER), a
 					* reason (DROP) */
 	struct addr_tab *tab;          /* OP_ADDRS */
+	uint32_t seq;                  /* the offer it is about (OFFER, ANSWERED, REFUSED,
+					* RECALL): a late word about an older offer is told apart */
 };
 
 /* ---- a worker's chats ------------------------------------------------------------------ */
@@ -117,8 +121,10 @@ struct chat {
 	char flow[CC_ID_MAX + 1];
 	char customer[CC_URI_MAX + 1];
 	char agent[CC_ID_MAX + 1];     /* whose leg it is */
+	uint32_t leg_seq;              /* the offer its leg is for */
 	/* an offer that came while the recalled leg was still ending: made when it is over */
 	char next_agent[CC_ID_MAX + 1], next_loc[CC_URI_MAX + 1];
+	uint32_t next_seq;
 	enum chat_state st;
 	int cust_up, cust_over, told; /* told: home heard its end (ENDED, ABANDON) or dropped it */
 	int creating, leg_failed_early, recalled;
@@ -127,6 +133,7 @@ struct chat {
 	struct side cs, as;
 	struct held *held, **held_tail;
 	unsigned nheld;
+	uint64_t held_bytes;
 	eng_timer offer_t;
 };
 
@@ -139,6 +146,7 @@ struct cc_w {
 	struct chat *chats[CHAT_BUCKETS];
 	struct msg *retry, **retry_tail;
 	eng_timer retry_t;
+	uint64_t held_bytes;           /* of all its chats */
 	int stopping;                  /* the worker stops: nothing is posted any more */
 };
 
@@ -148,6 +156,7 @@ struct ref {                            /* an item of the centre and the session
 	struct ref *inext, *snext, *gnext;
 	uint64_t item;
 	unsigned worker;
+	uint32_t offer_seq;             /* its last offer's */
 	char sess[GW_UA_ID_LEN + 1];
 	int gone;                       /* on the gone list: freed at the end of the flush */
 };
@@ -261,9 +270,11 @@ static struct msg *msg_new(struct cc_w *from, enum op op, unsigned to, const cha
 
 /* A message from a worker to home (dropped and logged when out of memory). */
 static void tell_home(struct cc_w *cw, enum op op, const char *sess, const char *name,
-		      const char *text)
+		      const char *text, uint32_t seq)
 {
 	struct msg *m = msg_new(cw, op, CC_SVC_WORKER, sess, name, text);
+	if (m)
+		m->seq = seq;
 	if (!m) {
 		CM_ERR("cc: out of memory: home not told of chat %s", sess);
 		return;
@@ -296,6 +307,8 @@ static void held_free_all(struct chat *c)
 	}
 	c->held_tail = &c->held;
 	c->nheld = 0;
+	c->w->held_bytes -= c->held_bytes;
+	c->held_bytes = 0;
 }
 
 /* Frees <c> once both its sessions are over. */
@@ -357,6 +370,8 @@ static void flush_held(struct chat *c)
 		struct held *h = c->held;
 		c->held = h->next;
 		c->nheld--;
+		c->held_bytes -= h->len;
+		c->w->held_bytes -= h->len;
 		pass_on(c, &c->cs, h->ctype, h->data, h->len, h->msgid, h->fr);
 		free(h->ctype);
 		free(h);
@@ -401,7 +416,8 @@ static void c_over_in(void *arg, const char *id, int failed, int sip_code, const
 	held_free_all(c);
 	if (!c->told) {
 		c->told = 1;
-		tell_home(cw, c->st == CH_BRIDGED ? OP_ENDED : OP_ABANDON, c->cust, c->agent, NULL);
+		tell_home(cw, c->st == CH_BRIDGED ? OP_ENDED : OP_ABANDON, c->cust, c->agent, NULL,
+			  0);
 	}
 	if (c->leg[0]) {
 		char err[160];
@@ -423,7 +439,9 @@ static void c_message_in(void *arg, const char *id, const struct msrp_reasm_msg 
 		return;
 	}
 	struct held *h = NULL;
-	if (c->nheld < cw->s->max_held && (h = malloc(sizeof(*h) + (size_t)m->len)) &&
+	if (c->nheld < cw->s->max_held && c->held_bytes + m->len <= HELD_CHAT_BYTES &&
+	    cw->held_bytes + m->len <= HELD_WORKER_BYTES &&
+	    (h = malloc(sizeof(*h) + (size_t)m->len)) &&
 	    !(h->ctype = strdup(ctype))) {
 		free(h);
 		h = NULL;
@@ -444,6 +462,8 @@ static void c_message_in(void *arg, const char *id, const struct msrp_reasm_msg 
 	*c->held_tail = h;
 	c->held_tail = &h->next;
 	c->nheld++;
+	c->held_bytes += m->len;
+	cw->held_bytes += m->len;
 }
 
 /* A failure REPORT for a message passed on through side <sd>: to its sender on the other. */
@@ -497,17 +517,18 @@ static void a_up_in(void *arg, const char *id)
 	struct cc_w *cw = c->w;
 	(void)id;
 	eng_timer_cancel(&c->offer_t);
-	if (c->cust_over || c->recalled) { /* the customer went, or the agent logged out */
+	if (c->cust_over || c->recalled || c->told) { /* the customer went, the agent logged
+						       * out, or the chat was dropped or ended */
 		char err[160];
 		gw_ua_end(cw->ua, c->leg, err, sizeof(err));
 		return;
 	}
 	c->st = CH_BRIDGED;
-	tell_home(cw, OP_ANSWERED, c->cust, c->agent, NULL);
+	tell_home(cw, OP_ANSWERED, c->cust, c->agent, NULL, c->leg_seq);
 	flush_held(c);
 }
 
-static void make_leg(struct chat *c, const char *agent, const char *location);
+static void make_leg(struct chat *c, const char *agent, const char *location, uint32_t seq);
 
 static void a_over_in(void *arg, const char *id, int failed, int sip_code, const char *reason)
 {
@@ -536,20 +557,20 @@ static void a_over_in(void *arg, const char *id, int failed, int sip_code, const
 			memcpy(a, c->next_agent, sizeof(a));
 			memcpy(l, c->next_loc, sizeof(l));
 			c->next_agent[0] = '\0';
-			make_leg(c, a, l);
+			make_leg(c, a, l, c->next_seq);
 		}
 		return;
 	}
 	if (was == CH_OFFERING) {
 		CM_LOG_RL(CM_LOG_INFO, "cc %s: agent %s did not take the chat (%d %s)", c->cust,
 			  c->agent, sip_code, reason ? reason : "");
-		tell_home(cw, OP_REFUSED, c->cust, c->agent, NULL);
+		tell_home(cw, OP_REFUSED, c->cust, c->agent, NULL, c->leg_seq);
 		return;
 	}
 	/* the agent ended the chat: the customer's session ends too */
 	if (!c->told) {
 		c->told = 1;
-		tell_home(cw, OP_ENDED, c->cust, c->agent, NULL);
+		tell_home(cw, OP_ENDED, c->cust, c->agent, NULL, 0);
 	}
 	char err[160];
 	gw_ua_end(cw->ua, c->cust, err, sizeof(err));
@@ -588,24 +609,28 @@ static void offer_fire(eng_timer *t)
 	chat_maybe_free(c);
 }
 
-/* Home offers chat <c> to <agent> at <location>: its leg is made. */
-static void make_leg(struct chat *c, const char *agent, const char *location)
+/* Home offers chat <c> to <agent> at <location> (its offer <seq>): its leg is made. */
+static void make_leg(struct chat *c, const char *agent, const char *location, uint32_t seq)
 {
 	struct cc_w *cw = c->w;
 	char err[160];
+	if (c->told)
+		return; /* dropped or ended: home has let it go */
 	if (c->leg[0] && c->recalled && !c->next_agent[0]) { /* the last one still ending */
 		snprintf(c->next_agent, sizeof(c->next_agent), "%s", agent);
 		snprintf(c->next_loc, sizeof(c->next_loc), "%s", location);
+		c->next_seq = seq;
 		return;
 	}
 	if (c->leg[0] || c->cust_over) { /* (a leg still going: home is told no) */
-		tell_home(cw, OP_REFUSED, c->cust, agent, NULL);
+		tell_home(cw, OP_REFUSED, c->cust, agent, NULL, seq);
 		return;
 	}
 	snprintf(c->agent, sizeof(c->agent), "%s", agent);
+	c->leg_seq = seq;
 	struct gw_ua_new n = { .from = c->customer, .to = location };
 	if (gw_ua_mint(cw->idx, n.id) < 0) {
-		tell_home(cw, OP_REFUSED, c->cust, agent, NULL);
+		tell_home(cw, OP_REFUSED, c->cust, agent, NULL, seq);
 		return;
 	}
 	memcpy(c->leg, n.id, sizeof(c->leg));
@@ -620,7 +645,7 @@ static void make_leg(struct chat *c, const char *agent, const char *location)
 			  location, rc ? err : "failed at once");
 		c->leg[0] = '\0';
 		c->st = CH_WAITING;
-		tell_home(cw, OP_REFUSED, c->cust, agent, NULL);
+		tell_home(cw, OP_REFUSED, c->cust, agent, NULL, seq);
 		return;
 	}
 	eng_timer_arm(cw->w, &c->offer_t, cw->s->offer_ms);
@@ -669,7 +694,7 @@ static int claim(void *arg, struct gw_ua *ua, const char *id, const char *from, 
 	atomic_fetch_add_explicit(&s->waiting, 1, memory_order_relaxed); /* home sets it again */
 	*own = &cust_owner;
 	*owner_arg = &c->cs;
-	tell_home(cw, OP_ENQUEUE, c->cust, c->flow, c->customer);
+	tell_home(cw, OP_ENQUEUE, c->cust, c->flow, c->customer, 0);
 	/* answered now; a refusal (no type in common) ends it through c_over */
 	gw_ua_answer(ua, id, NULL, 0, err, sizeof(err));
 	return 1;
@@ -932,8 +957,12 @@ static void flush(struct cc_svc *s)
 		if (!r || r->gone)
 			continue;
 		struct msg *m = msg_new(cw, a->op, r->worker, r->sess, a->agent, a->text);
-		if (m)
+		if (m) {
+			if (a->op == OP_OFFER)
+				r->offer_seq++;
+			m->seq = r->offer_seq; /* (a recall: of the last offer) */
 			post(cw, m);
+		}
 		else
 			CM_ERR("cc: out of memory: chat %s not told", r->sess);
 		if (a->op == OP_DROP)
@@ -994,16 +1023,19 @@ static void home_take(struct cc_svc *s, struct msg *m)
 		break;
 	}
 	case OP_ANSWERED:
-		if (r && cc_answered(h->c, r->item, m->name, now) < 0) {
-			/* withdrawn meanwhile (a logout): that leg is ended, the chat waits */
+		if (r && (m->seq != r->offer_seq || cc_answered(h->c, r->item, m->name, now) < 0)) {
+			/* an older offer's, or withdrawn meanwhile (a logout): that leg is ended,
+			 * the chat waits for its current offer */
 			struct msg *d = msg_new(worker_at(s, CC_SVC_WORKER), OP_RECALL, r->worker,
 						r->sess, m->name, NULL);
-			if (d)
+			if (d) {
+				d->seq = m->seq;
 				post(worker_at(s, CC_SVC_WORKER), d);
+			}
 		}
 		break;
 	case OP_REFUSED:
-		if (r)
+		if (r && m->seq == r->offer_seq) /* (an older offer's: nothing now) */
 			cc_refused(h->c, r->item, m->name, now);
 		break;
 	case OP_ENDED:
@@ -1036,19 +1068,20 @@ static void worker_take(struct cc_w *cw, struct msg *m)
 	c->busy++;
 	switch (m->op) {
 	case OP_OFFER:
-		make_leg(c, m->name, m->text);
+		make_leg(c, m->name, m->text, m->seq);
 		break;
 	case OP_DROP:
 		c->told = 1;
+		c->next_agent[0] = '\0';
 		CM_LOG_RL(CM_LOG_INFO, "cc %s: chat dropped (%s)", c->cust, m->text);
 		if (c->leg[0])
 			gw_ua_end(cw->ua, c->leg, err, sizeof(err));
 		gw_ua_end(cw->ua, c->cust, err, sizeof(err));
 		break;
 	case OP_RECALL:
-		if (!strcmp(c->next_agent, m->name)) /* not made yet: it never will be */
+		if (c->next_agent[0] && c->next_seq == m->seq) /* not made yet: never will be */
 			c->next_agent[0] = '\0';
-		else if (c->leg[0] && !strcmp(c->agent, m->name)) {
+		else if (c->leg[0] && c->leg_seq == m->seq) {
 			c->recalled = 1;
 			eng_timer_cancel(&c->offer_t);
 			gw_ua_end(cw->ua, c->leg, err, sizeof(err));
@@ -1139,11 +1172,20 @@ int cc_svc_flow_set(struct cc_svc *s, const struct cc_flow_cfg *f, int *created,
 	char user[CC_URI_MAX + 1], host[CC_URI_MAX + 1];
 	if (f->uri[0] && uri_key(f->uri, user, host) < 0)
 		return fail(msg, len, 400, "field 'uri' is not a SIP URI with a host");
+	const struct addr_tab *t = s->home.tab; /* (home's: every flow with a uri) */
+	for (unsigned i = 0; f->uri[0] && t && i < t->n; i++)
+		if (strcmp(t->v[i].flow, f->id) && !strcmp(t->v[i].user, user) &&
+		    !strcmp(t->v[i].host, host)) {
+			snprintf(msg, len, "flow '%s' has that uri already", t->v[i].flow);
+			return 409;
+		}
 	*created = !cc_flow_exists(s->home.c, f->id);
 	int rc = cc_flow_set(s->home.c, f, home_now(s));
 	if (rc == -EINVAL)
 		return fail(msg, len, 400, "bad flow: id and skill are 1 to 63 printable "
 				"characters without '/'");
+	if (rc == -ENOSPC)
+		return fail(msg, len, 409, "too many flows (1000)");
 	if (rc < 0)
 		return fail(msg, len, 503, "out of memory");
 	addrs_publish(s);
@@ -1168,6 +1210,8 @@ int cc_svc_agent_set(struct cc_svc *s, const struct cc_agent_cfg *a, int *create
 	if (rc == -EINVAL)
 		return fail(msg, len, 400, "bad agent: id and skills are 1 to 63 printable "
 				"characters without '/', max_chats at most 64");
+	if (rc == -ENOSPC)
+		return fail(msg, len, 409, "too many agents (10000)");
 	if (rc < 0)
 		return fail(msg, len, 503, "out of memory");
 	flush(s);
@@ -1180,7 +1224,8 @@ int cc_svc_agent_del(struct cc_svc *s, const char *id, char *msg, size_t len)
 	if (rc == -ENOENT)
 		return fail(msg, len, 404, "no such agent");
 	if (rc < 0)
-		return fail(msg, len, 409, "the agent is logged in: log it out first");
+		return fail(msg, len, 409, "the agent is logged in or still has work (a call, a "
+				"chat, a wrap-up): log it out and let it end first");
 	flush(s);
 	return 0;
 }

@@ -396,12 +396,17 @@ int msrp_pool_close_tag(struct msrp_pool *p, const char *tag)
 {
 	if (!tag[0])
 		return 0;
-	for (struct entry *e = p->entries; e; e = e->next)
-		if (e->state == E_OPEN && !e->waiters && !strcmp(e->tag, tag)) {
+	int opening = 0;
+	for (struct entry *e = p->entries; e; e = e->next) {
+		if (strcmp(e->tag, tag) || e->state == E_FAILED)
+			continue;
+		if (e->state == E_OPEN && !e->waiters) {
 			msrp_conn_close(e->mc); /* it leaves the pool when it is closed */
 			return 1;
 		}
-	return 0;
+		opening = 1;
+	}
+	return opening ? -EAGAIN : 0;
 }
 
 int msrp_pool_get(struct msrp_pool *p, const struct msrp_uri *u, msrp_pool_cb cb, void *arg)

@@ -38,7 +38,7 @@ struct msrp_hop {
 	uint16_t port;             /* 1..65535 */
 	int tls;                   /* 1: TLS (msrps), 0: TCP */
 	char src[48];              /* local address to connect from; "" = any */
-	char tag[40];              /* "" shared by every caller of the hop; else a connection
+	char tag[48];              /* "" shared by every caller of the hop; else a connection
 				    * of its own for callers of that tag (a session's) */
 };
 
@@ -65,7 +65,7 @@ int msrp_pool_get(struct msrp_pool *p, const struct msrp_uri *u, msrp_pool_cb cb
 struct msrp_conn *msrp_pool_peek_hop(struct msrp_pool *p, const struct msrp_hop *h);
 
 /* Closes the open connection of tag <tag> (msrp_hop.tag, not "") that nobody waits for:
- * 1, or 0 when there is none. */
+ * 1; -EAGAIN when it is still being opened (or waited for); 0 when there is none. */
 int msrp_pool_close_tag(struct msrp_pool *p, const char *tag);
 
 /* The <udata> given to msrp_pool_new() (or set later), for the owner of a pool connection

@@ -110,6 +110,7 @@ struct msrp_ua {
 	 * sent just before is read first: no reset), oldest first */
 	struct own_close *closing, **closing_tail;
 	eng_timer ctimer;
+	uint64_t tag_seq;
 };
 
 #define OWN_CLOSE_MS 2000
@@ -117,6 +118,7 @@ struct msrp_ua {
 struct own_close {
 	struct own_close *next;
 	uint64_t at;
+	unsigned tries;                /* still opening when it was due: tried again */
 	char tag[sizeof(((struct msrp_hop *)0)->tag)];
 };
 
@@ -468,10 +470,11 @@ struct msrp_ua_sess *msrp_ua_open(struct msrp_ua *ua, const struct msrp_ua_sess_
 	ua->st.opened++;
 	struct msrp_hop hop;
 	int direct = msrp_hop_direct(&first, &hop) == 0;
-	if (direct && !cfg->share && s->active) { /* a connection of its own: tagged by its id */
-		size_t n = sid.len < sizeof(hop.tag) - 1 ? sid.len : sizeof(hop.tag) - 1;
-		memcpy(hop.tag, sid.p, n);
-		hop.tag[n] = '\0';
+	if (direct && !cfg->share && s->active) {
+		/* a connection of its own, tagged by its id and this opening (a session opened
+		 * again, as after a re-INVITE, gets a new one: the old one's close is due) */
+		snprintf(hop.tag, sizeof(hop.tag), "%.*s.%llx", (int)(sid.len < 24 ? sid.len : 24),
+			 sid.p, (unsigned long long)++ua->tag_seq);
 		memcpy(s->own_tag, hop.tag, sizeof(s->own_tag));
 	}
 	if (s->active && ua->pool) {
@@ -561,6 +564,7 @@ void msrp_ua_close(struct msrp_ua_sess *s)
 	struct own_close *oc = s->own_tag[0] && ua->pool ? malloc(sizeof(*oc)) : NULL;
 	if (oc) {
 		oc->next = NULL;
+		oc->tries = 0;
 		oc->at = eng_now_ms(ua->w) + OWN_CLOSE_MS;
 		memcpy(oc->tag, s->own_tag, sizeof(oc->tag));
 		*ua->closing_tail = oc;
@@ -1130,8 +1134,14 @@ static void own_close_fire(eng_timer *t)
 		struct own_close *oc = ua->closing;
 		if (!(ua->closing = oc->next))
 			ua->closing_tail = &ua->closing;
-		if (ua->pool)
-			msrp_pool_close_tag(ua->pool, oc->tag);
+		if (ua->pool && msrp_pool_close_tag(ua->pool, oc->tag) == -EAGAIN &&
+		    oc->tries++ < 5) { /* still opening: once it is open */
+			oc->next = NULL;
+			oc->at = now + OWN_CLOSE_MS;
+			*ua->closing_tail = oc;
+			ua->closing_tail = &oc->next;
+			continue;
+		}
 		free(oc);
 	}
 	if (ua->closing)

@@ -490,6 +490,76 @@ Test(cc, external_dispatch_offers_only_what_the_application_says)
 	agent_is("a2", "free", 0);
 }
 
+/* An agent whose leg cannot even be made (a transport rcsgw has not) refuses every offer at
+ * once: a new round of offers waits CC_ROUND_PAUSE_MS (2 s), no loop. */
+Test(cc, an_agent_refusing_at_once_is_not_offered_in_a_loop)
+{
+	char cust[64];
+	up();
+	flow("loop", NULL);
+	call(&C, 201, "POST", "/v1/cc/agents",
+	     "{\"id\":\"bad\",\"skills\":[\"en\"],\"chat_location\":"
+	     "\"sip:bad@127.0.0.1;transport=sctp\"}");
+	call(&C, 200, "POST", "/v1/cc/agents/bad/login", NULL);
+	customer("zed", "loop", cust);
+	usleep(2500000);
+	long d = metric("rcsgw_cc_dispatched_total");
+	cr_expect(d >= 2 && d <= 3, "offers in 2.5 s: %ld (one per round, a round every 2 s)", d);
+	end_session(cust);
+	json_decref(event(&C, "cc.abandoned", NULL, 3000));
+	agent_is("bad", "free", 0);
+}
+
+/* The customer hangs up while its agent's leg rings: the leg is cancelled, the agent free;
+ * an agent who logs out while its leg rings and logs in again gets the chat anew. */
+Test(cc, legs_ringing_when_the_customer_goes_or_the_agent_logs_out)
+{
+	char c1[64], c2[64], leg[64];
+	up();
+	flow("sales", NULL);
+	agent("a1", NULL);
+	customer("ann", "sales", c1);
+	say(c1, "held");
+	ringing("a1", leg, 5000);
+	end_session(c1);
+	ended(c1);
+	agent_is("a1", "free", 0);
+	customer("bob", "sales", c2);
+	ringing("a1", leg, 5000);
+	call(&C, 200, "POST", "/v1/cc/agents/a1/logout", NULL);
+	call(&C, 200, "POST", "/v1/cc/agents/a1/login", NULL);
+	answers("a1", leg);
+	say(c2, "after logging in again");
+	hears(leg, "after logging in again");
+	agent_is("a1", "inchat", 1);
+	end_session(c2);
+	agent_is("a1", "free", 0);
+}
+
+/* A flow deleted while one chat is bridged and one waits: the waiting one ends; the centre
+ * stopped with the bridged one live exits cleanly. */
+Test(cc, a_flow_deleted_and_the_centre_stopped_with_live_chats)
+{
+	char c1[64], c2[64], leg[64];
+	up();
+	flow("sales", NULL);
+	agent("a1", ",\"max_chats\":1");
+	customer("ann", "sales", c1);
+	answers("a1", leg);
+	say(c1, "hello");
+	hears(leg, "hello");
+	customer("bob", "sales", c2); /* waits: a1 is full */
+	say(c2, "waiting 1");
+	call(&C, 204, "DELETE", "/v1/cc/flows/sales", NULL);
+	json_t *ev = event(&C, "cc.abandoned", NULL, 3000);
+	cr_expect_str_eq(jstr(ev, "reason"), "flow_deleted");
+	json_decref(ev);
+	ended(c2);
+	cr_expect_eq(rcsgw_stop(C.pid, SIGTERM, 10000), 0, "the centre did not stop cleanly");
+	C.pid = -1;
+	sse_close(&C.sse);
+}
+
 Test(cc, an_agent_logging_out_mid_chat_hands_it_to_the_next)
 {
 	char cust[64], l1[64], l2[64];
@@ -678,6 +748,12 @@ Test(cc, the_api_checks_what_it_is_given)
 	call(&C, 400, "PUT", "/v1/cc/flows/x", "{\"id\":\"y\",\"skill\":\"en\"}");
 	call(&C, 201, "PUT", "/v1/cc/flows/x", "{\"skill\":\"en\"}");
 	call(&C, 200, "PUT", "/v1/cc/flows/x", "{\"skill\":\"fr\",\"priority\":5}");
+	call(&C, 201, "PUT", "/v1/cc/flows/y", "{\"skill\":\"en\",\"uri\":\"sip:help@example.com\"}");
+	call(&C, 409, "PUT", "/v1/cc/flows/z", /* the same address as y's */
+	     "{\"skill\":\"en\",\"uri\":\"sip:help@EXAMPLE.com:5070\"}");
+	call(&C, 200, "PUT", "/v1/cc/flows/y", "{\"skill\":\"en\",\"uri\":\"sip:help@example.com\"}");
+	call(&C, 400, "PUT", "/v1/cc/flows/"
+	     "a123456789012345678901234567890123456789012345678901234567890123", "{\"skill\":\"en\"}");
 	call(&C, 409, "POST", "/v1/cc/flows", "{\"id\":\"x\",\"skill\":\"en\"}");
 	call(&C, 200, "GET", "/v1/cc/flows/x", NULL);
 	call(&C, 404, "GET", "/v1/cc/flows/nope", NULL);

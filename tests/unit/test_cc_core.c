@@ -196,12 +196,17 @@ Test(cc_core, an_agent_that_does_not_answer_is_skipped)
 	cr_expect_eq(cc_refused(C, (uint64_t)id, "a2", 15), -EINVAL, "not a2's");
 	cr_assert_eq(cc_refused(C, (uint64_t)id, "a1", 20), 0);
 	cr_expect_str_eq(last(), "offer chat 1 a2");
-	/* a2 does not answer either: every agent had it, a new round begins with a1 */
+	/* a2 does not answer either: every agent had it, a new round begins with a1 — after a
+	 * pause (no loop of offers to agents that refuse at once) */
 	cr_assert_eq(cc_refused(C, (uint64_t)id, "a2", 30), 0);
+	cr_expect_str_eq(last(), "offer chat 1 a2", "no offer yet");
+	uint64_t due = cc_tick(C, 31);
+	cr_expect_eq(due, CC_ROUND_PAUSE_MS - 1, "the next round in %llu ms", (unsigned long long)due);
+	cc_tick(C, 30 + CC_ROUND_PAUSE_MS);
 	cr_expect_str_eq(last(), "offer chat 1 a1");
-	cr_expect_eq(cc_answered(C, (uint64_t)id, "a2", 41), -EINVAL, "withdrawn from a2");
-	cr_assert_eq(cc_answered(C, (uint64_t)id, "a1", 42), 0);
-	json_t *q = cc_queue_json(C, 43);
+	cr_expect_eq(cc_answered(C, (uint64_t)id, "a2", 2041), -EINVAL, "withdrawn from a2");
+	cr_assert_eq(cc_answered(C, (uint64_t)id, "a1", 2042), 0);
+	json_t *q = cc_queue_json(C, 2043);
 	cr_expect_eq(json_array_size(q), 0);
 	json_decref(q);
 }

@@ -444,3 +444,41 @@ Test(msrp_ua_held, a_connection_gone_while_held_leaves_nothing)
 	cr_expect_eq(eng_job_wait(w, nothing_held, NULL, 500), 0);
 	cr_expect_str_eq(bodies, "", "a message from a connection that went");
 }
+
+/* Both ends of a session closed and opened again with the same URIs (a re-INVITE moving
+ * the MSRP endpoint does that): the active end binds anew on a connection of its own, and
+ * the old connection's close, due 2 s later, leaves the new one alone. */
+static void reopen_job(void *arg)
+{
+	int err;
+	(void)arg;
+	msrp_ua_close(ac.s);
+	msrp_ua_close(pa.s);
+	memset(&ac, 0, sizeof(ac));
+	memset(&pa, 0, sizeof(pa));
+	struct msrp_ua_sess_cfg p = { uri_p, uri_a, 0, 0 }, a = { uri_a, uri_p, 1, 0 };
+	pa.s = msrp_ua_open(ua, &p, &ev_pa, &pa, &err);
+	ac.s = msrp_ua_open(ua, &a, &ev_ac, &ac, &err);
+}
+
+static int either_ended(void *arg)
+{
+	(void)arg;
+	return ac.ended || pa.ended;
+}
+
+Test(msrp_ua, a_session_opened_again_keeps_its_new_connection)
+{
+	cr_assert_eq(eng_job_run(w, open_job, NULL), 0);
+	cr_assert_eq(eng_job_wait(w, both_ready, NULL, 3000), 0, "not bound");
+	cr_assert_eq(eng_job_run(w, reopen_job, NULL), 0);
+	cr_assert(ac.s && pa.s);
+	cr_assert_eq(eng_job_wait(w, both_ready, NULL, 3000), 0, "not bound again");
+	cr_expect_neq(eng_job_wait(w, either_ended, NULL, 3500), 0,
+		      "the session opened again lost its connection to the old one's close");
+	int one = 1;
+	struct send_req q = { &ac, "text/plain", "still here", 10, MSRP_REPORT_ABSENT };
+	cr_assert_eq(eng_job_run(w, send_job, &q), 0);
+	cr_expect_eq(send_rc, 0);
+	cr_expect_eq(eng_job_wait(w, pa_has, &one, 3000), 0, "nothing crossed the new connection");
+}
