@@ -19,6 +19,8 @@
 #include "sip/sip_hdr.h"
 
 #define RETRY_MS 5                 /* a full mailbox is tried again this soon */
+#define RETRY_MAX 4096             /* messages waiting for full mailboxes, a worker: beyond,
+				    * new chats are refused (486) until they drain */
 #define CHAT_BUCKETS 256
 #define REF_BUCKETS 1024
 #define FWD_RING 32                /* messages passed on per leg whose failure maps back */
@@ -145,6 +147,7 @@ struct cc_w {
 	struct addr_tab *addrs;
 	struct chat *chats[CHAT_BUCKETS];
 	struct msg *retry, **retry_tail;
+	unsigned nretry;
 	eng_timer retry_t;
 	uint64_t held_bytes;           /* of all its chats */
 	int stopping;                  /* the worker stops: nothing is posted any more */
@@ -231,6 +234,7 @@ static void post(struct cc_w *from, struct msg *m)
 	INC(from->s->retries);
 	*from->retry_tail = m;
 	from->retry_tail = &m->next;
+	from->nretry++;
 	if (!eng_timer_armed(&from->retry_t))
 		eng_timer_arm(from->w, &from->retry_t, RETRY_MS);
 }
@@ -246,6 +250,7 @@ static void retry_fire(eng_timer *t)
 		}
 		if (!(cw->retry = m->next))
 			cw->retry_tail = &cw->retry;
+		cw->nretry--;
 	}
 }
 
@@ -667,11 +672,12 @@ static int claim(void *arg, struct gw_ua *ua, const char *id, const char *from, 
 			a = &cw->addrs->v[i];
 	if (!a)
 		return 0;
-	struct chat *c = calloc(1, sizeof(*c));
+	struct chat *c = cw->nretry < RETRY_MAX ? calloc(1, sizeof(*c)) : NULL;
 	if (!c || atomic_load_explicit(&s->waiting, memory_order_relaxed) >= s->max_waiting) {
 		static const struct gw_ua_owner refused = { .name = NULL }; /* no word of it */
 		CM_LOG_RL(CM_LOG_INFO, "cc: chat from %s to flow %s refused: %s", from, a->flow,
-			  c ? "cc.max_waiting reached" : "out of memory");
+			  c ? "cc.max_waiting reached" : cw->nretry >= RETRY_MAX
+			  ? "the centre's mailboxes are backed up" : "out of memory");
 		free(c);
 		INC(s->refused_full);
 		*own = &refused;
@@ -1365,6 +1371,7 @@ static void worker_stop(eng_worker *w, void *arg)
 		free(m);
 	}
 	cw->retry_tail = &cw->retry;
+	cw->nretry = 0;
 	if (cw->idx == CC_SVC_WORKER) {
 		eng_timer_cancel(&cw->s->home.tick_t);
 		eng_timer_cancel(&cw->s->home.snap_t);
