@@ -84,7 +84,8 @@ struct msg {
 					* reason (DROP) */
 	struct addr_tab *tab;          /* OP_ADDRS */
 	uint32_t seq;                  /* the offer it is about (OFFER, ANSWERED, REFUSED,
-					* RECALL): a late word about an older offer is told apart */
+					* RECALL): a late word about an older offer is told apart;
+					* ENQUEUE: 1 for a call, 0 for a chat */
 };
 
 /* ---- a worker's chats ------------------------------------------------------------------ */
@@ -128,6 +129,8 @@ struct chat {
 	char next_agent[CC_ID_MAX + 1], next_loc[CC_URI_MAX + 1];
 	uint32_t next_seq;
 	enum chat_state st;
+	int call;                      /* a voice call (signalling only): no messages; the
+					* agent's answer is the customer's */
 	int cust_up, cust_over, told; /* told: home heard its end (ENDED, ABANDON) or dropped it */
 	int creating, leg_failed_early, recalled;
 	int busy;                      /* callbacks into it on the stack: not freed meanwhile
@@ -394,6 +397,8 @@ static void c_up_in(void *arg, const char *id)
 	struct cc_w *cw = c->w;
 	(void)id;
 	c->cust_up = 1;
+	if (c->call)
+		return; /* (its ACK: the call is up end to end) */
 	const struct addr_tab *t = cw->addrs;
 	for (unsigned i = 0; t && i < t->n; i++)
 		if (!strcmp(t->v[i].flow, c->flow) && t->v[i].text[0]) {
@@ -528,6 +533,16 @@ static void a_up_in(void *arg, const char *id)
 		gw_ua_end(cw->ua, c->leg, err, sizeof(err));
 		return;
 	}
+	if (c->call) { /* the agent's answer goes to the customer, as it came */
+		const char *sdp = NULL;
+		size_t len = 0;
+		char err[160];
+		if (gw_ua_peer_sdp(cw->ua, c->leg, &sdp, &len) < 0 ||
+		    gw_ua_answer_sdp(cw->ua, c->cust, sdp, len, err, sizeof(err))) {
+			gw_ua_end(cw->ua, c->leg, err, sizeof(err)); /* (the customer went) */
+			return;
+		}
+	}
 	c->st = CH_BRIDGED;
 	tell_home(cw, OP_ANSWERED, c->cust, c->agent, NULL, c->leg_seq);
 	flush_held(c);
@@ -634,6 +649,10 @@ static void make_leg(struct chat *c, const char *agent, const char *location, ui
 	snprintf(c->agent, sizeof(c->agent), "%s", agent);
 	c->leg_seq = seq;
 	struct gw_ua_new n = { .from = c->customer, .to = location };
+	if (c->call && gw_ua_peer_sdp(cw->ua, c->cust, &n.call_sdp, &n.call_sdp_len) < 0) {
+		tell_home(cw, OP_REFUSED, c->cust, agent, NULL, seq);
+		return;
+	}
 	if (gw_ua_mint(cw->idx, n.id) < 0) {
 		tell_home(cw, OP_REFUSED, c->cust, agent, NULL, seq);
 		return;
@@ -658,18 +677,32 @@ static void make_leg(struct chat *c, const char *agent, const char *location, ui
 
 /* ---- claiming a customer's session ------------------------------------------------------ */
 
+/* The flow whose address <to> is, in worker <cw>'s copy, or NULL. */
+static const struct addr *flow_of(const struct cc_w *cw, const char *to)
+{
+	char user[CC_URI_MAX + 1], host[CC_URI_MAX + 1];
+	if (!cw || !cw->addrs || !cw->addrs->n || uri_key(to, user, host) < 0)
+		return NULL;
+	for (unsigned i = 0; i < cw->addrs->n; i++)
+		if (!strcmp(cw->addrs->v[i].user, user) && !strcmp(cw->addrs->v[i].host, host))
+			return &cw->addrs->v[i];
+	return NULL;
+}
+
+/* An INVITE without MSRP: a call when it is to a flow's address. */
+static int call_hook(void *arg, struct gw_ua *ua, const char *from, const char *to)
+{
+	(void)from;
+	return flow_of(worker_at(arg, gw_ua_index(ua)), to) != NULL;
+}
+
 static int claim(void *arg, struct gw_ua *ua, const char *id, const char *from, const char *to,
 		 const struct gw_ua_owner **own, void **owner_arg)
 {
 	struct cc_svc *s = arg;
 	struct cc_w *cw = worker_at(s, gw_ua_index(ua));
-	char user[CC_URI_MAX + 1], host[CC_URI_MAX + 1], err[160];
-	if (!cw || !cw->addrs || !cw->addrs->n || uri_key(to, user, host) < 0)
-		return 0;
-	const struct addr *a = NULL;
-	for (unsigned i = 0; !a && i < cw->addrs->n; i++)
-		if (!strcmp(cw->addrs->v[i].user, user) && !strcmp(cw->addrs->v[i].host, host))
-			a = &cw->addrs->v[i];
+	char err[160];
+	const struct addr *a = flow_of(cw, to);
 	if (!a)
 		return 0;
 	struct chat *c = cw->nretry < RETRY_MAX ? calloc(1, sizeof(*c)) : NULL;
@@ -689,6 +722,7 @@ static int claim(void *arg, struct gw_ua *ua, const char *id, const char *from, 
 	snprintf(c->cust, sizeof(c->cust), "%s", id);
 	snprintf(c->flow, sizeof(c->flow), "%s", a->flow);
 	snprintf(c->customer, sizeof(c->customer), "%s", from);
+	c->call = gw_ua_is_call(ua, id);
 	c->cs.c = c->as.c = c;
 	c->as.agent = 1;
 	c->held_tail = &c->held;
@@ -700,7 +734,11 @@ static int claim(void *arg, struct gw_ua *ua, const char *id, const char *from, 
 	atomic_fetch_add_explicit(&s->waiting, 1, memory_order_relaxed); /* home sets it again */
 	*own = &cust_owner;
 	*owner_arg = &c->cs;
-	tell_home(cw, OP_ENQUEUE, c->cust, c->flow, c->customer, 0);
+	tell_home(cw, OP_ENQUEUE, c->cust, c->flow, c->customer, (uint32_t)c->call);
+	if (c->call) { /* the caller waits: 182 Queued (RFC 3261 §21.1.4); its agent answers */
+		gw_ua_provisional(ua, id, 182, "Queued");
+		return 1;
+	}
 	/* answered now; a refusal (no type in common) ends it through c_over */
 	gw_ua_answer(ua, id, NULL, 0, err, sizeof(err));
 	return 1;
@@ -1004,7 +1042,7 @@ static void home_take(struct cc_svc *s, struct msg *m)
 	struct ref *r = m->op == OP_ENQUEUE ? NULL : ref_by_sess(h, m->sess);
 	switch (m->op) {
 	case OP_ENQUEUE: {
-		int64_t id = cc_enqueue(h->c, m->name, CC_CHAT, m->text, now);
+		int64_t id = cc_enqueue(h->c, m->name, m->seq ? CC_CALL : CC_CHAT, m->text, now);
 		if (id < 0) {
 			struct msg *d = msg_new(worker_at(s, CC_SVC_WORKER), OP_DROP, m->from,
 						m->sess, NULL,
@@ -1343,7 +1381,7 @@ int cc_svc_new(const struct cm_config *cfg, eng_engine *e, struct gw_ua_shared *
 		cc_svc_free(s);
 		return -EINVAL;
 	}
-	struct gw_ua_hooks h = { .claim = claim };
+	struct gw_ua_hooks h = { .claim = claim, .call = call_hook };
 	if (gw_ua_add_hooks(ua, &h, s) < 0) {
 		cc_svc_free(s);
 		snprintf(err, errlen, "too many SIP hooks");

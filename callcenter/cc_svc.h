@@ -16,7 +16,10 @@
  * Each flow and agent lives at home, so that an agent's load is one count across flows;
  * every worker keeps a read-only copy of the flows' addresses (published by home through
  * the mailboxes). Workers and home speak through the mailboxes only (retried while full).
- * Calls (voice, a signalling B2BUA) are not here yet: an INVITE without MSRP is not taken.
+ * A call (an INVITE without MSRP to a flow's uri; gw_ua's call hook) is claimed the same
+ * way, told 182 Queued and queued; its offer is an INVITE to the agent's voice_location
+ * carrying the caller's SDP as it came (a signalling B2BUA: the media goes end to end),
+ * whose answer goes to the caller in its 200; the rest as for chats (no messages).
  *
  * Return convention: 0 or -errno; the API's operations return 0 or an HTTP status with a
  * message. */

@@ -195,6 +195,8 @@ struct gw_sess {
 	uint8_t handing;               /* being handed on to another node (gw_ua_handing) */
 	uint8_t auth_tries;
 	uint8_t acked;                 /* incoming: the ACK of our 2xx came */
+	uint8_t call;                  /* signalling only (the contact centre's calls): the
+					* SDP goes through as it is, no MSRP; up at the ACK */
 	uint8_t freed_pending;         /* lingered out while transactions still name it */
 	int sip_code;
 	const char *ended_by, *reason; /* static strings */
@@ -2303,7 +2305,7 @@ static ssize_t write_invite(struct gw_sess *s, uint32_t cseq, enum sip_hid auth_
 		h[n++] = (struct sip_hdr){ SIP_H_USER_AGENT, CM_SLICE_NULL, sl(ua->sh->user_agent) };
 	if (auth)
 		h[n++] = (struct sip_hdr){ auth_id, CM_SLICE_NULL, sl(auth) };
-	if (!has_hdr_line(s->hdrs, "Accept-Contact"))
+	if (!s->call && !has_hdr_line(s->hdrs, "Accept-Contact"))
 		h[n++] = (struct sip_hdr){ SIP_H_ACCEPT_CONTACT, CM_SLICE_NULL,
 					   CM_SLICE_LIT(CHAT_ACCEPT_CONTACT) };
 	n = app_headers(s, h, n, 46);
@@ -2471,6 +2473,24 @@ static void bind_wait(struct gw_sess *s)
 	eng_timer_arm(s->ua->w, &s->timer, GW_BIND_MS);
 }
 
+/* A call (signalling only) is up: incoming at its ACK, outgoing at its 2xx. */
+static void call_up(struct gw_sess *s)
+{
+	if (s->state != ST_CONNECTING && s->state != ST_RINGING)
+		return;
+	s->state = ST_ESTABLISHED;
+	s->ua->st.established++;
+	eng_timer_cancel(&s->timer);
+	if (s->announced)
+		return;
+	s->announced = 1;
+	if (s->owner && s->owner->up)
+		s->owner->up(s->owner_arg, s->id);
+	else if (!s->owner)
+		sess_publish(s, "session.established",
+			     json_pack("{s:s}", "direction", s->incoming ? "incoming" : "outgoing"));
+}
+
 static void invite_2xx(struct gw_sess *s, const struct sip_msg *resp)
 {
 	struct gw_ua *ua = s->ua;
@@ -2490,6 +2510,15 @@ static void invite_2xx(struct gw_sess *s, const struct sip_msg *resp)
 		send_ack(s);
 		send_bye(s);
 		sess_over(s, ST_ENDED, "local", "cancelled", 0);
+		return;
+	}
+	if (s->call) { /* its answer kept as it came, for the other side */
+		char *c = resp->body.len ? dup_slice(resp->body) : NULL;
+		free(s->peer_sdp);
+		s->peer_sdp = c;
+		s->peer_sdp_len = c ? resp->body.len : 0;
+		send_ack(s);
+		call_up(s);
 		return;
 	}
 	/* the MSRP session first: an answerer that connects (a=setup:active) may bind as soon
@@ -3017,7 +3046,17 @@ static void new_invite(struct gw_ua *ua, struct sip_txn *st, const struct sip_ms
 	int rc = offer ? take_peer_sdp(s, req->body, offer) : -ENOMEM;
 	if (rc == 0 && !s->c->peer.port)
 		rc = -ENOENT;
-	if (rc == 0)
+	for (unsigned i = 0; rc == -ENOENT && i < sh->nhooks; i++)
+		if (sh->hooks[i].call && sh->hooks[i].call(sh->hooks_arg[i], ua, s->from, s->to)) {
+			/* no MSRP: a call the contact centre takes, its SDP kept as it came */
+			s->call = 1;
+			free(s->peer_sdp);
+			s->peer_sdp_len = 0;
+			if ((s->peer_sdp = dup_slice(req->body)))
+				s->peer_sdp_len = req->body.len;
+			rc = s->peer_sdp ? 0 : -ENOMEM;
+		}
+	if (rc == 0 && !s->call)
 		rc = ft_offer(s, offer, &file);
 	free(offer);
 	if (rc == 0 && !(s->inv_msg = dup_slice((cm_slice){ req->method_name.p, req->len })))
@@ -3141,6 +3180,9 @@ static void in_reinvite(struct gw_ua *ua, struct sip_txn *st, const struct sip_m
 	if (!code && (s->inv || (!s->acked && s->incoming && s->dest.kind == SIP_TP_UDP &&
 				 eng_timer_armed(&s->rtx))))
 		code = 491; /* ours still in progress (§14.2) */
+	if (!code && s->call)
+		code = 488; /* a call's media is the two ends' own: not changed through us yet
+			     * (§14.2: the call goes on as it was) */
 	if (code) {
 		sip_txn_respond(st, code, CM_SLICE_NULL, sl(s->id), NULL, 0, CM_SLICE_NULL);
 		return;
@@ -3223,6 +3265,10 @@ static void on_ack(void *arg, const struct sip_msg *ack, const struct sip_dest *
 		return;
 	s->acked = 1;
 	eng_timer_cancel(&s->rtx);
+	if (s->call) {
+		call_up(s);
+		return;
+	}
 	if (!ack->body.len)
 		return;
 	/* the answer to the offer of our 2xx (a re-INVITE that had none): the MSRP session
@@ -3672,7 +3718,8 @@ static void send_first_invite(struct gw_sess *s)
 {
 	if (s->state != ST_CONNECTING)
 		return; /* ended while it waited for the relay */
-	ssize_t wl = our_sdp(s, NULL, NULL) < 0 ? -EINVAL : write_invite(s, 1, SIP_H_OTHER, NULL);
+	ssize_t wl = !s->call && our_sdp(s, NULL, NULL) < 0 ? -EINVAL
+							      : write_invite(s, 1, SIP_H_OTHER, NULL);
 	if (wl < 0 || request(s, (size_t)wl, &s->dest, &s->inv) < 0)
 		sess_over(s, ST_FAILED, "local", "not_sent", 503);
 }
@@ -3829,7 +3876,7 @@ int gw_ua_has(struct gw_ua *ua, const char *id)
 int gw_ua_snapshot(struct gw_ua *ua, const char *id, uint8_t **buf, size_t *len)
 {
 	struct gw_sess *s = (struct gw_sess *)msrp_sess_find(&ua->sessions, sl(id));
-	if (!s || s->state == ST_ENDED || s->state == ST_FAILED || !s->c)
+	if (!s || s->state == ST_ENDED || s->state == ST_FAILED || !s->c || s->call)
 		return 404;
 	char strs[4096], *pool = strs, *end = strs + sizeof(strs);
 	char *routes[SIP_DIALOG_MAX_ROUTES], uri[400], path[2400];
@@ -4250,6 +4297,14 @@ static int create(struct gw_ua *ua, const struct gw_ua_new *n, const struct gw_u
 		sess_over(s, ST_FAILED, "local", "not_sent", 503);
 		return fail_msg(msg, len, 503, "out of memory");
 	}
+	if (n->call_sdp) { /* a call: the offer is the caller's, as it came */
+		s->call = 1;
+		if (!(s->our_sdp = dup_slice((cm_slice){ n->call_sdp, n->call_sdp_len }))) {
+			sess_over(s, ST_FAILED, "local", "not_sent", 503);
+			return fail_msg(msg, len, 503, "out of memory");
+		}
+		s->our_sdp_len = n->call_sdp_len;
+	}
 	if (made)
 		*made = s;
 	if (n->ntypes) {
@@ -4306,6 +4361,8 @@ int gw_ua_send(struct gw_ua *ua, const char *id, struct gw_ua_msg *m, char *msg,
 	struct gw_sess *s = sess_find(ua, sl(id));
 	if (!s)
 		return fail_msg(msg, len, 404, "no such session");
+	if (s->call)
+		return fail_msg(msg, len, 409, "a call carries no messages");
 	if (s->state == ST_ENDING || s->state == ST_ENDED || s->state == ST_FAILED)
 		return fail_msg(msg, len, 409, "the session is over");
 	if (s->handing)
@@ -4552,7 +4609,7 @@ int gw_ua_answer(struct gw_ua *ua, const char *id, const char *const *types, uns
 	struct gw_sess *s = sess_find(ua, sl(id));
 	if (!s)
 		return fail_msg(msg, len, 404, "no such session");
-	if (!s->incoming || !s->inv || s->state != ST_RINGING)
+	if (!s->incoming || !s->inv || s->state != ST_RINGING || s->call)
 		return fail_msg(msg, len, 409, "not an incoming session waiting for an answer");
 	if (ntypes && join_types(s->types, sizeof(s->types), types, ntypes) < 0)
 		return fail_msg(msg, len, 400, "field 'accept_types' is too long");
@@ -4612,4 +4669,62 @@ unsigned gw_ua_list(struct gw_ua *ua, const char *state, const char *after, unsi
 	}
 	free(v);
 	return more;
+}
+
+/* ---- calls (signalling only, the contact centre's) ---------------------------------------- */
+
+int gw_ua_is_call(struct gw_ua *ua, const char *id)
+{
+	struct gw_sess *s = sess_find(ua, sl(id));
+	return s && s->call;
+}
+
+int gw_ua_provisional(struct gw_ua *ua, const char *id, int code, const char *reason)
+{
+	struct gw_sess *s = sess_find(ua, sl(id));
+	if (!s || !s->incoming || !s->inv || s->state != ST_RINGING || code <= 100 || code > 199)
+		return -ENOENT;
+	char contact[CONTACT_MAX];
+	struct sip_hdr h = { SIP_H_CONTACT, CM_SLICE_NULL,
+			     contact_for(s, &s->dest, contact, sizeof(contact)) };
+	return sip_txn_respond(s->inv, code, reason ? sl(reason) : CM_SLICE_NULL, sl(s->id), &h,
+			       1, CM_SLICE_NULL);
+}
+
+int gw_ua_answer_sdp(struct gw_ua *ua, const char *id, const void *sdp, size_t sdp_len,
+		     char *msg, size_t len)
+{
+	struct gw_sess *s = sess_find(ua, sl(id));
+	if (!s)
+		return fail_msg(msg, len, 404, "no such session");
+	if (!s->call || !s->incoming || !s->inv || s->state != ST_RINGING)
+		return fail_msg(msg, len, 409, "not a call waiting for an answer");
+	char *c = dup_slice((cm_slice){ sdp, sdp_len });
+	if (!c)
+		return fail_msg(msg, len, 503, "out of memory");
+	free(s->our_sdp);
+	s->our_sdp = c;
+	s->our_sdp_len = sdp_len;
+	struct sip_hdr h[8];
+	char contact[CONTACT_MAX];
+	unsigned n = answer_hdrs(s, h, contact, sizeof(contact));
+	eng_timer_cancel(&s->timer);
+	if (final_answer(s, 200, h, n, (cm_slice){ s->our_sdp, s->our_sdp_len }) < 0) {
+		sess_over(s, ST_FAILED, "local", "transport_error", 503);
+		return fail_msg(msg, len, 503, "the answer could not be sent");
+	}
+	s->have_dlg = 1;
+	s->state = ST_CONNECTING; /* up at the ACK */
+	rtx_start(s);
+	return 0;
+}
+
+int gw_ua_peer_sdp(struct gw_ua *ua, const char *id, const char **sdp, size_t *sdp_len)
+{
+	struct gw_sess *s = sess_find(ua, sl(id));
+	if (!s || !s->peer_sdp)
+		return -ENOENT;
+	*sdp = s->peer_sdp;
+	*sdp_len = s->peer_sdp_len;
+	return 0;
 }

@@ -94,6 +94,10 @@ struct gw_ua_new {
 	const char *sdp_attrs;         /* further a= lines of our offer, "name:value\n"...
 					* (RFC 5547 file-selector ...), NULL: none */
 	int sendonly;                  /* our offer says a=sendonly (a file we send) */
+	/* a call (signalling only, the contact centre's): this SDP is the offer as it is, no
+	 * MSRP; up at the 2xx (its answer: gw_ua_peer_sdp) */
+	const char *call_sdp;
+	size_t call_sdp_len;
 };
 
 /* 1 when <s> is an MSRP ident as a message id must be (RFC 4975 §9: 4 to MSRP_ID_MSGID_LEN
@@ -336,6 +340,10 @@ struct gw_ua_hooks {
 	 * (its pair made anew, its events through *<owner>), else 0 (the applications'). */
 	int (*adopt)(void *arg, struct gw_ua *ua, const char *id, int incoming, const char *from,
 		     const char *to, const struct gw_ua_owner **owner, void **owner_arg);
+	/* A new INVITE from <from> to <to> whose SDP has no MSRP stream: 1 when it is taken as
+	 * a call (signalling only: gw_ua_is_call), which then goes to claim() as any session
+	 * does; else 0 (488 as before). */
+	int (*call)(void *arg, struct gw_ua *ua, const char *from, const char *to);
 };
 #define GW_UA_MAX_HOOKS 4
 /* 0, or -ENOSPC (GW_UA_MAX_HOOKS added already). */
@@ -380,6 +388,19 @@ int gw_ua_may_answer_to(struct gw_ua *ua, const char *uri, const struct sip_dest
 struct sip_msg;
 int gw_ua_options(struct gw_ua *ua, const char *to,
 		  void (*done)(void *arg, int status, const struct sip_msg *resp), void *arg);
+/* Calls (signalling only): 1 when session <id> is one. */
+int gw_ua_is_call(struct gw_ua *ua, const char *id);
+/* A provisional answer <code> (101..199, e.g. 182 "Queued") to incoming call <id>. 0 or
+ * -errno (-ENOENT: not one waiting for its answer). */
+int gw_ua_provisional(struct gw_ua *ua, const char *id, int code, const char *reason);
+/* Answers incoming call <id> with 200 and <sdp> as it is; up (owner's up) at the ACK. 0, or
+ * 404, 409 (not a call waiting for its answer), 503. */
+int gw_ua_answer_sdp(struct gw_ua *ua, const char *id, const void *sdp, size_t sdp_len,
+		     char *msg, size_t len);
+/* The peer's SDP of session <id> as it came (a call's offer, or the answer to ours): valid
+ * until the session changes. 0 or -ENOENT. */
+int gw_ua_peer_sdp(struct gw_ua *ua, const char *id, const char **sdp, size_t *sdp_len);
+
 /* A failure REPORT on session <id> for a message it received (msrp_ua_report_failure): the
  * gateway's onward MESSAGE failed with SIP <sip_code>, mapped to MSRP (408: 408, 480, 503,
  * 504; 413: 413, 513; 415: 415; else 403). 0 or -errno. */

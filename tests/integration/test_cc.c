@@ -12,6 +12,9 @@
  * mid-chat hands it back and the next agent gets it with the customer still there; a
  * customer who hangs up while queued is abandoned; external dispatch offers only when the
  * API says so; the API's errors; every agent free and the counters adding up afterwards.
+ * Calls (sipp as the caller and as the agents' phones): 182 Queued, the agent that does not
+ * answer passed over, each side's SDP reaching the other unchanged, the BYE across; a
+ * caller giving up while queued.
  * Run with --jobs 1. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -300,6 +303,19 @@ static void agent_is(const char *a, const char *state, int chats)
 static long metric(const char *name)
 {
 	return (long)http_metric_sum(C.api, NULL, name);
+}
+
+/* rcsgw_cc_<name> at C, once it equals <want> (the per-flow and per-agent ones come from a
+ * snapshot at most CC_SVC_SNAP_MS old); its last value. */
+static long metric_settles(const char *name, long want, int ms)
+{
+	long v = -1;
+	for (int i = 0; i < ms / 50; i++) {
+		if ((v = metric(name)) == want)
+			break;
+		usleep(50000);
+	}
+	return v;
 }
 
 /* ---- tests ------------------------------------------------------------------------------ */
@@ -734,6 +750,104 @@ Test(cc, flows_and_agents_come_from_a_definitions_file)
 	unlink(path);
 }
 
+/* ---- calls: rcsgw as a signalling B2BUA (sipp as the caller and as the agents' phones) ---- */
+
+/* Agent <id>'s phone: sipp running <scenario> as a UAS on a port of its own, its logs in
+ * <dir>; the agent made with that voice_location and logged in. The pid. */
+static pid_t agent_phone(const char *id, const char *scenario, char *dir, size_t dlen)
+{
+	int port = sipp_free_port();
+	cr_assert_eq(sipp_logdir_new(dir, dlen), 0);
+	pid_t p = sipp_start(scenario, NULL, port, NULL, dir, NULL);
+	cr_assert_gt(p, 0, "sipp agent phone: %d", p);
+	char path[128];
+	call(&C, 201, "POST", "/v1/cc/agents",
+	     "{\"id\":\"%s\",\"skills\":[\"en\"],\"voice_location\":\"sip:%s@" HOST ":%d\"}",
+	     id, id, port);
+	snprintf(path, sizeof(path), "/v1/cc/agents/%s/login", id);
+	call(&C, 200, "POST", path, NULL);
+	return p;
+}
+
+/* The caller: sipp running uac_call.xml toward flow <flow> at C, with <more> keys. */
+static pid_t caller(const char *flow_id, const char *const *more, char *dir, size_t dlen)
+{
+	char remote[64];
+	const char *keys[16] = { "-s", flow_id, "$caller", "carl" };
+	unsigned n = 4;
+	for (unsigned i = 0; more && more[i] && n < 15; i++)
+		keys[n++] = more[i];
+	keys[n] = NULL;
+	snprintf(remote, sizeof(remote), HOST ":%d", C.sip);
+	cr_assert_eq(sipp_logdir_new(dir, dlen), 0);
+	pid_t p = sipp_start("uac_call.xml", remote, 0, keys, dir, NULL);
+	cr_assert_gt(p, 0, "sipp caller: %d", p);
+	return p;
+}
+
+static void sipp_ok(pid_t p, const char *dir, const char *who)
+{
+	int rc = sipp_wait(p, 15000);
+	if (rc)
+		sipp_log_report(dir, who);
+	cr_expect_eq(rc, 0, "%s: sipp exited %d", who, rc);
+}
+
+Test(cc, a_call_goes_to_an_agent_through_the_b2bua)
+{
+	char dc[256], da[256], dn[256], line[256];
+	if (!sipp_available())
+		cr_skip_test("sipp (package sip-tester) is not installed");
+	up();
+	flow("support", NULL);
+	/* a1 rings and never answers (cc.offer_timeout 1.5 s); a2 answers */
+	pid_t a1 = agent_phone("a1", "uas_noanswer.xml", dn, sizeof(dn));
+	pid_t a2 = agent_phone("a2", "uas_call.xml", da, sizeof(da));
+	const char *more[] = { "$hold_ms", "800", NULL };
+	pid_t c = caller("support", more, dc, sizeof(dc));
+	json_t *ev = event(&C, "cc.queued", NULL, 5000);
+	cr_expect_str_eq(jstr(ev, "kind"), "call");
+	json_decref(ev);
+	sipp_ok(c, dc, "caller");
+	sipp_ok(a2, da, "agent a2");
+	sipp_ok(a1, dn, "agent a1 (no answer)");
+	/* the caller was told it is queued, and got the agent's own answer; the agent got the
+	 * caller's own offer: the media goes end to end */
+	cr_expect_geq(sipp_log_find(dc, "queued", line, sizeof(line)), 0, "no 182 Queued");
+	cr_expect_geq(sipp_log_find(dc, "answer_o=(.*)", line, sizeof(line)), 0);
+	cr_expect(strstr(line, "o=agent") != NULL, "the caller's answer: %s", line);
+	cr_expect_geq(sipp_log_find(da, "offer_o=(.*)", line, sizeof(line)), 0);
+	cr_expect(strstr(line, "o=customer") != NULL, "the agent's offer: %s", line);
+	cr_expect_geq(sipp_log_find(da, "^bye", line, sizeof(line)), 0, "no BYE to the agent");
+	agent_is("a2", "free", 0);
+	cr_expect_eq(metric("rcsgw_cc_answered_total"), 1);
+	cr_expect_eq(metric("rcsgw_cc_ended_total"), 1);
+	cr_expect_geq(metric("rcsgw_cc_refused_total"), 1);
+	cr_expect_eq(metric_settles("rcsgw_cc_agent_calls_answered_total", 1, 3000), 1);
+	sipp_logdir_remove(dc);
+	sipp_logdir_remove(da);
+	sipp_logdir_remove(dn);
+}
+
+Test(cc, a_caller_who_gives_up_while_queued_is_abandoned)
+{
+	char dc[256], line[256];
+	if (!sipp_available())
+		cr_skip_test("sipp (package sip-tester) is not installed");
+	up();
+	flow("support", NULL);
+	const char *more[] = { "$cancel_after_ms", "300", NULL };
+	pid_t c = caller("support", more, dc, sizeof(dc));
+	sipp_ok(c, dc, "caller");
+	cr_expect_geq(sipp_log_find(dc, "final_code=487", line, sizeof(line)), 0);
+	json_t *ev = event(&C, "cc.abandoned", NULL, 3000);
+	cr_expect_str_eq(jstr(ev, "kind"), "call");
+	cr_expect_str_eq(jstr(ev, "reason"), "customer_gone");
+	json_decref(ev);
+	cr_expect_eq(metric("rcsgw_cc_waiting"), 0);
+	sipp_logdir_remove(dc);
+}
+
 Test(cc, the_api_checks_what_it_is_given)
 {
 	up();
@@ -822,19 +936,6 @@ static long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/* rcsgw_cc_<name> at C, once it equals <want> (the per-flow and per-agent ones come from a
- * snapshot at most CC_SVC_SNAP_MS old); its last value. */
-static long metric_settles(const char *name, long want, int ms)
-{
-	long v = -1;
-	for (int i = 0; i < ms / 50; i++) {
-		if ((v = metric(name)) == want)
-			break;
-		usleep(50000);
-	}
-	return v;
 }
 
 /* CC_LOAD_CHATS customers (default 80) arrive over CC_LOAD_SECONDS (12) at a flow served
