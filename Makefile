@@ -117,15 +117,17 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 check
 
 # soak: the long versions of the load tests (issue 12 adds the mixed soak). So far the
-# contact centre's: 1000 chats over 5 minutes across 50 agents, 40 s each (make test: 80 / 12 s /
-# 8 agents / 4 s).
+# contact centre's: 1000 chats and 200 calls over 5 minutes across 50 agents, 40 s each (make
+# test: 80 chats, 12 calls / 12 s / 8 agents / 4 s).
 CC_LOAD_CHATS ?= 1000
 CC_LOAD_SECONDS ?= 300
 CC_LOAD_AGENTS ?= 50
 CC_LOAD_HOLD_S ?= 40
+CC_LOAD_CALLS ?= 200
 soak: deps all $(BUILD)/test_integration
 	CC_LOAD_CHATS=$(CC_LOAD_CHATS) CC_LOAD_SECONDS=$(CC_LOAD_SECONDS) \
-	    CC_LOAD_AGENTS=$(CC_LOAD_AGENTS) CC_LOAD_HOLD_S=$(CC_LOAD_HOLD_S) RCSGW_BUILD=$(BUILD) \
+	    CC_LOAD_AGENTS=$(CC_LOAD_AGENTS) CC_LOAD_HOLD_S=$(CC_LOAD_HOLD_S) \
+	    CC_LOAD_CALLS=$(CC_LOAD_CALLS) RCSGW_BUILD=$(BUILD) \
 	    $(BUILD)/test_integration --jobs 1 --filter 'cc/load*' $(TEST_ARGS)
 
 test: deps

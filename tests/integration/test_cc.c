@@ -938,31 +938,62 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* CC_LOAD_CHATS customers (default 80) arrive over CC_LOAD_SECONDS (12) at a flow served
- * by CC_LOAD_AGENTS agents (8) of 2 chat slots each, whose legs node P answers at once
- * (ua.auto_answer); each says one thing and stays 0.5 to 1.5 times CC_LOAD_HOLD_S (4 s),
- * one in ten hangs up after 300 ms (queued, or just offered); two agents log out a third of
- * the way through and come back at two thirds. The defaults keep more customers than
- * slots, so that some wait. `make soak` runs 1000 chats over 300 s across 50 agents,
- * holding 40 s (about 130 chats at once for 100 slots).
- * Afterwards: nothing waits, every agent is free, every customer's session is over on both
- * nodes, and the counters add up. */
+/* CC_LOAD_CHATS customers (default 80) and CC_LOAD_CALLS callers (12, sipp) arrive over
+ * CC_LOAD_SECONDS (12) at a flow (full-load: chats fill some agents, others stay wholly free
+ * for calls) served by CC_LOAD_AGENTS agents (8) of 2 chat slots each, whose chat legs node
+ * P answers at once (ua.auto_answer) and whose calls one sipp answers (uas_call.xml); each
+ * says one thing (a call: none) and stays 0.5 to 1.5 times CC_LOAD_HOLD_S (4 s; a call:
+ * that long), one chat in ten hangs up after 300 ms (queued, or just offered); two agents
+ * log out a third of the way through and come back at two thirds. The defaults keep more
+ * customers than slots, so that some wait. `make soak` runs 1000 chats and 200 calls over
+ * 300 s across 50 agents, holding 40 s (about 130 chats at once for 100 slots).
+ * Afterwards: every call was answered and hung up, nothing waits, every agent is free,
+ * every customer's session is over on both nodes, and the counters add up. */
 Test(cc, load_many_chats_across_few_agents, .timeout = 900)
 {
 	long nchats = env_long("CC_LOAD_CHATS", 80), secs = env_long("CC_LOAD_SECONDS", 12);
 	long nagents = env_long("CC_LOAD_AGENTS", 8), hold = env_long("CC_LOAD_HOLD_S", 4);
+	long ncalls = env_long("CC_LOAD_CALLS", 12);
 	cr_assert(nchats > 0 && nchats <= 100000 && secs > 0 && nagents > 1 && nagents <= 1000 &&
-		  hold > 1 && hold <= 3600);
+		  hold > 1 && hold <= 3600 && ncalls >= 0 && ncalls <= 100000);
+	if (ncalls && !sipp_available())
+		cr_skip_test("sipp (package sip-tester) is not installed");
 	static const char *const cextra[] = { "RCSGW_CC_OFFER_TIMEOUT=3s", NULL };
 	static const char *const pextra[] = { "RCSGW_UA_AUTO_ANSWER=sip:agent*", NULL };
 	nlegs_seen = 0;
 	start_node(&P, 0, pextra);
 	start_node(&C, 1, cextra);
-	flow("support", ",\"queued_text\":\"Please wait\"");
-	char id[64], path[128];
+	/* full-load: chats fill some agents, so that others are wholly free for calls */
+	flow("support", ",\"queued_text\":\"Please wait\",\"chat_dispatch_policy\":\"full-load\"");
+	char id[64], path[128], vextra[192], dphones[256] = "", dcallers[256] = "";
+	/* the agents' phones: one sipp answering every agent's calls (uas_call.xml) */
+	int vport = ncalls ? sipp_free_port() : 0;
+	pid_t phones = -1, callers = -1;
+	if (ncalls) {
+		char m[16];
+		snprintf(m, sizeof(m), "%ld", ncalls);
+		const char *keys[] = { "-m", m, NULL };
+		cr_assert_eq(sipp_logdir_new(dphones, sizeof(dphones)), 0);
+		phones = sipp_start("uas_call.xml", NULL, vport, keys, dphones, NULL);
+		cr_assert_gt(phones, 0, "sipp agents' phones: %d", phones);
+	}
 	for (long i = 0; i < nagents; i++) {
 		snprintf(id, sizeof(id), "agent%ld", i);
-		agent(id, ",\"max_chats\":2");
+		snprintf(vextra, sizeof(vextra),
+			 ",\"max_chats\":2,\"voice_location\":\"sip:%s@" HOST ":%d\"", id, vport);
+		agent(id, ncalls ? vextra : ",\"max_chats\":2");
+	}
+	if (ncalls) { /* the callers: ncalls over the same seconds, each holding ~hold s */
+		char m[16], rp[16], hms[16], remote[64];
+		snprintf(m, sizeof(m), "%ld", ncalls);
+		snprintf(rp, sizeof(rp), "%ld", secs * 1000);
+		snprintf(hms, sizeof(hms), "%ld", hold * 1000);
+		snprintf(remote, sizeof(remote), HOST ":%d", C.sip);
+		const char *keys[] = { "-s", "support", "-m", m, "-r", m, "-rp", rp, "$hold_ms", hms,
+				       NULL };
+		cr_assert_eq(sipp_logdir_new(dcallers, sizeof(dcallers)), 0);
+		callers = sipp_start("uac_call.xml", remote, 0, keys, dcallers, NULL);
+		cr_assert_gt(callers, 0, "sipp callers: %d", callers);
 	}
 	struct cust {
 		long start, hold;
@@ -1024,6 +1055,16 @@ Test(cc, load_many_chats_across_few_agents, .timeout = 900)
 		usleep(5000);
 	}
 	cr_expect_eq(made, nchats);
+	if (ncalls) { /* every call answered by an agent and hung up */
+		int rc = sipp_wait(callers, (int)(secs + 4 * hold + 60) * 1000);
+		if (rc)
+			sipp_log_report(dcallers, "callers");
+		cr_expect_eq(rc, 0, "callers: sipp exited %d", rc);
+		rc = sipp_wait(phones, 10000);
+		if (rc)
+			sipp_log_report(dphones, "agents' phones");
+		cr_expect_eq(rc, 0, "agents' phones: sipp exited %d", rc);
+	}
 	/* everything settles: nothing waits, every agent free */
 	cr_expect_eq(metric_settles("rcsgw_cc_waiting", 0, 10000), 0, "items still waiting");
 	cr_expect_eq(metric_settles("rcsgw_cc_agents_free", nagents, 10000), nagents,
@@ -1031,24 +1072,29 @@ Test(cc, load_many_chats_across_few_agents, .timeout = 900)
 	long queued = metric("rcsgw_cc_queued_total"), ended = metric("rcsgw_cc_ended_total");
 	long abandoned = metric("rcsgw_cc_abandoned_total");
 	long answered = metric("rcsgw_cc_answered_total");
-	fprintf(stderr, "cc load: %ld chats over %ld s, %ld agents, holding ~%ld s: queued %ld, "
-		"answered %ld, ended %ld, abandoned %ld (timed out %ld), refused offers %ld, held "
-		"%ld, forwarded %ld, in %ld ms\n", nchats, secs, nagents, hold, queued, answered, ended,
+	fprintf(stderr, "cc load: %ld chats and %ld calls over %ld s, %ld agents, holding ~%ld s: "
+		"queued %ld, answered %ld, ended %ld, abandoned %ld (timed out %ld), refused offers "
+		"%ld, held %ld, forwarded %ld, in %ld ms\n", nchats, ncalls, secs, nagents, hold,
+		queued, answered, ended,
 		abandoned, metric("rcsgw_cc_timed_out_total"), metric("rcsgw_cc_refused_total"),
 		metric("rcsgw_cc_held_total"), metric("rcsgw_cc_forwarded_total"), now_ms() - t0);
-	cr_expect_eq(queued, nchats, "every customer queued once: %ld of %ld", queued, nchats);
+	cr_expect_eq(queued, nchats + ncalls, "every customer queued once: %ld of %ld + %ld", queued,
+		     nchats, ncalls);
+	cr_expect_eq(metric_settles("rcsgw_cc_agent_calls_answered_total", ncalls, 3000), ncalls,
+		     "calls answered");
 	cr_expect_eq(ended + abandoned, queued, "ended %ld + abandoned %ld != queued %ld", ended,
 		     abandoned, queued);
 	cr_expect_geq(answered, ended, "answered %ld < ended %ld", answered, ended);
-	cr_expect_gt(ended, nchats / 2, "most chats reached an agent: %ld", ended);
+	cr_expect_gt(ended, (nchats + ncalls) / 2, "most reached an agent: %ld", ended);
 	/* each customer said one thing, held or not: every chat an agent had passed it on */
-	cr_expect_geq(metric("rcsgw_cc_forwarded_total"), ended);
+	cr_expect_geq(metric("rcsgw_cc_forwarded_total"), ended - ncalls);
 	cr_expect_eq(metric("rcsgw_cc_held_overflow_total"), 0);
 	cr_expect_eq(metric("rcsgw_cc_chats_refused_full_total"), 0);
 	cr_expect_eq(metric_settles("rcsgw_cc_agent_chats", 0, 3000), 0);
 	cr_expect_eq(metric_settles("rcsgw_cc_flow_waiting", 0, 3000), 0);
-	cr_expect_eq(metric_settles("rcsgw_cc_flow_chats_answered_total", answered, 3000),
-		     answered);
+	cr_expect_eq(metric_settles("rcsgw_cc_flow_chats_answered_total", answered - ncalls, 3000),
+		     answered - ncalls, "the flow's chats answered (calls are answered once each)");
+	cr_expect_eq(metric("rcsgw_cc_flow_calls_answered_total"), ncalls);
 	/* no session left live on either node */
 	for (int node = 0; node < 2; node++) {
 		struct node *n = node ? &C : &P;
@@ -1091,7 +1137,11 @@ Test(cc, load_many_chats_across_few_agents, .timeout = 900)
 			"ms, p99 %lld ms, max %lld ms\n", nw, waits[nw / 2], waits[nw * 9 / 10],
 			waits[nw * 99 / 100], waits[nw - 1]);
 	}
-	cr_expect_geq(nw, (size_t)ended, "offers seen for every chat that ended");
+	cr_expect_geq(nw, (size_t)(ended - ncalls), "offers seen for every chat that ended");
 	free(waits);
 	free(cs);
+	if (ncalls) {
+		sipp_logdir_remove(dphones);
+		sipp_logdir_remove(dcallers);
+	}
 }
