@@ -989,8 +989,8 @@ Test(cc, load_many_chats_across_few_agents, .timeout = 900)
 		snprintf(rp, sizeof(rp), "%ld", secs * 1000);
 		snprintf(hms, sizeof(hms), "%ld", hold * 1000);
 		snprintf(remote, sizeof(remote), HOST ":%d", C.sip);
-		const char *keys[] = { "-s", "support", "-m", m, "-r", m, "-rp", rp, "$hold_ms", hms,
-				       NULL };
+		const char *keys[] = { "-s", "support", "-m", m, "-r", m, "-rp", rp, "-l", m,
+				       "$hold_ms", hms, NULL }; /* (-l: as many at once as come) */
 		cr_assert_eq(sipp_logdir_new(dcallers, sizeof(dcallers)), 0);
 		callers = sipp_start("uac_call.xml", remote, 0, keys, dcallers, NULL);
 		cr_assert_gt(callers, 0, "sipp callers: %d", callers);
