@@ -344,6 +344,8 @@ static const struct row totals[] = {
 }, per_flow[] = {
 #define F(n, t, h, f) { "rcsgw_cc_flow_" n, t, h, offsetof(struct cc_svc_flow_snap, f) }
 	F("waiting", "gauge", "Items of the flow on hold now.", waiting),
+	F("waiting_chats", "gauge", "Chats of the flow on hold now.", waiting_chats),
+	F("waiting_calls", "gauge", "Calls of the flow on hold now.", waiting_calls),
 	F("chats_answered_total", "counter", "Chats of the flow taken by an agent.", chats_answered),
 	F("calls_answered_total", "counter", "Calls of the flow taken by an agent.", calls_answered),
 	F("abandoned_total", "counter", "Items of the flow that left without an agent.", abandoned),

@@ -791,12 +791,15 @@ json_t *cc_flows_json(struct cc_center *c, uint64_t now)
 	json_t *arr = json_array();
 	(void)now;
 	for (struct flow *f = c->flows; arr && f; f = f->next) {
-		unsigned waiting = 0;
+		unsigned waiting = 0, calls = 0;
 		for (struct cc_item *it = c->items; it && it->st == CC_QUEUED; it = it->next)
-			waiting += !strcmp(it->flow, f->cfg.id);
+			if (!strcmp(it->flow, f->cfg.id)) {
+				waiting++;
+				calls += it->kind == CC_CALL;
+			}
 		json_array_append_new(
-			arr, json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, "
-				       "s:I, s:I, s:I}",
+			arr, json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, "
+				       "s:I, s:I, s:I, s:I, s:I}",
 				       "id", f->cfg.id, "skill", f->cfg.skill, "priority",
 				       f->cfg.priority, "max_wait_s", (json_int_t)f->cfg.max_wait_s,
 				       "chat_dispatch_policy", cc_policy_name(f->cfg.policy),
@@ -804,6 +807,7 @@ json_t *cc_flows_json(struct cc_center *c, uint64_t now)
 										 : "internal",
 				       "queued_text", f->cfg.queued_text, "announce_uri",
 				       f->cfg.announce_uri, "uri", f->cfg.uri, "waiting", (int)waiting,
+				       "waiting_chats", (int)(waiting - calls), "waiting_calls", (int)calls,
 				       "chats_answered", (json_int_t)f->chats_answered,
 				       "calls_answered", (json_int_t)f->calls_answered, "abandoned",
 				       (json_int_t)f->abandoned, "timed_out", (json_int_t)f->timed_out,

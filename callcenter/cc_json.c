@@ -69,6 +69,24 @@ static int uri_field(const char *k, const char *uri, char *err, size_t len)
 	return fail(err, len, "field '%s' must be a sip: URI with a host", k);
 }
 
+/* <uri> ("" allowed) is an absolute URI fit for a header (scheme ":" then printable
+ * characters without blanks, quotes or angle brackets): an announcement, http: or sip:. */
+static int abs_uri_field(const char *k, const char *uri, char *err, size_t len)
+{
+	size_t i = 0;
+	if (!*uri)
+		return 0;
+	while ((uri[i] >= 'a' && uri[i] <= 'z') || (uri[i] >= 'A' && uri[i] <= 'Z') ||
+	       (i && ((uri[i] >= '0' && uri[i] <= '9') || uri[i] == '+' || uri[i] == '-' ||
+		      uri[i] == '.')))
+		i++;
+	int ok = i > 0 && uri[i] == ':' && uri[i + 1];
+	for (i++; ok && uri[i]; i++)
+		ok = (unsigned char)uri[i] > ' ' && (unsigned char)uri[i] < 0x7f &&
+		     !strchr("<>\"", uri[i]);
+	return ok ? 0 : fail(err, len, "field '%s' must be an absolute URI (http: or sip:)", k);
+}
+
 /* The body's id or the path's (both: the same). */
 static int body_id(json_t *j, const char *path_id, char *id, char *err, size_t len)
 {
@@ -100,7 +118,7 @@ int cc_flow_from_json(json_t *j, const char *path_id, struct cc_flow_cfg *f, cha
 	    str_field(j, "announce_uri", f->announce_uri, sizeof(f->announce_uri), err, len) < 0 ||
 	    str_field(j, "uri", f->uri, sizeof(f->uri), err, len) < 0 ||
 	    uri_field("uri", f->uri, err, len) < 0 ||
-	    uri_field("announce_uri", f->announce_uri, err, len) < 0)
+	    abs_uri_field("announce_uri", f->announce_uri, err, len) < 0)
 		return -1;
 	if (!f->skill[0])
 		return fail(err, len, "field 'skill' is missing");

@@ -34,6 +34,7 @@ struct addr {
 	char user[CC_URI_MAX + 1];
 	char host[CC_URI_MAX + 1];
 	char text[sizeof(((struct cc_flow_cfg *)0)->queued_text)];
+	char announce[CC_URI_MAX + 1]; /* the flow's announce_uri */
 };
 
 struct addr_tab {
@@ -735,8 +736,9 @@ static int claim(void *arg, struct gw_ua *ua, const char *id, const char *from, 
 	*own = &cust_owner;
 	*owner_arg = &c->cs;
 	tell_home(cw, OP_ENQUEUE, c->cust, c->flow, c->customer, (uint32_t)c->call);
-	if (c->call) { /* the caller waits: 182 Queued (RFC 3261 §21.1.4); its agent answers */
-		gw_ua_provisional(ua, id, 182, "Queued");
+	if (c->call) { /* the caller waits: 182 Queued (RFC 3261 §21.1.4), with the flow's
+			* announcement in Alert-Info when it has one; its agent answers */
+		gw_ua_provisional(ua, id, 182, "Queued", a->announce);
 		return 1;
 	}
 	/* answered now; a refusal (no type in common) ends it through c_over */
@@ -887,6 +889,8 @@ static struct cc_svc_snap *snap_make(struct cc_center *c, uint64_t now)
 		f->abandoned = U(o, "abandoned");
 		f->timed_out = U(o, "timed_out");
 		f->wait_ms_avg = U(o, "wait_ms_avg");
+		f->waiting_chats = U(o, "waiting_chats");
+		f->waiting_calls = U(o, "waiting_calls");
 	}
 	json_array_foreach(ag, i, o) {
 		struct cc_svc_agent_snap *a = &sn->agents[sn->nagents++];
@@ -1178,6 +1182,8 @@ static void addrs_publish(struct cc_svc *s)
 			 json_string_value(json_object_get(f, "id")));
 		snprintf(a->text, sizeof(a->text), "%s",
 			 json_string_value(json_object_get(f, "queued_text")));
+		snprintf(a->announce, sizeof(a->announce), "%s",
+			 json_string_value(json_object_get(f, "announce_uri")));
 		t->n++;
 	}
 	json_decref(flows);

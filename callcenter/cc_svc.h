@@ -84,6 +84,7 @@ void cc_svc_stats(const struct cc_svc *s, struct cc_svc_stats *out);
 struct cc_svc_flow_snap {
 	char id[CC_ID_MAX + 1];
 	uint64_t waiting, chats_answered, calls_answered, abandoned, timed_out, wait_ms_avg;
+	uint64_t waiting_chats, waiting_calls;
 };
 struct cc_svc_agent_snap {
 	char id[CC_ID_MAX + 1];

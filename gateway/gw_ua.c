@@ -4679,16 +4679,24 @@ int gw_ua_is_call(struct gw_ua *ua, const char *id)
 	return s && s->call;
 }
 
-int gw_ua_provisional(struct gw_ua *ua, const char *id, int code, const char *reason)
+int gw_ua_provisional(struct gw_ua *ua, const char *id, int code, const char *reason,
+		      const char *alert_info)
 {
 	struct gw_sess *s = sess_find(ua, sl(id));
 	if (!s || !s->incoming || !s->inv || s->state != ST_RINGING || code <= 100 || code > 199)
 		return -ENOENT;
-	char contact[CONTACT_MAX];
-	struct sip_hdr h = { SIP_H_CONTACT, CM_SLICE_NULL,
-			     contact_for(s, &s->dest, contact, sizeof(contact)) };
-	return sip_txn_respond(s->inv, code, reason ? sl(reason) : CM_SLICE_NULL, sl(s->id), &h,
-			       1, CM_SLICE_NULL);
+	char contact[CONTACT_MAX], alert[GW_UA_MAX_URI + 4];
+	struct sip_hdr h[2] = {
+		{ SIP_H_CONTACT, CM_SLICE_NULL, contact_for(s, &s->dest, contact, sizeof(contact)) },
+		{ SIP_H_OTHER, CM_SLICE_LIT("Alert-Info"), CM_SLICE_NULL },
+	};
+	unsigned n = 1;
+	if (alert_info && *alert_info && strlen(alert_info) < GW_UA_MAX_URI) {
+		snprintf(alert, sizeof(alert), "<%s>", alert_info);
+		h[n++].value = sl(alert);
+	}
+	return sip_txn_respond(s->inv, code, reason ? sl(reason) : CM_SLICE_NULL, sl(s->id), h, n,
+			       CM_SLICE_NULL);
 }
 
 int gw_ua_answer_sdp(struct gw_ua *ua, const char *id, const void *sdp, size_t sdp_len,

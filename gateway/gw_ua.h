@@ -390,9 +390,12 @@ int gw_ua_options(struct gw_ua *ua, const char *to,
 		  void (*done)(void *arg, int status, const struct sip_msg *resp), void *arg);
 /* Calls (signalling only): 1 when session <id> is one. */
 int gw_ua_is_call(struct gw_ua *ua, const char *id);
-/* A provisional answer <code> (101..199, e.g. 182 "Queued") to incoming call <id>. 0 or
- * -errno (-ENOENT: not one waiting for its answer). */
-int gw_ua_provisional(struct gw_ua *ua, const char *id, int code, const char *reason);
+/* A provisional answer <code> (101..199, e.g. 182 "Queued") to incoming call <id>, with
+ * an Alert-Info of URI <alert_info> (NULL or "": none; RFC 3261 §20.4: what the caller's
+ * phone may play instead of its ringback). 0 or -errno (-ENOENT: not one waiting for its
+ * answer). */
+int gw_ua_provisional(struct gw_ua *ua, const char *id, int code, const char *reason,
+		      const char *alert_info);
 /* Answers incoming call <id> with 200 and <sdp> as it is; up (owner's up) at the ACK. 0, or
  * 404, 409 (not a call waiting for its answer), 503. */
 int gw_ua_answer_sdp(struct gw_ua *ua, const char *id, const void *sdp, size_t sdp_len,

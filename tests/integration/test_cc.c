@@ -799,7 +799,7 @@ Test(cc, a_call_goes_to_an_agent_through_the_b2bua)
 	if (!sipp_available())
 		cr_skip_test("sipp (package sip-tester) is not installed");
 	up();
-	flow("support", NULL);
+	flow("support", ",\"announce_uri\":\"http://media.example.com/queue.wav\"");
 	/* a1 rings and never answers (cc.offer_timeout 1.5 s); a2 answers */
 	pid_t a1 = agent_phone("a1", "uas_noanswer.xml", dn, sizeof(dn));
 	pid_t a2 = agent_phone("a2", "uas_call.xml", da, sizeof(da));
@@ -814,6 +814,8 @@ Test(cc, a_call_goes_to_an_agent_through_the_b2bua)
 	/* the caller was told it is queued, and got the agent's own answer; the agent got the
 	 * caller's own offer: the media goes end to end */
 	cr_expect_geq(sipp_log_find(dc, "queued", line, sizeof(line)), 0, "no 182 Queued");
+	cr_expect_geq(sipp_log_find(dc, "alert_info=(.*)", line, sizeof(line)), 0);
+	cr_expect_str_eq(line, "http://media.example.com/queue.wav", "the flow's announcement");
 	cr_expect_geq(sipp_log_find(dc, "answer_o=(.*)", line, sizeof(line)), 0);
 	cr_expect(strstr(line, "o=agent") != NULL, "the caller's answer: %s", line);
 	cr_expect_geq(sipp_log_find(da, "offer_o=(.*)", line, sizeof(line)), 0);
@@ -836,14 +838,18 @@ Test(cc, a_caller_who_gives_up_while_queued_is_abandoned)
 		cr_skip_test("sipp (package sip-tester) is not installed");
 	up();
 	flow("support", NULL);
-	const char *more[] = { "$cancel_after_ms", "300", NULL };
+	const char *more[] = { "$cancel_after_ms", "1500", NULL };
 	pid_t c = caller("support", more, dc, sizeof(dc));
+	json_decref(event(&C, "cc.queued", NULL, 3000));
+	cr_expect_eq(metric_settles("rcsgw_cc_flow_waiting_calls", 1, 1000), 1, "the call on hold");
+	cr_expect_eq(metric("rcsgw_cc_flow_waiting_chats"), 0);
 	sipp_ok(c, dc, "caller");
 	cr_expect_geq(sipp_log_find(dc, "final_code=487", line, sizeof(line)), 0);
 	json_t *ev = event(&C, "cc.abandoned", NULL, 3000);
 	cr_expect_str_eq(jstr(ev, "kind"), "call");
 	cr_expect_str_eq(jstr(ev, "reason"), "customer_gone");
 	json_decref(ev);
+	cr_expect_eq(metric_settles("rcsgw_cc_flow_waiting_calls", 0, 3000), 0);
 	cr_expect_eq(metric("rcsgw_cc_waiting"), 0);
 	sipp_logdir_remove(dc);
 }
@@ -854,6 +860,8 @@ Test(cc, the_api_checks_what_it_is_given)
 	call(&C, 400, "POST", "/v1/cc/flows", "{\"id\":\"x\"}"); /* no skill */
 	call(&C, 400, "POST", "/v1/cc/flows", "{\"skill\":\"en\"}"); /* no id */
 	call(&C, 400, "POST", "/v1/cc/flows", "{\"id\":\"x\",\"skill\":\"en\",\"uri\":\"nope\"}");
+	call(&C, 400, "POST", "/v1/cc/flows",
+	     "{\"id\":\"x\",\"skill\":\"en\",\"announce_uri\":\"http://a b\"}");
 	call(&C, 400, "POST", "/v1/cc/flows",
 	     "{\"id\":\"x\",\"skill\":\"en\",\"chat_dispatch_policy\":\"random\"}");
 	call(&C, 400, "POST", "/v1/cc/flows", "{\"id\":\"x\",\"skill\":\"en\",\"max_wait_s\":-1}");
@@ -1092,6 +1100,7 @@ Test(cc, load_many_chats_across_few_agents, .timeout = 900)
 	cr_expect_eq(metric("rcsgw_cc_chats_refused_full_total"), 0);
 	cr_expect_eq(metric_settles("rcsgw_cc_agent_chats", 0, 3000), 0);
 	cr_expect_eq(metric_settles("rcsgw_cc_flow_waiting", 0, 3000), 0);
+	cr_expect_eq(metric("rcsgw_cc_flow_waiting_calls"), 0);
 	cr_expect_eq(metric_settles("rcsgw_cc_flow_chats_answered_total", answered - ncalls, 3000),
 		     answered - ncalls, "the flow's chats answered (calls are answered once each)");
 	cr_expect_eq(metric("rcsgw_cc_flow_calls_answered_total"), ncalls);
