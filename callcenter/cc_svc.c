@@ -132,6 +132,10 @@ struct chat {
 	enum chat_state st;
 	int call;                      /* a voice call (signalling only): no messages; the
 					* agent's answer is the customer's */
+	int answered;                  /* a call: the customer got its 200 (from then on its
+					* agent's leg ending ends it) */
+	eng_timer prov_t;              /* a call: 182 Queued again every minute while it waits
+					* (RFC 3261 §13.3.1.1) */
 	int cust_up, cust_over, told; /* told: home heard its end (ENDED, ABANDON) or dropped it */
 	int creating, leg_failed_early, recalled;
 	int busy;                      /* callbacks into it on the stack: not freed meanwhile
@@ -332,6 +336,7 @@ static void chat_maybe_free(struct chat *c)
 	if (*pp)
 		*pp = c->next;
 	eng_timer_cancel(&c->offer_t);
+	eng_timer_cancel(&c->prov_t);
 	held_free_all(c);
 	free(c);
 }
@@ -543,6 +548,8 @@ static void a_up_in(void *arg, const char *id)
 			gw_ua_end(cw->ua, c->leg, err, sizeof(err)); /* (the customer went) */
 			return;
 		}
+		c->answered = 1;
+		eng_timer_cancel(&c->prov_t);
 	}
 	c->st = CH_BRIDGED;
 	tell_home(cw, OP_ANSWERED, c->cust, c->agent, NULL, c->leg_seq);
@@ -571,6 +578,8 @@ static void a_over_in(void *arg, const char *id, int failed, int sip_code, const
 		return;
 	}
 	c->st = CH_WAITING;
+	if (c->recalled && c->call && c->answered)
+		c->recalled = 0; /* a call its customer took: over with its agent's leg (below) */
 	if (c->recalled) { /* home took it back (logout): wait for the next offer */
 		c->recalled = 0;
 		if (c->next_agent[0]) { /* it came already */
@@ -617,6 +626,19 @@ static const struct gw_ua_owner agent_owner = {
 	.name = NULL, .up = a_up, .over = a_over, .message = a_message, .report = any_report,
 };
 
+/* A waiting call's 182 Queued again (a proxy's timer C, our transaction's cap). */
+static void prov_fire(eng_timer *t)
+{
+	struct chat *c = t->arg;
+	if (c->answered || c->cust_over || c->told)
+		return;
+	c->busy++;
+	if (gw_ua_provisional(c->w->ua, c->cust, 182, "Queued", NULL) == 0)
+		eng_timer_arm(c->w->w, &c->prov_t, 60000);
+	c->busy--;
+	chat_maybe_free(c);
+}
+
 static void offer_fire(eng_timer *t)
 {
 	struct chat *c = t->arg;
@@ -637,6 +659,10 @@ static void make_leg(struct chat *c, const char *agent, const char *location, ui
 	char err[160];
 	if (c->told)
 		return; /* dropped or ended: home has let it go */
+	if (c->call && c->answered) { /* (its customer is in a call already) */
+		tell_home(cw, OP_REFUSED, c->cust, agent, NULL, seq);
+		return;
+	}
 	if (c->leg[0] && c->recalled && !c->next_agent[0]) { /* the last one still ending */
 		snprintf(c->next_agent, sizeof(c->next_agent), "%s", agent);
 		snprintf(c->next_loc, sizeof(c->next_loc), "%s", location);
@@ -728,6 +754,7 @@ static int claim(void *arg, struct gw_ua *ua, const char *id, const char *from, 
 	c->as.agent = 1;
 	c->held_tail = &c->held;
 	eng_timer_init(&c->offer_t, offer_fire, c);
+	eng_timer_init(&c->prov_t, prov_fire, c);
 	unsigned b = bucket(c->cust, CHAT_BUCKETS);
 	c->next = cw->chats[b];
 	cw->chats[b] = c;
@@ -736,9 +763,13 @@ static int claim(void *arg, struct gw_ua *ua, const char *id, const char *from, 
 	*own = &cust_owner;
 	*owner_arg = &c->cs;
 	tell_home(cw, OP_ENQUEUE, c->cust, c->flow, c->customer, (uint32_t)c->call);
-	if (c->call) { /* the caller waits: 182 Queued (RFC 3261 §21.1.4), with the flow's
-			* announcement in Alert-Info when it has one; its agent answers */
-		gw_ua_provisional(ua, id, 182, "Queued", a->announce);
+	if (c->call) { /* the caller waits: 182 Queued (RFC 3261 §21.1.4), the flow's
+			* announcement first in a 180's Alert-Info (§20.4) when it has one; its
+			* agent answers. (A failed send ends the call: c_over frees <c>.) */
+		if (a->announce[0] && gw_ua_provisional(ua, id, 180, NULL, a->announce) < 0)
+			return 1;
+		if (gw_ua_provisional(ua, id, 182, "Queued", NULL) == 0)
+			eng_timer_arm(cw->w, &c->prov_t, 60000);
 		return 1;
 	}
 	/* answered now; a refusal (no type in common) ends it through c_over */
@@ -1124,7 +1155,10 @@ static void worker_take(struct cc_w *cw, struct msg *m)
 		CM_LOG_RL(CM_LOG_INFO, "cc %s: chat dropped (%s)", c->cust, m->text);
 		if (c->leg[0])
 			gw_ua_end(cw->ua, c->leg, err, sizeof(err));
-		gw_ua_end(cw->ua, c->cust, err, sizeof(err));
+		if (c->call && !c->answered) /* a caller still waiting: 480 (not 603) */
+			gw_ua_reject(cw->ua, c->cust, 480, err, sizeof(err));
+		else
+			gw_ua_end(cw->ua, c->cust, err, sizeof(err));
 		break;
 	case OP_RECALL:
 		if (c->next_agent[0] && c->next_seq == m->seq) /* not made yet: never will be */

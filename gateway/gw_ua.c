@@ -2942,6 +2942,12 @@ static void incoming_go(struct gw_sess *s, json_t *ev)
 			json_decref(ev);
 			return; /* the contact centre's or the gateway's: it answers it */
 		}
+	if (s->call) { /* taken as a call, and then nobody's (its flow went meanwhile) */
+		json_decref(ev);
+		final_answer(s, 480, NULL, 0, CM_SLICE_NULL);
+		sess_over(s, ST_FAILED, "local", "no_flow", 480);
+		return;
+	}
 	sess_publish(s, "session.incoming", ev);
 	for (size_t i = 0; i < sh->auto_answer.n; i++)
 		if (fnmatch(sh->auto_answer.v[i], s->ruri, 0) == 0) {
@@ -3076,7 +3082,11 @@ static void new_invite(struct gw_ua *ua, struct sip_txn *st, const struct sip_ms
 	s->state = ST_RINGING;
 	char contact[CONTACT_MAX];
 	struct sip_hdr h = { SIP_H_CONTACT, CM_SLICE_NULL, contact_for(s, src, contact, sizeof(contact)) };
-	sip_txn_respond(st, 180, CM_SLICE_NULL, sl(s->id), &h, 1, CM_SLICE_NULL);
+	if (sip_txn_respond(st, 180, CM_SLICE_NULL, sl(s->id), &h, 1, CM_SLICE_NULL) < 0) {
+		s->inv = NULL; /* (its transaction is gone with the failed send) */
+		sess_over(s, ST_FAILED, "local", "transport_error", 503);
+		return;
+	}
 	json_t *ev = json_pack("{s:s, s:s, s:s, s:o, s:o}", "from", s->from, "to", s->to, "ruri",
 			       s->ruri, "accept_types", types_json(s->peer_types), "headers",
 			       headers_json(req));
@@ -3706,7 +3716,7 @@ static void resolved(void *arg, int err, const struct sip_target *t, unsigned n)
 	}
 	s->tidx = 0;
 	s->dest = s->targets[0];
-	if (s->ua->relay && !relay_ready(s->ua->relay)) {
+	if (!s->call && s->ua->relay && !relay_ready(s->ua->relay)) {
 		relay_wait(s->ua->relay, s); /* our a=path needs the relay's Use-Path first */
 		return;
 	}
@@ -4695,8 +4705,25 @@ int gw_ua_provisional(struct gw_ua *ua, const char *id, int code, const char *re
 		snprintf(alert, sizeof(alert), "<%s>", alert_info);
 		h[n++].value = sl(alert);
 	}
-	return sip_txn_respond(s->inv, code, reason ? sl(reason) : CM_SLICE_NULL, sl(s->id), h, n,
-			       CM_SLICE_NULL);
+	int rc = sip_txn_respond(s->inv, code, reason ? sl(reason) : CM_SLICE_NULL, sl(s->id), h,
+				 n, CM_SLICE_NULL);
+	if (rc < 0) { /* its transaction is gone with the failed send: so is the call */
+		s->inv = NULL;
+		sess_over(s, ST_FAILED, "local", "transport_error", 503);
+	}
+	return rc;
+}
+
+/* An answered call whose ACK never came over a reliable transport (§13.3.1.4: UDP's is
+ * rtx_fire's): BYE. */
+static void call_no_ack(eng_timer *t)
+{
+	struct gw_sess *s = t->arg;
+	if (s->acked || s->state != ST_CONNECTING)
+		return;
+	CM_INFO("ua %s: no ACK for our 2xx: BYE", s->id);
+	send_bye(s);
+	sess_over(s, ST_ENDED, "local", "no_ack", 408);
 }
 
 int gw_ua_answer_sdp(struct gw_ua *ua, const char *id, const void *sdp, size_t sdp_len,
@@ -4724,6 +4751,10 @@ int gw_ua_answer_sdp(struct gw_ua *ua, const char *id, const void *sdp, size_t s
 	s->have_dlg = 1;
 	s->state = ST_CONNECTING; /* up at the ACK */
 	rtx_start(s);
+	if (s->dest.kind != SIP_TP_UDP) {
+		eng_timer_init(&s->timer, call_no_ack, s);
+		eng_timer_arm(ua->w, &s->timer, 64u * ua->sh->txn.t1_ms);
+	}
 	return 0;
 }
 

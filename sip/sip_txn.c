@@ -512,6 +512,8 @@ int sip_txn_respond(struct sip_txn *t, int status, cm_slice reason, cm_slice to_
 	if (status < 200) {
 		t->state = TS_PROCEEDING;
 		t->sent_1xx = 1;
+		if (invite) /* a TU that keeps saying 1xx is alive: proceeding_ms from now */
+			eng_timer_arm(l->w, &t->t_end, l->cfg.proceeding_ms);
 		return 0;
 	}
 	if (invite && status < 300) {

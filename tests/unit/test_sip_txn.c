@@ -496,3 +496,22 @@ Test(sip_txn, transport_error_on_retransmission)
 	cr_assert_eq(stats.tp_errors, 1);
 	cr_assert_eq(stats.active, 0);
 }
+
+/* An INVITE server transaction its TU keeps answering with provisionals lives on past
+ * proceeding_ms from its start (a queued call: 182 every minute); one left silent ends. */
+Test(sip_txn, provisionals_keep_an_invite_server_transaction_alive)
+{
+	T.cfg.proceeding_ms = 300;
+	start();
+	feed_req("INVITE", "z9hG4bKq1", "10.0.0.9", &UDP);
+	cr_assert_eq(T.nreq, 1);
+	struct respond r = { 182, -1 };
+	for (int i = 0; i < 4; i++) { /* 4 x 200 ms: past 300 ms from the start */
+		nap(200);
+		cr_assert_eq(eng_job_run(T.w, respond_job, &r), 0);
+		cr_assert_eq(r.rc, 0, "the 182 of round %d: %d", i, r.rc);
+	}
+	cr_expect_eq(T.nerr, 0, "ended while its TU still answered");
+	wait_for(ck_nerr, 1, 2000); /* silent now: proceeding_ms after the last 182 */
+	cr_expect_eq(T.err_status, 408);
+}
