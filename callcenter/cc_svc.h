@@ -17,7 +17,8 @@
  * every worker keeps a read-only copy of the flows' addresses (published by home through
  * the mailboxes). Workers and home speak through the mailboxes only (retried while full).
  * A call (an INVITE without MSRP to a flow's uri; gw_ua's call hook) is claimed the same
- * way, told 182 Queued and queued; its offer is an INVITE to the agent's voice_location
+ * way, told the flow's announcement (a 180's Alert-Info) and 182 Queued (again every
+ * minute) and queued; its offer is an INVITE to the agent's voice_location
  * carrying the caller's SDP as it came (a signalling B2BUA: the media goes end to end),
  * whose answer goes to the caller in its 200; the rest as for chats (no messages).
  *
