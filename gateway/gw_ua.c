@@ -2705,6 +2705,24 @@ static void rtx_start(struct gw_sess *s)
 	eng_timer_arm(s->ua->w, &s->rtx, s->rtx_ms);
 }
 
+/* Our 200 to incoming <s> with s->our_sdp: the dialog ours, the session connecting. 0, or
+ * -errno with the session failed (the answer could not be sent). */
+static int answer_2xx(struct gw_sess *s)
+{
+	struct sip_hdr h[8];
+	char contact[CONTACT_MAX];
+	unsigned n = answer_hdrs(s, h, contact, sizeof(contact));
+	eng_timer_cancel(&s->timer);
+	int rc = final_answer(s, 200, h, n, (cm_slice){ s->our_sdp, s->our_sdp_len });
+	if (rc < 0) {
+		sess_over(s, ST_FAILED, "local", "transport_error", 503);
+		return rc;
+	}
+	s->have_dlg = 1;
+	s->state = ST_CONNECTING;
+	return 0;
+}
+
 /* Answers incoming <s> with 200 and our SDP for <types>. 0, or the SIP status it was refused
  * with instead (415 no type in common, 488, 500). */
 static int do_answer(struct gw_sess *s)
@@ -2730,16 +2748,8 @@ static int do_answer(struct gw_sess *s)
 		sess_over(s, ST_FAILED, "local", code == 415 ? "no_common_type" : "bad_offer", code);
 		return code;
 	}
-	struct sip_hdr h[8];
-	char contact[CONTACT_MAX];
-	unsigned n = answer_hdrs(s, h, contact, sizeof(contact));
-	eng_timer_cancel(&s->timer);
-	if (final_answer(s, 200, h, n, (cm_slice){ s->our_sdp, s->our_sdp_len }) < 0) {
-		sess_over(s, ST_FAILED, "local", "transport_error", 503);
+	if (answer_2xx(s) < 0)
 		return 503;
-	}
-	s->have_dlg = 1;
-	s->state = ST_CONNECTING;
 	bind_wait(s);
 	rtx_start(s);
 	struct sdp_msrp_media ans;
@@ -4740,17 +4750,9 @@ int gw_ua_answer_sdp(struct gw_ua *ua, const char *id, const void *sdp, size_t s
 	free(s->our_sdp);
 	s->our_sdp = c;
 	s->our_sdp_len = sdp_len;
-	struct sip_hdr h[8];
-	char contact[CONTACT_MAX];
-	unsigned n = answer_hdrs(s, h, contact, sizeof(contact));
-	eng_timer_cancel(&s->timer);
-	if (final_answer(s, 200, h, n, (cm_slice){ s->our_sdp, s->our_sdp_len }) < 0) {
-		sess_over(s, ST_FAILED, "local", "transport_error", 503);
+	if (answer_2xx(s) < 0)
 		return fail_msg(msg, len, 503, "the answer could not be sent");
-	}
-	s->have_dlg = 1;
-	s->state = ST_CONNECTING; /* up at the ACK */
-	rtx_start(s);
+	rtx_start(s); /* (up at the ACK) */
 	if (s->dest.kind != SIP_TP_UDP) {
 		eng_timer_init(&s->timer, call_no_ack, s);
 		eng_timer_arm(ua->w, &s->timer, 64u * ua->sh->txn.t1_ms);
