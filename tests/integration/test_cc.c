@@ -318,6 +318,15 @@ static long metric_settles(const char *name, long want, int ms)
 	return v;
 }
 
+/* sipp <p> ended well (else its logs in <dir> reported, as <who>'s). */
+static void sipp_ok(pid_t p, const char *dir, const char *who)
+{
+	int rc = sipp_wait(p, 15000);
+	if (rc)
+		sipp_log_report(dir, who);
+	cr_expect_eq(rc, 0, "%s: sipp exited %d", who, rc);
+}
+
 /* ---- tests ------------------------------------------------------------------------------ */
 
 Test(cc, a_chat_reaches_an_agent_and_messages_cross_both_ways)
@@ -670,10 +679,7 @@ Test(cc, a_page_mode_customer_reaches_an_agent_through_the_gateway)
 			       "$expect_code", "202", NULL };
 	pid_t client = sipp_start("uac_message.xml", remote, 0, keys, dir_client, NULL);
 	cr_assert(client > 0);
-	int rc = sipp_wait(client, 10000);
-	if (rc)
-		sipp_log_report(dir_client, "page-mode client");
-	cr_assert_eq(rc, 0);
+	sipp_ok(client, dir_client, "page-mode client");
 	json_t *ev = event(&C, "cc.queued", NULL, 5000);
 	cr_expect(strstr(jstr(ev, "customer"), "legacy@") != NULL, "the customer: %s",
 		  jstr(ev, "customer"));
@@ -783,14 +789,6 @@ static pid_t caller(const char *flow_id, const char *const *more, char *dir, siz
 	pid_t p = sipp_start("uac_call.xml", remote, 0, keys, dir, NULL);
 	cr_assert_gt(p, 0, "sipp caller: %d", p);
 	return p;
-}
-
-static void sipp_ok(pid_t p, const char *dir, const char *who)
-{
-	int rc = sipp_wait(p, 15000);
-	if (rc)
-		sipp_log_report(dir, who);
-	cr_expect_eq(rc, 0, "%s: sipp exited %d", who, rc);
 }
 
 Test(cc, a_call_goes_to_an_agent_through_the_b2bua)
