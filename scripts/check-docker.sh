@@ -1,9 +1,9 @@
 #!/bin/sh
 # check-docker.sh — static checks of docker/ (called by `make check`); runs no Docker.
 #
-#   compose   docker/compose.yaml parses (yamllint, relaxed rules), what it names exists, and
-#             its cluster (two nodes, Redis, replica, Sentinel) hangs together
-#   seccomp   docker/seccomp.json parses (jq) and is an allow-list that admits io_uring
+#   compose   docker/docker-compose.yml parses (yamllint, relaxed rules), what it names
+#             exists, and its cluster (two nodes, Redis, replica, Sentinel) hangs together
+#   seccomp   docker/seccomp-io_uring.json parses (jq) and is an allow-list that admits io_uring
 #   image     docker/Dockerfile builds with `make deps && make` on debian:12-slim, exposes
 #             the ports, runs as a non-root user, has the health check and entry point
 #   runtime   the Dockerfile installs the runtime package of every -dev package in
@@ -14,8 +14,8 @@ set -eu
 
 cd "$(dirname "$0")/.."
 
-COMPOSE=docker/compose.yaml
-SECCOMP=docker/seccomp.json
+COMPOSE=docker/docker-compose.yml
+SECCOMP=docker/seccomp-io_uring.json
 DOCKERFILE=docker/Dockerfile
 PORTS="2855/tcp 2856/tcp 5060/udp 5060/tcp 8080/tcp"
 
