@@ -3,7 +3,8 @@
 #
 #   compose   docker/docker-compose.yml parses (yamllint, relaxed rules), what it names
 #             exists, and its cluster (two nodes, Redis, replica, Sentinel) hangs together
-#   seccomp   docker/seccomp-io_uring.json parses (jq) and is an allow-list that admits io_uring
+#   seccomp   docker/seccomp-io_uring.json parses (jq), is an allow-list that admits io_uring
+#             and keeps what Docker's default keeps behind capabilities or refuses
 #   image     docker/Dockerfile builds with `make deps && make` on debian:12-slim, exposes
 #             the ports, runs as a non-root user, has the health check and entry point
 #   runtime   the Dockerfile installs the runtime package of every -dev package in
@@ -93,14 +94,39 @@ check_seccomp() {
             | IN("SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
                  "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_LOG", "SCMP_ACT_TRACE")]
            | all' "$SECCOMP" >/dev/null || { echo "unknown action"; return 1; }
-    for s in io_uring_setup io_uring_enter io_uring_register clone futex epoll_wait \
-             eventfd2 signalfd4 timerfd_create mmap socket accept4 execve exit_group; do
-        jq -e --arg s "$s" '[.syscalls[] | select(.action == "SCMP_ACT_ALLOW")
-                             | .names[]] | index($s) != null' "$SECCOMP" >/dev/null \
+    # "Unconditional": allowed with no argument check and no includes/excludes (Docker's
+    # conditions on capabilities, architectures and kernel versions).
+    uncond='[.syscalls[] | select(.action == "SCMP_ACT_ALLOW" and .args == null
+             and .includes == null and .excludes == null) | .names[]]'
+    # io_uring, and a sample of what rcsgw's engine, threads and sockets need
+    for s in io_uring_setup io_uring_enter io_uring_register futex epoll_wait eventfd2 \
+             signalfd4 timerfd_create mmap accept4 sched_setaffinity execve exit_group; do
+        jq -e --arg s "$s" "$uncond | index(\$s) != null" "$SECCOMP" >/dev/null \
             || { echo "$s is not allowed"; return 1; }
     done
-    dup=$(jq -r '[.syscalls[].names[]] | group_by(.) | map(select(length > 1)[0]) | join(" ")' \
-          "$SECCOMP")
+    # What Docker's default keeps behind a capability (or refuses) stays so.
+    for s in bpf clone clone3 unshare setns mount umount2 open_tree move_mount pivot_root \
+             chroot ptrace process_madvise kcmp perf_event_open keyctl add_key request_key \
+             kexec_load init_module finit_module reboot swapon syslog userfaultfd \
+             open_by_handle_at iopl settimeofday clock_settime mbind sethostname; do
+        if jq -e --arg s "$s" "$uncond | index(\$s) != null" "$SECCOMP" >/dev/null; then
+            echo "$s is allowed without condition"
+            return 1
+        fi
+    done
+    # clone only without namespace flags, clone3 ENOSYS (glibc falls back to clone), socket
+    # of any family but AF_VSOCK (40)
+    jq -e '[.syscalls[] | select(.names == ["clone"] and .action == "SCMP_ACT_ALLOW"
+            and .args[0].index == 0 and .args[0].value == 2114060288
+            and .args[0].op == "SCMP_CMP_MASKED_EQ")] | length == 1' "$SECCOMP" >/dev/null \
+        || { echo "clone is not limited to calls without namespace flags"; return 1; }
+    jq -e '[.syscalls[] | select(.names == ["clone3"] and .action == "SCMP_ACT_ERRNO"
+            and .errnoRet == 38)] | length == 1' "$SECCOMP" >/dev/null \
+        || { echo "clone3 does not answer ENOSYS"; return 1; }
+    jq -e '[.syscalls[] | select(.names == ["socket"] and .action == "SCMP_ACT_ALLOW"
+            and .args == [{"index": 0, "value": 40, "op": "SCMP_CMP_NE"}])] | length == 1' \
+        "$SECCOMP" >/dev/null || { echo "socket is not allowed but for AF_VSOCK"; return 1; }
+    dup=$(jq -r "$uncond | group_by(.) | map(select(length > 1)[0]) | join(\" \")" "$SECCOMP")
     [ -z "$dup" ] || { echo "listed more than once: $dup"; return 1; }
 }
 
