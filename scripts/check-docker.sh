@@ -6,7 +6,8 @@
 #   seccomp   docker/seccomp-io_uring.json parses (jq), is an allow-list that admits io_uring
 #             and keeps what Docker's default keeps behind capabilities or refuses
 #   image     docker/Dockerfile builds with `make deps && make` on debian:12-slim, exposes
-#             the ports, runs as a non-root user, has the health check and entry point
+#             the ports, runs as a non-root user, checks its health on /healthz, has the
+#             entry point
 #   runtime   the Dockerfile installs the runtime package of every -dev package in
 #             scripts/deps.sh that rcsgw links (read from dpkg; skipped where dpkg is not)
 #
@@ -154,8 +155,8 @@ check_image() {
     case ${user%%:*} in
         ''|0|root) echo "runs as root (USER '${user}')"; return 1 ;;
     esac
-    echo "$df" | grep -q '^HEALTHCHECK .*CMD.*rcsgwctl.*status' \
-        || { echo "no HEALTHCHECK with 'rcsgwctl status'"; return 1; }
+    echo "$df" | grep -q '^HEALTHCHECK .*CMD \["rcsgwctl", "get", "/healthz"\] *$' \
+        || { echo "no HEALTHCHECK with 'rcsgwctl get /healthz'"; return 1; }
     echo "$df" | grep -q '^ENTRYPOINT \["rcsgw"\] *$' \
         || { echo 'ENTRYPOINT is not ["rcsgw"]'; return 1; }
 }
