@@ -48,13 +48,6 @@ typedef void (*api_render_fn)(struct api_req *r, struct api_gather *g);
  * its collect): frees what the slots or the gather's arg hold. May be NULL. */
 typedef void (*api_cleanup_fn)(struct api_gather *g);
 
-/* Readiness of a subsystem for GET /v1/status, on the api thread: API_READY, API_DEGRADED
- * (working, with less than it should: still ready), or 0 (not ready). It must not block
- * and may read only what is safe from another thread (atomics). */
-#define API_READY 1
-#define API_DEGRADED 2
-typedef int (*api_ready_fn)(void *arg);
-
 /* A metric family whose samples come from every worker (label worker="<index>"). */
 struct api_metric_def {
 	const char *name;          /* Prometheus name; counters end in _total */

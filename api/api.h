@@ -1,6 +1,8 @@
 /* api.h — the control plane: REST over libmicrohttpd, JSON by jansson, under /v1.
  *
- *   GET /v1/status        version, uptime, subsystems' readiness, engine and workers
+ *   GET /v1/status        version, uptime, subsystems' statuses, engine and workers
+ *   GET /v1/status/{group}, /v1/reports/{group}   one subsystem's status, its reports
+ *   GET /healthz, /readyz  alive (every worker answers), ready (no group not ready); public
  *   GET /metrics          Prometheus text exposition 0.0.4
  *   GET /v1/openapi.yaml  the OpenAPI document of all this (public: no token needed)
  *   GET /v1/events        Server-Sent Events stream of the events (api_events.h)
@@ -45,6 +47,7 @@
 #define API_CONN_TIMEOUT_S    30         /* idle HTTP connection closed after it */
 #define API_CONN_MEMORY       (64u << 10) /* libmicrohttpd's memory per connection (headers) */
 #define API_LISTEN_MAX        16         /* addresses in api.listen */
+#define API_STATUS_POLL_MS    500        /* the groups' probes are polled this often */
 #define API_IDEM_TTL_S        86400      /* an Idempotency-Key is remembered this long */
 #define API_IDEM_MAX          65536      /* Idempotency-Keys remembered; the oldest go first */
 #define API_IDEM_BYTES_MAX    (64u << 20) /* bytes of them (keys and answers); the same */
@@ -104,14 +107,11 @@ void api_routes_print(FILE *out);
 
 /* ---- registrations by other subsystems (any thread, any time) --------------------------- */
 
-/* Adds subsystem <name> (copied; up to 31 bytes) to the "subsystems" object of
- * GET /v1/status: "ready" when <ready>(<arg>) returns API_READY (or any other non-zero but
- * API_DEGRADED), "degraded" for API_DEGRADED, else "not_ready". Registering a name again
- * replaces it; <ready> NULL removes it. <arg> must outlive api_stop(). "engine" and "api"
- * are built in. The top-level "ready" is true when no subsystem is not ready (degraded ones
- * still take traffic); "degraded" is true when one is.
- * 0, -EINVAL (empty, too long or built-in name), -ENOSPC (32 already). */
-int api_status_register(const char *name, api_ready_fn ready, void *arg);
+/* Subsystems publish their status and reports through common/cm_sr.h: GET /v1/status
+ * lists the groups, /v1/status/{group} and /v1/reports/{group} show one, /readyz is 503
+ * while one is not ready, and every change of status is the event "status.changed". The
+ * api thread polls the groups' probes (cm_sr_poll) every API_STATUS_POLL_MS and at each of
+ * those requests. */
 
 /* Adds <n> families whose values <collect> reads on each worker at each scrape (label
  * worker="<index>"). <defs> and <arg> must outlive api_stop(); names are checked against
@@ -211,6 +211,13 @@ void *api_gather_arg(const struct api_gather *g);
 
 /* Route handlers (rows of the router table in api_http.c). */
 void api__h_status(struct api_req *r);
+void api__h_status_group(struct api_req *r);
+void api__h_reports(struct api_req *r);
+void api__h_healthz(struct api_req *r);
+void api__h_readyz(struct api_req *r);
+/* api_status.c's hook for status changes (the event), set at api_start, off at api_stop. */
+void api__status_start(void);
+void api__status_stop(void);
 void api__h_metrics(struct api_req *r);
 void api__h_openapi(struct api_req *r);
 

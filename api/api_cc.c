@@ -23,6 +23,7 @@
 #include "api/api.h"
 #include "callcenter/cc_json.h"
 #include "callcenter/cc_svc.h"
+#include "common/cm_sr.h"
 
 static struct cc_svc *svc;
 
@@ -389,10 +390,32 @@ static void emit(struct api_metrics_out *out, void *arg)
 	cc_svc_snap_free(sn);
 }
 
+/* The group "cc": ready while the centre runs, with its flows, agents and waiting items
+ * from the last snapshot (at most CC_SVC_SNAP_MS old). */
+static enum cm_sr_state cc_probe(void *arg, char *details, size_t len)
+{
+	struct cc_svc_snap *sn = cc_svc_snap(arg);
+	unsigned on = 0;
+	uint64_t waiting = 0;
+
+	if (!sn)
+		return CM_SR_READY;
+	for (unsigned i = 0; i < sn->nagents; i++)
+		on += strcmp(sn->agents[i].state, "offline") != 0;
+	for (unsigned i = 0; i < sn->nflows; i++)
+		waiting += sn->flows[i].waiting;
+	snprintf(details, len, "%u flows, %u agents (%u logged in), %llu waiting", sn->nflows,
+		 sn->nagents, on, (unsigned long long)waiting);
+	cc_svc_snap_free(sn);
+	return CM_SR_READY;
+}
+
 int api_cc_started(void)
 {
-	if (!svc)
+	if (!svc) {
+		cm_sr_set("cc", CM_SR_DISABLED, "cc.enabled = false");
 		return 0;
-	int rc = api_status_register("cc", cc_svc_ready, svc);
+	}
+	int rc = cm_sr_probe("cc", cc_probe, svc);
 	return rc < 0 ? rc : api_metrics_register(emit, NULL);
 }

@@ -17,6 +17,7 @@
 
 #include "api/api.h"
 #include "api/api_events.h"
+#include "common/cm_sr.h"
 #include "diameter/dm_check.h"
 #include "diameter/dm_json.h"
 #include "diameter/dm_node.h"
@@ -481,13 +482,17 @@ static void incoming(void *arg, uint64_t id, const char *peer, const uint8_t *m,
 
 /* ---- registration ---------------------------------------------------------------------- */
 
-static int ready(void *arg)
+/* The group "diameter": not ready with none of its peers open, degraded with some. */
+static enum cm_sr_state probe(void *arg, char *details, size_t len)
 {
 	(void)arg;
 	unsigned open = dm_svc_open_peers(svc), all = dm_svc_peers(svc);
-	if (!all)
-		return API_READY; /* only peers that connect to us */
-	return !open ? 0 : open < all ? API_DEGRADED : API_READY;
+	if (!all) {
+		snprintf(details, len, "no peers to connect to (only peers that connect here)");
+		return CM_SR_READY;
+	}
+	snprintf(details, len, "%u of %u peers open", open, all);
+	return !open ? CM_SR_NOT_READY : open < all ? CM_SR_DEGRADED : CM_SR_READY;
 }
 
 static const struct api_route routes[] = {
@@ -564,9 +569,11 @@ static void emit(struct api_metrics_out *o, void *arg)
 
 int api_diameter_started(void)
 {
-	if (!svc)
+	if (!svc) {
+		cm_sr_set("diameter", CM_SR_DISABLED, "diameter.enabled = false");
 		return 0;
-	int rc = api_status_register("diameter", ready, NULL);
+	}
+	int rc = cm_sr_probe("diameter", probe, NULL);
 	if (!rc)
 		rc = api_metrics_register_worker(metrics, sizeof(metrics) / sizeof(metrics[0]),
 						 collect, NULL);

@@ -37,6 +37,7 @@
 
 #include "api/api.h"
 #include "api/api_events.h"
+#include "common/cm_sr.h"
 #include "common/cm_time.h"
 #include "common/cm_log.h"
 
@@ -217,6 +218,7 @@ struct hook {
 	struct delivery *cur;      /* in flight */
 	struct delivery *head, *tail; /* waiting for their turn, in publication order */
 	struct delivery *backoff;  /* waiting for their retry time (any order) */
+	int failing;               /* its last attempt failed (the group "webhooks") */
 };
 
 /* One GET /v1/events stream. */
@@ -408,12 +410,40 @@ static void delivery_end(struct delivery *d)
 	free(d);
 }
 
+/* The group "webhooks": disabled without URLs, ready while every URL takes its events,
+ * degraded while one does not (the events wait for it, up to api.event_queue). */
+static void hooks_status(void)
+{
+	unsigned failing = 0;
+	for (unsigned i = 0; i < ev.nhooks; i++)
+		failing += ev.hooks[i].failing != 0;
+	if (!ev.nhooks)
+		cm_sr_set("webhooks", CM_SR_DISABLED, "api.webhooks is empty");
+	else
+		cm_sr_set("webhooks", failing ? CM_SR_DEGRADED : CM_SR_READY,
+			  "%u URLs, %u failing", ev.nhooks, failing);
+}
+
+/* <h> starts or stops failing: reported, and the group's status follows. */
+static void hook_failing(struct hook *h, int failing, const char *why)
+{
+	if (!h->failing == !failing)
+		return;
+	h->failing = failing;
+	if (failing)
+		cm_sr_report("webhooks", CM_LOG_WARN, "%s failing: %s", h->url, why);
+	else
+		cm_sr_report("webhooks", CM_LOG_INFO, "%s delivering again", h->url);
+	hooks_status();
+}
+
 /* The attempt in flight on <h> ended: <ok>, or a failure described by <why>. */
 static void hook_attempt_end(struct hook *h, int ok, const char *why)
 {
 	struct delivery *d = h->cur;
 
 	h->cur = NULL;
+	hook_failing(h, !ok, why);
 	if (ok) {
 		CNT_ADD(delivered, 1);
 		delivery_end(d);
@@ -1015,6 +1045,7 @@ int api__events_start(const struct cm_config *cfg, char *err, size_t errlen)
 	if (a->webhooks.n && (rc = hooks_start(a, err, errlen)) < 0)
 		goto fail;
 	atomic_store(&q.running, 1);
+	hooks_status();
 	CM_INFO("api: events: %u webhook%s (%s, %" PRId64 " ms, %u retries), queue of %" PRId64
 		", up to %" PRId64 " streams on /v1/events", ev.nhooks, ev.nhooks == 1 ? "" : "s",
 		ev.secret_len ? "signed" : "unsigned", a->webhook_timeout_ms, ev.retries,

@@ -34,6 +34,7 @@
 #include "api/api_events.h"
 #include "api/api_idem.h"
 #include "common/cm_log.h"
+#include "common/cm_sr.h"
 #include "engine/eng.h"
 
 #define API_MAX_PARAMS  4
@@ -44,6 +45,10 @@
 
 static const struct api_route api_routes[] = {
 	{ "GET", "/v1/status", api__h_status, 0 },
+	{ "GET", "/v1/status/{group}", api__h_status_group, 0 },
+	{ "GET", "/v1/reports/{group}", api__h_reports, 0 },
+	{ "GET", "/healthz", api__h_healthz, API_RF_PUBLIC },
+	{ "GET", "/readyz", api__h_readyz, API_RF_PUBLIC },
 	{ "GET", "/metrics", api__h_metrics, 0 },
 	{ "GET", "/v1/openapi.yaml", api__h_openapi, API_RF_PUBLIC },
 	{ "GET", "/v1/events", api__h_events, 0 },
@@ -1147,6 +1152,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 static void *api_main(void *arg)
 {
 	struct epoll_event ev[16];
+	uint64_t polled = 0;
 	(void)arg;
 
 	cm_log_thread_name("api");
@@ -1162,8 +1168,8 @@ static void *api_main(void *arg)
 		int et = api__events_timeout();
 		if (et >= 0 && (timeout < 0 || et < timeout))
 			timeout = et;
-		if (timeout < 0 || timeout > 1000)
-			timeout = 1000;
+		if (timeout < 0 || timeout > API_STATUS_POLL_MS)
+			timeout = API_STATUS_POLL_MS;
 		int n = epoll_wait(srv->epfd, ev, 16, timeout);
 		for (int i = 0; i < n; i++)
 			if (ev[i].data.u32 == API_LISTEN_MAX) {
@@ -1172,6 +1178,10 @@ static void *api_main(void *arg)
 				(void)rc;
 			}
 		pending_run(0);
+		if (mono_ms() - polled >= API_STATUS_POLL_MS) {
+			polled = mono_ms();
+			cm_sr_poll(); /* changes become events, taken in just below */
+		}
 		api__events_run();
 		for (unsigned i = 0; i < srv->nd; i++)
 			MHD_run(srv->d[i]);
@@ -1283,6 +1293,7 @@ static void srv_free(struct api_srv *s)
 {
 	for (unsigned i = 0; i < s->nd; i++)
 		MHD_stop_daemon(s->d[i]);
+	api__status_stop();
 	api__events_stop(); /* after the daemons: their streams' callbacks need it */
 	if (s->epfd >= 0)
 		close(s->epfd);
@@ -1390,6 +1401,7 @@ int api_start(const struct cm_config *cfg, eng_engine *e, char *err, size_t errl
 			fail(err, errlen, "events: epoll: %s", strerror(errno));
 		goto fail;
 	}
+	api__status_start();
 	openapi_load();
 	if (!s->openapi)
 		CM_WARN("api: no OpenAPI document found: GET /v1/openapi.yaml will answer 404");

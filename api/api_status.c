@@ -1,5 +1,7 @@
-/* api_status.c — GET /v1/status: version, uptime, subsystems' readiness, and the engine's
- * workers with their counters, read by each worker on its own thread (api_gather). */
+/* api_status.c — GET /v1/status: version, uptime, the subsystems' statuses (cm_sr.h), and
+ * the engine's workers with their counters, read by each worker on its own thread
+ * (api_gather); GET /v1/status/{group} and /v1/reports/{group}; /healthz and /readyz for
+ * orchestrators; the event "status.changed". */
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -7,6 +9,9 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/api_events.h"
+#include "common/cm_sr.h"
+#include "common/cm_time.h"
 #include "engine/eng.h"
 
 /* ---- the counters of struct eng_stats, named once for /v1/status and /metrics ------------- */
@@ -61,72 +66,14 @@ const struct api__stat_field *api__stat_fields(size_t *n)
 	return stat_fields;
 }
 
-/* ---- subsystems' readiness ------------------------------------------------------------------ */
-
-#define SUBSYS_MAX 32
-#define SUBSYS_NAME 32
-
-struct subsys {
-	char name[SUBSYS_NAME];
-	api_ready_fn ready;
-	void *arg;
-};
-
-static pthread_mutex_t subsys_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct subsys subsys[SUBSYS_MAX];
-static unsigned nsubsys;
-
-int api_status_register(const char *name, api_ready_fn ready, void *arg)
+/* {"group","status","details","since","changes"} */
+static json_t *status_json(const struct cm_sr_status *st)
 {
-	size_t len = name ? strlen(name) : 0;
-	int rc = 0;
-
-	if (len == 0 || len >= SUBSYS_NAME || strcmp(name, "engine") == 0 ||
-	    strcmp(name, "api") == 0)
-		return -EINVAL;
-	pthread_mutex_lock(&subsys_lock);
-	unsigned i = 0;
-	while (i < nsubsys && strcmp(subsys[i].name, name) != 0)
-		i++;
-	if (!ready) {
-		if (i < nsubsys)
-			subsys[i] = subsys[--nsubsys];
-	} else if (i == nsubsys && nsubsys == SUBSYS_MAX) {
-		rc = -ENOSPC;
-	} else {
-		if (i == nsubsys)
-			nsubsys++;
-		memcpy(subsys[i].name, name, len + 1);
-		subsys[i].ready = ready;
-		subsys[i].arg = arg;
-	}
-	pthread_mutex_unlock(&subsys_lock);
-	return rc;
-}
-
-/* Fills <obj> with "name": "ready"|"degraded"|"not_ready" for the registered subsystems;
- * returns 1 when none is not ready, and sets *<degraded> when one is. The callbacks run
- * outside the lock (one may register). */
-static int subsys_json(json_t *obj, int *degraded)
-{
-	struct subsys copy[SUBSYS_MAX];
-	unsigned n;
-	int all = 1;
-
-	pthread_mutex_lock(&subsys_lock);
-	n = nsubsys;
-	memcpy(copy, subsys, n * sizeof(copy[0]));
-	pthread_mutex_unlock(&subsys_lock);
-	*degraded = 0;
-	for (unsigned i = 0; i < n; i++) {
-		int v = copy[i].ready(copy[i].arg);
-		all &= v != 0;
-		*degraded |= v == API_DEGRADED;
-		json_object_set_new(obj, copy[i].name,
-				    json_string(v == API_DEGRADED ? "degraded" : v ? "ready"
-										 : "not_ready"));
-	}
-	return all;
+	char since[40];
+	cm_rfc3339_ms(st->since_ms, since, sizeof(since));
+	return json_pack("{s:s,s:s,s:s,s:s,s:I}", "group", st->group,
+			 "status", cm_sr_state_name(st->state), "details", st->details,
+			 "since", since, "changes", (json_int_t)st->changes);
 }
 
 /* ---- GET /v1/status ------------------------------------------------------------------------ */
@@ -166,18 +113,26 @@ static void status_render(struct api_req *r, struct api_gather *g)
 						"connections", (json_int_t)s->st.conns,
 						"counters", counters));
 	}
-	/* the engine answered on every worker, or this would be a 503 */
+	/* the engine answered on every worker, or this would be a 503; the daemon's "engine"
+	 * group, when set, says more */
 	json_object_set_new(subs, "engine", json_string("ready"));
 	json_object_set_new(subs, "api", json_string("ready"));
-	int degraded;
-	int ready = subsys_json(subs, &degraded);
-
+	struct cm_sr_status st[CM_SR_GROUPS_MAX];
+	unsigned n = cm_sr_list(st, CM_SR_GROUPS_MAX);
+	int ready = 1, degraded = 0;
+	json_t *groups = json_array();
+	for (unsigned i = 0; i < n && i < CM_SR_GROUPS_MAX; i++) {
+		json_object_set_new(subs, st[i].group, json_string(cm_sr_state_name(st[i].state)));
+		json_array_append_new(groups, status_json(&st[i]));
+		ready &= st[i].state != CM_SR_NOT_READY;
+		degraded |= st[i].state == CM_SR_DEGRADED;
+	}
 	api_reply_json(r, 200,
-		       json_pack("{s:s,s:I,s:b,s:b,s:o,s:{s:s,s:s,s:o}}",
+		       json_pack("{s:s,s:I,s:b,s:b,s:o,s:o,s:{s:s,s:s,s:o}}",
 				 "version", RCSGW_VERSION,
 				 "uptime_s", (json_int_t)(api__uptime_ms() / 1000),
 				 "ready", ready, "degraded", degraded,
-				 "subsystems", subs,
+				 "subsystems", subs, "groups", groups,
 				 "engine",
 				 "backend", eng_backend_name(e),
 				 "backend_reason", eng_backend_reason(e),
@@ -186,5 +141,143 @@ static void status_render(struct api_req *r, struct api_gather *g)
 
 void api__h_status(struct api_req *r)
 {
+	cm_sr_poll();
 	api_gather(r, sizeof(struct status_slot), status_collect, status_render, NULL, NULL);
+}
+
+/* ---- GET /v1/status/{group}, GET /v1/reports/{group} ------------------------------------- */
+
+void api__h_status_group(struct api_req *r)
+{
+	const char *name = api_req_param(r, "group");
+	struct cm_sr_status st;
+
+	cm_sr_poll();
+	if (cm_sr_get(name, &st) < 0) {
+		api_reply_error(r, 404, "no such group: %s", name);
+		return;
+	}
+	api_reply_json(r, 200, status_json(&st));
+}
+
+/* A non-negative decimal query argument <key> into *<v> (left as it is when absent); -1 with
+ * a 400 answered when it is not one. */
+static int query_u64(struct api_req *r, const char *key, uint64_t *v)
+{
+	const char *s = api_req_query(r, key);
+	char *end;
+
+	if (!s)
+		return 0;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 10);
+	if (!*s || *end || errno || *s == '-') {
+		api_reply_error(r, 400, "query %s: expected a non-negative integer, got \"%.32s\"",
+				key, s);
+		return -1;
+	}
+	*v = x;
+	return 0;
+}
+
+void api__h_reports(struct api_req *r)
+{
+	const char *name = api_req_param(r, "group");
+	struct cm_sr_report rep[CM_SR_REPORTS];
+	uint64_t after = 0, limit = CM_SR_REPORTS;
+
+	if (query_u64(r, "after", &after) < 0 || query_u64(r, "limit", &limit) < 0)
+		return;
+	cm_sr_poll();
+	int n = cm_sr_reports(name, after, rep, limit < CM_SR_REPORTS ? (unsigned)limit
+								  : CM_SR_REPORTS);
+	if (n < 0) {
+		api_reply_error(r, 404, "no such group: %s", name);
+		return;
+	}
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++) {
+		char ts[40];
+		cm_rfc3339_ms(rep[i].time_ms, ts, sizeof(ts));
+		json_array_append_new(a, json_pack("{s:I,s:s,s:s,s:s}", "seq",
+						   (json_int_t)rep[i].seq, "timestamp", ts,
+						   "level", cm_sr_level_name(rep[i].level),
+						   "message", rep[i].text));
+	}
+	api_reply_json(r, 200, json_pack("{s:s,s:o}", "group", name, "reports", a));
+}
+
+/* ---- /healthz, /readyz ------------------------------------------------------------------- */
+
+static void alive_collect(eng_worker *w, void *slot, void *arg)
+{
+	(void)w;
+	(void)slot;
+	(void)arg;
+}
+
+static void alive_render(struct api_req *r, struct api_gather *g)
+{
+	(void)g;
+	api_reply_json(r, 200, json_pack("{s:s,s:I}", "status", "alive", "uptime_s",
+					 (json_int_t)(api__uptime_ms() / 1000)));
+}
+
+/* Alive: every worker runs its loop (one that does not answer in API_GATHER_TIMEOUT_MS makes
+ * it 503). */
+void api__h_healthz(struct api_req *r)
+{
+	api_gather(r, 1, alive_collect, alive_render, NULL, NULL);
+}
+
+/* Ready: no group is not ready. 503 lists those that are not. */
+void api__h_readyz(struct api_req *r)
+{
+	struct cm_sr_status st[CM_SR_GROUPS_MAX];
+	char msg[256] = "";
+	size_t len = 0;
+
+	cm_sr_poll();
+	unsigned n = cm_sr_list(st, CM_SR_GROUPS_MAX);
+	json_t *not_ready = json_array();
+	for (unsigned i = 0; i < n && i < CM_SR_GROUPS_MAX; i++)
+		if (st[i].state == CM_SR_NOT_READY) {
+			json_array_append_new(not_ready, json_string(st[i].group));
+			if (len < sizeof(msg))
+				len += (size_t)snprintf(msg + len, sizeof(msg) - len, "%s%s",
+							len ? ", " : "", st[i].group);
+		}
+	if (json_array_size(not_ready) == 0) {
+		json_decref(not_ready);
+		api_reply_json(r, 200, json_pack("{s:b}", "ready", 1));
+		return;
+	}
+	api_reply_json(r, 503, json_pack("{s:b,s:o,s:{s:i,s:s+}}", "ready", 0, "not_ready",
+					 not_ready, "error", "code", 503, "message",
+					 "not ready: ", msg));
+}
+
+/* ---- the event "status.changed" ------------------------------------------------------------ */
+
+/* Not for the group "webhooks": the event would go to the failing URL itself, and each of
+ * its flips would add to what it owes; its reports say it. */
+static void on_change(const char *group, enum cm_sr_state from, enum cm_sr_state to,
+		      const char *details, void *arg)
+{
+	(void)arg;
+	if (strcmp(group, "webhooks") == 0)
+		return;
+	api_event_publish(json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "status.changed",
+				    "group", group, "status", cm_sr_state_name(to),
+				    "previous", cm_sr_state_name(from), "details", details));
+}
+
+void api__status_start(void)
+{
+	cm_sr_on_change(on_change, NULL);
+}
+
+void api__status_stop(void)
+{
+	cm_sr_on_change(NULL, NULL);
 }

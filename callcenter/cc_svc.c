@@ -1559,7 +1559,3 @@ void cc_svc_stats(const struct cc_svc *s, struct cc_svc_stats *o)
 #undef LD
 }
 
-int cc_svc_ready(void *arg)
-{
-	return arg ? 1 : 0;
-}

@@ -100,7 +100,4 @@ struct cc_svc_snap {
 struct cc_svc_snap *cc_svc_snap(struct cc_svc *s);
 void cc_svc_snap_free(struct cc_svc_snap *sn);
 
-/* For /v1/status: ready (the centre runs). */
-int cc_svc_ready(void *arg);
-
 #endif

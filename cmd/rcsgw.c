@@ -21,6 +21,7 @@
 #include "api/api_sessions.h"
 #include "common/cm_config.h"
 #include "common/cm_log.h"
+#include "common/cm_sr.h"
 #include "callcenter/cc_svc.h"
 #include "diameter/dm_svc.h"
 #include "common/cm_version.h"
@@ -424,12 +425,16 @@ static void pager_emit(struct api_metrics_out *o, void *arg)
 	}
 }
 
-/* The cluster's Redis for /v1/status: degraded while lost, not ready before first reached. */
-static int redis_ready(void *arg)
+/* The group "redis": degraded while lost, not ready before first reached. */
+static enum cm_sr_state redis_probe(void *arg, char *details, size_t len)
 {
 	(void)arg;
 	enum sh_cluster_state st = sh_cluster_state(app.cluster);
-	return st == SH_CLUSTER_READY ? API_READY : st == SH_CLUSTER_DEGRADED ? API_DEGRADED : 0;
+	snprintf(details, len, "%s %s", st == SH_CLUSTER_READY ? "connected to"
+				    : st == SH_CLUSTER_DEGRADED ? "lost" : "not reached yet:",
+		 sh_cluster_where(app.cluster));
+	return st == SH_CLUSTER_READY ? CM_SR_READY
+	       : st == SH_CLUSTER_DEGRADED ? CM_SR_DEGRADED : CM_SR_NOT_READY;
 }
 
 static void cluster_emit(struct api_metrics_out *o, void *arg)
@@ -682,11 +687,74 @@ static void repl_collect(eng_worker *w, uint64_t *v, void *arg)
 	memcpy(v, vals, sizeof(vals));
 }
 
-static int sip_ready(void *arg)
+/* The group "sip": ready with a transport listening; disabled with sip.listen empty (<arg>,
+ * the configuration). */
+static enum cm_sr_state sip_probe(void *arg, char *details, size_t len)
 {
-	(void)arg;
-	return app.ua && gw_ua_sip_port(app.ua, "udp") + gw_ua_sip_port(app.ua, "tcp") +
-			 gw_ua_sip_port(app.ua, "tls") > 0;
+	static const char *const kinds[] = { "udp", "tcp", "tls" };
+	const struct cm_config *cfg = arg;
+	size_t n = 0;
+	if (!cfg->sip.listen.n) {
+		snprintf(details, len, "sip.listen is empty");
+		return CM_SR_DISABLED;
+	}
+	for (size_t i = 0; app.ua && i < 3; i++) {
+		int port = gw_ua_sip_port(app.ua, kinds[i]);
+		if (port > 0 && n < len)
+			n += (size_t)snprintf(details + n, len - n, "%s%s %d", n ? ", " : "listening: ",
+					      kinds[i], port);
+	}
+	return n ? CM_SR_READY : CM_SR_NOT_READY;
+}
+
+/* Appends "<kind> <addr>" for each of <l> to <buf> (<*n> bytes used of <len>). */
+static void listen_list(char *buf, size_t len, size_t *n, const char *kind,
+			const struct cm_strlist *l)
+{
+	for (size_t i = 0; i < l->n && *n < len; i++)
+		*n += (size_t)snprintf(buf + *n, len - *n, "%s%s %s", *n ? ", " : "listening: ",
+				       kind, l->v[i]);
+}
+
+/* The groups whose status the daemon sets itself, once its workers run (the others: their
+ * probes, api_diameter_started, api_cc_started, the API's webhooks). */
+static void status_publish(const struct cm_config *cfg, eng_engine *e)
+{
+	char buf[CM_SR_TEXT_MAX] = "";
+	size_t n = 0;
+
+	cm_sr_set("engine", CM_SR_READY, "%s on %u workers (%s)", eng_backend_name(e),
+		  eng_nworkers(e), eng_backend_reason(e));
+	listen_list(buf, sizeof(buf), &n, "tcp", &cfg->msrp.listen);
+	listen_list(buf, sizeof(buf), &n, "tls", &cfg->msrps.listen);
+	listen_list(buf, sizeof(buf), &n, "ws", &cfg->msrp.ws_listen);
+	listen_list(buf, sizeof(buf), &n, "wss", &cfg->msrp.wss_listen);
+	cm_sr_set("msrp", n ? CM_SR_READY : CM_SR_DISABLED, "%s", n ? buf : "no listeners");
+	if (!app.relay)
+		cm_sr_set("relay", CM_SR_DISABLED, "relay.enabled = false");
+	else if (!app.creds.n && !cfg->relay.credentials_redis[0] &&
+		 !cfg->relay.credentials_hook[0])
+		cm_sr_set("relay", CM_SR_DEGRADED, "no credentials configured: AUTH gets 403");
+	else
+		cm_sr_set("relay", CM_SR_READY, "realm %s, %u credentials from the file%s%s, %zu "
+			  "egress rules", cfg->relay.realm, app.creds.n,
+			  cfg->relay.credentials_redis[0] ? ", Redis" : "",
+			  cfg->relay.credentials_hook[0] ? ", hook" : "",
+			  app.egress ? msrp_egress_rules_count(app.egress) : 0);
+	cm_sr_probe("sip", sip_probe, (void *)cfg);
+	if (gw_ua_enabled(app.ua))
+		cm_sr_set("ua", CM_SR_READY, "REST sessions and incoming INVITEs with MSRP%s",
+			  cfg->ua.relay[0] ? " (through ua.relay)" : "");
+	else
+		cm_sr_set("ua", CM_SR_DISABLED, "ua.enabled = false");
+	if (app.page)
+		cm_sr_set("gateway", CM_SR_READY, "%zu rules", cfg->gateway.rules.n);
+	else
+		cm_sr_set("gateway", CM_SR_DISABLED, "gateway.enabled = false");
+	if (app.cluster)
+		cm_sr_probe("redis", redis_probe, NULL);
+	else
+		cm_sr_set("redis", CM_SR_DISABLED, "redis.url is empty: no cluster");
 }
 
 /* After the engine is gone: what the workers' MSRP endpoints and TLS context still hold. */
@@ -1063,11 +1131,10 @@ int main(int argc, char **argv)
 				    msrp_collect, NULL);
 	api_metrics_register_worker(ua_metrics, sizeof(ua_metrics) / sizeof(ua_metrics[0]),
 				    ua_collect, NULL);
-	api_status_register("sip", sip_ready, NULL);
+	status_publish(&cfg, e);
 	api_diameter_started();
 	api_cc_started();
 	if (app.cluster) {
-		api_status_register("redis", redis_ready, NULL);
 		api_metrics_register(cluster_emit, NULL);
 		api_metrics_register_worker(repl_metrics,
 					    sizeof(repl_metrics) / sizeof(repl_metrics[0]),
@@ -1104,6 +1171,7 @@ int main(int argc, char **argv)
 		CM_INFO("SIGTERM: draining (no new connections; up to %lld ms for %llu open)",
 			(long long)cfg.engine.drain_timeout_ms,
 			(unsigned long long)eng_open_conns(e));
+		cm_sr_set("engine", CM_SR_NOT_READY, "draining: no new connections");
 		eng_drain(e);
 		/* a second SIGTERM or a SIGINT cuts the drain short */
 		sigset_t pending;

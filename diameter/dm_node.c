@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/cm_log.h"
+#include "common/cm_sr.h"
 #include "common/cm_time.h"
 #include "diameter/dm_check.h"
 #include "diameter/dm_peer.h"
@@ -223,7 +224,8 @@ static void on_state(void *arg, struct dm_peer *p, enum dm_peer_state st)
 			snprintf(np->realm, sizeof(np->realm), "%s", dm_peer_realm(p));
 		if (was != DM_PEER_SUSPECT) {
 			n->st.connects++;
-			CM_INFO("diameter: peer %s (%s) open", np->host, np->realm);
+			cm_sr_report("diameter", CM_LOG_INFO, "peer %s (%s) open", np->host,
+				     np->realm);
 		}
 	}
 	count_open(n);
@@ -235,6 +237,8 @@ static void on_state(void *arg, struct dm_peer *p, enum dm_peer_state st)
 		return;
 	if (was != DM_PEER_OPEN && was != DM_PEER_SUSPECT && was != DM_PEER_CLOSING)
 		n->st.connect_failures++;
+	else
+		cm_sr_report("diameter", CM_LOG_WARN, "peer %s (%s) closed", np->host, np->realm);
 	in_drop_peer(n, np->serial); /* their answers cannot go any more */
 	keep_counters(np);
 	dm_peer_free(p); /* (freed when this callback returns) */

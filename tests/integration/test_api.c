@@ -24,6 +24,7 @@
 
 #include "api/api.h"
 #include "common/cm_config.h"
+#include "common/cm_sr.h"
 #include "engine/eng.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/rcsgw_proc.h"
@@ -884,10 +885,132 @@ Test(api, listen_errors, .timeout = 30)
 	api_stop(); /* twice is fine */
 }
 
+/* ---- status and reports of the groups, /healthz, /readyz ----------------------------------- */
+
+Test(api, status_groups_and_reports, .timeout = 30)
+{
+	static const char *const tokens[] = { "s3cret", NULL };
+	char msg[256];
+
+	cr_assert_eq(cm_sr_set("redis", CM_SR_READY, "connected to %s", "127.0.0.1:6379"), 0);
+	cr_assert_eq(cm_sr_set("relay", CM_SR_DISABLED, NULL), 0);
+	up(ENG_BACKEND_EPOLL, tokens, 0);
+	const char *auth = "Authorization: Bearer s3cret\r\n";
+
+	/* orchestrators' probes need no token */
+	struct resp r = req("GET", "/healthz", NULL);
+	cr_expect_eq(r.status, 200, "%d: %s", r.status, r.body);
+	cr_expect(strstr(r.body, "\"alive\""), "%s", r.body);
+	resp_free(&r);
+	r = req("GET", "/readyz", NULL);
+	cr_expect_eq(r.status, 200, "%d: %s", r.status, r.body);
+	resp_free(&r);
+	r = req("GET", "/v1/status/redis", NULL);
+	expect_error(&r, 401, NULL, 0);
+	resp_free(&r);
+
+	/* a change: status, reports, readiness */
+	cm_sr_set("redis", CM_SR_NOT_READY, "lost 127.0.0.1:6379");
+	cm_sr_report("redis", CM_LOG_ERROR, "a report with \"quotes\"");
+	r = req("GET", "/readyz", NULL);
+	expect_error(&r, 503, msg, sizeof(msg));
+	cr_expect_str_eq(msg, "not ready: redis");
+	resp_free(&r);
+
+	r = req("GET", "/v1/status/redis", auth);
+	cr_assert_eq(r.status, 200, "%d: %s", r.status, r.body);
+	json_t *j = json_loads(r.body, 0, NULL);
+	resp_free(&r);
+	cr_assert(j);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "group")), "redis");
+	cr_expect_str_eq(json_string_value(json_object_get(j, "status")), "not_ready");
+	cr_expect_str_eq(json_string_value(json_object_get(j, "details")), "lost 127.0.0.1:6379");
+	cr_expect_eq(json_integer_value(json_object_get(j, "changes")), 2);
+	cr_expect_eq(strlen(json_string_value(json_object_get(j, "since"))), 24);
+	json_decref(j);
+
+	r = req("GET", "/v1/reports/redis", auth);
+	cr_assert_eq(r.status, 200, "%d: %s", r.status, r.body);
+	j = json_loads(r.body, 0, NULL);
+	resp_free(&r);
+	json_t *a = json_object_get(j, "reports");
+	cr_assert_eq(json_array_size(a), 3, "%s", json_dumps(j, 0));
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "message")),
+			 "ready: connected to 127.0.0.1:6379");
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(a, 1), "message")),
+			 "ready -> not_ready: lost 127.0.0.1:6379");
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(a, 1), "level")),
+			 "warning");
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(a, 2), "level")),
+			 "error");
+	json_int_t seq = json_integer_value(json_object_get(json_array_get(a, 1), "seq"));
+	json_decref(j);
+
+	/* after=, limit= */
+	char path[96];
+	snprintf(path, sizeof(path), "/v1/reports/redis?after=%lld", (long long)seq);
+	r = req("GET", path, auth);
+	j = json_loads(r.body, 0, NULL);
+	resp_free(&r);
+	cr_expect_eq(json_array_size(json_object_get(j, "reports")), 1);
+	json_decref(j);
+	r = req("GET", "/v1/reports/redis?limit=1", auth);
+	j = json_loads(r.body, 0, NULL);
+	resp_free(&r);
+	a = json_object_get(j, "reports");
+	cr_expect_eq(json_array_size(a), 1);
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "level")),
+			 "error");
+	json_decref(j);
+	r = req("GET", "/v1/reports/redis?limit=-1", auth);
+	expect_error(&r, 400, msg, sizeof(msg));
+	cr_expect(strstr(msg, "limit"), "%s", msg);
+	resp_free(&r);
+	r = req("GET", "/v1/status/nope", auth);
+	expect_error(&r, 404, msg, sizeof(msg));
+	cr_expect_str_eq(msg, "no such group: nope");
+	resp_free(&r);
+	r = req("GET", "/v1/reports/nope", auth);
+	expect_error(&r, 404, NULL, 0);
+	resp_free(&r);
+
+	/* the ring keeps the last CM_SR_REPORTS */
+	for (int i = 0; i < CM_SR_REPORTS + 10; i++)
+		cm_sr_report("relay", CM_LOG_INFO, "report %d", i);
+	r = req("GET", "/v1/reports/relay", auth);
+	j = json_loads(r.body, 0, NULL);
+	resp_free(&r);
+	a = json_object_get(j, "reports");
+	cr_expect_eq(json_array_size(a), CM_SR_REPORTS);
+	snprintf(msg, sizeof(msg), "report %d", CM_SR_REPORTS + 9);
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(a, CM_SR_REPORTS - 1),
+							   "message")), msg);
+	json_decref(j);
+
+	/* /v1/status lists every group, disabled ones do not make it unready */
+	cm_sr_set("redis", CM_SR_READY, NULL);
+	r = req("GET", "/v1/status", auth);
+	j = json_loads(r.body, 0, NULL);
+	resp_free(&r);
+	cr_expect(json_is_true(json_object_get(j, "ready")));
+	cr_expect_str_eq(json_string_value(json_object_get(json_object_get(j, "subsystems"),
+							   "relay")), "disabled");
+	/* redis, relay and the API's own webhooks (disabled: none configured) */
+	cr_expect_eq(json_array_size(json_object_get(j, "groups")), 3);
+	json_decref(j);
+	down();
+}
+
 /* ---- registrations by other subsystems ---------------------------------------------------- */
 
-static int ready_no(void *arg) { (void)arg; return 0; }
-static int ready_yes(void *arg) { (void)arg; return 1; }
+static enum cm_sr_state probe_state = CM_SR_NOT_READY;
+
+static enum cm_sr_state probe_redis(void *arg, char *details, size_t len)
+{
+	(void)arg;
+	snprintf(details, len, "probed");
+	return probe_state;
+}
 
 static const struct api_metric_def test_defs[] = {
 	{ "rcsgw_test_widgets_total", "counter", "Widgets made by the test." },
@@ -915,10 +1038,10 @@ Test(api, registrations, .timeout = 30)
 {
 	static const struct api_metric_def bad_defs[] = { { "9lives", "counter", "x" } };
 
-	cr_expect_eq(api_status_register("engine", ready_yes, NULL), -EINVAL);
-	cr_expect_eq(api_status_register("", ready_yes, NULL), -EINVAL);
-	cr_expect_eq(api_status_register("redis", ready_no, NULL), 0);
-	cr_expect_eq(api_status_register("sip", ready_yes, NULL), 0);
+	cr_expect_eq(cm_sr_probe("", probe_redis, NULL), -EINVAL);
+	cr_expect_eq(cm_sr_probe("Bad-Name", probe_redis, NULL), -EINVAL);
+	cr_expect_eq(cm_sr_probe("redis", probe_redis, NULL), 0);
+	cr_expect_eq(cm_sr_set("sip", CM_SR_READY, "listening"), 0);
 	cr_expect_eq(api_metrics_register_worker(bad_defs, 1, test_collect, NULL), -EINVAL);
 	cr_expect_eq(api_metrics_register_worker(test_defs, 2, test_collect, (void *)7), 0);
 	cr_expect_eq(api_metrics_register(test_emit, NULL), 0);
@@ -931,13 +1054,13 @@ Test(api, registrations, .timeout = 30)
 	cr_expect(json_is_false(json_object_get(j, "ready")));
 	json_decref(j);
 
-	cr_expect_eq(api_status_register("redis", ready_yes, NULL), 0);
-	cr_expect_eq(api_status_register("sip", NULL, NULL), 0);
+	probe_state = CM_SR_DEGRADED;
 	j = get_status();
 	subs = json_object_get(j, "subsystems");
-	cr_expect_str_eq(json_string_value(json_object_get(subs, "redis")), "ready");
-	cr_expect_null(json_object_get(subs, "sip"));
+	cr_expect_str_eq(json_string_value(json_object_get(subs, "redis")), "degraded");
+	cr_expect_str_eq(json_string_value(json_object_get(subs, "sip")), "ready");
 	cr_expect(json_is_true(json_object_get(j, "ready")));
+	cr_expect(json_is_true(json_object_get(j, "degraded")));
 	json_decref(j);
 
 	char *t = get_metrics(NULL);

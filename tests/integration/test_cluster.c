@@ -118,6 +118,23 @@ Test(cluster, heartbeat_and_status_through_a_redis_restart)
 	cr_assert_eq(wait_status("degraded", 3000), 0, "never degraded");
 	cr_expect_eq(redis_status(v, sizeof(v)), 1, "degraded says so at the top");
 	cr_expect_eq(ufx_metric_sum("rcsgw_cluster_state"), 3);
+	/* ... said by the event, the group's status and its reports */
+	char ev[1024];
+	cr_expect_eq(sse_next_event(&ufx.sse, "status.changed", "\"degraded\"", ev, sizeof(ev),
+				    3000), 0, "no status.changed event");
+	cr_expect(strstr(ev, "\"group\":\"redis\"") && strstr(ev, "\"previous\":\"ready\""),
+		  "%s", ev);
+	json_t *g = NULL;
+	cr_assert_eq(ufx_api("GET", "/v1/status/redis", NULL, &g, NULL), 200);
+	cr_expect_str_eq(ufx_jstr(g, "status"), "degraded");
+	cr_expect(strstr(ufx_jstr(g, "details"), "lost redis://127.0.0.1:"), "%s", ufx_jstr(g, "details"));
+	json_decref(g);
+	cr_assert_eq(ufx_api("GET", "/v1/reports/redis", NULL, &g, NULL), 200);
+	json_t *reps = json_object_get(g, "reports");
+	const char *last = ufx_jstr(json_array_get(reps, json_array_size(reps) - 1), "message");
+	cr_expect(!strncmp(last, "ready -> degraded: lost redis://", 32), "%s", last);
+	json_decref(g);
+	cr_expect_eq(ufx_api("GET", "/readyz", NULL, NULL, NULL), 200, "degraded is ready");
 	json_t *chat = NULL;
 	cr_expect_eq(ufx_api("GET", "/v1/sessions", NULL, &chat, NULL), 200, "the API serves");
 	json_decref(chat);
@@ -127,6 +144,8 @@ Test(cluster, heartbeat_and_status_through_a_redis_restart)
 	cr_assert_eq(wait_status("ready", 8000), 0, "not ready again");
 	get_key("rcsgw:node:gw-test-1", v, sizeof(v), &pttl);
 	cr_expect_str_eq(v, "10.9.8.7:5060");
+	cr_expect_eq(sse_next_event(&ufx.sse, "status.changed", "\"previous\":\"degraded\"", ev,
+				    sizeof(ev), 3000), 0, "no status.changed event back to ready");
 }
 
 TestSuite(cluster_start, .timeout = 60);

@@ -237,6 +237,22 @@ Test(diameter_daemon, against_freediameter_requests_reconnection_and_dpr)
 	cr_expect(wait_peer(&NA, "127.0.0.1:3868", "down", 5000) ||
 		  wait_peer(&NA, "127.0.0.1:3868", "connecting", 100), "the peer is still up");
 	cr_expect_str_eq(diameter_status(&NA, sb, sizeof(sb)), "not_ready");
+	/* ... with its details, reports, and the node not ready for orchestrators */
+	cr_assert_eq(api(&NA, "GET", "/v1/status/diameter", NULL, &j), 200);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "details")), "0 of 1 peers open");
+	json_decref(j);
+	cr_assert_eq(api(&NA, "GET", "/v1/reports/diameter", NULL, &j), 200);
+	char *reps = json_dumps(j, 0);
+	cr_expect(strstr(reps, "peer fd.test.local (test.local) open"), "%s", reps);
+	cr_expect(strstr(reps, "peer fd.test.local (test.local) closed"), "%s", reps);
+	cr_expect(strstr(reps, "ready -> not_ready: 0 of 1 peers open"), "%s", reps);
+	free(reps);
+	json_decref(j);
+	st = api(&NA, "GET", "/readyz", NULL, &j);
+	cr_expect_eq(st, 503, "readyz with no Diameter peer: %d", st);
+	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(j, "not_ready"), 0)),
+			 "diameter");
+	json_decref(j);
 	st = api(&NA, "POST", "/v1/diameter/requests", UDR_BODY, NULL);
 	cr_expect_eq(st, 503, "no peer: %d", st);
 	cr_assert_eq(fd_srv_start(&fd, "fd.test.local", "test.local", "*.test.local"), 0);
