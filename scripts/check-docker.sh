@@ -1,8 +1,14 @@
 #!/bin/sh
-# check-docker.sh — static checks of docker/ (called by `make check`); runs no Docker.
+# check-docker.sh — checks of docker/ (called by `make test`); runs no Docker.
 #
 #   compose   docker/docker-compose.yml parses (yamllint, relaxed rules), what it names
-#             exists, and its cluster (two nodes, Redis, replica, Sentinel) hangs together
+#             exists, its cluster (two nodes, Redis, replica, Sentinel) hangs together, the
+#             nodes' health is GET /healthz, and what is waited for as healthy has a check
+#   diameter  the profile "diameter": the freediameter service, its image and configuration
+#             (docker/freediameter/), and the nodes' Diameter settings agree with each other
+#   diameter peer  freeDiameterd with that configuration, and rcsgw with each node's
+#             settings, in a network namespace of their own: both nodes' peers open (skipped
+#             without freeDiameterd, a built rcsgw or unprivileged namespaces)
 #   seccomp   docker/seccomp-io_uring.json parses (jq), is an allow-list that admits io_uring
 #             and keeps what Docker's default keeps behind capabilities or refuses
 #   image     docker/Dockerfile builds with `make deps && make` on debian:12-slim, exposes
@@ -19,6 +25,8 @@ cd "$(dirname "$0")/.."
 COMPOSE=docker/docker-compose.yml
 SECCOMP=docker/seccomp-io_uring.json
 DOCKERFILE=docker/Dockerfile
+FD_DIR=docker/freediameter
+RCSGW_BUILD=${RCSGW_BUILD:-build}
 PORTS="2855/tcp 2856/tcp 5060/udp 5060/tcp 8080/tcp"
 
 passed=0
@@ -76,6 +84,204 @@ check_compose() {
         grep -q "\"[0-9]*:${p%/*}/${p#*/}\"" "$COMPOSE" \
             || { echo "port $p is not published"; return 1; }
     done
+    cj=$(compose_json) || return 1
+    # Both nodes' health is GET /healthz; every service waited for as healthy has a health
+    # check, and one behind a profile is waited for only if it is there (required: false).
+    for n in rcsgw rcsgw-b; do
+        echo "$cj" | jq -e --arg n "$n" '.services[$n].healthcheck.test
+            == ["CMD", "rcsgwctl", "get", "/healthz"]' >/dev/null \
+            || { echo "$n's health check is not rcsgwctl get /healthz"; return 1; }
+    done
+    bad=$(echo "$cj" | jq -r '.services as $s | $s | to_entries[] | .key as $from
+        | (.value.depends_on // {}) | to_entries[]
+        | select(.value.condition == "service_healthy") | .key as $to
+        | if $s[$to] == null then "\($from) waits for \($to), which does not exist"
+          elif $s[$to].healthcheck == null then "\($from) waits for \($to) to be healthy: no check"
+          elif $s[$to].profiles != null and $s[$from].profiles == null and .value.required != false
+          then "\($from) requires \($to), which is there with a profile only"
+          else empty end')
+    [ -z "$bad" ] || { echo "$bad"; return 1; }
+}
+
+# The compose file as JSON (python3-yaml comes with yamllint).
+compose_json() {
+    python3 -c 'import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)' \
+        "$COMPOSE" 2>&1 || { echo "python3 cannot read $COMPOSE as YAML"; return 1; }
+}
+
+# "${COMPOSE_PROFILES:+VALUE}" -> VALUE; anything else -> nothing.
+with_profile() {
+    # shellcheck disable=SC2016  # a literal ${...}
+    sed -n 's/^\${COMPOSE_PROFILES:+\(.*\)}$/\1/p'
+}
+
+# <key> = "value"; or <key> = number; from freeDiameter.conf
+fd_conf() {
+    sed -n -e "/^[[:space:]]*$1[[:space:]]*=/!d" -e 's/^[^=]*=[[:space:]]*//' \
+        -e 's/^"\{0,1\}\([^";]*\)"\{0,1\}[[:space:]]*;.*/\1/p' "$FD_DIR/freeDiameter.conf" \
+        | head -n 1
+}
+
+check_diameter() {
+    cj=$(compose_json) || return 1
+    svc=$(echo "$cj" | jq -c '.services.freediameter')
+    [ "$svc" != null ] || { echo "no service freediameter"; return 1; }
+    others=$(echo "$cj" | jq -r '[.services | to_entries[] | select(.value.profiles != null)
+                                  | .key] | join(" ")')
+    # the nodes' settings hang on COMPOSE_PROFILES being set: no other profile may set it
+    if [ "$others" != freediameter ] \
+        || ! echo "$svc" | jq -e '.profiles == ["diameter"]' >/dev/null; then
+        echo "profiles: want only freediameter's [\"diameter\"], have: $others"
+        return 1
+    fi
+    ctx=$(echo "$svc" | jq -r '.build.context // empty')
+    [ -f "docker/$ctx/Dockerfile" ] \
+        || { echo "freediameter's build docker/$ctx/Dockerfile is missing"; return 1; }
+    # every file mounted exists; the configuration and the whitelist are among them
+    for v in $(echo "$svc" | jq -r '.volumes[]'); do
+        src=${v%%:*}
+        [ -f "docker/$src" ] || { echo "freediameter mounts docker/$src, which is missing"; \
+            return 1; }
+    done
+    for t in /etc/freeDiameter/freeDiameter.conf /etc/freeDiameter/acl_wl.conf; do
+        echo "$svc" | jq -e --arg t "$t" '[.volumes[] | split(":")[1]] | index($t) != null' \
+            >/dev/null || { echo "freediameter does not mount $t"; return 1; }
+    done
+    ext='"/usr/lib/freeDiameter/acl_wl.fdx" : "/etc/freeDiameter/acl_wl.conf"'
+    grep -q "^LoadExtension = $ext;" "$FD_DIR/freeDiameter.conf" \
+        || { echo "freeDiameter.conf does not load acl_wl with /etc/freeDiameter/acl_wl.conf"; \
+             return 1; }
+    ident=$(fd_conf Identity)
+    realm=$(fd_conf Realm)
+    port=$(fd_conf Port)
+    if [ -z "$ident" ] || [ -z "$realm" ] || [ -z "$port" ]; then
+        echo "freeDiameter.conf lacks Identity, Realm or Port"
+        return 1
+    fi
+    # its image: Debian 12, the package, not root, a certificate for that Identity where the
+    # configuration looks for it
+    df=$(sed -e '/^[[:space:]]*#/d' "$FD_DIR/Dockerfile" | sed -e ':a' -e '/\\$/N; s/\\\n/ /; ta')
+    echo "$df" | grep -q '^FROM debian:12-slim *$' \
+        || { echo "freediameter's image is not FROM debian:12-slim"; return 1; }
+    echo "$df" | grep -q '^RUN .*apt-get install .* freediameter ' \
+        || { echo "freediameter's image does not install the freediameter package"; return 1; }
+    echo "$df" | grep -q "^ARG IDENTITY=$ident *\$" \
+        || { echo "the certificate's IDENTITY is not Identity ($ident)"; return 1; }
+    for f in $(grep -o '"/etc/freeDiameter/tls/[^"]*"' "$FD_DIR/freeDiameter.conf" | tr -d '"'); do
+        echo "$df" | grep -q -- "-\(keyout\|out\) $f\( \|$\)" \
+            || { echo "the image does not make $f"; return 1; }
+    done
+    user=$(echo "$df" | sed -n 's/^USER *//p' | tail -n 1)
+    case ${user%%:*} in
+        ''|0|root) echo "freediameter runs as root"; return 1 ;;
+    esac
+    # each node: Diameter with the profile only, that peer, a host the whitelist lets in
+    pats=$(sed -n 's/^ALLOW_IPSEC[[:space:]]*//p' "$FD_DIR/acl_wl.conf")
+    hosts=
+    for n in rcsgw rcsgw-b; do
+        env=$(echo "$cj" | jq -c --arg n "$n" '.services[$n].environment')
+        h=$(echo "$env" | jq -r '.RCSGW_DIAMETER_ORIGIN_HOST // empty' | with_profile)
+        peer=$(echo "$env" | jq -r '.RCSGW_DIAMETER_PEERS // empty' | with_profile)
+        if [ -z "$h" ] || [ -z "$peer" ]; then
+            echo "$n: RCSGW_DIAMETER_ORIGIN_HOST and _PEERS are not \"\${COMPOSE_PROFILES:+...}\""
+            return 1
+        fi
+        [ "$peer" = "aaa://freediameter:$port;realm=$realm" ] \
+            || { echo "$n's peer is $peer, not aaa://freediameter:$port;realm=$realm"; return 1; }
+        ok=
+        for p in $pats; do
+            # shellcheck disable=SC2254  # the whitelist's patterns, as patterns
+            case $h in $p) ok=1 ;; esac
+        done
+        [ -n "$ok" ] || { echo "$n's Origin-Host $h is not in acl_wl.conf ($pats)"; return 1; }
+        case " $hosts " in *" $h "*) echo "two nodes are $h"; return 1 ;; esac
+        hosts="$hosts $h"
+    done
+}
+
+# freeDiameterd with docker/freediameter's configuration (paths moved to a temporary
+# directory, a fresh certificate) and rcsgw with each node's Diameter settings, in a network
+# namespace of their own (unshare -rn): nothing of the host's is bound or reached, and the
+# namespace goes with its processes. A veth pair gives freeDiameterd the non-loopback
+# address it insists on, 192.0.2.1, which stands for the service name "freediameter".
+check_diameter_peer() {
+    for c in freeDiameterd openssl unshare ip jq; do
+        command -v "$c" >/dev/null 2>&1 || { echo "no $c"; exit 77; }
+    done
+    [ -r /usr/lib/freeDiameter/acl_wl.fdx ] || { echo "no acl_wl.fdx (freediameter)"; exit 77; }
+    if [ ! -x "$RCSGW_BUILD/rcsgw" ] || [ ! -x "$RCSGW_BUILD/rcsgwctl" ]; then
+        echo "no $RCSGW_BUILD/rcsgw (make)"
+        exit 77
+    fi
+    unshare -rn true 2>/dev/null || { echo "no unprivileged network namespace"; exit 77; }
+    cj=$(compose_json) || return 1
+    # without the profile: both settings empty, Diameter off, a configuration rcsgw takes
+    RCSGW_DIAMETER_ORIGIN_HOST='' RCSGW_DIAMETER_PEERS='' \
+        "$RCSGW_BUILD/rcsgw" --check-config >/dev/null 2>&1 \
+        || { echo "rcsgw refuses empty RCSGW_DIAMETER_ORIGIN_HOST and _PEERS"; return 1; }
+    tmp=$(mktemp -d /tmp/rcsgw-dockerfd.XXXXXX)
+    # shellcheck disable=SC2064  # $tmp is set now
+    trap "rm -rf '$tmp'" EXIT
+    ident=$(fd_conf Identity)
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$ident" \
+        -keyout "$tmp/key.pem" -out "$tmp/cert.pem" >/dev/null 2>&1 \
+        || { echo "openssl could not make a certificate"; return 1; }
+    sed -e "s#/etc/freeDiameter/tls/#$tmp/#g" \
+        -e "s#/etc/freeDiameter/acl_wl.conf#$tmp/acl_wl.conf#" \
+        "$FD_DIR/freeDiameter.conf" > "$tmp/freeDiameter.conf"
+    cp "$FD_DIR/acl_wl.conf" "$tmp/acl_wl.conf"
+    # each node's settings as the profile makes them, the service name as the address
+    for n in rcsgw rcsgw-b; do
+        env=$(echo "$cj" | jq -c --arg n "$n" '.services[$n].environment')
+        h=$(echo "$env" | jq -r '.RCSGW_DIAMETER_ORIGIN_HOST // empty' | with_profile)
+        peer=$(echo "$env" | jq -r '.RCSGW_DIAMETER_PEERS // empty' | with_profile \
+               | sed 's#^aaa://freediameter:#aaa://192.0.2.1:#')
+        printf '%s %s %s\n' "$n" "$h" "$peer" >> "$tmp/nodes"
+    done
+    cat > "$tmp/run.sh" <<'RUN'
+# In the namespace: $1 the directory, $2 the build directory. Exits 0 when every node's peer
+# is open within 10 s, 77 when the namespace cannot have its veth pair.
+set -u
+dir=$1
+bin=$2
+pids=
+trap 'kill $pids 2>/dev/null; wait' EXIT INT TERM
+ip link set lo up && ip link add fd0 type veth peer name fd1 \
+    && ip addr add 192.0.2.1/24 dev fd0 && ip link set fd1 up && ip link set fd0 up \
+    || { echo "could not set up the namespace's network (veth)"; exit 77; }
+freeDiameterd -c "$dir/freeDiameter.conf" > "$dir/fd.log" 2>&1 &
+pids="$pids $!"
+api=18080
+while read -r n h peer; do
+    RCSGW_API_LISTEN=127.0.0.1:$api RCSGW_SIP_LISTEN= RCSGW_MSRP_LISTEN= \
+        RCSGW_ENGINE_WORKERS=1 RCSGW_ENGINE_PIN=false RCSGW_LOG_LEVEL=warn \
+        RCSGW_DIAMETER_ORIGIN_HOST=$h RCSGW_DIAMETER_PEERS=$peer RCSGW_DIAMETER_RECONNECT=300 \
+        "$bin/rcsgw" > "$dir/$n.log" 2>&1 &
+    pids="$pids $!"
+    echo "$n $api" >> "$dir/apis"
+    api=$((api + 1))
+done < "$dir/nodes"
+t=0
+while [ $t -lt 50 ]; do
+    open=0
+    while read -r n api; do
+        st=$("$bin/rcsgwctl" -a "127.0.0.1:$api" get /v1/diameter/peers 2>/dev/null \
+             | jq -r '.peers[0].state' 2>/dev/null)
+        [ "$st" = open ] && open=$((open + 1))
+    done < "$dir/apis"
+    [ "$open" -eq "$(wc -l < "$dir/apis")" ] && exit 0
+    sleep 0.2
+    t=$((t + 1))
+done
+while read -r n api; do
+    echo "$n: $("$bin/rcsgwctl" -a "127.0.0.1:$api" get /v1/diameter/peers 2>&1 | head -c 300)"
+    tail -n 3 "$dir/$n.log"
+done < "$dir/apis"
+echo "freeDiameterd:"
+grep -e ERROR -e rcsgw "$dir/fd.log" | tail -n 5
+exit 1
+RUN
+    timeout 30 unshare -rn sh "$tmp/run.sh" "$tmp" "$RCSGW_BUILD"
 }
 
 check_seccomp() {
@@ -183,6 +389,8 @@ check_runtime() {
 }
 
 run "compose ($COMPOSE)" check_compose
+run "diameter ($FD_DIR)" check_diameter
+run "diameter peer (freeDiameterd, $RCSGW_BUILD/rcsgw)" check_diameter_peer
 run "seccomp ($SECCOMP)" check_seccomp
 run "image   ($DOCKERFILE)" check_image
 run "runtime libraries" check_runtime
