@@ -7,6 +7,7 @@
 #   make fuzz       libFuzzer targets, a short bounded run each (build-fuzz/)
 #   make bench      engine benchmark (bench/README.md)
 #   make deps       install the Debian 12 packages the project needs (root) or print the line
+#   make install    rcsgw, rcsgwctl, etc/rcsgw.conf and the systemd unit (PREFIX, DESTDIR)
 #   make clean
 
 SHELL   := /bin/bash
@@ -58,7 +59,7 @@ INTG_SRC := $(wildcard tests/integration/*.c)
 TEST_LIB_SRC := $(wildcard tests/lib/*.c)
 TEST_LIB_OBJ := $(TEST_LIB_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all run test check asan fuzz bench deps clean unit integration soak
+.PHONY: all run test check asan fuzz bench deps clean unit integration soak install
 all: $(CMDS) $(BENCHES)
 
 $(BUILD)/%.o: %.c | $(PROTO_H)
@@ -134,9 +135,11 @@ test: deps
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory asan
 	@set -o pipefail 2>/dev/null; sh scripts/check-docker.sh 2>&1 | tee build/test-docker.log
+	@set -o pipefail 2>/dev/null; sh scripts/check-systemd.sh 2>&1 | tee build/test-systemd.log
 	@set -o pipefail 2>/dev/null; $(MAKE) --no-print-directory fuzz 2>&1 | tee build/test-fuzz.log
 	@sh scripts/test-summary.sh build/test-unit.log build/test-integration.log \
-	    build-asan/test-unit.log build-asan/test-integration.log build/test-docker.log build/test-fuzz.log
+	    build-asan/test-unit.log build-asan/test-integration.log build/test-docker.log \
+	    build/test-systemd.log build/test-fuzz.log
 
 FUZZ_SRC := $(wildcard tests/fuzz/*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
@@ -185,6 +188,22 @@ bench-gateway: $(BUILD)/rcsbench $(BUILD)/rcsgw
 .PHONY: bench-diameter
 bench-diameter: $(BUILD)/rcsbench $(BUILD)/rcsgw
 	@BUILD=$(BUILD) sh bench/diameter.sh
+
+# install: the daemon and the CLI into $(PREFIX)/bin, etc/rcsgw.conf as
+# $(SYSCONFDIR)/rcsgw/rcsgw.conf unless one is there, and etc/rcsgw.service into $(UNITDIR)
+# with those paths in its ExecStart. DESTDIR stages it all elsewhere.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR    ?= /etc/systemd/system
+install: $(BUILD)/rcsgw $(BUILD)/rcsgwctl
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/rcsgw $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BUILD)/rcsgw $(BUILD)/rcsgwctl $(DESTDIR)$(PREFIX)/bin/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/rcsgw/rcsgw.conf ] || \
+	    install -m 0644 etc/rcsgw.conf $(DESTDIR)$(SYSCONFDIR)/rcsgw/rcsgw.conf
+	sed -e '/^ExecStart=/s#/usr/local/bin/#$(PREFIX)/bin/#' \
+	    -e '/^ExecStart=/s# /etc/rcsgw/# $(SYSCONFDIR)/rcsgw/#' \
+	    etc/rcsgw.service > $(DESTDIR)$(UNITDIR)/rcsgw.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/rcsgw.service
 
 clean:
 	rm -rf build build-asan build-fuzz
