@@ -240,7 +240,8 @@ check_diameter_peer() {
     done
     cat > "$tmp/run.sh" <<'RUN'
 # In the namespace: $1 the directory, $2 the build directory. Exits 0 when every node's peer
-# is open within 10 s, 77 when the namespace cannot have its veth pair.
+# is open within 15 s (freeDiameterd may leave a first CER unanswered: rcsgw waits 5 s for
+# its CEA, then connects again), 77 when the namespace cannot have its veth pair.
 set -u
 dir=$1
 bin=$2
@@ -251,6 +252,13 @@ ip link set lo up && ip link add fd0 type veth peer name fd1 \
     || { echo "could not set up the namespace's network (veth)"; exit 77; }
 freeDiameterd -c "$dir/freeDiameter.conf" > "$dir/fd.log" 2>&1 &
 pids="$pids $!"
+# listening (as the compose health check sees it) within 5 s
+t=0
+until grep -q ':0F1C 00000000:0000 0A' /proc/net/tcp; do
+    [ $t -lt 25 ] || { echo "freeDiameterd does not listen:"; tail -n 5 "$dir/fd.log"; exit 1; }
+    sleep 0.2
+    t=$((t + 1))
+done
 api=18080
 while read -r n h peer; do
     RCSGW_API_LISTEN=127.0.0.1:$api RCSGW_SIP_LISTEN= RCSGW_MSRP_LISTEN= \
@@ -262,7 +270,7 @@ while read -r n h peer; do
     api=$((api + 1))
 done < "$dir/nodes"
 t=0
-while [ $t -lt 50 ]; do
+while [ $t -lt 75 ]; do
     open=0
     while read -r n api; do
         st=$("$bin/rcsgwctl" -a "127.0.0.1:$api" get /v1/diameter/peers 2>/dev/null \
