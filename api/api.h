@@ -3,6 +3,7 @@
  *   GET /v1/status        version, uptime, subsystems' statuses, engine and workers
  *   GET /v1/status/{group}, /v1/reports/{group}   one subsystem's status, its reports
  *   GET /healthz, /readyz  alive (every worker answers), ready (no group not ready); public
+ *   GET /v1/connections[/{id}], DELETE /v1/connections/{id}   the engine's TCP connections
  *   GET /metrics          Prometheus text exposition 0.0.4
  *   GET /v1/openapi.yaml  the OpenAPI document of all this (public: no token needed)
  *   GET /v1/events        Server-Sent Events stream of the events (api_events.h)
@@ -215,6 +216,9 @@ void api__h_status_group(struct api_req *r);
 void api__h_reports(struct api_req *r);
 void api__h_healthz(struct api_req *r);
 void api__h_readyz(struct api_req *r);
+void api__h_conns(struct api_req *r);       /* api_conns.c */
+void api__h_conn(struct api_req *r);
+void api__h_conn_delete(struct api_req *r);
 /* api_status.c's hook for status changes (the event), set at api_start, off at api_stop. */
 void api__status_start(void);
 void api__status_stop(void);

@@ -51,6 +51,10 @@ static const struct api__stat_field stat_fields[] = {
 	F(tls_handshakes, "rcsgw_engine_tls_handshakes_total", "counter",
 	  "TLS handshakes completed."),
 	F(tls_failures, "rcsgw_engine_tls_failures_total", "counter", "TLS handshakes failed."),
+	F(profile_refused, "rcsgw_engine_profile_refused_total", "counter",
+	  "Connections refused by a per-peer profile's no_new (engine.tcp_profiles)."),
+	F(profile_timeouts, "rcsgw_engine_profile_timeouts_total", "counter",
+	  "Connections aborted by a per-peer profile's connect or read timeout."),
 };
 
 #undef F

@@ -27,6 +27,7 @@
 #include "common/cm_version.h"
 #include "engine/eng.h"
 #include "engine/eng_http.h"
+#include "engine/eng_profile.h"
 #include "engine/eng_tls.h"
 #include "gateway/gw_caps.h"
 #include "gateway/gw_files.h"
@@ -63,7 +64,11 @@ static void usage(FILE *out)
 		"engine.drain_timeout), SIGINT stops at once.\n");
 }
 
-static void eng_config_from(struct eng_config *ec, const struct cm_config *cfg)
+/* engine.tcp_profiles, parsed (read by eng_create, which copies them) */
+static struct eng_profile profiles[ENG_PROFILES_MAX];
+
+static int eng_config_from(struct eng_config *ec, const struct cm_config *cfg, char *err,
+			   size_t errlen)
 {
 	eng_config_defaults(ec);
 	switch (cfg->engine.backend) {
@@ -82,6 +87,22 @@ static void eng_config_from(struct eng_config *ec, const struct cm_config *cfg)
 	ec->mailbox_size = (uint32_t)cfg->engine.mailbox_size;
 	ec->timer_tick_ms = (uint32_t)cfg->engine.timer_tick_ms;
 	ec->max_conns = (uint32_t)cfg->engine.max_conns;
+	const struct cm_strlist *l = &cfg->engine.tcp_profiles;
+	if (l->n > ENG_PROFILES_MAX) {
+		snprintf(err, errlen, "engine.tcp_profiles: %zu rules, at most %d", l->n,
+			 ENG_PROFILES_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		char why[160];
+		if (eng_profile_parse(l->v[i], &profiles[i], why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "engine.tcp_profiles \"%s\": %s", l->v[i], why);
+			return -EINVAL;
+		}
+	}
+	ec->profiles = profiles;
+	ec->nprofiles = (unsigned)l->n;
+	return 0;
 }
 
 static uint64_t now_ms(void)
@@ -953,6 +974,15 @@ int main(int argc, char **argv)
 		cm_config_free(&cfg);
 		return 2;
 	}
+	/* and the per-peer TCP profiles */
+	struct eng_config ec;
+	if (eng_config_from(&ec, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rcsgw: %s\n", err);
+		msrp_egress_rules_free(app.egress);
+		app.egress = NULL;
+		cm_config_free(&cfg);
+		return 2;
+	}
 	/* so is the diameter section (peer URIs, dictionary files, applications) */
 	if (dm_svc_new(&cfg, &app.dm, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rcsgw: %s\n", err);
@@ -1010,8 +1040,6 @@ int main(int argc, char **argv)
 		app.msrp.tls_ctx = msrps;
 	}
 
-	struct eng_config ec;
-	eng_config_from(&ec, &cfg);
 	e = eng_create(&ec, err, sizeof(err));
 	if (!e) {
 		CM_ERR("engine: %s", err);

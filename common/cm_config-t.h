@@ -82,6 +82,7 @@ struct cm_config_engine {
 	int64_t timer_tick_ms;     /* timer wheel resolution */
 	int64_t max_conns;         /* connections per worker */
 	int64_t drain_timeout_ms;  /* grace period for open connections at shutdown */
+	struct cm_strlist tcp_profiles; /* per-peer TCP profiles (engine/eng_profile.h) */
 };
 
 struct cm_config_api {

@@ -82,6 +82,9 @@ static const struct cm_config_key cm_schema[] = {
 	      "connections per worker, at most"),
 	K_DUR("engine", "drain_timeout", engine.drain_timeout_ms, "10s", 0, 3600000,
 	      "at shutdown, how long open connections may go on before they are closed"),
+	K_LIST("engine", "tcp_profiles", engine.tcp_profiles, "", 0,
+	       "per-peer TCP profiles, first match wins: \"MATCH [connect_timeout=D] "
+	       "[read_timeout=D] [max_frame=S] [keepalive=D] [no_new]\" (see rcsgw.conf)"),
 
 	K_LIST("api", "listen", api.listen, "127.0.0.1:8080", 0,
 	       "REST API listen addresses, host:port"),

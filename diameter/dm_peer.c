@@ -569,8 +569,14 @@ static void p_close(eng_conn *c, int err)
 	leave(p);
 }
 
+static void p_describe(eng_conn *c, struct eng_conn_desc *d)
+{
+	(void)c;
+	d->protocol = "diameter";
+}
+
 static const struct eng_conn_ops peer_ops = {
-	.on_recv = p_recv, .on_connect = p_connect, .on_close = p_close,
+	.on_recv = p_recv, .on_connect = p_connect, .on_close = p_close, .describe = p_describe,
 };
 
 static void orphan_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
@@ -582,7 +588,7 @@ static void orphan_close(eng_conn *c, int err)
 	(void)c; (void)err;
 }
 static const struct eng_conn_ops orphan_ops = { .on_recv = orphan_recv,
-						.on_close = orphan_close };
+						.on_close = orphan_close, .describe = p_describe };
 
 static struct dm_peer *peer_new(eng_worker *w, const struct dm_peer_cfg *cfg)
 {

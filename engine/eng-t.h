@@ -22,6 +22,8 @@ typedef struct eng_poll eng_poll;
 typedef struct eng_tls_ctx eng_tls_ctx;
 typedef struct eng_tls eng_tls;
 typedef struct eng_backend_ops eng_backend_ops;
+struct eng_profile;
+struct eng_conn_desc;
 
 enum eng_backend {
 	ENG_BACKEND_AUTO = 0,   /* io_uring when it can be set up, else epoll */
@@ -43,6 +45,8 @@ struct eng_config {
 	uint32_t mailbox_size;     /* messages per worker mailbox (power of two) */
 	uint32_t timer_tick_ms;    /* timer wheel resolution */
 	uint32_t max_conns;        /* connections per worker, at most */
+	const struct eng_profile *profiles; /* per-peer TCP profiles (eng_profile.h), copied */
+	unsigned nprofiles;
 };
 
 /* A reference-counted pool buffer. Received bytes arrive in one; a send queue holds
@@ -76,6 +80,29 @@ struct eng_conn_ops {
 	void (*on_writable)(eng_conn *c);
 	/* The connection is gone (peer EOF: 0, else -errno); <c> is freed after the call. */
 	void (*on_close)(eng_conn *c, int err);
+	/* For listings (GET /v1/connections): fills what the owner knows. May be NULL. */
+	void (*describe)(eng_conn *c, struct eng_conn_desc *d);
+};
+
+/* What a connection's owner says of it (eng_conn_ops.describe); zeroed before the call. */
+struct eng_conn_desc {
+	const char *protocol;      /* static: "msrp", "sip", "diameter"... NULL: unknown */
+	const char *transport;     /* static, when not the engine's "tcp"/"tls": "ws", "wss" */
+	uint32_t sessions;         /* sessions (or dialogs, peers) it carries */
+};
+
+/* One connection, as the control plane lists it (eng_conn_info()). */
+struct eng_conn_info {
+	uint32_t worker, idx, gen; /* its id: "<worker>-<idx>-<gen>" */
+	const char *state;         /* "connecting", "handshake" (TLS), "open", "closing" */
+	const char *protocol;      /* "unknown" when the owner does not say */
+	const char *transport;     /* "tcp", "tls", or the owner's ("ws", "wss") */
+	int outbound;
+	struct sockaddr_storage local, remote; /* ss_family 0 when not known */
+	uint64_t age_ms, idle_ms;  /* since it was made (or adopted), since its last read */
+	uint64_t bytes_in, bytes_out, sendq_bytes;
+	uint32_t sessions;
+	unsigned profile;          /* 1 + its per-peer profile's index, 0: none */
 };
 
 #define ENG_CF_READING      0x0001 /* a recv (multishot or readiness) is armed */
@@ -125,6 +152,8 @@ struct eng_conn {
 	eng_worker *adopt_to;
 	uint64_t bytes_in, bytes_out;
 	uint64_t created_ms;
+	uint64_t last_recv_ms;     /* the last bytes read (created_ms before any) */
+	uint16_t profile;          /* 1 + its per-peer profile's index, 0: none */
 };
 
 typedef void (*eng_accept_fn)(eng_listener *l, eng_conn *c);
@@ -188,6 +217,8 @@ struct eng_stats {
 	uint64_t bufs_posted;      /* lent to the kernel's provided-buffer ring */
 	uint64_t conn_limit;       /* accepts refused at max_conns */
 	uint64_t tls_handshakes, tls_failures;
+	uint64_t profile_refused;  /* connections refused by a profile's no_new */
+	uint64_t profile_timeouts; /* connections aborted by a profile's connect or read timeout */
 };
 
 #endif

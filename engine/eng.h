@@ -127,6 +127,22 @@ int eng_conn_peer(const eng_conn *c, struct sockaddr_storage *ss, socklen_t *len
 /* The peer as "addr:port" into <buf>. */
 const char *eng_conn_peer_str(const eng_conn *c, char *buf, size_t len);
 
+/* ---- connections for the control plane (the owning worker's thread) ---- */
+
+/* Calls <fn>(c, <arg>) for each connection of <w> that has an owner (started, not closed,
+ * not being handed over). <fn> may close the connection it is given. */
+void eng_conns_each(eng_worker *w, void (*fn)(eng_conn *c, void *arg), void *arg);
+/* The connection of <w> with id <idx>-<gen> that eng_conns_each() would list, or NULL. */
+eng_conn *eng_conn_find(eng_worker *w, uint32_t idx, uint32_t gen);
+/* Fills <out> (its addresses by getsockname/getpeername, the rest from the engine and the
+ * owner's describe). */
+void eng_conn_info(eng_conn *c, struct eng_conn_info *out);
+/* The per-peer profile of <c> (eng_profile.h), or NULL. */
+const struct eng_profile *eng_conn_profile(const eng_conn *c);
+/* The largest frame the protocol layer should take on <c>: its profile's max_frame, or 0
+ * (the protocol's own limit). */
+uint32_t eng_conn_max_frame(const eng_conn *c);
+
 /* Gives an accepted (or adopted) connection its owner and starts reading. */
 void eng_conn_start(eng_conn *c, const struct eng_conn_ops *ops, void *udata);
 
@@ -138,7 +154,8 @@ int eng_connect(eng_worker *w, const char *hostport, eng_tls_ctx *tls, const cha
  * brackets; NULL or "" = any): the socket is bound to it with port 0 before connecting, the
  * port chosen at connect time (IP_BIND_ADDRESS_NO_PORT). -EINVAL for a malformed address,
  * -EAFNOSUPPORT when its family is not <hostport>'s, -EADDRNOTAVAIL when no interface has
- * it; on_connect is not called then. eng_connect() is this with <src_ip> NULL. */
+ * it; -EPERM when the peer's profile (engine.tcp_profiles) says no_new; on_connect is not
+ * called then. eng_connect() is this with <src_ip> NULL. */
 int eng_connect_from(eng_worker *w, const char *hostport, const char *src_ip, eng_tls_ctx *tls,
 		     const char *sni, const struct eng_conn_ops *ops, void *udata, eng_conn **out);
 

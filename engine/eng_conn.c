@@ -14,6 +14,7 @@
 
 #include "common/cm_log.h"
 #include "engine/eng_int.h"
+#include "engine/eng_profile.h"
 
 /* ---- addresses ------------------------------------------------------------------------ */
 
@@ -138,6 +139,7 @@ static eng_conn *conn_new(eng_worker *w, int fd)
 	c->w = w;
 	c->fd = fd;
 	c->created_ms = w->now_ms;
+	c->last_recv_ms = w->now_ms;
 	w->st.conns++;
 	atomic_store_explicit(&w->open_conns, w->st.conns, memory_order_relaxed);
 	return c;
@@ -532,6 +534,7 @@ void eng__recv(eng_conn *c, eng_buf *b, uint32_t len)
 	w->st.recv_ops++;
 	w->st.recv_bytes += len;
 	c->bytes_in += len;
+	c->last_recv_ms = w->now_ms;
 	if (c->flags & ENG_CF_DEAD)
 		;
 	else if ((c->flags & (ENG_CF_HANDOVER | ENG_CF_PAUSED | ENG_CF_BP)) || c->stash)
@@ -604,6 +607,29 @@ static void tune_socket(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/* The per-peer profile for <ss> on <w>'s engine: 1 + its index, or 0. With no_new, counted
+ * and -EPERM. Sets the keep-alive of <fd> when the profile has one. */
+static int profile_apply(eng_worker *w, int fd, const struct sockaddr_storage *ss)
+{
+	const struct eng_config *cfg = &w->e->cfg;
+	unsigned i = eng_profile_match(cfg->profiles, cfg->nprofiles, ss);
+	if (!i)
+		return 0;
+	const struct eng_profile *p = &cfg->profiles[i - 1];
+	if (p->no_new) {
+		w->st.profile_refused++;
+		return -EPERM;
+	}
+	if (p->keepalive_s) {
+		int on = 1, idle = (int)p->keepalive_s, intvl = idle / 3 ? idle / 3 : 1, cnt = 3;
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	}
+	return (int)i;
+}
+
 void eng__accepted(eng_listener *l, int fd)
 {
 	eng_worker *w = l->w;
@@ -620,12 +646,36 @@ void eng__accepted(eng_listener *l, int fd)
 		close(fd);
 		return;
 	}
+	int profile = 0;
+	if (w->e->cfg.nprofiles) {
+		/* the peer's address with the service port: ours, where it connected */
+		struct sockaddr_storage ss, local;
+		socklen_t sl = sizeof(ss), ll = sizeof(local);
+		if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+		    getsockname(fd, (struct sockaddr *)&local, &ll) == 0 &&
+		    local.ss_family == ss.ss_family) {
+			if (ss.ss_family == AF_INET)
+				((struct sockaddr_in *)&ss)->sin_port =
+					((struct sockaddr_in *)&local)->sin_port;
+			else if (ss.ss_family == AF_INET6)
+				((struct sockaddr_in6 *)&ss)->sin6_port =
+					((struct sockaddr_in6 *)&local)->sin6_port;
+			profile = profile_apply(w, fd, &ss);
+		}
+		if (profile < 0) {
+			CM_LOG_RL(CM_LOG_INFO, "worker %u: a connection from a no_new peer refused",
+				  w->index);
+			close(fd);
+			return;
+		}
+	}
 	tune_socket(fd);
 	eng_conn *c = conn_new(w, fd);
 	if (!c) {
 		close(fd);
 		return;
 	}
+	c->profile = (uint16_t)(profile > 0 ? profile : 0);
 	if (l->tls && eng__tls_attach(c, l->tls, 1, NULL) < 0) {
 		w->st.tls_failures++;
 		c->flags |= ENG_CF_DEAD;
@@ -680,12 +730,18 @@ int eng_connect_from(eng_worker *w, const char *hostport, const char *src_ip, en
 		close(fd);
 		return rc;
 	}
+	int profile = w->e->cfg.nprofiles ? profile_apply(w, fd, &ss) : 0;
+	if (profile < 0) {
+		close(fd);
+		return profile;
+	}
 	tune_socket(fd);
 	eng_conn *c = conn_new(w, fd);
 	if (!c) {
 		close(fd);
 		return -ENOMEM;
 	}
+	c->profile = (uint16_t)profile;
 	c->ops = ops;
 	c->udata = udata;
 	c->flags |= ENG_CF_OUTBOUND | ENG_CF_CONNECTING | ENG_CF_STARTED;
@@ -755,6 +811,8 @@ void eng__tls_handshake_done(eng_conn *c, int err)
 struct handoff {
 	int fd;
 	uint32_t flags;
+	uint16_t profile;
+	uint64_t age_ms, bytes_in, bytes_out; /* kept across workers for listings */
 	eng_tls *tls;
 	void (*adopt)(eng_conn *c, void *arg);
 	void *arg;
@@ -779,6 +837,10 @@ static void adopt_msg(eng_worker *w, void *arg, uint64_t u64)
 	}
 	w->st.handovers_in++;
 	c->flags |= h->flags & (ENG_CF_OUTBOUND | ENG_CF_TLS_READY);
+	c->profile = h->profile;
+	c->created_ms = w->now_ms > h->age_ms ? w->now_ms - h->age_ms : 0;
+	c->bytes_in = h->bytes_in;
+	c->bytes_out = h->bytes_out;
 	c->tls = h->tls;
 	if (c->tls)
 		eng__tls_rebind(c);
@@ -827,6 +889,10 @@ static void maybe_handover(eng_conn *c)
 	}
 	h->fd = c->fd;
 	h->flags = c->flags;
+	h->profile = c->profile;
+	h->age_ms = w->now_ms - c->created_ms;
+	h->bytes_in = c->bytes_in;
+	h->bytes_out = c->bytes_out;
 	h->tls = c->tls;
 	h->adopt = c->adopt;
 	h->arg = c->adopt_arg;
@@ -1073,4 +1139,101 @@ void eng__listener_free(eng_listener *l)
 	if (l->fd >= 0)
 		close(l->fd);
 	free(l);
+}
+
+/* ---- connections for the control plane ----------------------------------------------------- */
+
+/* Listed: it has an owner, is not closed, and is not on its way to another worker. */
+static int listed(const eng_conn *c)
+{
+	return c && (c->flags & ENG_CF_STARTED) &&
+	       !(c->flags & (ENG_CF_FREE | ENG_CF_DEAD | ENG_CF_HANDOVER));
+}
+
+void eng_conns_each(eng_worker *w, void (*fn)(eng_conn *c, void *arg), void *arg)
+{
+	/* w->conns may grow (and move) under <fn>: indexed afresh each time */
+	for (uint32_t i = 0; i < w->conns_used; i++)
+		if (listed(w->conns[i]))
+			fn(w->conns[i], arg);
+}
+
+eng_conn *eng_conn_find(eng_worker *w, uint32_t idx, uint32_t gen)
+{
+	eng_conn *c = eng__conn_lookup(w, idx, gen);
+	return listed(c) ? c : NULL;
+}
+
+void eng_conn_info(eng_conn *c, struct eng_conn_info *out)
+{
+	struct eng_conn_desc d = { 0 };
+	socklen_t sl;
+
+	memset(out, 0, sizeof(*out));
+	out->worker = c->w->index;
+	out->idx = c->idx;
+	out->gen = c->gen;
+	out->state = c->flags & ENG_CF_CONNECTING ? "connecting"
+		     : c->flags & ENG_CF_CLOSING ? "closing"
+		     : c->tls && !(c->flags & ENG_CF_TLS_READY) ? "handshake" : "open";
+	out->outbound = (c->flags & ENG_CF_OUTBOUND) != 0;
+	sl = sizeof(out->local);
+	if (getsockname(c->fd, (struct sockaddr *)&out->local, &sl) < 0)
+		out->local.ss_family = 0;
+	sl = sizeof(out->remote);
+	if (getpeername(c->fd, (struct sockaddr *)&out->remote, &sl) < 0)
+		out->remote.ss_family = 0;
+	out->age_ms = c->w->now_ms - c->created_ms;
+	out->idle_ms = c->w->now_ms - c->last_recv_ms;
+	out->bytes_in = c->bytes_in;
+	out->bytes_out = c->bytes_out;
+	out->sendq_bytes = c->sendq_bytes;
+	out->profile = c->profile;
+	if (c->ops && c->ops->describe)
+		c->ops->describe(c, &d);
+	out->protocol = d.protocol ? d.protocol : "unknown";
+	out->transport = d.transport ? d.transport : c->tls ? "tls" : "tcp";
+	out->sessions = d.sessions;
+}
+
+const struct eng_profile *eng_conn_profile(const eng_conn *c)
+{
+	return c->profile ? &c->w->e->cfg.profiles[c->profile - 1] : NULL;
+}
+
+uint32_t eng_conn_max_frame(const eng_conn *c)
+{
+	return c->profile ? c->w->e->cfg.profiles[c->profile - 1].max_frame : 0;
+}
+
+void eng__profile_sweep(eng_timer *t)
+{
+	eng_worker *w = t->arg;
+	const struct eng_profile *v = w->e->cfg.profiles;
+
+	for (uint32_t i = 0; i < w->conns_used; i++) {
+		eng_conn *c = w->conns[i];
+		if (!c || !c->profile || (c->flags & (ENG_CF_FREE | ENG_CF_DEAD | ENG_CF_HANDOVER)))
+			continue;
+		const struct eng_profile *p = &v[c->profile - 1];
+		int up = !(c->flags & ENG_CF_CONNECTING) && (!c->tls || (c->flags & ENG_CF_TLS_READY));
+		const char *what = NULL;
+		if (!up && (c->flags & ENG_CF_OUTBOUND) && p->connect_timeout_ms &&
+		    w->now_ms - c->created_ms >= p->connect_timeout_ms)
+			what = "connect";
+		else if (p->read_timeout_ms && w->now_ms - c->last_recv_ms >= p->read_timeout_ms)
+			what = "read";
+		if (!what)
+			continue;
+		w->st.profile_timeouts++;
+		CM_LOG_RL(CM_LOG_INFO, "connection %u-%u-%u: %s timeout of profile %s", w->index,
+			  c->idx, c->gen, what, p->text);
+		if (c->flags & ENG_CF_CONNECTING) {
+			/* a connect still in the kernel (SYN unanswered) ends now, not at the
+			 * kernel's own timeout: shutdown() of a socket in SYN-SENT (Linux) */
+			shutdown(c->fd, SHUT_RDWR);
+		}
+		eng_abort(c, -ETIMEDOUT);
+	}
+	eng_timer_arm(w, t, ENG_PROFILE_SWEEP_MS);
 }

@@ -79,6 +79,7 @@ struct eng_worker {
 	const eng_backend_ops *be;
 	void *be_state;                    /* the backend's (ring, epoll fd) */
 	uint64_t now_ms;
+	eng_timer profile_sweep;           /* per-peer profiles' timeouts (eng_profile.h) */
 	int stopping;
 	int draining;
 	void *udata;
@@ -135,7 +136,8 @@ struct eng_worker {
 };
 
 struct eng_engine {
-	struct eng_config cfg;
+	struct eng_config cfg;     /* cfg.profiles: the engine's copy */
+	int profile_timers;        /* a profile has a connect or read timeout: workers sweep */
 	enum eng_backend backend;
 	char reason[160];
 	unsigned n;
@@ -163,6 +165,9 @@ void eng__connect_done(eng_conn *c, int res);
 /* The backend no longer owns anything of <c>; the core may close and free it. */
 void eng__op_done(eng_conn *c);
 eng_conn *eng__conn_lookup(eng_worker *w, uint32_t idx, uint32_t gen);
+/* The worker's timer for per-peer profiles: aborts the connections past their profile's
+ * connect or read timeout, then runs again in ENG_PROFILE_SWEEP_MS. */
+void eng__profile_sweep(eng_timer *t);
 void eng__poll_event(eng_worker *w, uint32_t idx, uint32_t gen, uint32_t revents, int more);
 /* Buffer <idx> of the pool (provided-buffer id). */
 static inline eng_buf *eng__buf_at(eng_worker *w, uint32_t idx) { return w->pool[idx]; }

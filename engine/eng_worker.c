@@ -10,6 +10,7 @@
 
 #include "common/cm_log.h"
 #include "engine/eng_int.h"
+#include "engine/eng_profile.h"
 
 static _Thread_local eng_worker *tls_self;
 
@@ -269,6 +270,21 @@ eng_engine *eng_create(const struct eng_config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	e->cfg = *cfg;
+	e->cfg.profiles = NULL;
+	e->cfg.nprofiles = 0;
+	if (cfg->nprofiles) {
+		struct eng_profile *p = calloc(cfg->nprofiles, sizeof(*p));
+		if (!p) {
+			free(e);
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		memcpy(p, cfg->profiles, cfg->nprofiles * sizeof(*p));
+		e->cfg.profiles = p;
+		e->cfg.nprofiles = cfg->nprofiles;
+		for (unsigned i = 0; i < cfg->nprofiles; i++)
+			e->profile_timers |= p[i].connect_timeout_ms || p[i].read_timeout_ms;
+	}
 	CPU_ZERO(&set);
 	if (sched_getaffinity(0, sizeof(set), &set) < 0 || CPU_COUNT(&set) == 0) {
 		for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
@@ -489,6 +505,10 @@ static void *worker_main(void *arg)
 	if (!e->go)
 		return NULL;
 	w->now_ms = mono_ms();
+	if (e->profile_timers) {
+		eng_timer_init(&w->profile_sweep, eng__profile_sweep, w);
+		eng_timer_arm(w, &w->profile_sweep, ENG_PROFILE_SWEEP_MS);
+	}
 	if (e->init)
 		e->init(w, e->init_arg);
 	worker_loop(w);
@@ -575,6 +595,7 @@ void eng_destroy(eng_engine *e)
 	for (unsigned i = 0; i < e->n; i++)
 		worker_free(e->w[i]);
 	free(e->w);
+	free((void *)e->cfg.profiles);
 	free(e);
 }
 

@@ -77,6 +77,8 @@ struct msrp_conn {
 	struct txn *txns;
 	uint32_t ntxns;
 	void *owner;                   /* the application's (msrp_conn_set_owner) */
+	uint64_t frame_body;           /* body bytes of the frame being read */
+	uint32_t max_frame;            /* the peer's profile's max_frame (0: limits alone) */
 	uint16_t depth;                /* nesting of our engine callbacks */
 	uint8_t flags;
 	int close_err;
@@ -625,6 +627,7 @@ static void conn_feed(struct msrp_conn *mc, eng_buf *b, const char *data, size_t
 		switch (ev.type) {
 		case MSRP_EV_HEAD:
 			mc->head_since_ms = 0;
+			mc->frame_body = 0;
 			mw->head_mc = mc;
 			mw->frame_start = fresh && b ? start : NULL;
 			mw->feed_end = end;
@@ -634,6 +637,16 @@ static void conn_feed(struct msrp_conn *mc, eng_buf *b, const char *data, size_t
 				handover_now(mc);
 			break;
 		case MSRP_EV_BODY:
+			mc->frame_body += ev.body.len;
+			if (mc->max_frame && mc->frame_body > mc->max_frame) {
+				/* as the parser's max_body would: the stream is given up */
+				mw->pstats.errors[MSRP_PE_BODY]++;
+				ev.status = 413;
+				ev.err = MSRP_PE_BODY;
+				ev.reason = "a body larger than the peer's max_frame";
+				stream_error(mc, &ev);
+				break;
+			}
 			if (!(mc->flags & MC_SKIP)) {
 				int inside = b && ev.body.p >= b->data &&
 					     ev.body.p < b->data + b->cap;
@@ -694,9 +707,22 @@ static void conn_close(eng_conn *c, int err)
 	conn_end(c->udata, err);
 }
 
+void msrp_conn_describe(struct msrp_conn *mc, struct eng_conn_desc *d)
+{
+	d->protocol = "msrp";
+	if (mc && mc->ops && mc->ops->sessions)
+		d->sessions = mc->ops->sessions(mc);
+}
+
+static void conn_describe(eng_conn *c, struct eng_conn_desc *d)
+{
+	msrp_conn_describe(c->udata, d);
+}
+
 static const struct eng_conn_ops msrp_eng_ops = {
 	.on_recv = conn_recv,
 	.on_close = conn_close,
+	.describe = conn_describe,
 };
 
 struct msrp_conn *msrp_conn_new(struct msrp_worker *mw, eng_conn *c,
@@ -709,6 +735,7 @@ struct msrp_conn *msrp_conn_new(struct msrp_worker *mw, eng_conn *c,
 	}
 	mc->c = c;
 	mc->mw = mw;
+	mc->max_frame = eng_conn_max_frame(c);
 	mc->ops = ops;
 	mc->udata = udata;
 	mc->last_io_ms = eng_now_ms(mw->w);
@@ -801,6 +828,7 @@ struct msrp_conn *msrp_conn_new_ws(struct msrp_worker *mw, eng_conn *c,
 		return NULL;
 	}
 	struct msrp_conn *mc = &mcw->mc;
+	mc->max_frame = eng_conn_max_frame(c);
 	mc->ws = &mcw->ws;
 	mc->mw = mw;
 	mc->ops = ops;

@@ -31,6 +31,8 @@ struct msrp_conn_ops {
 	/* The connection is gone (<err> 0: the peer closed, else -errno / -EPROTO for a broken
 	 * stream / -ETIMEDOUT for an idle or slow one). <mc> is freed after the call. */
 	void (*on_close)(struct msrp_conn *mc, int err);
+	/* For listings: the sessions bound to <mc>. May be NULL (none known). */
+	uint32_t (*sessions)(struct msrp_conn *mc);
 };
 
 /* The answer to a request: <status> from the peer's response (<resp> its head, valid during
@@ -90,6 +92,9 @@ struct msrp_conn *msrp_conn_new_ws(struct msrp_worker *mw, eng_conn *c,
 				   const struct msrp_ws_cfg *wcfg,
 				   const struct msrp_conn_ops *ops, void *udata);
 void *msrp_conn_udata(const struct msrp_conn *mc);
+/* For the engine's listings (eng_conn_ops.describe) of a connection that carries <mc>, or
+ * NULL while it has none yet: "msrp" and its sessions. */
+void msrp_conn_describe(struct msrp_conn *mc, struct eng_conn_desc *d);
 /* The engine connection under <mc> (over WebSocket: NULL once it is gone). */
 eng_conn *msrp_conn_eng(const struct msrp_conn *mc);
 

@@ -147,8 +147,15 @@ static void p_close(struct msrp_conn *mc, int err)
 	entry_free(p, e); /* frees <p> too when it was dying and this was the last */
 }
 
+static uint32_t p_sessions(struct msrp_conn *mc)
+{
+	struct msrp_pool *p = msrp_conn_udata(mc);
+	return p->ops->sessions ? p->ops->sessions(mc) : 0;
+}
+
 static const struct msrp_conn_ops pool_conn_ops = {
 	.on_head = p_head, .on_body = p_body, .on_end = p_end, .on_close = p_close,
+	.sessions = p_sessions,
 };
 
 /* ---- connecting ------------------------------------------------------------------------ */
@@ -177,7 +184,14 @@ static void c_close(eng_conn *c, int err)
 		fail(e, err ? err : -ECONNRESET);
 }
 
-static const struct eng_conn_ops connect_ops = { .on_connect = c_connect, .on_close = c_close };
+static void c_describe(eng_conn *c, struct eng_conn_desc *d)
+{
+	(void)c;
+	d->protocol = "msrp";
+}
+
+static const struct eng_conn_ops connect_ops = { .on_connect = c_connect, .on_close = c_close,
+						 .describe = c_describe };
 
 static void start_connect(struct entry *e, const char *ip, int family)
 {

@@ -2672,8 +2672,16 @@ static void relay_close(struct msrp_conn *mc, int err)
 	rconn_release(rc);
 }
 
+/* Its relay sessions and the user agent's sessions bound to it. */
+static uint32_t relay_sessions(struct msrp_conn *mc)
+{
+	struct rconn *rc = msrp_conn_owner(mc);
+	return rc ? msrp_sess_list_count(&rc->sess) + msrp_sess_list_count(&rc->uc.sess) : 0;
+}
+
 static const struct msrp_conn_ops relay_ops = {
 	.on_head = relay_head, .on_body = relay_body, .on_end = relay_end, .on_close = relay_close,
+	.sessions = relay_sessions,
 };
 
 /* Accepted connections run these ops themselves; the pool's run the pool's, which call

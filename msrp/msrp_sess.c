@@ -110,6 +110,14 @@ void msrp_sess_unbind(struct msrp_sess *s)
 	s->conn = NULL;
 }
 
+unsigned msrp_sess_list_count(const struct msrp_sess_list *list)
+{
+	unsigned n = 0;
+	for (const struct msrp_sess *s = list->head; s; s = s->cnext)
+		n++;
+	return n;
+}
+
 unsigned msrp_sess_unbind_all(struct msrp_sess_list *list)
 {
 	unsigned n = 0;

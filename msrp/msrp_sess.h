@@ -63,5 +63,7 @@ int msrp_sess_bind(struct msrp_sess *s, struct msrp_conn *mc, struct msrp_sess_l
 void msrp_sess_unbind(struct msrp_sess *s);
 /* The connection of <list> is going away: its sessions become unbound. Returns how many. */
 unsigned msrp_sess_unbind_all(struct msrp_sess_list *list);
+/* The sessions of <list> (walks it: for listings, not the message path). */
+unsigned msrp_sess_list_count(const struct msrp_sess_list *list);
 
 #endif

@@ -1082,8 +1082,15 @@ static void c_close(struct msrp_conn *mc, int err)
 	own_free(o);
 }
 
+static uint32_t c_sessions(struct msrp_conn *mc)
+{
+	struct msrp_ua_conn *uc = msrp_conn_owner(mc);
+	return uc ? msrp_sess_list_count(&uc->sess) : 0;
+}
+
 static const struct msrp_conn_ops ua_conn_ops = {
 	.on_head = c_head, .on_body = c_body, .on_end = c_end, .on_close = c_close,
+	.sessions = c_sessions,
 };
 
 const struct msrp_conn_ops *msrp_ua_conn_ops(void)

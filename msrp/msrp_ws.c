@@ -36,6 +36,7 @@
 #include <wslay/wslay.h>
 
 #include "engine/eng.h"
+#include "msrp/msrp_conn.h"
 #include "msrp/msrp_ws.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" /* RFC 6455 §1.3 */
@@ -1267,11 +1268,20 @@ static void glue_timer(eng_timer *t)
 	glue_leave(ws, 1);
 }
 
+static void glue_describe(eng_conn *c, struct eng_conn_desc *d)
+{
+	struct msrp_ws *ws = c->udata;
+	/* the MSRP connection over it is its context once the WebSocket opened */
+	msrp_conn_describe(ws->opened ? ws->ctx : NULL, d);
+	d->transport = c->tls ? "wss" : "ws";
+}
+
 static const struct eng_conn_ops glue_ops = {
 	.on_recv = glue_recv,
 	.on_connect = NULL,        /* a failed connect is followed by on_close */
 	.on_writable = glue_writable,
 	.on_close = glue_close,
+	.describe = glue_describe,
 };
 
 static void glue_setup(struct msrp_ws *ws, eng_worker *w)

@@ -121,8 +121,9 @@ static void tconn_unlink(struct sip_tconn *tc)
 static int tconn_keep(struct sip_tconn *tc, const char *data, size_t len)
 {
 	size_t need = tc->len + len;
-	size_t bound = (size_t)tc->t->pcfg->limits.max_msg +
-		       eng_cfg(eng_of(tc->t->w))->buf_size;
+	size_t max = tc->c && eng_conn_max_frame(tc->c) ? eng_conn_max_frame(tc->c)
+							 : tc->t->pcfg->limits.max_msg;
+	size_t bound = max + eng_cfg(eng_of(tc->t->w))->buf_size;
 
 	if (need > bound)
 		return -1;
@@ -162,6 +163,16 @@ static long tconn_parse(struct sip_tconn *tc, const char *data, size_t len)
 					  len - off, &m, &tc->peer);
 			return -1;
 		}
+		uint32_t max = tc->c ? eng_conn_max_frame(tc->c) : 0;
+		if (max && (size_t)n > max && m.kind != SIP_KIND_KEEPALIVE) {
+			/* larger than the peer's profile allows (engine.tcp_profiles): a request
+			 * gets 413 as the parser's own limit would give, then the stream ends */
+			m.err_status = 413;
+			if (t->on_bad && m.kind == SIP_KIND_REQUEST && m.method != SIP_M_ACK &&
+			    m.replyable)
+				t->on_bad(t->bad_arg, data + off, (size_t)n, &m, &tc->peer);
+			return -1;
+		}
 		if (m.kind == SIP_KIND_KEEPALIVE) {
 			t->st.keepalives++;
 		} else {
@@ -179,7 +190,7 @@ static void tcp_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 	const char *data = b->data + off;
 	long n;
 
-	if (!tc->t || tc->gone)
+	if (!tc->t || tc->gone || tc->closing)
 		return;
 	tc->last_ms = eng_now_ms(tc->t->w);
 	tc->busy = 1;
@@ -205,9 +216,12 @@ static void tcp_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 		return;
 	}
 	if (n < 0) {
+		/* the answer a bad request got (400, 413, 505) goes out first: the connection
+		 * closes once its queue is flushed, reading no more */
 		tc->t->st.stream_errors++;
 		tc->closing = 1;
-		eng_abort(c, -EPROTO); /* on_close may run inside: <tc> is not used after */
+		eng_read_pause(c);
+		eng_close(c); /* on_close may run inside: <tc> is not used after */
 	}
 }
 
@@ -262,10 +276,17 @@ static void tcp_connected(eng_conn *c, int err)
 	}
 }
 
+static void tcp_describe(eng_conn *c, struct eng_conn_desc *d)
+{
+	(void)c;
+	d->protocol = "sip";
+}
+
 static const struct eng_conn_ops tcp_ops = {
 	.on_recv = tcp_recv,
 	.on_connect = tcp_connected,
 	.on_close = tcp_close,
+	.describe = tcp_describe,
 };
 
 /* Aborts <tc>'s connection, already dropped from the transport; its on_close frees <tc>.

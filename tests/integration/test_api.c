@@ -1385,6 +1385,13 @@ Test(api_routes, register_rules, .timeout = 30)
 	api_routes_print(f);
 	fclose(f);
 	cr_expect_str_eq(text, "GET /v1/status\n"
+			       "GET /v1/status/{group}\n"
+			       "GET /v1/reports/{group}\n"
+			       "GET /healthz\n"
+			       "GET /readyz\n"
+			       "GET /v1/connections\n"
+			       "GET /v1/connections/{id}\n"
+			       "DELETE /v1/connections/{id}\n"
 			       "GET /metrics\n"
 			       "GET /v1/openapi.yaml\n"
 			       "GET /v1/events\n"

@@ -343,6 +343,7 @@ Test(config, env_every_type)
 		"RCSGW_ENGINE_TIMER_TICK_MS=1000",
 		"RCSGW_ENGINE_MAX_CONNS=16",
 		"RCSGW_ENGINE_DRAIN_TIMEOUT=30s",
+		"RCSGW_ENGINE_TCP_PROFILES=10.0.0.0/8 no_new, *:2855 read_timeout=60s",
 		"RCSGW_API_LISTEN=127.0.0.1:9000, [::1]:9000",
 		"RCSGW_API_TOKENS=abc,def",
 		"RCSGW_API_WEBHOOKS=http://127.0.0.1:9/a,https://example.net/b",
@@ -510,6 +511,8 @@ Test(config, env_every_type)
 	cr_expect_eq(c.engine.timer_tick_ms, 1000);
 	cr_expect_eq(c.engine.max_conns, 16);
 	cr_expect_eq(c.engine.drain_timeout_ms, 30000);
+	cr_assert_eq(c.engine.tcp_profiles.n, 2);
+	cr_expect_str_eq(c.engine.tcp_profiles.v[1], "*:2855 read_timeout=60s");
 	cr_assert_eq(c.api.listen.n, 2);
 	cr_expect_str_eq(c.api.listen.v[0], "127.0.0.1:9000");
 	cr_expect_str_eq(c.api.listen.v[1], "[::1]:9000");

@@ -37,7 +37,8 @@ static void s_head(struct msrp_conn *mc, const struct msrp_msg *m)
 static void s_body(struct msrp_conn *mc, eng_buf *b, cm_slice s) { (void)mc; (void)b; (void)s; }
 static void s_end(struct msrp_conn *mc, enum msrp_flag f) { (void)mc; (void)f; }
 static void s_close(struct msrp_conn *mc, int err) { (void)mc; (void)err; }
-static const struct msrp_conn_ops s_ops = { s_head, s_body, s_end, s_close };
+static const struct msrp_conn_ops s_ops = { .on_head = s_head, .on_body = s_body,
+					    .on_end = s_end, .on_close = s_close };
 static char last_peer[64];      /* the address the last accepted connection came from */
 static void s_accept(eng_listener *l, eng_conn *c)
 {
@@ -49,7 +50,8 @@ static void s_accept(eng_listener *l, eng_conn *c)
 /* the pool's own connections see nothing but responses here */
 static _Atomic int pool_closes;
 static void c_close(struct msrp_conn *mc, int err) { (void)mc; (void)err; pool_closes++; }
-static const struct msrp_conn_ops c_ops = { s_head, s_body, s_end, c_close };
+static const struct msrp_conn_ops c_ops = { .on_head = s_head, .on_body = s_body,
+					    .on_end = s_end, .on_close = c_close };
 
 static void init(eng_worker *w, void *arg)
 {
