@@ -1,11 +1,12 @@
 /* test_rcsgwctl.c — the built rcsgwctl ($RCSGW_BUILD/rcsgwctl) against the real daemon: its
  * exit codes (0 done, 1 the API's error or no answer, 2 usage), its tables and "key  value"
  * lines for people, --json that parses, and every command whose route the daemon has:
- * status (of a group too), reports, sessions (start, list, show, answer, reject, send, end) on sessions that rcsgw
- * makes to itself (its own SIP port the callee), gateway sessions (a page-mode MESSAGE
- * from sipp to one node for a user of a second node), cc agents, flows and queue, get,
- * post, put (a body on stdin too), delete, metrics. rcsgwctl finds the API and the token in
- * RCSGW_API_LISTEN and RCSGW_API_TOKENS, as an operator's shell would give them. */
+ * status (of a group too), reports, sessions (start, list, show, answer, reject, send, end)
+ * and connections (list, filters, show, close) on sessions that rcsgw makes to itself (its
+ * own SIP port the callee), gateway sessions (a page-mode MESSAGE from sipp to one node for
+ * a user of a second node), cc agents, flows and queue, get, post, put (a body on stdin
+ * too), delete, metrics. rcsgwctl finds the API and the token in RCSGW_API_LISTEN and
+ * RCSGW_API_TOKENS, as an operator's shell would give them. */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <signal.h>
@@ -444,6 +445,72 @@ Test(rcsgwctl, sessions_start_list_answer_send_reject_and_end)
 	cr_expect(strstr(r.err, "rcsgwctl: 409 "), "%s", r.err);
 	cr_assert_eq(ctl(&r, "sessions", "--state", "ended", NULL), 0);
 	cr_expect(line_of(r.out, out_id, "ended") && line_of(r.out, in_id, "ended"), "%s", r.out);
+}
+
+/* ---- connections ----------------------------------------------------------------------------- */
+
+Test(rcsgwctl, connections_list_filter_show_and_close)
+{
+	struct run r;
+	char to[64], out_conn[32] = "", peer[64] = "";
+	int worker = -1;
+	node_up(0, (const char *[]){ "RCSGW_UA_AUTO_ANSWER=sip:bot@*", NULL });
+	snprintf(to, sizeof(to), "sip:bot@" HOST ":%d", T.sip[0]);
+
+	/* a session to itself: its MSRP connection, out on one side and in on the other */
+	cr_assert_eq(ctl(&r, "sessions", "start", "sip:me@" HOST, to, "--json", NULL), 0, "%s",
+		     r.err);
+	json_t *s = out_json(&r);
+	json_decref(session_in_state(jstr(s, "id"), "established"));
+	json_decref(s);
+	cr_assert_eq(ctl(&r, "connections", "--json", NULL), 0, "%s", r.err);
+	json_t *j = out_json(&r), *c;
+	size_t i;
+	json_array_foreach(json_object_get(j, "connections"), i, c) {
+		if (!strcmp(jstr(c, "protocol"), "msrp") && !strcmp(jstr(c, "direction"), "out")) {
+			snprintf(out_conn, sizeof(out_conn), "%s", jstr(c, "id"));
+			snprintf(peer, sizeof(peer), "%s", jstr(c, "remote"));
+			worker = (int)json_integer_value(json_object_get(c, "worker"));
+		}
+	}
+	json_decref(j);
+	cr_assert(out_conn[0], "no outgoing MSRP connection: %s", r.out);
+
+	cr_assert_eq(ctl(&r, "connections", NULL), 0, "%s", r.err);
+	const char *head = line_of(r.out, "ID ", "PROTOCOL");
+	cr_assert(head, "%s", r.out);
+	int proto_at = col_of(head, "PROTOCOL"), state_at = col_of(head, "STATE");
+	const char *row = line_of(r.out, out_conn, "msrp");
+	cr_expect(row && col_of(row, "msrp") == proto_at && col_of(row, " open") + 1 == state_at,
+		  "%s", r.out);
+
+	/* the filters, as query parameters */
+	char w[16];
+	snprintf(w, sizeof(w), "%d", worker);
+	cr_assert_eq(ctl(&r, "connections", "list", "--transport", "tcp", "--worker", w, "--json",
+			 NULL), 0, "%s", r.err);
+	j = out_json(&r);
+	cr_expect_geq(json_array_size(json_object_get(j, "connections")), 1);
+	json_array_foreach(json_object_get(j, "connections"), i, c)
+		cr_expect_eq(json_integer_value(json_object_get(c, "worker")), worker);
+	json_decref(j);
+	cr_assert_eq(ctl(&r, "connections", "--peer", peer, NULL), 0, "%s", r.err);
+	cr_expect(line_of(r.out, out_conn, peer), "%s", r.out);
+	cr_expect_eq(ctl(&r, "connections", "--transport", "carrier-pigeon", NULL), 1);
+	cr_expect(strstr(r.err, "rcsgwctl: 400 "), "%s", r.err);
+
+	cr_assert_eq(ctl(&r, "connections", "show", out_conn, NULL), 0, "%s", r.err);
+	cr_expect(line_of(r.out, "id ", out_conn) && line_of(r.out, "protocol ", "msrp"), "%s",
+		  r.out);
+	cr_assert_eq(ctl(&r, "connections", "close", out_conn, NULL), 0, "%s", r.err);
+	char said[64];
+	snprintf(said, sizeof(said), "connection %s: closing\n", out_conn);
+	cr_expect_str_eq(r.out, said);
+	for (int k = 0; k < 100 && ctl(&r, "connections", "show", out_conn, NULL) == 0; k++)
+		sleep_ms(50);
+	cr_expect_eq(r.code, 1, "still there: %s", r.out);
+	cr_expect(strstr(r.err, "rcsgwctl: 404 "), "%s", r.err);
+	cr_expect_eq(ctl(&r, "connections", "close", "9-9-9", NULL), 1);
 }
 
 /* ---- the gateway ------------------------------------------------------------------------------ */
