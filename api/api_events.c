@@ -814,6 +814,8 @@ static void drain(void)
 	}
 }
 
+static void reload_apply(void);
+
 void api__events_run(void)
 {
 	struct epoll_event evs[32];
@@ -849,6 +851,7 @@ void api__events_run(void)
 	}
 	if (ev.multi)
 		hooks_collect();
+	reload_apply();
 	drain();
 	retries_run(now);
 	for (unsigned i = 0; i < ev.nhooks; i++)
@@ -941,13 +944,45 @@ static void metrics_once(void)
 
 /* ---- start and stop (main thread) ------------------------------------------------------------ */
 
-static int hooks_start(const struct cm_config_api *a, char *err, size_t errlen)
+/* <h> (zeroed) for <url>: its libcurl handle set up. 0, or -errno with <err> filled and
+ * nothing held. */
+static int hook_init(struct hook *h, const char *url, char *err, size_t errlen)
 {
-	ev.hooks = calloc(a->webhooks.n, sizeof(*ev.hooks));
-	if (!ev.hooks) {
+	if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) {
+		snprintf(err, errlen, "api.webhooks \"%s\": not an http:// or https:// URL", url);
+		return -EINVAL;
+	}
+	h->url = strdup(url);
+	h->easy = curl_easy_init();
+	CURL *c = h->easy;
+	if (!h->url || !c) {
+		free(h->url);
+		curl_easy_cleanup(c);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	if (curl_easy_setopt(c, CURLOPT_URL, h->url) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK) {
+		snprintf(err, errlen, "api.webhooks \"%s\": not an http(s) URL libcurl takes", url);
+		free(h->url);
+		curl_easy_cleanup(c);
+		return -EINVAL;
+	}
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ev.timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_curl_body);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)h);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "rcsgw/" RCSGW_VERSION);
+	return 0;
+}
+
+/* The libcurl multi handle, made the first time webhooks are set. 0 or -EIO. */
+static int multi_start(char *err, size_t errlen)
+{
+	if (ev.multi)
+		return 0;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(err, errlen, "api.webhooks: libcurl cannot be initialised");
 		return -EIO;
@@ -960,37 +995,173 @@ static int hooks_start(const struct cm_config_api *a, char *err, size_t errlen)
 	}
 	curl_multi_setopt(ev.multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
 	curl_multi_setopt(ev.multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-	for (size_t i = 0; i < a->webhooks.n; i++) {
-		struct hook *h = &ev.hooks[ev.nhooks];
+	return 0;
+}
+
+/* ---- reload (SIGHUP): the main thread hands the new settings over, the api thread takes them */
+
+static struct {
+	pthread_mutex_t lock;
+	int pending;
+	struct cm_strlist urls;    /* copies */
+	char *secret;
+	long timeout_ms;
+	unsigned retries;
+} rl = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void strlist_drop(struct cm_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Ends every delivery of <h> (counted as failed when <count>: the URL is no longer
+ * configured) and frees what it holds. */
+static void hook_drop(struct hook *h, int count)
+{
+	if (h->cur) {
+		curl_multi_remove_handle(ev.multi, h->easy);
+		h->cur->next = h->head;
+		h->head = h->cur;
+		h->cur = NULL;
+	}
+	struct delivery *lists[2] = { h->head, h->backoff };
+	for (unsigned k = 0; k < 2; k++)
+		for (struct delivery *d = lists[k], *nx; d; d = nx) {
+			nx = d->next;
+			if (count)
+				CNT_ADD(failed, 1);
+			delivery_end(d);
+		}
+	curl_easy_cleanup(h->easy);
+	free(h->url);
+}
+
+/* Api thread: the settings handed over by api_events_reload(), taken. A URL kept keeps its
+ * queue and the attempt in flight; a new one gets the events published from now on; one
+ * removed loses what it had not delivered (counted in rcsgw_webhook_failed_total). */
+static void reload_apply(void)
+{
+	char err[256];
+	unsigned kept = 0, added = 0, removed = 0;
+
+	pthread_mutex_lock(&rl.lock);
+	if (!rl.pending) {
+		pthread_mutex_unlock(&rl.lock);
+		return;
+	}
+	rl.pending = 0;
+	struct cm_strlist urls = rl.urls;
+	char *secret = rl.secret;
+	rl.urls = (struct cm_strlist){ 0 };
+	rl.secret = NULL;
+	ev.timeout_ms = rl.timeout_ms;
+	ev.retries = rl.retries;
+	pthread_mutex_unlock(&rl.lock);
+
+	free(ev.secret);
+	ev.secret = (unsigned char *)secret;
+	ev.secret_len = secret ? strlen(secret) : 0;
+	struct hook *nh = urls.n ? calloc(urls.n, sizeof(*nh)) : NULL;
+	if ((urls.n && !nh) || (urls.n && multi_start(err, sizeof(err)) < 0)) {
+		cm_sr_report("webhooks", CM_LOG_ERROR, "reload: out of memory, URLs unchanged");
+		free(nh);
+		strlist_drop(&urls);
+		return;
+	}
+	unsigned n = 0;
+	for (size_t i = 0; i < urls.n; i++) {
+		unsigned k = 0;
+		while (k < ev.nhooks && (!ev.hooks[k].url || strcmp(ev.hooks[k].url, urls.v[i])))
+			k++;
+		if (k < ev.nhooks) {
+			nh[n] = ev.hooks[k]; /* moved: its handle's private pointer follows */
+			ev.hooks[k].url = NULL;
+			curl_easy_setopt(nh[n].easy, CURLOPT_PRIVATE, (char *)&nh[n]);
+			kept++;
+		} else if (hook_init(&nh[n], urls.v[i], err, sizeof(err)) < 0) {
+			cm_sr_report("webhooks", CM_LOG_ERROR, "reload: %s", err);
+			continue;
+		} else {
+			added++;
+		}
+		curl_easy_setopt(nh[n].easy, CURLOPT_TIMEOUT_MS, ev.timeout_ms);
+		n++;
+	}
+	for (unsigned k = 0; k < ev.nhooks; k++)
+		if (ev.hooks[k].url) {
+			hook_drop(&ev.hooks[k], 1);
+			removed++;
+		}
+	free(ev.hooks);
+	ev.hooks = nh;
+	ev.nhooks = n;
+	strlist_drop(&urls);
+	cm_sr_report("webhooks", CM_LOG_INFO, "reloaded: %u URLs (%u kept, %u added, %u removed), "
+		     "%s, %ld ms, %u retries", n, kept, added, removed,
+		     ev.secret_len ? "signed" : "unsigned", ev.timeout_ms, ev.retries);
+	hooks_status();
+}
+
+int api_events_reload(const struct cm_config *cfg, char *err, size_t errlen)
+{
+	const struct cm_config_api *a = &cfg->api;
+	struct cm_strlist urls = { 0 };
+
+	if (!ev.started) {
+		snprintf(err, errlen, "events: the API is not running");
+		return -ENOTCONN;
+	}
+	for (size_t i = 0; i < a->webhooks.n; i++)
 		if (strncasecmp(a->webhooks.v[i], "http://", 7) != 0 &&
 		    strncasecmp(a->webhooks.v[i], "https://", 8) != 0) {
 			snprintf(err, errlen, "api.webhooks \"%s\": not an http:// or https:// URL",
 				 a->webhooks.v[i]);
 			return -EINVAL;
 		}
-		h->url = strdup(a->webhooks.v[i]);
-		h->easy = curl_easy_init();
-		if (!h->url || !h->easy) {
-			free(h->url);
-			curl_easy_cleanup(h->easy);
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
-		}
+	urls.v = calloc(a->webhooks.n ? a->webhooks.n : 1, sizeof(*urls.v));
+	char *secret = strdup(a->webhook_secret);
+	for (size_t i = 0; urls.v && i < a->webhooks.n; i++, urls.n++)
+		if (!(urls.v[i] = strdup(a->webhooks.v[i])))
+			break;
+	if (!urls.v || !secret || urls.n < a->webhooks.n) {
+		strlist_drop(&urls);
+		free(secret);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&rl.lock);
+	strlist_drop(&rl.urls);
+	free(rl.secret);
+	rl.urls = urls;
+	rl.secret = secret;
+	rl.timeout_ms = (long)a->webhook_timeout_ms;
+	rl.retries = (unsigned)a->webhook_retries;
+	rl.pending = 1;
+	pthread_mutex_unlock(&rl.lock);
+	uint64_t one = 1;
+	ssize_t w = write(q.efd, &one, sizeof(one)); /* the api thread takes it at once */
+	(void)w;
+	return 0;
+}
+
+static int hooks_start(const struct cm_config_api *a, char *err, size_t errlen)
+{
+	ev.hooks = calloc(a->webhooks.n, sizeof(*ev.hooks));
+	if (!ev.hooks) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int rc = multi_start(err, errlen);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < a->webhooks.n; i++) {
+		if ((rc = hook_init(&ev.hooks[ev.nhooks], a->webhooks.v[i], err, errlen)) < 0)
+			return rc;
 		ev.nhooks++;
-		CURL *c = h->easy;
-		if (curl_easy_setopt(c, CURLOPT_URL, h->url) != CURLE_OK ||
-		    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK) {
-			snprintf(err, errlen, "api.webhooks \"%s\": not an http(s) URL libcurl takes",
-				 h->url);
-			return -EINVAL;
-		}
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ev.timeout_ms);
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_curl_body);
-		curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)h);
-		curl_easy_setopt(c, CURLOPT_USERAGENT, "rcsgw/" RCSGW_VERSION);
 	}
 	return 0;
 }
@@ -1069,28 +1240,19 @@ void api__events_stop(void)
 		CNT_ADD(dropped, 1);
 		held_release();
 	}
-	for (unsigned i = 0; i < ev.nhooks; i++) {
-		struct hook *h = &ev.hooks[i];
-		if (h->cur) {
-			curl_multi_remove_handle(ev.multi, h->easy);
-			h->cur->next = h->head;
-			h->head = h->cur;
-			h->cur = NULL;
-		}
-		struct delivery *lists[2] = { h->head, h->backoff };
-		for (unsigned k = 0; k < 2; k++)
-			for (struct delivery *d = lists[k], *nx; d; d = nx) {
-				nx = d->next;
-				delivery_end(d);
-			}
-		curl_easy_cleanup(h->easy);
-		free(h->url);
-	}
+	for (unsigned i = 0; i < ev.nhooks; i++)
+		hook_drop(&ev.hooks[i], 0);
 	if (ev.multi) {
 		curl_multi_cleanup(ev.multi);
 		curl_global_cleanup();
 	}
 	free(ev.hooks);
+	pthread_mutex_lock(&rl.lock);
+	strlist_drop(&rl.urls);
+	free(rl.secret);
+	rl.secret = NULL;
+	rl.pending = 0;
+	pthread_mutex_unlock(&rl.lock);
 	for (unsigned i = 0; i < API_EVENTS_RING; i++)
 		if (ev.ring[i])
 			event_unref(ev.ring[i]);

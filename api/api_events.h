@@ -50,6 +50,15 @@
  * already held: dropped and counted); -ENOTCONN (the API is not running: dropped, counted). */
 int api_event_publish(json_t *event);
 
+/* A reload (SIGHUP, main thread): api.webhooks, api.webhook_secret, api.webhook_timeout and
+ * api.webhook_retries of <cfg> are handed to the api thread, which takes them at its next
+ * turn: a URL kept keeps its queue, a new one gets the events published from then on, one
+ * removed loses what it had not delivered (counted as failed); the group "webhooks"
+ * reports it. 0; -EINVAL (a URL that is not http(s), <err> says which: nothing changes);
+ * -ENOMEM; -ENOTCONN (the API is not running). */
+struct cm_config;
+int api_events_reload(const struct cm_config *cfg, char *err, size_t errlen);
+
 /* ---- between the files of api/ only (api_http.c) ----------------------------------------- */
 
 struct api_req;

@@ -14,6 +14,7 @@
 #include "callcenter/cc_json.h"
 #include "common/cm_hash.h"
 #include "common/cm_log.h"
+#include "common/cm_sr.h"
 #include "gateway/gw_ua.h"
 #include "msrp/msrp-t.h"
 #include "sip/sip_hdr.h"
@@ -1389,6 +1390,72 @@ json_t *cc_svc_queue(struct cc_svc *s)
 }
 
 /* ---- life ------------------------------------------------------------------------------- */
+
+/* ---- reload (SIGHUP) ------------------------------------------------------------------------ */
+
+struct reload {
+	struct cc_svc *s;
+	struct cc_flow_cfg *flows;
+	struct cc_agent_cfg *agents;
+	size_t nflows, nagents;
+};
+
+/* Home: each flow and agent of the file is created or replaced as a PUT would; those made
+ * by the API and not in the file stay. */
+static void reload_run(eng_worker *w, void *arg, uint64_t u)
+{
+	struct reload *r = arg;
+	char msg[160];
+	int created;
+	unsigned made = 0, replaced = 0, refused = 0;
+	(void)w;
+	(void)u;
+	for (size_t i = 0; i < r->nflows; i++) {
+		if (cc_svc_flow_set(r->s, &r->flows[i], &created, msg, sizeof(msg)) != 0) {
+			cm_sr_report("cc", CM_LOG_WARN, "reload: flow %s: %s", r->flows[i].id, msg);
+			refused++;
+			continue;
+		}
+		created ? made++ : replaced++;
+	}
+	for (size_t i = 0; i < r->nagents; i++) {
+		if (cc_svc_agent_set(r->s, &r->agents[i], &created, msg, sizeof(msg)) != 0) {
+			cm_sr_report("cc", CM_LOG_WARN, "reload: agent %s: %s", r->agents[i].id, msg);
+			refused++;
+			continue;
+		}
+		created ? made++ : replaced++;
+	}
+	cm_sr_report("cc", refused ? CM_LOG_WARN : CM_LOG_INFO,
+		     "reloaded cc.definitions: %zu flows and %zu agents, %u made, %u replaced, "
+		     "%u refused", r->nflows, r->nagents, made, replaced, refused);
+	free(r->flows);
+	free(r->agents);
+	free(r);
+}
+
+int cc_svc_reload(struct cc_svc *s, const char *path, char *err, size_t errlen)
+{
+	struct reload *r = calloc(1, sizeof(*r));
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	r->s = s;
+	if (cc_definitions_load(path, &r->flows, &r->nflows, &r->agents, &r->nagents, err,
+				errlen) < 0) {
+		free(r);
+		return -EINVAL;
+	}
+	if (eng_post(eng_worker_at(s->e, CC_SVC_WORKER), reload_run, r, 0) < 0) {
+		snprintf(err, errlen, "the centre's worker is busy (mailbox full): try again");
+		free(r->flows);
+		free(r->agents);
+		free(r);
+		return -EAGAIN;
+	}
+	return 0;
+}
 
 int cc_svc_new(const struct cm_config *cfg, eng_engine *e, struct gw_ua_shared *ua,
 	       int (*publish)(json_t *ev), struct cc_svc **out, char *err, size_t errlen)

@@ -50,6 +50,11 @@ int cc_svc_worker_start(struct cc_svc *s, eng_worker *w, struct gw_ua *ua, char 
 			size_t errlen);
 /* After the workers stopped. */
 void cc_svc_free(struct cc_svc *s);
+/* A reload (SIGHUP, main thread): the definitions file <path> is read now and each of its
+ * flows and agents created or replaced on home, as PUT would (those only the API made stay);
+ * the group "cc" reports what was done. 0; -EINVAL (the file is bad: <err>, nothing done);
+ * -EAGAIN (home's mailbox is full); -ENOMEM. */
+int cc_svc_reload(struct cc_svc *s, const char *path, char *err, size_t errlen);
 
 /* ---- the API's operations, on worker CC_SVC_WORKER's thread ------------------------------ */
 

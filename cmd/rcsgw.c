@@ -61,7 +61,9 @@ static void usage(FILE *out)
 		"Every key can be overridden by an environment variable RCSGW_<SECTION>_<KEY>,\n"
 		"e.g. RCSGW_API_LISTEN=127.0.0.1:9000 or RCSGW_ENGINE_BACKEND=epoll.\n"
 		"Signals: SIGTERM drains (stop accepting, let connections finish up to\n"
-		"engine.drain_timeout), SIGINT stops at once.\n");
+		"engine.drain_timeout), SIGINT stops at once, SIGHUP reloads the logging, the\n"
+		"relay's credentials and egress rules, the webhooks and cc.definitions, and names\n"
+		"the changed keys that need a restart (GET /v1/reports/config).\n");
 }
 
 /* engine.tcp_profiles, parsed (read by eng_create, which copies them) */
@@ -128,6 +130,7 @@ static struct {
 	const struct cm_config *cfg;
 	struct msrp_svc_cfg msrp;
 	struct msrp_creds creds;            /* relay.credentials_file */
+	struct msrp_creds *creds_now;       /* what the workers use: &creds, or a reload's */
 	struct msrp_creds_src_cfg creds_cfg;
 	struct msrp_relay_shared *relay;
 	struct msrp_egress_rules *egress;
@@ -142,6 +145,11 @@ static struct {
 	struct worker_ctx *w;
 	unsigned n;
 	_Atomic unsigned inited;
+	_Atomic unsigned reload_acks;       /* workers that took a reload */
+	const char *path;                   /* -c FILE, NULL: the embedded defaults */
+	struct cm_config reloaded;          /* the last reload's configuration (what a reload
+					     * applies is copied out of it: kept to compare) */
+	int have_reloaded;
 } app;
 
 static void worker_init(eng_worker *w, void *arg)
@@ -737,6 +745,22 @@ static void listen_list(char *buf, size_t len, size_t *n, const char *kind,
 				       kind, l->v[i]);
 }
 
+/* The group "relay" (at start and after a reload, with <cfg> the configuration in force). */
+static void relay_status(const struct cm_config *cfg)
+{
+	unsigned n = app.creds_now ? app.creds_now->n : 0;
+	if (!app.relay)
+		cm_sr_set("relay", CM_SR_DISABLED, "relay.enabled = false");
+	else if (!n && !cfg->relay.credentials_redis[0] && !cfg->relay.credentials_hook[0])
+		cm_sr_set("relay", CM_SR_DEGRADED, "no credentials configured: AUTH gets 403");
+	else
+		cm_sr_set("relay", CM_SR_READY, "realm %s, %u credentials from the file%s%s, %zu "
+			  "egress rules", cfg->relay.realm, n,
+			  cfg->relay.credentials_redis[0] ? ", Redis" : "",
+			  cfg->relay.credentials_hook[0] ? ", hook" : "",
+			  app.egress ? msrp_egress_rules_count(app.egress) : 0);
+}
+
 /* The groups whose status the daemon sets itself, once its workers run (the others: their
  * probes, api_diameter_started, api_cc_started, the API's webhooks). */
 static void status_publish(const struct cm_config *cfg, eng_engine *e)
@@ -746,22 +770,14 @@ static void status_publish(const struct cm_config *cfg, eng_engine *e)
 
 	cm_sr_set("engine", CM_SR_READY, "%s on %u workers (%s)", eng_backend_name(e),
 		  eng_nworkers(e), eng_backend_reason(e));
+	cm_sr_set("config", CM_SR_READY, "loaded from %s (SIGHUP reloads it)",
+		  app.path ? app.path : "the embedded defaults");
 	listen_list(buf, sizeof(buf), &n, "tcp", &cfg->msrp.listen);
 	listen_list(buf, sizeof(buf), &n, "tls", &cfg->msrps.listen);
 	listen_list(buf, sizeof(buf), &n, "ws", &cfg->msrp.ws_listen);
 	listen_list(buf, sizeof(buf), &n, "wss", &cfg->msrp.wss_listen);
 	cm_sr_set("msrp", n ? CM_SR_READY : CM_SR_DISABLED, "%s", n ? buf : "no listeners");
-	if (!app.relay)
-		cm_sr_set("relay", CM_SR_DISABLED, "relay.enabled = false");
-	else if (!app.creds.n && !cfg->relay.credentials_redis[0] &&
-		 !cfg->relay.credentials_hook[0])
-		cm_sr_set("relay", CM_SR_DEGRADED, "no credentials configured: AUTH gets 403");
-	else
-		cm_sr_set("relay", CM_SR_READY, "realm %s, %u credentials from the file%s%s, %zu "
-			  "egress rules", cfg->relay.realm, app.creds.n,
-			  cfg->relay.credentials_redis[0] ? ", Redis" : "",
-			  cfg->relay.credentials_hook[0] ? ", hook" : "",
-			  app.egress ? msrp_egress_rules_count(app.egress) : 0);
+	relay_status(cfg);
 	cm_sr_probe("sip", sip_probe, (void *)cfg);
 	if (gw_ua_enabled(app.ua))
 		cm_sr_set("ua", CM_SR_READY, "REST sessions and incoming INVITEs with MSRP%s",
@@ -807,6 +823,11 @@ static void shutdown_msrp(void)
 	app.relay = NULL;
 	msrp_egress_rules_free(app.egress);
 	app.egress = NULL;
+	if (app.creds_now && app.creds_now != &app.creds) {
+		msrp_creds_free(app.creds_now);
+		free(app.creds_now);
+	}
+	app.creds_now = NULL;
 	msrp_creds_free(&app.creds);
 }
 
@@ -834,6 +855,7 @@ static int relay_setup(const struct cm_config *cfg, eng_engine *e, char *err, si
 		.cache_ttl_ms = (uint32_t)rc->hook_cache_ttl_ms,
 		.realm = rc->realm,
 	};
+	app.creds_now = &app.creds;
 	int have = app.creds.n || rc->credentials_redis[0] || rc->credentials_hook[0];
 	struct msrp_relay_cfg relay_cfg = {
 		.realm = rc->realm,
@@ -913,14 +935,186 @@ static eng_tls_ctx *msrps_ctx(const struct cm_config *cfg, char *err, size_t err
 }
 
 /* Waits for SIGTERM (drain) or SIGINT (stop). Returns the signal. */
-static int wait_signal(const sigset_t *set)
+/* ---- reload (SIGHUP) --------------------------------------------------------------------- */
+
+/* The keys a reload applies; a change of any other is reported as needing a restart. Files
+ * named by relay.credentials_file and cc.definitions are read again even when their name
+ * did not change. */
+static const char *const reloadable[] = {
+	"log.level", "log.format", "log.rate_limit", "relay.credentials_file", "relay.egress",
+	"api.webhooks", "api.webhook_secret", "api.webhook_timeout", "api.webhook_retries",
+	"cc.definitions", NULL,
+};
+
+static int is_reloadable(const char *name)
 {
+	for (size_t i = 0; reloadable[i]; i++)
+		if (!strcmp(reloadable[i], name))
+			return 1;
+	return 0;
+}
+
+/* Appends ", <s>" (or <s> first) to <buf>, cut at <len>. */
+static void list_add(char *buf, size_t len, const char *s)
+{
+	size_t n = strlen(buf);
+	if (n + 1 < len)
+		snprintf(buf + n, len - n, "%s%s", n ? ", " : "", s);
+}
+
+/* A worker takes the relay's new credentials file and egress rules (<arg>). */
+static void reload_worker(eng_worker *w, void *arg, uint64_t u)
+{
+	const struct msrp_svc_cfg *mc = arg;
+	struct worker_ctx *x = &app.w[eng_worker_index(w)];
+	(void)u;
+	if (x->msrp && msrp_svc_reload(x->msrp, mc) < 0)
+		CM_WARN("reload: worker %u kept its old egress rules (out of memory)",
+			eng_worker_index(w));
+	atomic_fetch_add(&app.reload_acks, 1);
+}
+
+/* Every worker runs reload_worker with <mc>; 0 when all did within 5 s (what they used
+ * before may then be freed), -ETIMEDOUT otherwise. */
+static int reload_workers(eng_engine *e, const struct msrp_svc_cfg *mc)
+{
+	atomic_store(&app.reload_acks, 0);
+	for (unsigned i = 0; i < app.n; i++) {
+		int tries = 0;
+		while (eng_post(eng_worker_at(e, i), reload_worker, (void *)mc, 0) < 0 &&
+		       ++tries < 500)
+			usleep(10000); /* a full mailbox: again */
+		if (tries == 500)
+			return -ETIMEDOUT;
+	}
+	for (int i = 0; i < 500 && atomic_load(&app.reload_acks) < app.n; i++)
+		usleep(10000);
+	return atomic_load(&app.reload_acks) == app.n ? 0 : -ETIMEDOUT;
+}
+
+/* The relay's part: the credentials file read again, the egress rules parsed, both handed
+ * to the workers, the old ones freed once every worker has the new. */
+static int reload_relay(const struct cm_config *nc, eng_engine *e, char *done, size_t dlen,
+			char *err, size_t errlen)
+{
+	if (!app.relay)
+		return 0;
+	struct msrp_creds *creds = calloc(1, sizeof(*creds));
+	struct msrp_egress_rules *rules = NULL;
+	if (!creds) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (nc->relay.credentials_file[0] &&
+	    msrp_creds_load(creds, nc->relay.credentials_file, err, errlen) < 0) {
+		free(creds);
+		return -EINVAL;
+	}
+	if (nc->relay.egress.n &&
+	    msrp_egress_rules_parse(&nc->relay.egress, &rules, err, errlen) < 0) {
+		msrp_creds_free(creds);
+		free(creds);
+		return -EINVAL;
+	}
+	struct msrp_creds_src_cfg cc = app.creds_cfg;
+	cc.file = creds;
+	struct msrp_svc_cfg mc = app.msrp;
+	mc.creds = &cc;
+	mc.egress_rules = rules;
+	if (reload_workers(e, &mc) < 0) {
+		/* a worker may still use either: both kept for the process's life */
+		snprintf(err, errlen, "a worker did not take the new credentials in 5 s");
+		return -ETIMEDOUT;
+	}
+	if (app.creds_now != &app.creds) {
+		msrp_creds_free(app.creds_now);
+		free(app.creds_now);
+	} else {
+		msrp_creds_free(&app.creds);
+	}
+	app.creds_now = creds;
+	msrp_egress_rules_free(app.egress);
+	app.egress = rules;
+	app.msrp.egress_rules = rules;
+	char what[96];
+	snprintf(what, sizeof(what), "relay: %u credentials, %zu egress rules", creds->n,
+		 rules ? msrp_egress_rules_count(rules) : (size_t)0);
+	list_add(done, dlen, what);
+	relay_status(nc);
+	return 0;
+}
+
+/* SIGHUP: the configuration (file and environment) is read again. What can change safely
+ * changes; changed keys that cannot are named (they wait for a restart). A configuration
+ * that does not load changes nothing. The group "config" says what happened. */
+static void reload(const struct cm_config **cur, eng_engine *e)
+{
+	struct cm_config nc;
+	char err[512], done[512] = "", restart[512] = "";
+	size_t nkeys;
+	const struct cm_config_key *keys = cm_config_schema(&nkeys);
+
+	memset(&nc, 0, sizeof(nc));
+	if (cm_config_load(&nc, app.path, err, sizeof(err)) < 0) {
+		cm_config_free(&nc);
+		cm_sr_set("config", CM_SR_DEGRADED, "the last reload failed: %s", err);
+		cm_sr_report("config", CM_LOG_ERROR, "SIGHUP: not reloaded: %s", err);
+		return;
+	}
+	for (size_t i = 0; i < nkeys; i++) {
+		char name[96];
+		snprintf(name, sizeof(name), "%s.%s", keys[i].section, keys[i].key);
+		if (!cm_config_same(*cur, &nc, &keys[i]) && !is_reloadable(name))
+			list_add(restart, sizeof(restart), name);
+	}
+	int failed = 0;
+	if (reload_relay(&nc, e, done, sizeof(done), err, sizeof(err)) < 0) {
+		cm_sr_report("config", CM_LOG_ERROR, "SIGHUP: relay not reloaded: %s", err);
+		failed = 1;
+	}
+	if (api_events_reload(&nc, err, sizeof(err)) < 0) {
+		cm_sr_report("config", CM_LOG_ERROR, "SIGHUP: webhooks not reloaded: %s", err);
+		failed = 1;
+	} else {
+		list_add(done, sizeof(done), "webhooks");
+	}
+	if (app.cc && nc.cc.definitions[0]) {
+		if (cc_svc_reload(app.cc, nc.cc.definitions, err, sizeof(err)) < 0) {
+			cm_sr_report("config", CM_LOG_ERROR, "SIGHUP: cc not reloaded: %s", err);
+			failed = 1;
+		} else {
+			list_add(done, sizeof(done), "cc.definitions");
+		}
+	}
+	cm_log_setup((enum cm_log_level)nc.log.level, nc.log.format == CM_LOG_FMT_JSON,
+		     (unsigned)nc.log.rate_limit);
+	list_add(done, sizeof(done), "log");
+	/* the next reload compares with this one (the first configuration stays: what started
+	 * with it points into it) */
+	if (app.have_reloaded)
+		cm_config_free(&app.reloaded);
+	app.reloaded = nc;
+	app.have_reloaded = 1;
+	*cur = &app.reloaded;
+	cm_sr_report("config", failed ? CM_LOG_WARN : CM_LOG_INFO, "SIGHUP: reloaded %s", done);
+	if (restart[0])
+		cm_sr_report("config", CM_LOG_WARN, "SIGHUP: changed, applied at the next restart: %s",
+			     restart);
+	cm_sr_set("config", failed ? CM_SR_DEGRADED : CM_SR_READY, "%s%s%s",
+		  failed ? "the last reload failed in part (see the reports)"
+			 : "reloaded from ", failed ? "" : app.path ? app.path : "the defaults",
+		  restart[0] ? "; keys waiting for a restart" : "");
+}
+
+static int wait_signal(const sigset_t *set, eng_engine *e)
+{
+	const struct cm_config *cur = app.cfg;
 	for (;;) {
 		int sig;
 		if (sigwait(set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			CM_INFO("SIGHUP: configuration reload is not supported; restart to apply");
+			reload(&cur, e);
 			continue;
 		}
 		return sig;
@@ -962,6 +1156,8 @@ int main(int argc, char **argv)
 	}
 
 	memset(&cfg, 0, sizeof(cfg));
+	app.cfg = &cfg;
+	app.path = path;
 	if (cm_config_load(&cfg, path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rcsgw: %s\n", err);
 		cm_config_free(&cfg);
@@ -1190,7 +1386,7 @@ int main(int argc, char **argv)
 					    sizeof(relay_metrics) / sizeof(relay_metrics[0]),
 					    relay_collect, NULL);
 
-	int sig = wait_signal(&set);
+	int sig = wait_signal(&set, e);
 	/* first: its peers hear a DPR and close (the drain waits for every connection) */
 	if (app.dm && dm_svc_shutdown(app.dm, e, 2000) < 0)
 		CM_WARN("diameter: not every peer answered the DPR in time");
@@ -1233,6 +1429,9 @@ out:
 	app.cc = NULL;
 	if (rc == 0)
 		CM_INFO("stopped");
+	if (app.have_reloaded)
+		cm_config_free(&app.reloaded);
+	app.have_reloaded = 0;
 	cm_config_free(&cfg);
 	return rc;
 }

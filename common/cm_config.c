@@ -1331,6 +1331,37 @@ static void dump_value(const struct cm_config *c, const struct cm_config_key *k,
 	}
 }
 
+int cm_config_same(const struct cm_config *a, const struct cm_config *b,
+		   const struct cm_config_key *k)
+{
+	const void *fa = cfield_of(a, k), *fb = cfield_of(b, k);
+
+	switch (k->type) {
+	case CM_CFG_INT:
+	case CM_CFG_DURATION:
+	case CM_CFG_SIZE:
+		return *(const int64_t *)fa == *(const int64_t *)fb;
+	case CM_CFG_BOOL:
+		return *(const bool *)fa == *(const bool *)fb;
+	case CM_CFG_ENUM:
+		return *(const int *)fa == *(const int *)fb;
+	case CM_CFG_STRING: {
+		const char *sa = *(char *const *)fa, *sb = *(char *const *)fb;
+		return !strcmp(sa ? sa : "", sb ? sb : "");
+	}
+	case CM_CFG_STRLIST: {
+		const struct cm_strlist *la = fa, *lb = fb;
+		if (la->n != lb->n)
+			return 0;
+		for (size_t i = 0; i < la->n; i++)
+			if (strcmp(la->v[i], lb->v[i]))
+				return 0;
+		return 1;
+	}
+	}
+	return 0;
+}
+
 int cm_config_dump(const struct cm_config *c, FILE *out)
 {
 	fputs("# rcsgw effective configuration (defaults, then the file, then RCSGW_* variables)\n",

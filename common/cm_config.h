@@ -50,6 +50,10 @@ int cm_config_dump(const struct cm_config *c, FILE *out);
 /* The schema: <*n> rows, in dump order, rows of a section contiguous. */
 const struct cm_config_key *cm_config_schema(size_t *n);
 
+/* 1 when key <k> (a row of cm_config_schema()) has the same value in <a> and <b>. */
+int cm_config_same(const struct cm_config *a, const struct cm_config *b,
+		   const struct cm_config_key *k);
+
 /* The row of <section>.<key>, or NULL. */
 const struct cm_config_key *cm_config_find(const char *section, const char *key);
 

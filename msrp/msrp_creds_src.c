@@ -461,6 +461,11 @@ static void destroy(struct msrp_creds_src *s)
 	free(s);
 }
 
+void msrp_creds_src_set_file(struct msrp_creds_src *s, const struct msrp_creds *file)
+{
+	s->file = file;
+}
+
 void msrp_creds_src_free(struct msrp_creds_src *s)
 {
 	if (!s || s->dead)

@@ -95,6 +95,9 @@ struct msrp_creds_src *msrp_creds_src_new(eng_worker *w, const struct msrp_creds
 /* Frees <s>. Pending lookups end silently (no callback). Allowed from inside one of its
  * callbacks. NULL is accepted. */
 void msrp_creds_src_free(struct msrp_creds_src *s);
+/* The htdigest file is <file> from now on (a reload); <s>'s thread. Lookups in flight are
+ * not affected (the file is read synchronously). */
+void msrp_creds_src_set_file(struct msrp_creds_src *s, const struct msrp_creds *file);
 
 /* Looks up the HA1 of <user> (copied: the caller's buffer may go at once).
  *   0        found now (file or cache): <ha1_now> filled, no callback;

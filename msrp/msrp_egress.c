@@ -720,6 +720,18 @@ void msrp_egress_stats(const struct msrp_egress *e, struct msrp_egress_stats *ou
 	out->cache_size = e->nent;
 }
 
+int msrp_egress_set_rules(struct msrp_egress *e, const struct msrp_egress_rules *r)
+{
+	size_t n = msrp_egress_rules_count(r);
+	uint64_t *hits = calloc(n ? n : 1, sizeof(*hits));
+	if (!hits)
+		return -ENOMEM;
+	free(e->rule_hits);
+	e->rule_hits = hits;
+	e->rules = r;
+	return 0;
+}
+
 uint64_t msrp_egress_rule_hits(const struct msrp_egress *e, size_t i)
 {
 	return i < msrp_egress_rules_count(e->rules) ? e->rule_hits[i] : 0;

@@ -62,6 +62,10 @@ void msrp_egress_rules_free(struct msrp_egress_rules *r);
 /* Rules in the table. */
 size_t msrp_egress_rules_count(const struct msrp_egress_rules *r);
 
+/* The rules are <r> from now on (a reload; may be NULL); their hit counters start at 0.
+ * <e>'s thread. 0, or -ENOMEM with the old rules kept. */
+int msrp_egress_set_rules(struct msrp_egress *e, const struct msrp_egress_rules *r);
+
 /* The egress of worker <w>; call it on <w>'s thread. <r> (may be NULL: no rules) is read,
  * never written, and must outlive the egress. <hook_url> NULL or "": no hook. NULL when
  * out of memory or the HTTP client cannot be set up. With a hook, the process must have

@@ -128,6 +128,8 @@ struct msrp_relay {
 	struct msrp_worker *mw;
 	struct msrp_pool *pool;
 	struct msrp_creds_src *creds;
+	const struct msrp_creds *file; /* the credentials file when <creds> is NULL */
+	int have_creds;                /* any credentials source: else AUTH gets 403 */
 	struct msrp_egress *egress;
 	struct msrp_ua *ua;            /* the worker's user agent, or NULL */
 	struct msrp_relay_repl repl;   /* the cluster's (issue 8); .arg NULL: none */
@@ -2384,7 +2386,7 @@ static void auth_request(struct rconn *rc, const struct msrp_msg *m)
 		return;
 	}
 	rc->flags |= RC_SKIP; /* an AUTH has no body to forward */
-	if (!r->sh->cfg.have_creds) {
+	if (!r->have_creds) {
 		r->st.auth_no_creds++;
 		msrp_conn_respond(rc->mc, m, 403,
 				  CM_SLICE_LIT("Action-not-allowed: no relay credentials"), NULL, 0);
@@ -2422,7 +2424,7 @@ static void auth_request(struct rconn *rc, const struct msrp_msg *m)
 		auth_finish(pa, lr == 0 ? ha1 : NULL, lr);
 		return;
 	}
-	const uint8_t *h = msrp_creds_ha1(r->sh->cfg.creds, (cm_slice){ user, (size_t)ulen },
+	const uint8_t *h = msrp_creds_ha1(r->file, (cm_slice){ user, (size_t)ulen },
 					  (cm_slice){ r->sh->realm, strlen(r->sh->realm) });
 	auth_finish(pa, h, h ? 0 : -ENOENT);
 }
@@ -2747,6 +2749,8 @@ struct msrp_relay *msrp_relay_new(struct msrp_relay_shared *sh, eng_worker *w,
 	r->w = w;
 	r->mw = mw;
 	r->index = eng_worker_index(w);
+	r->file = sh->cfg.creds;
+	r->have_creds = sh->cfg.have_creds;
 	eng_timer_init(&r->credit_timer, credit_retry, r);
 	if (msrp_sess_table_init(&r->sessions, 1024) < 0) {
 		free(r);
@@ -2771,6 +2775,14 @@ void msrp_relay_stop(struct msrp_relay *r)
 	}
 }
 void msrp_relay_set_creds(struct msrp_relay *r, struct msrp_creds_src *c) { r->creds = c; }
+
+void msrp_relay_set_file(struct msrp_relay *r, const struct msrp_creds *file, int have)
+{
+	r->file = file;
+	r->have_creds = have;
+	if (r->creds)
+		msrp_creds_src_set_file(r->creds, file);
+}
 
 void msrp_relay_set_repl(struct msrp_relay *r, const struct msrp_relay_repl *h)
 {

@@ -91,6 +91,9 @@ struct msrp_relay *msrp_relay_new(struct msrp_relay_shared *sh, eng_worker *w,
 				  struct msrp_worker *mw);
 void msrp_relay_set_pool(struct msrp_relay *r, struct msrp_pool *pool);
 void msrp_relay_set_creds(struct msrp_relay *r, struct msrp_creds_src *creds);
+/* A reload (SIGHUP): the credentials file is <file> from now on (its sources' too), and
+ * <have> says whether any source is configured. <file> must stay until the next call. */
+void msrp_relay_set_file(struct msrp_relay *r, const struct msrp_creds *file, int have);
 /* Next hops of peers chosen by <egress> (rules, hook); NULL: every URI's own host. */
 void msrp_relay_set_egress(struct msrp_relay *r, struct msrp_egress *egress);
 /* The worker's user agent: requests whose To-Path is one URI naming one of its sessions go to

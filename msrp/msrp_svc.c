@@ -30,6 +30,25 @@ struct msrp_svc {
 	struct msrp_ua *ua;            /* the worker's user agent, or NULL */
 };
 
+int msrp_svc_reload(struct msrp_svc *s, const struct msrp_svc_cfg *cfg)
+{
+	if (!s->relay)
+		return 0;
+	const struct msrp_creds_src_cfg *cc = cfg->creds;
+	msrp_relay_set_file(s->relay, cc ? cc->file : NULL, cc && msrp_creds_src_any(cc));
+	if (s->egress)
+		return msrp_egress_set_rules(s->egress, cfg->egress_rules);
+	if (!cfg->egress_rules || !msrp_egress_rules_count(cfg->egress_rules))
+		return 0;
+	/* rules where there were none (nor a hook): the egress is made now */
+	s->egress = msrp_egress_new(s->w, cfg->egress_rules, cfg->egress_hook,
+				    cfg->hook_timeout_ms, cfg->hook_cache_ttl_ms);
+	if (!s->egress)
+		return -ENOMEM;
+	msrp_relay_set_egress(s->relay, s->egress);
+	return 0;
+}
+
 void msrp_svc_cfg_from(struct msrp_svc_cfg *out, const struct cm_config *cfg)
 {
 	memset(out, 0, sizeof(*out));

@@ -53,6 +53,10 @@ struct msrp_svc *msrp_svc_start(eng_worker *w, const struct msrp_svc_cfg *cfg, c
 				size_t errlen);
 /* Frees what is left once the worker has stopped (its connections are gone). */
 void msrp_svc_free(struct msrp_svc *s);
+/* A reload (SIGHUP), on <s>'s worker: the relay takes <cfg>'s credentials file (and
+ * whether any source is set) and egress rules (making its egress when it had none). What
+ * <cfg> points to must stay until the next reload. 0, or -ENOMEM (the old rules kept). */
+int msrp_svc_reload(struct msrp_svc *s, const struct msrp_svc_cfg *cfg);
 
 /* Counters of the worker's MSRP connections and parsers (worker's thread). */
 const struct msrp_conn_stats *msrp_svc_conn_stats(const struct msrp_svc *s);
