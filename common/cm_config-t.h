@@ -265,6 +265,16 @@ struct cm_config_cc {
 	char *definitions;             /* a JSON file of flows and agents made at start; "" */
 };
 
+/* HEP v3 tracing of SIP and MSRP to a collector (issue 11): off while collector is empty. */
+struct cm_config_trace {
+	char *collector;               /* numeric "host:port" of the collector (Homer) */
+	int64_t capture_id;            /* the capture agent id of every packet */
+	char *password;                /* the authentication key chunk; "" = none */
+	struct cm_strlist protocols;   /* "sip", "msrp" */
+	struct cm_strlist peers;       /* networks whose messages are traced; empty = all */
+	int64_t msrp_type;             /* the HEP protocol type given to MSRP */
+};
+
 struct cm_config {
 	struct cm_config_engine engine;
 	struct cm_config_api api;
@@ -282,6 +292,7 @@ struct cm_config {
 	struct cm_config_cluster cluster;
 	struct cm_config_diameter diameter;
 	struct cm_config_cc cc;
+	struct cm_config_trace trace;
 };
 
 #endif

@@ -351,6 +351,21 @@ static const struct cm_config_key cm_schema[] = {
 	K_STR("cc", "definitions", cc.definitions, "", 0,
 	      "a JSON file {\"flows\": [...], \"agents\": [...]} (the API's bodies) made at start"),
 
+	K_STR("trace", "collector", trace.collector, "", 0,
+	      "numeric host:port of a HEP v3 collector (Homer) that gets a copy of each SIP "
+	      "and MSRP message over UDP; empty = no tracing"),
+	K_INT("trace", "capture_id", trace.capture_id, "1", 0, 4294967295LL, 0,
+	      "the capture agent id in every HEP packet"),
+	K_STR("trace", "password", trace.password, "", CM_CFG_F_SECRET,
+	      "the HEP authentication key (chunk 14); empty = none"),
+	K_LIST("trace", "protocols", trace.protocols, "sip,msrp", 0,
+	       "what is traced: sip, msrp"),
+	K_LIST("trace", "peers", trace.peers, "", 0,
+	       "networks (\"10.0.0.0/8\", \"[::1]\", \"*:5060\") whose messages are traced, by "
+	       "the peer's address and port; empty = every peer"),
+	K_INT("trace", "msrp_type", trace.msrp_type, "77", 2, 255, 0,
+	      "the HEP protocol type of MSRP (the HEP spec assigns none; 1 is SIP)"),
+
 	K_LIST("dns", "servers", dns.servers, "", 0,
 	       "name servers (numeric, optional :port) of every look-up; empty = /etc/resolv.conf"),
 	K_DUR("dns", "timeout", dns.timeout_ms, "2s", 10, 60000,

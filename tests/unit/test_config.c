@@ -467,6 +467,12 @@ Test(config, env_every_type)
 		"RCSGW_CC_MAX_WAITING=50",
 		"RCSGW_CC_MAX_HELD=7",
 		"RCSGW_CC_DEFINITIONS=/etc/rcsgw/cc.json",
+		"RCSGW_TRACE_COLLECTOR=127.0.0.1:9060",
+		"RCSGW_TRACE_CAPTURE_ID=4000000000",
+		"RCSGW_TRACE_PASSWORD=hep-key",
+		"RCSGW_TRACE_PROTOCOLS=msrp",
+		"RCSGW_TRACE_PEERS=10.0.0.0/8,[::1]",
+		"RCSGW_TRACE_MSRP_TYPE=200",
 		"RCSGW_DNS_SERVERS=10.0.0.53,[::1]:5353",
 		"RCSGW_DNS_TIMEOUT=500ms",
 		"RCSGW_TLS_MIN_VERSION=1.3",
@@ -500,6 +506,14 @@ Test(config, env_every_type)
 	cr_expect_eq(c.cc.max_waiting, 50);
 	cr_expect_eq(c.cc.max_held, 7);
 	cr_expect_str_eq(c.cc.definitions, "/etc/rcsgw/cc.json");
+	cr_expect_str_eq(c.trace.collector, "127.0.0.1:9060");
+	cr_expect_eq(c.trace.capture_id, 4000000000LL);
+	cr_expect_str_eq(c.trace.password, "hep-key");
+	cr_assert_eq(c.trace.protocols.n, 1);
+	cr_expect_str_eq(c.trace.protocols.v[0], "msrp");
+	cr_assert_eq(c.trace.peers.n, 2);
+	cr_expect_str_eq(c.trace.peers.v[1], "[::1]");
+	cr_expect_eq(c.trace.msrp_type, 200);
 	cr_expect_eq(c.engine.pin, false);
 	cr_expect_eq(c.engine.buffer_size, 32768);
 	cr_expect_eq(c.engine.buffers_max, 100);
