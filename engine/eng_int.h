@@ -83,6 +83,7 @@ struct eng_worker {
 	int stopping;
 	int draining;
 	void *udata;
+	struct eng_hep *hep;               /* HEP tracing (eng_hep.h), or NULL: off */
 	void (*flush_fn)(eng_worker *w, void *arg);
 	void *flush_arg;
 	eng_defer *defer;                  /* eng_defer_add(), run at the end of the iteration */
