@@ -26,6 +26,7 @@
 #include "diameter/dm_svc.h"
 #include "common/cm_version.h"
 #include "engine/eng.h"
+#include "engine/eng_hep.h"
 #include "engine/eng_http.h"
 #include "engine/eng_profile.h"
 #include "engine/eng_tls.h"
@@ -145,6 +146,7 @@ static struct {
 	struct worker_ctx *w;
 	unsigned n;
 	_Atomic unsigned inited;
+	struct eng_hep_shared *hep;         /* trace.collector set: HEP tracing (not reloaded) */
 	_Atomic unsigned reload_acks;       /* workers that took a reload */
 	const char *path;                   /* -c FILE, NULL: the embedded defaults */
 	struct cm_config reloaded;          /* the last reload's configuration (what a reload
@@ -156,6 +158,11 @@ static void worker_init(eng_worker *w, void *arg)
 {
 	struct worker_ctx *x = &app.w[eng_worker_index(w)];
 	(void)arg;
+	/* first: the protocol layers take the worker's tracer when they start */
+	int hrc = app.hep ? eng_hep_start(w, app.hep) : 0;
+	if (hrc < 0)
+		CM_WARN("worker %u: trace: %s (no tracing there)", eng_worker_index(w),
+			strerror(-hrc));
 	x->msrp = msrp_svc_start(w, &app.msrp, x->err, sizeof(x->err));
 	if (x->msrp && app.ua)
 		x->ua = gw_ua_start(app.ua, w, x->msrp, x->err, sizeof(x->err));
@@ -175,6 +182,27 @@ static void worker_init(eng_worker *w, void *arg)
 		x->cc_failed = 1;
 	CM_DEBUG("worker %u up on cpu %d", eng_worker_index(w), eng_worker_cpu(w));
 	atomic_fetch_add(&app.inited, 1);
+}
+
+/* The HEP tracing counters of each worker for /metrics (runs on the worker). */
+static const struct api_metric_def hep_metrics[] = {
+	{ "rcsgw_trace_hep_sent_total", "counter", "HEP packets sent to trace.collector." },
+	{ "rcsgw_trace_hep_dropped_total", "counter", "HEP packets the kernel refused (lost)." },
+	{ "rcsgw_trace_hep_filtered_total", "counter", "Messages not traced: peer outside trace.peers." },
+	{ "rcsgw_trace_hep_cut_total", "counter", "Messages traced cut to fit one HEP packet." },
+};
+
+static void hep_collect(eng_worker *w, uint64_t *v, void *arg)
+{
+	eng_hep *h = eng_worker_hep(w);
+	(void)arg;
+	if (!h)
+		return;
+	const struct eng_hep_stats *st = eng_hep_stats(h);
+	v[0] = st->sent;
+	v[1] = st->dropped;
+	v[2] = st->filtered;
+	v[3] = st->cut;
 }
 
 /* The MSRP counters of each worker for /metrics (runs on the worker). */
@@ -1187,7 +1215,15 @@ int main(int argc, char **argv)
 		cm_config_free(&cfg);
 		return 2;
 	}
+	if (eng_hep_shared_new(&cfg.trace, &app.hep, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rcsgw: %s\n", err);
+		dm_svc_free(app.dm);
+		msrp_egress_rules_free(app.egress);
+		cm_config_free(&cfg);
+		return 2;
+	}
 	if (check) {
+		eng_hep_shared_free(app.hep);
 		dm_svc_free(app.dm);
 		app.dm = NULL;
 		msrp_egress_rules_free(app.egress);
@@ -1353,6 +1389,11 @@ int main(int argc, char **argv)
 		CM_INFO("api listening on http://%s/v1/status", cfg.api.listen.v[i]);
 	api_metrics_register_worker(msrp_metrics, sizeof(msrp_metrics) / sizeof(msrp_metrics[0]),
 				    msrp_collect, NULL);
+	api_metrics_register_worker(hep_metrics, sizeof(hep_metrics) / sizeof(hep_metrics[0]),
+				    hep_collect, NULL);
+	if (app.hep)
+		CM_INFO("trace: HEP v3 to %s (%s)", cfg.trace.collector,
+			cfg.trace.peers.n ? "peers in trace.peers" : "every peer");
 	api_metrics_register_worker(ua_metrics, sizeof(ua_metrics) / sizeof(ua_metrics[0]),
 				    ua_collect, NULL);
 	status_publish(&cfg, e);
@@ -1419,6 +1460,8 @@ out:
 	cluster_done = !atomic_load(&app.inited) || (e && cluster_stop(e));
 	if (e)
 		eng_destroy(e);
+	eng_hep_shared_free(app.hep); /* the workers' senders are gone with them */
+	app.hep = NULL;
 	if (cluster_done)
 		sh_cluster_free(app.cluster); /* else a worker may still hold it: left to exit */
 	app.cluster = NULL;

@@ -4,10 +4,13 @@
  * or piece by piece on the engine connection. */
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/cm_log.h"
+#include "engine/eng_hep.h"
 #include "msrp/msrp_conn.h"
 #include "msrp/msrp_hdr.h"
 #include "msrp/msrp_id.h"
@@ -20,6 +23,7 @@
 #define HEAD_OUT_MAX 8192          /* bytes of a head we write (responses, requests) */
 #define TAIL_OUT_MAX 128           /* bytes of an end-line ("-------" tid flag CRLF) */
 #define IOV_STACK 32               /* iovecs of a frame kept on the stack */
+#define TRACE_SID_MAX 64           /* bytes of a session id kept as a trace's correlation id */
 
 struct txn {
 	struct txn *hnext;             /* bucket chain */
@@ -56,6 +60,11 @@ struct msrp_worker {
 	eng_worker *ho_to;
 	void (*ho_adopt)(eng_conn *c, void *arg);
 	void *ho_arg;
+	/* HEP tracing (eng_hep.h): NULL when off; a copy of a split head (max_head bytes) for
+	 * the frame being traced, <tr_busy> while a feed holds it */
+	eng_hep *hep;
+	char *tr_head;
+	int tr_busy;
 };
 
 #define MC_IN_FRAME  0x01  /* HEAD seen, END not yet */
@@ -82,6 +91,7 @@ struct msrp_conn {
 	uint16_t depth;                /* nesting of our engine callbacks */
 	uint8_t flags;
 	int close_err;
+	struct eng_hep_addr tr_local, tr_peer; /* for tracing: read when first needed */
 };
 
 /* ---- per worker ------------------------------------------------------------------- */
@@ -131,6 +141,9 @@ struct msrp_worker *msrp_worker_new(eng_worker *w, const struct msrp_conn_cfg *c
 	mw->pcfg.release = hbuf_release;
 	mw->pcfg.ctx = mw;
 	mw->pcfg.stats = &mw->pstats;
+	if (eng_hep_wants(eng_worker_hep(w), ENG_HEP_MSRP) &&
+	    (mw->tr_head = malloc(cfg->limits.max_head)))
+		mw->hep = eng_worker_hep(w);
 	return mw;
 }
 
@@ -148,6 +161,7 @@ void msrp_worker_free(struct msrp_worker *mw)
 		mw->txn_free = t->hnext;
 		free(t);
 	}
+	free(mw->tr_head);
 	free(mw);
 }
 
@@ -340,6 +354,95 @@ static void timer_update(struct msrp_conn *mc)
 	eng_timer_arm(mw->w, &mc->timer, due > now ? due - now : 0);
 }
 
+/* ---- tracing (eng_hep.h) ------------------------------------------------------------- */
+
+/* The session id of the last URI of the To-Path header in head text <h> (its path after
+ * "//host:port/", up to ';'), or an empty slice: a traced frame's correlation id. */
+static cm_slice head_session(cm_slice h)
+{
+	const char *p = h.p, *end = h.p + h.len;
+
+	while (p < end) {
+		const char *le = memchr(p, '\n', (size_t)(end - p));
+		if (!le)
+			le = end;
+		if (le - p > 8 && !strncasecmp(p, "To-Path:", 8)) {
+			const char *ve = le;
+			while (ve > p && (ve[-1] == '\r' || ve[-1] == ' '))
+				ve--;
+			const char *u = ve;
+			while (u > p + 8 && u[-1] != ' ')
+				u--;
+			/* u..ve: the last URI, "msrp://host:port/sid;tcp" */
+			const char *sl = memchr(u, '/', (size_t)(ve - u));
+			if (!sl || ve - sl < 2 || sl[1] != '/')
+				return CM_SLICE_NULL;
+			sl = memchr(sl + 2, '/', (size_t)(ve - sl - 2));
+			if (!sl)
+				return CM_SLICE_NULL;
+			const char *se = memchr(sl + 1, ';', (size_t)(ve - sl - 1));
+			return (cm_slice){ sl + 1, (size_t)((se ? se : ve) - sl - 1) };
+		}
+		p = le + 1;
+	}
+	return CM_SLICE_NULL;
+}
+
+/* Both ends of <mc>'s connection, read once (the local port once the connect is issued). */
+static void trace_addrs(struct msrp_conn *mc)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	eng_conn *c;
+
+	if (mc->tr_peer.family && mc->tr_local.port)
+		return;
+	if (!(c = msrp_conn_eng(mc)))
+		return;
+	if (!mc->tr_peer.family && eng_conn_peer(c, &ss, &sl) == 0)
+		eng_hep_addr_from(&mc->tr_peer, &ss);
+	sl = sizeof(ss);
+	if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0)
+		eng_hep_addr_from(&mc->tr_local, &ss);
+}
+
+/* Traces a frame: <n> pieces of <iov>, the first holding its head; <out> 1 when we send
+ * it; <cut> when the pieces are only its start. */
+static void trace_frame(struct msrp_conn *mc, const struct iovec *iov, unsigned n, int out,
+			int cut)
+{
+	trace_addrs(mc);
+	cm_slice sid = head_session((cm_slice){ iov[0].iov_base, iov[0].iov_len });
+	if (sid.len > TRACE_SID_MAX)
+		sid.len = TRACE_SID_MAX;
+	eng_hep_trace(mc->mw->hep, ENG_HEP_MSRP, IPPROTO_TCP, out ? &mc->tr_local : &mc->tr_peer,
+		      out ? &mc->tr_peer : &mc->tr_local, out, sid, iov, n, cut);
+}
+
+/* Traces what send_frame() sends when it is a whole frame: the first piece begins with
+ * "MSRP <tid> " and the last ends with the end-line of that tid. The pieces of a frame a
+ * relay streams (head, body pieces and end-line written apart) are not traced here. */
+static void trace_sent(struct msrp_conn *mc, const struct iovec *iov, unsigned n)
+{
+	const char *h = iov[0].iov_base;
+	size_t hl = iov[0].iov_len;
+
+	while (n && !iov[n - 1].iov_len)
+		n--;
+	if (!n || hl < 8 || memcmp(h, "MSRP ", 5))
+		return;
+	const char *tid = h + 5, *te = memchr(tid, ' ', hl - 5);
+	if (!te)
+		return;
+	size_t tl = (size_t)(te - tid);
+	const char *l = iov[n - 1].iov_base;
+	size_t ll = iov[n - 1].iov_len;
+	if (ll < tl + 10 || memcmp(l + ll - 2, "\r\n", 2) ||
+	    memcmp(l + ll - 3 - tl - 7, "-------", 7) || memcmp(l + ll - 3 - tl, tid, tl))
+		return;
+	trace_frame(mc, iov, n, 1, 0);
+}
+
 /* ---- sending ------------------------------------------------------------------------ */
 
 /* Sends one MSRP frame made of the <n> pieces of <iov>: over WebSocket as one message
@@ -350,6 +453,8 @@ static int send_frame(struct msrp_conn *mc, const struct iovec *iov, unsigned n)
 	int full = 0;
 
 	mc->last_io_ms = eng_now_ms(mc->mw->w);
+	if (mc->mw->hep && n)
+		trace_sent(mc, iov, n);
 	if (mc->ws)
 		return msrp_ws_send_msg(mc->ws, iov, (int)n);
 	for (unsigned i = 0; i < n; i++) {
@@ -613,6 +718,11 @@ static void conn_feed(struct msrp_conn *mc, eng_buf *b, const char *data, size_t
 
 	struct msrp_worker *mw = mc->mw;
 	const char *end = data + len;
+	/* tracing: the frame whose head came in this call; its head (in <data> or copied from
+	 * the parser's split head), then its bytes in <data> from <tr_from> on */
+	struct iovec tr[2];
+	const char *tr_from = NULL;
+	int tr_copy = 0;
 
 	mc->depth++;
 	mc->last_io_ms = eng_now_ms(mw->w);
@@ -631,10 +741,25 @@ static void conn_feed(struct msrp_conn *mc, eng_buf *b, const char *data, size_t
 			mw->head_mc = mc;
 			mw->frame_start = fresh && b ? start : NULL;
 			mw->feed_end = end;
+			if (mw->hep && !tr_from) {
+				if (fresh) {
+					tr[0] = (struct iovec){ (void *)start, (size_t)(data - start) };
+					tr_from = data;
+				} else if (mc->p.hbuf && !mw->tr_busy &&
+					   mc->p.hlen <= mw->cfg.limits.max_head) {
+					memcpy(mw->tr_head, mc->p.hbuf, mc->p.hlen);
+					tr[0] = (struct iovec){ mw->tr_head, mc->p.hlen };
+					tr_from = data;
+					tr_copy = mw->tr_busy = 1;
+				}
+			}
 			on_head(mc, &ev.msg);
 			mw->head_mc = NULL;
-			if (mw->ho_mc == mc)
+			if (mw->ho_mc == mc) {
+				/* the adopter parses (and traces) the frame again */
+				tr_from = NULL;
 				handover_now(mc);
+			}
 			break;
 		case MSRP_EV_BODY:
 			mc->frame_body += ev.body.len;
@@ -654,6 +779,13 @@ static void conn_feed(struct msrp_conn *mc, eng_buf *b, const char *data, size_t
 			}
 			break;
 		case MSRP_EV_END:
+			if (tr_from) {
+				tr[1] = (struct iovec){ (void *)tr_from, (size_t)(data - tr_from) };
+				trace_frame(mc, tr, 2, 0, 0);
+				tr_from = NULL;
+				mw->tr_busy = tr_copy ? 0 : mw->tr_busy;
+				tr_copy = 0;
+			}
 			if (!(mc->flags & MC_SKIP))
 				mc->ops->on_end(mc, ev.flag);
 			mc->flags &= ~(MC_IN_FRAME | MC_SKIP);
@@ -665,6 +797,13 @@ static void conn_feed(struct msrp_conn *mc, eng_buf *b, const char *data, size_t
 			break;
 		}
 	}
+	if (tr_from) {
+		/* the frame goes on in later reads: what this one had of it, cut */
+		tr[1] = (struct iovec){ (void *)tr_from, (size_t)(end - tr_from) };
+		trace_frame(mc, tr, 2, 0, 1);
+	}
+	if (tr_copy)
+		mw->tr_busy = 0;
 	if (!closing(mc)) {
 		/* a head begun and not finished starts the head clock */
 		if (!(mc->flags & MC_IN_FRAME) && !msrp_parser_idle(&mc->p)) {

@@ -11,7 +11,9 @@
 #include <sys/socket.h>
 
 #include "engine/eng.h"
+#include "engine/eng_hep.h"
 #include "engine/eng_udp.h"
+#include "sip/sip_hdr.h"
 #include "sip/sip_parse.h"
 
 #define SIP_TP_MAX_SOCKS 8         /* UDP sockets, and TCP/TLS listeners, per transport */
@@ -22,6 +24,7 @@ struct sip_udp_sock {
 	struct sip_transport *t;
 	eng_udp *u;
 	int family;                /* AF_INET or AF_INET6 */
+	struct eng_hep_addr local; /* the address bound (a wildcard stays one), for tracing */
 };
 
 struct sip_transport {
@@ -42,6 +45,7 @@ struct sip_transport {
 	sip_transport_msg_fn on_bad;   /* messages that did not parse, for a 400 */
 	void *bad_arg;
 	uint32_t idle_ms;          /* 0: connections never idle out */
+	eng_hep *hep;              /* the worker's HEP tracing, NULL: off */
 	struct sip_transport_stats st;
 };
 
@@ -62,9 +66,77 @@ struct sip_tconn {
 	uint32_t npend;
 	size_t pend_bytes;
 	uint64_t last_ms;          /* the last traffic, for the idle timer */
+	struct eng_hep_addr local; /* our end, read when first traced (family 0 until then) */
 	eng_timer idle;
 	struct sip_tconn *next, **pprev;
 };
+
+/* ---- tracing (eng_hep.h) --------------------------------------------------------------- */
+
+/* The Call-ID of the message in <buf>[0..<len>) (its first one, compact form included), or
+ * an empty slice: what a sent message is correlated by. Reads the head only. */
+static cm_slice raw_call_id(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+	const char *eol = memchr(p, '\n', len); /* the start line */
+
+	while (eol && eol + 1 < end) {
+		p = eol + 1;
+		eol = memchr(p, '\n', (size_t)(end - p));
+		const char *le = eol ? eol : end;
+		if (le - p <= 1)
+			break; /* the blank line: end of the head */
+		const char *colon = memchr(p, ':', (size_t)(le - p));
+		if (!colon)
+			continue;
+		const char *ne = colon;
+		while (ne > p && (ne[-1] == ' ' || ne[-1] == '\t'))
+			ne--;
+		if (sip_hdr_id(p, (size_t)(ne - p)) != SIP_H_CALL_ID)
+			continue;
+		const char *v = colon + 1, *ve = le;
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		return (cm_slice){ v, (size_t)(ve - v) };
+	}
+	return CM_SLICE_NULL;
+}
+
+/* Our end of <tc>, read once. */
+static const struct eng_hep_addr *tconn_local(struct sip_tconn *tc)
+{
+	if (!tc->local.family && tc->c) {
+		struct sockaddr_storage ss;
+		struct eng_hep_addr a;
+		socklen_t sl = sizeof(ss);
+		/* no port yet: the connect is still to be issued (kept unknown, asked again) */
+		if (getsockname(tc->c->fd, (struct sockaddr *)&ss, &sl) == 0) {
+			eng_hep_addr_from(&a, &ss);
+			if (a.port)
+				tc->local = a;
+		}
+	}
+	return &tc->local;
+}
+
+/* Traces message <raw>[0..<len>) that came from (<out> 0) or goes to <peer>, our end
+ * <local>, correlated by <m>'s Call-ID (NULL: found in <raw>). */
+static void trace_sip(struct sip_transport *t, const char *raw, size_t len,
+		      const struct sip_msg *m, const struct sockaddr_storage *peer,
+		      const struct eng_hep_addr *local, uint8_t ip_proto, int out)
+{
+	struct eng_hep_addr pa;
+	struct iovec iov = { (void *)raw, len };
+
+	eng_hep_addr_from(&pa, peer);
+	cm_slice corr = m ? sip_msg_hdr(m, SIP_H_CALL_ID) : raw_call_id(raw, len);
+	if (!corr.p)
+		corr = CM_SLICE_NULL;
+	eng_hep_trace(t->hep, ENG_HEP_SIP, ip_proto, out ? local : &pa, out ? &pa : local, out,
+		      corr, &iov, 1, 0);
+}
 
 /* ---- UDP ---------------------------------------------------------------------------- */
 
@@ -82,6 +154,8 @@ static void udp_recv(eng_udp *u, void *udata, const char *data, size_t len,
 	memcpy(&src.addr, from, fromlen <= sizeof(src.addr) ? fromlen : sizeof(src.addr));
 	src.addrlen = fromlen;
 	src.kind = SIP_TP_UDP;
+	if (t->hep && !(rc != 0 && m.kind == SIP_KIND_KEEPALIVE))
+		trace_sip(t, data, len, rc == 0 ? &m : NULL, &src.addr, &s->local, IPPROTO_UDP, 0);
 	if (rc != 0) {
 		if (m.kind == SIP_KIND_KEEPALIVE && m.err == SIP_PE_NONE) {
 			t->st.keepalives++;
@@ -176,6 +250,9 @@ static long tconn_parse(struct sip_tconn *tc, const char *data, size_t len)
 		if (m.kind == SIP_KIND_KEEPALIVE) {
 			t->st.keepalives++;
 		} else {
+			if (t->hep)
+				trace_sip(t, data + off, (size_t)n, &m, &tc->peer.addr, tconn_local(tc),
+					  IPPROTO_TCP, 0);
 			t->st.tcp_rx++;
 			t->on_msg(t->arg, data + off, (size_t)n, &m, &tc->peer);
 		}
@@ -505,6 +582,7 @@ struct sip_transport *sip_transport_new(eng_worker *w, const struct sip_parse_cf
 	t->on_msg = on_msg;
 	t->arg = arg;
 	t->next_id = 1;
+	t->hep = eng_hep_wants(eng_worker_hep(w), ENG_HEP_SIP) ? eng_worker_hep(w) : NULL;
 	return t;
 }
 
@@ -570,6 +648,8 @@ int sip_transport_listen(struct sip_transport *t, const char *spec, int reusepor
 			snprintf(err, errlen, "%s: %s", spec, strerror(-e));
 			return e ? e : -EIO;
 		}
+		eng_hep_addr_from(&s->local, &ss);
+		s->local.port = (uint16_t)eng_udp_port(s->u);
 		t->nudp++;
 		return eng_udp_port(s->u);
 	}
@@ -596,6 +676,9 @@ int sip_transport_send_named(struct sip_transport *t, const char *buf, size_t le
 			if (t->udp[i].family == dst->addr.ss_family) {
 				rc = eng_udp_send(t->udp[i].u, buf, len,
 						  (const struct sockaddr *)&dst->addr, dst->addrlen);
+				if (rc == 0 && t->hep)
+					trace_sip(t, buf, len, NULL, &dst->addr, &t->udp[i].local,
+						  IPPROTO_UDP, 1);
 				break;
 			}
 		}
@@ -607,6 +690,8 @@ int sip_transport_send_named(struct sip_transport *t, const char *buf, size_t le
 			tc = tconn_open(t, dst, sni, &rc);
 		if (tc)
 			rc = tconn_send(tc, buf, len);
+		if (rc == 0 && t->hep) /* <tc> is there: a send that closes it fails */
+			trace_sip(t, buf, len, NULL, &tc->peer.addr, tconn_local(tc), IPPROTO_TCP, 1);
 	} else {
 		rc = -EPROTONOSUPPORT;
 	}
