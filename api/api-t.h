@@ -55,6 +55,16 @@ struct api_metric_def {
 	const char *help;          /* one line */
 };
 
+/* One labeled series of a per-worker family (api_metrics_register_worker_series): rows
+ * with the same <name> next to each other make one family (its type and help from the
+ * first); <labels> is written as it is, before worker="<index>": 'method="SEND"'. */
+struct api_metric_series {
+	const char *name;
+	const char *type;
+	const char *help;
+	const char *labels;        /* "" for none; values must need no escaping */
+};
+
 /* Runs on worker <w>'s own thread at each scrape: writes one value per family of its
  * registration into <vals>, in the order of its <defs>. */
 typedef void (*api_metrics_worker_fn)(eng_worker *w, uint64_t *vals, void *arg);

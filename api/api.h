@@ -120,6 +120,11 @@ void api_routes_print(FILE *out);
 int api_metrics_register_worker(const struct api_metric_def *defs, unsigned n,
 				api_metrics_worker_fn collect, void *arg);
 
+/* The same with labeled series (<n> rows of <series>, one value each, in order). 0,
+ * -EINVAL (a name outside the grammar, or rows of one name not next to each other), -ENOSPC. */
+int api_metrics_register_worker_series(const struct api_metric_series *series, unsigned n,
+				       api_metrics_worker_fn collect, void *arg);
+
 /* Adds <emit>, called on the api thread at each scrape to append families of process-wide
  * state. 0, -EINVAL, -ENOSPC. */
 int api_metrics_register(api_metrics_emit_fn emit, void *arg);
@@ -244,9 +249,16 @@ struct api__stat_field {
 };
 const struct api__stat_field *api__stat_fields(size_t *n);
 
+/* Upper bounds (seconds) of the buckets of rcsgw_api_request_duration_seconds. */
+#define API_LAT_BUCKETS 11
+extern const double api__lat_bounds[API_LAT_BUCKETS];
+
 /* The api thread's own counters (read on the api thread only). */
 struct api__counters {
 	uint64_t by_code[600];     /* answers by HTTP status */
+	uint64_t lat_bucket[API_LAT_BUCKETS + 1]; /* answers by time taken (the last: +Inf) */
+	uint64_t lat_count;
+	double lat_sum;            /* seconds */
 	uint64_t gather_timeouts;  /* gathers answered 503 because a worker was silent */
 	uint64_t gather_refused;   /* gathers answered 503 because a mailbox was full */
 };

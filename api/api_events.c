@@ -922,6 +922,18 @@ static const struct {
 	  &cnt.sse_slow, 0 },
 };
 
+/* <url> as a label: without user information, query or fragment (they may hold secrets). */
+static void url_label(const char *url, char *out, size_t len)
+{
+	const char *host = strstr(url, "://");
+	host = host ? host + 3 : url;
+	size_t scheme = (size_t)(host - url);
+	size_t auth = strcspn(host, "/?#");
+	const char *at = memchr(host, '@', auth);
+	const char *rest = at ? at + 1 : host;
+	snprintf(out, len, "%.*s%.*s", (int)scheme, url, (int)strcspn(rest, "?#"), rest);
+}
+
 static void events_emit(struct api_metrics_out *o, void *arg)
 {
 	(void)arg;
@@ -933,6 +945,22 @@ static void events_emit(struct api_metrics_out *o, void *arg)
 						       memory_order_relaxed);
 		api_metrics_family(o, ev_metrics[i].name, ev_metrics[i].type, ev_metrics[i].help);
 		api_metrics_sample(o, ev_metrics[i].name, NULL, v);
+	}
+	/* each URL's queue (the api thread's own state: this runs there) */
+	api_metrics_family(o, "rcsgw_webhook_queue", "gauge",
+			   "Events waiting for one webhook URL: in line, in flight or waiting for "
+			   "their retry.");
+	for (unsigned i = 0; i < ev.nhooks; i++) {
+		const struct hook *h = &ev.hooks[i];
+		unsigned n = h->cur != NULL;
+		for (const struct delivery *d = h->head; d; d = d->next)
+			n++;
+		for (const struct delivery *d = h->backoff; d; d = d->next)
+			n++;
+		char url[256];
+		url_label(h->url, url, sizeof(url));
+		api_metrics_sample(o, "rcsgw_webhook_queue", (const char *const[]){ "url", url, NULL },
+				   n);
 	}
 }
 

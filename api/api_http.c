@@ -130,6 +130,7 @@ struct api_req {
 
 	struct api_gather *gather; /* out, while RS_WAIT */
 	uint64_t deadline_ms;
+	uint64_t start_us;         /* when its first callback came (the latency histogram) */
 	struct api_req *pnext, *pprev; /* list of requests waiting for workers */
 
 	uint32_t owner;            /* who authenticated: 1 + token index, 0 without tokens */
@@ -175,6 +176,28 @@ static uint64_t mono_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+const double api__lat_bounds[API_LAT_BUCKETS] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+						   0.1,   0.25,   0.5,   1,    2.5 };
+
+/* Counts an answer that took <us> microseconds in the latency histogram. */
+static void lat_count(uint64_t us)
+{
+	double s = (double)us / 1e6;
+	unsigned b = 0;
+	while (b < API_LAT_BUCKETS && s > api__lat_bounds[b])
+		b++;
+	srv->cnt.lat_bucket[b]++;
+	srv->cnt.lat_count++;
+	srv->cnt.lat_sum += s;
 }
 
 static char *memdup0(const char *p, size_t len)
@@ -629,6 +652,7 @@ static void idem_record(struct api_req *r)
 static enum MHD_Result reply_queue(struct api_req *r)
 {
 	struct MHD_Response *resp = r->stream;
+	int resp_streamed = resp != NULL; /* an event stream's time is not an answer's */
 
 	if (r->idem)
 		idem_record(r);
@@ -647,6 +671,8 @@ static enum MHD_Result reply_queue(struct api_req *r)
 	MHD_destroy_response(resp);
 	if (rc == MHD_YES && r->status < 600)
 		srv->cnt.by_code[r->status]++;
+	if (rc == MHD_YES && !resp_streamed)
+		lat_count(mono_us() - r->start_us);
 	return rc;
 }
 
@@ -1062,6 +1088,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r = calloc(1, sizeof(*r));
 		if (!r)
 			return MHD_NO;
+		r->start_us = mono_us();
 		*con_cls = r;
 		r->conn = conn;
 		r->method = method;

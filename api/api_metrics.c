@@ -139,7 +139,8 @@ void api_metrics_sample(struct api_metrics_out *o, const char *name,
 #define METRICS_REG_MAX 32
 
 struct worker_src {
-	const struct api_metric_def *defs;
+	const struct api_metric_def *defs; /* or: */
+	const struct api_metric_series *ser;
 	unsigned n;
 	api_metrics_worker_fn collect;
 	void *arg;
@@ -170,7 +171,32 @@ int api_metrics_register_worker(const struct api_metric_def *defs, unsigned n,
 	if (nwsrc == METRICS_REG_MAX)
 		rc = -ENOSPC;
 	else
-		wsrc[nwsrc++] = (struct worker_src){ defs, n, collect, arg };
+		wsrc[nwsrc++] = (struct worker_src){ defs, NULL, n, collect, arg };
+	pthread_mutex_unlock(&reg_lock);
+	return rc;
+}
+
+int api_metrics_register_worker_series(const struct api_metric_series *ser, unsigned n,
+				       api_metrics_worker_fn collect, void *arg)
+{
+	int rc = 0;
+
+	if (!ser || n == 0 || n > 1024 || !collect)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		if (!name_ok(ser[i].name, 0) || !type_ok(ser[i].type) || !ser[i].labels ||
+		    strpbrk(ser[i].labels, "\n{}"))
+			return -EINVAL;
+		/* a name seen before must be the row just before */
+		for (unsigned k = 0; i && k + 1 < i; k++)
+			if (!strcmp(ser[k].name, ser[i].name) && strcmp(ser[i - 1].name, ser[i].name))
+				return -EINVAL;
+	}
+	pthread_mutex_lock(&reg_lock);
+	if (nwsrc == METRICS_REG_MAX)
+		rc = -ENOSPC;
+	else
+		wsrc[nwsrc++] = (struct worker_src){ NULL, ser, n, collect, arg };
 	pthread_mutex_unlock(&reg_lock);
 	return rc;
 }
@@ -199,11 +225,38 @@ struct scrape {
 	struct worker_src src[METRICS_REG_MAX];
 };
 
-/* A worker's slot: its engine counters, then scrape.nvals values. */
+/* The connections of rcsgw_connections: by transport, protocol and direction. */
+static const char *const conn_transports[] = { "tcp", "tls", "ws", "wss" };
+static const char *const conn_protocols[] = { "msrp", "sip", "diameter", "unknown" };
+#define NTRANSPORTS 4
+#define NPROTOCOLS 4
+
+/* A worker's slot: its engine counters, its connections, then scrape.nvals values. */
 struct scrape_slot {
 	struct eng_stats st;
+	uint32_t conns[NTRANSPORTS][NPROTOCOLS][2];
 	uint64_t vals[];
 };
+
+static unsigned index_of(const char *const *v, unsigned n, const char *s)
+{
+	unsigned i = 0;
+	while (i + 1 < n && strcmp(v[i], s))
+		i++;
+	return i; /* the last one for anything else */
+}
+
+static void count_conn(eng_conn *c, void *arg)
+{
+	struct scrape_slot *s = arg;
+	struct eng_conn_desc d = { 0 };
+	if (c->ops && c->ops->describe)
+		c->ops->describe(c, &d);
+	unsigned t = index_of(conn_transports, NTRANSPORTS,
+			      d.transport ? d.transport : c->tls ? "tls" : "tcp");
+	unsigned p = index_of(conn_protocols, NPROTOCOLS, d.protocol ? d.protocol : "unknown");
+	s->conns[t][p][(c->flags & ENG_CF_OUTBOUND) != 0]++;
+}
 
 static void scrape_collect(eng_worker *w, void *slot, void *arg)
 {
@@ -212,6 +265,7 @@ static void scrape_collect(eng_worker *w, void *slot, void *arg)
 	unsigned at = 0;
 
 	eng_worker_stats(w, &s->st);
+	eng_conns_each(w, count_conn, s);
 	for (unsigned i = 0; i < sc->nsrc; i++) {
 		sc->src[i].collect(w, s->vals + at, sc->src[i].arg);
 		at += sc->src[i].n;
@@ -268,9 +322,42 @@ static void scrape_render(struct api_req *r, struct api_gather *g)
 		worker_family(&o, g, f[k].metric, f[k].type, f[k].help, f[k].off, -1);
 	long at = 0;
 	for (unsigned i = 0; i < sc->nsrc; i++)
-		for (unsigned k = 0; k < sc->src[i].n; k++, at++)
-			worker_family(&o, g, sc->src[i].defs[k].name, sc->src[i].defs[k].type,
-				      sc->src[i].defs[k].help, 0, at);
+		for (unsigned k = 0; k < sc->src[i].n; k++, at++) {
+			if (sc->src[i].defs) {
+				worker_family(&o, g, sc->src[i].defs[k].name, sc->src[i].defs[k].type,
+					      sc->src[i].defs[k].help, 0, at);
+				continue;
+			}
+			const struct api_metric_series *x = &sc->src[i].ser[k];
+			if (k == 0 || strcmp(sc->src[i].ser[k - 1].name, x->name))
+				api_metrics_family(&o, x->name, x->type, x->help);
+			for (unsigned w = 0; w < api_gather_n(g); w++) {
+				const struct scrape_slot *s = api_gather_slot(g, w);
+				out_printf(&o, "%s{%s%sworker=\"%u\"} %" PRIu64 "\n", x->name,
+					   x->labels, x->labels[0] ? "," : "", w, s->vals[at]);
+			}
+		}
+
+	/* connections by transport, protocol and direction, the workers' summed (only the
+	 * kinds there are) */
+	api_metrics_family(&o, "rcsgw_connections", "gauge",
+			   "TCP connections open now, by transport, protocol and direction.");
+	for (unsigned t = 0; t < NTRANSPORTS; t++)
+		for (unsigned p = 0; p < NPROTOCOLS; p++)
+			for (unsigned d = 0; d < 2; d++) {
+				uint64_t n = 0;
+				for (unsigned w = 0; w < api_gather_n(g); w++)
+					n += ((const struct scrape_slot *)api_gather_slot(g, w))
+						     ->conns[t][p][d];
+				if (n)
+					api_metrics_sample(&o, "rcsgw_connections",
+							   (const char *const[]){
+								   "transport", conn_transports[t],
+								   "protocol", conn_protocols[p],
+								   "direction", d ? "out" : "in",
+								   NULL },
+							   (double)n);
+			}
 
 	api_metrics_family(&o, "rcsgw_api_requests_total", "counter",
 			   "HTTP requests answered by the REST API, by status code.");
@@ -281,6 +368,23 @@ static void scrape_render(struct api_req *r, struct api_gather *g)
 		out_printf(&o, "rcsgw_api_requests_total{code=\"%s\"} %" PRIu64 "\n", code,
 			   cnt->by_code[c]);
 	}
+	api_metrics_family(&o, "rcsgw_api_request_duration_seconds", "histogram",
+			   "Time from a request's arrival to its answer being queued (event streams "
+			   "apart).");
+	uint64_t cum = 0;
+	for (unsigned b = 0; b <= API_LAT_BUCKETS; b++) {
+		char le[32];
+		cum += cnt->lat_bucket[b];
+		if (b < API_LAT_BUCKETS)
+			snprintf(le, sizeof(le), "%g", api__lat_bounds[b]);
+		else
+			snprintf(le, sizeof(le), "+Inf");
+		api_metrics_sample(&o, "rcsgw_api_request_duration_seconds_bucket",
+				   (const char *const[]){ "le", le, NULL }, (double)cum);
+	}
+	api_metrics_sample(&o, "rcsgw_api_request_duration_seconds_sum", NULL, cnt->lat_sum);
+	api_metrics_sample(&o, "rcsgw_api_request_duration_seconds_count", NULL,
+			   (double)cnt->lat_count);
 	api_metrics_family(&o, "rcsgw_api_worker_timeouts_total", "counter",
 			   "API requests answered 503 because a worker did not answer in time.");
 	api_metrics_sample(&o, "rcsgw_api_worker_timeouts_total", NULL,

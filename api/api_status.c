@@ -55,6 +55,10 @@ static const struct api__stat_field stat_fields[] = {
 	  "Connections refused by a per-peer profile's no_new (engine.tcp_profiles)."),
 	F(profile_timeouts, "rcsgw_engine_profile_timeouts_total", "counter",
 	  "Connections aborted by a per-peer profile's connect or read timeout."),
+	F(completions, "rcsgw_engine_completions_total", "counter",
+	  "Completions reaped (io_uring CQEs; epoll: readiness events)."),
+	F(mailbox_depth, "rcsgw_engine_mailbox_depth", "gauge",
+	  "Messages waiting in the worker's mailbox when it was read."),
 };
 
 #undef F

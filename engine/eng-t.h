@@ -219,6 +219,8 @@ struct eng_stats {
 	uint64_t tls_handshakes, tls_failures;
 	uint64_t profile_refused;  /* connections refused by a profile's no_new */
 	uint64_t profile_timeouts; /* connections aborted by a profile's connect or read timeout */
+	uint64_t completions;      /* completions (io_uring CQEs) or readiness events (epoll) */
+	uint64_t mailbox_depth;    /* messages waiting in the worker's mailbox now */
 };
 
 #endif

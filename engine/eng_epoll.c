@@ -318,6 +318,8 @@ static void e_run_once(eng_worker *w, int timeout_ms)
 	eng__clock(w);
 	if (n < 0 && errno != EINTR)
 		CM_LOG_RL(CM_LOG_ERROR, "worker %u: epoll_wait: %s", w->index, strerror(errno));
+	if (n > 0)
+		w->st.completions += (uint64_t)n;
 	for (int i = 0; i < n; i++) {
 		uint64_t ud = s->ev[i].data.u64;
 		uint64_t v;

@@ -438,6 +438,7 @@ static void u_run_once(eng_worker *w, int timeout_ms)
 		n++;
 	}
 	io_uring_cq_advance(&u->ring, n);
+	w->st.completions += n;
 }
 
 const eng_backend_ops eng_uring_ops = {

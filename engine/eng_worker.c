@@ -649,4 +649,6 @@ void eng_worker_stats(eng_worker *w, struct eng_stats *out)
 	out->bufs_total = w->nbufs;
 	out->bufs_free = w->nfree;
 	out->bufs_posted = w->ring_posted;
+	out->mailbox_depth = atomic_load_explicit(&w->mbox.tail, memory_order_acquire) -
+			     w->mbox.head;
 }

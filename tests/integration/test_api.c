@@ -310,7 +310,12 @@ static int check_exposition(const char *text)
 		cr_assert_eq(regexec(&sample, line, 2, m, 0), 0, "bad sample line: '%s'", line);
 		snprintf(name, sizeof(name), "%.*s", (int)(m[1].rm_eo - m[1].rm_so),
 			 line + m[1].rm_so);
-		cr_assert(cur >= 0 && strcmp(fam[cur].name, name) == 0,
+		/* a histogram's samples are <family>_bucket, _sum and _count */
+		size_t fl = cur >= 0 ? strlen(fam[cur].name) : 0;
+		int of_hist = cur >= 0 && !strncmp(fam[cur].name, name, fl) &&
+			      (!strcmp(name + fl, "_bucket") || !strcmp(name + fl, "_sum") ||
+			       !strcmp(name + fl, "_count"));
+		cr_assert(cur >= 0 && (strcmp(fam[cur].name, name) == 0 || of_hist),
 			  "sample %s outside of its family", name);
 		fam[cur].samples++;
 		nsamples++;
@@ -1023,6 +1028,13 @@ static void test_collect(eng_worker *w, uint64_t *vals, void *arg)
 	vals[1] = (uint64_t)(uintptr_t)arg;
 }
 
+static void test_collect3(eng_worker *w, uint64_t *vals, void *arg)
+{
+	(void)arg;
+	for (unsigned i = 0; i < 3; i++)
+		vals[i] = 100 * (i + 1) + eng_worker_index(w);
+}
+
 static void test_emit(struct api_metrics_out *o, void *arg)
 {
 	(void)arg;
@@ -1045,6 +1057,22 @@ Test(api, registrations, .timeout = 30)
 	cr_expect_eq(api_metrics_register_worker(bad_defs, 1, test_collect, NULL), -EINVAL);
 	cr_expect_eq(api_metrics_register_worker(test_defs, 2, test_collect, (void *)7), 0);
 	cr_expect_eq(api_metrics_register(test_emit, NULL), 0);
+	static const struct api_metric_series series[] = {
+		{ "rcsgw_test_frames_total", "counter", "Frames by method.", "method=\"SEND\"" },
+		{ "rcsgw_test_frames_total", "counter", "", "method=\"REPORT\"" },
+		{ "rcsgw_test_depth", "gauge", "A depth.", "" },
+	};
+	static const struct api_metric_series apart[] = {
+		{ "rcsgw_test_a", "gauge", "", "" },
+		{ "rcsgw_test_b", "gauge", "", "" },
+		{ "rcsgw_test_a", "gauge", "", "x=\"1\"" },
+	};
+	static const struct api_metric_series braces[] = {
+		{ "rcsgw_test_c", "gauge", "", "x=\"}\"" },
+	};
+	cr_expect_eq(api_metrics_register_worker_series(apart, 3, test_collect3, NULL), -EINVAL);
+	cr_expect_eq(api_metrics_register_worker_series(braces, 1, test_collect3, NULL), -EINVAL);
+	cr_expect_eq(api_metrics_register_worker_series(series, 3, test_collect3, NULL), 0);
 
 	up(ENG_BACKEND_EPOLL, NULL, 0);
 	json_t *j = get_status();
@@ -1069,6 +1097,10 @@ Test(api, registrations, .timeout = 30)
 	expect_line(t, "rcsgw_test_widgets_total{worker=\"0\"} 10");
 	expect_line(t, "rcsgw_test_widgets_total{worker=\"1\"} 11");
 	expect_line(t, "rcsgw_test_level{worker=\"1\"} 7");
+	expect_line(t, "# TYPE rcsgw_test_frames_total counter");
+	expect_line(t, "rcsgw_test_frames_total{method=\"SEND\",worker=\"1\"} 101");
+	expect_line(t, "rcsgw_test_frames_total{method=\"REPORT\",worker=\"0\"} 200");
+	expect_line(t, "rcsgw_test_depth{worker=\"1\"} 301");
 	expect_line(t, "# HELP rcsgw_test_process Help with \\\\ and\\nnewline.");
 	expect_line(t, "rcsgw_test_process{kind=\"a\\\"b\\\\c\\nd\",n=\"2\"} 1.5");
 	expect_line(t, "rcsgw_test_process -3");

@@ -108,6 +108,8 @@ Test(conns, a_live_msrp_connection_listed_and_closed_ends_its_session)
 	cr_expect_str_eq(ufx_jstr(j, "protocol"), "msrp");
 	json_decref(j);
 
+	cr_expect_geq(ufx_metric_sum("rcsgw_connections"), 1, "rcsgw_connections counts it");
+
 	/* closed: the session ends, the connection is gone, the reports say who did it */
 	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
 	json_t *ev = ufx_event("session.ended", sid, 5000);
