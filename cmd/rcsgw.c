@@ -1381,12 +1381,7 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (api_start(&cfg, e, err, sizeof(err)) < 0) {
-		CM_ERR("api: %s", err);
-		goto out;
-	}
-	for (size_t i = 0; i < cfg.api.listen.n; i++)
-		CM_INFO("api listening on http://%s/v1/status", cfg.api.listen.v[i]);
+	/* metrics and statuses before the API answers: a first scrape sees every family */
 	api_metrics_register_worker(msrp_metrics, sizeof(msrp_metrics) / sizeof(msrp_metrics[0]),
 				    msrp_collect, NULL);
 	api_metrics_register_worker(hep_metrics, sizeof(hep_metrics) / sizeof(hep_metrics[0]),
@@ -1426,7 +1421,12 @@ int main(int argc, char **argv)
 		api_metrics_register_worker(relay_metrics,
 					    sizeof(relay_metrics) / sizeof(relay_metrics[0]),
 					    relay_collect, NULL);
-
+	if (api_start(&cfg, e, err, sizeof(err)) < 0) {
+		CM_ERR("api: %s", err);
+		goto out;
+	}
+	for (size_t i = 0; i < cfg.api.listen.n; i++)
+		CM_INFO("api listening on http://%s/v1/status", cfg.api.listen.v[i]);
 	int sig = wait_signal(&set, e);
 	/* first: its peers hear a DPR and close (the drain waits for every connection) */
 	if (app.dm && dm_svc_shutdown(app.dm, e, 2000) < 0)

@@ -126,7 +126,7 @@ static int set_status(const char *name, enum cm_sr_state st, const char *details
 		return 0;
 	CM_LOG(st == CM_SR_NOT_READY || st == CM_SR_DEGRADED ? CM_LOG_WARN : CM_LOG_INFO,
 	       "status: %s: %s", name, text);
-	if (fn && changed)
+	if (fn && changed && !first) /* a first status is no change of one */
 		fn(name, from, st, details ? details : "", arg);
 	return 0;
 }

@@ -40,7 +40,7 @@ enum cm_sr_state {
  * left empty. */
 typedef enum cm_sr_state (*cm_sr_probe_fn)(void *arg, char *details, size_t len);
 
-/* Called, outside the lock, once per change of a group's status. */
+/* Called, outside the lock, once per change of a group's status (not for its first). */
 typedef void (*cm_sr_change_fn)(const char *group, enum cm_sr_state from, enum cm_sr_state to,
 				const char *details, void *arg);
 
