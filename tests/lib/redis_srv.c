@@ -21,7 +21,7 @@
 
 static const char *bin(void)
 {
-	const char *p = getenv("RCSGW_REDIS_SERVER");
+	const char *p = getenv("RCSGW_TEST_REDIS_SERVER");
 	return p && *p ? p : "/usr/bin/redis-server";
 }
 

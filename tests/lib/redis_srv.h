@@ -14,7 +14,9 @@ struct redis_srv {
 	char dir[64];              /* its files (a replica's dump.rdb, a Sentinel's config) */
 };
 
-/* 1 when a redis-server binary is there ($RCSGW_REDIS_SERVER or /usr/bin/redis-server). */
+/* 1 when a redis-server binary is there ($RCSGW_TEST_REDIS_SERVER or /usr/bin/redis-server;
+ * not RCSGW_REDIS_*: the daemons the tests start inherit the environment, and would read
+ * that as an unknown key of their section "redis"). */
 int redis_srv_available(void);
 
 /* Starts a server on <port> (0: a free one) and waits until it answers PING (5 s at
