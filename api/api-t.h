@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cm_hist-t.h"
 #include "engine/eng-t.h"
 
 /* One HTTP request being served (opaque; see the api_req_* and api_reply_* functions). */
@@ -65,8 +66,23 @@ struct api_metric_series {
 	const char *labels;        /* "" for none; values must need no escaping */
 };
 
+/* One histogram of per-worker latencies, summed over the workers at each scrape
+ * (api_metrics_register_worker_hist): rows with the same <name> next to each other make one
+ * family of type histogram (its help from the first). Its samples: <name>_bucket with
+ * <labels> and le (the bounds of cm_hist-t.h, in seconds, cumulative), <name>_sum
+ * (seconds) and <name>_count. */
+struct api_metric_hist {
+	const char *name;
+	const char *help;
+	const char *labels;        /* "" for none, or 'kind="invite"'; no escaping needed */
+};
+
+/* Values a collect writes per histogram row: a struct cm_hist as it is (its buckets, not
+ * cumulative, then its sum in microseconds). */
+#define API_HIST_VALS (CM_HIST_BOUNDS + 2)
+
 /* Runs on worker <w>'s own thread at each scrape: writes one value per family of its
- * registration into <vals>, in the order of its <defs>. */
+ * registration into <vals>, in the order of its <defs> (API_HIST_VALS per histogram). */
 typedef void (*api_metrics_worker_fn)(eng_worker *w, uint64_t *vals, void *arg);
 
 /* The text exposition being written by a scrape (opaque; see api_metrics_family()). */

@@ -125,6 +125,14 @@ int api_metrics_register_worker(const struct api_metric_def *defs, unsigned n,
 int api_metrics_register_worker_series(const struct api_metric_series *series, unsigned n,
 				       api_metrics_worker_fn collect, void *arg);
 
+/* Adds <n> histograms (rows of <hist>) whose struct cm_hist <collect> copies on each worker
+ * at each scrape (API_HIST_VALS values per row, in order: api_metrics_hist_put), written
+ * summed over the workers. 0, -EINVAL (as for series), -ENOSPC. */
+int api_metrics_register_worker_hist(const struct api_metric_hist *hist, unsigned n,
+				     api_metrics_worker_fn collect, void *arg);
+/* For such a collect: <h> as the API_HIST_VALS values at <vals>. */
+void api_metrics_hist_put(uint64_t *vals, const struct cm_hist *h);
+
 /* Adds <emit>, called on the api thread at each scrape to append families of process-wide
  * state. 0, -EINVAL, -ENOSPC. */
 int api_metrics_register(api_metrics_emit_fn emit, void *arg);

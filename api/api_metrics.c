@@ -10,12 +10,14 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "api/api_idem.h"
+#include "common/cm_hist.h"
 #include "engine/eng.h"
 
 /* ---- the text being written ----------------------------------------------------------------- */
@@ -141,7 +143,9 @@ void api_metrics_sample(struct api_metrics_out *o, const char *name,
 struct worker_src {
 	const struct api_metric_def *defs; /* or: */
 	const struct api_metric_series *ser;
-	unsigned n;
+	const struct api_metric_hist *hist; /* (<nrows> rows, API_HIST_VALS values each) */
+	unsigned n;                /* values the collect writes */
+	unsigned nrows;            /* hist: its rows */
 	api_metrics_worker_fn collect;
 	void *arg;
 };
@@ -157,48 +161,88 @@ static unsigned nwsrc;
 static struct emit_src esrc[METRICS_REG_MAX];
 static unsigned nesrc;
 
-int api_metrics_register_worker(const struct api_metric_def *defs, unsigned n,
-				api_metrics_worker_fn collect, void *arg)
+/* Appends <src> to the worker sources. 0 or -ENOSPC. */
+static int wsrc_add(struct worker_src src)
 {
 	int rc = 0;
 
+	pthread_mutex_lock(&reg_lock);
+	if (nwsrc == METRICS_REG_MAX)
+		rc = -ENOSPC;
+	else
+		wsrc[nwsrc++] = src;
+	pthread_mutex_unlock(&reg_lock);
+	return rc;
+}
+
+/* The string member at <off> of row <i> of <rows>, rows of <stride> bytes. */
+static const char *row_str(const void *rows, size_t stride, unsigned i, size_t off)
+{
+	const char *p;
+	memcpy(&p, (const char *)rows + (size_t)i * stride + off, sizeof(p));
+	return p;
+}
+
+/* Whether the <n> rows of <rows> (of <stride> bytes, their name first, their label set at
+ * <labels_off>) are usable: names in the grammar, labels without a newline or a brace,
+ * the rows of one name next to each other. */
+static int rows_ok(const void *rows, size_t stride, size_t labels_off, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const char *name = row_str(rows, stride, i, 0), *l = row_str(rows, stride, i, labels_off);
+		if (!name_ok(name, 0) || !l || strpbrk(l, "\n{}"))
+			return 0;
+		/* a name seen before must be the row just before */
+		for (unsigned k = 0; i && k + 1 < i; k++)
+			if (!strcmp(row_str(rows, stride, k, 0), name) &&
+			    strcmp(row_str(rows, stride, i - 1, 0), name))
+				return 0;
+	}
+	return 1;
+}
+
+_Static_assert(offsetof(struct api_metric_series, name) == 0, "rows_ok: the name first");
+_Static_assert(offsetof(struct api_metric_hist, name) == 0, "rows_ok: the name first");
+
+int api_metrics_register_worker(const struct api_metric_def *defs, unsigned n,
+				api_metrics_worker_fn collect, void *arg)
+{
 	if (!defs || n == 0 || n > 1024 || !collect)
 		return -EINVAL;
 	for (unsigned i = 0; i < n; i++)
 		if (!name_ok(defs[i].name, 0) || !type_ok(defs[i].type))
 			return -EINVAL;
-	pthread_mutex_lock(&reg_lock);
-	if (nwsrc == METRICS_REG_MAX)
-		rc = -ENOSPC;
-	else
-		wsrc[nwsrc++] = (struct worker_src){ defs, NULL, n, collect, arg };
-	pthread_mutex_unlock(&reg_lock);
-	return rc;
+	return wsrc_add((struct worker_src){ .defs = defs, .n = n, .collect = collect,
+					     .arg = arg });
 }
 
 int api_metrics_register_worker_series(const struct api_metric_series *ser, unsigned n,
 				       api_metrics_worker_fn collect, void *arg)
 {
-	int rc = 0;
-
-	if (!ser || n == 0 || n > 1024 || !collect)
+	if (!ser || n == 0 || n > 1024 || !collect ||
+	    !rows_ok(ser, sizeof(*ser), offsetof(struct api_metric_series, labels), n))
 		return -EINVAL;
-	for (unsigned i = 0; i < n; i++) {
-		if (!name_ok(ser[i].name, 0) || !type_ok(ser[i].type) || !ser[i].labels ||
-		    strpbrk(ser[i].labels, "\n{}"))
+	for (unsigned i = 0; i < n; i++)
+		if (!type_ok(ser[i].type))
 			return -EINVAL;
-		/* a name seen before must be the row just before */
-		for (unsigned k = 0; i && k + 1 < i; k++)
-			if (!strcmp(ser[k].name, ser[i].name) && strcmp(ser[i - 1].name, ser[i].name))
-				return -EINVAL;
-	}
-	pthread_mutex_lock(&reg_lock);
-	if (nwsrc == METRICS_REG_MAX)
-		rc = -ENOSPC;
-	else
-		wsrc[nwsrc++] = (struct worker_src){ NULL, ser, n, collect, arg };
-	pthread_mutex_unlock(&reg_lock);
-	return rc;
+	return wsrc_add((struct worker_src){ .ser = ser, .n = n, .collect = collect,
+					     .arg = arg });
+}
+
+int api_metrics_register_worker_hist(const struct api_metric_hist *hist, unsigned n,
+				     api_metrics_worker_fn collect, void *arg)
+{
+	if (!hist || n == 0 || n > 64 || !collect ||
+	    !rows_ok(hist, sizeof(*hist), offsetof(struct api_metric_hist, labels), n))
+		return -EINVAL;
+	return wsrc_add((struct worker_src){ .hist = hist, .n = n * API_HIST_VALS, .nrows = n,
+					     .collect = collect, .arg = arg });
+}
+
+void api_metrics_hist_put(uint64_t *vals, const struct cm_hist *h)
+{
+	_Static_assert(sizeof(*h) == API_HIST_VALS * sizeof(uint64_t), "a cm_hist is its values");
+	memcpy(vals, h, sizeof(*h));
 }
 
 int api_metrics_register(api_metrics_emit_fn emit, void *arg)
@@ -296,6 +340,42 @@ static void worker_family(struct api_metrics_out *o, struct api_gather *g, const
 	}
 }
 
+/* The histograms of <src>, whose values start at <at> in every slot: each row summed over
+ * the workers, its buckets made cumulative. */
+static void hist_families(struct api_metrics_out *o, struct api_gather *g,
+			  const struct worker_src *src, long at)
+{
+	for (unsigned k = 0; k < src->nrows; k++) {
+		const struct api_metric_hist *x = &src->hist[k];
+		struct cm_hist h = { 0 };
+		for (unsigned w = 0; w < api_gather_n(g); w++) {
+			const struct scrape_slot *s = api_gather_slot(g, w);
+			const uint64_t *v = s->vals + at + (long)k * API_HIST_VALS;
+			for (unsigned b = 0; b <= CM_HIST_BOUNDS; b++)
+				h.bucket[b] += v[b];
+			h.sum_us += v[CM_HIST_BOUNDS + 1];
+		}
+		if (k == 0 || strcmp(src->hist[k - 1].name, x->name))
+			api_metrics_family(o, x->name, "histogram", x->help);
+		const char *sep = x->labels[0] ? "," : "";
+		uint64_t cum = 0;
+		for (unsigned b = 0; b <= CM_HIST_BOUNDS; b++) {
+			cum += h.bucket[b];
+			if (b < CM_HIST_BOUNDS)
+				out_printf(o, "%s_bucket{%s%sle=\"%g\"} %" PRIu64 "\n", x->name,
+					   x->labels, sep, (double)cm_hist_le_us(b) / 1e6, cum);
+			else
+				out_printf(o, "%s_bucket{%s%sle=\"+Inf\"} %" PRIu64 "\n", x->name,
+					   x->labels, sep, cum);
+		}
+		out_printf(o, "%s_sum%s%s%s ", x->name, x->labels[0] ? "{" : "", x->labels,
+			   x->labels[0] ? "}" : "");
+		out_value(o, (double)h.sum_us / 1e6);
+		out_printf(o, "%s_count%s%s%s %" PRIu64 "\n", x->name, x->labels[0] ? "{" : "",
+			   x->labels, x->labels[0] ? "}" : "", cum);
+	}
+}
+
 static void scrape_render(struct api_req *r, struct api_gather *g)
 {
 	const struct scrape *sc = api_gather_arg(g);
@@ -321,7 +401,12 @@ static void scrape_render(struct api_req *r, struct api_gather *g)
 	for (size_t k = 0; k < nf; k++)
 		worker_family(&o, g, f[k].metric, f[k].type, f[k].help, f[k].off, -1);
 	long at = 0;
-	for (unsigned i = 0; i < sc->nsrc; i++)
+	for (unsigned i = 0; i < sc->nsrc; i++) {
+		if (sc->src[i].hist) {
+			hist_families(&o, g, &sc->src[i], at);
+			at += sc->src[i].n;
+			continue;
+		}
 		for (unsigned k = 0; k < sc->src[i].n; k++, at++) {
 			if (sc->src[i].defs) {
 				worker_family(&o, g, sc->src[i].defs[k].name, sc->src[i].defs[k].type,
@@ -337,6 +422,7 @@ static void scrape_render(struct api_req *r, struct api_gather *g)
 					   x->labels, x->labels[0] ? "," : "", w, s->vals[at]);
 			}
 		}
+	}
 
 	/* connections by transport, protocol and direction, the workers' summed (only the
 	 * kinds there are) */

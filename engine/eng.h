@@ -51,6 +51,9 @@ void *eng_worker_udata(eng_worker *w);
 
 /* Milliseconds of CLOCK_MONOTONIC, read once per loop iteration. */
 uint64_t eng_now_ms(const eng_worker *w);
+/* The same reading in microseconds: what latency histograms measure with (a request sent
+ * in one iteration and answered in a later one: the time between their iterations). */
+uint64_t eng_now_us(const eng_worker *w);
 
 /* Copies the worker's counters. Owner's thread only (others ask through eng_post). */
 void eng_worker_stats(eng_worker *w, struct eng_stats *out);

@@ -79,6 +79,7 @@ struct eng_worker {
 	const eng_backend_ops *be;
 	void *be_state;                    /* the backend's (ring, epoll fd) */
 	uint64_t now_ms;
+	uint64_t now_us;                   /* the same reading in microseconds (latencies) */
 	eng_timer profile_sweep;           /* per-peer profiles' timeouts (eng_profile.h) */
 	int stopping;
 	int draining;

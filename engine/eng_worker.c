@@ -31,16 +31,28 @@ void eng_config_defaults(struct eng_config *cfg)
 	cfg->max_conns = 262144;
 }
 
-static uint64_t mono_ms(void)
+static uint64_t mono_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t mono_ms(void)
+{
+	return mono_us() / 1000u;
+}
+
+/* One reading of the clock for both of the worker's times. */
+static void clock_read(eng_worker *w)
+{
+	w->now_us = mono_us();
+	w->now_ms = w->now_us / 1000u;
 }
 
 void eng__clock(eng_worker *w)
 {
-	w->now_ms = mono_ms();
+	clock_read(w);
 }
 
 /* ---- mailbox: bounded MPSC ring of cells with sequence numbers --------------------- */
@@ -347,7 +359,7 @@ eng_engine *eng_create(const struct eng_config *cfg, char *err, size_t errlen)
 		w->wake_fd = -1;
 		w->cpu = e->cfg.pin ? (int)pick_cpu(i % (unsigned)CPU_COUNT(&set), &set) : -1;
 		w->be = e->backend == ENG_BACKEND_IO_URING ? &eng_uring_ops : &eng_epoll_ops;
-		w->now_ms = mono_ms();
+		clock_read(w);
 		w->wheel_tick = w->now_ms / e->cfg.timer_tick_ms;
 		if (eng__mbox_init(&w->mbox, e->cfg.mailbox_size) < 0)
 			goto oom;
@@ -468,7 +480,7 @@ static void worker_wind_down(eng_worker *w)
 		eng__flush_pending(w);
 		w->be->flush(w);
 		w->be->run_once(w, w->st.conns ? 5 : 0);
-		w->now_ms = mono_ms();
+		clock_read(w);
 		if (!w->st.conns)
 			break;
 	}
@@ -504,7 +516,7 @@ static void *worker_main(void *arg)
 	pthread_barrier_wait(&e->bar);
 	if (!e->go)
 		return NULL;
-	w->now_ms = mono_ms();
+	clock_read(w);
 	if (e->profile_timers) {
 		eng_timer_init(&w->profile_sweep, eng__profile_sweep, w);
 		eng_timer_arm(w, &w->profile_sweep, ENG_PROFILE_SWEEP_MS);
@@ -611,6 +623,7 @@ const char *eng_backend_reason(const eng_engine *e) { return e->reason; }
 void eng_worker_set_udata(eng_worker *w, void *udata) { w->udata = udata; }
 void *eng_worker_udata(eng_worker *w) { return w->udata; }
 uint64_t eng_now_ms(const eng_worker *w) { return w->now_ms; }
+uint64_t eng_now_us(const eng_worker *w) { return w->now_us; }
 
 const char *eng_backend_name(const eng_engine *e)
 {
