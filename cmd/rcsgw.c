@@ -36,6 +36,7 @@
 #include "gateway/gw_pager.h"
 #include "gateway/gw_ua.h"
 #include "msrp/msrp_auth.h"
+#include "msrp/msrp_conn.h"
 #include "msrp/msrp_creds_src.h"
 #include "msrp/msrp_egress.h"
 #include "msrp/msrp_relay.h"
@@ -252,6 +253,87 @@ static void msrp_collect(eng_worker *w, uint64_t *v, void *arg)
 	v[14] = ws->msg_too_big;
 	v[15] = ws->proto_errors;
 	v[16] = c->ws_split_frames;
+}
+
+/* ---- labeled per-worker families (issue 11): rows made at start from the layers' tables -- */
+
+#define ROWS_MAX 512
+#define ROW_LABELS_MAX 96
+static struct api_metric_series rows[ROWS_MAX];
+static char row_labels[ROWS_MAX][ROW_LABELS_MAX];
+static unsigned nrows;
+
+static const char *const dirs_in_out[] = { "in", "out", NULL };
+
+/* Appends the rows of family <name> (<type>, <help>): for each direction of <dirs>
+ * (NULL-ended; NULL: no direction label), one per value of <vals> (<nvals>), labelled
+ * [direction="<d>",]<key>="<value>". Returns the first row, or NULL when the table is
+ * full (a bug: ROWS_MAX is sized for every family). */
+static struct api_metric_series *rows_add(const char *name, const char *type, const char *help,
+					  const char *const *dirs, const char *key,
+					  const char *const *vals, unsigned nvals)
+{
+	unsigned first = nrows, ndirs = 0;
+	while (dirs && dirs[ndirs])
+		ndirs++;
+	for (unsigned d = 0; d < (ndirs ? ndirs : 1); d++)
+		for (unsigned i = 0; i < nvals; i++) {
+			if (nrows == ROWS_MAX)
+				return NULL;
+			snprintf(row_labels[nrows], ROW_LABELS_MAX, "%s%s%s%s=\"%s\"",
+				 ndirs ? "direction=\"" : "", ndirs ? dirs[d] : "", ndirs ? "\"," : "",
+				 key, vals[i]);
+			rows[nrows] = (struct api_metric_series){ name, type, help, row_labels[nrows] };
+			nrows++;
+		}
+	return &rows[first];
+}
+
+/* The MSRP connection counters of worker <w> (on its thread), or NULL: no MSRP there. */
+static const struct msrp_conn_stats *msrp_conn_stats_of(eng_worker *w)
+{
+	struct msrp_svc *m = app.w[eng_worker_index(w)].msrp;
+	return m ? msrp_svc_conn_stats(m) : NULL;
+}
+
+/* MSRP requests by method and responses by status, each way (runs on the worker): the
+ * rows of msrp_traffic_register's order. */
+static void msrp_traffic_collect(eng_worker *w, uint64_t *v, void *arg)
+{
+	const struct msrp_conn_stats *c = msrp_conn_stats_of(w);
+	(void)arg;
+	if (c) {
+		memcpy(v, c->req_method, sizeof(c->req_method));
+		memcpy(v + 2 * MSRP_CONN_METHODS, c->resp_code, sizeof(c->resp_code));
+	}
+}
+
+static int msrp_traffic_register(void)
+{
+	struct api_metric_series *r =
+		rows_add("rcsgw_msrp_requests_total", "counter",
+			 "MSRP requests received (in) and sent (out), by method.", dirs_in_out,
+			 "method", msrp_conn_method_names, MSRP_CONN_METHODS);
+	if (!r || !rows_add("rcsgw_msrp_responses_total", "counter",
+			    "MSRP responses received (in) and sent (out), by status code.",
+			    dirs_in_out, "code", msrp_conn_code_names, MSRP_CONN_CODES))
+		return -ENOSPC;
+	return api_metrics_register_worker_series(r, 2 * (MSRP_CONN_METHODS + MSRP_CONN_CODES),
+						  msrp_traffic_collect, NULL);
+}
+
+/* The latency histograms of each worker, summed over the workers by the API. */
+static const struct api_metric_hist latency_hists[] = {
+	{ "rcsgw_msrp_transaction_duration_seconds",
+	  "MSRP requests of ours from their send to their response.", "" },
+};
+
+static void latency_collect(eng_worker *w, uint64_t *v, void *arg)
+{
+	const struct msrp_conn_stats *c = msrp_conn_stats_of(w);
+	(void)arg;
+	if (c)
+		api_metrics_hist_put(v, &c->txn_rtt);
 }
 
 /* The relay's counters of each worker for /metrics (runs on the worker). */
@@ -1391,6 +1473,11 @@ int main(int argc, char **argv)
 			cfg.trace.peers.n ? "peers in trace.peers" : "every peer");
 	api_metrics_register_worker(ua_metrics, sizeof(ua_metrics) / sizeof(ua_metrics[0]),
 				    ua_collect, NULL);
+	if (msrp_traffic_register() < 0 ||
+	    api_metrics_register_worker_hist(latency_hists,
+					     sizeof(latency_hists) / sizeof(latency_hists[0]),
+					     latency_collect, NULL) < 0)
+		CM_WARN("metrics: the labeled families could not all be registered");
 	status_publish(&cfg, e);
 	api_diameter_started();
 	api_cc_started();

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/cm_hist.h"
 #include "common/cm_log.h"
 #include "engine/eng_hep.h"
 #include "msrp/msrp_conn.h"
@@ -32,6 +33,7 @@ struct txn {
 	msrp_resp_fn fn;
 	void *arg;
 	eng_timer timer;
+	uint64_t sent_us;              /* eng_now_us when it was opened (its round trip) */
 	uint32_t hash;
 	uint8_t tidlen;
 	char tid[MSRP_TID_MAX];
@@ -93,6 +95,75 @@ struct msrp_conn {
 	int close_err;
 	struct eng_hep_addr tr_local, tr_peer; /* for tracing: read when first needed */
 };
+
+/* ---- counters by method and status ------------------------------------------------ */
+
+const char *const msrp_conn_method_names[MSRP_CONN_METHODS] = { "SEND", "REPORT", "AUTH",
+								 "other" };
+const char *const msrp_conn_code_names[MSRP_CONN_CODES] = {
+	"200", "400", "403", "408", "413", "415", "423", "481", "501", "506", "other",
+};
+
+unsigned msrp_conn_method_slot(enum msrp_method m)
+{
+	switch (m) {
+	case MSRP_M_SEND: return 0;
+	case MSRP_M_REPORT: return 1;
+	case MSRP_M_AUTH: return 2;
+	default: return 3;
+	}
+}
+
+unsigned msrp_conn_code_slot(int code)
+{
+	switch (code) {
+	case 200: return 0;
+	case 400: return 1;
+	case 403: return 2;
+	case 408: return 3;
+	case 413: return 4;
+	case 415: return 5;
+	case 423: return 6;
+	case 481: return 7;
+	case 501: return 8;
+	case 506: return 9;
+	default: return 10;
+	}
+}
+
+void msrp_conn_count_request_out(struct msrp_conn *mc, enum msrp_method method)
+{
+	mc->mw->st.req_method[1][msrp_conn_method_slot(method)]++;
+}
+
+void msrp_conn_count_response_out(struct msrp_conn *mc, int status)
+{
+	mc->mw->st.resp_code[1][msrp_conn_code_slot(status)]++;
+}
+
+void msrp_conn_count_frame_out(struct msrp_conn *mc, const char *frame, size_t len)
+{
+	if (len < 8 || memcmp(frame, "MSRP ", 5))
+		return;
+	const char *p = memchr(frame + 5, ' ', len - 5);
+	if (!p)
+		return;
+	p++;
+	size_t n = 0, rest = len - (size_t)(p - frame);
+	while (n < rest && p[n] != ' ' && p[n] != '\r')
+		n++;
+	if (n == 3 && p[0] >= '1' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' &&
+	    p[2] >= '0' && p[2] <= '9') {
+		msrp_conn_count_response_out(mc, (p[0] - '0') * 100 + (p[1] - '0') * 10 +
+						 (p[2] - '0'));
+		return;
+	}
+	enum msrp_method m = n == 4 && !memcmp(p, "SEND", 4)   ? MSRP_M_SEND
+			   : n == 6 && !memcmp(p, "REPORT", 6) ? MSRP_M_REPORT
+			   : n == 4 && !memcmp(p, "AUTH", 4)   ? MSRP_M_AUTH
+							       : MSRP_M_OTHER;
+	msrp_conn_count_request_out(mc, m);
+}
 
 /* ---- per worker ------------------------------------------------------------------- */
 
@@ -261,6 +332,7 @@ static struct txn *txn_new(struct msrp_conn *mc, cm_slice tid, msrp_resp_fn fn, 
 	t->mc = mc;
 	t->fn = fn;
 	t->arg = arg;
+	t->sent_us = eng_now_us(mw->w);
 	t->tidlen = (uint8_t)tid.len;
 	memcpy(t->tid, tid.p, tid.len);
 	t->hash = txn_hash(mc, tid);
@@ -498,6 +570,7 @@ int msrp_conn_respond(struct msrp_conn *mc, const struct msrp_msg *req, int stat
 	if ((size_t)n > sizeof(buf))
 		return -E2BIG;
 	mc->mw->st.responses_out++;
+	mc->mw->st.resp_code[1][msrp_conn_code_slot(status)]++;
 	struct iovec iov = { buf, (size_t)n };
 	return send_frame(mc, &iov, 1);
 }
@@ -557,6 +630,7 @@ int msrp_conn_request(struct msrp_conn *mc, const struct msrp_out *m, const cm_s
 		goto out;
 	}
 	mc->mw->st.requests_out++;
+	mc->mw->st.req_method[1][msrp_conn_method_slot(m->method)]++;
 out:
 	if (iov != stack_iov)
 		free(iov);
@@ -648,16 +722,19 @@ static void on_head(struct msrp_conn *mc, const struct msrp_msg *m)
 	mc->flags &= ~MC_SKIP;
 	if (!m->is_request) {
 		mw->st.responses_in++;
+		mw->st.resp_code[0][msrp_conn_code_slot(m->status)]++;
 		mc->flags |= MC_SKIP;
 		struct txn *t = txn_find(mc, m->tid);
 		if (!t) {
 			mw->st.responses_unmatched++;
 			return;
 		}
+		cm_hist_add(&mw->st.txn_rtt, eng_now_us(mw->w) - t->sent_us);
 		txn_finish(t, m->status, m);
 		return;
 	}
 	mw->st.requests_in++;
+	mw->st.req_method[0][msrp_conn_method_slot(m->method)]++;
 	if (m->method == MSRP_M_OTHER) {
 		mw->st.answered_501++;
 		mc->flags |= MC_SKIP;

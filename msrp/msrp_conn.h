@@ -14,6 +14,7 @@
 
 #include <sys/uio.h>
 
+#include "common/cm_hist-t.h"
 #include "engine/eng.h"
 #include "msrp/msrp-t.h"
 #include "msrp/msrp_parse-t.h"
@@ -48,6 +49,16 @@ struct msrp_conn_cfg {
 	uint32_t head_timeout_ms;  /* a frame head still incomplete after this long: close */
 };
 
+/* Requests by method and responses by status code, counted each way for /metrics. */
+#define MSRP_CONN_METHODS 4        /* SEND, REPORT, AUTH, any other: msrp_conn_method_slot() */
+#define MSRP_CONN_CODES 11         /* the codes of msrp_conn_code_names, then any other */
+extern const char *const msrp_conn_method_names[MSRP_CONN_METHODS]; /* "SEND" ... "other" */
+extern const char *const msrp_conn_code_names[MSRP_CONN_CODES];     /* "200" ... "other" */
+/* The slot of <m> in those counters (a request's method; MSRP_M_NONE is no request). */
+unsigned msrp_conn_method_slot(enum msrp_method m);
+/* The slot of status <code>: 200, 400, 403, 408, 413, 415, 423, 481, 501, 506, else other. */
+unsigned msrp_conn_code_slot(int code);
+
 struct msrp_conn_stats {
 	uint64_t conns, closed;
 	uint64_t requests_in, responses_in, requests_out, responses_out;
@@ -59,6 +70,14 @@ struct msrp_conn_stats {
 	uint64_t stream_errors;        /* broken streams closed (parser errors) */
 	uint64_t ws_split_frames;      /* WebSocket messages that ended inside a frame */
 	uint64_t handovers;            /* connections handed to another worker */
+	/* [0]: received, [1]: sent. Requests by method, each frame once (the relay's pieces
+	 * and the user agent's chunks one by one); responses by status (local 408 and 503
+	 * are not responses) */
+	uint64_t req_method[2][MSRP_CONN_METHODS];
+	uint64_t resp_code[2][MSRP_CONN_CODES];
+	/* our requests (msrp_conn_request, msrp_conn_txn_open) from their send to their
+	 * response, the ones answered by the peer only */
+	struct cm_hist txn_rtt;
 };
 
 struct msrp_worker;
@@ -128,6 +147,14 @@ struct msrp_worker *msrp_conn_worker(const struct msrp_conn *mc);
  * msrp_conn_request, local 408 on timeout and 503 when the connection goes): 0, -EAGAIN at
  * max_txns, -EEXIST, -ENOMEM, -EPIPE; msrp_conn_txn_cancel() forgets it (no callback). */
 int msrp_conn_send_frame(struct msrp_conn *mc, const struct iovec *iov, unsigned n);
+/* For the counters of frames an owner writes itself (msrp_conn_send_frame, _send_buf):
+ * a request of <method> (one call per frame, at its head) or a response with <status> went
+ * out on <mc>. msrp_conn_request and msrp_conn_respond count their own. */
+void msrp_conn_count_request_out(struct msrp_conn *mc, enum msrp_method method);
+void msrp_conn_count_response_out(struct msrp_conn *mc, int status);
+/* The same for a whole frame of ours, <len> bytes at <frame> (its start line at least):
+ * counted as its start line says ("MSRP <tid> <method>" or "MSRP <tid> <code> ..."). */
+void msrp_conn_count_frame_out(struct msrp_conn *mc, const char *frame, size_t len);
 int msrp_conn_send_buf(struct msrp_conn *mc, eng_buf *b, cm_slice piece);
 int msrp_conn_txn_open(struct msrp_conn *mc, cm_slice tid, msrp_resp_fn fn, void *arg);
 void msrp_conn_txn_cancel(struct msrp_conn *mc, cm_slice tid);

@@ -535,6 +535,15 @@ static int send_bytes(struct rconn *d, const char *p, size_t len)
 	return msrp_conn_send_frame(d->mc, &iov, 1);
 }
 
+/* send_bytes() of a whole frame of ours (a response, a REPORT), counted by its start line. */
+static int send_whole(struct rconn *d, const char *p, size_t len)
+{
+	int rc = send_bytes(d, p, len);
+	if (rc >= 0)
+		msrp_conn_count_frame_out(d->mc, p, len);
+	return rc;
+}
+
 /* Writes a response to a request we hold copies of (an AUTH answered later). */
 static void respond_copy(struct rconn *rc, cm_slice tid, int status, cm_slice to_path,
 			 cm_slice from_path, const struct msrp_hdr *extra, unsigned nextra)
@@ -545,7 +554,7 @@ static void respond_copy(struct rconn *rc, cm_slice tid, int status, cm_slice to
 					(cm_slice){ reason, strlen(reason) }, to_path, from_path,
 					extra, nextra);
 	if (n > 0 && (size_t)n <= sizeof(buf))
-		send_bytes(rc, buf, (size_t)n);
+		send_whole(rc, buf, (size_t)n);
 }
 
 /* Sends a failure REPORT for a piece described by <o>-like fields, on the origin
@@ -774,6 +783,7 @@ static int piece_open(struct fwd *f, uint64_t len_known, int len_final)
 	f->clen = 0;
 	if (f->piece_start)
 		f->r->st.rechunked++;
+	msrp_conn_count_request_out(d->mc, f->o.method); /* a request frame per piece */
 	if (collecting(f))
 		return cbuf_put(f, head, n);
 	rc = send_bytes(d, head, n);
@@ -1318,7 +1328,7 @@ static void xmsg_in(eng_worker *w, void *arg, uint64_t u64)
 	}
 	if (x->kind == X_REPORT) {
 		if (rconn_alive(x->o.rc, x->o.gen)) {
-			send_bytes(x->o.rc, x->data, x->len);
+			send_whole(x->o.rc, x->data, x->len);
 			r->st.reports_sent++;
 		} else {
 			r->st.reports_lost++;
@@ -1393,7 +1403,7 @@ static void report_deliver(struct msrp_relay *r, unsigned worker, struct rconn *
 	}
 	if (worker == r->index) {
 		if (rconn_alive(origin, gen)) {
-			send_bytes(origin, frame, len);
+			send_whole(origin, frame, len);
 			r->st.reports_sent++;
 		} else {
 			r->st.reports_lost++;
@@ -1774,7 +1784,7 @@ void msrp_relay_report_in(struct msrp_relay *r, const void *data, size_t len)
 	memcpy(&w, data, sizeof(w));
 	struct rconn *rc = w.slot < r->nrcs ? r->rcs[w.slot] : NULL;
 	if (rconn_alive(rc, w.gen))
-		send_bytes(rc, (const char *)data + sizeof(w), len - sizeof(w));
+		send_whole(rc, (const char *)data + sizeof(w), len - sizeof(w));
 	else
 		r->st.reports_lost++;
 }
@@ -2483,7 +2493,7 @@ static void respond_ok(struct rconn *rc, const struct fwd *f)
 	PUTS("$\r\n");
 #undef PUTS
 #undef PUT
-	send_bytes(rc, buf, n);
+	send_whole(rc, buf, n);
 }
 
 /* ---- connection ops -------------------------------------------------------------------- */

@@ -262,6 +262,7 @@ static int send_chunk(struct msrp_ua_sess *s, struct out_msg *om)
 	rc = msrp_conn_send_frame(s->mc, iov, n);
 	if (rc < 0)
 		return rc;
+	msrp_conn_count_request_out(s->mc, MSRP_M_SEND);
 	s->ua->st.chunks_out++;
 	if (!tracked && out.flag == MSRP_FLAG_END && s->ev->done)
 		s->ev->done(s, s->arg, om->msgid); /* nothing more will be known of it */
@@ -636,7 +637,8 @@ static void answer(struct msrp_conn *mc, const struct msrp_ua_in *in, int code)
 					(cm_slice){ in->from, strlen(in->from) }, NULL, 0);
 	if (n > 0 && (size_t)n <= sizeof(buf)) {
 		struct iovec iov = { buf, (size_t)n };
-		msrp_conn_send_frame(mc, &iov, 1);
+		if (msrp_conn_send_frame(mc, &iov, 1) >= 0)
+			msrp_conn_count_response_out(mc, code);
 	}
 }
 
@@ -655,8 +657,10 @@ static void success_report(struct msrp_ua_sess *s, const struct msrp_ua_in *in,
 				      (cm_slice){ m->message_id, m->message_id_len }, &r, &st);
 	if (n > 0 && (size_t)n <= sizeof(buf)) {
 		struct iovec iov = { buf, (size_t)n };
-		if (msrp_conn_send_frame(s->mc, &iov, 1) >= 0)
+		if (msrp_conn_send_frame(s->mc, &iov, 1) >= 0) {
+			msrp_conn_count_request_out(s->mc, MSRP_M_REPORT);
 			s->ua->st.success_reports_out++;
+		}
 	}
 }
 
@@ -679,7 +683,10 @@ int msrp_ua_report_failure(struct msrp_ua_sess *s, const char *message_id, uint6
 	if (n <= 0 || (size_t)n > sizeof(buf))
 		return -ENOSPC;
 	struct iovec iov = { buf, (size_t)n };
-	return msrp_conn_send_frame(s->mc, &iov, 1) < 0 ? -EIO : 0;
+	if (msrp_conn_send_frame(s->mc, &iov, 1) < 0)
+		return -EIO;
+	msrp_conn_count_request_out(s->mc, MSRP_M_REPORT);
+	return 0;
 }
 
 static void incoming_report(struct msrp_ua_sess *s, const struct msrp_msg *m)

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cm_hist.h"
 #include "engine/eng.h"
 #include "msrp/msrp_conn.h"
 #include "msrp/msrp_hdr.h"
@@ -323,6 +324,105 @@ Test(msrp_conn, txn_limit_and_connection_lost_io_uring, .timeout = 20)
 Test(msrp_conn, txn_limit_and_connection_lost_epoll, .timeout = 20)
 {
 	limit_and_lost(ENG_BACKEND_EPOLL);
+}
+
+/* ---- the counters by method and status, and the round trips ---------------------------- */
+
+static struct msrp_conn_stats counted;
+
+static void copy_stats(eng_worker *w, void *arg, uint64_t u)
+{
+	(void)w; (void)arg; (void)u;
+	counted = *msrp_worker_stats(srv.mw);
+	sem_post(&done);
+}
+
+/* The worker's counters, copied on its thread. */
+static const struct msrp_conn_stats *stats_now(void)
+{
+	cr_assert_eq(eng_post(eng_worker_at(e, 0), copy_stats, NULL, 0), 0);
+	cr_assert_eq(wait_done(5000), 0);
+	return &counted;
+}
+
+static void by_method_and_status(enum eng_backend be)
+{
+	start(be);
+	/* two SENDs answered 200 and an unknown method answered 501; client and server share
+	 * the worker, so each frame counts once out and once in */
+	post_send(K_SEND, 0);
+	cr_assert_eq(wait_done(5000), 0);
+	post_send(K_BIG, 1);
+	cr_assert_eq(wait_done(5000), 0);
+	post_send(K_OTHER, 2);
+	cr_assert_eq(wait_done(5000), 0);
+	const struct msrp_conn_stats *st = stats_now();
+	unsigned s = msrp_conn_method_slot(MSRP_M_SEND), o = msrp_conn_method_slot(MSRP_M_OTHER);
+	unsigned c200 = msrp_conn_code_slot(200), c501 = msrp_conn_code_slot(501);
+	cr_expect_str_eq(msrp_conn_method_names[s], "SEND");
+	cr_expect_str_eq(msrp_conn_method_names[o], "other");
+	cr_expect_str_eq(msrp_conn_code_names[c501], "501");
+	for (int d = 0; d < 2; d++) {
+		cr_expect_eq(st->req_method[d][s], 2, "SENDs %s", d ? "out" : "in");
+		cr_expect_eq(st->req_method[d][o], 1, "other requests %s", d ? "out" : "in");
+		cr_expect_eq(st->resp_code[d][c200], 2, "200s %s", d ? "out" : "in");
+		cr_expect_eq(st->resp_code[d][c501], 1, "501s %s", d ? "out" : "in");
+	}
+	cr_expect_eq(st->req_method[1][msrp_conn_method_slot(MSRP_M_REPORT)], 0);
+	cr_expect_eq(cm_hist_count(&st->txn_rtt), 3, "three round trips");
+	cr_expect_eq(st->txn_rtt.bucket[CM_HIST_BOUNDS], 0, "a loopback round trip over 10 s");
+
+	/* a silent server: the local 408 is no response and no round trip */
+	srv.answer = 0;
+	post_send(K_SEND, 3);
+	cr_assert_eq(wait_done(5000), 0);
+	cr_expect_eq(cli.status[3], 408);
+	st = stats_now();
+	cr_expect_eq(st->req_method[1][s], 3);
+	cr_expect_eq(st->resp_code[0][msrp_conn_code_slot(408)], 0);
+	cr_expect_eq(cm_hist_count(&st->txn_rtt), 3);
+	stop();
+}
+
+Test(msrp_conn, counts_by_method_and_status_io_uring, .timeout = 20)
+{
+	by_method_and_status(ENG_BACKEND_IO_URING);
+}
+Test(msrp_conn, counts_by_method_and_status_epoll, .timeout = 20)
+{
+	by_method_and_status(ENG_BACKEND_EPOLL);
+}
+
+/* msrp_conn_count_frame_out reads a frame's start line (no connection needed beyond its
+ * worker's counters). */
+static void count_frames(eng_worker *w, void *arg, uint64_t u)
+{
+	(void)w; (void)arg; (void)u;
+	static const char *const frames[] = {
+		"MSRP abc 200 OK\r\nTo-Path: x\r\n", "MSRP abc 423 Interval-Out-Of-Bounds\r\n",
+		"MSRP abc 299\r\n", "MSRP abc REPORT\r\n", "MSRP abc AUTH\r\n",
+		"MSRP abc FROB\r\n", "MSRP abc SEND\r\n", "HTTP/1.1 200 OK\r\n", "MSRP x",
+	};
+	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
+		msrp_conn_count_frame_out(cli.mc, frames[i], strlen(frames[i]));
+	counted = *msrp_worker_stats(srv.mw);
+	sem_post(&done);
+}
+
+Test(msrp_conn, frames_of_owners_counted_by_start_line, .timeout = 20)
+{
+	start(ENG_BACKEND_EPOLL);
+	cr_assert_eq(eng_post(eng_worker_at(e, 0), count_frames, NULL, 0), 0);
+	cr_assert_eq(wait_done(5000), 0);
+	const uint64_t *rq = counted.req_method[1], *rs = counted.resp_code[1];
+	cr_expect_eq(rs[msrp_conn_code_slot(200)], 1);
+	cr_expect_eq(rs[msrp_conn_code_slot(423)], 1);
+	cr_expect_eq(rs[msrp_conn_code_slot(299)], 1, "an unlisted code is other");
+	cr_expect_eq(rq[msrp_conn_method_slot(MSRP_M_REPORT)], 1);
+	cr_expect_eq(rq[msrp_conn_method_slot(MSRP_M_AUTH)], 1);
+	cr_expect_eq(rq[msrp_conn_method_slot(MSRP_M_SEND)], 1);
+	cr_expect_eq(rq[msrp_conn_method_slot(MSRP_M_OTHER)], 1, "FROB; not MSRP: nothing");
+	stop();
 }
 
 /* ---- raw peers: a broken stream, a slow head ------------------------------------------ */
