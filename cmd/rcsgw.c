@@ -44,6 +44,8 @@
 #include "msrp/msrp_parse-t.h"
 #include "msrp/msrp_svc.h"
 #include "shards/sh_bus.h"
+#include "sip/sip_transport.h"
+#include "sip/sip_txn.h"
 #include "shards/sh_cluster.h"
 #include "shards/sh_repl.h"
 
@@ -322,18 +324,54 @@ static int msrp_traffic_register(void)
 						  msrp_traffic_collect, NULL);
 }
 
+/* SIP requests by method and responses by status, each way (runs on the worker), in the
+ * rows' order of sip_traffic_register. */
+static void sip_traffic_collect(eng_worker *w, uint64_t *v, void *arg)
+{
+	const struct sip_transport_stats *t = gw_ua_sip_transport_stats(app.w[eng_worker_index(w)].ua);
+	(void)arg;
+	if (t) {
+		memcpy(v, t->req_method, sizeof(t->req_method));
+		memcpy(v + 2 * SIP_TP_METHODS, t->resp_code, sizeof(t->resp_code));
+	}
+}
+
+static int sip_traffic_register(void)
+{
+	struct api_metric_series *r =
+		rows_add("rcsgw_sip_requests_total", "counter",
+			 "SIP requests received (in) and sent (out), by method.", dirs_in_out,
+			 "method", sip_transport_method_names, SIP_TP_METHODS);
+	if (!r || !rows_add("rcsgw_sip_responses_total", "counter",
+			    "SIP responses received (in) and sent (out), by status code (the "
+			    "common ones) or class.", dirs_in_out, "code",
+			    sip_transport_code_names, SIP_TP_CODES))
+		return -ENOSPC;
+	return api_metrics_register_worker_series(r, 2 * (SIP_TP_METHODS + SIP_TP_CODES),
+						  sip_traffic_collect, NULL);
+}
+
 /* The latency histograms of each worker, summed over the workers by the API. */
 static const struct api_metric_hist latency_hists[] = {
 	{ "rcsgw_msrp_transaction_duration_seconds",
 	  "MSRP requests of ours from their send to their response.", "" },
+	{ "rcsgw_sip_transaction_duration_seconds",
+	  "SIP client transactions from the request's first send to its final response: "
+	  "INVITE (call set-up) and the other methods.", "kind=\"invite\"" },
+	{ "rcsgw_sip_transaction_duration_seconds", "", "kind=\"non_invite\"" },
 };
 
 static void latency_collect(eng_worker *w, uint64_t *v, void *arg)
 {
 	const struct msrp_conn_stats *c = msrp_conn_stats_of(w);
+	const struct sip_txn_stats *t = gw_ua_sip_txn_stats(app.w[eng_worker_index(w)].ua);
 	(void)arg;
 	if (c)
 		api_metrics_hist_put(v, &c->txn_rtt);
+	if (t) {
+		api_metrics_hist_put(v + API_HIST_VALS, &t->invite_setup);
+		api_metrics_hist_put(v + 2 * API_HIST_VALS, &t->non_invite);
+	}
 }
 
 /* The relay's counters of each worker for /metrics (runs on the worker). */
@@ -1473,7 +1511,7 @@ int main(int argc, char **argv)
 			cfg.trace.peers.n ? "peers in trace.peers" : "every peer");
 	api_metrics_register_worker(ua_metrics, sizeof(ua_metrics) / sizeof(ua_metrics[0]),
 				    ua_collect, NULL);
-	if (msrp_traffic_register() < 0 ||
+	if (msrp_traffic_register() < 0 || sip_traffic_register() < 0 ||
 	    api_metrics_register_worker_hist(latency_hists,
 					     sizeof(latency_hists) / sizeof(latency_hists[0]),
 					     latency_collect, NULL) < 0)

@@ -3603,6 +3603,16 @@ void gw_ua_stats(const struct gw_ua *ua, struct gw_ua_stats *out)
 	}
 }
 
+const struct sip_transport_stats *gw_ua_sip_transport_stats(const struct gw_ua *ua)
+{
+	return ua && ua->tp ? sip_transport_stats(ua->tp) : NULL;
+}
+
+const struct sip_txn_stats *gw_ua_sip_txn_stats(const struct gw_ua *ua)
+{
+	return ua && ua->txl ? sip_txn_layer_stats(ua->txl) : NULL;
+}
+
 /* ---- operations for the API ---------------------------------------------------------------- */
 
 /* <types> joined by single spaces into <out> (a session's accept-types). 0, or -E2BIG

@@ -450,5 +450,11 @@ struct gw_ua_stats {
 	uint32_t alive;                        /* sessions not yet freed */
 };
 void gw_ua_stats(const struct gw_ua *ua, struct gw_ua_stats *out);
+/* The counters of the worker's SIP transport (messages by method and status) and
+ * transactions (their latencies), on its thread; NULL while it has none. */
+struct sip_transport_stats;
+struct sip_txn_stats;
+const struct sip_transport_stats *gw_ua_sip_transport_stats(const struct gw_ua *ua);
+const struct sip_txn_stats *gw_ua_sip_txn_stats(const struct gw_ua *ua);
 
 #endif

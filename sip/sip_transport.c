@@ -138,6 +138,70 @@ static void trace_sip(struct sip_transport *t, const char *raw, size_t len,
 		      corr, &iov, 1, 0);
 }
 
+/* ---- counters by method and status --------------------------------------------------- */
+
+_Static_assert(SIP_M_INVITE == 1 && SIP_M_OTHER == SIP_M__COUNT - 1,
+	       "requests counted at method - 1, other last");
+const char *const sip_transport_method_names[SIP_TP_METHODS] = {
+	"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "MESSAGE", "INFO", "PRACK",
+	"UPDATE", "SUBSCRIBE", "NOTIFY", "REFER", "PUBLISH", "other",
+};
+const char *const sip_transport_code_names[SIP_TP_CODES] = {
+	"100", "180", "183", "200", "202", "401", "403", "404", "407", "408", "480", "481",
+	"486", "487", "488", "500", "503", "603", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx",
+};
+#define CODE_CLASS_SLOT 18         /* "1xx": the first slot of the classes */
+
+unsigned sip_transport_code_slot(int code)
+{
+	switch (code) {
+	case 100: return 0;
+	case 180: return 1;
+	case 183: return 2;
+	case 200: return 3;
+	case 202: return 4;
+	case 401: return 5;
+	case 403: return 6;
+	case 404: return 7;
+	case 407: return 8;
+	case 408: return 9;
+	case 480: return 10;
+	case 481: return 11;
+	case 486: return 12;
+	case 487: return 13;
+	case 488: return 14;
+	case 500: return 15;
+	case 503: return 16;
+	case 603: return 17;
+	default:
+		return CODE_CLASS_SLOT + (code < 100 ? 0 : code >= 699 ? 5 : (unsigned)code / 100 - 1);
+	}
+}
+
+/* A message parsed and handed up. */
+static void count_in(struct sip_transport *t, const struct sip_msg *m)
+{
+	if (m->kind == SIP_KIND_REQUEST)
+		t->st.req_method[0][m->method ? m->method - 1 : SIP_TP_METHODS - 1]++;
+	else
+		t->st.resp_code[0][sip_transport_code_slot(m->status)]++;
+}
+
+/* A message of ours sent: its start line says what it is ("SIP/2.0 <code> ..." or
+ * "<method> <uri> SIP/2.0"). */
+static void count_out(struct sip_transport *t, const char *buf, size_t len)
+{
+	if (len >= 12 && !memcmp(buf, "SIP/2.0 ", 8)) {
+		int code = (buf[8] - '0') * 100 + (buf[9] - '0') * 10 + (buf[10] - '0');
+		t->st.resp_code[1][sip_transport_code_slot(code)]++;
+		return;
+	}
+	size_t n = 0;
+	while (n < len && n < 16 && buf[n] != ' ')
+		n++;
+	t->st.req_method[1][sip_method_of(buf, n) - 1]++;
+}
+
 /* ---- UDP ---------------------------------------------------------------------------- */
 
 static void udp_recv(eng_udp *u, void *udata, const char *data, size_t len,
@@ -167,6 +231,7 @@ static void udp_recv(eng_udp *u, void *udata, const char *data, size_t len,
 		return;
 	}
 	t->st.udp_rx++;
+	count_in(t, &m);
 	t->on_msg(t->arg, data, len, &m, &src);
 }
 
@@ -254,6 +319,7 @@ static long tconn_parse(struct sip_tconn *tc, const char *data, size_t len)
 				trace_sip(t, data + off, (size_t)n, &m, &tc->peer.addr, tconn_local(tc),
 					  IPPROTO_TCP, 0);
 			t->st.tcp_rx++;
+			count_in(t, &m);
 			t->on_msg(t->arg, data + off, (size_t)n, &m, &tc->peer);
 		}
 		off += (size_t)n;
@@ -695,10 +761,12 @@ int sip_transport_send_named(struct sip_transport *t, const char *buf, size_t le
 	} else {
 		rc = -EPROTONOSUPPORT;
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		t->st.tx++;
-	else
+		count_out(t, buf, len);
+	} else {
 		t->st.tx_errors++;
+	}
 	return rc;
 }
 

@@ -51,6 +51,15 @@ typedef void (*sip_transport_msg_fn)(void *arg, const char *raw, size_t len,
  * Once per connection. Must not free the transport; may send (a new connection). */
 typedef void (*sip_transport_error_fn)(void *arg, const struct sip_dest *dst, int err);
 
+/* Messages by method and status, each way, for /metrics. Requests by method: slot
+ * method - 1 (INVITE ... PUBLISH, then other); responses by code: the common codes of
+ * sip_transport_code_names, the others by their class ("1xx" ... "6xx"). */
+#define SIP_TP_METHODS (SIP_M__COUNT - 1)
+#define SIP_TP_CODES 24
+extern const char *const sip_transport_method_names[SIP_TP_METHODS]; /* "INVITE" ... "other" */
+extern const char *const sip_transport_code_names[SIP_TP_CODES];     /* "100" ... "6xx" */
+unsigned sip_transport_code_slot(int code);
+
 /* Counters of one transport (plain integers: its worker writes them). */
 struct sip_transport_stats {
 	uint64_t udp_rx;           /* datagrams parsed and handed up */
@@ -68,6 +77,10 @@ struct sip_transport_stats {
 	uint64_t connect_failures; /* ... that failed before, refused at once included */
 	uint64_t tls_accepts;      /* accepted TLS connections whose handshake is done */
 	uint64_t idle_closed;      /* connections closed for lack of traffic */
+	/* [0]: received (parsed, handed up), [1]: sent (what tx counts: sent or queued), each
+	 * message once: retransmissions count again, keep-alives and what did not parse not */
+	uint64_t req_method[2][SIP_TP_METHODS];
+	uint64_t resp_code[2][SIP_TP_CODES];
 };
 
 /* A transport on worker <w> with the worker's parser settings <pcfg> (which must outlive

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/cm_hist.h"
 #include "engine/eng.h"
 #include "msrp/msrp_id.h"
 #include "sip/sip_hdr.h"
@@ -42,6 +43,7 @@ struct sip_txn {
 	cm_slice host;             /* server: top Via sent-by host, into req */
 	uint16_t port;             /* server: top Via sent-by port (0: absent) */
 	uint32_t rtx_ms;           /* the interval of the next A, E or G */
+	uint64_t sent_us;          /* client: eng_now_us at the request's first send */
 	eng_timer t_rtx;           /* A, E, G, and the 100 Trying delay */
 	eng_timer t_end;           /* B, D, F, H, I, J, K, the Proceeding bound */
 	struct sip_dest dst;       /* client: the peer; server: where the request came from */
@@ -387,6 +389,7 @@ int sip_txn_request(struct sip_txn_layer *l, const char *buf, size_t len,
 	t->reliable = (uint8_t)sip_dest_reliable(dst);
 	t->ctx = ctx;
 	t->state = m->method == SIP_M_INVITE ? TS_CALLING : TS_TRYING;
+	t->sent_us = eng_now_us(l->w);
 	int rc = txn_send(t, t->req, t->req_len);
 	if (rc < 0) {
 		l->st.tp_errors++;
@@ -462,6 +465,8 @@ static void client_response(struct sip_txn *t, const struct sip_msg *m)
 	}
 	eng_timer_cancel(&t->t_rtx);
 	eng_timer_cancel(&t->t_end);
+	cm_hist_add(t->method == SIP_M_INVITE ? &l->st.invite_setup : &l->st.non_invite,
+		    eng_now_us(l->w) - t->sent_us);
 	if (t->method == SIP_M_INVITE && st < 300) {
 		/* 2xx: the transaction ends, the ACK is the TU's (§17.1.1.2) */
 		l->tu.on_response(l->tu.arg, t, t->ctx, st, m);

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "common/cm_hist-t.h"
 #include "engine/eng-t.h"
 #include "sip/sip-t.h"
 
@@ -127,6 +128,9 @@ struct sip_txn_stats {
 	uint64_t stray_responses;  /* responses matching no transaction */
 	uint64_t dropped;          /* messages without a usable top Via or CSeq */
 	uint32_t active;           /* transactions alive now */
+	/* client transactions from their request's first send to its first final response
+	 * (time-outs and transport errors left out): INVITEs (call set-up), the others */
+	struct cm_hist invite_setup, non_invite;
 };
 
 struct sip_txn_layer;

@@ -525,7 +525,28 @@ int http_request(const char *host, int port, const char *method, const char *pat
 				status, resp_headers, resp_body, timeout_ms);
 }
 
-double http_metric_sum(int port, const char *headers, const char *name)
+/* 1 when each name="value" pair of <want> (comma-separated) is in the label set <set>
+ * (between the braces of a sample, <len> bytes). */
+static int labels_have(const char *set, size_t len, const char *want)
+{
+	char have[1024], pair[256];
+	if (len + 3 > sizeof(have))
+		return 0;
+	snprintf(have, sizeof(have), ",%.*s,", (int)len, set);
+	while (*want) {
+		size_t n = strcspn(want, ",");
+		if (n + 3 > sizeof(pair))
+			return 0;
+		snprintf(pair, sizeof(pair), ",%.*s,", (int)n, want);
+		if (!strstr(have, pair))
+			return 0;
+		want += n + (want[n] == ',');
+	}
+	return 1;
+}
+
+double http_metric_sum_where(int port, const char *headers, const char *name,
+			     const char *labels)
 {
 	char *body = NULL;
 	int st = 0;
@@ -540,9 +561,18 @@ double http_metric_sum(int port, const char *headers, const char *name)
 		if (strncmp(p, name, nl) || (p[nl] != '{' && p[nl] != ' '))
 			continue;
 		const char *v = p[nl] == '{' ? strchr(p, '}') : p + nl;
-		if (v)
-			sum += strtod(v + 1 + (*v == '}'), NULL);
+		if (!v)
+			continue;
+		if (labels && (p[nl] != '{' || !labels_have(p + nl + 1, (size_t)(v - p - nl - 1),
+							     labels)))
+			continue;
+		sum += strtod(v + 1 + (*v == '}'), NULL);
 	}
 	free(body);
 	return sum;
+}
+
+double http_metric_sum(int port, const char *headers, const char *name)
+{
+	return http_metric_sum_where(port, headers, name, NULL);
 }

@@ -53,6 +53,10 @@ int http_request_len(const char *host, int port, const char *method, const char 
  * GET /metrics of the API at 127.0.0.1:<port>, sent with <headers> (NULL or an
  * Authorization line). -1 when /metrics did not answer. */
 double http_metric_sum(int port, const char *headers, const char *name);
+/* The same over the samples whose labels include each pair of <labels>
+ * ('direction="in",method="SEND"'; NULL: every sample). */
+double http_metric_sum_where(int port, const char *headers, const char *name,
+			     const char *labels);
 
 /* The value of header <name> (case-insensitive) in a header block from http_request, as a
  * malloc'ed string without surrounding blanks, or NULL. */

@@ -230,9 +230,14 @@ void ufx_capture(struct tshark_cap *cap, char *dec, size_t declen)
 		 ufx.sip, ufx.sip + 1);
 }
 
-unsigned long ufx_metric_sum(const char *name)
+unsigned long ufx_metric_where(const char *name, const char *labels)
 {
-	double v = http_metric_sum(ufx.api, ufx.auth[0] ? ufx.auth : NULL, name);
+	double v = http_metric_sum_where(ufx.api, ufx.auth[0] ? ufx.auth : NULL, name, labels);
 	cr_assert_geq(v, 0, "GET /metrics");
 	return (unsigned long)v;
+}
+
+unsigned long ufx_metric_sum(const char *name)
+{
+	return ufx_metric_where(name, NULL);
 }

@@ -48,6 +48,9 @@ json_t *ufx_event(const char *type, const char *id, int ms);
 /* The sum over the workers of the counter <name> on /metrics, or its one value when it has
  * no labels (0 when absent). */
 unsigned long ufx_metric_sum(const char *name);
+/* The same over the samples whose labels include each pair of <labels>
+ * ('direction="in",method="SEND"'). */
+unsigned long ufx_metric_where(const char *name, const char *labels);
 
 /* rcsgw connects to our MSRP listener within <ms>: that connection as <c>. */
 void ufx_ml_accept(struct msrp_client *c, int ms);

@@ -916,3 +916,64 @@ ParameterizedTest(int *backend, sip_transport, bad_requests_go_to_the_bad_callba
 	cr_expect_eq(T.st.stream_errors, 1);
 	teardown();
 }
+
+/* ---- messages by method and status ------------------------------------------------------ */
+
+#define RESP_CODE(code)                                                             \
+	"SIP/2.0 " code " Whatever\r\n"                                             \
+	"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK1\r\n"                       \
+	"From: <sip:a@example.com>;tag=1\r\n"                                       \
+	"To: <sip:gw@example.com>;tag=2\r\n"                                        \
+	"Call-ID: c1@example.com\r\n"                                               \
+	"CSeq: 1 OPTIONS\r\n"                                                       \
+	"Content-Length: 0\r\n\r\n"
+
+Test(sip_transport, counts_by_method_and_status, .timeout = 30)
+{
+	cr_assert(setup(ENG_BACKEND_EPOLL));
+	unsigned opt = SIP_M_OPTIONS - 1, msg = SIP_M_MESSAGE - 1, other = SIP_TP_METHODS - 1;
+	cr_expect_str_eq(sip_transport_method_names[opt], "OPTIONS");
+	cr_expect_str_eq(sip_transport_method_names[msg], "MESSAGE");
+	cr_expect_str_eq(sip_transport_method_names[other], "other");
+	cr_expect_str_eq(sip_transport_code_names[sip_transport_code_slot(486)], "486");
+	cr_expect_str_eq(sip_transport_code_names[sip_transport_code_slot(299)], "2xx");
+	cr_expect_str_eq(sip_transport_code_names[sip_transport_code_slot(302)], "3xx");
+	cr_expect_str_eq(sip_transport_code_names[sip_transport_code_slot(699)], "6xx");
+
+	/* in: a request, two responses, a keep-alive and junk (neither counted) */
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = loopback(T.udp_port);
+	const char *const in[] = { REQ("1"), RESP_CODE("486"), RESP_CODE("302"), "\r\n\r\n",
+				   "HELLO\r\n\r\n" };
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+		cr_assert_eq(sendto(u, in[i], strlen(in[i]), 0, (struct sockaddr *)&a, sizeof(a)),
+			     (ssize_t)strlen(in[i]));
+	wait_got(3);
+	/* out: a 200, a 299, a MESSAGE and a method we do not know, to that socket */
+	T.dst = T.got[0].src;
+	send_ok(RESP);
+	send_ok(RESP_CODE("299"));
+	send_ok("MESSAGE sip:x@example.com SIP/2.0\r\nContent-Length: 0\r\n\r\n");
+	send_ok("FROB sip:x@example.com SIP/2.0\r\nContent-Length: 0\r\n\r\n");
+	cr_assert_eq(eng_job_run(T.w, stats_job, NULL), 0);
+	const struct sip_transport_stats *st = &T.st;
+	cr_expect_eq(st->req_method[0][opt], 1);
+	cr_expect_eq(st->resp_code[0][sip_transport_code_slot(486)], 1);
+	cr_expect_eq(st->resp_code[0][sip_transport_code_slot(302)], 1, "302 as 3xx");
+	cr_expect_eq(st->resp_code[1][sip_transport_code_slot(200)], 1);
+	cr_expect_eq(st->resp_code[1][sip_transport_code_slot(299)], 1, "299 as 2xx");
+	cr_expect_eq(st->req_method[1][msg], 1);
+	cr_expect_eq(st->req_method[1][other], 1);
+	uint64_t in_all = 0, out_all = 0;
+	for (unsigned d = 0; d < 2; d++) {
+		uint64_t *sum = d ? &out_all : &in_all;
+		for (unsigned i = 0; i < SIP_TP_METHODS; i++)
+			*sum += st->req_method[d][i];
+		for (unsigned i = 0; i < SIP_TP_CODES; i++)
+			*sum += st->resp_code[d][i];
+	}
+	cr_expect_eq(in_all, st->udp_rx, "every message parsed, once");
+	cr_expect_eq(out_all, st->tx, "every message sent, once");
+	close(u);
+	teardown();
+}

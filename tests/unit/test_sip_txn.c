@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/cm_hist.h"
 #include "engine/eng.h"
 #include "sip/sip_parse.h"
 #include "sip/sip_txn.h"
@@ -334,6 +335,35 @@ Test(sip_txn, invite_client_2xx_ends_the_transaction)
 	cr_assert_eq(T.nnull, 1);
 	nap(100);
 	cr_assert_eq(T.nsent, 1, "no retransmission after the 2xx");
+}
+
+Test(sip_txn, client_latencies_by_kind)
+{
+	start();
+	/* an INVITE answered 180 then 486 after some 60 ms: one set-up of at least 50 ms, the
+	 * provisional not counted; a MESSAGE answered at once; an OPTIONS that times out is no
+	 * latency */
+	cr_assert_eq(client("INVITE", "z9hG4bKl1", &TCP), 0);
+	feed_resp(180, "INVITE", "z9hG4bKl1");
+	nap(60);
+	feed_resp(486, "INVITE", "z9hG4bKl1");
+	cr_assert_eq(client("MESSAGE", "z9hG4bKl2", &TCP), 0);
+	feed_resp(200, "MESSAGE", "z9hG4bKl2");
+	cr_assert_eq(client("OPTIONS", "z9hG4bKl3", &TCP), 0);
+	wait_for(ck_nresp, 4, 3000);
+	cr_assert_eq(T.last_status, 408);
+	get_stats();
+	cr_expect_eq(cm_hist_count(&stats.invite_setup), 1);
+	cr_expect_eq(cm_hist_count(&stats.non_invite), 1, "the MESSAGE; the 408 is none");
+	cr_expect_geq(stats.invite_setup.sum_us, 50000, "set-up %llu us",
+		      (unsigned long long)stats.invite_setup.sum_us);
+	cr_expect_lt(stats.invite_setup.sum_us, 2000000);
+	unsigned b = 0;
+	while (b < CM_HIST_BOUNDS && !stats.invite_setup.bucket[b])
+		b++;
+	cr_expect(b < CM_HIST_BOUNDS && cm_hist_le_us(b) >= 50000, "in the bucket of %llu us",
+		  (unsigned long long)cm_hist_le_us(b));
+	cr_expect_lt(stats.non_invite.sum_us, 1000000);
 }
 
 Test(sip_txn, matching_by_branch_and_method)
