@@ -535,8 +535,17 @@ void api_reply_error(struct api_req *r, unsigned status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	api_reply_json(r, status, json_pack("{s:{s:i,s:s}}", "error", "code", (int)status,
-					    "message", msg));
+	/* a message that quotes the request (a path, a query value) may not be UTF-8, or be
+	 * cut inside a character: then every non-ASCII byte becomes '?' (JSON wants UTF-8) */
+	json_t *text = json_string(msg);
+	if (!text) {
+		for (char *p = msg; *p; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+		text = json_string(msg);
+	}
+	api_reply_json(r, status, json_pack("{s:{s:i,s:o}}", "error", "code", (int)status,
+					    "message", text));
 }
 
 void api__reply_stream(struct api_req *r, unsigned status, const char *ctype,

@@ -424,8 +424,8 @@ static void scrape_render(struct api_req *r, struct api_gather *g)
 		}
 	}
 
-	/* connections by transport, protocol and direction, the workers' summed (only the
-	 * kinds there are) */
+	/* connections by transport, protocol and direction, the workers' summed (every
+	 * combination, 0 included: a series that vanished could not be alerted on) */
 	api_metrics_family(&o, "rcsgw_connections", "gauge",
 			   "TCP connections open now, by transport, protocol and direction.");
 	for (unsigned t = 0; t < NTRANSPORTS; t++)
@@ -435,14 +435,13 @@ static void scrape_render(struct api_req *r, struct api_gather *g)
 				for (unsigned w = 0; w < api_gather_n(g); w++)
 					n += ((const struct scrape_slot *)api_gather_slot(g, w))
 						     ->conns[t][p][d];
-				if (n)
-					api_metrics_sample(&o, "rcsgw_connections",
-							   (const char *const[]){
-								   "transport", conn_transports[t],
-								   "protocol", conn_protocols[p],
-								   "direction", d ? "out" : "in",
-								   NULL },
-							   (double)n);
+				api_metrics_sample(&o, "rcsgw_connections",
+						   (const char *const[]){
+							   "transport", conn_transports[t],
+							   "protocol", conn_protocols[p],
+							   "direction", d ? "out" : "in",
+							   NULL },
+						   (double)n);
 			}
 
 	api_metrics_family(&o, "rcsgw_api_requests_total", "counter",

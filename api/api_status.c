@@ -245,7 +245,8 @@ void api__h_readyz(struct api_req *r)
 	char msg[256] = "";
 	size_t len = 0;
 
-	cm_sr_poll();
+	/* no poll here: the route is public, and the api thread polls every
+	 * API_STATUS_POLL_MS anyway */
 	unsigned n = cm_sr_list(st, CM_SR_GROUPS_MAX);
 	json_t *not_ready = json_array();
 	for (unsigned i = 0; i < n && i < CM_SR_GROUPS_MAX; i++)

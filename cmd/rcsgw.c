@@ -150,11 +150,9 @@ static struct {
 	unsigned n;
 	_Atomic unsigned inited;
 	struct eng_hep_shared *hep;         /* trace.collector set: HEP tracing (not reloaded) */
-	_Atomic unsigned reload_acks;       /* workers that took a reload */
 	const char *path;                   /* -c FILE, NULL: the embedded defaults */
-	struct cm_config reloaded;          /* the last reload's configuration (what a reload
-					     * applies is copied out of it: kept to compare) */
-	int have_reloaded;
+	int relay_keep_old;                 /* a reload a worker did not take in time: the
+					     * relay's old credentials and rules are never freed */
 } app;
 
 static void worker_init(eng_worker *w, void *arg)
@@ -1110,34 +1108,43 @@ static void list_add(char *buf, size_t len, const char *s)
 		snprintf(buf + n, len - n, "%s%s", n ? ", " : "", s);
 }
 
+/* What a reload hands every worker: the relay's new credentials and egress rules. On the
+ * heap, and each worker acks in it: one a worker took late can be neither freed under it nor
+ * confused with the next reload's. */
+struct relay_msg {
+	struct msrp_creds *creds;
+	struct msrp_egress_rules *rules;
+	struct msrp_creds_src_cfg cc;
+	struct msrp_svc_cfg mc;
+	_Atomic unsigned acks;
+};
+
 /* A worker takes the relay's new credentials file and egress rules (<arg>). */
 static void reload_worker(eng_worker *w, void *arg, uint64_t u)
 {
-	const struct msrp_svc_cfg *mc = arg;
+	struct relay_msg *m = arg;
 	struct worker_ctx *x = &app.w[eng_worker_index(w)];
 	(void)u;
-	if (x->msrp && msrp_svc_reload(x->msrp, mc) < 0)
+	if (x->msrp && msrp_svc_reload(x->msrp, &m->mc) < 0)
 		CM_WARN("reload: worker %u kept its old egress rules (out of memory)",
 			eng_worker_index(w));
-	atomic_fetch_add(&app.reload_acks, 1);
+	atomic_fetch_add(&m->acks, 1);
 }
 
-/* Every worker runs reload_worker with <mc>; 0 when all did within 5 s (what they used
- * before may then be freed), -ETIMEDOUT otherwise. */
-static int reload_workers(eng_engine *e, const struct msrp_svc_cfg *mc)
+/* Every worker runs reload_worker with <m>: 0 when all took it within 5 s, -ETIMEDOUT
+ * otherwise (then <m>, and what the workers used before, must stay: one may take it late). */
+static int reload_workers(eng_engine *e, struct relay_msg *m)
 {
-	atomic_store(&app.reload_acks, 0);
+	unsigned posted = 0;
 	for (unsigned i = 0; i < app.n; i++) {
 		int tries = 0;
-		while (eng_post(eng_worker_at(e, i), reload_worker, (void *)mc, 0) < 0 &&
-		       ++tries < 500)
+		while (eng_post(eng_worker_at(e, i), reload_worker, m, 0) < 0 && ++tries < 500)
 			usleep(10000); /* a full mailbox: again */
-		if (tries == 500)
-			return -ETIMEDOUT;
+		posted += tries < 500;
 	}
-	for (int i = 0; i < 500 && atomic_load(&app.reload_acks) < app.n; i++)
+	for (int i = 0; i < 500 && atomic_load(&m->acks) < posted; i++)
 		usleep(10000);
-	return atomic_load(&app.reload_acks) == app.n ? 0 : -ETIMEDOUT;
+	return posted == app.n && atomic_load(&m->acks) == app.n ? 0 : -ETIMEDOUT;
 }
 
 /* The relay's part: the credentials file read again, the egress rules parsed, both handed
@@ -1147,55 +1154,60 @@ static int reload_relay(const struct cm_config *nc, eng_engine *e, char *done, s
 {
 	if (!app.relay)
 		return 0;
-	struct msrp_creds *creds = calloc(1, sizeof(*creds));
-	struct msrp_egress_rules *rules = NULL;
-	if (!creds) {
+	struct relay_msg *m = calloc(1, sizeof(*m));
+	if (!m || !(m->creds = calloc(1, sizeof(*m->creds)))) {
+		free(m);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	if (nc->relay.credentials_file[0] &&
-	    msrp_creds_load(creds, nc->relay.credentials_file, err, errlen) < 0) {
-		free(creds);
+	if ((nc->relay.credentials_file[0] &&
+	     msrp_creds_load(m->creds, nc->relay.credentials_file, err, errlen) < 0) ||
+	    (nc->relay.egress.n &&
+	     msrp_egress_rules_parse(&nc->relay.egress, &m->rules, err, errlen) < 0)) {
+		msrp_creds_free(m->creds);
+		free(m->creds);
+		free(m);
 		return -EINVAL;
 	}
-	if (nc->relay.egress.n &&
-	    msrp_egress_rules_parse(&nc->relay.egress, &rules, err, errlen) < 0) {
-		msrp_creds_free(creds);
-		free(creds);
-		return -EINVAL;
+	m->cc = app.creds_cfg;
+	m->cc.file = m->creds;
+	m->mc = app.msrp;
+	m->mc.creds = &m->cc;
+	m->mc.egress_rules = m->rules;
+	int late = reload_workers(e, m) < 0;
+	/* what the workers used until now, unless one may still use it */
+	if (!late && !app.relay_keep_old) {
+		if (app.creds_now != &app.creds) {
+			msrp_creds_free(app.creds_now);
+			free(app.creds_now);
+		} else {
+			msrp_creds_free(&app.creds);
+		}
+		msrp_egress_rules_free(app.egress);
 	}
-	struct msrp_creds_src_cfg cc = app.creds_cfg;
-	cc.file = creds;
-	struct msrp_svc_cfg mc = app.msrp;
-	mc.creds = &cc;
-	mc.egress_rules = rules;
-	if (reload_workers(e, &mc) < 0) {
-		/* a worker may still use either: both kept for the process's life */
-		snprintf(err, errlen, "a worker did not take the new credentials in 5 s");
+	app.creds_now = m->creds;
+	app.egress = m->rules;
+	app.msrp.egress_rules = m->rules;
+	char what[96];
+	snprintf(what, sizeof(what), "relay: %u credentials, %zu egress rules", m->creds->n,
+		 m->rules ? msrp_egress_rules_count(m->rules) : (size_t)0);
+	if (late) {
+		/* kept for the process's life: a worker may take it, or still use the old */
+		app.relay_keep_old = 1;
+		snprintf(err, errlen, "a worker did not take the new credentials within 5 s (it "
+			 "will when it gets to them)");
 		return -ETIMEDOUT;
 	}
-	if (app.creds_now != &app.creds) {
-		msrp_creds_free(app.creds_now);
-		free(app.creds_now);
-	} else {
-		msrp_creds_free(&app.creds);
-	}
-	app.creds_now = creds;
-	msrp_egress_rules_free(app.egress);
-	app.egress = rules;
-	app.msrp.egress_rules = rules;
-	char what[96];
-	snprintf(what, sizeof(what), "relay: %u credentials, %zu egress rules", creds->n,
-		 rules ? msrp_egress_rules_count(rules) : (size_t)0);
+	free(m);
 	list_add(done, dlen, what);
-	relay_status(nc);
+	relay_status(app.cfg);
 	return 0;
 }
 
 /* SIGHUP: the configuration (file and environment) is read again. What can change safely
  * changes; changed keys that cannot are named (they wait for a restart). A configuration
  * that does not load changes nothing. The group "config" says what happened. */
-static void reload(const struct cm_config **cur, eng_engine *e)
+static void reload(eng_engine *e)
 {
 	struct cm_config nc;
 	char err[512], done[512] = "", restart[512] = "";
@@ -1209,10 +1221,11 @@ static void reload(const struct cm_config **cur, eng_engine *e)
 		cm_sr_report("config", CM_LOG_ERROR, "SIGHUP: not reloaded: %s", err);
 		return;
 	}
+	/* what cannot be reloaded is compared with what runs: the start's configuration */
 	for (size_t i = 0; i < nkeys; i++) {
 		char name[96];
 		snprintf(name, sizeof(name), "%s.%s", keys[i].section, keys[i].key);
-		if (!cm_config_same(*cur, &nc, &keys[i]) && !is_reloadable(name))
+		if (!is_reloadable(name) && !cm_config_same(app.cfg, &nc, &keys[i]))
 			list_add(restart, sizeof(restart), name);
 	}
 	int failed = 0;
@@ -1233,17 +1246,14 @@ static void reload(const struct cm_config **cur, eng_engine *e)
 		} else {
 			list_add(done, sizeof(done), "cc.definitions");
 		}
+	} else if (app.cc) {
+		cm_sr_report("config", CM_LOG_INFO, "SIGHUP: cc.definitions is empty: the flows and "
+			     "agents stay as they are");
 	}
 	cm_log_setup((enum cm_log_level)nc.log.level, nc.log.format == CM_LOG_FMT_JSON,
 		     (unsigned)nc.log.rate_limit);
 	list_add(done, sizeof(done), "log");
-	/* the next reload compares with this one (the first configuration stays: what started
-	 * with it points into it) */
-	if (app.have_reloaded)
-		cm_config_free(&app.reloaded);
-	app.reloaded = nc;
-	app.have_reloaded = 1;
-	*cur = &app.reloaded;
+	cm_config_free(&nc); /* what was applied is copied out of it */
 	cm_sr_report("config", failed ? CM_LOG_WARN : CM_LOG_INFO, "SIGHUP: reloaded %s", done);
 	if (restart[0])
 		cm_sr_report("config", CM_LOG_WARN, "SIGHUP: changed, applied at the next restart: %s",
@@ -1256,13 +1266,12 @@ static void reload(const struct cm_config **cur, eng_engine *e)
 
 static int wait_signal(const sigset_t *set, eng_engine *e)
 {
-	const struct cm_config *cur = app.cfg;
 	for (;;) {
 		int sig;
 		if (sigwait(set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			reload(&cur, e);
+			reload(e);
 			continue;
 		}
 		return sig;
@@ -1597,9 +1606,6 @@ out:
 	app.cc = NULL;
 	if (rc == 0)
 		CM_INFO("stopped");
-	if (app.have_reloaded)
-		cm_config_free(&app.reloaded);
-	app.have_reloaded = 0;
 	cm_config_free(&cfg);
 	return rc;
 }

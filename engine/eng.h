@@ -183,7 +183,8 @@ void eng_conn_wait_writable(eng_conn *feeder, eng_conn *c);
 
 /* Sends what is queued, then closes. on_close follows. */
 void eng_close(eng_conn *c);
-/* Closes now, dropping what is queued. on_close follows with <err>. */
+/* Closes now, dropping what is queued (a connect in flight is shut down: it ends at once).
+ * on_close follows with <err>. */
 void eng_abort(eng_conn *c, int err);
 
 /* Hands <c> (its fd and bytes read but not yet delivered) to worker <to>: reading stops,

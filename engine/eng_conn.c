@@ -328,6 +328,10 @@ static void do_close(eng_conn *c, int err)
 
 void eng_abort(eng_conn *c, int err)
 {
+	/* a connect still in the kernel (SYN unanswered) ends now, not at the kernel's own
+	 * timeout, minutes away: shutdown() of a socket in SYN-SENT (Linux) */
+	if ((c->flags & ENG_CF_CONNECTING) && !(c->flags & ENG_CF_DEAD) && c->fd >= 0)
+		shutdown(c->fd, SHUT_RDWR);
 	do_close(c, err ? err : -ECONNABORTED);
 }
 
@@ -1216,6 +1220,12 @@ void eng__profile_sweep(eng_timer *t)
 		if (!c || !c->profile || (c->flags & (ENG_CF_FREE | ENG_CF_DEAD | ENG_CF_HANDOVER)))
 			continue;
 		const struct eng_profile *p = &v[c->profile - 1];
+		if ((c->flags & (ENG_CF_PAUSED | ENG_CF_BP | ENG_CF_NOBUFS)) || c->stash) {
+			/* not read by our own choice (back-pressure, a pause, a handover's held
+			 * bytes): its silence starts when reading does */
+			c->last_recv_ms = w->now_ms;
+			continue;
+		}
 		int up = !(c->flags & ENG_CF_CONNECTING) && (!c->tls || (c->flags & ENG_CF_TLS_READY));
 		const char *what = NULL;
 		if (!up && (c->flags & ENG_CF_OUTBOUND) && p->connect_timeout_ms &&
@@ -1228,12 +1238,7 @@ void eng__profile_sweep(eng_timer *t)
 		w->st.profile_timeouts++;
 		CM_LOG_RL(CM_LOG_INFO, "connection %u-%u-%u: %s timeout of profile %s", w->index,
 			  c->idx, c->gen, what, p->text);
-		if (c->flags & ENG_CF_CONNECTING) {
-			/* a connect still in the kernel (SYN unanswered) ends now, not at the
-			 * kernel's own timeout: shutdown() of a socket in SYN-SENT (Linux) */
-			shutdown(c->fd, SHUT_RDWR);
-		}
-		eng_abort(c, -ETIMEDOUT);
+		eng_abort(c, -ETIMEDOUT); /* (a connect in flight is shut down) */
 	}
 	eng_timer_arm(w, t, ENG_PROFILE_SWEEP_MS);
 }

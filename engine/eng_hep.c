@@ -237,15 +237,27 @@ struct eng_hep {
 	const struct eng_hep_shared *s;
 	eng_worker *w;
 	int fd;
+	int off;                   /* the worker stops: nothing more is sent */
 	struct eng_hep_stats st;
 	char head[ENG_HEP_HEAD_MAX];
 };
 
 #define IOV_MAX_HEP 16             /* payload pieces of one message, at most */
 
+/* The worker stops: its tracer goes quiet, but stays until the worker is freed (protocol
+ * layers keep its pointer, and connections closed after the stop hooks may still send). */
 static void hep_stop(eng_worker *w, void *arg)
 {
 	eng_hep *h = arg;
+	(void)w;
+	h->off = 1;
+}
+
+void eng__hep_free(eng_worker *w)
+{
+	eng_hep *h = w->hep;
+	if (!h)
+		return;
 	w->hep = NULL;
 	close(h->fd);
 	free(h);
@@ -326,7 +338,7 @@ void eng_hep_trace(eng_hep *h, unsigned proto, uint8_t ip_proto,
 	struct eng_hep_msg m;
 	struct timespec ts;
 
-	if (!(s->protos & proto))
+	if (h->off || !(s->protos & proto))
 		return;
 	if (!peer_ok(s, out ? dst : src)) {
 		h->st.filtered++;
@@ -346,8 +358,9 @@ void eng_hep_trace(eng_hep *h, unsigned proto, uint8_t ip_proto,
 	size_t plen = 0;
 	for (unsigned i = 0; i < n; i++)
 		plen += iov[i].iov_len;
-	/* room for the payload: what the chunks before it leave (they are far below
-	 * ENG_HEP_HEAD_MAX, so that the first call can only fail for too big a payload) */
+	/* room for the payload: what the chunks before it leave (they fit ENG_HEP_HEAD_MAX at
+	 * their largest, a static assertion of eng_hep.h says, so that the first call can only
+	 * fail for too big a payload) */
 	ssize_t hn = eng_hep_head(h->head, sizeof(h->head), &m, 0);
 	if (hn < 0) {
 		h->st.dropped++;

@@ -34,9 +34,16 @@
 struct cm_config_trace;
 
 #define ENG_HEP_MAX      65507    /* bytes of one HEP packet, at most */
-#define ENG_HEP_HEAD_MAX 512      /* bytes of every chunk but the payload's data, at most */
+#define ENG_HEP_HEAD_MAX 1024     /* bytes of every chunk but the payload's data, at most */
 #define ENG_HEP_AUTH_MAX 128      /* bytes of the authentication key, at most */
 #define ENG_HEP_CORR_MAX 256      /* bytes of a correlation id kept (cut beyond) */
+
+/* The chunks but the payload's data, at their largest (IPv6 addresses, the longest key and
+ * correlation id), fit in ENG_HEP_HEAD_MAX: 6-byte "HEP3" + length, then each chunk's 6-byte
+ * header with its value. */
+_Static_assert(6 + 6 * 15 + 1 + 1 + 16 + 16 + 2 + 2 + 4 + 4 + 1 + 4 + ENG_HEP_AUTH_MAX +
+		       ENG_HEP_CORR_MAX <= ENG_HEP_HEAD_MAX,
+	       "ENG_HEP_HEAD_MAX is too small for the largest chunks");
 
 #define ENG_HEP_TYPE_SIP  1       /* protocol type of SIP (HEP3 spec) */
 #define ENG_HEP_TYPE_MSRP 0x4d    /* default protocol type of MSRP: the spec assigns none */

@@ -170,6 +170,8 @@ eng_conn *eng__conn_lookup(eng_worker *w, uint32_t idx, uint32_t gen);
 /* The worker's timer for per-peer profiles: aborts the connections past their profile's
  * connect or read timeout, then runs again in ENG_PROFILE_SWEEP_MS. */
 void eng__profile_sweep(eng_timer *t);
+/* Frees the worker's HEP tracer (eng_hep.c), at the worker's end. */
+void eng__hep_free(eng_worker *w);
 void eng__poll_event(eng_worker *w, uint32_t idx, uint32_t gen, uint32_t revents, int more);
 /* Buffer <idx> of the pool (provided-buffer id). */
 static inline eng_buf *eng__buf_at(eng_worker *w, uint32_t idx) { return w->pool[idx]; }

@@ -248,6 +248,7 @@ static void worker_free(eng_worker *w)
 		return;
 	if (w->conns)
 		eng__conns_fini(w);
+	eng__hep_free(w);
 	for (unsigned i = 0; i < ENG_MAX_LISTENERS; i++)
 		if (w->listeners[i])
 			eng__listener_free(w->listeners[i]);

@@ -17,6 +17,8 @@
 #include "sip/sip_parse.h"
 
 #define SIP_TP_MAX_SOCKS 8         /* UDP sockets, and TCP/TLS listeners, per transport */
+#define SIP_CLOSE_DEADLINE_MS 2000 /* a connection closed after a stream error has this long
+				    * to take its last answer (400/413/505), then is cut */
 
 struct sip_tconn;
 
@@ -57,6 +59,7 @@ struct sip_tconn {
 	eng_conn *c;
 	struct sip_dest peer;      /* address, kind (TCP or TLS), conn_id */
 	struct sip_stream sp;
+	struct sip_parse_cfg own_cfg;  /* sp's limits when the peer's profile lowers them */
 	char *buf;
 	size_t len, cap;
 	int busy;                  /* inside on_recv: on_close only marks it <gone> */
@@ -260,9 +263,7 @@ static void tconn_unlink(struct sip_tconn *tc)
 static int tconn_keep(struct sip_tconn *tc, const char *data, size_t len)
 {
 	size_t need = tc->len + len;
-	size_t max = tc->c && eng_conn_max_frame(tc->c) ? eng_conn_max_frame(tc->c)
-							 : tc->t->pcfg->limits.max_msg;
-	size_t bound = max + eng_cfg(eng_of(tc->t->w))->buf_size;
+	size_t bound = (size_t)tc->sp.cfg->limits.max_msg + eng_cfg(eng_of(tc->t->w))->buf_size;
 
 	if (need > bound)
 		return -1;
@@ -300,16 +301,6 @@ static long tconn_parse(struct sip_tconn *tc, const char *data, size_t len)
 			if (t->on_bad && m.replyable)
 				t->on_bad(t->bad_arg, data + off,
 					  len - off, &m, &tc->peer);
-			return -1;
-		}
-		uint32_t max = tc->c ? eng_conn_max_frame(tc->c) : 0;
-		if (max && (size_t)n > max && m.kind != SIP_KIND_KEEPALIVE) {
-			/* larger than the peer's profile allows (engine.tcp_profiles): a request
-			 * gets 413 as the parser's own limit would give, then the stream ends */
-			m.err_status = 413;
-			if (t->on_bad && m.kind == SIP_KIND_REQUEST && m.method != SIP_M_ACK &&
-			    m.replyable)
-				t->on_bad(t->bad_arg, data + off, (size_t)n, &m, &tc->peer);
 			return -1;
 		}
 		if (m.kind == SIP_KIND_KEEPALIVE) {
@@ -364,6 +355,8 @@ static void tcp_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 		tc->t->st.stream_errors++;
 		tc->closing = 1;
 		eng_read_pause(c);
+		/* a peer that does not read what is queued is cut off at the deadline */
+		eng_timer_arm(tc->t->w, &tc->idle, SIP_CLOSE_DEADLINE_MS);
 		eng_close(c); /* on_close may run inside: <tc> is not used after */
 	}
 }
@@ -457,6 +450,10 @@ static void tconn_idle(eng_timer *tm)
 	struct sip_transport *t = tc->t;
 	eng_conn *c = tc->c;
 
+	if (t && c && tc->closing) { /* the close after a stream error did not flush in time */
+		eng_abort(c, -ETIMEDOUT);
+		return;
+	}
 	if (!t || !c || !t->idle_ms)
 		return;
 	uint64_t now = eng_now_ms(t->w);
@@ -512,6 +509,19 @@ static struct sip_tconn *tconn_new(struct sip_transport *t, uint8_t kind)
 	return tc;
 }
 
+/* The peer's profile (engine.tcp_profiles) may allow less than the parser's limit: the
+ * stream of <tc> then parses with a copy of the limits, so that a message over it is
+ * refused like one over the parser's own (513 to a request, then the stream ends). */
+static void tconn_limits(struct sip_tconn *tc)
+{
+	uint32_t max = tc->c ? eng_conn_max_frame(tc->c) : 0;
+	if (!max || max >= tc->t->pcfg->limits.max_msg)
+		return;
+	tc->own_cfg = *tc->t->pcfg;
+	tc->own_cfg.limits.max_msg = max;
+	sip_stream_init(&tc->sp, &tc->own_cfg);
+}
+
 static void tcp_accept(eng_listener *l, eng_conn *c)
 {
 	struct sip_transport *t = l->udata;
@@ -523,6 +533,7 @@ static void tcp_accept(eng_listener *l, eng_conn *c)
 		return;
 	}
 	tc->c = c;
+	tconn_limits(tc);
 	tc->peer.addrlen = sizeof(tc->peer.addr);
 	if (eng_conn_peer(c, &tc->peer.addr, &tc->peer.addrlen) != 0)
 		tc->peer.addrlen = 0;
@@ -608,6 +619,7 @@ static struct sip_tconn *tconn_open(struct sip_transport *t, const struct sip_de
 		t->st.connect_failures++;
 		return NULL;
 	}
+	tconn_limits(tc);
 	tconn_arm_idle(tc);
 	return tc;
 }

@@ -978,6 +978,11 @@ Test(api, status_groups_and_reports, .timeout = 30)
 	r = req("GET", "/v1/reports/nope", auth);
 	expect_error(&r, 404, NULL, 0);
 	resp_free(&r);
+	/* a name that is not UTF-8 is quoted with '?' in the message, still JSON */
+	r = req("GET", "/v1/status/%FF%C3", auth);
+	expect_error(&r, 404, msg, sizeof(msg));
+	cr_expect_str_eq(msg, "no such group: ??");
+	resp_free(&r);
 
 	/* the ring keeps the last CM_SR_REPORTS */
 	for (int i = 0; i < CM_SR_REPORTS + 10; i++)

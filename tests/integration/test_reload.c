@@ -117,20 +117,21 @@ static char *config_reports(void)
 	return s;
 }
 
-/* Waits up to 5 s for the reports of "config" to hold <n> times "SIGHUP:". */
-static char *wait_reloads(int n)
+/* Waits up to 5 s for the reports of "config" to hold <n> times <what>; they are returned
+ * (freed by the caller). */
+static char *wait_reports(const char *what, int n)
 {
 	for (int i = 0; i < 100; i++) {
 		char *s = config_reports();
 		int k = 0;
-		for (const char *p = s; (p = strstr(p, "SIGHUP:")); p++)
+		for (const char *p = s; (p = strstr(p, what)); p++)
 			k++;
 		if (k >= n)
 			return s;
 		free(s);
 		usleep(50000);
 	}
-	cr_assert_fail("no reload reported");
+	cr_assert_fail("not %d times \"%s\" in the reports of config", n, what);
 	return NULL;
 }
 
@@ -173,7 +174,7 @@ Test(reload, sighup_applies_what_it_can_and_names_the_rest)
 	snprintf(hooks, sizeof(hooks), "\"%s/status/200\"", hs.base);
 	write_conf("debug", hooks, "2M");
 	cr_assert_eq(kill(pid, SIGHUP), 0);
-	char *rep = wait_reloads(2);
+	char *rep = wait_reports("SIGHUP: changed", 1);
 	cr_expect(strstr(rep, "SIGHUP: reloaded relay: 2 credentials, 0 egress rules, webhooks, "
 			      "cc.definitions, log"), "%s", rep);
 	cr_expect(strstr(rep, "SIGHUP: changed, applied at the next restart: msrp.max_chunk"),
@@ -204,8 +205,7 @@ Test(reload, sighup_applies_what_it_can_and_names_the_rest)
 	/* a configuration that does not load: nothing changes, the daemon goes on */
 	write_file(conf, "log = { level = \"loud\"; };\n");
 	cr_assert_eq(kill(pid, SIGHUP), 0);
-	rep = wait_reloads(3);
-	cr_expect(strstr(rep, "SIGHUP: not reloaded: "), "%s", rep);
+	rep = wait_reports("SIGHUP: not reloaded: ", 1);
 	free(rep);
 	cr_assert_eq(api("GET", "/v1/status/config", NULL, &j), 200);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "status")), "degraded");
@@ -217,9 +217,8 @@ Test(reload, sighup_applies_what_it_can_and_names_the_rest)
 	snprintf(hooks, sizeof(hooks), "\"%s/status/200\", \"%s/status/500\"", hs.base, hs.base);
 	write_conf("debug", hooks, "2M");
 	cr_assert_eq(kill(pid, SIGHUP), 0);
-	rep = wait_reloads(4);
-	cr_expect(!strstr(strstr(rep, "not reloaded"), "restart"), "max_chunk is as it was: %s",
-		  rep);
+	/* msrp.max_chunk still differs from what runs: said again */
+	rep = wait_reports("SIGHUP: changed, applied at the next restart: msrp.max_chunk", 2);
 	free(rep);
 	cr_assert_eq(api("POST", "/v1/cc/agents/a1/logout", NULL, NULL), 200);
 	const char *st = "";

@@ -129,6 +129,16 @@ Test(hep, bounds)
 	cr_expect_eq(eng_hep_encode(buf, sizeof(buf), &m, big, 300), -ENOSPC);
 	m.corr = (cm_slice){ big, ENG_HEP_CORR_MAX + 1 };
 	cr_expect_eq(eng_hep_head(buf, sizeof(buf), &m, 0), -EINVAL);
+
+	/* the largest chunks of all (IPv6, the longest key and correlation id) fit the head
+	 * buffer a worker's tracer has */
+	char head[ENG_HEP_HEAD_MAX];
+	memset(big, 'k', ENG_HEP_CORR_MAX);
+	struct eng_hep_msg l = { .ip_proto = IPPROTO_TCP, .proto_type = 77,
+				 .auth = { big, ENG_HEP_AUTH_MAX },
+				 .corr = { big, ENG_HEP_CORR_MAX } };
+	l.src.family = l.dst.family = AF_INET6;
+	cr_expect_gt(eng_hep_head(head, sizeof(head), &l, 0), 0);
 }
 
 static int shared(const char *collector, const char *proto, const char *peer, char *err)
