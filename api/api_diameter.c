@@ -544,6 +544,58 @@ static void collect(eng_worker *w, uint64_t *v, void *arg)
 	memcpy(v, f, sizeof(f));
 }
 
+/* Messages by command and result, each way (on the node's worker; 0 on the others), in
+ * the rows' order of traffic_register. */
+static void traffic_collect(eng_worker *w, uint64_t *v, void *arg)
+{
+	struct dm_node *n = eng_worker_index(w) == DM_SVC_WORKER ? dm_svc_node(svc) : NULL;
+	(void)arg;
+	if (!n)
+		return;
+	const struct dm_traffic *t = dm_node_traffic(n);
+	memcpy(v, t->requests, sizeof(t->requests));
+	v += 2 * DM_TRAFFIC_CMDS;
+	memcpy(v, t->answers, sizeof(t->answers));
+	memcpy(v + 2 * DM_TRAFFIC_CMDS, t->results, sizeof(t->results));
+}
+
+static void rtt_collect(eng_worker *w, uint64_t *v, void *arg)
+{
+	struct dm_node *n = eng_worker_index(w) == DM_SVC_WORKER ? dm_svc_node(svc) : NULL;
+	(void)arg;
+	if (n)
+		api_metrics_hist_put(v, &dm_node_traffic(n)->rtt);
+}
+
+static const struct api_metric_hist rtt_hist[] = {
+	{ "rcsgw_diameter_request_duration_seconds",
+	  "Diameter requests of ours from their send to their answer (each peer tried).", "" },
+};
+
+/* The labeled families: commands named as the built-in dictionary names them. */
+static int traffic_register(void)
+{
+	static const char *cmds[DM_TRAFFIC_CMDS];
+	static const char *const dirs[] = { "in", "out", NULL };
+	for (unsigned i = 0; i < DM_DICT_BUILTIN_CMDS; i++)
+		cmds[i] = dm_dict_builtin_cmd(i)->name;
+	cmds[DM_TRAFFIC_CMDS - 1] = "other";
+	struct api_metric_series *r = api_metrics_rows(
+		"rcsgw_diameter_requests_total", "counter",
+		"Diameter requests received (in) and sent (out), by command.", dirs, "command", cmds,
+		DM_TRAFFIC_CMDS);
+	if (!r || !api_metrics_rows("rcsgw_diameter_answers_total", "counter",
+				    "Diameter answers received (in) and sent (out), by command.",
+				    dirs, "command", cmds, DM_TRAFFIC_CMDS) ||
+	    !api_metrics_rows("rcsgw_diameter_answer_results_total", "counter",
+			      "Diameter answers received (in) and sent (out), by Result-Code class.",
+			      dirs, "result", dm_traffic_result_names, DM_TRAFFIC_RESULTS))
+		return -ENOSPC;
+	int rc = api_metrics_register_worker_series(r, 4 * DM_TRAFFIC_CMDS + 2 * DM_TRAFFIC_RESULTS,
+						    traffic_collect, NULL);
+	return rc ? rc : api_metrics_register_worker_hist(rtt_hist, 1, rtt_collect, NULL);
+}
+
 /* The hooks' verdicts (process-wide counters). */
 static void emit(struct api_metrics_out *o, void *arg)
 {
@@ -577,5 +629,7 @@ int api_diameter_started(void)
 	if (!rc)
 		rc = api_metrics_register_worker(metrics, sizeof(metrics) / sizeof(metrics[0]),
 						 collect, NULL);
+	if (!rc)
+		rc = traffic_register();
 	return rc ? rc : api_metrics_register(emit, NULL);
 }

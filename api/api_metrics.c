@@ -161,6 +161,33 @@ static unsigned nwsrc;
 static struct emit_src esrc[METRICS_REG_MAX];
 static unsigned nesrc;
 
+#define ROWS_MAX 1024
+#define ROW_LABELS_MAX 96
+static struct api_metric_series made_rows[ROWS_MAX];
+static char row_labels[ROWS_MAX][ROW_LABELS_MAX];
+static unsigned nrows;
+
+struct api_metric_series *api_metrics_rows(const char *name, const char *type, const char *help,
+					   const char *const *dirs, const char *key,
+					   const char *const *vals, unsigned nvals)
+{
+	unsigned first = nrows, ndirs = 0;
+	while (dirs && dirs[ndirs])
+		ndirs++;
+	for (unsigned d = 0; d < (ndirs ? ndirs : 1); d++)
+		for (unsigned i = 0; i < nvals; i++) {
+			if (nrows == ROWS_MAX)
+				return NULL;
+			snprintf(row_labels[nrows], ROW_LABELS_MAX, "%s%s%s%s=\"%s\"",
+				 ndirs ? "direction=\"" : "", ndirs ? dirs[d] : "", ndirs ? "\"," : "",
+				 key, vals[i]);
+			made_rows[nrows] = (struct api_metric_series){ name, type, help,
+								row_labels[nrows] };
+			nrows++;
+		}
+	return &made_rows[first];
+}
+
 /* Appends <src> to the worker sources. 0 or -ENOSPC. */
 static int wsrc_add(struct worker_src src)
 {

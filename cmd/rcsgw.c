@@ -257,37 +257,7 @@ static void msrp_collect(eng_worker *w, uint64_t *v, void *arg)
 
 /* ---- labeled per-worker families (issue 11): rows made at start from the layers' tables -- */
 
-#define ROWS_MAX 512
-#define ROW_LABELS_MAX 96
-static struct api_metric_series rows[ROWS_MAX];
-static char row_labels[ROWS_MAX][ROW_LABELS_MAX];
-static unsigned nrows;
-
 static const char *const dirs_in_out[] = { "in", "out", NULL };
-
-/* Appends the rows of family <name> (<type>, <help>): for each direction of <dirs>
- * (NULL-ended; NULL: no direction label), one per value of <vals> (<nvals>), labelled
- * [direction="<d>",]<key>="<value>". Returns the first row, or NULL when the table is
- * full (a bug: ROWS_MAX is sized for every family). */
-static struct api_metric_series *rows_add(const char *name, const char *type, const char *help,
-					  const char *const *dirs, const char *key,
-					  const char *const *vals, unsigned nvals)
-{
-	unsigned first = nrows, ndirs = 0;
-	while (dirs && dirs[ndirs])
-		ndirs++;
-	for (unsigned d = 0; d < (ndirs ? ndirs : 1); d++)
-		for (unsigned i = 0; i < nvals; i++) {
-			if (nrows == ROWS_MAX)
-				return NULL;
-			snprintf(row_labels[nrows], ROW_LABELS_MAX, "%s%s%s%s=\"%s\"",
-				 ndirs ? "direction=\"" : "", ndirs ? dirs[d] : "", ndirs ? "\"," : "",
-				 key, vals[i]);
-			rows[nrows] = (struct api_metric_series){ name, type, help, row_labels[nrows] };
-			nrows++;
-		}
-	return &rows[first];
-}
 
 /* The MSRP connection counters of worker <w> (on its thread), or NULL: no MSRP there. */
 static const struct msrp_conn_stats *msrp_conn_stats_of(eng_worker *w)
@@ -311,10 +281,10 @@ static void msrp_traffic_collect(eng_worker *w, uint64_t *v, void *arg)
 static int msrp_traffic_register(void)
 {
 	struct api_metric_series *r =
-		rows_add("rcsgw_msrp_requests_total", "counter",
+		api_metrics_rows("rcsgw_msrp_requests_total", "counter",
 			 "MSRP requests received (in) and sent (out), by method.", dirs_in_out,
 			 "method", msrp_conn_method_names, MSRP_CONN_METHODS);
-	if (!r || !rows_add("rcsgw_msrp_responses_total", "counter",
+	if (!r || !api_metrics_rows("rcsgw_msrp_responses_total", "counter",
 			    "MSRP responses received (in) and sent (out), by status code.",
 			    dirs_in_out, "code", msrp_conn_code_names, MSRP_CONN_CODES))
 		return -ENOSPC;
@@ -337,10 +307,10 @@ static void sip_traffic_collect(eng_worker *w, uint64_t *v, void *arg)
 static int sip_traffic_register(void)
 {
 	struct api_metric_series *r =
-		rows_add("rcsgw_sip_requests_total", "counter",
+		api_metrics_rows("rcsgw_sip_requests_total", "counter",
 			 "SIP requests received (in) and sent (out), by method.", dirs_in_out,
 			 "method", sip_transport_method_names, SIP_TP_METHODS);
-	if (!r || !rows_add("rcsgw_sip_responses_total", "counter",
+	if (!r || !api_metrics_rows("rcsgw_sip_responses_total", "counter",
 			    "SIP responses received (in) and sent (out), by status code (the "
 			    "common ones) or class.", dirs_in_out, "code",
 			    sip_transport_code_names, SIP_TP_CODES))

@@ -517,6 +517,14 @@ const char *dm_dict_enum_name(const struct dm_avp_def *a, int32_t v)
 	return NULL;
 }
 
+_Static_assert(sizeof(builtin_cmds) / sizeof(builtin_cmds[0]) == DM_DICT_BUILTIN_CMDS,
+	       "DM_DICT_BUILTIN_CMDS counts the built-in commands");
+
+const struct dm_cmd_def *dm_dict_builtin_cmd(unsigned i)
+{
+	return i < DM_DICT_BUILTIN_CMDS ? &builtin_cmds[i] : NULL;
+}
+
 void dm_dict_counts(const struct dm_dict *d, size_t *navps, size_t *ncmds, size_t *napps)
 {
 	*navps = d->navps;

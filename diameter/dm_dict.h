@@ -83,6 +83,10 @@ const struct dm_app_def *dm_dict_app(const struct dm_dict *d, uint32_t id);
 /* The named value of Enumerated <a> (-ENOENT: none of that name). */
 int dm_dict_enum_value(const struct dm_avp_def *a, const char *name, int32_t *v);
 const char *dm_dict_enum_name(const struct dm_avp_def *a, int32_t v);
+/* The commands of the built-in dictionary (base, Credit-Control, Cx, Sh), for counters by
+ * command: command <i>, 0 .. DM_DICT_BUILTIN_CMDS - 1 (NULL past them). */
+#define DM_DICT_BUILTIN_CMDS 18
+const struct dm_cmd_def *dm_dict_builtin_cmd(unsigned i);
 /* How many AVPs, commands and applications it holds. */
 void dm_dict_counts(const struct dm_dict *d, size_t *navps, size_t *ncmds, size_t *napps);
 /* For dm_msg_check(): 1 when <code>/<vendor> is a Grouped AVP of <arg> (a dm_dict). */

@@ -84,6 +84,7 @@ struct dm_node {
 	eng_dns *dns;
 	int stopping;
 	struct dm_node_stats st;
+	struct dm_traffic traffic;     /* its peers' messages and round trips */
 	_Atomic unsigned open, npeers, open_cfg;
 };
 
@@ -282,7 +283,7 @@ static void peer_cfg(struct dm_node *n, struct npeer *np)
 		.auth_apps = n->cfg->apps, .nauth = n->cfg->napps, .tw_ms = n->cfg->tw_ms,
 		.cer_timeout_ms = CER_WAIT_MS, .dict = n->cfg->dict, .lim = n->cfg->lim,
 		.state = on_state, .admit = on_admit, .failover = on_failover,
-		.request = on_request, .arg = np,
+		.request = on_request, .arg = np, .traffic = &n->traffic,
 	};
 }
 
@@ -1033,6 +1034,11 @@ json_t *dm_node_peers_json(struct dm_node *n)
 		json_array_append_new(a, o);
 	}
 	return a;
+}
+
+const struct dm_traffic *dm_node_traffic(const struct dm_node *n)
+{
+	return &n->traffic;
 }
 
 void dm_node_stats(const struct dm_node *n, struct dm_node_stats *out)

@@ -25,6 +25,7 @@
 
 #include "diameter/dm_dict.h"
 #include "diameter/dm_msg.h"
+#include "diameter/dm_peer.h"
 #include "engine/eng.h"
 #include "engine/eng_dns-t.h"
 
@@ -144,6 +145,8 @@ struct dm_node_stats {
 	uint64_t peers;                /* gauge: configured and accepted */
 };
 void dm_node_stats(const struct dm_node *n, struct dm_node_stats *out);
+/* Its peers' messages by command and result, and their round trips; the node's worker. */
+const struct dm_traffic *dm_node_traffic(const struct dm_node *n);
 /* Open peers now; any thread (relaxed). */
 unsigned dm_node_open_peers(const struct dm_node *n);
 unsigned dm_node_peer_count(const struct dm_node *n);

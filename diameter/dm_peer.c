@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common/cm_hist.h"
 #include "common/cm_log.h"
 #include "diameter/dm_check.h"
 
@@ -19,12 +20,14 @@
 #define CMD_DP 282
 #define AVP_ORIGIN_HOST 264
 #define AVP_RESULT_CODE 268
+#define AVP_EXPERIMENTAL_RESULT 297
 #define AVP_ORIGIN_REALM 296
 #define CTRL_MAX 1024                  /* bytes of a CER, DWR, DPR or their answers */
 
 struct preq {
 	struct preq *next;
 	struct dm_peer *p;
+	uint64_t sent_us;              /* eng_now_us when it went (its round trip) */
 	uint32_t hbh;
 	dm_answer_fn fn;
 	void *arg;
@@ -93,9 +96,62 @@ static void arm_watchdog(struct dm_peer *p)
 	eng_timer_arm(p->w, &p->wd, (uint64_t)tw(p) - j + r);
 }
 
+/* ---- counting ------------------------------------------------------------------------- */
+
+const char *const dm_traffic_result_names[DM_TRAFFIC_RESULTS] = {
+	"1xxx", "2xxx", "3xxx", "4xxx", "5xxx", "experimental", "none",
+};
+
+unsigned dm_traffic_cmd_slot(uint32_t code)
+{
+	unsigned i = 0;
+	while (i < DM_DICT_BUILTIN_CMDS && dm_dict_builtin_cmd(i)->code != code)
+		i++;
+	return i;
+}
+
+/* The slot in dm_traffic.results of answer <m> (<n> bytes, its header read already): by
+ * its Result-Code's thousands, else "experimental" for an Experimental-Result, else
+ * "none" (no Result-Code, or one outside 1000..5999). */
+static unsigned result_slot(const uint8_t *m, size_t n)
+{
+	struct dm_avp_iter it;
+	struct dm_avp a;
+	uint32_t rc, v;
+	unsigned slot = DM_TRAFFIC_RESULTS - 1;
+	dm_avp_iter_init(&it, m + DM_HDR_LEN, (uint32_t)(n - DM_HDR_LEN));
+	while (dm_avp_next(&it, &a, &rc) == 1) {
+		if (a.vendor)
+			continue;
+		if (a.code == AVP_RESULT_CODE && dm_get_u32(&a, &v) == 0)
+			return v >= 1000 && v < 6000 ? v / 1000 - 1 : DM_TRAFFIC_RESULTS - 1;
+		if (a.code == AVP_EXPERIMENTAL_RESULT)
+			slot = DM_TRAFFIC_RESULTS - 2;
+	}
+	return slot;
+}
+
+/* Counts message <m> (<n> bytes, a header at least) received (<out> 0) or sent (1). */
+static void count(struct dm_peer *p, const uint8_t *m, size_t n, int out)
+{
+	struct dm_traffic *t = p->cfg.traffic;
+	if (!t || n < DM_HDR_LEN)
+		return;
+	unsigned c = dm_traffic_cmd_slot((uint32_t)m[5] << 16 | (uint32_t)m[6] << 8 | m[7]);
+	if (m[4] & DM_FLAG_R) {
+		t->requests[out][c]++;
+		return;
+	}
+	t->answers[out][c]++;
+	t->results[out][result_slot(m, n)]++;
+}
+
 static int send_msg(struct dm_peer *p, const uint8_t *m, size_t len)
 {
-	return p->c && eng_send(p->c, m, len) >= 0 ? 0 : -ENOTCONN;
+	if (!p->c || eng_send(p->c, m, len) < 0)
+		return -ENOTCONN;
+	count(p, m, len, 1);
+	return 0;
 }
 
 /* A control message of ours: CER/CEA/DWR/DWA/DPR/DPA. <rc> 0: a request; else an answer
@@ -411,6 +467,7 @@ static void on_message(struct dm_peer *p, const uint8_t *m, size_t n)
 			return;
 	}
 	dm_hdr_parse(m, n, &h, &rc);
+	count(p, m, n, 0);
 	int req = (h.flags & DM_FLAG_R) != 0;
 	uint32_t result;
 	switch (h.code) {
@@ -497,6 +554,8 @@ static void on_message(struct dm_peer *p, const uint8_t *m, size_t n)
 			*pp = q->next;
 			eng_timer_cancel(&q->t);
 			p->st_.answers_in++;
+			if (p->cfg.traffic)
+				cm_hist_add(&p->cfg.traffic->rtt, eng_now_us(p->w) - q->sent_us);
 			q->fn(q->arg, 0, m, n);
 			free(q);
 			return;
@@ -677,6 +736,7 @@ static int request(struct dm_peer *p, uint8_t *msg, size_t len, uint32_t timeout
 		return -ENOTCONN;
 	}
 	p->st_.requests_out++;
+	q->sent_us = eng_now_us(p->w);
 	eng_timer_init(&q->t, req_timeout, q);
 	eng_timer_arm(p->w, &q->t, timeout_ms);
 	q->next = p->pending;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cm_hist-t.h"
 #include "diameter/dm_dict.h"
 #include "diameter/dm_msg.h"
 #include "engine/eng.h"
@@ -33,6 +34,22 @@ enum dm_peer_state {
 const char *dm_peer_state_name(enum dm_peer_state s);
 
 struct dm_peer;
+
+/* Messages by command and by Result-Code, each way, and the round trips of requests, for
+ * /metrics: one set kept by the owner of the peers (the node), counted by each peer
+ * (dm_peer_cfg.traffic). Commands: the built-in dictionary's (dm_dict_builtin_cmd), then
+ * any other; answers' results by class: 1xxx ... 5xxx, an Experimental-Result, none. */
+#define DM_TRAFFIC_CMDS (DM_DICT_BUILTIN_CMDS + 1)
+#define DM_TRAFFIC_RESULTS 7
+extern const char *const dm_traffic_result_names[DM_TRAFFIC_RESULTS]; /* "1xxx" ... "none" */
+/* The slot of command <code> (DM_TRAFFIC_CMDS - 1: other). */
+unsigned dm_traffic_cmd_slot(uint32_t code);
+struct dm_traffic {
+	uint64_t requests[2][DM_TRAFFIC_CMDS];   /* [0]: received, [1]: sent */
+	uint64_t answers[2][DM_TRAFFIC_CMDS];
+	uint64_t results[2][DM_TRAFFIC_RESULTS]; /* the answers by their Result-Code */
+	struct cm_hist rtt;    /* requests sent (dm_peer_request, _resend) to their answers */
+};
 
 struct dm_peer_cfg {
 	const char *origin_host, *origin_realm;
@@ -57,6 +74,9 @@ struct dm_peer_cfg {
 	/* an application request, well formed (the owner answers it with dm_peer_send) */
 	void (*request)(void *arg, struct dm_peer *p, const uint8_t *msg, size_t len);
 	void *arg;
+	/* where messages are counted: every one sent, every one received well formed (the
+	 * malformed are counted apart), control messages included. NULL: not counted */
+	struct dm_traffic *traffic;
 };
 
 /* Connects to <hostport> as initiator; the CER goes once connected. NULL: out of memory,

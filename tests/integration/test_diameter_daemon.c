@@ -155,6 +155,14 @@ static double metric(const struct dnode *n, const char *name)
 	return v;
 }
 
+/* The same over the samples with the label pairs <labels>. */
+static double metric_where(const struct dnode *n, const char *name, const char *labels)
+{
+	double v = http_metric_sum_where(n->api, NULL, name, labels);
+	cr_assert_geq(v, 0, "GET /metrics of %s", n->host);
+	return v;
+}
+
 static const char *diameter_status(const struct dnode *n, char *buf, size_t len)
 {
 	json_t *j = NULL;
@@ -464,6 +472,26 @@ Test(diameter_daemon, sh_and_ro_between_nodes_answers_timeouts_and_failover)
 		 "{\"application\":\"Cx\",\"command\":\"UAR\",\"avps\":[{\"Auth-Session-State\":1}]}",
 		 NULL);
 	cr_expect_eq(st, 503, "Cx: %d", st);
+
+	/* by command and result: A's three UDRs and a CCR, B's answers 2001, an Experimental-
+	 * Result, 4012 and 5012 (the watchdog's DWR/DWA come and go: not counted here) */
+	const char *rq = "rcsgw_diameter_requests_total", *an = "rcsgw_diameter_answers_total";
+	const char *res = "rcsgw_diameter_answer_results_total";
+	cr_expect_eq(metric_where(&NA, rq, "direction=\"out\",command=\"User-Data\""), 3);
+	cr_expect_eq(metric_where(&NA, rq, "direction=\"out\",command=\"Credit-Control\""), 1);
+	cr_expect_eq(metric_where(&NA, rq, "direction=\"out\",command=\"Capabilities-Exchange\""),
+		     2, "a CER to B and to C");
+	cr_expect_eq(metric_where(&NA, an, "direction=\"in\",command=\"User-Data\""), 3);
+	cr_expect_eq(metric_where(&NA, res, "direction=\"in\",result=\"experimental\""), 1);
+	cr_expect_eq(metric_where(&NA, res, "direction=\"in\",result=\"4xxx\""), 1);
+	cr_expect_eq(metric_where(&NA, res, "direction=\"in\",result=\"5xxx\""), 1);
+	cr_expect_geq(metric_where(&NA, res, "direction=\"in\",result=\"2xxx\""), 3,
+		      "the UDA and both CEAs");
+	cr_expect_eq(metric_where(&NB, rq, "direction=\"in\",command=\"User-Data\""), 3);
+	cr_expect_eq(metric_where(&NB, an, "direction=\"out\",command=\"Credit-Control\""), 1);
+	cr_expect_eq(metric_where(&NB, res, "direction=\"out\",result=\"5xxx\""), 1, "the 5012");
+	cr_expect_eq(metric(&NA, "rcsgw_diameter_request_duration_seconds_count"), 4);
+	cr_expect_eq(metric(&NB, "rcsgw_diameter_request_duration_seconds_count"), 0);
 
 	/* B goes silent: suspect after a Tw without its DWA, the request waiting on it goes
 	 * to C with the T flag; B back: open again, the primary again */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cm_hist.h"
 #include "diameter/dm_check.h"
 #include "diameter/dm_dict.h"
 #include "diameter/dm_json.h"
@@ -31,6 +32,8 @@ static _Atomic int cli_state = -1, srv_state = -1;
 static int last_status;
 static uint32_t last_rc;
 static struct dm_peer_stats cs, ss;
+static struct dm_traffic ctraf, straf;  /* what each side counts (its worker writes) */
+static struct dm_traffic ct, rt;        /* copies taken by do_stats */
 
 static void on_state(void *arg, struct dm_peer *p, enum dm_peer_state st)
 {
@@ -76,6 +79,7 @@ static struct dm_peer_cfg cfg_for(int client)
 		.product = "rcsgw", .auth_apps = sh_app, .nauth = 1, .tw_ms = 1000,
 		.cer_timeout_ms = 3000, .dict = dict, .state = on_state,
 		.request = client ? NULL : on_request, .arg = client ? (void *)&cli : (void *)&srv,
+		.traffic = client ? &ctraf : &straf,
 	};
 	return c;
 }
@@ -152,6 +156,8 @@ static void do_stats(eng_worker *w, void *arg, uint64_t u)
 		dm_peer_stats(cli, &cs);
 	if (srv)
 		dm_peer_stats(srv, &ss);
+	ct = ctraf;
+	rt = straf;
 	sem_post(&done);
 }
 
@@ -191,6 +197,8 @@ static void open_pair(void)
 	sem_init(&ev, 0, 0);
 	sem_init(&done, 0, 0);
 	cli_state = srv_state = -1;
+	memset(&ctraf, 0, sizeof(ctraf));
+	memset(&straf, 0, sizeof(straf));
 	e = eng_job_engine(ENG_BACKEND_AUTO, err, sizeof(err));
 	cr_assert(e, "%s", err);
 	cr_assert_eq(eng_job_run(eng_worker_at(e, 0), init_job, NULL), 0);
@@ -257,5 +265,42 @@ Test(dm_peer, freed_inside_its_own_callback, .timeout = 30)
 	cr_assert_eq(sem_wait_ms(&done, 3000), 0);
 	cr_expect_eq(last_rc, 2001);
 	cr_expect(wait_state(&srv_state, DM_PEER_CLOSED), "responder: %d", srv_state);
+	close_pair();
+}
+
+/* Messages by command and result, each way, and the round trips: the CER/CEA, a UDR answered
+ * 2001 by the owner, one answered 5001 by the responder's peer layer (malformed for it: not
+ * counted in, its error answer counted out). */
+Test(dm_peer, counts_by_command_and_result, .timeout = 30)
+{
+	open_pair();
+	post(do_request, 0);
+	cr_assert_eq(sem_wait_ms(&done, 3000), 0);
+	post(do_request, 1);
+	cr_assert_eq(sem_wait_ms(&done, 3000), 0);
+	cr_expect_eq(last_rc, 5001);
+	post(do_stats, 0);
+	cr_assert_eq(sem_wait_ms(&done, 3000), 0);
+	unsigned ce = dm_traffic_cmd_slot(257), ud = dm_traffic_cmd_slot(306);
+	cr_expect_str_eq(dm_dict_builtin_cmd(ce)->name, "Capabilities-Exchange");
+	cr_expect_str_eq(dm_dict_builtin_cmd(ud)->name, "User-Data");
+	cr_expect_eq(dm_traffic_cmd_slot(999), DM_TRAFFIC_CMDS - 1, "an unknown code: other");
+	/* the initiator: [1] sent, [0] received */
+	cr_expect_eq(ct.requests[1][ce], 1);
+	cr_expect_eq(ct.requests[1][ud], 2);
+	cr_expect_eq(ct.answers[0][ce], 1);
+	cr_expect_eq(ct.answers[0][ud], 2);
+	cr_expect_eq(ct.results[0][1], 2, "the CEA's and the UDA's 2001");
+	cr_expect_eq(ct.results[0][4], 1, "the 5001");
+	cr_expect_str_eq(dm_traffic_result_names[4], "5xxx");
+	cr_expect_eq(cm_hist_count(&ct.rtt), 2, "both UDRs; the CER is no request of the owner's");
+	/* the responder */
+	cr_expect_eq(rt.requests[0][ce], 1);
+	cr_expect_eq(rt.requests[0][ud], 1, "the malformed one is not counted in");
+	cr_expect_eq(rt.answers[1][ce], 1);
+	cr_expect_eq(rt.answers[1][ud], 2, "its owner's answer and the peer layer's 5001");
+	cr_expect_eq(rt.results[1][1], 2);
+	cr_expect_eq(rt.results[1][4], 1);
+	cr_expect_eq(cm_hist_count(&rt.rtt), 0);
 	close_pair();
 }
