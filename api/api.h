@@ -126,14 +126,15 @@ int api_metrics_register_worker_series(const struct api_metric_series *series, u
 				       api_metrics_worker_fn collect, void *arg);
 
 /* Makes rows for api_metrics_register_worker_series, kept by the API for the life of the
- * process: those of family <name> (<type>, <help>), for each direction of <dirs> (NULL-
- * ended; NULL: no direction label) one per value of <vals> (<nvals>), labelled
- * [direction="<d>",]<key>="<value>", direction-major. Consecutive calls make consecutive
+ * process: those of family <name> (<type>, <help>), for each value <o> of <outer> (NULL-
+ * ended; NULL: no such label) one per value of <vals> (<nvals>), labelled
+ * [<outer_key>="<o>",]<key>="<value>", outer-major. Consecutive calls make consecutive
  * rows (one array to register). The first row, or NULL when the API's table (1024 rows)
  * is full. Main thread, before api_start(). */
 struct api_metric_series *api_metrics_rows(const char *name, const char *type, const char *help,
-					   const char *const *dirs, const char *key,
-					   const char *const *vals, unsigned nvals);
+					   const char *outer_key, const char *const *outer,
+					   const char *key, const char *const *vals,
+					   unsigned nvals);
 
 /* Adds <n> histograms (rows of <hist>) whose struct cm_hist <collect> copies on each worker
  * at each scrape (API_HIST_VALS values per row, in order: api_metrics_hist_put), written

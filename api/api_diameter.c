@@ -582,14 +582,15 @@ static int traffic_register(void)
 	cmds[DM_TRAFFIC_CMDS - 1] = "other";
 	struct api_metric_series *r = api_metrics_rows(
 		"rcsgw_diameter_requests_total", "counter",
-		"Diameter requests received (in) and sent (out), by command.", dirs, "command", cmds,
-		DM_TRAFFIC_CMDS);
+		"Diameter requests received (in) and sent (out), by command.", "direction", dirs,
+		"command", cmds, DM_TRAFFIC_CMDS);
 	if (!r || !api_metrics_rows("rcsgw_diameter_answers_total", "counter",
 				    "Diameter answers received (in) and sent (out), by command.",
-				    dirs, "command", cmds, DM_TRAFFIC_CMDS) ||
+				    "direction", dirs, "command", cmds, DM_TRAFFIC_CMDS) ||
 	    !api_metrics_rows("rcsgw_diameter_answer_results_total", "counter",
 			      "Diameter answers received (in) and sent (out), by Result-Code class.",
-			      dirs, "result", dm_traffic_result_names, DM_TRAFFIC_RESULTS))
+			      "direction", dirs, "result", dm_traffic_result_names,
+			      DM_TRAFFIC_RESULTS))
 		return -ENOSPC;
 	int rc = api_metrics_register_worker_series(r, 4 * DM_TRAFFIC_CMDS + 2 * DM_TRAFFIC_RESULTS,
 						    traffic_collect, NULL);

@@ -50,6 +50,7 @@
 static struct {
 	_Atomic uint64_t published;   /* accepted into the queue */
 	_Atomic uint64_t dropped;     /* refused: queue full, API down, out of memory */
+	_Atomic uint64_t queue_full;  /* ... of them: api.event_queue events held already */
 	_Atomic uint64_t delivered;   /* webhook deliveries answered 2xx */
 	_Atomic uint64_t failed;      /* webhook deliveries given up after the last retry */
 	_Atomic uint64_t retried;     /* webhook attempts that failed and were scheduled again */
@@ -163,6 +164,7 @@ int api_event_publish(json_t *event)
 	}
 	if (atomic_fetch_add_explicit(&q.held, 1, memory_order_acq_rel) >= q.limit) {
 		atomic_fetch_sub_explicit(&q.held, 1, memory_order_acq_rel);
+		CNT_ADD(queue_full, 1);
 		rc = -EAGAIN;
 		goto drop;
 	}
@@ -921,6 +923,12 @@ static const struct {
 	  "GET /v1/events streams cut off for falling behind the ring of recent events",
 	  &cnt.sse_slow, 0 },
 };
+
+void api_events_limit_hits(uint64_t *event_queue, uint64_t *sse_clients)
+{
+	*event_queue = CNT_GET(queue_full);
+	*sse_clients = CNT_GET(sse_refused);
+}
 
 /* <url> as a label: without user information, query or fragment (they may hold secrets). */
 static void url_label(const char *url, char *out, size_t len)

@@ -50,6 +50,10 @@
  * already held: dropped and counted); -ENOTCONN (the API is not running: dropped, counted). */
 int api_event_publish(json_t *event);
 
+/* What the API's bounds refused so far, any thread: events dropped because api.event_queue
+ * were held already, GET /v1/events refused at api.sse_max_clients. */
+void api_events_limit_hits(uint64_t *event_queue, uint64_t *sse_clients);
+
 /* A reload (SIGHUP, main thread): api.webhooks, api.webhook_secret, api.webhook_timeout and
  * api.webhook_retries of <cfg> are handed to the api thread, which takes them at its next
  * turn: a URL kept keeps its queue, a new one gets the events published from then on, one

@@ -168,19 +168,22 @@ static char row_labels[ROWS_MAX][ROW_LABELS_MAX];
 static unsigned nrows;
 
 struct api_metric_series *api_metrics_rows(const char *name, const char *type, const char *help,
-					   const char *const *dirs, const char *key,
-					   const char *const *vals, unsigned nvals)
+					   const char *outer_key, const char *const *outer,
+					   const char *key, const char *const *vals,
+					   unsigned nvals)
 {
-	unsigned first = nrows, ndirs = 0;
-	while (dirs && dirs[ndirs])
-		ndirs++;
-	for (unsigned d = 0; d < (ndirs ? ndirs : 1); d++)
+	unsigned first = nrows, nouter = 0;
+	while (outer && outer[nouter])
+		nouter++;
+	for (unsigned o = 0; o < (nouter ? nouter : 1); o++)
 		for (unsigned i = 0; i < nvals; i++) {
 			if (nrows == ROWS_MAX)
 				return NULL;
-			snprintf(row_labels[nrows], ROW_LABELS_MAX, "%s%s%s%s=\"%s\"",
-				 ndirs ? "direction=\"" : "", ndirs ? dirs[d] : "", ndirs ? "\"," : "",
-				 key, vals[i]);
+			if (nouter)
+				snprintf(row_labels[nrows], ROW_LABELS_MAX, "%s=\"%s\",%s=\"%s\"",
+					 outer_key, outer[o], key, vals[i]);
+			else
+				snprintf(row_labels[nrows], ROW_LABELS_MAX, "%s=\"%s\"", key, vals[i]);
 			made_rows[nrows] = (struct api_metric_series){ name, type, help,
 								row_labels[nrows] };
 			nrows++;

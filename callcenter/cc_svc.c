@@ -211,6 +211,7 @@ struct cc_svc {
 	struct cc_agent_cfg *def_agents;
 	size_t ndef_flows, ndef_agents;
 	/* counters */
+	atomic_uint_fast64_t refused_max_waiting; /* of refused_full: cc.max_waiting reached */
 	atomic_uint_fast64_t waiting, claimed, refused_full, held, held_overflow, forwarded,
 		fwd_failed, legs_timed_out, retries;
 	atomic_uint_fast64_t c_queued, c_dispatched, c_answered, c_refused, c_abandoned,
@@ -739,6 +740,8 @@ static int claim(void *arg, struct gw_ua *ua, const char *id, const char *from, 
 		CM_LOG_RL(CM_LOG_INFO, "cc: chat from %s to flow %s refused: %s", from, a->flow,
 			  c ? "cc.max_waiting reached" : cw->nretry >= RETRY_MAX
 			  ? "the centre's mailboxes are backed up" : "out of memory");
+		if (c)
+			INC(s->refused_max_waiting);
 		free(c);
 		INC(s->refused_full);
 		*own = &refused;
@@ -1620,6 +1623,7 @@ void cc_svc_stats(const struct cc_svc *s, struct cc_svc_stats *o)
 		.agents_offline = LD(a_offline), .chats_claimed = LD(claimed),
 		.chats_refused_full = LD(refused_full), .held = LD(held),
 		.held_overflow = LD(held_overflow), .forwarded = LD(forwarded),
+		.chats_refused_max_waiting = LD(refused_max_waiting),
 		.forward_failed = LD(fwd_failed), .legs_timed_out = LD(legs_timed_out),
 		.mailbox_retries = LD(retries),
 	};

@@ -82,6 +82,7 @@ struct cc_svc_stats {
 	uint64_t waiting, agents_free, agents_busy, agents_offline;
 	uint64_t chats_claimed, chats_refused_full, held, held_overflow, forwarded,
 		 forward_failed, legs_timed_out, mailbox_retries;
+	uint64_t chats_refused_max_waiting;  /* of chats_refused_full: cc.max_waiting reached */
 };
 void cc_svc_stats(const struct cc_svc *s, struct cc_svc_stats *out);
 /* Per flow and per agent, for /metrics: a copy of what home published last (at most

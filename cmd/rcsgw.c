@@ -23,6 +23,7 @@
 #include "common/cm_log.h"
 #include "common/cm_sr.h"
 #include "callcenter/cc_svc.h"
+#include "diameter/dm_node.h"
 #include "diameter/dm_svc.h"
 #include "common/cm_version.h"
 #include "engine/eng.h"
@@ -41,9 +42,10 @@
 #include "msrp/msrp_egress.h"
 #include "msrp/msrp_relay.h"
 #include "msrp/msrp_id.h"
-#include "msrp/msrp_parse-t.h"
+#include "msrp/msrp_parse.h"
 #include "msrp/msrp_svc.h"
 #include "shards/sh_bus.h"
+#include "sip/sip_parse.h"
 #include "sip/sip_transport.h"
 #include "sip/sip_txn.h"
 #include "shards/sh_cluster.h"
@@ -280,13 +282,14 @@ static void msrp_traffic_collect(eng_worker *w, uint64_t *v, void *arg)
 
 static int msrp_traffic_register(void)
 {
-	struct api_metric_series *r =
-		api_metrics_rows("rcsgw_msrp_requests_total", "counter",
-			 "MSRP requests received (in) and sent (out), by method.", dirs_in_out,
-			 "method", msrp_conn_method_names, MSRP_CONN_METHODS);
+	struct api_metric_series *r = api_metrics_rows(
+		"rcsgw_msrp_requests_total", "counter",
+		"MSRP requests received (in) and sent (out), by method.", "direction", dirs_in_out,
+		"method", msrp_conn_method_names, MSRP_CONN_METHODS);
 	if (!r || !api_metrics_rows("rcsgw_msrp_responses_total", "counter",
-			    "MSRP responses received (in) and sent (out), by status code.",
-			    dirs_in_out, "code", msrp_conn_code_names, MSRP_CONN_CODES))
+				    "MSRP responses received (in) and sent (out), by status code.",
+				    "direction", dirs_in_out, "code", msrp_conn_code_names,
+				    MSRP_CONN_CODES))
 		return -ENOSPC;
 	return api_metrics_register_worker_series(r, 2 * (MSRP_CONN_METHODS + MSRP_CONN_CODES),
 						  msrp_traffic_collect, NULL);
@@ -306,17 +309,135 @@ static void sip_traffic_collect(eng_worker *w, uint64_t *v, void *arg)
 
 static int sip_traffic_register(void)
 {
-	struct api_metric_series *r =
-		api_metrics_rows("rcsgw_sip_requests_total", "counter",
-			 "SIP requests received (in) and sent (out), by method.", dirs_in_out,
-			 "method", sip_transport_method_names, SIP_TP_METHODS);
+	struct api_metric_series *r = api_metrics_rows(
+		"rcsgw_sip_requests_total", "counter",
+		"SIP requests received (in) and sent (out), by method.", "direction", dirs_in_out,
+		"method", sip_transport_method_names, SIP_TP_METHODS);
 	if (!r || !api_metrics_rows("rcsgw_sip_responses_total", "counter",
-			    "SIP responses received (in) and sent (out), by status code (the "
-			    "common ones) or class.", dirs_in_out, "code",
-			    sip_transport_code_names, SIP_TP_CODES))
+				    "SIP responses received (in) and sent (out), by status code "
+				    "(the common ones) or class.", "direction", dirs_in_out, "code",
+				    sip_transport_code_names, SIP_TP_CODES))
 		return -ENOSPC;
 	return api_metrics_register_worker_series(r, 2 * (SIP_TP_METHODS + SIP_TP_CODES),
 						  sip_traffic_collect, NULL);
+}
+
+/* ---- parse errors by protocol and reason, limits that refused something ------------------- */
+
+static const char *const ws_errors[] = { "protocol", "bad_upgrade" };
+static const char *const dm_errors[] = { "malformed" };
+
+/* The limits of rcsgw_limit_hits_total, in the order limits_collect writes them. */
+enum {
+	L_MAX_CONNS, L_MAILBOX, L_MSRP_LINE, L_MSRP_HEADERS, L_MSRP_HEAD, L_MSRP_CHUNK,
+	L_MSRP_TXNS, L_WS_MESSAGE, L_MSRP_MESSAGE, L_MSRP_CHUNKS, L_SIP_MESSAGE, L_SIP_TXNS,
+	L_UA_SESSIONS, L_UA_QUEUED, L_RELAY_SESSIONS, L_RELAY_USER, L_RELAY_IP, L_GW_QUEUED,
+	L_DM_INCOMING, L_DM_PENDING, L_CC_WAITING, L_CC_HELD, L_EVENT_QUEUE, L_SSE_CLIENTS,
+	L__COUNT
+};
+static const char *const limit_names[L__COUNT] = {
+	"engine.max_conns", "engine.mailbox_size", "msrp.max_line", "msrp.max_headers",
+	"msrp.max_head", "msrp.max_chunk", "msrp.max_transactions", "msrp.ws_max_message",
+	"msrp.max_message", "msrp.max_chunks", "sip.max_message", "sip.max_transactions",
+	"ua.max_sessions", "ua.max_queued", "relay.max_sessions", "relay.max_sessions_per_user",
+	"relay.max_sessions_per_ip", "gateway.max_queued", "diameter.max_incoming",
+	"diameter.max_pending", "cc.max_waiting", "cc.max_held", "api.event_queue",
+	"api.sse_max_clients",
+};
+#define NPARSE_ERRORS (MSRP_PE__COUNT - 1 + SIP_PE__COUNT - 1 + 1 + 2)
+
+/* Parse errors by protocol and reason, then the limits (runs on the worker; the process-
+ * wide limits, the contact centre's and the API's, on worker 0 alone). */
+static void limits_collect(eng_worker *w, uint64_t *v, void *arg)
+{
+	const struct worker_ctx *x = &app.w[eng_worker_index(w)];
+	const struct msrp_parse_stats *mp = x->msrp ? msrp_svc_parse_stats(x->msrp) : NULL;
+	const struct msrp_ws_stats *ws = x->msrp ? msrp_svc_ws_stats(x->msrp) : NULL;
+	const struct msrp_conn_stats *mc = x->msrp ? msrp_svc_conn_stats(x->msrp) : NULL;
+	const struct msrp_relay *r = x->msrp ? msrp_svc_relay(x->msrp) : NULL;
+	const struct sip_parse_stats *sp = gw_ua_sip_parse_stats(x->ua);
+	const struct sip_txn_stats *stx = gw_ua_sip_txn_stats(x->ua);
+	struct dm_node *dn = app.dm && eng_worker_index(w) == DM_SVC_WORKER ? dm_svc_node(app.dm)
+									  : NULL;
+	struct dm_node_stats ds = { 0 };
+	struct eng_stats es;
+	struct gw_ua_stats us = { 0 };
+	struct gw_page_stats ps = { 0 };
+	uint64_t *l = v + NPARSE_ERRORS;
+	(void)arg;
+	if (mp)
+		memcpy(v, mp->errors + 1, (MSRP_PE__COUNT - 1) * sizeof(*v));
+	v += MSRP_PE__COUNT - 1;
+	if (sp)
+		memcpy(v, sp->errors + 1, (SIP_PE__COUNT - 1) * sizeof(*v));
+	v += SIP_PE__COUNT - 1;
+	if (dn)
+		dm_node_stats(dn, &ds);
+	*v++ = ds.malformed;
+	*v++ = ws ? ws->proto_errors : 0;
+	*v++ = ws ? ws->refused + ws->head_too_big : 0;
+
+	eng_worker_stats(w, &es);
+	if (x->ua)
+		gw_ua_stats(x->ua, &us);
+	if (x->page)
+		gw_page_stats(x->page, &ps);
+	l[L_MAX_CONNS] = es.conn_limit;
+	l[L_MAILBOX] = es.mailbox_full;
+	if (mp) {
+		l[L_MSRP_LINE] = mp->errors[MSRP_PE_LINE];
+		l[L_MSRP_HEADERS] = mp->errors[MSRP_PE_HEADERS];
+		l[L_MSRP_HEAD] = mp->errors[MSRP_PE_HEAD];
+		l[L_MSRP_CHUNK] = mp->errors[MSRP_PE_BODY];
+		l[L_MSRP_TXNS] = mc->txn_limit;
+		l[L_WS_MESSAGE] = ws->msg_too_big;
+	}
+	l[L_MSRP_MESSAGE] = us.msrp_too_big;
+	l[L_MSRP_CHUNKS] = us.msrp_too_many_chunks;
+	l[L_SIP_MESSAGE] = sp ? sp->errors[SIP_PE_SIZE] : 0;
+	l[L_SIP_TXNS] = stx ? stx->refused : 0;
+	l[L_UA_SESSIONS] = us.limited_sessions;
+	l[L_UA_QUEUED] = us.limited_queued;
+	if (r) {
+		const struct msrp_relay_stats *rs = msrp_relay_stats(r);
+		l[L_RELAY_SESSIONS] = rs->limited_sessions;
+		l[L_RELAY_USER] = rs->limited_user;
+		l[L_RELAY_IP] = rs->limited_ip;
+	}
+	l[L_GW_QUEUED] = ps.queue_limit;
+	l[L_DM_INCOMING] = ds.too_busy_in;
+	l[L_DM_PENDING] = ds.busy_out;
+	if (eng_worker_index(w) == 0) {
+		struct cc_svc_stats cs = { 0 };
+		if (app.cc)
+			cc_svc_stats(app.cc, &cs);
+		l[L_CC_WAITING] = cs.chats_refused_max_waiting;
+		l[L_CC_HELD] = cs.held_overflow;
+		api_events_limit_hits(&l[L_EVENT_QUEUE], &l[L_SSE_CLIENTS]);
+	}
+}
+
+static int limits_register(void)
+{
+	const char *help = "Messages and streams refused as malformed, by protocol and reason.";
+	struct api_metric_series *r = api_metrics_rows(
+		"rcsgw_parse_errors_total", "counter", help, "protocol",
+		(const char *const[]){ "msrp", NULL }, "reason", msrp_perr_names + 1,
+		MSRP_PE__COUNT - 1);
+	if (!r ||
+	    !api_metrics_rows("rcsgw_parse_errors_total", "counter", help, "protocol",
+			      (const char *const[]){ "sip", NULL }, "reason", sip_perr_names + 1,
+			      SIP_PE__COUNT - 1) ||
+	    !api_metrics_rows("rcsgw_parse_errors_total", "counter", help, "protocol",
+			      (const char *const[]){ "diameter", NULL }, "reason", dm_errors, 1) ||
+	    !api_metrics_rows("rcsgw_parse_errors_total", "counter", help, "protocol",
+			      (const char *const[]){ "websocket", NULL }, "reason", ws_errors, 2) ||
+	    !api_metrics_rows("rcsgw_limit_hits_total", "counter",
+			      "Things refused because a configured limit was reached, by limit.",
+			      NULL, NULL, "limit", limit_names, L__COUNT))
+		return -ENOSPC;
+	return api_metrics_register_worker_series(r, NPARSE_ERRORS + L__COUNT, limits_collect,
+						  NULL);
 }
 
 /* The latency histograms of each worker, summed over the workers by the API. */
@@ -1490,7 +1611,7 @@ int main(int argc, char **argv)
 			cfg.trace.peers.n ? "peers in trace.peers" : "every peer");
 	api_metrics_register_worker(ua_metrics, sizeof(ua_metrics) / sizeof(ua_metrics[0]),
 				    ua_collect, NULL);
-	if (msrp_traffic_register() < 0 || sip_traffic_register() < 0 ||
+	if (msrp_traffic_register() < 0 || sip_traffic_register() < 0 || limits_register() < 0 ||
 	    api_metrics_register_worker_hist(latency_hists,
 					     sizeof(latency_hists) / sizeof(latency_hists[0]),
 					     latency_collect, NULL) < 0)

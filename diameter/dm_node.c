@@ -577,6 +577,8 @@ int dm_node_request(struct dm_node *n, uint8_t *msg, size_t len, uint32_t timeou
 		 : len < DM_HDR_LEN || dm_hdr_parse(msg, len, &h, &hrc) < 0 ||
 				 !(h.flags & DM_FLAG_R) ? -EINVAL
 							: 0;
+	if (rc == -EBUSY)
+		n->st.busy_out++;
 	struct nreq *q = rc ? NULL : calloc(1, sizeof(*q));
 	if (!q) {
 		free(msg);
@@ -737,6 +739,7 @@ static void on_request(void *arg, struct dm_peer *p, const uint8_t *m, size_t le
 		return;
 	}
 	if (n->nin >= (n->cfg->max_incoming ? n->cfg->max_incoming : 1024)) {
+		n->st.too_busy_in++;
 		refuse(np, m, len, DM_RC_TOO_BUSY, "too many requests waiting for answers");
 		return;
 	}

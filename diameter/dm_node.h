@@ -137,6 +137,8 @@ struct dm_node_stats {
 	uint64_t refused_in;           /* requests received refused here (3002, 3003, 3004,
 	                                * 3007, 5012 without an application) */
 	uint64_t dropped_in;           /* ... whose connection ended before their answer */
+	uint64_t too_busy_in;          /* ... of refused_in: 3004, max_incoming waiting */
+	uint64_t busy_out;             /* requests of ours refused (-EBUSY): max_pending wait */
 	uint64_t malformed;            /* malformed messages from peers (answered or closed) */
 	uint64_t connects;             /* connections opened (capabilities exchanged) */
 	uint64_t connect_failures;     /* connections that failed before being open */

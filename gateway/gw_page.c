@@ -714,6 +714,7 @@ static void deliver(struct gw_page *gp, struct sip_txn *st, const char *page, co
 	}
 	if (!s->up && s->queued >= sh->max_queued) {
 		gp->st.queue_full++;
+		gp->st.queue_limit++;
 		respond(st, 503, 1);
 		return;
 	}

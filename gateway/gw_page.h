@@ -77,6 +77,7 @@ struct gw_page_stats {
 	uint64_t out_failed;           /* ... whose MESSAGE failed */
 	uint64_t rejected;             /* MESSAGEs no rule took */
 	uint64_t queue_full;           /* 503s */
+	uint64_t queue_limit;          /* ... of them at gateway.max_queued (the pair's queue) */
 	uint64_t setup_failed;         /* sessions that never came up */
 	uint64_t delivered;            /* await_delivery: 200s */
 	uint64_t delivery_failed;      /* await_delivery: failures and timeouts */

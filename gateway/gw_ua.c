@@ -1290,6 +1290,7 @@ static struct gw_sess *sess_new(struct gw_ua *ua, const char *id, const char *fr
 				const char *to, const char *ruri, const char *hdrs, int *code)
 {
 	if (ua->nlive >= ua->sh->max_sessions) {
+		ua->st.limited_sessions++;
 		*code = 503;
 		return NULL;
 	}
@@ -3601,6 +3602,10 @@ void gw_ua_stats(const struct gw_ua *ua, struct gw_ua_stats *out)
 		out->sip_unparsable = ts->udp_bad;
 		out->sip_stream_errors = ts->stream_errors;
 	}
+	if (ua->mua) {
+		out->msrp_too_big = msrp_ua_stats(ua->mua)->too_big;
+		out->msrp_too_many_chunks = msrp_ua_stats(ua->mua)->too_many_chunks;
+	}
 }
 
 const struct sip_transport_stats *gw_ua_sip_transport_stats(const struct gw_ua *ua)
@@ -3611,6 +3616,11 @@ const struct sip_transport_stats *gw_ua_sip_transport_stats(const struct gw_ua *
 const struct sip_txn_stats *gw_ua_sip_txn_stats(const struct gw_ua *ua)
 {
 	return ua && ua->txl ? sip_txn_layer_stats(ua->txl) : NULL;
+}
+
+const struct sip_parse_stats *gw_ua_sip_parse_stats(const struct gw_ua *ua)
+{
+	return ua && ua->tp ? &ua->pstats : NULL;
 }
 
 /* ---- operations for the API ---------------------------------------------------------------- */
@@ -4495,9 +4505,11 @@ static int send_now(struct gw_ua *ua, struct gw_sess *s, struct gw_ua_msg *m, in
 		return fail_msg(msg, len, 503, "the peer does not keep up: its MSRP connection is "
 				"full, try again later");
 	if (s->ms && !resend && !msrp_ua_ready(s->ms) &&
-	    (uint32_t)backlog >= ua->sh->max_queued)
+	    (uint32_t)backlog >= ua->sh->max_queued) {
+		ua->st.limited_queued++;
 		return fail_msg(msg, len, 409, "the session is not bound yet and its queue is full "
 				"(ua.max_queued)");
+	}
 	if (s->ms) {
 		int rc = msrp_ua_send_from(s->ms, sl(m->content_type), m->body, m->len, m->skip,
 					   rep_of(m->success_report, 0),
@@ -4509,9 +4521,11 @@ static int send_now(struct gw_ua *ua, struct gw_sess *s, struct gw_ua_msg *m, in
 		ua->st.msgs_sent++;
 		return 0;
 	}
-	if (s->nq >= ua->sh->max_queued)
+	if (s->nq >= ua->sh->max_queued) {
+		ua->st.limited_queued++;
 		return fail_msg(msg, len, 409, "the session is not established and its queue is full "
 				"(ua.max_queued)");
+	}
 	size_t cl = strlen(m->content_type) + 1;
 	struct gw_queued *q = malloc(sizeof(*q) + m->len + cl);
 	if (!q)

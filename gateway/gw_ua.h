@@ -447,6 +447,10 @@ struct gw_ua_stats {
 	uint64_t files_received;                       /* RFC 5547 transfers to us completed */
 	uint64_t files_parts_kept;                     /* ... broken, their bytes kept */
 	uint64_t files_resumed_in;                     /* ... resumed from kept bytes */
+	uint64_t limited_sessions;     /* sessions refused at ua.max_sessions (503) */
+	uint64_t limited_queued;       /* messages refused at ua.max_queued (409) */
+	uint64_t msrp_too_big;         /* MSRP messages over msrp.max_message (413) */
+	uint64_t msrp_too_many_chunks; /* ... over msrp.max_chunks (413) */
 	uint32_t alive;                        /* sessions not yet freed */
 };
 void gw_ua_stats(const struct gw_ua *ua, struct gw_ua_stats *out);
@@ -456,5 +460,8 @@ struct sip_transport_stats;
 struct sip_txn_stats;
 const struct sip_transport_stats *gw_ua_sip_transport_stats(const struct gw_ua *ua);
 const struct sip_txn_stats *gw_ua_sip_txn_stats(const struct gw_ua *ua);
+/* Its SIP parser's counters (errors by reason), on its thread; NULL while it has none. */
+struct sip_parse_stats;
+const struct sip_parse_stats *gw_ua_sip_parse_stats(const struct gw_ua *ua);
 
 #endif

@@ -92,6 +92,13 @@ static const struct {
 	[R_NOMEM] = { "no head buffer", MSRP_PE_NOMEM },
 };
 
+const char *const msrp_perr_names[MSRP_PE__COUNT] = {
+	[MSRP_PE_NONE] = "none", [MSRP_PE_SYNTAX] = "syntax", [MSRP_PE_SEMANTIC] = "semantic",
+	[MSRP_PE_LINE] = "line_too_long", [MSRP_PE_HEADERS] = "too_many_headers",
+	[MSRP_PE_HEAD] = "head_too_big", [MSRP_PE_BODY] = "body_too_big",
+	[MSRP_PE_NOMEM] = "no_memory",
+};
+
 void msrp_parse_limits_default(struct msrp_limits *lim)
 {
 	lim->max_line = 8192;

@@ -38,6 +38,10 @@
 /* Safe defaults: lines of 8 KiB, 64 headers, heads of 16 KiB, bodies of 16 MiB. */
 void msrp_parse_limits_default(struct msrp_limits *lim);
 
+/* The kinds of error of enum msrp_perr as metric labels ("syntax", "line_too_long" ...;
+ * index MSRP_PE_NONE: "none"). */
+extern const char *const msrp_perr_names[MSRP_PE__COUNT];
+
 /* Starts <p> on a new stream with the shared <cfg> (which must outlive <p>). <p> holds no
  * resource until a head arrives in pieces. */
 void msrp_parser_init(struct msrp_parser *p, const struct msrp_parse_cfg *cfg);

@@ -2309,12 +2309,14 @@ static void auth_grant(struct pauth *pa, const char *sid_in)
 	limit_slots(rc, res->user, &us, &is);
 	if (r->sessions.count >= cfg->max_sessions) {
 		r->st.auth_limited++;
+		r->st.limited_sessions++;
 		auth_respond(pa, 403, NULL, 0);
 		free(pa);
 		return;
 	}
 	if (limit_take(&r->sh->per_user[us], cfg->max_per_user) < 0) {
 		r->st.auth_limited++;
+		r->st.limited_user++;
 		auth_respond(pa, 403, NULL, 0);
 		free(pa);
 		return;
@@ -2322,6 +2324,7 @@ static void auth_grant(struct pauth *pa, const char *sid_in)
 	if (limit_take(&r->sh->per_ip[is], cfg->max_per_ip) < 0) {
 		limit_give(&r->sh->per_user[us]);
 		r->st.auth_limited++;
+		r->st.limited_ip++;
 		auth_respond(pa, 403, NULL, 0);
 		free(pa);
 		return;

@@ -59,6 +59,8 @@ struct msrp_relay_cfg {
 struct msrp_relay_stats {
 	uint64_t auth_challenged, auth_ok, auth_failed, auth_stale, auth_bad, auth_refused,
 		auth_423, auth_limited, auth_no_creds, auth_forwarded;
+	/* auth_limited by the limit that refused: max_sessions (of the worker), per user, per IP */
+	uint64_t limited_sessions, limited_user, limited_ip;
 	uint64_t sessions, sessions_expired;
 	uint64_t fwd_requests, fwd_local, fwd_cross_out, fwd_cross_in, fwd_pool, fwd_bytes;
 	uint64_t rechunked;                /* pieces beyond the first of split chunks */

@@ -733,6 +733,16 @@ static struct msrp_ua_in *in_new(struct msrp_conn *mc, struct msrp_ua_conn *uc,
 	return in;
 }
 
+/* The answer to reassembly's verdict <v>, the bounds it hit counted. */
+static int reasm_verdict(struct msrp_ua *ua, int v)
+{
+	if (v == -EMSGSIZE)
+		ua->st.too_big++;
+	else if (v == -E2BIG)
+		ua->st.too_many_chunks++;
+	return msrp_reasm_code(v);
+}
+
 /* SEND <in> of session <s> begins: its verdict so far (415, 400, reassembly's) or 0 (its
  * end says); it is the one received on its connection now. */
 static void in_begin(struct msrp_ua_sess *s, struct msrp_ua_in *in, int has_body,
@@ -747,7 +757,7 @@ static void in_begin(struct msrp_ua_sess *s, struct msrp_ua_in *in, int has_body
 		if (range.p && msrp_hdr_range(range, &r) < 0)
 			in->verdict = 400;
 		else
-			in->verdict = msrp_reasm_code(msrp_reasm_begin(
+			in->verdict = reasm_verdict(ua, msrp_reasm_begin(
 				s->reasm, msgid, &r, ctype, eng_now_ms(ua->w), &in->ck));
 		if (in->verdict == 200) {
 			in->verdict = 0; /* the end says */
@@ -959,7 +969,7 @@ void msrp_ua_body(struct msrp_ua_conn *uc, cm_slice body)
 		return;
 	int v = msrp_reasm_data(in->s->reasm, &in->ck, body.p, body.len);
 	if (v < 0)
-		in->verdict = msrp_reasm_code(v);
+		in->verdict = reasm_verdict(in->s->ua, v);
 }
 
 void msrp_ua_end(struct msrp_ua_conn *uc, enum msrp_flag flag)
@@ -984,7 +994,7 @@ void msrp_ua_end(struct msrp_ua_conn *uc, enum msrp_flag flag)
 	int v = 0;
 	if (!code) {
 		v = msrp_reasm_end(s->reasm, &in->ck, flag, &msg);
-		code = msrp_reasm_code(v);
+		code = reasm_verdict(ua, v);
 	}
 	if (code == 415)
 		ua->st.answered_415++;

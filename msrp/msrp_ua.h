@@ -173,6 +173,8 @@ struct msrp_ua_stats {
 	uint64_t answered_415, answered_413, answered_400, answered_481, answered_506;
 	uint64_t held;                 /* SENDs held while their session was looked for */
 	uint64_t reports_in, success_reports_out, failures;
+	/* messages refused 413 by a bound of the reassembly: max_message, max_chunks */
+	uint64_t too_big, too_many_chunks;
 };
 const struct msrp_ua_stats *msrp_ua_stats(const struct msrp_ua *ua);
 

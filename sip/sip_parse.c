@@ -92,6 +92,15 @@ static const struct {
 	[R_SIZE] = { "message too large", SIP_PE_SIZE },
 };
 
+const char *const sip_perr_names[SIP_PE__COUNT] = {
+	[SIP_PE_NONE] = "none", [SIP_PE_START] = "start_line", [SIP_PE_VERSION] = "version",
+	[SIP_PE_HEADER] = "header", [SIP_PE_MISSING] = "missing_header",
+	[SIP_PE_DUP] = "duplicate_header", [SIP_PE_VALUE] = "bad_value",
+	[SIP_PE_CSEQ_METHOD] = "cseq_method", [SIP_PE_NO_LENGTH] = "no_content_length",
+	[SIP_PE_BODY] = "short_body", [SIP_PE_LINE] = "line_too_long",
+	[SIP_PE_HEADERS] = "too_many_headers", [SIP_PE_SIZE] = "too_big",
+};
+
 void sip_parse_limits_default(struct sip_limits *lim)
 {
 	lim->max_line = 8192;

@@ -41,6 +41,10 @@
 /* Safe defaults: lines of 8 KiB, SIP_MAX_HEADERS header lines, messages of 64 KiB. */
 void sip_parse_limits_default(struct sip_limits *lim);
 
+/* The kinds of error of enum sip_perr as metric labels ("start_line", "too_big" ...;
+ * index SIP_PE_NONE: "none"). */
+extern const char *const sip_perr_names[SIP_PE__COUNT];
+
 /* Parses the datagram <data>[0..<len>) as one message (§18.3: a Content-Length gives the
  * body's size and bytes after it are ignored; without one, the body runs to the end).
  * Reads no byte at or past <data>[<len>]. Returns 0 with *<m> filled (kind REQUEST or

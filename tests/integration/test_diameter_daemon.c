@@ -622,6 +622,8 @@ Test(diameter_daemon, requests_beyond_max_pending_are_503)
 		st = api(&NA, "POST", "/v1/diameter/requests", UDR_BODY, &j);
 	}
 	cr_expect_eq(st, 503, "a second request: %d", st);
+	cr_expect_geq(metric_where(&NA, "rcsgw_limit_hits_total", "limit=\"diameter.max_pending\""),
+		      1);
 	cr_expect(strstr(json_string_value(json_object_get(json_object_get(j, "error"),
 							    "message")) ?: "", "max_pending"));
 	json_decref(j);

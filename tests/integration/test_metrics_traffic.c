@@ -5,12 +5,19 @@
  * histograms, moved by those amounts (a fresh daemon per test: they start at 0).
  * Retransmissions (SIP over UDP) may add to a message count, never to a transaction's
  * latency count: where sipp could retransmit, the message counts are bounded, not exact.
- * Run with --jobs 1 (the fixture's ports). */
+ * The suite metrics_limits drives malformed MSRP and SIP and a limit of the user agent's
+ * against rcsgw_parse_errors_total and rcsgw_limit_hits_total. Run with --jobs 1 (the
+ * fixture's ports). */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "tests/lib/msrp_client.h"
 #include "tests/lib/ua_fx.h"
@@ -99,4 +106,76 @@ Test(metrics_traffic, msrp_and_sip_by_method_and_status)
 	mc_close(&c);
 	free(f);
 	json_decref(s);
+}
+
+/* ---- parse errors and limits ------------------------------------------------------------------ */
+
+static void limits_up(void)
+{
+	static const char *const env[] = { "RCSGW_UA_MAX_SESSIONS=1", NULL };
+	ufx_up_with(env);
+}
+
+TestSuite(metrics_limits, .init = limits_up, .fini = ufx_down, .timeout = 60);
+
+/* Writes <len> bytes of <p> to a new TCP connection to <port> and waits for its end. */
+static void tcp_junk(int port, const char *p, size_t len)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	inet_pton(AF_INET, HOST, &a.sin_addr);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(send(fd, p, len, MSG_NOSIGNAL), (ssize_t)len);
+	struct timeval tv = { .tv_sec = 3 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	char b[512];
+	while (recv(fd, b, sizeof(b), 0) > 0)
+		;
+	close(fd);
+}
+
+Test(metrics_limits, parse_errors_by_reason_and_limit_hits)
+{
+	const char *pe = "rcsgw_parse_errors_total", *lh = "rcsgw_limit_hits_total";
+	/* MSRP: a start line that is none, and a header line over msrp.max_line (8k) */
+	const char junk[] = "HTTP/1.1 200 OK\r\n\r\n";
+	tcp_junk(ufx.msrp, junk, sizeof(junk) - 1);
+	size_t n = 9000;
+	char *big = malloc(n + 64);
+	cr_assert(big);
+	int h = snprintf(big, 64, "MSRP abcd1234 SEND\r\nTo-Path: ");
+	memset(big + h, 'a', n);
+	memcpy(big + h + n, "\r\n", 2);
+	tcp_junk(ufx.msrp, big, (size_t)h + n + 2);
+	free(big);
+	/* SIP: a datagram that does not parse */
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)ufx.sip) };
+	inet_pton(AF_INET, HOST, &a.sin_addr);
+	cr_assert_eq(sendto(u, "HELLO\r\n\r\n", 9, 0, (struct sockaddr *)&a, sizeof(a)), 9);
+	close(u);
+	/* ua.max_sessions = 1 per worker, 2 workers: of three sessions one at least is 503 */
+	int refused = 0;
+	for (int i = 0; i < 3; i++) {
+		json_t *j = NULL;
+		int st = ufx_api("POST", "/v1/sessions",
+				 "{\"from\":\"sip:bot@" HOST "\",\"to\":\"sip:nobody@" HOST ":9\"}", &j,
+				 NULL);
+		cr_assert(st == 201 || st == 503, "POST /v1/sessions: %d", st);
+		refused += st == 503;
+		json_decref(j);
+	}
+	cr_assert_geq(refused, 1);
+
+	unsigned long sip_err = 0;
+	for (int i = 0; i < 50 && !(sip_err = m(pe, "protocol=\"sip\"")); i++)
+		usleep(20000); /* the datagram may still be on its way */
+	cr_expect_eq(m(pe, "protocol=\"msrp\",reason=\"syntax\""), 1);
+	cr_expect_eq(m(pe, "protocol=\"msrp\",reason=\"line_too_long\""), 1);
+	cr_expect_eq(m(pe, "protocol=\"msrp\""), 2);
+	cr_expect_eq(sip_err, 1);
+	cr_expect_eq(m(pe, "protocol=\"diameter\""), 0);
+	cr_expect_eq(m(lh, "limit=\"msrp.max_line\""), 1);
+	cr_expect_eq(m(lh, "limit=\"ua.max_sessions\""), (unsigned long)refused);
+	cr_expect_eq(m(lh, "limit=\"msrp.max_chunk\""), 0);
 }

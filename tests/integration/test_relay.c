@@ -686,6 +686,10 @@ Test(relay, session_limits)
 	cr_assert_eq(mc_auth(&cc, &a, &r, IO_MS), 0);
 	cr_assert_eq(r.status, 200, "the place is free again: %d", r.status);
 	cr_assert_eq(metric_sum("rcsgw_relay_auth_limited_total"), 1);
+	cr_expect_eq(http_metric_sum_where(api_port, NULL, "rcsgw_limit_hits_total",
+					   "limit=\"relay.max_sessions_per_user\""), 1);
+	cr_expect_eq(http_metric_sum_where(api_port, NULL, "rcsgw_limit_hits_total",
+					   "limit=\"relay.max_sessions_per_ip\""), 0);
 }
 
 Test(relay, session_limit_per_address)
@@ -700,6 +704,8 @@ Test(relay, session_limit_per_address)
 	struct mc_auth_result r;
 	cr_assert_eq(mc_auth(&cb, &a, &r, IO_MS), 0);
 	cr_assert_eq(r.status, 403, "a second session from 127.0.0.1: %d", r.status);
+	cr_expect_eq(http_metric_sum_where(api_port, NULL, "rcsgw_limit_hits_total",
+					   "limit=\"relay.max_sessions_per_ip\""), 1);
 }
 
 /* A right Digest on a nonce past relay.nonce_ttl: 401 with stale=true and a fresh nonce
