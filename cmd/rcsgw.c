@@ -440,6 +440,70 @@ static int limits_register(void)
 						  NULL);
 }
 
+/* ---- sessions by kind and state (counted at each scrape, walking the workers' tables) ---- */
+
+static const char *const relay_states[] = { "active" };
+static const char *const pair_states[] = { "connecting", "established" };
+static struct {
+	int ua, relay, gateway;        /* the kinds registered, in this order */
+} session_kinds;
+
+static void sessions_collect(eng_worker *w, uint64_t *v, void *arg)
+{
+	const struct worker_ctx *x = &app.w[eng_worker_index(w)];
+	uint32_t n[GW_UA_STATES] = { 0 };
+	(void)arg;
+	if (session_kinds.ua) {
+		if (x->ua)
+			gw_ua_count_states(x->ua, n);
+		for (unsigned i = 0; i < GW_UA_STATES; i++)
+			*v++ = n[i];
+	}
+	if (session_kinds.relay) {
+		const struct msrp_relay *r = x->msrp ? msrp_svc_relay(x->msrp) : NULL;
+		*v++ = r ? msrp_relay_sessions(r) : 0;
+	}
+	if (session_kinds.gateway) {
+		n[0] = n[1] = 0;
+		if (x->page)
+			gw_page_count_pairs(x->page, &n[1], &n[0]);
+		*v++ = n[0];
+		*v++ = n[1];
+	}
+}
+
+/* rcsgw_sessions: the rows of the kinds that run here, in sessions_collect's order. */
+static int sessions_register(void)
+{
+	session_kinds.ua = app.ua != NULL;
+	session_kinds.relay = app.relay != NULL;
+	session_kinds.gateway = app.page != NULL;
+	const struct {
+		int on;
+		const char *kind;
+		const char *const *states;
+		unsigned n;
+	} k[] = {
+		{ session_kinds.ua, "ua", gw_ua_state_names, GW_UA_STATES },
+		{ session_kinds.relay, "relay", relay_states, 1 },
+		{ session_kinds.gateway, "gateway", pair_states, 2 },
+	};
+	struct api_metric_series *first = NULL;
+	unsigned n = 0;
+	for (unsigned i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		if (!k[i].on)
+			continue;
+		struct api_metric_series *r = api_metrics_rows(
+			"rcsgw_sessions", "gauge", "Sessions now, by kind and state.", "kind",
+			(const char *const[]){ k[i].kind, NULL }, "state", k[i].states, k[i].n);
+		if (!r)
+			return -ENOSPC;
+		first = first ? first : r;
+		n += k[i].n;
+	}
+	return n ? api_metrics_register_worker_series(first, n, sessions_collect, NULL) : 0;
+}
+
 /* The latency histograms of each worker, summed over the workers by the API. */
 static const struct api_metric_hist latency_hists[] = {
 	{ "rcsgw_msrp_transaction_duration_seconds",
@@ -1612,6 +1676,7 @@ int main(int argc, char **argv)
 	api_metrics_register_worker(ua_metrics, sizeof(ua_metrics) / sizeof(ua_metrics[0]),
 				    ua_collect, NULL);
 	if (msrp_traffic_register() < 0 || sip_traffic_register() < 0 || limits_register() < 0 ||
+	    sessions_register() < 0 ||
 	    api_metrics_register_worker_hist(latency_hists,
 					     sizeof(latency_hists) / sizeof(latency_hists[0]),
 					     latency_collect, NULL) < 0)

@@ -309,6 +309,16 @@ static struct gp_sess *pair_new(struct gw_page *gp, const char *key, uint64_t h,
 	return s;
 }
 
+void gw_page_count_pairs(const struct gw_page *gp, uint32_t *up, uint32_t *connecting)
+{
+	*up = *connecting = 0;
+	for (unsigned i = 0; i < GP_BUCKETS; i++)
+		for (const struct gp_sess *s = gp->buckets[i]; s; s = s->next) {
+			*up += s->up != 0;
+			*connecting += !s->up;
+		}
+}
+
 static struct gp_sess *find_id(struct gw_page *gp, const char *id)
 {
 	for (unsigned i = 0; i < GP_BUCKETS; i++)

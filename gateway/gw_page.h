@@ -91,6 +91,9 @@ struct gw_page_stats {
 	uint32_t queued;               /* MESSAGEs waiting for their session to come up, now */
 };
 void gw_page_stats(const struct gw_page *gp, struct gw_page_stats *out);
+/* The pairs of this worker: <up> with their session established, <connecting> still
+ * setting it up. Walks the table (for /metrics). */
+void gw_page_count_pairs(const struct gw_page *gp, uint32_t *up, uint32_t *connecting);
 
 /* Diameter hooks (issue 9, off unless diameter.sh_check / ro_charging): before a MESSAGE
  * creates a session, Sh for its sender (refused: 403); for each message, Ro for its

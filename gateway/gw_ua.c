@@ -159,7 +159,8 @@ enum gw_state {
 	ST_FAILED,
 };
 
-static const char *const state_names[] = {
+_Static_assert(ST_FAILED + 1 == GW_UA_STATES, "a name per state");
+const char *const gw_ua_state_names[GW_UA_STATES] = {
 	"connecting", "ringing", "established", "ending", "ended", "failed",
 };
 
@@ -1181,7 +1182,7 @@ static json_t *sess_json(const struct gw_sess *s)
 	char ts[64];
 	rfc3339(s->created_ms, ts, sizeof(ts));
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:I}",
-			      "id", s->id, "state", state_names[s->state], "direction",
+			      "id", s->id, "state", gw_ua_state_names[s->state], "direction",
 			      s->incoming ? "incoming" : "outgoing", "from", s->from, "to", s->to,
 			      "ruri", s->ruri, "accept_types", types_json(s->types),
 			      "created_at", ts, "messages_sent", (json_int_t)s->msgs_out,
@@ -3618,6 +3619,14 @@ const struct sip_txn_stats *gw_ua_sip_txn_stats(const struct gw_ua *ua)
 	return ua && ua->txl ? sip_txn_layer_stats(ua->txl) : NULL;
 }
 
+void gw_ua_count_states(const struct gw_ua *ua, uint32_t out[GW_UA_STATES])
+{
+	memset(out, 0, GW_UA_STATES * sizeof(out[0]));
+	for (uint32_t i = 0; i <= ua->sessions.mask; i++)
+		for (const struct msrp_sess *e = ua->sessions.buckets[i]; e; e = e->hnext)
+			out[((const struct gw_sess *)e)->state]++;
+}
+
 const struct sip_parse_stats *gw_ua_sip_parse_stats(const struct gw_ua *ua)
 {
 	return ua && ua->tp ? &ua->pstats : NULL;
@@ -3925,7 +3934,7 @@ int gw_ua_snapshot(struct gw_ua *ua, const char *id, uint8_t **buf, size_t *len)
 	Rcsgw__UaSession u = RCSGW__UA_SESSION__INIT;
 	Rcsgw__Session r = RCSGW__SESSION__INIT;
 	u.id = s->id;
-	u.state = (char *)state_names[s->state];
+	u.state = (char *)gw_ua_state_names[s->state];
 	u.incoming = s->incoming;
 	u.from = s->from;
 	u.to = s->to;
@@ -4699,7 +4708,7 @@ unsigned gw_ua_list(struct gw_ua *ua, const char *state, const char *after, unsi
 	for (uint32_t i = 0; i <= ua->sessions.mask; i++)
 		for (struct msrp_sess *e = ua->sessions.buckets[i]; e; e = e->hnext) {
 			struct gw_sess *s = (struct gw_sess *)e;
-			if ((!state || !strcmp(state, state_names[s->state])) &&
+			if ((!state || !strcmp(state, gw_ua_state_names[s->state])) &&
 			    (!after || strcmp(s->id, after) > 0))
 				v[n++] = s;
 		}

@@ -454,6 +454,12 @@ struct gw_ua_stats {
 	uint32_t alive;                        /* sessions not yet freed */
 };
 void gw_ua_stats(const struct gw_ua *ua, struct gw_ua_stats *out);
+/* The sessions of this worker (the API's, the gateway's, the contact centre's; those over
+ * and lingering included) by state, in the order of gw_ua_state_names ("connecting" ...
+ * "failed", the REST "state"). Walks the table: for /metrics, not the message path. */
+#define GW_UA_STATES 6
+extern const char *const gw_ua_state_names[GW_UA_STATES];
+void gw_ua_count_states(const struct gw_ua *ua, uint32_t out[GW_UA_STATES]);
 /* The counters of the worker's SIP transport (messages by method and status) and
  * transactions (their latencies), on its thread; NULL while it has none. */
 struct sip_transport_stats;

@@ -207,6 +207,8 @@ Test(gateway, messages_both_ways_and_the_session_listed_and_ended)
 	free(resp);
 	json_t *arr = json_object_get(j, "sessions");
 	cr_assert_eq(json_array_size(arr), 1, "one pair");
+	cr_expect_eq(http_metric_sum_where(g.api, NULL, "rcsgw_sessions",
+					   "kind=\"gateway\",state=\"established\""), 1);
 	json_t *s0 = json_array_get(arr, 0);
 	cr_expect(strstr(json_string_value(json_object_get(s0, "page_user")), "legacy@"));
 	cr_expect_eq(json_integer_value(json_object_get(s0, "messages_in")), 2);
@@ -335,6 +337,10 @@ Test(gateway, queue_full_is_503_with_retry_after)
 	phone("uas_noanswer.xml", NULL); /* rings: the session never comes up */
 	cr_assert_eq(client_message("one", 0, "202"), 0);
 	cr_assert_eq(client_message("two", 0, "503"), 0, "the second does not fit");
+	cr_expect_eq(http_metric_sum_where(g.api, NULL, "rcsgw_limit_hits_total",
+					   "limit=\"gateway.max_queued\""), 1);
+	cr_expect_eq(http_metric_sum_where(g.api, NULL, "rcsgw_sessions",
+					   "kind=\"gateway\",state=\"connecting\""), 1);
 	char msgs[16384];
 	sipp_log_tail(g.dir_client, SIPP_LOG_MESSAGES, msgs, sizeof(msgs));
 	cr_expect(strstr(msgs, "Retry-After: 5") != NULL, "%s", msgs);

@@ -44,6 +44,8 @@ Test(metrics_traffic, msrp_and_sip_by_method_and_status)
 	const char *id = ufx_jstr(s, "id");
 	char from_path[256], path[128];
 	snprintf(from_path, sizeof(from_path), "%s", mc_header(f, "From-Path"));
+	cr_expect_eq(m("rcsgw_sessions", "kind=\"ua\",state=\"established\""), 1);
+	cr_expect_eq(m("rcsgw_sessions", "kind=\"ua\""), 1);
 
 	/* a message from the API: a SEND out, answered 200 by us */
 	snprintf(path, sizeof(path), "/v1/sessions/%s/messages", id);
@@ -71,6 +73,8 @@ Test(metrics_traffic, msrp_and_sip_by_method_and_status)
 	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
 	json_decref(ufx_event("session.ended", id, 5000));
 	ufx_sipp_done(0);
+	cr_expect_eq(m("rcsgw_sessions", "kind=\"ua\",state=\"ended\""), 1, "lingering");
+	cr_expect_eq(m("rcsgw_sessions", "kind=\"ua\",state=\"established\""), 0);
 
 	const char *mreq = "rcsgw_msrp_requests_total", *mresp = "rcsgw_msrp_responses_total";
 	cr_expect_eq(m(mreq, "direction=\"out\",method=\"SEND\""), 2, "the binding SEND and one");

@@ -676,6 +676,8 @@ Test(relay, session_limits)
 	connect_to(&cb);
 	auth_ok(&ca, URI_A, up, sizeof(up));
 	auth_ok(&cb, URI_B, up, sizeof(up));
+	cr_expect_eq(http_metric_sum_where(api_port, NULL, "rcsgw_sessions",
+					   "kind=\"relay\",state=\"active\""), 2);
 	connect_to(&cc);
 	struct mc_auth a = { relay_uri, URI_C, USER, PASS, 0 };
 	struct mc_auth_result r;
