@@ -501,6 +501,19 @@ Test(relay, big_chunks_are_rechunked)
 	cr_assert_eq(memcmp(got, body, sizeof(body)), 0);
 	cr_assert_str_neq(tids[0], tids[1]);
 	cr_assert_str_neq(tids[1], tids[2]);
+	/* counted per frame: one SEND in, three pieces out, their three 200s and round trips */
+	const char *rtt = "rcsgw_msrp_transaction_duration_seconds_count";
+	for (int i = 0; i < 100 && http_metric_sum(api_port, NULL, rtt) < 3; i++)
+		usleep(20 * 1000);
+	cr_expect_eq(http_metric_sum(api_port, NULL, rtt), 3);
+	cr_expect_eq(http_metric_sum_where(api_port, NULL, "rcsgw_msrp_requests_total",
+					   "direction=\"out\",method=\"SEND\""), 3);
+	cr_expect_eq(http_metric_sum_where(api_port, NULL, "rcsgw_msrp_requests_total",
+					   "direction=\"in\",method=\"SEND\""), 1);
+	cr_expect_eq(http_metric_sum_where(api_port, NULL, "rcsgw_msrp_responses_total",
+					   "direction=\"in\",code=\"200\""), 3);
+	cr_expect_geq(http_metric_sum_where(api_port, NULL, "rcsgw_msrp_responses_total",
+					    "direction=\"out\",code=\"200\""), 1, "C's 200");
 }
 
 /* A frame that arrives in parts owns B's connection until it ends: C's message waits and
