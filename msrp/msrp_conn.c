@@ -733,15 +733,19 @@ static void on_head(struct msrp_conn *mc, const struct msrp_msg *m)
 		txn_finish(t, m->status, m);
 		return;
 	}
-	mw->st.requests_in++;
-	mw->st.req_method[0][msrp_conn_method_slot(m->method)]++;
 	if (m->method == MSRP_M_OTHER) {
+		mw->st.requests_in++;
+		mw->st.req_method[0][msrp_conn_method_slot(m->method)]++;
 		mw->st.answered_501++;
 		mc->flags |= MC_SKIP;
 		msrp_conn_respond(mc, m, 501, CM_SLICE_NULL, NULL, 0);
 		return;
 	}
 	mc->ops->on_head(mc, m);
+	if (mw->ho_mc == mc)
+		return; /* handed over: the adopter parses the frame again, and counts it */
+	mw->st.requests_in++;
+	mw->st.req_method[0][msrp_conn_method_slot(m->method)]++;
 }
 
 /* The owner asked from on_head for this connection to go to another worker: the frame goes
