@@ -269,7 +269,7 @@ static const struct msrp_conn_stats *msrp_conn_stats_of(eng_worker *w)
 }
 
 /* MSRP requests by method and responses by status, each way (runs on the worker): the
- * rows of msrp_traffic_register's order. */
+ * rows' order of traffic_register. */
 static void msrp_traffic_collect(eng_worker *w, uint64_t *v, void *arg)
 {
 	const struct msrp_conn_stats *c = msrp_conn_stats_of(w);
@@ -280,23 +280,8 @@ static void msrp_traffic_collect(eng_worker *w, uint64_t *v, void *arg)
 	}
 }
 
-static int msrp_traffic_register(void)
-{
-	struct api_metric_series *r = api_metrics_rows(
-		"rcsgw_msrp_requests_total", "counter",
-		"MSRP requests received (in) and sent (out), by method.", "direction", dirs_in_out,
-		"method", msrp_conn_method_names, MSRP_CONN_METHODS);
-	if (!r || !api_metrics_rows("rcsgw_msrp_responses_total", "counter",
-				    "MSRP responses received (in) and sent (out), by status code.",
-				    "direction", dirs_in_out, "code", msrp_conn_code_names,
-				    MSRP_CONN_CODES))
-		return -ENOSPC;
-	return api_metrics_register_worker_series(r, 2 * (MSRP_CONN_METHODS + MSRP_CONN_CODES),
-						  msrp_traffic_collect, NULL);
-}
-
 /* SIP requests by method and responses by status, each way (runs on the worker), in the
- * rows' order of sip_traffic_register. */
+ * rows' order of traffic_register. */
 static void sip_traffic_collect(eng_worker *w, uint64_t *v, void *arg)
 {
 	const struct sip_transport_stats *t = gw_ua_sip_transport_stats(app.w[eng_worker_index(w)].ua);
@@ -307,19 +292,19 @@ static void sip_traffic_collect(eng_worker *w, uint64_t *v, void *arg)
 	}
 }
 
-static int sip_traffic_register(void)
+/* The two families of a protocol's messages, <name>[0] (requests by method) and <name>[1]
+ * (responses by code), each way, with their <help>: <collect> writes the requests'
+ * counters ([2][<nmethods>]), then the responses' ([2][<ncodes>]). */
+static int traffic_register(const char *const name[2], const char *const help[2],
+			    const char *const *methods, unsigned nmethods,
+			    const char *const *codes, unsigned ncodes, api_metrics_worker_fn collect)
 {
-	struct api_metric_series *r = api_metrics_rows(
-		"rcsgw_sip_requests_total", "counter",
-		"SIP requests received (in) and sent (out), by method.", "direction", dirs_in_out,
-		"method", sip_transport_method_names, SIP_TP_METHODS);
-	if (!r || !api_metrics_rows("rcsgw_sip_responses_total", "counter",
-				    "SIP responses received (in) and sent (out), by status code "
-				    "(the common ones) or class.", "direction", dirs_in_out, "code",
-				    sip_transport_code_names, SIP_TP_CODES))
+	struct api_metric_series *r = api_metrics_rows(name[0], "counter", help[0], "direction",
+						       dirs_in_out, "method", methods, nmethods);
+	if (!r || !api_metrics_rows(name[1], "counter", help[1], "direction", dirs_in_out, "code",
+				    codes, ncodes))
 		return -ENOSPC;
-	return api_metrics_register_worker_series(r, 2 * (SIP_TP_METHODS + SIP_TP_CODES),
-						  sip_traffic_collect, NULL);
+	return api_metrics_register_worker_series(r, 2 * (nmethods + ncodes), collect, NULL);
 }
 
 /* ---- parse errors by protocol and reason, limits that refused something ------------------- */
@@ -1675,7 +1660,22 @@ int main(int argc, char **argv)
 			cfg.trace.peers.n ? "peers in trace.peers" : "every peer");
 	api_metrics_register_worker(ua_metrics, sizeof(ua_metrics) / sizeof(ua_metrics[0]),
 				    ua_collect, NULL);
-	if (msrp_traffic_register() < 0 || sip_traffic_register() < 0 || limits_register() < 0 ||
+	if (traffic_register((const char *const[]){ "rcsgw_msrp_requests_total",
+						    "rcsgw_msrp_responses_total" },
+			     (const char *const[]){
+				     "MSRP requests received (in) and sent (out), by method.",
+				     "MSRP responses received (in) and sent (out), by status code." },
+			     msrp_conn_method_names, MSRP_CONN_METHODS, msrp_conn_code_names,
+			     MSRP_CONN_CODES, msrp_traffic_collect) < 0 ||
+	    traffic_register((const char *const[]){ "rcsgw_sip_requests_total",
+						    "rcsgw_sip_responses_total" },
+			     (const char *const[]){
+				     "SIP requests received (in) and sent (out), by method.",
+				     "SIP responses received (in) and sent (out), by status code "
+				     "(the common ones) or class." },
+			     sip_transport_method_names, SIP_TP_METHODS,
+			     sip_transport_code_names, SIP_TP_CODES, sip_traffic_collect) < 0 ||
+	    limits_register() < 0 ||
 	    sessions_register() < 0 ||
 	    api_metrics_register_worker_hist(latency_hists,
 					     sizeof(latency_hists) / sizeof(latency_hists[0]),

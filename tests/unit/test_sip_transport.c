@@ -37,14 +37,16 @@
 	"CSeq: " cseq " OPTIONS\r\n"                                                \
 	"Content-Length: 0\r\n\r\n"
 
-#define RESP                                                                        \
-	"SIP/2.0 200 OK\r\n"                                                        \
+/* A response to REQ("1") with <status> ("200 OK"). */
+#define RESP_CODE(status)                                                           \
+	"SIP/2.0 " status "\r\n"                                                    \
 	"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK1\r\n"                       \
 	"From: <sip:a@example.com>;tag=1\r\n"                                       \
 	"To: <sip:gw@example.com>;tag=2\r\n"                                        \
 	"Call-ID: c1@example.com\r\n"                                               \
 	"CSeq: 1 OPTIONS\r\n"                                                       \
 	"Content-Length: 0\r\n\r\n"
+#define RESP RESP_CODE("200 OK")
 
 struct got {
 	char raw[1024];
@@ -919,15 +921,6 @@ ParameterizedTest(int *backend, sip_transport, bad_requests_go_to_the_bad_callba
 
 /* ---- messages by method and status ------------------------------------------------------ */
 
-#define RESP_CODE(code)                                                             \
-	"SIP/2.0 " code " Whatever\r\n"                                             \
-	"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK1\r\n"                       \
-	"From: <sip:a@example.com>;tag=1\r\n"                                       \
-	"To: <sip:gw@example.com>;tag=2\r\n"                                        \
-	"Call-ID: c1@example.com\r\n"                                               \
-	"CSeq: 1 OPTIONS\r\n"                                                       \
-	"Content-Length: 0\r\n\r\n"
-
 Test(sip_transport, counts_by_method_and_status, .timeout = 30)
 {
 	cr_assert(setup(ENG_BACKEND_EPOLL));
@@ -943,8 +936,8 @@ Test(sip_transport, counts_by_method_and_status, .timeout = 30)
 	/* in: a request, two responses, a keep-alive and junk (neither counted) */
 	int u = socket(AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in a = loopback(T.udp_port);
-	const char *const in[] = { REQ("1"), RESP_CODE("486"), RESP_CODE("302"), "\r\n\r\n",
-				   "HELLO\r\n\r\n" };
+	const char *const in[] = { REQ("1"), RESP_CODE("486 Busy Here"),
+				   RESP_CODE("302 Moved Temporarily"), "\r\n\r\n", "HELLO\r\n\r\n" };
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
 		cr_assert_eq(sendto(u, in[i], strlen(in[i]), 0, (struct sockaddr *)&a, sizeof(a)),
 			     (ssize_t)strlen(in[i]));
@@ -952,7 +945,7 @@ Test(sip_transport, counts_by_method_and_status, .timeout = 30)
 	/* out: a 200, a 299, a MESSAGE and a method we do not know, to that socket */
 	T.dst = T.got[0].src;
 	send_ok(RESP);
-	send_ok(RESP_CODE("299"));
+	send_ok(RESP_CODE("299 Whatever"));
 	send_ok("MESSAGE sip:x@example.com SIP/2.0\r\nContent-Length: 0\r\n\r\n");
 	send_ok("FROB sip:x@example.com SIP/2.0\r\nContent-Length: 0\r\n\r\n");
 	cr_assert_eq(eng_job_run(T.w, stats_job, NULL), 0);
