@@ -210,6 +210,7 @@ Test(reload, sighup_applies_what_it_can_and_names_the_rest)
 	cr_assert_eq(api("GET", "/v1/status/config", NULL, &j), 200);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "status")), "degraded");
 	json_decref(j);
+	j = NULL; /* (the loop below lets go of the last one it read) */
 	cr_expect_eq(api("GET", "/healthz", NULL, NULL), 200);
 	cr_expect_eq(auth_as("bob"), 200, "the last good credentials stay");
 
