@@ -143,7 +143,7 @@ test: deps
 
 FUZZ_SRC := $(wildcard tests/fuzz/*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
-FUZZ_SECONDS ?= 8
+FUZZ_SECONDS ?= 5
 .PHONY: fuzz-lib
 fuzz-lib:
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang SAN=1 OPT=-O1 \
