@@ -164,6 +164,9 @@ void api_metrics_sample(struct api_metrics_out *out, const char *name,
 const char *api_req_param(const struct api_req *r, const char *name);
 /* The value of query argument <key> (already unescaped), or NULL. */
 const char *api_req_query(const struct api_req *r, const char *key);
+/* Query argument <key> as a decimal integer in [0, <max>] into *<v> (left as it is when
+ * absent): 0, or -1 with a 400 answered that names the key and the range. */
+int api_query_uint(struct api_req *r, const char *key, uint64_t max, uint64_t *v);
 /* The request body (NUL-terminated, <*len> bytes without the NUL; "" when none). */
 const char *api_req_body(const struct api_req *r, size_t *len);
 /* The value of request header <name> (case-insensitive), or NULL. */

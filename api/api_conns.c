@@ -174,29 +174,12 @@ static int query_word(struct api_req *r, const char *key, char *buf, size_t len,
 	return 0;
 }
 
-/* A decimal query argument <key> in [0, <max>] into *<v>; -1 with a 400 answered. */
-static int query_uint(struct api_req *r, const char *key, unsigned long max, unsigned long *v)
-{
-	const char *s = api_req_query(r, key);
-	char *end;
-	if (!s)
-		return 0;
-	errno = 0;
-	unsigned long x = strtoul(s, &end, 10);
-	if (!*s || *end || *s == '-' || errno || x > max) {
-		api_reply_error(r, 400, "query %s: expected an integer 0..%lu", key, max);
-		return -1;
-	}
-	*v = x;
-	return 0;
-}
-
 void api__h_conns(struct api_req *r)
 {
 	static const char *const transports[] = { "tcp", "tls", "ws", "wss", NULL };
 	static const char *const directions[] = { "in", "out", NULL };
 	struct filter *f = calloc(1, sizeof(*f));
-	unsigned long limit = CONNS_LIMIT_DEFAULT, worker = (unsigned long)-1;
+	uint64_t limit = CONNS_LIMIT_DEFAULT, worker = UINT64_MAX;
 
 	if (!f) {
 		api_reply_error(r, 500, "out of memory");
@@ -207,13 +190,13 @@ void api__h_conns(struct api_req *r)
 	    query_word(r, "protocol", f->protocol, sizeof(f->protocol), NULL) < 0 ||
 	    query_word(r, "direction", f->direction, sizeof(f->direction), directions) < 0 ||
 	    query_word(r, "peer", f->peer, sizeof(f->peer), NULL) < 0 ||
-	    query_uint(r, "limit", CONNS_LIMIT_MAX, &limit) < 0 ||
-	    query_uint(r, "worker", nw - 1, &worker) < 0) {
+	    api_query_uint(r, "limit", CONNS_LIMIT_MAX, &limit) < 0 ||
+	    api_query_uint(r, "worker", nw - 1, &worker) < 0) {
 		free(f);
 		return;
 	}
 	f->limit = (unsigned)limit;
-	int rc = worker == (unsigned long)-1
+	int rc = worker == UINT64_MAX
 			 ? api_gather(r, sizeof(struct slot), list_collect, list_render, cleanup, f)
 			 : api_ask(r, (unsigned)worker, sizeof(struct slot), list_collect,
 				   list_render, cleanup, f);

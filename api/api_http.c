@@ -687,6 +687,24 @@ static enum MHD_Result reply_queue(struct api_req *r)
 
 /* ---- request accessors --------------------------------------------------------------------- */
 
+int api_query_uint(struct api_req *r, const char *key, uint64_t max, uint64_t *v)
+{
+	const char *s = api_req_query(r, key);
+	char *end;
+
+	if (!s)
+		return 0;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || errno || x > max) {
+		api_reply_error(r, 400, "query %s: expected an integer 0..%llu, got \"%.32s\"", key,
+				(unsigned long long)max, s);
+		return -1;
+	}
+	*v = x;
+	return 0;
+}
+
 const char *api_req_param(const struct api_req *r, const char *name)
 {
 	size_t len = strlen(name);

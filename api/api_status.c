@@ -168,33 +168,14 @@ void api__h_status_group(struct api_req *r)
 	api_reply_json(r, 200, status_json(&st));
 }
 
-/* A non-negative decimal query argument <key> into *<v> (left as it is when absent); -1 with
- * a 400 answered when it is not one. */
-static int query_u64(struct api_req *r, const char *key, uint64_t *v)
-{
-	const char *s = api_req_query(r, key);
-	char *end;
-
-	if (!s)
-		return 0;
-	errno = 0;
-	unsigned long long x = strtoull(s, &end, 10);
-	if (!*s || *end || errno || *s == '-') {
-		api_reply_error(r, 400, "query %s: expected a non-negative integer, got \"%.32s\"",
-				key, s);
-		return -1;
-	}
-	*v = x;
-	return 0;
-}
-
 void api__h_reports(struct api_req *r)
 {
 	const char *name = api_req_param(r, "group");
 	struct cm_sr_report rep[CM_SR_REPORTS];
 	uint64_t after = 0, limit = CM_SR_REPORTS;
 
-	if (query_u64(r, "after", &after) < 0 || query_u64(r, "limit", &limit) < 0)
+	if (api_query_uint(r, "after", UINT64_MAX, &after) < 0 ||
+	    api_query_uint(r, "limit", UINT64_MAX, &limit) < 0)
 		return;
 	cm_sr_poll();
 	int n = cm_sr_reports(name, after, rep, limit < CM_SR_REPORTS ? (unsigned)limit

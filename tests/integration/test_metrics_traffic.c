@@ -69,9 +69,7 @@ Test(metrics_traffic, msrp_and_sip_by_method_and_status)
 	json_decref(ufx_event("message.received", id, 5000));
 
 	/* BYE out, its 200 in */
-	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
-	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
-	json_decref(ufx_event("session.ended", id, 5000));
+	ufx_end_session(id);
 	ufx_sipp_done(0);
 	cr_expect_eq(m("rcsgw_sessions", "kind=\"ua\",state=\"ended\""), 1, "lingering");
 	cr_expect_eq(m("rcsgw_sessions", "kind=\"ua\",state=\"established\""), 0);

@@ -165,9 +165,7 @@ static void traffic(char *id, size_t idlen)
 			     NULL, NULL), 202);
 	ufx_read_send(&c, f);
 	cr_expect_eq(f->body_len, 6);
-	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
-	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
-	json_decref(ufx_event("session.ended", id, 5000));
+	ufx_end_session(id);
 	ufx_sipp_done(0);
 	mc_close(&c);
 	free(f);

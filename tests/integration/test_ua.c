@@ -525,10 +525,7 @@ Test(ua, outgoing_answers_a_digest_challenge)
 	char ok[16];
 	cr_expect_geq(sipp_log_find(ufx.logdir, "auth_ok=([a-z]+)", ok, sizeof(ok)), 0);
 	cr_expect_str_eq(ok, "true", "sipp checked our Authorization");
-	char path[128];
-	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
-	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
-	json_decref(ufx_event("session.ended", id, 5000));
+	ufx_end_session(id);
 	ufx_sipp_done(0);
 	mc_close(&c);
 	free(f);
@@ -934,9 +931,7 @@ Test(ua_cfg, rcsgw_to_rcsgw_over_sip_tls)
 	json_decref(r);
 	cr_assert_eq(sse_next_event(&bsse, "message.received", "over tls", data, sizeof(data), 5000),
 		     0, "B got no message: %s", bsse.buf);
-	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
-	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204);
-	json_decref(ufx_event("session.ended", id, 5000));
+	ufx_end_session(id);
 	cr_assert_eq(sse_next_event(&bsse, "session.ended", "\"remote\"", data, sizeof(data), 5000),
 		     0, "B: %s", bsse.buf);
 	json_decref(s);

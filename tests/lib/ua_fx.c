@@ -241,3 +241,12 @@ unsigned long ufx_metric_sum(const char *name)
 {
 	return ufx_metric_where(name, NULL);
 }
+
+void ufx_end_session(const char *id)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	cr_assert_eq(ufx_api("DELETE", path, NULL, NULL, NULL), 204, "DELETE %s", path);
+	json_t *ev = ufx_event("session.ended", id, 5000);
+	json_decref(ev);
+}

@@ -40,6 +40,8 @@ void ufx_down(void);
 /* An API call; the body (JSON) parsed into *<out> when <out> is not NULL. The status. */
 int ufx_api(const char *method, const char *path, const char *body, json_t **out,
 	    char **headers);
+/* DELETE /v1/sessions/<id> (asserted 204) and its session.ended event (within 5 s). */
+void ufx_end_session(const char *id);
 /* Member <key> of <o> as a string, "" when absent. */
 const char *ufx_jstr(json_t *o, const char *key);
 /* The next event <type> about session <id> (NULL: any) within <ms>, as JSON (asserts). */
