@@ -548,6 +548,7 @@ static const struct api_metric_def relay_metrics[] = {
 	{ "rcsgw_relay_forwarded_from_nodes_total", "counter", "Request pieces taken from other nodes for sessions of this one." },
 	{ "rcsgw_relay_node_failed_total", "counter", "Pieces sent to other nodes that came to nothing (no owner, no answer, not sent)." },
 	{ "rcsgw_relay_node_malformed_total", "counter", "Pieces or REPORTs from other nodes that did not decode." },
+	{ "rcsgw_relay_aborted_total", "counter", "Frames whose sender went before their end line: what was forwarded ended with '#'." },
 };
 
 static void relay_collect(eng_worker *w, uint64_t *v, void *arg)
@@ -566,7 +567,7 @@ static void relay_collect(eng_worker *w, uint64_t *v, void *arg)
 		s->refused_400, s->next_hop_errors, s->next_hop_timeouts, s->reports_sent,
 		s->reports_lost, s->queued, s->cross_dropped, s->handed_out, s->handed_in,
 		s->resumed, s->resume_refused, s->fwd_node_out, s->fwd_node_in, s->node_failed,
-		s->node_malformed,
+		s->node_malformed, s->aborted,
 	};
 	_Static_assert(sizeof(vals) / sizeof(vals[0]) ==
 		       sizeof(relay_metrics) / sizeof(relay_metrics[0]), "one value per metric");

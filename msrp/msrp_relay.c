@@ -2657,6 +2657,7 @@ static void relay_close(struct msrp_conn *mc, int err)
 		if (f->active) {
 			f->ended = 1;
 			f->flag = MSRP_FLAG_ABORT;
+			r->st.aborted++;
 			fwd_finish(f);
 		} else if (f->dkind == D_LOCAL) {
 			fwd_unqueue(f); /* it was waiting in line */
@@ -2665,6 +2666,7 @@ static void relay_close(struct msrp_conn *mc, int err)
 			/* what was collected goes with '#': the other side learns it was aborted */
 			f->ended = 1;
 			f->flag = MSRP_FLAG_ABORT;
+			r->st.aborted++;
 			fwd_finish(f);
 		} else {
 			fwd_free(f);

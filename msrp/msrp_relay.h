@@ -73,6 +73,7 @@ struct msrp_relay_stats {
 	/* pieces sent to the node that owns their session, taken from other nodes, that came
 	 * to nothing (no answer, no such session there, not sent), that did not decode */
 	uint64_t fwd_node_out, fwd_node_in, node_failed, node_malformed;
+	uint64_t aborted;                  /* frames cut by their sender's going: ended '#' */
 };
 
 /* Process-wide part (read-only after creation, plus the per-user / per-IP counters):
