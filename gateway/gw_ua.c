@@ -1038,6 +1038,22 @@ static void q_clear(struct gw_sess *s)
 	s->nq = 0;
 }
 
+static void ev_report(struct msrp_ua_sess *ms, void *arg, const char *message_id, int status,
+		      const struct msrp_range *range);
+
+/* The session is over before its MSRP leg took the messages accepted meanwhile: each one is
+ * told failed (message.report, message.failed; 503 as for a lost connection) unless it asked
+ * for no failure report. The owners of other sessions (gateway, contact centre) hold their
+ * messages themselves until the session is up. */
+static void q_fail(struct gw_sess *s)
+{
+	if (s->owner)
+		return;
+	for (struct gw_queued *q = s->q_head; q; q = q->next)
+		if (q->fr != 0)
+			ev_report(NULL, s, q->msgid, 503, NULL);
+}
+
 static void disp_clear(struct gw_sess *s)
 {
 	struct gw_disp *d;
@@ -1246,6 +1262,7 @@ static void sess_over(struct gw_sess *s, enum gw_state st, const char *by, const
 	if (ua->repl.over)
 		ua->repl.over(ua->repl.arg, s->id);
 	ms_close(s);
+	q_fail(s);
 	q_clear(s);
 	disp_clear(s);
 	eng_timer_cancel(&s->rtx);

@@ -44,6 +44,8 @@ struct msrp_ua_sess {
 	void *arg;
 	char *local_uri, *to_path;     /* one allocation */
 	int active, ready, ended;
+	char failed_id[MSRP_ID_MSGID_LEN + 1]; /* the last message told failed by us (not by a
+					* REPORT): its other chunks' failures are not told again */
 	char own_tag[sizeof(((struct msrp_hop *)0)->tag)]; /* its connection's, when it is its
 					* own (msrp_ua_sess_cfg.share 0, active); else "" */
 	struct msrp_conn *mc;          /* bound connection */
@@ -181,6 +183,17 @@ static void report(struct msrp_ua_sess *s, const char *msgid, int status,
 		s->ev->report(s, s->arg, msgid, status, range);
 }
 
+/* A failure of message <msgid> known here (a chunk's transaction failed, the message could
+ * not be sent): told once per message, however many of its chunks fail with it. The peer's
+ * REPORTs, which each name their bytes, go through report() as they come. */
+static void report_failed(struct msrp_ua_sess *s, const char *msgid, int status)
+{
+	if (!strcmp(s->failed_id, msgid))
+		return;
+	snprintf(s->failed_id, sizeof(s->failed_id), "%s", msgid);
+	report(s, msgid, status, NULL);
+}
+
 /* ---- sending -------------------------------------------------------------------------- */
 
 static void txn_resp(struct msrp_conn *mc, void *arg, int status, const struct msrp_msg *resp)
@@ -207,7 +220,7 @@ static void txn_resp(struct msrp_conn *mc, void *arg, int status, const struct m
 				sess_end(s, -ECONNREFUSED);
 			}
 		} else if (status >= 300) {
-			report(s, t->msgid, status, NULL);
+			report_failed(s, t->msgid, status);
 		} else if (status == 200) {
 			if (s->ev->acked)
 				s->ev->acked(s, s->arg, t->msgid, t->start, t->end);
@@ -299,7 +312,7 @@ static void pump(struct msrp_ua_sess *s)
 				continue;
 			}
 			if (rc < 0)
-				report(s, om->msgid, 503, NULL);
+				report_failed(s, om->msgid, 503);
 			*pp = om->next;
 			out_free(om);
 		}
@@ -552,8 +565,12 @@ void msrp_ua_close(struct msrp_ua_sess *s)
 	if (s->in)
 		in_free(s->in);
 	while (s->out_head) {
+		/* accepted and never sent (the session never became ready): told failed, as
+		 * its Failure-Report asks, rather than dropped without a word */
 		struct out_msg *om = s->out_head;
 		s->out_head = om->next;
+		if (msrp_report_expect_response(MSRP_M_SEND, om->fr))
+			report_failed(s, om->msgid, 503);
 		out_free(om);
 	}
 	eng_timer_cancel(&s->rtimer);

@@ -142,8 +142,9 @@ int msrp_ua_report_failure(struct msrp_ua_sess *s, const char *message_id, uint6
  * the connection's send queue is above the engine's high watermark (the peer does not keep
  * up): what a caller that accepts messages checks before taking one more. */
 int msrp_ua_backlog(const struct msrp_ua_sess *s);
-/* Closes the session: messages not yet sent are dropped (no events), the connection stays
- * for others. */
+/* Closes the session: messages not yet sent (it never became ready) are told failed with
+ * 503 through the report event when their Failure-Report asks for failures, then dropped;
+ * the connection stays for others. */
 void msrp_ua_close(struct msrp_ua_sess *s);
 
 /* ---- dispatch from the endpoint's connections ---------------------------------------- */
