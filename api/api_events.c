@@ -219,7 +219,8 @@ struct hook {
 	CURL *easy;                /* reused for each attempt: one request in flight */
 	struct delivery *cur;      /* in flight */
 	struct delivery *head, *tail; /* waiting for their turn, in publication order */
-	struct delivery *backoff;  /* waiting for their retry time (any order) */
+	struct delivery *backoff;  /* waiting for its retry time: the lane waits with it (one
+				    * URL gets its events in the order published) */
 	int failing;               /* its last attempt failed (the group "webhooks") */
 };
 
@@ -469,10 +470,11 @@ static void hook_attempt_end(struct hook *h, int ok, const char *why)
 	delivery_end(d);
 }
 
-/* Starts the next delivery of <h> when none is in flight. */
+/* Starts the next delivery of <h> when none is in flight and none waits for its retry (the
+ * events after a failed one wait for it: delivered in order, or after it is given up). */
 static void hook_kick(struct hook *h)
 {
-	while (!h->cur && h->head) {
+	while (!h->cur && h->head && !h->backoff) {
 		struct delivery *d = h->head;
 		h->head = d->next;
 		if (!h->head)
