@@ -108,6 +108,12 @@ static enum MHD_Result route(struct http_srv *s, struct MHD_Connection *c, const
 		free(big);
 		return rc;
 	}
+	if (!strcmp(url, "/hook")) {
+		int i = atomic_fetch_add(&s->nhook, 1);
+		if (i < HTTP_SRV_HOOK_MAX)
+			s->hook[i] = strndup(q->body, q->len);
+		return reply(c, 200, "", 0, NULL);
+	}
 	if (!strcmp(url, "/creds"))
 		return creds(s, c, q);
 	return reply(c, 404, "", 0, NULL);
@@ -157,7 +163,12 @@ static void on_done(void *cls, struct MHD_Connection *c, void **state,
 
 int http_srv_start(struct http_srv *s)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	return http_srv_start_at(s, 0);
+}
+
+int http_srv_start_at(struct http_srv *s, int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
 	atomic_store(&s->quit, 0);
@@ -165,7 +176,8 @@ int http_srv_start(struct http_srv *s)
 					MHD_USE_ERROR_LOG,
 				0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &a,
 				MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
 	if (!s->d)
 		return -1;
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -186,4 +198,14 @@ void http_srv_stop(struct http_srv *s)
 	atomic_store(&s->quit, 1);
 	MHD_stop_daemon(s->d);
 	s->d = NULL;
+}
+
+void http_srv_hooks_free(struct http_srv *s)
+{
+	int n = atomic_load(&s->nhook);
+	for (int i = 0; i < n && i < HTTP_SRV_HOOK_MAX; i++) {
+		free(s->hook[i]);
+		s->hook[i] = NULL;
+	}
+	atomic_store(&s->nhook, 0);
 }
