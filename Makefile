@@ -5,7 +5,7 @@
 #   make test       deps + build + unit + integration tests, then the same under ASan+UBSan
 #   make asan       unit + integration tests under ASan+UBSan (build-asan/)
 #   make fuzz       libFuzzer targets, a short bounded run each (build-fuzz/)
-#   make bench      engine benchmark (bench/README.md)
+#   make bench      the benchmark suite, results in bench/results/ (bench/README.md)
 #   make deps       install the Debian 12 packages the project needs (root) or print the line
 #   make install    rcsgw, rcsgwctl, etc/rcsgw.conf and the systemd unit (PREFIX, DESTDIR)
 #   make clean
@@ -117,15 +117,21 @@ integration: all $(BUILD)/test_integration
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 check
 
-# soak: the long versions of the load tests (issue 12 adds the mixed soak). So far the
-# contact centre's: 1000 chats and 200 calls over 5 minutes across 50 agents, 40 s each (make
-# test: 80 chats, 12 calls / 12 s / 8 agents / 4 s).
+# soak: the long versions of the load tests, not part of make test. First bench/soak.sh: the
+# mixed soak of every path against rcsgw's ASan + UBSan build in $(SOAK_BUILD) (LeakSanitizer
+# at its exit), SOAK_SECONDS (1800) of load, RSS / fds / sessions sampled, growth after the
+# warm-up checked (SOAK_* knobs: see bench/soak.sh; results in bench/results/soak-<date>/).
+# Then the contact centre's: 1000 chats and 200 calls over 5 minutes across 50 agents, 40 s
+# each (make test: 80 chats, 12 calls / 12 s / 8 agents / 4 s).
+SOAK_BUILD ?= build-asan
 CC_LOAD_CHATS ?= 1000
 CC_LOAD_SECONDS ?= 300
 CC_LOAD_AGENTS ?= 50
 CC_LOAD_HOLD_S ?= 40
 CC_LOAD_CALLS ?= 200
 soak: deps all $(BUILD)/test_integration
+	@$(MAKE) --no-print-directory BUILD=$(SOAK_BUILD) SAN=1 OPT=-O1 $(SOAK_BUILD)/rcsgw
+	SOAK_BUILD=$(SOAK_BUILD) SOAK_GEN_BUILD=$(BUILD) sh bench/soak.sh
 	CC_LOAD_CHATS=$(CC_LOAD_CHATS) CC_LOAD_SECONDS=$(CC_LOAD_SECONDS) \
 	    CC_LOAD_AGENTS=$(CC_LOAD_AGENTS) CC_LOAD_HOLD_S=$(CC_LOAD_HOLD_S) \
 	    CC_LOAD_CALLS=$(CC_LOAD_CALLS) RCSGW_BUILD=$(BUILD) \
@@ -154,7 +160,14 @@ build-fuzz/%: tests/fuzz/%.c fuzz-lib
 fuzz: $(FUZZ_BIN)
 	@sh scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-bench: $(BUILD)/engfwd $(BUILD)/rcsbench
+# the whole benchmark suite: every area, its references, BENCH_RUNS runs each, results in
+# bench/results/<date>-<commit>/ (bench/README.md, "make bench"); ~20 min on 2 cores
+bench: deps $(BUILD)/engfwd $(BUILD)/rcsbench $(BUILD)/rcsgw
+	@BUILD=$(BUILD) sh bench/suite.sh
+
+# the engine alone: engfwd on io_uring and epoll against the same harness (bench/run.sh)
+.PHONY: bench-engine
+bench-engine: $(BUILD)/engfwd $(BUILD)/rcsbench
 	@BUILD=$(BUILD) sh bench/run.sh
 
 # MSRP relays compared under one load: rcsgw, Kamailio, engfwd (bench/README.md)

@@ -15,7 +15,12 @@
  * that arrive inside the window (after --warmup, for --duration). CPU over the same window:
  * this process, rcsgw (--sut-pid: all its threads, and each thread by its name), and its
  * Diameter peer (--peer-pid), per good answer. After the window no new request leaves; what
- * is in flight gets --timeout to finish (its errors still count). */
+ * is in flight gets --timeout to finish (its errors still count).
+ *
+ * --rate R caps the load at R requests/s (the soak's steady load, not a throughput figure):
+ * a request leaves only when fewer than R x (now - start) have left; an idle connection held
+ * back so is tried again at each tick (20 ms). Still a closed loop: with too few connections
+ * for R the rate is lower, never made up in bursts beyond one tick's worth. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -74,6 +79,7 @@ static struct {
 	/* options */
 	const char *api, *token, *body_opt;
 	uint64_t conc, duration_ns, warmup_ns, timeout_ns;
+	uint64_t rate;             /* --rate: requests/s at most; 0 = as fast as answers come */
 	int64_t expect;
 	pid_t sut_pid, peer_pid;
 	int json;
@@ -86,6 +92,7 @@ static struct {
 	eng_worker *w;
 	eng_timer tick;
 	int go;                    /* requests may leave */
+	uint64_t t_go;             /* when they could first (--rate counts from there) */
 	uint64_t nbusy;            /* slots with a request in flight */
 	struct bench_hist lat;     /* good answers inside the window, ns */
 	struct dm_stats st;
@@ -123,8 +130,11 @@ static void slot_next(struct dm_slot *s)
 	if (!s->c || !s->connected || s->busy || !D.go || stopping() ||
 	    atomic_load_explicit(&D.stop_new, memory_order_relaxed))
 		return;
+	uint64_t now = bench_now_ns();
+	if (D.rate && D.st.sent >= (uint64_t)((double)(now - D.t_go) * (double)D.rate / 1e9) + 1)
+		return; /* ahead of --rate: the tick tries again */
 	set_busy(s, 1);
-	s->t_sent = bench_now_ns();
+	s->t_sent = now;
 	D.st.sent++;
 	int rc = eng_send(s->c, D.req, D.req_len);
 	if (rc < 0)
@@ -288,6 +298,8 @@ static void on_tick(eng_timer *t)
 			set_busy(s, 0);
 			eng_abort(s->c, -ETIMEDOUT);
 		}
+		if (D.rate)
+			slot_next(s); /* held back by --rate */
 	}
 	if (!stopping())
 		eng_timer_arm(D.w, t, TICK_MS);
@@ -320,6 +332,7 @@ static void cmd_go(eng_worker *w, void *arg, uint64_t u64)
 	(void)arg;
 	(void)u64;
 	D.go = 1;
+	D.t_go = bench_now_ns();
 	for (uint64_t i = 0; i < D.conc; i++)
 		slot_next(&D.slots[i]);
 }
@@ -509,6 +522,7 @@ static void report(const struct dm_result *r)
 	json_object_set_new(o, "api", json_string(D.api));
 	json_object_set_new(o, "backend", json_string(r->backend));
 	JI(o, "concurrency", D.conc);
+	JI(o, "rate", D.rate);
 	JI(o, "expect_result", D.expect);
 	json_object_set_new(o, "warmup_s", json_real((double)D.warmup_ns / 1e9));
 	json_object_set_new(o, "window_s", json_real(r->window_s));
@@ -741,7 +755,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: rcsbench dm-request --api HOST:PORT --conc N --duration SEC [--warmup SEC]\n"
-		"         [--timeout SEC] [--expect-result CODE] [--body JSON] [--token T]\n"
+		"         [--rate REQS_PER_SEC] [--timeout SEC] [--expect-result CODE] [--body JSON]\n"
+		"         [--token T]\n"
 		"         [--sut-pid PID] [--peer-pid PID] [--json] [--backend B] [--no-pin]\n"
 		"N keep-alive HTTP connections to rcsgw's API (--concurrency is the same), one\n"
 		"POST /v1/diameter/requests in flight on each: a closed loop. Each answer must be 200\n"
@@ -750,7 +765,8 @@ static void usage(FILE *f)
 		"count the good answers inside the window (after --warmup, 1 s, for --duration);\n"
 		"--timeout (10 s): a request unanswered so long is an error. --sut-pid: rcsgw's CPU\n"
 		"per request (and per thread); --peer-pid: the Diameter peer's. Exit 0; 3 when a\n"
-		"request failed; 1 failure or nothing answered; 2 bad arguments.\n");
+		"request failed; 1 failure or nothing answered; 2 bad arguments. --rate: at most\n"
+		"that many requests/s (paced, still one in flight per connection).\n");
 }
 
 static int parse(int argc, char **argv)
@@ -766,6 +782,7 @@ static int parse(int argc, char **argv)
 		{ "conc", BENCH_OPT_U64, &D.conc, 1, MAX_CONC, NULL },
 		{ "concurrency", BENCH_OPT_U64, &D.conc, 1, MAX_CONC, NULL },
 		{ "duration", BENCH_OPT_DURATION, &D.duration_ns, 1, UINT64_MAX, NULL },
+		{ "rate", BENCH_OPT_U64, &D.rate, 1, 100000000, NULL },
 		{ "warmup", BENCH_OPT_DURATION, &D.warmup_ns, 0, UINT64_MAX, NULL },
 		{ "timeout", BENCH_OPT_DURATION, &D.timeout_ns, 1000000, UINT64_MAX, NULL },
 		{ "expect-result", BENCH_OPT_U64, &expect, 1, 0xffffffffu, NULL },
