@@ -19,7 +19,9 @@
  * made while handling one receive go out in one eng_send per connection.
  *
  * msrp-idle: AUTHs many connections (plain sockets, one thread, source addresses spread over
- * 127.0.0.x) and holds them, to read the relay's memory per idle session. */
+ * 127.0.0.x) and holds them, to read the relay's memory per idle session; with --tls each
+ * connection speaks TLS first (wolfSSL on the non-blocking socket, the server not
+ * verified: a bench tool), for the memory per idle MSRP-over-TLS session. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -45,6 +47,9 @@
 #include "bench/lib/bench_relay.h"
 #include "bench/lib/bench_sched.h"
 #include "engine/eng.h"
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
 
 #define BODY_HDR    40                   /* stamp 16 + seq 16 + pair 8 hex digits */
 #define PAT_SPAN    4096                 /* pattern start offsets */
@@ -989,16 +994,19 @@ out:
 
 /* ---- msrp-idle: many authenticated sessions, held ---------------------------------------- */
 
-enum { IS_CONNECTING, IS_AUTH1, IS_AUTH2, IS_IDLE };
+enum { IS_CONNECTING, IS_TLS, IS_AUTH1, IS_AUTH2, IS_IDLE };
 
 struct idle_conn {
 	int fd, state;
 	uint32_t rx_len, hint;
 	char *rx;                  /* while AUTHing only */
+	WOLFSSL *ssl;              /* --tls */
 };
 
 static struct {
 	uint64_t sessions, src_count, concurrency, hold_ns;
+	int tls;
+	WOLFSSL_CTX *ctx;
 	struct sockaddr_in dst;
 	struct idle_conn *ic;
 	int ep;
@@ -1012,6 +1020,9 @@ static void idle_fail(struct idle_conn *ic, int code)
 		I.first_code = code ? code : -1;
 	I.failed++;
 	epoll_ctl(I.ep, EPOLL_CTL_DEL, ic->fd, NULL);
+	if (ic->ssl)
+		wolfSSL_free(ic->ssl);
+	ic->ssl = NULL;
 	close(ic->fd);
 	ic->fd = -1;
 	free(ic->rx);
@@ -1021,9 +1032,47 @@ static void idle_fail(struct idle_conn *ic, int code)
 static int idle_send_auth(struct idle_conn *ic, uint64_t i, const char *chal, uint32_t clen)
 {
 	char buf[2048], uri[80];
-	snprintf(uri, sizeof(uri), "msrp://127.0.0.1:%d/i%" PRIu64 ";tcp", FAKE_PORT, i);
+	snprintf(uri, sizeof(uri), "%s://127.0.0.1:%d/i%" PRIu64 ";tcp", I.tls ? "msrps" : "msrp",
+		 FAKE_PORT, i);
 	int n = bm_auth_request(buf, sizeof(buf), &G.auth, uri, i, chal, clen);
-	return n > 0 && write(ic->fd, buf, (size_t)n) == n ? 0 : -1;
+	if (n <= 0)
+		return -1;
+	if (ic->ssl) /* a few hundred bytes into an empty socket: all of it, or a failure */
+		return wolfSSL_write(ic->ssl, buf, n) == n ? 0 : -1;
+	return write(ic->fd, buf, (size_t)n) == n ? 0 : -1;
+}
+
+/* Connection <i> is up (TCP, and TLS with --tls): its first AUTH goes, its answer is read. */
+static void idle_auth_start(struct idle_conn *ic, uint64_t i)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = i };
+	epoll_ctl(I.ep, EPOLL_CTL_MOD, ic->fd, &ev);
+	ic->state = IS_AUTH1;
+	if (idle_send_auth(ic, i, NULL, 0) < 0)
+		idle_fail(ic, 0);
+}
+
+/* --tls: the handshake goes on (a socket event came). */
+static void idle_handshake(struct idle_conn *ic, uint64_t i)
+{
+	int r = wolfSSL_connect(ic->ssl);
+	if (r == WOLFSSL_SUCCESS) {
+		idle_auth_start(ic, i);
+		return;
+	}
+	int e = wolfSSL_get_error(ic->ssl, r);
+	if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) {
+		struct epoll_event ev = {
+			.events = e == WOLFSSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT, .data.u64 = i
+		};
+		epoll_ctl(I.ep, EPOLL_CTL_MOD, ic->fd, &ev);
+		return;
+	}
+	if (I.failed == 0) {
+		char msg[WOLFSSL_MAX_ERROR_SZ];
+		fprintf(stderr, "rcsbench: TLS handshake: %s\n", wolfSSL_ERR_error_string((unsigned long)e, msg));
+	}
+	idle_fail(ic, 0);
 }
 
 static int idle_open(uint64_t i)
@@ -1071,17 +1120,35 @@ static void idle_event(uint64_t i, uint32_t events)
 			idle_fail(ic, 0);
 			return;
 		}
-		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = i };
-		epoll_ctl(I.ep, EPOLL_CTL_MOD, ic->fd, &ev);
-		ic->state = IS_AUTH1;
-		if (idle_send_auth(ic, i, NULL, 0) < 0)
-			idle_fail(ic, 0);
+		if (I.tls) {
+			if (!(ic->ssl = wolfSSL_new(I.ctx)) ||
+			    wolfSSL_set_fd(ic->ssl, ic->fd) != WOLFSSL_SUCCESS) {
+				idle_fail(ic, 0);
+				return;
+			}
+			ic->state = IS_TLS;
+			idle_handshake(ic, i);
+			return;
+		}
+		idle_auth_start(ic, i);
 		return;
 	}
-	ssize_t n = read(ic->fd, buf, sizeof(buf));
-	if (n <= 0) {
+	if (ic->state == IS_TLS) {
+		idle_handshake(ic, i);
+		return;
+	}
+	ssize_t n;
+	if (ic->ssl) {
+		int r = wolfSSL_read(ic->ssl, buf, (int)sizeof(buf));
+		if (r <= 0 && wolfSSL_get_error(ic->ssl, r) == WOLFSSL_ERROR_WANT_READ)
+			return;
+		n = r;
+	} else {
+		n = read(ic->fd, buf, sizeof(buf));
 		if (n < 0 && errno == EAGAIN)
 			return;
+	}
+	if (n <= 0) {
 		idle_fail(ic, 0);
 		return;
 	}
@@ -1132,6 +1199,14 @@ static int run_idle(void)
 	I.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!I.ic || I.ep < 0)
 		return 1;
+	if (I.tls) {
+		wolfSSL_Init();
+		if (!(I.ctx = wolfSSL_CTX_new(wolfSSLv23_client_method()))) {
+			fprintf(stderr, "rcsbench: wolfSSL_CTX_new failed\n");
+			return 1;
+		}
+		wolfSSL_CTX_set_verify(I.ctx, WOLFSSL_VERIFY_NONE, NULL);
+	}
 	for (uint64_t i = 0; i < I.sessions; i++)
 		I.ic[i].fd = -1;
 	int mem_ok = G.nsut && sut_mem(&rss0, &hwm) == 0;
@@ -1162,17 +1237,18 @@ static int run_idle(void)
 	double per = mem_ok && I.done && rss1 >= rss0 ? (double)(rss1 - rss0) * 1024.0 /
 						       (double)I.done : -1;
 	if (G.json) {
-		printf("{\"mode\":\"msrp-idle\",\"relay\":\"%s\",\"sessions\":%" PRIu64
+		printf("{\"mode\":\"msrp-idle\",\"tls\":%s,\"relay\":\"%s\",\"sessions\":%" PRIu64
 		       ",\"authenticated\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"first_code\":%d,"
 		       "\"seconds\":%.3f,\"sut_rss0_kib\":%" PRIu64 ",\"sut_rss_kib\":%" PRIu64
-		       ",\"sut_hwm_kib\":%" PRIu64 ",\"sut_rss_per_session_b\":", G.relay,
+		       ",\"sut_hwm_kib\":%" PRIu64 ",\"sut_rss_per_session_b\":",
+		       I.tls ? "true" : "false", G.relay,
 		       I.sessions, I.done, I.failed, I.first_code, secs, rss0, rss1, hwm);
 		if (per >= 0)
 			printf("%.1f}\n", per);
 		else
 			printf("null}\n");
 	} else {
-		printf("rcsbench msrp-idle -> %s\n", G.relay);
+		printf("rcsbench msrp-idle -> %s%s\n", G.relay, I.tls ? " (TLS)" : "");
 		printf("  sessions        %" PRIu64 " authenticated of %" PRIu64 " (%" PRIu64
 		       " failed, first answer %d) in %.1f s over %" PRIu64 " source addresses\n",
 		       I.done, I.sessions, I.failed, I.first_code, secs, I.src_count);
@@ -1189,10 +1265,14 @@ static int run_idle(void)
 		rc = I.first_code > 0 && I.done == 0 ? 4 : 3;
 	}
 	for (uint64_t i = 0; i < I.sessions; i++) {
+		if (I.ic[i].ssl)
+			wolfSSL_free(I.ic[i].ssl);
 		if (I.ic[i].fd >= 0)
 			close(I.ic[i].fd);
 		free(I.ic[i].rx);
 	}
+	if (I.ctx)
+		wolfSSL_CTX_free(I.ctx);
 	close(I.ep);
 	free(I.ic);
 	return rc;
@@ -1209,14 +1289,14 @@ static void usage(FILE *f)
 		"         [--drain SEC] [--sut-pid PID[,PID...]] [--json] [--workers N]\n"
 		"         [--backend auto|io_uring|epoll] [--no-pin]\n"
 		"       rcsbench msrp-idle --relay HOST:PORT --sessions M --user U --password P\n"
-		"         [--realm R] [--src-addrs K] [--concurrency C] [--hold SEC]\n"
+		"         [--realm R] [--src-addrs K] [--concurrency C] [--hold SEC] [--tls]\n"
 		"         [--sut-pid PID] [--json]\n"
 		"msrp-relay: pairs of sender and receiver connections, AUTH (RFC 4976) each, SENDs\n"
 		"  of --size bytes (>= %d) from sender to receiver through the relay; --window SENDs\n"
 		"  in flight per pair (closed loop, default 1) or --rate msgs/s in all (open loop).\n"
 		"  --no-auth --sink: a forwarder in front of this process's own MSRP sink.\n"
 		"msrp-idle: AUTHs M connections from 127.0.0.2.. (K addresses) and holds them;\n"
-		"  reports the SUT's RSS per session. Exit 0; 3 lost/wrong messages or connections;\n"
+		"  reports the SUT's RSS per session; --tls: over TLS (msrps). Exit 0; 3 lost/wrong messages or connections;\n"
 		"  4 AUTH refused; 1 failure; 2 bad arguments.\n", BODY_HDR);
 }
 
@@ -1280,6 +1360,7 @@ static int parse(int argc, char **argv)
 		{ "src-addrs", BENCH_OPT_U64, &I.src_count, 1, 250, NULL },
 		{ "concurrency", BENCH_OPT_U64, &I.concurrency, 1, 100000, NULL },
 		{ "hold", BENCH_OPT_DURATION, &I.hold_ns, 0, UINT64_MAX, NULL },
+		{ "tls", BENCH_OPT_FLAG, &I.tls, 0, 0, NULL },
 	};
 	int rc = bench_opts_parse("rcsbench", argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
 	if (rc == 1)
@@ -1294,7 +1375,8 @@ static int parse(int argc, char **argv)
 		fprintf(stderr, "rcsbench: --relay is required\n");
 		return 2;
 	}
-	snprintf(G.relay_uri, sizeof(G.relay_uri), "msrp://%s;tcp", G.relay);
+	snprintf(G.relay_uri, sizeof(G.relay_uri), "%s://%s;tcp", I.tls ? "msrps" : "msrp",
+		 G.relay);
 	G.auth = (struct bm_auth){ .relay_uri = G.relay_uri, .user = G.user,
 				   .password = G.password, .realm = G.realm };
 	return 0;
@@ -1310,6 +1392,8 @@ int bench_relay_main(int argc, char **argv)
 		return rc == 1 ? 0 : rc;
 	if (idle && (!I.sessions || !G.user || !G.password))
 		why = "--sessions, --user and --password are required";
+	else if (!idle && I.tls)
+		why = "--tls is for msrp-idle";
 	else if (!idle && (!G.npairs || !G.size || !G.duration_ns))
 		why = "--pairs, --size and --duration are required";
 	else if (!idle && (G.noauth != !!G.sink || (!G.noauth && (!G.user || !G.password))))

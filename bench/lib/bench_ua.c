@@ -31,6 +31,13 @@
  * session it came in, and duplicates; latency = arrival − stamp. At the end every session
  * is deleted.
  *
+ * ua-send --imdn: each message asks for a delivery notification (its message_id "b" + 16 hex
+ * digits of sequence, "disposition_notification":["positive-delivery"]), so rcsgw wraps it
+ * in CPIM; the far end (its SDP takes message/cpim, wrapping text/plain and
+ * message/imdn+xml) checks the body inside the CPIM and answers with an IMDN "delivered"
+ * SEND on the same connection; a GET /v1/events stream (HTTP/1.0: not chunked) reads
+ * rcsgw's message.delivered events: IMDN round trip = event read − POST written.
+ *
  * ua-sink: the far end alone, for load that reaches rcsgw some other way (the SIP MESSAGE
  * gateway: page-mode MESSAGEs from sipp become MSRP sessions toward us). No API, no
  * verification of bodies. Sessions are keyed on the INVITE's Call-ID (any Request-URI
@@ -132,6 +139,10 @@ struct ua_stats {
 	uint64_t msg_posted, msg_202, msg_other, delivered, msgs_win, verify_errors, chunked,
 		duplicates;
 	uint64_t bytes, bytes_win, invite_refused; /* ua-sink */
+	/* ua-send --imdn: IMDNs sent, their 200s and other answers; events read (delivered,
+	 * failed, about no message of ours, in the window), SSE streams lost or unreadable */
+	uint64_t imdn_sent, imdn_acked, imdn_refused, ev_delivered, ev_failed, ev_unknown,
+		ev_win, ev_dup, sse_lost, sse_bad;
 	int first_status, first_del_status, first_msg_status;
 };
 
@@ -139,7 +150,7 @@ static struct {
 	/* options */
 	const char *api, *sip_listen, *msrp_listen, *token;
 	uint64_t nsess, conc, size, duration_ns, warmup_ns, timeout_ns, drain_ns;
-	int hold, json, send_mode, sink;
+	int hold, json, send_mode, sink, imdn;
 	uint64_t count, idle_ns;   /* ua-sink: messages expected (0: unknown), end when quiet */
 	pid_t sut_pid;
 	struct eng_config cfg;
@@ -148,6 +159,7 @@ static struct {
 	char auth_hdr[300];        /* "Authorization: Bearer …\r\n" or "" */
 	char *tmpl;                /* ua-send: the JSON body of a message */
 	size_t tmpl_len, tmpl_body; /* its length; where the message body starts in it */
+	size_t tmpl_mid;           /* --imdn: where the message_id's 16 hex digits are */
 	uint8_t *pat;              /* PAT_SPAN + size letters */
 	struct ua_sess *ss;
 	struct ua_slot *slots;
@@ -165,6 +177,13 @@ static struct {
 	uint64_t next_seq;
 	uint8_t *seen;             /* ua-send: a bit per sequence delivered */
 	uint64_t seen_cap;         /* bits */
+	uint64_t *t_msg;           /* --imdn: when each sequence was POSTed (seen_cap of them) */
+	uint8_t *ev_seen;          /* --imdn: a bit per sequence whose event came */
+	eng_conn *sse;             /* --imdn: GET /v1/events */
+	char *sse_rx;              /* its unfinished line */
+	uint32_t sse_len;
+	int sse_head;              /* its HTTP head was read */
+	int sse_type;              /* the event being read: 1 delivered, 2 failed, 0 other */
 	char *out;                 /* a request being built */
 	size_t out_cap;
 	char *rep;                 /* MSRP 200s being built */
@@ -173,12 +192,13 @@ static struct {
 	uint32_t *cidtab;          /* ua-sink: open addressing, Call-ID hash -> k + 1 (0 empty) */
 	uint64_t cidmask;
 	eng_timer tick;
-	struct bench_hist setup_lat, api_lat, lat;
+	struct bench_hist setup_lat, api_lat, lat, imdn_lat;
 	struct ua_stats st;
 	struct bench_listen bl;
 	/* shared with main */
 	_Atomic uint64_t a_connected, a_quiet, a_progress, a_accepted, a_delivered, a_deleted,
 		a_del_up, a_byes, a_up;
+	_Atomic uint64_t a_sse, a_events; /* --imdn: stream open (1) or gone (2); events read */
 	_Atomic int64_t a_udp;     /* the UAS's port, or -errno */
 	_Atomic uint64_t win_start, win_end;
 	_Atomic uint64_t a_first, a_last; /* ua-sink: arrival of the first and last message, ns */
@@ -313,6 +333,16 @@ static int seen_grow(uint64_t seq)
 		return -ENOMEM;
 	memset(p + U.seen_cap / 8, 0, (cap - U.seen_cap) / 8);
 	U.seen = p;
+	if (U.imdn) {
+		uint64_t *t = realloc(U.t_msg, cap * sizeof(*t));
+		if (t)
+			U.t_msg = t;
+		uint8_t *e = t ? realloc(U.ev_seen, cap / 8) : NULL;
+		if (!e)
+			return -ENOMEM;
+		memset(e + U.seen_cap / 8, 0, (cap - U.seen_cap) / 8);
+		U.ev_seen = e;
+	}
 	U.seen_cap = cap;
 	return 0;
 }
@@ -339,6 +369,10 @@ static void post_msg(struct ua_slot *s)
 	bm_put_hex(b + 32, k, 8);
 	memcpy(b + BODY_HDR, U.pat + pat_off(seq, k), U.size - BODY_HDR);
 	memcpy(b + U.size, U.tmpl + U.tmpl_body + U.size, U.tmpl_len - U.tmpl_body - U.size);
+	if (U.imdn) {
+		bm_put_hex(U.out + n + U.tmpl_mid, seq, 16);
+		U.t_msg[seq] = now;
+	}
 	U.st.msg_posted++;
 	req_send(s, OP_MSG, k, (size_t)n + U.tmpl_len, now);
 }
@@ -730,9 +764,12 @@ static void sip_answer(const char *m, const char *hend, int code, const char *re
 	if (sdp) {
 		blen = snprintf(body, sizeof(body),
 				"v=0\r\no=- %" PRId64 " 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
-				"m=message %d TCP/MSRP *\r\na=accept-types:text/plain\r\n"
+				"m=message %d TCP/MSRP *\r\na=accept-types:%s\r\n%s"
 				"a=path:msrp://%s:%d/s%" PRId64 ";tcp\r\na=setup:passive\r\n",
-				k, U.msrp_host, U.msrp_host, U.msrp_port, U.msrp_host, U.msrp_port, k);
+				k, U.msrp_host, U.msrp_host, U.msrp_port,
+				U.imdn ? "message/cpim text/plain" : "text/plain",
+				U.imdn ? "a=accept-wrapped-types:text/plain message/imdn+xml\r\n" : "",
+				U.msrp_host, U.msrp_port, k);
 		putf(&b, "Contact: <sip:s%" PRId64 "@%s>\r\nContent-Type: application/sdp\r\n", k,
 		     U.sip_hp);
 	}
@@ -931,23 +968,92 @@ static void sess_up(uint32_t k, uint64_t now)
 	}
 }
 
-/* A message SEND (body <f>) arrived for session <k>: check it. */
-static void deliver(uint32_t k, const struct bm_frame *f, uint64_t now)
+/* --imdn: the text/plain body inside CPIM message <f> (its imdn.Message-ID "b" + 16 hex
+ * digits into *<mid>), length in *<len>; NULL when it is not that. */
+static const char *cpim_body(const struct bm_frame *f, uint32_t *len, uint64_t *mid)
 {
-	uint64_t stamp, seq, id;
-	const char *ct;
+	static const char idh[] = "\r\nimdn.Message-ID: b";
+	const char *ct, *p = f->body, *end = f->body + f->body_len;
 	uint32_t ctlen;
+	if (bm_header(f, "Content-Type", &ct, &ctlen) < 0 || ctlen != 12 ||
+	    memcmp(ct, "message/cpim", 12) != 0)
+		return NULL;
+	const char *h = memmem(p, f->body_len, "\r\n\r\n", 4); /* the CPIM headers' end */
+	const char *m = h ? memmem(h + 4, (size_t)(end - h - 4), "\r\n\r\n", 4) : NULL;
+	const char *i = h ? memmem(p, (size_t)(h - p + 2), idh, sizeof(idh) - 1) : NULL;
+	if (!m || !i || bm_get_hex(i + sizeof(idh) - 1, 16, mid) < 0 ||
+	    !memmem(h + 2, (size_t)(m - h), "\r\nContent-Type: text/plain\r\n", 28))
+		return NULL;
+	*len = (uint32_t)(end - m - 4);
+	return m + 4;
+}
+
+/* --imdn: queues on <mc> an IMDN "delivered" (RFC 5438 §7.2.1.1, message/imdn+xml in
+ * message/cpim) about message "b<seq>" that SEND <f> of session <k> brought. */
+static void imdn_send(struct ua_mconn *mc, const struct bm_frame *f, uint64_t seq, uint32_t k)
+{
+	const char *fp = "", *tp = "";
+	uint32_t fplen = 0, tplen = 0;
+	char hex[17], dt[32], xml[512], cpim[1024];
+	if (bm_header(f, "From-Path", &fp, &fplen) == 0)
+		fplen = bm_first_uri(fp, fplen);
+	if (bm_header(f, "To-Path", &tp, &tplen) == 0)
+		tplen = bm_first_uri(tp, tplen);
+	bm_put_hex(hex, seq, 16);
+	hex[16] = 0;
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(dt, sizeof(dt), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	int xl = snprintf(xml, sizeof(xml),
+			  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
+			  "<imdn xmlns=\"urn:ietf:params:xml:ns:imdn\"><message-id>b%s</message-id>"
+			  "<datetime>%s</datetime><delivery-notification><status><delivered/>"
+			  "</status></delivery-notification></imdn>\r\n", hex, dt);
+	int cl = snprintf(cpim, sizeof(cpim),
+			  "From: <sip:s%" PRIu32 "@%s>\r\nTo: <sip:rcsbench@127.0.0.1>\r\n"
+			  "NS: imdn <urn:ietf:params:imdn>\r\nimdn.Message-ID: n%s\r\n"
+			  "DateTime: %s\r\n\r\nContent-Type: message/imdn+xml\r\n"
+			  "Content-Disposition: notification\r\nContent-Length: %d\r\n\r\n%s", k,
+			  U.sip_hp, hex, dt, xl, xml);
+	size_t need = (size_t)cl + fplen + tplen + 200;
+	if (xl <= 0 || cl <= 0 || (size_t)cl >= sizeof(cpim) || need > REP_CAP)
+		return;
+	if (U.rep_len + need > REP_CAP)
+		rep_flush(mc);
+	U.rep_len += (size_t)snprintf(U.rep + U.rep_len, REP_CAP - U.rep_len,
+				      "MSRP i%s SEND\r\nTo-Path: %.*s\r\nFrom-Path: %.*s\r\n"
+				      "Message-ID: n%s\r\nByte-Range: 1-%d/%d\r\n"
+				      "Content-Type: message/cpim\r\n\r\n%s\r\n-------i%s$\r\n", hex,
+				      (int)fplen, fp, (int)tplen, tp, hex, cl, cl, cpim, hex);
+	U.st.imdn_sent++;
+}
+
+/* A message SEND (body <f>) arrived for session <k>: check it (and, --imdn, answer it with
+ * an IMDN on <mc>). */
+static void deliver(struct ua_mconn *mc, uint32_t k, const struct bm_frame *f, uint64_t now)
+{
+	uint64_t stamp, seq, id, mid = UINT64_MAX;
+	const char *ct, *body = f->body;
+	uint32_t ctlen, blen = f->body_len;
 
 	if (f->flag != '$') {
 		U.st.chunked++; /* rcsgw cut it (msrp.chunk_size): its last piece fails below */
 		return;
 	}
-	if (f->body_len != U.size || bm_get_hex(f->body, 16, &stamp) < 0 ||
-	    bm_get_hex(f->body + 16, 16, &seq) < 0 || bm_get_hex(f->body + 32, 8, &id) < 0 ||
+	if (U.imdn) {
+		body = cpim_body(f, &blen, &mid);
+		ct = "text/plain"; /* checked inside */
+		ctlen = 10;
+	} else if (bm_header(f, "Content-Type", &ct, &ctlen) < 0) {
+		body = NULL;
+	}
+	if (!body || blen != U.size || bm_get_hex(body, 16, &stamp) < 0 ||
+	    bm_get_hex(body + 16, 16, &seq) < 0 || bm_get_hex(body + 32, 8, &id) < 0 ||
 	    id != k || seq >= U.next_seq || !U.nlive || U.live[seq % U.nlive] != k ||
-	    bm_header(f, "Content-Type", &ct, &ctlen) < 0 || ctlen != 10 ||
-	    memcmp(ct, "text/plain", 10) != 0 ||
-	    memcmp(f->body + BODY_HDR, U.pat + pat_off(seq, k), U.size - BODY_HDR) != 0) {
+	    (U.imdn && mid != seq) || ctlen != 10 || memcmp(ct, "text/plain", 10) != 0 ||
+	    memcmp(body + BODY_HDR, U.pat + pat_off(seq, k), U.size - BODY_HDR) != 0) {
 		U.st.verify_errors++;
 		return;
 	}
@@ -962,6 +1068,8 @@ static void deliver(uint32_t k, const struct bm_frame *f, uint64_t now)
 		bench_hist_record(&U.lat, now > stamp ? now - stamp : 0);
 		U.st.msgs_win++;
 	}
+	if (U.imdn)
+		imdn_send(mc, f, seq, k);
 }
 
 /* ua-sink: a message SEND (or a piece of one) arrived. The first whole message opens the
@@ -992,6 +1100,13 @@ static void on_frame(struct ua_mconn *mc, const struct bm_frame *f, uint64_t now
 	const char *v;
 	uint32_t vlen;
 
+	if (f->code && U.imdn && f->tid_len == 17 && f->tid[0] == 'i') {
+		if (f->code == 200) /* rcsgw's answer to one of our IMDNs */
+			U.st.imdn_acked++;
+		else
+			U.st.imdn_refused++;
+		return;
+	}
 	if (f->code || f->method_len != 4 || memcmp(f->method, "SEND", 4) != 0) {
 		U.st.msrp_other++; /* responses, REPORTs: nothing to answer */
 		return;
@@ -1013,7 +1128,7 @@ static void on_frame(struct ua_mconn *mc, const struct bm_frame *f, uint64_t now
 	else if (U.sink)
 		sink_deliver(f, now);
 	else
-		deliver((uint32_t)k, f, now);
+		deliver(mc, (uint32_t)k, f, now);
 }
 
 /* Splits and handles the frames of <p>[0, <len>). Bytes consumed, or -1 (not MSRP). */
@@ -1113,6 +1228,113 @@ static void m_accept(eng_listener *l, eng_conn *c)
 	eng_conn_start(c, &m_ops, mc);
 }
 
+/* ---- --imdn: rcsgw's event stream ------------------------------------------------------- */
+
+#define SSE_LINE_MAX 65536
+
+/* One line of GET /v1/events (no line break): the HTTP head, then SSE fields. */
+static void sse_line(const char *l, size_t n, uint64_t now)
+{
+	static const char mid[] = "\"message_id\":\"b";
+	uint64_t seq;
+	if (!U.sse_head) {
+		if (n >= 12 && !memcmp(l, "HTTP/1.", 7) && memcmp(l + 9, "200", 3) != 0) {
+			U.st.sse_bad++;
+			fprintf(stderr, "rcsbench: GET /v1/events: '%.*s'\n", (int)n, l);
+		} else if (n == 0) {
+			U.sse_head = 1;
+			atomic_store(&U.a_sse, 1);
+		}
+		return;
+	}
+	if (n == 0) { /* the end of an event */
+		U.sse_type = 0;
+		return;
+	}
+	if (n > 7 && !memcmp(l, "event: ", 7)) {
+		U.sse_type = n == 24 && !memcmp(l + 7, "message.delivered", 17) ? 1
+			     : n == 21 && !memcmp(l + 7, "message.failed", 14) ? 2 : 0;
+		return;
+	}
+	if (!U.sse_type || n < 6 || memcmp(l, "data: ", 6) != 0)
+		return;
+	const char *m = memmem(l, n, mid, sizeof(mid) - 1);
+	if (!m || (size_t)(l + n - m) < sizeof(mid) - 1 + 16 ||
+	    bm_get_hex(m + sizeof(mid) - 1, 16, &seq) < 0 || seq >= U.next_seq) {
+		U.st.ev_unknown++;
+		return;
+	}
+	if (U.sse_type == 2) {
+		U.st.ev_failed++;
+		bump(&U.a_events);
+		return;
+	}
+	if (U.ev_seen[seq / 8] & (1u << (seq % 8))) {
+		U.st.ev_dup++;
+		return;
+	}
+	U.ev_seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
+	U.st.ev_delivered++;
+	bump(&U.a_events);
+	bump(&U.a_progress);
+	if (in_window(now)) {
+		bench_hist_record(&U.imdn_lat, now - U.t_msg[seq]);
+		U.st.ev_win++;
+	}
+}
+
+static void sse_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
+{
+	uint64_t now = bench_now_ns();
+	const char *p = b->data + off, *end = p + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+		if (U.sse_len + n > SSE_LINE_MAX) {
+			U.st.sse_bad++;
+			eng_abort(c, -EMSGSIZE);
+			return;
+		}
+		memcpy(U.sse_rx + U.sse_len, p, n);
+		U.sse_len += (uint32_t)n;
+		if (!nl)
+			break;
+		size_t ln = U.sse_len - (U.sse_len && U.sse_rx[U.sse_len - 1] == '\r');
+		sse_line(U.sse_rx, ln, now);
+		U.sse_len = 0;
+		p = nl + 1;
+	}
+}
+
+static void sse_connected(eng_conn *c, int err)
+{
+	char req[400];
+	if (err < 0)
+		return; /* on_close follows */
+	int n = snprintf(req, sizeof(req), "GET /v1/events HTTP/1.0\r\nHost: %s\r\n%s"
+			 "Accept: text/event-stream\r\n\r\n", U.api, U.auth_hdr);
+	if (eng_send(c, req, (size_t)n) < 0)
+		eng_abort(c, -EIO);
+}
+
+static void sse_close(eng_conn *c, int err)
+{
+	(void)c;
+	(void)err;
+	U.sse = NULL;
+	if (!stopping()) {
+		U.st.sse_lost++;
+		fprintf(stderr, "rcsbench: the event stream closed\n");
+	}
+	atomic_store(&U.a_sse, 2);
+}
+
+static const struct eng_conn_ops sse_ops = {
+	.on_recv = sse_recv,
+	.on_connect = sse_connected,
+	.on_close = sse_close,
+};
+
 /* ---- the worker --------------------------------------------------------------------------- */
 
 /* The worker stops (eng_destroy): the tick and the UAS go. */
@@ -1147,6 +1369,8 @@ static void ua_init(eng_worker *w, void *arg)
 	atomic_store(&U.a_udp, U.sip_port);
 	for (uint64_t i = 0; i < U.conc; i++)
 		slot_connect(&U.slots[i]);
+	if (U.imdn && eng_connect(w, U.api, NULL, NULL, &sse_ops, NULL, &U.sse) < 0)
+		atomic_store(&U.a_sse, 2);
 	eng_timer_init(&U.tick, on_tick, NULL);
 	eng_timer_arm(w, &U.tick, TICK_MS);
 }
@@ -1188,6 +1412,11 @@ static int all_connected(void)
 }
 static int all_delivered(void) { return atomic_load(&U.a_delivered) >= atomic_load(&U.a_accepted); }
 static int all_byes(void) { return atomic_load(&U.a_byes) >= atomic_load(&U.a_del_up); }
+static int sse_known(void) { return atomic_load(&U.a_sse) != 0; }
+static int all_events(void)
+{
+	return atomic_load(&U.a_events) >= atomic_load(&U.a_delivered) || atomic_load(&U.a_sse) == 2;
+}
 
 /* Runs phase <ph> and waits until it is quiet (bounded by <deadline> and the stall rule). */
 static int phase(eng_engine *e, enum phase ph, uint64_t deadline)
@@ -1365,6 +1594,17 @@ static void report(const struct ua_result *r)
 			printf("  body checks     verify errors %" PRIu64 " (chunked %" PRIu64
 			       "), duplicates %" PRIu64 "\n", st->verify_errors, st->chunked,
 			       st->duplicates);
+			if (U.imdn) {
+				hist_text("IMDN round trip us", &U.imdn_lat,
+					  "POST written -> message.delivered read");
+				printf("  IMDNs           sent %" PRIu64 " (200 %" PRIu64 ", other %" PRIu64
+				       "); events delivered %" PRIu64 " (%" PRIu64 " in the window), "
+				       "failed %" PRIu64 ", unknown %" PRIu64 ", duplicate %" PRIu64
+				       "; stream lost %" PRIu64 ", bad %" PRIu64 "\n", st->imdn_sent,
+				       st->imdn_acked, st->imdn_refused, st->ev_delivered, st->ev_win,
+				       st->ev_failed, st->ev_unknown, st->ev_dup, st->sse_lost,
+				       st->sse_bad);
+			}
 		}
 		printf("  failures        %" PRIu64 " set-ups: non-201 %" PRIu64 " (first %d), "
 		       "time-outs %" PRIu64 ", HTTP time-outs %" PRIu64 ", connections lost %"
@@ -1424,6 +1664,23 @@ static void report(const struct ua_result *r)
 		JI(o, "chunked", st->chunked);
 		JI(o, "duplicates", st->duplicates);
 		JI(o, "setup_failed", r->setup_failed);
+		json_object_set_new(o, "imdn", json_boolean(U.imdn));
+		if (U.imdn) {
+			hist_json(o, "imdn", &U.imdn_lat);
+			json_object_set_new(o, "imdn_per_s", json_real(r->window_s > 0
+					? (double)st->ev_win / r->window_s : 0));
+			JI(o, "imdn_sent", st->imdn_sent);
+			JI(o, "imdn_acked", st->imdn_acked);
+			JI(o, "imdn_refused", st->imdn_refused);
+			JI(o, "events_delivered", st->ev_delivered);
+			JI(o, "events_failed", st->ev_failed);
+			JI(o, "events_unknown", st->ev_unknown);
+			JI(o, "events_duplicate", st->ev_dup);
+			JI(o, "imdn_missing", st->delivered > st->ev_delivered
+						     ? st->delivered - st->ev_delivered : 0);
+			JI(o, "sse_lost", st->sse_lost);
+			JI(o, "sse_bad", st->sse_bad);
+		}
 	}
 	JI(o, "failures", setup_failures(st));
 	JI(o, "non_201", st->non_201);
@@ -1519,6 +1776,11 @@ static int make_template(void)
 	memset(body, 'x', U.size);
 	body[U.size] = 0;
 	json_t *j = json_pack("{s:s, s:s}", "content_type", "text/plain", "body", body);
+	if (j && U.imdn) {
+		json_object_set_new(j, "message_id", json_string("b0000000000000000"));
+		json_object_set_new(j, "disposition_notification",
+				    json_pack("[s]", "positive-delivery"));
+	}
 	free(body);
 	U.tmpl = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(j);
@@ -1529,6 +1791,10 @@ static int make_template(void)
 	if (!at)
 		return -1;
 	U.tmpl_body = (size_t)(at - U.tmpl) + 8;
+	const char *mid = strstr(U.tmpl, "\"message_id\":\"b");
+	if (U.imdn && (!mid || mid < at))
+		return -1;
+	U.tmpl_mid = U.imdn ? (size_t)(mid - U.tmpl) + 15 : 0;
 	return U.tmpl_body + U.size < U.tmpl_len ? 0 : -1;
 }
 
@@ -1562,7 +1828,9 @@ static int setup_run(void)
 			return -1;
 	}
 	if (bench_hist_init(&U.setup_lat) < 0 || bench_hist_init(&U.api_lat) < 0 ||
-	    bench_hist_init(&U.lat) < 0)
+	    bench_hist_init(&U.lat) < 0 || bench_hist_init(&U.imdn_lat) < 0)
+		return -1;
+	if (U.imdn && !(U.sse_rx = malloc(SSE_LINE_MAX)))
 		return -1;
 	if (U.send_mode && make_template() < 0)
 		return -1;
@@ -1582,6 +1850,10 @@ static void teardown(void)
 	bench_hist_free(&U.setup_lat);
 	bench_hist_free(&U.api_lat);
 	bench_hist_free(&U.lat);
+	bench_hist_free(&U.imdn_lat);
+	free(U.sse_rx);
+	free(U.t_msg);
+	free(U.ev_seen);
 	free(U.pat);
 	free(U.ss);
 	free(U.slots);
@@ -1701,7 +1973,11 @@ static int run(void)
 			r.rss1 = rss_kib(U.sut_pid);
 			r.live_at_rss = atomic_load(&U.a_up);
 		}
-		if (!sig && atomic_load(&U.a_up) == 0) {
+		if (!sig && U.imdn && (wait_for(sse_known, bench_now_ns() + U.timeout_ns, 0) <= 0 ||
+				       atomic_load(&U.a_sse) != 1)) {
+			fprintf(stderr, "rcsbench: GET /v1/events did not open\n");
+			U.st.sse_bad++;
+		} else if (!sig && atomic_load(&U.a_up) == 0) {
 			fprintf(stderr, "rcsbench: no session came up\n");
 		} else if (!sig) {
 			uint64_t t0 = bench_now_ns();
@@ -1725,6 +2001,8 @@ static int run(void)
 			if (!sig && wait_for(quiet, bench_now_ns() + U.timeout_ns + U.drain_ns,
 					     2 * U.timeout_ns) >= 0)
 				sig = wait_for(all_delivered, bench_now_ns() + U.drain_ns, 0) < 0;
+			if (!sig && U.imdn)
+				sig = wait_for(all_events, bench_now_ns() + U.drain_ns, 0) < 0;
 		}
 	}
 	/* every session that rcsgw created goes (ua-setup without --hold: already done) */
@@ -1753,6 +2031,10 @@ static int run(void)
 	if (U.send_mode)
 		bad = bad || st->msg_other || st->verify_errors || st->duplicates ||
 		      st->msg_202 > st->delivered || r.setup_failed;
+	if (U.imdn)
+		bad = bad || st->imdn_refused || st->ev_failed || st->ev_unknown || st->ev_dup ||
+		      st->sse_lost || st->sse_bad || st->ev_delivered < st->delivered ||
+		      st->imdn_sent < st->delivered;
 	rc = bad ? 3 : 0;
 	if ((U.send_mode ? st->msgs_win : st->up_win) == 0) {
 		fprintf(stderr, "rcsbench: nothing %s inside the window\n",
@@ -1836,7 +2118,7 @@ static void usage(FILE *f)
 		"         [--drain SEC] [--token T] [--sut-pid PID] [--json] [--backend B] [--no-pin]\n"
 		"       rcsbench ua-send --api HOST:PORT --sip-listen HOST:PORT --msrp-listen HOST:PORT\n"
 		"         --sessions S --concurrency C --size BYTES --duration SEC [--warmup SEC]\n"
-		"         [--timeout SEC] [--drain SEC] [--token T] [--sut-pid PID] [--json] ...\n"
+		"         [--imdn] [--timeout SEC] [--drain SEC] [--token T] [--sut-pid PID] [--json] ...\n"
 		"       rcsbench ua-sink --sip-listen HOST:PORT --msrp-listen HOST:PORT --duration SEC\n"
 		"         [--warmup SEC] [--count N] [--idle SEC] [--timeout SEC] [--sessions MAX]\n"
 		"         [--sut-pid PID] [--json] [--backend B] [--no-pin]\n"
@@ -1849,6 +2131,8 @@ static void usage(FILE *f)
 		"  end) and reports rcsgw's RSS per live session.\n"
 		"ua-send: S sessions up, then POST .../messages (--size >= %d bytes of text/plain),\n"
 		"  C at a time, spread over the sessions; each body checked at the MSRP endpoint.\n"
+		"  --imdn: each asks for a delivery IMDN (in CPIM), which the far end sends back;\n"
+		"  the IMDN round trip is POST written -> message.delivered read on /v1/events.\n"
 		"ua-sink: the far end alone (load comes through rcsgw's SIP MESSAGE gateway): any\n"
 		"  INVITE (sessions by Call-ID, at most MAX, default %d); counts messages and\n"
 		"  bytes; the window starts --warmup (1 s) after the first message; ends once N\n"
@@ -1884,6 +2168,7 @@ static int parse(int argc, char **argv)
 		{ { "timeout", BENCH_OPT_DURATION, &U.timeout_ns, 1000000, UINT64_MAX, NULL }, ALL },
 		{ { "drain", BENCH_OPT_DURATION, &U.drain_ns, 0, UINT64_MAX, NULL }, API },
 		{ { "hold", BENCH_OPT_FLAG, &U.hold, 0, 0, NULL }, API },
+		{ { "imdn", BENCH_OPT_FLAG, &U.imdn, 0, 0, NULL }, API },
 		{ { "token", BENCH_OPT_STR, &U.token, 0, 0, NULL }, API },
 		{ { "count", BENCH_OPT_U64, &U.count, 1, UINT64_MAX, NULL }, SINK },
 		{ { "idle", BENCH_OPT_DURATION, &U.idle_ns, 1000000, UINT64_MAX, NULL }, SINK },
@@ -1939,6 +2224,8 @@ int bench_ua_main(int argc, char **argv)
 		why = "--api, --sip-listen, --msrp-listen and --sessions are required";
 	else if (U.send_mode && (!U.size || !U.duration_ns))
 		why = "--size and --duration are required";
+	else if (U.imdn && !U.send_mode)
+		why = "--imdn is for ua-send";
 	else if (v4_host(U.sip_listen, U.sip_host, sizeof(U.sip_host)) < 0 ||
 		 v4_host(U.msrp_listen, U.msrp_host, sizeof(U.msrp_host)) < 0)
 		why = "--sip-listen and --msrp-listen must be IPv4 addresses (not 0.0.0.0)";
