@@ -161,7 +161,7 @@ fuzz: $(FUZZ_BIN)
 	@sh scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 # the whole benchmark suite: every area, its references, BENCH_RUNS runs each, results in
-# bench/results/<date>-<commit>/ (bench/README.md, "make bench"); ~20 min on 2 cores
+# bench/results/<date>-<commit>/ (bench/README.md, "make bench"); ~15 min on 2 cores
 bench: deps $(BUILD)/engfwd $(BUILD)/rcsbench $(BUILD)/rcsgw
 	@BUILD=$(BUILD) sh bench/suite.sh
 

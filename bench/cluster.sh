@@ -18,6 +18,7 @@
 # Environment: what bench/ua.sh takes (UA_RUNS [3], UA_SESSIONS [4000], UA_CONC [64], ...),
 # what bench/relay.sh takes (RELAY_DURATION [5], RELAY_PAIRS [64], ...), CLUSTER_RELAY_RUNS
 # [3] (0: no relay part), CLUSTER_RELAY_IDLE [10000] idle sessions per run,
+# CLUSTER_JSON [unset] file to append every run's JSON line to (with "replication":"off"/"on"),
 # REDIS_SERVER [/usr/bin/redis-server], BUILD [build].
 set -eu
 
@@ -70,6 +71,14 @@ while [ "$r" -lt "$RRUNS" ]; do
 			sh "$(dirname "$0")/relay.sh" >"$TMP/relay-$mode-$r.md"
 	done
 done
+
+if [ -n "${CLUSTER_JSON:-}" ]; then
+	for mode in off on; do
+		for f in "$TMP/$mode.json" "$TMP/relay-$mode.json"; do
+			[ -s "$f" ] && jq -c --arg m "$mode" '{replication: $m} + .' "$f" >>"$CLUSTER_JSON"
+		done
+	done
+fi
 
 # median of KEY over the runs of CONFIG in FILE
 median() {

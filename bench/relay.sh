@@ -15,7 +15,9 @@
 # Phases per SUT: peak (closed loop, RELAY_PAIRS pairs x RELAY_WINDOW SENDs in flight) and
 # light (open loop, RELAY_RATE msgs/s over RELAY_LIGHT_PAIRS pairs). For rcsgw also: open loop
 # at half its measured peak (p99 there), peak with RELAY_WORKERS2 workers, and the memory
-# phase (RELAY_IDLE idle authenticated sessions from a fresh rcsgw; RSS delta per session).
+# phase (RELAY_IDLE idle authenticated sessions from a fresh rcsgw; RSS delta per session),
+# and with RELAY_IDLE_TLS > 0 the same over TLS (rcsgw's msrps.listen with a throw-away
+# certificate made by openssl; rcsbench msrp-idle --tls). RELAY_PHASES picks the phases.
 #
 # Environment (defaults in brackets):
 #   RELAY_DURATION [5]  measured seconds per run     RELAY_WARMUP [1]  seconds not measured
@@ -25,6 +27,9 @@
 #   RELAY_SUT_CPUS [0]  RELAY_GEN_CPUS [1]           core lists for taskset
 #   RELAY_WORKERS2 [2]  rcsgw workers in the extra peak run (same SUT cores)
 #   RELAY_IDLE [100000]  idle sessions (0: skip)     RELAY_SYSTEMS ["rcsgw kamailio engfwd"]
+#   RELAY_IDLE_TLS [0]  idle TLS sessions (0: skip)
+#   RELAY_PHASES ["peak light half 2w idle idle-tls"]  the phases to run (rcsgw: all of them;
+#                       Kamailio and engfwd: peak and light)
 #   RELAY_KAMAILIO_CFG [tests/peers/kamailio-msrp.cfg]
 #   RELAY_JSON [unset]  file to append every run's JSON line to
 #   BUILD [build]
@@ -44,6 +49,8 @@ SUT_CPUS=${RELAY_SUT_CPUS:-0}
 GEN_CPUS=${RELAY_GEN_CPUS:-1}
 WORKERS2=${RELAY_WORKERS2:-2}
 IDLE=${RELAY_IDLE:-100000}
+IDLE_TLS=${RELAY_IDLE_TLS:-0}
+PHASES=" ${RELAY_PHASES:-peak light half 2w idle idle-tls} "
 SYSTEMS=${RELAY_SYSTEMS:-rcsgw kamailio engfwd}
 KAM_CFG=${RELAY_KAMAILIO_CFG:-tests/peers/kamailio-msrp.cfg}
 JSON_OUT=${RELAY_JSON:-}
@@ -164,7 +171,7 @@ KAM_PEAK="" FWD_PEAK="" FWD_LIGHT_CPU=""
 # rcsgw: start_gw WORKERS sets GW_PID and GW_PORT (or returns 1). Every session of the bench
 # is one user from 127.0.0.x: rcsgw's per-user and per-IP session limits (abuse guards,
 # 100 and 10 000 by default) are raised above the bench's session count.
-GW_PER_LIMIT=$((2 * PAIRS + IDLE + 1000))
+GW_PER_LIMIT=$((2 * PAIRS + IDLE + IDLE_TLS + 1000))
 HTD=$TMP/htdigest
 printf '%s:%s:%s\n' "$USER_NAME" "$REALM" \
 	"$(printf '%s:%s:%s' "$USER_NAME" "$REALM" "$PASSWORD" | md5sum | cut -d' ' -f1)" >"$HTD"
@@ -175,25 +182,60 @@ start_gw() {
 		api=$(free_port)
 	done
 	RCSGW_ENGINE_WORKERS=$1 RCSGW_MSRP_LISTEN=127.0.0.1:$GW_PORT \
-		RCSGW_API_LISTEN=127.0.0.1:$api RCSGW_SIP_LISTEN= \
+		RCSGW_API_LISTEN=127.0.0.1:$api RCSGW_SIP_LISTEN= RCSGW_MSRPS_LISTEN=$GW_TLS_LISTEN \
+		RCSGW_MSRPS_CERT=$TMP/cert.pem RCSGW_MSRPS_KEY=$TMP/key.pem \
 		RCSGW_RELAY_CREDENTIALS_FILE=$HTD RCSGW_RELAY_REALM=$REALM RCSGW_LOG_LEVEL=warn \
 		RCSGW_RELAY_MAX_SESSIONS_PER_USER=$GW_PER_LIMIT RCSGW_RELAY_MAX_SESSIONS_PER_IP=$GW_PER_LIMIT \
 		$PIN_SUT "$GW" >"$TMP/rcsgw.out" 2>"$TMP/rcsgw.err" &
 	GW_PID=$!
 	started rcsgw "$GW_PID" "$GW_PORT"
 }
+GW_TLS_LISTEN=""
+# has PHASE: is PHASE among RELAY_PHASES?
+has() {
+	case $PHASES in *" $1 "*) return 0 ;; esac
+	return 1
+}
+has idle || IDLE=0
+has idle-tls || IDLE_TLS=0
+if [ "$IDLE_TLS" -gt 0 ] && ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	-nodes -keyout "$TMP/key.pem" -out "$TMP/cert.pem" -days 2 -subj /CN=127.0.0.1 \
+	>/dev/null 2>&1; then
+	echo "bench-relay: openssl could not make a certificate: no TLS idle phase" >&2
+	IDLE_TLS=0
+fi
+
+# idle_phase LABEL N PORT [--tls]: N idle authenticated sessions on a fresh rcsgw (already
+# started: GW_PID) at PORT; one row; the bytes per session in IDLE_B.
+idle_phase() {
+	ilabel=$1 n=$2 iport=$3
+	shift 3
+	limit=$((n / 1000 + 90))
+	out=$(timeout "$limit" $PIN_GEN "$GEN" msrp-idle --relay "127.0.0.1:$iport" \
+		--sessions "$n" $AUTH_ARGS --sut-pid "$GW_PID" --json "$@" 2>"$TMP/idle.err")
+	rc=$?
+	[ -n "$JSON_OUT" ] && [ -n "$out" ] &&
+		printf '{"label":"rcsgw","phase":"%s",%s\n' "$ilabel" "${out#\{}" >>"$JSON_OUT"
+	IDLE_B=$(field "$out" sut_rss_per_session_b)
+	echo "bench-relay: rcsgw $ilabel: $(field "$out" authenticated) of $n sessions, $(fmt "$IDLE_B" 0) B/session (exit $rc)" >&2
+	[ $rc -ne 0 ] && sed 's/^/  /' "$TMP/idle.err" >&2
+	ROWS="$ROWS| rcsgw | $ilabel | $(field "$out" authenticated) of $n sessions | | | | | | | | | $(fmt "$(field "$out" sut_rss_kib)" 0) KiB | $(fmt "$IDLE_B" 0) | |
+"
+}
 
 # raise the fd limit for the idle phase (root can; both the SUT and the generator inherit it)
-if [ "$IDLE" -gt 0 ]; then
-	need=$((IDLE + 1000))
+if [ "$IDLE" -gt 0 ] || [ "$IDLE_TLS" -gt 0 ]; then
+	need=$(( (IDLE > IDLE_TLS ? IDLE : IDLE_TLS) + 1000))
 	if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ]; then
 		ulimit -n "$need" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
 	fi
 	have=$(ulimit -n)
 	if [ "$have" != unlimited ] && [ "$have" -lt "$need" ]; then
-		IDLE=$((have - 1000))
+		[ "$IDLE" -gt $((have - 1000)) ] && IDLE=$((have - 1000))
+		[ "$IDLE_TLS" -gt $((have - 1000)) ] && IDLE_TLS=$((have - 1000))
 		[ "$IDLE" -lt 0 ] && IDLE=0
-		echo "bench-relay: open files limited to $have (raising the hard limit needs CAP_SYS_RESOURCE): $IDLE idle sessions" >&2
+		[ "$IDLE_TLS" -lt 0 ] && IDLE_TLS=0
+		echo "bench-relay: open files limited to $have (raising the hard limit needs CAP_SYS_RESOURCE): $IDLE idle sessions, $IDLE_TLS over TLS" >&2
 	fi
 fi
 
@@ -202,44 +244,52 @@ echo "bench-relay: SUT on CPU $SUT_CPUS ($NSUT core(s)), generator on CPU $GEN_C
 for sys in $SYSTEMS; do
 	case $sys in
 	rcsgw)
-		start_gw "$NSUT" || { ROWS="$ROWS| rcsgw | (could not start) | | | | | | | | | | | | |
+		if has peak || has light || has half; then
+			start_gw "$NSUT" || { ROWS="$ROWS| rcsgw | (could not start) | | | | | | | | | | | | |
 "; continue; }
-		measure rcsgw peak "closed ${PAIRS}x${WINDOW}" "$GW_PID" $(peak_args) $AUTH_ARGS \
-			--relay "127.0.0.1:$GW_PORT"
-		if [ $LAST_RC -eq 4 ]; then
-			GW_REFUSED=yes
-			stop "$GW_PID"
-			continue
 		fi
-		GW_PEAK=$(field "$LAST" msgs_per_s)
-		measure rcsgw light "open ${RATE}/s" "$GW_PID" $(light_args) $AUTH_ARGS \
-			--relay "127.0.0.1:$GW_PORT"
-		GW_LIGHT_CPU=$(field "$LAST" sut_cpu_us_per_msg)
-		if [ -n "$GW_PEAK" ]; then
+		if has peak || has half; then
+			measure rcsgw peak "closed ${PAIRS}x${WINDOW}" "$GW_PID" $(peak_args) $AUTH_ARGS \
+				--relay "127.0.0.1:$GW_PORT"
+			if [ $LAST_RC -eq 4 ]; then
+				GW_REFUSED=yes
+				stop "$GW_PID"
+				continue
+			fi
+			GW_PEAK=$(field "$LAST" msgs_per_s)
+		fi
+		if has light; then
+			measure rcsgw light "open ${RATE}/s" "$GW_PID" $(light_args) $AUTH_ARGS \
+				--relay "127.0.0.1:$GW_PORT"
+			GW_LIGHT_CPU=$(field "$LAST" sut_cpu_us_per_msg)
+		fi
+		if has half && [ -n "$GW_PEAK" ]; then
 			half=$(awk "BEGIN { printf \"%d\", $GW_PEAK / 2 }")
 			measure rcsgw half-peak "open ${half}/s" "$GW_PID" --pairs "$PAIRS" --rate "$half" \
 				--path "$RPATH" $AUTH_ARGS --relay "127.0.0.1:$GW_PORT"
 			GW_HALF_P99=$(field "$LAST" lat_p99_us)
 		fi
-		stop "$GW_PID"
-		if start_gw "$WORKERS2"; then
+		[ -n "${GW_PID:-}" ] && stop "$GW_PID"
+		GW_PID=""
+		if has 2w && start_gw "$WORKERS2"; then
 			measure "rcsgw ${WORKERS2}w" peak "closed ${PAIRS}x${WINDOW}" "$GW_PID" $(peak_args) \
 				$AUTH_ARGS --relay "127.0.0.1:$GW_PORT"
 			GW_PEAK2=$(field "$LAST" msgs_per_s)
 			stop "$GW_PID"
 		fi
 		if [ "$IDLE" -gt 0 ] && start_gw "$NSUT"; then
-			limit=$((IDLE / 1000 + 90))
-			out=$(timeout "$limit" $PIN_GEN "$GEN" msrp-idle --relay "127.0.0.1:$GW_PORT" \
-				--sessions "$IDLE" $AUTH_ARGS --sut-pid "$GW_PID" --json 2>"$TMP/idle.err")
-			rc=$?
-			[ -n "$JSON_OUT" ] && [ -n "$out" ] && printf '%s\n' "$out" >>"$JSON_OUT"
-			GW_IDLE_B=$(field "$out" sut_rss_per_session_b)
-			echo "bench-relay: rcsgw idle: $(field "$out" authenticated) of $IDLE sessions, $(fmt "$GW_IDLE_B" 0) B/session (exit $rc)" >&2
-			[ $rc -ne 0 ] && sed 's/^/  /' "$TMP/idle.err" >&2
-			ROWS="$ROWS| rcsgw | idle | $(field "$out" authenticated) of $IDLE sessions | | | | | | | | | $(fmt "$(field "$out" sut_rss_kib)" 0) KiB | $(fmt "$GW_IDLE_B" 0) | |
-"
+			idle_phase idle "$IDLE" "$GW_PORT"
+			GW_IDLE_B=$IDLE_B
 			stop "$GW_PID"
+		fi
+		if [ "$IDLE_TLS" -gt 0 ]; then
+			GW_TLS_LISTEN=127.0.0.1:$(free_port)
+			if start_gw "$NSUT"; then
+				idle_phase idle-tls "$IDLE_TLS" "${GW_TLS_LISTEN#*:}" --tls
+				GW_IDLE_TLS_B=$IDLE_B
+				stop "$GW_PID"
+			fi
+			GW_TLS_LISTEN=""
 		fi
 		;;
 	kamailio)
@@ -259,10 +309,12 @@ for sys in $SYSTEMS; do
 		started kamailio "$KPID" "$kport" || continue
 		sleep 0.5 # its children fork after the listen socket opens
 		kpids=$(pid_tree "$KPID")
-		measure kamailio peak "closed ${PAIRS}x${WINDOW}" "$kpids" $(peak_args) \
-			--relay "127.0.0.1:$kport" $AUTH_ARGS
-		KAM_PEAK=$(field "$LAST" msgs_per_s)
-		measure kamailio light "open ${RATE}/s" "$kpids" $(light_args) \
+		if has peak; then
+			measure kamailio peak "closed ${PAIRS}x${WINDOW}" "$kpids" $(peak_args) \
+				--relay "127.0.0.1:$kport" $AUTH_ARGS
+			KAM_PEAK=$(field "$LAST" msgs_per_s)
+		fi
+		has light && measure kamailio light "open ${RATE}/s" "$kpids" $(light_args) \
 			--relay "127.0.0.1:$kport" $AUTH_ARGS
 		stop "$KPID"
 		;;
@@ -284,12 +336,16 @@ for sys in $SYSTEMS; do
 			stop "$FPID"
 			continue
 		fi
-		measure engfwd peak "closed ${PAIRS}x${WINDOW}" "$FPID" $(peak_args) \
-			--relay "127.0.0.1:$fport" --no-auth --sink "127.0.0.1:$sink"
-		FWD_PEAK=$(field "$LAST" msgs_per_s)
-		measure engfwd light "open ${RATE}/s" "$FPID" $(light_args) \
-			--relay "127.0.0.1:$fport" --no-auth --sink "127.0.0.1:$sink"
-		FWD_LIGHT_CPU=$(field "$LAST" sut_cpu_us_per_msg)
+		if has peak; then
+			measure engfwd peak "closed ${PAIRS}x${WINDOW}" "$FPID" $(peak_args) \
+				--relay "127.0.0.1:$fport" --no-auth --sink "127.0.0.1:$sink"
+			FWD_PEAK=$(field "$LAST" msgs_per_s)
+		fi
+		if has light; then
+			measure engfwd light "open ${RATE}/s" "$FPID" $(light_args) \
+				--relay "127.0.0.1:$fport" --no-auth --sink "127.0.0.1:$sink"
+			FWD_LIGHT_CPU=$(field "$LAST" sut_cpu_us_per_msg)
+		fi
 		stop "$FPID"
 		;;
 	*)
@@ -335,6 +391,7 @@ echo "| rcsgw peak / engfwd peak | $r_fwd | ≥ 0.5 | $(verdict "$r_fwd" '>=' 0.
 echo "| rcsgw / engfwd CPU per message, light load | $r_cpu | ≤ 1.10 | $(verdict "$r_cpu" '<=' 1.10) |"
 echo "| rcsgw p99 at half its peak (µs) | $(fmt "$GW_HALF_P99" 1) | < 1000 | $(verdict "${GW_HALF_P99:-—}" '<' 1000) |"
 echo "| rcsgw bytes per idle session | $(fmt "$GW_IDLE_B" 0) | ≤ 2048 | $(verdict "${GW_IDLE_B:-—}" '<=' 2048) |"
+[ -n "${GW_IDLE_TLS_B:-}" ] && echo "| rcsgw bytes per idle TLS session | $(fmt "$GW_IDLE_TLS_B" 0) | (info) | |"
 echo "| rcsgw peak ${WORKERS2} workers / ${NSUT} | $r_2w | (info) | |"
 echo
 echo "SUT pinned to CPU $SUT_CPUS, generator to CPU $GEN_CPUS. Latency: SEND sent -> arrival at the"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/run.sh — `make bench`: engfwd (the bare forwarder, the system under test) on each
+# bench/run.sh — `make bench-engine` (and a part of `make bench`, bench/suite.sh): engfwd (the bare forwarder, the system under test) on each
 # engine backend, against the same harness (rcsbench echo behind it, rcsbench tcp in front),
 # then a markdown table. Builds nothing: run `make` first (or set BUILD to the binaries' dir).
 #
@@ -121,7 +121,7 @@ measure() {
 "
 		return
 	fi
-	[ -n "$JSON_OUT" ] && printf '{"label":"%s",%s\n' "$label" "${out#\{}" >>"$JSON_OUT"
+	[ -n "$JSON_OUT" ] && printf '{"label":"%s","phase":"%s",%s\n' "$label" "$mode" "${out#\{}" >>"$JSON_OUT"
 	echo "bench: $label $mode: $(field "$out" msgs_per_s) msgs/s, p99 $(field "$out" lat_p99_us) us, errors $(field "$out" errors)" >&2
 	ROWS="$ROWS| $label | $mdesc | $(fmt "$(field "$out" msgs_per_s)" 0) | $(fmt "$(field "$out" lat_p50_us)" 1) | $(fmt "$(field "$out" lat_p99_us)" 1) | $(fmt "$(field "$out" lat_p999_us)" 1) | $(fmt "$(field "$out" sut_cpu_us_per_msg_rtt)" 2) | $(pct "$(field "$out" sut_cpu_cores)") | $(fmt "$(field "$out" gen_cpu_us_per_msg)" 2) | $(harness "$out") | $(fmt "$(field "$out" others_cores)" 2) | $(field "$out" errors) |
 "

@@ -10,6 +10,9 @@
 #   hold       ua-setup --hold, UA_HOLD sessions kept up: rcsgw's RSS per live session
 #   send SIZE  ua-send, UA_SEND_SESSIONS sessions, UA_SEND_CONC requests in flight, for each
 #              size of UA_SIZES
+#   imdn SIZE  the same with --imdn, for each size of UA_IMDN_SIZES: each message asks for a
+#              delivery notification, the far end sends it, and the round trip is POST
+#              written -> message.delivered read on GET /v1/events
 #
 # rcsgw runs with RCSGW_ENGINE_WORKERS=1 (its API thread and the worker are its busy
 # threads); with 2+ CPUs it is pinned with `taskset -c $UA_SUT_CPUS` and the generator with
@@ -19,6 +22,7 @@
 #   UA_RUNS [3]  runs per configuration          UA_SESSIONS [4000]  UA_CONC [64]   setup
 #   UA_HOLD [5000]  sessions held (0: skip)      UA_SEND_SESSIONS [64]  UA_SEND_CONC [64]
 #   UA_SIZES ["100 2048"]  body bytes            UA_DURATION [4]  UA_WARMUP [1]  ua-send seconds
+#   UA_IMDN_SIZES [""]  body bytes of the IMDN rows (none by default)
 #   UA_SUT_CPUS [0]  UA_GEN_CPUS [1]             core lists for taskset (2+ CPUs only)
 #   UA_JSON [unset]  file to append every run's JSON line to
 #   UA_METRICS [unset]  file to append rcsgw's /metrics to at the end of every run
@@ -33,7 +37,8 @@ CONC=${UA_CONC:-64}
 HOLD=${UA_HOLD:-5000}
 SSESS=${UA_SEND_SESSIONS:-64}
 SCONC=${UA_SEND_CONC:-64}
-SIZES=${UA_SIZES:-100 2048}
+SIZES=${UA_SIZES-100 2048}
+IMDN_SIZES=${UA_IMDN_SIZES:-}
 DUR=${UA_DURATION:-4}
 WARM=${UA_WARMUP:-1}
 SUT_CPUS=${UA_SUT_CPUS:-0}
@@ -151,7 +156,7 @@ config() {
 		rssb="$rssb $(field "$out" sut_rss_per_session_b)"
 		# failures: set-ups that failed, DELETE errors, BYEs missing; ua-send adds non-202
 		# answers, bodies wrong or duplicated, and messages lost
-		f=$(awk "BEGIN { print $(field "$out" failures) + $(field "$out" delete_errors) + $(field "$out" bye_missing) + 0$(field "$out" api_other) + 0$(field "$out" verify_errors) + 0$(field "$out" duplicates) + 0$(field "$out" lost) }")
+		f=$(awk "BEGIN { print $(field "$out" failures) + $(field "$out" delete_errors) + $(field "$out" bye_missing) + 0$(field "$out" api_other) + 0$(field "$out" verify_errors) + 0$(field "$out" duplicates) + 0$(field "$out" lost) + 0$(field "$out" imdn_missing) + 0$(field "$out" imdn_refused) + 0$(field "$out" events_failed) + 0$(field "$out" sse_lost) }")
 		fail="$fail $f"
 		echo "bench-ua: $name run $r: $(fmt "$(field "$out" "$ratek")" 0)/s, p50 $(fmt "$(field "$out" "${latp}_p50_us")" 0) us, rcsgw $(fmt "$(field "$out" "$cpuk")" 1) us, failures $f (exit $rc)" >&2
 		r=$((r + 1))
@@ -173,6 +178,11 @@ for size in $SIZES; do
 		sut_cpu_us_per_msg ua-send --sessions "$SSESS" --concurrency "$SCONC" --size "$size" \
 		--duration "$DUR" --warmup "$WARM"
 done
+for size in $IMDN_SIZES; do
+	config "imdn $size B" "$SSESS sessions, $SCONC in flight, IMDN round trip" imdn_per_s imdn \
+		sut_cpu_us_per_msg ua-send --sessions "$SSESS" --concurrency "$SCONC" --size "$size" \
+		--duration "$DUR" --warmup "$WARM" --imdn
+done
 
 echo
 echo "| config | load | runs | sessions/s or msgs/s | p50 µs | p99 µs | p99.9 µs | rcsgw CPU µs per session or msg | rcsgw core busy | gen core busy | failures (all runs) | rcsgw RSS B per live session | other procs (cores) |"
@@ -183,4 +193,5 @@ echo "Median of the runs, (min–max) across them. setup/hold: POST /v1/sessions
 echo "binding SEND at the generator's MSRP endpoint; rcsgw CPU per session includes its DELETE"
 echo "and BYE (not for hold). send: POST .../messages written -> the SEND at the MSRP endpoint;"
 echo "rcsgw CPU per delivered message. rcsgw CPU is all its threads (API thread + worker)."
+[ -n "$IMDN_SIZES" ] && echo "imdn: POST written -> the message.delivered event read on /v1/events (the far end's IMDN); rate: events/s."
 echo "other procs: cores kept busy by processes outside the bench during the window (noise)."

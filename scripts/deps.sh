@@ -35,8 +35,13 @@ PEER_PKGS="
     tshark redis-server kamailio sip-tester freediameter
 "
 
+# `make bench` (bench/suite.sh): its plots.
+BENCH_PKGS="
+    gnuplot-nox
+"
+
 # shellcheck disable=SC2086,SC2116  # echo joins the lists into one line of words
-want=$(echo $BUILD_PKGS $TEST_PKGS $PEER_PKGS)
+want=$(echo $BUILD_PKGS $TEST_PKGS $PEER_PKGS $BENCH_PKGS)
 count=$(echo "$want" | wc -w | tr -d ' ')
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
