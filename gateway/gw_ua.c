@@ -3465,12 +3465,15 @@ static int same_dest(const struct sip_dest *a, const struct sip_dest *b)
 	       !memcmp(&a->addr, &b->addr, a->addrlen);
 }
 
-/* A connection we opened failed (refused, TLS, timeout): INVITEs that went that way and
- * heard nothing try their next target, or fail with 503, now rather than at timer B. */
+/* A connection we opened failed (refused, TLS, timeout) or went down: the requests that
+ * went that way and heard nothing end with 503 now rather than at timer B or F (their
+ * transactions first: an INVITE tries its next target, a MESSAGE is told); INVITEs still
+ * waiting for the connection (no transaction heard of yet) likewise. */
 static void on_tp_error(void *arg, const struct sip_dest *dst, int err)
 {
 	struct gw_ua *ua = arg;
 	CM_DEBUG("sip: connection to a peer failed: %s", strerror(-err));
+	sip_txn_transport_failed(ua->txl, dst);
 	for (uint32_t i = 0; i <= ua->sessions.mask; i++)
 		for (struct msrp_sess *e = ua->sessions.buckets[i]; e;) {
 			struct gw_sess *s = (struct gw_sess *)e;

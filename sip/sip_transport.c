@@ -65,6 +65,7 @@ struct sip_tconn {
 	int busy;                  /* inside on_recv: on_close only marks it <gone> */
 	int gone;
 	int connecting;            /* opened here, not up yet */
+	int outbound;              /* opened here (by a send): its loss is told (on_error) */
 	int closing;               /* closed by us, on_close still to come: no new sends */
 	uint32_t npend;
 	size_t pend_bytes;
@@ -363,7 +364,9 @@ static void tcp_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 
 /* The transport lets go of <tc> (its connection is gone or going, <err> why): counted,
  * out of the list and of the timer wheel. One still connecting fails: the messages that
- * waited are lost, and the error callback hears of it with <err> (-ECONNRESET for 0). */
+ * waited are lost. The error callback hears of it, and of an outbound connection that the
+ * peer closed once up (requests sent on it cannot be answered there; one we close, idle or
+ * broken, is not told), with <err> (-ECONNRESET for 0). */
 static void tconn_drop(struct sip_tconn *tc, int err)
 {
 	struct sip_transport *t = tc->t;
@@ -372,9 +375,10 @@ static void tconn_drop(struct sip_tconn *tc, int err)
 	t->st.closes++;
 	eng_timer_cancel(&tc->idle);
 	tconn_unlink(tc);
-	if (!tc->connecting)
+	if (!tc->connecting && (!tc->outbound || tc->closing)) /* ours closed by us: not told */
 		return;
-	t->st.connect_failures++;
+	if (tc->connecting)
+		t->st.connect_failures++;
 	if (t->on_error)
 		t->on_error(t->err_arg, &dst, err ? err : -ECONNRESET);
 }
@@ -609,11 +613,13 @@ static struct sip_tconn *tconn_open(struct sip_transport *t, const struct sip_de
 	memcpy(&tc->peer.addr, &dst->addr, sizeof(tc->peer.addr));
 	tc->peer.addrlen = dst->addrlen;
 	tc->connecting = 1;
+	tc->outbound = 1;
 	eng_sockaddr_str(&dst->addr, hp, sizeof(hp));
 	*rc = eng_connect(t->w, hp, tls, sni, &tcp_ops, tc, &tc->c);
 	if (*rc < 0) {
 		/* no on_close comes: the failure is the caller's, not the error callback's */
 		tc->connecting = 0;
+		tc->outbound = 0;
 		tconn_unlink(tc);
 		tconn_free(tc);
 		t->st.connect_failures++;

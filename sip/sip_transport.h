@@ -46,9 +46,11 @@ typedef void (*sip_transport_msg_fn)(void *arg, const char *raw, size_t len,
 				     const struct sip_msg *m, const struct sip_dest *src);
 
 /* A connection that a send opened failed (refused, unreachable, timed out, TLS handshake
- * failed: <err>, a -errno) before it was up: the messages that waited on it are lost.
- * <dst> is the connection as sip_transport_conn_for() named it (address, kind, conn_id).
- * Once per connection. Must not free the transport; may send (a new connection). */
+ * failed: <err>, a -errno) before it was up — the messages that waited on it are lost —, or
+ * went down once up (the peer closed or reset it: what was sent on it gets no answer
+ * there). <dst> is the connection as sip_transport_conn_for() named it (address, kind,
+ * conn_id). Once per connection. Must not free the transport; may send (a new
+ * connection). */
 typedef void (*sip_transport_error_fn)(void *arg, const struct sip_dest *dst, int err);
 
 /* Messages by method and status, each way, for /metrics. Requests by method: slot

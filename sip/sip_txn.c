@@ -38,6 +38,7 @@ struct sip_txn {
 	uint8_t state;             /* enum txn_state */
 	uint8_t reliable;
 	uint8_t sent_1xx;          /* server INVITE: a provisional response went out */
+	uint8_t doomed;            /* client: its connection failed (sip_txn_transport_failed) */
 	enum sip_method method;    /* of the request (ACK is never one) */
 	cm_slice branch;           /* into req */
 	cm_slice host;             /* server: top Via sent-by host, into req */
@@ -265,6 +266,33 @@ static void txn_fail(struct sip_txn *t, int status)
 		l->tu.on_response(l->tu.arg, t, t->ctx, status, NULL);
 	}
 	txn_release(t);
+}
+
+unsigned sip_txn_transport_failed(struct sip_txn_layer *l, const struct sip_dest *dst)
+{
+	unsigned n = 0;
+	uint8_t kind = dst->kind & SIP_TP_KIND_MASK;
+	/* marked first: what the TU starts from its callbacks (a next target, perhaps the same
+	 * address over a new connection) is not failed with them */
+	for (uint32_t i = 0; i < l->cfg.max_txns; i++) {
+		struct sip_txn *t = &l->slots[i];
+		t->doomed = !t->server && (t->state == TS_CALLING || t->state == TS_TRYING) &&
+			    (t->dst.kind & SIP_TP_KIND_MASK) == kind &&
+			    t->dst.addrlen == dst->addrlen &&
+			    !memcmp(&t->dst.addr, &dst->addr, dst->addrlen) &&
+			    (!t->dst.conn_id || !dst->conn_id || t->dst.conn_id == dst->conn_id);
+	}
+	for (uint32_t i = 0; i < l->cfg.max_txns; i++) {
+		struct sip_txn *t = &l->slots[i];
+		if (!t->doomed)
+			continue;
+		t->doomed = 0;
+		if (t->state != TS_CALLING && t->state != TS_TRYING)
+			continue;
+		txn_fail(t, 503);
+		n++;
+	}
+	return n;
 }
 
 /* Writes <status> to the stored request of server transaction <t> into l->wbuf. */

@@ -174,6 +174,12 @@ int sip_txn_branch(char *buf, size_t cap);
 int sip_txn_request(struct sip_txn_layer *l, const char *buf, size_t len,
 		    const struct sip_dest *dst, void *ctx, struct sip_txn **out);
 
+/* The connection to <dst> failed or went down (the transport's error callback): each
+ * client transaction sent that way and still without any response ends now with a 503 to
+ * the TU (RFC 3261 §8.1.3.1, §17.1.4: a transport error), not at timer B or F. A
+ * transaction bound to another connection (dst conn_id) is left alone. How many ended. */
+unsigned sip_txn_transport_failed(struct sip_txn_layer *l, const struct sip_dest *dst);
+
 /* ---- server transactions -------------------------------------------------------------- */
 
 /* Sends response <status> to the request of server transaction <st> (built by
