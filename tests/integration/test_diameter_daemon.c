@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/lib/dm_samples.h"
 #include "tests/lib/fd_srv.h"
 #include "tests/lib/rcsgw_proc.h"
 #include "tests/lib/sse.h"
@@ -364,13 +365,7 @@ static json_t *avp(json_t *j, const char *name)
 	return NULL;
 }
 
-#define CCR_BODY \
-	"{\"application\":\"Credit-Control\",\"command\":\"CCR\",\"avps\":[" \
-	"{\"Auth-Application-Id\":4},{\"Service-Context-Id\":\"32274@3gpp.org\"}," \
-	"{\"CC-Request-Type\":\"EVENT_REQUEST\"},{\"CC-Request-Number\":0}," \
-	"{\"Requested-Action\":\"DIRECT_DEBITING\"}," \
-	"{\"Subscription-Id\":[{\"Subscription-Id-Type\":\"END_USER_SIP_URI\"}," \
-	"{\"Subscription-Id-Data\":\"sip:alice@test.local\"}]}]}"
+#define CCR_BODY DM_SAMPLE_CCR_API_JSON
 
 Test(diameter_daemon, sh_and_ro_between_nodes_answers_timeouts_and_failover)
 {

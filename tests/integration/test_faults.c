@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/lib/dm_ocs.h"
+#include "tests/lib/dm_samples.h"
 #include "tests/lib/http_srv.h"
 #include "tests/lib/msrp_client.h"
 #include "tests/lib/rcsgw_proc.h"
@@ -176,9 +178,10 @@ Test(faults, relay_sender_gone_mid_chunk)
 
 /* A receiver that goes with transactions open: the relay has answered each SEND 200 hop by
  * hop (RFC 4976 §7.1), so the sender learns of the failure by a REPORT for each message
- * (RFC 4975 §7.1.2: Failure-Report absent means yes) — at once, not after the transaction
- * time-out (set long here) — and requests for the session after that get 481 (the session
- * ended with its connection). */
+ * (RFC 4975 §7.1.2: Failure-Report absent means yes; 403 here) — at once, not after the
+ * transaction time-out (set long here) — and requests for the session after that get 481
+ * (the session ended with its connection). A receiver that stays connected and silent gets
+ * the 408 REPORT at the time-out instead (test_relay, failure_report_408_...). */
 Test(faults, relay_receiver_gone_with_transactions_open)
 {
 	char upb[1024], to[2200];
@@ -209,9 +212,9 @@ Test(faults, relay_receiver_gone_with_transactions_open)
 		const char *stl = mc_header(f, "Status");
 		for (int k = 0; k < 3; k++)
 			seen[k] += mid && !strcmp(mid, ids[k]);
-		cr_expect(stl && !strncmp(stl, "000 ", 4) && atoi(stl + 4) >= 400,
-			  "Status: %s", stl ? stl : "none");
-		cr_log_info("receiver gone: REPORT for %s: %s", mid ? mid : "?", stl ? stl : "?");
+		/* 403: the relay's code for a forwarding lost with its connection (MSRP has no
+		 * 503; msrp_relay.c otx_resp) */
+		cr_expect(stl && !strncmp(stl, "000 403", 7), "Status: %s", stl ? stl : "none");
 	}
 	cr_expect_lt(now_ms() - t0, 2500, "the REPORTs waited for the time-out");
 	for (int k = 0; k < 3; k++)
@@ -448,4 +451,237 @@ Test(faults, webhook_receiver_down_then_back)
 	cr_expect_str_eq(ufx_jstr(st, "status"), "ready", "%s", ufx_jstr(st, "details"));
 	json_decref(st);
 	http_srv_hooks_free(&hs);
+}
+
+/* ---- the SIP far end gone mid-transaction ----------------------------------------------- */
+
+/* A socket of the test on 127.0.0.1 (<type> SOCK_DGRAM or SOCK_STREAM, listening), its port
+ * into <port>. */
+static int sock_on(int type, int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+		  getsockname(fd, (struct sockaddr *)&a, &al) == 0);
+	cr_assert(type != SOCK_STREAM || listen(fd, 4) == 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* Accepts a connection on <lfd>, reads the head of the request that comes on it (up to its
+ * blank line), and closes it: a far end gone in the middle of the transaction. The request's
+ * method into <method>. */
+static void take_and_drop(int lfd, char *method, size_t len)
+{
+	struct pollfd p = { lfd, POLLIN, 0 };
+	cr_assert_eq(poll(&p, 1, 5000), 1, "rcsgw did not connect");
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	cr_assert(fd >= 0);
+	char buf[8192];
+	size_t n = 0;
+	struct pollfd q = { fd, POLLIN, 0 };
+	while (n < sizeof(buf) - 1 && poll(&q, 1, 3000) == 1) {
+		ssize_t k = read(fd, buf + n, sizeof(buf) - 1 - n);
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+		buf[n] = '\0';
+		if (strstr(buf, "\r\n\r\n"))
+			break;
+	}
+	buf[n] = '\0';
+	snprintf(method, len, "%.*s", (int)strcspn(buf, " "), buf);
+	struct linger l = { 1, 0 }; /* RST: gone, not a polite close */
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+/* The SIP far end vanishes in the middle of a transaction, for a session (INVITE) and for a
+ * standalone message (MESSAGE): over UDP it never answers — the client transaction's
+ * retransmissions (T1 50 ms here) then Timer B/F (64*T1) end it: 408 —, over TCP it takes the
+ * request and drops the connection — a transport error, 503 at once (RFC 3261 §8.1.3.1).
+ * Each outcome is an event with its code, and the counters have the failures. */
+Test(faults, sip_far_end_silent_or_gone_mid_transaction)
+{
+	char to[128], body[256], method[16];
+	up((const char *[]){ "RCSGW_SIP_T1=50ms", "RCSGW_UA_INVITE_TIMEOUT=20s", NULL });
+	int uport, tport;
+	int ufd = sock_on(SOCK_DGRAM, &uport), lfd = sock_on(SOCK_STREAM, &tport);
+	unsigned long inv0 = ufx_metric_where("rcsgw_sip_requests_total",
+					      "direction=\"out\",method=\"INVITE\"");
+
+	/* UDP: nobody answers */
+	snprintf(to, sizeof(to), "sip:silent@" HOST ":%d", uport);
+	json_t *sj = ufx_create(to, NULL);
+	char sid_udp[64], sid_tcp[64];
+	snprintf(sid_udp, sizeof(sid_udp), "%s", ufx_jstr(sj, "id"));
+	json_decref(sj);
+	json_t *r = NULL;
+	snprintf(body, sizeof(body), "{\"from\":\"sip:bot@" HOST "\",\"to\":\"%s\",\"mode\":"
+		 "\"pager\",\"content_type\":\"text/plain\",\"body\":\"anyone?\"}", to);
+	cr_assert_eq(ufx_api("POST", "/v1/messages", body, &r, NULL), 202);
+	char mid_udp[64], mid_tcp[64];
+	snprintf(mid_udp, sizeof(mid_udp), "%s", ufx_jstr(r, "message_id"));
+	json_decref(r);
+
+	/* TCP: taken, then the connection drops */
+	snprintf(to, sizeof(to), "sip:gone@" HOST ":%d;transport=tcp", tport);
+	long long t0 = now_ms();
+	sj = ufx_create(to, NULL);
+	snprintf(sid_tcp, sizeof(sid_tcp), "%s", ufx_jstr(sj, "id"));
+	json_decref(sj);
+	take_and_drop(lfd, method, sizeof(method));
+	cr_expect_str_eq(method, "INVITE");
+	json_t *ev = ufx_event("session.failed", sid_tcp, 3000);
+	cr_expect_eq(json_integer_value(json_object_get(ev, "sip_code")), 503, "INVITE over TCP");
+	json_decref(ev);
+	snprintf(body, sizeof(body), "{\"from\":\"sip:bot@" HOST "\",\"to\":\"%s\",\"mode\":"
+		 "\"pager\",\"content_type\":\"text/plain\",\"body\":\"still there?\"}", to);
+	cr_assert_eq(ufx_api("POST", "/v1/messages", body, &r, NULL), 202);
+	snprintf(mid_tcp, sizeof(mid_tcp), "%s", ufx_jstr(r, "message_id"));
+	json_decref(r);
+	take_and_drop(lfd, method, sizeof(method));
+	cr_expect_str_eq(method, "MESSAGE");
+	cr_expect_lt(now_ms() - t0, 2500, "TCP failures waited for a timer");
+
+	/* then the UDP ones time out: 64*T1 = 3.2 s after their first send */
+	cr_expect_eq(wait_events("message.failed", 2, 6000), 2, "the MESSAGEs not both failed");
+	ev = ufx_event("session.failed", sid_udp, 3000);
+	cr_expect_eq(json_integer_value(json_object_get(ev, "sip_code")), 408, "INVITE over UDP");
+	json_decref(ev);
+	char *a = strstr(ufx.sse.buf, mid_udp), *b = strstr(ufx.sse.buf, mid_tcp);
+	cr_assert(a && b, "no event names the messages");
+	cr_expect(strstr(a, "\"sip_code\":408") && strstr(b, "\"sip_code\":503"),
+		  "codes: %.300s / %.300s", a, b);
+	/* the retransmissions went out and came (Timer A doubling from 50 ms) */
+	char dg[2048];
+	int got = 0;
+	while (recv(ufd, dg, sizeof(dg), MSG_DONTWAIT) > 0)
+		got++;
+	cr_expect_geq(got, 10, "INVITE and MESSAGE sent %d times in all", got);
+	cr_expect_geq(ufx_metric_where("rcsgw_sip_requests_total",
+				       "direction=\"out\",method=\"INVITE\"") - inv0, 6);
+	cr_expect_eq(ufx_metric_sum("rcsgw_ua_sessions_failed_total"), 2);
+	cr_expect_eq(ufx_metric_sum("rcsgw_rcs_standalone_failed_total"), 2);
+	close(ufd);
+	close(lfd);
+}
+
+/* ---- the Diameter peer gone and back ------------------------------------------------------ */
+
+struct post {
+	pthread_t t;
+	int api, status;
+	char *body;                    /* the answer */
+	long long ms;                  /* how long it took */
+};
+
+static void *post_ccr(void *arg)
+{
+	struct post *p = arg;
+	long long t0 = now_ms();
+	if (http_request(HOST, p->api, "POST", "/v1/diameter/requests",
+			 "Content-Type: application/json\r\n", DM_SAMPLE_CCR_API_JSON, &p->status,
+			 NULL, &p->body, 15000) < 0)
+		p->status = -1;
+	p->ms = now_ms() - t0;
+	return NULL;
+}
+
+/* An API answer <st>/<body> that is an error in JSON with a message. */
+static void expect_json_error(int st, const char *body, const char *what)
+{
+	json_t *j = body ? json_loads(body, 0, NULL) : NULL;
+	cr_expect(json_is_string(json_object_get(json_object_get(j, "error"), "message")),
+		  "%s: %d without a JSON error: %s", what, st, body ? body : "(none)");
+	json_decref(j);
+}
+
+/* Waits up to <ms> for the group diameter to say <want>. */
+static int diameter_is(const char *want, int ms)
+{
+	for (long long end = now_ms() + ms;; usleep(50 * 1000)) {
+		json_t *st = NULL;
+		cr_assert_eq(ufx_api("GET", "/v1/status/diameter", NULL, &st, NULL), 200);
+		int is = !strcmp(ufx_jstr(st, "status"), want);
+		json_decref(st);
+		if (is)
+			return 1;
+		if (now_ms() > end)
+			return 0;
+	}
+}
+
+/* A CCR posted in a thread of its own, the peer <o> holding it unanswered. */
+static void ccr_pending(struct post *p, struct dm_ocs *o)
+{
+	int before = o->ccrs;
+	o->ro_rc = 0;
+	p->api = ufx.api;
+	cr_assert_eq(pthread_create(&p->t, NULL, post_ccr, p), 0);
+	for (int i = 0; i < 100 && o->ccrs == before; i++)
+		usleep(20 * 1000);
+	cr_assert_eq(o->ccrs, before + 1, "the request did not reach the peer");
+}
+
+/* The one Diameter peer (another rcsgw as an OCS) is killed with -9 while a request of the
+ * API waits on it. The request is kept (dm_node parks it until its deadline: its answer may
+ * still come from a peer back in time); meanwhile the group diameter is not_ready, /readyz
+ * says so, and new requests are refused 503 with a JSON error. The peer back on its port,
+ * rcsgw connects again by itself (diameter.reconnect) and the kept request goes to it again
+ * and is answered. Killed again and not back: the request waiting then gets 504 with a JSON
+ * error at its deadline (diameter.request_timeout). The counters have the connections, the
+ * resend and the time-out. */
+Test(faults, diameter_peer_killed_with_a_request_on_it_then_back)
+{
+	static struct dm_ocs o = DM_OCS_INIT;
+	char peers[128];
+	cr_assert_eq(dm_ocs_start(&o), 0, "the OCS did not start");
+	up((const char *[]){ dm_ocs_peer_env(&o, peers, sizeof(peers)),
+			     "RCSGW_DIAMETER_ORIGIN_HOST=gw.test.local",
+			     "RCSGW_DIAMETER_ORIGIN_REALM=test.local",
+			     "RCSGW_DIAMETER_RECONNECT=300ms", "RCSGW_DIAMETER_WATCHDOG=1s",
+			     "RCSGW_DIAMETER_REQUEST_TIMEOUT=2500ms", NULL });
+	cr_assert(dm_ocs_wait_open(ufx.api, 5000), "the peer never opened");
+	int api = o.api, dport = o.dport;
+
+	struct post p = { 0 };
+	ccr_pending(&p, &o);
+	dm_ocs_stop(&o); /* SIGKILL */
+	cr_expect(diameter_is("not_ready", 3000), "diameter still ready with its peer dead");
+	cr_expect_eq(ufx_api("GET", "/readyz", NULL, NULL, NULL), 503);
+	struct post q = { .api = ufx.api };
+	post_ccr(&q);
+	cr_expect_eq(q.status, 503, "a request with no peer: %d", q.status);
+	cr_expect_lt(q.ms, 1000, "refused late: %lld ms", q.ms);
+	expect_json_error(q.status, q.body, "a request with no peer");
+	free(q.body);
+
+	/* back on its port: connected again, the kept request answered by it */
+	cr_assert_eq(dm_ocs_start_at(&o, api, dport), 0, "the OCS did not come back");
+	pthread_join(p.t, NULL);
+	cr_expect_eq(p.status, 200, "the kept request: %d %s", p.status, p.body ? p.body : "");
+	json_t *j = p.body ? json_loads(p.body, 0, NULL) : NULL;
+	cr_expect_eq(json_integer_value(json_object_get(j, "result_code")), 2001);
+	json_decref(j);
+	free(p.body);
+	cr_expect(diameter_is("ready", 3000));
+	cr_expect_eq(ufx_api("GET", "/readyz", NULL, NULL, NULL), 200);
+	cr_expect_eq(ufx_metric_sum("rcsgw_diameter_failovers_total"), 1, "the resend not counted");
+
+	/* gone again, for good: the request waiting gets 504 at its deadline */
+	ccr_pending(&p, &o);
+	dm_ocs_stop(&o);
+	pthread_join(p.t, NULL);
+	cr_expect_eq(p.status, 504, "the request left waiting: %d", p.status);
+	cr_expect(p.ms >= 2000 && p.ms < 4500, "answered after %lld ms, not at its deadline", p.ms);
+	expect_json_error(p.status, p.body, "the request left waiting");
+	free(p.body);
+	cr_expect_geq(ufx_metric_sum("rcsgw_diameter_connects_total"), 2);
+	cr_expect_eq(ufx_metric_sum("rcsgw_diameter_peers_open"), 0);
+	cr_expect_eq(ufx_metric_sum("rcsgw_diameter_timeouts_total"), 1, "the 504 not counted");
+	cr_expect_eq(ufx_metric_where("rcsgw_diameter_requests_total",
+				      "direction=\"out\",command=\"Credit-Control\""), 3,
+		     "the CCRs sent: two, one of them twice");
 }

@@ -45,9 +45,14 @@ static void *answer(void *arg)
 
 int dm_ocs_start(struct dm_ocs *o)
 {
+	return dm_ocs_start_at(o, 0, 0);
+}
+
+int dm_ocs_start_at(struct dm_ocs *o, int api, int dport)
+{
 	char a[64], d[64];
-	o->api = free_tcp_port();
-	o->dport = free_tcp_port();
+	o->api = api ? api : free_tcp_port();
+	o->dport = dport ? dport : free_tcp_port();
 	snprintf(a, sizeof(a), "RCSGW_API_LISTEN=127.0.0.1:%d", o->api);
 	snprintf(d, sizeof(d), "RCSGW_DIAMETER_LISTEN=127.0.0.1:%d", o->dport);
 	const char *env[] = { a, d, "RCSGW_DIAMETER_ORIGIN_HOST=ocs.test.local",

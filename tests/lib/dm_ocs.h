@@ -24,6 +24,9 @@ struct dm_ocs {
 /* Starts it as ocs.test.local, letting in peers of *.test.local, answering 2001 to both
  * until told otherwise. 0 or -errno. */
 int dm_ocs_start(struct dm_ocs *o);
+/* The same on API port <api> and Diameter port <dport> (0: a free one): a peer that was
+ * gone comes back where its peers look for it. */
+int dm_ocs_start_at(struct dm_ocs *o, int api, int dport);
 /* Stops the thread and kills the daemon. Harmless when not running. */
 void dm_ocs_stop(struct dm_ocs *o);
 /* "RCSGW_DIAMETER_PEERS=aaa://127.0.0.1:<dport>;realm=test.local" into <buf>. */

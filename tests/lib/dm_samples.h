@@ -1,5 +1,6 @@
 /* dm_samples.h — Diameter AVP lists in the JSON of diameter/dm_json.h that several tests
- * send: an Sh User-Data-Request's (the 3GPP vendor's AVPs, a Grouped one of them). */
+ * send: an Sh User-Data-Request's (the 3GPP vendor's AVPs, a Grouped one of them), a
+ * Credit-Control-Request as the API takes it. */
 #ifndef TESTS_DM_SAMPLES_H
 #define TESTS_DM_SAMPLES_H
 
@@ -13,5 +14,15 @@
 	" {\"User-Identity\": [{\"Public-Identity\": \"sip:alice@ims.test\"}]},"           \
 	" {\"Data-Reference\": \"RepositoryData\"},"                                       \
 	" {\"Service-Indication\": \"rcs-settings\"}]"
+
+/* A Credit-Control-Request (Ro, an event: direct debiting) as POST /v1/diameter/requests
+ * takes it. */
+#define DM_SAMPLE_CCR_API_JSON                                                              \
+	"{\"application\":\"Credit-Control\",\"command\":\"CCR\",\"avps\":["                \
+	"{\"Auth-Application-Id\":4},{\"Service-Context-Id\":\"32274@3gpp.org\"},"          \
+	"{\"CC-Request-Type\":\"EVENT_REQUEST\"},{\"CC-Request-Number\":0},"                \
+	"{\"Requested-Action\":\"DIRECT_DEBITING\"},"                                       \
+	"{\"Subscription-Id\":[{\"Subscription-Id-Type\":\"END_USER_SIP_URI\"},"           \
+	"{\"Subscription-Id-Data\":\"sip:alice@test.local\"}]}]}"
 
 #endif
