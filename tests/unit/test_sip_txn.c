@@ -545,3 +545,29 @@ Test(sip_txn, provisionals_keep_an_invite_server_transaction_alive)
 	wait_for(ck_nerr, 1, 2000); /* silent now: proceeding_ms after the last 182 */
 	cr_expect_eq(T.err_status, 408);
 }
+
+static unsigned tp_failed;
+static void tp_failed_job(void *arg) { tp_failed = sip_txn_transport_failed(T.l, arg); }
+
+/* The connection to a peer failed or went down: the client transactions sent over it that
+ * heard nothing end with 503 at once; one that had a provisional and one over another
+ * connection are left to their timers (max_txns is 4 here). */
+Test(sip_txn, transport_failure_ends_the_client_transactions_that_heard_nothing)
+{
+	start();
+	struct sip_dest other = TCP;
+	other.conn_id = 8;
+	cr_assert_eq(client("INVITE", "z9hG4bKf1", &TCP), 0);
+	cr_assert_eq(client("MESSAGE", "z9hG4bKf2", &TCP), 0);
+	cr_assert_eq(client("INVITE", "z9hG4bKf3", &TCP), 0);
+	feed_resp(180, "INVITE", "z9hG4bKf3");
+	cr_assert_eq(client("MESSAGE", "z9hG4bKf4", &other), 0);
+	int before = T.nresp;
+	cr_assert_eq(eng_job_run(T.w, tp_failed_job, (void *)&TCP), 0);
+	cr_assert_eq(tp_failed, 2);
+	cr_assert_eq(T.nresp, before + 2);
+	cr_assert_eq(T.last_status, 503);
+	get_stats();
+	cr_assert_eq(stats.tp_errors, 2);
+	cr_assert_eq(stats.active, 2);
+}
