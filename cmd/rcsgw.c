@@ -586,6 +586,7 @@ static const struct api_metric_def ua_metrics[] = {
 	{ "rcsgw_ua_messages_received_total", "counter", "Whole messages received in sessions." },
 	{ "rcsgw_ua_reports_total", "counter", "Outcomes of sent messages (message.report events)." },
 	{ "rcsgw_ua_messages_duplicate_total", "counter", "Messages received again with a Message-ID the session had (a sender delivering at least once): answered, not passed on." },
+	{ "rcsgw_ua_messages_incomplete_total", "counter", "Messages to us whose chunks stopped coming (the connection went mid-message): dropped, never passed on." },
 	{ "rcsgw_sip_messages_in_total", "counter", "SIP messages received and parsed." },
 	{ "rcsgw_sip_held_for_takeover_total", "counter", "In-dialog requests for a session not in memory, held while the cluster took it over from a dead node." },
 	{ "rcsgw_sip_forwarded_total", "counter", "In-dialog requests for a session another live node owns, passed on to it through Redis (its responses come back the same way)." },
@@ -629,7 +630,8 @@ static void ua_collect(eng_worker *w, uint64_t *v, void *arg)
 	gw_ua_stats(x->ua, &s);
 	const uint64_t vals[] = {
 		s.alive, s.sessions_out, s.sessions_in, s.established, s.failed, s.ended,
-		s.msgs_sent, s.msgs_received, s.reports, s.msgs_duplicate, s.sip_in, s.sip_held,
+		s.msgs_sent, s.msgs_received, s.reports, s.msgs_duplicate, s.msrp_incomplete,
+		s.sip_in, s.sip_held,
 		s.sip_forwarded, s.sip_remote_in, s.msrp_held, s.sip_held_refused, s.sip_out, s.sip_bad, s.sip_unparsable, s.sip_stream_errors, s.sip_crossed,
 		s.sip_cross_dropped, s.answered_400, s.answered_481, s.answered_488,
 		s.answered_415, s.answered_503, s.auth_retries, s.cpim_sent, s.cpim_received,

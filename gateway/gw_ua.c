@@ -3626,6 +3626,7 @@ void gw_ua_stats(const struct gw_ua *ua, struct gw_ua_stats *out)
 	if (ua->mua) {
 		out->msrp_too_big = msrp_ua_stats(ua->mua)->too_big;
 		out->msrp_too_many_chunks = msrp_ua_stats(ua->mua)->too_many_chunks;
+		out->msrp_incomplete = msrp_ua_stats(ua->mua)->incomplete;
 	}
 }
 

@@ -451,6 +451,7 @@ struct gw_ua_stats {
 	uint64_t limited_queued;       /* messages refused at ua.max_queued (409) */
 	uint64_t msrp_too_big;         /* MSRP messages over msrp.max_message (413) */
 	uint64_t msrp_too_many_chunks; /* ... over msrp.max_chunks (413) */
+	uint64_t msrp_incomplete;      /* messages to us begun, never finished (connection gone) */
 	uint32_t alive;                        /* sessions not yet freed */
 };
 void gw_ua_stats(const struct gw_ua *ua, struct gw_ua_stats *out);

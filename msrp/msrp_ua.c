@@ -590,6 +590,7 @@ void msrp_ua_close(struct msrp_ua_sess *s)
 		if (!eng_timer_armed(&ua->ctimer))
 			eng_timer_arm(ua->w, &ua->ctimer, OWN_CLOSE_MS);
 	}
+	ua->st.incomplete += msrp_reasm_pending(s->reasm);
 	msrp_reasm_destroy(s->reasm);
 	ua->st.closed++;
 	free(s->local_uri);

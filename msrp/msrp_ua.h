@@ -176,6 +176,8 @@ struct msrp_ua_stats {
 	uint64_t reports_in, success_reports_out, failures;
 	/* messages refused 413 by a bound of the reassembly: max_message, max_chunks */
 	uint64_t too_big, too_many_chunks;
+	uint64_t incomplete;           /* messages to us begun and never finished: dropped with
+					* their session (its connection went mid-message) */
 };
 const struct msrp_ua_stats *msrp_ua_stats(const struct msrp_ua *ua);
 

@@ -364,6 +364,8 @@ Test(faults, ua_peer_gone_mid_incoming_message)
 	cr_expect_neq(sse_next_event(&ufx.sse, "message.received", NULL, data, sizeof(data), 300),
 		      0, "a partial message was passed on: %s", data);
 	cr_expect_eq(ufx_metric_sum("rcsgw_ua_messages_received_total"), rcv0);
+	cr_expect_eq(ufx_metric_sum("rcsgw_ua_messages_incomplete_total"), 1,
+		     "the dropped partial message not counted");
 	ufx_sipp_done(0);
 	free(f);
 }
