@@ -220,9 +220,13 @@ Test(faults, relay_receiver_gone_with_transactions_open)
 	for (int k = 0; k < 3; k++)
 		cr_expect_eq(seen[k], 1, "REPORTs for %s: %d", ids[k], seen[k]);
 	cr_expect_eq(ufx_metric_sum("rcsgw_relay_reports_sent_total"), 3);
+	cr_expect_eq(ufx_metric_sum("rcsgw_relay_next_hop_errors_total"), 3,
+		     "the lost forwardings not counted");
+	cr_expect_eq(ufx_metric_sum("rcsgw_relay_next_hop_timeouts_total"), 0);
 	send_text(&cc, "tafter01", to, "late", "anyone?");
 	next_frame(&cc, f, "the answer for a session gone");
 	cr_expect(!f->is_request && f->status == 481, "%d", f->status);
+	cr_expect_eq(ufx_metric_sum("rcsgw_relay_refused_481_total"), 1);
 	cr_expect_eq(mc_read_frame(&cc, f, 300), -ETIMEDOUT, "more came: %s", f->buf);
 	mc_close(&cc);
 	free(f);
