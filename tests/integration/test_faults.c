@@ -412,47 +412,69 @@ static void failing_session(int dead_port, char *id, size_t len)
 	json_decref(ufx_event("session.failed", id, 5000));
 }
 
-/* The webhook receiver is down (connection refused) while events are published, then comes
- * back on its port: the oldest event is retried with back-off (counted) while the others
- * wait behind it, and once the receiver is there every one of them arrives, in the order
- * published, none twice, none dropped; the group "webhooks" is degraded meanwhile and ready
- * again after. (Events beyond api.event_queue are dropped and counted: test_events,
- * queue_full_drops_counted.) */
+/* The webhook receiver is down (connection refused) while 20 events are published, then
+ * comes back on its port. The oldest event is retried with back-off (counted) while the
+ * others wait behind it, up to api.event_queue (16 here): the 4 beyond are dropped and
+ * counted. Once the receiver is there each of the 16 kept arrives once, in the order
+ * published; the group "webhooks" is degraded meanwhile and ready again after. */
 Test(faults, webhook_receiver_down_then_back)
 {
-	enum { N = 6 };
+	enum { N = 6, MORE = 14, QUEUE = 16 };
 	static struct http_srv hs;
 	char url[96], id[N][64];
 	int port = free_tcp_port(), dead = free_tcp_port();
 	cr_assert(port > 0 && dead > 0);
 	snprintf(url, sizeof(url), "RCSGW_API_WEBHOOKS=http://" HOST ":%d/hook", port);
-	up((const char *[]){ url, "RCSGW_API_WEBHOOK_TIMEOUT=500ms", NULL });
+	up((const char *[]){ url, "RCSGW_API_WEBHOOK_TIMEOUT=500ms", "RCSGW_API_EVENT_QUEUE=16",
+			     NULL });
 	for (int i = 0; i < N; i++)
 		failing_session(dead, id[i], sizeof(id[i]));
 	json_t *st = NULL;
 	cr_assert_eq(ufx_api("GET", "/v1/status/webhooks", NULL, &st, NULL), 200);
 	cr_expect_str_eq(ufx_jstr(st, "status"), "degraded", "%s", ufx_jstr(st, "details"));
 	json_decref(st);
-	usleep(300 * 1000);
+	/* more than the queue holds (their events dropped are neither streamed: not waited) */
+	for (int i = 0; i < MORE; i++) {
+		char to[96];
+		snprintf(to, sizeof(to), "sip:nobody@" HOST ":%d;transport=tcp", dead);
+		json_decref(ufx_create(to, NULL));
+	}
+	unsigned long pub = 0, drop = 0;
+	for (long long end = now_ms() + 5000; now_ms() < end; usleep(50 * 1000)) {
+		pub = ufx_metric_sum("rcsgw_events_published_total");
+		drop = ufx_metric_sum("rcsgw_events_dropped_total");
+		if (pub + drop >= N + MORE)
+			break;
+	}
+	cr_expect_eq(pub, QUEUE, "events kept for the receiver");
+	cr_expect_eq(drop, N + MORE - QUEUE, "events beyond api.event_queue not counted dropped");
 	cr_expect_eq(ufx_metric_sum("rcsgw_webhook_delivered_total"), 0);
 
 	cr_assert_eq(http_srv_start_at(&hs, port), 0, "the receiver did not come back");
 	int got = 0;
-	for (long long end = now_ms() + 10000; (got = atomic_load(&hs.nhook)) < N && now_ms() < end;)
+	for (long long end = now_ms() + 10000;
+	     (got = atomic_load(&hs.nhook)) < QUEUE && now_ms() < end;)
 		usleep(50 * 1000);
 	usleep(300 * 1000); /* a late duplicate would come now */
 	got = atomic_load(&hs.nhook);
 	http_srv_stop(&hs);
-	cr_expect_eq(got, N, "the receiver got %d events, %d published", got, N);
-	for (int i = 0; i < got && i < N; i++)
-		cr_expect(strstr(hs.hook[i], id[i]) != NULL, "event %d is not session %s's: %s", i,
-			  id[i], hs.hook[i]);
-	/* the oldest event is retried while the others wait behind it (in order) */
+	cr_expect_eq(got, QUEUE, "the receiver got %d events, %d kept", got, QUEUE);
+	long long prev = 0;
+	for (int i = 0; i < got && i < HTTP_SRV_HOOK_MAX; i++) {
+		if (i < N)
+			cr_expect(strstr(hs.hook[i], id[i]) != NULL, "event %d is not session %s's: "
+				  "%s", i, id[i], hs.hook[i]);
+		json_t *j = json_loads(hs.hook[i], 0, NULL);
+		long long evid = atoll(ufx_jstr(j, "id"));
+		json_decref(j);
+		cr_expect_gt(evid, prev, "event %d came out of order (or twice): %s", i, hs.hook[i]);
+		prev = evid;
+	}
 	unsigned long retries = ufx_metric_sum("rcsgw_webhook_retries_total");
 	cr_expect_geq(retries, 1, "no retry counted");
-	cr_expect_eq(ufx_metric_sum("rcsgw_webhook_delivered_total"), N);
+	cr_expect_eq(ufx_metric_sum("rcsgw_webhook_delivered_total"), QUEUE);
 	cr_expect_eq(ufx_metric_sum("rcsgw_webhook_failed_total"), 0);
-	cr_expect_eq(ufx_metric_sum("rcsgw_events_dropped_total"), 0);
+	cr_expect_eq(ufx_metric_sum("rcsgw_events_held"), 0);
 	cr_assert_eq(ufx_api("GET", "/v1/status/webhooks", NULL, &st, NULL), 200);
 	cr_expect_str_eq(ufx_jstr(st, "status"), "ready", "%s", ufx_jstr(st, "details"));
 	json_decref(st);
