@@ -386,6 +386,12 @@ static void conn_timer(eng_timer *tm)
 
 	if (closing(mc))
 		return;
+	eng_conn *ec = mc->ws ? msrp_ws_conn(mc->ws) : mc->c;
+	if (mc->head_since_ms && ec && (ec->flags & (ENG_CF_PAUSED | ENG_CF_BP | ENG_CF_NOBUFS)))
+		/* not read by our choice (back-pressure: its answers, or the far side of a
+		 * relayed session, do not drain): the head's clock starts again when reading
+		 * does */
+		mc->head_since_ms = now;
 	if (mc->head_since_ms && mw->cfg.head_timeout_ms) {
 		uint64_t at = mc->head_since_ms + mw->cfg.head_timeout_ms;
 		if (now >= at) {
