@@ -144,6 +144,10 @@ int api_metrics_register_worker_hist(const struct api_metric_hist *hist, unsigne
 /* For such a collect: <h> as the API_HIST_VALS values at <vals>. */
 void api_metrics_hist_put(uint64_t *vals, const struct cm_hist *h);
 
+/* HTTP connections cut off at api.head_timeout, with their request's head or its body not
+ * all in (slowloris); any thread (relaxed). */
+void api_slow_closed(uint64_t *head, uint64_t *body);
+
 /* Adds <emit>, called on the api thread at each scrape to append families of process-wide
  * state. 0, -EINVAL, -ENOSPC. */
 int api_metrics_register(api_metrics_emit_fn emit, void *arg);
@@ -283,6 +287,7 @@ struct api__counters {
 	double lat_sum;            /* seconds */
 	uint64_t gather_timeouts;  /* gathers answered 503 because a worker was silent */
 	uint64_t gather_refused;   /* gathers answered 503 because a mailbox was full */
+	uint64_t conns_refused;    /* HTTP connections closed at once: over the limits */
 };
 const struct api__counters *api__counters(void);
 struct api_idem_stats;

@@ -163,11 +163,31 @@ struct api_srv {
 	char openapi_from[128];    /* where it came from, for the 404 message */
 
 	struct api_req *pending;   /* requests waiting for workers (api thread) */
+	struct api_sock *socks;    /* HTTP connections, for the request deadline (api thread) */
+	uint64_t head_timeout_ms;  /* api.head_timeout, 0: none */
+	uint64_t swept_ms;         /* the deadline's last sweep */
+	_Atomic uint64_t slow[2];  /* connections cut off at the deadline: [API_SLOW_HEAD/BODY] */
 	struct api__counters cnt;  /* api thread */
 	struct api_idem *idem;     /* Idempotency-Keys (api thread) */
 };
 
 static struct api_srv *srv;
+
+/* An HTTP connection as the request deadline (api.head_timeout) sees it: libmicrohttpd's
+ * socket context, from its start to its close. libmicrohttpd's own timeout is an idle
+ * timer, reset by every byte: a client that sends its request a byte at a time would hold
+ * its connection for ever. So the whole request (head, then the body it announces) must be
+ * in within head_timeout of its first byte's chance: the connection's start, or the end
+ * of the previous request plus API_CONN_TIMEOUT_S (which is then the idle allowance). */
+struct api_sock {
+	struct api_sock *next, *prev;
+	int fd;
+	uint64_t due_ms;           /* cut off then unless the request is in; 0: none running */
+	int phase;                 /* API_SLOW_HEAD, API_SLOW_BODY */
+};
+#define API_SLOW_HEAD  0           /* the request line and headers are not all in */
+#define API_SLOW_BODY  1           /* the body its Content-Length (or chunks) announce */
+#define API_SWEEP_MS   250         /* how often the deadlines are looked at */
 
 /* ---- small helpers ------------------------------------------------------------------------- */
 
@@ -1102,6 +1122,75 @@ static int body_append(struct api_req *r, const char *p, size_t n)
 	return 0;
 }
 
+/* libmicrohttpd's connection start and end: the deadline's bookkeeping. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct api_sock *k = *socket_context;
+	(void)cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		k = calloc(1, sizeof(*k));
+		if (!k)
+			return; /* not followed: libmicrohttpd's idle timeout alone */
+		k->fd = ci ? ci->connect_fd : -1;
+		if (srv->head_timeout_ms)
+			k->due_ms = mono_ms() + srv->head_timeout_ms;
+		k->next = srv->socks;
+		if (srv->socks)
+			srv->socks->prev = k;
+		srv->socks = k;
+		*socket_context = k;
+		return;
+	}
+	if (!k)
+		return;
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		srv->socks = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	free(k);
+	*socket_context = NULL;
+}
+
+static struct api_sock *sock_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* The request on <conn> is in (its head, and the body it announced): no deadline until
+ * the next one. */
+static void sock_request_in(struct MHD_Connection *conn)
+{
+	struct api_sock *k = sock_of(conn);
+	if (k)
+		k->due_ms = 0;
+}
+
+/* Cuts off the connections past their deadline: a shutdown() that libmicrohttpd sees as
+ * the client gone, at its next run (it closes and frees the connection itself). */
+static void sock_sweep(uint64_t now)
+{
+	if (!srv->head_timeout_ms || now - srv->swept_ms < API_SWEEP_MS)
+		return;
+	srv->swept_ms = now;
+	for (struct api_sock *k = srv->socks; k; k = k->next) {
+		if (!k->due_ms || now < k->due_ms || k->fd < 0)
+			continue;
+		atomic_fetch_add_explicit(&srv->slow[k->phase], 1, memory_order_relaxed);
+		CM_LOG_RL(CM_LOG_INFO, "api: an HTTP request not in after api.head_timeout "
+			  "(%s): connection closed", k->phase == API_SLOW_BODY ? "body" : "head");
+		k->due_ms = 0;
+		shutdown(k->fd, SHUT_RDWR);
+	}
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size,
@@ -1119,6 +1208,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*con_cls = r;
 		r->conn = conn;
 		r->method = method;
+		/* the head is in; a body announced has what is left of the deadline */
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_TRANSFER_ENCODING);
+		struct api_sock *k = sock_of(conn);
+		if (k && ((cl && strtoull(cl, NULL, 10) > 0) || te))
+			k->phase = API_SLOW_BODY;
+		else if (k)
+			k->due_ms = 0;
 		req_first(r, url);
 		if (r->state == RS_READY)
 			return reply_queue(r);
@@ -1142,6 +1241,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			api_reply_error(r, 413, "request body larger than %zu bytes", body_max(r));
 		return MHD_YES;
 	}
+	sock_request_in(conn); /* the body's end */
 	switch (r->state) {
 	case RS_NEW:
 		break;
@@ -1171,9 +1271,15 @@ static void on_request_done(void *cls, struct MHD_Connection *conn, void **con_c
 {
 	struct api_req *r = *con_cls;
 	(void)cls;
-	(void)conn;
 	(void)toe;
 
+	/* the next request on a kept-alive connection: its head is due after the idle
+	 * allowance plus the head's own */
+	struct api_sock *k = sock_of(conn);
+	if (k && srv->head_timeout_ms) {
+		k->phase = API_SLOW_HEAD;
+		k->due_ms = mono_ms() + (uint64_t)API_CONN_TIMEOUT_S * 1000u + srv->head_timeout_ms;
+	}
 	if (!r)
 		return;
 	*con_cls = NULL;
@@ -1199,6 +1305,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[256];
 	(void)cls;
+	/* libmicrohttpd says nothing else of a connection it closes at once, over
+	 * api.per_ip_limit or API_CONN_LIMIT (0.9.75: before the accept policy is asked) */
+	if (srv && !strncmp(fmt, "Server reached connection limit", 31))
+		srv->cnt.conns_refused++;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	line[strcspn(line, "\n")] = '\0';
 	CM_LOG_RL(CM_LOG_WARN, "api: libmicrohttpd: %s", line);
@@ -1227,6 +1337,8 @@ static void *api_main(void *arg)
 			timeout = et;
 		if (timeout < 0 || timeout > API_STATUS_POLL_MS)
 			timeout = API_STATUS_POLL_MS;
+		if (srv->socks && srv->head_timeout_ms && timeout > API_SWEEP_MS)
+			timeout = API_SWEEP_MS;
 		int n = epoll_wait(srv->epfd, ev, 16, timeout);
 		for (int i = 0; i < n; i++)
 			if (ev[i].data.u32 == API_LISTEN_MAX) {
@@ -1240,6 +1352,7 @@ static void *api_main(void *arg)
 			cm_sr_poll(); /* changes become events, taken in just below */
 		}
 		api__events_run();
+		sock_sweep(mono_ms());
 		for (unsigned i = 0; i < srv->nd; i++)
 			MHD_run(srv->d[i]);
 	}
@@ -1387,6 +1500,7 @@ int api_start(const struct cm_config *cfg, eng_engine *e, char *err, size_t errl
 	s->epfd = -1;
 	s->e = e;
 	s->started_ms = mono_ms();
+	s->head_timeout_ms = (uint64_t)cfg->api.head_timeout_ms;
 	srv = s;
 
 	s->tokens = calloc(cfg->api.tokens.n ? cfg->api.tokens.n : 1, sizeof(*s->tokens));
@@ -1427,6 +1541,8 @@ int api_start(const struct cm_config *cfg, eng_engine *e, char *err, size_t errl
 			MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, /* first, to catch all */
 			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONN_LIMIT,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->api.per_ip_limit,
+			MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONN_TIMEOUT_S,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
 			MHD_OPTION_NOTIFY_COMPLETED, on_request_done, NULL,
@@ -1508,6 +1624,12 @@ const struct api__counters *api__counters(void) { return &srv->cnt; }
 void api__idem_stats(struct api_idem_stats *st) { api_idem_stats(srv->idem, st); }
 eng_engine *api__engine(void) { return srv->e; }
 uint64_t api__uptime_ms(void) { return mono_ms() - srv->started_ms; }
+
+void api_slow_closed(uint64_t *head, uint64_t *body)
+{
+	*head = srv ? atomic_load_explicit(&srv->slow[API_SLOW_HEAD], memory_order_relaxed) : 0;
+	*body = srv ? atomic_load_explicit(&srv->slow[API_SLOW_BODY], memory_order_relaxed) : 0;
+}
 
 unsigned api__connections(void)
 {

@@ -509,6 +509,11 @@ static void scrape_render(struct api_req *r, struct api_gather *g)
 	api_metrics_sample(&o, "rcsgw_api_mailbox_full_total", NULL, (double)cnt->gather_refused);
 	api_metrics_family(&o, "rcsgw_api_connections", "gauge", "HTTP connections open now.");
 	api_metrics_sample(&o, "rcsgw_api_connections", NULL, api__connections());
+	api_metrics_family(&o, "rcsgw_api_connections_refused_total", "counter",
+			   "HTTP connections closed at once: over api.per_ip_limit, or the "
+			   "connections a listen address takes.");
+	api_metrics_sample(&o, "rcsgw_api_connections_refused_total", NULL,
+			   (double)cnt->conns_refused);
 
 	struct api_idem_stats is;
 	api__idem_stats(&is);

@@ -95,6 +95,9 @@ static int eng_config_from(struct eng_config *ec, const struct cm_config *cfg, c
 	ec->mailbox_size = (uint32_t)cfg->engine.mailbox_size;
 	ec->timer_tick_ms = (uint32_t)cfg->engine.timer_tick_ms;
 	ec->max_conns = (uint32_t)cfg->engine.max_conns;
+	ec->tls_handshake_ms = (uint32_t)cfg->engine.tls_handshake_timeout_ms;
+	ec->frame_ms = (uint32_t)cfg->engine.frame_timeout_ms;
+	ec->send_stall_ms = (uint32_t)cfg->engine.send_timeout_ms;
 	const struct cm_strlist *l = &cfg->engine.tcp_profiles;
 	if (l->n > ENG_PROFILES_MAX) {
 		snprintf(err, errlen, "engine.tcp_profiles: %zu rules, at most %d", l->n,
@@ -423,6 +426,69 @@ static int limits_register(void)
 		return -ENOSPC;
 	return api_metrics_register_worker_series(r, NPARSE_ERRORS + L__COUNT, limits_collect,
 						  NULL);
+}
+
+/* ---- slow peers (slowloris) cut off, by listener and phase ---------------------------------- */
+
+/* The rows of rcsgw_slow_closed_total, in the order slow_collect writes them. */
+static const struct {
+	const char *listener;
+	const char *phases[3];     /* NULL-ended */
+} slow_rows[] = {
+	{ "msrp", { "head", NULL } },          /* msrp.head_timeout (TCP, TLS, WebSocket) */
+	{ "msrp_ws", { "upgrade", NULL } },    /* the WebSocket upgrade's deadline */
+	{ "sip", { "head", "body", NULL } },   /* engine.frame_timeout */
+	{ "diameter", { "frame", NULL } },     /* engine.frame_timeout */
+	{ "tls", { "handshake", NULL } },      /* engine.tls_handshake_timeout, any listener */
+	{ "api", { "head", "body", NULL } },   /* api.head_timeout */
+	{ "any", { "send", NULL } },           /* engine.send_timeout: a peer not reading */
+};
+
+static void slow_collect(eng_worker *w, uint64_t *v, void *arg)
+{
+	const struct worker_ctx *x = &app.w[eng_worker_index(w)];
+	const struct msrp_conn_stats *mc = x->msrp ? msrp_svc_conn_stats(x->msrp) : NULL;
+	const struct msrp_ws_stats *ws = x->msrp ? msrp_svc_ws_stats(x->msrp) : NULL;
+	const struct sip_transport_stats *t = gw_ua_sip_transport_stats(x->ua);
+	struct eng_stats es;
+	(void)arg;
+	v[0] = mc ? mc->head_timeouts : 0;
+	v[1] = ws ? ws->handshake_timeouts : 0;
+	v[2] = t ? t->slow_head : 0;
+	v[3] = t ? t->slow_body : 0;
+	if (app.dm && eng_worker_index(w) == DM_SVC_WORKER) {
+		struct dm_node_stats ds;
+		dm_node_stats(dm_svc_node(app.dm), &ds);
+		v[4] = ds.slow_frames;
+	}
+	eng_worker_stats(w, &es);
+	v[5] = es.tls_handshake_timeouts;
+	if (eng_worker_index(w) == 0)
+		api_slow_closed(&v[6], &v[7]); /* the api thread's, process-wide */
+	v[8] = es.send_stalls;
+}
+
+static int slow_register(void)
+{
+	const char *help = "Connections cut off for being too slow (slowloris): a TLS handshake, "
+			   "a frame's head or body, an upgrade not done within its deadline.";
+	struct api_metric_series *first = NULL;
+	unsigned n = 0;
+	for (size_t i = 0; i < sizeof(slow_rows) / sizeof(slow_rows[0]); i++) {
+		unsigned k = 0;
+		while (slow_rows[i].phases[k])
+			k++;
+		struct api_metric_series *r = api_metrics_rows(
+			"rcsgw_slow_closed_total", "counter", help, "listener",
+			(const char *const[]){ slow_rows[i].listener, NULL }, "phase",
+			slow_rows[i].phases, k);
+		if (!r)
+			return -ENOSPC;
+		if (!first)
+			first = r;
+		n += k;
+	}
+	return api_metrics_register_worker_series(first, n, slow_collect, NULL);
 }
 
 /* ---- sessions by kind and state (counted at each scrape, walking the workers' tables) ---- */
@@ -1678,7 +1744,7 @@ int main(int argc, char **argv)
 				     "(the common ones) or class." },
 			     sip_transport_method_names, SIP_TP_METHODS,
 			     sip_transport_code_names, SIP_TP_CODES, sip_traffic_collect) < 0 ||
-	    limits_register() < 0 ||
+	    limits_register() < 0 || slow_register() < 0 ||
 	    sessions_register() < 0 ||
 	    api_metrics_register_worker_hist(latency_hists,
 					     sizeof(latency_hists) / sizeof(latency_hists[0]),

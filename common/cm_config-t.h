@@ -82,6 +82,9 @@ struct cm_config_engine {
 	int64_t timer_tick_ms;     /* timer wheel resolution */
 	int64_t max_conns;         /* connections per worker */
 	int64_t drain_timeout_ms;  /* grace period for open connections at shutdown */
+	int64_t tls_handshake_timeout_ms; /* accepted TLS handshake deadline (0: none) */
+	int64_t frame_timeout_ms;  /* SIP/Diameter message deadline, first byte to last (0: none) */
+	int64_t send_timeout_ms;   /* queued bytes not moving this long: closed (0: never) */
 	struct cm_strlist tcp_profiles; /* per-peer TCP profiles (engine/eng_profile.h) */
 };
 
@@ -95,6 +98,8 @@ struct cm_config_api {
 	int64_t event_queue;       /* events held for delivery, at most; more are dropped */
 	int64_t sse_max_clients;   /* GET /v1/events streams at once */
 	int64_t sse_keepalive_ms;  /* a comment line on an idle stream this often */
+	int64_t per_ip_limit;      /* HTTP connections per client address (0: no limit) */
+	int64_t head_timeout_ms;   /* a request's head and body deadline (0: none) */
 };
 
 struct cm_config_msrp {

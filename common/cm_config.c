@@ -82,6 +82,15 @@ static const struct cm_config_key cm_schema[] = {
 	      "connections per worker, at most"),
 	K_DUR("engine", "drain_timeout", engine.drain_timeout_ms, "10s", 0, 3600000,
 	      "at shutdown, how long open connections may go on before they are closed"),
+	K_DUR("engine", "tls_handshake_timeout", engine.tls_handshake_timeout_ms, "10s", 0,
+	      3600000, "an accepted TLS connection not through its handshake by then is closed "
+	      "(0: never)"),
+	K_DUR("engine", "frame_timeout", engine.frame_timeout_ms, "30s", 0, 3600000,
+	      "a SIP or Diameter message begun on a connection and not whole by then: the "
+	      "connection is closed (0: never)"),
+	K_DUR("engine", "send_timeout", engine.send_timeout_ms, "60s", 0, 3600000,
+	      "a connection with bytes queued for its peer and none sent for this long (the "
+	      "peer reads nothing) is closed (0: never)"),
 	K_LIST("engine", "tcp_profiles", engine.tcp_profiles, "", 0,
 	       "per-peer TCP profiles, first match wins: \"MATCH [connect_timeout=D] "
 	       "[read_timeout=D] [max_frame=S] [keepalive=D] [no_new]\" (see rcsgw.conf)"),
@@ -104,6 +113,12 @@ static const struct cm_config_key cm_schema[] = {
 	      "GET /v1/events streams at once; beyond: 503"),
 	K_DUR("api", "sse_keepalive", api.sse_keepalive_ms, "15s", 100, 3600000,
 	      "a comment line on an idle event stream this often (below the proxies' idle timeouts)"),
+	K_INT("api", "per_ip_limit", api.per_ip_limit, "128", 0, 256, 0,
+	      "HTTP connections from one client address at once, at most (0: no limit); "
+	      "beyond, new ones are closed at once"),
+	K_DUR("api", "head_timeout", api.head_timeout_ms, "30s", 0, 3600000,
+	      "an HTTP request (head and announced body) not all in by then after its "
+	      "connection opened: the connection is closed (0: never)"),
 
 	K_LIST("msrp", "listen", msrp.listen, "0.0.0.0:2855", 0,
 	       "MSRP over TCP listen addresses, host:port"),

@@ -284,6 +284,7 @@ static void peer_cfg(struct dm_node *n, struct npeer *np)
 		.cer_timeout_ms = CER_WAIT_MS, .dict = n->cfg->dict, .lim = n->cfg->lim,
 		.state = on_state, .admit = on_admit, .failover = on_failover,
 		.request = on_request, .arg = np, .traffic = &n->traffic,
+		.slow_frames = &n->st.slow_frames,
 	};
 }
 

@@ -140,6 +140,8 @@ struct dm_node_stats {
 	uint64_t too_busy_in;          /* ... of refused_in: 3004, max_incoming waiting */
 	uint64_t busy_out;             /* requests of ours refused (-EBUSY): max_pending wait */
 	uint64_t malformed;            /* malformed messages from peers (answered or closed) */
+	uint64_t slow_frames;          /* connections cut off with a message unfinished at
+					* engine.frame_timeout (slowloris) */
 	uint64_t connects;             /* connections opened (capabilities exchanged) */
 	uint64_t connect_failures;     /* connections that failed before being open */
 	uint64_t watchdog_suspects;    /* peers found suspect by the watchdog */

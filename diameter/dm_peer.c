@@ -604,6 +604,9 @@ static void p_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 		memmove(p->rbuf, p->rbuf + at, p->rlen - at);
 		p->rlen -= at;
 	}
+	/* a message begun has engine.frame_timeout to be whole, however it trickles in */
+	if (p->c)
+		eng_conn_frame(p->c, p->rlen > 0, p->cfg.slow_frames);
 }
 
 static void p_connect(eng_conn *c, int err)

@@ -77,6 +77,10 @@ struct dm_peer_cfg {
 	/* where messages are counted: every one sent, every one received well formed (the
 	 * malformed are counted apart), control messages included. NULL: not counted */
 	struct dm_traffic *traffic;
+	/* where connections cut off at the engine's frame deadline (a message begun and not
+	 * whole after engine.frame_timeout: a slowloris) are counted; the owner's, on the
+	 * peer's worker, outliving the peer. NULL: not counted */
+	uint64_t *slow_frames;
 };
 
 /* Connects to <hostport> as initiator; the CER goes once connected. NULL: out of memory,

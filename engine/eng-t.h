@@ -45,6 +45,12 @@ struct eng_config {
 	uint32_t mailbox_size;     /* messages per worker mailbox (power of two) */
 	uint32_t timer_tick_ms;    /* timer wheel resolution */
 	uint32_t max_conns;        /* connections per worker, at most */
+	uint32_t tls_handshake_ms; /* an accepted TLS connection not through its handshake by
+				    * then is aborted (0: no deadline) */
+	uint32_t frame_ms;         /* a frame its owner reports pending (eng_conn_frame) for
+				    * this long is aborted (0: no deadline) */
+	uint32_t send_stall_ms;    /* a connection whose queued bytes do not move for this
+				    * long (its peer reads nothing) is aborted (0: never) */
 	const struct eng_profile *profiles; /* per-peer TCP profiles (eng_profile.h), copied */
 	unsigned nprofiles;
 };
@@ -154,6 +160,10 @@ struct eng_conn {
 	uint64_t created_ms;
 	uint64_t last_recv_ms;     /* the last bytes read (created_ms before any) */
 	uint16_t profile;          /* 1 + its per-peer profile's index, 0: none */
+	uint64_t deadline_ms;      /* aborted at this time (the handshake's or a frame's), 0: none */
+	uint64_t *deadline_count;  /* incremented when it is (the owner's counter, or the engine's) */
+	uint64_t stall_out;        /* bytes_out when the sweep last saw its queue move */
+	uint64_t stall_since_ms;   /* since then its queue has not moved (0: empty or moving) */
 };
 
 typedef void (*eng_accept_fn)(eng_listener *l, eng_conn *c);
@@ -219,6 +229,8 @@ struct eng_stats {
 	uint64_t tls_handshakes, tls_failures;
 	uint64_t profile_refused;  /* connections refused by a profile's no_new */
 	uint64_t profile_timeouts; /* connections aborted by a profile's connect or read timeout */
+	uint64_t tls_handshake_timeouts; /* accepted TLS connections aborted at tls_handshake_ms */
+	uint64_t send_stalls;      /* connections aborted at send_stall_ms (a peer not reading) */
 	uint64_t completions;      /* completions (io_uring CQEs) or readiness events (epoll) */
 	uint64_t mailbox_depth;    /* messages waiting in the worker's mailbox now */
 };

@@ -145,6 +145,16 @@ const struct eng_profile *eng_conn_profile(const eng_conn *c);
 /* The largest frame the protocol layer should take on <c>: its profile's max_frame, or 0
  * (the protocol's own limit). */
 uint32_t eng_conn_max_frame(const eng_conn *c);
+/* The frame deadline (eng_config.frame_ms), for owners whose peers send framed messages.
+ * <pending> 1: <c> holds part of a frame (a message begun, not yet whole); 0: it does not.
+ * The clock starts at the first call with 1 and stops at a call with 0: a peer that still
+ * has not finished the frame frame_ms after it began is aborted (-ETIMEDOUT, on_close
+ * follows) however often bytes trickle in, and *<count> (the owner's counter, on this
+ * worker) is incremented. A call with 1 while the clock runs only changes <count> (a frame
+ * that moved from its head to its body). The time <c> is not read by the engine's or its
+ * owner's choice (paused, back-pressure, no buffers) does not count. No-op when frame_ms
+ * is 0, and on an accepted TLS connection still in its handshake. */
+void eng_conn_frame(eng_conn *c, int pending, uint64_t *count);
 
 /* Gives an accepted (or adopted) connection its owner and starts reading. */
 void eng_conn_start(eng_conn *c, const struct eng_conn_ops *ops, void *udata);

@@ -273,6 +273,17 @@ static void waiters_release(eng_conn *c)
 static void maybe_handover(eng_conn *c);
 static int handshake_cut(eng_conn *c, int res);
 
+/* Sets (<at> > 0) or clears (0) the deadline of <c>, counted in *<count> when it passes. */
+static void deadline_set(eng_conn *c, uint64_t at, uint64_t *count)
+{
+	if (!c->deadline_ms && at)
+		c->w->deadlines++;
+	else if (c->deadline_ms && !at)
+		c->w->deadlines--;
+	c->deadline_ms = at;
+	c->deadline_count = at ? count : NULL;
+}
+
 static void maybe_finish(eng_conn *c)
 {
 	eng_worker *w = c->w;
@@ -290,6 +301,7 @@ static void maybe_finish(eng_conn *c)
 		c->fd = -1;
 		w->st.closes++;
 	}
+	deadline_set(c, 0, NULL);
 	c->flags |= ENG_CF_FREE;
 	w->st.conns--;
 	atomic_store_explicit(&w->open_conns, w->st.conns, memory_order_relaxed);
@@ -686,6 +698,11 @@ void eng__accepted(eng_listener *l, int fd)
 		maybe_finish(c);
 		return;
 	}
+	/* a client that connects and never finishes its ClientHello (or sends it a byte at a
+	 * time) holds a connection: the whole handshake has a deadline */
+	if (l->tls && w->e->cfg.tls_handshake_ms)
+		deadline_set(c, w->now_ms + w->e->cfg.tls_handshake_ms,
+			     &w->st.tls_handshake_timeouts);
 	l->on_accept(l, c);
 }
 
@@ -806,6 +823,8 @@ void eng__tls_handshake_done(eng_conn *c, int err)
 	}
 	c->w->st.tls_handshakes++;
 	c->flags |= ENG_CF_TLS_READY;
+	if (c->deadline_count == &c->w->st.tls_handshake_timeouts)
+		deadline_set(c, 0, NULL);
 	if (c->ops && c->ops->on_connect && (c->flags & ENG_CF_STARTED))
 		c->ops->on_connect(c, 0);
 }
@@ -1210,22 +1229,91 @@ uint32_t eng_conn_max_frame(const eng_conn *c)
 	return c->profile ? c->w->e->cfg.profiles[c->profile - 1].max_frame : 0;
 }
 
+void eng_conn_frame(eng_conn *c, int pending, uint64_t *count)
+{
+	eng_worker *w = c->w;
+
+	if (c->deadline_count == &w->st.tls_handshake_timeouts)
+		return; /* the handshake's deadline runs */
+	if (!pending)
+		deadline_set(c, 0, NULL);
+	else if (c->deadline_ms)
+		c->deadline_count = count;
+	else if (w->e->cfg.frame_ms)
+		deadline_set(c, w->now_ms + w->e->cfg.frame_ms, count);
+}
+
+/* Aborts <c> when its deadline passed; 1 when it did. */
+static int deadline_check(eng_worker *w, eng_conn *c)
+{
+	if (!c->deadline_ms || w->now_ms < c->deadline_ms)
+		return 0;
+	uint64_t *count = c->deadline_count;
+	int tls = count == &w->st.tls_handshake_timeouts;
+	if (count)
+		(*count)++;
+	deadline_set(c, 0, NULL);
+	CM_LOG_RL(CM_LOG_INFO, "connection %u-%u-%u: %s not done in time: closed", w->index,
+		  c->idx, c->gen, tls ? "TLS handshake" : "frame");
+	eng_abort(c, -ETIMEDOUT);
+	return 1;
+}
+
+/* Aborts <c> when bytes wait in its send queue and none went for send_stall_ms: a peer
+ * that reads nothing (a slow reader holding the daemon's buffers). 1 when it did. */
+static int stall_check(eng_worker *w, eng_conn *c)
+{
+	if (!c->sendq_bytes || c->bytes_out != c->stall_out) {
+		c->stall_out = c->bytes_out;
+		c->stall_since_ms = c->sendq_bytes ? w->now_ms : 0;
+		return 0;
+	}
+	if (!c->stall_since_ms) {
+		c->stall_since_ms = w->now_ms;
+		return 0;
+	}
+	if (w->now_ms - c->stall_since_ms < w->e->cfg.send_stall_ms)
+		return 0;
+	w->st.send_stalls++;
+	CM_LOG_RL(CM_LOG_INFO, "connection %u-%u-%u: %u bytes queued and none sent for %u ms: "
+		  "closed", w->index, c->idx, c->gen, c->sendq_bytes, w->e->cfg.send_stall_ms);
+	eng_abort(c, -ETIMEDOUT);
+	return 1;
+}
+
 void eng__profile_sweep(eng_timer *t)
 {
 	eng_worker *w = t->arg;
 	const struct eng_profile *v = w->e->cfg.profiles;
+	uint64_t gap = w->now_ms - w->swept_ms;
 
-	for (uint32_t i = 0; i < w->conns_used; i++) {
+	/* the send queues are looked at every quarter of send_stall_ms, at most every
+	 * ENG_STALL_SWEEP_MS: that walk is over every connection */
+	uint32_t every = w->e->cfg.send_stall_ms / 4 < ENG_STALL_SWEEP_MS
+				 ? w->e->cfg.send_stall_ms / 4 : ENG_STALL_SWEEP_MS;
+	int stall = w->e->cfg.send_stall_ms && w->now_ms - w->stall_swept_ms >= every;
+
+	w->swept_ms = w->now_ms;
+	if (stall)
+		w->stall_swept_ms = w->now_ms;
+	for (uint32_t i = 0; i < w->conns_used && (w->deadlines || w->e->profile_timers || stall);
+	     i++) {
 		eng_conn *c = w->conns[i];
-		if (!c || !c->profile || (c->flags & (ENG_CF_FREE | ENG_CF_DEAD | ENG_CF_HANDOVER)))
+		if (!c || (c->flags & (ENG_CF_FREE | ENG_CF_DEAD | ENG_CF_HANDOVER)))
 			continue;
-		const struct eng_profile *p = &v[c->profile - 1];
+		if (stall && stall_check(w, c))
+			continue;
 		if ((c->flags & (ENG_CF_PAUSED | ENG_CF_BP | ENG_CF_NOBUFS)) || c->stash) {
 			/* not read by our own choice (back-pressure, a pause, a handover's held
-			 * bytes): its silence starts when reading does */
+			 * bytes): its silence starts when reading does, its deadline moves on */
 			c->last_recv_ms = w->now_ms;
+			if (c->deadline_ms)
+				c->deadline_ms += gap;
 			continue;
 		}
+		if (deadline_check(w, c) || !c->profile)
+			continue;
+		const struct eng_profile *p = &v[c->profile - 1];
 		int up = !(c->flags & ENG_CF_CONNECTING) && (!c->tls || (c->flags & ENG_CF_TLS_READY));
 		const char *what = NULL;
 		if (!up && (c->flags & ENG_CF_OUTBOUND) && p->connect_timeout_ms &&

@@ -80,7 +80,10 @@ struct eng_worker {
 	void *be_state;                    /* the backend's (ring, epoll fd) */
 	uint64_t now_ms;
 	uint64_t now_us;                   /* the same reading in microseconds (latencies) */
-	eng_timer profile_sweep;           /* per-peer profiles' timeouts (eng_profile.h) */
+	eng_timer profile_sweep;           /* deadlines and per-peer profiles' timeouts */
+	uint64_t swept_ms;                 /* the sweep's last run */
+	uint64_t stall_swept_ms;           /* its last look at the send queues */
+	uint32_t deadlines;                /* connections with a deadline_ms */
 	int stopping;
 	int draining;
 	void *udata;
@@ -167,8 +170,9 @@ void eng__connect_done(eng_conn *c, int res);
 /* The backend no longer owns anything of <c>; the core may close and free it. */
 void eng__op_done(eng_conn *c);
 eng_conn *eng__conn_lookup(eng_worker *w, uint32_t idx, uint32_t gen);
-/* The worker's timer for per-peer profiles: aborts the connections past their profile's
- * connect or read timeout, then runs again in ENG_PROFILE_SWEEP_MS. */
+/* The worker's sweep: aborts the connections past their deadline (a TLS handshake's or a
+ * frame's, eng_conn_frame) or their profile's connect or read timeout, then runs again in
+ * ENG_PROFILE_SWEEP_MS. */
 void eng__profile_sweep(eng_timer *t);
 /* Frees the worker's HEP tracer (eng_hep.c), at the worker's end. */
 void eng__hep_free(eng_worker *w);

@@ -30,6 +30,8 @@
 #define ENG_PROFILES_MAX     64   /* rules, at most */
 #define ENG_PROFILE_TEXT     96   /* bytes of a rule kept for listings (cut beyond) */
 #define ENG_PROFILE_SWEEP_MS 250  /* how often a worker checks connect and read timeouts */
+#define ENG_STALL_SWEEP_MS  1000  /* ... and send queues that do not move (send_stall_ms),
+				   * every quarter of it and at most this often */
 
 struct eng_profile {
 	char text[ENG_PROFILE_TEXT]; /* the rule's <match>, as written, for listings */

@@ -29,6 +29,9 @@ void eng_config_defaults(struct eng_config *cfg)
 	cfg->mailbox_size = 4096;
 	cfg->timer_tick_ms = 10;
 	cfg->max_conns = 262144;
+	cfg->tls_handshake_ms = 10000;
+	cfg->frame_ms = 30000;
+	cfg->send_stall_ms = 60000;
 }
 
 static uint64_t mono_us(void)
@@ -518,7 +521,9 @@ static void *worker_main(void *arg)
 	if (!e->go)
 		return NULL;
 	clock_read(w);
-	if (e->profile_timers) {
+	if (e->profile_timers || e->cfg.tls_handshake_ms || e->cfg.frame_ms ||
+	    e->cfg.send_stall_ms) {
+		w->swept_ms = w->stall_swept_ms = w->now_ms;
 		eng_timer_init(&w->profile_sweep, eng__profile_sweep, w);
 		eng_timer_arm(w, &w->profile_sweep, ENG_PROFILE_SWEEP_MS);
 	}

@@ -945,8 +945,21 @@ static void conn_describe(eng_conn *c, struct eng_conn_desc *d)
 	msrp_conn_describe(c->udata, d);
 }
 
+/* An accepted TLS connection's handshake is done: its first head is due from now (see
+ * msrp_conn_new). */
+static void conn_up(eng_conn *c, int err)
+{
+	struct msrp_conn *mc = c->udata;
+	if (err < 0 || (c->flags & ENG_CF_OUTBOUND) || closing(mc) || mc->head_since_ms)
+		return;
+	mc->last_io_ms = eng_now_ms(mc->mw->w);
+	mc->head_since_ms = mc->last_io_ms;
+	timer_update(mc);
+}
+
 static const struct eng_conn_ops msrp_eng_ops = {
 	.on_recv = conn_recv,
+	.on_connect = conn_up,
 	.on_close = conn_close,
 	.describe = conn_describe,
 };
@@ -966,9 +979,12 @@ struct msrp_conn *msrp_conn_new(struct msrp_worker *mw, eng_conn *c,
 	mc->udata = udata;
 	mc->last_io_ms = eng_now_ms(mw->w);
 	/* RFC 4975 §5.4: who opens a connection sends a request at once (a SEND, or AUTH to a
-	 * relay): a peer that connected and says nothing (a TLS handshake that never ends
-	 * included) gets head_timeout, not idle_timeout */
-	if (!(c->flags & ENG_CF_OUTBOUND))
+	 * relay): a peer that connected and says nothing gets head_timeout, not idle_timeout.
+	 * A TLS handshake has the engine's own deadline (engine.tls_handshake_timeout), when
+	 * there is one: the first head is due from its end (conn_up); else from now */
+	int handshaking = c->tls && !(c->flags & ENG_CF_TLS_READY) &&
+			  eng_cfg(eng_of(mw->w))->tls_handshake_ms;
+	if (!(c->flags & ENG_CF_OUTBOUND) && !handshaking)
 		mc->head_since_ms = mc->last_io_ms;
 	msrp_parser_init(&mc->p, &mw->pcfg);
 	eng_timer_init(&mc->timer, conn_timer, mc);

@@ -67,6 +67,10 @@ void msrp_svc_cfg_from(struct msrp_svc_cfg *out, const struct cm_config *cfg)
 	out->wss = &cfg->msrp.wss_listen;
 	msrp_ws_cfg_defaults(&out->ws_cfg);
 	out->ws_cfg.max_msg = (uint64_t)cfg->msrp.ws_max_message;
+	/* the upgrade request is the connection's first head: msrp.head_timeout bounds it too
+	 * (the WebSocket layer's own deadline when that is shorter) */
+	if (out->conn.head_timeout_ms < out->ws_cfg.handshake_timeout_ms)
+		out->ws_cfg.handshake_timeout_ms = out->conn.head_timeout_ms;
 	out->chunk_size = (uint32_t)cfg->msrp.chunk_size;
 	msrp_reasm_cfg_defaults(&out->reasm);
 	out->reasm.max_message = (uint64_t)cfg->msrp.max_message;

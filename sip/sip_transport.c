@@ -350,6 +350,11 @@ static void tcp_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 			tconn_free(tc);
 		return;
 	}
+	/* a message begun and not whole (its head, or its body after Content-Length) has
+	 * engine.frame_timeout from its first byte, however slowly the rest trickles in */
+	if (n >= 0)
+		eng_conn_frame(c, tc->len > 0,
+			       tc->sp.need ? &tc->t->st.slow_body : &tc->t->st.slow_head);
 	if (n < 0) {
 		/* the answer a bad request got (400, 413, 505) goes out first: the connection
 		 * closes once its queue is flushed, reading no more */
@@ -442,6 +447,7 @@ static void tconn_let_go(struct sip_tconn *tc, int err)
 		tconn_free(tc);
 		return;
 	}
+	eng_conn_frame(c, 0, NULL); /* its deadline counts into the transport's stats */
 	if (tc->connecting)
 		shutdown(c->fd, SHUT_RDWR);
 	eng_abort(c, err); /* on_close may run inside: <tc> is not used after */

@@ -79,6 +79,9 @@ struct sip_transport_stats {
 	uint64_t connect_failures; /* ... that failed before, refused at once included */
 	uint64_t tls_accepts;      /* accepted TLS connections whose handshake is done */
 	uint64_t idle_closed;      /* connections closed for lack of traffic */
+	uint64_t slow_head;        /* ... cut off with a message's head unfinished at the
+				    * engine's frame deadline (slowloris) */
+	uint64_t slow_body;        /* ... with its body unfinished (Content-Length trickled) */
 	/* [0]: received (parsed, handed up), [1]: sent (what tx counts: sent or queued), each
 	 * message once: retransmissions count again, keep-alives and what did not parse not */
 	uint64_t req_method[2][SIP_TP_METHODS];

@@ -343,6 +343,11 @@ Test(config, env_every_type)
 		"RCSGW_ENGINE_TIMER_TICK_MS=1000",
 		"RCSGW_ENGINE_MAX_CONNS=16",
 		"RCSGW_ENGINE_DRAIN_TIMEOUT=30s",
+		"RCSGW_ENGINE_TLS_HANDSHAKE_TIMEOUT=3s",
+		"RCSGW_ENGINE_FRAME_TIMEOUT=0",
+		"RCSGW_ENGINE_SEND_TIMEOUT=90s",
+		"RCSGW_API_PER_IP_LIMIT=8",
+		"RCSGW_API_HEAD_TIMEOUT=2s",
 		"RCSGW_ENGINE_TCP_PROFILES=10.0.0.0/8 no_new, *:2855 read_timeout=60s",
 		"RCSGW_API_LISTEN=127.0.0.1:9000, [::1]:9000",
 		"RCSGW_API_TOKENS=abc,def",
@@ -525,6 +530,11 @@ Test(config, env_every_type)
 	cr_expect_eq(c.engine.timer_tick_ms, 1000);
 	cr_expect_eq(c.engine.max_conns, 16);
 	cr_expect_eq(c.engine.drain_timeout_ms, 30000);
+	cr_expect_eq(c.engine.tls_handshake_timeout_ms, 3000);
+	cr_expect_eq(c.engine.frame_timeout_ms, 0);
+	cr_expect_eq(c.engine.send_timeout_ms, 90000);
+	cr_expect_eq(c.api.per_ip_limit, 8);
+	cr_expect_eq(c.api.head_timeout_ms, 2000);
 	cr_assert_eq(c.engine.tcp_profiles.n, 2);
 	cr_expect_str_eq(c.engine.tcp_profiles.v[1], "*:2855 read_timeout=60s");
 	cr_assert_eq(c.api.listen.n, 2);

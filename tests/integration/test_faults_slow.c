@@ -1,0 +1,615 @@
+/* test_faults_slow.c — slowloris on every listener (issue 12, faults): many connections
+ * that send a frame's head (or its body, or a TLS ClientHello, or a WebSocket upgrade) a
+ * byte at a time and never finish. Expected of the daemon, for each listener:
+ *   - each slow connection is cut off at its deadline (300 ms here), counted from the frame's
+ *     first byte, although a byte comes every SLOW_DRIP_MS (an idle timer would never
+ *     fire), and not long after it (the sweeps run every 250 ms);
+ *   - each cut is counted in rcsgw_slow_closed_total{listener,phase} (exactly);
+ *   - while SLOW_N of them are held, a legitimate client on the same listener is answered
+ *     in normal time.
+ * (e) A slow reader (requests pipelined, answers never read) has engine.send_timeout (300
+ * ms here) once its answers stop moving, counted as {listener="any",phase="send"}.
+ * The API's per-address limit (api.per_ip_limit) is checked too: a slow client with many
+ * connections from one address keeps api.per_ip_limit of them, the others are closed at
+ * once, and a client from another address is served.
+ * A daemon per test, with every listener (the TLS ones where the test needs them) and every
+ * deadline at 300 ms. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include "diameter/dm_msg.h"
+#include "tests/lib/proc.h"
+#include "tests/lib/rcsgw_proc.h"
+#include "tests/lib/tls_certs.h"
+
+#define HOST           "127.0.0.1"
+#define SLOW_SRC       "127.0.0.2"  /* the slow clients' address (the API's per-IP test) */
+#define SLOW_N         200          /* slow connections held per test */
+#define SLOW_DRIP_MS   100          /* a byte on each of them this often */
+#define DEADLINE_MS    300          /* every deadline of the daemon here */
+#define PER_IP_LIMIT   16           /* api.per_ip_limit here */
+#define LEGIT_MAX_MS   1500         /* a legitimate exchange takes less (ASan included) */
+#define CUT_SLACK_MS   1000         /* a cut comes this long after the deadline, at most */
+
+static pid_t pid = -1;
+static int efd = -1;
+static int api_port, msrp_port, msrps_port, ws_port, sip_port, sips_port, dia_port;
+static struct tls_certs certs;
+static int have_certs;
+
+static void fini(void)
+{
+	/* a clean exit: nothing broken or leaked by all that (ASan/LSan say so in it) */
+	if (pid > 0) {
+		int st = rcsgw_stop(pid, SIGTERM, 10000);
+		cr_expect_eq(st, 0, "rcsgw exited with %d", st);
+	}
+	pid = -1;
+	if (efd >= 0)
+		close(efd);
+	efd = -1;
+	if (have_certs)
+		tls_certs_remove(&certs);
+	have_certs = 0;
+}
+
+/* Starts the daemon with every plain listener, and with <tls> the TLS ones too (MSRP's
+ * and SIP's: the certificates take a while to make). */
+static void start(int tls)
+{
+	static char e[12][320];
+	char err[256];
+	int n = 0;
+
+	api_port = free_tcp_port();
+	msrp_port = free_tcp_port();
+	ws_port = free_tcp_port();
+	sip_port = free_tcp_port();
+	dia_port = free_tcp_port();
+	snprintf(e[n++], sizeof(e[0]), "RCSGW_API_LISTEN=" HOST ":%d", api_port);
+	snprintf(e[n++], sizeof(e[0]), "RCSGW_MSRP_LISTEN=" HOST ":%d", msrp_port);
+	snprintf(e[n++], sizeof(e[0]), "RCSGW_MSRP_WS_LISTEN=" HOST ":%d", ws_port);
+	snprintf(e[n++], sizeof(e[0]), "RCSGW_DIAMETER_LISTEN=" HOST ":%d", dia_port);
+	if (tls) {
+		cr_assert_eq(tls_certs_make(&certs, err, sizeof(err)), 0, "%s", err);
+		have_certs = 1;
+		msrps_port = free_tcp_port();
+		sips_port = free_tcp_port();
+		snprintf(e[n++], sizeof(e[0]), "RCSGW_MSRPS_LISTEN=" HOST ":%d", msrps_port);
+		snprintf(e[n++], sizeof(e[0]), "RCSGW_SIP_LISTEN=tcp:" HOST ":%d,tls:" HOST ":%d",
+			 sip_port, sips_port);
+		snprintf(e[n++], sizeof(e[0]), "RCSGW_MSRPS_CERT=%s", certs.server_cert);
+		snprintf(e[n++], sizeof(e[0]), "RCSGW_MSRPS_KEY=%s", certs.server_key);
+		snprintf(e[n++], sizeof(e[0]), "RCSGW_SIP_TLS_CERT=%s", certs.server_cert);
+		snprintf(e[n++], sizeof(e[0]), "RCSGW_SIP_TLS_KEY=%s", certs.server_key);
+	} else {
+		snprintf(e[n++], sizeof(e[0]), "RCSGW_SIP_LISTEN=tcp:" HOST ":%d", sip_port);
+	}
+	const char *fixed[] = { "RCSGW_ENGINE_WORKERS=2", "RCSGW_ENGINE_PIN=false",
+				"RCSGW_LOG_LEVEL=warn", "RCSGW_ENGINE_DRAIN_TIMEOUT=0",
+				"RCSGW_MSRP_HEAD_TIMEOUT=300ms", "RCSGW_ENGINE_FRAME_TIMEOUT=300ms",
+				"RCSGW_ENGINE_TLS_HANDSHAKE_TIMEOUT=300ms",
+				"RCSGW_API_HEAD_TIMEOUT=300ms", "RCSGW_API_PER_IP_LIMIT=16",
+				"RCSGW_ENGINE_SEND_TIMEOUT=300ms",
+				"RCSGW_DIAMETER_ORIGIN_HOST=gw.test.local",
+				"RCSGW_DIAMETER_ORIGIN_REALM=test.local",
+				"RCSGW_DIAMETER_ACCEPT=*.test.local", "RCSGW_DIAMETER_PEERS=" };
+	const char *env[12 + sizeof(fixed) / sizeof(fixed[0]) + 1];
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		env[k++] = e[i];
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		env[k++] = fixed[i];
+	env[k] = NULL;
+	pid = rcsgw_spawn(env, NULL, &efd);
+	cr_assert_gt(pid, 0);
+	int ports[] = { api_port, msrp_port, ws_port, sip_port, dia_port,
+			tls ? msrps_port : 0, tls ? sips_port : 0 };
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+		if (ports[i] && wait_port(HOST, ports[i], 10000) < 0) {
+			char out[8192];
+			proc_read_all(efd, out, sizeof(out), 200);
+			cr_assert_fail("rcsgw does not listen on %d:\n%s", ports[i], out);
+		}
+}
+
+TestSuite(faults_slow, .fini = fini, .timeout = 60);
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A blocking TCP connection to HOST:<port> from <src> (NULL: any). */
+static int tcp_from(const char *src, int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	cr_assert_geq(fd, 0);
+	if (src) {
+		struct sockaddr_in b = { .sin_family = AF_INET };
+		inet_pton(AF_INET, src, &b.sin_addr);
+		cr_assert_eq(bind(fd, (struct sockaddr *)&b, sizeof(b)), 0, "bind %s: %s", src,
+			     strerror(errno));
+	}
+	inet_pton(AF_INET, HOST, &sa.sin_addr);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "connect %d: %s", port,
+		     strerror(errno));
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+/* ---- the slow clients ------------------------------------------------------------------ */
+
+struct slow {
+	int n;
+	int fd[SLOW_N];
+	int64_t t0[SLOW_N];        /* when its frame's first byte went */
+	int64_t cut[SLOW_N];       /* when the daemon closed it (0: not yet) */
+};
+
+/* Opens <n> connections to <port> from <src> and sends <first> (<len> bytes) on each. */
+static void slow_open(struct slow *s, const char *src, int port, const void *first, size_t len,
+		      int n)
+{
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < n; i++) {
+		s->fd[i] = tcp_from(src, port);
+		if (len && send(s->fd[i], first, len, MSG_NOSIGNAL) != (ssize_t)len)
+			s->cut[i] = now_ms(); /* closed at once (a refused connection) */
+		s->t0[i] = now_ms();
+		s->n++;
+	}
+}
+
+/* Reads what came on each open one: EOF or a reset is the cut. */
+static void slow_poll(struct slow *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		if (s->cut[i])
+			continue;
+		char buf[4096];
+		ssize_t r = recv(s->fd[i], buf, sizeof(buf), MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+			s->cut[i] = now_ms();
+	}
+}
+
+/* One byte of <drip> (cycled) on each connection still open. */
+static void slow_drip(struct slow *s, const char *drip, unsigned k)
+{
+	char b = drip[k % strlen(drip)];
+	for (int i = 0; i < s->n; i++)
+		if (!s->cut[i] && send(s->fd[i], &b, 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+		    errno != EAGAIN)
+			s->cut[i] = now_ms();
+}
+
+/* Drips on every connection until all are cut or <until> (monotonic ms) passes; the number
+ * still open. */
+static int slow_run(struct slow *s, const char *drip, int64_t until)
+{
+	static unsigned k;
+	int open_n = s->n;
+	int64_t next = 0;
+	while (open_n && now_ms() < until) {
+		if (now_ms() >= next) {
+			slow_drip(s, drip, k++);
+			next = now_ms() + SLOW_DRIP_MS;
+		}
+		usleep(20000);
+		slow_poll(s);
+		open_n = 0;
+		for (int i = 0; i < s->n; i++)
+			open_n += !s->cut[i];
+	}
+	return open_n;
+}
+
+/* Every one of <s> cut: not before the deadline, not long after it; then closed here. */
+static void slow_expect_cut(struct slow *s, const char *what)
+{
+	int early = 0, late = 0;
+	int64_t worst = 0;
+	for (int i = 0; i < s->n; i++) {
+		int64_t d = s->cut[i] - s->t0[i];
+		early += d < DEADLINE_MS - 100;
+		late += d > DEADLINE_MS + CUT_SLACK_MS;
+		if (d > worst)
+			worst = d;
+	}
+	cr_expect_eq(early, 0, "%s: %d connections cut before the deadline", what, early);
+	cr_expect_eq(late, 0, "%s: %d connections cut late (worst %lld ms)", what, late,
+		     (long long)worst);
+	for (int i = 0; i < s->n; i++)
+		close(s->fd[i]);
+}
+
+static double slow_metric(const char *listener, const char *phase)
+{
+	char labels[96];
+	snprintf(labels, sizeof(labels), "listener=\"%s\",phase=\"%s\"", listener, phase);
+	return http_metric_sum_where(api_port, NULL, "rcsgw_slow_closed_total", labels);
+}
+
+/* The whole scenario on one listener: <n> slow connections opened with <first> then
+ * dripping <drip>; <legit>() run while they are held must take less than LEGIT_MAX_MS;
+ * all of them cut at the deadline and counted under <listener>/<phase>. */
+static void slowloris(int port, const void *first, size_t flen, const char *drip,
+		      void (*legit)(void), const char *listener, const char *phase)
+{
+	static struct slow s;
+	double before = slow_metric(listener, phase);
+	cr_assert_geq(before, 0, "no rcsgw_slow_closed_total{%s,%s}", listener, phase);
+	slow_open(&s, NULL, port, first, flen, SLOW_N);
+	slow_run(&s, drip, now_ms() + 2 * SLOW_DRIP_MS);
+	int64_t t = now_ms();
+	legit();
+	t = now_ms() - t;
+	cr_expect_lt(t, LEGIT_MAX_MS, "%s: a legitimate client took %lld ms", listener,
+		     (long long)t);
+	int left = slow_run(&s, drip, now_ms() + DEADLINE_MS + CUT_SLACK_MS + 500);
+	cr_expect_eq(left, 0, "%s: %d slow connections still open", listener, left);
+	slow_expect_cut(&s, listener);
+	cr_expect_eq(slow_metric(listener, phase) - before, SLOW_N, "%s/%s counted %g", listener,
+		     phase, slow_metric(listener, phase) - before);
+}
+
+/* Reads from <fd> until <want> shows or <timeout_ms>: 1 when it did. */
+static int read_until(int fd, const char *want, int timeout_ms)
+{
+	char buf[8192];
+	size_t n = 0;
+	int64_t end = now_ms() + timeout_ms;
+	while (now_ms() < end && n < sizeof(buf) - 1) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		ssize_t r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		buf[n] = '\0';
+		if (strstr(buf, want))
+			return 1;
+	}
+	return 0;
+}
+
+/* ---- legitimate clients ------------------------------------------------------------------ */
+
+/* A new connection to <port> sends <req> (<len> bytes): <want> must come back in time. */
+static void legit_exchange(int port, const char *req, size_t len, const char *want)
+{
+	int fd = tcp_from(NULL, port);
+	cr_assert_eq(send(fd, req, len, 0), (ssize_t)len);
+	cr_expect(read_until(fd, want, LEGIT_MAX_MS), "no \"%s\" from port %d", want, port);
+	close(fd);
+}
+
+static const char msrp_send[] =
+	"MSRP legit01 SEND\r\n"
+	"To-Path: msrp://127.0.0.1:2855/nosuch;tcp\r\n"
+	"From-Path: msrp://127.0.0.1:9/legit;tcp\r\n"
+	"Message-ID: legit-1\r\n"
+	"Byte-Range: 1-2/2\r\n"
+	"Content-Type: text/plain\r\n\r\n"
+	"hi\r\n"
+	"-------legit01$\r\n";
+
+static void legit_msrp(void)
+{
+	legit_exchange(msrp_port, msrp_send, sizeof(msrp_send) - 1, "MSRP legit01 ");
+}
+
+static const char sip_options[] =
+	"OPTIONS sip:gw@127.0.0.1 SIP/2.0\r\n"
+	"Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-slow-legit\r\n"
+	"Max-Forwards: 70\r\n"
+	"From: <sip:legit@127.0.0.1>;tag=l1\r\n"
+	"To: <sip:gw@127.0.0.1>\r\n"
+	"Call-ID: slow-legit-1\r\n"
+	"CSeq: 1 OPTIONS\r\n"
+	"Content-Length: 0\r\n\r\n";
+
+static void legit_sip(void)
+{
+	legit_exchange(sip_port, sip_options, sizeof(sip_options) - 1, "SIP/2.0 ");
+}
+
+/* A CER from peer.test.local (diameter.accept *.test.local): a CEA must come. */
+static void legit_diameter(void)
+{
+	uint8_t buf[512], ip[4] = { 127, 0, 0, 1 };
+	struct dm_wbuf w;
+	dm_w_init(&w, buf, sizeof(buf));
+	dm_w_hdr(&w, 0x80, 257, 0, 1, 1);
+	dm_w_str(&w, 264, 0x40, 0, "peer.test.local");
+	dm_w_str(&w, 296, 0x40, 0, "test.local");
+	dm_w_address(&w, 257, 0x40, 0, 1, ip, sizeof(ip));
+	dm_w_u32(&w, 266, 0x40, 0, 0);
+	dm_w_str(&w, 269, 0, 0, "slow-test");
+	long len = dm_w_finish(&w);
+	cr_assert_gt(len, 0);
+	int fd = tcp_from(NULL, dia_port);
+	cr_assert_eq(send(fd, buf, (size_t)len, 0), len);
+	uint8_t in[20];
+	size_t n = 0;
+	int64_t end = now_ms() + LEGIT_MAX_MS;
+	while (n < sizeof(in) && now_ms() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		ssize_t r = recv(fd, in + n, sizeof(in) - n, 0);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	cr_expect_eq(n, sizeof(in), "no CEA");
+	if (n == sizeof(in)) {
+		uint32_t code = (uint32_t)in[5] << 16 | (uint32_t)in[6] << 8 | in[7];
+		cr_expect_eq(code, 257u, "not a CEA: command %u", code);
+		cr_expect_eq(in[4] & 0x80, 0, "not an answer");
+	}
+	close(fd);
+}
+
+static void legit_api(void)
+{
+	int st = 0;
+	char *body = NULL;
+	cr_expect_eq(http_request(HOST, api_port, "GET", "/v1/status", NULL, NULL, &st, NULL,
+				  &body, LEGIT_MAX_MS), 0, "GET /v1/status failed");
+	cr_expect_eq(st, 200);
+	free(body);
+}
+
+static void legit_tls(int port)
+{
+	WOLFSSL_CTX *ctx = wolfSSL_CTX_new(wolfTLS_client_method());
+	cr_assert(ctx);
+	cr_assert_eq(wolfSSL_CTX_load_verify_locations(ctx, certs.ca, NULL), WOLFSSL_SUCCESS);
+	int fd = tcp_from(NULL, port);
+	struct timeval tv = { .tv_sec = LEGIT_MAX_MS / 1000, .tv_usec = LEGIT_MAX_MS % 1000 * 1000 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	WOLFSSL *ssl = wolfSSL_new(ctx);
+	wolfSSL_set_fd(ssl, fd);
+	cr_expect_eq(wolfSSL_connect(ssl), WOLFSSL_SUCCESS, "TLS handshake on %d failed", port);
+	wolfSSL_free(ssl);
+	wolfSSL_CTX_free(ctx);
+	close(fd);
+}
+
+static void legit_msrps(void) { legit_tls(msrps_port); }
+
+static const char ws_upgrade[] =
+	"GET / HTTP/1.1\r\n"
+	"Host: 127.0.0.1\r\n"
+	"Upgrade: websocket\r\n"
+	"Connection: Upgrade\r\n"
+	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	"Sec-WebSocket-Version: 13\r\n"
+	"Sec-WebSocket-Protocol: msrp\r\n\r\n";
+
+static void legit_ws(void)
+{
+	legit_exchange(ws_port, ws_upgrade, sizeof(ws_upgrade) - 1, "HTTP/1.1 101");
+}
+
+/* ---- one test per listener and variant ----------------------------------------------------- */
+
+/* (a) MSRP over TCP: the start line, then a header a byte at a time */
+Test(faults_slow, msrp_head)
+{
+	start(0);
+	static const char first[] = "MSRP slow0001 SEND\r\nTo-Path: msrp://127.0.0.1/x;tcp\r\nX-Slow: ";
+	slowloris(msrp_port, first, sizeof(first) - 1, "a", legit_msrp, "msrp", "head");
+}
+
+/* (a) SIP over TCP: a request's head that never ends */
+Test(faults_slow, sip_head)
+{
+	start(0);
+	static const char first[] = "OPTIONS sip:gw@127.0.0.1 SIP/2.0\r\nX-Slow: ";
+	slowloris(sip_port, first, sizeof(first) - 1, "a", legit_sip, "sip", "head");
+}
+
+/* (b) SIP over TCP: a whole head promising 1000 bytes of body, trickled */
+Test(faults_slow, sip_body)
+{
+	start(0);
+	static const char first[] =
+		"MESSAGE sip:gw@127.0.0.1 SIP/2.0\r\n"
+		"Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-slow\r\n"
+		"Max-Forwards: 70\r\nFrom: <sip:s@127.0.0.1>;tag=s\r\nTo: <sip:gw@127.0.0.1>\r\n"
+		"Call-ID: slow-body\r\nCSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\n"
+		"Content-Length: 1000\r\n\r\n";
+	slowloris(sip_port, first, sizeof(first) - 1, "b", legit_sip, "sip", "body");
+}
+
+/* (a/b) Diameter: a header announcing 200 bytes, the rest trickled (before any CER: the
+ * frame's deadline comes before the capabilities exchange's own 10 s) */
+Test(faults_slow, diameter_frame)
+{
+	start(0);
+	static const uint8_t first[] = { 1, 0, 0, 200, 0x80, 0, 1, 1, 0, 0 };
+	slowloris(dia_port, first, sizeof(first), "\x01", legit_diameter, "diameter", "frame");
+}
+
+/* (c) TLS: a ClientHello's record header then a byte at a time, on MSRP's and SIP's TLS
+ * listeners (the engine's handshake deadline, the same for every TLS listener) */
+Test(faults_slow, tls_handshake)
+{
+	start(1);
+	static const uint8_t first[] = { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01 };
+	slowloris(msrps_port, first, sizeof(first), "\x03", legit_msrps, "tls", "handshake");
+}
+
+/* (c) TLS: connections that say nothing at all */
+Test(faults_slow, tls_silent)
+{
+	start(1);
+	static struct slow s;
+	double before = slow_metric("tls", "handshake");
+	slow_open(&s, NULL, sips_port, NULL, 0, SLOW_N);
+	int64_t t = now_ms();
+	legit_tls(sips_port);
+	cr_expect_lt(now_ms() - t, LEGIT_MAX_MS);
+	/* nothing dripped: silence is the slowest handshake */
+	int64_t end = now_ms() + DEADLINE_MS + CUT_SLACK_MS + 500;
+	int left = SLOW_N;
+	while (left && now_ms() < end) {
+		usleep(20000);
+		slow_poll(&s);
+		left = 0;
+		for (int i = 0; i < s.n; i++)
+			left += !s.cut[i];
+	}
+	cr_expect_eq(left, 0, "%d silent TLS connections still open", left);
+	slow_expect_cut(&s, "tls silent");
+	cr_expect_eq(slow_metric("tls", "handshake") - before, SLOW_N);
+}
+
+/* (d) WebSocket: the HTTP upgrade request trickled */
+Test(faults_slow, ws_upgrade)
+{
+	start(0);
+	static const char first[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+	slowloris(ws_port, first, sizeof(first) - 1, "a", legit_ws, "msrp_ws", "upgrade");
+}
+
+/* (a) the API: request heads trickled from one address; api.per_ip_limit keeps 16 of the
+ * SLOW_N, the others are closed at once; a client from another address is served; the 16
+ * are cut at api.head_timeout */
+Test(faults_slow, api_head)
+{
+	start(0);
+	static struct slow s;
+	static const char first[] = "GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+	double before = slow_metric("api", "head");
+	double refused0 = http_metric_sum(api_port, NULL, "rcsgw_api_connections_refused_total");
+	cr_assert_geq(before, 0);
+	cr_assert_geq(refused0, 0);
+	slow_open(&s, SLOW_SRC, api_port, first, sizeof(first) - 1, SLOW_N);
+	slow_run(&s, "a", now_ms() + 2 * SLOW_DRIP_MS);
+	int open_n = 0;
+	for (int i = 0; i < s.n; i++)
+		open_n += !s.cut[i];
+	cr_expect_eq(open_n, PER_IP_LIMIT, "%d slow connections held from one address", open_n);
+	int64_t t = now_ms();
+	legit_api();
+	cr_expect_lt(now_ms() - t, LEGIT_MAX_MS);
+	int left = slow_run(&s, "a", now_ms() + DEADLINE_MS + CUT_SLACK_MS + 500);
+	cr_expect_eq(left, 0, "%d slow API connections still open", left);
+	/* only those held count: the refused ones were closed at once */
+	int late = 0;
+	for (int i = 0; i < s.n; i++)
+		late += s.cut[i] - s.t0[i] > DEADLINE_MS + CUT_SLACK_MS;
+	cr_expect_eq(late, 0);
+	for (int i = 0; i < s.n; i++)
+		close(s.fd[i]);
+	cr_expect_eq(slow_metric("api", "head") - before, PER_IP_LIMIT);
+	cr_expect_eq(http_metric_sum(api_port, NULL, "rcsgw_api_connections_refused_total") -
+		     refused0, SLOW_N - PER_IP_LIMIT);
+}
+
+/* (b) the API: a POST whose announced body is trickled */
+Test(faults_slow, api_body)
+{
+	start(0);
+	static struct slow s;
+	static const char first[] = "POST /v1/sessions HTTP/1.1\r\nHost: x\r\n"
+				    "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{";
+	double before = slow_metric("api", "body");
+	slow_open(&s, SLOW_SRC, api_port, first, sizeof(first) - 1, PER_IP_LIMIT);
+	slow_run(&s, " ", now_ms() + 2 * SLOW_DRIP_MS);
+	int64_t t = now_ms();
+	legit_api();
+	cr_expect_lt(now_ms() - t, LEGIT_MAX_MS);
+	int left = slow_run(&s, " ", now_ms() + DEADLINE_MS + CUT_SLACK_MS + 500);
+	cr_expect_eq(left, 0, "%d slow API bodies still open", left);
+	slow_expect_cut(&s, "api body");
+	cr_expect_eq(slow_metric("api", "body") - before, PER_IP_LIMIT);
+}
+
+/* (e) MSRP: slow readers that pipeline SENDs and read none of the answers: the daemon's
+ * queue towards each stops moving and is cut at engine.send_timeout (looked at every
+ * quarter of it), while a client that reads is served. */
+#define READERS 4
+Test(faults_slow, msrp_slow_reader)
+{
+	start(0);
+	int fd[READERS];
+	double before = slow_metric("any", "send");
+	cr_assert_geq(before, 0);
+	for (int i = 0; i < READERS; i++) {
+		int small = 1;
+		fd[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		setsockopt(fd[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+		struct sockaddr_in sa = { .sin_family = AF_INET,
+					  .sin_port = htons((uint16_t)msrp_port) };
+		inet_pton(AF_INET, HOST, &sa.sin_addr);
+		cr_assert_eq(connect(fd[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+		fcntl(fd[i], F_SETFL, O_NONBLOCK);
+	}
+	/* pipelined until the daemon takes no more from any of them (its answers fill the
+	 * socket buffers, then its own queue) */
+	int64_t t0 = now_ms(), quiet_since = 0;
+	size_t off[READERS] = { 0 };
+	while (now_ms() - t0 < 4000) {
+		int moved = 0;
+		for (int i = 0; i < READERS; i++) {
+			ssize_t r = send(fd[i], msrp_send + off[i], sizeof(msrp_send) - 1 - off[i],
+					 MSG_NOSIGNAL);
+			if (r > 0) {
+				moved = 1;
+				off[i] = (off[i] + (size_t)r) % (sizeof(msrp_send) - 1);
+			}
+		}
+		if (moved)
+			quiet_since = 0;
+		else if (!quiet_since)
+			quiet_since = now_ms();
+		else if (now_ms() - quiet_since > 300)
+			break;
+	}
+	cr_assert(quiet_since, "the daemon kept reading from clients that read nothing");
+	int64_t t = now_ms();
+	legit_msrp();
+	cr_expect_lt(now_ms() - t, LEGIT_MAX_MS);
+	/* cut at the deadline (not read meanwhile: reading would move the queues) */
+	int64_t end = now_ms() + 300 + 2 * 250 + CUT_SLACK_MS;
+	double got = 0;
+	while ((got = slow_metric("any", "send") - before) < READERS && now_ms() < end)
+		usleep(100000);
+	cr_expect_eq(got, READERS, "%g slow readers cut", got);
+	/* and closed indeed: what the kernel held, then EOF or a reset */
+	for (int i = 0; i < READERS; i++) {
+		char buf[65536];
+		ssize_t r;
+		int64_t stop = now_ms() + 2000;
+		do {
+			struct pollfd p = { .fd = fd[i], .events = POLLIN };
+			poll(&p, 1, 100);
+			r = recv(fd[i], buf, sizeof(buf), 0);
+		} while ((r > 0 || (r < 0 && errno == EAGAIN)) && now_ms() < stop);
+		cr_expect(r == 0 || (r < 0 && errno != EAGAIN), "slow reader %d still open", i);
+		close(fd[i]);
+	}
+}
