@@ -2630,9 +2630,10 @@ static void invite_response(struct gw_sess *s, struct sip_txn *ct, int status,
 		sess_over(s, ST_FAILED, "local", "timeout", 408);
 	else if (s->state == ST_ENDING || s->cancel_wanted)
 		sess_over(s, ST_ENDED, "local", "cancelled", status);
+	else if (!resp && status != 408) /* the transport failed: our 503, not the far end's */
+		sess_over(s, ST_FAILED, "local", "transport_error", status);
 	else
-		sess_over(s, ST_FAILED, "remote", status == 408 && !resp ? "timeout" : "rejected",
-			  status);
+		sess_over(s, ST_FAILED, "remote", resp ? "rejected" : "timeout", status);
 }
 
 /* ua.invite_timeout: no final answer yet. CANCEL (or wait for a 1xx to send it); the

@@ -563,6 +563,8 @@ Test(faults, sip_far_end_silent_or_gone_mid_transaction)
 	cr_expect_str_eq(method, "INVITE");
 	json_t *ev = ufx_event("session.failed", sid_tcp, 3000);
 	cr_expect_eq(json_integer_value(json_object_get(ev, "sip_code")), 503, "INVITE over TCP");
+	cr_expect_str_eq(ufx_jstr(ev, "by"), "local");
+	cr_expect_str_eq(ufx_jstr(ev, "reason"), "transport_error");
 	json_decref(ev);
 	snprintf(body, sizeof(body), "{\"from\":\"sip:bot@" HOST "\",\"to\":\"%s\",\"mode\":"
 		 "\"pager\",\"content_type\":\"text/plain\",\"body\":\"still there?\"}", to);
