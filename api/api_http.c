@@ -1048,6 +1048,10 @@ static void req_first(struct api_req *r, const char *url)
 {
 	char allow[192];
 	int path_known, public;
+	if (url[0] != '/') { /* "GET junk", "OPTIONS *": no route can match */
+		api_reply_error(r, 400, "the request target is not an absolute path");
+		return;
+	}
 	const struct api_route *rt = route_find(r, url, r->method, &path_known, &public, allow,
 						sizeof(allow));
 
@@ -1311,6 +1315,16 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 		srv->cnt.conns_refused++;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	line[strcspn(line, "\n")] = '\0';
+	/* the requests libmicrohttpd refuses itself (a request line or head it cannot parse:
+	 * 400, 431, 505 ...) never reach on_request: this line is their one trace, counted
+	 * with the others by code (it runs on the api thread, like the other counts) */
+	static const char said[] = "HTTP response code is ";
+	const char *k = strstr(line, said);
+	if (k && srv) {
+		unsigned code = (unsigned)strtoul(k + sizeof(said) - 1, NULL, 10);
+		if (code >= 100 && code < 600)
+			srv->cnt.by_code[code]++;
+	}
 	CM_LOG_RL(CM_LOG_WARN, "api: libmicrohttpd: %s", line);
 }
 
