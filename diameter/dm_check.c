@@ -25,6 +25,17 @@ static int utf8_ok(const uint8_t *p, uint32_t n)
 	return ok;
 }
 
+/* 1 when <p> (<n>) is a DiameterIdentity or DiameterURI's text: not empty, visible ASCII. */
+static int ascii_ok(const uint8_t *p, uint32_t n)
+{
+	if (!n)
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (p[i] < 0x21 || p[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 /* A fault of a whole, well-formed AVP (its value or its length for its type). */
 static int vfault(struct dm_fault *f, uint32_t rc, uint32_t off, uint32_t len, const char *what,
 		  const char *name)
@@ -80,6 +91,12 @@ static int check_region(const struct dm_dict *d, const uint8_t *base, const uint
 				return vfault(f, DM_RC_INVALID_AVP_VALUE, off, a.length, "not UTF-8",
 					     def->name);
 			break;
+		case DM_T_IDENTITY: /* an FQDN or realm, in ASCII (IDNs as punycode) */
+		case DM_T_URI:      /* "aaa://" FQDN ...: ASCII too (RFC 6733 §4.3.1) */
+			if (!ascii_ok(a.data, a.data_len))
+				return vfault(f, DM_RC_INVALID_AVP_VALUE, off, a.length,
+					     "not a printable ASCII name", def->name);
+			break;
 		case DM_T_ADDRESS:
 			if (dm_get_address(&a, &fam, &ad, &al) < 0)
 				return vfault(f, DM_RC_INVALID_AVP_VALUE, off, a.length,
@@ -125,8 +142,16 @@ int dm_check(const struct dm_dict *d, const uint8_t *p, size_t len, const struct
 		struct dm_avp a;
 		int found = 0;
 		dm_avp_iter_init(&it, p + DM_HDR_LEN, h.length - DM_HDR_LEN);
-		while (!found && dm_avp_next(&it, &a, &rc) == 1)
-			found = a.code == def->code && a.vendor == def->vendor;
+		while (dm_avp_next(&it, &a, &rc) == 1) {
+			if (a.code != def->code || a.vendor != def->vendor)
+				continue;
+			if (found++) { /* required AVPs are single ones (Origin-Host, ...) */
+				f->whole = 1;
+				return fault(f, DM_RC_AVP_OCCURS_TOO_MANY_TIMES,
+					     (uint32_t)DM_HDR_LEN + a.off, a.length,
+					     "occurs more than once", def->name);
+			}
+		}
 		if (!found) {
 			f->missing_code = def->code;
 			f->missing_vendor = def->vendor;

@@ -8,9 +8,11 @@
  *   a value of the wrong length for its type         5014 DIAMETER_INVALID_AVP_LENGTH
  *   a value its type does not allow (an Enumerated   5004 DIAMETER_INVALID_AVP_VALUE
  *   value not named, a UTF8String that is not
- *   UTF-8, an Address of a family with the wrong
- *   length)
+ *   UTF-8, a DiameterIdentity or DiameterURI
+ *   that is not visible ASCII, an Address of a
+ *   family with the wrong length)
  *   an AVP the caller requires, missing              5005 DIAMETER_MISSING_AVP
+ *   an AVP the caller requires, more than once       5009 DIAMETER_AVP_OCCURS_TOO_MANY_TIMES
  */
 #ifndef DM_CHECK_H
 #define DM_CHECK_H
@@ -22,6 +24,7 @@
 #include "diameter/dm_msg.h"
 
 #define DM_RC_AVP_UNSUPPORTED 5001
+#define DM_RC_AVP_OCCURS_TOO_MANY_TIMES 5009
 
 struct dm_fault {
 	uint32_t rc;                   /* the Result-Code; DM_RC_SUCCESS when none */
@@ -34,7 +37,7 @@ struct dm_fault {
 };
 
 /* Checks message <p> (<len> bytes, as framed) against <d>: the first fault found into
- * <f>. <required> (may be NULL) names AVPs that must be at the top level ("Origin-Host",
+ * <f>. <required> (may be NULL) names AVPs that must be at the top level once ("Origin-Host",
  * ...; NULL-ended). 0 when it holds, -EBADMSG otherwise. */
 int dm_check(const struct dm_dict *d, const uint8_t *p, size_t len, const struct dm_limits *lim,
 	     const char *const *required, struct dm_fault *f);

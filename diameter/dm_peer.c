@@ -445,8 +445,11 @@ static void on_message(struct dm_peer *p, const uint8_t *m, size_t n)
 	 * only need to be well framed — an error answer names bad AVPs in Failed-AVP by
 	 * nature: its waiter reads it */
 	uint32_t frc, ffo, ffl;
+	/* every request names its sender once (RFC 6733 §6.3, §6.4: the base commands' and
+	 * the applications' ABNF all have < Origin-Host > { Origin-Realm }) */
+	static const char *const sender[] = { "Origin-Host", "Origin-Realm", NULL };
 	int bad = (m[4] & DM_FLAG_R) ?
-		dm_check(p->cfg.dict, m, n, p->cfg.lim, NULL, &f) < 0 :
+		dm_check(p->cfg.dict, m, n, p->cfg.lim, sender, &f) < 0 :
 		dm_msg_check(m, n, p->cfg.lim, NULL, NULL, &frc, &ffo, &ffl, NULL) < 0;
 	if (bad && !(m[4] & DM_FLAG_R))
 		snprintf(f.what, sizeof(f.what), "malformed answer"), f.rc = frc;

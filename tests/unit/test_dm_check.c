@@ -4,6 +4,7 @@
  * identifiers, E only for protocol errors, its Session-Id first, Failed-AVP holding the AVP
  * at fault as it came (the missing one, empty, for 5005). */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -192,4 +193,44 @@ Test(dm_check, each_fault_its_result_code_and_failed_avp)
 		     -ENOSPC);
 	cr_expect_eq(dm_answer_error(b, 10, &f, "rcsgw.test", "test", tiny, sizeof(tiny)),
 		     -EINVAL);
+}
+
+/* A required AVP twice (a second Origin-Host): 5009, the second one named in Failed-AVP. */
+Test(dm_check, a_required_avp_twice_is_5009)
+{
+	uint8_t b[1024];
+	struct dm_fault f;
+	json_t *j;
+	long n = ccr(b, sizeof(b), 0, "[" BASE ", {\"CC-Request-Type\": 4},"
+		     " {\"Origin-Host\": \"other.test\"}]", NULL, 0);
+	cr_assert_eq(dm_check(d, b, (size_t)n, NULL, ccr_required, &f), -EBADMSG);
+	cr_expect_eq(f.rc, DM_RC_AVP_OCCURS_TOO_MANY_TIMES);
+	cr_expect(strstr(f.what, "Origin-Host"), "%s", f.what);
+	cr_expect(!(answer(b, n, &f, &j) & DM_FLAG_E), "not a protocol error");
+	cr_expect_eq(json_integer_value(avp_in(j, "Result-Code")), 5009);
+	cr_expect_str_eq(json_string_value(avp_in(avp_in(j, "Failed-AVP"), "Origin-Host")),
+			 "other.test");
+	json_decref(j);
+	/* once: it holds */
+	n = ccr(b, sizeof(b), 0, "[" BASE ", {\"CC-Request-Type\": 4}]", NULL, 0);
+	cr_expect_eq(dm_check(d, b, (size_t)n, NULL, ccr_required, &f), 0);
+}
+
+/* A DiameterIdentity that is not visible ASCII (bad UTF-8, a blank): 5004. */
+Test(dm_check, an_identity_not_ascii_is_5004)
+{
+	uint8_t b[1024];
+	struct dm_fault f;
+	static const char *const bad[] = { "\"h\\u00e9.test\"", "\"a b.test\"", "\"\"" };
+	for (unsigned i = 0; i < 3; i++) {
+		char avps[256];
+		snprintf(avps, sizeof(avps), "[{\"Session-Id\": \"s;1\"}, {\"Origin-Host\": %s},"
+			 " {\"Origin-Realm\": \"test\"}, {\"Destination-Realm\": \"ocs.test\"},"
+			 " {\"CC-Request-Type\": 4}]", bad[i]);
+		long n = ccr(b, sizeof(b), 0, avps, NULL, 0);
+		cr_assert_eq(dm_check(d, b, (size_t)n, NULL, ccr_required, &f), -EBADMSG, "%s",
+			     bad[i]);
+		cr_expect_eq(f.rc, DM_RC_INVALID_AVP_VALUE, "%s", bad[i]);
+		cr_expect(strstr(f.what, "Origin-Host"), "%s", f.what);
+	}
 }

@@ -130,7 +130,8 @@ static void do_request(eng_worker *w, void *arg, uint64_t u)
 {
 	(void)w; (void)arg;
 	static uint8_t b[1024];
-	const char *avps = u == 2 ? "[{\"Session-Id\": \"ignore-me\"}]" :
+	const char *avps = u == 2 ? "[{\"Session-Id\": \"ignore-me\"}, {\"Origin-Host\": \"rcsgw.test\"},"
+				    " {\"Origin-Realm\": \"test\"}]" :
 			   "[{\"Session-Id\": \"rcsgw.test;1;1\"}, {\"Origin-Host\": \"rcsgw.test\"},"
 			   " {\"Origin-Realm\": \"test\"}, {\"Destination-Realm\": \"test\"},"
 			   " {\"User-Identity\": [{\"Public-Identity\": \"sip:a@test\"}]},"
