@@ -660,7 +660,7 @@ static const struct api_metric_def ua_metrics[] = {
 	{ "rcsgw_msrp_held_for_takeover_total", "counter", "MSRP SENDs for a session not in memory (a peer binding anew on this node), held while the cluster took it over from a dead node." },
 	{ "rcsgw_sip_held_refused_total", "counter", "In-dialog requests that would have been held for a takeover beyond the bound (1024 per worker at once): answered 503." },
 	{ "rcsgw_sip_messages_out_total", "counter", "SIP messages sent." },
-	{ "rcsgw_sip_dropped_total", "counter", "SIP messages that did not parse or had no usable Via or CSeq." },
+	{ "rcsgw_sip_dropped_total", "counter", "SIP messages that did not parse or had no usable Via or CSeq (a request whose Via has no RFC 3261 branch is answered 400)." },
 	{ "rcsgw_sip_unparsable_datagrams_total", "counter", "UDP datagrams that did not parse as SIP (answered 400 when Via, From, To, Call-ID and CSeq could be read, else dropped)." },
 	{ "rcsgw_sip_stream_errors_total", "counter", "SIP TCP/TLS connections closed for a malformed or oversized stream." },
 	{ "rcsgw_sip_crossed_total", "counter", "SIP messages passed to the worker of their session." },

@@ -674,6 +674,12 @@ int sip_txn_input(struct sip_txn_layer *l, const char *raw, size_t rawlen,
 		l->st.dropped++;
 		return -EINVAL;
 	}
+	/* only RFC 3261 branches (the magic cookie) name a transaction alone (§17.2.3): two
+	 * requests of RFC 2543 peers may share one, and would be taken for a retransmission
+	 * (answered on the first one's connection). Those are not served: see below. */
+	if (v.branch.len < sizeof(SIP_TXN_COOKIE) ||
+	    memcmp(v.branch.p, SIP_TXN_COOKIE, sizeof(SIP_TXN_COOKIE) - 1) != 0)
+		v.branch = CM_SLICE_NULL;
 	enum sip_method key = m->method == SIP_M_ACK ? SIP_M_INVITE : m->method;
 	struct sip_txn *t = v.branch.len ? txn_find(l, 1, v.branch, key, v.host, v.port) : NULL;
 	if (t) {
@@ -685,8 +691,9 @@ int sip_txn_input(struct sip_txn_layer *l, const char *raw, size_t rawlen,
 		l->tu.on_ack(l->tu.arg, m, src);
 		return 0;
 	}
-	if (!v.branch.len) {
+	if (!v.branch.len) { /* RFC 2543's transactions are not served: say so (400) */
 		l->st.dropped++;
+		(void)sip_txn_reply_stateless(l, m, src, 400, CM_SLICE_NULL);
 		return -EINVAL;
 	}
 	return server_new(l, raw, rawlen, m, &v, src);

@@ -126,7 +126,9 @@ struct sip_txn_stats {
 	uint64_t acks_sent;        /* ACKs to non-2xx final responses (§17.1.1.3) */
 	uint64_t stray_acks;       /* ACKs given to the TU (on_ack) */
 	uint64_t stray_responses;  /* responses matching no transaction */
-	uint64_t dropped;          /* messages without a usable top Via or CSeq */
+	uint64_t dropped;          /* messages without a usable top Via or CSeq (requests
+				    * whose Via has no RFC 3261 branch among them: answered
+				    * 400) */
 	uint32_t active;           /* transactions alive now */
 	/* client transactions from their request's first send to its first final response
 	 * (time-outs and transport errors left out): INVITEs (call set-up), the others */

@@ -546,6 +546,40 @@ Test(sip_txn, provisionals_keep_an_invite_server_transaction_alive)
 	cr_expect_eq(T.err_status, 408);
 }
 
+/* A request whose Via has no RFC 3261 branch (RFC 2543) is not served: answered 400, counted as
+ * dropped, no transaction. */
+Test(sip_txn, request_without_branch_answered_400)
+{
+	start();
+	struct input in = { .src = UDP };
+	in.len = snprintf(in.buf, sizeof(in.buf),
+			  "MESSAGE sip:bob@example.com SIP/2.0\r\n"
+			  "Via: SIP/2.0/UDP 10.0.0.1:5060\r\n"
+			  "Max-Forwards: 70\r\n"
+			  "From: <sip:alice@example.com>;tag=a1\r\n"
+			  "To: <sip:bob@example.com>\r\n"
+			  "Call-ID: nobranch@example.com\r\n"
+			  "CSeq: 1 MESSAGE\r\n"
+			  "Content-Length: 0\r\n\r\n");
+	cr_assert_eq(eng_job_run(T.w, input_job, &in), 0);
+	cr_assert_eq(in.rc, -EINVAL);
+	cr_assert_eq(T.nsent, 1, "the 400");
+	cr_assert(!strncmp(T.sent[0].buf, "SIP/2.0 400 ", 12), "%s", T.sent[0].buf);
+	cr_assert(strstr(T.sent[0].buf, "Call-ID: nobranch@example.com\r\n"));
+	get_stats();
+	cr_assert_eq(stats.dropped, 1);
+	cr_assert_eq(stats.server_created, 0);
+	cr_assert_eq(T.nreq, 0, "not given to the TU");
+	/* a branch without the magic cookie: the same (two such requests would be taken for
+	 * one transaction) */
+	in.len = req(in.buf, sizeof(in.buf), "MESSAGE", "1234", "10.0.0.1");
+	cr_assert_eq(eng_job_run(T.w, input_job, &in), 0);
+	cr_assert_eq(in.rc, -EINVAL);
+	cr_assert_eq(T.nsent, 2);
+	cr_assert(!strncmp(T.sent[1].buf, "SIP/2.0 400 ", 12), "%s", T.sent[1].buf);
+	cr_assert_eq(T.nreq, 0);
+}
+
 static unsigned tp_failed;
 static void tp_failed_job(void *arg) { tp_failed = sip_txn_transport_failed(T.l, arg); }
 
