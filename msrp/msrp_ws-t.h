@@ -142,6 +142,8 @@ struct msrp_ws {
 	uint8_t rx_data;             /* the frame being read is a data frame */
 	uint8_t rx_fin;              /* ... and the last of its message */
 	uint8_t rx_drop;             /* deliver nothing more (failed, or closing) */
+	uint8_t bad_close;           /* the peer's close frame had a 1-byte body (no code:
+				      * wslay takes it for an empty one): a protocol error */
 	uint8_t mask_used;           /* bytes of mask_rnd consumed */
 	uint16_t fail_code;          /* close code of a failure wslay reported by an error */
 	uint16_t close_pending;      /* close code to queue at the next flush (1009) */

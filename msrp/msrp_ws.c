@@ -680,6 +680,9 @@ static void wsl_frame_start(wslay_event_context_ptr wctx,
 	struct msrp_ws *ws = ud;
 
 	(void)wctx;
+	/* RFC 6455 §5.5.1: a close frame's body begins with a 2-byte code */
+	if (a->opcode == WSLAY_CONNECTION_CLOSE && a->payload_length == 1)
+		ws->bad_close = 1;
 	ws->rx_data = !wslay_is_ctrl_frame(a->opcode);
 	ws->rx_fin = a->fin;
 	if (!ws->rx_data || ws->rx_drop)
@@ -812,6 +815,10 @@ static void settle(struct msrp_ws *ws)
 		return;
 	if (!wslay_event_want_read(ws->wctx) && !wslay_event_want_write(ws->wctx)) {
 		ws->state = MSRP_WS_S_DONE;
+		if (ws->bad_close && wslay_event_get_close_received(ws->wctx)) {
+			COUNT(ws, proto_errors);
+			return;
+		}
 		if (wslay_event_get_close_received(ws->wctx) || ws->own_close)
 			return;
 		int code = ws->fail_code ? ws->fail_code :

@@ -1438,3 +1438,26 @@ Test(msrp_ws, engine_client_ws_io_uring, .timeout = 30) { engine_client(ENG_BACK
 Test(msrp_ws, engine_client_ws_epoll, .timeout = 30) { engine_client(ENG_BACKEND_EPOLL, 0); }
 Test(msrp_ws, engine_client_wss_io_uring, .timeout = 30) { engine_client(ENG_BACKEND_IO_URING, 1); }
 Test(msrp_ws, engine_client_wss_epoll, .timeout = 30) { engine_client(ENG_BACKEND_EPOLL, 1); }
+
+/* A client's close frame with a 1-byte body (no room for its code, RFC 6455 §5.5.1) is a
+ * protocol error, counted; an empty one is a plain close. */
+Test(msrp_ws, close_with_one_byte_body_is_a_protocol_error)
+{
+	struct msrp_ws_cfg cfg = def_cfg();
+	for (int len = 0; len <= 1; len++) {
+		struct side srv, cli;
+		sides_init(&srv, &cli, &cfg);
+		cr_assert_eq(msrp_ws_client_start(&cli.ws, CM_SLICE_LIT("h"), CM_SLICE_LIT("/"),
+						  CM_SLICE_NULL), 0);
+		cr_assert_eq(pass(&cli, &srv, 0), MSRP_WS_OK);
+		cr_assert_eq(pass(&srv, &cli, 0), MSRP_WS_OK);
+		cr_assert_eq(srv.opened, 1);
+		/* FIN|close, masked, <len> bytes of body (masked with 0x01020304) */
+		const char f[] = { (char)0x88, (char)(0x80 | len), 1, 2, 3, 4, 'x' ^ 1 };
+		msrp_ws_feed(&srv.ws, f, 6 + (size_t)len);
+		pass(&srv, &cli, 0);
+		cr_expect_eq(msrp_ws_state(&srv.ws), MSRP_WS_S_DONE, "len %d", len);
+		cr_expect_eq(srv.st.proto_errors, (uint64_t)len, "len %d", len);
+		sides_fini(&srv, &cli);
+	}
+}
