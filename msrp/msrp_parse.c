@@ -386,6 +386,10 @@ static int header_line(struct msrp_parser *p, const char *s, size_t n, struct ms
 		return -R_BAD_HVALUE;
 	for (ve = e; ve > v && msrp_cis(ve[-1], MSRP_C_WS); ve--)
 		;
+	/* a path names one URI at least (RFC 4975 §9: 1*(msrp-uri)); an empty one is none,
+	 * and leaves nobody to answer */
+	if (v == ve && (id == MSRP_H_TO_PATH || id == MSRP_H_FROM_PATH))
+		return id == MSRP_H_TO_PATH ? -R_NO_TO : -R_NO_FROM;
 	if (max_hdrs > MSRP_MAX_HEADERS)
 		max_hdrs = MSRP_MAX_HEADERS;
 	if (p->nhdrs >= max_hdrs)

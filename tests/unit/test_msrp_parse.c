@@ -727,6 +727,10 @@ static const struct bad bads[] = {
 	  MSRP_PE_SEMANTIC, "abcd" },
 	{ "MSRP abcd SEND\r\n" TP FP "Byte-Range: 1-1/1\r\nByte-Range: 1-1/1\r\n", 400,
 	  MSRP_PE_SEMANTIC, "abcd" },
+	/* an empty path is none (nobody to answer) */
+	{ "MSRP abcd SEND\r\nTo-Path: \r\n" FP "-------abcd$\r\n", 400, MSRP_PE_SEMANTIC, "abcd" },
+	{ "MSRP abcd AUTH\r\n" TP "From-Path:  \t \r\n-------abcd$\r\n", 400, MSRP_PE_SEMANTIC,
+	  "abcd" },
 };
 
 Test(msrp_parse, errors)
