@@ -539,14 +539,18 @@ VERDICT=PASS
 	echo "| Diameter (Sh UDR → 3002) | $DM_RATE requests/s on $DM_CONC connections, new ones every ${DM_ROUND} s | $D_ROUNDS | $D_SENT | $D_OK | $D_BAD |"
 	echo "| events | webhooks + 1 SSE stream | | $EV_PUB published | $HOOKS webhook POSTs, $SSE SSE events | $EV_DROP dropped, $WH_FAIL webhooks failed |"
 	echo
-	echo "Replication to Redis was on all along (redis keys in the CSV)."
+	echo "Replication to Redis was on all along. redis_keys (reported, not judged): the live sessions'"
+	echo "records plus a tombstone of each ended session's ownership for 10 minutes (shards/sh_node.h),"
+	echo "so they level off 10 minutes after the start, later than the sessions (an ended user-agent"
+	echo "session stays readable for 5 minutes: GW_UA_LINGER_MS)."
 	if [ -n "$FAIL" ]; then
 		echo
 		echo "## Failures"
 		printf '%s\n' "$FAIL"
 	fi
 	echo
-	echo "Files: soak.csv (columns: $(head -1 "$CSV")), soak.png, gen-*.json (one line per generator round), metrics-end.txt."
+	echo "Files: soak.csv (columns: $(head -1 "$CSV")), soak.png, gen-*.json.gz (one JSON line per generator round), metrics-end.txt (rcsgw's /metrics after the drain)."
 } >"$OUT/summary.md"
+gzip -f "$OUT"/gen-*.json
 cat "$OUT/summary.md"
 [ "$VERDICT" = PASS ]
