@@ -198,7 +198,8 @@ void api_reply_typed(struct api_req *r, unsigned status, const char *ctype, char
 void api_reply_error(struct api_req *r, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The body of <r> as a JSON object (duplicate keys refused; an empty body is {} when
- * <empty_ok>), or NULL with a 400 answered. */
+ * <empty_ok>), or NULL with a 400 answered (415: it came with a Content-Type that is not
+ * JSON; none is taken for JSON). */
 json_t *api_body_object(struct api_req *r, int empty_ok);
 /* -1 with a 400 answered when <o> has a member not in <allowed> (NULL-terminated), else 0. */
 int api_only_fields(struct api_req *r, json_t *o, const char *const *allowed);

@@ -116,6 +116,8 @@ struct api_req {
 
 	char *body;                /* NUL-terminated */
 	size_t body_len, body_cap;
+	uint8_t body_not_json;     /* a Content-Type came and says no JSON (api_body_object:
+				    * 415) */
 	size_t dropped;            /* body bytes received after the answer was set */
 
 	unsigned status;           /* the answer */
@@ -511,14 +513,30 @@ void api_reply_json(struct api_req *r, unsigned status, json_t *body)
 	reply_set(r, status, "application/json", s, strlen(s));
 }
 
+/* 1 when media type <ct> is JSON: application/json or application/<x>+json, parameters
+ * after ';' allowed (RFC 6838 §4.2.8). */
+static int media_is_json(const char *ct)
+{
+	size_t n = strcspn(ct, "; \t");
+	static const char app[] = "application/";
+	if (n < sizeof(app) - 1 || strncasecmp(ct, app, sizeof(app) - 1) != 0)
+		return 0;
+	return (n == 16 && !strncasecmp(ct + 12, "json", 4)) ||
+	       (n > 17 && !strncasecmp(ct + n - 5, "+json", 5));
+}
+
 /* The body of <r> as a JSON object (an empty body is {} when <empty_ok>), or NULL with a 400
- * answered. */
+ * (or a 415: a Content-Type that is not JSON) answered. */
 json_t *api_body_object(struct api_req *r, int empty_ok)
 {
 	size_t len;
 	const char *b = api_req_body(r, &len);
 	if (!len && empty_ok)
 		return json_object();
+	if (r->body_not_json) {
+		api_reply_error(r, 415, "the body must be application/json");
+		return NULL;
+	}
 	json_error_t e;
 	json_t *j = json_loadb(b, len, JSON_REJECT_DUPLICATES, &e);
 	if (!j || !json_is_object(j)) {
@@ -1048,6 +1066,9 @@ static void req_first(struct api_req *r, const char *url)
 {
 	char allow[192];
 	int path_known, public;
+	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_TYPE);
+	r->body_not_json = ct && !media_is_json(ct);
 	if (url[0] != '/') { /* "GET junk", "OPTIONS *": no route can match */
 		api_reply_error(r, 400, "the request target is not an absolute path");
 		return;

@@ -1108,6 +1108,26 @@ Test(faults_flood, api_http)
 	 * what it refuses itself: a request line or head it cannot read (400, 431, 505) */
 	EQ(http_json_errors + http_html_errors, answers_in(&t, 400, 599));
 	cr_expect_leq(http_html_errors, t.code[400] + t.code[431] + t.code[505]);
+	cr_expect_gt(t.code[415], 0, "JSON under another Content-Type");
+	/* the two the flood found, one by one: a target that is no path (was 500), and JSON
+	 * under another type (was taken) */
+	static const struct { const char *m, *path, *hdrs, *body; int status; } one[] = {
+		{ "GET", "junk", NULL, NULL, 400 },
+		{ "POST", "/v1/sessions", "Content-Type: text/plain\r\n", "{}", 415 },
+		{ "POST", "/v1/sessions", "Content-Type: application/json; charset=utf-8\r\n",
+		  "{}", 400 },
+		{ "POST", "/v1/sessions", "Content-Type: application/merge-patch+json\r\n", "{}",
+		  400 },
+	};
+	for (unsigned i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
+		int st = 0;
+		char *b = NULL;
+		cr_assert_eq(http_request(HOST, D.api, one[i].m, one[i].path, one[i].hdrs, one[i].body,
+					  &st, NULL, &b, IO_MS), 0);
+		cr_expect_eq(st, one[i].status, "%s %s: %d %s", one[i].m, one[i].path, st, b);
+		http_error_body(b, strlen(b), st);
+		free(b);
+	}
 	fprintf(stderr, "faults_flood api: errors in JSON %lu, in libmicrohttpd's HTML %lu (%lu "
 		"of them with the head twice)\n", http_json_errors, http_html_errors,
 		http_double_heads);

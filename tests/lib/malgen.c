@@ -710,7 +710,9 @@ static int mutate_text(struct malgen *g, struct tmsg *t, enum mg_kind k, struct 
 	case MG_MISSING: {
 		const char *h = mandatory(t, g);
 		int i = t_find(t, h);
-		if (i >= 0)
+		if (t->proto == MG_HTTP && i >= 0 && !strcmp(h, "Content-Type") && (v & 1))
+			snprintf(t->hv[i], VLEN, "%s", (v & 2) ? "text/plain" : "application/jsonx");
+		else if (i >= 0) /* (a JSON body under another type, or none) */
 			t_drop(t, i);
 		else
 			t_drop(t, 0);
