@@ -55,6 +55,9 @@ static const struct api__stat_field stat_fields[] = {
 	  "Accepted TLS connections cut off at engine.tls_handshake_timeout."),
 	F(send_stalls, "rcsgw_engine_send_stalls_total", "counter",
 	  "Connections closed because their peer read nothing for engine.send_timeout."),
+	F(lingers, "rcsgw_engine_lingering_closes_total", "counter",
+	  "Connections given up on (a broken stream) that were closed by shutting their write "
+	  "side once the answer was out and dropping what the peer still sent, for up to 1 s."),
 	F(profile_refused, "rcsgw_engine_profile_refused_total", "counter",
 	  "Connections refused by a per-peer profile's no_new (engine.tcp_profiles)."),
 	F(profile_timeouts, "rcsgw_engine_profile_timeouts_total", "counter",

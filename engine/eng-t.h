@@ -132,6 +132,8 @@ struct eng_conn_info {
 #define ENG_CF_FREE        0x40000 /* slot on the free list */
 #define ENG_CF_NOBUFS      0x80000 /* reading stopped: the pool ran dry */
 #define ENG_CF_SINGLESHOT 0x100000 /* read one buffer at a time (catching up after back-pressure) */
+#define ENG_CF_LINGER    0x200000 /* eng_close_linger(): what arrives is read and dropped */
+#define ENG_CF_WR_SHUT   0x400000 /* lingering: queue out, write side shut, the peer's EOF awaited */
 
 struct eng_conn {
 	eng_worker *w;
@@ -231,6 +233,7 @@ struct eng_stats {
 	uint64_t profile_timeouts; /* connections aborted by a profile's connect or read timeout */
 	uint64_t tls_handshake_timeouts; /* accepted TLS connections aborted at tls_handshake_ms */
 	uint64_t send_stalls;      /* connections aborted at send_stall_ms (a peer not reading) */
+	uint64_t lingers;          /* closes that shut the write side and drained (eng_close_linger) */
 	uint64_t completions;      /* completions (io_uring CQEs) or readiness events (epoll) */
 	uint64_t mailbox_depth;    /* messages waiting in the worker's mailbox now */
 };

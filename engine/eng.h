@@ -193,6 +193,13 @@ void eng_conn_wait_writable(eng_conn *feeder, eng_conn *c);
 
 /* Sends what is queued, then closes. on_close follows. */
 void eng_close(eng_conn *c);
+/* As eng_close(), for a connection given up on while its peer may still be sending (a
+ * broken stream, a frame over a limit): from now on what arrives is read and dropped,
+ * never delivered; once the queue is out the write side is shut and the peer's EOF awaited
+ * for at most ENG_LINGER_MS, then the connection closes. Closing with unread bytes would
+ * answer them with a reset, which makes the peer's kernel drop the answer we sent last. */
+#define ENG_LINGER_MS 1000
+void eng_close_linger(eng_conn *c);
 /* Closes now, dropping what is queued (a connect in flight is shut down: it ends at once).
  * on_close follows with <err>. */
 void eng_abort(eng_conn *c, int err);

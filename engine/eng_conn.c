@@ -183,9 +183,11 @@ static void stash_drop(eng_conn *c)
 
 static int want_read(const eng_conn *c)
 {
-	return (c->flags & ENG_CF_STARTED) &&
-	       !(c->flags & (ENG_CF_PAUSED | ENG_CF_BP | ENG_CF_DEAD | ENG_CF_HANDOVER |
-			     ENG_CF_CONNECTING | ENG_CF_EOF));
+	if (c->flags & (ENG_CF_DEAD | ENG_CF_HANDOVER | ENG_CF_CONNECTING | ENG_CF_EOF))
+		return 0;
+	if (c->flags & ENG_CF_LINGER)
+		return 1; /* read to drop, paused or not (eng_close_linger) */
+	return (c->flags & ENG_CF_STARTED) && !(c->flags & (ENG_CF_PAUSED | ENG_CF_BP));
 }
 
 static void rearm_later(eng_conn *c)
@@ -347,6 +349,23 @@ void eng_abort(eng_conn *c, int err)
 	do_close(c, err ? err : -ECONNABORTED);
 }
 
+/* The queue of a closing connection is out: it closes, or when it lingers its write side
+ * is shut and reading goes on (dropping) until the peer's EOF or ENG_LINGER_MS. */
+static void close_flushed(eng_conn *c)
+{
+	if ((c->flags & (ENG_CF_LINGER | ENG_CF_EOF)) != ENG_CF_LINGER || c->fd < 0 ||
+	    shutdown(c->fd, SHUT_WR) < 0) {
+		do_close(c, 0);
+		return;
+	}
+	if (c->flags & ENG_CF_WR_SHUT)
+		return;
+	c->flags |= ENG_CF_WR_SHUT;
+	c->w->st.lingers++;
+	deadline_set(c, c->w->now_ms + ENG_LINGER_MS, NULL);
+	update_reading(c);
+}
+
 void eng_close(eng_conn *c)
 {
 	if (c->flags & (ENG_CF_DEAD | ENG_CF_CLOSING))
@@ -355,7 +374,22 @@ void eng_close(eng_conn *c)
 	if (c->tls && (c->flags & ENG_CF_TLS_READY))
 		eng__tls_shutdown(c);
 	if (!c->sendq_head && !(c->flags & ENG_CF_SENDING))
-		do_close(c, 0);
+		close_flushed(c);
+}
+
+void eng_close_linger(eng_conn *c)
+{
+	if (c->flags & (ENG_CF_DEAD | ENG_CF_CLOSING))
+		return;
+	c->flags |= ENG_CF_LINGER;
+	c->flags &= ~(ENG_CF_PAUSED | ENG_CF_BP);
+	if (c->waiting_on)
+		waiter_unlink(c);
+	stash_drop(c);
+	deadline_set(c, 0, NULL); /* a frame's deadline no longer matters */
+	eng_close(c);
+	if (!(c->flags & ENG_CF_DEAD))
+		update_reading(c);
 }
 
 /* ---- sending ------------------------------------------------------------------------- */
@@ -497,7 +531,7 @@ void eng__send_done(eng_conn *c, int res)
 		if (c->flags & ENG_CF_HANDOVER)
 			maybe_handover(c);
 		else if (c->flags & ENG_CF_CLOSING)
-			do_close(c, 0);
+			close_flushed(c);
 	}
 }
 
@@ -551,8 +585,8 @@ void eng__recv(eng_conn *c, eng_buf *b, uint32_t len)
 	w->st.recv_bytes += len;
 	c->bytes_in += len;
 	c->last_recv_ms = w->now_ms;
-	if (c->flags & ENG_CF_DEAD)
-		;
+	if (c->flags & (ENG_CF_DEAD | ENG_CF_LINGER))
+		; /* dropped (lingering: nobody reads it) */
 	else if ((c->flags & (ENG_CF_HANDOVER | ENG_CF_PAUSED | ENG_CF_BP)) || c->stash)
 		stash_add(c, b, 0, len); /* held until resumed (or adopted), in order */
 	else if (c->tls)
@@ -1248,6 +1282,11 @@ static int deadline_check(eng_worker *w, eng_conn *c)
 {
 	if (!c->deadline_ms || w->now_ms < c->deadline_ms)
 		return 0;
+	if (c->flags & ENG_CF_WR_SHUT) { /* lingered long enough: the peer had its answer */
+		deadline_set(c, 0, NULL);
+		do_close(c, 0);
+		return 1;
+	}
 	uint64_t *count = c->deadline_count;
 	int tls = count == &w->st.tls_handshake_timeouts;
 	if (count)

@@ -521,12 +521,11 @@ static void *worker_main(void *arg)
 	if (!e->go)
 		return NULL;
 	clock_read(w);
-	if (e->profile_timers || e->cfg.tls_handshake_ms || e->cfg.frame_ms ||
-	    e->cfg.send_stall_ms) {
-		w->swept_ms = w->stall_swept_ms = w->now_ms;
-		eng_timer_init(&w->profile_sweep, eng__profile_sweep, w);
-		eng_timer_arm(w, &w->profile_sweep, ENG_PROFILE_SWEEP_MS);
-	}
+	/* always: a lingering close (eng_close_linger) has its deadline even with every
+	 * timeout of the configuration off */
+	w->swept_ms = w->stall_swept_ms = w->now_ms;
+	eng_timer_init(&w->profile_sweep, eng__profile_sweep, w);
+	eng_timer_arm(w, &w->profile_sweep, ENG_PROFILE_SWEEP_MS);
 	if (e->init)
 		e->init(w, e->init_arg);
 	worker_loop(w);

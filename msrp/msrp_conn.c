@@ -704,7 +704,9 @@ static void free_mc(struct msrp_conn *mc)
 }
 
 /* A broken stream cannot be trusted: it is closed. The parser counted the kind of error;
- * the paths a response would need are not known for sure at this point, so none is sent. */
+ * the paths a response would need are not known for sure at this point, so none is sent.
+ * The answers to the frames before it go out first, and what the peer still sends is read
+ * and dropped (eng_close_linger): a reset would make its kernel drop them. */
 static void stream_error(struct msrp_conn *mc, const struct msrp_ev *ev)
 {
 	mc->mw->st.stream_errors++;
@@ -717,7 +719,7 @@ static void stream_error(struct msrp_conn *mc, const struct msrp_ev *ev)
 		msrp_ws_close(mc->ws, 1008, "broken MSRP stream");
 		return;
 	}
-	eng_abort(mc->c, -EPROTO);
+	eng_close_linger(mc->c);
 }
 
 static void on_head(struct msrp_conn *mc, const struct msrp_msg *m)

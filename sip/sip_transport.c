@@ -360,10 +360,10 @@ static void tcp_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
 		 * closes once its queue is flushed, reading no more */
 		tc->t->st.stream_errors++;
 		tc->closing = 1;
-		eng_read_pause(c);
 		/* a peer that does not read what is queued is cut off at the deadline */
 		eng_timer_arm(tc->t->w, &tc->idle, SIP_CLOSE_DEADLINE_MS);
-		eng_close(c); /* on_close may run inside: <tc> is not used after */
+		/* what it still sends is read and dropped: a reset would lose the answer */
+		eng_close_linger(c); /* on_close may run inside: <tc> is not used after */
 	}
 }
 

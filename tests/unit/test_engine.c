@@ -652,3 +652,108 @@ static void drain(enum eng_backend be)
 
 Test(engine, drain_io_uring, .timeout = 20) { drain(ENG_BACKEND_IO_URING); }
 Test(engine, drain_epoll, .timeout = 20) { drain(ENG_BACKEND_EPOLL); }
+
+/* ---- a lingering close ---------------------------------------------------------------- */
+
+/* The server answers the first bytes it gets and gives the connection up with
+ * eng_close_linger() while the client goes on sending: the client reads the whole answer
+ * and then EOF, not a reset (the bytes it sent after were read and dropped, none reached
+ * the owner). A client that then neither sends nor closes is let go at ENG_LINGER_MS. */
+#define LG_ANSWER 3000
+static struct {
+	_Atomic int recvs, closed, port;
+	_Atomic uint64_t closed_ms;
+} lg;
+
+static void lg_recv(eng_conn *c, eng_buf *b, uint32_t off, uint32_t len)
+{
+	static char answer[LG_ANSWER];
+	(void)b;
+	(void)off;
+	(void)len;
+	lg.recvs++;
+	memset(answer, 'A', sizeof(answer));
+	cr_assert_eq(eng_send(c, answer, sizeof(answer)), 0);
+	eng_close_linger(c);
+}
+static void lg_close(eng_conn *c, int err)
+{
+	(void)c;
+	(void)err;
+	lg.closed_ms = mono_ms();
+	lg.closed++;
+}
+static const struct eng_conn_ops lg_ops = { .on_recv = lg_recv, .on_close = lg_close };
+static void lg_accept(eng_listener *l, eng_conn *c)
+{
+	(void)l;
+	eng_conn_start(c, &lg_ops, NULL);
+}
+static void lg_init(eng_worker *w, void *arg)
+{
+	int err;
+	(void)arg;
+	eng_listener *l = eng_listen(w, "127.0.0.1:0", 0, NULL, lg_accept, NULL, &err);
+	cr_assert(l, "listen: %d", err);
+	lg.port = eng_listener_port(l);
+}
+
+static void linger(enum eng_backend be)
+{
+	memset(&lg, 0, sizeof(lg));
+	eng_engine *e = start(be, 1, NULL, lg_init, NULL);
+	for (int i = 0; i < 200 && !lg.port; i++)
+		usleep(5000);
+
+	/* a client that keeps sending after the answer: 4 MiB more, far past the socket
+	 * buffers, so they are read (and dropped) by the server, not left unread */
+	int fd = tcp_connect(lg.port);
+	cr_assert_eq(send(fd, "broken frame", 12, 0), 12);
+	static char junk[65536];
+	memset(junk, 'j', sizeof(junk));
+	size_t more = 0;
+	while (more < 4u << 20) {
+		ssize_t n = send(fd, junk, sizeof(junk), MSG_NOSIGNAL);
+		if (n <= 0)
+			break;
+		more += (size_t)n;
+	}
+	cr_expect_eq(more, 4u << 20, "the server stopped taking bytes after %zu", more);
+	char buf[8192];
+	size_t got = 0;
+	ssize_t n;
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			cr_assert_eq(buf[i], 'A');
+		got += (size_t)n;
+	}
+	cr_expect_eq(n, 0, "not EOF: %s", n < 0 ? strerror(errno) : "");
+	cr_expect_eq(got, LG_ANSWER, "the answer: %zu bytes", got);
+	cr_expect_eq(lg.recvs, 1, "bytes after the close reached the owner");
+	uint64_t t = mono_ms();
+	close(fd);
+	for (int i = 0; i < 400 && lg.closed < 1; i++)
+		usleep(5000);
+	cr_expect_eq(lg.closed, 1);
+	cr_expect_lt(lg.closed_ms - t, 500, "the client's EOF did not end the linger");
+
+	/* a client that stays, silent: closed at ENG_LINGER_MS after the answer */
+	fd = tcp_connect(lg.port);
+	t = mono_ms();
+	cr_assert_eq(send(fd, "x", 1, 0), 1);
+	got = 0;
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		got += (size_t)n;
+	cr_expect_eq(n, 0);
+	cr_expect_eq(got, LG_ANSWER);
+	for (int i = 0; i < 600 && lg.closed < 2; i++)
+		usleep(5000);
+	cr_expect_eq(lg.closed, 2);
+	cr_expect_geq(lg.closed_ms - t, ENG_LINGER_MS - 50);
+	cr_expect_lt(lg.closed_ms - t, ENG_LINGER_MS + 800);
+	close(fd);
+	eng_destroy(e);
+}
+
+Test(engine, close_linger_io_uring, .timeout = 20) { linger(ENG_BACKEND_IO_URING); }
+Test(engine, close_linger_epoll, .timeout = 20) { linger(ENG_BACKEND_EPOLL); }
