@@ -281,7 +281,8 @@ SIPP_PORT=$(free_port)
 (cd "$TMP/sipp" && exec timeout $((SECS + 120)) sipp -sf "$TMP/uac_users.xml" \
 	-inf "$TMP/users.csv" "127.0.0.1:$SIP" -i 127.0.0.1 -p "$SIPP_PORT" -t u1 -nostdin \
 	-s s0 -set to_host "127.0.0.1:$SINK_SIP" -set size 100 -m "$GW_CALLS" -r "$GW_RATE" \
-	-rp 1000 -l 1000 -nr -recv_timeout 5000 -trace_stat -stf stat.csv -fd 5 \
+	-rp 1000 -l 1000 -nr -recv_timeout 5000 -buff_size 4194304 -trace_stat -stf stat.csv \
+	-fd 5 -trace_err \
 	>out 2>&1) &
 SIPP_PID=$!
 PIDS="$PIDS $SIPP_PID"
@@ -446,6 +447,8 @@ G_SENT=${1:-0} G_202=${2:-0} G_FAILED=${3:-0}
 G_SINK=$(js "$(gf gateway-sink)" msgs_total)
 G_LOST=$((G_202 > G_SINK ? G_202 - G_SINK : 0))
 G_BAD=$((G_FAILED + G_LOST + $(js "$(gf gateway-sink)" errors)))
+# sipp's own account of what failed (its statistics, its errors log) kept for a look
+[ "$G_BAD" = 0 ] || cp "$TMP"/sipp/stat.csv "$TMP"/sipp/*errors.log "$OUT/" 2>/dev/null
 HOOKS=$(cat "$TMP/hook.count" 2>/dev/null || echo 0)
 SSE=$(cat "$TMP/sse.count" 2>/dev/null || echo 0)
 metric() { # NAME: summed over its series in the last scrape
