@@ -74,10 +74,14 @@ free_port() {
 }
 
 # start_gw: a fresh rcsgw (one worker) on free ports; GW_PID, API. 0, or 1 (said why).
+# Every API connection of the bench comes from 127.0.0.1: api.per_ip_limit (an abuse guard,
+# 128 by default) is raised to the API's own limit (256), or the connections above 128 are
+# refused at once, over and over (each one a failed request).
 start_gw() {
 	API=$(free_port)
 	msrp=$(free_port)
 	sip=$(free_port)
+	RCSGW_API_PER_IP_LIMIT=256 \
 	RCSGW_ENGINE_WORKERS=1 RCSGW_API_LISTEN=127.0.0.1:$API RCSGW_MSRP_LISTEN=127.0.0.1:$msrp \
 		RCSGW_SIP_LISTEN=udp:127.0.0.1:$sip,tcp:127.0.0.1:$sip RCSGW_LOG_LEVEL=warn \
 		$PIN_SUT "$GW" >"$TMP/rcsgw.out" 2>"$TMP/rcsgw.err" &
