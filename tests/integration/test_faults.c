@@ -26,6 +26,7 @@
 #include "tests/lib/dm_samples.h"
 #include "tests/lib/http_srv.h"
 #include "tests/lib/msrp_client.h"
+#include "tests/lib/proc.h"
 #include "tests/lib/rcsgw_proc.h"
 #include "tests/lib/ua_fx.h"
 
@@ -52,12 +53,6 @@ static void down(void)
 
 TestSuite(faults, .fini = down, .timeout = 40);
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The fixture's daemon with <extra> settings (NULL-terminated, may be NULL). */
 static void up(const char *const *extra)
@@ -202,7 +197,7 @@ Test(faults, relay_receiver_gone_with_transactions_open)
 		next_frame(&cb, f, "the SEND at B");
 		cr_assert_str_eq(mc_header(f, "Message-ID"), ids[i]);
 	}
-	long long t0 = now_ms();
+	long long t0 = proc_now_ms();
 	mc_close(&cb); /* none answered */
 	int seen[3] = { 0 };
 	for (int i = 0; i < 3; i++) {
@@ -216,7 +211,7 @@ Test(faults, relay_receiver_gone_with_transactions_open)
 		 * 503; msrp_relay.c otx_resp) */
 		cr_expect(stl && !strncmp(stl, "000 403", 7), "Status: %s", stl ? stl : "none");
 	}
-	cr_expect_lt(now_ms() - t0, 2500, "the REPORTs waited for the time-out");
+	cr_expect_lt(proc_now_ms() - t0, 2500, "the REPORTs waited for the time-out");
 	for (int k = 0; k < 3; k++)
 		cr_expect_eq(seen[k], 1, "REPORTs for %s: %d", ids[k], seen[k]);
 	cr_expect_eq(ufx_metric_sum("rcsgw_relay_reports_sent_total"), 3);
@@ -250,7 +245,7 @@ static int count_events(const char *type)
 static int wait_events(const char *type, int n, int ms)
 {
 	int k = 0;
-	for (long long end = now_ms() + ms; (k = count_events(type)) < n && now_ms() < end;)
+	for (long long end = proc_now_ms() + ms; (k = count_events(type)) < n && proc_now_ms() < end;)
 		usleep(20 * 1000);
 	return k;
 }
@@ -440,7 +435,7 @@ Test(faults, webhook_receiver_down_then_back)
 		json_decref(ufx_create(to, NULL));
 	}
 	unsigned long pub = 0, drop = 0;
-	for (long long end = now_ms() + 5000; now_ms() < end; usleep(50 * 1000)) {
+	for (long long end = proc_now_ms() + 5000; proc_now_ms() < end; usleep(50 * 1000)) {
 		pub = ufx_metric_sum("rcsgw_events_published_total");
 		drop = ufx_metric_sum("rcsgw_events_dropped_total");
 		if (pub + drop >= N + MORE)
@@ -452,8 +447,8 @@ Test(faults, webhook_receiver_down_then_back)
 
 	cr_assert_eq(http_srv_start_at(&hs, port), 0, "the receiver did not come back");
 	int got = 0;
-	for (long long end = now_ms() + 10000;
-	     (got = atomic_load(&hs.nhook)) < QUEUE && now_ms() < end;)
+	for (long long end = proc_now_ms() + 10000;
+	     (got = atomic_load(&hs.nhook)) < QUEUE && proc_now_ms() < end;)
 		usleep(50 * 1000);
 	usleep(300 * 1000); /* a late duplicate would come now */
 	got = atomic_load(&hs.nhook);
@@ -555,7 +550,7 @@ Test(faults, sip_far_end_silent_or_gone_mid_transaction)
 
 	/* TCP: taken, then the connection drops */
 	snprintf(to, sizeof(to), "sip:gone@" HOST ":%d;transport=tcp", tport);
-	long long t0 = now_ms();
+	long long t0 = proc_now_ms();
 	sj = ufx_create(to, NULL);
 	snprintf(sid_tcp, sizeof(sid_tcp), "%s", ufx_jstr(sj, "id"));
 	json_decref(sj);
@@ -573,7 +568,7 @@ Test(faults, sip_far_end_silent_or_gone_mid_transaction)
 	json_decref(r);
 	take_and_drop(lfd, method, sizeof(method));
 	cr_expect_str_eq(method, "MESSAGE");
-	cr_expect_lt(now_ms() - t0, 2500, "TCP failures waited for a timer");
+	cr_expect_lt(proc_now_ms() - t0, 2500, "TCP failures waited for a timer");
 
 	/* then the UDP ones time out: 64*T1 = 3.2 s after their first send */
 	cr_expect_eq(wait_events("message.failed", 2, 6000), 2, "the MESSAGEs not both failed");
@@ -610,12 +605,12 @@ struct post {
 static void *post_ccr(void *arg)
 {
 	struct post *p = arg;
-	long long t0 = now_ms();
+	long long t0 = proc_now_ms();
 	if (http_request(HOST, p->api, "POST", "/v1/diameter/requests",
 			 "Content-Type: application/json\r\n", DM_SAMPLE_CCR_API_JSON, &p->status,
 			 NULL, &p->body, 15000) < 0)
 		p->status = -1;
-	p->ms = now_ms() - t0;
+	p->ms = proc_now_ms() - t0;
 	return NULL;
 }
 
@@ -631,14 +626,14 @@ static void expect_json_error(int st, const char *body, const char *what)
 /* Waits up to <ms> for the group diameter to say <want>. */
 static int diameter_is(const char *want, int ms)
 {
-	for (long long end = now_ms() + ms;; usleep(50 * 1000)) {
+	for (long long end = proc_now_ms() + ms;; usleep(50 * 1000)) {
 		json_t *st = NULL;
 		cr_assert_eq(ufx_api("GET", "/v1/status/diameter", NULL, &st, NULL), 200);
 		int is = !strcmp(ufx_jstr(st, "status"), want);
 		json_decref(st);
 		if (is)
 			return 1;
-		if (now_ms() > end)
+		if (proc_now_ms() > end)
 			return 0;
 	}
 }

@@ -132,12 +132,6 @@ static void start(int tls)
 
 TestSuite(faults_slow, .fini = fini, .timeout = 60);
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A blocking TCP connection to HOST:<port> from <src> (NULL: any). */
 static int tcp_from(const char *src, int port)
@@ -195,8 +189,8 @@ static void slow_open(struct slow *s, const char *src, int port, const void *fir
 	for (int i = 0; i < n; i++) {
 		s->fd[i] = tcp_from(src, port);
 		if (len && send(s->fd[i], first, len, MSG_NOSIGNAL) != (ssize_t)len)
-			s->cut[i] = now_ms(); /* closed at once (a refused connection) */
-		s->t0[i] = now_ms();
+			s->cut[i] = proc_now_ms(); /* closed at once (a refused connection) */
+		s->t0[i] = proc_now_ms();
 		s->n++;
 	}
 }
@@ -210,7 +204,7 @@ static void slow_poll(struct slow *s)
 		char buf[4096];
 		ssize_t r = recv(s->fd[i], buf, sizeof(buf), MSG_DONTWAIT);
 		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
-			s->cut[i] = now_ms();
+			s->cut[i] = proc_now_ms();
 	}
 }
 
@@ -221,7 +215,7 @@ static void slow_drip(struct slow *s, const char *drip, unsigned k)
 	for (int i = 0; i < s->n; i++)
 		if (!s->cut[i] && send(s->fd[i], &b, 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
 		    errno != EAGAIN)
-			s->cut[i] = now_ms();
+			s->cut[i] = proc_now_ms();
 }
 
 /* Drips on every connection until all are cut or <until> (monotonic ms) passes; the number
@@ -231,10 +225,10 @@ static int slow_run(struct slow *s, const char *drip, int64_t until)
 	static unsigned k;
 	int open_n = s->n;
 	int64_t next = 0;
-	while (open_n && now_ms() < until) {
-		if (now_ms() >= next) {
+	while (open_n && proc_now_ms() < until) {
+		if (proc_now_ms() >= next) {
 			slow_drip(s, drip, k++);
-			next = now_ms() + SLOW_DRIP_MS;
+			next = proc_now_ms() + SLOW_DRIP_MS;
 		}
 		usleep(20000);
 		slow_poll(s);
@@ -282,13 +276,13 @@ static void slowloris(int port, const void *first, size_t flen, const char *drip
 	cr_assert_geq(before, 0, "no rcsgw_slow_closed_total{%s,%s}", listener, phase);
 	int n = slow_n();
 	slow_open(&s, NULL, port, first, flen, n);
-	slow_run(&s, drip, now_ms() + 2 * SLOW_DRIP_MS);
-	int64_t t = now_ms();
+	slow_run(&s, drip, proc_now_ms() + 2 * SLOW_DRIP_MS);
+	int64_t t = proc_now_ms();
 	legit();
-	t = now_ms() - t;
+	t = proc_now_ms() - t;
 	cr_expect_lt(t, LEGIT_MAX_MS, "%s: a legitimate client took %lld ms", listener,
 		     (long long)t);
-	int left = slow_run(&s, drip, now_ms() + DEADLINE_MS + CUT_SLACK_MS + 500);
+	int left = slow_run(&s, drip, proc_now_ms() + DEADLINE_MS + CUT_SLACK_MS + 500);
 	cr_expect_eq(left, 0, "%s: %d slow connections still open", listener, left);
 	slow_expect_cut(&s, listener);
 	cr_expect_eq(slow_metric(listener, phase) - before, n, "%s/%s counted %g", listener,
@@ -300,8 +294,8 @@ static int read_until(int fd, const char *want, int timeout_ms)
 {
 	char buf[8192];
 	size_t n = 0;
-	int64_t end = now_ms() + timeout_ms;
-	while (now_ms() < end && n < sizeof(buf) - 1) {
+	int64_t end = proc_now_ms() + timeout_ms;
+	while (proc_now_ms() < end && n < sizeof(buf) - 1) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (poll(&p, 1, 50) <= 0)
 			continue;
@@ -375,8 +369,8 @@ static void legit_diameter(void)
 	cr_assert_eq(send(fd, buf, (size_t)len, 0), len);
 	uint8_t in[20];
 	size_t n = 0;
-	int64_t end = now_ms() + LEGIT_MAX_MS;
-	while (n < sizeof(in) && now_ms() < end) {
+	int64_t end = proc_now_ms() + LEGIT_MAX_MS;
+	while (n < sizeof(in) && proc_now_ms() < end) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (poll(&p, 1, 50) <= 0)
 			continue;
@@ -493,13 +487,13 @@ Test(faults_slow, tls_silent)
 	double before = slow_metric("tls", "handshake");
 	int n = slow_n();
 	slow_open(&s, NULL, sips_port, NULL, 0, n);
-	int64_t t = now_ms();
+	int64_t t = proc_now_ms();
 	legit_tls(sips_port);
-	cr_expect_lt(now_ms() - t, LEGIT_MAX_MS);
+	cr_expect_lt(proc_now_ms() - t, LEGIT_MAX_MS);
 	/* nothing dripped: silence is the slowest handshake */
-	int64_t end = now_ms() + DEADLINE_MS + CUT_SLACK_MS + 500;
+	int64_t end = proc_now_ms() + DEADLINE_MS + CUT_SLACK_MS + 500;
 	int left = n;
-	while (left && now_ms() < end) {
+	while (left && proc_now_ms() < end) {
 		usleep(20000);
 		slow_poll(&s);
 		left = 0;
@@ -533,15 +527,15 @@ Test(faults_slow, api_head)
 	cr_assert_geq(refused0, 0);
 	int n = slow_n();
 	slow_open(&s, SLOW_SRC, api_port, first, sizeof(first) - 1, n);
-	slow_run(&s, "a", now_ms() + 2 * SLOW_DRIP_MS);
+	slow_run(&s, "a", proc_now_ms() + 2 * SLOW_DRIP_MS);
 	int open_n = 0;
 	for (int i = 0; i < s.n; i++)
 		open_n += !s.cut[i];
 	cr_expect_eq(open_n, PER_IP_LIMIT, "%d slow connections held from one address", open_n);
-	int64_t t = now_ms();
+	int64_t t = proc_now_ms();
 	legit_api();
-	cr_expect_lt(now_ms() - t, LEGIT_MAX_MS);
-	int left = slow_run(&s, "a", now_ms() + DEADLINE_MS + CUT_SLACK_MS + 500);
+	cr_expect_lt(proc_now_ms() - t, LEGIT_MAX_MS);
+	int left = slow_run(&s, "a", proc_now_ms() + DEADLINE_MS + CUT_SLACK_MS + 500);
 	cr_expect_eq(left, 0, "%d slow API connections still open", left);
 	/* only those held count: the refused ones were closed at once */
 	int late = 0;
@@ -568,11 +562,11 @@ Test(faults_slow, api_body)
 				    "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{";
 	double before = slow_metric("api", "body");
 	slow_open(&s, SLOW_SRC, api_port, first, sizeof(first) - 1, PER_IP_LIMIT);
-	slow_run(&s, " ", now_ms() + 2 * SLOW_DRIP_MS);
-	int64_t t = now_ms();
+	slow_run(&s, " ", proc_now_ms() + 2 * SLOW_DRIP_MS);
+	int64_t t = proc_now_ms();
 	legit_api();
-	cr_expect_lt(now_ms() - t, LEGIT_MAX_MS);
-	int left = slow_run(&s, " ", now_ms() + DEADLINE_MS + CUT_SLACK_MS + 500);
+	cr_expect_lt(proc_now_ms() - t, LEGIT_MAX_MS);
+	int left = slow_run(&s, " ", proc_now_ms() + DEADLINE_MS + CUT_SLACK_MS + 500);
 	cr_expect_eq(left, 0, "%d slow API bodies still open", left);
 	slow_expect_cut(&s, "api body");
 	cr_expect_eq(slow_metric("api", "body") - before, PER_IP_LIMIT);
@@ -600,9 +594,9 @@ Test(faults_slow, msrp_slow_reader)
 	}
 	/* pipelined until the daemon takes no more from any of them (its answers fill the
 	 * socket buffers, then its own queue) */
-	int64_t t0 = now_ms(), quiet_since = 0;
+	int64_t t0 = proc_now_ms(), quiet_since = 0;
 	size_t off[READERS] = { 0 };
-	while (now_ms() - t0 < 4000) {
+	while (proc_now_ms() - t0 < 4000) {
 		int moved = 0;
 		for (int i = 0; i < READERS; i++) {
 			ssize_t r = send(fd[i], msrp_send + off[i], sizeof(msrp_send) - 1 - off[i],
@@ -615,18 +609,18 @@ Test(faults_slow, msrp_slow_reader)
 		if (moved)
 			quiet_since = 0;
 		else if (!quiet_since)
-			quiet_since = now_ms();
-		else if (now_ms() - quiet_since > 300)
+			quiet_since = proc_now_ms();
+		else if (proc_now_ms() - quiet_since > 300)
 			break;
 	}
 	cr_assert(quiet_since, "the daemon kept reading from clients that read nothing");
-	int64_t t = now_ms();
+	int64_t t = proc_now_ms();
 	legit_msrp();
-	cr_expect_lt(now_ms() - t, LEGIT_MAX_MS);
+	cr_expect_lt(proc_now_ms() - t, LEGIT_MAX_MS);
 	/* cut at the deadline (not read meanwhile: reading would move the queues) */
-	int64_t end = now_ms() + 300 + 2 * 250 + CUT_SLACK_MS;
+	int64_t end = proc_now_ms() + 300 + 2 * 250 + CUT_SLACK_MS;
 	double got = 0;
-	while ((got = slow_metric("any", "send") - before) < READERS && now_ms() < end)
+	while ((got = slow_metric("any", "send") - before) < READERS && proc_now_ms() < end)
 		usleep(100000);
 	cr_expect_eq(got, READERS, "%g slow readers cut", got);
 	/* and closed indeed: what the kernels held, then EOF or a reset. The daemon's socket
@@ -639,12 +633,12 @@ Test(faults_slow, msrp_slow_reader)
 	for (int i = 0; i < READERS; i++) {
 		char buf[65536];
 		ssize_t r;
-		int64_t stop = now_ms() + 5000;
+		int64_t stop = proc_now_ms() + 5000;
 		do {
 			struct pollfd p = { .fd = fd[i], .events = POLLIN };
 			poll(&p, 1, 100);
 			r = recv(fd[i], buf, sizeof(buf), 0);
-		} while ((r > 0 || (r < 0 && errno == EAGAIN)) && now_ms() < stop);
+		} while ((r > 0 || (r < 0 && errno == EAGAIN)) && proc_now_ms() < stop);
 		cr_expect(r == 0 || (r < 0 && errno != EAGAIN), "slow reader %d still open", i);
 		close(fd[i]);
 	}

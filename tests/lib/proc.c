@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long now_ms(void)
+long long proc_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -58,11 +58,11 @@ pid_t proc_spawn(char *const argv[], char *const env_add[], int *out_fd, int *er
 
 int proc_read_line(int fd, char *buf, size_t len, int timeout_ms)
 {
-	long long end = now_ms() + timeout_ms;
+	long long end = proc_now_ms() + timeout_ms;
 	size_t n = 0;
 
 	while (n + 1 < len) {
-		int left = (int)(end - now_ms());
+		int left = (int)(end - proc_now_ms());
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (left <= 0 || poll(&p, 1, left) <= 0)
 			return -1;
@@ -80,11 +80,11 @@ int proc_read_line(int fd, char *buf, size_t len, int timeout_ms)
 
 size_t proc_read_all(int fd, char *buf, size_t len, int timeout_ms)
 {
-	long long end = now_ms() + timeout_ms;
+	long long end = proc_now_ms() + timeout_ms;
 	size_t n = 0;
 
 	while (n + 1 < len) {
-		int left = (int)(end - now_ms());
+		int left = (int)(end - proc_now_ms());
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (left <= 0 || poll(&p, 1, left) <= 0)
 			break;
@@ -99,7 +99,7 @@ size_t proc_read_all(int fd, char *buf, size_t len, int timeout_ms)
 
 int proc_wait(pid_t pid, int timeout_ms)
 {
-	long long end = now_ms() + timeout_ms;
+	long long end = proc_now_ms() + timeout_ms;
 	int st;
 
 	for (;;) {
@@ -108,7 +108,7 @@ int proc_wait(pid_t pid, int timeout_ms)
 			return st;
 		if (r < 0)
 			return -1;
-		if (now_ms() >= end)
+		if (proc_now_ms() >= end)
 			return -1;
 		usleep(5000);
 	}

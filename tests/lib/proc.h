@@ -5,6 +5,9 @@
 
 #include <sys/types.h>
 
+/* CLOCK_MONOTONIC in milliseconds: the tests' deadlines. */
+long long proc_now_ms(void);
+
 /* Starts <argv> (argv[0] a path) with the test's environment plus <env_add> ("K=V",
  * NULL-terminated, may be NULL). With <out_fd>/<err_fd> non-NULL the child's stdout/stderr
  * are pipes whose read ends are returned there; else they are inherited. <pre_exec>, when
