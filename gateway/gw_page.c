@@ -70,6 +70,8 @@ struct gp_sess {
 	char page[GW_UA_MAX_URI];      /* the page-mode user (From of its MESSAGEs) */
 	char rcs[GW_UA_MAX_URI];       /* the RCS user (To of its MESSAGEs) */
 	int up, creating, over_early, early_code;
+	int ending;                    /* its session is being ended (BYE out): a MESSAGE for
+					* the pair makes a new one (find_live) */
 	uint32_t queued;               /* MESSAGEs sent before the session was up */
 	uint64_t created_ms, last_any_ms, last_msg_ms;
 	uint64_t msgs_in, msgs_out;
@@ -285,6 +287,15 @@ static struct gp_sess *find(struct gw_page *gp, const char *key, uint64_t h)
 	return NULL;
 }
 
+/* The pair <key> whose session still carries messages: the newest one not ending. */
+static struct gp_sess *find_live(struct gw_page *gp, const char *key, uint64_t h)
+{
+	for (struct gp_sess *s = gp->buckets[h % GP_BUCKETS]; s; s = s->next)
+		if (s->hash == h && !s->ending && !strcmp(s->key, key))
+			return s;
+	return NULL;
+}
+
 static void idle_fire(eng_timer *t);
 
 /* A new pair <key> (hash <h>) on session <id>, first in its bucket: the newest session of
@@ -392,8 +403,10 @@ static void idle_fire(eng_timer *t)
 		return;
 	}
 	CM_DEBUG("gateway %s: inactive, BYE", s->id);
-	/* the pair goes when its session is over (o_over): now, or once the BYE is answered;
-	 * a session already ending (409) gets there by itself */
+	/* the pair goes when its session is over (o_over): now, or once the BYE is answered
+	 * (up to 64*T1 from a phone that does not answer); a session already ending (409)
+	 * gets there by itself. Meanwhile a MESSAGE of the pair makes a new session. */
+	s->ending = 1;
 	gw_ua_end(gp->ua, s->id, NULL, 0);
 }
 
@@ -693,8 +706,8 @@ static int converted(const struct gw_page_shared *sh, const struct gw_ua *ua,
 	return 0;
 }
 
-/* A MESSAGE taken: to its pair's session (made when there is none), answered 202, or held
- * until its outcome (await_delivery). */
+/* A MESSAGE taken: to its pair's session (made when there is none, or when the one there
+ * is ending), answered 202, or held until its outcome (await_delivery). */
 static void deliver(struct gw_page *gp, struct sip_txn *st, const char *page, const char *rcs,
 		    const char *key, const char *ruri, const char *ctype, const char *body,
 		    size_t len, uint64_t spent_ms)
@@ -703,8 +716,11 @@ static void deliver(struct gw_page *gp, struct sip_txn *st, const char *page, co
 	struct gw_ua *ua = gp->ua;
 	char msg[256];
 	uint64_t h = msrp_id_hash(sl(key));
-	struct gp_sess *s = find(gp, key, h);
+	struct gp_sess *s = find_live(gp, key, h);
+	int made = 0;
+again:
 	if (!s) {
+		made = 1;
 		struct gw_ua_new n = { .from = page, .to = rcs, .ruri = ruri };
 		int rc = gw_ua_mint(gw_ua_index(ua), n.id);
 		if (!(s = pair_new(gp, key, h, n.id, page, rcs))) {
@@ -734,6 +750,13 @@ static void deliver(struct gw_page *gp, struct sip_txn *st, const char *page, co
 		.cpim = -1, /* in CPIM when the RCS side takes the type only so */
 	};
 	int rc = gw_ua_send(ua, s->id, &m, msg, sizeof(msg));
+	if (rc == 409 && !made) {
+		/* its session is over or ending (its BYE not yet answered, an API DELETE): the
+		 * pair stays until o_over, this MESSAGE goes to a new session of the pair */
+		s->ending = 1;
+		s = NULL;
+		goto again;
+	}
 	if (rc) {
 		if (rc == 409)
 			gp->st.queue_full++;
@@ -831,7 +854,7 @@ static void gate_next(struct gw_page *gp, struct gate *g)
 {
 	struct dm_svc *dm = gp->sh->dm;
 	int rc = 1; /* 1: nothing more to ask */
-	if (!g->sh_done && dm_svc_sh_on(dm) && !find(gp, g->key, msrp_id_hash(sl(g->key)))) {
+	if (!g->sh_done && dm_svc_sh_on(dm) && !find_live(gp, g->key, msrp_id_hash(sl(g->key)))) {
 		rc = dm_svc_sh_check(dm, gp->w, g->page, gate_verdict, g);
 	} else if (!g->ro_asked && dm_svc_ro_on(dm)) {
 		g->sh_done = g->ro_asked = 1;

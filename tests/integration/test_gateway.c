@@ -361,6 +361,43 @@ Test(gateway, inactivity_ends_the_session)
 	free(f);
 }
 
+/* A MESSAGE of a pair whose session is ending (its BYE sent for inactivity, the phone slow
+ * to answer it) goes to a new session of the pair, answered 202 at once. It was answered
+ * 503 (counted as queue full) for as long as the BYE went unanswered: up to 64*T1. */
+Test(gateway, a_message_while_the_pair_is_ending_makes_a_new_session)
+{
+	start((const char *[]){ "RCSGW_GATEWAY_MESSAGE_TIMEOUT=1s", NULL });
+	/* two calls: the first one's BYE answered 3 s late */
+	phone("uas_msrp.xml", (const char *[]){ "$uas_bye_answer_ms", "3000", "-m", "2", NULL });
+	cr_assert_eq(client_message("before-the-bye", 0, "202"), 0);
+	struct msrp_client c1, c2;
+	struct mc_frame *f = malloc(sizeof(*f));
+	accept_msrp(&c1, f);
+	read_send(&c1, f);
+	cr_assert(memmem(f->body, f->body_len, "before-the-bye", 14), "%s", f->buf);
+	/* the BYE goes out after 1 s without a MESSAGE; the phone holds its answer */
+	double byes = 0;
+	for (int i = 0; i < 60 && byes < 1; i++) {
+		usleep(50000);
+		byes = http_metric_sum_where(g.api, NULL, "rcsgw_sip_requests_total",
+					     "direction=\"out\",method=\"BYE\"");
+	}
+	cr_assert_eq(byes, 1, "no BYE for the idle pair within 3 s");
+	cr_assert_eq(client_message("during-the-bye", 0, "202"), 0,
+		     "a MESSAGE while the pair's session ends");
+	accept_msrp(&c2, f); /* a new session: a new connection to the phone */
+	read_send(&c2, f);
+	cr_assert(memmem(f->body, f->body_len, "during-the-bye", 14), "%s", f->buf);
+	cr_expect_eq(http_metric_sum_where(g.api, NULL, "rcsgw_sip_responses_total",
+					   "direction=\"out\",code=\"503\""), 0);
+	/* both calls end well: the first once its BYE is answered, the second idle too */
+	cr_assert_eq(sipp_wait(g.sipp_phone, 10000), 0, "the phone's two calls");
+	g.sipp_phone = 0;
+	mc_close(&c1);
+	mc_close(&c2);
+	free(f);
+}
+
 /* A MESSAGE for rcsgw itself is not converted (no session, no INVITE): it is a standalone
  * message for the applications (gw_pager.c), answered 200. */
 Test(gateway, messages_for_rcsgw_itself_are_not_converted)
