@@ -3460,35 +3460,16 @@ static void on_bad(void *arg, const char *raw, size_t len, const struct sip_msg 
 				stray_tag(tag, sizeof(tag)));
 }
 
-static int same_dest(const struct sip_dest *a, const struct sip_dest *b)
-{
-	return a->kind == b->kind && a->addrlen == b->addrlen &&
-	       !memcmp(&a->addr, &b->addr, a->addrlen);
-}
-
 /* A connection we opened failed (refused, TLS, timeout) or went down: the requests that
- * went that way and heard nothing end with 503 now rather than at timer B or F (their
- * transactions first: an INVITE tries its next target, a MESSAGE is told); INVITEs still
- * waiting for the connection (no transaction heard of yet) likewise. */
+ * went that way and heard nothing end with 503 now rather than at timer B or F. An INVITE
+ * then tries its next target or its session fails (invite_response), a MESSAGE's sender
+ * (pager, gateway) is told. Only the transactions still waiting are looked at, not every
+ * session: a peer's connection going down costs what was in flight on it. */
 static void on_tp_error(void *arg, const struct sip_dest *dst, int err)
 {
 	struct gw_ua *ua = arg;
 	CM_DEBUG("sip: connection to a peer failed: %s", strerror(-err));
 	sip_txn_transport_failed(ua->txl, dst);
-	for (uint32_t i = 0; i <= ua->sessions.mask; i++)
-		for (struct msrp_sess *e = ua->sessions.buckets[i]; e;) {
-			struct gw_sess *s = (struct gw_sess *)e;
-			e = e->hnext;
-			if (s->incoming || !s->inv || s->got_response || !same_dest(&s->dest, dst) ||
-			    s->state == ST_ENDED || s->state == ST_FAILED)
-				continue;
-			s->inv = NULL; /* its transaction times out unheard of (invite_response) */
-			if (s->state != ST_ENDING && !s->cancel_wanted && next_target(s))
-				continue;
-			eng_timer_cancel(&s->timer);
-			sess_over(s, s->state == ST_ENDING ? ST_ENDED : ST_FAILED, "local",
-				  s->state == ST_ENDING ? "cancelled" : "unreachable", 503);
-		}
 }
 
 /* ---- a worker's user agent --------------------------------------------------------------- */

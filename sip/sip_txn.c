@@ -33,12 +33,13 @@ enum txn_state {
 struct sip_txn {
 	struct sip_txn_layer *l;
 	struct sip_txn *hnext;     /* hash chain, or the free list */
+	struct sip_txn *wnext;     /* client, no response yet: the layer's waiting list */
+	struct sip_txn **wprev;    /* NULL: on no such list */
 	uint64_t hash;             /* of the branch */
 	uint8_t server;            /* 1: server transaction */
 	uint8_t state;             /* enum txn_state */
 	uint8_t reliable;
 	uint8_t sent_1xx;          /* server INVITE: a provisional response went out */
-	uint8_t doomed;            /* client: its connection failed (sip_txn_transport_failed) */
 	enum sip_method method;    /* of the request (ACK is never one) */
 	cm_slice branch;           /* into req */
 	cm_slice host;             /* server: top Via sent-by host, into req */
@@ -63,6 +64,8 @@ struct sip_txn_layer {
 	struct sip_txn_stats st;
 	struct sip_txn *slots;
 	struct sip_txn *free_list;
+	struct sip_txn *waiting;   /* client transactions that heard nothing yet: what a failed
+				    * connection can fail, without a walk over every slot */
 	struct sip_txn **buckets;
 	uint64_t mask;
 	struct sip_parse_stats pstats;
@@ -158,6 +161,28 @@ static struct sip_txn *txn_alloc(struct sip_txn_layer *l)
 	return t;
 }
 
+/* <t> onto (wait_push) or off (wait_pull, when on one) a list of unanswered client
+ * transactions: the layer's, or sip_txn_transport_failed's own. */
+static void wait_push(struct sip_txn **head, struct sip_txn *t)
+{
+	t->wnext = *head;
+	if (*head)
+		(*head)->wprev = &t->wnext;
+	t->wprev = head;
+	*head = t;
+}
+
+static void wait_pull(struct sip_txn *t)
+{
+	if (!t->wprev)
+		return;
+	*t->wprev = t->wnext;
+	if (t->wnext)
+		t->wnext->wprev = t->wprev;
+	t->wnext = NULL;
+	t->wprev = NULL;
+}
+
 static void txn_link(struct sip_txn *t)
 {
 	struct sip_txn **b = &t->l->buckets[t->hash & t->l->mask];
@@ -175,6 +200,7 @@ static void txn_release(struct sip_txn *t)
 			*pp = t->hnext;
 			break;
 		}
+	wait_pull(t);
 	eng_timer_cancel(&t->t_rtx);
 	eng_timer_cancel(&t->t_end);
 	free(t->req);
@@ -270,25 +296,25 @@ static void txn_fail(struct sip_txn *t, int status)
 
 unsigned sip_txn_transport_failed(struct sip_txn_layer *l, const struct sip_dest *dst)
 {
+	struct sip_txn *doomed = NULL;
 	unsigned n = 0;
 	uint8_t kind = dst->kind & SIP_TP_KIND_MASK;
-	/* marked first: what the TU starts from its callbacks (a next target, perhaps the same
-	 * address over a new connection) is not failed with them */
-	for (uint32_t i = 0; i < l->cfg.max_txns; i++) {
-		struct sip_txn *t = &l->slots[i];
-		t->doomed = !t->server && (t->state == TS_CALLING || t->state == TS_TRYING) &&
-			    (t->dst.kind & SIP_TP_KIND_MASK) == kind &&
-			    t->dst.addrlen == dst->addrlen &&
-			    !memcmp(&t->dst.addr, &dst->addr, dst->addrlen) &&
-			    (!t->dst.conn_id || !dst->conn_id || t->dst.conn_id == dst->conn_id);
+
+	/* moved off the layer's list first: what the TU starts from its callbacks (a next
+	 * target, perhaps the same address over a new connection) is not failed with them; one
+	 * the TU ends from a callback leaves this list by txn_release */
+	for (struct sip_txn *t = l->waiting, *next; t; t = next) {
+		next = t->wnext;
+		if ((t->dst.kind & SIP_TP_KIND_MASK) != kind || t->dst.addrlen != dst->addrlen ||
+		    memcmp(&t->dst.addr, &dst->addr, dst->addrlen) != 0 ||
+		    (t->dst.conn_id && dst->conn_id && t->dst.conn_id != dst->conn_id))
+			continue;
+		wait_pull(t);
+		wait_push(&doomed, t);
 	}
-	for (uint32_t i = 0; i < l->cfg.max_txns; i++) {
-		struct sip_txn *t = &l->slots[i];
-		if (!t->doomed)
-			continue;
-		t->doomed = 0;
-		if (t->state != TS_CALLING && t->state != TS_TRYING)
-			continue;
+	while (doomed) {
+		struct sip_txn *t = doomed;
+		wait_pull(t);
 		txn_fail(t, 503);
 		n++;
 	}
@@ -425,6 +451,7 @@ int sip_txn_request(struct sip_txn_layer *l, const char *buf, size_t len,
 		return rc;
 	}
 	txn_link(t);
+	wait_push(&l->waiting, t);
 	l->st.client_created++;
 	if (!t->reliable) {
 		t->rtx_ms = l->cfg.t1_ms;
@@ -475,6 +502,7 @@ static void client_response(struct sip_txn *t, const struct sip_msg *m)
 	struct sip_txn_layer *l = t->l;
 	int st = m->status;
 
+	wait_pull(t);
 	if (t->state == TS_COMPLETED) {
 		l->st.absorbed++;
 		if (t->method == SIP_M_INVITE && st >= 300 && t->out_len &&

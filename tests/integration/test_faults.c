@@ -570,6 +570,21 @@ Test(faults, sip_far_end_silent_or_gone_mid_transaction)
 	cr_expect_str_eq(method, "MESSAGE");
 	cr_expect_lt(proc_now_ms() - t0, 2500, "TCP failures waited for a timer");
 
+	/* TCP: nobody listens, the connection is refused before it is up: the same, at once */
+	int cport;
+	close(sock_on(SOCK_STREAM, &cport));
+	snprintf(to, sizeof(to), "sip:nobody@" HOST ":%d;transport=tcp", cport);
+	t0 = proc_now_ms();
+	sj = ufx_create(to, NULL);
+	char sid_ref[64];
+	snprintf(sid_ref, sizeof(sid_ref), "%s", ufx_jstr(sj, "id"));
+	json_decref(sj);
+	ev = ufx_event("session.failed", sid_ref, 3000);
+	cr_expect_eq(json_integer_value(json_object_get(ev, "sip_code")), 503, "refused");
+	cr_expect_str_eq(ufx_jstr(ev, "reason"), "transport_error");
+	json_decref(ev);
+	cr_expect_lt(proc_now_ms() - t0, 1500, "a refused connection waited for a timer");
+
 	/* then the UDP ones time out: 64*T1 = 3.2 s after their first send */
 	cr_expect_eq(wait_events("message.failed", 2, 6000), 2, "the MESSAGEs not both failed");
 	ev = ufx_event("session.failed", sid_udp, 3000);
@@ -587,7 +602,7 @@ Test(faults, sip_far_end_silent_or_gone_mid_transaction)
 	cr_expect_geq(got, 10, "INVITE and MESSAGE sent %d times in all", got);
 	cr_expect_geq(ufx_metric_where("rcsgw_sip_requests_total",
 				       "direction=\"out\",method=\"INVITE\"") - inv0, 6);
-	cr_expect_eq(ufx_metric_sum("rcsgw_ua_sessions_failed_total"), 2);
+	cr_expect_eq(ufx_metric_sum("rcsgw_ua_sessions_failed_total"), 3);
 	cr_expect_eq(ufx_metric_sum("rcsgw_rcs_standalone_failed_total"), 2);
 	close(ufd);
 	close(lfd);

@@ -34,6 +34,9 @@ static struct {
 	/* what the TU saw */
 	_Atomic int nreq, nresp, nerr, nack, nnull;
 	int last_status, err_status;
+	enum sip_method resp_method[16];   /* of the client transactions answered, in order */
+	int resend_on_503;           /* on_response sends that many new MESSAGEs on 503s */
+	const struct sip_dest *resend_to;
 	struct sip_txn *st;          /* last server transaction */
 	int answer;                  /* on_request answers this at once (0: no) */
 	int refuse_with;             /* on_request with NULL answers this statelessly */
@@ -82,14 +85,25 @@ static void tu_request(void *arg, struct sip_txn *st, const struct sip_msg *req,
 					     NULL, 0, CM_SLICE_NULL), 0);
 }
 
+static int req(char *buf, size_t cap, const char *method, const char *branch,
+	       const char *host);
+
 static void tu_response(void *arg, struct sip_txn *ct, void *ctx, int status,
 			const struct sip_msg *resp)
 {
 	(void)arg; (void)ctx; (void)resp;
 	if (!ct)
 		T.nnull++;
+	else if (T.nresp < 16)
+		T.resp_method[T.nresp] = sip_txn_method(ct);
 	T.nresp++;
 	T.last_status = status;
+	if (status == 503 && T.resend_on_503) {
+		char buf[2048], branch[32];
+		snprintf(branch, sizeof(branch), "z9hG4bKagain%d", T.resend_on_503--);
+		int n = req(buf, sizeof(buf), "MESSAGE", branch, "10.0.0.1");
+		cr_assert_eq(sip_txn_request(T.l, buf, (size_t)n, T.resend_to, NULL, NULL), 0);
+	}
 }
 
 static void tu_error(void *arg, struct sip_txn *st, void *ctx, int status)
@@ -601,7 +615,30 @@ Test(sip_txn, transport_failure_ends_the_client_transactions_that_heard_nothing)
 	cr_assert_eq(tp_failed, 2);
 	cr_assert_eq(T.nresp, before + 2);
 	cr_assert_eq(T.last_status, 503);
+	cr_assert_eq(T.resp_method[before], SIP_M_INVITE, "failed in the order sent");
+	cr_assert_eq(T.resp_method[before + 1], SIP_M_MESSAGE);
 	get_stats();
 	cr_assert_eq(stats.tp_errors, 2);
 	cr_assert_eq(stats.active, 2);
+	/* again: the two left were not on the list of those waiting (nothing more to fail) */
+	cr_assert_eq(eng_job_run(T.w, tp_failed_job, (void *)&TCP), 0);
+	cr_assert_eq(tp_failed, 0);
+}
+
+/* What the TU sends from the callback of a failure (the next try, here over the same
+ * address) is not failed with the transactions of the connection that went down. */
+Test(sip_txn, transport_failure_spares_what_the_tu_sends_from_its_callback)
+{
+	start();
+	cr_assert_eq(client("MESSAGE", "z9hG4bKg1", &TCP), 0);
+	cr_assert_eq(client("MESSAGE", "z9hG4bKg2", &TCP), 0);
+	T.resend_on_503 = 2;
+	T.resend_to = &TCP;
+	cr_assert_eq(eng_job_run(T.w, tp_failed_job, (void *)&TCP), 0);
+	cr_assert_eq(tp_failed, 2);
+	get_stats();
+	cr_assert_eq(stats.active, 2, "both resends are alive");
+	cr_assert_eq(stats.client_created, 4);
+	cr_assert_eq(eng_job_run(T.w, tp_failed_job, (void *)&TCP), 0);
+	cr_assert_eq(tp_failed, 2, "the resends were on the waiting list");
 }
