@@ -35,6 +35,8 @@
 #   SOAK_UA_SESSIONS [20]  SOAK_UA_CONC [2]  SOAK_UA_PERIOD [5]
 #   SOAK_SEND_SESSIONS [4]  SOAK_SEND_SECONDS [1]  SOAK_SEND_PERIOD [10]  SOAK_SEND_SIZE [200]
 #   SOAK_GW_RATE [20]  SOAK_GW_USERS [1000]  SOAK_GW_TIMEOUT [20s]
+#   SOAK_GW_ANSWER_MS [5000] a MESSAGE without its 202 within this fails (sipp -recv_timeout;
+#            sipp does not retransmit: -nr); SIP itself would wait 64*T1 = 32 s
 #   SOAK_DM_RATE [100]  SOAK_DM_CONC [2]  SOAK_DM_ROUND [60]
 # Writes into SOAK_OUT: soak.csv (one row per sample), soak.png, summary.md, and the
 # generators' JSON lines (gen-*.json).
@@ -63,6 +65,7 @@ SEND_SIZE=${SOAK_SEND_SIZE:-200}
 GW_RATE=${SOAK_GW_RATE:-20}
 GW_USERS=${SOAK_GW_USERS:-1000}
 GW_TIMEOUT=${SOAK_GW_TIMEOUT:-20s}
+GW_ANSWER_MS=${SOAK_GW_ANSWER_MS:-5000}
 DM_RATE=${SOAK_DM_RATE:-100}
 DM_CONC=${SOAK_DM_CONC:-2}
 DM_ROUND=${SOAK_DM_ROUND:-60}
@@ -133,21 +136,54 @@ FD_PORT=$(free_port)
 mkdir -p "$TMP/fd"
 fd_start "$TMP/fd" "$FD_PORT" fd.test.local test.local '*.test.local' 1 || exit 1
 
-# the webhook receiver: answers every POST 204, counts them (written at SIGTERM)
+# the webhook receiver: answers every POST 204 and counts them by X-Rcsgw-Event-Id (each
+# event once, the same id again as a duplicate: webhooks are at least once), a POST without
+# it apart; GET /count: "posts distinct duplicates without_id" so far; at SIGTERM the same
+# line into argv[2], and each POST's id and event type (status.changed: its group and
+# status) into argv[2].log
 cat >"$TMP/hook.py" <<'EOF'
-import http.server, signal, sys
-count = [0]
+import http.server, json, signal, sys, threading
+lock = threading.Lock()
+seen, log = {}, []
+n = {"posts": 0, "dup": 0, "noid": 0}
+def counts():
+    with lock:
+        return "%d %d %d %d\n" % (n["posts"], len(seen), n["dup"], n["noid"])
 class Hook(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        count[0] += 1
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        eid = self.headers.get("X-Rcsgw-Event-Id")
+        try:
+            ev = json.loads(body)
+            what = ev.get("type", "?")
+            if what == "status.changed":
+                what += ":%s:%s" % (ev.get("group"), ev.get("status"))
+        except ValueError:
+            what = "unparsable"
+        with lock:
+            n["posts"] += 1
+            if eid is None:
+                n["noid"] += 1
+            elif eid in seen:
+                n["dup"] += 1
+            else:
+                seen[eid] = 1
+            log.append("%s %s" % (eid, what))
         self.send_response(204)
         self.end_headers()
+    def do_GET(self):
+        b = counts().encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
     def log_message(self, *args):
         pass
 def done(*args):
     with open(sys.argv[2], "w") as f:
-        f.write("%d\n" % count[0])
+        f.write(counts())
+    with lock, open(sys.argv[2] + ".log", "w") as f:
+        f.write("\n".join(log) + "\n")
     sys.exit(0)
 signal.signal(signal.SIGTERM, done)
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Hook).serve_forever()
@@ -281,8 +317,8 @@ SIPP_PORT=$(free_port)
 (cd "$TMP/sipp" && exec timeout $((SECS + 120)) sipp -sf "$TMP/uac_users.xml" \
 	-inf "$TMP/users.csv" "127.0.0.1:$SIP" -i 127.0.0.1 -p "$SIPP_PORT" -t u1 -nostdin \
 	-s s0 -set to_host "127.0.0.1:$SINK_SIP" -set size 100 -m "$GW_CALLS" -r "$GW_RATE" \
-	-rp 1000 -l 1000 -nr -recv_timeout 5000 -buff_size 4194304 -trace_stat -stf stat.csv \
-	-fd 5 -trace_err \
+	-rp 1000 -l 1000 -nr -recv_timeout "$GW_ANSWER_MS" -buff_size 4194304 -trace_stat \
+	-stf stat.csv -fd 5 -trace_err -trace_rtt \
 	>out 2>&1) &
 SIPP_PID=$!
 PIDS="$PIDS $SIPP_PID"
@@ -294,6 +330,22 @@ gsum() {
 	sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$OUT/gen-$1.json" | awk '{ s += $1 } END { print s + 0 }'
 }
 CSV=$OUT/soak.csv
+rm -f "$OUT/stalls.txt"
+# snap T: rcsgw's threads as they stand (name, state, kernel wait channel, CPU seconds so
+# far, kernel stack), appended to stalls.txt: taken when /metrics (which every worker must
+# answer) is not answered within a second, to tell a worker stuck in rcsgw (a state R, or
+# a wait outside io_uring_enter) from one that is left waiting
+snap() {
+	{
+		echo "== t=$1 s: /metrics not answered within 1 s"
+		for d in /proc/"$GW_PID"/task/*; do
+			printf '%s %s state=%s wchan=%s cpu_s=%s\n' "${d##*/}" "$(cat "$d/comm")" \
+				"$(sed 's/.*) //' "$d/stat" | cut -d' ' -f1)" "$(cat "$d/wchan")" \
+				"$(sed 's/.*) //' "$d/stat" | awk '{ printf "%.2f", ($12 + $13) / 100 }')"
+			sed 's/^/    /' "$d/stack"
+		done
+	} >>"$OUT/stalls.txt" 2>/dev/null
+}
 echo "t_s,phase,rss_kib,fds,threads,sessions,ua,ua_active,relay,gateway,events_held,redis_keys,relay_delivered,ua_setups,ua_msgs,gw_sink_msgs,dm_requests,webhooks_delivered,cpu_s" >"$CSV"
 sample() {
 	t=$(($(date +%s) - T0))
@@ -302,7 +354,10 @@ sample() {
 	thr=$(printf '%s\n' "$st" | awk '/^Threads:/ { print $2 }')
 	fds=$(ls "/proc/$GW_PID/fd" 2>/dev/null | wc -l)
 	cpu=$(awk '{ printf "%.1f", ($14 + $15) / 100 }' "/proc/$GW_PID/stat" 2>/dev/null)
+	(sleep 1 && snap "$t") &
+	snap_pid=$!
 	m=$(curl -s -m 4 "http://127.0.0.1:$API/metrics")
+	kill "$snap_pid" 2>/dev/null
 	set -- $(printf '%s\n' "$m" | awk '
 		/^rcsgw_sessions\{/ {
 			k = $1; sub(/.*kind="/, "", k); sub(/".*/, "", k)
@@ -358,6 +413,9 @@ DRAIN_S=$(($(date +%s) - d0))
 DRAIN_LAST=${LAST:-}
 gone "$SINK_PID" 30
 curl -s -m 4 "http://127.0.0.1:$API/metrics" >"$OUT/metrics-end.txt"
+# what the webhook receiver had by then (rcsgw's SIGTERM may add events of its own: the
+# engine's status.changed "draining", POSTed while it drains)
+HOOK_END=$(curl -s -m 4 "http://127.0.0.1:$HOOK_PORT/count")
 
 # SIGTERM, and time for LSan (it scans the heap at exit)
 kill -TERM "$GW_PID"
@@ -449,13 +507,34 @@ G_LOST=$((G_202 > G_SINK ? G_202 - G_SINK : 0))
 G_BAD=$((G_FAILED + G_LOST + $(js "$(gf gateway-sink)" errors)))
 # sipp's own account of what failed (its statistics, its errors log) kept for a look
 [ "$G_BAD" = 0 ] || cp "$TMP"/sipp/stat.csv "$TMP"/sipp/*errors.log "$OUT/" 2>/dev/null
-HOOKS=$(cat "$TMP/hook.count" 2>/dev/null || echo 0)
+# the 202s' response times (sipp -trace_rtt, ms): p50 p99 max
+G_RTT=$(cat "$TMP"/sipp/*_rtt.csv 2>/dev/null | awk -F';' '$2 ~ /^[0-9.]+$/ { print $2 }' | sort -n |
+	awk '{ v[NR] = $1 } END { if (NR) printf "%s %s %s", v[int((NR + 1) / 2)], v[int((NR * 99 + 99) / 100)], v[NR]; else print "— — —" }')
+# MESSAGEs that got no answer in time: how many, and when (seconds of load) they timed out
+G_TO=$(cat "$TMP"/sipp/*errors.log 2>/dev/null | grep -o '[0-9]*\.[0-9]*: Call-Id: [^,]*, receive timeout' |
+	awk -v t0="$T0" '{ t = int($1) - t0; if (!n++ || t < a) a = t; if (t > b) b = t }
+		END { if (n) printf "%d MESSAGEs timed out (at %d-%d s)", n, a, b; else print "no receive timeout" }')
+# how long each worker stood still at worst: its longest replication lag (a record waits
+# for its worker to write it)
+W_LAG=$(awk -F'[ "]' '/^rcsgw_cluster_replication_lag_max_ms\{/ { printf "%sworker %s: %s ms", n++ ? ", " : "", $2, $NF }' \
+	"$OUT/metrics-end.txt")
+# the webhook receiver: POSTs, distinct events, duplicates, POSTs without an event id; at
+# the last scrape (HOOK_END) and at its own end (after rcsgw's)
+set -- $HOOK_END 0 0 0 0
+H_POSTS=$1 H_EVENTS=$2 H_DUP=$3 H_NOID=$4
+set -- $(cat "$TMP/hook.count" 2>/dev/null) 0 0 0 0
+H_POSTS_ALL=$1 H_EVENTS_ALL=$2
+H_LATE=$((H_EVENTS_ALL - H_EVENTS))
+H_LATE_WHAT=$(tail -n "$((H_POSTS_ALL - H_POSTS))" "$TMP/hook.count.log" 2>/dev/null | cut -d' ' -f2 |
+	sort | uniq -c | awk '{ printf "%s%s x%d", NR > 1 ? ", " : "", $2, $1 }')
+[ "$H_POSTS_ALL" -gt "$H_POSTS" ] 2>/dev/null || H_LATE_WHAT=""
 SSE=$(cat "$TMP/sse.count" 2>/dev/null || echo 0)
 metric() { # NAME: summed over its series in the last scrape
 	awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $2 } END { print s + 0 }' "$OUT/metrics-end.txt"
 }
 EV_PUB=$(metric rcsgw_events_published_total) EV_DROP=$(metric rcsgw_events_dropped_total)
-WH_FAIL=$(metric rcsgw_webhook_failed_total)
+WH_FAIL=$(metric rcsgw_webhook_failed_total) WH_DEL=$(metric rcsgw_webhook_delivered_total)
+WH_RETRIES=$(metric rcsgw_webhook_retries_total)
 [ "$R_ROUNDS" -gt 0 ] && [ "$R_DEL" -gt 0 ] || failed "relay: no round delivered anything"
 [ "$R_BAD" = 0 ] || failed "relay: $R_BAD lost / wrong / rejected"
 [ "$S_ROUNDS" -gt 0 ] && [ "$S_UP" -gt 0 ] || failed "ua-setup: no session came up"
@@ -468,7 +547,10 @@ WH_FAIL=$(metric rcsgw_webhook_failed_total)
 [ "$G_BAD" = 0 ] || failed "gateway: $G_FAILED MESSAGEs failed, $G_LOST answered 202 without their SEND"
 [ "$EV_DROP" = 0 ] || failed "$EV_DROP events dropped"
 [ "$WH_FAIL" = 0 ] || failed "$WH_FAIL webhook deliveries failed"
-[ "$HOOKS" -gt 0 ] || failed "the webhook receiver got nothing"
+[ "$H_EVENTS" -gt 0 ] || failed "the webhook receiver got nothing"
+[ "$H_EVENTS" = "$WH_DEL" ] ||
+	failed "webhooks: the receiver got $H_EVENTS distinct events by the last scrape, rcsgw counted $WH_DEL delivered"
+[ "$H_NOID" = 0 ] || failed "webhooks: $H_NOID POSTs without X-Rcsgw-Event-Id"
 [ "$SSE" -gt 0 ] || failed "the SSE subscriber got nothing"
 for f in relay setup send diameter sink hook; do
 	[ -s "$TMP/$f.err" ] && grep -v '^rcsbench ua-sink: ready' "$TMP/$f.err" | grep -q . &&
@@ -540,12 +622,27 @@ VERDICT=PASS
 	echo "| UA REST send | $SEND_SESSIONS sessions, 1 in flight for ${SEND_SECONDS} s every ${SEND_PERIOD} s | $M_ROUNDS | $M_POSTED | $M_DEL | $M_BAD |"
 	echo "| SIP MESSAGE → MSRP | $GW_RATE MESSAGEs/s from $GW_USERS users, pairs end ${GW_TIMEOUT} after their last | 1 | $G_SENT (202: $G_202) | $G_SINK | $G_BAD |"
 	echo "| Diameter (Sh UDR → 3002) | $DM_RATE requests/s on $DM_CONC connections, new ones every ${DM_ROUND} s | $D_ROUNDS | $D_SENT | $D_OK | $D_BAD |"
-	echo "| events | webhooks + 1 SSE stream | | $EV_PUB published | $HOOKS webhook POSTs, $SSE SSE events | $EV_DROP dropped, $WH_FAIL webhooks failed |"
+	echo "| events | webhooks + 1 SSE stream | | $EV_PUB published | $H_EVENTS webhook events ($WH_DEL delivered), $SSE SSE events | $EV_DROP dropped, $WH_FAIL webhooks failed |"
+	echo
+	set -- $G_RTT
+	echo "SIP MESSAGE → MSRP: sipp's 202s came in $1 ms (median), $2 ms (p99), $3 ms at most; $G_TO"
+	echo "(sipp fails a MESSAGE without its 202 within $GW_ANSWER_MS ms; it does not retransmit)."
+	echo "rcsgw's longest replication lag, by worker (a worker that stood still shows it): ${W_LAG:-—}."
+	echo
+	echo "Webhooks are delivered at least once: the receiver counts each X-Rcsgw-Event-Id once,"
+	echo "checked against rcsgw_webhook_delivered_total at the last scrape (after the drain);"
+	echo "duplicates: $H_DUP (rcsgw_webhook_retries_total: $WH_RETRIES). After the scrape, rcsgw's"
+	echo "SIGTERM published $H_LATE more, POSTed while it drained (not in the counts above${H_LATE_WHAT:+: $H_LATE_WHAT});"
+	echo "the SSE count, read until rcsgw closes the stream, may include them too."
 	echo
 	echo "Replication to Redis was on all along. redis_keys (reported, not judged): the live sessions'"
 	echo "records plus a tombstone of each ended session's ownership for 10 minutes (shards/sh_node.h),"
 	echo "so they level off 10 minutes after the start, later than the sessions (an ended user-agent"
 	echo "session stays readable for 5 minutes: GW_UA_LINGER_MS)."
+	if [ -s "$OUT/stalls.txt" ]; then
+		echo
+		echo "/metrics took over 1 s $(grep -c '^== ' "$OUT/stalls.txt") times: rcsgw's threads then (state, wait channel, kernel stack) in stalls.txt."
+	fi
 	if [ -n "$FAIL" ]; then
 		echo
 		echo "## Failures"
