@@ -435,7 +435,8 @@ static const struct {
 	const char *listener;
 	const char *phases[3];     /* NULL-ended */
 } slow_rows[] = {
-	{ "msrp", { "head", NULL } },          /* msrp.head_timeout (TCP, TLS, WebSocket) */
+	{ "msrp", { "head", "body", NULL } },  /* msrp.head_timeout, msrp.body_timeout and
+						* body_min_rate (TCP, TLS, WebSocket) */
 	{ "msrp_ws", { "upgrade", NULL } },    /* the WebSocket upgrade's deadline */
 	{ "sip", { "head", "body", NULL } },   /* engine.frame_timeout */
 	{ "diameter", { "frame", NULL } },     /* engine.frame_timeout */
@@ -453,19 +454,20 @@ static void slow_collect(eng_worker *w, uint64_t *v, void *arg)
 	struct eng_stats es;
 	(void)arg;
 	v[0] = mc ? mc->head_timeouts : 0;
-	v[1] = ws ? ws->handshake_timeouts : 0;
-	v[2] = t ? t->slow_head : 0;
-	v[3] = t ? t->slow_body : 0;
+	v[1] = mc ? mc->body_timeouts : 0;
+	v[2] = ws ? ws->handshake_timeouts : 0;
+	v[3] = t ? t->slow_head : 0;
+	v[4] = t ? t->slow_body : 0;
 	if (app.dm && eng_worker_index(w) == DM_SVC_WORKER) {
 		struct dm_node_stats ds;
 		dm_node_stats(dm_svc_node(app.dm), &ds);
-		v[4] = ds.slow_frames;
+		v[5] = ds.slow_frames;
 	}
 	eng_worker_stats(w, &es);
-	v[5] = es.tls_handshake_timeouts;
+	v[6] = es.tls_handshake_timeouts;
 	if (eng_worker_index(w) == 0)
-		api_slow_closed(&v[6], &v[7]); /* the api thread's, process-wide */
-	v[8] = es.send_stalls;
+		api_slow_closed(&v[7], &v[8]); /* the api thread's, process-wide */
+	v[9] = es.send_stalls;
 }
 
 static int slow_register(void)

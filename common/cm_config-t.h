@@ -112,6 +112,8 @@ struct cm_config_msrp {
 	int64_t max_transactions;  /* requests awaiting a response per connection */
 	int64_t idle_timeout_ms;   /* a connection without traffic is closed (0: never) */
 	int64_t head_timeout_ms;   /* a frame head still incomplete after this is cut off */
+	int64_t body_timeout_ms;   /* a frame body's first deadline (0: none) */
+	int64_t body_min_rate;     /* bytes/s that move it a second later (0: no deadline) */
 	struct cm_strlist ws_listen;  /* "host:port" for MSRP over WebSocket (RFC 7977) */
 	struct cm_strlist wss_listen; /* "host:port" for MSRP over secure WebSocket (msrps TLS) */
 	int64_t ws_max_message;    /* bytes of one incoming WebSocket message (> max_head) */

@@ -138,6 +138,11 @@ static const struct cm_config_key cm_schema[] = {
 	      "an MSRP connection without traffic either way is closed; 0 = never"),
 	K_DUR("msrp", "head_timeout", msrp.head_timeout_ms, "30s", 100, 3600000,
 	      "a frame head still incomplete after this long is cut off (slow clients)"),
+	K_DUR("msrp", "body_timeout", msrp.body_timeout_ms, "30s", 0, 3600000,
+	      "a frame body is due this long after its head, plus a second per "
+	      "msrp.body_min_rate bytes received; later: cut off (0: no body deadline)"),
+	K_SIZE("msrp", "body_min_rate", msrp.body_min_rate, "512", 0, 1 * GIB,
+	       "bytes per second a frame body must come at, at least (0: no body deadline)"),
 	K_LIST("msrp", "ws_listen", msrp.ws_listen, "", 0,
 	       "MSRP over WebSocket (RFC 7977) listen addresses, host:port; empty = none"),
 	K_LIST("msrp", "wss_listen", msrp.wss_listen, "", 0,

@@ -25,6 +25,9 @@
 #define TAIL_OUT_MAX 128           /* bytes of an end-line ("-------" tid flag CRLF) */
 #define IOV_STACK 32               /* iovecs of a frame kept on the stack */
 #define TRACE_SID_MAX 64           /* bytes of a session id kept as a trace's correlation id */
+#define HELD_LOOK_MS 250           /* while a head or body clock runs, whether rcsgw holds the
+				    * connection's reading is looked at this often (at most a
+				    * quarter of the clock's timeout) */
 
 struct txn {
 	struct txn *hnext;             /* bucket chain */
@@ -85,6 +88,8 @@ struct msrp_conn {
 	eng_timer timer;
 	uint64_t last_io_ms;
 	uint64_t head_since_ms;        /* 0: no partial head pending */
+	uint64_t body_due_ms;          /* 0: no body pending (or no rule); else its deadline */
+	uint32_t body_rem;             /* bytes x 1000 received short of one more ms of it */
 	struct txn *txns;
 	uint32_t ntxns;
 	void *owner;                   /* the application's (msrp_conn_set_owner) */
@@ -175,6 +180,8 @@ void msrp_conn_cfg_default(struct msrp_conn_cfg *cfg)
 	cfg->max_txns = 256;
 	cfg->idle_timeout_ms = 600000;
 	cfg->head_timeout_ms = 30000;
+	cfg->body_timeout_ms = 30000;
+	cfg->body_min_rate = 512;
 }
 
 static void *hbuf_alloc(void *ctx, size_t *cap)
@@ -378,53 +385,113 @@ static void conn_abort(struct msrp_conn *mc, int err)
 	msrp_ws_abort(mc->ws);
 }
 
+/* The nearest moment conn_timer has something to do for <mc>: a deadline, or the next
+ * look at whether its reading is held while a head or body clock runs; UINT64_MAX: none. */
+static uint64_t next_due(const struct msrp_conn *mc, uint64_t now)
+{
+	const struct msrp_conn_cfg *cfg = &mc->mw->cfg;
+	uint64_t due = UINT64_MAX, look = HELD_LOOK_MS;
+
+	if (mc->head_since_ms && cfg->head_timeout_ms) {
+		due = mc->head_since_ms + cfg->head_timeout_ms;
+		if (cfg->head_timeout_ms / 4 < look)
+			look = cfg->head_timeout_ms / 4;
+	}
+	if (mc->body_due_ms) {
+		if (mc->body_due_ms < due)
+			due = mc->body_due_ms;
+		if (cfg->body_timeout_ms / 4 < look)
+			look = cfg->body_timeout_ms / 4;
+	}
+	if (due != UINT64_MAX && now + (look ? look : 1) < due)
+		due = now + (look ? look : 1);
+	if (cfg->idle_timeout_ms && mc->last_io_ms + cfg->idle_timeout_ms < due)
+		due = mc->last_io_ms + cfg->idle_timeout_ms;
+	return due;
+}
+
+/* Body bytes <n> came: every body_min_rate of them move the body's deadline a second
+ * later, to at most body_timeout_ms from now (a rate, not a credit banked for a stall). */
+static void body_credit(struct msrp_conn *mc, size_t n)
+{
+	const struct msrp_conn_cfg *cfg = &mc->mw->cfg;
+	if (!mc->body_due_ms)
+		return;
+	uint64_t x = mc->body_rem + (uint64_t)n * 1000;
+	mc->body_due_ms += x / cfg->body_min_rate;
+	mc->body_rem = (uint32_t)(x % cfg->body_min_rate);
+	if (mc->body_due_ms > mc->last_io_ms + cfg->body_timeout_ms)
+		mc->body_due_ms = mc->last_io_ms + cfg->body_timeout_ms;
+}
+
+/* Gives the connection up while its peer may still be sending (the owner's on_close tells
+ * it <err>): the answers to the frames before go out first, what the peer still sends is
+ * read and dropped (eng_close_linger: a reset would make its kernel drop them). Over
+ * WebSocket a close 1008 with <ws_reason> (1002 would blame the WebSocket framing; the
+ * MSRP inside is what broke). */
+static void give_up(struct msrp_conn *mc, int err, const char *ws_reason)
+{
+	mc->close_err = err;
+	if (mc->ws) {
+		mc->flags |= MC_SHUT;
+		msrp_ws_close(mc->ws, 1008, ws_reason);
+		return;
+	}
+	eng_close_linger(mc->c);
+}
+
+/* A body slower than body_min_rate: given up on as a broken stream is. */
+static void body_cut(struct msrp_conn *mc)
+{
+	mc->mw->st.body_timeouts++;
+	CM_LOG_RL(CM_LOG_INFO, "msrp: a frame body slower than msrp.body_min_rate: closed");
+	give_up(mc, -ETIMEDOUT, "MSRP body too slow");
+}
+
 static void conn_timer(eng_timer *tm)
 {
 	struct msrp_conn *mc = tm->arg;
 	struct msrp_worker *mw = mc->mw;
-	uint64_t now = eng_now_ms(mw->w), next = UINT64_MAX;
+	uint64_t now = eng_now_ms(mw->w);
 
 	if (closing(mc))
 		return;
 	eng_conn *ec = mc->ws ? msrp_ws_conn(mc->ws) : mc->c;
-	if (mc->head_since_ms && ec && (ec->flags & (ENG_CF_PAUSED | ENG_CF_BP | ENG_CF_NOBUFS)))
+	if (ec && (ec->flags & (ENG_CF_PAUSED | ENG_CF_BP | ENG_CF_NOBUFS))) {
 		/* not read by our choice (back-pressure: its answers, or the far side of a
 		 * relayed session, do not drain): the head's clock starts again when reading
-		 * does */
-		mc->head_since_ms = now;
-	if (mc->head_since_ms && mw->cfg.head_timeout_ms) {
-		uint64_t at = mc->head_since_ms + mw->cfg.head_timeout_ms;
-		if (now >= at) {
-			mw->st.head_timeouts++;
-			conn_abort(mc, -ETIMEDOUT);
-			return;
-		}
-		next = at;
+		 * does, the body's deadline is a whole body_timeout away from then at least */
+		if (mc->head_since_ms)
+			mc->head_since_ms = now;
+		if (mc->body_due_ms && mc->body_due_ms < now + mw->cfg.body_timeout_ms)
+			mc->body_due_ms = now + mw->cfg.body_timeout_ms;
 	}
-	if (mw->cfg.idle_timeout_ms) {
-		uint64_t at = mc->last_io_ms + mw->cfg.idle_timeout_ms;
-		if (now >= at) {
-			mw->st.idle_closed++;
-			conn_abort(mc, -ETIMEDOUT);
-			return;
-		}
-		if (at < next)
-			next = at;
+	if (mc->head_since_ms && mw->cfg.head_timeout_ms &&
+	    now >= mc->head_since_ms + mw->cfg.head_timeout_ms) {
+		mw->st.head_timeouts++;
+		conn_abort(mc, -ETIMEDOUT);
+		return;
 	}
+	if (mc->body_due_ms && now >= mc->body_due_ms) {
+		body_cut(mc);
+		return;
+	}
+	if (mw->cfg.idle_timeout_ms && now >= mc->last_io_ms + mw->cfg.idle_timeout_ms) {
+		mw->st.idle_closed++;
+		conn_abort(mc, -ETIMEDOUT);
+		return;
+	}
+	uint64_t next = next_due(mc, now);
 	if (next != UINT64_MAX)
-		eng_timer_arm(mw->w, &mc->timer, next - now);
+		eng_timer_arm(mw->w, &mc->timer, next > now ? next - now : 0);
 }
 
 /* Arms the timer for the nearest deadline unless it is armed already (it re-checks). */
 static void timer_update(struct msrp_conn *mc)
 {
 	struct msrp_worker *mw = mc->mw;
-	uint64_t now = eng_now_ms(mw->w), due = UINT64_MAX;
+	uint64_t now = eng_now_ms(mw->w), due = next_due(mc, now);
 
-	if (mc->head_since_ms && mw->cfg.head_timeout_ms)
-		due = mc->head_since_ms + mw->cfg.head_timeout_ms;
-	if (mw->cfg.idle_timeout_ms && mc->last_io_ms + mw->cfg.idle_timeout_ms < due)
-		due = mc->last_io_ms + mw->cfg.idle_timeout_ms;
 	if (due == UINT64_MAX)
 		return;
 	if (eng_timer_armed(&mc->timer) && mc->timer.expires_ms <= due)
@@ -703,23 +770,15 @@ static void free_mc(struct msrp_conn *mc)
 	free(mc);
 }
 
-/* A broken stream cannot be trusted: it is closed. The parser counted the kind of error;
- * the paths a response would need are not known for sure at this point, so none is sent.
- * The answers to the frames before it go out first, and what the peer still sends is read
- * and dropped (eng_close_linger): a reset would make its kernel drop them. */
+/* A broken stream cannot be trusted: it is closed (give_up). The parser counted the kind
+ * of error; the paths a response would need are not known for sure at this point, so none
+ * is sent. */
 static void stream_error(struct msrp_conn *mc, const struct msrp_ev *ev)
 {
 	mc->mw->st.stream_errors++;
 	CM_LOG_RL(CM_LOG_INFO, "msrp: closing a broken stream: %s (%d)",
 		  ev->reason ? ev->reason : "?", ev->status);
-	mc->close_err = -EPROTO;
-	if (mc->ws) {
-		/* 1002 would blame the WebSocket framing; the MSRP inside is what broke */
-		mc->flags |= MC_SHUT;
-		msrp_ws_close(mc->ws, 1008, "broken MSRP stream");
-		return;
-	}
-	eng_close_linger(mc->c);
+	give_up(mc, -EPROTO, "broken MSRP stream");
 }
 
 static void on_head(struct msrp_conn *mc, const struct msrp_msg *m)
@@ -827,6 +886,10 @@ static void conn_feed(struct msrp_conn *mc, eng_buf *b, const char *data, size_t
 		case MSRP_EV_HEAD:
 			mc->head_since_ms = 0;
 			mc->frame_body = 0;
+			/* the body's clock (msrp.body_timeout, msrp.body_min_rate) */
+			mc->body_due_ms = mw->cfg.body_timeout_ms && mw->cfg.body_min_rate
+						  ? mc->last_io_ms + mw->cfg.body_timeout_ms : 0;
+			mc->body_rem = 0;
 			mw->head_mc = mc;
 			mw->frame_start = fresh && b ? start : NULL;
 			mw->feed_end = end;
@@ -852,6 +915,7 @@ static void conn_feed(struct msrp_conn *mc, eng_buf *b, const char *data, size_t
 			break;
 		case MSRP_EV_BODY:
 			mc->frame_body += ev.body.len;
+			body_credit(mc, ev.body.len);
 			if (mc->max_frame && mc->frame_body > mc->max_frame) {
 				/* as the parser's max_body would: the stream is given up */
 				mw->pstats.errors[MSRP_PE_BODY]++;
@@ -901,6 +965,8 @@ static void conn_feed(struct msrp_conn *mc, eng_buf *b, const char *data, size_t
 		} else {
 			mc->head_since_ms = 0;
 		}
+		if (!(mc->flags & MC_IN_FRAME))
+			mc->body_due_ms = 0; /* no body pending */
 		timer_update(mc);
 	}
 	if (--mc->depth == 0 && (mc->flags & MC_DEAD))

@@ -47,6 +47,12 @@ struct msrp_conn_cfg {
 	uint32_t max_txns;         /* requests awaiting a response per connection */
 	uint32_t idle_timeout_ms;  /* no byte either way for this long: close (0: never) */
 	uint32_t head_timeout_ms;  /* a frame head still incomplete after this long: close */
+	/* A frame's body (head whole, end-line not yet) must come at body_min_rate bytes/s at
+	 * least: it is due body_timeout_ms after its head, and every body_min_rate bytes
+	 * received move that by a second, to at most body_timeout_ms after the last bytes.
+	 * Past it: closed (a lingering close). 0 in either: no such rule. */
+	uint32_t body_timeout_ms;
+	uint32_t body_min_rate;
 };
 
 /* Requests by method and responses by status code, counted each way for /metrics. */
@@ -67,6 +73,7 @@ struct msrp_conn_stats {
 	uint64_t txn_timeouts;         /* local 408 */
 	uint64_t txn_limit;            /* requests refused at max_txns */
 	uint64_t idle_closed, head_timeouts;
+	uint64_t body_timeouts;        /* cut off for a body under body_min_rate */
 	uint64_t stream_errors;        /* broken streams closed (parser errors) */
 	uint64_t ws_split_frames;      /* WebSocket messages that ended inside a frame */
 	uint64_t handovers;            /* connections handed to another worker */
@@ -83,7 +90,7 @@ struct msrp_conn_stats {
 struct msrp_worker;
 
 /* Defaults: RFC-sized limits, 30 s transactions, 256 per connection, 10 min idle,
- * 30 s for a head. */
+ * 30 s for a head, 30 s for a body at 512 bytes/s at least. */
 void msrp_conn_cfg_default(struct msrp_conn_cfg *cfg);
 
 /* The per-worker context, made on <w>'s thread. NULL on failure. */

@@ -61,6 +61,8 @@ void msrp_svc_cfg_from(struct msrp_svc_cfg *out, const struct cm_config *cfg)
 	out->conn.max_txns = (uint32_t)cfg->msrp.max_transactions;
 	out->conn.idle_timeout_ms = (uint32_t)cfg->msrp.idle_timeout_ms;
 	out->conn.head_timeout_ms = (uint32_t)cfg->msrp.head_timeout_ms;
+	out->conn.body_timeout_ms = (uint32_t)cfg->msrp.body_timeout_ms;
+	out->conn.body_min_rate = (uint32_t)cfg->msrp.body_min_rate;
 	out->tcp = &cfg->msrp.listen;
 	out->tls = &cfg->msrps.listen;
 	out->ws = &cfg->msrp.ws_listen;

@@ -32,6 +32,7 @@
 #include <wolfssl/ssl.h>
 
 #include "diameter/dm_msg.h"
+#include "tests/lib/msrp_client.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/rcsgw_proc.h"
 #include "tests/lib/tls_certs.h"
@@ -53,6 +54,8 @@ static int efd = -1;
 static int api_port, msrp_port, msrps_port, ws_port, sip_port, sips_port, dia_port;
 static struct tls_certs certs;
 static int have_certs;
+static const char *more_env[8];    /* more environment for the next start(), NULL-ended */
+static char ht_path[64];           /* the relay's credentials file, when a test made one */
 
 static void fini(void)
 {
@@ -68,6 +71,10 @@ static void fini(void)
 	if (have_certs)
 		tls_certs_remove(&certs);
 	have_certs = 0;
+	if (ht_path[0])
+		unlink(ht_path);
+	ht_path[0] = '\0';
+	memset(more_env, 0, sizeof(more_env));
 }
 
 /* Starts the daemon with every plain listener, and with <tls> the TLS ones too (MSRP's
@@ -111,12 +118,14 @@ static void start(int tls)
 				"RCSGW_DIAMETER_ORIGIN_HOST=gw.test.local",
 				"RCSGW_DIAMETER_ORIGIN_REALM=test.local",
 				"RCSGW_DIAMETER_ACCEPT=*.test.local", "RCSGW_DIAMETER_PEERS=" };
-	const char *env[12 + sizeof(fixed) / sizeof(fixed[0]) + 1];
+	const char *env[12 + sizeof(fixed) / sizeof(fixed[0]) + 8 + 1];
 	int k = 0;
 	for (int i = 0; i < n; i++)
 		env[k++] = e[i];
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		env[k++] = fixed[i];
+	for (int i = 0; i < 7 && more_env[i]; i++)
+		env[k++] = more_env[i];
 	env[k] = NULL;
 	pid = rcsgw_spawn(env, NULL, &efd);
 	cr_assert_gt(pid, 0);
@@ -642,4 +651,210 @@ Test(faults_slow, msrp_slow_reader)
 		cr_expect(r == 0 || (r < 0 && errno != EAGAIN), "slow reader %d still open", i);
 		close(fd[i]);
 	}
+}
+
+/* ---- MSRP bodies: a minimum rate (msrp.body_timeout, msrp.body_min_rate) ---------------------- */
+
+/* The daemon of the body tests: every other deadline at 300 ms, a chunk's body due
+ * <timeout> (RCSGW_MSRP_BODY_TIMEOUT=...) after its head plus a second per <rate> bytes
+ * (RCSGW_MSRP_BODY_MIN_RATE=...); the relay with credentials (u/p); small send queues
+ * (engine.sendq_high 16k). */
+static void start_body(const char *timeout, const char *rate)
+{
+	static char cred[128];
+	char cmd[256];
+	snprintf(ht_path, sizeof(ht_path), "/tmp/rcsgw-slow-%d.htdigest", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "printf 'u:rcsgw:%%s\\n' $(printf '%%s' 'u:rcsgw:p' | md5sum | "
+		 "cut -d' ' -f1) > %s", ht_path);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(cred, sizeof(cred), "RCSGW_RELAY_CREDENTIALS_FILE=%s", ht_path);
+	more_env[0] = timeout;
+	more_env[1] = rate;
+	more_env[2] = "RCSGW_ENGINE_SENDQ_HIGH=16k";
+	more_env[3] = "RCSGW_ENGINE_SENDQ_LOW=4k";
+	more_env[4] = cred;
+	start(0);
+}
+
+/* (b) MSRP over TCP: a whole SEND head announcing 1000 bytes, its body trickled a byte
+ * every SLOW_DRIP_MS (10 B/s, far under the minimum rate): each cut at msrp.body_timeout
+ * after the head, counted as a slow body (and not as a slow head) */
+Test(faults_slow, msrp_body)
+{
+	start_body("RCSGW_MSRP_BODY_TIMEOUT=300ms", "RCSGW_MSRP_BODY_MIN_RATE=200k");
+	static const char first[] = "MSRP slowb001 SEND\r\n"
+				    "To-Path: msrp://127.0.0.1:2855/nosuch;tcp\r\n"
+				    "From-Path: msrp://127.0.0.1:9/slow;tcp\r\n"
+				    "Message-ID: slow-body\r\n"
+				    "Byte-Range: 1-1000/1000\r\n"
+				    "Content-Type: text/plain\r\n\r\nab";
+	double heads = slow_metric("msrp", "head");
+	slowloris(msrp_port, first, sizeof(first) - 1, "a", legit_msrp, "msrp", "body");
+	cr_expect_eq(slow_metric("msrp", "head"), heads, "slow bodies counted as slow heads");
+}
+
+/* The body byte at offset <i> of the big chunks (no '-': no end-line inside) */
+static char big_byte(size_t i) { return (char)('a' + i % 26); }
+
+/* What B made of the SENDs it got so far (the pieces the relay made of a chunk). */
+struct relayed {
+	size_t off;                /* bytes of B's stream taken (whole frames) */
+	long body;                 /* body bytes in them, each checked */
+	char flag;                 /* the last one's end-line flag */
+	int bad;                   /* a frame that is not a SEND of the chunk's bytes */
+};
+
+/* The first URI of header <name> in head <h> (<hlen> bytes) into <out>. */
+static void first_uri(const char *h, size_t hlen, const char *name, char *out, size_t cap)
+{
+	const char *v = memmem(h, hlen, name, strlen(name));
+	size_t k = 0;
+	if (v)
+		for (v += strlen(name); v < h + hlen && *v != ' ' && *v != '\r' && k + 1 < cap; v++)
+			out[k++] = *v;
+	out[k] = '\0';
+}
+
+/* Takes the whole SENDs at the start of B's <len> bytes at <buf> from <r>->off on: each
+ * body byte checked against big_byte() at its Byte-Range offset, each SEND answered 200
+ * on <fd> (the relay waits for its pieces' answers). */
+static void relayed_take(struct relayed *r, const char *buf, size_t len, int fd)
+{
+	while (!r->bad && r->off < len) {
+		const char *h = buf + r->off, *end = buf + len;
+		const char *he = memmem(h, (size_t)(end - h), "\r\n\r\n", 4);
+		if (!he)
+			return; /* a head not all in yet */
+		char tid[40], to[256], from[256], resp[700];
+		if (sscanf(h, "MSRP %39s SEND\r\n", tid) != 1) {
+			r->bad = 1;
+			return;
+		}
+		const char *br = memmem(h, (size_t)(he - h), "\r\nByte-Range: ", 14);
+		long first = br ? atol(br + 14) : 1;
+		char el[64];
+		int eln = snprintf(el, sizeof(el), "\r\n-------%s", tid);
+		const char *body = he + 4;
+		const char *e = memmem(body, (size_t)(end - body), el, (size_t)eln);
+		if (!e || end - e < eln + 3)
+			return; /* the rest of it still to come */
+		for (const char *p = body; p < e; p++)
+			if (*p != big_byte((size_t)(first - 1 + (p - body)))) {
+				r->bad = 1;
+				return;
+			}
+		r->body += e - body;
+		r->flag = e[eln];
+		r->off = (size_t)(e + eln + 3 - buf);
+		first_uri(h, (size_t)(he - h), "\r\nTo-Path: ", to, sizeof(to));
+		first_uri(h, (size_t)(he - h), "\r\nFrom-Path: ", from, sizeof(from));
+		int n = snprintf(resp, sizeof(resp), "MSRP %s 200 OK\r\nTo-Path: %s\r\nFrom-Path: %s\r\n"
+				 "-------%s$\r\n", tid, from, to, tid);
+		cr_assert_eq(send(fd, resp, (size_t)n, MSG_NOSIGNAL), n);
+	}
+}
+
+/* C sends B (both on the relay, B AUTHed) one chunk of <n> body bytes at <rate> bytes/s;
+ * B reads all it gets. The chunk must reach B whole, C must not be cut, no slow body
+ * counted. The time B took, in ms. */
+static int64_t big_chunk(size_t n, size_t rate)
+{
+	static struct msrp_client b;
+	struct mc_auth_result r;
+	char relay_uri[64], hp[64], to[1200];
+
+	snprintf(relay_uri, sizeof(relay_uri), "msrp://" HOST ":%d;tcp", msrp_port);
+	snprintf(hp, sizeof(hp), HOST ":%d", msrp_port);
+	cr_assert_eq(mc_connect(&b, hp, 2000), 0);
+	struct mc_auth a = { relay_uri, "msrp://127.0.0.1:40002/bbbb2;tcp", "u", "p", 0 };
+	cr_assert_eq(mc_auth(&b, &a, &r, 2000), 0);
+	cr_assert_eq(r.status, 200, "AUTH: %d", r.status);
+	fcntl(b.fd, F_SETFL, O_NONBLOCK);
+	snprintf(to, sizeof(to), "%s msrp://127.0.0.1:40002/bbbb2;tcp", r.use_path);
+
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(c, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)msrp_port) };
+	inet_pton(AF_INET, HOST, &sa.sin_addr);
+	cr_assert_eq(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	char head[1600];
+	int hn = snprintf(head, sizeof(head),
+			  "MSRP bigchunk1 SEND\r\nTo-Path: %s\r\n"
+			  "From-Path: msrp://127.0.0.1:40003/cccc3;tcp\r\nMessage-ID: big-1\r\n"
+			  "Byte-Range: 1-%zu/%zu\r\nContent-Type: text/plain\r\n\r\n", to, n, n);
+	static const char tail[] = "\r\n-------bigchunk1$\r\n";
+	size_t total = (size_t)hn + n + sizeof(tail) - 1;
+	char *out = malloc(total), *in = malloc(2 * n + (1 << 20));
+	cr_assert(out && in);
+	memcpy(out, head, (size_t)hn);
+	for (size_t i = 0; i < n; i++)
+		out[hn + i] = big_byte(i);
+	memcpy(out + hn + n, tail, sizeof(tail) - 1);
+	size_t cap = 2 * n + (1 << 20), sent = 0, got = 0;
+	fcntl(c, F_SETFL, O_NONBLOCK);
+
+	double before = slow_metric("msrp", "body");
+	int64_t t0 = proc_now_ms();
+	int64_t until = t0 + 1000 + (int64_t)(n * 1000 / rate) * 2;
+	struct relayed rl = { 0 };
+	int cut = 0;
+	while (proc_now_ms() < until && !cut) {
+		int64_t el = proc_now_ms() - t0;
+		size_t allow = (size_t)hn + rate * (size_t)el / 1000;
+		if (allow > total)
+			allow = total;
+		while (sent < allow) {
+			ssize_t w = send(c, out + sent, allow - sent, MSG_NOSIGNAL);
+			if (w > 0)
+				sent += (size_t)w;
+			else {
+				cut = w < 0 && errno != EAGAIN;
+				break;
+			}
+		}
+		char junk[512];
+		ssize_t k = recv(c, junk, sizeof(junk), 0); /* the relay's 200 */
+		if (k == 0 || (k < 0 && errno != EAGAIN))
+			cut = 1;
+		size_t want = cap - got;
+		while (want) {
+			k = recv(b.fd, in + got, want, 0);
+			if (k <= 0)
+				break;
+			got += (size_t)k;
+			want -= (size_t)k;
+		}
+		relayed_take(&rl, in, got, b.fd);
+		if (rl.bad || (rl.body == (long)n && rl.flag == '$'))
+			break;
+		usleep(5000);
+	}
+	int64_t took = proc_now_ms() - t0;
+	cr_expect_eq(cut, 0, "the sender of a %zu-byte chunk at %zu B/s was cut after %lld ms", n,
+		     rate, (long long)took);
+	cr_expect_eq(sent, total, "%zu of %zu bytes sent", sent, total);
+	cr_expect_eq(rl.bad, 0, "B got something else than the chunk's pieces");
+	cr_expect_eq(rl.body, (long)n, "B got %ld body bytes of %zu, flag %c, in %lld ms", rl.body,
+		     n, rl.flag ? rl.flag : '0', (long long)took);
+	cr_expect_eq(rl.flag, '$');
+	cr_expect_eq(slow_metric("msrp", "body"), before, "a slow body counted");
+	free(out);
+	free(in);
+	close(c);
+	mc_close(&b);
+	return took;
+}
+
+/* (b) a 2 MiB chunk relayed as it streams, sent at 1.25 MiB/s, above the minimum rate
+ * (1 MiB/s here, scaled up with the chunk so that the test stays short) for 1.6 s: a
+ * deadline on the whole frame (msrp.body_timeout, 500 ms here) would have cut it. (That
+ * rcsgw's own pauses of a sender do not count is proven by test_msrp_conn: here the
+ * kernel's buffers towards the receiver take megabytes before the relay stops reading.) */
+#define BIG_TIMEOUT_MS 500
+Test(faults_slow, msrp_body_large_chunk_relayed)
+{
+	start_body("RCSGW_MSRP_BODY_TIMEOUT=500ms", "RCSGW_MSRP_BODY_MIN_RATE=1M");
+	size_t n = 2 << 20;
+	int64_t took = big_chunk(n, 1280 * 1024);
+	cr_expect_gt(took, 2 * BIG_TIMEOUT_MS, "took %lld ms", (long long)took);
 }

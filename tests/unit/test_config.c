@@ -367,6 +367,8 @@ Test(config, env_every_type)
 		"RCSGW_MSRP_MAX_TRANSACTIONS=8",
 		"RCSGW_MSRP_IDLE_TIMEOUT=0",
 		"RCSGW_MSRP_HEAD_TIMEOUT=2500ms",
+		"RCSGW_MSRP_BODY_TIMEOUT=7s",
+		"RCSGW_MSRP_BODY_MIN_RATE=2k",
 		"RCSGW_MSRP_WS_LISTEN=127.0.0.1:8081",
 		"RCSGW_MSRP_WSS_LISTEN=0.0.0.0:8443",
 		"RCSGW_MSRP_WS_MAX_MESSAGE=64k",
@@ -561,6 +563,8 @@ Test(config, env_every_type)
 	cr_expect_eq(c.msrp.max_transactions, 8);
 	cr_expect_eq(c.msrp.idle_timeout_ms, 0);
 	cr_expect_eq(c.msrp.head_timeout_ms, 2500);
+	cr_expect_eq(c.msrp.body_timeout_ms, 7000);
+	cr_expect_eq(c.msrp.body_min_rate, 2048);
 	cr_assert_eq(c.msrp.ws_listen.n, 1);
 	cr_expect_str_eq(c.msrp.ws_listen.v[0], "127.0.0.1:8081");
 	cr_assert_eq(c.msrp.wss_listen.n, 1);

@@ -34,6 +34,9 @@ static struct {
 	eng_worker *w;
 	int answer;                  /* 1: respond 200 at END, 0: stay silent */
 	int close_on_head;           /* close the connection when a request arrives */
+	int hold_ms;                 /* >0: the first body bytes pause reading for this long */
+	eng_conn *held;              /* ... the connection paused */
+	eng_timer hold_timer;
 	char body[1 << 16];
 	size_t body_len;
 	char method[16];
@@ -60,9 +63,21 @@ static void srv_head(struct msrp_conn *mc, const struct msrp_msg *m)
 		msrp_conn_respond(mc, m, 200, CM_SLICE_NULL, NULL, 0);
 }
 
+static void hold_end(eng_timer *t)
+{
+	(void)t;
+	eng_read_resume(srv.held);
+}
+
 static void srv_body(struct msrp_conn *mc, eng_buf *b, cm_slice body)
 {
-	(void)mc;
+	if (srv.hold_ms && !srv.held) {
+		/* the owner stops reading (as the relay does for a slow destination) */
+		srv.held = msrp_conn_eng(mc);
+		eng_read_pause(srv.held);
+		eng_timer_init(&srv.hold_timer, hold_end, NULL);
+		eng_timer_arm(srv.w, &srv.hold_timer, (uint32_t)srv.hold_ms);
+	}
 	if (b)
 		srv.body_in_buf++;
 	else
@@ -83,6 +98,10 @@ static void srv_end(struct msrp_conn *mc, enum msrp_flag flag)
 static void srv_close(struct msrp_conn *mc, int err)
 {
 	(void)mc;
+	if (srv.held)
+		eng_timer_cancel(&srv.hold_timer);
+	srv.held = NULL;
+	srv.hold_ms = 0;
 	srv.close_err = err;
 	srv.closed++;
 	srv.st = *msrp_worker_stats(srv.mw);
@@ -198,6 +217,7 @@ static void cli_send(eng_worker *w, void *arg, uint64_t i)
 }
 
 static eng_engine *e;
+static uint32_t body_timeout_ms, body_min_rate; /* the next start()'s, when not 0 */
 
 static void start(enum eng_backend be)
 {
@@ -212,6 +232,10 @@ static void start(enum eng_backend be)
 	ccfg.txn_timeout_ms = 300;
 	ccfg.head_timeout_ms = 300;
 	ccfg.max_txns = 4;
+	if (body_timeout_ms)
+		ccfg.body_timeout_ms = body_timeout_ms;
+	if (body_min_rate)
+		ccfg.body_min_rate = body_min_rate;
 	eng_config_defaults(&cfg);
 	cfg.backend = be;
 	cfg.workers = 1;
@@ -506,6 +530,110 @@ Test(msrp_conn, broken_stream_and_slow_head_io_uring, .timeout = 20)
 Test(msrp_conn, broken_stream_and_slow_head_epoll, .timeout = 20)
 {
 	broken_and_slow(ENG_BACKEND_EPOLL);
+}
+
+/* ---- a frame's body at a minimum rate (body_timeout_ms, body_min_rate) ---------------- */
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+#define SLOWB_HEAD "MSRP slowb001 SEND\r\nTo-Path: msrp://127.0.0.1:2855/x;tcp\r\n" \
+		   "From-Path: msrp://127.0.0.1:2856/y;tcp\r\nMessage-ID: m1\r\n" \
+		   "Byte-Range: 1-2000/2000\r\nContent-Type: text/plain\r\n\r\n"
+
+/* Sends <n> body bytes ('b') on <fd>. */
+static void body_bytes(int fd, size_t n)
+{
+	char b[2000];
+	memset(b, 'b', sizeof(b));
+	cr_assert(n <= sizeof(b));
+	cr_assert_eq(send(fd, b, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+static void slow_body(enum eng_backend be)
+{
+	char buf[4096];
+	struct timespec t0;
+	body_timeout_ms = 300;
+	body_min_rate = 1000;
+	start(be);
+	body_timeout_ms = body_min_rate = 0;
+	/* the client start() made says nothing: its connection is cut at head_timeout first */
+	for (int i = 0; i < 400 && !srv.closed; i++)
+		usleep(5000);
+	int closed = srv.closed;
+	cr_assert_eq(closed, 1);
+
+	/* 10 bytes a second: cut at body_timeout (300 ms and 10 ms for the bytes) */
+	int fd = raw_connect();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert(send(fd, SLOWB_HEAD "ab", sizeof(SLOWB_HEAD "ab") - 1, 0) > 0);
+	int cut = 0;
+	for (int i = 0; i < 30 && !cut; i++) {
+		usleep(100000);
+		cut = send(fd, "b", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 ||
+		      recv(fd, buf, sizeof(buf), MSG_DONTWAIT) == 0;
+	}
+	double s = since(&t0);
+	cr_expect(cut, "a trickled body was not cut off");
+	cr_expect(s >= 0.25 && s < 1.5, "a trickled body cut after %.2f s", s);
+	close(fd);
+	for (int i = 0; i < 400 && srv.closed == closed; i++)
+		usleep(5000);
+	cr_expect_eq(srv.closed, closed + 1);
+	cr_expect_eq(srv.close_err, -ETIMEDOUT);
+	cr_expect_eq(srv.st.body_timeouts, 1);
+
+	/* 2000 bytes a second, twice the minimum, for 0.6 s (twice the timeout): whole */
+	int ends = srv.ends;
+	closed = srv.closed;
+	fd = raw_connect();
+	cr_assert(send(fd, SLOWB_HEAD, sizeof(SLOWB_HEAD) - 1, 0) > 0);
+	for (int i = 0; i < 12; i++) {
+		usleep(50000);
+		body_bytes(fd, 100);
+	}
+	static const char tail[] = "\r\n-------slowb001$\r\n";
+	cr_assert_eq(send(fd, tail, sizeof(tail) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(tail) - 1);
+	for (int i = 0; i < 200 && srv.ends == ends; i++)
+		usleep(5000);
+	cr_expect_eq(srv.ends, ends + 1, "a body at twice the minimum rate did not end");
+	cr_expect_eq(srv.closed, closed, "a body at twice the minimum rate was cut");
+	close(fd);
+	for (int i = 0; i < 200 && srv.closed == closed; i++)
+		usleep(5000);
+
+	/* the owner stops reading for 0.8 s with the body begun (back-pressure): that time
+	 * does not count, the rest (in the kernel meanwhile) is read after it, the frame ends */
+	ends = srv.ends, closed = srv.closed;
+	srv.hold_ms = 800;
+	fd = raw_connect();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert(send(fd, SLOWB_HEAD "bb", sizeof(SLOWB_HEAD "bb") - 1, 0) > 0);
+	usleep(100000);
+	body_bytes(fd, 1998);
+	cr_assert_eq(send(fd, tail, sizeof(tail) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(tail) - 1);
+	for (int i = 0; i < 600 && srv.ends == ends; i++)
+		usleep(5000);
+	s = since(&t0);
+	cr_expect_eq(srv.ends, ends + 1, "a body held by its reader did not end");
+	cr_expect_eq(srv.closed, closed, "a body held by its reader was cut");
+	cr_expect(s >= 0.75, "the body ended after %.2f s, before its reader resumed", s);
+	close(fd);
+	stop();
+}
+
+Test(msrp_conn, slow_body_cut_fast_body_and_held_reading_not_io_uring, .timeout = 20)
+{
+	slow_body(ENG_BACKEND_IO_URING);
+}
+Test(msrp_conn, slow_body_cut_fast_body_and_held_reading_not_epoll, .timeout = 20)
+{
+	slow_body(ENG_BACKEND_EPOLL);
 }
 
 /* ---- over WebSocket: a client on msrp_ws_connect, the server on msrp_conn_new_ws ---- */
