@@ -59,6 +59,26 @@
 #define PEERS_MAX 64               /* other nodes a worker remembers (their REPORTs) */
 #define NODE_PIECE_VERSION 1
 
+/* The status of a forwarding that failed on our side: no next hop to be had (no pool, a ;ws
+ * client, the egress hook or the connect refused), the outgoing connection lost before the
+ * next hop answered (msrp_conn's local 503: MSRP has no such code), a write refused, the
+ * other worker's mailbox full. It goes in the response when the previous hop has not had
+ * its 200 yet (an AUTH, whose response goes end to end; the first piece of a frame crossing
+ * workers), else in the failure REPORT its Failure-Report asks for (yes or partial:
+ * RFC 4975 §5.3, msrp_report.h).
+ *
+ * Implementation choice. RFC 4975 §10 defines the codes (IANA: 403 Action-not-allowed,
+ * 408 Transaction-did-not-complete-in-allotted-time, 481 Session-does-not-exist) and
+ * RFC 4976 §6 what a relay refuses (403: a request it is not authorized to carry; 481: a
+ * session it does not have), but neither names a code for a hop that cannot be reached or
+ * that goes away mid-transaction. 403 is kept for it: 408 stays what it says, no response
+ * within msrp.transaction_timeout from a next hop that is still there
+ * (relay/failure_report_408_when_the_next_hop_is_silent); 481 stays the session that is
+ * gone (a SEND for a client whose connection closed). A sender thus tells "this relay could
+ * not carry it" (403) from "the next hop is silent" (408). Tests:
+ * faults/relay_receiver_gone_with_transactions_open, relay_peers (a hop on a closed port). */
+#define FWD_FAILED 403
+
 /* ---- shared ------------------------------------------------------------------------- */
 
 struct local_addr {
@@ -640,8 +660,8 @@ static void otx_resp(struct msrp_conn *mc, void *arg, int status, const struct m
 			r->st.next_hop_errors++;
 	}
 	if (out.failure_report) {
-		/* a connection lost (local 503, no MSRP code) is a failed forwarding: 403 */
-		int code = !resp && status == 503 ? 403 : out.code;
+		/* a connection lost (local 503, no MSRP code) is a failed forwarding */
+		int code = !resp && status == 503 ? FWD_FAILED : out.code;
 		report_send(r, o->o.worker, o->o.rc, o->o.gen,
 			    (cm_slice){ o->data, o->o.rto_len },
 			    (cm_slice){ o->data + o->o.rto_len, o->o.rfrom_len },
@@ -846,7 +866,7 @@ static void fwd_fail(struct fwd *f)
 	f->failed = 1;
 	if (f->dkind == D_LOCAL && f->active && f->piece_open && f->dst->mc)
 		msrp_conn_close(f->dst->mc);
-	fwd_report_failure(f, 403);
+	fwd_report_failure(f, FWD_FAILED);
 }
 
 /* A full piece went out and others wait for the destination: <f> goes to the back of the
@@ -1519,9 +1539,9 @@ static int cross_post_piece(struct fwd *f, enum msrp_flag flag)
 		}
 		f->r->st.cross_dropped++;
 		if (ack)
-			fwd_answer(f->r, &f->o, f->rinfo, 403);
+			fwd_answer(f->r, &f->o, f->rinfo, FWD_FAILED);
 		else
-			fwd_report_failure(f, 403);
+			fwd_report_failure(f, FWD_FAILED);
 		f->failed = 1;
 		return -EAGAIN;
 	}
@@ -1807,7 +1827,7 @@ static void pool_ready(void *arg, struct msrp_conn *mc, int err);
  * nowhere. */
 static void fwd_unreachable(struct fwd *f)
 {
-	fwd_report_failure(f, 403);
+	fwd_report_failure(f, FWD_FAILED);
 	f->dkind = D_DROP;
 	f->failed = 1;
 	pend_clear(f);
@@ -1859,7 +1879,7 @@ static void egress_ready(struct msrp_egress_req *req, void *arg, int rc,
 }
 
 /* <f> goes to a peer at <next>: the egress rules (or hook) choose the hop, the pool gives
- * the connection. 0, or -1 when no hop can be had right now (the caller answers 403). */
+ * the connection. 0, or -1 when no hop can be had right now (the caller answers FWD_FAILED). */
 static int fwd_route_peer(struct fwd *f, const struct msrp_uri *next)
 {
 	struct msrp_relay *r = f->r;
@@ -2024,6 +2044,8 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 	int outbound = s && s->owner == rc;
 	if (outbound && msrp_uri_parse(to[1], &u1) < 0)
 		return 400;
+	/* the 403s below: requests this relay is not authorized to carry (RFC 4976 §6), which
+	 * are not FWD_FAILED (a forwarding we could not do) even if they share its code */
 	if (!outbound && m->method == MSRP_M_AUTH)
 		return 403;   /* an AUTH goes on outwards only, from our own client */
 	if (!outbound) {
@@ -2059,7 +2081,7 @@ static int route_request(struct rconn *rc, const struct msrp_msg *m)
 		if (fwd_route_peer(f, &u1) < 0) {
 			rc->in = NULL;
 			fwd_free(f);
-			return 403; /* no next hop for that URI (a ;ws client, no pool) */
+			return FWD_FAILED; /* no next hop for that URI (a ;ws client, no pool) */
 		}
 	} else if (s) {
 		if (!s->owner || (s->owner->flags & RC_DEAD)) {
@@ -2462,7 +2484,7 @@ static void forward_auth_response(struct otx *o, int status, const struct msrp_m
 	}
 	/* a connection lost upstream: the forwarding failed */
 	if (!resp && status == 503)
-		status = 403;
+		status = FWD_FAILED;
 	respond_copy(o->o.rc,
 		     (cm_slice){ o->data + o->o.rto_len + o->o.rfrom_len + o->o.msgid_len, o->o.otid_len },
 		     status, (cm_slice){ o->data + o->o.rto_len, o->o.rfrom_len },
@@ -2625,7 +2647,7 @@ static void dst_gone(struct rconn *d)
 		f->active = 0;
 		f->failed = 1;
 		f->dkind = D_DROP;
-		fwd_report_failure(f, 403);
+		fwd_report_failure(f, FWD_FAILED);
 		if (f->ended)
 			fwd_free(f);
 	}
@@ -2634,7 +2656,7 @@ static void dst_gone(struct rconn *d)
 		f->qnext = NULL;
 		f->dkind = D_DROP;
 		f->failed = 1;
-		fwd_report_failure(f, 403);
+		fwd_report_failure(f, FWD_FAILED);
 		pend_clear(f);
 		if (f->ended)
 			fwd_free(f);

@@ -208,7 +208,7 @@ Test(faults, relay_receiver_gone_with_transactions_open)
 		for (int k = 0; k < 3; k++)
 			seen[k] += mid && !strcmp(mid, ids[k]);
 		/* 403: the relay's code for a forwarding lost with its connection (MSRP has no
-		 * 503; msrp_relay.c otx_resp) */
+		 * 503, and RFC 4975/4976 name no code for it: FWD_FAILED in msrp_relay.c) */
 		cr_expect(stl && !strncmp(stl, "000 403", 7), "Status: %s", stl ? stl : "none");
 	}
 	cr_expect_lt(proc_now_ms() - t0, 2500, "the REPORTs waited for the time-out");
