@@ -332,12 +332,15 @@ gsum() {
 CSV=$OUT/soak.csv
 rm -f "$OUT/stalls.txt"
 # snap T: rcsgw's threads as they stand (name, state, kernel wait channel, CPU seconds so
-# far, kernel stack), appended to stalls.txt: taken when /metrics (which every worker must
+# far, kernel stack) and the host's pressure stall figures (PSI), appended to stalls.txt: taken when /metrics (which every worker must
 # answer) is not answered within a second, to tell a worker stuck in rcsgw (a state R, or
 # a wait outside io_uring_enter) from one that is left waiting
 snap() {
 	{
 		echo "== t=$1 s: /metrics not answered within 1 s"
+		for f in cpu memory io; do
+			echo "pressure $f: $(head -1 /proc/pressure/$f)"
+		done
 		for d in /proc/"$GW_PID"/task/*; do
 			printf '%s %s state=%s wchan=%s cpu_s=%s\n' "${d##*/}" "$(cat "$d/comm")" \
 				"$(sed 's/.*) //' "$d/stat" | cut -d' ' -f1)" "$(cat "$d/wchan")" \
@@ -558,6 +561,8 @@ for f in relay setup send diameter sink hook; do
 done >"$OUT/generators.err"
 [ -s "$OUT/generators.err" ] || rm -f "$OUT/generators.err"
 grep -v '^$' "$TMP/rcsgw.err" | grep -c . >"$TMP/warn.count"
+# the warnings themselves, with their times (a stall may follow one: a write to the log)
+if [ -s "$TMP/rcsgw.err" ]; then head -200 "$TMP/rcsgw.err" >"$OUT/rcsgw-warnings.txt"; fi
 
 # ---- the plot ---------------------------------------------------------------------------
 cat >"$TMP/plot.gp" <<EOF
@@ -611,7 +616,7 @@ VERDICT=PASS
 	echo
 	echo "## Sanitizers"
 	echo
-	echo "ASan + UBSan + LeakSanitizer at exit: $LSAN. rcsgw's warnings logged: $(cat "$TMP/warn.count")."
+	echo "ASan + UBSan + LeakSanitizer at exit: $LSAN. rcsgw's warnings logged: $(cat "$TMP/warn.count") (rcsgw-warnings.txt)."
 	echo
 	echo "## Load and losses"
 	echo
@@ -649,7 +654,7 @@ VERDICT=PASS
 		printf '%s\n' "$FAIL"
 	fi
 	echo
-	echo "Files: soak.csv (columns: $(head -1 "$CSV")), soak.png, gen-*.json.gz (one JSON line per generator round), metrics-end.txt (rcsgw's /metrics after the drain)."
+	echo "Files: soak.csv (columns: $(head -1 "$CSV")), soak.png, gen-*.json.gz (one JSON line per generator round), metrics-end.txt (rcsgw's /metrics after the drain), rcsgw-warnings.txt (its log at warn level), stalls.txt (only when /metrics was slow)."
 } >"$OUT/summary.md"
 gzip -f "$OUT"/gen-*.json
 cat "$OUT/summary.md"
