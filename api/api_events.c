@@ -75,6 +75,7 @@ static struct {
 	_Atomic unsigned users;    /* producers inside api_event_publish() now */
 	_Atomic int running;       /* publication accepted */
 	_Atomic int need_wake;     /* the consumer may sleep: the next producer writes <efd> */
+	_Atomic int draining;      /* api_events_drain() was called: retries at once */
 	_Alignas(64) uint64_t tail; /* consumer: next position to read */
 	struct evq_cell *cells;
 	uint64_t mask;
@@ -251,6 +252,7 @@ static struct {
 	struct hook *hooks;
 	unsigned nhooks;
 	uint64_t retry_due_ms;     /* earliest back-off end, 0: none */
+	int draining;              /* the api thread has taken q.draining in */
 	unsigned char *secret;
 	size_t secret_len;
 	long timeout_ms;
@@ -453,8 +455,11 @@ static void hook_attempt_end(struct hook *h, int ok, const char *why)
 		return;
 	}
 	if (d->attempts <= ev.retries) {
+		uint64_t wait = backoff_ms(d->attempts);
+		if (ev.draining && wait > API_WEBHOOK_DRAIN_BACKOFF_MS)
+			wait = API_WEBHOOK_DRAIN_BACKOFF_MS; /* the drain's deadline is near */
 		CNT_ADD(retried, 1);
-		d->due_ms = mono_ms() + backoff_ms(d->attempts);
+		d->due_ms = mono_ms() + wait;
 		d->next = h->backoff;
 		h->backoff = d;
 		if (!ev.retry_due_ms || d->due_ms < ev.retry_due_ms)
@@ -820,6 +825,20 @@ static void drain(void)
 
 static void reload_apply(void);
 
+/* The drain began (api_events_drain()): every delivery waiting for its retry is due now.
+ * retries_run() puts them back at the front of their lanes by position: the order per URL
+ * stays. */
+static void drain_begin(uint64_t now)
+{
+	ev.draining = 1;
+	for (unsigned i = 0; i < ev.nhooks; i++)
+		for (struct delivery *d = ev.hooks[i].backoff; d; d = d->next) {
+			if (d->due_ms > now)
+				d->due_ms = now;
+			ev.retry_due_ms = now;
+		}
+}
+
 void api__events_run(void)
 {
 	struct epoll_event evs[32];
@@ -857,6 +876,8 @@ void api__events_run(void)
 		hooks_collect();
 	reload_apply();
 	drain();
+	if (!ev.draining && atomic_load(&q.draining))
+		drain_begin(now);
 	retries_run(now);
 	for (unsigned i = 0; i < ev.nhooks; i++)
 		hook_kick(&ev.hooks[i]);
@@ -906,7 +927,8 @@ static const struct {
 	{ "rcsgw_events_published_total", "counter",
 	  "events accepted for delivery (webhooks and /v1/events)", &cnt.published, 0 },
 	{ "rcsgw_events_dropped_total", "counter",
-	  "events dropped: queue full (api.event_queue), API not running, out of memory",
+	  "events dropped: queue full (api.event_queue), API not running, out of memory, "
+	  "still held for webhooks when the API stopped",
 	  &cnt.dropped, 0 },
 	{ "rcsgw_events_held", "gauge",
 	  "events queued or waiting for a webhook delivery or retry", &q.held, 1 },
@@ -925,6 +947,20 @@ static const struct {
 	  "GET /v1/events streams cut off for falling behind the ring of recent events",
 	  &cnt.sse_slow, 0 },
 };
+
+int64_t api_events_held(void)
+{
+	return atomic_load_explicit(&q.held, memory_order_acquire);
+}
+
+void api_events_drain(void)
+{
+	if (atomic_exchange(&q.draining, 1) || q.efd < 0)
+		return;
+	uint64_t one = 1;
+	ssize_t w = write(q.efd, &one, sizeof(one)); /* the api thread takes it at once */
+	(void)w;
+}
 
 void api_events_limit_hits(uint64_t *event_queue, uint64_t *sse_clients)
 {
@@ -1233,6 +1269,7 @@ int api__events_start(const struct cm_config *cfg, char *err, size_t errlen)
 	atomic_store(&q.head, 0);
 	atomic_store(&q.held, 0);
 	atomic_store(&q.need_wake, 1);
+	atomic_store(&q.draining, 0);
 	ev.started = 1; /* from here api__events_stop() undoes what is done */
 	ev.max_streams = a->sse_max_clients;
 	ev.keepalive_ms = (uint64_t)a->sse_keepalive_ms;
@@ -1272,10 +1309,15 @@ void api__events_stop(void)
 	atomic_store(&q.running, 0);
 	while (atomic_load(&q.users))
 		sched_yield();
+	/* what is held now (queued, or not yet done with every webhook) is lost: said once */
+	int64_t lost = atomic_load(&q.held);
+	if (lost > 0) {
+		CNT_ADD(dropped, (uint64_t)lost);
+		CM_WARN("api: %" PRId64 " events not delivered to webhooks at stop", lost);
+	}
 	/* no stream is left: the daemons were stopped before us */
 	for (json_t *j; (j = q_pop());) {
 		json_decref(j);
-		CNT_ADD(dropped, 1);
 		held_release();
 	}
 	for (unsigned i = 0; i < ev.nhooks; i++)

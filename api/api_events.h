@@ -24,9 +24,10 @@
  *                      (only when the secret is set)
  * A 2xx delivers; anything else, or no answer within api.webhook_timeout, is tried again
  * after API_WEBHOOK_BACKOFF_MS << (attempt - 1), at most API_WEBHOOK_BACKOFF_MAX_MS, each
- * ±20 % at random. Each URL has one request in flight at a time, taken in publication order,
- * so a healthy URL gets the events in order; an event waiting for its retry lets the later
- * ones pass and comes after them.
+ * ±20 % at random (while the daemon drains, api_events_drain(): at once, then at most
+ * API_WEBHOOK_DRAIN_BACKOFF_MS). Each URL has one request in flight at a time, taken in
+ * publication order, so a URL gets the events in order: the later ones wait for an event
+ * waiting for its retry (until it is delivered or given up).
  *
  * Return convention: 0 on success, -errno on failure. */
 #ifndef API_EVENTS_H
@@ -41,6 +42,7 @@
 #define API_SSE_RETRY_MS           2000    /* "retry:" sent to SSE clients at the start */
 #define API_WEBHOOK_BACKOFF_MS     1000    /* wait before the first retry */
 #define API_WEBHOOK_BACKOFF_MAX_MS 60000   /* cap of the back-off */
+#define API_WEBHOOK_DRAIN_BACKOFF_MS 250   /* cap of the back-off while draining (SIGTERM) */
 
 /* Publishes <event>, a JSON object with at least a string "type" (no CR or LF in it), and
  * takes its reference: the caller must neither use nor share it afterwards (it gets
@@ -49,6 +51,17 @@
  * never blocks. 0 (queued); -EINVAL (not such an object); -EAGAIN (api.event_queue events
  * already held: dropped and counted); -ENOTCONN (the API is not running: dropped, counted). */
 int api_event_publish(json_t *event);
+
+/* Events held now (published, not yet done with every webhook: queued, in flight, waiting
+ * for a retry), any thread. The figure of the gauge rcsgw_events_held. */
+int64_t api_events_held(void);
+
+/* The daemon drains (SIGTERM, main thread): from the api thread's next turn, a webhook
+ * delivery waiting for its retry is tried again at once and later failures wait at most
+ * API_WEBHOOK_DRAIN_BACKOFF_MS, so that what is held can still go out before the deadline
+ * of the drain (the caller waits for api_events_held() to reach 0). Each URL keeps its
+ * order. Harmless when the API is not running. */
+void api_events_drain(void);
 
 /* What the API's bounds refused so far, any thread: events dropped because api.event_queue
  * were held already, GET /v1/events refused at api.sse_max_clients. */
@@ -85,8 +98,9 @@ int api__events_timeout(void);
 void api__events_shutdown(void);
 
 /* Main thread, after the api thread is joined and the daemons stopped: no more events are
- * taken (publishers get -ENOTCONN), what is held is dropped, everything is freed. Safe
- * when not started. */
+ * taken (publishers get -ENOTCONN), what is held is dropped (counted in
+ * rcsgw_events_dropped_total, and logged once at warn level with its number), everything is
+ * freed. Safe when not started. */
 void api__events_stop(void);
 
 /* GET /v1/events (api thread). */

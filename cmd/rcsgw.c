@@ -66,8 +66,9 @@ static void usage(FILE *out)
 		"\n"
 		"Every key can be overridden by an environment variable RCSGW_<SECTION>_<KEY>,\n"
 		"e.g. RCSGW_API_LISTEN=127.0.0.1:9000 or RCSGW_ENGINE_BACKEND=epoll.\n"
-		"Signals: SIGTERM drains (stop accepting, let connections finish up to\n"
-		"engine.drain_timeout), SIGINT stops at once, SIGHUP reloads the logging, the\n"
+		"Signals: SIGTERM drains (stop accepting, let connections finish and the events\n"
+		"held for webhooks go out, up to engine.drain_timeout), SIGINT stops at once\n"
+		"(so does a second SIGTERM during the drain), SIGHUP reloads the logging, the\n"
 		"relay's credentials and egress rules, the webhooks and cc.definitions, and names\n"
 		"the changed keys that need a restart (GET /v1/reports/config).\n");
 }
@@ -1794,14 +1795,18 @@ int main(int argc, char **argv)
 		CM_WARN("diameter: not every peer answered the DPR in time");
 	if (sig == SIGTERM) {
 		uint64_t deadline = now_ms() + (uint64_t)cfg.engine.drain_timeout_ms;
-		CM_INFO("SIGTERM: draining (no new connections; up to %lld ms for %llu open)",
-			(long long)cfg.engine.drain_timeout_ms,
-			(unsigned long long)eng_open_conns(e));
+		CM_INFO("SIGTERM: draining (no new connections; up to %lld ms for %llu open and "
+			"%lld events held for webhooks)", (long long)cfg.engine.drain_timeout_ms,
+			(unsigned long long)eng_open_conns(e), (long long)api_events_held());
 		cm_sr_set("engine", CM_SR_NOT_READY, "draining: no new connections");
 		eng_drain(e);
+		/* the events held for webhooks (the status.changed just published among them) go out,
+		 * retries at once; what is still held when the API stops is counted and logged
+		 * there (SSE streams are not waited for) */
+		api_events_drain();
 		/* a second SIGTERM or a SIGINT cuts the drain short */
 		sigset_t pending;
-		while (eng_open_conns(e) > 0 && now_ms() < deadline) {
+		while ((eng_open_conns(e) > 0 || api_events_held() > 0) && now_ms() < deadline) {
 			usleep(20000);
 			sigpending(&pending);
 			if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM))

@@ -8,6 +8,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/lib/http_srv.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/rcsgw_proc.h"
 
@@ -349,4 +351,161 @@ Test(daemon, drain_deadline_closes_what_is_left)
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	cr_expect(poll(&p, 1, 2000) == 1 && recv(fd, &b, 1, 0) <= 0, "connection left open");
 	close(fd);
+}
+
+/* ---- SIGTERM drains the events held for webhooks too --------------------------------- */
+
+/* The daemon of start_daemon() with its user agent on a free SIP port, webhooks to <hook>
+ * and the settings <more> (NULL-terminated). */
+static void start_with_hook(const char *hook, const char *const *more)
+{
+	static char e_sip[64], e_hook[128];
+	const char *env[12];
+	int n = 0, sip = free_tcp_port();
+	cr_assert_gt(sip, 0);
+	snprintf(e_sip, sizeof(e_sip), "RCSGW_SIP_LISTEN=tcp:" HOST ":%d", sip);
+	snprintf(e_hook, sizeof(e_hook), "RCSGW_API_WEBHOOKS=%s", hook);
+	env[n++] = e_sip;
+	env[n++] = e_hook;
+	env[n++] = "RCSGW_ENGINE_WORKERS=1";
+	for (int i = 0; more[i]; i++)
+		env[n++] = more[i];
+	env[n] = NULL;
+	start_daemon(env, NULL);
+}
+
+static double metric_of(const char *name)
+{
+	return http_metric_sum(api_port, NULL, name);
+}
+
+/* <n> sessions to a SIP port where nobody listens over TCP: each fails at once and
+ * publishes session.failed; returns when the <n> events are published. */
+static void failing_sessions(int n)
+{
+	char body[256];
+	int dead = free_tcp_port();
+	cr_assert_gt(dead, 0);
+	snprintf(body, sizeof(body), "{\"from\":\"sip:bot@" HOST "\",\"to\":\"sip:nobody@" HOST
+		 ":%d;transport=tcp\"}", dead);
+	double base = metric_of("rcsgw_events_published_total");
+	cr_assert_geq(base, 0);
+	for (int i = 0; i < n; i++) {
+		int st = 0;
+		int rc = http_request(HOST, api_port, "POST", "/v1/sessions",
+				      "Content-Type: application/json\r\n", body, &st, NULL, NULL,
+				      5000);
+		cr_assert(rc == 0 && st == 201, "POST /v1/sessions: %d %d", rc, st);
+	}
+	for (long long end = mono_ms() + 5000;
+	     metric_of("rcsgw_events_published_total") < base + n && mono_ms() < end;)
+		usleep(20000);
+	cr_assert_geq(metric_of("rcsgw_events_published_total"), base + n,
+		      "the sessions' events were not published");
+}
+
+/* SIGTERM to the daemon, which is expected to exit with 0 (within 15 s); its stderr into
+ * <out>. The milliseconds it took. */
+static long long term_and_wait(char *out, size_t len)
+{
+	long long t0 = mono_ms();
+	kill(pid, SIGTERM);
+	int st = proc_wait(pid, 15000);
+	long long took = mono_ms() - t0;
+	pid = -1;
+	cr_log_info("rcsgw exited %lld ms after SIGTERM", took);
+	proc_read_all(efd, out, len, 1000);
+	cr_expect(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+	return took;
+}
+
+/* <got> webhook POSTs on <hs> (stopped and emptied here): the 5 session.failed of
+ * failing_sessions() and the drain's status.changed among them, in the order published. */
+static void expect_all_delivered(struct http_srv *hs, int got)
+{
+	int failed = 0, draining = 0;
+	long long prev = 0;
+	for (int i = 0; i < got && i < HTTP_SRV_HOOK_MAX; i++) {
+		json_t *j = json_loads(hs->hook[i], 0, NULL);
+		const char *type = json_string_value(json_object_get(j, "type"));
+		const char *det = json_string_value(json_object_get(j, "details"));
+		failed += type && !strcmp(type, "session.failed");
+		draining += type && !strcmp(type, "status.changed") && det && strstr(det, "draining");
+		const char *id_s = json_string_value(json_object_get(j, "id"));
+		long long id = id_s ? atoll(id_s) : 0;
+		cr_expect_gt(id, prev, "event %d out of order (or twice): %s", i, hs->hook[i]);
+		prev = id;
+		json_decref(j);
+	}
+	http_srv_stop(hs);
+	http_srv_hooks_free(hs);
+	cr_expect_eq(failed, 5, "%d of the 5 session.failed delivered (%d events)", failed, got);
+	cr_expect_eq(draining, 1, "the drain's status.changed not delivered (%d events)", got);
+}
+
+/* A receiver that answers each POST after 300 ms: the 5 events held at SIGTERM, and the
+ * status.changed of the drain, are all delivered, in order, before rcsgw exits, and it
+ * exits when they are (not at the 10 s deadline); nothing is reported lost. */
+Test(daemon, sigterm_delivers_the_events_held_for_webhooks)
+{
+	static struct http_srv hs;
+	char url[96];
+	cr_assert_eq(http_srv_start(&hs), 0);
+	snprintf(url, sizeof(url), "%s/hook/300", hs.base);
+	start_with_hook(url, (const char *[]){ "RCSGW_ENGINE_DRAIN_TIMEOUT=10s", NULL });
+	failing_sessions(5);
+	char out[16384];
+	long long took = term_and_wait(out, sizeof(out));
+	int got = atomic_load(&hs.nhook);
+	cr_expect_lt(took, 6000, "the drain took %lld ms for the events held", took);
+	cr_expect(!strstr(out, "not delivered to webhooks"), "events reported lost:\n%s", out);
+	expect_all_delivered(&hs, got);
+}
+
+/* The receiver is down while the events are published: the oldest waits for its second
+ * retry (2 s of back-off, ±20 %), the others behind it. It comes back and SIGTERM comes:
+ * the retry is made at once, not after its back-off, and everything goes out in order. */
+Test(daemon, sigterm_retries_at_once)
+{
+	static struct http_srv hs;
+	char url[96];
+	int port = free_tcp_port();
+	cr_assert_gt(port, 0);
+	snprintf(url, sizeof(url), "http://" HOST ":%d/hook", port);
+	start_with_hook(url, (const char *[]){ "RCSGW_ENGINE_DRAIN_TIMEOUT=10s", NULL });
+	failing_sessions(5);
+	for (long long end = mono_ms() + 5000;
+	     metric_of("rcsgw_webhook_retries_total") < 2 && mono_ms() < end;)
+		usleep(20000);
+	cr_assert_geq(metric_of("rcsgw_webhook_retries_total"), 2);
+	cr_assert_eq(http_srv_start_at(&hs, port), 0, "the receiver did not come back");
+	char out[16384];
+	long long took = term_and_wait(out, sizeof(out));
+	int got = atomic_load(&hs.nhook);
+	cr_expect_lt(took, 1000, "the drain took %lld ms: the retry waited for its back-off",
+		     took);
+	cr_expect(!strstr(out, "not delivered to webhooks"), "events reported lost:\n%s", out);
+	expect_all_delivered(&hs, got);
+}
+
+/* The receiver is down: the drain waits for the held events up to engine.drain_timeout
+ * (1 s) only, and says how many it could not deliver: those held before SIGTERM and the
+ * drain's status.changed. */
+Test(daemon, sigterm_counts_the_events_left_for_webhooks)
+{
+	char url[96];
+	int dead = free_tcp_port();
+	cr_assert_gt(dead, 0);
+	snprintf(url, sizeof(url), "http://" HOST ":%d/hook", dead);
+	start_with_hook(url, (const char *[]){ "RCSGW_ENGINE_DRAIN_TIMEOUT=1s",
+					       "RCSGW_API_WEBHOOK_RETRIES=50", NULL });
+	failing_sessions(5);
+	double held = metric_of("rcsgw_events_held");
+	cr_assert_geq(held, 5, "%.0f events held", held);
+	char out[16384], want[96];
+	long long took = term_and_wait(out, sizeof(out));
+	cr_expect(took >= 900 && took < 2000, "stopped after %lld ms with a 1 s deadline", took);
+	snprintf(want, sizeof(want), "api: %.0f events not delivered to webhooks at stop",
+		 held + 1);
+	cr_expect(strstr(out, want) != NULL, "no \"%s\" in:\n%s", want, out);
 }

@@ -108,7 +108,9 @@ static enum MHD_Result route(struct http_srv *s, struct MHD_Connection *c, const
 		free(big);
 		return rc;
 	}
-	if (!strcmp(url, "/hook")) {
+	if (!strcmp(url, "/hook") || !strncmp(url, "/hook/", 6)) {
+		if (url[5] == '/')
+			nap(s, atoi(url + 6)); /* a slow receiver: kept when it answers */
 		int i = atomic_fetch_add(&s->nhook, 1);
 		if (i < HTTP_SRV_HOOK_MAX)
 			s->hook[i] = strndup(q->body, q->len);

@@ -10,6 +10,7 @@
  *   /hook          200; the body kept, in the order they came (a webhook receiver):
  *                  hook[0..nhook), up to HTTP_SRV_HOOK_MAX, kept across a stop and a start
  *                  until http_srv_hooks_free
+ *   /hook/MS       the same after waiting MS milliseconds (cut short by http_srv_stop)
  *   /creds         a credentials hook (etc/rcsgw.conf, relay.credentials_hook): the JSON
  *                  {"user": U, "realm": R}; U "alice" and "carol": 200 {"ha1": their
  *                  HTTP_SRV_HA1_*}; "slow": waits slow_ms then answers like "alice";
