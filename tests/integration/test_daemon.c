@@ -374,6 +374,17 @@ static void start_with_hook(const char *hook, const char *const *more)
 	start_daemon(env, NULL);
 }
 
+/* The same with a receiver that is down (connection refused), retried 50 times (more than
+ * a test lasts), and <drain> (an RCSGW_ENGINE_DRAIN_TIMEOUT setting). */
+static void start_with_dead_hook(const char *drain)
+{
+	char url[96];
+	int dead = free_tcp_port();
+	cr_assert_gt(dead, 0);
+	snprintf(url, sizeof(url), "http://" HOST ":%d/hook", dead);
+	start_with_hook(url, (const char *[]){ drain, "RCSGW_API_WEBHOOK_RETRIES=50", NULL });
+}
+
 static double metric_of(const char *name)
 {
 	return http_metric_sum(api_port, NULL, name);
@@ -493,12 +504,7 @@ Test(daemon, sigterm_retries_at_once)
  * drain's status.changed. */
 Test(daemon, sigterm_counts_the_events_left_for_webhooks)
 {
-	char url[96];
-	int dead = free_tcp_port();
-	cr_assert_gt(dead, 0);
-	snprintf(url, sizeof(url), "http://" HOST ":%d/hook", dead);
-	start_with_hook(url, (const char *[]){ "RCSGW_ENGINE_DRAIN_TIMEOUT=1s",
-					       "RCSGW_API_WEBHOOK_RETRIES=50", NULL });
+	start_with_dead_hook("RCSGW_ENGINE_DRAIN_TIMEOUT=1s");
 	failing_sessions(5);
 	double held = metric_of("rcsgw_events_held");
 	cr_assert_geq(held, 5, "%.0f events held", held);
@@ -508,4 +514,18 @@ Test(daemon, sigterm_counts_the_events_left_for_webhooks)
 	snprintf(want, sizeof(want), "api: %.0f events not delivered to webhooks at stop",
 		 held + 1);
 	cr_expect(strstr(out, want) != NULL, "no \"%s\" in:\n%s", want, out);
+}
+
+/* The receiver is down and the deadline 10 s away: a second SIGTERM ends the wait for the
+ * webhooks at once, and what was held is reported. */
+Test(daemon, second_sigterm_cuts_the_wait_for_webhooks)
+{
+	start_with_dead_hook("RCSGW_ENGINE_DRAIN_TIMEOUT=10s");
+	failing_sessions(1);
+	kill(pid, SIGTERM);
+	usleep(300 * 1000);
+	char out[16384];
+	long long took = term_and_wait(out, sizeof(out));
+	cr_expect_lt(took, 1000, "the second SIGTERM did not cut the drain short");
+	cr_expect(strstr(out, "events not delivered to webhooks at stop") != NULL, "%s", out);
 }
