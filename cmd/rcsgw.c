@@ -1790,11 +1790,14 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < cfg.api.listen.n; i++)
 		CM_INFO("api listening on http://%s/v1/status", cfg.api.listen.v[i]);
 	int sig = wait_signal(&set, e);
+	/* engine.drain_timeout bounds the whole stop, the DPRs included (an orchestrator's
+	 * SIGKILL comes after its own grace period: docker's 10 s by default) */
+	uint64_t deadline = now_ms() + (uint64_t)cfg.engine.drain_timeout_ms;
 	/* first: its peers hear a DPR and close (the drain waits for every connection) */
-	if (app.dm && dm_svc_shutdown(app.dm, e, 2000) < 0)
+	if (app.dm && dm_svc_shutdown(app.dm, e, cfg.engine.drain_timeout_ms < 2000
+						  ? (unsigned)cfg.engine.drain_timeout_ms : 2000) < 0)
 		CM_WARN("diameter: not every peer answered the DPR in time");
 	if (sig == SIGTERM) {
-		uint64_t deadline = now_ms() + (uint64_t)cfg.engine.drain_timeout_ms;
 		CM_INFO("SIGTERM: draining (no new connections; up to %lld ms for %llu open and "
 			"%lld events held for webhooks)", (long long)cfg.engine.drain_timeout_ms,
 			(unsigned long long)eng_open_conns(e), (long long)api_events_held());

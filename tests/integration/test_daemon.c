@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/lib/dm_ocs.h"
 #include "tests/lib/http_srv.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/rcsgw_proc.h"
@@ -295,13 +296,6 @@ static int served(int fd)
 	return 0;
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 Test(daemon, sigterm_drains_open_connections)
 {
 	const char *env[] = { "RCSGW_ENGINE_DRAIN_TIMEOUT=20s", NULL };
@@ -324,12 +318,12 @@ Test(daemon, sigterm_drains_open_connections)
 	/* the open connection is still served */
 	cr_expect(served(fd), "the open connection was not served during the drain");
 	/* when it ends, the daemon ends long before the 20 s deadline */
-	long long t0 = mono_ms();
+	long long t0 = proc_now_ms();
 	close(fd);
 	int st = proc_wait(pid, 10000);
 	pid = -1;
 	cr_expect(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
-	cr_expect_lt(mono_ms() - t0, 5000, "the drain did not end with the last connection");
+	cr_expect_lt(proc_now_ms() - t0, 5000, "the drain did not end with the last connection");
 }
 
 Test(daemon, drain_deadline_closes_what_is_left)
@@ -339,11 +333,11 @@ Test(daemon, drain_deadline_closes_what_is_left)
 	int fd = msrp_connect();
 	cr_assert_geq(fd, 0);
 	cr_expect(served(fd));
-	long long t0 = mono_ms();
+	long long t0 = proc_now_ms();
 	kill(pid, SIGTERM);
 	int st = proc_wait(pid, 10000);
 	pid = -1;
-	long long took = mono_ms() - t0;
+	long long took = proc_now_ms() - t0;
 	cr_expect(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
 	cr_expect(took >= 900 && took < 5000, "stopped after %lld ms with a 1 s deadline", took);
 	/* the connection was closed by the daemon */
@@ -351,6 +345,31 @@ Test(daemon, drain_deadline_closes_what_is_left)
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	cr_expect(poll(&p, 1, 2000) == 1 && recv(fd, &b, 1, 0) <= 0, "connection left open");
 	close(fd);
+}
+
+/* engine.drain_timeout bounds the whole stop, the Diameter peers' DPR answers included: a
+ * peer that never answers the DPR (stopped) costs the deadline, not 2 s more before it. */
+Test(daemon, drain_deadline_bounds_the_dpr_too)
+{
+	static struct dm_ocs o = DM_OCS_INIT;
+	char peers[128];
+	cr_assert_eq(dm_ocs_start(&o), 0, "the Diameter peer did not start");
+	const char *env[] = { dm_ocs_peer_env(&o, peers, sizeof(peers)),
+			      "RCSGW_DIAMETER_ORIGIN_HOST=gw.test.local",
+			      "RCSGW_DIAMETER_ORIGIN_REALM=test.local",
+			      "RCSGW_ENGINE_DRAIN_TIMEOUT=1s", NULL };
+	start_daemon(env, NULL);
+	cr_assert(dm_ocs_wait_open(api_port, 5000), "the peer never opened");
+	kill(o.pid, SIGSTOP); /* takes the DPR, never answers it */
+	long long t0 = proc_now_ms();
+	kill(pid, SIGTERM);
+	int st = proc_wait(pid, 10000);
+	pid = -1;
+	long long took = proc_now_ms() - t0;
+	kill(o.pid, SIGCONT);
+	dm_ocs_stop(&o);
+	cr_expect(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+	cr_expect(took >= 900 && took < 1800, "stopped after %lld ms with a 1 s deadline", took);
 }
 
 /* ---- SIGTERM drains the events held for webhooks too --------------------------------- */
@@ -408,8 +427,8 @@ static void failing_sessions(int n)
 				      5000);
 		cr_assert(rc == 0 && st == 201, "POST /v1/sessions: %d %d", rc, st);
 	}
-	for (long long end = mono_ms() + 5000;
-	     metric_of("rcsgw_events_published_total") < base + n && mono_ms() < end;)
+	for (long long end = proc_now_ms() + 5000;
+	     metric_of("rcsgw_events_published_total") < base + n && proc_now_ms() < end;)
 		usleep(20000);
 	cr_assert_geq(metric_of("rcsgw_events_published_total"), base + n,
 		      "the sessions' events were not published");
@@ -419,10 +438,10 @@ static void failing_sessions(int n)
  * <out>. The milliseconds it took. */
 static long long term_and_wait(char *out, size_t len)
 {
-	long long t0 = mono_ms();
+	long long t0 = proc_now_ms();
 	kill(pid, SIGTERM);
 	int st = proc_wait(pid, 15000);
-	long long took = mono_ms() - t0;
+	long long took = proc_now_ms() - t0;
 	pid = -1;
 	cr_log_info("rcsgw exited %lld ms after SIGTERM", took);
 	proc_read_all(efd, out, len, 1000);
@@ -485,8 +504,8 @@ Test(daemon, sigterm_retries_at_once)
 	snprintf(url, sizeof(url), "http://" HOST ":%d/hook", port);
 	start_with_hook(url, (const char *[]){ "RCSGW_ENGINE_DRAIN_TIMEOUT=10s", NULL });
 	failing_sessions(5);
-	for (long long end = mono_ms() + 5000;
-	     metric_of("rcsgw_webhook_retries_total") < 2 && mono_ms() < end;)
+	for (long long end = proc_now_ms() + 5000;
+	     metric_of("rcsgw_webhook_retries_total") < 2 && proc_now_ms() < end;)
 		usleep(20000);
 	cr_assert_geq(metric_of("rcsgw_webhook_retries_total"), 2);
 	cr_assert_eq(http_srv_start_at(&hs, port), 0, "the receiver did not come back");
