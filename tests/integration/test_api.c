@@ -38,13 +38,6 @@ static struct {
 	int port;
 } fx;
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -125,10 +118,10 @@ static struct resp req_len(const char *method, const char *path, const char *hea
 			   const char *body, size_t len)
 {
 	struct resp r = { 0 };
-	long long t0 = mono_ms();
+	long long t0 = proc_now_ms();
 	int rc = http_request_len(HOST, fx.port, method, path, headers, body, len, &r.status,
 				  &r.hdr, &r.body, TMO);
-	r.ms = mono_ms() - t0;
+	r.ms = proc_now_ms() - t0;
 	cr_assert_eq(rc, 0, "%s %s: http_request: %s", method, path, strerror(-rc));
 	return r;
 }
@@ -552,8 +545,8 @@ Test(api, body_limit, .timeout = 30)
 	memcpy(body + hl + 65536, "\r\n", 2);
 	size_t sent = 0;
 	int closed = 0;
-	long long until = mono_ms() + 8000;
-	while (!closed && mono_ms() < until) {
+	long long until = proc_now_ms() + 8000;
+	while (!closed && proc_now_ms() < until) {
 		struct pollfd pf = { fd, POLLOUT, 0 };
 		if (poll(&pf, 1, 100) <= 0)
 			continue;
@@ -635,8 +628,8 @@ static void msg_noop(eng_worker *w, void *arg, uint64_t u)
 
 static void wait_sleeping(void)
 {
-	long long until = mono_ms() + 2000;
-	while (!atomic_load(&sleeping) && mono_ms() < until)
+	long long until = proc_now_ms() + 2000;
+	while (!atomic_load(&sleeping) && proc_now_ms() < until)
 		sleep_ms(1);
 	cr_assert(atomic_load(&sleeping), "the worker did not pick up the sleeper");
 }
@@ -644,8 +637,8 @@ static void wait_sleeping(void)
 /* Waits up to 5 s for the sleeper of wait_sleeping() to wake up. */
 static void wait_awake(void)
 {
-	long long until = mono_ms() + 5000;
-	while (atomic_load(&sleeping) && mono_ms() < until)
+	long long until = proc_now_ms() + 5000;
+	while (atomic_load(&sleeping) && proc_now_ms() < until)
 		sleep_ms(5);
 	cr_assert(!atomic_load(&sleeping), "the worker is still asleep");
 }
@@ -653,14 +646,14 @@ static void wait_awake(void)
 /* Retries GET /v1/status until 200, for up to <ms>. */
 static void status_recovers(int ms)
 {
-	long long until = mono_ms() + ms;
+	long long until = proc_now_ms() + ms;
 	for (;;) {
 		struct resp r = req("GET", "/v1/status", NULL);
 		int st = r.status;
 		resp_free(&r);
 		if (st == 200)
 			return;
-		cr_assert(mono_ms() < until, "still %d after %d ms", st, ms);
+		cr_assert(proc_now_ms() < until, "still %d after %d ms", st, ms);
 		sleep_ms(100);
 	}
 }
@@ -668,10 +661,10 @@ static void status_recovers(int ms)
 static void *status_thread(void *arg)
 {
 	struct resp *r = arg;
-	long long t0 = mono_ms();
+	long long t0 = proc_now_ms();
 	int rc = http_request(HOST, fx.port, "GET", "/v1/status", NULL, NULL, &r->status, &r->hdr,
 			      &r->body, TMO);
-	r->ms = mono_ms() - t0;
+	r->ms = proc_now_ms() - t0;
 	if (rc < 0)
 		r->status = rc;
 	return NULL;
@@ -766,9 +759,9 @@ static void stop_while_waiting(enum eng_backend be)
 	wait_sleeping();
 	cr_assert_eq(pthread_create(&th, NULL, status_thread, &st), 0);
 	sleep_ms(300);
-	long long t0 = mono_ms();
+	long long t0 = proc_now_ms();
 	api_stop();
-	cr_expect_lt(mono_ms() - t0, 1000, "api_stop took %lld ms", mono_ms() - t0);
+	cr_expect_lt(proc_now_ms() - t0, 1000, "api_stop took %lld ms", proc_now_ms() - t0);
 	pthread_join(th, NULL);
 	cr_expect(st.status == 503 || st.status < 0, "status %d", st.status);
 	cr_expect_lt(st.ms, 2000);
@@ -1121,9 +1114,9 @@ Test(rcsgw_proc, ports, .timeout = 30)
 	int p = free_tcp_port();
 	cr_assert_gt(p, 0);
 	cr_expect_eq(wait_port(HOST, p, 0), -ETIMEDOUT);
-	long long t0 = mono_ms();
+	long long t0 = proc_now_ms();
 	cr_expect_eq(wait_port(HOST, p, 200), -ETIMEDOUT);
-	cr_expect_geq(mono_ms() - t0, 190);
+	cr_expect_geq(proc_now_ms() - t0, 190);
 
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)p) };
@@ -1161,12 +1154,12 @@ static void fake_cleanup(const char *dir)
 /* Reads <fd> until <want> was seen or <ms> passed; returns what was read (malloc'ed). */
 static char *read_until(int fd, const char *want, int ms)
 {
-	long long until = mono_ms() + ms;
+	long long until = proc_now_ms() + ms;
 	size_t len = 0;
 	char *s = calloc(1, 8192);
 	cr_assert(s);
 	while (!strstr(s, want) && len < 8191) {
-		long long left = until - mono_ms();
+		long long left = until - proc_now_ms();
 		struct pollfd p = { fd, POLLIN, 0 };
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
 			break;
@@ -1215,9 +1208,9 @@ Test(rcsgw_proc, spawn_and_stop, .timeout = 30)
 	cr_assert_gt(pid, 0);
 	free(read_until(efd, "ready", 5000));
 	close(efd);
-	long long t0 = mono_ms();
+	long long t0 = proc_now_ms();
 	cr_expect_eq(rcsgw_stop(pid, SIGTERM, 300), -ETIMEDOUT);
-	cr_expect_lt(mono_ms() - t0, 2000);
+	cr_expect_lt(proc_now_ms() - t0, 2000);
 	fake_cleanup(dir);
 
 	setenv("RCSGW_BUILD", "/nonexistent-dir", 1);
@@ -1721,10 +1714,10 @@ Test(api_idempotency, per_token, .timeout = 30)
 static void *post_thread(void *arg)
 {
 	struct resp *r = arg;
-	long long t0 = mono_ms();
+	long long t0 = proc_now_ms();
 	int rc = http_request(HOST, fx.port, "POST", "/v1/test/ask/0",
 			      "Idempotency-Key: slow\r\n", "{}", &r->status, &r->hdr, &r->body, TMO);
-	r->ms = mono_ms() - t0;
+	r->ms = proc_now_ms() - t0;
 	if (rc < 0)
 		r->status = rc;
 	return NULL;
@@ -1743,8 +1736,8 @@ static void idem_later(enum eng_backend be)
 	cr_assert_eq(eng_post(eng_worker_at(fx.e, 0), msg_sleep, NULL, 1200), 0);
 	wait_sleeping();
 	cr_assert_eq(pthread_create(&th, NULL, post_thread, &first), 0);
-	long long until = mono_ms() + 3000;
-	while (atomic_load(&ask_calls) == 0 && mono_ms() < until)
+	long long until = proc_now_ms() + 3000;
+	while (atomic_load(&ask_calls) == 0 && proc_now_ms() < until)
 		sleep_ms(1);
 	cr_assert_eq(atomic_load(&ask_calls), 1, "the first POST did not reach its handler");
 
@@ -1893,11 +1886,11 @@ static int probe(int port, const char *method, const char *path, char *body, siz
 	size_t len = 0;
 	int status = -ETIMEDOUT;
 	const char *head_end = NULL;
-	long long until = mono_ms() + TMO;
+	long long until = proc_now_ms() + TMO;
 	body[0] = '\0';
 	for (;;) {
 		struct pollfd pf = { fd, POLLIN, 0 };
-		long long left = until - mono_ms();
+		long long left = until - proc_now_ms();
 		if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
 			break;
 		ssize_t got = read(fd, buf + len, sizeof(buf) - 1 - len);

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/lib/proc.h"
 #include "tests/lib/rcsgw_proc.h"
 #include "tests/lib/sipp.h"
 #include "tests/lib/sse.h"
@@ -937,13 +938,6 @@ static int cmp_ll(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* CC_LOAD_CHATS customers (default 80) and CC_LOAD_CALLS callers (12, sipp) arrive over
  * CC_LOAD_SECONDS (12) at a flow (full-load: chats fill some agents, others stay wholly free
  * for calls) served by CC_LOAD_AGENTS agents (8) of 2 chat slots each, whose chat legs node
@@ -1014,10 +1008,10 @@ Test(cc, load_many_chats_across_few_agents, .timeout = 900)
 		cs[i].hold = rand_r(&seed) % 10 == 0 ? 300
 						     : hold * 500 + rand_r(&seed) % (hold * 1000);
 	}
-	long t0 = now_ms(), made = 0, over = 0;
+	long t0 = proc_now_ms(), made = 0, over = 0;
 	int out = 0, back = 0;
 	while (over < nchats) {
-		long t = now_ms() - t0;
+		long t = proc_now_ms() - t0;
 		for (long i = 0; i < nchats; i++) {
 			struct cust *c = &cs[i];
 			if (!c->made && c->start <= t) {
@@ -1083,7 +1077,8 @@ Test(cc, load_many_chats_across_few_agents, .timeout = 900)
 		"%ld, held %ld, forwarded %ld, in %ld ms\n", nchats, ncalls, secs, nagents, hold,
 		queued, answered, ended,
 		abandoned, metric("rcsgw_cc_timed_out_total"), metric("rcsgw_cc_refused_total"),
-		metric("rcsgw_cc_held_total"), metric("rcsgw_cc_forwarded_total"), now_ms() - t0);
+		metric("rcsgw_cc_held_total"), metric("rcsgw_cc_forwarded_total"),
+		(long)(proc_now_ms() - t0));
 	cr_expect_eq(queued, nchats + ncalls, "every customer queued once: %ld of %ld + %ld", queued,
 		     nchats, ncalls);
 	cr_expect_eq(metric_settles("rcsgw_cc_agent_calls_answered_total", ncalls, 3000), ncalls,

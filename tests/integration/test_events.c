@@ -24,18 +24,12 @@
 #include "api/api_events.h"
 #include "common/cm_config.h"
 #include "engine/eng.h"
+#include "tests/lib/proc.h"
 #include "tests/lib/rcsgw_proc.h"
 
 #define HOST "127.0.0.1"
 #define TMO  5000                   /* ms: bound of every HTTP exchange and wait */
 #define SECRET "test-secret-0123456789"
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -108,7 +102,7 @@ static enum MHD_Result hook_req(void *cls, struct MHD_Connection *c, const char 
 		h->sig = dup_hdr(c, "X-Rcsgw-Signature");
 		h->id = dup_hdr(c, "X-Rcsgw-Event-Id");
 		h->ts = dup_hdr(c, "X-Rcsgw-Timestamp");
-		h->at_ms = mono_ms();
+		h->at_ms = proc_now_ms();
 	}
 	pthread_mutex_unlock(&hk.mu);
 	if (act < 0) {
@@ -156,8 +150,8 @@ static int hook_count(void)
 
 static void hook_wait(int n, int ms)
 {
-	long long until = mono_ms() + ms;
-	while (hook_count() < n && mono_ms() < until)
+	long long until = proc_now_ms() + ms;
+	while (hook_count() < n && proc_now_ms() < until)
 		sleep_ms(10);
 	cr_assert_geq(hook_count(), n, "the webhook got %d requests, %d expected", hook_count(),
 		      n);
@@ -292,9 +286,9 @@ static double metric(const char *name, const char *token)
 
 static void metric_wait(const char *name, double want, int ms)
 {
-	long long until = mono_ms() + ms;
+	long long until = proc_now_ms() + ms;
 	double v;
-	while ((v = metric(name, NULL)) != want && mono_ms() < until)
+	while ((v = metric(name, NULL)) != want && proc_now_ms() < until)
 		sleep_ms(20);
 	cr_assert_eq(v, want, "%s is %g, %g expected", name, v, want);
 }
@@ -329,10 +323,10 @@ static void sse_open(struct sse_cli *c, const char *extra_headers)
 /* Reads until <want> is in the buffer, EOF, or <ms>. */
 static int sse_read_until(struct sse_cli *c, const char *want, int ms)
 {
-	long long until = mono_ms() + ms;
+	long long until = proc_now_ms() + ms;
 
 	while (!strstr(c->buf, want) && !c->eof) {
-		long long left = until - mono_ms();
+		long long left = until - proc_now_ms();
 		struct pollfd p = { c->fd, POLLIN, 0 };
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
 			return 0;
@@ -355,14 +349,14 @@ static int sse_read_until(struct sse_cli *c, const char *want, int ms)
 /* Reads until the stream holds <n> events (data lines), EOF, or <ms>. */
 static int sse_wait_events(struct sse_cli *c, int n, int ms)
 {
-	long long until = mono_ms() + ms;
+	long long until = proc_now_ms() + ms;
 	for (;;) {
 		int k = 0;
 		for (const char *p = c->buf; (p = strstr(p, "\ndata: ")); p++)
 			k++;
 		if (k >= n)
 			return 1;
-		if (c->eof || mono_ms() >= until)
+		if (c->eof || proc_now_ms() >= until)
 			return 0;
 		/* a marker that never comes: returns at the next read or after 50 ms */
 		sse_read_until(c, "\x01", 50);
@@ -483,7 +477,7 @@ Test(events, webhook_retries_after_500, .timeout = 30)
 	static const int script[] = { 500, 503 };
 	hook_start(script, 2);
 	up(&(struct opts){ .hooks = 1, .retries = 3 });
-	long long t0 = mono_ms();
+	long long t0 = proc_now_ms();
 	cr_assert_eq(publish("session.failed", 7), 0);
 	hook_wait(3, 8000);
 	/* back-off: ~1 s then ~2 s (±20 %) */
@@ -806,9 +800,9 @@ Test(events, stop_ends_open_streams, .timeout = 30)
 	cr_assert(sse_read_until(&b, "retry: ", TMO));
 	cr_assert_eq(publish("session.incoming", 1), 0);
 	cr_assert(sse_read_until(&a, "\"n\":1", TMO));
-	long long t0 = mono_ms();
+	long long t0 = proc_now_ms();
 	api_stop();
-	cr_expect_lt(mono_ms() - t0, 2000, "api_stop took %lld ms", mono_ms() - t0);
+	cr_expect_lt(proc_now_ms() - t0, 2000, "api_stop took %lld ms", proc_now_ms() - t0);
 	sse_read_until(&a, "\x01", TMO);
 	sse_read_until(&b, "\x01", TMO);
 	cr_expect(a.eof && b.eof, "the streams were not ended");
@@ -840,16 +834,16 @@ Test(events, sse_keepalive, .timeout = 40)
 	struct sse_cli c;
 	sse_open(&c, NULL);
 	cr_assert(sse_read_until(&c, "retry: ", TMO));
-	long long t0 = mono_ms();
+	long long t0 = proc_now_ms();
 	cr_assert(sse_read_until(&c, "\n: keep-alive\n\n", (int)ka + 3000), "%s", c.buf);
-	long long d = mono_ms() - t0;
+	long long d = proc_now_ms() - t0;
 	cr_expect(d >= ka - 500, "keep-alive after %lld ms", d);
 	/* and again, as long as the stream is idle */
-	t0 = mono_ms();
+	t0 = proc_now_ms();
 	size_t at = strlen(c.buf);
 	cr_assert(sse_read_until(&c, "\n: keep-alive\n\n: keep-alive\n\n", (int)ka + 3000), "%s",
 		  c.buf + at);
-	cr_expect(mono_ms() - t0 >= ka - 500);
+	cr_expect(proc_now_ms() - t0 >= ka - 500);
 	cr_assert_eq(publish("session.incoming", 1), 0);
 	cr_assert(sse_read_until(&c, "event: session.incoming", TMO), "%s", c.buf);
 	sse_close(&c);

@@ -127,13 +127,6 @@ static void fwd_fini(void)
 	}
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int connect_to(int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -176,9 +169,9 @@ static void many_flows(int port)
 		cr_assert_geq(f[i].fd, 0, "connect %d", i);
 		fcntl(f[i].fd, F_SETFL, O_NONBLOCK);
 	}
-	long long end = now_ms() + 30000;
+	long long end = proc_now_ms() + 30000;
 	int done = 0;
-	while (done < NCONN && now_ms() < end) {
+	while (done < NCONN && proc_now_ms() < end) {
 		for (int i = 0; i < NCONN; i++) {
 			p[i].fd = f[i].got < PER_CONN ? f[i].fd : -1;
 			p[i].events = POLLIN | (f[i].sent < PER_CONN ? POLLOUT : 0);
@@ -272,23 +265,23 @@ static void backpressure(const char *backend)
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	static char chunk[65536];
 	size_t pushed = 0;
-	long long end = now_ms() + 4000, last_progress = now_ms();
+	long long end = proc_now_ms() + 4000, last_progress = proc_now_ms();
 	/* the echo comes back and is not read: the forwarder's queue to us fills, it stops
 	 * reading the echo server, whose sends block, so it stops reading, so the forwarder's
 	 * queue to it fills, so the forwarder stops reading us: our sends must stall */
-	while (now_ms() < end) {
+	while (proc_now_ms() < end) {
 		ssize_t n = send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL);
 		if (n > 0) {
 			pushed += (size_t)n;
-			last_progress = now_ms();
+			last_progress = proc_now_ms();
 		} else {
-			if (now_ms() - last_progress > 1000)
+			if (proc_now_ms() - last_progress > 1000)
 				break; /* stalled for a second: back-pressure holds */
 			usleep(2000);
 		}
 	}
 	long rss1 = proc_rss_kb(fwd_pid);
-	cr_expect(now_ms() - last_progress > 1000, "the client was never stopped (%zu bytes taken)",
+	cr_expect(proc_now_ms() - last_progress > 1000, "the client was never stopped (%zu bytes taken)",
 		  pushed);
 	cr_expect_lt(pushed, 64u << 20, "%zu bytes taken before the stall", pushed);
 	cr_expect_lt(rss1 - rss0, 8 * 1024, "forwarder grew by %ld KiB for one stalled pair",
